@@ -1,0 +1,19 @@
+"""The seam between Python and the C core (internal, not public API).
+
+This layer's job: validate what reaches C, release the GIL around heavy or
+blocking calls, turn C status codes into :mod:`estcore.errors` exceptions, and
+own the memory that crosses the border. The public modules above it only shape
+the interface. Nothing outside ``estcore`` should import from here.
+"""
+
+try:
+    from estcore._lib import _kernels, _pipeline
+except ImportError as exc:  # pragma: no cover - only on a broken install
+    raise ImportError(
+        "estcore's compiled core could not be imported. This usually means the "
+        "package was not built (run `pip install .` from the source tree, or "
+        "`pip install --no-build-isolation -e .` again after changing C or Cython "
+        f"files). Original error: {exc}"
+    ) from exc
+
+__all__ = ["_kernels", "_pipeline"]
