@@ -1,0 +1,30 @@
+"""The installed package: importable, versioned, and its error map complete."""
+
+import pytest
+
+import estcore
+from estcore import errors
+
+pytestmark = pytest.mark.smoke
+
+
+def test_version_is_a_string():
+    assert isinstance(estcore.__version__, str) and estcore.__version__.count(".") == 2
+
+
+def test_package_is_the_installed_one_not_the_source_tree():
+    # tests run against the installed package (src/ layout is never on sys.path)
+    assert "/src/estcore/" not in estcore.__file__.replace("\\", "/") or "site-packages" in estcore.__file__
+
+
+def test_every_error_class_is_also_a_builtin():
+    for cls in errors.STATUS_TO_ERROR[1:]:
+        assert issubclass(cls, errors.OpError)
+        assert any(issubclass(cls, b) for b in (ValueError, MemoryError, RuntimeError, TimeoutError)) \
+            or cls in (errors.OutOfRangeError, errors.CancelledError)
+
+
+def test_unknown_status_is_reported_not_swallowed():
+    err = errors.error_for_status(999, "doing something")
+    assert isinstance(err, errors.UnknownStatusError)
+    assert "999" in str(err) and "please report" in str(err)
