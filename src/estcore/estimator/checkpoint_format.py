@@ -91,7 +91,7 @@ def write_checkpoint(prefix: str, tensors: Mapping[str, Any],
             raise InvalidArgumentError(
                 f"Cannot save variable {name!r}: dtype {arr.dtype} is not a numeric or bool "
                 "dtype (checkpoints hold plain arrays only).")
-        arr = np.ascontiguousarray(arr, dtype=arr.dtype.newbyteorder("<"))
+        arr = np.asarray(arr, dtype=arr.dtype.newbyteorder("<"), order="C")
         nbytes = arr.nbytes
         entries.append({"name": name, "dtype": arr.dtype.str, "shape": list(arr.shape),
                         "offset": offset, "nbytes": nbytes})
