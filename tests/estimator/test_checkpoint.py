@@ -9,11 +9,22 @@ import pytest
 
 from estcore.errors import NotFoundError
 from estcore.estimator import _fileio
-from estcore.estimator.checkpoint_format import CheckpointCorruptError, checkpoint_file, \
-    read_checkpoint, write_checkpoint
-from estcore.estimator.checkpoint_state import CheckpointReader, CheckpointState, \
-    format_state_text, get_checkpoint_state, latest_checkpoint, list_variables, load_variable, \
-    parse_state_text, write_checkpoint_state
+from estcore.estimator.checkpoint_format import (
+    CheckpointCorruptError,
+    checkpoint_file,
+    read_checkpoint,
+    write_checkpoint,
+)
+from estcore.estimator.checkpoint_state import (
+    CheckpointReader,
+    CheckpointState,
+    format_state_text,
+    get_checkpoint_state,
+    latest_checkpoint,
+    list_variables,
+    load_variable,
+    parse_state_text,
+)
 from estcore.estimator.saver import Saver
 
 pytestmark = pytest.mark.smoke

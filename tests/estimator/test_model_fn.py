@@ -2,8 +2,7 @@ import pytest
 
 import estcore
 from estcore.estimator import _graph_compat as gc
-from estcore.estimator.export_output import ClassificationOutput, PredictOutput, \
-    RegressionOutput
+from estcore.estimator.export_output import ClassificationOutput, PredictOutput, RegressionOutput
 from estcore.estimator.mode_keys import ModeKeys
 from estcore.estimator.model_fn import EstimatorSpec, Scaffold
 from estcore.estimator.session_run_hook import SessionRunHook

@@ -4,8 +4,12 @@ import pathlib
 
 import pytest
 
-from estcore.estimator.run_config import ClusterSpec, RunConfig, SessionConfig, \
-    session_thread_counts
+from estcore.estimator.run_config import (
+    ClusterSpec,
+    RunConfig,
+    SessionConfig,
+    session_thread_counts,
+)
 
 pytestmark = pytest.mark.smoke
 

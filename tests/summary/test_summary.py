@@ -6,9 +6,20 @@ import zlib
 import numpy as np
 import pytest
 
-from estcore.summary import Event, FileWriter, FileWriterCache, SessionLog, event_files, \
-    histogram_value, iter_events, read_eval_metrics, read_scalars, scalar_value, tensor_value, \
-    text_value
+from estcore.summary import (
+    Event,
+    FileWriter,
+    FileWriterCache,
+    SessionLog,
+    event_files,
+    histogram_value,
+    iter_events,
+    read_eval_metrics,
+    read_scalars,
+    scalar_value,
+    tensor_value,
+    text_value,
+)
 from estcore.summary._crc32c import crc32c, masked_crc32c
 from estcore.summary._proto import ProtoDecodeError, iter_fields, varint
 from estcore.summary.reader import EventFileCorruptError

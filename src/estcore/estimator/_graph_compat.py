@@ -69,3 +69,47 @@ def get_default_graph() -> Any:
     """The default graph, or None when the graph package is not available."""
     fn = _estcore_attr("get_default_graph")
     return fn() if fn is not None else None
+
+
+def get_global_step(graph: Any = None) -> Any:
+    """The graph's ``global_step`` variable, or None (graph package API)."""
+    import estcore
+
+    train = getattr(estcore, "train", None)
+    fn = getattr(train, "get_global_step", None) if train is not None else None
+    if fn is None:
+        return None
+    return fn(graph) if graph is not None else fn()
+
+
+def graph_key(name: str, default: str) -> str:
+    """``estcore.GraphKeys.<name>`` when available, else ``default``."""
+    keys = _estcore_attr("GraphKeys")
+    return getattr(keys, name, default) if keys is not None else default
+
+
+def add_to_collection(key: str, value: Any) -> None:
+    fn = _estcore_attr("add_to_collection")
+    if fn is None:
+        raise RuntimeError("estcore's graph package is not available: cannot add summaries "
+                           "to the default graph.")
+    fn(key, value)
+
+
+def get_collection(key: str) -> list:
+    fn = _estcore_attr("get_collection")
+    if fn is None:
+        return []
+    return list(fn(key))
+
+
+def as_graph_element(obj: Any) -> Any:
+    """A tensor / operation for ``obj``; names are looked up in the default graph."""
+    if is_tensor(obj) or is_operation(obj) or not isinstance(obj, str):
+        return obj
+    graph = get_default_graph()
+    for attr in ("as_graph_element", "get_tensor_by_name"):
+        fn = getattr(graph, attr, None)
+        if fn is not None:
+            return fn(obj)
+    raise ValueError(f"Cannot look up tensor {obj!r} by name: no default graph.")

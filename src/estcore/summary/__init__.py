@@ -1,10 +1,13 @@
-"""``estcore.summary``: TensorBoard event files (writing and reading).
+"""``estcore.summary``: summary ops and TensorBoard event files (writing and reading).
+
+``scalar`` / ``histogram`` / ``text`` add summary ops to the default graph.
 
 ``FileWriter`` / ``FileWriterCache`` write ``events.out.tfevents.*`` files with
 scalar, histogram and text summaries; :func:`read_scalars` and
 :func:`read_eval_metrics` read them back.
 """
 
+from estcore.summary.ops import SummaryOp, histogram, merge, merge_all, scalar, text
 from estcore.summary.reader import (
     EventFileCorruptError,
     event_files,
@@ -25,6 +28,12 @@ from estcore.summary.summary_pb import (
 from estcore.summary.writer import EventFileWriter, FileWriter, FileWriterCache
 
 __all__ = [
+    "SummaryOp",
+    "histogram",
+    "merge",
+    "merge_all",
+    "scalar",
+    "text",
     "Event",
     "EventFileCorruptError",
     "EventFileWriter",
