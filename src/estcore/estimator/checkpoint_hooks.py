@@ -55,6 +55,8 @@ class CheckpointSaverHook(SessionRunHook):
         listeners: :class:`CheckpointSaverListener` list.
         save_graph_def: kept for TF compatibility (estcore writes no graph file).
         meta_fn: optional ``() -> dict`` stored in each checkpoint's header.
+        var_list: variables to save (default: everything the session returns from
+            ``get_variable_values()``).
     """
 
     def __init__(self, checkpoint_dir: str, save_secs: float | None = None,
@@ -62,8 +64,9 @@ class CheckpointSaverHook(SessionRunHook):
                  checkpoint_basename: str = "model.ckpt", scaffold: Any = None,
                  listeners: Sequence[CheckpointSaverListener] | None = None,
                  save_graph_def: bool = True, meta_fn: Callable[[], dict] | None = None,
-                 clock: Callable[[], float] = time.time):
+                 var_list: Sequence[Any] | None = None, clock: Callable[[], float] = time.time):
         logger.info("Create CheckpointSaverHook.")
+        self._var_list = list(var_list) if var_list is not None else None
         if saver is not None and scaffold is not None:
             raise ValueError("You cannot provide both saver and scaffold.")
         self._saver = saver
@@ -139,7 +142,9 @@ class CheckpointSaverHook(SessionRunHook):
             listener.before_save(session, step)
         logger.info("Saving checkpoints for %d into %s.", step, self._save_path)
         meta = self._meta_fn() if self._meta_fn is not None else None
-        self._get_saver().save(session.get_variable_values(), self._save_path,
+        values = (session.get_variable_values() if self._var_list is None
+                  else session.get_variable_values(self._var_list))
+        self._get_saver().save(values, self._save_path,
                                global_step=step, meta=meta)
         self._summary_writer.add_session_log(
             SessionLog(SessionLog.CHECKPOINT, self._save_path), step)
