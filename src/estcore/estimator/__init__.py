@@ -18,6 +18,7 @@ from estcore.estimator.checkpoint_state import (
     load_checkpoint,
     load_variable,
 )
+from estcore.estimator.estimator import Estimator
 from estcore.estimator.exporter import Exporter
 from estcore.estimator.hooks import (
     CheckpointSaverHook,
@@ -48,6 +49,7 @@ __all__ = [
     "CheckpointSaverHook",
     "CheckpointSaverListener",
     "ClusterSpec",
+    "Estimator",
     "EstimatorSpec",
     "EvalSpec",
     "Exporter",

@@ -73,11 +73,9 @@ def get_default_graph() -> Any:
 
 def get_global_step(graph: Any = None) -> Any:
     """The graph's ``global_step`` variable, or None (graph package API)."""
-    import estcore
-
-    train = getattr(estcore, "train", None)
-    fn = getattr(train, "get_global_step", None) if train is not None else None
-    if fn is None:
+    try:
+        from estcore.graph.global_step import get_global_step as fn
+    except ImportError:
         return None
     return fn(graph) if graph is not None else fn()
 
