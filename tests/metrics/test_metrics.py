@@ -261,3 +261,18 @@ def test_metrics_and_updates_collections():
                                metrics_collections=["m"], updates_collections=["u"])
         assert ec.get_collection("m") == [v]
         assert ec.get_collection("u") == [u]
+
+
+def test_auc_predictions_outside_unit_interval_raise_at_run_time():
+    with ec.Graph().as_default():
+        p = ec.placeholder(ec.float32, [None])
+        lab = ec.placeholder(ec.bool, [None])
+        _, update_op = ec.metrics.auc(lab, p)
+        with ec.Session() as sess:
+            sess.run(ec.local_variables_initializer())
+            sess.run(update_op, {p: np.array([0.0, 1.0], np.float32), lab: [False, True]})
+            for bad in (1.5, -0.1, np.nan):
+                with pytest.raises(ec.errors.InvalidArgumentError,
+                                   match=r"predictions must be in \[0, 1\]"):
+                    sess.run(update_op, {p: np.array([0.2, bad], np.float32),
+                                         lab: [False, True]})

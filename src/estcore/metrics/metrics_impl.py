@@ -25,6 +25,8 @@ import numpy as np
 
 import estcore as ec
 from estcore._validation import check_positive_int, invalid
+from estcore.errors import InvalidArgumentError
+from estcore.graph.ops._core import make, row
 from estcore.losses import util
 
 __all__ = [
@@ -452,16 +454,31 @@ def auc(labels, predictions, weights=None, num_thresholds=200, metrics_collectio
 
 
 def _check_unit_interval(predictions):
-    """Attach TF1's run-time check ``predictions must be in [0, 1]`` when the graph has one."""
-    assert_fn = getattr(ec, "_assert_in_range", None) or getattr(ec, "debugging", None)
-    if assert_fn is None:
-        return predictions
-    checker = getattr(ec, "_assert_in_range", None)
-    if checker is None:
-        checker = getattr(ec.debugging, "assert_in_range", None)
-    if checker is None:
-        return predictions
-    return checker(predictions, 0.0, 1.0, message="predictions must be in [0, 1]")
+    """``predictions`` with TF1's run-time check: InvalidArgumentError
+    ``predictions must be in [0, 1]`` when a value is outside [0, 1] (or NaN)."""
+    return make("AssertInUnitInterval", [predictions], {}, name="assert_unit_interval")
+
+
+def _unit_interval_infer(ctx):
+    return [(ctx.dtypes[0], ctx.shapes[0])]
+
+
+def _unit_interval_build(k):
+    x, out = k.ins[0], k.outs[0]
+
+    def run():
+        ok = (x >= 0) & (x <= 1)
+        if not bool(ok.all()):
+            bad = x[~ok].ravel()[0]
+            raise InvalidArgumentError(f"predictions must be in [0, 1]; got {bad!r} in "
+                                       f"'{k.node.name}'")
+        np.copyto(out, x)
+    return run
+
+
+# A check node (output = input, checked); stateful so it is never constant-folded
+# away; not differentiable (AUC has no gradient).
+row("AssertInUnitInterval", _unit_interval_infer, _unit_interval_build, None, stateful=True)
 
 
 # ----------------------------------------------------------------------------

@@ -32,16 +32,12 @@ __all__ = [
 
 
 def _fused(name: str):
-    """The graph core's fused update op ``name``, or None when it does not exist."""
+    """The graph core's fused update op ``name`` (``estcore.graph.ops.state_ops``), or None."""
     try:
-        from estcore.graph import ops as graph_ops
-    except ImportError:  # pragma: no cover - graph core always present in a build
+        from estcore.graph.ops import state_ops
+    except ImportError:  # pragma: no cover - graph core without fused updates
         return None
-    fn = getattr(graph_ops, name, None)
-    if fn is None:
-        import estcore.graph as graph_pkg
-        fn = getattr(graph_pkg, name, None)
-    return fn
+    return getattr(state_ops, name, None)
 
 
 def apply_gradient_descent(var, lr, grad):
@@ -71,9 +67,14 @@ def apply_adagrad(var, accum, lr, grad):
 
 def apply_rmsprop(var, ms, mom, lr, rho, momentum, epsilon, grad, mg=None):
     """RMSProp; pass ``mg`` (the mean-gradient slot) for the centered variant."""
-    fused = _fused("apply_rmsprop")
-    if fused is not None:
-        return fused(var, ms, mom, lr, rho, momentum, epsilon, grad, mg=mg)
+    if mg is None:
+        fused = _fused("apply_rmsprop")
+        if fused is not None:
+            return fused(var, ms, mom, lr, rho, momentum, epsilon, grad)
+    else:
+        fused = _fused("apply_centered_rmsprop")
+        if fused is not None:
+            return fused(var, mg, ms, mom, lr, rho, momentum, epsilon, grad)
     ms_t = ec.assign(ms, rho * ms + (1.0 - rho) * ec.square(grad))
     denom = ms_t + epsilon
     if mg is not None:

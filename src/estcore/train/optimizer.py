@@ -338,7 +338,9 @@ def _unique_name(graph, base: str) -> str:
 def _create_variable(name: str, shape, dtype, initializer, graph):
     """A non-trainable global variable whose full name is exactly ``name`` (made unique)."""
     full = _unique_name(graph, name)
-    with graph.as_default():
+    # Like TF1's init_scope: no control dependencies (the initializer must not
+    # wait for the train step) and no enclosing name scope.
+    with graph.as_default(), graph.control_dependencies(None), graph.name_scope(None):
         return ec.get_variable(full, shape=shape, dtype=dtype, initializer=initializer,
                                trainable=False)
 
