@@ -225,21 +225,29 @@ class SessionConfig:
     __hash__ = None
 
     def __repr__(self) -> str:
-        # Text format like a protobuf message: only fields that differ from default.
-        lines = []
+        # Text format like a protobuf message: only fields that differ from default;
+        # nested dicts print as sub-messages (as ConfigProto's graph_options does).
+        lines: list[str] = []
         for name, default in _SESSION_FIELDS.items():
             value = getattr(self, name)
-            if value == default:
-                continue
-            if isinstance(value, bool):
-                lines.append(f"{name}: {'true' if value else 'false'}")
-            elif isinstance(value, (list, tuple)):
-                lines.extend(f'{name}: "{v}"' for v in value)
-            elif isinstance(value, str):
-                lines.append(f'{name}: "{value}"')
-            else:
-                lines.append(f"{name}: {value}")
+            if value != default:
+                lines.extend(_proto_text(name, value, ""))
         return "".join(line + "\n" for line in lines)
+
+
+def _proto_text(name: str, value: Any, indent: str) -> list[str]:
+    if isinstance(value, dict):
+        out = [f"{indent}{name} {{"]
+        for key, sub in value.items():
+            out.extend(_proto_text(key, sub, indent + "  "))
+        return out + [f"{indent}}}"]
+    if isinstance(value, bool):
+        return [f"{indent}{name}: {'true' if value else 'false'}"]
+    if isinstance(value, (list, tuple)):
+        return [line for v in value for line in _proto_text(name, v, indent)]
+    if isinstance(value, str) and not value.isupper():
+        return [f'{indent}{name}: "{value}"']
+    return [f"{indent}{name}: {value}"]  # numbers and enum names (e.g. ONE)
 
 
 def _coerce_session_config(value: Any) -> Any:
@@ -270,7 +278,8 @@ def session_thread_counts(session_config: Any) -> tuple[int, int]:
 
 def default_session_config() -> SessionConfig:
     """What the Estimator uses when the user gave no session_config (as TF's)."""
-    return SessionConfig(allow_soft_placement=True)
+    return SessionConfig(allow_soft_placement=True,
+                         graph_options={"rewrite_options": {"meta_optimizer_iterations": "ONE"}})
 
 
 def _distributed_session_config(task_type: str | None, task_id: int | None) -> Any:
