@@ -129,6 +129,10 @@ def _check_listeners_type(listeners: Any) -> list:
     return listeners
 
 
+class _EmptyInput(Exception):
+    """input_fn produced no batch at all: there is no structure to build a graph from."""
+
+
 def _seed_scope(seed: int | None):
     try:
         from estcore.inputs import seed_scope
@@ -256,6 +260,9 @@ class Estimator:
         global_step = get_or_create_global_step()
         source = self._call_input_fn(
             input_fn, mode, derive_input_seed(self._config.tf_random_seed, start_step))
+        if source.features_spec is None:
+            source.close()
+            raise _EmptyInput
         features = build_placeholders(source.features_spec, "features")
         labels = (build_placeholders(source.labels_spec, "labels")
                   if mode != ModeKeys.PREDICT else None)
@@ -358,8 +365,13 @@ class Estimator:
         start_step = read_global_step(ckpt)
         graph = estcore.Graph()
         with graph.as_default():
-            global_step, source, features, labels, spec = self._build(
-                input_fn, ModeKeys.TRAIN, start_step)
+            try:
+                global_step, source, features, labels, spec = self._build(
+                    input_fn, ModeKeys.TRAIN, start_step)
+            except _EmptyInput:
+                logger.warning("Training with estimator made no steps. Perhaps input is "
+                               "empty or misspecified.")
+                return None
             try:
                 if not any(op.tag == "loss" for op in (merge_all() or [])):
                     scalar("loss", spec.loss)
@@ -420,8 +432,11 @@ class Estimator:
 
         graph = estcore.Graph()
         with graph.as_default():
-            global_step, source, features, labels, spec = self._build(
-                input_fn, ModeKeys.EVAL, read_global_step(ckpt))
+            try:
+                global_step, source, features, labels, spec = self._build(
+                    input_fn, ModeKeys.EVAL, read_global_step(ckpt))
+            except _EmptyInput:
+                raise ValueError("input_fn produced no batch to evaluate on.") from None
             try:
                 ev.check_reserved_metric_names(spec.eval_metric_ops)
                 names = sorted(spec.eval_metric_ops)
@@ -490,8 +505,11 @@ class Estimator:
         ckpt = checkpoint_path
         graph = estcore.Graph()
         with graph.as_default():
-            _, source, features, _, spec = self._build(input_fn, ModeKeys.PREDICT,
-                                                       read_global_step(ckpt))
+            try:
+                _, source, features, _, spec = self._build(input_fn, ModeKeys.PREDICT,
+                                                           read_global_step(ckpt))
+            except _EmptyInput:
+                return
         try:
             predictions = ev.extract_keys(spec.predictions, predict_keys)
             if source.repeats_forever:
