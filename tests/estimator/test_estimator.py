@@ -456,3 +456,39 @@ def test_train_and_evaluate_with_estimator(tmp_path):
 
 def test_logging_level_untouched():
     assert logging.getLogger("estcore").level in (logging.NOTSET, logging.INFO)
+
+
+def test_input_fn_called_in_seed_scope_per_call(tmp_path, monkeypatch):
+    import contextlib
+
+    import estcore.inputs
+    from estcore.estimator._input_handling import derive_input_seed
+
+    seeds = []
+    active = []
+
+    @contextlib.contextmanager
+    def fake_seed_scope(seed):
+        seeds.append(seed)
+        active.append(True)
+        try:
+            yield
+        finally:
+            active.pop()
+
+    monkeypatch.setattr(estcore.inputs, "seed_scope", fake_seed_scope, raising=False)
+    inside = []
+
+    def input_fn():
+        inside.append(bool(active))
+        return batches(3)()
+
+    est = make(tmp_path)  # tf_random_seed=3
+    for _ in range(3):
+        est.train(input_fn)
+    assert inside == [True, True, True]
+    # seeds derive from (tf_random_seed, global step at the start of the call)
+    assert seeds == [derive_input_seed(3, 0), derive_input_seed(3, 3), derive_input_seed(3, 6)]
+    assert len(set(seeds)) == 3
+    est.evaluate(input_fn)
+    assert seeds[-1] == derive_input_seed(3, 9)
