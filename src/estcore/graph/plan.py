@@ -1,4 +1,4 @@
-"""The plan compiler: (fetches, feeds with concrete shapes) -> :class:`~estcore.graph.executor.Plan`.
+"""The plan compiler: (fetches, feeds with concrete shapes) -> executor ``Plan``.
 
 Design (one pass each, run once per fetch set and feed signature):
     1. Prune: keep the nodes the fetches need (data and control inputs); a fed
@@ -88,7 +88,7 @@ def _collect(fetch_tensors, target_ops, fed: dict) -> dict:
 def compile_plan(session, fetch_tensors: list, target_ops: list, feed_tensors: list,
                  feed_shapes: list) -> Plan:
     """Compile a plan (see the module docstring)."""
-    fed = {id(t): (t, s) for t, s in zip(feed_tensors, feed_shapes)}
+    fed = {id(t): (t, s) for t, s in zip(feed_tensors, feed_shapes, strict=False)}
     needed = _collect(fetch_tensors, target_ops, fed)
     ops = [needed[k] for k in sorted(needed)]
     shapes: dict[int, tuple] = {}      # id(tensor) -> concrete shape
@@ -112,7 +112,7 @@ def compile_plan(session, fetch_tensors: list, target_ops: list, feed_tensors: l
             ctx = InferCtx(op.type, op.name, [t.dtype for t in op.inputs], in_shapes,
                            [values.get(id(t)) for t in op.inputs], attrs)
             outs = row.infer(ctx)
-            for t, (_, s) in zip(op.outputs, outs):
+            for t, (_, s) in zip(op.outputs, outs, strict=False):
                 s = s if isinstance(s, TensorShape) else TensorShape(s)
                 if not s.is_fully_defined():
                     raise errors.InvalidArgumentError(
@@ -140,7 +140,7 @@ def compile_plan(session, fetch_tensors: list, target_ops: list, feed_tensors: l
             else:
                 outs = [ins[row.alias if isinstance(row.alias, int) else 0].reshape(
                     shapes[id(op.outputs[0])])]
-            for t, v in zip(op.outputs, outs):
+            for t, v in zip(op.outputs, outs, strict=False):
                 v.flags.writeable = False
                 values[id(t)] = v
             continue
@@ -258,7 +258,7 @@ def _schedule(pnodes: list[PNode]) -> list[PNode]:
                         preds[id(w)].add(id(rd))
                         succ[id(rd)].add(id(w))
             ws_sorted = sorted(ws, key=lambda q: q.order)
-            for a, b in zip(ws_sorted, ws_sorted[1:]):
+            for a, b in zip(ws_sorted, ws_sorted[1:], strict=False):
                 if id(a) not in _descendants(id(b), succ):
                     preds[id(b)].add(id(a))
                     succ[id(a)].add(id(b))
@@ -317,7 +317,6 @@ def _build(session, pnodes, fetch_tensors, feed_tensors, fed, shapes, values) ->
         pinned.add(k)
     fetched = {id(t) for t in fetch_tensors}
     # last use of each storage group (by step index)
-    n = len(pnodes)
     alias_of: dict[int, int] = {}
     for p in pnodes:
         a = p.row.alias

@@ -5,6 +5,8 @@ One module per op family: ``math_ops``, ``reduce_ops``, ``array_ops``, ``nn_ops`
 optimizer updates), ``random_ops``, ``clip_ops``.
 """
 
+# ruff: noqa: F401 - this module re-exports names
+
 from estcore.graph.ops import (  # noqa: F401 - imported to register their rows
     _core,
     array_ops,

@@ -369,7 +369,7 @@ def _matmul_infer(ctx):
                          f"{ctx.fmt(0)}, b has shape {ctx.fmt(1)}"
                          + (f" (transpose_a={ta}, transpose_b={tb})" if ta or tb else ""))
     batch = []
-    for da, db in zip(sa.dims[:-2], sb.dims[:-2]):
+    for da, db in zip(sa.dims[:-2], sb.dims[:-2], strict=False):
         if da is not None and db is not None and da != db:
             raise ValueError(f"matmul '{ctx.name}': batch dimensions must match: a has shape "
                              f"{ctx.fmt(0)}, b has shape {ctx.fmt(1)}")
