@@ -5,8 +5,8 @@
 
 static void test_sparse_xent(int64_t m, int64_t c) {
     double *l = malloc(8 * (size_t)(m * c)), *loss = malloc(8 * (size_t)m), *d = malloc(8 * (size_t)(m * c));
-    int64_t *lab = malloc(8 * (size_t)m);
-    int32_t *lab32 = malloc(4 * (size_t)m);
+    int64_t *lab = calloc((size_t)m, 8);
+    int32_t *lab32 = calloc((size_t)m, 4);
     fill_d(l, m * c);
     for (int64_t i = 0; i < m * c; i++) l[i] *= 30; /* large logits: needs max-subtraction */
     for (int64_t i = 0; i < m; i++) { lab[i] = (int64_t)((rnd() + 1) / 2 * (double)c) % c; lab32[i] = (int32_t)lab[i]; }
