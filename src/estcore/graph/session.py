@@ -73,7 +73,8 @@ class Session:
 
     Args:
         graph: the graph to run (default: the default graph at construction).
-        config: accepted for TF1 compatibility (ignored).
+        config: a dict; ``{"use_c_kernels": False}`` keeps every node on its numpy
+            kernel (for comparisons). Other values (TF1 ConfigProto) are ignored.
     """
 
     def __init__(self, target: str = "", graph: Graph | None = None, config: Any = None):
@@ -85,6 +86,9 @@ class Session:
         self._closed = False
         self._graph_ctx = None
         self.compile_count = 0
+        cfg = config if isinstance(config, dict) else {}
+        # C programs for runs of C-capable nodes (numpy kernels otherwise).
+        self._use_c = bool(cfg.get("use_c_kernels", True))
 
     # ---------------------------------------------------------------- lifecycle
     def close(self) -> None:
