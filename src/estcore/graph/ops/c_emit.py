@@ -317,7 +317,8 @@ _EMITTERS = {
     "Dense": _dense, "DenseGrad": _dense_grad, "MatMul": _matmul,
     "ActivationGrad": _activation_grad,
     "SparseSoftmaxCrossEntropyWithLogits": _xent(True),
-    "SoftmaxCrossEntropyWithLogits": _xent(False),
+    # SoftmaxCrossEntropyWithLogits stays on numpy: its gradient is exact for labels that
+    # do not sum to 1, where the C kernel (like TF) returns softmax - labels.
     "Add": _elementwise("add"), "Sub": _elementwise("sub"), "Mul": _elementwise("mul"),
     "BiasAdd": _bias_add, "Scale": _scale, "Sum": _reduce("reduce_sum"),
     "Mean": _reduce("reduce_mean"), "Identity": _copy_like, "Assign": _assign,
