@@ -254,3 +254,28 @@ def test_hyper_parameter_validation():
         ec.train.MomentumOptimizer(0.1, 0.9, use_nesterov="yes")
     with ec.Graph().as_default(), pytest.raises(ValueError, match="No variables to optimize"):
         ec.train.GradientDescentOptimizer(0.1).minimize(ec.constant(1.0))
+
+
+def test_callable_learning_rate_and_named_train_op():
+    with ec.Graph().as_default():
+        w, b = _vars()
+        gs = ec.train.get_or_create_global_step()
+        opt = ec.train.GradientDescentOptimizer(lambda: ec.constant(0.25, dtype=ec.float64))
+        train_op = opt.minimize(_loss(w, b), global_step=gs, name="my_train")
+        assert train_op.op.name == "my_train"  # the global-step increment, as TF1
+        with ec.Session() as sess:
+            sess.run(ec.global_variables_initializer())
+            sess.run(train_op)
+            got_w, step = sess.run([w, gs])
+    np.testing.assert_allclose(got_w, W0 - 0.25 * grad_of(W0, CW), rtol=1e-12)
+    assert step == 1
+
+
+def test_minimize_twice_shares_slots():
+    with ec.Graph().as_default():
+        w, b = _vars()
+        opt = ec.train.AdamOptimizer(0.1)
+        opt.minimize(_loss(w, b))
+        opt.minimize(2.0 * _loss(w, b))
+        names = sorted(v.op.name for v in ec.global_variables())
+    assert names == sorted(["dense/kernel", "dense/bias"] + SLOT_NAMES["adam"])
