@@ -279,3 +279,26 @@ def test_minimize_twice_shares_slots():
         opt.minimize(2.0 * _loss(w, b))
         names = sorted(v.op.name for v in ec.global_variables())
     assert names == sorted(["dense/kernel", "dense/bias"] + SLOT_NAMES["adam"])
+
+
+def test_reexported_global_step_and_clip_by_global_norm():
+    with ec.Graph().as_default():
+        assert ec.train.get_global_step() is None
+        gs = ec.train.create_global_step()
+        assert ec.train.get_global_step() is gs and ec.train.get_or_create_global_step() is gs
+        assert gs.op.name == "global_step" and gs.dtype == ec.int64 and not gs.trainable
+        w, b = _vars()
+        grads = [g for g, _ in ec.train.GradientDescentOptimizer(0.1).compute_gradients(
+            _loss(w, b))]
+        clipped, norm = ec.train.clip_by_global_norm(grads, 1.0)
+        train_op = ec.train.GradientDescentOptimizer(0.1).apply_gradients(
+            zip(clipped, [w, b], strict=True), global_step=gs)
+        with ec.Session() as sess:
+            sess.run(ec.global_variables_initializer())
+            got_norm = sess.run(norm)
+            sess.run(train_op)
+            got_w = sess.run(w)
+    gw, gb = grad_of(W0, CW), grad_of(B0, CB)
+    want_norm = np.sqrt((gw**2).sum() + (gb**2).sum())
+    np.testing.assert_allclose(got_norm, want_norm, rtol=1e-12)
+    np.testing.assert_allclose(got_w, W0 - 0.1 * gw / want_norm, rtol=1e-12)
