@@ -5,7 +5,15 @@ Public names follow TF1 (``estcore.estimator.Estimator``,
 Everything is defined in submodules; this file only re-exports.
 """
 
+# ruff: noqa: F401 - this module re-exports names
+
+import importlib as _importlib
+import importlib.util as _importlib_util
+
 from estcore import errors as errors
+from estcore import estimator as estimator
+from estcore import initializers as initializers
+from estcore import nn as nn
 from estcore._version import __version__ as __version__
 from estcore.graph.autodiff import gradients
 from estcore.graph.dtypes import (
@@ -21,6 +29,17 @@ from estcore.graph.dtypes import (
     int64,
     string,
     uint8,
+)
+from estcore.graph.initializers import (
+    constant_initializer,
+    glorot_normal_initializer,
+    glorot_uniform_initializer,
+    ones_initializer,
+    random_normal_initializer,
+    random_uniform_initializer,
+    truncated_normal_initializer,
+    variance_scaling_initializer,
+    zeros_initializer,
 )
 from estcore.graph.ir import Graph, GraphKeys, Operation, get_default_graph, reset_default_graph
 from estcore.graph.ops._core import constant, convert_to_tensor
@@ -131,20 +150,6 @@ from estcore.graph.variables import (
     variable_scope,
     variables_initializer,
 )
-from estcore.graph.initializers import (
-    constant_initializer,
-    glorot_normal_initializer,
-    glorot_uniform_initializer,
-    ones_initializer,
-    random_normal_initializer,
-    random_uniform_initializer,
-    truncated_normal_initializer,
-    variance_scaling_initializer,
-    zeros_initializer,
-)
-from estcore import initializers as initializers
-from estcore import nn as nn
-from estcore import estimator as estimator
 
 
 def control_dependencies(control_inputs):
@@ -177,11 +182,9 @@ realdiv = truediv
 newaxis = None
 
 # The library helper's packages (branch `library`): imported when they are present.
-import importlib as _importlib
-import importlib.util as _importlib_util
-
 for _sub in ("layers", "losses", "metrics", "train"):
     if _importlib_util.find_spec(f"estcore.{_sub}") is not None:
         globals()[_sub] = _importlib.import_module(f"estcore.{_sub}")
+del _sub
 
 __all__ = [name for name in dir() if not name.startswith("_")]

@@ -1,5 +1,7 @@
 """``estcore.initializers`` (TF1 ``tf.initializers``): see :mod:`estcore.graph.initializers`."""
 
+# ruff: noqa: F401 - this module re-exports names
+
 from estcore.graph.initializers import (
     Constant,
     GlorotNormal,

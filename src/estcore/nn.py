@@ -1,5 +1,7 @@
 """``estcore.nn``: activations, softmax, cross-entropies, dropout, conv/pool (TF1 names)."""
 
+# ruff: noqa: F401 - this module re-exports names
+
 from __future__ import annotations
 
 from estcore.graph.ops import array_ops as _a

@@ -35,8 +35,15 @@ Adding an op = adding a row (``estcore.graph.registry.OpRow``) in one of the
 modules of ``estcore.graph.ops``.
 """
 
-from estcore.graph import ops  # noqa: F401 - registers the op table
-from estcore.graph import autodiff, global_step, initializers, variables
+# ruff: noqa: F401 - this module re-exports names
+
+from estcore.graph import (
+           autodiff,
+           global_step,
+           initializers,
+           ops,  # noqa: F401 - registers the op table
+           variables,
+)
 from estcore.graph.dtypes import DType, as_dtype
 from estcore.graph.ir import Graph, GraphKeys, Operation, get_default_graph, reset_default_graph
 from estcore.graph.session import InteractiveSession, Session, get_default_session

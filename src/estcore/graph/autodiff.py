@@ -86,7 +86,7 @@ def gradients(ys, xs, grad_ys=None, name: str = "gradients", stop_gradients=None
         tensors[id(t)] = t
 
     with graph.name_scope(name):
-        for y, gy in zip(ys, grad_ys):
+        for y, gy in zip(ys, grad_ys, strict=False):
             if not y.dtype.is_floating:
                 continue
             push(y, ones_like(y) if gy is None else convert_to_tensor(gy, y.dtype))
@@ -116,7 +116,7 @@ def gradients(ys, xs, grad_ys=None, name: str = "gradients", stop_gradients=None
             if len(in_grads) != len(op.inputs):
                 raise AssertionError(f"gradient rule of {op.type} returned {len(in_grads)} "
                                      f"values for {len(op.inputs)} inputs")
-            for t, g in zip(op.inputs, in_grads):
+            for t, g in zip(op.inputs, in_grads, strict=False):
                 if g is not None and id(t) not in stops and t.op._id in between:
                     push(t, g)
 

@@ -47,9 +47,10 @@ class Plan:
     def run(self, feed_values) -> list:
         """Copy feeds in, run every step, return copies of the fetched buffers."""
         copyto = np.copyto
-        for buf, v in zip(self.feed_bufs, feed_values):
+        for buf, v in zip(self.feed_bufs, feed_values, strict=False):
             copyto(buf, v)
         for step in self.steps:
             step()
         self.n_runs += 1
-        return [b[()] if s else b.copy() for b, s in zip(self.fetch_bufs, self.fetch_scalar)]
+        return [b[()] if s else b.copy()
+                for b, s in zip(self.fetch_bufs, self.fetch_scalar, strict=True)]

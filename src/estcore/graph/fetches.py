@@ -27,7 +27,7 @@ def flatten_fetches(fetches: Any, leaf) -> tuple[list, Any]:
             cls = type(x)
 
             def build_map(vals, keys=keys, subs=subs, cls=cls):
-                items = [(k, s(vals)) for k, s in zip(keys, subs)]
+                items = [(k, s(vals)) for k, s in zip(keys, subs, strict=False)]
                 try:
                     return cls(items)
                 except TypeError:

@@ -1,4 +1,4 @@
-"""The plan compiler: (fetches, feeds with concrete shapes) -> :class:`~estcore.graph.executor.Plan`.
+"""The plan compiler: (fetches, feeds with concrete shapes) -> executor ``Plan``.
 
 Design (one pass each, run once per fetch set and feed signature):
     1. Prune: keep the nodes the fetches need (data and control inputs); a fed
@@ -88,7 +88,7 @@ def _collect(fetch_tensors, target_ops, fed: dict) -> dict:
 def compile_plan(session, fetch_tensors: list, target_ops: list, feed_tensors: list,
                  feed_shapes: list) -> Plan:
     """Compile a plan (see the module docstring)."""
-    fed = {id(t): (t, s) for t, s in zip(feed_tensors, feed_shapes)}
+    fed = {id(t): (t, s) for t, s in zip(feed_tensors, feed_shapes, strict=False)}
     needed = _collect(fetch_tensors, target_ops, fed)
     ops = [needed[k] for k in sorted(needed)]
     shapes: dict[int, tuple] = {}      # id(tensor) -> concrete shape
@@ -112,7 +112,7 @@ def compile_plan(session, fetch_tensors: list, target_ops: list, feed_tensors: l
             ctx = InferCtx(op.type, op.name, [t.dtype for t in op.inputs], in_shapes,
                            [values.get(id(t)) for t in op.inputs], attrs)
             outs = row.infer(ctx)
-            for t, (_, s) in zip(op.outputs, outs):
+            for t, (_, s) in zip(op.outputs, outs, strict=False):
                 s = s if isinstance(s, TensorShape) else TensorShape(s)
                 if not s.is_fully_defined():
                     raise errors.InvalidArgumentError(
@@ -124,15 +124,17 @@ def compile_plan(session, fetch_tensors: list, target_ops: list, feed_tensors: l
                         f"{fmt_shape(t.shape)} but shape {fmt_shape(s)} for the fed values")
                 if id(t) not in fed:
                     shapes[id(t)] = s.dims
+        so = shape_inputs(row, attrs, len(op.inputs))
         foldable = (not row.stateful and row.build is not None and bool(op.outputs)
                     and not any(id(t) in fed for t in op.outputs)
                     and (row.extra.get("shape_only")
-                         or all(id(t) in values for t in op.inputs)))
+                         or all(id(t) in values for i, t in enumerate(op.inputs)
+                                if i not in so)))
         if op.type == "Const":
             continue
         if foldable and op.type != "VariableV2":
             outs = [np.empty(shapes[id(t)], t.dtype.np) for t in op.outputs]
-            ins = [values.get(id(t)) if id(t) in values else np.empty(shapes[id(t)], t.dtype.np)
+            ins = [values[id(t)] if id(t) in values else _dummy(shapes[id(t)], t.dtype.np)
                    for t in op.inputs]
             fn = row.build(KernelCtx(op, ins, outs, attrs, None))
             if fn is not None:
@@ -140,16 +142,52 @@ def compile_plan(session, fetch_tensors: list, target_ops: list, feed_tensors: l
             else:
                 outs = [ins[row.alias if isinstance(row.alias, int) else 0].reshape(
                     shapes[id(op.outputs[0])])]
-            for t, v in zip(op.outputs, outs):
+            for t, v in zip(op.outputs, outs, strict=False):
                 v.flags.writeable = False
                 values[id(t)] = v
             continue
         pnodes.append(PNode(op.type, op.inputs, op.outputs, attrs, op))
 
     fetched = {id(t) for t in fetch_tensors}
+    pnodes = _simplify(pnodes, values, shapes)
     pnodes = _fuse(pnodes, fetched, shapes, fed)
     pnodes = _schedule(pnodes)
     return _build(session, pnodes, fetch_tensors, feed_tensors, fed, shapes, values)
+
+
+# ---------------------------------------------------------------- simplification
+def _uniform_scalar(v):
+    """The single value of a constant whose elements are all equal, else None."""
+    if v is None or v.size == 0 or v.dtype.kind not in "fiu":
+        return None
+    first = v.reshape(-1)[0]
+    if v.size > 1 and not np.all(v == first):
+        return None
+    return first.item()
+
+
+def _simplify(pnodes: list[PNode], values: dict, shapes: dict) -> list[PNode]:
+    """``x * c`` and ``x / c`` with a uniform constant ``c`` that does not broadcast ``x``
+    become ``Scale(x, alpha)`` (or an identity view when ``alpha == 1``)."""
+    out = []
+    for p in pnodes:
+        if p.type in ("Mul", "RealDiv") and p.outputs[0].dtype.is_floating:
+            a, b = p.inputs
+            ca, cb = _uniform_scalar(values.get(id(a))), _uniform_scalar(values.get(id(b)))
+            x, c = (a, cb) if cb is not None else ((b, ca) if p.type == "Mul" else (None, None))
+            if x is not None and c is not None and id(x) not in values and \
+                    tuple(shapes[id(x)]) == tuple(shapes[id(p.outputs[0])]):
+                alpha = c if p.type == "Mul" else (1.0 / c if c != 0 else None)
+                if alpha is not None:
+                    if alpha == 1.0:
+                        q = PNode("Identity", [x], p.outputs, {}, p.node)
+                    else:
+                        q = PNode("Scale", [x], p.outputs, {"alpha": float(alpha)}, p.node)
+                    q.order = p.order
+                    out.append(q)
+                    continue
+        out.append(p)
+    return out
 
 
 # ---------------------------------------------------------------- fusion
@@ -169,6 +207,16 @@ def _fuse(pnodes: list[PNode], fetched: set, shapes: dict, fed: dict) -> list[PN
     for p in pnodes:
         if id(p) in removed:
             continue
+        if p.type in ("SparseSoftmaxCrossEntropyWithLogits", "SoftmaxCrossEntropyWithLogits") \
+                and single_use(p.outputs[1]):
+            sc = consumers[id(p.outputs[1])][0]
+            if sc.type == "Scale":
+                attrs = dict(p.attrs)
+                attrs["scale"] = attrs.get("scale", 1.0) * sc.attrs["alpha"]
+                q = PNode(p.type, p.inputs, [p.outputs[0], sc.outputs[0]], attrs, p.node)
+                removed.add(id(sc))
+                out.append(q)
+                continue
         if p.type in ("MatMul", "Conv2D") and single_use(p.outputs[0]):
             if p.type == "MatMul" and (p.attrs["transpose_a"] or p.attrs["transpose_b"]
                                        or len(shapes[id(p.inputs[0])]) != 2):
@@ -258,7 +306,7 @@ def _schedule(pnodes: list[PNode]) -> list[PNode]:
                         preds[id(w)].add(id(rd))
                         succ[id(rd)].add(id(w))
             ws_sorted = sorted(ws, key=lambda q: q.order)
-            for a, b in zip(ws_sorted, ws_sorted[1:]):
+            for a, b in zip(ws_sorted, ws_sorted[1:], strict=False):
                 if id(a) not in _descendants(id(b), succ):
                     preds[id(b)].add(id(a))
                     succ[id(a)].add(id(b))
@@ -317,7 +365,6 @@ def _build(session, pnodes, fetch_tensors, feed_tensors, fed, shapes, values) ->
         pinned.add(k)
     fetched = {id(t) for t in fetch_tensors}
     # last use of each storage group (by step index)
-    n = len(pnodes)
     alias_of: dict[int, int] = {}
     for p in pnodes:
         a = p.row.alias
@@ -409,19 +456,60 @@ def _build(session, pnodes, fetch_tensors, feed_tensors, fed, shapes, values) ->
             outs.append(buf)
         if not made_view or p.row.writes:
             needed = [id(t) in consumed or id(t) in fetched for t in p.outputs]
-            fn = p.row.build(KernelCtx(p.node, ins, outs, p.attrs, state, needed)) \
-                if p.row.build is not None else None
+            kctx = KernelCtx(p.node, ins, outs, p.attrs, state, needed)
+            kctx.consts = [values.get(id(t)) for t in p.inputs]
+            fn = p.row.build(kctx) if p.row.build is not None else None
             if fn is not None:
                 steps.append(fn)
-                emit_info.append((p, ins, outs))
+                emit_info.append((p, kctx))
         for g in release_at.get(i, ()):
             if g in pinned or g not in group_buf:
                 continue
             b = group_buf.pop(g)
             if b.base is None:
                 pool.setdefault((b.shape, b.dtype), []).append(b)
+    n_programs = 0
+    if session._use_c and _program_class() is not None:
+        steps, n_programs = _group_programs(steps, emit_info)
     fetch_bufs = [bufs[id(t)] for t in fetch_tensors]
     feed_bufs = [bufs[id(t)] for t in feed_tensors]
     all_bufs = {k: v for k, v in bufs.items()}
-    return Plan(steps, feed_bufs, fetch_bufs, var_reads, var_writes, all_bufs, pnodes,
+    plan = Plan(steps, feed_bufs, fetch_bufs, var_reads, var_writes, all_bufs, pnodes,
                 emit_info)
+    plan.programs = n_programs
+    return plan
+
+
+def _program_class():
+    try:
+        from estcore._lib import _kernels
+    except ImportError:  # pragma: no cover - broken build; numpy kernels still work
+        return None
+    return getattr(_kernels, "Program", None)
+
+
+def _group_programs(steps, emit_info):
+    """Replace each maximal run of C-emittable steps by one ``Program.run``."""
+    program_cls = _program_class()
+    out, prog, n_prog, in_prog = [], None, 0, 0
+    for fn, (p, k) in zip(steps, emit_info, strict=True):
+        done = False
+        if p.row.emit is not None:
+            if prog is None:
+                prog = program_cls()
+            try:
+                done = bool(p.row.emit(prog, k))
+            except (TypeError, ValueError):
+                done = False
+        if done:
+            in_prog += 1
+            continue
+        if prog is not None and in_prog:
+            out.append(prog.run)
+            n_prog += 1
+            prog, in_prog = None, 0
+        out.append(fn)
+    if prog is not None and in_prog:
+        out.append(prog.run)
+        n_prog += 1
+    return out, n_prog

@@ -116,12 +116,13 @@ class KernelCtx:
     """What a kernel factory sees: buffers, attrs, node, the session state, and which
     outputs are consumed (``needed``; a kernel may skip the others)."""
 
-    __slots__ = ("node", "ins", "outs", "attrs", "state", "needed")
+    __slots__ = ("node", "ins", "outs", "attrs", "state", "needed", "consts")
 
     def __init__(self, node, ins: list[np.ndarray], outs: list[np.ndarray], attrs: dict,
                  state: Any, needed: list[bool] | None = None):
         self.node = node
         self.needed = needed if needed is not None else [True] * len(outs)
+        self.consts: list = [None] * len(ins)
         self.ins = ins
         self.outs = outs
         self.attrs = attrs

@@ -73,7 +73,8 @@ class Session:
 
     Args:
         graph: the graph to run (default: the default graph at construction).
-        config: accepted for TF1 compatibility (ignored).
+        config: a dict; ``{"use_c_kernels": False}`` keeps every node on its numpy
+            kernel (for comparisons). Other values (TF1 ConfigProto) are ignored.
     """
 
     def __init__(self, target: str = "", graph: Graph | None = None, config: Any = None):
@@ -85,6 +86,9 @@ class Session:
         self._closed = False
         self._graph_ctx = None
         self.compile_count = 0
+        cfg = config if isinstance(config, dict) else {}
+        # C programs for runs of C-capable nodes (numpy kernels otherwise).
+        self._use_c = bool(cfg.get("use_c_kernels", True))
 
     # ---------------------------------------------------------------- lifecycle
     def close(self) -> None:
@@ -152,7 +156,7 @@ class Session:
             self._families[key] = fam
         values = list(feeds.values()) if feeds else []
         shapes = []
-        for i, (v, d) in enumerate(zip(values, fam.feed_dtypes)):
+        for i, (v, d) in enumerate(zip(values, fam.feed_dtypes, strict=False)):
             if type(v) is not np.ndarray or v.dtype != d:
                 v = values[i] = self._convert_feed(fam.feed_tensors[i], v)
             shapes.append(v.shape)
@@ -167,7 +171,7 @@ class Session:
             self._initialized.update(plan.var_writes)
             plan.checked = all(v in self._initialized for v in plan.var_reads)
         if fam.is_op:
-            out = [None if o else out[j] for o, j in zip(fam.is_op, fam.leaf_index)]
+            out = [None if o else out[j] for o, j in zip(fam.is_op, fam.leaf_index, strict=False)]
         return fam.rebuild(out)
 
     def _make_family(self, fetches, feeds) -> _Family:
@@ -270,7 +274,7 @@ class Session:
         return arr.astype(target.np, copy=False)
 
     def _compile(self, fam: _Family, skey: tuple):
-        for t, s in zip(fam.feed_tensors, skey):
+        for t, s in zip(fam.feed_tensors, skey, strict=False):
             if not t.shape.is_compatible_with(TensorShape(s)):
                 raise errors.InvalidArgumentError(
                     f"Cannot feed value of shape {fmt_shape(s)} for tensor '{t.name}', which "

@@ -67,7 +67,8 @@ class TensorShape:
             return True
         if len(self.dims) != len(other.dims):
             return False
-        return all(a is None or b is None or a == b for a, b in zip(self.dims, other.dims))
+        return all(a is None or b is None or a == b
+                   for a, b in zip(self.dims, other.dims, strict=True))
 
     def merge_with(self, other: Any) -> TensorShape:
         other = as_shape(other)
@@ -77,7 +78,8 @@ class TensorShape:
             return self
         if not self.is_compatible_with(other):
             raise ValueError(f"shapes {fmt_shape(self)} and {fmt_shape(other)} are not compatible")
-        return TensorShape(a if a is not None else b for a, b in zip(self.dims, other.dims))
+        return TensorShape(a if a is not None else b
+                           for a, b in zip(self.dims, other.dims, strict=True))
 
     def __len__(self) -> int:
         if self.dims is None:
@@ -145,7 +147,7 @@ def broadcast_static(a: TensorShape, b: TensorShape) -> TensorShape | None:
     da = (1,) * (n - len(da)) + da
     db = (1,) * (n - len(db)) + db
     out = []
-    for x, y in zip(da, db):
+    for x, y in zip(da, db, strict=False):
         if x == 1:
             out.append(y)
         elif y == 1:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 
-
 import numpy as np
 
 from estcore.graph import dtypes as dt

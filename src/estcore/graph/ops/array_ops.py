@@ -233,7 +233,7 @@ def _concat_infer(ctx):
     ctx.attrs["axis"] = a
     dims = [None] * r
     total = 0
-    for i, (d, s) in enumerate(zip(ctx.dtypes, ctx.shapes)):
+    for i, (d, s) in enumerate(zip(ctx.dtypes, ctx.shapes, strict=False)):
         if d is not d0:
             raise ctx.fail(f"all inputs must have the same dtype: input 0 is {d0.name}, "
                            f"input {i} is {d.name}", TypeError)
@@ -297,7 +297,7 @@ def concat(values, axis, name=None):
 
 def _pack_infer(ctx):
     s = ctx.shapes[0]
-    for i, (d, si) in enumerate(zip(ctx.dtypes, ctx.shapes)):
+    for i, (d, si) in enumerate(zip(ctx.dtypes, ctx.shapes, strict=False)):
         if d is not ctx.dtypes[0]:
             raise ctx.fail(f"all inputs must have the same dtype: input 0 is "
                            f"{ctx.dtypes[0].name}, input {i} is {d.name}", TypeError)
@@ -388,13 +388,13 @@ def _tile_infer(ctx):
                        f"{ctx.fmt(0)}). Received: multiples={mult}")
     ctx.attrs["multiples"] = mult
     return [(ctx.dtypes[0], TensorShape([None if d is None else d * m
-                                         for d, m in zip(s.dims, mult)]))]
+                                         for d, m in zip(s.dims, mult, strict=False)]))]
 
 
 def _tile_build(k):
     x, o = k.ins[0], k.outs[0]
     mult = k.attrs["multiples"]
-    big = o.reshape([v for m, d in zip(mult, x.shape) for v in (m, d)])
+    big = o.reshape([v for m, d in zip(mult, x.shape, strict=False) for v in (m, d)])
     small = x.reshape([v for d in x.shape for v in (1, d)])
     return lambda: np.copyto(big, small)
 
@@ -406,7 +406,7 @@ def _tile_grad(op, g):
 def _tile_grad_build(k):
     g, o = k.ins[0], k.outs[0]
     mult = k.attrs["multiples"]
-    big = g.reshape([v for m, d in zip(mult, o.shape) for v in (m, d)])
+    big = g.reshape([v for m, d in zip(mult, o.shape, strict=False) for v in (m, d)])
     axes = tuple(builtins.range(0, 2 * o.ndim, 2))
     return lambda: np.sum(big, axis=axes, out=o)
 

@@ -79,12 +79,7 @@ def _dense_build(k):
     return run
 
 
-def _dense_emit(prog, ins, outs, attrs):
-    f = getattr(prog, "dense_forward", None)
-    if f is None or attrs["activation"] not in A.C_ACTIVATIONS or ins[0].ndim != 2:
-        return False
-    f(ins[0], ins[1], ins[2] if len(ins) == 3 else None, outs[0], attrs["activation"])
-    return True
+
 
 
 def _dense_grad(op, grads):
@@ -134,19 +129,11 @@ def _dense_grad_build(k):
     return run
 
 
-def _dense_grad_emit(prog, ins, outs, attrs):
-    f = getattr(prog, "dense_backward", None)
-    if f is None or attrs["activation"] not in A.C_ACTIVATIONS or ins[1].ndim != 2:
-        return False
-    gy, x, w, y = ins
-    f(gy, x, w, y, outs[0], outs[1], outs[2] if len(outs) == 3 else None,
-      attrs["activation"])
-    return True
 
 
-row("Dense", _dense_infer, _dense_build, _dense_grad, emit=_dense_emit)
-row("DenseGrad", _dense_grad_infer, _dense_grad_build, None, grad_op=True,
-    emit=_dense_grad_emit)
+
+row("Dense", _dense_infer, _dense_build, _dense_grad)
+row("DenseGrad", _dense_grad_infer, _dense_grad_build, None, grad_op=True)
 
 # Activations whose fused gradient works from the output alone.
 FUSABLE_ACTIVATIONS = A.ACTIVATIONS

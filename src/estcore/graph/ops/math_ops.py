@@ -89,6 +89,16 @@ row("BroadcastLike", lambda ctx: [(ctx.dtypes[0], ctx.shapes[1])], _bcast_like_b
     doc="Broadcast input 0 to the shape of input 1.")
 
 
+def _scale_build(k):
+    x, o = k.ins[0], k.outs[0]
+    alpha = np.asarray(k.attrs["alpha"], dtype=o.dtype)
+    return lambda: np.multiply(x, alpha, out=o)
+
+
+row("Scale", I.same_as_input(), _scale_build, None, grad_op=True,
+    doc="``alpha * x`` (plan-internal: ``x * c`` with a uniform constant ``c``).")
+
+
 # ---------------------------------------------------------------- unary
 def _unary_kernel(fn):
     def build(k):
@@ -369,7 +379,7 @@ def _matmul_infer(ctx):
                          f"{ctx.fmt(0)}, b has shape {ctx.fmt(1)}"
                          + (f" (transpose_a={ta}, transpose_b={tb})" if ta or tb else ""))
     batch = []
-    for da, db in zip(sa.dims[:-2], sb.dims[:-2]):
+    for da, db in zip(sa.dims[:-2], sb.dims[:-2], strict=False):
         if da is not None and db is not None and da != db:
             raise ValueError(f"matmul '{ctx.name}': batch dimensions must match: a has shape "
                              f"{ctx.fmt(0)}, b has shape {ctx.fmt(1)}")
@@ -403,11 +413,7 @@ def _matmul_grad(op, g):
             matmul(gz, a, transpose_a=True, transpose_b=True)]
 
 
-def _matmul_emit(prog, ins, outs, attrs):
-    gemm = getattr(prog, "gemm", None)
-    if gemm is None or ins[0].ndim != 2:
-        return False
-    return bool(gemm(ins[0], ins[1], outs[0], attrs["transpose_a"], attrs["transpose_b"]))
+
 
 
 row("MatMul", _matmul_infer, _matmul_build, _matmul_grad)

@@ -43,18 +43,11 @@ def _act_grad(name):
     return grad
 
 
-def _act_emit(name):
-    def emit(prog, ins, outs, attrs):
-        f = getattr(prog, "activation_forward", None)
-        if f is None or name not in A.C_ACTIVATIONS:
-            return False
-        f(ins[0], outs[0], name)
-        return True
-    return emit
+
 
 
 for _name, _t in ACT_OP_TYPES.items():
-    row(_t, I.float_unary, _act_build(_name), _act_grad(_name), emit=_act_emit(_name))
+    row(_t, I.float_unary, _act_build(_name), _act_grad(_name))
 
 
 def _act_grad_build(k):
@@ -62,16 +55,10 @@ def _act_grad_build(k):
     return A.backward_builder(k.attrs["act"], g, None, y, k.outs[0], k.attrs["alpha"])
 
 
-def _act_grad_emit(prog, ins, outs, attrs):
-    f = getattr(prog, "activation_backward", None)
-    if f is None or attrs["act"] not in A.C_ACTIVATIONS:
-        return False
-    f(ins[0], ins[1], outs[0], attrs["act"])
-    return True
 
 
-row("ActivationGrad", I.same_as_input(), _act_grad_build, None, grad_op=True,
-    emit=_act_grad_emit)
+
+row("ActivationGrad", I.same_as_input(), _act_grad_build, None, grad_op=True)
 
 
 def activation(name: str, features, alpha: float = 0.2, op_name=None):
@@ -209,15 +196,14 @@ def _sparse_xent_build(k):
         np.log(m, out=m)
         np.subtract(m[:, 0], loss, out=loss)
         back[rows, labels] -= 1
+        if scale is not None:
+            np.multiply(back, scale, out=back)
+    scale = None if k.attrs.get("scale", 1.0) == 1.0 else np.asarray(k.attrs["scale"],
+                                                                     back.dtype)
     return run
 
 
-def _sparse_xent_emit(prog, ins, outs, attrs):
-    f = getattr(prog, "sparse_softmax_xent", None)
-    if f is None:
-        return False
-    f(ins[1], ins[0], outs[0], outs[1])
-    return True
+
 
 
 def _xent_grad(op, g):
@@ -232,8 +218,7 @@ def _xent_grad(op, g):
     return [glabels, glogits]
 
 
-row("SparseSoftmaxCrossEntropyWithLogits", _sparse_xent_infer, _sparse_xent_build, _xent_grad,
-    emit=_sparse_xent_emit)
+row("SparseSoftmaxCrossEntropyWithLogits", _sparse_xent_infer, _sparse_xent_build, _xent_grad)
 
 
 def _xent_infer(ctx):
@@ -272,6 +257,10 @@ def _xent_build(k):
         np.log(m, out=m)
         np.multiply(m, tot, out=m)
         np.subtract(m[:, 0], loss, out=loss)
+        if scale is not None:
+            np.multiply(back, scale, out=back)
+    scale = None if k.attrs.get("scale", 1.0) == 1.0 else np.asarray(k.attrs["scale"],
+                                                                     back.dtype)
     return run
 
 

@@ -243,34 +243,23 @@ def _adam_build(k):
     return run
 
 
-def _adam_emit(prog, ins, outs, attrs):
-    f = getattr(prog, "apply_adam", None)
-    if f is None or attrs["use_nesterov"]:
-        return False
-    var, m, v, b1p, b2p, lr, b1, b2, eps, grad = ins
-    f(var, m, v, grad, lr, b1, b2, eps, b1p, b2p)
-    return True
 
 
-def _sgd_emit(prog, ins, outs, attrs):
-    f = getattr(prog, "apply_gradient_descent", None)
-    if f is None:
-        return False
-    f(ins[0], ins[2], ins[1])
-    return True
+
+
 
 
 _APPLY = {
-    "ApplyGradientDescent": (0, 2, _sgd_build, _sgd_emit),
-    "ApplyMomentum": (1, 3, _momentum_build, None),
-    "ApplyAdagrad": (1, 3, _adagrad_build, None),
-    "ApplyRMSProp": (2, 7, _rmsprop_build, None),
-    "ApplyCenteredRMSProp": (3, 8, _rmsprop_build, None),
-    "ApplyAdam": (2, 9, _adam_build, _adam_emit),
+    "ApplyGradientDescent": (0, 2, _sgd_build),
+    "ApplyMomentum": (1, 3, _momentum_build),
+    "ApplyAdagrad": (1, 3, _adagrad_build),
+    "ApplyRMSProp": (2, 7, _rmsprop_build),
+    "ApplyCenteredRMSProp": (3, 8, _rmsprop_build),
+    "ApplyAdam": (2, 9, _adam_build),
 }
-for _t, (_slots, _gi, _build, _emit) in _APPLY.items():
+for _t, (_slots, _gi, _build) in _APPLY.items():
     row(_t, _apply_infer(_slots, _gi), _build, None, stateful=True,
-        writes=tuple(range(_slots + 1)), alias=0, emit=_emit)
+        writes=tuple(range(_slots + 1)), alias=0)
 
 
 def _apply(op_type, refs, rest, attrs, name):
