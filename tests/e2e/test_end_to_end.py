@@ -90,7 +90,7 @@ def tutorial_cnn(x, training):
 
 def test_mlp_digits_reaches_95_percent():
     start = time.perf_counter()
-    losses, accuracy = _train_and_eval(mlp, _digits(images=False), epochs=15, batch_size=32,
+    losses, accuracy = _train_and_eval(mlp, _digits(images=False), epochs=30, batch_size=32,
                                        learning_rate=3e-3)
     elapsed = time.perf_counter() - start
     print(f"MLP digits: test accuracy {accuracy:.4f}, {len(losses)} steps, {elapsed:.1f} s")
@@ -101,8 +101,8 @@ def test_mlp_digits_reaches_95_percent():
 
 def test_tutorial_cnn_digits_reaches_97_percent():
     start = time.perf_counter()
-    losses, accuracy = _train_and_eval(tutorial_cnn, _digits(images=True), epochs=4,
-                                       batch_size=64, learning_rate=1e-3)
+    losses, accuracy = _train_and_eval(tutorial_cnn, _digits(images=True), epochs=3,
+                                       batch_size=64, learning_rate=2e-3)
     elapsed = time.perf_counter() - start
     print(f"CNN digits: test accuracy {accuracy:.4f}, {len(losses)} steps, {elapsed:.1f} s")
     assert np.isfinite(losses).all()

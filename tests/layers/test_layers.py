@@ -271,3 +271,52 @@ def test_keras_class_names_are_unique_per_graph():
             layer(x)
         assert [layer.name for layer in layers] == ["conv2d", "conv2d_1"]
         assert layers[1].kernel.op.name == "conv2d_1/kernel"
+
+
+def test_batch_normalization_gradient_matches_finite_differences():
+    x_val = RNG.normal(size=(5, 3))
+    r = RNG.normal(size=(5, 3))
+    with ec.Graph().as_default():
+        x = ec.placeholder(ec.float64, [None, 3])
+        y = ec.layers.batch_normalization(x, training=True, epsilon=1e-2,
+                                          gamma_initializer=ec.constant_initializer(1.5))
+        obj = ec.reduce_sum(y * r)
+        (gx,) = ec.gradients(obj, [x])
+        with ec.Session() as sess:
+            sess.run(ec.global_variables_initializer())
+            got = sess.run(gx, {x: x_val})
+            num = np.zeros_like(x_val)
+            h = 1e-6
+            for idx in np.ndindex(x_val.shape):
+                xp, xm = x_val.copy(), x_val.copy()
+                xp[idx] += h
+                xm[idx] -= h
+                num[idx] = (sess.run(obj, {x: xp}) - sess.run(obj, {x: xm})) / (2 * h)
+    np.testing.assert_allclose(got, num, rtol=1e-5, atol=1e-7)
+
+
+def test_batch_normalization_channels_first_4d():
+    x_val = RNG.normal(size=(3, 2, 4, 4))
+    with ec.Graph().as_default():
+        layer = ec.layers.BatchNormalization(axis=1)
+        y = layer(ec.constant(x_val), training=True)
+        assert layer.gamma.shape.as_list() == [2]
+        got = _run(y)
+    mean = x_val.mean(axis=(0, 2, 3), keepdims=True)
+    var = x_val.var(axis=(0, 2, 3), keepdims=True)
+    np.testing.assert_allclose(got, (x_val - mean) / np.sqrt(var + 1e-3), rtol=1e-10)
+
+
+def test_reuse_of_missing_layer_variables_raises():
+    with ec.Graph().as_default(), pytest.raises(ValueError, match="does not exist"):
+        ec.layers.dense(ec.placeholder(ec.float32, [None, 2]), 3, name="nope", reuse=True)
+
+
+def test_conv2d_float64_and_pooling_channels_first():
+    x_val = RNG.normal(size=(1, 2, 4, 4))
+    with ec.Graph().as_default():
+        y = ec.layers.conv2d(ec.constant(x_val), 3, 2, data_format="channels_first")
+        assert y.dtype == ec.float64 and y.shape.as_list() == [1, 3, 3, 3]
+        p = ec.layers.max_pooling2d(ec.constant(x_val), 2, 2, data_format="channels_first")
+        got = _run(p)
+    np.testing.assert_array_equal(got, x_val.reshape(1, 2, 2, 2, 2, 2).max(axis=(3, 5)))

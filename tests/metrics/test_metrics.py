@@ -276,3 +276,22 @@ def test_auc_predictions_outside_unit_interval_raise_at_run_time():
                                    match=r"predictions must be in \[0, 1\]"):
                     sess.run(update_op, {p: np.array([0.2, bad], np.float32),
                                          lab: [False, True]})
+
+
+def test_auc_explicit_thresholds():
+    lab = RNG.integers(0, 2, 40)
+    p = RNG.uniform(size=40)
+    thresholds = [0.7, 0.2, 0.5]
+    _, final, _ = _stream(lambda a, b: ec.metrics.auc(a, b, thresholds=thresholds),
+                          [(lab, p)], [(ec.int64, []), (ec.float32, [])])
+    # thresholds become [-eps, 0.2, 0.5, 0.7, 1 + eps]: the same as num_thresholds=5 would
+    # give only for evenly spaced ones, so compare with a direct computation.
+    t = np.array([-1e-7, 0.2, 0.5, 0.7, 1 + 1e-7], np.float32)
+    above = p.astype(np.float32)[None, :] > t[:, None]
+    pos = lab.astype(bool)[None, :]
+    tp, fp = (above & pos).sum(1), (above & ~pos).sum(1)
+    fn, tn = (~above & pos).sum(1), (~above & ~pos).sum(1)
+    tpr = (tp + 1e-6) / (tp + fn + 1e-6)
+    fpr = fp / (fp + tn + 1e-6)
+    want = ((fpr[:-1] - fpr[1:]) * (tpr[:-1] + tpr[1:]) / 2).sum()
+    np.testing.assert_allclose(final, want, rtol=1e-5)

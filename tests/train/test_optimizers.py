@@ -254,3 +254,51 @@ def test_hyper_parameter_validation():
         ec.train.MomentumOptimizer(0.1, 0.9, use_nesterov="yes")
     with ec.Graph().as_default(), pytest.raises(ValueError, match="No variables to optimize"):
         ec.train.GradientDescentOptimizer(0.1).minimize(ec.constant(1.0))
+
+
+def test_callable_learning_rate_and_named_train_op():
+    with ec.Graph().as_default():
+        w, b = _vars()
+        gs = ec.train.get_or_create_global_step()
+        opt = ec.train.GradientDescentOptimizer(lambda: ec.constant(0.25, dtype=ec.float64))
+        train_op = opt.minimize(_loss(w, b), global_step=gs, name="my_train")
+        assert train_op.op.name == "my_train"  # the global-step increment, as TF1
+        with ec.Session() as sess:
+            sess.run(ec.global_variables_initializer())
+            sess.run(train_op)
+            got_w, step = sess.run([w, gs])
+    np.testing.assert_allclose(got_w, W0 - 0.25 * grad_of(W0, CW), rtol=1e-12)
+    assert step == 1
+
+
+def test_minimize_twice_shares_slots():
+    with ec.Graph().as_default():
+        w, b = _vars()
+        opt = ec.train.AdamOptimizer(0.1)
+        opt.minimize(_loss(w, b))
+        opt.minimize(2.0 * _loss(w, b))
+        names = sorted(v.op.name for v in ec.global_variables())
+    assert names == sorted(["dense/kernel", "dense/bias"] + SLOT_NAMES["adam"])
+
+
+def test_reexported_global_step_and_clip_by_global_norm():
+    with ec.Graph().as_default():
+        assert ec.train.get_global_step() is None
+        gs = ec.train.create_global_step()
+        assert ec.train.get_global_step() is gs and ec.train.get_or_create_global_step() is gs
+        assert gs.op.name == "global_step" and gs.dtype == ec.int64 and not gs.trainable
+        w, b = _vars()
+        grads = [g for g, _ in ec.train.GradientDescentOptimizer(0.1).compute_gradients(
+            _loss(w, b))]
+        clipped, norm = ec.train.clip_by_global_norm(grads, 1.0)
+        train_op = ec.train.GradientDescentOptimizer(0.1).apply_gradients(
+            zip(clipped, [w, b], strict=True), global_step=gs)
+        with ec.Session() as sess:
+            sess.run(ec.global_variables_initializer())
+            got_norm = sess.run(norm)
+            sess.run(train_op)
+            got_w = sess.run(w)
+    gw, gb = grad_of(W0, CW), grad_of(B0, CB)
+    want_norm = np.sqrt((gw**2).sum() + (gb**2).sum())
+    np.testing.assert_allclose(got_norm, want_norm, rtol=1e-12)
+    np.testing.assert_allclose(got_w, W0 - 0.1 * gw / want_norm, rtol=1e-12)
