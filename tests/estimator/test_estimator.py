@@ -492,3 +492,29 @@ def test_input_fn_called_in_seed_scope_per_call(tmp_path, monkeypatch):
     assert len(set(seeds)) == 3
     est.evaluate(input_fn)
     assert seeds[-1] == derive_input_seed(3, 9)
+
+
+def test_kernel_threads_from_session_config(tmp_path, monkeypatch):
+    from estcore._lib import _kernels
+
+    seen = []
+    before = _kernels.get_num_threads()
+
+    class Probe(SessionRunHook):
+        def after_create_session(self, session, coord):
+            seen.append(_kernels.get_num_threads())
+
+    est = make(tmp_path, session_config={"intra_op_parallelism_threads": 1})
+    est.train(batches(2), hooks=[Probe()])
+    assert seen == [1] and _kernels.get_num_threads() == before
+
+
+def test_progress_bar_on_a_terminal(tmp_path, monkeypatch, capsys):
+    from estcore.estimator import _progress
+    from estcore.estimator import estimator as estimator_module
+
+    monkeypatch.setattr(estimator_module, "progress_enabled", lambda: True)
+    make(tmp_path).train(batches(3), steps=3)
+    err = capsys.readouterr().err
+    assert "train:" in err and "/3 [" in err  # a bar with the known total
+    assert _progress.progress_enabled() is False  # pytest's stderr is not a terminal

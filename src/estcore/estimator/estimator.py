@@ -133,6 +133,25 @@ class _EmptyInput(Exception):
     """input_fn produced no batch at all: there is no structure to build a graph from."""
 
 
+@contextlib.contextmanager
+def _kernel_threads(n: int):
+    """Use ``n`` kernel threads (``intra_op_parallelism_threads``) for one call; 0 = keep."""
+    if n <= 0:
+        yield
+        return
+    try:
+        from estcore._lib import _kernels
+    except ImportError:
+        yield
+        return
+    old = _kernels.get_num_threads()
+    _kernels.set_num_threads(int(n))
+    try:
+        yield
+    finally:
+        _kernels.set_num_threads(old)
+
+
 def _seed_scope(seed: int | None):
     try:
         from estcore.inputs import seed_scope
@@ -393,7 +412,8 @@ class Estimator:
                 loss = None
                 ran = 0
                 try:
-                    with MonitoredSession(create, hooks, self._finalizer(graph)) as mon:
+                    with _kernel_threads(self._config.kernel_threads), \
+                            MonitoredSession(create, hooks, self._finalizer(graph)) as mon:
                         while not mon.should_stop():
                             feed = self._feed(source, features, labels)
                             _, loss = mon.run([spec.train_op, spec.loss], feed_dict=feed)
@@ -462,7 +482,8 @@ class Estimator:
                                           spec.scaffold)
 
                 try:
-                    with MonitoredSession(create, all_hooks, self._finalizer(graph)) as mon:
+                    with _kernel_threads(self._config.kernel_threads), \
+                            MonitoredSession(create, all_hooks, self._finalizer(graph)) as mon:
                         while not mon.should_stop():
                             feed = self._feed(source, features, labels)
                             _, loss = mon.run([update_ops, spec.loss], feed_dict=feed)

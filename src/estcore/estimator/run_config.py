@@ -7,9 +7,11 @@ Every field, default, validation message and ``TF_CONFIG`` rule follows TF 2.15
   :class:`SessionConfig`, or any ``ConfigProto``-like object (something with
   ``intra_op_parallelism_threads`` and ``inter_op_parallelism_threads``
   attributes). Two fields have a meaning in estcore:
-  ``intra_op_parallelism_threads`` becomes the kernel thread count and
-  ``inter_op_parallelism_threads`` the input pipeline's thread count (0 means
-  "estcore's default"); see :func:`session_thread_counts`. Every other field
+  ``intra_op_parallelism_threads`` becomes the kernel thread count during the
+  Estimator's train / evaluate calls (restored afterwards) and
+  ``inter_op_parallelism_threads`` is exposed as ``config.pipeline_threads`` for
+  input_fns that take ``config`` (0 means "estcore's default"); see
+  :func:`session_thread_counts`. Every other field
   (``allow_soft_placement``, ``device_filters``, ``graph_options``, ...) is
   accepted, kept and shown in logs, and has no effect.
 * ``device_fn``, ``protocol``, ``train_distribute``, ``eval_distribute``,
