@@ -55,8 +55,9 @@ from estcore.estimator.checkpoint_hooks import (
 from estcore.estimator.mode_keys import ModeKeys
 from estcore.estimator.model_fn import EstimatorSpec
 from estcore.estimator.monitored_session import MonitoredSession
-from estcore.estimator.run_config import RunConfig, TaskType, default_session_config
+from estcore.estimator.run_config import RunConfig, TaskType
 from estcore.estimator.saver import Saver
+from estcore.estimator.session_config import default_session_config
 from estcore.estimator.session_run_hook import SessionRunHook
 from estcore.estimator.warm_starting import WarmStartSettings
 
