@@ -22,11 +22,12 @@ import estcore
 from estcore.estimator import Estimator, EstimatorSpec, ModeKeys, RunConfig
 
 BATCH = 128
-STEPS = 100
+STEPS = 300  # per call; 20 distinct batches are cycled
 RNG = np.random.default_rng(0)
-X = RNG.normal(size=(BATCH * STEPS, 784)).astype(np.float32)
-Y = RNG.integers(0, 10, size=BATCH * STEPS).astype(np.int32)
-BATCHES = [({"x": X[i:i + BATCH]}, Y[i:i + BATCH]) for i in range(0, len(X), BATCH)]
+X = RNG.normal(size=(BATCH * 20, 784)).astype(np.float32)
+Y = RNG.integers(0, 10, size=BATCH * 20).astype(np.int32)
+_DISTINCT = [({"x": X[i:i + BATCH]}, Y[i:i + BATCH]) for i in range(0, len(X), BATCH)]
+BATCHES = [_DISTINCT[i % len(_DISTINCT)] for i in range(STEPS)]
 
 
 def model_fn(features, labels, mode):
