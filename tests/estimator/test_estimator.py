@@ -518,3 +518,33 @@ def test_progress_bar_on_a_terminal(tmp_path, monkeypatch, capsys):
     err = capsys.readouterr().err
     assert "train:" in err and "/3 [" in err  # a bar with the known total
     assert _progress.progress_enabled() is False  # pytest's stderr is not a terminal
+
+
+def test_input_stream_state_stored_in_checkpoint(tmp_path):
+    from estcore.estimator.checkpoint_state import CheckpointReader
+
+    class Spec:
+        def __init__(self, shape, dtype):
+            self.shape, self.dtype = shape, dtype
+
+    class Stream:
+        element_spec = ({"x": Spec((None, 4), np.float32)}, Spec((None,), np.int32))
+
+        def __init__(self):
+            self.position = 0
+
+        def __iter__(self):
+            for i in range(4):
+                self.position = i + 1
+                yield {"x": X[i * 10:(i + 1) * 10]}, Y[i * 10:(i + 1) * 10]
+
+        def get_state(self):
+            return {"epoch": 0, "position": self.position}
+
+        def close(self):
+            pass
+
+    est = make(tmp_path)
+    est.train(Stream)
+    meta = CheckpointReader(est.latest_checkpoint()).meta
+    assert meta["global_step"] == 4 and meta["input_state"] == {"epoch": 0, "position": 4}

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import json
 import logging
 import os
 import tempfile
@@ -151,6 +152,23 @@ def _kernel_threads(n: int):
         yield
     finally:
         _kernels.set_num_threads(old)
+
+
+def _input_state_fn(source: InputSource | None) -> Callable[[], dict] | None:
+    """Checkpoint meta with the input stream's ``get_state()`` when it has one (JSON)."""
+    get_state = getattr(getattr(source, "stream", None), "get_state", None)
+    if get_state is None:
+        return None
+
+    def meta() -> dict:
+        try:
+            state = get_state()
+            json.dumps(state)
+        except (TypeError, ValueError, RuntimeError):
+            return {}
+        return {"input_state": state}
+
+    return meta
 
 
 def _seed_scope(seed: int | None):
@@ -333,7 +351,8 @@ class Estimator:
         return self
 
     def _train_hooks(self, spec: EstimatorSpec, global_step: Any, user_hooks: list,
-                     stop_hooks: list, listeners: list) -> tuple[list, list]:
+                     stop_hooks: list, listeners: list,
+                     source: InputSource | None = None) -> tuple[list, list]:
         cfg = self._config
         chief_hooks: list = []
         all_user = user_hooks + list(spec.training_chief_hooks) + list(spec.training_hooks)
@@ -350,7 +369,8 @@ class Estimator:
                 self._model_dir, save_secs=cfg.save_checkpoints_secs,
                 save_steps=cfg.save_checkpoints_steps, saver=saver,
                 var_list=estcore.global_variables(),
-                save_graph_def=cfg.checkpoint_save_graph_def)
+                save_graph_def=cfg.checkpoint_save_graph_def,
+                meta_fn=_input_state_fn(source))
             chief_hooks.append(hook)
             saver_hooks = [hook]
         if listeners:
@@ -397,7 +417,7 @@ class Estimator:
                     scalar("loss", spec.loss)
                 estcore.add_to_collection(estcore.GraphKeys.LOSSES, spec.loss)
                 first, rest = self._train_hooks(spec, global_step, user_hooks, stop_hooks,
-                                                listeners)
+                                                listeners, source)
                 total = steps if steps is not None else (
                     max_steps - start_step if max_steps is not None else None)
                 bar = ProgressBarHook("train", total) if progress_enabled() else None
