@@ -548,3 +548,12 @@ def test_input_stream_state_stored_in_checkpoint(tmp_path):
     est.train(Stream)
     meta = CheckpointReader(est.latest_checkpoint()).meta
     assert meta["global_step"] == 4 and meta["input_state"] == {"epoch": 0, "position": 4}
+
+
+def test_train_refused_for_evaluator_task(tmp_path, monkeypatch):
+    monkeypatch.setenv("TF_CONFIG", '{"cluster": {"chief": ["a:1"]}, "task": {"type": '
+                                    '"evaluator", "index": 0}}')
+    est = Estimator(linear_model_fn, model_dir=str(tmp_path), params={})
+    with pytest.raises(ValueError, match="^Train has been called wrong configuration. Please use "
+                                         "tf.estimator.train_and_evaluate"):
+        est.train(batches(), steps=1)
