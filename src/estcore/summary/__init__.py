@@ -25,7 +25,13 @@ from estcore.summary.summary_pb import (
     tensor_value,
     text_value,
 )
-from estcore.summary.writer import EventFileWriter, FileWriter, FileWriterCache
+from estcore.summary.writer import (
+    EventFileWriter,
+    FileWriter,
+    FileWriterCache,
+    SummaryWriter,
+    SummaryWriterCache,
+)
 
 __all__ = [
     "SummaryOp",
@@ -42,6 +48,8 @@ __all__ = [
     "HistogramValue",
     "SessionLog",
     "SummaryValue",
+    "SummaryWriter",
+    "SummaryWriterCache",
     "event_files",
     "histogram_value",
     "iter_events",

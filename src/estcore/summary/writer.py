@@ -36,7 +36,8 @@ from estcore.summary.summary_pb import (
     text_value,
 )
 
-__all__ = ["frame_record", "EventFileWriter", "FileWriter", "FileWriterCache"]
+__all__ = ["frame_record", "EventFileWriter", "FileWriter", "FileWriterCache", "SummaryWriter",
+           "SummaryWriterCache"]
 
 
 def frame_record(data: bytes) -> bytes:
@@ -162,3 +163,7 @@ class FileWriterCache:
 
 
 atexit.register(FileWriterCache.clear)
+
+# TF's other names for the same things (tf.compat.v1.train.SummaryWriterCache).
+SummaryWriter = FileWriter
+SummaryWriterCache = FileWriterCache
