@@ -160,20 +160,26 @@ def test_dict_to_str_like_tf():
 
 def test_eval_summaries(tmp_path, estcore_log):
     d = str(tmp_path / "eval")
+    from estcore.summary import scalar_value
+    from estcore.summary.summary_pb import encode_summary
+
+    blob = encode_summary([scalar_value("a", 1.0), scalar_value("b", 2.0)])
     write_dict_to_summary(d, {"loss": np.float32(0.5), "n": np.int64(3), "global_step": 7,
-                              "arr": np.arange(3), "none": None, "obj": object()}, 7)
+                              "arr": np.arange(3), "none": None, "obj": object(),
+                              "blob": blob, "bad": b"\xff\xff"}, 7)
     write_checkpoint_path_to_summary(d, "/m/model.ckpt-7", 7)
     FileWriterCache.clear()
-    assert read_scalars(d) == {7: {"loss": 0.5, "n": 3.0}}
+    assert read_scalars(d) == {7: {"loss": 0.5, "n": 3.0, "blob/0": 1.0, "blob/1": 2.0}}
     files = list((tmp_path / "eval").iterdir())
     assert len(files) == 1 and files[0].name.startswith("events.out.tfevents.")
     tags = [v.tag for e in iter_events(str(files[0])) if e.summary for v in e.summary]
-    assert tags == ["loss", "n", "arr", "checkpoint_path"]
+    assert tags == ["loss", "n", "arr", "blob/0", "blob/1", "checkpoint_path"]
     msgs = estcore_log()
     assert "Saving dict for global step 7: arr = [0 1 2], global_step = 7, loss = 0.5, n = 3, " \
            "none = None, obj = " in msgs[0]
     assert "Saving 'checkpoint_path' summary for global step 7: /m/model.ckpt-7" in msgs
     assert any(m.startswith("Skipping summary for obj") for m in msgs)
+    assert "Skipping summary for bad, cannot parse string to Summary." in msgs
 
 
 @pytest.mark.parametrize("n, logged", [(3, [1, 2, 3]), (25, [2, 4, 6, 8, 10, 12, 14, 16, 18,

@@ -26,6 +26,7 @@ def dict_to_str(dictionary: dict) -> str:
 def write_dict_to_summary(output_dir: str, dictionary: dict, current_global_step: int) -> None:
     """One Summary at ``current_global_step`` with every float/int result (TF's rules)."""
     from estcore.summary import FileWriterCache, scalar_value, tensor_value
+    from estcore.summary.summary_pb import decode_summary
 
     logger.info("Saving dict for global step %d: %s", current_global_step,
                 dict_to_str(dictionary))
@@ -39,13 +40,23 @@ def write_dict_to_summary(output_dir: str, dictionary: dict, current_global_step
             values.append(scalar_value(key, float(value)))
         elif isinstance(value, (np.integer, int)) and not isinstance(value, bool):
             values.append(scalar_value(key, int(value)))
+        elif isinstance(value, bytes):
+            try:
+                parsed = decode_summary(value)
+            except ValueError:
+                logger.warning("Skipping summary for %s, cannot parse string to Summary.", key)
+                continue
+            for i, v in enumerate(parsed):
+                v.tag = f"{key}/{i}"
+                values.append(v)
         elif isinstance(value, np.ndarray):
             values.append(tensor_value(key, value))
             logger.info("Summary for np.ndarray is not visible in Tensorboard by default. "
                         "Consider using a Tensorboard plugin for visualization.")
         else:
             logger.warning("Skipping summary for %s, must be a float, np.float32, np.int64, "
-                           "np.int32 or int or np.ndarray.", key)
+                           "np.int32 or int or np.ndarray or a serialized string of Summary.",
+                           key)
     writer.add_summary(values, int(current_global_step))
     writer.flush()
 

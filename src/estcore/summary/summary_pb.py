@@ -33,6 +33,8 @@ __all__ = [
     "SessionLog",
     "encode_event",
     "decode_event",
+    "encode_summary",
+    "decode_summary",
     "scalar_value",
     "histogram_value",
     "text_value",
@@ -202,6 +204,16 @@ def _encode_value(v: SummaryValue) -> bytes:
     return out
 
 
+def encode_summary(values: list[SummaryValue]) -> bytes:
+    """Serialize a Summary message (its repeated ``value`` field)."""
+    return b"".join(p.field_bytes(1, _encode_value(v)) for v in values)
+
+
+def decode_summary(data: bytes) -> list[SummaryValue]:
+    """Parse a serialized Summary message into its values."""
+    return [_decode_value(val) for f, _, val in p.iter_fields(data) if f == 1]
+
+
 def encode_event(e: Event) -> bytes:
     """Serialize an :class:`Event` to protobuf bytes."""
     out = p.field_double(1, e.wall_time)
@@ -212,7 +224,7 @@ def encode_event(e: Event) -> bytes:
     if e.graph_def is not None:
         out += p.field_bytes(4, e.graph_def)
     if e.summary is not None:
-        out += p.field_bytes(5, b"".join(p.field_bytes(1, _encode_value(v)) for v in e.summary))
+        out += p.field_bytes(5, encode_summary(e.summary))
     if e.session_log is not None:
         body = p.field_varint(1, e.session_log.status)
         if e.session_log.checkpoint_path:
@@ -309,7 +321,7 @@ def decode_event(data: bytes) -> Event:
         elif f == 4 and w == p.LENGTH:
             e.graph_def = raw
         elif f == 5 and w == p.LENGTH:
-            e.summary = [_decode_value(val) for f2, _, val in p.iter_fields(raw) if f2 == 1]
+            e.summary = decode_summary(raw)
         elif f == 7 and w == p.LENGTH:
             log = SessionLog()
             for f2, _, val in p.iter_fields(raw):
