@@ -1,4 +1,136 @@
-/* placeholder, replaced by the pipeline work */
-#include "estcore/est_common.h"
-int est__pipeline_placeholder(void);
-int est__pipeline_placeholder(void) { return 0; }
+/* est_sampler.c -- stateless (seed, epoch, i) -> row; see est_sampler.h. */
+#include "estcore/est_sampler.h"
+
+#define EST_SAMPLER_MIN_BITS 8u  /* smaller domains are walked in a 256-element one */
+
+/* Rounds by domain size: small Feistel networks need more rounds to look
+ * uniform (measured with the position chi-square test); their cost does not
+ * matter because their epochs are short. */
+static unsigned rounds_for_bits(unsigned b) {
+    if (b <= 12)
+        return 24;
+    if (b <= 20)
+        return 12;
+    return 8;
+}
+
+static uint64_t splitmix64(uint64_t *state) {
+    uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+/* Round function: a full-avalanche 64-bit finaliser of (half ^ key). */
+static inline uint64_t round_fn(uint64_t half, uint64_t key) {
+    uint64_t z = half ^ key;
+    z = (z ^ (z >> 33)) * 0xFF51AFD7ED558CCDull;
+    z = (z ^ (z >> 33)) * 0xC4CEB9FE1A85EC53ull;
+    return z ^ (z >> 33);
+}
+
+est_status est_sampler_init(uint64_t num_rows, uint64_t seed, int shuffle, est_sampler *out) {
+    if (out == NULL || num_rows == 0 || num_rows >= (1ull << 62) || (shuffle != 0 && shuffle != 1))
+        return EST_ERR_INVALID_ARGUMENT;
+    unsigned b = EST_SAMPLER_MIN_BITS;
+    while (b < 63 && (1ull << b) < num_rows)
+        b++;
+    out->num_rows = num_rows;
+    out->seed = seed;
+    out->shuffle = shuffle;
+    out->bits_left = b / 2;
+    out->bits_right = b - b / 2;
+    out->rounds = rounds_for_bits(b);
+    return EST_OK;
+}
+
+void est_sampler_epoch_keys(const est_sampler *s, uint64_t epoch, est_epoch_keys *out) {
+    /* Mix seed and epoch through two independent splitmix steps so nearby
+     * (seed, epoch) pairs give unrelated key schedules. */
+    uint64_t st = s->seed;
+    uint64_t a = splitmix64(&st);
+    st = a ^ (epoch * 0xD1B54A32D192ED03ull + 0x8CB92BA72F3D8DD7ull);
+    for (unsigned r = 0; r < s->rounds; r++)
+        out->round[r] = splitmix64(&st);
+    out->swap01 = (int)(splitmix64(&st) >> 63);
+}
+
+static inline uint64_t feistel(const est_sampler *s, const est_epoch_keys *k, uint64_t x) {
+    unsigned wl = s->bits_left, wr = s->bits_right;
+    uint64_t left = x >> wr;
+    uint64_t right = x & ((1ull << wr) - 1);
+    for (unsigned r = 0; r < s->rounds; r++) {
+        /* (L, R) -> (R, L ^ F(R)); the widths swap with the halves. */
+        uint64_t f = round_fn(right, k->round[r]) & ((1ull << wl) - 1);
+        uint64_t new_right = left ^ f;
+        left = right;
+        right = new_right;
+        unsigned t = wl;
+        wl = wr;
+        wr = t;
+    }
+    return (left << wr) | right;  /* even round count: the widths are back where they began */
+}
+
+uint64_t est_sampler_row_keyed(const est_sampler *s, const est_epoch_keys *keys, uint64_t i) {
+    uint64_t n = s->num_rows;
+    if (i >= n)
+        i %= n;
+    if (!s->shuffle || n == 1)
+        return i;
+    if (keys->swap01 && i < 2 && n >= 2)
+        i ^= 1;
+    /* Cycle walking: i lies on a cycle of the domain permutation that
+     * contains i itself (< n), so the loop ends. */
+    uint64_t x = feistel(s, keys, i);
+    while (x >= n)
+        x = feistel(s, keys, x);
+    return x;
+}
+
+uint64_t est_sampler_row(const est_sampler *s, uint64_t epoch, uint64_t i) {
+    est_epoch_keys keys;
+    if (s->shuffle)
+        est_sampler_epoch_keys(s, epoch, &keys);
+    return est_sampler_row_keyed(s, &keys, i);
+}
+
+void est_sampler_fill(const est_sampler *s, uint64_t first, uint64_t count, uint64_t *out) {
+    uint64_t n = s->num_rows;
+    uint64_t epoch = first / n, i = first % n;
+    while (count > 0) {
+        uint64_t seg = n - i < count ? n - i : count;
+        if (!s->shuffle) {
+            for (uint64_t j = 0; j < seg; j++)
+                out[j] = i + j;
+        } else {
+            est_epoch_keys keys;
+            est_sampler_epoch_keys(s, epoch, &keys);
+            for (uint64_t j = 0; j < seg; j++)
+                out[j] = est_sampler_row_keyed(s, &keys, i + j);
+        }
+        out += seg;
+        count -= seg;
+        epoch++;
+        i = 0;
+    }
+}
+
+est_status est_batch_span(uint64_t batch_size, uint64_t total_examples, uint64_t k,
+                          uint32_t shard, uint32_t num_shards,
+                          uint64_t *first, uint64_t *count) {
+    if (batch_size == 0 || num_shards == 0 || shard >= num_shards)
+        return EST_ERR_INVALID_ARGUMENT;
+    if (k > UINT64_MAX / batch_size)
+        return EST_ERR_INVALID_ARGUMENT;
+    uint64_t start = k * batch_size;
+    if (start >= total_examples)
+        return EST_ERR_OUT_OF_RANGE;
+    uint64_t c = total_examples - start < batch_size ? total_examples - start : batch_size;
+    /* c * shard fits: c <= batch_size and shards are 32-bit, but guard anyway. */
+    unsigned __int128 lo = (unsigned __int128)c * shard / num_shards;
+    unsigned __int128 hi = (unsigned __int128)c * (shard + 1u) / num_shards;
+    *first = start + (uint64_t)lo;
+    *count = (uint64_t)(hi - lo);
+    return EST_OK;
+}
