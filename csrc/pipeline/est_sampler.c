@@ -7,11 +7,7 @@
  * uniform (measured with the position chi-square test); their cost does not
  * matter because their epochs are short. */
 static unsigned rounds_for_bits(unsigned b) {
-    if (b <= 12)
-        return 24;
-    if (b <= 20)
-        return 12;
-    return 8;
+    return b <= 12 ? 24 : 8;
 }
 
 static uint64_t splitmix64(uint64_t *state) {
@@ -21,12 +17,18 @@ static uint64_t splitmix64(uint64_t *state) {
     return z ^ (z >> 31);
 }
 
-/* Round function: a full-avalanche 64-bit finaliser of (half ^ key). */
+/* Round function: keyed multiply-shift, F(h) = high 32 bits of (h ^ k) * (k' | 1),
+ * with k' = k rotated; h and F have at most 31 bits. */
 static inline uint64_t round_fn(uint64_t half, uint64_t key) {
+#ifdef EST_SAMPLER_STRONG_ROUND
     uint64_t z = half ^ key;
     z = (z ^ (z >> 33)) * 0xFF51AFD7ED558CCDull;
     z = (z ^ (z >> 33)) * 0xC4CEB9FE1A85EC53ull;
     return z ^ (z >> 33);
+#else
+    uint64_t mult = (key >> 32 | key << 32) | 1u;
+    return ((half ^ key) * mult) >> 32;
+#endif
 }
 
 est_status est_sampler_init(uint64_t num_rows, uint64_t seed, int shuffle, est_sampler *out) {
@@ -95,19 +97,63 @@ uint64_t est_sampler_row(const est_sampler *s, uint64_t epoch, uint64_t i) {
     return est_sampler_row_keyed(s, &keys, i);
 }
 
+#define LANES 8  /* rows evaluated side by side so the rounds' latencies overlap */
+
+/* out[j] = row of in-epoch index i + j for j < count (all in one epoch). */
+static void fill_epoch(const est_sampler *s, const est_epoch_keys *k, uint64_t i,
+                       uint64_t count, uint64_t *out) {
+    const uint64_t n = s->num_rows;
+    uint64_t j = 0;
+    {  /* callers keep i >= 2, past the keyed swap of rows 0 and 1 */
+        for (; j + LANES <= count; j += LANES) {
+            uint64_t x[LANES];
+            for (int l = 0; l < LANES; l++)
+                x[l] = i + j + (uint64_t)l;
+            unsigned wl = s->bits_left, wr = s->bits_right;
+            uint64_t left[LANES], right[LANES];
+            for (int l = 0; l < LANES; l++) {
+                left[l] = x[l] >> wr;
+                right[l] = x[l] & ((1ull << wr) - 1);
+            }
+            for (unsigned r = 0; r < s->rounds; r++) {
+                const uint64_t key = k->round[r], mask = (1ull << wl) - 1;
+                for (int l = 0; l < LANES; l++) {
+                    uint64_t nr = left[l] ^ (round_fn(right[l], key) & mask);
+                    left[l] = right[l];
+                    right[l] = nr;
+                }
+                unsigned t = wl;
+                wl = wr;
+                wr = t;
+            }
+            for (int l = 0; l < LANES; l++) {
+                uint64_t y = (left[l] << wr) | right[l];
+                while (y >= n)  /* cycle walking, rare for n > 256 */
+                    y = feistel(s, k, y);
+                out[j + (uint64_t)l] = y;
+            }
+        }
+    }
+    for (; j < count; j++)
+        out[j] = est_sampler_row_keyed(s, k, i + j);
+}
+
 void est_sampler_fill(const est_sampler *s, uint64_t first, uint64_t count, uint64_t *out) {
     uint64_t n = s->num_rows;
     uint64_t epoch = first / n, i = first % n;
     while (count > 0) {
         uint64_t seg = n - i < count ? n - i : count;
-        if (!s->shuffle) {
+        if (!s->shuffle || n == 1) {
             for (uint64_t j = 0; j < seg; j++)
                 out[j] = i + j;
         } else {
             est_epoch_keys keys;
             est_sampler_epoch_keys(s, epoch, &keys);
-            for (uint64_t j = 0; j < seg; j++)
+            /* The keyed swap of rows 0 and 1 only touches indices 0 and 1. */
+            uint64_t head = i < 2 ? (2 - i < seg ? 2 - i : seg) : 0;
+            for (uint64_t j = 0; j < head; j++)
                 out[j] = est_sampler_row_keyed(s, &keys, i + j);
+            fill_epoch(s, &keys, i + head, seg - head, out + head);
         }
         out += seg;
         count -= seg;

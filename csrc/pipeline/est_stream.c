@@ -64,6 +64,7 @@ struct est_stream {
     size_t slab_bytes;
     uint64_t in_flight;       /* window size, see BOUNDS */
     uint64_t pool_target;     /* live slabs kept for reuse */
+    uint64_t wake_batch;      /* wake a waiting consumer once this many batches are ready */
     int ncols;
     column *cols;
     int nthreads;
@@ -232,6 +233,22 @@ static void hook_delay_locked(est_stream *s) {
     }
 }
 
+/* s->lock held. Wake-up coalescing: a waiting consumer is woken once
+ * wake_batch batches are ready in order, or sooner when no more will come
+ * without it (the window is full, every batch has been taken, or a worker
+ * stopped). One futex wake then serves several hand-offs instead of one. */
+static int should_wake_consumer_locked(est_stream *s) {
+    if (s->window[s->consumed % s->in_flight] == NULL)
+        return 0;
+    if (s->next_batch - s->consumed >= s->in_flight || s->next_batch >= s->end_batch ||
+        s->error != EST_OK || s->closed)
+        return 1;
+    uint64_t run = 1;
+    while (run < s->wake_batch && s->window[(s->consumed + run) % s->in_flight] != NULL)
+        run++;
+    return run >= s->wake_batch;
+}
+
 static void *worker_main(void *arg) {
     worker *w = arg;
     est_stream *s = w->s;
@@ -283,7 +300,7 @@ static void *worker_main(void *arg) {
         } else {
             s->window[k % s->in_flight] = slab;
             s->window_rows[k % s->in_flight] = rows;
-            if (s->consumer_waiting && k == s->consumed)
+            if (s->consumer_waiting && should_wake_consumer_locked(s))
                 pthread_cond_signal(&s->ready_cond);
         }
         if (st != EST_OK && st != EST_ERR_CANCELLED) {
@@ -300,6 +317,8 @@ static void *worker_main(void *arg) {
         }
     }
     s->live_workers--;
+    if (s->consumer_waiting)
+        pthread_cond_signal(&s->ready_cond);  /* whatever is ready, nothing more may come */
     unlock(s);
     return NULL;
 }
@@ -421,6 +440,10 @@ est_status est_stream_create(const est_stream_config *cfg, const est_column *col
     if (s->in_flight > (1u << 20))
         s->in_flight = 1u << 20;  /* a window of a million batches is plenty */
     s->pool_target = s->in_flight + 2;
+    s->wake_batch = s->in_flight / 2 > (uint64_t)cfg->num_threads ? s->in_flight / 2
+                                                                 : (uint64_t)cfg->num_threads;
+    if (s->wake_batch > s->in_flight)
+        s->wake_batch = s->in_flight;
     s->next_batch = s->consumed = cfg->start_batch;
     s->ncols = num_columns;
     s->nthreads = cfg->num_threads;
@@ -518,8 +541,12 @@ est_status est_stream_next(est_stream *s, int64_t timeout_ms, est_slab **slab,
             *batch_index = s->consumed;
             s->window[at] = NULL;
             s->consumed++;
-            if (s->room_waiters > 0)
-                pthread_cond_broadcast(&s->room_cond);  /* also wakes delay-hook waiters */
+            /* Coalesced like the consumer's wake-ups: workers waiting for room
+             * are woken once wake_batch slots are free (or below, before the
+             * consumer itself waits). */
+            if (s->room_waiters > 0 &&
+                s->in_flight - (s->next_batch - s->consumed) >= s->wake_batch)
+                pthread_cond_broadcast(&s->room_cond);
             st = EST_OK;
             break;
         }
@@ -531,6 +558,8 @@ est_status est_stream_next(est_stream *s, int64_t timeout_ms, est_slab **slab,
             st = EST_ERR_TIMEOUT;
             break;
         }
+        if (s->room_waiters > 0)
+            pthread_cond_broadcast(&s->room_cond);  /* never sleep while workers could run */
         s->consumer_waiting = 1;
         int rc;
         if (timeout_ms < 0) {
