@@ -38,30 +38,12 @@ def data():
     return x, y
 
 
-def numpy_like_input_fn(x, y, batch_size=100, num_epochs=2, shuffle=True):
-    """numpy_input_fn(x={'x': x}, y=y, ...) semantics: per-epoch permutation, batches
-    crossing epoch boundaries, a short final batch. The seed comes from
-    estcore.inputs.seed_scope when the pipeline provides it (else 0)."""
+def reference_input_fn(x, y, batch_size=100, num_epochs=2, shuffle=True):
+    """The reference job's input: ``numpy_input_fn(x={'x': x}, y=y, ...)``."""
+    from estcore.estimator.inputs import numpy_input_fn
 
-    def input_fn():
-        try:
-            from estcore.inputs import current_seed  # the pipeline's seed_scope value
-            seed = current_seed()
-        except ImportError:
-            seed = 0
-        rng = np.random.default_rng(seed)
-        n = len(x)
-        order = np.concatenate([rng.permutation(n) if shuffle else np.arange(n)
-                                for _ in range(num_epochs)])
-
-        def gen():
-            for start in range(0, len(order), batch_size):
-                idx = order[start:start + batch_size]
-                yield {"x": x[idx]}, (y[idx] if y is not None else None)
-
-        return gen()
-
-    return input_fn
+    return numpy_input_fn(x={"x": x}, y=y, batch_size=batch_size, num_epochs=num_epochs,
+                          shuffle=shuffle)
 
 
 def reference_config(model_dir=None):

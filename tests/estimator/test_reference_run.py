@@ -13,7 +13,7 @@ import pytest
 from estcore.estimator import Estimator, EstimatorSpec, ModeKeys, RunConfig
 from estcore.summary import FileWriterCache, iter_events, read_scalars
 
-from .reference_model import data, model_fn, numpy_like_input_fn, reference_config
+from .reference_model import data, model_fn, reference_config, reference_input_fn
 
 # Facts from tf_reference_run/results.json and train_log.txt (TF 2.15.1).
 TF_STATE_FILE = ('model_checkpoint_path: "model.ckpt-23"\n'
@@ -158,8 +158,8 @@ def test_reference_job(tmp_path, capture):
     other_dir = str(tmp_path / "fresh")
     x, y = data()
     est = Estimator(model_fn, config=reference_config(model_dir))
-    est.train(numpy_like_input_fn(x, y))
-    est.train(numpy_like_input_fn(x, y), steps=3)
+    est.train(reference_input_fn(x, y))
+    est.train(reference_input_fn(x, y), steps=3)
 
     files = sorted(os.listdir(model_dir))
     assert files[0] == "checkpoint" and files[1].startswith("events.out.tfevents.")
@@ -169,21 +169,21 @@ def test_reference_job(tmp_path, capture):
     assert est.get_variable_names() == TF_VARIABLE_NAMES
     assert os.path.basename(est.latest_checkpoint()) == "model.ckpt-23"
 
-    result = est.evaluate(numpy_like_input_fn(x, y, num_epochs=1, shuffle=False))
+    result = est.evaluate(reference_input_fn(x, y, num_epochs=1, shuffle=False))
     assert sorted(result) == ["accuracy", "global_step", "loss", "mean_per_class_accuracy"]
     assert result["global_step"] == 23 and isinstance(result["global_step"], np.int64)
     assert 0.0 <= result["accuracy"] <= 1.0 and np.isfinite(result["loss"])
-    holdout = est.evaluate(numpy_like_input_fn(x, y, num_epochs=1, shuffle=False),
+    holdout = est.evaluate(reference_input_fn(x, y, num_epochs=1, shuffle=False),
                            name="holdout")
     assert holdout == result
-    first = next(iter(est.predict(numpy_like_input_fn(x, None, num_epochs=1, shuffle=False))))
+    first = next(iter(est.predict(reference_input_fn(x, None, num_epochs=1, shuffle=False))))
     assert sorted(first) == ["classes", "probabilities"]
     assert first["probabilities"].shape == (3,)
     assert np.isclose(first["probabilities"].sum(), 1.0, atol=1e-5)
     assert first["classes"] == np.argmax(first["probabilities"])
 
     fresh = Estimator(model_fn, model_dir=other_dir)  # "Using default config."
-    fresh_result = fresh.evaluate(numpy_like_input_fn(x, y, num_epochs=1, shuffle=False))
+    fresh_result = fresh.evaluate(reference_input_fn(x, y, num_epochs=1, shuffle=False))
     assert fresh_result["global_step"] == 0
     FileWriterCache.clear()
 
@@ -208,10 +208,10 @@ def test_reference_errors(tmp_path):
     x, y = data()
     est = Estimator(model_fn, config=reference_config(str(tmp_path)))
     with pytest.raises(ValueError) as info:
-        est.train(numpy_like_input_fn(x, y), steps=1, max_steps=2)
+        est.train(reference_input_fn(x, y), steps=1, max_steps=2)
     assert str(info.value) == "Can not provide both steps and max_steps."
     with pytest.raises(ValueError) as info:
-        est.train(numpy_like_input_fn(x, y), steps=0)
+        est.train(reference_input_fn(x, y), steps=0)
     assert str(info.value) == "Must specify steps > 0, given: 0"
     with pytest.raises(ValueError) as info:
         RunConfig(save_checkpoints_steps=1, save_checkpoints_secs=1)

@@ -77,8 +77,13 @@ def _array_leaf(a: Any) -> Leaf:
     return Leaf(arr.dtype, tuple(arr.shape[1:]))
 
 
+def _is_leaf(x: Any) -> bool:
+    """An array or a spec leaf (TensorSpec is a NamedTuple: not a structure)."""
+    return isinstance(x, np.ndarray) or (hasattr(x, "shape") and hasattr(x, "dtype"))
+
+
 def _split(element: Any) -> tuple[Any, Any]:
-    if isinstance(element, (tuple, list)):
+    if isinstance(element, (tuple, list)) and not _is_leaf(element):
         if len(element) != 2:
             raise ValueError("input_fn should return (features, labels) as a len 2 tuple.")
         return element[0], element[1]
@@ -88,6 +93,8 @@ def _split(element: Any) -> tuple[Any, Any]:
 def _map(structure: Any, fn) -> Any:
     if structure is None:
         return None
+    if _is_leaf(structure):
+        return fn(structure)
     if isinstance(structure, dict):
         return {k: _map(v, fn) for k, v in structure.items()}
     if isinstance(structure, (tuple, list)):
