@@ -24,7 +24,7 @@ import estcore as ec
 from estcore.estimator import Estimator, EstimatorSpec, ModeKeys, RunConfig
 from estcore.estimator.inputs import numpy_input_fn
 
-EPOCHS = 3
+EPOCHS = 4
 BATCH_SIZE = 64
 
 
