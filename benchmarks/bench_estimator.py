@@ -13,7 +13,6 @@ and compare each ``estimator_*`` mean with its ``bare_*`` mean (same run).
 from __future__ import annotations
 
 import logging
-import tempfile
 
 import numpy as np
 import pytest
@@ -92,8 +91,8 @@ def _estimator(model_dir: str, mode: str):
 
 
 @pytest.fixture(scope="module")
-def trained_dir():
-    d = tempfile.mkdtemp()
+def trained_dir(tmp_path_factory):
+    d = str(tmp_path_factory.mktemp("trained"))
     _estimator(d, ModeKeys.TRAIN)
     return d
 
