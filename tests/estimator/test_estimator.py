@@ -557,3 +557,15 @@ def test_train_refused_for_evaluator_task(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match="^Train has been called wrong configuration. Please use "
                                          "tf.estimator.train_and_evaluate"):
         est.train(batches(), steps=1)
+
+
+def test_early_stopping_with_train_and_evaluate(tmp_path, estcore_log):
+    from estcore.estimator.experimental import stop_if_higher_hook
+
+    est = make(tmp_path, save_checkpoints_steps=2)
+    # accuracy > -1 holds at the first evaluation (step 2): training stops soon after
+    hook = stop_if_higher_hook(est, "acc", -1.0, run_every_secs=None, run_every_steps=1)
+    metrics, _ = train_and_evaluate(est, TrainSpec(batches(100), max_steps=50, hooks=[hook]),
+                                    EvalSpec(batches(2), steps=None, throttle_secs=0))
+    assert metrics["global_step"] < 10
+    assert any(m.startswith("Requesting early stopping at global step") for m in estcore_log())
