@@ -18,7 +18,7 @@ from estcore.errors import InvalidArgumentError, NotFoundError
 from estcore.estimator._input_handling import Leaf, flatten_structure
 from estcore.estimator.checkpoint_format import read_checkpoint
 
-__all__ = ["variable_name", "build_placeholders", "feed_dict_for", "restore_session",
+__all__ = ["variable_name", "build_placeholders", "feed_dict_for", "Feeder", "restore_session",
            "create_session", "read_global_step"]
 
 logger = logging.getLogger("estcore")
@@ -59,6 +59,56 @@ def feed_dict_for(placeholders: Any, values: Any, what: str) -> dict:
             f"The {what} of this batch have keys {[p for p, _ in vals]}, but the first batch "
             f"had {[p for p, _ in ph]}: every batch must have the same structure.")
     return {t: v for (_, t), (_, v) in zip(ph, vals, strict=True)}
+
+
+class Feeder:
+    """Builds each step's feed dict; flattening of the placeholders is done once.
+
+    Fast paths for the common forms (one array, or a flat dict of arrays); any
+    other structure goes through :func:`feed_dict_for`.
+    """
+
+    def __init__(self, features: Any, labels: Any):
+        self._parts = [self._compile(features, "features"), self._compile(labels, "labels")]
+
+    @staticmethod
+    def _compile(ph: Any, what: str) -> tuple:
+        if ph is None:
+            return ("none",)
+        if isinstance(ph, dict) and not any(isinstance(v, (dict, list, tuple))
+                                            for v in ph.values()):
+            keys = list(ph)
+            return ("dict", keys, [ph[k] for k in keys], set(keys), what)
+        if not isinstance(ph, (dict, list, tuple)):
+            return ("leaf", ph, what)
+        return ("any", ph, what)
+
+    @staticmethod
+    def _add(feed: dict, part: tuple, values: Any) -> None:
+        kind = part[0]
+        if kind == "none" or values is None:
+            return
+        if kind == "dict":
+            _, keys, phs, keyset, what = part
+            if type(values) is not dict or len(values) != len(keys) or values.keys() != keyset:
+                feed.update(feed_dict_for(dict(zip(keys, phs, strict=True)), values, what))
+                return
+            for k, p in zip(keys, phs, strict=True):
+                feed[p] = values[k]
+        elif kind == "leaf":
+            if isinstance(values, (dict, list, tuple)):
+                raise ValueError(f"The {part[2]} of this batch are a {type(values).__name__}, "
+                                 "but the first batch's were an array: every batch must have "
+                                 "the same structure.")
+            feed[part[1]] = values
+        else:
+            feed.update(feed_dict_for(part[1], values, part[2]))
+
+    def __call__(self, features: Any, labels: Any) -> dict:
+        feed: dict = {}
+        self._add(feed, self._parts[0], features)
+        self._add(feed, self._parts[1], labels)
+        return feed
 
 
 def read_global_step(checkpoint_path: str | None) -> int:

@@ -36,9 +36,9 @@ from estcore.estimator._fn_utils import fn_args, verify_model_fn_args
 from estcore.estimator._input_handling import InputSource, derive_input_seed, make_input_source
 from estcore.estimator._progress import ProgressBarHook, progress_enabled
 from estcore.estimator._session_setup import (
+    Feeder,
     build_placeholders,
     create_session,
-    feed_dict_for,
     read_global_step,
 )
 from estcore.estimator.basic_hooks import (
@@ -307,14 +307,6 @@ class Estimator:
         spec = self._call_model_fn(features, labels, mode, self.config)
         return global_step, source, features, labels, spec
 
-    @staticmethod
-    def _feed(source: InputSource, features: Any, labels: Any) -> dict:
-        f, lab = source.next_batch()
-        feed = feed_dict_for(features, f, "features")
-        if labels is not None and lab is not None:
-            feed.update(feed_dict_for(labels, lab, "labels"))
-        return feed
-
     def _finalizer(self, graph: Any) -> Callable[[], None]:
         def finalize() -> None:
             graph.finalize()
@@ -432,11 +424,12 @@ class Estimator:
 
                 loss = None
                 ran = 0
+                feeder = Feeder(features, labels)
                 try:
                     with _kernel_threads(self._config.kernel_threads), \
                             MonitoredSession(create, hooks, self._finalizer(graph)) as mon:
                         while not mon.should_stop():
-                            feed = self._feed(source, features, labels)
+                            feed = feeder(*source.next_batch())
                             _, loss = mon.run([spec.train_op, spec.loss], feed_dict=feed)
                             ran += 1
                 finally:
@@ -497,6 +490,7 @@ class Estimator:
                 warm = self._warm_start_settings if ckpt is None else None
                 start = time.time()
                 losses: list[float] = []
+                feeder = Feeder(features, labels)
 
                 def create() -> Any:
                     return create_session(graph, self._session_config, ckpt, warm,
@@ -506,7 +500,7 @@ class Estimator:
                     with _kernel_threads(self._config.kernel_threads), \
                             MonitoredSession(create, all_hooks, self._finalizer(graph)) as mon:
                         while not mon.should_stop():
-                            feed = self._feed(source, features, labels)
+                            feed = feeder(*source.next_batch())
                             _, loss = mon.run([update_ops, spec.loss], feed_dict=feed)
                             losses.append(float(loss))
                 finally:
@@ -564,12 +558,13 @@ class Estimator:
                 return create_session(graph, self._session_config, ckpt, warm, spec.scaffold)
 
             all_hooks = hooks + list(spec.prediction_hooks)
+            feeder = Feeder(features, None)
             with graph.as_default():  # hooks' begin() and session creation
                 mon = MonitoredSession(create, all_hooks, self._finalizer(graph))
             try:
                 while not mon.should_stop():
                     try:
-                        feed = self._feed(source, features, None)
+                        feed = feeder(source.next_batch()[0], None)
                     except (StopIteration, OutOfRangeError):
                         break
                     preds = mon.run(predictions, feed_dict=feed)

@@ -33,6 +33,36 @@ from estcore.estimator.session_run_hook import (
 __all__ = ["MonitoredSession", "HookedSession"]
 
 
+def _flatten(x: Any, leaves: list) -> Any:
+    """A plan to rebuild ``x`` from ``leaves`` (its tensors/ops, appended in order)."""
+    if x is None:
+        return None
+    t = type(x)
+    if t is dict:
+        return (dict, [(k, _flatten(v, leaves)) for k, v in x.items()])
+    if t is list or t is tuple:
+        return (t, [_flatten(v, leaves) for v in x])
+    if isinstance(x, tuple) and hasattr(x, "_fields"):  # namedtuple
+        return (t, [_flatten(v, leaves) for v in x])
+    leaves.append(x)
+    return len(leaves) - 1
+
+
+def _rebuild(plan: Any, values: Any) -> Any:
+    if plan is None:
+        return None
+    if type(plan) is int:
+        return values[plan]
+    t, items = plan
+    if t is dict:
+        return {k: _rebuild(v, values) for k, v in items}
+    if t is list:
+        return [_rebuild(v, values) for v in items]
+    if t is tuple:
+        return tuple(_rebuild(v, values) for v in items)
+    return t(*(_rebuild(v, values) for v in items))
+
+
 class HookedSession:
     """Wraps a session so every ``run`` goes through the hooks."""
 
@@ -71,7 +101,10 @@ class HookedSession:
                         raise RuntimeError("Same tensor is fed by two hooks.")
                     hook_keys[id(key)] = f"hook{i}"
                     merged_feed[key] = value
-        outputs = self._sess.run(actual_fetches, feed_dict=merged_feed or None)
+        # One flat tuple of fetches: the session's cheapest (hashable) fetch form.
+        leaves: list = []
+        plan = _flatten(actual_fetches, leaves)
+        outputs = _rebuild(plan, self._sess.run(tuple(leaves), feed_dict=merged_feed or None))
         for i, hook in enumerate(self._hooks):
             hook.after_run(run_context, SessionRunValues(results=outputs.get(f"hook{i}")))
         self._should_stop = self._should_stop or run_context.stop_requested
