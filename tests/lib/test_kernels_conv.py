@@ -116,7 +116,8 @@ def test_conv2d_errors():
     x, f = np.ones((2, 5, 5, 3), np.float32), np.ones((3, 3, 3, 4), np.float32)
     col = np.empty(K.conv2d_col_size(x.shape, f.shape), np.float32)
     y = np.empty((2, 3, 3, 4), np.float32)
-    with pytest.raises(InvalidArgumentError, match=r"`filters` must have shape \(k_h, k_w, 3, out_c\)"):
+    msg = r"`filters` must have shape \(k_h, k_w, 3, out_c\)"
+    with pytest.raises(InvalidArgumentError, match=msg):
         K.conv2d_forward(x, np.ones((3, 3, 2, 4), np.float32), None, y, col)
     with pytest.raises(InvalidArgumentError, match=r"`out` must have shape \(2, 3, 3, 4\)"):
         K.conv2d_forward(x, f, None, np.empty((2, 5, 5, 4), np.float32), col)

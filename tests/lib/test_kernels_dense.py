@@ -82,7 +82,8 @@ def test_gemm_matches_numpy(mkn, order, ta, tb, dtype, num_threads, rng):
 
 def test_gemm_errors():
     a = np.ones((3, 4))
-    with pytest.raises(InvalidArgumentError, match=r"`b` must have shape \(4, n\).*b.shape=\(5, 2\)"):
+    msg = r"`b` must have shape \(4, n\).*b.shape=\(5, 2\)"
+    with pytest.raises(InvalidArgumentError, match=msg):
         K.gemm(a, np.ones((5, 2)), np.empty((3, 2)))
     with pytest.raises(InvalidArgumentError, match=r"`out` must have shape \(3, 2\)"):
         K.gemm(a, np.ones((4, 2)), np.empty((2, 3)))
@@ -169,7 +170,8 @@ def test_dense_outputs_written_in_place(rng):
 def test_dense_errors():
     x, w = np.ones((128, 784), np.float32), np.ones((784, 10), np.float32)
     out = np.empty((128, 10), np.float32)
-    msg = r"dense_forward: `w` must have shape \(784, n\) to match x \(128, 784\). Received: w.shape=\(100, 10\)"
+    msg = (r"dense_forward: `w` must have shape \(784, n\) to match x \(128, 784\). "
+           r"Received: w.shape=\(100, 10\)")
     with pytest.raises(InvalidArgumentError, match=msg):
         K.dense_forward(x, np.ones((100, 10), np.float32), None, out)
     with pytest.raises(InvalidArgumentError, match=r"`b` must have shape \(10,\)"):
@@ -186,7 +188,7 @@ def test_dense_errors():
         K.dense_forward(np.asfortranarray(x), w, None, out)
     ro = out.copy()
     ro.flags.writeable = False
-    with pytest.raises(InvalidArgumentError, match="`out` is written in place and must be writeable"):
+    with pytest.raises(InvalidArgumentError, match="`out` is written in place and must be"):
         K.dense_forward(x, w, None, ro)
     with pytest.raises(InvalidArgumentError, match="`act` must be one of"):
         K.dense_forward(x, w, None, out, "gelu")
