@@ -7,6 +7,8 @@ kernel comes from :mod:`estcore.graph.ops.activations`.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from estcore import errors
@@ -16,6 +18,9 @@ from estcore.graph.ops import activations as A
 from estcore.graph.ops._core import convert_to_tensor, make, make_op, row
 from estcore.graph.ops.math_ops import unbroadcast
 from estcore.graph.shapes import TensorShape
+
+if TYPE_CHECKING:
+    from estcore.graph.tensor import Tensor
 
 __all__ = ["activation", "softmax", "log_softmax", "sparse_softmax_cross_entropy_with_logits",
            "softmax_cross_entropy_with_logits", "sigmoid_cross_entropy_with_logits",
@@ -61,7 +66,7 @@ def _act_grad_build(k):
 row("ActivationGrad", I.same_as_input(), _act_grad_build, None, grad_op=True)
 
 
-def activation(name: str, features, alpha: float = 0.2, op_name=None):
+def activation(name: str, features, alpha: float = 0.2, op_name=None) -> Tensor:
     """Apply the activation ``name`` (a key of :data:`ACT_OP_TYPES`) to ``features``."""
     t = ACT_OP_TYPES[name]
     attrs = {"alpha": float(alpha)} if name == "leaky_relu" else {}
@@ -139,13 +144,13 @@ row("LogSoftmax", _softmax_infer, _softmax_build(True), _softmax_grad)
 row("SoftmaxGrad", I.same_as_input(), _softmax_grad_build, None, grad_op=True)
 
 
-def softmax(logits, axis=-1, name=None):
+def softmax(logits, axis=-1, name=None) -> Tensor:
     """``exp(x) / sum(exp(x), axis)`` computed stably."""
     return make("Softmax", [convert_to_tensor(logits)], {"axis": int(axis)},
                 name=name or "Softmax")
 
 
-def log_softmax(logits, axis=-1, name=None):
+def log_softmax(logits, axis=-1, name=None) -> Tensor:
     """``x - log(sum(exp(x), axis))`` computed stably."""
     return make("LogSoftmax", [convert_to_tensor(logits)], {"axis": int(axis)},
                 name=name or "LogSoftmax")
@@ -307,7 +312,7 @@ row("SigmoidCrossEntropyWithLogits", _sig_xent_infer, _sig_xent_build, _sig_xent
 
 
 def sparse_softmax_cross_entropy_with_logits(_sentinel=None, labels=None, logits=None,
-                                             name=None):
+                                             name=None) -> Tensor:
     """Per-example softmax cross-entropy with integer class labels.
 
     Args:
@@ -330,7 +335,7 @@ def sparse_softmax_cross_entropy_with_logits(_sentinel=None, labels=None, logits
 
 
 def softmax_cross_entropy_with_logits(_sentinel=None, labels=None, logits=None, axis=-1,
-                                      name=None, dim=None):
+                                      name=None, dim=None) -> Tensor:
     """Per-example softmax cross-entropy with a probability distribution ``labels``.
 
     Gradients flow into ``labels`` too (TF's ``_v2`` behaviour); wrap them in
@@ -360,7 +365,8 @@ def softmax_cross_entropy_with_logits(_sentinel=None, labels=None, logits=None, 
                    name=name or "SoftmaxCrossEntropyWithLogits").outputs[0]
 
 
-def sigmoid_cross_entropy_with_logits(_sentinel=None, labels=None, logits=None, name=None):
+def sigmoid_cross_entropy_with_logits(_sentinel=None, labels=None, logits=None,
+                                      name=None) -> Tensor:
     """Elementwise ``max(x, 0) - x * z + log(1 + exp(-|x|))`` (stable logistic loss)."""
     if _sentinel is not None or labels is None or logits is None:
         raise ValueError("Only call `sigmoid_cross_entropy_with_logits` with named arguments "
@@ -399,7 +405,7 @@ def _bias_add_grad(op, g):
 row("BiasAdd", _bias_add_infer, _bias_add_build, _bias_add_grad)
 
 
-def bias_add(value, bias, data_format=None, name=None):
+def bias_add(value, bias, data_format=None, name=None) -> Tensor:
     """``value + bias`` with a 1-D ``bias`` over the last (channels) dimension."""
     if data_format not in (None, "NHWC", "N...C"):
         raise ValueError(f"`data_format` must be 'NHWC' (channels last). Received: "
@@ -468,7 +474,7 @@ def _dropout_grad(op, g):
 row("Dropout", _dropout_infer, _dropout_build, _dropout_grad, stateful=True)
 
 
-def dropout_op(x, rate: float, noise_shape, seed, training, name=None):
+def dropout_op(x, rate: float, noise_shape, seed, training, name=None) -> Tensor:
     """Build the ``Dropout`` node (see :func:`estcore.nn.dropout` for the public API)."""
     from estcore.graph import random as R
     x = convert_to_tensor(x)
@@ -512,7 +518,7 @@ def _in_top_k_build(k):
 row("InTopKV2", _in_top_k_infer, _in_top_k_build, None)
 
 
-def in_top_k(predictions, targets, k, name=None):
+def in_top_k(predictions, targets, k, name=None) -> Tensor:
     """Whether each target is among the top ``k`` predictions (ties count as in)."""
     return make("InTopKV2", [convert_to_tensor(predictions), convert_to_tensor(targets)],
                 {"k": int(k)}, name=name or "in_top_k")
