@@ -21,6 +21,7 @@ from estcore.graph.ops.nn_ops import (
     softmax,
     softmax_cross_entropy_with_logits,
     sparse_softmax_cross_entropy_with_logits,
+    top_k,
 )
 
 if TYPE_CHECKING:
@@ -32,7 +33,7 @@ __all__ = [
     "softmax_cross_entropy_with_logits", "softmax_cross_entropy_with_logits_v2",
     "sigmoid_cross_entropy_with_logits", "l2_loss", "moments", "batch_normalization",
     "conv2d", "max_pool2d", "avg_pool2d", "max_pool", "avg_pool", "bias_add", "in_top_k",
-    "l2_normalize", "embedding_lookup",
+    "l2_normalize", "embedding_lookup", "top_k",
 ]
 
 softmax_cross_entropy_with_logits_v2 = softmax_cross_entropy_with_logits

@@ -140,6 +140,7 @@ CASES = {
     "clip_by_global_norm": (
         lambda x, y: ec.clip_by_global_norm([x, y], 1.0)[0],
         [lambda: _u((3,)), lambda: _u((2, 2))]),
+    "TopKV2": (lambda x: ec.nn.top_k(x, 2)[0], [lambda: _distinct((3, 4))]),
     "moments": (lambda x: list(ec.nn.moments(x, [0])), [lambda: _u((4, 3))]),
     "l2_normalize": (lambda x: ec.nn.l2_normalize(x, axis=1), [lambda: _u((3, 4))]),
 }

@@ -101,6 +101,9 @@ CASES = {
     "in_top_k": (lambda: ec.nn.in_top_k(A, [0, 1, 2], 2),
                  np.array([(A[i] > A[i, i]).sum() < 2 for i in range(3)])),
     "bias_add": (lambda: ec.nn.bias_add(A, B), A + B),
+    "top_k": (lambda: ec.cast(ec.nn.top_k(ec.constant([[1.0, 3.0, 3.0, 2.0]]), 3)[1],
+                              ec.float32) * 10.0 + ec.nn.top_k([[1.0, 3.0, 3.0, 2.0]], 3)[0],
+              np.array([[13.0, 23.0, 32.0]])),
 }
 
 

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 __all__ = ["activation", "softmax", "log_softmax", "sparse_softmax_cross_entropy_with_logits",
            "softmax_cross_entropy_with_logits", "sigmoid_cross_entropy_with_logits",
-           "bias_add", "dropout_op", "in_top_k", "ACT_OP_TYPES"]
+           "bias_add", "dropout_op", "in_top_k", "top_k", "ACT_OP_TYPES"]
 
 ACT_OP_TYPES = {"relu": "Relu", "relu6": "Relu6", "leaky_relu": "LeakyRelu", "elu": "Elu",
                 "selu": "Selu", "sigmoid": "Sigmoid", "tanh": "Tanh", "softplus": "Softplus",
@@ -522,3 +522,57 @@ def in_top_k(predictions, targets, k, name=None) -> Tensor:
     """Whether each target is among the top ``k`` predictions (ties count as in)."""
     return make("InTopKV2", [convert_to_tensor(predictions), convert_to_tensor(targets)],
                 {"k": int(k)}, name=name or "in_top_k")
+
+
+# ---------------------------------------------------------------- top_k
+def _top_k_infer(ctx):
+    s = ctx.shapes[0]
+    k = ctx.attrs["k"]
+    if not ctx.dtypes[0].is_numeric:
+        raise ctx.fail(f"expects a numeric input, got {ctx.dtypes[0].name}", TypeError)
+    if s.rank == 0:
+        raise ctx.fail("expects an input of rank >= 1, got a scalar")
+    if s.rank is not None and s[-1] is not None and s[-1] < k:
+        raise ctx.fail(f"`k`={k} is larger than the last dimension of shape {ctx.fmt(0)}")
+    out = TensorShape(None) if s.rank is None else TensorShape(list(s.dims[:-1]) + [k])
+    return [(ctx.dtypes[0], out), (dt.int32, out)]
+
+
+def _top_k_build(k):
+    x = k.ins[0]
+    vals, idx = k.outs
+    kk = k.attrs["k"]
+
+    def run():
+        order = np.argsort(-x, axis=-1, kind="stable")[..., :kk]  # ties: lower index first
+        np.copyto(idx, order, casting="unsafe")
+        np.copyto(vals, np.take_along_axis(x, order, axis=-1))
+    return run
+
+
+def _top_k_grad(op, g):
+    if g[0] is None or not op.inputs[0].dtype.is_floating:
+        return [None]
+    return [make("TopKGrad", [g[0], op.outputs[1], op.inputs[0]])]
+
+
+def _top_k_grad_build(k):
+    g, idx, _ = k.ins
+    o = k.outs[0]
+
+    def run():
+        o.fill(0)
+        np.put_along_axis(o, idx.astype(np.intp), g, axis=-1)
+    return run
+
+
+row("TopKV2", _top_k_infer, _top_k_build, _top_k_grad)
+row("TopKGrad", lambda ctx: [(ctx.dtypes[0], ctx.shapes[2])], _top_k_grad_build, None,
+    grad_op=True, extra={"shape_inputs": (2,)})
+
+
+def top_k(input, k=1, sorted=True, name=None) -> tuple[Tensor, Tensor]:  # noqa: A002
+    """The ``k`` largest entries of the last axis and their int32 indices (descending;
+    equal values keep the lower index first, as TF)."""
+    op = make_op("TopKV2", [convert_to_tensor(input)], {"k": int(k)}, name=name or "TopKV2")
+    return op.outputs[0], op.outputs[1]
