@@ -117,6 +117,8 @@ CASES = {
                [lambda: _u((2, 4, 4, 2)), lambda: _u((3, 3, 2, 3))]),
     "Conv2D_valid_strided": (lambda x, w: ec.nn.conv2d(x, w, strides=2, padding="VALID"),
                              [lambda: _u((1, 5, 5, 2)), lambda: _u((2, 2, 2, 2))]),
+    "Conv2D_dilated": (lambda x, w: ec.nn.conv2d(x, w, strides=1, padding="SAME", dilations=2),
+                       [lambda: _u((1, 5, 5, 1)), lambda: _u((2, 2, 1, 2))]),
     "FusedConv2D": (lambda x, w, b: fused.conv2d(x, w, b, strides=2, padding="SAME",
                                                  activation="tanh"),
                     [lambda: _u((2, 5, 4, 2)), lambda: _u((3, 2, 2, 3)), lambda: _u((3,))]),
