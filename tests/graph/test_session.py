@@ -211,3 +211,59 @@ def test_dropout_in_plan_and_random_state_per_session():
     np.testing.assert_array_equal(a1, b1)  # same seed -> same first mask
     assert not np.array_equal(a1, a2)      # masks advance every run
     assert set(np.unique(a1)) <= {0.0, 2.0} and 350 < (a1 > 0).sum() < 650
+
+
+def test_steady_state_runs_allocate_only_the_returned_copies():
+    import tracemalloc
+
+    from estcore.graph.ops import fused
+    x = ec.placeholder(ec.float32, [None, 16])
+    w = ec.Variable(np.full((16, 64), 0.01, np.float32))
+    b = ec.Variable(np.zeros(64, np.float32))
+    h = fused.dense(x, w, b, "relu")
+    loss = ec.reduce_mean(ec.square(h))
+    gw, gb = ec.gradients(loss, [w, b])
+    ops = ec.graph.ops.state_ops
+    train = ec.group(ops.apply_gradient_descent(w, 0.1, gw),
+                     ops.apply_gradient_descent(b, 0.1, gb))
+    feed = {x: np.ones((256, 16), np.float32)}
+    with ec.Session() as sess:
+        sess.run(ec.global_variables_initializer())
+        for _ in range(5):
+            sess.run([loss, train], feed)
+        plan = [p for f in sess._families.values() for p in f.plans.values()][-1]
+        assert plan.programs == 1 and len(plan.steps) == 1
+        tracemalloc.start()
+        try:
+            base = tracemalloc.get_traced_memory()[0]
+            tracemalloc.reset_peak()
+            for _ in range(50):
+                sess.run([loss, train], feed)
+            cur, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    # the (256, 64) activations and gradients would be 64 KiB each: nothing of that size
+    # is allocated per step, only a scalar copy of the loss and small Python objects
+    assert peak - base < 8 * 1024
+    assert cur - base < 8 * 1024
+
+
+def test_concurrent_runs_from_threads_are_serialized():
+    import threading
+
+    x = ec.placeholder(ec.float64, [64])
+    y = ec.exp(ec.negative(x)) * 2.0
+    errors_seen = []
+    with ec.Session() as sess:
+        def worker(seed):
+            rs = np.random.RandomState(seed)
+            for _ in range(200):
+                v = rs.rand(64)
+                if not np.allclose(sess.run(y, {x: v}), np.exp(-v) * 2.0):
+                    errors_seen.append(seed)
+        threads = [threading.Thread(target=worker, args=(s,)) for s in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+    assert not errors_seen

@@ -127,3 +127,55 @@ def test_cross_graph_inputs_are_rejected():
         b = ec.constant(2.0)
     with pytest.raises(ValueError, match="different Graph"):
         ec.add(a, b)
+
+
+def test_checker_rejects_malformed_graphs():
+    from estcore import errors
+    from estcore.graph.check import check_graph
+
+    x = ec.placeholder(ec.float32, [2])
+    y = x * 2.0
+    z = ec.nn.relu(y)
+    g = ec.get_default_graph()
+    check_graph(g)
+    # an edge to a node created later (a cycle after tampering)
+    z.op.inputs, y.op.inputs = (y,), (z, y.op.inputs[1])
+    with pytest.raises(ValueError, match=r"input 0 of Mul 'mul' comes from 'Relu'|"
+                                         r"input 0 of Mul 'Mul' comes from 'Relu'"):
+        check_graph(g)
+    with ec.Session() as sess, pytest.raises(ValueError, match="malformed graph"):
+        sess.run(z, {x: [1.0, 2.0]})
+    y.op.inputs = (x, y.op.inputs[1])
+    check_graph(g)
+    z.op.type = "NoSuchOp"
+    with pytest.raises(ValueError, match="unregistered op type"):
+        check_graph(g)
+    z.op.type = "Relu"
+    z.op.outputs[0].dtype = ec.float64
+    with pytest.raises(ValueError, match=r"output 0 of Relu 'Relu' is float64 \(2,\), its shape "
+                                         r"rule gives float32 \(2,\)"):
+        check_graph(g)
+    z.op.outputs[0].dtype = ec.float32
+    with ec.Graph().as_default():
+        other = ec.constant([1.0, 1.0])
+    z.op.inputs = (other,)
+    with pytest.raises(ValueError, match="not a tensor of this graph"):
+        check_graph(g)
+    assert issubclass(errors.InvalidArgumentError, ValueError)
+
+
+def test_liveness_reuses_buffers():
+    x = ec.placeholder(ec.float32, [8, 8])
+    h = x
+    for _ in range(6):
+        h = ec.exp(ec.negative(h))  # a chain: each intermediate dies right away
+    with ec.Session(config={"use_c_kernels": False}) as sess:
+        out = sess.run(h, {x: np.zeros((8, 8), np.float32)})
+        plan = list(sess._families.values())[0].plans[((8, 8),)]
+        inter = [plan.buffers[id(t)] for p in plan.pnodes for t in p.outputs]
+        distinct = {b.__array_interface__["data"][0] for b in inter}
+    assert len(inter) == 12 and len(distinct) <= 3
+    ref = np.zeros((8, 8), np.float32)
+    for _ in range(6):
+        ref = np.exp(-ref)
+    np.testing.assert_allclose(out, ref, rtol=1e-6)

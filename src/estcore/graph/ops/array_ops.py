@@ -1,6 +1,6 @@
 """Shape-manipulating and data-movement ops: placeholder, identity, reshape,
 transpose, concat, stack/unstack, squeeze/expand_dims, tile, shape/size/rank,
-fill/zeros/ones, range, one_hot, gather, slicing.
+fill/zeros/ones (range, one_hot, gather and slicing are in ``index_ops``).
 
 Views: rows with ``alias`` produce their output as a numpy view of an input (set
 up once when the plan is compiled); their ``build`` kernel is the copying
@@ -10,6 +10,7 @@ fallback used when a view is impossible (e.g. reshaping a strided slice).
 from __future__ import annotations
 
 import builtins
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -21,8 +22,8 @@ from estcore.graph.shapes import TensorShape, as_shape, fmt_shape
 __all__ = [
     "placeholder", "placeholder_with_default", "identity", "stop_gradient", "reshape",
     "transpose", "concat", "stack", "unstack", "squeeze", "expand_dims", "tile", "shape",
-    "size", "rank", "fill", "zeros", "ones", "zeros_like", "ones_like", "range", "one_hot",
-    "gather", "slice_helper", "constant", "convert_to_tensor",
+    "size", "rank", "fill", "zeros", "ones", "zeros_like", "ones_like", "constant",
+    "convert_to_tensor", "range", "one_hot", "gather", "slice_helper",
 ]
 
 
@@ -43,7 +44,7 @@ def _placeholder_infer(ctx):
 row("Placeholder", _placeholder_infer, None, None, stateful=True)
 
 
-def placeholder(dtype, shape=None, name=None):
+def placeholder(dtype, shape=None, name=None) -> Tensor:
     """A tensor whose value is fed at run time: ``sess.run(..., feed_dict={x: value})``.
 
     Args:
@@ -67,7 +68,7 @@ def _pwd_infer(ctx):
 row("PlaceholderWithDefault", _pwd_infer, _copy_build, None, alias=0)
 
 
-def placeholder_with_default(input, shape, name=None):  # noqa: A002 - TF1 name
+def placeholder_with_default(input, shape, name=None) -> Tensor:  # noqa: A002 - TF1 name
     """A placeholder that takes ``input``'s value when it is not fed."""
     return make("PlaceholderWithDefault", [convert_to_tensor(input)], {"shape": as_shape(shape)},
                 name=name or "PlaceholderWithDefault")
@@ -77,12 +78,12 @@ row("Identity", I.same_as_input(), _copy_build, lambda op, g: [g[0]], alias=0)
 row("StopGradient", I.same_as_input(), _copy_build, None, alias=0)
 
 
-def identity(input, name=None):  # noqa: A002 - TF1 name
+def identity(input, name=None) -> Tensor:  # noqa: A002 - TF1 name
     """Return a tensor with the same value as ``input`` (a view, no copy)."""
     return make("Identity", [convert_to_tensor(input)], name=name or "Identity")
 
 
-def stop_gradient(input, name=None):  # noqa: A002 - TF1 name
+def stop_gradient(input, name=None) -> Tensor:  # noqa: A002 - TF1 name
     """Identity whose gradient is None: blocks backpropagation through ``input``."""
     return make("StopGradient", [convert_to_tensor(input)], name=name or "StopGradient")
 
@@ -127,7 +128,7 @@ row("ReshapeLike", lambda ctx: [(ctx.dtypes[0], ctx.shapes[1])], _copy_build,
     extra={"shape_inputs": (1,)})
 
 
-def reshape(tensor, shape, name=None):
+def reshape(tensor, shape, name=None) -> Tensor:
     """Reshape to ``shape`` (a list or int tensor; one entry may be -1)."""
     t = convert_to_tensor(tensor)
     s = convert_to_tensor(shape, dtype=dt.int32) if not isinstance(shape, np.ndarray) \
@@ -154,7 +155,7 @@ def _squeeze_infer(ctx):
 row("Squeeze", _squeeze_infer, _copy_build, _reshape_like_grad, alias=0)
 
 
-def squeeze(input, axis=None, name=None):  # noqa: A002 - TF1 name
+def squeeze(input, axis=None, name=None) -> Tensor:  # noqa: A002 - TF1 name
     """Remove size-1 dimensions (all of them, or those in ``axis``)."""
     if isinstance(axis, int):
         axis = [axis]
@@ -175,7 +176,7 @@ def _expand_infer(ctx):
 row("ExpandDims", _expand_infer, _copy_build, _reshape_like_grad, alias=0)
 
 
-def expand_dims(input, axis, name=None):  # noqa: A002 - TF1 name
+def expand_dims(input, axis, name=None) -> Tensor:  # noqa: A002 - TF1 name
     """Insert a size-1 dimension at ``axis``."""
     return make("ExpandDims", [convert_to_tensor(input)], {"axis": int(axis)},
                 name=name or "ExpandDims")
@@ -211,7 +212,7 @@ def _transpose_grad(op, g):
 row("Transpose", _transpose_infer, _transpose_build, _transpose_grad)
 
 
-def transpose(a, perm=None, name=None):
+def transpose(a, perm=None, name=None) -> Tensor:
     """Permute dimensions (``perm=None`` reverses them)."""
     return make("Transpose", [convert_to_tensor(a)],
                 {"perm": None if perm is None else [int(p) for p in perm]},
@@ -287,7 +288,7 @@ row("SplitLike", _split_like_infer, _split_like_build, None, grad_op=True,
     extra={"shape_inputs": lambda attrs, n: tuple(range(1, n))})
 
 
-def concat(values, axis, name=None):
+def concat(values, axis, name=None) -> Tensor:
     """Join tensors along ``axis``."""
     ts = [convert_to_tensor(v) for v in values]
     if len(ts) == 1:
@@ -323,7 +324,7 @@ row("Pack", _pack_infer, _pack_build,
     lambda op, g: unstack(g[0], num=len(op.inputs), axis=op.attrs["axis"]))
 
 
-def stack(values, axis=0, name=None):
+def stack(values, axis=0, name=None) -> Tensor:
     """Stack same-shape tensors along a new ``axis``."""
     ts = [convert_to_tensor(v) for v in values]
     if not ts:
@@ -369,7 +370,7 @@ def _unpack_grad(op, g):
 row("Unpack", _unpack_infer, _unpack_build, _unpack_grad)
 
 
-def unstack(value, num=None, axis=0, name=None):
+def unstack(value, num=None, axis=0, name=None) -> list[Tensor]:
     """Split ``value`` along ``axis`` into a list of tensors."""
     op = make_op("Unpack", [convert_to_tensor(value)], {"num": num, "axis": int(axis)},
                  name=name or "unstack")
@@ -416,7 +417,7 @@ row("TileGrad", lambda ctx: [(ctx.dtypes[0], ctx.shapes[1])], _tile_grad_build, 
     grad_op=True, extra={"shape_inputs": (1,)})
 
 
-def tile(input, multiples, name=None):  # noqa: A002 - TF1 name
+def tile(input, multiples, name=None) -> Tensor:  # noqa: A002 - TF1 name
     """Repeat ``input`` ``multiples[i]`` times along each dimension."""
     return make("Tile", [convert_to_tensor(input), convert_to_tensor(multiples, dt.int32)],
                 name=name or "Tile")
@@ -450,19 +451,19 @@ row("Rank", lambda ctx: [(dt.int32, TensorShape([]))], _rank_build, None,
     extra={"shape_only": True})
 
 
-def shape(input, name=None, out_type=dt.int32):  # noqa: A002 - TF1 name
+def shape(input, name=None, out_type=dt.int32) -> Tensor:  # noqa: A002 - TF1 name
     """The dynamic shape of ``input`` as a 1-D int32 tensor."""
     return make("Shape", [convert_to_tensor(input)], {"out_type": dt.as_dtype(out_type)},
                 name=name or "Shape")
 
 
-def size(input, name=None, out_type=dt.int32):  # noqa: A002 - TF1 name
+def size(input, name=None, out_type=dt.int32) -> Tensor:  # noqa: A002 - TF1 name
     """The number of elements of ``input`` (int32 scalar)."""
     return make("Size", [convert_to_tensor(input)], {"out_type": dt.as_dtype(out_type)},
                 name=name or "Size")
 
 
-def rank(input, name=None):  # noqa: A002 - TF1 name
+def rank(input, name=None) -> Tensor:  # noqa: A002 - TF1 name
     """The rank of ``input`` (int32 scalar)."""
     return make("Rank", [convert_to_tensor(input)], name=name or "Rank")
 
@@ -494,19 +495,19 @@ def _fill_grad(op, g):
 row("Fill", _fill_infer, _fill_build, _fill_grad)
 
 
-def fill(dims, value, name=None):
+def fill(dims, value, name=None) -> Tensor:
     """A tensor of shape ``dims`` filled with the scalar ``value``."""
     return make("Fill", [convert_to_tensor(dims, dt.int32), convert_to_tensor(value)],
                 name=name or "Fill")
 
 
-def zeros(shape, dtype=dt.float32, name=None):
+def zeros(shape, dtype=dt.float32, name=None) -> Tensor:
     """A tensor of zeros."""
     dtype = dt.as_dtype(dtype)
     return fill(shape, constant(0, dtype=dtype), name=name or "zeros")
 
 
-def ones(shape, dtype=dt.float32, name=None):
+def ones(shape, dtype=dt.float32, name=None) -> Tensor:
     """A tensor of ones."""
     dtype = dt.as_dtype(dtype)
     return fill(shape, constant(1, dtype=dtype), name=name or "ones")
@@ -523,7 +524,7 @@ row("ZerosLike", I.same_as_input(), _const_like_build(0), None, extra={"shape_on
 row("OnesLike", I.same_as_input(), _const_like_build(1), None, extra={"shape_only": True})
 
 
-def zeros_like(tensor, dtype=None, name=None):
+def zeros_like(tensor, dtype=None, name=None) -> Tensor:
     """Zeros with the shape of ``tensor`` (and its dtype unless ``dtype`` is given)."""
     t = convert_to_tensor(tensor)
     out = make("ZerosLike", [t], name=name or "zeros_like")
@@ -531,7 +532,7 @@ def zeros_like(tensor, dtype=None, name=None):
     return out if dtype is None else cast(out, dtype)
 
 
-def ones_like(tensor, dtype=None, name=None):
+def ones_like(tensor, dtype=None, name=None) -> Tensor:
     """Ones with the shape of ``tensor`` (and its dtype unless ``dtype`` is given)."""
     t = convert_to_tensor(tensor)
     out = make("OnesLike", [t], name=name or "ones_like")
@@ -539,240 +540,8 @@ def ones_like(tensor, dtype=None, name=None):
     return out if dtype is None else cast(out, dtype)
 
 
-# ---------------------------------------------------------------- range / one_hot
-def _range_infer(ctx):
-    if any(v is None for v in ctx.values):
-        return [(ctx.dtypes[0], TensorShape([None]))]
-    start, limit, delta = (v.item() for v in ctx.values)
-    if delta == 0:
-        raise ctx.fail("`delta` must not be 0")
-    n = builtins.max(0, int(np.ceil((limit - start) / delta)))
-    return [(ctx.dtypes[0], TensorShape([n]))]
+# index ops live in index_ops; re-exported here for callers that expect them in array_ops
+from estcore.graph.ops.index_ops import gather, one_hot, range, slice_helper  # noqa: E402
 
-
-def _range_build(k):
-    o = k.outs[0]
-    s, lim, d = k.ins
-
-    def run():
-        o[...] = np.arange(s, lim, d, dtype=o.dtype)[:o.shape[0]]
-    return run
-
-
-row("Range", _range_infer, _range_build, None)
-
-
-def range(start, limit=None, delta=1, dtype=None, name="range"):  # noqa: A001 - TF1 name
-    """``[start, start + delta, ...)`` up to ``limit`` (like Python's range)."""
-    if limit is None:
-        start, limit = 0, start
-    if dtype is None:
-        vals = [start, limit, delta]
-        dtype = dt.float32 if any(isinstance(v, float) for v in vals) else dt.int32
-        for v in vals:
-            if hasattr(v, "_as_tensor"):
-                dtype = v._as_tensor().dtype
-    dtype = dt.as_dtype(dtype)
-    ins = [convert_to_tensor(v, dtype) for v in (start, limit, delta)]
-    return make("Range", ins, name=name)
-
-
-def _one_hot_infer(ctx):
-    if not ctx.dtypes[0].is_integer:
-        raise ctx.fail(f"`indices` must be an integer tensor, got {ctx.dtypes[0].name}",
-                       TypeError)
-    depth = ctx.attrs["depth"]
-    s = ctx.shapes[0]
-    if s.rank is None:
-        return [(ctx.attrs["dtype"], TensorShape(None))]
-    a = ctx.attrs["axis"]
-    a = s.rank if a == -1 else I.norm_axis(ctx, a, s.rank + 1)
-    ctx.attrs["axis_norm"] = a
-    dims = list(s.dims)
-    dims.insert(a, depth)
-    return [(ctx.attrs["dtype"], TensorShape(dims))]
-
-
-def _one_hot_build(k):
-    idx, on, off = k.ins
-    o = k.outs[0]
-    a = k.attrs["axis_norm"]
-    depth = k.attrs["depth"]
-    ar = np.arange(depth).reshape([depth if i == a else 1 for i in builtins.range(o.ndim)])
-    idx_e = idx.reshape(idx.shape[:a] + (1,) + idx.shape[a:])
-    mask = np.empty(o.shape, np.bool_)
-
-    def run():
-        np.equal(idx_e, ar, out=mask)
-        np.copyto(o, off)
-        np.copyto(o, on, where=mask)
-    return run
-
-
-row("OneHot", _one_hot_infer, _one_hot_build, None)
-
-
-def one_hot(indices, depth, on_value=None, off_value=None, axis=-1, dtype=None, name=None):
-    """One-hot encode integer ``indices`` into a new axis of size ``depth``.
-
-    Out-of-range indices (including negative ones) give an all-``off_value`` row, as TF.
-    """
-    dtype = dt.as_dtype(dtype) if dtype is not None else (
-        on_value._as_tensor().dtype if hasattr(on_value, "_as_tensor") else dt.float32)
-    on = convert_to_tensor(1 if on_value is None else on_value, dtype)
-    off = convert_to_tensor(0 if off_value is None else off_value, dtype)
-    d = int(depth)
-    if d < 0:
-        raise ValueError(f"`depth` must be a non-negative int. Received: depth={depth}")
-    return make("OneHot", [convert_to_tensor(indices), on, off],
-                {"depth": d, "axis": int(axis), "dtype": dtype}, name=name or "one_hot")
-
-
-# ---------------------------------------------------------------- gather
-def _gather_infer(ctx):
-    if not ctx.dtypes[1].is_integer:
-        raise ctx.fail(f"`indices` must be an integer tensor, got {ctx.dtypes[1].name}",
-                       TypeError)
-    p, i = ctx.shapes
-    if p.rank is None or i.rank is None:
-        return [(ctx.dtypes[0], TensorShape(None))]
-    a = I.norm_axis(ctx, ctx.attrs["axis"], p.rank)
-    ctx.attrs["axis"] = a
-    return [(ctx.dtypes[0], TensorShape(list(p.dims[:a]) + list(i.dims) + list(p.dims[a + 1:])))]
-
-
-def _gather_build(k):
-    p, idx = k.ins
-    o, a = k.outs[0], k.attrs["axis"]
-    n = p.shape[a]
-
-    def run():
-        if idx.size and (idx.min() < 0 or idx.max() >= n):
-            bad = idx[(idx < 0) | (idx >= n)].reshape(-1)[0]
-            raise IndexError(f"gather '{k.node.name}': index {bad} is out of range "
-                             f"[0, {n})")
-        np.take(p, idx, axis=a, out=o, mode="wrap")
-    return run
-
-
-def _gather_grad(op, g):
-    p, idx = op.inputs
-    if not p.dtype.is_floating:
-        return [None, None]
-    return [make("GatherGrad", [g[0], idx, p], {"axis": op.attrs["axis"]}), None]
-
-
-def _gather_grad_build(k):
-    g, idx, _ = k.ins
-    o, a = k.outs[0], k.attrs["axis"]
-    lead = (slice(None),) * a
-
-    def run():
-        o.fill(0)
-        np.add.at(o, lead + (idx,), g)
-    return run
-
-
-row("GatherV2", _gather_infer, _gather_build, _gather_grad)
-row("GatherGrad", lambda ctx: [(ctx.dtypes[0], ctx.shapes[2])], _gather_grad_build, None,
-    grad_op=True, extra={"shape_inputs": (2,)})
-
-
-def gather(params, indices, axis=0, name=None):
-    """Pick slices of ``params`` along ``axis`` at integer ``indices``."""
-    return make("GatherV2", [convert_to_tensor(params), convert_to_tensor(indices)],
-                {"axis": int(axis)}, name=name or "GatherV2")
-
-
-# ---------------------------------------------------------------- slicing
-def _norm_key(key):
-    if not isinstance(key, tuple):
-        key = (key,)
-    out = []
-    for k in key:
-        if k is None or k is Ellipsis:
-            out.append(k)
-        elif isinstance(k, slice):
-            for part in (k.start, k.stop, k.step):
-                if part is not None and not isinstance(part, (int, np.integer)):
-                    raise TypeError("Tensor slicing supports Python int bounds only. "
-                                    f"Received: {k!r}")
-            if k.step == 0:
-                raise ValueError("slice step cannot be zero")
-            out.append(slice(*(None if p is None else int(p) for p in (k.start, k.stop, k.step))))
-        elif isinstance(k, (int, np.integer)) and not isinstance(k, bool):
-            out.append(int(k))
-        else:
-            raise TypeError("Tensor indices must be ints, slices, Ellipsis or None (newaxis). "
-                            f"Received: {k!r} ({type(k).__name__})")
-    if out.count(Ellipsis) > 1:
-        raise ValueError("an index can only have a single Ellipsis ('...')")
-    return tuple(out)
-
-
-def _slice_infer(ctx):
-    s = ctx.shapes[0]
-    key = ctx.attrs["key"]
-    if s.rank is None:
-        return [(ctx.dtypes[0], TensorShape(None))]
-    n_real = sum(1 for k in key if k is not None and k is not Ellipsis)
-    if n_real > s.rank:
-        raise ctx.fail(f"too many indices ({n_real}) for a tensor of shape {ctx.fmt(0)}")
-    if Ellipsis in key:
-        e = key.index(Ellipsis)
-        key = key[:e] + (slice(None),) * (s.rank - n_real) + key[e + 1:]
-    else:
-        key = key + (slice(None),) * (s.rank - n_real)
-    dims, d_i = [], 0
-    for k in key:
-        if k is None:
-            dims.append(1)
-            continue
-        d = s[d_i]
-        d_i += 1
-        if isinstance(k, int):
-            if d is not None and not -d <= k < d:
-                raise ctx.fail(f"index {k} is out of bounds for dimension {d_i - 1} of shape "
-                               f"{ctx.fmt(0)}")
-            continue
-        if d is None:
-            dims.append(None if k != slice(None) else None)
-        else:
-            dims.append(len(builtins.range(*k.indices(d))))
-    return [(ctx.dtypes[0], TensorShape(dims))]
-
-
-def _slice_build(k):
-    x, o = k.ins[0], k.outs[0]
-    v = x[k.attrs["key"]]
-    return lambda: np.copyto(o, v)
-
-
-def _slice_view(ins, out_shape, attrs):
-    return ins[0][attrs["key"]]
-
-
-def _slice_grad(op, g):
-    return [make("StridedSliceGrad", [g[0], op.inputs[0]], {"key": op.attrs["key"]})]
-
-
-def _slice_grad_build(k):
-    g, o = k.ins[0], k.outs[0]
-    v = o[k.attrs["key"]]
-
-    def run():
-        o.fill(0)
-        np.copyto(v, g)
-    return run
-
-
-row("StridedSlice", _slice_infer, _slice_build, _slice_grad, alias=0,
-    extra={"view": _slice_view})
-row("StridedSliceGrad", lambda ctx: [(ctx.dtypes[0], ctx.shapes[1])], _slice_grad_build, None,
-    grad_op=True, extra={"shape_inputs": (1,)})
-
-
-def slice_helper(tensor, key, name=None):
-    """``tensor[key]`` with ints, slices (Python int bounds), ``...`` and ``None``."""
-    t = convert_to_tensor(tensor)
-    return make("StridedSlice", [t], {"key": _norm_key(key)}, name=name or "strided_slice")
+if TYPE_CHECKING:
+    from estcore.graph.tensor import Tensor
