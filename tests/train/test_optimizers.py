@@ -302,3 +302,15 @@ def test_reexported_global_step_and_clip_by_global_norm():
     want_norm = np.sqrt((gw**2).sum() + (gb**2).sum())
     np.testing.assert_allclose(got_norm, want_norm, rtol=1e-12)
     np.testing.assert_allclose(got_w, W0 - 0.1 * gw / want_norm, rtol=1e-12)
+
+
+def test_slot_names_exact_inside_a_variable_scope():
+    with ec.Graph().as_default():
+        with ec.variable_scope("model"):
+            x = ec.placeholder(ec.float32, [None, 2])
+            loss = ec.reduce_sum(ec.layers.dense(x, 1))
+            ec.train.AdamOptimizer().minimize(loss)
+        names = sorted(v.op.name for v in ec.global_variables())
+    assert names == ["beta1_power", "beta2_power", "model/dense/bias", "model/dense/bias/Adam",
+                     "model/dense/bias/Adam_1", "model/dense/kernel", "model/dense/kernel/Adam",
+                     "model/dense/kernel/Adam_1"]
