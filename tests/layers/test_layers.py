@@ -320,3 +320,12 @@ def test_conv2d_float64_and_pooling_channels_first():
         p = ec.layers.max_pooling2d(ec.constant(x_val), 2, 2, data_format="channels_first")
         got = _run(p)
     np.testing.assert_array_equal(got, x_val.reshape(1, 2, 2, 2, 2, 2).max(axis=(3, 5)))
+
+
+def test_dropout_noise_shape_shares_mask_across_rows():
+    with ec.Graph().as_default():
+        y = ec.layers.dropout(ec.constant(np.ones((50, 40), np.float32)), rate=0.5,
+                              noise_shape=[1, 40], training=True, seed=1)
+        got = _run(y)
+    assert (got == got[0]).all()
+    assert 0 < (got[0] == 0).sum() < 40
