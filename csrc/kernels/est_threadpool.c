@@ -221,10 +221,11 @@ int est_get_num_threads(void) {
 }
 
 int64_t est_split_count(int64_t work, int64_t min_work) {
-    int64_t n = est_get_num_threads();
+    int64_t threads = est_get_num_threads();
+    if (threads <= 1) return 1;
     if (min_work < 1) min_work = 1;
-    int64_t by_work = work / min_work;
-    if (by_work < n) n = by_work;
+    int64_t n = work / min_work;
+    if (n > EST_TASKS_PER_THREAD * threads) n = EST_TASKS_PER_THREAD * threads;
     return n < 1 ? 1 : n;
 }
 

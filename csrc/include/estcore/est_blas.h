@@ -61,9 +61,10 @@ est_status est_gemm_f64(int trans_a, int trans_b, int64_t m, int64_t n, int64_t 
                         double *c, int64_t ldc);
 
 /* Products with m*n*k below this many multiply-adds run as one BLAS call on the
- * calling thread (measured on the 2-core development machine, see
- * benchmarks/bench_kernels.py). */
-#define EST_GEMM_PARALLEL_MIN_WORK ((int64_t)1 << 21)
+ * calling thread; larger ones are split into tasks of at least half of it (about
+ * 10 us of single-core BLAS work, against a few us of task overhead). Chosen on the
+ * 2-core development machine, see benchmarks/bench_kernels.py. */
+#define EST_GEMM_PARALLEL_MIN_WORK ((int64_t)1 << 19)
 
 #ifdef __cplusplus
 }

@@ -82,8 +82,15 @@ int est_get_num_threads(void);
  * wrong). Thread-safe; do not call from inside a task (kernels never nest). */
 void est_parallel_for(int64_t n_tasks, est_task_fn fn, void *ctx);
 
+/* Tasks per compute thread a kernel splits into at most. More tasks than threads
+ * lets the caller take over the work of a worker that the OS has not scheduled yet
+ * (another process holds its core), so a busy machine slows a kernel down gracefully
+ * instead of making the caller wait a whole time slice for the late worker. */
+#define EST_TASKS_PER_THREAD 4
+
 /* How many tasks a kernel should split `work` units into, given that a task should
- * carry at least `min_work` units: min(num_threads, work / min_work), at least 1. */
+ * carry at least `min_work` units: 1 with one thread, else
+ * min(EST_TASKS_PER_THREAD * num_threads, work / min_work), at least 1. */
 int64_t est_split_count(int64_t work, int64_t min_work);
 
 #ifdef __cplusplus

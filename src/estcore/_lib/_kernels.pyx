@@ -70,6 +70,7 @@ Rules every operation follows:
 
 import ctypes
 import numbers
+import os
 import sys
 
 import numpy as np

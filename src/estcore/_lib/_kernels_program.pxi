@@ -260,7 +260,7 @@ def _library_of(address):
     try:
         info = _DlInfo()
         if ctypes.CDLL(None).dladdr(ctypes.c_void_p(address), ctypes.byref(info)) and info.dli_fname:
-            return info.dli_fname.decode(errors="replace")
+            return os.path.realpath(info.dli_fname.decode(errors="replace"))
     except (AttributeError, OSError):
         pass
     return None

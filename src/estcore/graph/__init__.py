@@ -32,7 +32,15 @@ Variables (``estcore.graph.variables``): ``Variable``, ``get_variable``,
 variable created with ``collections=[GraphKeys.LOCAL_VARIABLES, ...]`` is local.
 
 Adding an op = adding a row (``estcore.graph.registry.OpRow``) in one of the
-modules of ``estcore.graph.ops``.
+modules of ``estcore.graph.ops``; a C emitter for it goes in ``ops/c_emit.py``.
+
+Execution (``Session.run``): one plan per (fetch structure, fed tensors, fed
+shapes), compiled once (pruning, graph check, constant folding, fusion,
+scheduling, buffer planning) and cached. Runs of C-capable nodes execute as one
+``estcore._lib._kernels.Program`` each; the rest run as numpy closures.
+``Session(config={"use_c_kernels": False})`` forces the numpy kernels. Updates of a
+variable are ordered after every read of it in the same run; a fetched variable
+shows its value at the end of the run.
 """
 
 # ruff: noqa: F401 - this module re-exports names

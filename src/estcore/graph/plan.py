@@ -2,7 +2,8 @@
 
 Design (one pass each, run once per fetch set and feed signature):
     1. Prune: keep the nodes the fetches need (data and control inputs); a fed
-       tensor cuts the walk. An unfed placeholder is an error naming it.
+       tensor cuts the walk. An unfed placeholder is an error naming it. The graph
+       checker (:mod:`estcore.graph.check`) validates the kept nodes.
     2. Concrete shapes: rerun every row's shape rule in creation order with the
        fed shapes; constant-fold pure nodes whose inputs are known (constants,
        ``Shape`` of anything, ``zeros_like`` ...), so no step recomputes them.
@@ -27,6 +28,7 @@ import heapq
 import numpy as np
 
 from estcore import errors
+from estcore.graph.check import check_nodes
 from estcore.graph.executor import Plan
 from estcore.graph.registry import InferCtx, KernelCtx, get_row, shape_inputs
 from estcore.graph.shapes import TensorShape, fmt_shape
@@ -91,6 +93,7 @@ def compile_plan(session, fetch_tensors: list, target_ops: list, feed_tensors: l
     fed = {id(t): (t, s) for t, s in zip(feed_tensors, feed_shapes, strict=False)}
     needed = _collect(fetch_tensors, target_ops, fed)
     ops = [needed[k] for k in sorted(needed)]
+    check_nodes(session.graph, ops)
     shapes: dict[int, tuple] = {}      # id(tensor) -> concrete shape
     values: dict[int, np.ndarray] = {}  # id(tensor) -> folded value
     for t, s in fed.values():

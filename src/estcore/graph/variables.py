@@ -398,7 +398,8 @@ def get_variable(name, shape=None, dtype=None, initializer=None, regularizer=Non
     if full in graph._by_name:
         raise ValueError(f"Variable {full}: an op named '{full}' already exists in the graph.")
     v = Variable(initial_value, trainable=trainable, collections=collections,
-                 validate_shape=validate_shape, dtype=dtype if initial_value is not None else None,
+                 validate_shape=validate_shape,
+                 dtype=dtype if initial_value is not None and dtype_given else None,
                  shape=shape if initial_value is None else None, _graph=graph,
                  _exact_name=full, _init_fn=init_fn)
     store[full] = v
