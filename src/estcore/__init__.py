@@ -13,6 +13,7 @@ import importlib.util as _importlib_util
 from estcore import errors as errors
 from estcore import estimator as estimator
 from estcore import initializers as initializers
+from estcore import math as math
 from estcore import nn as nn
 from estcore._version import __version__ as __version__
 from estcore.graph.autodiff import gradients

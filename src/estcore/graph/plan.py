@@ -228,10 +228,12 @@ def _fuse(pnodes: list[PNode], fetched: set, shapes: dict, fed: dict) -> list[PN
             add = consumers[id(p.outputs[0])][0]
             bias = None
             if add.type in ("Add", "BiasAdd"):
-                other = add.inputs[1] if add.inputs[0] is p.outputs[0] else add.inputs[0]
+                first = add.inputs[0] is p.outputs[0]
+                other = add.inputs[1] if first else add.inputs[0]
                 n = shapes[id(p.outputs[0])][-1]
-                if add.inputs[0] is p.outputs[0] and shapes.get(id(other)) == (n,) and \
-                        other.dtype is p.outputs[0].dtype:
+                if (first or add.type == "Add") and other is not p.outputs[0] and \
+                        tuple(shapes.get(id(other), ())) == (n,) and \
+                        tuple(shapes[id(add.outputs[0])]) == tuple(shapes[id(p.outputs[0])]):
                     bias = other
             if bias is None:
                 out.append(p)

@@ -98,6 +98,10 @@ class Variable(TensorOperators):
             if validate_shape and not vshape.is_fully_defined():
                 raise ValueError(f"Variable '{full}': the initial value must have a fully "
                                  f"defined shape, got {fmt_shape(vshape)}")
+            if _exact_name is not None and graph.unique_name(full, mark_as_used=False) != full:
+                raise ValueError(f"Variable {full}: the name is already used by an op or name "
+                                 "scope of the graph, so the variable cannot get its exact "
+                                 "name (checkpoints are keyed by it).")
             self._ref = make("VariableV2", [], {"dtype": init_val.dtype, "shape": vshape},
                              name=full)
             with graph.name_scope(self._ref.op.name + "/"):

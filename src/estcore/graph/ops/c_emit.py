@@ -142,6 +142,21 @@ def _scale(prog, k):
     return True
 
 
+def _square(prog, k):
+    x, o = k.ins[0], k.outs[0]
+    if not _ok(x, o):
+        return False
+    prog.mul(x, x, o)
+    return True
+
+
+def _neg(prog, k):
+    if not _ok(k.ins[0], k.outs[0]):
+        return False
+    prog.scale(k.ins[0], k.outs[0], -1.0)
+    return True
+
+
 def _reduce(kind):
     def emit(prog, k):
         x, o = k.ins[0], k.outs[0]
@@ -320,7 +335,7 @@ _EMITTERS = {
     # SoftmaxCrossEntropyWithLogits stays on numpy: its gradient is exact for labels that
     # do not sum to 1, where the C kernel (like TF) returns softmax - labels.
     "Add": _elementwise("add"), "Sub": _elementwise("sub"), "Mul": _elementwise("mul"),
-    "BiasAdd": _bias_add, "Scale": _scale, "Sum": _reduce("reduce_sum"),
+    "BiasAdd": _bias_add, "Scale": _scale, "Square": _square, "Neg": _neg, "Sum": _reduce("reduce_sum"),
     "Mean": _reduce("reduce_mean"), "Identity": _copy_like, "Assign": _assign,
     "AssignAdd": _assign_add(1), "AssignSub": _assign_add(-1),
     "ApplyGradientDescent": _apply_sgd, "ApplyMomentum": _apply_momentum,
