@@ -329,3 +329,14 @@ def test_dropout_noise_shape_shares_mask_across_rows():
         got = _run(y)
     assert (got == got[0]).all()
     assert 0 < (got[0] == 0).sum() < 40
+
+
+def test_dense_and_conv_layers_build_the_fused_nodes():
+    """One fused node per layer (bias and activation included) so the C kernels apply."""
+    with ec.Graph().as_default() as g:
+        x = ec.placeholder(ec.float32, [None, 8, 8, 1])
+        c = ec.layers.conv2d(x, 2, 3, activation=ec.nn.relu)
+        ec.layers.dense(ec.layers.flatten(c), 3, activation="relu")
+        types = [o.type for o in g.get_operations()]
+    assert types.count("FusedConv2D") == 1 and types.count("Dense") == 1
+    assert not {"MatMul", "BiasAdd", "Relu", "Conv2D"} & set(types)
