@@ -329,3 +329,13 @@ def test_thresholds_argument_errors():
             ec.metrics.precision_at_thresholds(a, a, [])
         with pytest.raises(TypeError, match="`thresholds` must be"):
             ec.metrics.recall_at_thresholds(a, a, 0.5)
+
+
+def test_metric_state_ignores_scope_regularizer_and_is_not_trainable():
+    with ec.Graph().as_default():
+        with ec.variable_scope("eval", regularizer=lambda v: ec.reduce_sum(v)):
+            ec.metrics.mean(ec.placeholder(ec.float32, [None]))
+        assert ec.get_collection(ec.GraphKeys.REGULARIZATION_LOSSES) == []
+        assert ec.trainable_variables() == []
+        assert sorted(v.op.name for v in ec.local_variables()) == ["eval/mean/count",
+                                                                   "eval/mean/total"]

@@ -21,9 +21,15 @@ _METRIC_COLLECTIONS = [ec.GraphKeys.LOCAL_VARIABLES, ec.GraphKeys.METRIC_VARIABL
 
 def _metric_variable(shape: list, name: str):
     """A zero-initialised float32 local variable of ``shape`` in the current scope."""
+    # ``_no_regularizer``: an enclosing variable scope's regularizer must not turn
+    # metric state into a loss (TF1 creates metric state with tf.Variable).
     return ec.get_variable(name, shape=shape, dtype=ec.float32,
-                           initializer=ec.zeros_initializer(), trainable=False,
-                           collections=list(_METRIC_COLLECTIONS))
+                           initializer=ec.zeros_initializer(), regularizer=_no_regularizer,
+                           trainable=False, collections=list(_METRIC_COLLECTIONS))
+
+
+def _no_regularizer(variable) -> None:
+    return None
 
 
 def _scope(name: str | None, default: str):
