@@ -39,8 +39,8 @@ static inline void est__part(int64_t n, int64_t parts, int64_t i, int64_t *lo, i
     void est__act_serial##SFX_(const T *x, T *y, int64_t n, est_act act, T alpha);            \
     void est__act_grad_serial##SFX_(const T *y, const T *dy, T *dx, int64_t n, est_act act,   \
                                     T alpha);                                                 \
-    void est__bias_act_serial##SFX_(T *y, const T *b, int64_t rows, int64_t n, est_act act,   \
-                                    T alpha);                                                 \
+    void est__bias_act_serial##SFX_(T *y, const T *b, int64_t rows, int64_t n, int64_t ld,    \
+                                    est_act act, T alpha);                                    \
     void est__colsum_serial##SFX_(const T *x, int64_t rows, int64_t cols, int64_t lo,         \
                                   int64_t hi, int accumulate, T *out);                        \
     est_status est__check_act##SFX_(est_act act, T alpha);

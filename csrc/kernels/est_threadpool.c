@@ -220,12 +220,14 @@ int est_get_num_threads(void) {
     return n;
 }
 
-int64_t est_split_count(int64_t work, int64_t min_work) {
+int64_t est_split_count(int64_t work, int64_t min_work, int per_thread) {
     int64_t threads = est_get_num_threads();
     if (threads <= 1) return 1;
     if (min_work < 1) min_work = 1;
+    if (per_thread < 1) per_thread = 1;
+    if (per_thread > EST_TASKS_PER_THREAD) per_thread = EST_TASKS_PER_THREAD;
     int64_t n = work / min_work;
-    if (n > EST_TASKS_PER_THREAD * threads) n = EST_TASKS_PER_THREAD * threads;
+    if (n > per_thread * threads) n = per_thread * threads;
     return n < 1 ? 1 : n;
 }
 

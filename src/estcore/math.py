@@ -64,6 +64,7 @@ from estcore.nn import (
     softmax,
     softplus,
     tanh,
+    top_k,
 )
 
 mod = floormod

@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from estcore.graph.ops import array_ops as _a
 from estcore.graph.ops import math_ops as _m
 from estcore.graph.ops import nn_ops as _nn
@@ -19,7 +21,11 @@ from estcore.graph.ops.nn_ops import (
     softmax,
     softmax_cross_entropy_with_logits,
     sparse_softmax_cross_entropy_with_logits,
+    top_k,
 )
+
+if TYPE_CHECKING:
+    from estcore.graph.tensor import Tensor
 
 __all__ = [
     "relu", "relu6", "leaky_relu", "elu", "selu", "sigmoid", "tanh", "softplus", "softsign",
@@ -27,7 +33,7 @@ __all__ = [
     "softmax_cross_entropy_with_logits", "softmax_cross_entropy_with_logits_v2",
     "sigmoid_cross_entropy_with_logits", "l2_loss", "moments", "batch_normalization",
     "conv2d", "max_pool2d", "avg_pool2d", "max_pool", "avg_pool", "bias_add", "in_top_k",
-    "l2_normalize", "embedding_lookup",
+    "l2_normalize", "embedding_lookup", "top_k",
 ]
 
 softmax_cross_entropy_with_logits_v2 = softmax_cross_entropy_with_logits
@@ -55,7 +61,7 @@ softplus = _act("softplus", "``log(1 + exp(x))``.")
 softsign = _act("softsign", "``x / (1 + |x|)``.")
 
 
-def leaky_relu(features, alpha=0.2, name=None):
+def leaky_relu(features, alpha=0.2, name=None) -> Tensor:
     """``x`` if ``x > 0`` else ``alpha * x``."""
     return _nn.activation("leaky_relu", features, alpha=alpha, op_name=name)
 
@@ -64,7 +70,7 @@ leaky_relu._estcore_activation = "leaky_relu"
 
 
 def dropout(x, keep_prob=None, noise_shape=None, seed=None, name=None, rate=None,
-            training=True):
+            training=True) -> Tensor:
     """Zero elements with probability ``rate`` and scale the rest by ``1 / (1 - rate)``.
 
     TF1's ``keep_prob`` (= 1 - rate) is accepted too. ``training`` (a Python bool or a
@@ -102,13 +108,13 @@ def dropout(x, keep_prob=None, noise_shape=None, seed=None, name=None, rate=None
                           name=name)
 
 
-def l2_loss(t, name=None):
+def l2_loss(t, name=None) -> Tensor:
     """``sum(t ** 2) / 2``."""
     t = _t(t)
     return _m.multiply(_r.reduce_sum(_m.square(t)), 0.5, name=name or "L2Loss")
 
 
-def moments(x, axes, shift=None, name=None, keep_dims=None, keepdims=None):
+def moments(x, axes, shift=None, name=None, keep_dims=None, keepdims=None) -> tuple[Tensor, Tensor]:
     """Mean and variance of ``x`` over ``axes`` (returns a ``(mean, variance)`` pair)."""
     keep = bool(keepdims if keepdims is not None else keep_dims)
     x = _t(x)
@@ -122,7 +128,7 @@ def moments(x, axes, shift=None, name=None, keep_dims=None, keepdims=None):
     return mean, var
 
 
-def batch_normalization(x, mean, variance, offset, scale, variance_epsilon, name=None):
+def batch_normalization(x, mean, variance, offset, scale, variance_epsilon, name=None) -> Tensor:
     """``(x - mean) * scale / sqrt(variance + eps) + offset`` (offset/scale may be None)."""
     x = _t(x)
     inv = _m.rsqrt(_m.add(variance, variance_epsilon))
@@ -132,7 +138,7 @@ def batch_normalization(x, mean, variance, offset, scale, variance_epsilon, name
     return _m.add(x * inv, shift, name=name)
 
 
-def l2_normalize(x, axis=None, epsilon=1e-12, name=None, dim=None):
+def l2_normalize(x, axis=None, epsilon=1e-12, name=None, dim=None) -> Tensor:
     """``x / sqrt(max(sum(x**2, axis), epsilon))``."""
     axis = dim if axis is None else axis
     x = _t(x)
@@ -140,7 +146,7 @@ def l2_normalize(x, axis=None, epsilon=1e-12, name=None, dim=None):
     return _m.multiply(x, _m.rsqrt(_m.maximum(sq, epsilon)), name=name)
 
 
-def embedding_lookup(params, ids, partition_strategy="mod", name=None, max_norm=None):
+def embedding_lookup(params, ids, partition_strategy="mod", name=None, max_norm=None) -> Tensor:
     """Rows of ``params`` at integer ``ids`` (a single params tensor, or a list of one)."""
     if isinstance(params, (list, tuple)):
         if len(params) != 1:

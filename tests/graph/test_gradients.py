@@ -117,6 +117,8 @@ CASES = {
                [lambda: _u((2, 4, 4, 2)), lambda: _u((3, 3, 2, 3))]),
     "Conv2D_valid_strided": (lambda x, w: ec.nn.conv2d(x, w, strides=2, padding="VALID"),
                              [lambda: _u((1, 5, 5, 2)), lambda: _u((2, 2, 2, 2))]),
+    "Conv2D_dilated": (lambda x, w: ec.nn.conv2d(x, w, strides=1, padding="SAME", dilations=2),
+                       [lambda: _u((1, 5, 5, 1)), lambda: _u((2, 2, 1, 2))]),
     "FusedConv2D": (lambda x, w, b: fused.conv2d(x, w, b, strides=2, padding="SAME",
                                                  activation="tanh"),
                     [lambda: _u((2, 5, 4, 2)), lambda: _u((3, 2, 2, 3)), lambda: _u((3,))]),
@@ -140,6 +142,7 @@ CASES = {
     "clip_by_global_norm": (
         lambda x, y: ec.clip_by_global_norm([x, y], 1.0)[0],
         [lambda: _u((3,)), lambda: _u((2, 2))]),
+    "TopKV2": (lambda x: ec.nn.top_k(x, 2)[0], [lambda: _distinct((3, 4))]),
     "moments": (lambda x: list(ec.nn.moments(x, [0])), [lambda: _u((4, 3))]),
     "l2_normalize": (lambda x: ec.nn.l2_normalize(x, axis=1), [lambda: _u((3, 4))]),
 }

@@ -101,6 +101,9 @@ CASES = {
     "in_top_k": (lambda: ec.nn.in_top_k(A, [0, 1, 2], 2),
                  np.array([(A[i] > A[i, i]).sum() < 2 for i in range(3)])),
     "bias_add": (lambda: ec.nn.bias_add(A, B), A + B),
+    "top_k": (lambda: ec.cast(ec.nn.top_k(ec.constant([[1.0, 3.0, 3.0, 2.0]]), 3)[1],
+                              ec.float32) * 10.0 + ec.nn.top_k([[1.0, 3.0, 3.0, 2.0]], 3)[0],
+              np.array([[13.0, 23.0, 32.0]])),
 }
 
 
@@ -172,3 +175,16 @@ def test_run_time_errors():
                 sess.run(loss, {labels: [0, 7]})
             with pytest.raises(IndexError, match="index 9 is out of range"):
                 sess.run(g, {idx: [1, 9]})
+
+
+def test_dilated_conv_equals_conv_with_a_zero_stuffed_kernel():
+    x = R.standard_normal((2, 7, 6, 2))
+    w = R.standard_normal((2, 3, 2, 3))
+    big = np.zeros((3, 5, 2, 3))
+    big[::2, ::2] = w
+    for padding in ("SAME", "VALID"):
+        a = ec.nn.conv2d(x, w, strides=1, padding=padding, dilations=2)
+        b = ec.nn.conv2d(x, big, strides=1, padding=padding)
+        with ec.Session() as sess:
+            av, bv = sess.run([a, b])
+        np.testing.assert_allclose(av, bv, rtol=1e-12, atol=1e-12)

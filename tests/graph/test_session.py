@@ -246,3 +246,24 @@ def test_steady_state_runs_allocate_only_the_returned_copies():
     # is allocated per step, only a scalar copy of the loss and small Python objects
     assert peak - base < 8 * 1024
     assert cur - base < 8 * 1024
+
+
+def test_concurrent_runs_from_threads_are_serialized():
+    import threading
+
+    x = ec.placeholder(ec.float64, [64])
+    y = ec.exp(ec.negative(x)) * 2.0
+    errors_seen = []
+    with ec.Session() as sess:
+        def worker(seed):
+            rs = np.random.RandomState(seed)
+            for _ in range(200):
+                v = rs.rand(64)
+                if not np.allclose(sess.run(y, {x: v}), np.exp(-v) * 2.0):
+                    errors_seen.append(seed)
+        threads = [threading.Thread(target=worker, args=(s,)) for s in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+    assert not errors_seen

@@ -61,7 +61,7 @@ def close(actual, expected, dtype, scale=1.0):
     np.testing.assert_allclose(actual, expected, rtol=RTOL[dtype] * scale, atol=ATOL[dtype] * scale)
 
 
-SHAPES = [(1, 1, 1), (7, 13, 11), (67, 31, 3), (257, 131, 67)]  # the last one is split
+SHAPES = [(1, 1, 1), (7, 13, 11), (67, 31, 3), (257, 131, 67), (13, 97, 601)]  # last two split
 
 
 @pytest.mark.smoke

@@ -66,6 +66,11 @@ est_status est_gemm_f64(int trans_a, int trans_b, int64_t m, int64_t n, int64_t 
  * 2-core development machine, see benchmarks/bench_kernels.py. */
 #define EST_GEMM_PARALLEL_MIN_WORK ((int64_t)1 << 19)
 
+/* Most GEMM tasks per compute thread (see est_split_count). */
+#ifndef EST_GEMM_TASKS_PER_THREAD
+#define EST_GEMM_TASKS_PER_THREAD 2
+#endif
+
 #ifdef __cplusplus
 }
 #endif

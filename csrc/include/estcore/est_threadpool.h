@@ -89,9 +89,10 @@ void est_parallel_for(int64_t n_tasks, est_task_fn fn, void *ctx);
 #define EST_TASKS_PER_THREAD 4
 
 /* How many tasks a kernel should split `work` units into, given that a task should
- * carry at least `min_work` units: 1 with one thread, else
- * min(EST_TASKS_PER_THREAD * num_threads, work / min_work), at least 1. */
-int64_t est_split_count(int64_t work, int64_t min_work);
+ * carry at least `min_work` units and a thread at most `per_thread` tasks: 1 with one
+ * thread, else min(per_thread * num_threads, work / min_work), at least 1. GEMM-based
+ * kernels use fewer tasks per thread (each BLAS call repacks its operands). */
+int64_t est_split_count(int64_t work, int64_t min_work, int per_thread);
 
 #ifdef __cplusplus
 }

@@ -101,10 +101,11 @@ static void test_default_pool_resize(void) {
         CHECK(est_get_num_threads() == 1 + r % 3);
     }
     for (int i = 0; i < 3; i++) { pthread_join(th[i], NULL); CHECK(args[i].ok); }
-    CHECK(est_split_count(10, 100) == 1);
+    CHECK(est_split_count(10, 100, 4) == 1);
     CHECK_OK(est_set_num_threads(2));
-    CHECK(est_split_count(1000, 100) == 2 * EST_TASKS_PER_THREAD);
-    CHECK(est_split_count(250, 100) == 2);
+    CHECK(est_split_count(1000, 100, EST_TASKS_PER_THREAD) == 2 * EST_TASKS_PER_THREAD);
+    CHECK(est_split_count(1000, 100, 1) == 2);
+    CHECK(est_split_count(250, 100, EST_TASKS_PER_THREAD) == 2);
     CHECK_OK(est_set_num_threads(1)); /* leaves no workers behind at exit */
 }
 

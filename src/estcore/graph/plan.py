@@ -206,7 +206,6 @@ def _fuse(pnodes: list[PNode], fetched: set, shapes: dict, fed: dict) -> list[PN
 
     removed: set[int] = set()
     out: list[PNode] = []
-    replace: dict[int, PNode] = {}
     for p in pnodes:
         if id(p) in removed:
             continue
@@ -257,7 +256,6 @@ def _fuse(pnodes: list[PNode], fetched: set, shapes: dict, fed: dict) -> list[PN
             fused.order = p.order
             for c in chain[1:]:
                 removed.add(id(c))
-            replace[id(last)] = fused
             out.append(fused)
             continue
         out.append(p)

@@ -84,6 +84,7 @@ class Session:
         self._families: dict[tuple, _Family] = {}
         self._run_state = _RunState()
         self._closed = False
+        self._lock = threading.Lock()
         self._graph_ctx = None
         self.compile_count = 0
         cfg = config if isinstance(config, dict) else {}
@@ -164,12 +165,13 @@ class Session:
         plan = fam.plans.get(skey)
         if plan is None:
             plan = self._compile(fam, skey)
-        if not plan.checked:
-            self._check_initialized(plan)
-        out = plan.run(values)
-        if not plan.checked:
-            self._initialized.update(plan.var_writes)
-            plan.checked = all(v in self._initialized for v in plan.var_reads)
+        with self._lock:  # plans own their buffers: one run at a time per session
+            if not plan.checked:
+                self._check_initialized(plan)
+            out = plan.run(values)
+            if not plan.checked:
+                self._initialized.update(plan.var_writes)
+                plan.checked = all(v in self._initialized for v in plan.var_reads)
         if fam.is_op:
             out = [None if o else out[j] for o, j in zip(fam.is_op, fam.leaf_index, strict=False)]
         return fam.rebuild(out)

@@ -10,6 +10,7 @@ fallback used when a view is impossible (e.g. reshaping a strided slice).
 from __future__ import annotations
 
 import builtins
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -43,7 +44,7 @@ def _placeholder_infer(ctx):
 row("Placeholder", _placeholder_infer, None, None, stateful=True)
 
 
-def placeholder(dtype, shape=None, name=None):
+def placeholder(dtype, shape=None, name=None) -> Tensor:
     """A tensor whose value is fed at run time: ``sess.run(..., feed_dict={x: value})``.
 
     Args:
@@ -67,7 +68,7 @@ def _pwd_infer(ctx):
 row("PlaceholderWithDefault", _pwd_infer, _copy_build, None, alias=0)
 
 
-def placeholder_with_default(input, shape, name=None):  # noqa: A002 - TF1 name
+def placeholder_with_default(input, shape, name=None) -> Tensor:  # noqa: A002 - TF1 name
     """A placeholder that takes ``input``'s value when it is not fed."""
     return make("PlaceholderWithDefault", [convert_to_tensor(input)], {"shape": as_shape(shape)},
                 name=name or "PlaceholderWithDefault")
@@ -77,12 +78,12 @@ row("Identity", I.same_as_input(), _copy_build, lambda op, g: [g[0]], alias=0)
 row("StopGradient", I.same_as_input(), _copy_build, None, alias=0)
 
 
-def identity(input, name=None):  # noqa: A002 - TF1 name
+def identity(input, name=None) -> Tensor:  # noqa: A002 - TF1 name
     """Return a tensor with the same value as ``input`` (a view, no copy)."""
     return make("Identity", [convert_to_tensor(input)], name=name or "Identity")
 
 
-def stop_gradient(input, name=None):  # noqa: A002 - TF1 name
+def stop_gradient(input, name=None) -> Tensor:  # noqa: A002 - TF1 name
     """Identity whose gradient is None: blocks backpropagation through ``input``."""
     return make("StopGradient", [convert_to_tensor(input)], name=name or "StopGradient")
 
@@ -127,7 +128,7 @@ row("ReshapeLike", lambda ctx: [(ctx.dtypes[0], ctx.shapes[1])], _copy_build,
     extra={"shape_inputs": (1,)})
 
 
-def reshape(tensor, shape, name=None):
+def reshape(tensor, shape, name=None) -> Tensor:
     """Reshape to ``shape`` (a list or int tensor; one entry may be -1)."""
     t = convert_to_tensor(tensor)
     s = convert_to_tensor(shape, dtype=dt.int32) if not isinstance(shape, np.ndarray) \
@@ -154,7 +155,7 @@ def _squeeze_infer(ctx):
 row("Squeeze", _squeeze_infer, _copy_build, _reshape_like_grad, alias=0)
 
 
-def squeeze(input, axis=None, name=None):  # noqa: A002 - TF1 name
+def squeeze(input, axis=None, name=None) -> Tensor:  # noqa: A002 - TF1 name
     """Remove size-1 dimensions (all of them, or those in ``axis``)."""
     if isinstance(axis, int):
         axis = [axis]
@@ -175,7 +176,7 @@ def _expand_infer(ctx):
 row("ExpandDims", _expand_infer, _copy_build, _reshape_like_grad, alias=0)
 
 
-def expand_dims(input, axis, name=None):  # noqa: A002 - TF1 name
+def expand_dims(input, axis, name=None) -> Tensor:  # noqa: A002 - TF1 name
     """Insert a size-1 dimension at ``axis``."""
     return make("ExpandDims", [convert_to_tensor(input)], {"axis": int(axis)},
                 name=name or "ExpandDims")
@@ -211,7 +212,7 @@ def _transpose_grad(op, g):
 row("Transpose", _transpose_infer, _transpose_build, _transpose_grad)
 
 
-def transpose(a, perm=None, name=None):
+def transpose(a, perm=None, name=None) -> Tensor:
     """Permute dimensions (``perm=None`` reverses them)."""
     return make("Transpose", [convert_to_tensor(a)],
                 {"perm": None if perm is None else [int(p) for p in perm]},
@@ -287,7 +288,7 @@ row("SplitLike", _split_like_infer, _split_like_build, None, grad_op=True,
     extra={"shape_inputs": lambda attrs, n: tuple(range(1, n))})
 
 
-def concat(values, axis, name=None):
+def concat(values, axis, name=None) -> Tensor:
     """Join tensors along ``axis``."""
     ts = [convert_to_tensor(v) for v in values]
     if len(ts) == 1:
@@ -323,7 +324,7 @@ row("Pack", _pack_infer, _pack_build,
     lambda op, g: unstack(g[0], num=len(op.inputs), axis=op.attrs["axis"]))
 
 
-def stack(values, axis=0, name=None):
+def stack(values, axis=0, name=None) -> Tensor:
     """Stack same-shape tensors along a new ``axis``."""
     ts = [convert_to_tensor(v) for v in values]
     if not ts:
@@ -369,7 +370,7 @@ def _unpack_grad(op, g):
 row("Unpack", _unpack_infer, _unpack_build, _unpack_grad)
 
 
-def unstack(value, num=None, axis=0, name=None):
+def unstack(value, num=None, axis=0, name=None) -> list[Tensor]:
     """Split ``value`` along ``axis`` into a list of tensors."""
     op = make_op("Unpack", [convert_to_tensor(value)], {"num": num, "axis": int(axis)},
                  name=name or "unstack")
@@ -416,7 +417,7 @@ row("TileGrad", lambda ctx: [(ctx.dtypes[0], ctx.shapes[1])], _tile_grad_build, 
     grad_op=True, extra={"shape_inputs": (1,)})
 
 
-def tile(input, multiples, name=None):  # noqa: A002 - TF1 name
+def tile(input, multiples, name=None) -> Tensor:  # noqa: A002 - TF1 name
     """Repeat ``input`` ``multiples[i]`` times along each dimension."""
     return make("Tile", [convert_to_tensor(input), convert_to_tensor(multiples, dt.int32)],
                 name=name or "Tile")
@@ -450,19 +451,19 @@ row("Rank", lambda ctx: [(dt.int32, TensorShape([]))], _rank_build, None,
     extra={"shape_only": True})
 
 
-def shape(input, name=None, out_type=dt.int32):  # noqa: A002 - TF1 name
+def shape(input, name=None, out_type=dt.int32) -> Tensor:  # noqa: A002 - TF1 name
     """The dynamic shape of ``input`` as a 1-D int32 tensor."""
     return make("Shape", [convert_to_tensor(input)], {"out_type": dt.as_dtype(out_type)},
                 name=name or "Shape")
 
 
-def size(input, name=None, out_type=dt.int32):  # noqa: A002 - TF1 name
+def size(input, name=None, out_type=dt.int32) -> Tensor:  # noqa: A002 - TF1 name
     """The number of elements of ``input`` (int32 scalar)."""
     return make("Size", [convert_to_tensor(input)], {"out_type": dt.as_dtype(out_type)},
                 name=name or "Size")
 
 
-def rank(input, name=None):  # noqa: A002 - TF1 name
+def rank(input, name=None) -> Tensor:  # noqa: A002 - TF1 name
     """The rank of ``input`` (int32 scalar)."""
     return make("Rank", [convert_to_tensor(input)], name=name or "Rank")
 
@@ -494,19 +495,19 @@ def _fill_grad(op, g):
 row("Fill", _fill_infer, _fill_build, _fill_grad)
 
 
-def fill(dims, value, name=None):
+def fill(dims, value, name=None) -> Tensor:
     """A tensor of shape ``dims`` filled with the scalar ``value``."""
     return make("Fill", [convert_to_tensor(dims, dt.int32), convert_to_tensor(value)],
                 name=name or "Fill")
 
 
-def zeros(shape, dtype=dt.float32, name=None):
+def zeros(shape, dtype=dt.float32, name=None) -> Tensor:
     """A tensor of zeros."""
     dtype = dt.as_dtype(dtype)
     return fill(shape, constant(0, dtype=dtype), name=name or "zeros")
 
 
-def ones(shape, dtype=dt.float32, name=None):
+def ones(shape, dtype=dt.float32, name=None) -> Tensor:
     """A tensor of ones."""
     dtype = dt.as_dtype(dtype)
     return fill(shape, constant(1, dtype=dtype), name=name or "ones")
@@ -523,7 +524,7 @@ row("ZerosLike", I.same_as_input(), _const_like_build(0), None, extra={"shape_on
 row("OnesLike", I.same_as_input(), _const_like_build(1), None, extra={"shape_only": True})
 
 
-def zeros_like(tensor, dtype=None, name=None):
+def zeros_like(tensor, dtype=None, name=None) -> Tensor:
     """Zeros with the shape of ``tensor`` (and its dtype unless ``dtype`` is given)."""
     t = convert_to_tensor(tensor)
     out = make("ZerosLike", [t], name=name or "zeros_like")
@@ -531,7 +532,7 @@ def zeros_like(tensor, dtype=None, name=None):
     return out if dtype is None else cast(out, dtype)
 
 
-def ones_like(tensor, dtype=None, name=None):
+def ones_like(tensor, dtype=None, name=None) -> Tensor:
     """Ones with the shape of ``tensor`` (and its dtype unless ``dtype`` is given)."""
     t = convert_to_tensor(tensor)
     out = make("OnesLike", [t], name=name or "ones_like")
@@ -541,3 +542,6 @@ def ones_like(tensor, dtype=None, name=None):
 
 # index ops live in index_ops; re-exported here for callers that expect them in array_ops
 from estcore.graph.ops.index_ops import gather, one_hot, range, slice_helper  # noqa: E402
+
+if TYPE_CHECKING:
+    from estcore.graph.tensor import Tensor

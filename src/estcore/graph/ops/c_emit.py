@@ -335,7 +335,8 @@ _EMITTERS = {
     # SoftmaxCrossEntropyWithLogits stays on numpy: its gradient is exact for labels that
     # do not sum to 1, where the C kernel (like TF) returns softmax - labels.
     "Add": _elementwise("add"), "Sub": _elementwise("sub"), "Mul": _elementwise("mul"),
-    "BiasAdd": _bias_add, "Scale": _scale, "Square": _square, "Neg": _neg, "Sum": _reduce("reduce_sum"),
+    "BiasAdd": _bias_add, "Scale": _scale, "Square": _square, "Neg": _neg,
+    "Sum": _reduce("reduce_sum"),
     "Mean": _reduce("reduce_mean"), "Identity": _copy_like, "Assign": _assign,
     "AssignAdd": _assign_add(1), "AssignSub": _assign_add(-1),
     "ApplyGradientDescent": _apply_sgd, "ApplyMomentum": _apply_momentum,

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from estcore.graph.ops._core import convert_to_tensor
 from estcore.graph.ops.array_ops import ones_like
 from estcore.graph.ops.math_ops import add_n, cast, greater, maximum, minimum, sqrt, where
 from estcore.graph.ops.reduce_ops import reduce_sum
 
+if TYPE_CHECKING:
+    from estcore.graph.tensor import Tensor
+
 __all__ = ["clip_by_norm", "global_norm", "clip_by_global_norm"]
 
 
-def clip_by_norm(t, clip_norm, axes=None, name=None):
+def clip_by_norm(t, clip_norm, axes=None, name=None) -> Tensor:
     """Rescale ``t`` so its L2 norm (over ``axes``) is at most ``clip_norm``."""
     t = convert_to_tensor(t)
     l2sum = reduce_sum(t * t, axes, keepdims=True)
@@ -21,7 +26,7 @@ def clip_by_norm(t, clip_norm, axes=None, name=None):
     return t * clip / maximum(l2norm, clip)
 
 
-def global_norm(t_list, name=None):
+def global_norm(t_list, name=None) -> Tensor:
     """``sqrt(sum(l2norm(t)**2 for t in t_list))`` (None entries are ignored)."""
     ts = [convert_to_tensor(t) for t in t_list if t is not None]
     if not ts:
@@ -31,7 +36,7 @@ def global_norm(t_list, name=None):
     return sqrt(add_n(sums), name=name or "global_norm")
 
 
-def clip_by_global_norm(t_list, clip_norm, use_norm=None, name=None):
+def clip_by_global_norm(t_list, clip_norm, use_norm=None, name=None) -> tuple[list, Tensor]:
     """Scale every tensor by ``clip_norm / max(global_norm, clip_norm)``.
 
     Returns:

@@ -7,6 +7,8 @@ are allocated once per plan inside the kernel factories.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
@@ -14,6 +16,9 @@ from estcore.graph.ops import _infer as I
 from estcore.graph.ops import activations as A
 from estcore.graph.ops._core import convert_to_tensor, make, make_op, row
 from estcore.graph.shapes import TensorShape
+
+if TYPE_CHECKING:
+    from estcore.graph.tensor import Tensor
 
 __all__ = ["conv2d", "fused_conv2d", "max_pool2d", "avg_pool2d", "conv_out_size"]
 
@@ -250,7 +255,7 @@ def _conv_attrs(strides, padding, data_format, dilations):
 
 
 def conv2d(input, filters, strides, padding, data_format="NHWC", dilations=1,  # noqa: A002
-           name=None):
+           name=None) -> Tensor:
     """2-D convolution, NHWC input ``(N, H, W, C)``, filters ``(KH, KW, C, F)``."""
     x = convert_to_tensor(input)
     w = convert_to_tensor(filters, x.dtype)
@@ -259,7 +264,7 @@ def conv2d(input, filters, strides, padding, data_format="NHWC", dilations=1,  #
 
 
 def fused_conv2d(x, kernel, bias, strides=1, padding="VALID", activation="linear",
-                 dilations=1, name=None):
+                 dilations=1, name=None) -> Tensor:
     """``act(conv2d(x, kernel) + bias)`` as one node (and one fused gradient node)."""
     x = convert_to_tensor(x)
     attrs = _conv_attrs(strides, padding, "NHWC", dilations)
@@ -394,11 +399,11 @@ def _pool(op_type, input, ksize, strides, padding, data_format, name):  # noqa: 
     return make(op_type, [convert_to_tensor(input)], attrs, name=name or op_type)
 
 
-def max_pool2d(input, ksize, strides, padding, data_format="NHWC", name=None):  # noqa: A002
+def max_pool2d(input, ksize, strides, padding, data_format="NHWC", name=None) -> Tensor:  # noqa: A002
     """Max pooling over ``ksize`` windows (NHWC)."""
     return _pool("MaxPool", input, ksize, strides, padding, data_format, name)
 
 
-def avg_pool2d(input, ksize, strides, padding, data_format="NHWC", name=None):  # noqa: A002
+def avg_pool2d(input, ksize, strides, padding, data_format="NHWC", name=None) -> Tensor:  # noqa: A002
     """Average pooling (SAME padding averages only the real pixels, as TF)."""
     return _pool("AvgPool", input, ksize, strides, padding, data_format, name)

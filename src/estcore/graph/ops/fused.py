@@ -11,6 +11,8 @@ chains into ``Dense`` when the intermediates have no other consumers.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from estcore.graph.ops import _infer as I
@@ -18,6 +20,9 @@ from estcore.graph.ops import activations as A
 from estcore.graph.ops._core import convert_to_tensor, make, make_op, row
 from estcore.graph.ops.conv_ops import fused_conv2d
 from estcore.graph.shapes import TensorShape
+
+if TYPE_CHECKING:
+    from estcore.graph.tensor import Tensor
 
 __all__ = ["dense", "conv2d", "activation_name"]
 
@@ -139,7 +144,7 @@ row("DenseGrad", _dense_grad_infer, _dense_grad_build, None, grad_op=True)
 FUSABLE_ACTIVATIONS = A.ACTIVATIONS
 
 
-def dense(x, kernel, bias=None, activation=None, name=None):
+def dense(x, kernel, bias=None, activation=None, name=None) -> Tensor:
     """``activation(x @ kernel + bias)`` as one node (and one fused gradient node).
 
     Args:
@@ -172,7 +177,7 @@ def dense(x, kernel, bias=None, activation=None, name=None):
 
 
 def conv2d(x, kernel, bias=None, strides=1, padding="VALID", activation=None, dilations=1,
-           name=None):
+           name=None) -> Tensor:
     """Fused ``activation(conv2d(x, kernel) + bias)`` (NHWC); see :func:`dense`."""
     x = convert_to_tensor(x)
     act = activation_name(activation)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -10,6 +11,9 @@ from estcore.graph import dtypes as dt
 from estcore.graph.ops import _infer as I
 from estcore.graph.ops._core import convert_to_tensor, make, row
 from estcore.graph.shapes import TensorShape
+
+if TYPE_CHECKING:
+    from estcore.graph.tensor import Tensor
 
 __all__ = ["range", "one_hot", "gather", "slice_helper"]
 
@@ -37,7 +41,7 @@ def _range_build(k):
 row("Range", _range_infer, _range_build, None)
 
 
-def range(start, limit=None, delta=1, dtype=None, name="range"):  # noqa: A001 - TF1 name
+def range(start, limit=None, delta=1, dtype=None, name="range") -> Tensor:  # noqa: A001 - TF1 name
     """``[start, start + delta, ...)`` up to ``limit`` (like Python's range)."""
     if limit is None:
         start, limit = 0, start
@@ -87,7 +91,8 @@ def _one_hot_build(k):
 row("OneHot", _one_hot_infer, _one_hot_build, None)
 
 
-def one_hot(indices, depth, on_value=None, off_value=None, axis=-1, dtype=None, name=None):
+def one_hot(indices, depth, on_value=None, off_value=None, axis=-1, dtype=None,
+            name=None) -> Tensor:
     """One-hot encode integer ``indices`` into a new axis of size ``depth``.
 
     Out-of-range indices (including negative ones) give an all-``off_value`` row, as TF.
@@ -153,7 +158,7 @@ row("GatherGrad", lambda ctx: [(ctx.dtypes[0], ctx.shapes[2])], _gather_grad_bui
     grad_op=True, extra={"shape_inputs": (2,)})
 
 
-def gather(params, indices, axis=0, name=None):
+def gather(params, indices, axis=0, name=None) -> Tensor:
     """Pick slices of ``params`` along ``axis`` at integer ``indices``."""
     return make("GatherV2", [convert_to_tensor(params), convert_to_tensor(indices)],
                 {"axis": int(axis)}, name=name or "GatherV2")
@@ -247,7 +252,7 @@ row("StridedSliceGrad", lambda ctx: [(ctx.dtypes[0], ctx.shapes[1])], _slice_gra
     grad_op=True, extra={"shape_inputs": (1,)})
 
 
-def slice_helper(tensor, key, name=None):
+def slice_helper(tensor, key, name=None) -> Tensor:
     """``tensor[key]`` with ints, slices (Python int bounds), ``...`` and ``None``."""
     t = convert_to_tensor(tensor)
     return make("StridedSlice", [t], {"key": _norm_key(key)}, name=name or "strided_slice")

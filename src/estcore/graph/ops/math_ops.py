@@ -8,6 +8,7 @@ gradient rule. Broadcasting follows numpy; gradients are un-broadcast with the
 from __future__ import annotations
 
 import builtins
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -15,6 +16,9 @@ from estcore.graph import dtypes as dt
 from estcore.graph.ops import _infer as I
 from estcore.graph.ops._core import convert_to_tensor, is_tensor, make, row
 from estcore.graph.shapes import TensorShape
+
+if TYPE_CHECKING:
+    from estcore.graph.tensor import Tensor
 
 __all__ = [
     "add", "subtract", "multiply", "divide", "truediv", "floordiv", "mod", "pow", "negative",
@@ -40,7 +44,7 @@ def _pair(x, y):
     return x, y
 
 
-def unbroadcast(g, x):
+def unbroadcast(g, x) -> Tensor | None:
     """Sum ``g`` over the axes along which ``x`` was broadcast (shape of ``x``)."""
     if g is None:
         return None
@@ -308,7 +312,7 @@ logical_or = _binary("LogicalOr", "Elementwise logical or of bool tensors.")
 logical_xor = _binary("LogicalXor", "Elementwise logical xor of bool tensors.")
 
 
-def truediv(x, y, name=None):
+def truediv(x, y, name=None) -> Tensor:
     """``x / y``; integer inputs are cast to float64 (int8/16 -> float32) first, as TF."""
     x, y = _pair(x, y)
     if x.dtype.is_integer:
@@ -343,20 +347,20 @@ row("IsFinite", _float_pred, _unary_kernel(np.isfinite))
 row("IsInf", _float_pred, _unary_kernel(np.isinf))
 
 
-def logical_not(x, name=None):
+def logical_not(x, name=None) -> Tensor:
     """Elementwise not of a bool tensor."""
     return make("LogicalNot", [convert_to_tensor(x)], name=name)
 
 
-def is_nan(x, name=None):
+def is_nan(x, name=None) -> Tensor:
     return make("IsNan", [convert_to_tensor(x)], name=name)
 
 
-def is_finite(x, name=None):
+def is_finite(x, name=None) -> Tensor:
     return make("IsFinite", [convert_to_tensor(x)], name=name)
 
 
-def is_inf(x, name=None):
+def is_inf(x, name=None) -> Tensor:
     return make("IsInf", [convert_to_tensor(x)], name=name)
 
 
@@ -419,7 +423,7 @@ def _matmul_grad(op, g):
 row("MatMul", _matmul_infer, _matmul_build, _matmul_grad)
 
 
-def matmul(a, b, transpose_a=False, transpose_b=False, name=None):
+def matmul(a, b, transpose_a=False, transpose_b=False, name=None) -> Tensor:
     """Matrix product ``op(a) @ op(b)`` (rank 2, or batched with equal batch dims).
 
     Args:
@@ -451,7 +455,7 @@ row("Cast", lambda ctx: [(ctx.attrs["dtype"], ctx.shapes[0])], _cast_build, _cas
     alias=lambda i, o, a: 0 if a["dtype"] is a["src"] else None)
 
 
-def cast(x, dtype, name=None):
+def cast(x, dtype, name=None) -> Tensor:
     """Convert ``x`` to ``dtype`` (float -> int truncates toward zero, as TF)."""
     x = convert_to_tensor(x)
     dtype = dt.as_dtype(dtype)
@@ -490,7 +494,7 @@ def _add_n_build(k):
 row("AddN", _add_n_infer, _add_n_build, lambda op, g: [g[0]] * len(op.inputs))
 
 
-def add_n(inputs, name=None):
+def add_n(inputs, name=None) -> Tensor:
     """Sum of a list of same-shape, same-dtype tensors."""
     if not isinstance(inputs, (list, tuple)) or not inputs:
         raise ValueError("`inputs` must be a non-empty list of tensors. "
@@ -537,7 +541,7 @@ def _where_grad(op, g):
 row("SelectV2", _where_infer, _where_build, _where_grad)
 
 
-def where(condition, x=None, y=None, name=None):
+def where(condition, x=None, y=None, name=None) -> Tensor:
     """Elementwise ``x if condition else y`` with broadcasting (TF ``where_v2``).
 
     A rank-1 ``condition`` whose length equals the first dimension of ``x`` selects
@@ -555,7 +559,7 @@ def where(condition, x=None, y=None, name=None):
     return make("SelectV2", [c, x, y], name=name or "Select")
 
 
-def clip_by_value(t, clip_value_min, clip_value_max, name=None):
+def clip_by_value(t, clip_value_min, clip_value_max, name=None) -> Tensor:
     """Clamp ``t`` elementwise to ``[clip_value_min, clip_value_max]``."""
     t = convert_to_tensor(t)
     return minimum(maximum(t, clip_value_min), clip_value_max, name=name)

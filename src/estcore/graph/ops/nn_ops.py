@@ -7,6 +7,8 @@ kernel comes from :mod:`estcore.graph.ops.activations`.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from estcore import errors
@@ -17,9 +19,12 @@ from estcore.graph.ops._core import convert_to_tensor, make, make_op, row
 from estcore.graph.ops.math_ops import unbroadcast
 from estcore.graph.shapes import TensorShape
 
+if TYPE_CHECKING:
+    from estcore.graph.tensor import Tensor
+
 __all__ = ["activation", "softmax", "log_softmax", "sparse_softmax_cross_entropy_with_logits",
            "softmax_cross_entropy_with_logits", "sigmoid_cross_entropy_with_logits",
-           "bias_add", "dropout_op", "in_top_k", "ACT_OP_TYPES"]
+           "bias_add", "dropout_op", "in_top_k", "top_k", "ACT_OP_TYPES"]
 
 ACT_OP_TYPES = {"relu": "Relu", "relu6": "Relu6", "leaky_relu": "LeakyRelu", "elu": "Elu",
                 "selu": "Selu", "sigmoid": "Sigmoid", "tanh": "Tanh", "softplus": "Softplus",
@@ -61,7 +66,7 @@ def _act_grad_build(k):
 row("ActivationGrad", I.same_as_input(), _act_grad_build, None, grad_op=True)
 
 
-def activation(name: str, features, alpha: float = 0.2, op_name=None):
+def activation(name: str, features, alpha: float = 0.2, op_name=None) -> Tensor:
     """Apply the activation ``name`` (a key of :data:`ACT_OP_TYPES`) to ``features``."""
     t = ACT_OP_TYPES[name]
     attrs = {"alpha": float(alpha)} if name == "leaky_relu" else {}
@@ -139,13 +144,13 @@ row("LogSoftmax", _softmax_infer, _softmax_build(True), _softmax_grad)
 row("SoftmaxGrad", I.same_as_input(), _softmax_grad_build, None, grad_op=True)
 
 
-def softmax(logits, axis=-1, name=None):
+def softmax(logits, axis=-1, name=None) -> Tensor:
     """``exp(x) / sum(exp(x), axis)`` computed stably."""
     return make("Softmax", [convert_to_tensor(logits)], {"axis": int(axis)},
                 name=name or "Softmax")
 
 
-def log_softmax(logits, axis=-1, name=None):
+def log_softmax(logits, axis=-1, name=None) -> Tensor:
     """``x - log(sum(exp(x), axis))`` computed stably."""
     return make("LogSoftmax", [convert_to_tensor(logits)], {"axis": int(axis)},
                 name=name or "LogSoftmax")
@@ -307,7 +312,7 @@ row("SigmoidCrossEntropyWithLogits", _sig_xent_infer, _sig_xent_build, _sig_xent
 
 
 def sparse_softmax_cross_entropy_with_logits(_sentinel=None, labels=None, logits=None,
-                                             name=None):
+                                             name=None) -> Tensor:
     """Per-example softmax cross-entropy with integer class labels.
 
     Args:
@@ -330,7 +335,7 @@ def sparse_softmax_cross_entropy_with_logits(_sentinel=None, labels=None, logits
 
 
 def softmax_cross_entropy_with_logits(_sentinel=None, labels=None, logits=None, axis=-1,
-                                      name=None, dim=None):
+                                      name=None, dim=None) -> Tensor:
     """Per-example softmax cross-entropy with a probability distribution ``labels``.
 
     Gradients flow into ``labels`` too (TF's ``_v2`` behaviour); wrap them in
@@ -360,7 +365,8 @@ def softmax_cross_entropy_with_logits(_sentinel=None, labels=None, logits=None, 
                    name=name or "SoftmaxCrossEntropyWithLogits").outputs[0]
 
 
-def sigmoid_cross_entropy_with_logits(_sentinel=None, labels=None, logits=None, name=None):
+def sigmoid_cross_entropy_with_logits(_sentinel=None, labels=None, logits=None,
+                                      name=None) -> Tensor:
     """Elementwise ``max(x, 0) - x * z + log(1 + exp(-|x|))`` (stable logistic loss)."""
     if _sentinel is not None or labels is None or logits is None:
         raise ValueError("Only call `sigmoid_cross_entropy_with_logits` with named arguments "
@@ -399,7 +405,7 @@ def _bias_add_grad(op, g):
 row("BiasAdd", _bias_add_infer, _bias_add_build, _bias_add_grad)
 
 
-def bias_add(value, bias, data_format=None, name=None):
+def bias_add(value, bias, data_format=None, name=None) -> Tensor:
     """``value + bias`` with a 1-D ``bias`` over the last (channels) dimension."""
     if data_format not in (None, "NHWC", "N...C"):
         raise ValueError(f"`data_format` must be 'NHWC' (channels last). Received: "
@@ -468,7 +474,7 @@ def _dropout_grad(op, g):
 row("Dropout", _dropout_infer, _dropout_build, _dropout_grad, stateful=True)
 
 
-def dropout_op(x, rate: float, noise_shape, seed, training, name=None):
+def dropout_op(x, rate: float, noise_shape, seed, training, name=None) -> Tensor:
     """Build the ``Dropout`` node (see :func:`estcore.nn.dropout` for the public API)."""
     from estcore.graph import random as R
     x = convert_to_tensor(x)
@@ -512,7 +518,61 @@ def _in_top_k_build(k):
 row("InTopKV2", _in_top_k_infer, _in_top_k_build, None)
 
 
-def in_top_k(predictions, targets, k, name=None):
+def in_top_k(predictions, targets, k, name=None) -> Tensor:
     """Whether each target is among the top ``k`` predictions (ties count as in)."""
     return make("InTopKV2", [convert_to_tensor(predictions), convert_to_tensor(targets)],
                 {"k": int(k)}, name=name or "in_top_k")
+
+
+# ---------------------------------------------------------------- top_k
+def _top_k_infer(ctx):
+    s = ctx.shapes[0]
+    k = ctx.attrs["k"]
+    if not ctx.dtypes[0].is_numeric:
+        raise ctx.fail(f"expects a numeric input, got {ctx.dtypes[0].name}", TypeError)
+    if s.rank == 0:
+        raise ctx.fail("expects an input of rank >= 1, got a scalar")
+    if s.rank is not None and s[-1] is not None and s[-1] < k:
+        raise ctx.fail(f"`k`={k} is larger than the last dimension of shape {ctx.fmt(0)}")
+    out = TensorShape(None) if s.rank is None else TensorShape(list(s.dims[:-1]) + [k])
+    return [(ctx.dtypes[0], out), (dt.int32, out)]
+
+
+def _top_k_build(k):
+    x = k.ins[0]
+    vals, idx = k.outs
+    kk = k.attrs["k"]
+
+    def run():
+        order = np.argsort(-x, axis=-1, kind="stable")[..., :kk]  # ties: lower index first
+        np.copyto(idx, order, casting="unsafe")
+        np.copyto(vals, np.take_along_axis(x, order, axis=-1))
+    return run
+
+
+def _top_k_grad(op, g):
+    if g[0] is None or not op.inputs[0].dtype.is_floating:
+        return [None]
+    return [make("TopKGrad", [g[0], op.outputs[1], op.inputs[0]])]
+
+
+def _top_k_grad_build(k):
+    g, idx, _ = k.ins
+    o = k.outs[0]
+
+    def run():
+        o.fill(0)
+        np.put_along_axis(o, idx.astype(np.intp), g, axis=-1)
+    return run
+
+
+row("TopKV2", _top_k_infer, _top_k_build, _top_k_grad)
+row("TopKGrad", lambda ctx: [(ctx.dtypes[0], ctx.shapes[2])], _top_k_grad_build, None,
+    grad_op=True, extra={"shape_inputs": (2,)})
+
+
+def top_k(input, k=1, sorted=True, name=None) -> tuple[Tensor, Tensor]:  # noqa: A002
+    """The ``k`` largest entries of the last axis and their int32 indices (descending;
+    equal values keep the lower index first, as TF)."""
+    op = make_op("TopKV2", [convert_to_tensor(input)], {"k": int(k)}, name=name or "TopKV2")
+    return op.outputs[0], op.outputs[1]

@@ -6,6 +6,8 @@ Each node holds its seed pair; the session owns one generator per node
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from estcore.graph import dtypes as dt
@@ -13,6 +15,9 @@ from estcore.graph import random as R
 from estcore.graph.ops import _infer as I
 from estcore.graph.ops._core import convert_to_tensor, make, row
 from estcore.graph.shapes import TensorShape
+
+if TYPE_CHECKING:
+    from estcore.graph.tensor import Tensor
 
 __all__ = ["random_normal", "random_uniform", "truncated_normal"]
 
@@ -84,7 +89,7 @@ def _float_attr(v, name):
     return float(v)
 
 
-def random_normal(shape, mean=0.0, stddev=1.0, dtype=dt.float32, seed=None, name=None):
+def random_normal(shape, mean=0.0, stddev=1.0, dtype=dt.float32, seed=None, name=None) -> Tensor:
     """Samples from N(mean, stddev^2) (a new draw every run)."""
     dtype = dt.as_dtype(dtype)
     s = _shape_tensor(shape)
@@ -94,7 +99,7 @@ def random_normal(shape, mean=0.0, stddev=1.0, dtype=dt.float32, seed=None, name
                 name=name or "random_normal")
 
 
-def truncated_normal(shape, mean=0.0, stddev=1.0, dtype=dt.float32, seed=None, name=None):
+def truncated_normal(shape, mean=0.0, stddev=1.0, dtype=dt.float32, seed=None, name=None) -> Tensor:
     """Normal samples re-drawn until within two standard deviations of the mean."""
     dtype = dt.as_dtype(dtype)
     s = _shape_tensor(shape)
@@ -104,7 +109,7 @@ def truncated_normal(shape, mean=0.0, stddev=1.0, dtype=dt.float32, seed=None, n
                 name=name or "truncated_normal")
 
 
-def random_uniform(shape, minval=0, maxval=None, dtype=dt.float32, seed=None, name=None):
+def random_uniform(shape, minval=0, maxval=None, dtype=dt.float32, seed=None, name=None) -> Tensor:
     """Uniform samples in ``[minval, maxval)`` (``maxval`` required for int dtypes)."""
     dtype = dt.as_dtype(dtype)
     if maxval is None:

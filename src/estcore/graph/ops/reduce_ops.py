@@ -7,12 +7,17 @@ incoming gradient back to the input shape in one kernel.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from estcore.graph import dtypes as dt
 from estcore.graph.ops import _infer as I
 from estcore.graph.ops._core import convert_to_tensor, make, row
 from estcore.graph.shapes import TensorShape
+
+if TYPE_CHECKING:
+    from estcore.graph.tensor import Tensor
 
 __all__ = ["reduce_sum", "reduce_mean", "reduce_max", "reduce_min", "reduce_prod",
            "argmax", "argmin", "count_nonzero", "reduce_any", "reduce_all"]
@@ -193,7 +198,7 @@ row("ArgMax", _arg_infer, _arg_build(np.argmax), None)
 row("ArgMin", _arg_infer, _arg_build(np.argmin), None)
 
 
-def argmax(input, axis=None, name=None, dimension=None, output_type=dt.int64):  # noqa: A002
+def argmax(input, axis=None, name=None, dimension=None, output_type=dt.int64) -> Tensor:  # noqa: A002
     """Index of the largest value along ``axis`` (default 0, as TF1)."""
     axis = dimension if axis is None else axis
     return make("ArgMax", [convert_to_tensor(input)],
@@ -201,7 +206,7 @@ def argmax(input, axis=None, name=None, dimension=None, output_type=dt.int64):  
                  "output_type": dt.as_dtype(output_type)}, name=name or "ArgMax")
 
 
-def argmin(input, axis=None, name=None, dimension=None, output_type=dt.int64):  # noqa: A002
+def argmin(input, axis=None, name=None, dimension=None, output_type=dt.int64) -> Tensor:  # noqa: A002
     """Index of the smallest value along ``axis`` (default 0, as TF1)."""
     axis = dimension if axis is None else axis
     return make("ArgMin", [convert_to_tensor(input)],
@@ -209,7 +214,7 @@ def argmin(input, axis=None, name=None, dimension=None, output_type=dt.int64):  
                  "output_type": dt.as_dtype(output_type)}, name=name or "ArgMin")
 
 
-def count_nonzero(input_tensor, axis=None, keepdims=False, dtype=dt.int64, name=None):
+def count_nonzero(input_tensor, axis=None, keepdims=False, dtype=dt.int64, name=None) -> Tensor:
     """Number of non-zero elements over ``axis``."""
     from estcore.graph.ops.math_ops import cast, not_equal
     x = convert_to_tensor(input_tensor)

@@ -20,16 +20,22 @@ Optimizer update rows (TF1 ``ApplyX`` input orders):
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from estcore.graph.ops._core import convert_to_tensor, make, make_op, row
+
+if TYPE_CHECKING:
+    from estcore.graph.ir import Operation
+    from estcore.graph.tensor import Tensor
 
 __all__ = ["assign", "assign_add", "assign_sub", "no_op", "group", "apply_gradient_descent",
            "apply_momentum", "apply_adagrad", "apply_rmsprop", "apply_centered_rmsprop",
            "apply_adam", "variable_ref"]
 
 
-def variable_ref(v):
+def variable_ref(v) -> Tensor:
     """The variable's ref tensor (a ``VariableV2`` output) or a TypeError."""
     t = v._as_tensor() if hasattr(v, "_as_tensor") else None
     if t is None or t.op.type != "VariableV2":
@@ -79,17 +85,17 @@ def _assign(op_type, ref, value, name):
     return make(op_type, [r, convert_to_tensor(value, r.dtype)], name=name or op_type)
 
 
-def assign(ref, value, validate_shape=None, use_locking=None, name=None):
+def assign(ref, value, validate_shape=None, use_locking=None, name=None) -> Tensor:
     """Write ``value`` into variable ``ref``; returns the variable's (updated) value."""
     return _assign("Assign", ref, value, name)
 
 
-def assign_add(ref, value, use_locking=None, name=None):
+def assign_add(ref, value, use_locking=None, name=None) -> Tensor:
     """``ref += value`` in place; returns the updated value."""
     return _assign("AssignAdd", ref, value, name)
 
 
-def assign_sub(ref, value, use_locking=None, name=None):
+def assign_sub(ref, value, use_locking=None, name=None) -> Tensor:
     """``ref -= value`` in place; returns the updated value."""
     return _assign("AssignSub", ref, value, name)
 
@@ -98,12 +104,12 @@ def assign_sub(ref, value, use_locking=None, name=None):
 row("NoOp", lambda ctx: [], None, None, stateful=True)
 
 
-def no_op(name=None):
+def no_op(name=None) -> Operation:
     """An op that does nothing (useful as a control-dependency anchor)."""
     return make_op("NoOp", [], name=name or "NoOp")
 
 
-def group(*inputs, name=None):
+def group(*inputs, name=None) -> Operation:
     """An op that runs after all ``inputs`` (ops, tensors or variables)."""
     from estcore.graph.ir import _as_operation, get_default_graph
     flat = []
@@ -269,38 +275,38 @@ def _apply(op_type, refs, rest, attrs, name):
     return make(op_type, ins, attrs, name=name or op_type)
 
 
-def apply_gradient_descent(var, alpha, delta, use_locking=False, name=None):
+def apply_gradient_descent(var, alpha, delta, use_locking=False, name=None) -> Tensor:
     """``var -= alpha * delta`` in place; returns the updated variable value."""
     return _apply("ApplyGradientDescent", [var], [alpha, delta], {}, name)
 
 
 def apply_momentum(var, accum, lr, grad, momentum, use_locking=False, use_nesterov=False,
-                   name=None):
+                   name=None) -> Tensor:
     """``accum = accum * momentum + grad; var -= lr * accum`` (Nesterov variant optional)."""
     return _apply("ApplyMomentum", [var, accum], [lr, grad, momentum],
                   {"use_nesterov": bool(use_nesterov)}, name)
 
 
-def apply_adagrad(var, accum, lr, grad, use_locking=False, name=None):
+def apply_adagrad(var, accum, lr, grad, use_locking=False, name=None) -> Tensor:
     """``accum += grad^2; var -= lr * grad / sqrt(accum)``."""
     return _apply("ApplyAdagrad", [var, accum], [lr, grad], {}, name)
 
 
 def apply_rmsprop(var, ms, mom, lr, rho, momentum, epsilon, grad, use_locking=False,
-                  name=None):
+                  name=None) -> Tensor:
     """``ms = rho*ms + (1-rho)*g^2; mom = momentum*mom + lr*g/sqrt(ms+eps); var -= mom``."""
     return _apply("ApplyRMSProp", [var, ms, mom], [lr, rho, momentum, epsilon, grad], {}, name)
 
 
 def apply_centered_rmsprop(var, mg, ms, mom, lr, rho, momentum, epsilon, grad,
-                           use_locking=False, name=None):
+                           use_locking=False, name=None) -> Tensor:
     """Centered RMSProp: the denominator is ``sqrt(ms - mg^2 + eps)``."""
     return _apply("ApplyCenteredRMSProp", [var, mg, ms, mom],
                   [lr, rho, momentum, epsilon, grad], {}, name)
 
 
 def apply_adam(var, m, v, beta1_power, beta2_power, lr, beta1, beta2, epsilon, grad,
-               use_locking=False, use_nesterov=False, name=None):
+               use_locking=False, use_nesterov=False, name=None) -> Tensor:
     """One Adam step in place (TF1 ``ApplyAdam`` semantics)::
 
         lr_t = lr * sqrt(1 - beta2_power) / (1 - beta1_power)
