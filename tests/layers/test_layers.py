@@ -320,3 +320,23 @@ def test_conv2d_float64_and_pooling_channels_first():
         p = ec.layers.max_pooling2d(ec.constant(x_val), 2, 2, data_format="channels_first")
         got = _run(p)
     np.testing.assert_array_equal(got, x_val.reshape(1, 2, 2, 2, 2, 2).max(axis=(3, 5)))
+
+
+def test_dropout_noise_shape_shares_mask_across_rows():
+    with ec.Graph().as_default():
+        y = ec.layers.dropout(ec.constant(np.ones((50, 40), np.float32)), rate=0.5,
+                              noise_shape=[1, 40], training=True, seed=1)
+        got = _run(y)
+    assert (got == got[0]).all()
+    assert 0 < (got[0] == 0).sum() < 40
+
+
+def test_dense_and_conv_layers_build_the_fused_nodes():
+    """One fused node per layer (bias and activation included) so the C kernels apply."""
+    with ec.Graph().as_default() as g:
+        x = ec.placeholder(ec.float32, [None, 8, 8, 1])
+        c = ec.layers.conv2d(x, 2, 3, activation=ec.nn.relu)
+        ec.layers.dense(ec.layers.flatten(c), 3, activation="relu")
+        types = [o.type for o in g.get_operations()]
+    assert types.count("FusedConv2D") == 1 and types.count("Dense") == 1
+    assert not {"MatMul", "BiasAdd", "Relu", "Conv2D"} & set(types)

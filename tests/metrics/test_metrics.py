@@ -295,3 +295,47 @@ def test_auc_explicit_thresholds():
     fpr = fp / (fp + tn + 1e-6)
     want = ((fpr[:-1] - fpr[1:]) * (tpr[:-1] + tpr[1:]) / 2).sum()
     np.testing.assert_allclose(final, want, rtol=1e-5)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_metrics_at_thresholds(weighted):
+    batches = _batches(lambda: RNG.integers(0, 2, BS), lambda: RNG.uniform(size=BS),
+                       lambda: RNG.choice([0.0, 1.0, 2.0], BS))
+    thresholds = [0.25, 0.5, 0.75]
+    dt = [(ec.int64, []), (ec.float32, []), (ec.float32, [])]
+    lab, p = _cat(batches, 0).astype(bool), _cat(batches, 1).astype(np.float32)
+    w = _cat(batches, 2) if weighted else np.ones_like(p)
+    above = p[None, :] > np.float32(thresholds)[:, None]
+    counts = {"true_positives": (above & lab) @ w, "false_positives": (above & ~lab) @ w,
+              "true_negatives": (~above & ~lab) @ w, "false_negatives": (~above & lab) @ w}
+    for name, want in counts.items():
+        fn = getattr(ec.metrics, name + "_at_thresholds")
+        _, got, _ = _stream(lambda a, b, ww, fn=fn: fn(a, b, thresholds,
+                                                       ww if weighted else None), batches, dt)
+        np.testing.assert_allclose(got, want, rtol=1e-6, err_msg=name)
+    tp, fp, fn_ = (counts[k] for k in ("true_positives", "false_positives", "false_negatives"))
+    _, prec, _ = _stream(lambda a, b, ww: ec.metrics.precision_at_thresholds(
+        a, b, thresholds, ww if weighted else None), batches, dt)
+    _, rec, _ = _stream(lambda a, b, ww: ec.metrics.recall_at_thresholds(
+        a, b, thresholds, ww if weighted else None), batches, dt)
+    np.testing.assert_allclose(prec, tp / (1e-7 + tp + fp), rtol=1e-5)
+    np.testing.assert_allclose(rec, tp / (1e-7 + tp + fn_), rtol=1e-5)
+
+
+def test_thresholds_argument_errors():
+    with ec.Graph().as_default():
+        a = ec.placeholder(ec.float32, [None])
+        with pytest.raises(ValueError, match="`thresholds` must be a non-empty list"):
+            ec.metrics.precision_at_thresholds(a, a, [])
+        with pytest.raises(TypeError, match="`thresholds` must be"):
+            ec.metrics.recall_at_thresholds(a, a, 0.5)
+
+
+def test_metric_state_ignores_scope_regularizer_and_is_not_trainable():
+    with ec.Graph().as_default():
+        with ec.variable_scope("eval", regularizer=lambda v: ec.reduce_sum(v)):
+            ec.metrics.mean(ec.placeholder(ec.float32, [None]))
+        assert ec.get_collection(ec.GraphKeys.REGULARIZATION_LOSSES) == []
+        assert ec.trainable_variables() == []
+        assert sorted(v.op.name for v in ec.local_variables()) == ["eval/mean/count",
+                                                                   "eval/mean/total"]

@@ -302,3 +302,36 @@ def test_reexported_global_step_and_clip_by_global_norm():
     want_norm = np.sqrt((gw**2).sum() + (gb**2).sum())
     np.testing.assert_allclose(got_norm, want_norm, rtol=1e-12)
     np.testing.assert_allclose(got_w, W0 - 0.1 * gw / want_norm, rtol=1e-12)
+
+
+def test_slot_names_exact_inside_a_variable_scope():
+    with ec.Graph().as_default():
+        with ec.variable_scope("model"):
+            x = ec.placeholder(ec.float32, [None, 2])
+            loss = ec.reduce_sum(ec.layers.dense(x, 1))
+            ec.train.AdamOptimizer().minimize(loss)
+        names = sorted(v.op.name for v in ec.global_variables())
+    assert names == ["beta1_power", "beta2_power", "model/dense/bias", "model/dense/bias/Adam",
+                     "model/dense/bias/Adam_1", "model/dense/kernel", "model/dense/kernel/Adam",
+                     "model/dense/kernel/Adam_1"]
+
+
+def test_adam_inside_explicit_update_ops_dependencies_with_batch_norm():
+    """TF1 idiom: slots created under control_dependencies(UPDATE_OPS) must still be
+    initializable without feeding the model's placeholders."""
+    x_val = np.random.default_rng(5).normal(size=(8, 3)).astype(np.float32)
+    with ec.Graph().as_default():
+        x = ec.placeholder(ec.float32, [None, 3])
+        h = ec.layers.batch_normalization(ec.layers.dense(x, 4), training=True)
+        loss = ec.reduce_mean(ec.square(h))
+        with ec.control_dependencies(ec.get_collection(ec.GraphKeys.UPDATE_OPS)):
+            train_op = ec.train.AdamOptimizer(0.01).minimize(loss)
+        mm = [v for v in ec.global_variables() if v.op.name.endswith("moving_mean")][0]
+        with ec.Session() as sess:
+            sess.run(ec.global_variables_initializer())  # no feed needed
+            sess.run(train_op, {x: x_val})
+            first = sess.run(mm)
+            sess.run(train_op, {x: x_val})
+            second = sess.run(mm)
+    assert np.any(first != 0)
+    assert not np.allclose(first, second)

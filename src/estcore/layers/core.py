@@ -188,9 +188,9 @@ class Dropout(Layer):
         training = ec.convert_to_tensor(training)
         if training.dtype != ec.bool:
             raise invalid("training", "a Python bool or a bool tensor", training, TypeError)
-        dropped = ec.nn.dropout(inputs, rate=self.rate, noise_shape=self.noise_shape,
-                                seed=self.seed)
-        return ec.where(training, dropped, inputs)
+        # The graph's dropout switches itself off at run time on a False tensor.
+        return ec.nn.dropout(inputs, rate=self.rate, noise_shape=self.noise_shape,
+                             seed=self.seed, training=training)
 
 
 # ----------------------------------------------------------------------------

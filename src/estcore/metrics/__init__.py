@@ -19,6 +19,14 @@ from estcore.metrics.metrics_impl import (
     true_negatives,
     true_positives,
 )
+from estcore.metrics.thresholds import (
+    false_negatives_at_thresholds,
+    false_positives_at_thresholds,
+    precision_at_thresholds,
+    recall_at_thresholds,
+    true_negatives_at_thresholds,
+    true_positives_at_thresholds,
+)
 
 __all__ = [
     "accuracy",
@@ -34,4 +42,10 @@ __all__ = [
     "root_mean_squared_error",
     "true_negatives",
     "true_positives",
+    "false_negatives_at_thresholds",
+    "false_positives_at_thresholds",
+    "precision_at_thresholds",
+    "recall_at_thresholds",
+    "true_negatives_at_thresholds",
+    "true_positives_at_thresholds",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import estcore as ec
 from estcore.train import _updates
 from estcore.train.optimizer import Optimizer, check_hyper
 
@@ -48,8 +49,6 @@ class AdamOptimizer(Optimizer):
             self._zeros_slot(v, "v", self._name)
 
     def _apply_dense(self, grad, var):
-        import estcore as ec
-
         dtype = var.dtype
         beta1_power, beta2_power = self._get_beta_accumulators(var.graph)
         b1p = ec.convert_to_tensor(beta1_power)
@@ -63,8 +62,6 @@ class AdamOptimizer(Optimizer):
             self._hyper("epsilon", self._epsilon, dtype), grad)
 
     def _finish(self, update_ops, name):
-        import estcore as ec
-
         if not update_ops:
             return ec.group(name=name)
         beta1_power, beta2_power = self._get_beta_accumulators(update_ops[0].graph)

@@ -339,8 +339,11 @@ def _create_variable(name: str, shape, dtype, initializer, graph):
     """A non-trainable global variable whose full name is exactly ``name`` (made unique)."""
     full = _unique_name(graph, name)
     # Like TF1's init_scope: no control dependencies (the initializer must not
-    # wait for the train step) and no enclosing name scope.
-    with graph.as_default(), graph.control_dependencies(None), graph.name_scope(None):
+    # wait for the train step) and no enclosing name scope. The root variable
+    # scope makes the name exact (``dense/kernel/Adam``) wherever minimize() is
+    # called.
+    with graph.as_default(), graph.control_dependencies(None), graph.name_scope(None), \
+            ec.variable_scope(ec.VariableScope(""), auxiliary_name_scope=False):
         return ec.get_variable(full, shape=shape, dtype=dtype, initializer=initializer,
                                trainable=False)
 
