@@ -24,8 +24,8 @@ import time
 
 import numpy as np
 import pytest
-
 from estcore._lib._pipeline import _gather_baseline_for_testing
+
 from estcore.inputs import numpy_input_fn
 
 N, D, BATCH = 60000, 784, 128
@@ -82,7 +82,7 @@ def measure(rounds: int = 7) -> dict[str, float]:
     """Median rows/s per variant and the target ratios, interleaved over rounds."""
     x, y = make_data()
     fns = variants(x, y)
-    for name, fn in fns.items():  # warm-up: page in x, the pool, numpy's buffers
+    for fn in fns.values():  # warm-up: page in x, the pool, numpy's buffers
         fn(99)
     times: dict[str, list[float]] = {name: [] for name in fns}
     for r in range(rounds):
