@@ -26,7 +26,9 @@ def threads_back_to_baseline():
         while thread_count() > base and time.monotonic() < deadline:
             gc.collect()
             time.sleep(0.01)
-        assert thread_count() == base, f"{thread_count()} threads, started with {base}"
+        # <=: a Python thread joined just before the baseline may still be
+        # leaving the kernel's task list; a leaked worker would be extra.
+        assert thread_count() <= base, f"{thread_count()} threads, started with {base}"
 
     yield check
     check()
