@@ -1,4 +1,182 @@
-/* placeholder, replaced by the pipeline work */
-#include "estcore/est_common.h"
-int est__pipeline_placeholder(void);
-int est__pipeline_placeholder(void) { return 0; }
+/* est_sampler.c -- stateless (seed, epoch, i) -> row; see est_sampler.h. */
+#include "estcore/est_sampler.h"
+
+#define EST_SAMPLER_MIN_BITS 8u  /* smaller domains are walked in a 256-element one */
+
+/* Rounds by domain size: small Feistel networks need more rounds to look
+ * uniform (measured with the position chi-square test); their cost does not
+ * matter because their epochs are short. */
+static unsigned rounds_for_bits(unsigned b) {
+    return b <= 12 ? 24 : 8;
+}
+
+static uint64_t splitmix64(uint64_t *state) {
+    uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+/* Round function: keyed multiply-shift, F(h) = high 32 bits of (h ^ k) * (k' | 1),
+ * with k' = k rotated; h and F have at most 31 bits. */
+static inline uint64_t round_fn(uint64_t half, uint64_t key) {
+#ifdef EST_SAMPLER_STRONG_ROUND
+    uint64_t z = half ^ key;
+    z = (z ^ (z >> 33)) * 0xFF51AFD7ED558CCDull;
+    z = (z ^ (z >> 33)) * 0xC4CEB9FE1A85EC53ull;
+    return z ^ (z >> 33);
+#else
+    uint64_t mult = (key >> 32 | key << 32) | 1u;
+    return ((half ^ key) * mult) >> 32;
+#endif
+}
+
+est_status est_sampler_init(uint64_t num_rows, uint64_t seed, int shuffle, est_sampler *out) {
+    if (out == NULL || num_rows == 0 || num_rows >= (1ull << 62) || (shuffle != 0 && shuffle != 1))
+        return EST_ERR_INVALID_ARGUMENT;
+    unsigned b = EST_SAMPLER_MIN_BITS;
+    while (b < 63 && (1ull << b) < num_rows)
+        b++;
+    out->num_rows = num_rows;
+    out->seed = seed;
+    out->shuffle = shuffle;
+    out->bits_left = b / 2;
+    out->bits_right = b - b / 2;
+    out->rounds = rounds_for_bits(b);
+    return EST_OK;
+}
+
+void est_sampler_epoch_keys(const est_sampler *s, uint64_t epoch, est_epoch_keys *out) {
+    /* Mix seed and epoch through two independent splitmix steps so nearby
+     * (seed, epoch) pairs give unrelated key schedules. */
+    uint64_t st = s->seed;
+    uint64_t a = splitmix64(&st);
+    st = a ^ (epoch * 0xD1B54A32D192ED03ull + 0x8CB92BA72F3D8DD7ull);
+    for (unsigned r = 0; r < s->rounds; r++)
+        out->round[r] = splitmix64(&st);
+    out->swap01 = (int)(splitmix64(&st) >> 63);
+}
+
+static inline uint64_t feistel(const est_sampler *s, const est_epoch_keys *k, uint64_t x) {
+    unsigned wl = s->bits_left, wr = s->bits_right;
+    uint64_t left = x >> wr;
+    uint64_t right = x & ((1ull << wr) - 1);
+    for (unsigned r = 0; r < s->rounds; r++) {
+        /* (L, R) -> (R, L ^ F(R)); the widths swap with the halves. */
+        uint64_t f = round_fn(right, k->round[r]) & ((1ull << wl) - 1);
+        uint64_t new_right = left ^ f;
+        left = right;
+        right = new_right;
+        unsigned t = wl;
+        wl = wr;
+        wr = t;
+    }
+    return (left << wr) | right;  /* even round count: the widths are back where they began */
+}
+
+uint64_t est_sampler_row_keyed(const est_sampler *s, const est_epoch_keys *keys, uint64_t i) {
+    uint64_t n = s->num_rows;
+    if (i >= n)
+        i %= n;
+    if (!s->shuffle || n == 1)
+        return i;
+    if (keys->swap01 && i < 2 && n >= 2)
+        i ^= 1;
+    /* Cycle walking: i lies on a cycle of the domain permutation that
+     * contains i itself (< n), so the loop ends. */
+    uint64_t x = feistel(s, keys, i);
+    while (x >= n)
+        x = feistel(s, keys, x);
+    return x;
+}
+
+uint64_t est_sampler_row(const est_sampler *s, uint64_t epoch, uint64_t i) {
+    est_epoch_keys keys;
+    if (s->shuffle)
+        est_sampler_epoch_keys(s, epoch, &keys);
+    return est_sampler_row_keyed(s, &keys, i);
+}
+
+#define LANES 8  /* rows evaluated side by side so the rounds' latencies overlap */
+
+/* out[j] = row of in-epoch index i + j for j < count (all in one epoch). */
+static void fill_epoch(const est_sampler *s, const est_epoch_keys *k, uint64_t i,
+                       uint64_t count, uint64_t *out) {
+    const uint64_t n = s->num_rows;
+    uint64_t j = 0;
+    {  /* callers keep i >= 2, past the keyed swap of rows 0 and 1 */
+        for (; j + LANES <= count; j += LANES) {
+            uint64_t x[LANES];
+            for (int l = 0; l < LANES; l++)
+                x[l] = i + j + (uint64_t)l;
+            unsigned wl = s->bits_left, wr = s->bits_right;
+            uint64_t left[LANES], right[LANES];
+            for (int l = 0; l < LANES; l++) {
+                left[l] = x[l] >> wr;
+                right[l] = x[l] & ((1ull << wr) - 1);
+            }
+            for (unsigned r = 0; r < s->rounds; r++) {
+                const uint64_t key = k->round[r], mask = (1ull << wl) - 1;
+                for (int l = 0; l < LANES; l++) {
+                    uint64_t nr = left[l] ^ (round_fn(right[l], key) & mask);
+                    left[l] = right[l];
+                    right[l] = nr;
+                }
+                unsigned t = wl;
+                wl = wr;
+                wr = t;
+            }
+            for (int l = 0; l < LANES; l++) {
+                uint64_t y = (left[l] << wr) | right[l];
+                while (y >= n)  /* cycle walking, rare for n > 256 */
+                    y = feistel(s, k, y);
+                out[j + (uint64_t)l] = y;
+            }
+        }
+    }
+    for (; j < count; j++)
+        out[j] = est_sampler_row_keyed(s, k, i + j);
+}
+
+void est_sampler_fill(const est_sampler *s, uint64_t first, uint64_t count, uint64_t *out) {
+    uint64_t n = s->num_rows;
+    uint64_t epoch = first / n, i = first % n;
+    while (count > 0) {
+        uint64_t seg = n - i < count ? n - i : count;
+        if (!s->shuffle || n == 1) {
+            for (uint64_t j = 0; j < seg; j++)
+                out[j] = i + j;
+        } else {
+            est_epoch_keys keys;
+            est_sampler_epoch_keys(s, epoch, &keys);
+            /* The keyed swap of rows 0 and 1 only touches indices 0 and 1. */
+            uint64_t head = i < 2 ? (2 - i < seg ? 2 - i : seg) : 0;
+            for (uint64_t j = 0; j < head; j++)
+                out[j] = est_sampler_row_keyed(s, &keys, i + j);
+            fill_epoch(s, &keys, i + head, seg - head, out + head);
+        }
+        out += seg;
+        count -= seg;
+        epoch++;
+        i = 0;
+    }
+}
+
+est_status est_batch_span(uint64_t batch_size, uint64_t total_examples, uint64_t k,
+                          uint32_t shard, uint32_t num_shards,
+                          uint64_t *first, uint64_t *count) {
+    if (batch_size == 0 || num_shards == 0 || shard >= num_shards)
+        return EST_ERR_INVALID_ARGUMENT;
+    if (k > UINT64_MAX / batch_size)
+        return EST_ERR_INVALID_ARGUMENT;
+    uint64_t start = k * batch_size;
+    if (start >= total_examples)
+        return EST_ERR_OUT_OF_RANGE;
+    uint64_t c = total_examples - start < batch_size ? total_examples - start : batch_size;
+    /* c * shard fits: c <= batch_size and shards are 32-bit, but guard anyway. */
+    unsigned __int128 lo = (unsigned __int128)c * shard / num_shards;
+    unsigned __int128 hi = (unsigned __int128)c * (shard + 1u) / num_shards;
+    *first = start + (uint64_t)lo;
+    *count = (uint64_t)(hi - lo);
+    return EST_OK;
+}

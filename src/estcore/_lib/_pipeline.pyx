@@ -1,6 +1,298 @@
-# placeholder, replaced by the pipeline work
-from estcore._lib._status cimport check_status, est_status, EST_OK
+# _pipeline.pyx -- the seam of the input pipeline (internal; estcore.inputs wraps it).
+#
+# Design:
+#   (a) C (csrc/pipeline, est_stream.h) owns worker threads, the slab pool and
+#       the in-order window; it never sees a Python object.
+#   (b) _Stream keeps the source numpy arrays alive for its whole life (the C
+#       columns borrow their memory), passes their pointers, shapes and strides
+#       to C, and turns statuses into estcore.errors exceptions.
+#   (c) Each batch is one C slab wrapped in a _BatchBuffer (buffer protocol);
+#       the numpy arrays of the batch are views on it with the buffer as their
+#       base. Ownership of the slab moves to the _BatchBuffer at hand-off; when
+#       the last array viewing it dies, __dealloc__ gives the slab back to the
+#       pool (est_slab_release), which also works after the stream is gone.
+#   (d) Blocking waits run with the GIL released, 100 ms at a time, checking
+#       for signals in between so Ctrl-C interrupts a blocked consumer; on any
+#       exception there the stream is closed (workers joined) before re-raising.
+from cpython.buffer cimport PyBUF_FORMAT
+from cpython.exc cimport PyErr_CheckSignals
+from libc.stdint cimport int64_t, uint32_t, uint64_t
+from libc.stdlib cimport free, malloc
 
-def _ping():
-    check_status(EST_OK, "ping")
+from estcore._lib._status cimport (
+    EST_ERR_CANCELLED,
+    EST_ERR_OUT_OF_RANGE,
+    EST_ERR_TIMEOUT,
+    EST_OK,
+    EST_STATUS__COUNT,
+    check_status,
+    est_status,
+)
+
+import numpy as np
+
+DEF WAIT_MS = 100
+
+MAX_THREADS = EST_STREAM_MAX_THREADS
+MAX_DIMS = EST_STREAM_MAX_DIMS
+
+
+cdef class _BatchBuffer:
+    """One batch slab exposed through the buffer protocol (bytes, writable).
+
+    Owns the slab: ``__dealloc__`` releases it to its stream's pool.
+    """
+    cdef est_slab *slab
+    cdef Py_ssize_t shape[1]
+    cdef Py_ssize_t strides[1]
+
+    def __getbuffer__(self, Py_buffer *buf, int flags):
+        buf.buf = est_slab_data(self.slab)
+        buf.obj = self
+        buf.len = self.shape[0]
+        buf.readonly = 0
+        buf.itemsize = 1
+        if flags & PyBUF_FORMAT:
+            buf.format = "B"
+        else:
+            buf.format = NULL
+        buf.ndim = 1
+        buf.shape = self.shape
+        buf.strides = self.strides
+        buf.suboffsets = NULL
+        buf.internal = NULL
+
+    def __releasebuffer__(self, Py_buffer *buf):
+        pass
+
+    def __dealloc__(self):
+        if self.slab != NULL:
+            est_slab_release(self.slab)
+            self.slab = NULL
+
+
+cdef class _Stream:
+    """A running C stream over a list of numpy columns.
+
+    Args:
+        columns: list of numpy arrays with equal ``shape[0]`` (validated by the
+            caller; any fixed-size dtype, any strides). Kept alive here.
+        x_keys: tuple of feature keys (columns ``0..len-1``) or None when the
+            features are the single array ``columns[0]``.
+        y_keys: None (no labels), ``""`` (labels are the single array after the
+            features) or a tuple of label keys.
+        batch_size, num_epochs (0 = endless), seed (0 <= seed < 2**64),
+        shuffle, num_threads, queue_capacity, start_batch: see est_stream.h.
+        fail_at_batch, delay_us: test hooks (-1, 0 in production).
+    """
+    cdef est_stream *s
+    cdef list columns
+    cdef list dtypes
+    cdef list tails          # per-example shapes (tuples)
+    cdef list offsets
+    cdef int ncols
+    cdef object x_keys
+    cdef object y_keys
+    cdef readonly bint closed
+
+    def __cinit__(self, list columns, x_keys, y_keys, uint64_t batch_size,
+                  uint64_t num_epochs, uint64_t seed, bint shuffle, int num_threads,
+                  uint64_t queue_capacity, uint64_t start_batch=0,
+                  int64_t fail_at_batch=-1, uint32_t delay_us=0):
+        self.s = NULL
+        self.closed = True
+        self.columns = list(columns)
+        self.ncols = len(self.columns)
+        self.x_keys = x_keys
+        self.y_keys = y_keys
+        self.dtypes = [a.dtype for a in self.columns]
+        self.tails = [tuple(a.shape[1:]) for a in self.columns]
+        cdef est_stream_config cfg
+        est_stream_config_default(&cfg)
+        cfg.num_rows = <uint64_t>self.columns[0].shape[0]
+        cfg.batch_size = batch_size
+        cfg.num_epochs = num_epochs
+        cfg.seed = seed
+        cfg.shuffle = 1 if shuffle else 0
+        cfg.num_threads = num_threads
+        cfg.queue_capacity = queue_capacity
+        cfg.start_batch = start_batch
+        cfg.fail_at_batch = fail_at_batch
+        cfg.delay_us = delay_us
+        cdef est_column *cols = <est_column *>malloc(self.ncols * sizeof(est_column))
+        cdef int64_t *dims = <int64_t *>malloc(
+            2 * sum(max(a.ndim, 1) for a in self.columns) * sizeof(int64_t))
+        cdef int64_t *p = dims
+        cdef int c, d, nd
+        cdef est_status st
+        if cols == NULL or dims == NULL:
+            free(cols)
+            free(dims)
+            raise MemoryError("numpy_input_fn: could not allocate column descriptors")
+        try:
+            for c in range(self.ncols):
+                a = self.columns[c]
+                cols[c].data = <const char *><size_t>a.__array_interface__["data"][0]
+                cols[c].itemsize = a.itemsize
+                nd = a.ndim
+                cols[c].ndim = nd
+                cols[c].shape = p
+                for d in range(nd):
+                    p[d] = a.shape[d]
+                    p[nd + d] = a.strides[d]
+                cols[c].strides = p + nd
+                p += 2 * nd
+            with nogil:
+                st = est_stream_create(&cfg, cols, self.ncols, &self.s)
+            check_status(st, "numpy_input_fn: could not start the input stream")
+        finally:
+            free(cols)
+            free(dims)
+        self.closed = False
+        self.offsets = [est_stream_column_offset(self.s, c) for c in range(self.ncols)]
+
+    def __dealloc__(self):
+        if self.s != NULL:
+            with nogil:
+                est_stream_destroy(self.s)  # joins the workers
+            self.s = NULL
+
+    cpdef close(self):
+        """Stop and join the workers (idempotent). Batches already handed out stay valid."""
+        cdef est_status st
+        if self.s == NULL or self.closed:
+            return
+        self.closed = True
+        with nogil:
+            st = est_stream_close(self.s)
+        check_status(st, "numpy_input_fn: closing the input stream")
+
+    def next(self):
+        """The next batch, packed; None at the end of a finite stream.
+
+        Raises:
+            CancelledError: the stream was closed.
+            KeyboardInterrupt (or whatever a signal handler raises) while waiting;
+                the stream is closed first.
+            The worker's error class (C status) when a worker failed.
+        """
+        cdef est_slab *slab = NULL
+        cdef uint64_t k = 0, rows = 0
+        cdef est_status st
+        cdef char msg[EST_STREAM_ERROR_LEN]
+        if self.s == NULL:
+            raise RuntimeError("numpy_input_fn: the input stream was not started")
+        while True:
+            with nogil:
+                st = est_stream_next(self.s, WAIT_MS, &slab, &k, &rows)
+            if st != EST_ERR_TIMEOUT:
+                break
+            try:
+                PyErr_CheckSignals()
+            except BaseException:
+                self.close()
+                raise
+        if st == EST_OK:
+            return self._pack(slab, rows)
+        if st == EST_ERR_OUT_OF_RANGE:
+            return None
+        if st == EST_ERR_CANCELLED:
+            check_status(st, "numpy_input_fn: the input stream is closed")
+        est_stream_error(self.s, msg, EST_STREAM_ERROR_LEN)
+        text = msg.decode("utf-8", "replace")
+        self.close()
+        check_status(st, f"numpy_input_fn worker failed ({text})")
+
+    cdef object _pack(self, est_slab *slab, uint64_t rows):
+        cdef _BatchBuffer buf = _BatchBuffer.__new__(_BatchBuffer)
+        buf.slab = slab  # ownership moves to buf here
+        buf.shape[0] = <Py_ssize_t>self.slab_bytes_for(rows)
+        buf.strides[0] = 1
+        cdef int c
+        cdef list arrays = []
+        n = <Py_ssize_t>rows
+        for c in range(self.ncols):
+            arrays.append(np.ndarray((n,) + <tuple>self.tails[c], self.dtypes[c], buf,
+                                     self.offsets[c]))
+        cdef int nx
+        if self.x_keys is None:
+            features = arrays[0]
+            nx = 1
+        else:
+            nx = len(self.x_keys)
+            features = dict(zip(self.x_keys, arrays[:nx]))
+        if self.y_keys is None:
+            return features
+        if self.y_keys == "":
+            return (features, arrays[nx])
+        return (features, dict(zip(self.y_keys, arrays[nx:])))
+
+    cdef Py_ssize_t slab_bytes_for(self, uint64_t rows):
+        # Extent the arrays of a `rows`-row batch may touch: last column's end.
+        cdef int c = self.ncols - 1
+        return <Py_ssize_t>(self.offsets[c] + rows * est_stream_row_bytes(self.s, c))
+
+    @property
+    def position(self):
+        """Absolute index of the next batch the consumer receives."""
+        return est_stream_position(self.s) if self.s != NULL else 0
+
+    def _live_workers_for_testing(self):
+        return est_stream_live_workers(self.s)
+
+    def _slab_count_for_testing(self):
+        return est_stream_slab_count(self.s)
+
+
+def _status_for_testing(int code):
+    """Raise through check_status for a raw status code (test of the error map)."""
+    check_status(<est_status>code, "status test")
+    return 0
+
+
+def _status_count_for_testing():
+    """EST_STATUS__COUNT: one past the last status code."""
+    return <int>EST_STATUS__COUNT
+
+
+def _sampler_rows_for_testing(uint64_t num_rows, uint64_t seed, bint shuffle, uint64_t first,
+                              uint64_t count):
+    """Rows of global positions [first, first + count) (crossing epochs), as uint64."""
+    cdef est_sampler sam
+    check_status(est_sampler_init(num_rows, seed, 1 if shuffle else 0, &sam),
+                 "sampler test")
+    out = np.empty(count, dtype=np.uint64)
+    cdef uint64_t[::1] view = out
+    if count:
+        with nogil:
+            est_sampler_fill(&sam, first, count, &view[0])
+    return out
+
+
+def _gather_baseline_for_testing(x, idx, uint64_t batch_size, int num_threads):
+    """Benchmark reference: copy rows x[idx] batch by batch into reused buffers in C.
+
+    Args:
+        x: C-contiguous array, shape (N, ...); rows are copied as bytes.
+        idx: integer array of row indices (each < N), shape (M,).
+        batch_size: rows per copy batch.
+        num_threads: threads sharing the batches round-robin.
+    """
+    if not isinstance(x, np.ndarray) or not x.flags.c_contiguous or x.ndim < 1:
+        raise TypeError("x must be a C-contiguous numpy array with at least one dimension")
+    rows = np.ascontiguousarray(idx, dtype=np.uint64)
+    if rows.size and int(rows.max()) >= x.shape[0]:
+        raise ValueError("idx holds a row index out of range")
+    cdef uint64_t[::1] rv = rows
+    cdef const char *src = <const char *><size_t>x.__array_interface__["data"][0]
+    cdef size_t row_bytes = x.itemsize * (x.size // x.shape[0] if x.shape[0] else 0)
+    cdef uint64_t n = rows.shape[0]
+    cdef const uint64_t *ip = &rv[0] if n else NULL
+    cdef est_status st
+    cdef uint64_t dummy = 0
+    if ip == NULL:
+        ip = &dummy
+    with nogil:
+        st = est_gather_baseline(src, row_bytes, ip, n, batch_size, num_threads)
+    check_status(st, "gather baseline")
     return 0

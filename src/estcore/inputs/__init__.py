@@ -1,2 +1,17 @@
-"""Input functions: numpy arrays to a stream of batches (``numpy_input_fn``)."""
-__all__: list[str] = []
+"""Input functions: numpy arrays to a stream of batches (``numpy_input_fn``).
+
+Public names (also re-exported as ``estcore.estimator.inputs``):
+
+* :func:`numpy_input_fn` -- TF1's ``tf.estimator.inputs.numpy_input_fn``, with
+  a ``seed`` and a resumable ``state``.
+* :class:`NumpyInputStream` -- what ``input_fn()`` returns.
+* :class:`TensorSpec` -- leaves of ``NumpyInputStream.element_spec``.
+* :func:`seed_scope` -- the seed callers such as the Estimator pass to input_fn().
+"""
+
+from estcore.inputs.numpy_io import NumpyInputStream as NumpyInputStream
+from estcore.inputs.numpy_io import numpy_input_fn as numpy_input_fn
+from estcore.inputs.seed import seed_scope as seed_scope
+from estcore.inputs.spec import TensorSpec as TensorSpec
+
+__all__ = ["numpy_input_fn", "NumpyInputStream", "TensorSpec", "seed_scope"]

@@ -1,0 +1,117 @@
+"""Controller overhead of Estimator.train / evaluate / predict vs the bare session loop.
+
+Both sides run the same model (784-256-256-10 MLP, batch 128, Adam) on the same
+prebuilt batches; the baseline builds the graph once and calls ``session.run``
+in a loop, the Estimator adds graph building, checkpoint restore/saves (start
+and end), default hooks and logging. Run:
+
+    python -m pytest benchmarks/bench_estimator.py --benchmark-only
+
+and compare each ``estimator_*`` mean with its ``bare_*`` mean (same run).
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pytest
+
+import estcore
+from estcore.estimator import Estimator, EstimatorSpec, ModeKeys, RunConfig
+
+BATCH = 128
+STEPS = 300  # per call; 20 distinct batches are cycled
+RNG = np.random.default_rng(0)
+X = RNG.normal(size=(BATCH * 20, 784)).astype(np.float32)
+Y = RNG.integers(0, 10, size=BATCH * 20).astype(np.int32)
+_DISTINCT = [({"x": X[i:i + BATCH]}, Y[i:i + BATCH]) for i in range(0, len(X), BATCH)]
+BATCHES = [_DISTINCT[i % len(_DISTINCT)] for i in range(STEPS)]
+
+
+def model_fn(features, labels, mode):
+    h = estcore.layers.dense(features["x"], 256, activation=estcore.nn.relu)
+    h = estcore.layers.dense(h, 256, activation=estcore.nn.relu)
+    logits = estcore.layers.dense(h, 10)
+    if mode == ModeKeys.PREDICT:
+        return EstimatorSpec(mode, predictions={"classes": estcore.argmax(logits, 1)})
+    loss = estcore.losses.sparse_softmax_cross_entropy(labels=labels, logits=logits)
+    if mode == ModeKeys.EVAL:
+        return EstimatorSpec(mode, loss=loss, eval_metric_ops={
+            "accuracy": estcore.metrics.accuracy(labels, estcore.argmax(logits, 1))})
+    train_op = estcore.train.AdamOptimizer().minimize(
+        loss, global_step=estcore.train.get_global_step())
+    return EstimatorSpec(mode, loss=loss, train_op=train_op)
+
+
+def input_fn():
+    return iter(BATCHES)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def quiet():
+    logging.getLogger("estcore").setLevel(logging.WARNING)
+    yield
+    logging.getLogger("estcore").setLevel(logging.NOTSET)
+
+
+def _bare(mode: str):
+    graph = estcore.Graph()
+    with graph.as_default():
+        estcore.set_random_seed(1)
+        estcore.train.get_or_create_global_step()
+        x = estcore.placeholder(estcore.float32, [None, 784])
+        y = estcore.placeholder(estcore.int32, [None])
+        spec = model_fn({"x": x}, y, mode)
+        init = [v.initializer for v in estcore.global_variables() + estcore.local_variables()]
+    sess = estcore.Session(graph=graph)
+    sess.run(init)
+    if mode == ModeKeys.TRAIN:
+        fetch = [spec.train_op, spec.loss]
+    elif mode == ModeKeys.EVAL:
+        fetch = [[op for _, op in spec.eval_metric_ops.values()], spec.loss]
+    else:
+        fetch = spec.predictions
+    for f, labels in BATCHES:
+        feed = {x: f["x"]} if mode == ModeKeys.PREDICT else {x: f["x"], y: labels}
+        sess.run(fetch, feed_dict=feed)
+    sess.close()
+
+
+def _estimator(model_dir: str, mode: str):
+    est = Estimator(model_fn, model_dir=model_dir, config=RunConfig(tf_random_seed=1))
+    if mode == ModeKeys.TRAIN:
+        est.train(input_fn)
+    elif mode == ModeKeys.EVAL:
+        est.evaluate(input_fn)
+    else:
+        for _ in est.predict(lambda: iter([b[0] for b in BATCHES]),
+                             yield_single_examples=False):
+            pass
+
+
+@pytest.fixture(scope="module")
+def trained_dir(tmp_path_factory):
+    d = str(tmp_path_factory.mktemp("trained"))
+    _estimator(d, ModeKeys.TRAIN)
+    return d
+
+
+@pytest.mark.parametrize("mode", [ModeKeys.TRAIN, ModeKeys.EVAL, ModeKeys.PREDICT])
+def test_bare(benchmark, mode):
+    benchmark.group = f"controller-{mode}"
+    benchmark.extra_info["examples_per_round"] = BATCH * STEPS
+    benchmark.pedantic(_bare, args=(mode,), rounds=3, iterations=1, warmup_rounds=1)
+
+
+@pytest.mark.parametrize("mode", [ModeKeys.TRAIN, ModeKeys.EVAL, ModeKeys.PREDICT])
+def test_estimator(benchmark, mode, trained_dir, tmp_path):
+    benchmark.group = f"controller-{mode}"
+    benchmark.extra_info["examples_per_round"] = BATCH * STEPS
+    if mode == ModeKeys.TRAIN:
+        dirs = iter(str(tmp_path / f"r{i}") for i in range(100))
+        benchmark.pedantic(lambda: _estimator(next(dirs), mode), rounds=3, iterations=1,
+                           warmup_rounds=1)
+    else:
+        benchmark.pedantic(_estimator, args=(trained_dir, mode), rounds=3, iterations=1,
+                           warmup_rounds=1)

@@ -1,0 +1,167 @@
+"""Kernel benchmarks: estcore's fused kernels against numpy, timed in the same run.
+
+Run (always under the heavy-work lock on the shared machine):
+
+    flock /tmp/estcore-heavy.lock python -m pytest benchmarks/bench_kernels.py --benchmark-only
+
+Each group holds one problem size; pytest-benchmark prints every implementation's
+median with its ratio to the fastest in the group. Implementations:
+
+  numpy        the plain numpy expression (``np.maximum(x @ w + b, 0)``, ...), numpy's
+               own BLAS with its default threads
+  estcore-1t   estcore with 1 compute thread (scipy's BLAS pinned to 1 thread)
+  estcore-2t   estcore with 2 compute threads (its own pool splits the GEMMs)
+
+The estcore timings run prepared ``Program``s (validation done once), which is how
+the graph executor calls the kernels; ``dense_forward_immediate`` measures the
+validated immediate call too. ``python benchmarks/bench_kernels.py`` prints a compact
+median/ratio table without pytest.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+
+import numpy as np
+import pytest
+
+from estcore._lib import _kernels as K
+
+DENSE_SIZES = [(b, i, o) for b in (32, 128, 512) for i, o in ((784, 256), (256, 256), (256, 10))]
+IMPLS = ["numpy", "estcore-1t", "estcore-2t"]
+
+
+def _threads(impl):
+    return 1 if impl == "estcore-1t" else 2
+
+
+def dense_case(batch, n_in, n_out, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((batch, n_in), dtype=np.float32)
+    w = (rng.standard_normal((n_in, n_out), dtype=np.float32) / np.sqrt(n_in)).astype(np.float32)
+    b = rng.standard_normal(n_out, dtype=np.float32)
+    return x, w, b
+
+
+def dense_forward_fns(batch, n_in, n_out):
+    """(numpy_fn, estcore_program) computing relu(x @ w + b)."""
+    x, w, b = dense_case(batch, n_in, n_out)
+    y = np.empty((batch, n_out), np.float32)
+    prog = K.Program()
+    prog.dense_forward(x, w, b, y, "relu")
+    return (lambda: np.maximum(x @ w + b, 0)), prog
+
+
+def dense_backward_fns(batch, n_in, n_out):
+    """(numpy_fn, estcore_program) for the relu dense layer's dz, dW, db, dx."""
+    x, w, b = dense_case(batch, n_in, n_out)
+    y = np.maximum(x @ w + b, 0)
+    dy = np.random.default_rng(1).standard_normal(y.shape, dtype=np.float32)
+    dz, dw, db, dx = np.empty_like(y), np.empty_like(w), np.empty_like(b), np.empty_like(x)
+
+    def numpy_backward():
+        g = dy * (y > 0)
+        return x.T @ g, g.sum(axis=0), g @ w.T
+
+    prog = K.Program()
+    prog.dense_backward(x, w, y, dy, dw, db, dx, dz_out=dz, act="relu")
+    return numpy_backward, prog
+
+
+def conv_fns(batch=64, size=28, c_in=1, c_out=32, k=5):
+    """(numpy im2col reference, estcore program): relu(conv2d(x, f, SAME) + b)."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((batch, size, size, c_in), dtype=np.float32)
+    f = (rng.standard_normal((k, k, c_in, c_out), dtype=np.float32) / k).astype(np.float32)
+    b = rng.standard_normal(c_out, dtype=np.float32)
+    pad = (k - 1) // 2, k // 2
+
+    def numpy_conv():
+        xp = np.pad(x, ((0, 0), pad, pad, (0, 0)))
+        win = np.lib.stride_tricks.sliding_window_view(xp, (k, k), axis=(1, 2))
+        col = win.transpose(0, 1, 2, 4, 5, 3).reshape(batch * size * size, k * k * c_in)
+        return np.maximum(col @ f.reshape(-1, c_out) + b, 0).reshape(batch, size, size, c_out)
+
+    y = np.empty((batch, size, size, c_out), np.float32)
+    col = np.empty(K.conv2d_col_size(x.shape, f.shape, 1, "SAME"), np.float32)
+    prog = K.Program()
+    prog.conv2d_forward(x, f, b, y, col, strides=1, padding="SAME", act="relu")
+    prog.run()
+    np.testing.assert_allclose(y, numpy_conv(), rtol=1e-4, atol=1e-4)  # same problem
+    return numpy_conv, prog
+
+
+def _run(benchmark, impl, numpy_fn, prog, group):
+    benchmark.group = group
+    benchmark.extra_info.update(impl=impl, cpus=len(os.sched_getaffinity(0)))
+    if impl == "numpy":
+        benchmark(numpy_fn)
+        return
+    before = K.get_num_threads()
+    K.set_num_threads(_threads(impl))
+    try:
+        benchmark(prog.run)
+    finally:
+        K.set_num_threads(before)
+
+
+@pytest.mark.parametrize("impl", IMPLS)
+@pytest.mark.parametrize("size", DENSE_SIZES, ids=lambda s: "x".join(map(str, s)))
+def test_dense_forward(benchmark, size, impl):
+    numpy_fn, prog = dense_forward_fns(*size)
+    _run(benchmark, impl, numpy_fn, prog, f"dense_forward relu {size}")
+
+
+@pytest.mark.parametrize("impl", IMPLS)
+@pytest.mark.parametrize("size", DENSE_SIZES, ids=lambda s: "x".join(map(str, s)))
+def test_dense_backward(benchmark, size, impl):
+    numpy_fn, prog = dense_backward_fns(*size)
+    _run(benchmark, impl, numpy_fn, prog, f"dense_backward relu {size}")
+
+
+@pytest.mark.parametrize("impl", ["numpy", "estcore-immediate"])
+def test_dense_forward_immediate(benchmark, impl):
+    x, w, b = dense_case(32, 256, 10)
+    y = np.empty((32, 10), np.float32)
+    benchmark.group = "dense_forward immediate call (32, 256, 10)"
+    if impl == "numpy":
+        benchmark(lambda: np.maximum(x @ w + b, 0))
+    else:
+        benchmark(K.dense_forward, x, w, b, y, "relu")
+
+
+@pytest.mark.parametrize("impl", IMPLS)
+def test_conv2d_forward(benchmark, impl):
+    numpy_fn, prog = conv_fns()
+    _run(benchmark, impl, numpy_fn, prog, "conv2d_forward 64x28x28x1 -> 32x5x5 SAME relu")
+
+
+def _median(fn, repeat):
+    fn()
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def main():  # pragma: no cover - a manual report
+    print(f"{'kernel':16} {'size':>16} {'numpy us':>10} {'est-1t us':>10} {'est-2t us':>10} "
+          f"{'np/1t':>6} {'np/2t':>6}")
+    cases = [("dense_forward", s, dense_forward_fns(*s)) for s in DENSE_SIZES]
+    cases += [("dense_backward", s, dense_backward_fns(*s)) for s in DENSE_SIZES]
+    cases += [("conv2d_forward", (64, 28, 32), conv_fns())]
+    for name, size, (numpy_fn, prog) in cases:
+        t = {"numpy": _median(numpy_fn, 200)}
+        for th in (1, 2):
+            K.set_num_threads(th)
+            t[th] = _median(prog.run, 200)
+        print(f"{name:16} {str(size):>16} {t['numpy'] * 1e6:10.1f} {t[1] * 1e6:10.1f} "
+              f"{t[2] * 1e6:10.1f} {t['numpy'] / t[1]:6.2f} {t['numpy'] / t[2]:6.2f}")
+
+
+if __name__ == "__main__":
+    main()

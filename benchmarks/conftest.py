@@ -1,0 +1,16 @@
+"""Benchmarks are pytest-benchmark files named bench_*.py (collected by this hook).
+
+Run: ``python -m pytest benchmarks/bench_x.py --benchmark-only`` (wrap in
+``flock /tmp/estcore-heavy.lock`` on the shared machine). Every benchmark times
+its baseline in the same run and reports ratios.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+
+def pytest_collect_file(file_path, parent):
+    if file_path.suffix == ".py" and file_path.name.startswith("bench_"):
+        return pytest.Module.from_parent(parent, path=file_path)
+    return None

@@ -1,0 +1,100 @@
+/* est_conv.h -- 2-D convolution (NHWC input, HWIO filter) and 2-D pooling (NHWC).
+ *
+ * Geometry follows TensorFlow: padding SAME gives out = ceil(in / stride) and pads
+ * max((out - 1) * stride + k - in, 0) in total, the smaller half before (top/left);
+ * VALID gives out = ceil((in - k + 1) / stride). Dilation is 1.
+ *
+ * Convolution is im2col + one GEMM: the caller provides `col`, a scratch buffer of
+ * est_conv2d_col_size() elements ([batch*out_h*out_w, k_h*k_w*in_c]), whose
+ * content is undefined before and after every call. The filter HWIO [k_h,k_w,in_c,
+ * out_c] is, row-major, already the [k_h*k_w*in_c, out_c] GEMM operand.
+ *
+ * Pooling: max ignores padded positions; avg divides by the number of VALID
+ * (non-padded) positions in each window (TF semantics). Max backward routes each
+ * output gradient to the FIRST maximum of its window in row-major window order
+ * (ky, then kx), as TF does; a NaN in a window makes that output NaN (NaN propagates,
+ * so NaN checks still see it) and the first NaN receives the gradient.
+ *
+ * Buffers: all C-contiguous, owned by the caller, nothing allocated. Outputs must not
+ * overlap inputs. Threads: split over the default pool by output pixels (conv
+ * im2col/GEMM/epilogue per block), by images (col2im, pooling). Concurrent calls on
+ * different buffers (including different `col` scratch) are fine.
+ * Errors: EST_ERR_INVALID_ARGUMENT (bad geometry, NULLs, unknown activation),
+ * EST_ERR_FAILED_PRECONDITION (no BLAS installed).
+ */
+#ifndef ESTCORE_EST_CONV_H
+#define ESTCORE_EST_CONV_H
+
+#include "estcore/est_eltwise.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum est_padding { EST_PADDING_VALID = 0, EST_PADDING_SAME = 1 } est_padding;
+
+/* Geometry of a convolution or pooling window; filled by est_window_init. For pooling
+ * out_c == in_c. */
+typedef struct est_window {
+    int64_t batch, in_h, in_w, in_c;
+    int64_t k_h, k_w, out_c;
+    int64_t stride_h, stride_w;
+    int64_t pad_top, pad_left;
+    int64_t out_h, out_w;
+} est_window;
+
+/* Fill *out from the input shape [batch,in_h,in_w,in_c], the window k_h x k_w,
+ * out_c output channels, strides and padding. Errors: EST_ERR_INVALID_ARGUMENT for
+ * non-positive window/strides/channels, negative sizes, VALID windows larger than the
+ * input, or sizes whose products overflow. Pure. */
+est_status est_window_init(int64_t batch, int64_t in_h, int64_t in_w, int64_t in_c, int64_t k_h,
+                           int64_t k_w, int64_t out_c, int64_t stride_h, int64_t stride_w,
+                           est_padding padding, est_window *out);
+
+/* Elements of the im2col scratch: batch*out_h*out_w*k_h*k_w*in_c. Pure. */
+int64_t est_conv2d_col_size(const est_window *g);
+
+/* y = act(conv2d(x, f) + b): x [batch,in_h,in_w,in_c], f [k_h,k_w,in_c,out_c],
+ * b [out_c] or NULL, y [batch,out_h,out_w,out_c], col scratch (see above).
+ * Cost: 2*batch*out_h*out_w*k_h*k_w*in_c*out_c flops + the im2col copy. */
+est_status est_conv2d_forward_f32(const est_window *g, const float *x, const float *f,
+                                  const float *b, float *y, float *col, est_act act, float alpha);
+est_status est_conv2d_forward_f64(const est_window *g, const double *x, const double *f,
+                                  const double *b, double *y, double *col, est_act act,
+                                  double alpha);
+
+/* Backward from y (forward output) and dy:
+ *   dz = dy * act'(y) into dz (may be dy; with EST_ACT_NONE unused, may be NULL)
+ *   db (+)= sum over batch,h,w of dz      (skipped when db NULL)
+ *   df (+)= im2col(x)^T @ dz              (skipped when df NULL)
+ *   dx (+)= col2im(dz @ f^T)              (skipped when dx NULL)
+ * accumulate != 0 adds into df/db/dx. col is the scratch described above. */
+est_status est_conv2d_backward_f32(const est_window *g, const float *x, const float *f,
+                                   const float *y, const float *dy, float *dz, float *col,
+                                   float *dx, float *df, float *db, est_act act, float alpha,
+                                   int accumulate);
+est_status est_conv2d_backward_f64(const est_window *g, const double *x, const double *f,
+                                   const double *y, const double *dy, double *dz, double *col,
+                                   double *dx, double *df, double *db, est_act act, double alpha,
+                                   int accumulate);
+
+/* Pooling over x [batch,in_h,in_w,c] into y [batch,out_h,out_w,c] (g->out_c == c).
+ * Cost: one pass over each window. */
+est_status est_max_pool2d_forward_f32(const est_window *g, const float *x, float *y);
+est_status est_max_pool2d_forward_f64(const est_window *g, const double *x, double *y);
+est_status est_avg_pool2d_forward_f32(const est_window *g, const float *x, float *y);
+est_status est_avg_pool2d_forward_f64(const est_window *g, const double *x, double *y);
+
+/* dx = pooling gradient of dy [batch,out_h,out_w,c] into dx [batch,in_h,in_w,c]
+ * (overwritten). Max needs the forward input x to find each window's first max. */
+est_status est_max_pool2d_backward_f32(const est_window *g, const float *x, const float *dy,
+                                       float *dx);
+est_status est_max_pool2d_backward_f64(const est_window *g, const double *x, const double *dy,
+                                       double *dx);
+est_status est_avg_pool2d_backward_f32(const est_window *g, const float *dy, float *dx);
+est_status est_avg_pool2d_backward_f64(const est_window *g, const double *dy, double *dx);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* ESTCORE_EST_CONV_H */

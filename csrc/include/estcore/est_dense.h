@@ -1,0 +1,49 @@
+/* est_dense.h -- the fused dense layer: y = act(x @ W + b), forward and backward.
+ *
+ * Shapes (all C-contiguous row-major, all owned by the caller, nothing allocated):
+ *   x [m,k]   W [k,n]   b [n] or NULL   y [m,n]   dy, dz [m,n]   dW [k,n]   db [n]   dx [m,k]
+ * Threads: the GEMMs are split over the default pool (est_blas.h) and the forward
+ * epilogue (bias + activation) runs per block of rows right after that block's GEMM,
+ * while the block is still in cache. Concurrent calls on different outputs are fine.
+ * Errors: EST_ERR_INVALID_ARGUMENT (negative or too large sizes, NULLs where a
+ * buffer is required, unknown activation, negative alpha for ELU/LEAKY_RELU),
+ * EST_ERR_FAILED_PRECONDITION (no BLAS installed, est_blas_set).
+ */
+#ifndef ESTCORE_EST_DENSE_H
+#define ESTCORE_EST_DENSE_H
+
+#include "estcore/est_eltwise.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* y = act(x @ W + b). y must not overlap x, W or b.
+ * Cost: 2*m*k*n flops (BLAS) + one pass over y. */
+est_status est_dense_forward_f32(const float *x, const float *w, const float *b, float *y,
+                                 int64_t m, int64_t k, int64_t n, est_act act, float alpha);
+est_status est_dense_forward_f64(const double *x, const double *w, const double *b, double *y,
+                                 int64_t m, int64_t k, int64_t n, est_act act, double alpha);
+
+/* Backward of est_dense_forward, from the forward OUTPUT y and the gradient dy:
+ *   dz = dy * act'(y)      into dz (may be dy itself: in place). With EST_ACT_NONE dz
+ *                          is not written and may be NULL (dy is used directly); y may
+ *                          then be NULL too.
+ *   dW (+)= x^T @ dz       skipped when dw is NULL (x may then be NULL)
+ *   db (+)= sum_rows(dz)   skipped when db is NULL
+ *   dx (+)= dz @ W^T       skipped when dx is NULL (input layers; W may then be NULL)
+ * accumulate != 0 adds into dW, db, dx (beta = 1); 0 overwrites them.
+ * Outputs must not overlap each other or the inputs (except dz == dy).
+ * Cost: 4*m*k*n flops (2 GEMMs) + two passes over dz. */
+est_status est_dense_backward_f32(const float *x, const float *w, const float *y, const float *dy,
+                                  float *dz, float *dw, float *db, float *dx, int64_t m, int64_t k,
+                                  int64_t n, est_act act, float alpha, int accumulate);
+est_status est_dense_backward_f64(const double *x, const double *w, const double *y,
+                                  const double *dy, double *dz, double *dw, double *db, double *dx,
+                                  int64_t m, int64_t k, int64_t n, est_act act, double alpha,
+                                  int accumulate);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* ESTCORE_EST_DENSE_H */

@@ -1,0 +1,118 @@
+/* est_program.h -- a prepared list of kernel calls run in one C call.
+ *
+ * An est_instr is one kernel call with every argument resolved: opcode, dtype,
+ * raw buffer pointers, sizes and constant scalars. The Cython seam validates each
+ * call once when it is added to a Program, then est_program_run() executes the whole
+ * list with the GIL released, with no Python work per instruction.
+ *
+ * Pointer slots p[] per opcode (sizes in n[], constants in s[]; "T" = dtype):
+ *   GEMM            a b c                      n: m n k lda ldb ldc  s: alpha beta
+ *                                              flags: TRANS_A TRANS_B
+ *   DENSE_FORWARD   x w b y                    n: m k n   act, s0 = act alpha
+ *   DENSE_BACKWARD  x w y dy dz dw db dx       n: m k n   act, s0, ACCUMULATE
+ *   CONV2D_FORWARD  x f b y col                win, act, s0
+ *   CONV2D_BACKWARD x f y dy dz col dx df db   win, act, s0, ACCUMULATE
+ *   MAX_POOL_FWD x y / AVG_POOL_FWD x y / MAX_POOL_BWD x dy dx / AVG_POOL_BWD dy dx   win
+ *   SPARSE_XENT     logits labels scale loss dlogits   n: m c   LABELS_I64
+ *   XENT            logits labels scale loss dlogits   n: m c
+ *   SGD             var grad lr                        n0 = count
+ *   MOMENTUM        var accum grad lr                  s0 = momentum, NESTEROV
+ *   ADAGRAD         var accum grad lr
+ *   RMSPROP         var ms mom mg grad lr              s: rho momentum eps, CENTERED
+ *   ADAM            var m v grad beta1_power beta2_power lr  s: beta1 beta2 eps, NESTEROV
+ *   ACT_FORWARD x y / ACT_BACKWARD y dy dx             n0, act, s0
+ *   BIAS_ADD        x b out                            n: m n
+ *   BINARY          a b out                            n0, sub = est_binop
+ *   AXPY            src dst alpha(ptr or NULL)         n0
+ *   SCALE           x out alpha(ptr or NULL)           n0
+ *   FILL            out                                n0, s0 = value
+ *   COPY            src dst                            n0
+ *   REDUCE_SUM      x out                              n: rows cols, sub = est_reduce,
+ *                                                      MEAN, ACCUMULATE
+ *   INCREMENT_I64   value (int64)                      n0 = delta
+ * Ownership: an instruction borrows every pointer; the caller (the Cython Program)
+ * keeps the buffers alive and unmoved for as long as the instruction may run.
+ * Threads: running one program from two threads at once is a data race on its
+ * buffers (the seam forbids it); different programs on different buffers may run
+ * concurrently. Each kernel splits itself over the default pool.
+ */
+#ifndef ESTCORE_EST_PROGRAM_H
+#define ESTCORE_EST_PROGRAM_H
+
+#include "estcore/est_conv.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum est_opcode {
+    EST_OP_NOP = 0,
+    EST_OP_GEMM,
+    EST_OP_DENSE_FORWARD,
+    EST_OP_DENSE_BACKWARD,
+    EST_OP_CONV2D_FORWARD,
+    EST_OP_CONV2D_BACKWARD,
+    EST_OP_MAX_POOL_FORWARD,
+    EST_OP_MAX_POOL_BACKWARD,
+    EST_OP_AVG_POOL_FORWARD,
+    EST_OP_AVG_POOL_BACKWARD,
+    EST_OP_SPARSE_XENT,
+    EST_OP_XENT,
+    EST_OP_SGD,
+    EST_OP_MOMENTUM,
+    EST_OP_ADAGRAD,
+    EST_OP_RMSPROP,
+    EST_OP_ADAM,
+    EST_OP_ACT_FORWARD,
+    EST_OP_ACT_BACKWARD,
+    EST_OP_BIAS_ADD,
+    EST_OP_BINARY,
+    EST_OP_AXPY,
+    EST_OP_SCALE,
+    EST_OP_FILL,
+    EST_OP_COPY,
+    EST_OP_REDUCE_SUM,
+    EST_OP_INCREMENT_I64,
+    EST_OP__COUNT
+} est_opcode;
+
+typedef enum est_dtype { EST_DTYPE_F32 = 0, EST_DTYPE_F64 = 1 } est_dtype;
+
+enum {
+    EST_FLAG_ACCUMULATE = 1,
+    EST_FLAG_TRANS_A = 2,
+    EST_FLAG_TRANS_B = 4,
+    EST_FLAG_NESTEROV = 8,
+    EST_FLAG_CENTERED = 16,
+    EST_FLAG_LABELS_I64 = 32,
+    EST_FLAG_MEAN = 64
+};
+
+#define EST_INSTR_MAX_PTRS 10
+
+typedef struct est_instr {
+    int32_t op;     /* est_opcode */
+    int32_t dtype;  /* est_dtype of the floating buffers */
+    int32_t act;    /* est_act, where used */
+    int32_t sub;    /* est_binop / est_reduce, where used */
+    int32_t flags;  /* EST_FLAG_* */
+    int32_t unused;
+    int64_t n[6];
+    double s[4];
+    est_window win;
+    void *p[EST_INSTR_MAX_PTRS];
+} est_instr;
+
+/* Run one instruction. On EST_ERR_INVALID_ARGUMENT from SPARSE_XENT, *err_detail (if
+ * not NULL) is the first row with a bad label; otherwise it is set to -1. */
+est_status est_instr_run(const est_instr *instr, int64_t *err_detail);
+
+/* Run instrs[0..count) in order; stop at the first failure, report its index in
+ * *failed_index (-1 on success) and its detail as est_instr_run does. */
+est_status est_program_run(const est_instr *instrs, int64_t count, int64_t *failed_index,
+                           int64_t *err_detail);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* ESTCORE_EST_PROGRAM_H */

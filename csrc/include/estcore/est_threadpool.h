@@ -1,0 +1,100 @@
+/* est_threadpool.h -- estcore's own worker threads for splitting large kernels.
+ *
+ * Design:
+ *   - A pool has `num_threads` compute threads IN TOTAL: the thread that calls
+ *     est_threadpool_run() plus (num_threads - 1) persistent workers. With
+ *     num_threads == 1 there are no workers and every run is inline.
+ *   - Workers sleep on a condition variable and never spin: on a 2-core machine
+ *     shared with other processes a spinning pool collapses (10-40x slowdowns were
+ *     measured with OpenBLAS's own pool), a sleeping one degrades gracefully.
+ *   - est_threadpool_run(pool, n_tasks, fn, ctx) calls fn(ctx, i) exactly once for
+ *     every i in [0, n_tasks), on any of the pool's threads including the caller,
+ *     and returns when all calls have returned. The caller always works on its own
+ *     job, so a run makes progress even if every worker is busy elsewhere.
+ *   - The pool's job queue (an intrusive list of jobs that still have untaken
+ *     tasks) and each job's counters are guarded by one mutex per pool. Several
+ *     threads may call est_threadpool_run() on the same pool at once; their jobs
+ *     share the workers first-come first-served.
+ *
+ * Ownership: the pool owns its worker threads and its own state. `ctx` stays owned
+ * by the caller and must stay valid until est_threadpool_run() returns. Tasks must
+ * not fail (validate before splitting) and must write disjoint memory.
+ *
+ * Cost: a run with n_tasks <= 1 or no workers is a plain loop. Otherwise about one
+ * mutex round trip per task plus one condition-variable wake-up per worker used
+ * (a few microseconds), so tasks should be at least tens of microseconds long.
+ *
+ * The process-wide default pool (est_set_num_threads / est_parallel_for) is what
+ * the kernels use. It is created lazily, resized by est_set_num_threads() (which
+ * waits for runs in flight), and reset in a fork()ed child (the child starts
+ * without workers and creates a fresh pool on first use).
+ */
+#ifndef ESTCORE_EST_THREADPOOL_H
+#define ESTCORE_EST_THREADPOOL_H
+
+#include "estcore/est_common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Upper bound on num_threads for any pool. */
+#define EST_MAX_THREADS 64
+
+/* One task: called once per index in [0, n_tasks). Must not block on other tasks. */
+typedef void (*est_task_fn)(void *ctx, int64_t task);
+
+typedef struct est_threadpool est_threadpool;
+
+/* Create a pool with `num_threads` compute threads in total (1..EST_MAX_THREADS);
+ * starts num_threads - 1 workers and waits until they are running.
+ * Errors: EST_ERR_INVALID_ARGUMENT (num_threads out of range, out NULL),
+ * EST_ERR_OUT_OF_MEMORY, EST_ERR_THREAD (pthread_create failed; nothing leaks).
+ * On success *out is owned by the caller, who frees it with est_threadpool_destroy. */
+est_status est_threadpool_create(int num_threads, est_threadpool **out);
+
+/* Stop the workers (after the tasks already taken finish) and free the pool.
+ * Must not be called while a run on this pool is in flight. NULL is a no-op. */
+void est_threadpool_destroy(est_threadpool *pool);
+
+/* Total compute threads of the pool (workers + the calling thread). */
+int est_threadpool_num_threads(const est_threadpool *pool);
+
+/* Run fn(ctx, i) for i in [0, n_tasks) and wait for all of them (see above).
+ * Blocks the caller, who executes tasks too. n_tasks <= 0 returns at once.
+ * Errors: EST_ERR_INVALID_ARGUMENT (pool or fn NULL). Thread-safe. */
+est_status est_threadpool_run(est_threadpool *pool, int64_t n_tasks, est_task_fn fn, void *ctx);
+
+/* ---- the process-wide default pool used by every kernel ---------------------- */
+
+/* Set the compute threads of the default pool (1..EST_MAX_THREADS). Waits until
+ * kernel runs in flight on the old pool finish, then drops it; the new pool is
+ * created lazily on first use. Does not touch any BLAS library's threads.
+ * Errors: EST_ERR_INVALID_ARGUMENT. Thread-safe. */
+est_status est_set_num_threads(int num_threads);
+
+/* The default pool's compute threads; before any est_set_num_threads() call, the
+ * number of CPUs this process may run on (sched_getaffinity), capped. */
+int est_get_num_threads(void);
+
+/* est_threadpool_run on the default pool; inline when it has one thread or
+ * n_tasks == 1. If the workers cannot be started the tasks run inline (slower, never
+ * wrong). Thread-safe; do not call from inside a task (kernels never nest). */
+void est_parallel_for(int64_t n_tasks, est_task_fn fn, void *ctx);
+
+/* Tasks per compute thread a kernel splits into at most. More tasks than threads
+ * lets the caller take over the work of a worker that the OS has not scheduled yet
+ * (another process holds its core), so a busy machine slows a kernel down gracefully
+ * instead of making the caller wait a whole time slice for the late worker. */
+#define EST_TASKS_PER_THREAD 4
+
+/* How many tasks a kernel should split `work` units into, given that a task should
+ * carry at least `min_work` units and a thread at most `per_thread` tasks: 1 with one
+ * thread, else min(per_thread * num_threads, work / min_work), at least 1. GEMM-based
+ * kernels use fewer tasks per thread (each BLAS call repacks its operands). */
+int64_t est_split_count(int64_t work, int64_t min_work, int per_thread);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* ESTCORE_EST_THREADPOOL_H */

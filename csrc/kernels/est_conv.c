@@ -1,0 +1,99 @@
+/* est_conv.c -- conv2d via im2col + GEMM, and max / avg pooling, NHWC (est_conv.h). */
+#include <math.h>
+#include <string.h>
+
+#include "est_internal.h"
+
+/* a*b, or -1 when it would overflow int64 (inputs non-negative). */
+static int64_t mul_or_neg(int64_t a, int64_t b) {
+    if (a < 0 || b < 0) return -1;
+    if (a != 0 && b > INT64_MAX / a) return -1;
+    return a * b;
+}
+
+static est_status out_size(int64_t in, int64_t k, int64_t s, est_padding padding, int64_t *out,
+                           int64_t *pad_before) {
+    if (padding == EST_PADDING_SAME) {
+        *out = (in + s - 1) / s;
+        int64_t total = (*out - 1) * s + k - in;
+        if (*out == 0 || total < 0) total = 0;
+        *pad_before = total / 2;
+    } else if (padding == EST_PADDING_VALID) {
+        if (in < k) {
+            if (in != 0) return EST_ERR_INVALID_ARGUMENT;
+            *out = 0;
+        } else {
+            *out = (in - k) / s + 1;
+        }
+        *pad_before = 0;
+    } else {
+        return EST_ERR_INVALID_ARGUMENT;
+    }
+    return EST_OK;
+}
+
+est_status est_window_init(int64_t batch, int64_t in_h, int64_t in_w, int64_t in_c, int64_t k_h,
+                           int64_t k_w, int64_t out_c, int64_t stride_h, int64_t stride_w,
+                           est_padding padding, est_window *out) {
+    if (out == NULL || batch < 0 || in_h < 0 || in_w < 0 || in_c < 1 || k_h < 1 || k_w < 1 ||
+        out_c < 1 || stride_h < 1 || stride_w < 1)
+        return EST_ERR_INVALID_ARGUMENT;
+    est_window g = {batch, in_h, in_w, in_c, k_h, k_w, out_c, stride_h, stride_w, 0, 0, 0, 0};
+    est_status st = out_size(in_h, k_h, stride_h, padding, &g.out_h, &g.pad_top);
+    if (st == EST_OK) st = out_size(in_w, k_w, stride_w, padding, &g.out_w, &g.pad_left);
+    if (st != EST_OK) return st;
+    /* Every buffer size derived from g must fit in int64 and GEMM sizes in int. */
+    int64_t rows = mul_or_neg(mul_or_neg(batch, g.out_h), g.out_w);
+    int64_t kk = mul_or_neg(mul_or_neg(k_h, k_w), in_c);
+    int64_t in_sz = mul_or_neg(mul_or_neg(mul_or_neg(batch, in_h), in_w), in_c);
+    if (rows < 0 || kk < 0 || in_sz < 0 || mul_or_neg(rows, kk) < 0 || mul_or_neg(rows, out_c) < 0 ||
+        mul_or_neg(kk, out_c) < 0 || rows > INT32_MAX || kk > INT32_MAX || out_c > INT32_MAX)
+        return EST_ERR_INVALID_ARGUMENT;
+    *out = g;
+    return EST_OK;
+}
+
+int64_t est_conv2d_col_size(const est_window *g) {
+    return g->batch * g->out_h * g->out_w * g->k_h * g->k_w * g->in_c;
+}
+
+/* Valid [k0,k1) of window offsets for output coordinate o along one axis. */
+static inline void window_range(int64_t o, int64_t stride, int64_t pad, int64_t k, int64_t in,
+                                int64_t *k0, int64_t *k1) {
+    int64_t start = o * stride - pad;
+    *k0 = start < 0 ? -start : 0;
+    *k1 = start + k > in ? in - start : k;
+    if (*k1 < *k0) *k1 = *k0;
+}
+
+/* True when conv's im2col is the input itself (1x1 window, stride 1, no padding). */
+static int conv_is_direct(const est_window *g) {
+    return g->k_h == 1 && g->k_w == 1 && g->stride_h == 1 && g->stride_w == 1;
+}
+
+static est_status check_window(const est_window *g) {
+    if (g == NULL) return EST_ERR_INVALID_ARGUMENT;
+    est_window chk;
+    /* Recompute from the primary fields: a hand-filled struct must be consistent. */
+    est_padding pad = (g->pad_top == 0 && g->pad_left == 0 && g->in_h >= g->k_h && g->in_w >= g->k_w &&
+                       g->out_h == (g->in_h - g->k_h) / g->stride_h + 1 &&
+                       g->out_w == (g->in_w - g->k_w) / g->stride_w + 1)
+                          ? EST_PADDING_VALID : EST_PADDING_SAME;
+    if (g->stride_h < 1 || g->stride_w < 1) return EST_ERR_INVALID_ARGUMENT;
+    if (est_window_init(g->batch, g->in_h, g->in_w, g->in_c, g->k_h, g->k_w, g->out_c, g->stride_h,
+                        g->stride_w, pad, &chk) != EST_OK)
+        return EST_ERR_INVALID_ARGUMENT;
+    if (memcmp(&chk, g, sizeof chk) != 0) return EST_ERR_INVALID_ARGUMENT;
+    return EST_OK;
+}
+
+enum { P_MAX_FWD, P_AVG_FWD, P_MAX_BWD, P_AVG_BWD }; /* pooling job kinds */
+
+#include "est_tmpl_f32.h"
+#include "est_conv.inc"
+#include "est_pool.inc"
+#include "est_tmpl_end.h"
+#include "est_tmpl_f64.h"
+#include "est_conv.inc"
+#include "est_pool.inc"
+#include "est_tmpl_end.h"

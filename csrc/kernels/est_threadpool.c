@@ -1,0 +1,256 @@
+/* est_threadpool.c -- persistent, sleeping worker threads (see est_threadpool.h).
+ *
+ * Lock order: g_mu (the default-pool registry) may be held while a pool's `mu` is
+ * taken (destroy joins workers); never the reverse. Tasks run with no lock held.
+ */
+#define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
+#include "estcore/est_threadpool.h"
+
+#include <pthread.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+typedef struct est_job {
+    est_task_fn fn;
+    void *ctx;
+    int64_t n_tasks;
+    int64_t next;          /* next task index to hand out; guarded by pool->mu */
+    int64_t pending;       /* tasks not yet finished; guarded by pool->mu */
+    struct est_job *link;  /* queue link; guarded by pool->mu */
+} est_job;
+
+struct est_threadpool {
+    pthread_mutex_t mu;     /* guards everything below */
+    pthread_cond_t work_cv; /* signalled when a job is queued or on shutdown */
+    pthread_cond_t done_cv; /* broadcast when some job's pending count reaches 0 */
+    est_job *head;          /* jobs with untaken tasks, oldest first */
+    est_job *tail;
+    int shutdown;
+    int started;            /* workers that have entered their loop (start handshake) */
+    int num_workers;
+    pthread_t *threads;
+};
+
+/* Unlink `job` from the queue. `pool->mu` is held here. */
+static void queue_remove(est_threadpool *pool, est_job *job) {
+    est_job *prev = NULL;
+    for (est_job *j = pool->head; j != NULL; prev = j, j = j->link) {
+        if (j != job) continue;
+        if (prev) prev->link = j->link; else pool->head = j->link;
+        if (pool->tail == j) pool->tail = prev;
+        j->link = NULL;
+        return;
+    }
+}
+
+/* Take the next task index of `job`; unlink the job once its last task is taken.
+ * `pool->mu` is held here and job->next < job->n_tasks. */
+static int64_t take_task(est_threadpool *pool, est_job *job) {
+    int64_t i = job->next++;
+    if (job->next == job->n_tasks) queue_remove(pool, job);
+    return i;
+}
+
+/* Run one task with the lock released, then account for it. `pool->mu` held on
+ * entry and on return. */
+static void run_task(est_threadpool *pool, est_job *job, int64_t i) {
+    pthread_mutex_unlock(&pool->mu);
+    job->fn(job->ctx, i);
+    pthread_mutex_lock(&pool->mu);
+    if (--job->pending == 0) pthread_cond_broadcast(&pool->done_cv);
+}
+
+static void *worker(void *arg) {
+    est_threadpool *pool = arg;
+    pthread_mutex_lock(&pool->mu);
+    pool->started++;
+    pthread_cond_broadcast(&pool->done_cv); /* start handshake */
+    for (;;) {
+        while (pool->head == NULL && !pool->shutdown) pthread_cond_wait(&pool->work_cv, &pool->mu);
+        if (pool->head == NULL) break; /* shutdown and nothing left to take */
+        est_job *job = pool->head;
+        run_task(pool, job, take_task(pool, job));
+    }
+    pthread_mutex_unlock(&pool->mu);
+    return NULL;
+}
+
+static void stop_workers(est_threadpool *pool, int n) {
+    pthread_mutex_lock(&pool->mu);
+    pool->shutdown = 1;
+    pthread_cond_broadcast(&pool->work_cv);
+    pthread_mutex_unlock(&pool->mu);
+    for (int i = 0; i < n; i++) pthread_join(pool->threads[i], NULL);
+}
+
+est_status est_threadpool_create(int num_threads, est_threadpool **out) {
+    if (out == NULL || num_threads < 1 || num_threads > EST_MAX_THREADS)
+        return EST_ERR_INVALID_ARGUMENT;
+    *out = NULL;
+    est_threadpool *pool = calloc(1, sizeof *pool);
+    if (pool == NULL) return EST_ERR_OUT_OF_MEMORY;
+    pool->num_workers = num_threads - 1;
+    if (pool->num_workers > 0) {
+        pool->threads = calloc((size_t)pool->num_workers, sizeof *pool->threads);
+        if (pool->threads == NULL) { free(pool); return EST_ERR_OUT_OF_MEMORY; }
+    }
+    if (pthread_mutex_init(&pool->mu, NULL) != 0 || pthread_cond_init(&pool->work_cv, NULL) != 0 ||
+        pthread_cond_init(&pool->done_cv, NULL) != 0)
+        abort(); /* broken invariant: init of default attributes cannot fail here */
+    for (int i = 0; i < pool->num_workers; i++) {
+        if (pthread_create(&pool->threads[i], NULL, worker, pool) != 0) {
+            stop_workers(pool, i);
+            pthread_mutex_destroy(&pool->mu);
+            pthread_cond_destroy(&pool->work_cv);
+            pthread_cond_destroy(&pool->done_cv);
+            free(pool->threads);
+            free(pool);
+            return EST_ERR_THREAD;
+        }
+    }
+    pthread_mutex_lock(&pool->mu);
+    while (pool->started < pool->num_workers) pthread_cond_wait(&pool->done_cv, &pool->mu);
+    pthread_mutex_unlock(&pool->mu);
+    *out = pool;
+    return EST_OK;
+}
+
+void est_threadpool_destroy(est_threadpool *pool) {
+    if (pool == NULL) return;
+    stop_workers(pool, pool->num_workers);
+    pthread_mutex_destroy(&pool->mu);
+    pthread_cond_destroy(&pool->work_cv);
+    pthread_cond_destroy(&pool->done_cv);
+    free(pool->threads);
+    free(pool);
+}
+
+int est_threadpool_num_threads(const est_threadpool *pool) {
+    return pool ? pool->num_workers + 1 : 0;
+}
+
+est_status est_threadpool_run(est_threadpool *pool, int64_t n_tasks, est_task_fn fn, void *ctx) {
+    if (pool == NULL || fn == NULL) return EST_ERR_INVALID_ARGUMENT;
+    if (n_tasks <= 0) return EST_OK;
+    if (n_tasks == 1 || pool->num_workers == 0) {
+        for (int64_t i = 0; i < n_tasks; i++) fn(ctx, i);
+        return EST_OK;
+    }
+    est_job job = {fn, ctx, n_tasks, 0, n_tasks, NULL};
+    pthread_mutex_lock(&pool->mu);
+    if (pool->tail) pool->tail->link = &job; else pool->head = &job;
+    pool->tail = &job;
+    if (n_tasks - 1 >= pool->num_workers) {
+        pthread_cond_broadcast(&pool->work_cv);
+    } else {
+        for (int64_t i = 0; i < n_tasks - 1; i++) pthread_cond_signal(&pool->work_cv);
+    }
+    /* The caller works on its own job until every task is taken ... */
+    while (job.next < job.n_tasks) run_task(pool, &job, take_task(pool, &job));
+    /* ... then waits for the tasks the workers took. `job` lives on this stack, so
+     * nobody may touch it after pending reaches 0: workers only touch it under mu. */
+    while (job.pending > 0) pthread_cond_wait(&pool->done_cv, &pool->mu);
+    pthread_mutex_unlock(&pool->mu);
+    return EST_OK;
+}
+
+/* ---- default pool ------------------------------------------------------------ */
+
+/* g_mu guards g_pool, g_num_threads and g_users. g_users counts est_parallel_for
+ * calls in flight on g_pool; est_set_num_threads waits on g_cv until it is 0. */
+static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t g_cv = PTHREAD_COND_INITIALIZER;
+static est_threadpool *g_pool;
+static int g_num_threads; /* 0 = not resolved yet */
+static int g_users;
+static pthread_once_t g_atfork_once = PTHREAD_ONCE_INIT;
+
+static void atfork_prepare(void) { pthread_mutex_lock(&g_mu); }
+static void atfork_parent(void) { pthread_mutex_unlock(&g_mu); }
+/* The child has only the forking thread: the old pool's workers do not exist there,
+ * so its memory is abandoned (not freed: its mutex may be in any state) and a fresh
+ * pool is made on first use. */
+static void atfork_child(void) {
+    pthread_mutex_init(&g_mu, NULL);
+    pthread_cond_init(&g_cv, NULL);
+    g_pool = NULL;
+    g_users = 0;
+}
+static void register_atfork(void) { pthread_atfork(atfork_prepare, atfork_parent, atfork_child); }
+
+static int default_num_threads(void) {
+    int n = 1;
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0) {
+        n = CPU_COUNT(&set);
+    } else {
+        long c = sysconf(_SC_NPROCESSORS_ONLN);
+        n = c > 0 ? (int)c : 1;
+    }
+    if (n < 1) n = 1;
+    if (n > EST_MAX_THREADS) n = EST_MAX_THREADS;
+    return n;
+}
+
+/* g_mu held here. */
+static int resolved_num_threads(void) {
+    if (g_num_threads == 0) g_num_threads = default_num_threads();
+    return g_num_threads;
+}
+
+est_status est_set_num_threads(int num_threads) {
+    if (num_threads < 1 || num_threads > EST_MAX_THREADS) return EST_ERR_INVALID_ARGUMENT;
+    pthread_once(&g_atfork_once, register_atfork);
+    pthread_mutex_lock(&g_mu);
+    while (g_users > 0) pthread_cond_wait(&g_cv, &g_mu);
+    if (g_pool != NULL && est_threadpool_num_threads(g_pool) != num_threads) {
+        est_threadpool_destroy(g_pool);
+        g_pool = NULL;
+    }
+    g_num_threads = num_threads;
+    pthread_mutex_unlock(&g_mu);
+    return EST_OK;
+}
+
+int est_get_num_threads(void) {
+    pthread_mutex_lock(&g_mu);
+    int n = resolved_num_threads();
+    pthread_mutex_unlock(&g_mu);
+    return n;
+}
+
+int64_t est_split_count(int64_t work, int64_t min_work, int per_thread) {
+    int64_t threads = est_get_num_threads();
+    if (threads <= 1) return 1;
+    if (min_work < 1) min_work = 1;
+    if (per_thread < 1) per_thread = 1;
+    if (per_thread > EST_TASKS_PER_THREAD) per_thread = EST_TASKS_PER_THREAD;
+    int64_t n = work / min_work;
+    if (n > per_thread * threads) n = per_thread * threads;
+    return n < 1 ? 1 : n;
+}
+
+void est_parallel_for(int64_t n_tasks, est_task_fn fn, void *ctx) {
+    if (n_tasks <= 0) return;
+    if (n_tasks > 1) {
+        pthread_once(&g_atfork_once, register_atfork);
+        pthread_mutex_lock(&g_mu);
+        est_threadpool *pool = NULL;
+        if (resolved_num_threads() > 1) {
+            if (g_pool == NULL && est_threadpool_create(g_num_threads, &g_pool) != EST_OK)
+                g_pool = NULL; /* could not start workers: run inline below */
+            pool = g_pool;
+        }
+        if (pool != NULL) g_users++;
+        pthread_mutex_unlock(&g_mu);
+        if (pool != NULL) {
+            est_threadpool_run(pool, n_tasks, fn, ctx);
+            pthread_mutex_lock(&g_mu);
+            if (--g_users == 0) pthread_cond_broadcast(&g_cv);
+            pthread_mutex_unlock(&g_mu);
+            return;
+        }
+    }
+    for (int64_t i = 0; i < n_tasks; i++) fn(ctx, i);
+}

@@ -1,0 +1,5 @@
+/* Clears the template parameters set by est_tmpl_f32.h / est_tmpl_f64.h. */
+#undef T
+#undef SFX
+#undef EST_GEMM_SERIAL
+#undef EST_GEMM

@@ -1,0 +1,5 @@
+/* Template parameters for the float32 instantiation of an est_*.inc body. */
+#define T float
+#define SFX(name) name##_f32
+#define EST_GEMM_SERIAL est__gemm_serial_f32
+#define EST_GEMM est_gemm_f32

@@ -1,0 +1,5 @@
+/* Template parameters for the float64 instantiation of an est_*.inc body. */
+#define T double
+#define SFX(name) name##_f64
+#define EST_GEMM_SERIAL est__gemm_serial_f64
+#define EST_GEMM est_gemm_f64

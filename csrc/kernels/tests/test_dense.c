@@ -1,0 +1,220 @@
+/* test_dense.c -- row-major GEMM, fused dense forward/backward, elementwise helpers and
+ * the instruction runner, against naive loops, with 1..3 threads. */
+#include <string.h>
+
+#include "est_test.h"
+
+/* naive row-major C = alpha op(A) op(B) + beta C */
+static void naive_gemm(int ta, int tb, int64_t m, int64_t n, int64_t k, double alpha,
+                       const double *a, const double *b, double beta, double *c) {
+    for (int64_t i = 0; i < m; i++)
+        for (int64_t j = 0; j < n; j++) {
+            double acc = 0;
+            for (int64_t l = 0; l < k; l++)
+                acc += (ta ? a[l * m + i] : a[i * k + l]) * (tb ? b[j * k + l] : b[l * n + j]);
+            c[i * n + j] = alpha * acc + (beta == 0 ? 0 : beta * c[i * n + j]);
+        }
+}
+
+static double act_ref(double v, est_act act, double alpha) {
+    const double s = 1.0507009873554805, a = 1.6732632423543772;
+    switch (act) {
+    case EST_ACT_RELU: return v > 0 ? v : 0;
+    case EST_ACT_RELU6: return v < 0 ? 0 : (v > 6 ? 6 : v);
+    case EST_ACT_SIGMOID: return 1 / (1 + exp(-v));
+    case EST_ACT_TANH: return tanh(v);
+    case EST_ACT_ELU: return v > 0 ? v : alpha * (exp(v) - 1);
+    case EST_ACT_SELU: return v > 0 ? s * v : s * a * (exp(v) - 1);
+    case EST_ACT_SOFTPLUS: return log(1 + exp(v));
+    case EST_ACT_LEAKY_RELU: return v > 0 ? v : alpha * v;
+    default: return v;
+    }
+}
+
+/* derivative from the input x (independent of the kernel's from-output formula) */
+static double dact_ref(double v, est_act act, double alpha) {
+    const double s = 1.0507009873554805, a = 1.6732632423543772;
+    switch (act) {
+    case EST_ACT_RELU: return v > 0;
+    case EST_ACT_RELU6: return v > 0 && v < 6;
+    case EST_ACT_SIGMOID: { double y = 1 / (1 + exp(-v)); return y * (1 - y); }
+    case EST_ACT_TANH: return 1 - tanh(v) * tanh(v);
+    case EST_ACT_ELU: return v > 0 ? 1 : alpha * exp(v);
+    case EST_ACT_SELU: return v > 0 ? s : s * a * exp(v);
+    case EST_ACT_SOFTPLUS: return 1 / (1 + exp(-v));
+    case EST_ACT_LEAKY_RELU: return v > 0 ? 1 : alpha;
+    default: return 1;
+    }
+}
+
+static void test_gemm(void) {
+    const int64_t sizes[][3] = {{1, 1, 1}, {7, 5, 3}, {13, 17, 11}, {64, 48, 40}, {257, 129, 67}, {3, 300, 2}, {5, 4, 0}};
+    for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++)
+        for (int ta = 0; ta < 2; ta++)
+            for (int tb = 0; tb < 2; tb++) {
+                int64_t m = sizes[s][0], n = sizes[s][1], k = sizes[s][2];
+                double *a = malloc(sizeof(double) * (size_t)(m * k + 1));
+                double *b = malloc(sizeof(double) * (size_t)(k * n + 1));
+                double *c = malloc(sizeof(double) * (size_t)(m * n)), *r = malloc(sizeof(double) * (size_t)(m * n));
+                float *af = malloc(sizeof(float) * (size_t)(m * k + 1)), *bf = malloc(sizeof(float) * (size_t)(k * n + 1));
+                float *cf = malloc(sizeof(float) * (size_t)(m * n));
+                fill_d(a, m * k); fill_d(b, k * n); fill_d(c, m * n);
+                memcpy(r, c, sizeof(double) * (size_t)(m * n));
+                for (int64_t i = 0; i < m * k; i++) af[i] = (float)a[i];
+                for (int64_t i = 0; i < k * n; i++) bf[i] = (float)b[i];
+                for (int64_t i = 0; i < m * n; i++) cf[i] = (float)c[i];
+                naive_gemm(ta, tb, m, n, k, 0.5, a, b, 2.0, r);
+                CHECK_OK(est_gemm_f64(ta, tb, m, n, k, 0.5, a, ta ? m : k, b, tb ? k : n, 2.0, c, n));
+                CHECK(max_rel_d(c, r, m * n) < 1e-12);
+                CHECK_OK(est_gemm_f32(ta, tb, m, n, k, 0.5f, af, ta ? m : k, bf, tb ? k : n, 2.0f, cf, n));
+                CHECK(max_rel_fd(cf, r, m * n) < 1e-4);
+                free(a); free(b); free(c); free(r); free(af); free(bf); free(cf);
+            }
+    double x = 1;
+    CHECK(est_gemm_f64(0, 0, 2, 2, 2, 1, &x, 1, &x, 2, 0, &x, 2) == EST_ERR_INVALID_ARGUMENT); /* lda < k */
+    CHECK(est_gemm_f64(0, 0, -1, 2, 2, 1, &x, 2, &x, 2, 0, &x, 2) == EST_ERR_INVALID_ARGUMENT);
+}
+
+static void test_dense(void) {
+    const int64_t shapes[][3] = {{1, 1, 1}, {5, 3, 7}, {31, 17, 13}, {260, 90, 100}, {2, 3, 400}, {16, 50, 700}};
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        int64_t m = shapes[s][0], k = shapes[s][1], n = shapes[s][2];
+        double *x = malloc(8 * (size_t)(m * k)), *w = malloc(8 * (size_t)(k * n)), *b = malloc(8 * (size_t)n);
+        double *y = malloc(8 * (size_t)(m * n)), *z = malloc(8 * (size_t)(m * n)), *ry = malloc(8 * (size_t)(m * n));
+        double *dy = malloc(8 * (size_t)(m * n)), *dz = malloc(8 * (size_t)(m * n)), *rdz = malloc(8 * (size_t)(m * n));
+        double *dw = malloc(8 * (size_t)(k * n)), *db = malloc(8 * (size_t)n), *dx = malloc(8 * (size_t)(m * k));
+        double *rdw = malloc(8 * (size_t)(k * n)), *rdb = malloc(8 * (size_t)n), *rdx = malloc(8 * (size_t)(m * k));
+        float *xf = malloc(4 * (size_t)(m * k)), *wf = malloc(4 * (size_t)(k * n)), *bf = malloc(4 * (size_t)n), *yf = malloc(4 * (size_t)(m * n));
+        fill_d(x, m * k); fill_d(w, k * n); fill_d(b, n); fill_d(dy, m * n);
+        for (int64_t i = 0; i < m * k; i++) xf[i] = (float)x[i];
+        for (int64_t i = 0; i < k * n; i++) wf[i] = (float)w[i];
+        for (int64_t i = 0; i < n; i++) bf[i] = (float)b[i];
+        naive_gemm(0, 0, m, n, k, 1, x, w, 0, z);
+        for (int64_t i = 0; i < m; i++) for (int64_t j = 0; j < n; j++) z[i * n + j] += b[j];
+        for (int act = 0; act < EST_ACT__COUNT; act++) {
+            double alpha = act == EST_ACT_LEAKY_RELU ? 0.2 : 1.0;
+            for (int64_t i = 0; i < m * n; i++) ry[i] = act_ref(z[i], (est_act)act, alpha);
+            CHECK_OK(est_dense_forward_f64(x, w, b, y, m, k, n, (est_act)act, alpha));
+            CHECK(max_rel_d(y, ry, m * n) < 1e-12);
+            CHECK_OK(est_dense_forward_f32(xf, wf, bf, yf, m, k, n, (est_act)act, (float)alpha));
+            CHECK(max_rel_fd(yf, ry, m * n) < 1e-4);
+            /* backward vs the derivative taken from the pre-activation z */
+            for (int64_t i = 0; i < m * n; i++) rdz[i] = dy[i] * dact_ref(z[i], (est_act)act, alpha);
+            naive_gemm(1, 0, k, n, m, 1, x, rdz, 0, rdw);
+            naive_gemm(0, 1, m, k, n, 1, rdz, w, 0, rdx);
+            for (int64_t j = 0; j < n; j++) { rdb[j] = 0; for (int64_t i = 0; i < m; i++) rdb[j] += rdz[i * n + j]; }
+            CHECK_OK(est_dense_backward_f64(x, w, y, dy, dz, dw, db, dx, m, k, n, (est_act)act, alpha, 0));
+            CHECK(max_rel_d(dw, rdw, k * n) < 1e-9);
+            CHECK(max_rel_d(db, rdb, n) < 1e-9);
+            CHECK(max_rel_d(dx, rdx, m * k) < 1e-9);
+            /* accumulate: a second call doubles the gradients */
+            CHECK_OK(est_dense_backward_f64(x, w, y, dy, dz, dw, db, dx, m, k, n, (est_act)act, alpha, 1));
+            for (int64_t i = 0; i < k * n; i++) rdw[i] *= 2;
+            for (int64_t i = 0; i < n; i++) rdb[i] *= 2;
+            for (int64_t i = 0; i < m * k; i++) rdx[i] *= 2;
+            CHECK(max_rel_d(dw, rdw, k * n) < 1e-9);
+            CHECK(max_rel_d(db, rdb, n) < 1e-9);
+            CHECK(max_rel_d(dx, rdx, m * k) < 1e-9);
+        }
+        /* in place dz == dy, and no dx (input layer) */
+        CHECK_OK(est_dense_forward_f64(x, w, b, y, m, k, n, EST_ACT_TANH, 0));
+        for (int64_t i = 0; i < m * n; i++) rdz[i] = dy[i] * dact_ref(z[i], EST_ACT_TANH, 0);
+        naive_gemm(1, 0, k, n, m, 1, x, rdz, 0, rdw);
+        memcpy(dz, dy, 8 * (size_t)(m * n));
+        CHECK_OK(est_dense_backward_f64(x, NULL, y, dz, dz, dw, NULL, NULL, m, k, n, EST_ACT_TANH, 0, 0));
+        CHECK(max_rel_d(dw, rdw, k * n) < 1e-9);
+        CHECK(max_rel_d(dz, rdz, m * n) < 1e-12);
+        free(x); free(w); free(b); free(y); free(z); free(ry); free(dy); free(dz); free(rdz);
+        free(dw); free(db); free(dx); free(rdw); free(rdb); free(rdx); free(xf); free(wf); free(bf); free(yf);
+    }
+    double v = 0;
+    CHECK(est_dense_forward_f64(&v, &v, NULL, &v, 1, 1, 1, EST_ACT__COUNT, 0) == EST_ERR_INVALID_ARGUMENT);
+    CHECK(est_dense_forward_f64(&v, &v, NULL, &v, 1, 1, 1, EST_ACT_LEAKY_RELU, -1) == EST_ERR_INVALID_ARGUMENT);
+    CHECK(est_dense_forward_f64(NULL, &v, NULL, &v, 1, 1, 1, EST_ACT_NONE, 0) == EST_ERR_INVALID_ARGUMENT);
+}
+
+static void test_eltwise(void) {
+    enum { N = 70001 }; /* above the split threshold, odd */
+    double *a = malloc(8 * N), *b = malloc(8 * N), *o = malloc(8 * N);
+    fill_d(a, N); fill_d(b, N);
+    CHECK_OK(est_binary_f64(EST_BINOP_SUB, a, b, o, N));
+    int ok = 1;
+    for (int i = 0; i < N; i++) ok &= o[i] == a[i] - b[i];
+    CHECK(ok);
+    double two = 2;
+    CHECK_OK(est_axpy_f64(a, o, N, &two)); /* o = a - b + 2a */
+    ok = 1;
+    for (int i = 0; i < N; i++) ok &= fabs(o[i] - (3 * a[i] - b[i])) < 1e-12;
+    CHECK(ok);
+    double sum = 0, out = 0;
+    for (int i = 0; i < N; i++) sum += a[i];
+    CHECK_OK(est_reduce_sum_f64(a, 1, N, EST_REDUCE_ALL, 1, 0, &out));
+    CHECK(fabs(out - sum / N) < 1e-12);
+    /* rows [7, N/7] column sums and row means */
+    int64_t rows = 7, cols = N / 7;
+    double *cs = calloc((size_t)cols, 8), *rm = calloc((size_t)rows, 8);
+    CHECK_OK(est_reduce_sum_f64(a, rows, cols, EST_REDUCE_ROWS, 0, 0, cs));
+    CHECK_OK(est_reduce_sum_f64(a, rows, cols, EST_REDUCE_COLS, 1, 0, rm));
+    double e1 = 0, e2 = 0;
+    for (int64_t j = 0; j < cols; j++) { double s = 0; for (int64_t i = 0; i < rows; i++) s += a[i * cols + j]; e1 = fmax(e1, fabs(s - cs[j])); }
+    for (int64_t i = 0; i < rows; i++) { double s = 0; for (int64_t j = 0; j < cols; j++) s += a[i * cols + j]; e2 = fmax(e2, fabs(s / cols - rm[i])); }
+    CHECK(e1 < 1e-12 && e2 < 1e-12);
+    CHECK_OK(est_fill_f64(o, N, 3.5));
+    CHECK(o[0] == 3.5 && o[N - 1] == 3.5);
+    CHECK_OK(est_copy_f64(a, o, N));
+    CHECK(memcmp(a, o, 8 * N) == 0);
+    int64_t step = 41;
+    CHECK_OK(est_increment_i64(&step, 1));
+    CHECK(step == 42);
+    free(a); free(b); free(o); free(cs); free(rm);
+}
+
+static void test_program(void) {
+    /* y = relu(x W + b); then sgd on W with dW from the backward; run as a program */
+    enum { M = 9, K = 5, N = 4 };
+    double x[M * K], w[K * N], b[N], y[M * N], dy[M * N], dz[M * N], dw[K * N], lr = 0.1;
+    double w2[K * N], y2[M * N], dz2[M * N], dw2[K * N];
+    fill_d(x, M * K); fill_d(w, K * N); fill_d(b, N); fill_d(dy, M * N);
+    memcpy(w2, w, sizeof w);
+    est_instr prog[3];
+    memset(prog, 0, sizeof prog);
+    prog[0] = (est_instr){.op = EST_OP_DENSE_FORWARD, .dtype = EST_DTYPE_F64, .act = EST_ACT_RELU,
+                          .n = {M, K, N}, .p = {x, w, b, y}};
+    prog[1] = (est_instr){.op = EST_OP_DENSE_BACKWARD, .dtype = EST_DTYPE_F64, .act = EST_ACT_RELU,
+                          .n = {M, K, N}, .p = {x, w, y, dy, dz, dw, NULL, NULL}};
+    prog[2] = (est_instr){.op = EST_OP_SGD, .dtype = EST_DTYPE_F64, .n = {K * N}, .p = {w, dw, &lr}};
+    int64_t failed = 0, detail = 0;
+    CHECK_OK(est_program_run(prog, 3, &failed, &detail));
+    CHECK(failed == -1);
+    CHECK_OK(est_dense_forward_f64(x, w2, b, y2, M, K, N, EST_ACT_RELU, 0));
+    CHECK_OK(est_dense_backward_f64(x, w2, y2, dy, dz2, dw2, NULL, NULL, M, K, N, EST_ACT_RELU, 0, 0));
+    CHECK_OK(est_apply_sgd_f64(w2, dw2, K * N, &lr));
+    CHECK(memcmp(w, w2, sizeof w) == 0);
+    /* a failing instruction reports its index and detail */
+    int32_t labels[2] = {0, 9};
+    double logits[4] = {0}, loss[2];
+    prog[1] = (est_instr){.op = EST_OP_SPARSE_XENT, .dtype = EST_DTYPE_F64, .n = {2, 2},
+                          .p = {logits, labels, NULL, loss, NULL}};
+    CHECK(est_program_run(prog, 3, &failed, &detail) == EST_ERR_INVALID_ARGUMENT);
+    CHECK(failed == 1 && detail == 1);
+    prog[0].op = EST_OP__COUNT;
+    CHECK(est_instr_run(&prog[0], NULL) == EST_ERR_INVALID_ARGUMENT);
+}
+
+int main(void) {
+    /* no BLAS installed yet */
+    double v = 1;
+    CHECK(est_gemm_f64(0, 0, 1, 1, 1, 1, &v, 1, &v, 1, 0, &v, 1) == EST_ERR_FAILED_PRECONDITION);
+    CHECK(est_dense_forward_f64(&v, &v, NULL, &v, 1, 1, 1, EST_ACT_NONE, 0) == EST_ERR_FAILED_PRECONDITION);
+    CHECK(est_blas_set(NULL, ref_dgemm) == EST_ERR_INVALID_ARGUMENT);
+    install_ref_blas();
+    for (int t = 1; t <= 3; t++) {
+        CHECK_OK(est_set_num_threads(t));
+        test_gemm();
+        test_dense();
+        test_eltwise();
+        test_program();
+    }
+    CHECK_OK(est_set_num_threads(1));
+    return est_test_finish("test_dense");
+}

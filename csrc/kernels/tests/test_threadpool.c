@@ -1,0 +1,120 @@
+/* test_threadpool.c -- the worker pool: many tasks, concurrent runs, shutdown, reuse,
+ * resizing the default pool while other threads use it. */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+
+#include "est_test.h"
+
+typedef struct { _Atomic int64_t sum; _Atomic int64_t calls; int64_t *hits; } counter;
+
+static void count_task(void *ctx, int64_t i) {
+    counter *c = ctx;
+    atomic_fetch_add(&c->sum, i);
+    atomic_fetch_add(&c->calls, 1);
+    if (c->hits) c->hits[i]++; /* each index is called exactly once: no race */
+}
+
+static void test_many_tasks(int threads) {
+    est_threadpool *pool = NULL;
+    CHECK_OK(est_threadpool_create(threads, &pool));
+    CHECK(est_threadpool_num_threads(pool) == threads);
+    for (int64_t n = 0; n < 2000; n += 97) {
+        int64_t *hits = calloc((size_t)(n + 1), sizeof *hits);
+        counter c = {0, 0, hits};
+        CHECK_OK(est_threadpool_run(pool, n, count_task, &c));
+        CHECK(atomic_load(&c.calls) == n);
+        CHECK(atomic_load(&c.sum) == n * (n - 1) / 2);
+        for (int64_t i = 0; i < n; i++) CHECK(hits[i] == 1);
+        free(hits);
+    }
+    est_threadpool_destroy(pool);
+}
+
+typedef struct { est_threadpool *pool; int rounds; int ok; } runner_arg;
+
+static void *runner(void *p) {
+    runner_arg *a = p;
+    a->ok = 1;
+    for (int r = 0; r < a->rounds; r++) {
+        counter c = {0, 0, NULL};
+        if (est_threadpool_run(a->pool, 64, count_task, &c) != EST_OK) a->ok = 0;
+        if (atomic_load(&c.calls) != 64 || atomic_load(&c.sum) != 64 * 63 / 2) a->ok = 0;
+    }
+    return NULL;
+}
+
+static void test_concurrent_runs(void) {
+    est_threadpool *pool = NULL;
+    CHECK_OK(est_threadpool_create(3, &pool));
+    pthread_t th[4];
+    runner_arg args[4];
+    for (int i = 0; i < 4; i++) {
+        args[i] = (runner_arg){pool, 200, 0};
+        CHECK(pthread_create(&th[i], NULL, runner, &args[i]) == 0);
+    }
+    for (int i = 0; i < 4; i++) { pthread_join(th[i], NULL); CHECK(args[i].ok); }
+    est_threadpool_destroy(pool);
+}
+
+static void test_create_destroy_reuse(void) {
+    for (int r = 0; r < 20; r++) {
+        est_threadpool *pool = NULL;
+        CHECK_OK(est_threadpool_create(1 + r % 4, &pool));
+        counter c = {0, 0, NULL};
+        if (r % 2) CHECK_OK(est_threadpool_run(pool, 10, count_task, &c));
+        est_threadpool_destroy(pool); /* idle or after a run: must join promptly */
+    }
+    est_threadpool *pool = NULL;
+    CHECK(est_threadpool_create(0, &pool) == EST_ERR_INVALID_ARGUMENT);
+    CHECK(est_threadpool_create(EST_MAX_THREADS + 1, &pool) == EST_ERR_INVALID_ARGUMENT);
+    CHECK(est_threadpool_create(2, NULL) == EST_ERR_INVALID_ARGUMENT);
+    CHECK(est_threadpool_run(NULL, 3, count_task, NULL) == EST_ERR_INVALID_ARGUMENT);
+    est_threadpool_destroy(NULL);
+}
+
+typedef struct { int rounds; int ok; } pf_arg;
+
+static void *parallel_for_user(void *p) {
+    pf_arg *a = p;
+    a->ok = 1;
+    for (int r = 0; r < a->rounds; r++) {
+        counter c = {0, 0, NULL};
+        est_parallel_for(1 + r % 7, count_task, &c);
+        int64_t n = 1 + r % 7;
+        if (atomic_load(&c.calls) != n || atomic_load(&c.sum) != n * (n - 1) / 2) a->ok = 0;
+    }
+    return NULL;
+}
+
+static void test_default_pool_resize(void) {
+    CHECK(est_get_num_threads() >= 1);
+    CHECK(est_set_num_threads(0) == EST_ERR_INVALID_ARGUMENT);
+    pthread_t th[3];
+    pf_arg args[3];
+    for (int i = 0; i < 3; i++) {
+        args[i] = (pf_arg){300, 0};
+        CHECK(pthread_create(&th[i], NULL, parallel_for_user, &args[i]) == 0);
+    }
+    for (int r = 0; r < 30; r++) { /* resize while others run kernels */
+        CHECK_OK(est_set_num_threads(1 + r % 3));
+        CHECK(est_get_num_threads() == 1 + r % 3);
+    }
+    for (int i = 0; i < 3; i++) { pthread_join(th[i], NULL); CHECK(args[i].ok); }
+    CHECK(est_split_count(10, 100, 4) == 1);
+    CHECK_OK(est_set_num_threads(2));
+    CHECK(est_split_count(1000, 100, EST_TASKS_PER_THREAD) == 2 * EST_TASKS_PER_THREAD);
+    CHECK(est_split_count(1000, 100, 1) == 2);
+    CHECK(est_split_count(250, 100, EST_TASKS_PER_THREAD) == 2);
+    CHECK_OK(est_set_num_threads(1)); /* leaves no workers behind at exit */
+}
+
+int main(void) {
+    test_many_tasks(1);
+    test_many_tasks(2);
+    test_many_tasks(5);
+    test_concurrent_runs();
+    test_create_destroy_reuse();
+    test_default_pool_resize();
+    return est_test_finish("test_threadpool");
+}

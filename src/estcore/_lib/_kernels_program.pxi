@@ -1,0 +1,336 @@
+# _kernels_program.pxi -- activation codes, running instructions (immediate and
+# Program), the BLAS hookup and thread settings (included by _kernels.pyx).
+
+# ---- activations ----------------------------------------------------------------------
+
+ACT_NONE = EST_ACT_NONE
+ACT_RELU = EST_ACT_RELU
+ACT_RELU6 = EST_ACT_RELU6
+ACT_SIGMOID = EST_ACT_SIGMOID
+ACT_TANH = EST_ACT_TANH
+ACT_ELU = EST_ACT_ELU
+ACT_SELU = EST_ACT_SELU
+ACT_SOFTPLUS = EST_ACT_SOFTPLUS
+ACT_LEAKY_RELU = EST_ACT_LEAKY_RELU
+
+_ACT_BY_NAME = {
+    "none": ACT_NONE, "linear": ACT_NONE, "relu": ACT_RELU, "relu6": ACT_RELU6,
+    "sigmoid": ACT_SIGMOID, "tanh": ACT_TANH, "elu": ACT_ELU, "selu": ACT_SELU,
+    "softplus": ACT_SOFTPLUS, "leaky_relu": ACT_LEAKY_RELU,
+}
+
+
+def activation_code(name) -> int:
+    """The ACT_* code for an activation name ('relu', 'leaky_relu', ...; None -> ACT_NONE)."""
+    return _act("activation_code", name)
+
+
+# ---- running instructions ---------------------------------------------------------------
+
+cdef object _run_error(str fn, est_status status, int64_t detail, object labels):
+    """The exception for a failed kernel. ``labels`` is (labels array, classes) for the
+    sparse cross-entropy, whose C kernel reports the first bad row in ``detail``."""
+    if labels is not None and status == EST_ERR_INVALID_ARGUMENT and detail >= 0:
+        arr, classes = labels
+        return InvalidArgumentError(
+            f"{fn}: `labels` must be in [0, {classes}) (the number of classes). "
+            f"Received: labels[{detail}]={int(arr.reshape(-1)[detail])}")
+    return error_for_status(<int>status, f"{fn}: {est_status_str(status).decode()}")
+
+
+cdef class _Immediate(_Builder):
+    """Runs each validated instruction at once (backs the module-level functions)."""
+    cdef est_instr _ins
+
+    def __cinit__(self):
+        self._prefix = ""
+
+    cdef est_instr *_slot(self) except NULL:
+        memset(&self._ins, 0, sizeof(est_instr))
+        return &self._ins
+
+    cdef int _done(self, str fn, list keep, object labels) except -1:
+        cdef est_status st
+        cdef int64_t detail = -1
+        with nogil:
+            st = est_instr_run(&self._ins, &detail)
+        if st != EST_OK:
+            raise _run_error(fn, st, detail, labels)
+        return 0
+
+
+cdef class Program(_Builder):
+    """A list of validated kernel calls, run in order by one ``run()`` call.
+
+    Each method has the name and arguments of the module-level function of the same
+    name (``prog.dense_forward(x, w, b, out, act)``); it validates once, stores raw data
+    pointers, and keeps a reference to every array so the pointers stay valid. Arrays
+    are used in place: write new inputs into them (``x[...] = batch``) between runs.
+    Run-time scalars (lr, beta powers, scale) given as arrays are read at every run.
+
+    ``run()`` executes every instruction with the GIL released, without Python work in
+    between; a failure stops the run and raises with the instruction's index and name
+    (earlier instructions have run). A Program is not thread-safe: one ``run()`` at a
+    time (a concurrent ``run`` or a change during a run raises RuntimeError).
+    """
+    cdef est_instr *_ins
+    cdef Py_ssize_t _n, _cap
+    cdef list _keep       # per instruction: the arrays it points into
+    cdef list _names      # per instruction: the operation name
+    cdef list _labels     # per instruction: (labels, classes) or None, for errors
+    cdef bint _running
+
+    def __cinit__(self):
+        self._prefix = "Program."
+        self._ins = NULL
+        self._n = self._cap = 0
+        self._keep, self._names, self._labels = [], [], []
+        self._running = False
+
+    def __dealloc__(self):
+        free(self._ins)
+
+    cdef int _check_idle(self) except -1:
+        if self._running:
+            raise RuntimeError("Program is running in another thread; it cannot be changed or "
+                               "run again until that run() returns.")
+        return 0
+
+    cdef est_instr *_slot(self) except NULL:
+        cdef est_instr *grown
+        self._check_idle()
+        if self._n == self._cap:
+            cap = 16 if self._cap == 0 else 2 * self._cap
+            grown = <est_instr *>realloc(self._ins, cap * sizeof(est_instr))
+            if grown == NULL:
+                raise MemoryError("Program: could not grow the instruction list")
+            self._ins, self._cap = grown, cap
+        memset(&self._ins[self._n], 0, sizeof(est_instr))
+        return &self._ins[self._n]
+
+    cdef int _done(self, str fn, list keep, object labels) except -1:
+        self._keep.append(keep)
+        self._names.append(fn[len(self._prefix):])
+        self._labels.append(labels)
+        self._n += 1
+        return 0
+
+    def run(self) -> None:
+        """Run every instruction in order, in one call with the GIL released."""
+        cdef est_status st
+        cdef int64_t failed = -1, detail = -1
+        self._check_idle()
+        self._running = True
+        try:
+            with nogil:
+                st = est_program_run(self._ins, self._n, &failed, &detail)
+        finally:
+            self._running = False
+        if st != EST_OK:
+            name = self._names[failed] if 0 <= failed < self._n else "?"
+            err = _run_error(f"Program.run: instruction {failed} ({name})", st, detail,
+                             self._labels[failed] if 0 <= failed < self._n else None)
+            raise err
+
+    def clear(self) -> None:
+        """Drop every instruction and the references to its arrays."""
+        self._check_idle()
+        self._n = 0
+        self._keep, self._names, self._labels = [], [], []
+
+    @property
+    def ops(self) -> list:
+        """The operation names, in run order."""
+        return list(self._names)
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __repr__(self) -> str:
+        shown = ", ".join(self._names[:8]) + (", ..." if self._n > 8 else "")
+        return f"Program({self._n} instructions: {shown})"
+
+
+def _make_immediate(name):
+    method = getattr(_Builder, name)
+
+    def immediate(*args, **kwargs):
+        getattr(_Immediate(), name)(*args, **kwargs)
+
+    immediate.__name__ = immediate.__qualname__ = name
+    immediate.__doc__ = method.__doc__
+    immediate.__module__ = __name__
+    return immediate
+
+
+OPERATIONS = (
+    "gemm", "dense_forward", "dense_backward", "conv2d_forward", "conv2d_backward",
+    "max_pool2d_forward", "max_pool2d_backward", "avg_pool2d_forward", "avg_pool2d_backward",
+    "sparse_softmax_xent", "softmax_xent", "apply_sgd", "apply_momentum", "apply_adagrad",
+    "apply_rmsprop", "apply_adam", "activation_forward", "activation_backward", "bias_add",
+    "add", "sub", "mul", "axpy", "scale", "fill", "copy", "reduce_sum", "reduce_mean",
+    "increment",
+)
+for _name in OPERATIONS:
+    globals()[_name] = _make_immediate(_name)
+del _name
+
+
+# ---- shapes ------------------------------------------------------------------------------
+
+cdef est_window _geometry(str fn, input_shape, int64_t kh, int64_t kw, int64_t oc, strides,
+                          padding) except *:
+    cdef est_window g
+    shape = tuple(input_shape)
+    if len(shape) != 4 or not all(isinstance(s, numbers.Integral) and s >= 0 for s in shape):
+        raise InvalidArgumentError(f"{fn}: `input_shape` must be 4 non-negative ints (batch, "
+                                   f"height, width, channels). Received: {_describe('input_shape', input_shape)}")
+    st = _pair(fn, "strides", strides)
+    if est_window_init(shape[0], shape[1], shape[2], shape[3], kh, kw, oc, st[0], st[1],
+                       <est_padding>_padding(fn, padding), &g) != EST_OK:
+        raise InvalidArgumentError(f"{fn}: the {kh}x{kw} window with strides {st} and padding "
+                                   f"{padding} does not fit input_shape {shape}.")
+    return g
+
+
+cdef tuple _filter_hwio(str fn, filter_shape, input_shape):
+    f = tuple(filter_shape)
+    if len(f) != 4 or not all(isinstance(s, numbers.Integral) and s >= 1 for s in f) or \
+            f[2] != tuple(input_shape)[3]:
+        raise InvalidArgumentError(f"{fn}: `filter_shape` must be (k_h, k_w, in_c, out_c) with "
+                                   f"in_c = {tuple(input_shape)[3:4]}. Received: "
+                                   f"{_describe('filter_shape', filter_shape)}")
+    return f
+
+
+def conv2d_output_shape(input_shape, filter_shape, strides=1, padding="VALID") -> tuple:
+    """(batch, out_h, out_w, out_c) of conv2d_forward for NHWC input / HWIO filter."""
+    f = _filter_hwio("conv2d_output_shape", filter_shape, input_shape)
+    cdef est_window g = _geometry("conv2d_output_shape", input_shape, f[0], f[1], f[3], strides, padding)
+    return (g.batch, g.out_h, g.out_w, g.out_c)
+
+
+def conv2d_col_size(input_shape, filter_shape, strides=1, padding="VALID") -> int:
+    """Elements of the ``col`` scratch conv2d_forward/backward need:
+    batch * out_h * out_w * k_h * k_w * in_c."""
+    f = _filter_hwio("conv2d_col_size", filter_shape, input_shape)
+    cdef est_window g = _geometry("conv2d_col_size", input_shape, f[0], f[1], f[3], strides, padding)
+    return est_conv2d_col_size(&g)
+
+
+def pool2d_output_shape(input_shape, ksize, strides, padding="VALID") -> tuple:
+    """(batch, out_h, out_w, c) of max/avg pooling for an NHWC input shape."""
+    k = _pair("pool2d_output_shape", "ksize", ksize)
+    shape = tuple(input_shape)
+    cdef est_window g = _geometry("pool2d_output_shape", input_shape, k[0], k[1],
+                                  max(int(shape[3]), 1) if len(shape) == 4 else 1, strides, padding)
+    return (g.batch, g.out_h, g.out_w, g.in_c)
+
+
+# ---- threads ------------------------------------------------------------------------------
+
+def set_num_threads(n) -> None:
+    """Use ``n`` compute threads (the caller plus n - 1 sleeping workers) for large
+    kernels. Waits for kernels in flight. Does not change numpy's BLAS threads."""
+    if not isinstance(n, numbers.Integral) or isinstance(n, bool):
+        raise TypeError(f"set_num_threads: `n` must be an int. Received: {_describe('n', n)}")
+    if not 1 <= n <= EST_MAX_THREADS:
+        raise InvalidArgumentError(f"set_num_threads: `n` must be in [1, {EST_MAX_THREADS}]. "
+                                   f"Received: {_describe('n', n)}")
+    cdef int ni = n
+    with nogil:
+        st = est_set_num_threads(ni)
+    check_status(st, "set_num_threads")
+
+
+def get_num_threads() -> int:
+    """Compute threads used for large kernels (default: the CPUs this process may use)."""
+    return est_get_num_threads()
+
+
+# ---- BLAS ---------------------------------------------------------------------------------
+
+class _DlInfo(ctypes.Structure):
+    _fields_ = [("dli_fname", ctypes.c_char_p), ("dli_fbase", ctypes.c_void_p),
+                ("dli_sname", ctypes.c_char_p), ("dli_saddr", ctypes.c_void_p)]
+
+
+def _library_of(address):
+    """Path of the shared library holding ``address`` (dladdr), or None."""
+    try:
+        info = _DlInfo()
+        if ctypes.CDLL(None).dladdr(ctypes.c_void_p(address), ctypes.byref(info)) and info.dli_fname:
+            return os.path.realpath(info.dli_fname.decode(errors="replace"))
+    except (AttributeError, OSError):
+        pass
+    return None
+
+
+# Thread-control entry points of the BLAS libraries scipy may be built with, tried in
+# order. dlsym on the cython_blas module's handle searches that module and then its
+# dependencies, so this finds the BLAS scipy's sgemm really calls, not numpy's.
+_BLAS_THREAD_API = (
+    ("scipy_openblas_set_num_threads", "scipy_openblas_get_num_threads", "scipy_openblas_get_config"),
+    ("scipy_openblas_set_num_threads64_", "scipy_openblas_get_num_threads64_", "scipy_openblas_get_config64_"),
+    ("openblas_set_num_threads", "openblas_get_num_threads", "openblas_get_config"),
+    ("openblas_set_num_threads64_", "openblas_get_num_threads64_", "openblas_get_config64_"),
+    ("MKL_Set_Num_Threads", "MKL_Get_Max_Threads", None),
+    ("bli_thread_set_num_threads", "bli_thread_get_num_threads", None),
+)
+_blas_state = {}
+
+
+def _install_blas() -> None:
+    from scipy.linalg import cython_blas
+
+    caps = cython_blas.__pyx_capi__
+    cdef object cs = caps["sgemm"], cd = caps["dgemm"]
+    cdef void *s = PyCapsule_GetPointer(cs, PyCapsule_GetName(cs))
+    cdef void *d = PyCapsule_GetPointer(cd, PyCapsule_GetName(cd))
+    check_status(est_blas_set(<est_sgemm_fn>s, <est_dgemm_fn>d), "installing scipy's BLAS")
+    _blas_state.update(sgemm_module=_library_of(<size_t>s), blas_library=None, api=None,
+                       pinned=False, get_threads=None, config=None)
+    try:
+        handle = ctypes.CDLL(cython_blas.__file__)
+    except OSError:
+        return
+    for set_name, get_name, config_name in _BLAS_THREAD_API:
+        setter = getattr(handle, set_name, None)
+        if setter is None:
+            continue
+        setter.restype = None
+        setter.argtypes = [ctypes.c_int]
+        setter(1)
+        getter = getattr(handle, get_name, None)
+        if getter is not None:
+            getter.restype, getter.argtypes = ctypes.c_int, []
+        config = getattr(handle, config_name, None) if config_name else None
+        if config is not None:
+            config.restype, config.argtypes = ctypes.c_char_p, []
+        _blas_state.update(
+            blas_library=_library_of(ctypes.cast(setter, ctypes.c_void_p).value), api=set_name,
+            pinned=True, get_threads=getter,
+            config=config().decode(errors="replace") if config is not None else None)
+        return
+
+
+def blas_info() -> dict:
+    """Where GEMM comes from and how it is threaded (for debugging).
+
+    Keys: ``sgemm_module`` (the library exporting the sgemm estcore calls, normally
+    scipy's cython_blas), ``blas_library`` (the BLAS behind it), ``blas_config``,
+    ``thread_api`` (the symbol used to pin it), ``blas_threads`` (its current thread
+    count; 1 unless someone changed it since import), ``estcore_threads``.
+    """
+    getter = _blas_state.get("get_threads")
+    return {
+        "sgemm_module": _blas_state.get("sgemm_module"),
+        "blas_library": _blas_state.get("blas_library"),
+        "blas_config": _blas_state.get("config"),
+        "thread_api": _blas_state.get("api"),
+        "blas_threads": getter() if getter is not None else None,
+        "estcore_threads": get_num_threads(),
+    }
+
+
+_install_blas()

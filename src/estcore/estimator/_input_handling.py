@@ -1,0 +1,184 @@
+"""What an input_fn may return, and how batches reach the graph.
+
+``input_fn()`` may return:
+
+* an input stream (anything with ``element_spec``; estcore's numpy_input_fn):
+  iterating it yields ``(features, labels)`` or ``features`` batches;
+* any other iterable of batches (a generator, a list of ``(features, labels)``);
+* a single batch: ``(features, labels)`` or ``features`` where features is an
+  array or a dict of arrays. As in TF (where such values become constant
+  tensors), a single batch is fed on every step until ``steps`` ends the call.
+
+A tuple/list of arrays of another length than 2 raises TF's
+``input_fn should return (features, labels) as a len 2 tuple.``
+
+Placeholders are built from the stream's ``element_spec`` (or the first batch's
+arrays) with an unknown batch dimension; each step feeds the next batch.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+__all__ = ["InputSource", "make_input_source", "derive_input_seed", "flatten_structure",
+           "Leaf"]
+
+
+@dataclass(frozen=True)
+class Leaf:
+    """Per-example description of one input array: dtype and shape without batch dim."""
+
+    dtype: np.dtype
+    shape: tuple
+
+
+def _is_batch_part(x: Any) -> bool:
+    """An array, or a dict of arrays (one side of a batch)."""
+    if isinstance(x, np.ndarray):
+        return True
+    if isinstance(x, dict):
+        return all(isinstance(v, (np.ndarray, np.generic, list, int, float)) for v in x.values())
+    return False
+
+
+def flatten_structure(x: Any, prefix: str = "") -> list[tuple[str, Any]]:
+    """``[(path, leaf)]`` of a dict / tuple / leaf structure (dict keys sorted)."""
+    if x is None:
+        return []
+    if isinstance(x, dict):
+        out = []
+        for k in sorted(x, key=str):
+            out += flatten_structure(x[k], f"{prefix}/{k}" if prefix else str(k))
+        return out
+    if isinstance(x, (tuple, list)):
+        out = []
+        for i, v in enumerate(x):
+            out += flatten_structure(v, f"{prefix}/{i}" if prefix else str(i))
+        return out
+    return [(prefix, x)]
+
+
+def _spec_leaf(spec: Any) -> Leaf:
+    shape = tuple(getattr(spec, "shape", ()) or ())
+    dtype = getattr(spec, "dtype", None)
+    dtype = getattr(dtype, "as_numpy_dtype", dtype)
+    return Leaf(np.dtype(dtype), tuple(None if d is None else int(d) for d in shape[1:]))
+
+
+def _array_leaf(a: Any) -> Leaf:
+    arr = np.asarray(a)
+    if arr.ndim == 0:
+        raise ValueError("Input arrays must have a batch dimension; got a scalar.")
+    return Leaf(arr.dtype, tuple(arr.shape[1:]))
+
+
+def _is_leaf(x: Any) -> bool:
+    """An array or a spec leaf (TensorSpec is a NamedTuple: not a structure)."""
+    return isinstance(x, np.ndarray) or (hasattr(x, "shape") and hasattr(x, "dtype"))
+
+
+def _split(element: Any) -> tuple[Any, Any]:
+    if isinstance(element, (tuple, list)) and not _is_leaf(element):
+        if len(element) != 2:
+            raise ValueError("input_fn should return (features, labels) as a len 2 tuple.")
+        return element[0], element[1]
+    return element, None
+
+
+def _map(structure: Any, fn) -> Any:
+    if structure is None:
+        return None
+    if _is_leaf(structure):
+        return fn(structure)
+    if isinstance(structure, dict):
+        return {k: _map(v, fn) for k, v in structure.items()}
+    if isinstance(structure, (tuple, list)):
+        return type(structure)(_map(v, fn) for v in structure)
+    return fn(structure)
+
+
+class InputSource:
+    """Batches from whatever input_fn returned.
+
+    Attributes:
+        features_spec / labels_spec: structures of :class:`Leaf` (labels None when
+            the input has no labels).
+        stream: the input stream object, if any (for ``close()`` / ``get_state()``).
+    """
+
+    def __init__(self, features_spec: Any, labels_spec: Any, batches: Iterator[Any],
+                 stream: Any = None, repeats_forever: bool = False):
+        self.features_spec = features_spec
+        self.labels_spec = labels_spec
+        self._batches = batches
+        self.stream = stream
+        self.repeats_forever = repeats_forever
+
+    def next_batch(self) -> tuple[Any, Any]:
+        """The next ``(features, labels)``; raises StopIteration / OutOfRangeError at the end."""
+        return _split(next(self._batches))
+
+    def close(self) -> None:
+        close = getattr(self.stream, "close", None)
+        if close is not None:
+            close()
+        gen_close = getattr(self._batches, "close", None)
+        if gen_close is not None:
+            gen_close()
+
+
+def make_input_source(result: Any) -> InputSource:
+    """Normalise an input_fn's return value (see the module docstring)."""
+    if hasattr(result, "element_spec"):
+        f_spec, l_spec = _split(result.element_spec)
+        return InputSource(_map(f_spec, _spec_leaf), _map(l_spec, _spec_leaf), iter(result),
+                           stream=result)
+    if _is_batch_part(result):
+        return _single(result, None)
+    if isinstance(result, (tuple, list)) and result and _is_batch_part(result[0]):
+        if len(result) != 2:
+            raise ValueError("input_fn should return (features, labels) as a len 2 tuple.")
+        if not (result[1] is None or _is_batch_part(result[1])):
+            raise TypeError("labels returned by input_fn must be an array, a dict of arrays or "
+                            f"None. Received: {type(result[1]).__name__}")
+        return _single(result[0], result[1])
+    try:
+        iterator = iter(result)
+    except TypeError:
+        raise TypeError(
+            "input_fn must return an input stream, an iterable of (features, labels) batches, "
+            f"or a (features, labels) tuple of arrays. Received: {type(result).__name__}"
+        ) from None
+    try:
+        first = next(iterator)
+    except StopIteration:
+        return InputSource(None, None, iter(()))
+    features, labels = _split(first)
+    return InputSource(_map(features, _array_leaf), _map(labels, _array_leaf),
+                       itertools.chain([first], iterator))
+
+
+def _single(features: Any, labels: Any) -> InputSource:
+    features = _map(features, np.asarray)
+    labels = _map(labels, np.asarray)
+    batch = (features, labels)
+    return InputSource(_map(features, _array_leaf), _map(labels, _array_leaf),
+                       itertools.repeat(batch), repeats_forever=True)
+
+
+def derive_input_seed(tf_random_seed: int | None, global_step: int) -> int | None:
+    """Seed for the input stream of one call: from (tf_random_seed, start global step).
+
+    Successive ``train()`` calls start at different global steps, so each call
+    gets a different but reproducible shuffle order. None when no seed is set.
+    """
+    if tf_random_seed is None:
+        return None
+    state = np.random.SeedSequence([int(tf_random_seed) & 0xFFFFFFFFFFFFFFFF,
+                                    int(global_step)]).generate_state(1, np.uint32)
+    return int(state[0] & 0x7FFFFFFF)

@@ -1,0 +1,179 @@
+"""Building the graph of one Estimator call and the session that runs it.
+
+Each train / evaluate / predict call gets a fresh ``estcore.Graph`` with the
+graph-level seed ``config.tf_random_seed`` and a ``global_step`` variable, as in
+TF. The session initialises every variable, then restores the checkpoint by
+name (``Restoring parameters from <path>``) or, without one, applies the warm
+start and ``scaffold.init_fn``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+
+from estcore.errors import InvalidArgumentError, NotFoundError
+from estcore.estimator._input_handling import Leaf, flatten_structure
+from estcore.estimator.checkpoint_format import read_checkpoint
+
+__all__ = ["variable_name", "build_placeholders", "feed_dict_for", "Feeder", "restore_session",
+           "create_session", "read_global_step"]
+
+logger = logging.getLogger("estcore")
+
+
+def variable_name(v: Any) -> str:
+    name = v.op.name if hasattr(v, "op") else str(v.name)
+    return name[:-2] if name.endswith(":0") else name
+
+
+def _placeholder(leaf: Leaf, name: str) -> Any:
+    import estcore
+
+    safe = "".join(c if (c.isalnum() or c in "_-./") else "_" for c in name) or "input"
+    return estcore.placeholder(estcore.as_dtype(leaf.dtype), shape=[None, *leaf.shape],
+                               name=safe)
+
+
+def build_placeholders(spec: Any, prefix: str) -> Any:
+    """Placeholders mirroring a structure of :class:`Leaf` (batch dim unknown)."""
+    if spec is None:
+        return None
+    if isinstance(spec, Leaf):
+        return _placeholder(spec, prefix)
+    if isinstance(spec, dict):
+        return {k: build_placeholders(v, str(k)) for k, v in spec.items()}
+    if isinstance(spec, (tuple, list)):
+        return type(spec)(build_placeholders(v, f"{prefix}_{i}") for i, v in enumerate(spec))
+    raise TypeError(f"Unsupported input structure element {spec!r}")
+
+
+def feed_dict_for(placeholders: Any, values: Any, what: str) -> dict:
+    """``{placeholder: array}`` for a batch; checks the batch has the same structure."""
+    ph = flatten_structure(placeholders)
+    vals = flatten_structure(values)
+    if [p for p, _ in ph] != [p for p, _ in vals]:
+        raise ValueError(
+            f"The {what} of this batch have keys {[p for p, _ in vals]}, but the first batch "
+            f"had {[p for p, _ in ph]}: every batch must have the same structure.")
+    return {t: v for (_, t), (_, v) in zip(ph, vals, strict=True)}
+
+
+class Feeder:
+    """Builds each step's feed dict; flattening of the placeholders is done once.
+
+    Fast paths for the common forms (one array, or a flat dict of arrays); any
+    other structure goes through :func:`feed_dict_for`.
+    """
+
+    def __init__(self, features: Any, labels: Any):
+        self._parts = [self._compile(features, "features"), self._compile(labels, "labels")]
+
+    @staticmethod
+    def _compile(ph: Any, what: str) -> tuple:
+        if ph is None:
+            return ("none",)
+        if isinstance(ph, dict) and not any(isinstance(v, (dict, list, tuple))
+                                            for v in ph.values()):
+            keys = list(ph)
+            return ("dict", keys, [ph[k] for k in keys], set(keys), what)
+        if not isinstance(ph, (dict, list, tuple)):
+            return ("leaf", ph, what)
+        return ("any", ph, what)
+
+    @staticmethod
+    def _add(feed: dict, part: tuple, values: Any) -> None:
+        kind = part[0]
+        if kind == "none" or values is None:
+            return
+        if kind == "dict":
+            _, keys, phs, keyset, what = part
+            if type(values) is not dict or len(values) != len(keys) or values.keys() != keyset:
+                feed.update(feed_dict_for(dict(zip(keys, phs, strict=True)), values, what))
+                return
+            for k, p in zip(keys, phs, strict=True):
+                feed[p] = values[k]
+        elif kind == "leaf":
+            if isinstance(values, (dict, list, tuple)):
+                raise ValueError(f"The {part[2]} of this batch are a {type(values).__name__}, "
+                                 "but the first batch's were an array: every batch must have "
+                                 "the same structure.")
+            feed[part[1]] = values
+        else:
+            feed.update(feed_dict_for(part[1], values, part[2]))
+
+    def __call__(self, features: Any, labels: Any) -> dict:
+        feed: dict = {}
+        self._add(feed, self._parts[0], features)
+        self._add(feed, self._parts[1], labels)
+        return feed
+
+
+def read_global_step(checkpoint_path: str | None) -> int:
+    """The ``global_step`` stored in a checkpoint (0 if none or unreadable)."""
+    if not checkpoint_path:
+        return 0
+    try:
+        from estcore.estimator.checkpoint_state import CheckpointReader
+
+        return int(CheckpointReader(checkpoint_path).get_tensor("global_step"))
+    except Exception:  # noqa: BLE001 - TF: any failure -> 0
+        return 0
+
+
+def restore_session(sess: Any, variables: list, checkpoint_path: str) -> None:
+    """Assign every variable of ``variables`` from the checkpoint, by name."""
+    logger.info("Restoring parameters from %s", checkpoint_path)
+    values, _ = read_checkpoint(checkpoint_path)
+    wanted = {variable_name(v): v for v in variables}
+    missing = sorted(n for n in wanted if n not in values)
+    if missing:
+        raise NotFoundError(
+            "Restoring from checkpoint failed. This is most likely due to a Variable name or "
+            "other graph key that is missing from the checkpoint. Please ensure that you have "
+            "not altered the graph expected based on the checkpoint. Original error:\n\n"
+            f"Key {missing[0]} not found in checkpoint {checkpoint_path}")
+    try:
+        sess.set_variable_values({n: values[n] for n in wanted})
+    except InvalidArgumentError as e:
+        raise InvalidArgumentError(
+            "Restoring from checkpoint failed. This is most likely due to a mismatch between "
+            "the current graph and the graph from the checkpoint. Please ensure that you have "
+            f"not altered the graph expected based on the checkpoint. Original error:\n\n{e}"
+        ) from None
+
+
+def create_session(graph: Any, config: Any, checkpoint_path: str | None,
+                   warm_start: Any = None, scaffold: Any = None) -> Any:
+    """A session with every variable initialised, restored or warm-started."""
+    import estcore
+    from estcore.estimator.warm_starting import warm_start_values
+
+    sess = estcore.Session(graph=graph, config=config)
+    with graph.as_default():
+        global_vars = estcore.global_variables()
+        trainable = estcore.trainable_variables()
+        init_ops = [v.initializer for v in global_vars]
+        local_ops = [v.initializer for v in estcore.local_variables()]
+    feed = getattr(scaffold, "init_feed_dict", None)
+    if init_ops:
+        sess.run(init_ops, feed_dict=feed)
+    if checkpoint_path:
+        restore_session(sess, global_vars, checkpoint_path)
+    else:
+        if warm_start is not None:
+            shapes = {variable_name(v): list(v.shape.as_list()) for v in global_vars}
+            values = warm_start_values(warm_start, [variable_name(v) for v in trainable],
+                                       [variable_name(v) for v in global_vars], shapes)
+            if values:
+                sess.set_variable_values({k: np.asarray(v) for k, v in values.items()})
+        init_fn = getattr(scaffold, "init_fn", None)
+        if init_fn is not None:
+            init_fn(scaffold, sess)
+    logger.info("Running local_init_op.")
+    if local_ops:
+        sess.run(local_ops, feed_dict=getattr(scaffold, "local_init_feed_dict", None))
+    logger.info("Done running local_init_op.")
+    return sess

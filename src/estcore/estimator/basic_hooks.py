@@ -1,0 +1,354 @@
+"""The standard hooks: stop at a step, log tensors, NaN check, step counter,
+final ops, feed functions (TF's ``basic_session_run_hooks``).
+
+Log texts are TF's, through the ``estcore`` logger. Every timer takes a
+``clock`` (``time.time`` by default) so tests can drive time.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from estcore.errors import OutOfRangeError
+from estcore.estimator import _graph_compat as gc
+from estcore.estimator.session_run_hook import SessionRunArgs, SessionRunHook
+
+__all__ = [
+    "SecondOrStepTimer",
+    "NeverTriggerTimer",
+    "StopAtStepHook",
+    "LoggingTensorHook",
+    "NanLossDuringTrainingError",
+    "NanTensorHook",
+    "StepCounterHook",
+    "FinalOpsHook",
+    "FeedFnHook",
+    "global_step_summary_tag",
+]
+
+logger = logging.getLogger("estcore")
+
+
+class SecondOrStepTimer:
+    """Triggers every N seconds or every N steps (exactly one of them)."""
+
+    def __init__(self, every_secs: float | None = None, every_steps: int | None = None,
+                 clock: Callable[[], float] = time.time):
+        self.reset()
+        self._every_secs = every_secs
+        self._every_steps = every_steps
+        self._clock = clock
+        if every_secs is None and every_steps is None:
+            raise ValueError("Either every_secs or every_steps should be provided.")
+        if every_secs is not None and every_steps is not None:
+            raise ValueError("Can not provide both every_secs and every_steps.")
+
+    def reset(self) -> None:
+        self._last_triggered_step: int | None = None
+        self._last_triggered_time: float | None = None
+
+    def should_trigger_for_step(self, step: int) -> bool:
+        if self._last_triggered_step is None:
+            return True
+        if self._last_triggered_step == step:
+            return False
+        if self._every_secs is not None:
+            if self._clock() >= self._last_triggered_time + self._every_secs:  # type: ignore
+                return True
+        if self._every_steps is not None:
+            if step >= self._last_triggered_step + self._every_steps:
+                return True
+        return False
+
+    def update_last_triggered_step(self, step: int) -> tuple[float | None, int | None]:
+        """Record a trigger at ``step``; returns (elapsed secs, elapsed steps) or Nones."""
+        now = self._clock()
+        if self._last_triggered_time is None:
+            elapsed: tuple[float | None, int | None] = (None, None)
+        else:
+            elapsed = (now - self._last_triggered_time, step - self._last_triggered_step)
+        self._last_triggered_time = now
+        self._last_triggered_step = step
+        return elapsed
+
+    def last_triggered_step(self) -> int | None:
+        return self._last_triggered_step
+
+
+class NeverTriggerTimer(SecondOrStepTimer):
+    """A timer that never triggers (for at-end-only logging)."""
+
+    def __init__(self, clock: Callable[[], float] = time.time):
+        super().__init__(every_steps=1, clock=clock)
+
+    def should_trigger_for_step(self, step: int) -> bool:
+        return False
+
+
+def _require_global_step(hook_name: str) -> Any:
+    gs = gc.get_global_step()
+    if gs is None:
+        raise RuntimeError(f"Global step should be created to use {hook_name}.")
+    return gs
+
+
+def global_step_summary_tag(global_step: Any) -> str:
+    """``global_step/sec`` (from the global step variable's op name, as TF)."""
+    op = getattr(global_step, "op", None)
+    name = getattr(op, "name", None) or str(getattr(global_step, "name", "global_step"))
+    return name.split(":")[0] + "/sec"
+
+
+class StopAtStepHook(SessionRunHook):
+    """Requests stop at a global step.
+
+    Args:
+        num_steps: steps to run from the global step at session creation.
+        last_step: absolute global step to stop at. Exactly one is required.
+    """
+
+    def __init__(self, num_steps: int | None = None, last_step: int | None = None):
+        if num_steps is None and last_step is None:
+            raise ValueError("One of num_steps or last_step must be specified.")
+        if num_steps is not None and last_step is not None:
+            raise ValueError("Only one of num_steps or last_step can be specified.")
+        self._num_steps = num_steps
+        self._last_step = last_step
+
+    @property
+    def last_step(self) -> int | None:
+        return self._last_step
+
+    def begin(self) -> None:
+        self._global_step_tensor = _require_global_step("StopAtStepHook")
+
+    def after_create_session(self, session: Any, coord: Any) -> None:
+        if self._last_step is None:
+            global_step = int(session.run(self._global_step_tensor))
+            self._last_step = global_step + self._num_steps
+
+    def before_run(self, run_context: Any) -> SessionRunArgs:
+        return SessionRunArgs(self._global_step_tensor)
+
+    def after_run(self, run_context: Any, run_values: Any) -> None:
+        global_step = run_values.results + 1
+        if global_step >= self._last_step:
+            step = run_context.session.run(self._global_step_tensor)
+            if step >= self._last_step:
+                run_context.request_stop()
+
+
+def _format_value(value: Any) -> str:
+    with np.printoptions(suppress=True):
+        return str(value)
+
+
+class LoggingTensorHook(SessionRunHook):
+    """Logs tensors every N local iterations or N seconds, and/or at the end.
+
+    Text: ``tag1 = v1, tag2 = v2 (0.123 sec)`` with tags sorted when ``tensors``
+    is a dict (given order for a list), the elapsed time omitted on the first
+    line; or ``formatter(values_dict)``.
+    """
+
+    def __init__(self, tensors: dict | list | tuple, every_n_iter: int | None = None,
+                 every_n_secs: float | None = None, at_end: bool = False,
+                 formatter: Callable[[dict], str] | None = None,
+                 clock: Callable[[], float] = time.time):
+        only_log_at_end = at_end and every_n_iter is None and every_n_secs is None
+        if not only_log_at_end and (every_n_iter is None) == (every_n_secs is None):
+            raise ValueError("either at_end and/or exactly one of every_n_iter and "
+                             "every_n_secs must be provided.")
+        if every_n_iter is not None and every_n_iter <= 0:
+            raise ValueError(f"invalid every_n_iter={every_n_iter}.")
+        if not isinstance(tensors, dict):
+            self._tag_order = list(tensors)
+            tensors = {item: item for item in tensors}
+        else:
+            self._tag_order = sorted(tensors)
+        self._tensors = tensors
+        self._formatter = formatter
+        self._timer = (NeverTriggerTimer(clock) if only_log_at_end else
+                       SecondOrStepTimer(every_secs=every_n_secs, every_steps=every_n_iter,
+                                         clock=clock))
+        self._log_at_end = at_end
+
+    def begin(self) -> None:
+        self._timer.reset()
+        self._iter_count = 0
+        self._current_tensors = {tag: gc.as_graph_element(t) for tag, t in self._tensors.items()}
+
+    def before_run(self, run_context: Any) -> SessionRunArgs | None:
+        self._should_trigger = self._timer.should_trigger_for_step(self._iter_count)
+        if self._should_trigger:
+            return SessionRunArgs(self._current_tensors)
+        return None
+
+    def _log_tensors(self, values: dict) -> None:
+        elapsed, _ = self._timer.update_last_triggered_step(self._iter_count)
+        if self._formatter:
+            logger.info(self._formatter(values))
+            return
+        stats = ", ".join(f"{tag} = {_format_value(values[tag])}" for tag in self._tag_order)
+        if elapsed is not None:
+            logger.info("%s (%.3f sec)", stats, elapsed)
+        else:
+            logger.info("%s", stats)
+
+    def after_run(self, run_context: Any, run_values: Any) -> None:
+        if self._should_trigger:
+            self._log_tensors(run_values.results)
+        self._iter_count += 1
+
+    def end(self, session: Any) -> None:
+        if self._log_at_end:
+            self._log_tensors(session.run(self._current_tensors))
+
+
+class NanLossDuringTrainingError(RuntimeError):
+    """Training produced a NaN loss (``str()`` is ``NaN loss during training.``)."""
+
+    def __str__(self) -> str:
+        return "NaN loss during training."
+
+
+class NanTensorHook(SessionRunHook):
+    """Stops (raising by default) when the loss is NaN.
+
+    Args:
+        loss_tensor: the loss.
+        fail_on_nan_loss: raise :class:`NanLossDuringTrainingError` (True) or only
+            log a warning and request stop (False).
+    """
+
+    def __init__(self, loss_tensor: Any, fail_on_nan_loss: bool = True):
+        self._loss_tensor = loss_tensor
+        self._fail_on_nan_loss = fail_on_nan_loss
+
+    def before_run(self, run_context: Any) -> SessionRunArgs:
+        return SessionRunArgs(self._loss_tensor)
+
+    def after_run(self, run_context: Any, run_values: Any) -> None:
+        if np.any(np.isnan(run_values.results)):
+            message = "Model diverged with loss = NaN."
+            if self._fail_on_nan_loss:
+                logger.error(message)
+                raise NanLossDuringTrainingError
+            logger.warning(message)
+            run_context.request_stop()
+
+
+class StepCounterHook(SessionRunHook):
+    """Logs ``global_step/sec: %g`` and writes it as a summary.
+
+    Args:
+        every_n_steps / every_n_secs: exactly one.
+        output_dir: where the ``global_step/sec`` summary goes (cached writer).
+        summary_writer: a writer to use instead.
+    """
+
+    def __init__(self, every_n_steps: int | None = 100, every_n_secs: float | None = None,
+                 output_dir: str | None = None, summary_writer: Any = None,
+                 clock: Callable[[], float] = time.time):
+        if (every_n_steps is None) == (every_n_secs is None):
+            raise ValueError("exactly one of every_n_steps and every_n_secs should be provided.")
+        self._timer = SecondOrStepTimer(every_steps=every_n_steps, every_secs=every_n_secs,
+                                        clock=clock)
+        self._summary_writer = summary_writer
+        self._output_dir = output_dir
+        self._last_global_step: int | None = None
+        self._steps_per_run = 1
+        self._warned = 0
+
+    def begin(self) -> None:
+        if self._summary_writer is None and self._output_dir:
+            from estcore.summary import FileWriterCache
+
+            self._summary_writer = FileWriterCache.get(self._output_dir)
+        self._global_step_tensor = _require_global_step("StepCounterHook")
+        self._summary_tag = global_step_summary_tag(self._global_step_tensor)
+
+    def before_run(self, run_context: Any) -> SessionRunArgs:
+        return SessionRunArgs(self._global_step_tensor)
+
+    def _log_and_record(self, elapsed_steps: int, elapsed_time: float, global_step: int) -> None:
+        steps_per_sec = elapsed_steps / elapsed_time if elapsed_time > 0 else float("inf")
+        if self._summary_writer is not None:
+            from estcore.summary import scalar_value
+
+            self._summary_writer.add_summary(scalar_value(self._summary_tag, steps_per_sec),
+                                             int(global_step))
+        logger.info("%s: %g", self._summary_tag, steps_per_sec)
+
+    def after_run(self, run_context: Any, run_values: Any) -> None:
+        stale_global_step = int(run_values.results)
+        if self._timer.should_trigger_for_step(stale_global_step + self._steps_per_run):
+            global_step = int(run_context.session.run(self._global_step_tensor))
+            if self._timer.should_trigger_for_step(global_step):
+                elapsed_time, elapsed_steps = self._timer.update_last_triggered_step(global_step)
+                if elapsed_time is not None:
+                    self._log_and_record(elapsed_steps, elapsed_time, global_step)
+        if stale_global_step == self._last_global_step and self._warned < 5:
+            self._warned += 1
+            logger.warning(
+                "It seems that global step (tf.train.get_global_step) has not been "
+                "increased. Current value (could be stable): %s vs previous value: %s. You "
+                "could increase the global step by passing tf.train.get_global_step() to "
+                "Optimizer.apply_gradients or Optimizer.minimize.",
+                stale_global_step, self._last_global_step)
+        self._last_global_step = stale_global_step
+
+    def end(self, session: Any) -> None:
+        if self._summary_writer is not None:
+            self._summary_writer.flush()
+
+
+class FinalOpsHook(SessionRunHook):
+    """Runs ``final_ops`` once at the end; the values are in ``final_ops_values``."""
+
+    def __init__(self, final_ops: Any, final_ops_feed_dict: dict | None = None):
+        self._final_ops = final_ops
+        self._final_ops_feed_dict = final_ops_feed_dict
+        self._final_ops_values = None
+
+    @property
+    def final_ops_values(self) -> Any:
+        return self._final_ops_values
+
+    def end(self, session: Any) -> None:
+        if self._final_ops is None:
+            return
+        try:
+            self._final_ops_values = session.run(self._final_ops,
+                                                 feed_dict=self._final_ops_feed_dict)
+        except (OutOfRangeError, StopIteration):
+            logger.warning(
+                "An OutOfRangeError or StopIteration exception is raised by the code in "
+                "FinalOpsHook. This typically means the Ops running by the FinalOpsHook have "
+                "a dependency back to some input source, which should not happen. For "
+                "example, for metrics in tf.estimator.Estimator, all metrics functions return "
+                "two Ops: `value_op` and  `update_op`. Estimator.evaluate calls the "
+                "`update_op` for each batch of the data in input source and, once it is "
+                "exhausted, it call the `value_op` to get the metric values. The `value_op` "
+                "here should have dependency back to variables reading only, rather than "
+                "reading another batch from input. Otherwise, the `value_op`, executed by "
+                "`FinalOpsHook`, triggers another data reading, which ends "
+                "OutOfRangeError/StopIteration. Please fix that.")
+            raise
+
+
+class FeedFnHook(SessionRunHook):
+    """Adds ``feed_fn()`` (a feed dict) to every step."""
+
+    def __init__(self, feed_fn: Callable[[], dict]):
+        if not callable(feed_fn):
+            raise TypeError(f"`feed_fn` must be callable. Received: feed_fn={feed_fn!r}")
+        self.feed_fn = feed_fn
+
+    def before_run(self, run_context: Any) -> SessionRunArgs:
+        return SessionRunArgs(fetches=None, feed_dict=self.feed_fn())

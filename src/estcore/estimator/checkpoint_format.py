@@ -1,0 +1,201 @@
+"""The checkpoint file format: named numpy arrays, no pickle.
+
+One checkpoint is one file ``<prefix>.data`` (``prefix`` = ``model_dir/model.ckpt-STEP``)::
+
+    offset 0   b"ESTCKPT\\0"                    8-byte magic
+           8   uint32 LE format version (1)
+          12   uint64 LE header length H
+          20   H bytes UTF-8 JSON header:
+                 {"tensors": [{"name", "dtype", "shape", "offset", "nbytes"}, ...],
+                  "meta": {...}}            dtype is numpy's ``dtype.str`` ("<f4")
+        20+H   zero padding to a multiple of 64, then the raw little-endian data of
+               every tensor in header order (offsets relative to the data start,
+               each 64-byte aligned)
+      end-12   uint32 LE CRC-32 (zlib) of every preceding byte
+       end-8   b"ESTCEND\\0"                    8-byte end marker
+
+Loading checks both markers, the version, the length and the CRC, so a torn or
+corrupted file is reported as :class:`CheckpointCorruptError` naming the file,
+never read silently. Only plain numeric and bool dtypes are stored (object
+arrays are refused); nothing is ever unpickled. Files are written atomically
+(:func:`estcore.estimator._fileio.atomic_write`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+import zlib
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from estcore.errors import InvalidArgumentError, NotFoundError
+from estcore.estimator._fileio import atomic_write
+
+__all__ = [
+    "CHECKPOINT_SUFFIX",
+    "FORMAT_VERSION",
+    "CheckpointCorruptError",
+    "write_checkpoint",
+    "read_checkpoint",
+    "read_header",
+    "checkpoint_file",
+]
+
+CHECKPOINT_SUFFIX = ".data"
+FORMAT_VERSION = 1
+_MAGIC = b"ESTCKPT\0"
+_END = b"ESTCEND\0"
+_ALIGN = 64
+_ALLOWED_KINDS = set("biuf")  # bool, signed, unsigned, float
+
+
+class CheckpointCorruptError(InvalidArgumentError):
+    """A checkpoint file is truncated, corrupted or not a checkpoint."""
+
+
+def checkpoint_file(prefix: str) -> str:
+    """The file that holds the checkpoint ``prefix`` (``prefix + '.data'``)."""
+    return os.fspath(prefix) + CHECKPOINT_SUFFIX
+
+
+def _pad(n: int) -> int:
+    return (-n) % _ALIGN
+
+
+def write_checkpoint(prefix: str, tensors: Mapping[str, Any],
+                     meta: Mapping[str, Any] | None = None) -> str:
+    """Write ``tensors`` (name -> array) to ``prefix + '.data'`` atomically.
+
+    Args:
+        prefix: checkpoint prefix, e.g. ``model_dir/model.ckpt-100``.
+        tensors: variable name (without ``:0``) -> array-like of a numeric or
+            bool dtype, any shape.
+        meta: small JSON-serialisable dict stored in the header.
+
+    Returns:
+        The path of the written file.
+    """
+    entries = []
+    blobs = []
+    offset = 0
+    for name in sorted(tensors):
+        if not isinstance(name, str) or not name:
+            raise InvalidArgumentError(
+                f"Checkpoint tensor names must be non-empty strings. Received: {name!r}")
+        arr = np.asarray(tensors[name])
+        if arr.dtype.kind not in _ALLOWED_KINDS:
+            raise InvalidArgumentError(
+                f"Cannot save variable {name!r}: dtype {arr.dtype} is not a numeric or bool "
+                "dtype (checkpoints hold plain arrays only).")
+        arr = np.asarray(arr, dtype=arr.dtype.newbyteorder("<"), order="C")
+        nbytes = arr.nbytes
+        entries.append({"name": name, "dtype": arr.dtype.str, "shape": list(arr.shape),
+                        "offset": offset, "nbytes": nbytes})
+        blobs.append(arr)
+        offset += nbytes + _pad(nbytes)
+    header = json.dumps({"tensors": entries, "meta": dict(meta or {})},
+                        sort_keys=True).encode("utf-8")
+    head = _MAGIC + struct.pack("<IQ", FORMAT_VERSION, len(header)) + header
+    head += b"\0" * _pad(len(head))
+    crc = zlib.crc32(head)
+    chunks: list[bytes | memoryview] = [head]
+    for arr in blobs:
+        view = memoryview(arr.reshape(-1).view(np.uint8)) if arr.size else memoryview(b"")
+        crc = zlib.crc32(view, crc)
+        chunks.append(view)
+        pad = b"\0" * _pad(arr.nbytes)
+        if pad:
+            crc = zlib.crc32(pad, crc)
+            chunks.append(pad)
+    chunks.append(struct.pack("<I", crc & 0xFFFFFFFF) + _END)
+    path = checkpoint_file(prefix)
+    atomic_write(path, chunks)
+    return path
+
+
+def _read_file(prefix_or_file: str) -> tuple[str, bytes]:
+    path = os.fspath(prefix_or_file)
+    if not path.endswith(CHECKPOINT_SUFFIX) or not os.path.isfile(path):
+        candidate = checkpoint_file(path)
+        if os.path.isfile(candidate):
+            path = candidate
+    if not os.path.isfile(path):
+        raise NotFoundError(
+            f"Unsuccessful TensorSliceReader constructor: Failed to find any matching files "
+            f"for {prefix_or_file} (no file {checkpoint_file(os.fspath(prefix_or_file))})")
+    with open(path, "rb") as f:
+        return path, f.read()
+
+
+def _parse(path: str, data: bytes) -> tuple[dict, int]:
+    def corrupt(why: str) -> CheckpointCorruptError:
+        return CheckpointCorruptError(f"Checkpoint file {path} is corrupted: {why}")
+
+    if len(data) < 20 + 12 or data[:8] != _MAGIC:
+        raise corrupt("not an estcore checkpoint (bad magic or too short)")
+    if data[-8:] != _END:
+        raise corrupt("missing end marker (the file is truncated)")
+    version, hlen = struct.unpack_from("<IQ", data, 8)
+    if version != FORMAT_VERSION:
+        raise corrupt(f"format version {version}, this estcore reads version "
+                      f"{FORMAT_VERSION}")
+    (stored_crc,) = struct.unpack_from("<I", data, len(data) - 12)
+    if zlib.crc32(memoryview(data)[:-12]) & 0xFFFFFFFF != stored_crc:
+        raise corrupt("checksum mismatch")
+    if 20 + hlen > len(data) - 12:
+        raise corrupt("header length out of range")
+    try:
+        header = json.loads(data[20:20 + hlen].decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise corrupt(f"bad header ({e})") from None
+    start = 20 + hlen
+    start += _pad(start)
+    return header, start
+
+
+def read_header(prefix_or_file: str) -> dict:
+    """The JSON header (``tensors`` list and ``meta``) of a checkpoint, validated."""
+    path, data = _read_file(prefix_or_file)
+    header, _ = _parse(path, data)
+    return header
+
+
+def read_checkpoint(prefix_or_file: str) -> tuple[dict[str, np.ndarray], dict]:
+    """Load every tensor of a checkpoint.
+
+    Args:
+        prefix_or_file: the prefix (``.../model.ckpt-100``) or the ``.data`` file.
+
+    Returns:
+        ``(tensors, meta)``: name -> writable numpy array, and the header's meta.
+
+    Raises:
+        NotFoundError: no such checkpoint.
+        CheckpointCorruptError: truncated or corrupted file.
+    """
+    path, data = _read_file(prefix_or_file)
+    header, start = _parse(path, data)
+    end = len(data) - 12
+    out: dict[str, np.ndarray] = {}
+    for entry in header.get("tensors", []):
+        dtype = np.dtype(entry["dtype"])
+        if dtype.kind not in _ALLOWED_KINDS:
+            raise CheckpointCorruptError(f"Checkpoint file {path} is corrupted: tensor "
+                                         f"{entry['name']!r} has dtype {dtype}")
+        lo = start + int(entry["offset"])
+        hi = lo + int(entry["nbytes"])
+        shape = tuple(int(d) for d in entry["shape"])
+        if hi > end or int(np.prod(shape, dtype=np.int64)) * dtype.itemsize != hi - lo:
+            raise CheckpointCorruptError(
+                f"Checkpoint file {path} is corrupted: tensor {entry['name']!r} out of range")
+        native = dtype.newbyteorder("=")
+        if hi == lo:
+            out[entry["name"]] = np.zeros(shape, dtype=native)
+            continue
+        arr = np.frombuffer(data, dtype=dtype, count=(hi - lo) // dtype.itemsize, offset=lo)
+        out[entry["name"]] = arr.reshape(shape).astype(native, copy=True)
+    return out, header.get("meta", {})

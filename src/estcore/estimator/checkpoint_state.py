@@ -1,0 +1,340 @@
+"""The ``checkpoint`` state file (TF's text ``CheckpointState``) and checkpoint lookup.
+
+Written by :class:`~estcore.estimator.saver.Saver`, read by everything that
+restores. The text format is TF's::
+
+    model_checkpoint_path: "model.ckpt-23"
+    all_model_checkpoint_paths: "model.ckpt-20"
+    all_model_checkpoint_paths: "model.ckpt-23"
+    all_model_checkpoint_timestamps: 1795702194.25
+    all_model_checkpoint_timestamps: 1795702196.5
+    last_preserved_timestamp: 1795702190.0
+
+estcore additions, all valid for TF's text parser (comments are skipped):
+
+* ``all_model_checkpoint_timestamps`` (a real ``CheckpointState`` field, written
+  by TF2's CheckpointManager) holds each listed checkpoint's save time, so
+  rotation after a restart uses save times instead of file mtimes.
+* Checkpoints kept by ``keep_checkpoint_every_n_hours`` stay listed in
+  ``all_model_checkpoint_paths`` (so every file on disk is discoverable) and are
+  marked by a comment line ``# preserved: "model.ckpt-100"``; the Saver never
+  deletes them.
+
+Paths are written relative to the directory; readers join relative entries
+with the directory, so a model_dir can be moved.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from dataclasses import dataclass, field
+
+from estcore.estimator._fileio import atomic_write
+from estcore.estimator.checkpoint_format import checkpoint_file, read_checkpoint, read_header
+
+__all__ = [
+    "CheckpointState",
+    "StateParseError",
+    "STATE_FILENAME",
+    "parse_state_text",
+    "format_state_text",
+    "get_checkpoint_state",
+    "write_checkpoint_state",
+    "latest_checkpoint",
+    "checkpoint_exists",
+    "CheckpointReader",
+    "load_checkpoint",
+    "list_variables",
+    "load_variable",
+]
+
+logger = logging.getLogger("estcore")
+
+STATE_FILENAME = "checkpoint"
+_PRESERVED_TAG = "preserved:"
+
+
+class StateParseError(ValueError):
+    """The state file is not valid ``CheckpointState`` text."""
+
+
+@dataclass
+class CheckpointState:
+    """Contents of the state file (paths as stored, usually relative)."""
+
+    model_checkpoint_path: str = ""
+    all_model_checkpoint_paths: list[str] = field(default_factory=list)
+    all_model_checkpoint_timestamps: list[float] = field(default_factory=list)
+    last_preserved_timestamp: float | None = None
+    preserved_paths: list[str] = field(default_factory=list)
+
+
+_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "'": "'", "\\": "\\",
+            "a": "\a", "b": "\b", "f": "\f", "v": "\v", "?": "?"}
+
+
+def _unescape(body: str) -> str:
+    raw = bytearray()
+    i = 0
+    while i < len(body):
+        ch = body[i]
+        if ch != "\\":
+            raw += ch.encode("utf-8")
+            i += 1
+            continue
+        i += 1
+        if i >= len(body):
+            raise StateParseError("dangling backslash in string")
+        ch = body[i]
+        if ch in _ESCAPES:
+            raw += _ESCAPES[ch].encode()
+            i += 1
+        elif ch in "01234567":
+            j = i
+            while j < len(body) and j < i + 3 and body[j] in "01234567":
+                j += 1
+            raw.append(int(body[i:j], 8) & 0xFF)
+            i = j
+        elif ch == "x":
+            j = i + 1
+            while j < len(body) and j < i + 3 and body[j] in "0123456789abcdefABCDEF":
+                j += 1
+            if j == i + 1:
+                raise StateParseError("bad \\x escape")
+            raw.append(int(body[i + 1:j], 16))
+            i = j
+        else:
+            raise StateParseError(f"unknown escape \\{ch}")
+    return raw.decode("utf-8", errors="surrogateescape")
+
+
+def _escape(text: str) -> str:
+    out = []
+    for byte in text.encode("utf-8", errors="surrogateescape"):
+        ch = chr(byte)
+        if ch == "\\":
+            out.append("\\\\")
+        elif ch == '"':
+            out.append('\\"')
+        elif ch == "\n":
+            out.append("\\n")
+        elif 32 <= byte < 127:
+            out.append(ch)
+        else:
+            out.append(f"\\{byte:03o}")
+    return "".join(out)
+
+
+_LINE = re.compile(r"""^\s*([A-Za-z_][A-Za-z0-9_]*)\s*:\s*(.*?)\s*$""")
+_STRING = re.compile(r"""^(?:"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)')$""")
+
+
+def parse_state_text(text: str) -> CheckpointState:
+    """Parse the state file's text (TF text format, one field per line).
+
+    Raises:
+        StateParseError: on anything TF's text parser would reject.
+    """
+    state = CheckpointState()
+    for lineno, line in enumerate(text.splitlines(), 1):
+        stripped = line.strip()
+        if not stripped:
+            continue
+        if stripped.startswith("#"):
+            rest = stripped[1:].strip()
+            if rest.startswith(_PRESERVED_TAG):
+                m = _STRING.match(rest[len(_PRESERVED_TAG):].strip())
+                if m:
+                    state.preserved_paths.append(_unescape(m.group(1) or m.group(2) or ""))
+            continue
+        m = _LINE.match(line)
+        if not m:
+            raise StateParseError(f"line {lineno}: expected 'field: value', got {line!r}")
+        key, value = m.group(1), m.group(2)
+        if key in ("model_checkpoint_path", "all_model_checkpoint_paths"):
+            sm = _STRING.match(value)
+            if not sm:
+                raise StateParseError(f"line {lineno}: {key} needs a quoted string")
+            s = _unescape(sm.group(1) if sm.group(1) is not None else sm.group(2))
+            if key == "model_checkpoint_path":
+                state.model_checkpoint_path = s
+            else:
+                state.all_model_checkpoint_paths.append(s)
+        elif key in ("all_model_checkpoint_timestamps", "last_preserved_timestamp"):
+            try:
+                number = float(value)
+            except ValueError:
+                raise StateParseError(f"line {lineno}: {key} needs a number") from None
+            if key == "last_preserved_timestamp":
+                state.last_preserved_timestamp = number
+            else:
+                state.all_model_checkpoint_timestamps.append(number)
+        else:
+            raise StateParseError(f"line {lineno}: unknown field {key!r}")
+    return state
+
+
+def format_state_text(state: CheckpointState) -> str:
+    """The state file's text for ``state`` (TF's text format + comment lines)."""
+    lines = [f'model_checkpoint_path: "{_escape(state.model_checkpoint_path)}"']
+    lines += [f'all_model_checkpoint_paths: "{_escape(p)}"'
+              for p in state.all_model_checkpoint_paths]
+    lines += [f"all_model_checkpoint_timestamps: {t!r}"
+              for t in state.all_model_checkpoint_timestamps]
+    if state.last_preserved_timestamp is not None:
+        lines.append(f"last_preserved_timestamp: {state.last_preserved_timestamp!r}")
+    lines += [f'# {_PRESERVED_TAG} "{_escape(p)}"' for p in state.preserved_paths]
+    return "".join(line + "\n" for line in lines)
+
+
+def _join(directory: str, path: str) -> str:
+    return path if os.path.isabs(path) else os.path.join(directory, path)
+
+
+def get_checkpoint_state(checkpoint_dir: str,
+                         latest_filename: str | None = None) -> CheckpointState | None:
+    """Read ``checkpoint_dir/checkpoint``; paths in the result are joined with the dir.
+
+    Returns None when there is no state file or it cannot be parsed (with a
+    warning, as TF). A state file without ``model_checkpoint_path`` raises
+    ``ValueError('Invalid checkpoint state loaded from <dir>')``.
+    """
+    checkpoint_dir = os.fspath(checkpoint_dir)
+    path = os.path.join(checkpoint_dir, latest_filename or STATE_FILENAME)
+    if not os.path.isfile(path):
+        return None
+    try:
+        with open(path, encoding="utf-8", errors="surrogateescape") as f:
+            state = parse_state_text(f.read())
+    except (OSError, StateParseError) as e:
+        logger.warning("%s: %s", type(e).__name__, e)
+        logger.warning("%s: Checkpoint ignored", path)
+        return None
+    if not state.model_checkpoint_path:
+        raise ValueError("Invalid checkpoint state loaded from " + checkpoint_dir)
+    state.model_checkpoint_path = _join(checkpoint_dir, state.model_checkpoint_path)
+    state.all_model_checkpoint_paths = [_join(checkpoint_dir, p)
+                                        for p in state.all_model_checkpoint_paths]
+    state.preserved_paths = [_join(checkpoint_dir, p) for p in state.preserved_paths]
+    if len(state.all_model_checkpoint_timestamps) != len(state.all_model_checkpoint_paths):
+        state.all_model_checkpoint_timestamps = []
+    if (not state.all_model_checkpoint_paths
+            or state.all_model_checkpoint_paths[-1] != state.model_checkpoint_path):
+        logger.info("%s is not in all_model_checkpoint_paths. Manually adding it.",
+                    state.model_checkpoint_path)
+        state.all_model_checkpoint_paths.append(state.model_checkpoint_path)
+        state.all_model_checkpoint_timestamps = []
+    return state
+
+
+def write_checkpoint_state(checkpoint_dir: str, state: CheckpointState) -> None:
+    """Write ``state`` atomically; absolute paths inside the dir become relative."""
+    checkpoint_dir = os.fspath(checkpoint_dir)
+
+    def rel(p: str) -> str:
+        if os.path.isabs(p):
+            r = os.path.relpath(p, checkpoint_dir)
+            if not r.startswith(os.pardir):
+                return r
+        return p
+
+    stored = CheckpointState(
+        model_checkpoint_path=rel(state.model_checkpoint_path),
+        all_model_checkpoint_paths=[rel(p) for p in state.all_model_checkpoint_paths],
+        all_model_checkpoint_timestamps=list(state.all_model_checkpoint_timestamps),
+        last_preserved_timestamp=state.last_preserved_timestamp,
+        preserved_paths=[rel(p) for p in state.preserved_paths])
+    text = format_state_text(stored)
+    atomic_write(os.path.join(checkpoint_dir, STATE_FILENAME), [text.encode("utf-8")])
+
+
+def checkpoint_exists(prefix: str) -> bool:
+    """True if the checkpoint file for ``prefix`` exists."""
+    return os.path.isfile(checkpoint_file(prefix))
+
+
+def latest_checkpoint(checkpoint_dir: str, latest_filename: str | None = None) -> str | None:
+    """Full prefix of the newest checkpoint in ``checkpoint_dir``, or None.
+
+    None when there is no (readable) state file or its newest file is missing
+    (logged as ``Couldn't match files for checkpoint <path>``).
+    """
+    state = get_checkpoint_state(checkpoint_dir, latest_filename)
+    if state is None or not state.model_checkpoint_path:
+        return None
+    if checkpoint_exists(state.model_checkpoint_path):
+        return state.model_checkpoint_path
+    logger.error("Couldn't match files for checkpoint %s", state.model_checkpoint_path)
+    return None
+
+
+def _resolve(ckpt_dir_or_file: str) -> str:
+    path = os.fspath(ckpt_dir_or_file)
+    if os.path.isdir(path):
+        latest = latest_checkpoint(path)
+        if latest is None:
+            raise ValueError(f"Couldn't find 'checkpoint' file or checkpoints in given "
+                             f"directory {path}")
+        return latest
+    return path
+
+
+class CheckpointReader:
+    """Read-only access to one checkpoint (TF's ``CheckpointReader``).
+
+    Args:
+        prefix: checkpoint prefix (``.../model.ckpt-100``) or its ``.data`` file.
+    """
+
+    def __init__(self, prefix: str):
+        self._prefix = os.fspath(prefix)
+        header = read_header(self._prefix)  # validates the whole file (CRC)
+        self._entries = {e["name"]: e for e in header.get("tensors", [])}
+        self._meta = header.get("meta", {})
+        self._values: dict | None = None
+
+    @property
+    def meta(self) -> dict:
+        return dict(self._meta)
+
+    def get_variable_to_shape_map(self) -> dict[str, list[int]]:
+        return {n: list(e["shape"]) for n, e in self._entries.items()}
+
+    def get_variable_to_dtype_map(self) -> dict[str, str]:
+        import numpy as np
+
+        return {n: np.dtype(e["dtype"]).newbyteorder("=").name
+                for n, e in self._entries.items()}
+
+    def has_tensor(self, name: str) -> bool:
+        return name in self._entries
+
+    def get_tensor(self, name: str):
+        """The value of variable ``name`` (a numpy array; 0-d for scalars)."""
+        from estcore.errors import NotFoundError
+
+        if name not in self._entries:
+            raise NotFoundError(f"Key {name} not found in checkpoint")
+        if self._values is None:
+            self._values, _ = read_checkpoint(self._prefix)
+        return self._values[name].copy()
+
+
+def load_checkpoint(ckpt_dir_or_file: str) -> CheckpointReader:
+    """A reader for a checkpoint prefix, or for the latest checkpoint of a directory."""
+    return CheckpointReader(_resolve(ckpt_dir_or_file))
+
+
+def list_variables(ckpt_dir_or_file: str) -> list[tuple[str, list[int]]]:
+    """Sorted ``(name, shape)`` of every variable in a checkpoint."""
+    shapes = load_checkpoint(ckpt_dir_or_file).get_variable_to_shape_map()
+    return sorted(shapes.items())
+
+
+def load_variable(ckpt_dir_or_file: str, name: str):
+    """One variable's value from a checkpoint (``:0`` suffix accepted)."""
+    if name.endswith(":0"):
+        name = name[:-2]
+    return load_checkpoint(ckpt_dir_or_file).get_tensor(name)

@@ -1,0 +1,19 @@
+"""``ModeKeys``: the three modes a model_fn is called in (TF's strings)."""
+
+from __future__ import annotations
+
+__all__ = ["ModeKeys"]
+
+
+class ModeKeys:
+    """Standard names for model modes.
+
+    ``TRAIN = 'train'``, ``EVAL = 'eval'``, ``PREDICT = 'infer'`` (TF's spelling:
+    not ``'predict'``).
+    """
+
+    TRAIN = "train"
+    EVAL = "eval"
+    PREDICT = "infer"
+
+    ALL = (TRAIN, EVAL, PREDICT)

@@ -1,0 +1,170 @@
+"""``Saver``: writes checkpoints, keeps the state file, rotates old checkpoints.
+
+Rotation follows TF's Saver (spec 5.4) with its known bugs fixed:
+
+* The Saver keeps the list L of rotating checkpoints ``(prefix, save time)``,
+  oldest first. Saving P removes an older entry for P, appends ``(P, now)``,
+  and when ``len(L) > max_to_keep`` moves the oldest entries out of L -- **all**
+  excess entries, so lowering ``keep_checkpoint_max`` between runs shrinks the
+  set to the new limit on the next save (TF dropped one per save).
+* Each entry moved out is preserved if ``keep_checkpoint_every_n_hours`` is set
+  and its save time is later than ``next_keep_time`` (which then advances by N
+  hours, as TF); otherwise its file is deleted. ``next_keep_time`` starts at
+  the Saver's construction time + N hours (as TF: the Estimator builds a Saver
+  per ``train()`` call). ``keep_checkpoint_every_n_hours=None`` means "no
+  preservation" (TF preserved *every* evicted checkpoint, disabling
+  ``keep_checkpoint_max``).
+* Preserved checkpoints stay listed in the state file and are marked with a
+  ``# preserved: "..."`` comment (see :mod:`checkpoint_state`), so they remain
+  discoverable and are never deleted, also after a restart.
+* ``max_to_keep`` 0 or None keeps every checkpoint and lists every one in the
+  state file (TF listed only the newest).
+* Restart recovery (:meth:`Saver.recover_last_checkpoints`) rebuilds L from the
+  state file, using the stored save times (file mtimes when absent).
+
+Order of a save: checkpoint file (atomic) -> state file (atomic) -> deletions,
+so a crash at any point leaves the state file naming only complete files.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from estcore._validation import invalid
+from estcore.estimator.checkpoint_format import checkpoint_file, read_checkpoint, write_checkpoint
+from estcore.estimator.checkpoint_state import (
+    CheckpointState,
+    get_checkpoint_state,
+    write_checkpoint_state,
+)
+
+__all__ = ["Saver"]
+
+logger = logging.getLogger("estcore")
+
+
+class Saver:
+    """Saves named arrays as checkpoints and rotates them.
+
+    Args:
+        max_to_keep: newest rotating checkpoints kept (0 or None = all).
+        keep_checkpoint_every_n_hours: preserve one evicted checkpoint per this
+            many hours (None = never).
+        clock: returns the current time in seconds (``time.time``; tests pass a
+            fake clock).
+    """
+
+    def __init__(self, max_to_keep: int | None = 5,
+                 keep_checkpoint_every_n_hours: float | None = 10000.0,
+                 clock: Callable[[], float] = time.time):
+        if max_to_keep is not None and (not isinstance(max_to_keep, int)
+                                        or isinstance(max_to_keep, bool) or max_to_keep < 0):
+            raise invalid("max_to_keep", "a non-negative int or None", max_to_keep)
+        if keep_checkpoint_every_n_hours is not None and (
+                isinstance(keep_checkpoint_every_n_hours, bool)
+                or not isinstance(keep_checkpoint_every_n_hours, (int, float))
+                or keep_checkpoint_every_n_hours <= 0):
+            raise invalid("keep_checkpoint_every_n_hours", "a positive number or None",
+                          keep_checkpoint_every_n_hours)
+        self._max_to_keep = max_to_keep or 0
+        self._every_secs = (None if keep_checkpoint_every_n_hours is None
+                            else float(keep_checkpoint_every_n_hours) * 3600.0)
+        self._clock = clock
+        now = clock()
+        self._next_keep_time = None if self._every_secs is None else now + self._every_secs
+        self._last: list[tuple[str, float]] = []
+        self._preserved: list[tuple[str, float]] = []
+
+    @property
+    def last_checkpoints(self) -> list[str]:
+        """Prefixes of the rotating checkpoints, oldest first."""
+        return [p for p, _ in self._last]
+
+    @property
+    def preserved_checkpoints(self) -> list[str]:
+        """Prefixes kept by ``keep_checkpoint_every_n_hours``, oldest first."""
+        return [p for p, _ in self._preserved]
+
+    def recover_last_checkpoints(self, checkpoint_dir: str) -> None:
+        """Reload the rotation list from ``checkpoint_dir``'s state file.
+
+        Entries whose file is missing are dropped; preserved ones are kept apart.
+        """
+        state = get_checkpoint_state(checkpoint_dir)
+        self._last, self._preserved = [], []
+        if state is None:
+            return
+        times = state.all_model_checkpoint_timestamps
+        preserved = set(state.preserved_paths)
+        for i, prefix in enumerate(state.all_model_checkpoint_paths):
+            path = checkpoint_file(prefix)
+            if not os.path.isfile(path):
+                continue
+            stamp = times[i] if times else os.path.getmtime(path)
+            (self._preserved if prefix in preserved else self._last).append((prefix, stamp))
+
+    def save(self, values: Mapping[str, Any], save_path: str, global_step: int | None = None,
+             meta: Mapping[str, Any] | None = None) -> str:
+        """Write a checkpoint, update the state file, rotate.
+
+        Args:
+            values: variable name -> array.
+            save_path: prefix without step, e.g. ``model_dir/model.ckpt``.
+            global_step: appended as ``-<step>`` when given.
+            meta: small JSON dict stored in the checkpoint header.
+
+        Returns:
+            The checkpoint prefix written (``model_dir/model.ckpt-<step>``).
+        """
+        prefix = os.fspath(save_path)
+        if global_step is not None:
+            prefix = f"{prefix}-{int(global_step)}"
+        directory = os.path.dirname(os.path.abspath(prefix))
+        os.makedirs(directory, exist_ok=True)
+        full_meta = dict(meta or {})
+        if global_step is not None:
+            full_meta.setdefault("global_step", int(global_step))
+        write_checkpoint(prefix, values, full_meta)
+        now = self._clock()
+
+        self._last = [(p, t) for p, t in self._last if p != prefix]
+        self._preserved = [(p, t) for p, t in self._preserved if p != prefix]
+        self._last.append((prefix, now))
+        evicted: list[tuple[str, float]] = []
+        if self._max_to_keep:
+            while len(self._last) > self._max_to_keep:
+                evicted.append(self._last.pop(0))
+        to_delete = []
+        for entry in evicted:
+            if self._next_keep_time is not None and entry[1] > self._next_keep_time:
+                self._preserved.append(entry)
+                self._next_keep_time += self._every_secs  # type: ignore[operator]
+            else:
+                to_delete.append(entry[0])
+
+        listed = sorted(self._preserved + self._last, key=lambda e: e[1])
+        # The newest save must come last even if the clock went backwards.
+        listed = [e for e in listed if e[0] != prefix] + [(prefix, now)]
+        state = CheckpointState(
+            model_checkpoint_path=prefix,
+            all_model_checkpoint_paths=[p for p, _ in listed],
+            all_model_checkpoint_timestamps=[t for _, t in listed],
+            last_preserved_timestamp=(self._preserved[-1][1] if self._preserved else None),
+            preserved_paths=[p for p, _ in self._preserved])
+        write_checkpoint_state(directory, state)
+        for old in to_delete:
+            try:
+                os.remove(checkpoint_file(old))
+            except OSError as e:
+                logger.warning("Ignoring: failed to delete checkpoint %s: %s", old, e)
+        return prefix
+
+    @staticmethod
+    def restore(prefix: str) -> dict:
+        """All variables of the checkpoint ``prefix`` (name -> array)."""
+        values, _ = read_checkpoint(prefix)
+        return values

@@ -1,0 +1,83 @@
+"""The hook protocol of a training / evaluation / prediction loop (TF's).
+
+A hook sees the loop at five points::
+
+    begin()                                   # graph still open for new ops
+    after_create_session(session, coord)      # variables initialised / restored
+    loop:  before_run(run_context) -> SessionRunArgs | None
+           session.run(...)                   # the step, plus hooks' fetches
+           after_run(run_context, run_values)
+    end(session)                              # normal end only (not on errors)
+
+``run_context.request_stop()`` ends the loop after the current step.
+"""
+
+from __future__ import annotations
+
+import collections
+from typing import Any
+
+__all__ = ["SessionRunHook", "SessionRunArgs", "SessionRunContext", "SessionRunValues"]
+
+
+class SessionRunHook:
+    """Base class of every hook; all methods do nothing by default."""
+
+    def begin(self) -> None:
+        """Called once before the session is created; may add ops to the graph."""
+
+    def after_create_session(self, session: Any, coord: Any) -> None:
+        """Called once the session exists and variables hold their values."""
+
+    def before_run(self, run_context: SessionRunContext) -> SessionRunArgs | None:
+        """Called before each step; return extra fetches / feeds or None."""
+        return None
+
+    def after_run(self, run_context: SessionRunContext, run_values: SessionRunValues) -> None:
+        """Called after each step with the values of what ``before_run`` asked for."""
+
+    def end(self, session: Any) -> None:
+        """Called at the normal end of the loop (not when it raised)."""
+
+
+class SessionRunArgs(collections.namedtuple("SessionRunArgs",
+                                            ["fetches", "feed_dict", "options"])):
+    """What a hook adds to the next ``session.run``: fetches (any nested structure),
+    an optional feed dict, and ``options`` (accepted, unused)."""
+
+    def __new__(cls, fetches: Any, feed_dict: dict | None = None, options: Any = None):
+        return super().__new__(cls, fetches, feed_dict, options)
+
+
+class SessionRunValues(collections.namedtuple("SessionRunValues",
+                                              ["results", "options", "run_metadata"])):
+    """The values fetched for a hook: ``results`` mirrors its ``fetches``."""
+
+    def __new__(cls, results: Any, options: Any = None, run_metadata: Any = None):
+        return super().__new__(cls, results, options, run_metadata)
+
+
+class SessionRunContext:
+    """What a hook knows about the current step, and how it asks the loop to stop."""
+
+    def __init__(self, original_args: SessionRunArgs, session: Any):
+        self._original_args = original_args
+        self._session = session
+        self._stop_requested = False
+
+    @property
+    def original_args(self) -> SessionRunArgs:
+        """The step's own fetches and feeds (before hooks add theirs)."""
+        return self._original_args
+
+    @property
+    def session(self) -> Any:
+        return self._session
+
+    @property
+    def stop_requested(self) -> bool:
+        return self._stop_requested
+
+    def request_stop(self) -> None:
+        """Stop the loop after the current step."""
+        self._stop_requested = True

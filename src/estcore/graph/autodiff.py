@@ -1,0 +1,132 @@
+"""Reverse-mode autodiff over the IR: :func:`gradients` builds the backward graph.
+
+Design:
+    1. Collect the nodes between ``xs`` and ``ys`` (reachable backwards from ``ys``
+       through data inputs, and forwards from ``xs``).
+    2. Visit them in reverse creation order (creation order is topological because
+       the graph is append-only). For each node, sum the gradients of every output
+       (``add_n`` when several consumers contributed) and call the row's gradient
+       rule, which returns one tensor or None per input.
+    3. Non-float tensors never carry gradients; ``StopGradient`` (and any row without
+       a rule) stops propagation; ``stop_gradients`` tensors are treated as constants.
+    The result is ordinary IR, so the plan compiler prunes, fuses and plans the
+    backward pass like any other subgraph.
+"""
+
+from __future__ import annotations
+
+from estcore.graph.ops._core import convert_to_tensor
+from estcore.graph.ops.array_ops import ones_like
+from estcore.graph.ops.math_ops import add_n
+from estcore.graph.registry import get_row
+
+__all__ = ["gradients"]
+
+
+def _as_list(x):
+    return list(x) if isinstance(x, (list, tuple)) else [x]
+
+
+def gradients(ys, xs, grad_ys=None, name: str = "gradients", stop_gradients=None, **unused):
+    """Symbolic derivatives of ``sum(ys)`` with respect to each of ``xs``.
+
+    Args:
+        ys: a tensor or list of tensors (floating point).
+        xs: a tensor/variable or list of them.
+        grad_ys: optional initial gradients, one per ``y`` (default: ones).
+        name: name scope of the gradient ops.
+        stop_gradients: tensors to treat as constants.
+
+    Returns:
+        A list with one tensor per ``x`` (same shape as ``x``), or None where ``x``
+        is not connected to ``ys`` (or only through integer ops / stop_gradient).
+    """
+    ys = [convert_to_tensor(y) for y in _as_list(ys)]
+    xs_in = _as_list(xs)
+    xs = [convert_to_tensor(x) for x in xs_in]
+    if grad_ys is None:
+        grad_ys = [None] * len(ys)
+    grad_ys = _as_list(grad_ys)
+    if len(grad_ys) != len(ys):
+        raise ValueError(f"`grad_ys` must have one entry per y: got {len(grad_ys)} for "
+                         f"{len(ys)} ys")
+    stops = {id(convert_to_tensor(t)) for t in _as_list(stop_gradients or [])}
+    graph = ys[0].graph if ys else None
+    if graph is None:
+        return [None] * len(xs)
+
+    # 1. nodes reachable backwards from ys
+    back: dict[int, object] = {}
+    stack = [y.op for y in ys]
+    while stack:
+        op = stack.pop()
+        if op._id in back:
+            continue
+        back[op._id] = op
+        for t in op.inputs:
+            if id(t) not in stops:
+                stack.append(t.op)
+    # 2. nodes reachable forwards from xs, restricted to `back`
+    x_ops = {x.op._id for x in xs}
+    between: set[int] = set()
+    for op_id in sorted(back):
+        op = back[op_id]
+        if op_id in x_ops or any(t.op._id in between for t in op.inputs):
+            between.add(op_id)
+    if not between:
+        return [None] * len(xs)
+
+    grads: dict[int, list] = {}
+    tensors: dict[int, object] = {}
+
+    def push(t, g):
+        if g is None or not t.dtype.is_floating:
+            return
+        grads.setdefault(id(t), []).append(g)
+        tensors[id(t)] = t
+
+    with graph.name_scope(name):
+        for y, gy in zip(ys, grad_ys, strict=False):
+            if not y.dtype.is_floating:
+                continue
+            push(y, ones_like(y) if gy is None else convert_to_tensor(gy, y.dtype))
+        x_ids = {id(x) for x in xs}
+        for op_id in sorted(between, reverse=True):
+            op = back[op_id]
+            out_grads = []
+            for t in op.outputs:
+                lst = grads.get(id(t))
+                if not lst:
+                    out_grads.append(None)
+                elif len(lst) == 1:
+                    out_grads.append(lst[0])
+                else:
+                    out_grads.append(add_n(lst))
+                    grads[id(t)] = [out_grads[-1]]
+            if all(g is None for g in out_grads):
+                continue
+            if all(id(t) in x_ids for t in op.outputs) and not any(
+                    t.op._id in between for t in op.inputs):
+                continue
+            row = get_row(op.type)
+            if row.grad is None:
+                continue
+            with graph.name_scope(op.name + "_grad"):
+                in_grads = row.grad(op, out_grads)
+            if len(in_grads) != len(op.inputs):
+                raise AssertionError(f"gradient rule of {op.type} returned {len(in_grads)} "
+                                     f"values for {len(op.inputs)} inputs")
+            for t, g in zip(op.inputs, in_grads, strict=False):
+                if g is not None and id(t) not in stops and t.op._id in between:
+                    push(t, g)
+
+        out = []
+        for x in xs:
+            lst = grads.get(id(x))
+            if not lst:
+                out.append(None)
+            elif len(lst) == 1:
+                out.append(lst[0])
+            else:
+                out.append(add_n(lst))
+    return out

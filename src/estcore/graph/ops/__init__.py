@@ -1,0 +1,30 @@
+"""The op table and op builders (importing this package registers every row).
+
+One module per op family: ``math_ops``, ``reduce_ops``, ``array_ops``, ``nn_ops``,
+``index_ops``, ``conv_ops``, ``fused`` (Dense, fused conv), ``state_ops`` (variables, assign,
+optimizer updates), ``random_ops``, ``clip_ops``.
+"""
+
+# ruff: noqa: F401 - this module re-exports names
+
+from estcore.graph.ops import (  # noqa: F401 - imported to register their rows
+    _core,
+    array_ops,
+    c_emit,
+    clip_ops,
+    conv_ops,
+    fused,
+    index_ops,
+    math_ops,
+    nn_ops,
+    random_ops,
+    reduce_ops,
+    state_ops,
+)
+from estcore.graph.ops._core import constant, convert_to_tensor, make, make_op
+
+c_emit.attach()  # after every op module has registered its rows
+
+__all__ = ["make", "make_op", "constant", "convert_to_tensor", "array_ops", "clip_ops",
+           "conv_ops", "fused", "index_ops", "math_ops", "nn_ops", "random_ops", "reduce_ops",
+           "state_ops"]

@@ -1,0 +1,518 @@
+"""The plan compiler: (fetches, feeds with concrete shapes) -> executor ``Plan``.
+
+Design (one pass each, run once per fetch set and feed signature):
+    1. Prune: keep the nodes the fetches need (data and control inputs); a fed
+       tensor cuts the walk. An unfed placeholder is an error naming it. The graph
+       checker (:mod:`estcore.graph.check`) validates the kept nodes.
+    2. Concrete shapes: rerun every row's shape rule in creation order with the
+       fed shapes; constant-fold pure nodes whose inputs are known (constants,
+       ``Shape`` of anything, ``zeros_like`` ...), so no step recomputes them.
+    3. Fuse: ``MatMul -> Add/BiasAdd(bias vector) [-> Relu|Sigmoid|Tanh|Elu|Selu]``
+       becomes one ``Dense`` node when the intermediates have no other consumer
+       (same for ``Conv2D -> bias -> act`` into ``FusedConv2D``).
+    4. Schedule: a topological order (Kahn, creation index as priority) with extra
+       edges so that every in-place write of a variable runs after all reads of
+       it that do not depend on the write.
+    5. Buffers: views for alias rows (reshape, identity, slices, ...), session
+       storage for variables, one buffer per fed tensor, and one buffer per other
+       output, reused across tensors whose lifetimes do not overlap (liveness by
+       step index; fetched buffers are never reused).
+    6. Kernels: one closure per node from the row's factory (C programs group
+       consecutive C-capable nodes when ``estcore._lib._kernels.Program`` exists).
+"""
+
+from __future__ import annotations
+
+import heapq
+
+import numpy as np
+
+from estcore import errors
+from estcore.graph.check import check_nodes
+from estcore.graph.executor import Plan
+from estcore.graph.registry import InferCtx, KernelCtx, get_row, shape_inputs
+from estcore.graph.shapes import TensorShape, fmt_shape
+
+__all__ = ["compile_plan", "PNode"]
+
+_ACTS = {"Relu": "relu", "Relu6": "relu6", "LeakyRelu": "leaky_relu", "Elu": "elu",
+         "Selu": "selu", "Sigmoid": "sigmoid", "Tanh": "tanh", "Softplus": "softplus",
+         "Softsign": "softsign"}
+
+
+class PNode:
+    """A node of the plan (a graph node, or several fused into one)."""
+
+    __slots__ = ("type", "row", "name", "inputs", "outputs", "attrs", "node", "order",
+                 "shape_only")
+
+    def __init__(self, op_type, inputs, outputs, attrs, node):
+        self.type = op_type
+        self.row = get_row(op_type)
+        self.name = node.name
+        self.inputs = list(inputs)
+        self.outputs = list(outputs)
+        self.attrs = attrs
+        self.node = node
+        self.order = node._id
+        self.shape_only = shape_inputs(self.row, attrs, len(self.inputs))
+
+    def data_inputs(self):
+        """Inputs whose values (not just shapes) the kernel reads."""
+        so = self.shape_only
+        return [t for i, t in enumerate(self.inputs) if i not in so] if so else self.inputs
+
+
+def _feed_error(t, fed_shape=None):
+    return errors.InvalidArgumentError(
+        f"You must feed a value for placeholder tensor '{t.op.name}' with dtype "
+        f"{t.dtype.name} and shape {fmt_shape(t.shape) if t.shape.dims is not None else '<any>'}")
+
+
+def _collect(fetch_tensors, target_ops, fed: dict) -> dict:
+    """Graph nodes needed for the fetches, keyed by node id."""
+    needed: dict[int, object] = {}
+    stack = [t.op for t in fetch_tensors if id(t) not in fed] + list(target_ops)
+    while stack:
+        op = stack.pop()
+        if op._id in needed:
+            continue
+        needed[op._id] = op
+        if op.type == "Placeholder" and id(op.outputs[0]) not in fed:
+            raise _feed_error(op.outputs[0])
+        for t in op.inputs:
+            if id(t) not in fed:
+                stack.append(t.op)
+        stack.extend(op.control_inputs)
+    return needed
+
+
+def compile_plan(session, fetch_tensors: list, target_ops: list, feed_tensors: list,
+                 feed_shapes: list) -> Plan:
+    """Compile a plan (see the module docstring)."""
+    fed = {id(t): (t, s) for t, s in zip(feed_tensors, feed_shapes, strict=False)}
+    needed = _collect(fetch_tensors, target_ops, fed)
+    ops = [needed[k] for k in sorted(needed)]
+    check_nodes(session.graph, ops)
+    shapes: dict[int, tuple] = {}      # id(tensor) -> concrete shape
+    values: dict[int, np.ndarray] = {}  # id(tensor) -> folded value
+    for t, s in fed.values():
+        shapes[id(t)] = tuple(s)
+    pnodes: list[PNode] = []
+    for op in ops:
+        row = get_row(op.type)
+        if all(id(t) in fed for t in op.outputs) and op.outputs:
+            continue
+        attrs = dict(op.attrs)
+        if op.type == "VariableV2":
+            shp = op.outputs[0].shape
+            shapes[id(op.outputs[0])] = tuple(shp.dims)
+        elif op.type == "Const":
+            values[id(op.outputs[0])] = attrs["value"]
+            shapes[id(op.outputs[0])] = attrs["value"].shape
+        else:
+            in_shapes = [TensorShape(shapes[id(t)]) for t in op.inputs]
+            ctx = InferCtx(op.type, op.name, [t.dtype for t in op.inputs], in_shapes,
+                           [values.get(id(t)) for t in op.inputs], attrs)
+            outs = row.infer(ctx)
+            for t, (_, s) in zip(op.outputs, outs, strict=False):
+                s = s if isinstance(s, TensorShape) else TensorShape(s)
+                if not s.is_fully_defined():
+                    raise errors.InvalidArgumentError(
+                        f"{op.type} '{op.name}': could not determine the shape of output "
+                        f"'{t.name}' for the fed shapes (got {fmt_shape(s)})")
+                if not t.shape.is_compatible_with(s):
+                    raise errors.InvalidArgumentError(
+                        f"{op.type} '{op.name}': output '{t.name}' has static shape "
+                        f"{fmt_shape(t.shape)} but shape {fmt_shape(s)} for the fed values")
+                if id(t) not in fed:
+                    shapes[id(t)] = s.dims
+        so = shape_inputs(row, attrs, len(op.inputs))
+        foldable = (not row.stateful and row.build is not None and bool(op.outputs)
+                    and not any(id(t) in fed for t in op.outputs)
+                    and (row.extra.get("shape_only")
+                         or all(id(t) in values for i, t in enumerate(op.inputs)
+                                if i not in so)))
+        if op.type == "Const":
+            continue
+        if foldable and op.type != "VariableV2":
+            outs = [np.empty(shapes[id(t)], t.dtype.np) for t in op.outputs]
+            ins = [values[id(t)] if id(t) in values else _dummy(shapes[id(t)], t.dtype.np)
+                   for t in op.inputs]
+            fn = row.build(KernelCtx(op, ins, outs, attrs, None))
+            if fn is not None:
+                fn()
+            else:
+                outs = [ins[row.alias if isinstance(row.alias, int) else 0].reshape(
+                    shapes[id(op.outputs[0])])]
+            for t, v in zip(op.outputs, outs, strict=False):
+                v.flags.writeable = False
+                values[id(t)] = v
+            continue
+        pnodes.append(PNode(op.type, op.inputs, op.outputs, attrs, op))
+
+    fetched = {id(t) for t in fetch_tensors}
+    pnodes = _simplify(pnodes, values, shapes)
+    pnodes = _fuse(pnodes, fetched, shapes, fed)
+    pnodes = _schedule(pnodes)
+    return _build(session, pnodes, fetch_tensors, feed_tensors, fed, shapes, values)
+
+
+# ---------------------------------------------------------------- simplification
+def _uniform_scalar(v):
+    """The single value of a constant whose elements are all equal, else None."""
+    if v is None or v.size == 0 or v.dtype.kind not in "fiu":
+        return None
+    first = v.reshape(-1)[0]
+    if v.size > 1 and not np.all(v == first):
+        return None
+    return first.item()
+
+
+def _simplify(pnodes: list[PNode], values: dict, shapes: dict) -> list[PNode]:
+    """``x * c`` and ``x / c`` with a uniform constant ``c`` that does not broadcast ``x``
+    become ``Scale(x, alpha)`` (or an identity view when ``alpha == 1``)."""
+    out = []
+    for p in pnodes:
+        if p.type in ("Mul", "RealDiv") and p.outputs[0].dtype.is_floating:
+            a, b = p.inputs
+            ca, cb = _uniform_scalar(values.get(id(a))), _uniform_scalar(values.get(id(b)))
+            x, c = (a, cb) if cb is not None else ((b, ca) if p.type == "Mul" else (None, None))
+            if x is not None and c is not None and id(x) not in values and \
+                    tuple(shapes[id(x)]) == tuple(shapes[id(p.outputs[0])]):
+                alpha = c if p.type == "Mul" else (1.0 / c if c != 0 else None)
+                if alpha is not None:
+                    if alpha == 1.0:
+                        q = PNode("Identity", [x], p.outputs, {}, p.node)
+                    else:
+                        q = PNode("Scale", [x], p.outputs, {"alpha": float(alpha)}, p.node)
+                    q.order = p.order
+                    out.append(q)
+                    continue
+        out.append(p)
+    return out
+
+
+# ---------------------------------------------------------------- fusion
+def _fuse(pnodes: list[PNode], fetched: set, shapes: dict, fed: dict) -> list[PNode]:
+    consumers: dict[int, list[PNode]] = {}
+    for p in pnodes:
+        for t in p.data_inputs():
+            consumers.setdefault(id(t), []).append(p)
+
+    def single_use(t):
+        return (id(t) not in fetched and id(t) not in fed
+                and len(consumers.get(id(t), ())) == 1)
+
+    removed: set[int] = set()
+    out: list[PNode] = []
+    for p in pnodes:
+        if id(p) in removed:
+            continue
+        if p.type in ("SparseSoftmaxCrossEntropyWithLogits", "SoftmaxCrossEntropyWithLogits") \
+                and single_use(p.outputs[1]):
+            sc = consumers[id(p.outputs[1])][0]
+            if sc.type == "Scale":
+                attrs = dict(p.attrs)
+                attrs["scale"] = attrs.get("scale", 1.0) * sc.attrs["alpha"]
+                q = PNode(p.type, p.inputs, [p.outputs[0], sc.outputs[0]], attrs, p.node)
+                removed.add(id(sc))
+                out.append(q)
+                continue
+        if p.type in ("MatMul", "Conv2D") and single_use(p.outputs[0]):
+            if p.type == "MatMul" and (p.attrs["transpose_a"] or p.attrs["transpose_b"]
+                                       or len(shapes[id(p.inputs[0])]) != 2):
+                out.append(p)
+                continue
+            add = consumers[id(p.outputs[0])][0]
+            bias = None
+            if add.type in ("Add", "BiasAdd"):
+                first = add.inputs[0] is p.outputs[0]
+                other = add.inputs[1] if first else add.inputs[0]
+                n = shapes[id(p.outputs[0])][-1]
+                if (first or add.type == "Add") and other is not p.outputs[0] and \
+                        tuple(shapes.get(id(other), ())) == (n,) and \
+                        tuple(shapes[id(add.outputs[0])]) == tuple(shapes[id(p.outputs[0])]):
+                    bias = other
+            if bias is None:
+                out.append(p)
+                continue
+            chain, act, last, alpha = [p, add], "linear", add, 0.2
+            if single_use(add.outputs[0]):
+                nxt = consumers[id(add.outputs[0])][0]
+                if nxt.type in _ACTS:
+                    chain.append(nxt)
+                    act, last = _ACTS[nxt.type], nxt
+                    alpha = nxt.attrs.get("alpha", 0.2)
+            if p.type == "MatMul":
+                fused = PNode("Dense", [p.inputs[0], p.inputs[1], bias], last.outputs,
+                              {"activation": act, "alpha": alpha}, last.node)
+            else:
+                attrs = dict(p.attrs)
+                attrs["activation"] = act
+                attrs["alpha"] = alpha
+                fused = PNode("FusedConv2D", [p.inputs[0], p.inputs[1], bias], last.outputs,
+                              attrs, last.node)
+            fused.order = p.order
+            for c in chain[1:]:
+                removed.add(id(c))
+            out.append(fused)
+            continue
+        out.append(p)
+    return out
+
+
+# ---------------------------------------------------------------- scheduling
+def _schedule(pnodes: list[PNode]) -> list[PNode]:
+    producer: dict[int, PNode] = {}
+    for p in pnodes:
+        for t in p.outputs:
+            producer[id(t)] = p
+    by_op = {p.node._id: p for p in pnodes}
+    preds: dict[int, set] = {id(p): set() for p in pnodes}
+    for p in pnodes:
+        for t in p.data_inputs():
+            q = producer.get(id(t))
+            if q is not None and q is not p:
+                preds[id(p)].add(id(q))
+        for c in p.node.control_inputs:
+            q = by_op.get(c._id)
+            if q is not None and q is not p:
+                preds[id(p)].add(id(q))
+    # variable storage roots: a VariableV2 output, followed through alias rows
+    root: dict[int, int] = {}
+    for p in pnodes:
+        if p.type == "VariableV2":
+            root[id(p.outputs[0])] = id(p.outputs[0])
+    for p in sorted(pnodes, key=lambda q: q.order):
+        a = p.row.alias
+        if isinstance(a, int) and p.inputs and id(p.inputs[a]) in root:
+            root[id(p.outputs[0])] = root[id(p.inputs[a])]
+    writers: dict[int, list[PNode]] = {}
+    for p in pnodes:
+        for i in p.row.writes:
+            r = root.get(id(p.inputs[i]))
+            if r is not None:
+                writers.setdefault(r, []).append(p)
+    if writers:
+        succ: dict[int, set] = {id(p): set() for p in pnodes}
+        for k, ps in preds.items():
+            for q in ps:
+                succ[q].add(k)
+        for r, ws in writers.items():
+            readers = [p for p in pnodes if any(root.get(id(t)) == r for t in p.data_inputs())
+                       and p not in ws]
+            for w in ws:
+                desc = _descendants(id(w), succ)
+                for rd in readers:
+                    if id(rd) not in desc and id(rd) != id(w):
+                        preds[id(w)].add(id(rd))
+                        succ[id(rd)].add(id(w))
+            ws_sorted = sorted(ws, key=lambda q: q.order)
+            for a, b in zip(ws_sorted, ws_sorted[1:], strict=False):
+                if id(a) not in _descendants(id(b), succ):
+                    preds[id(b)].add(id(a))
+                    succ[id(a)].add(id(b))
+    node_of = {id(p): p for p in pnodes}
+    indeg = {k: len(v) for k, v in preds.items()}
+    succ2: dict[int, list] = {id(p): [] for p in pnodes}
+    for k, ps in preds.items():
+        for q in ps:
+            succ2[q].append(k)
+    heap = [(node_of[k].order, k) for k, d in indeg.items() if d == 0]
+    heapq.heapify(heap)
+    order = []
+    while heap:
+        _, k = heapq.heappop(heap)
+        order.append(node_of[k])
+        for s in succ2[k]:
+            indeg[s] -= 1
+            if indeg[s] == 0:
+                heapq.heappush(heap, (node_of[s].order, s))
+    if len(order) != len(pnodes):
+        raise errors.InvalidArgumentError(
+            "the fetched subgraph has a cycle between variable reads and writes; add "
+            "control_dependencies to order them")
+    return order
+
+
+def _descendants(start: int, succ: dict) -> set:
+    seen, stack = set(), [start]
+    while stack:
+        k = stack.pop()
+        for s in succ.get(k, ()):
+            if s not in seen:
+                seen.add(s)
+                stack.append(s)
+    return seen
+
+
+# ---------------------------------------------------------------- buffers and kernels
+def _dummy(shape, dtype) -> np.ndarray:
+    """A read-only zero-stride array of ``shape`` (for shape-only inputs)."""
+    return np.broadcast_to(np.zeros((), dtype), shape)
+
+
+def _build(session, pnodes, fetch_tensors, feed_tensors, fed, shapes, values) -> Plan:
+    bufs: dict[int, np.ndarray] = {}
+    group: dict[int, int] = {}          # id(tensor) -> storage group id
+    pinned: set[int] = set()            # groups never reused
+    for t in feed_tensors:
+        b = np.empty(shapes[id(t)], t.dtype.np)
+        bufs[id(t)] = b
+        group[id(t)] = id(t)
+        pinned.add(id(t))
+    for k, v in values.items():
+        bufs[k] = v
+        group[k] = k
+        pinned.add(k)
+    fetched = {id(t) for t in fetch_tensors}
+    # last use of each storage group (by step index)
+    alias_of: dict[int, int] = {}
+    for p in pnodes:
+        a = p.row.alias
+        if callable(a):
+            a = a([shapes[id(t)] for t in p.inputs], [shapes[id(t)] for t in p.outputs],
+                  p.attrs)
+        if a is not None:
+            alias_of[id(p)] = a
+    consumed: set[int] = set()
+    for p in pnodes:
+        for t in p.data_inputs():
+            consumed.add(id(t))
+    pool: dict[tuple, list] = {}
+    last_use: dict[int, int] = {}
+    # first pass: decide groups (alias outputs join their input's group)
+    for i, p in enumerate(pnodes):
+        for t in p.data_inputs():
+            g = group.get(id(t), id(t))
+            last_use[g] = i
+        if id(p) in alias_of:
+            src = p.inputs[alias_of[id(p)]]
+            group[id(p.outputs[0])] = group.get(id(src), id(src))
+        for t in p.outputs:
+            group.setdefault(id(t), id(t))
+            last_use.setdefault(group[id(t)], i)
+    for t in fetch_tensors:
+        pinned.add(group.get(id(t), id(t)))
+    state = session._run_state
+    steps = []
+    emit_info = []
+    var_reads, var_writes = [], set()
+    group_buf: dict[int, np.ndarray] = {}
+    for g in pinned:
+        if g in bufs:
+            group_buf[g] = bufs[g]
+    release_at: dict[int, list] = {}
+    for g, i in last_use.items():
+        release_at.setdefault(i, []).append(g)
+    for i, p in enumerate(pnodes):
+        if p.type == "VariableV2":
+            arr = session._storage(p.node)
+            bufs[id(p.outputs[0])] = arr
+            group_buf[group[id(p.outputs[0])]] = arr
+            pinned.add(group[id(p.outputs[0])])
+            vt = p.outputs[0]
+            readers = [q for q in pnodes
+                       if any(t is vt and not (q.type == "Assign" and j == 0)
+                              for j, t in enumerate(q.inputs))]
+            if readers or id(p.outputs[0]) in fetched:
+                var_reads.append(p.node)
+            continue
+        if p.type in ("Placeholder",):
+            raise _feed_error(p.outputs[0])
+        for w in p.row.writes:
+            src = p.inputs[w]
+            if src.op.type == "VariableV2":
+                var_writes.add(src.op)
+        ins = [_dummy(shapes[id(t)], t.dtype.np) if j in p.shape_only else bufs[id(t)]
+               for j, t in enumerate(p.inputs)]
+        made_view = False
+        if id(p) in alias_of:
+            a = alias_of[id(p)]
+            out_shape = shapes[id(p.outputs[0])]
+            viewfn = p.row.extra.get("view")
+            try:
+                v = viewfn(ins, out_shape, p.attrs) if viewfn else ins[a].reshape(out_shape)
+            except (ValueError, TypeError):
+                v = None
+            if v is not None and v.shape == tuple(out_shape) and (
+                    v.size == 0 or np.shares_memory(v, ins[a])):
+                bufs[id(p.outputs[0])] = v
+                made_view = True
+            else:
+                group[id(p.outputs[0])] = id(p.outputs[0])
+        outs = []
+        for j, t in enumerate(p.outputs):
+            if j == 0 and made_view:
+                outs.append(bufs[id(t)])
+                continue
+            g = group[id(t)]
+            key = (tuple(shapes[id(t)]), t.dtype.np)
+            buf = None
+            if g not in pinned and pool.get(key):
+                buf = pool[key].pop()
+            if buf is None:
+                buf = np.empty(*key)
+            bufs[id(t)] = buf
+            group_buf[g] = buf
+            outs.append(buf)
+        if not made_view or p.row.writes:
+            needed = [id(t) in consumed or id(t) in fetched for t in p.outputs]
+            kctx = KernelCtx(p.node, ins, outs, p.attrs, state, needed)
+            kctx.consts = [values.get(id(t)) for t in p.inputs]
+            fn = p.row.build(kctx) if p.row.build is not None else None
+            if fn is not None:
+                steps.append(fn)
+                emit_info.append((p, kctx))
+        for g in release_at.get(i, ()):
+            if g in pinned or g not in group_buf:
+                continue
+            b = group_buf.pop(g)
+            if b.base is None:
+                pool.setdefault((b.shape, b.dtype), []).append(b)
+    n_programs = 0
+    if session._use_c and _program_class() is not None:
+        steps, n_programs = _group_programs(steps, emit_info)
+    fetch_bufs = [bufs[id(t)] for t in fetch_tensors]
+    feed_bufs = [bufs[id(t)] for t in feed_tensors]
+    all_bufs = {k: v for k, v in bufs.items()}
+    plan = Plan(steps, feed_bufs, fetch_bufs, var_reads, var_writes, all_bufs, pnodes,
+                emit_info)
+    plan.programs = n_programs
+    return plan
+
+
+def _program_class():
+    try:
+        from estcore._lib import _kernels
+    except ImportError:  # pragma: no cover - broken build; numpy kernels still work
+        return None
+    return getattr(_kernels, "Program", None)
+
+
+def _group_programs(steps, emit_info):
+    """Replace each maximal run of C-emittable steps by one ``Program.run``."""
+    program_cls = _program_class()
+    out, prog, n_prog, in_prog = [], None, 0, 0
+    for fn, (p, k) in zip(steps, emit_info, strict=True):
+        done = False
+        if p.row.emit is not None:
+            if prog is None:
+                prog = program_cls()
+            try:
+                done = bool(p.row.emit(prog, k))
+            except (TypeError, ValueError):
+                done = False
+        if done:
+            in_prog += 1
+            continue
+        if prog is not None and in_prog:
+            out.append(prog.run)
+            n_prog += 1
+            prog, in_prog = None, 0
+        out.append(fn)
+    if prog is not None and in_prog:
+        out.append(prog.run)
+        n_prog += 1
+    return out, n_prog

@@ -1,0 +1,389 @@
+"""``estcore.Session``: variable state + plan cache + the per-run fast path.
+
+Design:
+    ``run(fetches, feed_dict)`` looks up a *family* by (fetch structure, fed
+    tensors) and then a compiled plan by the fed shapes; both lookups are dict
+    hits after the first run. The family knows how to flatten/rebuild the fetch
+    structure and which placeholder each feed targets. A feed that is already an
+    ndarray of the placeholder's dtype goes straight to ``np.copyto`` into its
+    planned buffer; anything else is converted once (only when lossless in kind:
+    float64 -> float32 is allowed, float -> int is refused) and validated against
+    the placeholder's static shape.
+
+    Variable storage is one numpy array per variable, owned by the session and
+    updated in place by the plans; ``get_variable_values`` returns copies and
+    ``set_variable_values`` writes into the same arrays (plans stay valid).
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import numpy as np
+
+from estcore import errors
+from estcore.graph import random as R
+from estcore.graph.fetches import flatten_fetches, structure_key
+from estcore.graph.ir import Graph, Operation, get_default_graph
+from estcore.graph.plan import compile_plan
+from estcore.graph.shapes import TensorShape, fmt_shape
+from estcore.graph.tensor import Tensor
+
+__all__ = ["Session", "get_default_session", "InteractiveSession"]
+
+_EMPTY: dict = {}
+_tls = threading.local()
+
+
+def get_default_session():
+    """The innermost session of a ``with Session():`` block (or None)."""
+    s = getattr(_tls, "stack", None)
+    if not s:
+        raise ValueError("No default session is registered. Use `with sess.as_default():` or "
+                         "pass an explicit session.")
+    return s[-1]
+
+
+class _RunState:
+    """Per-session mutable state that kernels reach: random generators per node."""
+
+    __slots__ = ("rngs",)
+
+    def __init__(self):
+        self.rngs: dict[int, np.random.Generator] = {}
+
+    def rng(self, node) -> np.random.Generator:
+        g = self.rngs.get(node._id)
+        if g is None:
+            g = self.rngs[node._id] = R.generator_for(node.attrs["seed"])
+        return g
+
+
+class _Family:
+    __slots__ = ("leaves", "rebuild", "fetch_tensors", "target_ops", "feed_tensors",
+                 "feed_dtypes", "plans", "leaf_index", "is_op")
+
+    def __init__(self):
+        self.plans: dict[tuple, Any] = {}
+
+
+class Session:
+    """Runs graph fragments (TF1 ``tf.Session``).
+
+    Args:
+        graph: the graph to run (default: the default graph at construction).
+        config: a dict; ``{"use_c_kernels": False}`` keeps every node on its numpy
+            kernel (for comparisons). Other values (TF1 ConfigProto) are ignored.
+    """
+
+    def __init__(self, target: str = "", graph: Graph | None = None, config: Any = None):
+        self.graph = graph if graph is not None else get_default_graph()
+        self._values: dict[Operation, np.ndarray] = {}
+        self._initialized: set[Operation] = set()
+        self._families: dict[tuple, _Family] = {}
+        self._run_state = _RunState()
+        self._closed = False
+        self._lock = threading.Lock()
+        self._graph_ctx = None
+        self.compile_count = 0
+        cfg = config if isinstance(config, dict) else {}
+        # C programs for runs of C-capable nodes (numpy kernels otherwise).
+        self._use_c = bool(cfg.get("use_c_kernels", True))
+
+    # ---------------------------------------------------------------- lifecycle
+    def close(self) -> None:
+        """Release variable storage and plans; later runs raise RuntimeError."""
+        self._closed = True
+        self._families.clear()
+        self._values.clear()
+
+    def __enter__(self) -> Session:
+        self._graph_ctx = self.graph.as_default()
+        self._graph_ctx.__enter__()
+        if not hasattr(_tls, "stack"):
+            _tls.stack = []
+        _tls.stack.append(self)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        _tls.stack.pop()
+        self._graph_ctx.__exit__(*exc)
+        self.close()
+
+    def as_default(self):
+        sess = self
+
+        class _Ctx:
+            def __enter__(self_inner):
+                if not hasattr(_tls, "stack"):
+                    _tls.stack = []
+                _tls.stack.append(sess)
+                return sess
+
+            def __exit__(self_inner, *exc):
+                _tls.stack.pop()
+        return _Ctx()
+
+    # ---------------------------------------------------------------- run
+    def run(self, fetches, feed_dict=None, options=None, run_metadata=None):
+        """Evaluate ``fetches`` (a tensor, op, variable, or nested list/tuple/dict/
+        namedtuple of them) with ``feed_dict`` values; ops give None.
+
+        Returns:
+            The fetched values with the structure of ``fetches`` (numpy arrays,
+            numpy scalars for 0-d tensors), as copies the caller owns.
+        Raises:
+            InvalidArgumentError: a feed is unknown, has the wrong shape/dtype, or a
+                needed placeholder is not fed.
+            FailedPreconditionError: an uninitialized variable is read.
+        """
+        if self._closed:
+            raise RuntimeError("Attempted to use a closed Session.")
+        feeds = feed_dict if feed_dict is not None else _EMPTY
+        t = type(fetches)
+        try:
+            if t is list or t is tuple:
+                fkey = (t, *fetches)
+            else:
+                fkey = (t, fetches)
+            key = (fkey, tuple(feeds))
+            fam = self._families.get(key)
+        except TypeError:  # unhashable leaves (nested lists, dicts)
+            key = (structure_key(fetches), tuple(feeds))
+            fam = self._families.get(key)
+        if fam is None:
+            fam = self._make_family(fetches, feeds)
+            self._families[key] = fam
+        values = list(feeds.values()) if feeds else []
+        shapes = []
+        for i, (v, d) in enumerate(zip(values, fam.feed_dtypes, strict=False)):
+            if type(v) is not np.ndarray or v.dtype != d:
+                v = values[i] = self._convert_feed(fam.feed_tensors[i], v)
+            shapes.append(v.shape)
+        skey = tuple(shapes)
+        plan = fam.plans.get(skey)
+        if plan is None:
+            plan = self._compile(fam, skey)
+        with self._lock:  # plans own their buffers: one run at a time per session
+            if not plan.checked:
+                self._check_initialized(plan)
+            out = plan.run(values)
+            if not plan.checked:
+                self._initialized.update(plan.var_writes)
+                plan.checked = all(v in self._initialized for v in plan.var_reads)
+        if fam.is_op:
+            out = [None if o else out[j] for o, j in zip(fam.is_op, fam.leaf_index, strict=False)]
+        return fam.rebuild(out)
+
+    def _make_family(self, fetches, feeds) -> _Family:
+        fam = _Family()
+        leaves, rebuild = flatten_fetches(fetches, self._as_fetch)
+        fam.rebuild = rebuild
+        fetch_tensors, targets, is_op, leaf_index = [], [], [], []
+        for x in leaves:
+            if isinstance(x, Operation):
+                targets.append(x)
+                is_op.append(True)
+                leaf_index.append(-1)
+            else:
+                leaf_index.append(len(fetch_tensors))
+                fetch_tensors.append(x)
+                is_op.append(False)
+        fam.fetch_tensors = fetch_tensors
+        fam.target_ops = targets
+        fam.is_op = is_op if any(is_op) else None
+        fam.leaf_index = leaf_index
+        fam.feed_tensors = []
+        seen = set()
+        for k in feeds:
+            t = self._as_feed(k)
+            if id(t) in seen:
+                raise errors.InvalidArgumentError(f"tensor '{t.name}' is fed twice")
+            seen.add(id(t))
+            fam.feed_tensors.append(t)
+        fam.feed_dtypes = [t.dtype.np for t in fam.feed_tensors]
+        return fam
+
+    def _as_fetch(self, x):
+        if isinstance(x, str):
+            try:
+                x = self.graph.as_graph_element(x)
+            except (KeyError, ValueError) as exc:
+                raise errors.InvalidArgumentError(f"Fetch argument {x!r} cannot be interpreted "
+                                                  f"as a Tensor or Operation: {exc}") from None
+        if isinstance(x, Operation):
+            op = x
+        elif isinstance(x, Tensor) or hasattr(x, "_as_tensor"):
+            x = x._as_tensor()
+            op = x.op
+        else:
+            raise TypeError(f"Fetch argument {x!r} has invalid type {type(x).__name__}: must "
+                            "be a Tensor, an Operation, a Variable, a tensor name, or a nested "
+                            "list/tuple/dict of those.")
+        if op.graph is not self.graph:
+            raise ValueError(f"Fetch argument '{getattr(x, 'name', x)}' is not an element of "
+                             "this session's graph.")
+        return x
+
+    def _as_feed(self, k) -> Tensor:
+        if isinstance(k, str):
+            try:
+                k = self.graph.get_tensor_by_name(k if ":" in k else k + ":0")
+            except (KeyError, ValueError):
+                raise errors.InvalidArgumentError(f"Cannot interpret feed_dict key {k!r}: no "
+                                                  "such tensor in the graph.") from None
+        if not (isinstance(k, Tensor) or hasattr(k, "_as_tensor")):
+            raise TypeError(f"feed_dict keys must be Tensors (usually placeholders) or tensor "
+                            f"names. Received: {k!r} ({type(k).__name__})")
+        t = k._as_tensor()
+        if t.graph is not self.graph:
+            raise errors.InvalidArgumentError(f"feed_dict key '{t.name}' is not an element of "
+                                              "this session's graph.")
+        if t.op.type == "VariableV2":
+            raise errors.InvalidArgumentError(f"feed_dict key '{t.name}' is a variable; "
+                                              "variables cannot be fed (use assign or "
+                                              "set_variable_values).")
+        return t
+
+    @staticmethod
+    def _convert_feed(t: Tensor, v) -> np.ndarray:
+        target = t.dtype
+        if hasattr(v, "_as_tensor"):
+            raise TypeError(f"The value of a feed cannot be a symbolic Tensor (feeding "
+                            f"'{t.op.name}'). Feed numpy arrays or Python values.")
+        if target.is_string:
+            return np.asarray(v, dtype=object)
+        arr = np.asarray(v)
+        src = arr.dtype
+        ok = True
+        if target.is_floating:
+            ok = src.kind in "biuf"
+        elif target.is_integer:
+            if src.kind == "f":
+                ok = False
+            elif src.kind in "iu" or src.kind == "b":
+                info = np.iinfo(target.np)
+                ok = arr.size == 0 or (arr.min() >= info.min and arr.max() <= info.max)
+            else:
+                ok = False
+        elif target.is_bool:
+            ok = src.kind == "b"
+        if not ok:
+            raise errors.InvalidArgumentError(
+                f"Cannot feed a value of dtype {src.name} to placeholder '{t.op.name}' of dtype "
+                f"{target.name} without losing information (value shape {arr.shape}).")
+        return arr.astype(target.np, copy=False)
+
+    def _compile(self, fam: _Family, skey: tuple):
+        for t, s in zip(fam.feed_tensors, skey, strict=False):
+            if not t.shape.is_compatible_with(TensorShape(s)):
+                raise errors.InvalidArgumentError(
+                    f"Cannot feed value of shape {fmt_shape(s)} for tensor '{t.name}', which "
+                    f"has shape {fmt_shape(t.shape)}")
+        plan = compile_plan(self, fam.fetch_tensors, fam.target_ops, fam.feed_tensors,
+                            list(skey))
+        fam.plans[skey] = plan
+        self.compile_count += 1
+        return plan
+
+    def _check_initialized(self, plan) -> None:
+        for v in plan.var_reads:
+            if v not in self._initialized and v not in plan.var_writes:
+                raise errors.FailedPreconditionError(
+                    f"Attempting to use uninitialized value {v.name} (run its initializer, "
+                    "e.g. sess.run(estcore.global_variables_initializer()), or restore a "
+                    "checkpoint first)")
+
+    # ---------------------------------------------------------------- variables
+    def _storage(self, var_op: Operation) -> np.ndarray:
+        arr = self._values.get(var_op)
+        if arr is None:
+            t = var_op.outputs[0]
+            arr = self._values[var_op] = np.zeros(t.shape.dims, t.dtype.np)
+        return arr
+
+    def _variable_ops(self) -> dict[str, Operation]:
+        return {op.name: op for op in self.graph._nodes if op.type == "VariableV2"}
+
+    def get_variable_values(self, variables=None) -> dict[str, np.ndarray]:
+        """Copies of variable values keyed by name without ``:0`` (for checkpoints).
+
+        Args:
+            variables: Variables (or names) to read; default every initialized variable.
+        Raises:
+            FailedPreconditionError: a requested variable is not initialized.
+        """
+        if variables is None:
+            ops = [op for op in self._variable_ops().values() if op in self._initialized]
+        else:
+            by_name = self._variable_ops()
+            ops = []
+            for v in variables:
+                name = v if isinstance(v, str) else v.op.name
+                name = name[:-2] if name.endswith(":0") else name
+                if name not in by_name:
+                    raise errors.NotFoundError(f"Variable '{name}' is not in the graph.")
+                op = by_name[name]
+                if op not in self._initialized:
+                    raise errors.FailedPreconditionError(
+                        f"Attempting to use uninitialized value {name}")
+                ops.append(op)
+        return {op.name: self._values[op].copy() for op in ops}
+
+    def set_variable_values(self, values: dict) -> None:
+        """Write variable values by name (validates names, shapes and dtypes first).
+
+        Raises:
+            NotFoundError: a name is not a variable of the graph.
+            InvalidArgumentError: a value has the wrong shape or an incompatible dtype.
+        """
+        by_name = self._variable_ops()
+        staged = []
+        for name, val in values.items():
+            key = name[:-2] if isinstance(name, str) and name.endswith(":0") else name
+            if not isinstance(key, str):
+                key = key.op.name
+            op = by_name.get(key)
+            if op is None:
+                raise errors.NotFoundError(
+                    f"Variable '{key}' is not in the graph (known variables: "
+                    f"{', '.join(sorted(by_name)) or 'none'}).")
+            t = op.outputs[0]
+            arr = np.asarray(val)
+            if arr.shape != tuple(t.shape.dims):
+                raise errors.InvalidArgumentError(
+                    f"Variable '{key}' has shape {fmt_shape(t.shape)}, but the value has shape "
+                    f"{fmt_shape(arr.shape)}")
+            kinds = {"f": "biuf", "i": "biu", "u": "biu", "b": "b"}
+            if arr.dtype.kind not in kinds.get(t.dtype.np.kind, "O"):
+                raise errors.InvalidArgumentError(
+                    f"Variable '{key}' has dtype {t.dtype.name}, but the value has dtype "
+                    f"{arr.dtype.name}")
+            staged.append((op, arr))
+        for op, arr in staged:
+            np.copyto(self._storage(op), arr, casting="unsafe")
+            self._initialized.add(op)
+        for fam in self._families.values():
+            for p in fam.plans.values():
+                p.checked = False
+
+    def uninitialized_variables(self) -> list[str]:
+        """Names of the graph's variables that have no value yet."""
+        return [n for n, op in self._variable_ops().items() if op not in self._initialized]
+
+
+class InteractiveSession(Session):
+    """A Session that installs itself as the default session on construction."""
+
+    def __init__(self, target: str = "", graph: Graph | None = None, config: Any = None):
+        super().__init__(target, graph, config)
+        if not hasattr(_tls, "stack"):
+            _tls.stack = []
+        _tls.stack.append(self)
+
+    def close(self) -> None:
+        s = getattr(_tls, "stack", [])
+        if self in s:
+            s.remove(self)
+        super().close()

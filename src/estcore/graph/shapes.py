@@ -1,0 +1,161 @@
+"""Static shapes: :class:`TensorShape` (``None`` for an unknown dimension or rank).
+
+Shapes here are what is known while tracing. The plan compiler reruns the same
+shape rules with fully known shapes once the feed shapes are known.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+__all__ = ["TensorShape", "as_shape", "fmt_shape", "broadcast_static"]
+
+
+class TensorShape:
+    """The static shape of a tensor.
+
+    ``TensorShape(None)`` has unknown rank; otherwise ``dims`` is a tuple of
+    ``int`` (known) or ``None`` (unknown) entries. Indexing gives a dimension
+    (``int`` or ``None``); ``as_list()`` gives a list.
+    """
+
+    __slots__ = ("dims",)
+
+    def __init__(self, dims: Iterable[Any] | None):
+        if dims is None:
+            self.dims = None
+        else:
+            out = []
+            for d in dims:
+                d = getattr(d, "value", d)
+                if d is None:
+                    out.append(None)
+                    continue
+                di = int(d)
+                if di != d or di < 0:
+                    raise ValueError("a shape dimension must be a non-negative int or None. "
+                                     f"Received: {d!r}")
+                out.append(di)
+            self.dims = tuple(out)
+
+    @property
+    def rank(self) -> int | None:
+        return None if self.dims is None else len(self.dims)
+
+    ndims = rank
+
+    def as_list(self) -> list:
+        if self.dims is None:
+            raise ValueError("as_list() is not defined on an unknown TensorShape.")
+        return list(self.dims)
+
+    def is_fully_defined(self) -> bool:
+        return self.dims is not None and all(d is not None for d in self.dims)
+
+    def num_elements(self) -> int | None:
+        if not self.is_fully_defined():
+            return None
+        n = 1
+        for d in self.dims:
+            n *= d
+        return n
+
+    def is_compatible_with(self, other: Any) -> bool:
+        other = as_shape(other)
+        if self.dims is None or other.dims is None:
+            return True
+        if len(self.dims) != len(other.dims):
+            return False
+        return all(a is None or b is None or a == b
+                   for a, b in zip(self.dims, other.dims, strict=True))
+
+    def merge_with(self, other: Any) -> TensorShape:
+        other = as_shape(other)
+        if self.dims is None:
+            return other
+        if other.dims is None:
+            return self
+        if not self.is_compatible_with(other):
+            raise ValueError(f"shapes {fmt_shape(self)} and {fmt_shape(other)} are not compatible")
+        return TensorShape(a if a is not None else b
+                           for a, b in zip(self.dims, other.dims, strict=True))
+
+    def __len__(self) -> int:
+        if self.dims is None:
+            raise ValueError("Cannot take the length of a shape with unknown rank.")
+        return len(self.dims)
+
+    def __iter__(self):
+        if self.dims is None:
+            raise ValueError("Cannot iterate over a shape with unknown rank.")
+        return iter(self.dims)
+
+    def __getitem__(self, key):
+        if self.dims is None:
+            if isinstance(key, slice):
+                return TensorShape(None)
+            return None
+        if isinstance(key, slice):
+            return TensorShape(self.dims[key])
+        return self.dims[key]
+
+    def __eq__(self, other: Any) -> bool:
+        try:
+            other = as_shape(other)
+        except (TypeError, ValueError):
+            return NotImplemented
+        return self.dims == other.dims
+
+    def __hash__(self) -> int:
+        return hash(self.dims)
+
+    def __repr__(self) -> str:
+        return f"TensorShape({None if self.dims is None else list(self.dims)})"
+
+    def __str__(self) -> str:
+        return fmt_shape(self)
+
+
+def as_shape(value: Any) -> TensorShape:
+    """Convert a TensorShape, list/tuple of dims, int or None to a :class:`TensorShape`."""
+    if isinstance(value, TensorShape):
+        return value
+    if value is None:
+        return TensorShape(None)
+    if isinstance(value, int):
+        return TensorShape([value])
+    return TensorShape(value)
+
+
+def fmt_shape(shape: Any) -> str:
+    """``(None, 784)`` style text for error messages."""
+    dims = shape.dims if isinstance(shape, TensorShape) else tuple(shape)
+    if dims is None:
+        return "<unknown>"
+    if len(dims) == 1:
+        return f"({dims[0]},)"
+    return "(" + ", ".join(str(d) for d in dims) + ")"
+
+
+def broadcast_static(a: TensorShape, b: TensorShape) -> TensorShape | None:
+    """numpy broadcasting of two static shapes; ``None`` when they cannot broadcast."""
+    if a.dims is None or b.dims is None:
+        return TensorShape(None)
+    da, db = a.dims, b.dims
+    n = max(len(da), len(db))
+    da = (1,) * (n - len(da)) + da
+    db = (1,) * (n - len(db)) + db
+    out = []
+    for x, y in zip(da, db, strict=False):
+        if x == 1:
+            out.append(y)
+        elif y == 1:
+            out.append(x)
+        elif x is None:
+            out.append(y)
+        elif y is None or x == y:
+            out.append(x)
+        else:
+            return None
+    return TensorShape(out)

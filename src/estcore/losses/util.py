@@ -1,0 +1,168 @@
+"""Loss collections and the shape / weight helpers shared by losses and metrics.
+
+The collection helpers follow TF1's ``tf.losses`` utilities (``add_loss``,
+``get_losses``, ``get_regularization_losses``, ``get_regularization_loss``,
+``get_total_loss``). The private helpers implement TF1's rank-squeezing rules
+(``remove_squeezable_dimensions``) and weight broadcasting checks
+(``weights_broadcast_ops``) on static shapes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import estcore as ec
+
+__all__ = [
+    "add_loss",
+    "get_losses",
+    "get_regularization_losses",
+    "get_regularization_loss",
+    "get_total_loss",
+]
+
+
+# ----------------------------------------------------------------------------
+# Collections
+# ----------------------------------------------------------------------------
+
+def add_loss(loss: Any, loss_collection: str | None = ec.GraphKeys.LOSSES) -> None:
+    """Add ``loss`` to ``loss_collection`` (nothing when the collection is None)."""
+    if loss_collection:
+        ec.add_to_collection(loss_collection, loss)
+
+
+def get_losses(scope: str | None = None, loss_collection: str = ec.GraphKeys.LOSSES) -> list:
+    """The losses in ``loss_collection`` whose names match ``scope`` (a regex prefix)."""
+    return ec.get_collection(loss_collection, scope)
+
+
+def get_regularization_losses(scope: str | None = None) -> list:
+    """The tensors in ``REGULARIZATION_LOSSES`` (optionally filtered by ``scope``)."""
+    return ec.get_collection(ec.GraphKeys.REGULARIZATION_LOSSES, scope)
+
+
+def get_regularization_loss(scope: str | None = None,
+                            name: str = "total_regularization_loss"):
+    """The sum of the regularization losses, or a float32 ``0.0`` when there are none."""
+    losses = get_regularization_losses(scope)
+    if losses:
+        return ec.add_n(losses, name=name)
+    return ec.constant(0.0, dtype=ec.float32, name=name)
+
+
+def get_total_loss(add_regularization_losses: bool = True, name: str = "total_loss",
+                   scope: str | None = None):
+    """The sum of the ``LOSSES`` collection (plus the regularization losses).
+
+    Raises:
+        ValueError: when there is no loss at all (TF1's ``add_n`` of an empty list).
+    """
+    losses = list(get_losses(scope=scope))
+    if add_regularization_losses:
+        losses += get_regularization_losses(scope=scope)
+    if not losses:
+        raise ValueError("get_total_loss(): no losses found in the LOSSES collection"
+                         + (" or REGULARIZATION_LOSSES" if add_regularization_losses else "")
+                         + f" (scope={scope!r}). Create a loss with estcore.losses.* first.")
+    if len(losses) == 1:
+        return ec.identity(losses[0], name=name)
+    dtypes = {t.dtype for t in losses}
+    if len(dtypes) > 1:
+        target = losses[0].dtype
+        losses = [t if t.dtype == target else ec.cast(t, target) for t in losses]
+    return ec.add_n(losses, name=name)
+
+
+# ----------------------------------------------------------------------------
+# Shape helpers (private, shared with estcore.metrics)
+# ----------------------------------------------------------------------------
+
+def _rank(t) -> int | None:
+    return t.shape.rank
+
+
+def _dims(t) -> list | None:
+    shape = t.shape
+    return None if shape.rank is None else list(shape.dims)
+
+
+def _fmt(t) -> str:
+    dims = _dims(t)
+    if dims is None:
+        return "<unknown>"
+    return "(" + ", ".join("None" if d is None else str(d) for d in dims) + ")"
+
+
+def _remove_squeezable_dimensions(labels, predictions, expected_rank_diff: int = 0):
+    """TF1 ``confusion_matrix.remove_squeezable_dimensions`` on static ranks.
+
+    Squeezes the last dimension of ``predictions`` (when ``rank(predictions) -
+    rank(labels) == expected_rank_diff + 1`` and it is 1) or of ``labels`` (when
+    the difference is ``expected_rank_diff - 1``).
+    """
+    pr, lr = _rank(predictions), _rank(labels)
+    if pr is None or lr is None:
+        return labels, predictions
+    diff = pr - lr
+    if diff == expected_rank_diff + 1 and predictions.shape[-1] in (1, None):
+        if predictions.shape[-1] == 1:
+            predictions = ec.squeeze(predictions, [-1])
+    elif diff == expected_rank_diff - 1 and labels.shape[-1] == 1:
+        labels = ec.squeeze(labels, [-1])
+    return labels, predictions
+
+
+def _check_compatible(a, b, a_name: str, b_name: str) -> None:
+    if not a.shape.is_compatible_with(b.shape):
+        raise ValueError(f"`{a_name}` and `{b_name}` must have compatible shapes. Received: "
+                         f"{a_name}.shape={_fmt(a)}, {b_name}.shape={_fmt(b)}")
+
+
+def _check_broadcastable(weights, values, what: str = "values") -> None:
+    """TF1 ``weights_broadcast_ops.assert_broadcastable`` on static shapes.
+
+    ``weights`` must be a scalar, or have the rank of ``values`` with every
+    dimension either 1 or equal to the matching dimension of ``values``.
+    Unknown dimensions are accepted here (numpy broadcasting checks them when
+    the graph runs).
+    """
+    wr, vr = _rank(weights), _rank(values)
+    if wr is None or vr is None or wr == 0:
+        return
+    ok = wr == vr
+    if ok:
+        for wd, vd in zip(weights.shape.dims, values.shape.dims, strict=True):
+            if wd is None or vd is None or wd == 1 or wd == vd:
+                continue
+            ok = False
+            break
+    if not ok:
+        raise ValueError(
+            f"`weights` can not be broadcast to {what}: weights must be a scalar or have "
+            f"the rank of {what} with each dimension 1 or equal. Received: "
+            f"{what}.shape={_fmt(values)}, weights.shape={_fmt(weights)}")
+
+
+def _div_no_nan(numerator, denominator, name: str | None = None):
+    """``numerator / denominator``, 0 where ``denominator == 0`` (TF ``div_no_nan``)."""
+    fn = getattr(ec, "div_no_nan", None)
+    if fn is None:
+        math = getattr(ec, "math", None)
+        fn = getattr(math, "divide_no_nan", None) if math is not None else None
+    if fn is not None:
+        return fn(numerator, denominator, name=name)
+    numerator = ec.convert_to_tensor(numerator)
+    denominator = ec.convert_to_tensor(denominator, dtype=numerator.dtype)
+    nonzero = ec.not_equal(denominator, ec.zeros_like(denominator))
+    safe = ec.where(nonzero, denominator, ec.ones_like(denominator))
+    # ``safe`` is never 0, so the quotient is finite and the mask zeroes it exactly.
+    return ec.multiply(numerator / safe, ec.cast(nonzero, numerator.dtype), name=name)
+
+
+def _float_dtype(t, default=None):
+    """The floating dtype to compute a loss in: the input's if floating, else float32."""
+    dtype = t.dtype
+    if dtype.is_floating:
+        return ec.float32 if dtype == ec.float16 else dtype
+    return default or ec.float32

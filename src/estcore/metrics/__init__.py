@@ -1,0 +1,51 @@
+"""``estcore.metrics``: TF1 streaming metrics returning ``(value, update_op)``.
+
+State lives in local variables (``LOCAL_VARIABLES`` + ``METRIC_VARIABLES``);
+``estcore.local_variables_initializer()`` resets it.
+"""
+
+from estcore.metrics.metrics_impl import (
+    accuracy,
+    auc,
+    false_negatives,
+    false_positives,
+    mean,
+    mean_absolute_error,
+    mean_per_class_accuracy,
+    mean_squared_error,
+    precision,
+    recall,
+    root_mean_squared_error,
+    true_negatives,
+    true_positives,
+)
+from estcore.metrics.thresholds import (
+    false_negatives_at_thresholds,
+    false_positives_at_thresholds,
+    precision_at_thresholds,
+    recall_at_thresholds,
+    true_negatives_at_thresholds,
+    true_positives_at_thresholds,
+)
+
+__all__ = [
+    "accuracy",
+    "auc",
+    "false_negatives",
+    "false_positives",
+    "mean",
+    "mean_absolute_error",
+    "mean_per_class_accuracy",
+    "mean_squared_error",
+    "precision",
+    "recall",
+    "root_mean_squared_error",
+    "true_negatives",
+    "true_positives",
+    "false_negatives_at_thresholds",
+    "false_positives_at_thresholds",
+    "precision_at_thresholds",
+    "recall_at_thresholds",
+    "true_negatives_at_thresholds",
+    "true_positives_at_thresholds",
+]

@@ -1,0 +1,113 @@
+"""Helpers shared by the metric modules: metric variables, scopes, TF1 rank rules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+import estcore as ec
+from estcore._validation import invalid
+from estcore.errors import InvalidArgumentError
+from estcore.graph.ops._core import make, row
+from estcore.losses import util
+
+_METRIC_COLLECTIONS = [ec.GraphKeys.LOCAL_VARIABLES, ec.GraphKeys.METRIC_VARIABLES]
+
+
+# ----------------------------------------------------------------------------
+# Helpers
+# ----------------------------------------------------------------------------
+
+def _metric_variable(shape: list, name: str):
+    """A zero-initialised float32 local variable of ``shape`` in the current scope."""
+    # ``_no_regularizer``: an enclosing variable scope's regularizer must not turn
+    # metric state into a loss (TF1 creates metric state with tf.Variable).
+    return ec.get_variable(name, shape=shape, dtype=ec.float32,
+                           initializer=ec.zeros_initializer(), regularizer=_no_regularizer,
+                           trainable=False, collections=list(_METRIC_COLLECTIONS))
+
+
+def _no_regularizer(variable) -> None:
+    return None
+
+
+def _scope(name: str | None, default: str):
+    return ec.variable_scope(None, default_name=name or default)
+
+
+def _add_to(collections, value) -> None:
+    for key in collections or ():
+        ec.add_to_collection(key, value)
+
+
+def _tensor(x: Any, name: str):
+    if x is None:
+        raise invalid(name, "a tensor or array, not None", x)
+    return ec.convert_to_tensor(x)
+
+
+def _cast(t, dtype):
+    return t if t.dtype == dtype else ec.cast(t, dtype)
+
+
+def _as_bool(t):
+    if t.dtype == ec.bool:
+        return t
+    return ec.not_equal(t, ec.zeros_like(t))
+
+
+def _squeeze_for_metric(predictions, labels, weights):
+    """TF1 ``metrics_impl._remove_squeezable_dimensions`` on static ranks."""
+    if labels is not None:
+        labels, predictions = util._remove_squeezable_dimensions(labels, predictions)
+        util._check_compatible(predictions, labels, "predictions", "labels")
+    if weights is None:
+        return predictions, labels, None
+    weights = ec.convert_to_tensor(weights)
+    wr, pr = weights.shape.rank, predictions.shape.rank
+    if wr in (0, None) or pr is None:
+        return predictions, labels, weights
+    if wr - pr == 1 and weights.shape[-1] in (1, None):
+        weights = ec.squeeze(weights, [-1])
+    elif pr - wr == 1:
+        weights = ec.expand_dims(weights, -1)
+    return predictions, labels, weights
+
+
+def _broadcast_weights(weights, values):
+    """``weights`` (float32) broadcast to the shape of ``values`` (TF1 rule, checked)."""
+    weights = _cast(weights, ec.float32)
+    util._check_broadcastable(weights, values)
+    if (weights.shape.is_fully_defined() and values.shape.is_fully_defined()
+            and weights.shape.as_list() == values.shape.as_list()):
+        return weights
+    return weights * ec.ones_like(values)
+
+
+def _check_unit_interval(predictions):
+    """``predictions`` with TF1's run-time check: InvalidArgumentError
+    ``predictions must be in [0, 1]`` when a value is outside [0, 1] (or NaN)."""
+    return make("AssertInUnitInterval", [predictions], {}, name="assert_unit_interval")
+
+
+def _unit_interval_infer(ctx):
+    return [(ctx.dtypes[0], ctx.shapes[0])]
+
+
+def _unit_interval_build(k):
+    x, out = k.ins[0], k.outs[0]
+
+    def run():
+        ok = (x >= 0) & (x <= 1)
+        if not bool(ok.all()):
+            bad = x[~ok].ravel()[0]
+            raise InvalidArgumentError(f"predictions must be in [0, 1]; got {bad!r} in "
+                                       f"'{k.node.name}'")
+        np.copyto(out, x)
+    return run
+
+
+# A check node (output = input, checked); stateful so it is never constant-folded
+# away; not differentiable (AUC has no gradient).
+row("AssertInUnitInterval", _unit_interval_infer, _unit_interval_build, None, stateful=True)

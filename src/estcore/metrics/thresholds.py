@@ -1,0 +1,170 @@
+"""Metrics at thresholds (TF1 ``tf.metrics.*_at_thresholds``) and the shared
+per-threshold confusion counts used by :func:`estcore.metrics.auc`.
+
+A prediction counts as positive at threshold ``t`` when it is strictly greater
+than ``t``; predictions are cast to float32 and must lie in [0, 1] (checked
+when the graph runs: InvalidArgumentError ``predictions must be in [0, 1]``).
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Sequence
+
+import numpy as np
+
+import estcore as ec
+from estcore._validation import invalid
+from estcore.metrics._base import (
+    _add_to,
+    _as_bool,
+    _broadcast_weights,
+    _cast,
+    _check_unit_interval,
+    _metric_variable,
+    _scope,
+    _squeeze_for_metric,
+    _tensor,
+)
+
+__all__ = [
+    "true_positives_at_thresholds",
+    "false_positives_at_thresholds",
+    "true_negatives_at_thresholds",
+    "false_negatives_at_thresholds",
+    "precision_at_thresholds",
+    "recall_at_thresholds",
+]
+
+_VAR_NAMES = {"tp": "true_positives", "fn": "false_negatives", "tn": "true_negatives",
+              "fp": "false_positives"}
+
+
+def _confusion_matrix_at_thresholds(labels, predictions, thresholds: Sequence[float], weights,
+                                    includes: Sequence[str]):
+    """Streaming weighted confusion counts per threshold (in the current scope).
+
+    Returns:
+        ``(values, updates)``: dicts keyed by ``"tp"``, ``"fn"``, ``"tn"``,
+        ``"fp"`` (those in ``includes``) of float32 ``[len(thresholds)]``
+        variables and of their update ops.
+    """
+    n = len(thresholds)
+    labels = _as_bool(_tensor(labels, "labels"))
+    predictions = _cast(_tensor(predictions, "predictions"), ec.float32)
+    predictions, labels, weights = _squeeze_for_metric(predictions, labels, weights)
+    predictions = _check_unit_interval(predictions)
+    pred_row = ec.reshape(predictions, [1, -1])
+    label_row = ec.reshape(ec.cast(labels, ec.float32), [1, -1])
+    if weights is not None:
+        w_row = ec.reshape(_broadcast_weights(weights, predictions), [1, -1])
+    else:
+        w_row = ec.ones_like(label_row)
+    pos_w = label_row * w_row  # [1, N]: the weight of each positive example, else 0
+    neg_w = (1.0 - label_row) * w_row
+    thresh_col = ec.constant(np.asarray(thresholds, dtype=np.float32).reshape(n, 1))
+    above = ec.cast(ec.greater(pred_row, thresh_col), ec.float32)  # [n, N]
+    below = 1.0 - above
+    parts = {"tp": (above, pos_w), "fn": (below, pos_w), "tn": (below, neg_w),
+             "fp": (above, neg_w)}
+    values, updates = {}, {}
+    for key in ("tp", "fn", "tn", "fp"):
+        if key not in includes:
+            continue
+        mask, w = parts[key]
+        var = _metric_variable([n], _VAR_NAMES[key])
+        values[key] = var
+        updates[key] = ec.assign_add(var, ec.reduce_sum(mask * w, axis=1))
+    return values, updates
+
+
+def _check_thresholds(thresholds) -> list[float]:
+    expected = "a non-empty list of numbers"
+    if isinstance(thresholds, (str, bytes)) or not isinstance(thresholds, Sequence):
+        raise invalid("thresholds", expected, thresholds, TypeError)
+    if not thresholds or not all(isinstance(t, numbers.Real) and not isinstance(t, bool)
+                                 for t in thresholds):
+        raise invalid("thresholds", expected, thresholds)
+    return [float(t) for t in thresholds]
+
+
+def _count_at_thresholds(key, labels, predictions, thresholds, weights, metrics_collections,
+                         updates_collections, name):
+    thresholds = _check_thresholds(thresholds)
+    with _scope(name, _VAR_NAMES[key]):
+        values, updates = _confusion_matrix_at_thresholds(labels, predictions, thresholds,
+                                                          weights, (key,))
+        value = ec.identity(values[key])
+        _add_to(metrics_collections, value)
+        _add_to(updates_collections, updates[key])
+        return value, updates[key]
+
+
+def true_positives_at_thresholds(labels, predictions, thresholds, weights=None,
+                                 metrics_collections=None, updates_collections=None, name=None):
+    """Streaming weighted true-positive counts, one per threshold: float32 ``[T]``."""
+    return _count_at_thresholds("tp", labels, predictions, thresholds, weights,
+                                metrics_collections, updates_collections, name)
+
+
+def false_positives_at_thresholds(labels, predictions, thresholds, weights=None,
+                                  metrics_collections=None, updates_collections=None, name=None):
+    """Streaming weighted false-positive counts, one per threshold: float32 ``[T]``."""
+    return _count_at_thresholds("fp", labels, predictions, thresholds, weights,
+                                metrics_collections, updates_collections, name)
+
+
+def true_negatives_at_thresholds(labels, predictions, thresholds, weights=None,
+                                 metrics_collections=None, updates_collections=None, name=None):
+    """Streaming weighted true-negative counts, one per threshold: float32 ``[T]``."""
+    return _count_at_thresholds("tn", labels, predictions, thresholds, weights,
+                                metrics_collections, updates_collections, name)
+
+
+def false_negatives_at_thresholds(labels, predictions, thresholds, weights=None,
+                                  metrics_collections=None, updates_collections=None, name=None):
+    """Streaming weighted false-negative counts, one per threshold: float32 ``[T]``."""
+    return _count_at_thresholds("fn", labels, predictions, thresholds, weights,
+                                metrics_collections, updates_collections, name)
+
+
+def _ratio_at_thresholds(other, default, labels, predictions, thresholds, weights,
+                         metrics_collections, updates_collections, name):
+    thresholds = _check_thresholds(thresholds)
+    epsilon = 1e-7  # TF1's guard against 0 / 0
+    with _scope(name, default):
+        values, updates = _confusion_matrix_at_thresholds(labels, predictions, thresholds,
+                                                          weights, ("tp", other))
+        value = ec.truediv(values["tp"], epsilon + values["tp"] + values[other], name="value")
+        update_op = ec.truediv(updates["tp"], epsilon + updates["tp"] + updates[other],
+                               name="update_op")
+        _add_to(metrics_collections, value)
+        _add_to(updates_collections, update_op)
+        return value, update_op
+
+
+def precision_at_thresholds(labels, predictions, thresholds, weights=None,
+                            metrics_collections=None, updates_collections=None, name=None):
+    """Streaming precision per threshold: ``TP / (1e-7 + TP + FP)`` (TF1).
+
+    Args:
+        labels: bool-castable labels.
+        predictions: probabilities in [0, 1], the shape of ``labels``.
+        thresholds: list of numbers (used as given).
+        weights: None, a scalar or broadcastable to ``predictions``.
+
+    Returns:
+        ``(precision, update_op)``: float32 ``[len(thresholds)]``. Variables
+        ``precision_at_thresholds/true_positives`` and ``.../false_positives``.
+    """
+    return _ratio_at_thresholds("fp", "precision_at_thresholds", labels, predictions,
+                                thresholds, weights, metrics_collections, updates_collections,
+                                name)
+
+
+def recall_at_thresholds(labels, predictions, thresholds, weights=None,
+                         metrics_collections=None, updates_collections=None, name=None):
+    """Streaming recall per threshold: ``TP / (1e-7 + TP + FN)`` (TF1); see
+    :func:`precision_at_thresholds`."""
+    return _ratio_at_thresholds("fn", "recall_at_thresholds", labels, predictions, thresholds,
+                                weights, metrics_collections, updates_collections, name)

@@ -1,0 +1,162 @@
+"""``estcore.nn``: activations, softmax, cross-entropies, dropout, conv/pool (TF1 names)."""
+
+# ruff: noqa: F401 - this module re-exports names
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from estcore.graph.ops import array_ops as _a
+from estcore.graph.ops import math_ops as _m
+from estcore.graph.ops import nn_ops as _nn
+from estcore.graph.ops import reduce_ops as _r
+from estcore.graph.ops._core import constant_value as _constant_value
+from estcore.graph.ops._core import convert_to_tensor as _t
+from estcore.graph.ops.conv_ops import avg_pool2d, conv2d, max_pool2d
+from estcore.graph.ops.nn_ops import (
+    bias_add,
+    in_top_k,
+    log_softmax,
+    sigmoid_cross_entropy_with_logits,
+    softmax,
+    softmax_cross_entropy_with_logits,
+    sparse_softmax_cross_entropy_with_logits,
+    top_k,
+)
+
+if TYPE_CHECKING:
+    from estcore.graph.tensor import Tensor
+
+__all__ = [
+    "relu", "relu6", "leaky_relu", "elu", "selu", "sigmoid", "tanh", "softplus", "softsign",
+    "softmax", "log_softmax", "dropout", "sparse_softmax_cross_entropy_with_logits",
+    "softmax_cross_entropy_with_logits", "softmax_cross_entropy_with_logits_v2",
+    "sigmoid_cross_entropy_with_logits", "l2_loss", "moments", "batch_normalization",
+    "conv2d", "max_pool2d", "avg_pool2d", "max_pool", "avg_pool", "bias_add", "in_top_k",
+    "l2_normalize", "embedding_lookup", "top_k",
+]
+
+softmax_cross_entropy_with_logits_v2 = softmax_cross_entropy_with_logits
+max_pool = max_pool2d
+avg_pool = avg_pool2d
+
+
+def _act(name, doc):
+    def f(features, name=None):
+        return _nn.activation(act_name, features, op_name=name)
+    act_name = name
+    f.__name__ = name
+    f.__doc__ = doc
+    f._estcore_activation = name
+    return f
+
+
+relu = _act("relu", "``max(x, 0)``.")
+relu6 = _act("relu6", "``min(max(x, 0), 6)``.")
+elu = _act("elu", "``x`` if ``x > 0`` else ``exp(x) - 1``.")
+selu = _act("selu", "Scaled ELU (Klambauer et al.).")
+sigmoid = _act("sigmoid", "``1 / (1 + exp(-x))``.")
+tanh = _act("tanh", "Hyperbolic tangent.")
+softplus = _act("softplus", "``log(1 + exp(x))``.")
+softsign = _act("softsign", "``x / (1 + |x|)``.")
+
+
+def leaky_relu(features, alpha=0.2, name=None) -> Tensor:
+    """``x`` if ``x > 0`` else ``alpha * x``."""
+    return _nn.activation("leaky_relu", features, alpha=alpha, op_name=name)
+
+
+leaky_relu._estcore_activation = "leaky_relu"
+
+
+def dropout(x, keep_prob=None, noise_shape=None, seed=None, name=None, rate=None,
+            training=True) -> Tensor:
+    """Zero elements with probability ``rate`` and scale the rest by ``1 / (1 - rate)``.
+
+    TF1's ``keep_prob`` (= 1 - rate) is accepted too. ``training`` (a Python bool or a
+    bool scalar tensor) switches dropout off at run time; masks come from the op's
+    seed pair and advance every run.
+
+    Args:
+        x: float tensor.
+        rate: drop probability in ``[0, 1)`` (Python number).
+        noise_shape: shape of the random mask, broadcast against ``x`` (None entries
+            take ``x``'s dimension).
+    """
+    if (keep_prob is None) == (rate is None):
+        raise ValueError("Pass exactly one of `rate` and `keep_prob` to dropout. Received: "
+                         f"rate={rate!r}, keep_prob={keep_prob!r}")
+    if rate is None:
+        rate = 1.0 - float(keep_prob)
+    if hasattr(rate, "_as_tensor"):
+        raise TypeError("`rate` must be a Python float in estcore's dropout. "
+                        f"Received: rate={rate!r}")
+    rate = float(rate)
+    if not 0.0 <= rate < 1.0:
+        raise ValueError(f"`rate` must be in [0, 1). Received: rate={rate}")
+    x = _t(x)
+    if training is False or rate == 0.0:
+        return _a.identity(x, name=name)
+    if noise_shape is not None:
+        if hasattr(noise_shape, "_as_tensor"):
+            val = _constant_value(noise_shape._as_tensor())
+            if val is None:
+                raise TypeError("`noise_shape` must be a list or a constant tensor.")
+            noise_shape = val.tolist()
+        noise_shape = [None if d is None else int(d) for d in noise_shape]
+    return _nn.dropout_op(x, rate, noise_shape, seed, True if training is True else training,
+                          name=name)
+
+
+def l2_loss(t, name=None) -> Tensor:
+    """``sum(t ** 2) / 2``."""
+    t = _t(t)
+    return _m.multiply(_r.reduce_sum(_m.square(t)), 0.5, name=name or "L2Loss")
+
+
+def moments(x, axes, shift=None, name=None, keep_dims=None, keepdims=None) -> tuple[Tensor, Tensor]:
+    """Mean and variance of ``x`` over ``axes`` (returns a ``(mean, variance)`` pair)."""
+    keep = bool(keepdims if keepdims is not None else keep_dims)
+    x = _t(x)
+    mean = _r.reduce_mean(x, axes, keepdims=True)
+    var = _r.reduce_mean(_m.squared_difference(x, _a.stop_gradient(mean)), axes,
+                         keepdims=True)
+    if not keep:
+        ax = [axes] if isinstance(axes, int) else list(axes)
+        mean = _a.squeeze(mean, ax)
+        var = _a.squeeze(var, ax)
+    return mean, var
+
+
+def batch_normalization(x, mean, variance, offset, scale, variance_epsilon, name=None) -> Tensor:
+    """``(x - mean) * scale / sqrt(variance + eps) + offset`` (offset/scale may be None)."""
+    x = _t(x)
+    inv = _m.rsqrt(_m.add(variance, variance_epsilon))
+    if scale is not None:
+        inv = inv * scale
+    shift = (offset - mean * inv) if offset is not None else -(_t(mean) * inv)
+    return _m.add(x * inv, shift, name=name)
+
+
+def l2_normalize(x, axis=None, epsilon=1e-12, name=None, dim=None) -> Tensor:
+    """``x / sqrt(max(sum(x**2, axis), epsilon))``."""
+    axis = dim if axis is None else axis
+    x = _t(x)
+    sq = _r.reduce_sum(_m.square(x), axis, keepdims=True)
+    return _m.multiply(x, _m.rsqrt(_m.maximum(sq, epsilon)), name=name)
+
+
+def embedding_lookup(params, ids, partition_strategy="mod", name=None, max_norm=None) -> Tensor:
+    """Rows of ``params`` at integer ``ids`` (a single params tensor, or a list of one)."""
+    if isinstance(params, (list, tuple)):
+        if len(params) != 1:
+            raise ValueError("embedding_lookup with several sharded params is not supported. "
+                             f"Received: {len(params)} params")
+        params = params[0]
+    out = _a.gather(params, ids, name=name or "embedding_lookup")
+    if max_norm is not None:
+        from estcore.graph.ops.clip_ops import clip_by_norm
+        out = clip_by_norm(out, max_norm, axes=[-1])
+    return out
+
+

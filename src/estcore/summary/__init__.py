@@ -1,0 +1,61 @@
+"""``estcore.summary``: summary ops and TensorBoard event files (writing and reading).
+
+``scalar`` / ``histogram`` / ``text`` add summary ops to the default graph.
+
+``FileWriter`` / ``FileWriterCache`` write ``events.out.tfevents.*`` files with
+scalar, histogram and text summaries; :func:`read_scalars` and
+:func:`read_eval_metrics` read them back.
+"""
+
+from estcore.summary.ops import SummaryOp, histogram, merge, merge_all, scalar, text
+from estcore.summary.reader import (
+    EventFileCorruptError,
+    event_files,
+    iter_events,
+    read_eval_metrics,
+    read_scalars,
+)
+from estcore.summary.summary_pb import (
+    Event,
+    HistogramValue,
+    SessionLog,
+    SummaryValue,
+    histogram_value,
+    scalar_value,
+    tensor_value,
+    text_value,
+)
+from estcore.summary.writer import (
+    EventFileWriter,
+    FileWriter,
+    FileWriterCache,
+    SummaryWriter,
+    SummaryWriterCache,
+)
+
+__all__ = [
+    "SummaryOp",
+    "histogram",
+    "merge",
+    "merge_all",
+    "scalar",
+    "text",
+    "Event",
+    "EventFileCorruptError",
+    "EventFileWriter",
+    "FileWriter",
+    "FileWriterCache",
+    "HistogramValue",
+    "SessionLog",
+    "SummaryValue",
+    "SummaryWriter",
+    "SummaryWriterCache",
+    "event_files",
+    "histogram_value",
+    "iter_events",
+    "read_eval_metrics",
+    "read_scalars",
+    "scalar_value",
+    "tensor_value",
+    "text_value",
+]

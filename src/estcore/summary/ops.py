@@ -1,0 +1,122 @@
+"""Summary ops in a graph: ``estcore.summary.scalar`` / ``histogram`` / ``text``.
+
+A summary op is a :class:`SummaryOp` (kind, tag, tensor) registered in the
+default graph's ``SUMMARIES`` collection. A hook fetches the tensors of a list
+of them in one ``session.run`` and turns the values into event-file summaries
+with :func:`summary_values`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any, NamedTuple
+
+from estcore.summary.summary_pb import SummaryValue, histogram_value, scalar_value, text_value
+
+__all__ = ["SummaryOp", "scalar", "histogram", "text", "merge_all", "merge", "summary_values",
+           "fetches_of"]
+
+
+class SummaryOp(NamedTuple):
+    """One summary in a graph: ``kind`` is 'scalar', 'histogram' or 'text'."""
+
+    kind: str
+    tag: str
+    tensor: Any
+
+
+def _summaries_key() -> str:
+    from estcore.estimator import _graph_compat as gc
+
+    return gc.graph_key("SUMMARIES", "summaries")
+
+
+def _register(op: SummaryOp, collections: Iterable[str] | None) -> SummaryOp:
+    from estcore.estimator import _graph_compat as gc
+
+    for key in (collections if collections is not None else [_summaries_key()]):
+        gc.add_to_collection(key, op)
+    return op
+
+
+def _tag(name: str, family: str | None) -> str:
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"`name` must be a non-empty string. Received: name={name!r}")
+    return f"{family}/{name}" if family else name
+
+
+def _as_tensor(value: Any) -> Any:
+    from estcore.estimator import _graph_compat as gc
+
+    if gc.is_tensor(value):
+        return value
+    import estcore
+
+    convert = getattr(estcore, "convert_to_tensor", None)
+    return convert(value) if convert is not None else value
+
+
+def scalar(name: str, tensor: Any, collections: Iterable[str] | None = None,
+           family: str | None = None) -> SummaryOp:
+    """A scalar summary of ``tensor`` (one element) under tag ``name``."""
+    return _register(SummaryOp("scalar", _tag(name, family), _as_tensor(tensor)), collections)
+
+
+def histogram(name: str, values: Any, collections: Iterable[str] | None = None,
+              family: str | None = None) -> SummaryOp:
+    """A histogram summary of ``values`` (any shape)."""
+    return _register(SummaryOp("histogram", _tag(name, family), _as_tensor(values)),
+                     collections)
+
+
+def text(name: str, tensor: Any, collections: Iterable[str] | None = None) -> SummaryOp:
+    """A text summary of a string tensor."""
+    return _register(SummaryOp("text", _tag(name, None), _as_tensor(tensor)), collections)
+
+
+def merge_all(key: str | None = None) -> list[SummaryOp] | None:
+    """Every summary op of the default graph's collection, or None if there is none."""
+    from estcore.estimator import _graph_compat as gc
+
+    ops = [op for op in gc.get_collection(key or _summaries_key()) if isinstance(op, SummaryOp)]
+    return ops or None
+
+
+def merge(inputs: Sequence[Any]) -> list[SummaryOp]:
+    """Flatten summary ops / lists of them into one list."""
+    out: list[SummaryOp] = []
+    for item in inputs:
+        if isinstance(item, SummaryOp):
+            out.append(item)
+        elif isinstance(item, (list, tuple)):
+            out.extend(merge(item))
+        else:
+            raise TypeError(f"merge() takes summary ops, got {item!r}")
+    return out
+
+
+def fetches_of(ops: Sequence[SummaryOp]) -> list[Any]:
+    """The tensors to fetch for ``ops`` (same order)."""
+    return [op.tensor for op in ops]
+
+
+def summary_values(ops: Sequence[SummaryOp], values: Sequence[Any]) -> list[SummaryValue]:
+    """Turn fetched values of ``ops`` into event-file summary values."""
+    import numpy as np
+
+    out = []
+    for op, value in zip(ops, values, strict=True):
+        if op.kind == "scalar":
+            arr = np.asarray(value)
+            if arr.size != 1:
+                raise ValueError(f"Scalar summary {op.tag!r} got a value of shape {arr.shape}")
+            out.append(scalar_value(op.tag, arr.reshape(())))
+        elif op.kind == "histogram":
+            out.append(histogram_value(op.tag, value))
+        elif op.kind == "text":
+            v = value.decode("utf-8") if isinstance(value, bytes) else str(
+                np.asarray(value).reshape(-1)[0] if np.asarray(value).size else "")
+            out.append(text_value(op.tag, v))
+        else:
+            raise ValueError(f"Unknown summary kind {op.kind!r}")
+    return out

@@ -1,0 +1,169 @@
+"""Event files TensorBoard reads: ``events.out.tfevents.<seconds>.<hostname>``.
+
+Each file is a sequence of TFRecords::
+
+    uint64 LE  length of data
+    uint32 LE  masked CRC-32C of the 8 length bytes
+    bytes      data (a serialized Event)
+    uint32 LE  masked CRC-32C of data
+
+The first record is ``Event(file_version="brain.Event:2")``. One
+:class:`FileWriter` per directory per process is shared through
+:class:`FileWriterCache` (as TF's), so training hooks and the Estimator append
+to the same file.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import socket
+import struct
+import threading
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from estcore.summary._crc32c import masked_crc32c
+from estcore.summary.summary_pb import (
+    FILE_VERSION,
+    Event,
+    SessionLog,
+    SummaryValue,
+    encode_event,
+    histogram_value,
+    scalar_value,
+    text_value,
+)
+
+__all__ = ["frame_record", "EventFileWriter", "FileWriter", "FileWriterCache", "SummaryWriter",
+           "SummaryWriterCache"]
+
+
+def frame_record(data: bytes) -> bytes:
+    """One TFRecord around ``data``."""
+    header = struct.pack("<Q", len(data))
+    return (header + struct.pack("<I", masked_crc32c(header)) + data
+            + struct.pack("<I", masked_crc32c(data)))
+
+
+class EventFileWriter:
+    """Appends Events to a new event file in ``logdir``.
+
+    Args:
+        logdir: directory (created if missing).
+        filename_suffix: appended to the file name.
+
+    Thread-safe: one lock guards the file object.
+    """
+
+    def __init__(self, logdir: str | os.PathLike, filename_suffix: str = ""):
+        self._logdir = os.fspath(logdir)
+        os.makedirs(self._logdir, exist_ok=True)
+        base = (f"events.out.tfevents.{int(time.time()):010d}."
+                f"{socket.gethostname()}{filename_suffix}")
+        path = os.path.join(self._logdir, base)
+        n = 0
+        while os.path.exists(path):  # two writers in the same second
+            n += 1
+            path = os.path.join(self._logdir, f"{base}.{n}")
+        self._path = path
+        self._lock = threading.Lock()
+        self._file: Any = open(path, "wb")  # noqa: SIM115  (closed in close())
+        self.add_event(Event(wall_time=time.time(), file_version=FILE_VERSION))
+        self.flush()
+
+    @property
+    def logdir(self) -> str:
+        return self._logdir
+
+    @property
+    def path(self) -> str:
+        """The event file's full path."""
+        return self._path
+
+    @property
+    def closed(self) -> bool:
+        return self._file is None
+
+    def add_event(self, event: Event) -> None:
+        record = frame_record(encode_event(event))
+        with self._lock:
+            if self._file is None:
+                raise ValueError(f"Event file writer for {self._logdir} is closed.")
+            self._file.write(record)
+
+    def flush(self) -> None:
+        with self._lock:
+            if self._file is not None:
+                self._file.flush()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._file is not None:
+                self._file.flush()
+                self._file.close()
+                self._file = None
+
+    def __enter__(self) -> EventFileWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class FileWriter(EventFileWriter):
+    """TF's ``tf.compat.v1.summary.FileWriter``: summaries and session logs by step."""
+
+    def add_summary(self, summary: SummaryValue | Iterable[SummaryValue],
+                    global_step: int | None = None) -> None:
+        """Write one Summary (a value or a list of values) at ``global_step``."""
+        values = [summary] if isinstance(summary, SummaryValue) else list(summary)
+        self.add_event(Event(wall_time=time.time(), step=int(global_step or 0), summary=values))
+
+    def add_session_log(self, session_log: SessionLog, global_step: int | None = None) -> None:
+        self.add_event(Event(wall_time=time.time(), step=int(global_step or 0),
+                             session_log=session_log))
+
+    def add_scalar(self, tag: str, value: float, global_step: int) -> None:
+        self.add_summary(scalar_value(tag, value), global_step)
+
+    def add_histogram(self, tag: str, values: Any, global_step: int) -> None:
+        self.add_summary(histogram_value(tag, values), global_step)
+
+    def add_text(self, tag: str, text: str, global_step: int) -> None:
+        self.add_summary(text_value(tag, text), global_step)
+
+
+class FileWriterCache:
+    """One :class:`FileWriter` per directory per process (TF's ``FileWriterCache``)."""
+
+    _lock = threading.Lock()
+    _writers: dict[str, FileWriter] = {}
+
+    @classmethod
+    def get(cls, logdir: str | os.PathLike) -> FileWriter:
+        """The open writer for ``logdir`` (created on first use or after close)."""
+        key = os.path.abspath(os.fspath(logdir))
+        with cls._lock:
+            writer = cls._writers.get(key)
+            if writer is None or writer.closed:
+                writer = FileWriter(key)
+                cls._writers[key] = writer
+            return writer
+
+    @classmethod
+    def clear(cls) -> None:
+        """Close and forget every cached writer."""
+        with cls._lock:
+            writers = list(cls._writers.values())
+            cls._writers.clear()
+        for w in writers:
+            w.close()
+
+
+atexit.register(FileWriterCache.clear)
+
+# TF's other names for the same things (tf.compat.v1.train.SummaryWriterCache).
+SummaryWriter = FileWriter
+SummaryWriterCache = FileWriterCache

@@ -1,0 +1,46 @@
+"""``estcore.train``: TF1 optimizers, learning-rate schedules and global-step helpers.
+
+Optimizers follow ``tf.compat.v1.train`` (update formulas, slot names,
+``minimize`` / ``compute_gradients`` / ``apply_gradients``). The global-step
+helpers and ``clip_by_global_norm`` are the graph core's, re-exported here.
+"""
+
+from estcore.train._graph_names import (
+    clip_by_global_norm,
+    create_global_step,
+    get_global_step,
+    get_or_create_global_step,
+)
+from estcore.train.adagrad import AdagradOptimizer
+from estcore.train.adam import AdamOptimizer
+from estcore.train.gradient_descent import GradientDescentOptimizer
+from estcore.train.learning_rate_decay import (
+    cosine_decay,
+    exponential_decay,
+    inverse_time_decay,
+    natural_exp_decay,
+    piecewise_constant,
+    polynomial_decay,
+)
+from estcore.train.momentum import MomentumOptimizer
+from estcore.train.optimizer import Optimizer
+from estcore.train.rmsprop import RMSPropOptimizer
+
+__all__ = [
+    "AdagradOptimizer",
+    "AdamOptimizer",
+    "GradientDescentOptimizer",
+    "MomentumOptimizer",
+    "Optimizer",
+    "RMSPropOptimizer",
+    "clip_by_global_norm",
+    "cosine_decay",
+    "create_global_step",
+    "exponential_decay",
+    "get_global_step",
+    "get_or_create_global_step",
+    "inverse_time_decay",
+    "natural_exp_decay",
+    "piecewise_constant",
+    "polynomial_decay",
+]

@@ -1,0 +1,73 @@
+"""``AdamOptimizer`` (TF1)."""
+
+from __future__ import annotations
+
+import estcore as ec
+from estcore.train import _updates
+from estcore.train.optimizer import Optimizer, check_hyper
+
+__all__ = ["AdamOptimizer"]
+
+
+class AdamOptimizer(Optimizer):
+    """Adam (TF1 ``tf.train.AdamOptimizer``, Kingma & Ba 2015, TF1's epsilon placement).
+
+    ``lr_t = learning_rate * sqrt(1 - beta2**t) / (1 - beta1**t)``;
+    ``m = beta1 * m + (1 - beta1) * grad``; ``v = beta2 * v + (1 - beta2) * grad**2``;
+    ``var -= lr_t * m / (sqrt(v) + epsilon)``.
+
+    Variables (TF1 names): slots ``<var>/Adam`` (m) and ``<var>/Adam_1`` (v);
+    ``beta1_power`` and ``beta2_power`` (non-trainable scalars, multiplied by
+    ``beta1`` / ``beta2`` after every step). Difference from TF1: the powers
+    take the dtype of the first variable (by name) instead of always float32,
+    so float64 models keep full precision.
+
+    Args:
+        learning_rate: number >= 0, scalar tensor or callable.
+        beta1, beta2: numbers in [0, 1).
+        epsilon: number >= 0.
+    """
+
+    def __init__(self, learning_rate=0.001, beta1: float = 0.9, beta2: float = 0.999,
+                 epsilon: float = 1e-8, use_locking: bool = False, name: str = "Adam"):
+        super().__init__(use_locking, name)
+        self._learning_rate = check_hyper("learning_rate", learning_rate)
+        self._beta1 = check_hyper("beta1", beta1, high=1.0, allow_tensor=False)
+        self._beta2 = check_hyper("beta2", beta2, high=1.0, allow_tensor=False)
+        self._epsilon = check_hyper("epsilon", epsilon)
+
+    def _get_beta_accumulators(self, graph):
+        return (self._get_non_slot_variable("beta1_power", graph),
+                self._get_non_slot_variable("beta2_power", graph))
+
+    def _create_slots(self, var_list):
+        first_var = min(var_list, key=lambda v: v.name)
+        self._create_non_slot_variable(float(self._beta1), "beta1_power", first_var)
+        self._create_non_slot_variable(float(self._beta2), "beta2_power", first_var)
+        for v in var_list:
+            self._zeros_slot(v, "m", self._name)
+            self._zeros_slot(v, "v", self._name)
+
+    def _apply_dense(self, grad, var):
+        dtype = var.dtype
+        beta1_power, beta2_power = self._get_beta_accumulators(var.graph)
+        b1p = ec.convert_to_tensor(beta1_power)
+        b2p = ec.convert_to_tensor(beta2_power)
+        if b1p.dtype != dtype:
+            b1p, b2p = ec.cast(b1p, dtype), ec.cast(b2p, dtype)
+        return _updates.apply_adam(
+            var, self.get_slot(var, "m"), self.get_slot(var, "v"), b1p, b2p,
+            self._hyper("learning_rate", self._learning_rate, dtype),
+            self._hyper("beta1", self._beta1, dtype), self._hyper("beta2", self._beta2, dtype),
+            self._hyper("epsilon", self._epsilon, dtype), grad)
+
+    def _finish(self, update_ops, name):
+        if not update_ops:
+            return ec.group(name=name)
+        beta1_power, beta2_power = self._get_beta_accumulators(update_ops[0].graph)
+        with ec.control_dependencies(update_ops):
+            b1 = ec.constant(float(self._beta1), dtype=beta1_power.dtype)
+            b2 = ec.constant(float(self._beta2), dtype=beta2_power.dtype)
+            update_beta1 = ec.assign(beta1_power, beta1_power * b1)
+            update_beta2 = ec.assign(beta2_power, beta2_power * b2)
+        return ec.group(*update_ops, update_beta1, update_beta2, name=name)

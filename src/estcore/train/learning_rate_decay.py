@@ -1,0 +1,189 @@
+"""Learning-rate schedules as graph ops on ``global_step`` (TF1 ``tf.train.*_decay``).
+
+Each returns a scalar tensor of the dtype of ``learning_rate`` (float32 for a
+Python number) that an optimizer accepts as its ``learning_rate``; the value
+follows ``global_step`` every time the train op runs.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any
+
+import numpy as np
+
+import estcore as ec
+from estcore._validation import check_bool, invalid
+
+__all__ = [
+    "exponential_decay",
+    "natural_exp_decay",
+    "inverse_time_decay",
+    "piecewise_constant",
+    "polynomial_decay",
+    "cosine_decay",
+]
+
+
+def _require_step(global_step: Any, fn: str):
+    if global_step is None:
+        raise ValueError(f"global_step is required for {fn}.")
+    return ec.convert_to_tensor(global_step)
+
+
+def _float_tensor(value: Any, name: str):
+    if isinstance(value, (ec.Tensor, ec.Variable)):
+        t = ec.convert_to_tensor(value)
+        if not t.dtype.is_floating:
+            t = ec.cast(t, ec.float32)
+        return t
+    if not isinstance(value, numbers.Real) or isinstance(value, bool) \
+            or not math.isfinite(float(value)):
+        raise invalid(name, "a finite number or a scalar floating tensor", value, TypeError)
+    return ec.constant(float(value), dtype=ec.float32)
+
+
+def _positive(value: Any, name: str):
+    if isinstance(value, (ec.Tensor, ec.Variable)):
+        return value
+    if not isinstance(value, numbers.Real) or isinstance(value, bool) or not value > 0:
+        raise invalid(name, "a positive number", value)
+    return value
+
+
+def _as(value: Any, dtype):
+    if isinstance(value, (ec.Tensor, ec.Variable)):
+        t = ec.convert_to_tensor(value)
+        return t if t.dtype == dtype else ec.cast(t, dtype)
+    return ec.constant(np.asarray(value, dtype=dtype.as_numpy_dtype))
+
+
+def _progress(global_step, decay_steps, staircase: bool, dtype):
+    """``global_step / decay_steps`` in ``dtype``, floored when ``staircase``."""
+    p = _as(global_step, dtype) / _as(decay_steps, dtype)
+    if staircase:
+        p = ec.floordiv(p, ec.constant(np.asarray(1.0, dtype=dtype.as_numpy_dtype)))
+    return p
+
+
+def exponential_decay(learning_rate, global_step, decay_steps, decay_rate,
+                      staircase: bool = False, name: str | None = None):
+    """``learning_rate * decay_rate ** (global_step / decay_steps)``.
+
+    With ``staircase=True`` the exponent is floored (the rate drops every
+    ``decay_steps`` steps).
+
+    Raises:
+        ValueError: ``global_step`` is None.
+    """
+    step = _require_step(global_step, "exponential_decay")
+    _positive(decay_steps, "decay_steps")
+    check_bool("staircase", staircase)
+    with ec.name_scope(name or "ExponentialDecay"):
+        lr = _float_tensor(learning_rate, "learning_rate")
+        p = _progress(step, decay_steps, staircase, lr.dtype)
+        return ec.multiply(lr, ec.pow(_as(decay_rate, lr.dtype), p), name=name)
+
+
+def natural_exp_decay(learning_rate, global_step, decay_steps, decay_rate,
+                      staircase: bool = False, name: str | None = None):
+    """``learning_rate * exp(-decay_rate * global_step / decay_steps)`` (floored with staircase)."""
+    step = _require_step(global_step, "natural_exp_decay")
+    _positive(decay_steps, "decay_steps")
+    check_bool("staircase", staircase)
+    with ec.name_scope(name or "NaturalExpDecay"):
+        lr = _float_tensor(learning_rate, "learning_rate")
+        p = _progress(step, decay_steps, staircase, lr.dtype)
+        return ec.multiply(lr, ec.exp(-_as(decay_rate, lr.dtype) * p), name=name)
+
+
+def inverse_time_decay(learning_rate, global_step, decay_steps, decay_rate,
+                       staircase: bool = False, name: str | None = None):
+    """``learning_rate / (1 + decay_rate * global_step / decay_steps)`` (floored with staircase)."""
+    step = _require_step(global_step, "inverse_time_decay")
+    _positive(decay_steps, "decay_steps")
+    check_bool("staircase", staircase)
+    with ec.name_scope(name or "InverseTimeDecay"):
+        lr = _float_tensor(learning_rate, "learning_rate")
+        p = _progress(step, decay_steps, staircase, lr.dtype)
+        return ec.truediv(lr, 1.0 + _as(decay_rate, lr.dtype) * p, name=name)
+
+
+def piecewise_constant(x, boundaries, values, name: str | None = None):
+    """Step function of ``x``: ``values[0]`` while ``x <= boundaries[0]``, ``values[i]``
+    while ``boundaries[i-1] < x <= boundaries[i]``, ``values[-1]`` after the last.
+
+    Args:
+        x: scalar tensor (typically ``global_step``).
+        boundaries: increasing list of numbers (converted to ``x``'s dtype).
+        values: list of ``len(boundaries) + 1`` numbers (the learning rates).
+
+    Raises:
+        ValueError: when the lengths do not match or boundaries are not increasing.
+    """
+    boundaries = list(boundaries)
+    values = list(values)
+    if len(values) != len(boundaries) + 1:
+        raise ValueError("The length of boundaries should be 1 less than the length of values. "
+                         f"Received: len(boundaries)={len(boundaries)}, "
+                         f"len(values)={len(values)}")
+    if any(b2 < b1 for b1, b2 in zip(boundaries[:-1], boundaries[1:], strict=True)):
+        raise invalid("boundaries", "a non-decreasing list", boundaries)
+    x = _require_step(x, "piecewise_constant")
+    with ec.name_scope(name or "PiecewiseConstant"):
+        vals = [_float_tensor(v, "values") for v in values]
+        dtype = vals[0].dtype
+        vals = [v if v.dtype == dtype else ec.cast(v, dtype) for v in vals]
+        result = vals[-1]
+        # Walk from the last interval down: x <= b[i] selects values[i].
+        for i in range(len(boundaries) - 1, -1, -1):
+            result = ec.where(ec.less_equal(x, _as(boundaries[i], x.dtype)), vals[i], result)
+        return ec.identity(result, name=name)
+
+
+def polynomial_decay(learning_rate, global_step, decay_steps, end_learning_rate=0.0001,
+                     power=1.0, cycle: bool = False, name: str | None = None):
+    """``(learning_rate - end) * (1 - step / decay_steps) ** power + end``.
+
+    Without ``cycle`` the step is clipped at ``decay_steps``; with ``cycle`` the
+    horizon grows to the next multiple of ``decay_steps``
+    (``decay_steps * ceil(global_step / decay_steps)``, 1 at step 0).
+    """
+    step = _require_step(global_step, "polynomial_decay")
+    _positive(decay_steps, "decay_steps")
+    check_bool("cycle", cycle)
+    with ec.name_scope(name or "PolynomialDecay"):
+        lr = _float_tensor(learning_rate, "learning_rate")
+        dtype = lr.dtype
+        s = _as(step, dtype)
+        ds = _as(decay_steps, dtype)
+        end = _as(end_learning_rate, dtype)
+        if cycle:
+            one = ec.constant(np.asarray(1.0, dtype=dtype.as_numpy_dtype))
+            ceil = -ec.floordiv(-(s / ds), one)
+            multiplier = ec.where(ec.equal(s, ec.zeros_like(s)), one, ceil)
+            ds = ds * multiplier
+        else:
+            s = ec.minimum(s, ds)
+        p = s / ds
+        return ec.add((lr - end) * ec.pow(1.0 - p, _as(power, dtype)), end, name=name)
+
+
+def cosine_decay(learning_rate, global_step, decay_steps, alpha=0.0, name: str | None = None):
+    """``learning_rate * ((1 - alpha) * 0.5 * (1 + cos(pi * min(step, decay_steps) /
+    decay_steps)) + alpha)`` (Loshchilov & Hutter's SGDR without restarts)."""
+    step = _require_step(global_step, "cosine_decay")
+    _positive(decay_steps, "decay_steps")
+    cos = getattr(ec, "cos", None) or getattr(getattr(ec, "math", None), "cos", None)
+    if cos is None:
+        raise NotImplementedError("cosine_decay needs the graph's `cos` op, which this build "
+                                  "does not provide.")
+    with ec.name_scope(name or "CosineDecay"):
+        lr = _float_tensor(learning_rate, "learning_rate")
+        dtype = lr.dtype
+        ds = _as(decay_steps, dtype)
+        s = ec.minimum(_as(step, dtype), ds)
+        cosine = 0.5 * (1.0 + cos(math.pi * s / ds))
+        a = _as(alpha, dtype)
+        return ec.multiply(lr, (1.0 - a) * cosine + a, name=name)

@@ -1,0 +1,190 @@
+"""Forward values of the ops against numpy (float32 and float64, C and numpy kernels)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.special import expit, log_softmax, softmax
+
+import estcore as ec
+from estcore import errors
+
+R = np.random.default_rng(1)
+A = R.standard_normal((3, 4))
+B = R.standard_normal((4,))
+P = R.uniform(0.5, 2.0, (3, 4))
+I = np.array([[1, -2, 3], [4, 5, -6]], np.int32)
+
+# name -> (estcore fn on constants, numpy expected)
+CASES = {
+    "add": (lambda: ec.constant(A) + B, A + B),
+    "sub": (lambda: ec.constant(B) - A, B - A),
+    "mul": (lambda: ec.constant(A) * 3.0, A * 3.0),
+    "div": (lambda: ec.constant(A) / P, A / P),
+    "floordiv": (lambda: ec.constant(I) // 2, I // 2),
+    "mod": (lambda: ec.constant(I) % 4, I % 4),
+    "pow": (lambda: ec.constant(P) ** 1.5, P ** 1.5),
+    "neg_abs": (lambda: abs(-ec.constant(A)), np.abs(A)),
+    "sqrt_rsqrt": (lambda: ec.sqrt(P) + ec.rsqrt(P), np.sqrt(P) + 1 / np.sqrt(P)),
+    "exp_log": (lambda: ec.exp(ec.constant(A)) + ec.log(P) + ec.log1p(P),
+                np.exp(A) + np.log(P) + np.log1p(P)),
+    "max_min": (lambda: ec.maximum(A, 0.0) - ec.minimum(A, B), np.maximum(A, 0) - np.minimum(A, B)),
+    "matmul": (lambda: ec.matmul(ec.constant(A), ec.constant(A), transpose_b=True), A @ A.T),
+    "batch_matmul": (lambda: ec.matmul(ec.constant(np.stack([A, A])),
+                                       ec.constant(np.stack([A.T, 2 * A.T]))),
+                     np.stack([A @ A.T, 2 * A @ A.T])),
+    "reduce_sum": (lambda: ec.reduce_sum(A, axis=1), A.sum(1)),
+    "reduce_mean_keep": (lambda: ec.reduce_mean(A, axis=0, keepdims=True),
+                         A.mean(0, keepdims=True)),
+    "reduce_max_all": (lambda: ec.reduce_max(A), A.max()),
+    "reduce_prod": (lambda: ec.reduce_prod(P, axis=[0, 1]), P.prod()),
+    "argmax_int32": (lambda: ec.argmax(A, 1, output_type=ec.int32), A.argmax(1).astype(np.int32)),
+    "argmin": (lambda: ec.argmin(A, 0), A.argmin(0)),
+    "count_nonzero": (lambda: ec.count_nonzero(I, axis=1), (I != 0).sum(1)),
+    "compare": (lambda: ec.logical_and(ec.greater(A, 0.0), ec.less_equal(A, 1.0)),
+                (A > 0) & (A <= 1)),
+    "logical": (lambda: ec.logical_xor(ec.constant(A > 0), ~ec.constant(A > 1)),
+                (A > 0) ^ ~(A > 1)),
+    "where": (lambda: ec.where(A > 0, A, ec.zeros_like(A)), np.where(A > 0, A, 0)),
+    "where_rows": (lambda: ec.where(ec.constant([True, False, True]), A, -A),
+                   np.where(np.array([True, False, True])[:, None], A, -A)),
+    "cast": (lambda: ec.cast(ec.constant(A * 3), ec.int32), (A * 3).astype(np.int32)),
+    "reshape": (lambda: ec.reshape(A, [2, -1]), A.reshape(2, -1)),
+    "transpose": (lambda: ec.transpose(A), A.T),
+    "concat": (lambda: ec.concat([A, A * 2], 0), np.concatenate([A, A * 2], 0)),
+    "stack": (lambda: ec.stack([B, B], axis=1), np.stack([B, B], 1)),
+    "unstack": (lambda: ec.unstack(ec.constant(A), axis=1)[2], A[:, 2]),
+    "squeeze_expand": (lambda: ec.squeeze(ec.expand_dims(A, 1)), A),
+    "tile": (lambda: ec.tile(ec.constant(A), [2, 1]), np.tile(A, (2, 1))),
+    "shape_size_rank": (lambda: ec.cast(ec.shape(A), ec.int64) * ec.cast(ec.size(A), ec.int64)
+                        + ec.cast(ec.rank(A), ec.int64), np.array([3 * 12 + 2, 4 * 12 + 2])),
+    "fill_zeros_ones": (lambda: ec.fill([2, 2], 3.0) + ec.ones([2, 2]) + ec.zeros([2, 2]),
+                        np.full((2, 2), 4.0, np.float32)),
+    "range": (lambda: ec.range(1, 10, 3), np.arange(1, 10, 3, dtype=np.int32)),
+    "one_hot": (lambda: ec.one_hot([0, 2, -1, 5], 3), np.array(
+        [[1, 0, 0], [0, 0, 1], [0, 0, 0], [0, 0, 0]], np.float32)),
+    "one_hot_axis0": (lambda: ec.one_hot([1, 0], 3, on_value=5.0, off_value=-1.0, axis=0),
+                      np.array([[-1, 5], [5, -1], [-1, -1]], np.float32)),
+    "gather": (lambda: ec.gather(A, [2, 0]), A[[2, 0]]),
+    "embedding": (lambda: ec.nn.embedding_lookup(A, [[1], [1]]), A[[[1], [1]]]),
+    "slicing": (lambda: ec.constant(A)[::-1, 1:3], A[::-1, 1:3]),
+    "clip_by_value": (lambda: ec.clip_by_value(A, -0.5, 0.5), np.clip(A, -0.5, 0.5)),
+    "clip_by_norm": (lambda: ec.clip_by_norm(A, 1.0),
+                     A * 1.0 / max(np.linalg.norm(A), 1.0)),
+    "global_norm": (lambda: ec.global_norm([A, B]),
+                    np.sqrt((A ** 2).sum() + (B ** 2).sum())),
+    "isnan": (lambda: ec.is_nan(ec.constant([np.nan, 1.0, 2.0]))
+              | ec.is_inf([1.0, np.inf, 0.0]) | ~ec.is_finite([0.0, 0.0, -np.inf]),
+              np.array([True, True, True])),
+    "relu6_leaky": (lambda: ec.nn.relu6(A * 4) + ec.nn.leaky_relu(A, 0.1),
+                    np.clip(A * 4, 0, 6) + np.where(A > 0, A, 0.1 * A)),
+    "elu_selu": (lambda: ec.nn.elu(A) + ec.nn.selu(A),
+                 np.where(A > 0, A, np.expm1(A)) + 1.0507009873554805 * np.where(
+                     A > 0, A, 1.6732632423543772 * np.expm1(A))),
+    "sigmoid_tanh": (lambda: ec.nn.sigmoid(A) + ec.nn.tanh(A), expit(A) + np.tanh(A)),
+    "softplus_softsign": (lambda: ec.nn.softplus(A) + ec.nn.softsign(A),
+                          np.logaddexp(A, 0) + A / (1 + np.abs(A))),
+    "softmax": (lambda: ec.nn.softmax(A), softmax(A, axis=-1)),
+    "log_softmax": (lambda: ec.nn.log_softmax(A, axis=0), log_softmax(A, axis=0)),
+    "sparse_xent": (lambda: ec.nn.sparse_softmax_cross_entropy_with_logits(
+        labels=[0, 3, 1], logits=A), -log_softmax(A, -1)[[0, 1, 2], [0, 3, 1]]),
+    "xent": (lambda: ec.nn.softmax_cross_entropy_with_logits(labels=softmax(P, -1), logits=A),
+             -(softmax(P, -1) * log_softmax(A, -1)).sum(-1)),
+    "sigmoid_xent": (lambda: ec.nn.sigmoid_cross_entropy_with_logits(labels=P / 2, logits=A),
+                     np.maximum(A, 0) - A * P / 2 + np.log1p(np.exp(-np.abs(A)))),
+    "l2_loss": (lambda: ec.nn.l2_loss(A), (A ** 2).sum() / 2),
+    "moments": (lambda: ec.nn.moments(A, [0])[1], A.var(0)),
+    "batch_norm": (lambda: ec.nn.batch_normalization(A, B, B ** 2, 1.0, 2.0, 1e-3),
+                   (A - B) * 2.0 / np.sqrt(B ** 2 + 1e-3) + 1.0),
+    "l2_normalize": (lambda: ec.nn.l2_normalize(A, axis=1),
+                     A / np.linalg.norm(A, axis=1, keepdims=True)),
+    "in_top_k": (lambda: ec.nn.in_top_k(A, [0, 1, 2], 2),
+                 np.array([(A[i] > A[i, i]).sum() < 2 for i in range(3)])),
+    "bias_add": (lambda: ec.nn.bias_add(A, B), A + B),
+    "top_k": (lambda: ec.cast(ec.nn.top_k(ec.constant([[1.0, 3.0, 3.0, 2.0]]), 3)[1],
+                              ec.float32) * 10.0 + ec.nn.top_k([[1.0, 3.0, 3.0, 2.0]], 3)[0],
+              np.array([[13.0, 23.0, 32.0]])),
+}
+
+
+@pytest.mark.smoke
+@pytest.mark.parametrize("use_c", [True, False], ids=["c", "numpy"])
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_forward_matches_numpy(name, use_c):
+    build, expected = CASES[name]
+    t = build()
+    with ec.Session(config={"use_c_kernels": use_c}) as sess:
+        got = sess.run(t)
+    exp = np.asarray(expected)
+    assert got.shape == exp.shape
+    if exp.dtype.kind in "biu":
+        np.testing.assert_array_equal(got, exp)
+    else:
+        rtol = 1e-5 if np.asarray(got).dtype == np.float32 else 1e-12
+        np.testing.assert_allclose(got, exp, rtol=rtol, atol=rtol)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("padding", ["SAME", "VALID"])
+def test_conv_and_pool_against_direct_loops(dtype, padding):
+    x = R.standard_normal((2, 6, 5, 3)).astype(dtype)
+    w = R.standard_normal((3, 2, 3, 4)).astype(dtype)
+    y = ec.nn.conv2d(x, w, strides=[1, 2, 1, 1], padding=padding)
+    mp = ec.nn.max_pool2d(x, [2, 3], [2, 2], padding)
+    ap = ec.nn.avg_pool2d(x, 3, 2, padding)
+    with ec.Session() as sess:
+        yv, mpv, apv = sess.run([y, mp, ap])
+    from estcore.graph.ops.conv_ops import conv_out_size
+
+    def ref(kh, kw, sh, sw, f):
+        oh, (pt, _) = conv_out_size(6, kh, sh, 1, padding)
+        ow, (pl, _) = conv_out_size(5, kw, sw, 1, padding)
+        out = []
+        for i in range(oh):
+            row = []
+            for j in range(ow):
+                hs = [h for h in range(i * sh - pt, i * sh - pt + kh) if 0 <= h < 6]
+                ws = [c for c in range(j * sw - pl, j * sw - pl + kw) if 0 <= c < 5]
+                row.append(f(hs, ws, i * sh - pt, j * sw - pl))
+            out.append(row)
+        return np.moveaxis(np.array(out), (0, 1), (1, 2))
+
+    def conv_f(hs, ws, h0, w0):
+        acc = 0
+        for h in hs:
+            for c in ws:
+                acc = acc + x[:, h, c, :] @ w[h - h0, c - w0]
+        return acc
+
+    tol = 1e-4 if dtype == np.float32 else 1e-10
+    np.testing.assert_allclose(yv, ref(3, 2, 2, 1, conv_f), rtol=tol, atol=tol)
+    np.testing.assert_allclose(mpv, ref(2, 3, 2, 2, lambda hs, ws, *_: x[:, hs][:, :, ws]
+                                        .max(axis=(1, 2))), rtol=tol)
+    np.testing.assert_allclose(apv, ref(3, 3, 2, 2, lambda hs, ws, *_: x[:, hs][:, :, ws]
+                                        .mean(axis=(1, 2))), rtol=tol, atol=tol)
+
+
+def test_run_time_errors():
+    labels = ec.placeholder(ec.int32, [None])
+    loss = ec.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=ec.zeros([2, 3]))
+    idx = ec.placeholder(ec.int32, [None])
+    g = ec.gather(ec.zeros([4, 2]), idx)
+    for use_c in (True, False):
+        with ec.Session(config={"use_c_kernels": use_c}) as sess:
+            with pytest.raises(errors.InvalidArgumentError, match=r"label.*7"):
+                sess.run(loss, {labels: [0, 7]})
+            with pytest.raises(IndexError, match="index 9 is out of range"):
+                sess.run(g, {idx: [1, 9]})
+
+
+def test_dilated_conv_equals_conv_with_a_zero_stuffed_kernel():
+    x = R.standard_normal((2, 7, 6, 2))
+    w = R.standard_normal((2, 3, 2, 3))
+    big = np.zeros((3, 5, 2, 3))
+    big[::2, ::2] = w
+    for padding in ("SAME", "VALID"):
+        a = ec.nn.conv2d(x, w, strides=1, padding=padding, dilations=2)
+        b = ec.nn.conv2d(x, big, strides=1, padding=padding)
+        with ec.Session() as sess:
+            av, bv = sess.run([a, b])
+        np.testing.assert_allclose(av, bv, rtol=1e-12, atol=1e-12)

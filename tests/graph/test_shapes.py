@@ -1,0 +1,181 @@
+"""Static shape/dtype inference and its error messages; graph checks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import estcore as ec
+from estcore.graph.ops import fused
+
+
+@pytest.mark.smoke
+def test_matmul_inner_dimension_error_names_op_node_and_shapes():
+    x = ec.placeholder(ec.float32, [None, 784])
+    w = ec.Variable(np.zeros((100, 10), np.float32))
+    with ec.name_scope("dense"):
+        with pytest.raises(ValueError) as info:
+            ec.matmul(x, w)
+    assert str(info.value) == ("matmul 'dense/MatMul': inner dimensions must match: a has "
+                               "shape (None, 784), b has shape (100, 10)")
+
+
+def test_static_shapes_propagate():
+    x = ec.placeholder(ec.float32, [None, 784])
+    w = ec.zeros([784, 10])
+    y = ec.matmul(x, w) + ec.zeros([10])
+    assert y.shape.as_list() == [None, 10]
+    assert y.get_shape()[1] == 10 and y.shape.rank == 2
+    assert ec.reduce_sum(y, axis=1).shape.as_list() == [None]
+    assert ec.reduce_mean(y, axis=1, keepdims=True).shape.as_list() == [None, 1]
+    assert ec.reshape(y, [-1, 5, 2]).shape.as_list() == [None, 5, 2]
+    assert ec.transpose(y).shape.as_list() == [10, None]
+    assert ec.concat([y, y], axis=1).shape.as_list() == [None, 20]
+    assert ec.stack([y, y]).shape.as_list() == [2, None, 10]
+    assert ec.expand_dims(y, 0).shape.as_list() == [1, None, 10]
+    assert y[:, 2:5].shape.as_list() == [None, 3]
+    assert y[0].shape.as_list() == [10]
+    assert y[..., None].shape.as_list() == [None, 10, 1]
+    assert ec.argmax(y, 1).shape.as_list() == [None] and ec.argmax(y, 1).dtype is ec.int64
+    assert ec.shape(y).dtype is ec.int32 and ec.shape(y).shape.as_list() == [2]
+    assert (y > 0).dtype is ec.bool
+    assert ec.one_hot(ec.placeholder(ec.int32, [None]), 4).shape.as_list() == [None, 4]
+    assert ec.tile(ec.zeros([2, 3]), [2, 1]).shape.as_list() == [4, 3]
+    assert ec.gather(ec.zeros([5, 3]), ec.constant([[1, 2]])).shape.as_list() == [1, 2, 3]
+    conv = ec.nn.conv2d(ec.placeholder(ec.float32, [None, 28, 28, 1]), ec.zeros([5, 5, 1, 8]),
+                        strides=2, padding="SAME")
+    assert conv.shape.as_list() == [None, 14, 14, 8]
+    pool = ec.nn.max_pool2d(conv, 2, 2, "VALID")
+    assert pool.shape.as_list() == [None, 7, 7, 8]
+    d = fused.dense(x, ec.zeros([784, 32]), ec.zeros([32]), "relu")
+    assert d.shape.as_list() == [None, 32]
+
+
+@pytest.mark.parametrize("build,pattern", [
+    (lambda: ec.zeros([3, 4]) + ec.zeros([5]),
+     r"Add 'Add': incompatible shapes for broadcasting: x has shape \(3, 4\), "
+     r"y has shape \(5,\)"),
+    (lambda: ec.reshape(ec.zeros([3, 4]), [5, -1]),
+     r"Reshape 'Reshape': cannot reshape a tensor of shape \(3, 4\) \(12 elements\)"),
+    (lambda: ec.concat([ec.zeros([3, 4]), ec.zeros([2, 5])], axis=0),
+     r"ConcatV2 'concat': dimension 1 of the inputs must match"),
+    (lambda: ec.reduce_sum(ec.zeros([3, 4]), axis=2),
+     r"Sum 'Sum': `axis` must be in \[-2, 2\) for an input of rank 2. Received: axis=2"),
+    (lambda: ec.squeeze(ec.zeros([3, 4]), [0]),
+     r"Squeeze 'Squeeze': cannot squeeze axis 0: it has size 3"),
+    (lambda: ec.nn.conv2d(ec.zeros([1, 8, 8, 3]), ec.zeros([3, 3, 4, 2]), 1, "SAME"),
+     r"input channels must match the filters' in-channels: input has shape \(1, 8, 8, 3\)"),
+    (lambda: ec.nn.sparse_softmax_cross_entropy_with_logits(
+        labels=ec.zeros([4], ec.int32), logits=ec.zeros([3, 5])),
+     r"same batch size: labels have shape \(4,\), logits have shape \(3, 5\)"),
+    (lambda: ec.zeros([2])[5], r"index 5 is out of bounds for dimension 0"),
+])
+def test_shape_errors(build, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        build()
+
+
+def test_dtype_errors_and_conversions():
+    x = ec.placeholder(ec.float32, [3])
+    i = ec.placeholder(ec.int32, [3])
+    with pytest.raises(TypeError, match=r"Add 'Add': inputs must have the same dtype: x is "
+                                        r"float32, y is int32"):
+        ec.add(x, i)
+    with pytest.raises(TypeError, match="Expected int32, got 0.5"):
+        i * 0.5
+    assert (x * 2).dtype is ec.float32          # Python int adopts the tensor's dtype
+    assert (2.5 + x).dtype is ec.float32
+    assert (np.ones(3) + x).dtype is ec.float32  # numpy operand defers to the Tensor
+    assert (i / 2).dtype is ec.float64           # truediv of ints, as TF
+    assert ec.constant(1.5).dtype is ec.float32 and ec.constant(3).dtype is ec.int32
+    assert ec.constant(np.float64(1.5)).dtype is ec.float64
+    with pytest.raises(TypeError, match="Python `bool`"):
+        bool(x)
+    with pytest.raises(TypeError, match="len"):
+        len(x)
+
+
+def test_names_and_graph_structure():
+    x = ec.placeholder(ec.float32, [None, 2], name="x")
+    with ec.name_scope("layer"):
+        y = ec.nn.relu(x)
+        z = ec.nn.relu(y)
+    assert x.name == "x:0" and y.name == "layer/Relu:0" and z.name == "layer/Relu_1:0"
+    assert y.op.type == "Relu" and y.op.inputs == (x,) and y.op.name == "layer/Relu"
+    assert y.graph is ec.get_default_graph()
+    g = ec.get_default_graph()
+    assert g.get_tensor_by_name("layer/Relu:0") is y
+    assert g.get_operation_by_name("x") is x.op
+    g.finalize()
+    with pytest.raises(RuntimeError, match="finalized"):
+        ec.constant(1.0)
+
+
+def test_collections():
+    ec.add_to_collection("my", 1)
+    ec.add_to_collection("my", 2)
+    assert ec.get_collection("my") == [1, 2]
+    v = ec.get_variable("a/b", [1])
+    assert ec.get_collection(ec.GraphKeys.GLOBAL_VARIABLES) == [v]
+    assert ec.get_collection(ec.GraphKeys.TRAINABLE_VARIABLES, scope="a") == [v]
+    assert ec.get_collection(ec.GraphKeys.TRAINABLE_VARIABLES, scope="zz") == []
+
+
+def test_cross_graph_inputs_are_rejected():
+    a = ec.constant(1.0)
+    with ec.Graph().as_default():
+        b = ec.constant(2.0)
+    with pytest.raises(ValueError, match="different Graph"):
+        ec.add(a, b)
+
+
+def test_checker_rejects_malformed_graphs():
+    from estcore import errors
+    from estcore.graph.check import check_graph
+
+    x = ec.placeholder(ec.float32, [2])
+    y = x * 2.0
+    z = ec.nn.relu(y)
+    g = ec.get_default_graph()
+    check_graph(g)
+    # an edge to a node created later (a cycle after tampering)
+    z.op.inputs, y.op.inputs = (y,), (z, y.op.inputs[1])
+    with pytest.raises(ValueError, match=r"input 0 of Mul 'mul' comes from 'Relu'|"
+                                         r"input 0 of Mul 'Mul' comes from 'Relu'"):
+        check_graph(g)
+    with ec.Session() as sess, pytest.raises(ValueError, match="malformed graph"):
+        sess.run(z, {x: [1.0, 2.0]})
+    y.op.inputs = (x, y.op.inputs[1])
+    check_graph(g)
+    z.op.type = "NoSuchOp"
+    with pytest.raises(ValueError, match="unregistered op type"):
+        check_graph(g)
+    z.op.type = "Relu"
+    z.op.outputs[0].dtype = ec.float64
+    with pytest.raises(ValueError, match=r"output 0 of Relu 'Relu' is float64 \(2,\), its shape "
+                                         r"rule gives float32 \(2,\)"):
+        check_graph(g)
+    z.op.outputs[0].dtype = ec.float32
+    with ec.Graph().as_default():
+        other = ec.constant([1.0, 1.0])
+    z.op.inputs = (other,)
+    with pytest.raises(ValueError, match="not a tensor of this graph"):
+        check_graph(g)
+    assert issubclass(errors.InvalidArgumentError, ValueError)
+
+
+def test_liveness_reuses_buffers():
+    x = ec.placeholder(ec.float32, [8, 8])
+    h = x
+    for _ in range(6):
+        h = ec.exp(ec.negative(h))  # a chain: each intermediate dies right away
+    with ec.Session(config={"use_c_kernels": False}) as sess:
+        out = sess.run(h, {x: np.zeros((8, 8), np.float32)})
+        plan = list(sess._families.values())[0].plans[((8, 8),)]
+        inter = [plan.buffers[id(t)] for p in plan.pnodes for t in p.outputs]
+        distinct = {b.__array_interface__["data"][0] for b in inter}
+    assert len(inter) == 12 and len(distinct) <= 3
+    ref = np.zeros((8, 8), np.float32)
+    for _ in range(6):
+        ref = np.exp(-ref)
+    np.testing.assert_allclose(out, ref, rtol=1e-6)

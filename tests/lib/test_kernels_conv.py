@@ -1,0 +1,217 @@
+"""conv2d (NHWC / HWIO, im2col + GEMM) and max / avg pooling against numpy references."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from estcore._lib import _kernels as K
+from estcore.errors import InvalidArgumentError
+
+RTOL = {np.dtype(np.float32): 1e-4, np.dtype(np.float64): 1e-11}
+
+
+def geometry(size, k, s, padding):
+    """TF's output size and padding before, for one axis."""
+    if padding == "SAME":
+        out = -(-size // s)
+        total = max((out - 1) * s + k - size, 0)
+        return out, total // 2, total - total // 2
+    return (size - k) // s + 1, 0, 0
+
+
+def padded(x, kh, kw, sh, sw, padding, fill=0.0):
+    n, h, w, c = x.shape
+    oh, pt, pb = geometry(h, kh, sh, padding)
+    ow, pl, pr = geometry(w, kw, sw, padding)
+    pb = max(pb, (oh - 1) * sh + kh - h - pt)
+    pr = max(pr, (ow - 1) * sw + kw - w - pl)
+    xp = np.full((n, h + pt + pb, w + pl + pr, c), fill, dtype=np.float64)
+    xp[:, pt:pt + h, pl:pl + w] = x
+    return xp, oh, ow, pt, pl
+
+
+def conv_ref(x, f, b, strides, padding):
+    kh, kw, _, oc = f.shape
+    xp, oh, ow, _, _ = padded(x, kh, kw, *strides, padding)
+    y = np.zeros((x.shape[0], oh, ow, oc))
+    for ky in range(kh):
+        for kx in range(kw):
+            patch = xp[:, ky:ky + strides[0] * (oh - 1) + 1:strides[0],
+                       kx:kx + strides[1] * (ow - 1) + 1:strides[1]]
+            y += patch @ f[ky, kx].astype(np.float64)
+    return y + (0 if b is None else b)
+
+
+def conv_grads_ref(x, f, dz, strides, padding):
+    kh, kw, c, oc = f.shape
+    xp, oh, ow, pt, pl = padded(x, kh, kw, *strides, padding)
+    dxp = np.zeros_like(xp)
+    df = np.zeros(f.shape)
+    for ky in range(kh):
+        for kx in range(kw):
+            sl = (slice(None), slice(ky, ky + strides[0] * (oh - 1) + 1, strides[0]),
+                  slice(kx, kx + strides[1] * (ow - 1) + 1, strides[1]))
+            df[ky, kx] = xp[sl].reshape(-1, c).T @ dz.reshape(-1, oc)
+            dxp[sl] += dz @ f[ky, kx].T.astype(np.float64)
+    h, w = x.shape[1:3]
+    return dxp[:, pt:pt + h, pl:pl + w], df, dz.sum(axis=(0, 1, 2))
+
+
+CONV_CASES = [  # (batch, h, w, c), (kh, kw, oc), strides
+    ((1, 1, 1, 1), (1, 1, 1), (1, 1)),
+    ((2, 7, 5, 3), (3, 3, 4), (1, 1)),
+    ((3, 11, 13, 2), (5, 3, 5), (2, 3)),
+    ((2, 9, 9, 4), (1, 1, 3), (1, 1)),       # 1x1: no im2col
+    ((8, 16, 16, 3), (5, 5, 8), (1, 1)),     # split over threads
+]
+
+
+@pytest.mark.smoke
+@pytest.mark.parametrize("padding", ["SAME", "VALID"])
+@pytest.mark.parametrize("case", CONV_CASES, ids=str)
+def test_conv2d_forward_backward(case, padding, dtype, num_threads, rng):
+    xs, (kh, kw, oc), strides = case
+    x = rng.standard_normal(xs).astype(dtype)
+    f = (rng.standard_normal((kh, kw, xs[3], oc)) / np.sqrt(kh * kw * xs[3])).astype(dtype)
+    b = rng.standard_normal(oc).astype(dtype)
+    oshape = K.conv2d_output_shape(xs, f.shape, strides, padding)
+    col = np.empty(K.conv2d_col_size(xs, f.shape, strides, padding), dtype)
+    y = np.full(oshape, np.nan, dtype)
+    K.conv2d_forward(x, f, b, y, col, strides=strides, padding=padding, act="relu")
+    z = conv_ref(x, f, b, strides, padding)
+    rtol = RTOL[dtype]
+    np.testing.assert_allclose(y, np.maximum(z, 0), rtol=rtol, atol=rtol)
+    dy = rng.standard_normal(oshape).astype(dtype)
+    dz_ref = dy * (z > 0)
+    dx, df, db, dz = (np.empty(s, dtype) for s in (xs, f.shape, (oc,), oshape))
+    K.conv2d_backward(x, f, y, dy, col, dx, df, db, dz_out=dz, strides=strides,
+                      padding=padding, act="relu")
+    rdx, rdf, rdb = conv_grads_ref(x, f, dz_ref, strides, padding)
+    for got, want in ((dx, rdx), (df, rdf), (db, rdb)):
+        np.testing.assert_allclose(got, want, rtol=10 * rtol, atol=10 * rtol)
+    K.conv2d_backward(x, f, y, dy, col, dx, df, db, dz_out=dz, strides=strides,
+                      padding=padding, act="relu", accumulate=True)
+    for got, want in ((dx, rdx), (df, rdf), (db, rdb)):
+        np.testing.assert_allclose(got, 2 * want, rtol=10 * rtol, atol=10 * rtol)
+
+
+def test_conv2d_no_activation_and_tf_strides(rng):
+    x = rng.standard_normal((2, 6, 6, 2))
+    f = rng.standard_normal((3, 3, 2, 3))
+    y = np.empty(K.conv2d_output_shape(x.shape, f.shape, [1, 2, 2, 1], "SAME"))
+    assert y.shape == (2, 3, 3, 3)
+    col = np.empty(K.conv2d_col_size(x.shape, f.shape, [1, 2, 2, 1], "SAME"))
+    K.conv2d_forward(x, f, None, y, col, strides=[1, 2, 2, 1], padding="same")
+    np.testing.assert_allclose(y, conv_ref(x, f, None, (2, 2), "SAME"), rtol=1e-12)
+    dx, df = np.empty_like(x), np.empty_like(f)
+    dy = rng.standard_normal(y.shape)
+    K.conv2d_backward(x, f, None, dy, col, dx, df, None, strides=2, padding="SAME")
+    rdx, rdf, _ = conv_grads_ref(x, f, dy, (2, 2), "SAME")
+    np.testing.assert_allclose(dx, rdx, rtol=1e-11)
+    np.testing.assert_allclose(df, rdf, rtol=1e-11)
+
+
+def test_conv2d_errors():
+    x, f = np.ones((2, 5, 5, 3), np.float32), np.ones((3, 3, 3, 4), np.float32)
+    col = np.empty(K.conv2d_col_size(x.shape, f.shape), np.float32)
+    y = np.empty((2, 3, 3, 4), np.float32)
+    msg = r"`filters` must have shape \(k_h, k_w, 3, out_c\)"
+    with pytest.raises(InvalidArgumentError, match=msg):
+        K.conv2d_forward(x, np.ones((3, 3, 2, 4), np.float32), None, y, col)
+    with pytest.raises(InvalidArgumentError, match=r"`out` must have shape \(2, 3, 3, 4\)"):
+        K.conv2d_forward(x, f, None, np.empty((2, 5, 5, 4), np.float32), col)
+    with pytest.raises(InvalidArgumentError, match="`col` must have at least 486 elements"):
+        K.conv2d_forward(x, f, None, y, col[:10])
+    with pytest.raises(InvalidArgumentError, match="does not fit the input"):
+        K.conv2d_forward(x, np.ones((7, 7, 3, 4), np.float32), None, y, col)
+    with pytest.raises(InvalidArgumentError, match="`padding` must be 'SAME' or 'VALID'"):
+        K.conv2d_forward(x, f, None, y, col, padding="full")
+    with pytest.raises(InvalidArgumentError, match="`strides` must be positive"):
+        K.conv2d_forward(x, f, None, y, col, strides=0)
+    with pytest.raises(InvalidArgumentError, match=r"`x` must be 4-D"):
+        K.conv2d_forward(x[0], f, None, y, col)
+
+
+def pool_ref(x, k, s, padding, kind):
+    xp, oh, ow, _, _ = padded(x, k, k, s, s, padding, fill=np.nan)
+    n, _, _, c = x.shape
+    y = np.empty((n, oh, ow, c))
+    dx_route = {}
+    for oy in range(oh):
+        for ox in range(ow):
+            win = xp[:, oy * s:oy * s + k, ox * s:ox * s + k].reshape(n, k * k, c)
+            y[:, oy, ox] = np.nanmax(win, axis=1) if kind == "max" else np.nanmean(win, axis=1)
+            # first maximum in window order (nan = padding, never chosen)
+            dx_route[oy, ox] = np.argmax(np.where(np.isnan(win), -np.inf, win), axis=1)
+    return y, dx_route
+
+
+@pytest.mark.parametrize("padding", ["SAME", "VALID"])
+@pytest.mark.parametrize("k,s", [(2, 2), (3, 2), (3, 1), (1, 1)])
+@pytest.mark.parametrize("shape", [(2, 7, 7, 3), (1, 5, 6, 1), (8, 16, 16, 8)], ids=str)
+def test_pooling(shape, k, s, padding, dtype, num_threads, rng):
+    x = np.round(rng.standard_normal(shape) * 2).astype(dtype)  # many ties
+    oshape = K.pool2d_output_shape(shape, k, s, padding)
+    dy = rng.standard_normal(oshape).astype(dtype)
+    for kind in ("max", "avg"):
+        y = np.empty(oshape, dtype)
+        dx = np.full(shape, np.nan, dtype)
+        if kind == "max":
+            K.max_pool2d_forward(x, y, k, s, padding)
+            K.max_pool2d_backward(x, dy, dx, k, s, padding)
+        else:
+            K.avg_pool2d_forward(x, y, k, s, padding)
+            K.avg_pool2d_backward(dy, dx, k, s, padding)
+        ry, route = pool_ref(x, k, s, padding, kind)
+        np.testing.assert_allclose(y, ry, rtol=RTOL[dtype], atol=RTOL[dtype])
+        # gradient reference by scattering into the padded frame
+        xp, oh, ow, pt, pl = padded(x, k, k, s, s, padding, fill=np.nan)
+        rdx = np.zeros(xp.shape)
+        n, c = shape[0], shape[3]
+        for oy in range(oh):
+            for ox in range(ow):
+                win_valid = ~np.isnan(xp[:, oy * s:oy * s + k, ox * s:ox * s + k])
+                if kind == "max":
+                    idx = route[oy, ox]  # (n, c) flat window index
+                    for b in range(n):
+                        for ch in range(c):
+                            wy, wx = divmod(int(idx[b, ch]), k)
+                            rdx[b, oy * s + wy, ox * s + wx, ch] += dy[b, oy, ox, ch]
+                else:
+                    cnt = win_valid.sum(axis=(1, 2))
+                    rdx[:, oy * s:oy * s + k, ox * s:ox * s + k] += \
+                        win_valid * (dy[:, oy, ox] / cnt)[:, None, None, :]
+        rdx = rdx[:, pt:pt + shape[1], pl:pl + shape[2]]
+        np.testing.assert_allclose(dx, rdx, rtol=RTOL[dtype], atol=RTOL[dtype])
+
+
+def test_avg_pool_same_divides_by_valid_count():
+    x = np.ones((1, 3, 3, 1))
+    y = np.empty(K.pool2d_output_shape(x.shape, 2, 2, "SAME"))
+    K.avg_pool2d_forward(x, y, 2, 2, "SAME")
+    np.testing.assert_array_equal(y, 1.0)  # padded cells are not counted as zeros
+
+
+def test_max_pool_ties_route_to_first_max():
+    x = np.zeros((1, 2, 2, 1))
+    dx = np.empty_like(x)
+    K.max_pool2d_backward(x, np.ones((1, 1, 1, 1)), dx, 2, 2)
+    np.testing.assert_array_equal(dx.ravel(), [1, 0, 0, 0])
+
+
+def test_max_pool_nan_propagates():
+    x = np.array([1.0, np.nan, 3.0, 2.0]).reshape(1, 2, 2, 1)
+    y = np.empty((1, 1, 1, 1))
+    K.max_pool2d_forward(x, y, 2, 2)
+    assert np.isnan(y).all()
+
+
+def test_pool_errors():
+    x = np.ones((1, 4, 4, 2))
+    with pytest.raises(InvalidArgumentError, match=r"`out` must have shape \(1, 2, 2, 2\)"):
+        K.max_pool2d_forward(x, np.empty((1, 4, 4, 2)), 2, 2)
+    with pytest.raises(InvalidArgumentError, match=r"`dy` must have shape \(1, 2, 2, 2\)"):
+        K.avg_pool2d_backward(np.ones((1, 3, 3, 2)), np.empty_like(x), 2, 2)
+    with pytest.raises(TypeError, match="`ksize` must be an int"):
+        K.max_pool2d_forward(x, np.empty((1, 2, 2, 2)), "2", 2)

@@ -1,0 +1,188 @@
+"""Program: a whole MLP train step as one run() call, against a numpy reference."""
+
+from __future__ import annotations
+
+import gc
+import weakref
+
+import numpy as np
+import pytest
+
+from estcore._lib import _kernels as K
+from estcore.errors import InvalidArgumentError
+
+# norm-relative tolerances of the whole-step comparison
+STEP_RTOL = {np.dtype(np.float32): 1e-5, np.dtype(np.float64): 1e-12}
+SIZES = [23, 17, 13, 7]  # in -> hidden -> hidden -> classes (odd on purpose)
+BATCH = 37
+B1, B2, EPS, LR = 0.9, 0.999, 1e-8, 0.01
+
+
+def rel(a, b):
+    b = np.asarray(b, np.float64)
+    return np.linalg.norm(np.asarray(a, np.float64) - b) / max(np.linalg.norm(b), 1e-300)
+
+
+class MLP:
+    """Buffers of a 3-layer MLP train step with Adam (everything preallocated)."""
+
+    def __init__(self, dtype, rng):
+        self.x = rng.standard_normal((BATCH, SIZES[0])).astype(dtype)
+        self.labels = rng.integers(0, SIZES[-1], BATCH).astype(np.int64)
+        self.w = [(rng.standard_normal((a, b)) / np.sqrt(a)).astype(dtype)
+                  for a, b in zip(SIZES[:-1], SIZES[1:], strict=True)]
+        self.b = [(0.1 * rng.standard_normal(b)).astype(dtype) for b in SIZES[1:]]
+        self.h = [np.empty((BATCH, s), dtype) for s in SIZES[1:]]      # h1, h2, logits
+        self.dh = [np.empty((BATCH, s), dtype) for s in SIZES[1:-1]]   # dh1, dh2
+        self.dlogits = np.empty((BATCH, SIZES[-1]), dtype)
+        self.dw = [np.empty_like(w) for w in self.w]
+        self.db = [np.empty_like(b) for b in self.b]
+        self.m = [np.zeros_like(v) for v in self.w + self.b]
+        self.v = [np.zeros_like(v) for v in self.w + self.b]
+        self.loss_vec = np.empty(BATCH, dtype)
+        self.loss = np.empty((), dtype)
+        self.scale = np.array(1.0 / BATCH, dtype)
+        self.lr = np.array(LR, dtype)
+        self.b1p = np.array(B1, dtype)
+        self.b2p = np.array(B2, dtype)
+        self.step = np.array(0, np.int64)
+
+    def program(self):
+        p = K.Program()
+        ins = [self.x, self.h[0], self.h[1]]
+        for i, act in enumerate(["relu", "relu", None]):
+            p.dense_forward(ins[i], self.w[i], self.b[i], self.h[i], act)
+        p.sparse_softmax_xent(self.h[2], self.labels, self.loss_vec, self.dlogits, scale=self.scale)
+        p.reduce_mean(self.loss_vec, self.loss)
+        dys = [self.dh[0], self.dh[1], self.dlogits]
+        for i, act in reversed(list(enumerate(["relu", "relu", None]))):
+            dx = self.dh[i - 1] if i > 0 else None
+            # relu layers compute dz in place over their incoming gradient buffer
+            p.dense_backward(ins[i], self.w[i], self.h[i], dys[i], self.dw[i], self.db[i], dx,
+                             dz_out=dys[i] if act else None, act=act)
+        for var, grad, m, v in zip(self.w + self.b, self.dw + self.db, self.m, self.v, strict=True):
+            p.apply_adam(var, m, v, grad, self.b1p, self.b2p, self.lr, B1, B2, EPS)
+        p.scale(self.b1p, self.b1p, B1)  # TF1: the beta powers advance after all updates
+        p.scale(self.b2p, self.b2p, B2)
+        p.increment(self.step)
+        return p
+
+
+def numpy_step(state, dtype):
+    """One TF1-semantics train step in float64: returns loss, grads; updates state.
+
+    The hyperparameters are the values the kernels see: rounded to ``dtype`` first
+    (float32(0.999) makes 1 - beta2 off by 1.3e-5 relative, as in TF).
+    """
+    B1, B2, EPS, LR = (float(dtype.type(c)) for c in (globals()["B1"], globals()["B2"],
+                                                      globals()["EPS"], globals()["LR"]))
+    w, b, m, v = state["w"], state["b"], state["m"], state["v"]
+    x, labels = state["x"], state["labels"]
+    h1 = np.maximum(x @ w[0] + b[0], 0)
+    h2 = np.maximum(h1 @ w[1] + b[1], 0)
+    z = h2 @ w[2] + b[2]
+    zmax = z.max(axis=1, keepdims=True)
+    logp = z - zmax - np.log(np.exp(z - zmax).sum(axis=1, keepdims=True))
+    loss = -logp[np.arange(len(labels)), labels].mean()
+    dz = (np.exp(logp) - np.eye(z.shape[1])[labels]) / len(labels)
+    dw2, db2, dh2 = h2.T @ dz, dz.sum(0), dz @ w[2].T
+    dz2 = dh2 * (h2 > 0)
+    dw1, db1, dh1 = h1.T @ dz2, dz2.sum(0), dz2 @ w[1].T
+    dz1 = dh1 * (h1 > 0)
+    dw0, db0 = x.T @ dz1, dz1.sum(0)
+    grads = [dw0, dw1, dw2, db0, db1, db2]
+    lr_t = LR * np.sqrt(1 - state["b2p"]) / (1 - state["b1p"])
+    params = w + b
+    for i, g in enumerate(grads):
+        m[i] = B1 * m[i] + (1 - B1) * g
+        v[i] = B2 * v[i] + (1 - B2) * g * g
+        params[i] = params[i] - lr_t * m[i] / (np.sqrt(v[i]) + EPS)
+    state["w"], state["b"] = params[:3], params[3:]
+    state["b1p"] *= B1
+    state["b2p"] *= B2
+    return loss, grads
+
+
+@pytest.mark.smoke
+def test_mlp_train_step_program_matches_numpy(dtype, num_threads, rng):
+    net = MLP(dtype, rng)
+    prog = net.program()
+    assert len(prog) == 3 + 2 + 3 + 6 + 3
+    assert prog.ops[:4] == ["dense_forward"] * 3 + ["sparse_softmax_xent"]
+    f64 = np.float64
+    state = {"x": net.x.astype(f64), "labels": net.labels, "w": [w.astype(f64) for w in net.w],
+             "b": [b.astype(f64) for b in net.b], "m": [np.zeros(v.shape) for v in net.m],
+             "v": [np.zeros(v.shape) for v in net.v], "b1p": float(dtype.type(B1)),
+             "b2p": float(dtype.type(B2))}
+    tol = STEP_RTOL[dtype]
+    for step in range(3):
+        if step == 2:  # a new batch written into the same input buffer
+            net.x[...] = rng.standard_normal(net.x.shape)
+            state["x"] = net.x.astype(f64)
+        prog.run()
+        loss, grads = numpy_step(state, dtype)
+        assert rel(net.loss, loss) < tol
+        for got, want in zip(net.dw + net.db, grads, strict=True):
+            assert rel(got, want) < tol
+        for got, want in zip(net.w + net.b, state["w"] + state["b"], strict=True):
+            assert rel(got, want) < tol
+        for got, want in zip(net.m + net.v, state["m"] + state["v"], strict=True):
+            assert rel(got, want) < tol
+        assert rel(net.b1p, state["b1p"]) < tol
+        assert net.step == step + 1
+
+
+def test_program_lr_array_is_read_each_run():
+    var, grad, lr = np.zeros(3), np.ones(3), np.array(0.5)
+    prog = K.Program()
+    prog.apply_sgd(var, grad, lr)
+    prog.run()
+    lr[...] = 0.25
+    prog.run()
+    np.testing.assert_array_equal(var, -0.75)
+
+
+def test_program_failure_reports_instruction():
+    prog = K.Program()
+    logits, loss = np.zeros((3, 4)), np.empty(3)
+    labels = np.array([0, 1, 2])
+    step = np.array(0, np.int64)
+    prog.increment(step)
+    prog.sparse_softmax_xent(logits, labels, loss)
+    prog.increment(step)
+    prog.run()
+    assert step == 2
+    labels[1] = 9
+    msg = (r"Program.run: instruction 1 \(sparse_softmax_xent\): `labels` must be in \[0, 4\)"
+           r".*labels\[1\]=9")
+    with pytest.raises(InvalidArgumentError, match=msg):
+        prog.run()
+    assert step == 3  # instructions before the failing one ran, those after did not
+
+
+def test_program_validates_at_add_time_and_clear_releases_arrays():
+    prog = K.Program()
+    with pytest.raises(InvalidArgumentError, match=r"Program.dense_forward: `w` must have shape"):
+        prog.dense_forward(np.ones((2, 3)), np.ones((4, 5)), None, np.empty((2, 5)))
+    assert len(prog) == 0  # a rejected call adds nothing
+    x = np.ones((2, 3))
+    ref = weakref.ref(x)
+    for _ in range(40):  # grows the instruction array several times
+        prog.fill(x, 2.0)
+    assert len(prog) == 40 and "fill" in repr(prog)
+    del x
+    gc.collect()
+    assert ref() is not None  # the program keeps its arrays alive
+    prog.run()
+    np.testing.assert_array_equal(ref(), 2.0)
+    prog.clear()
+    gc.collect()
+    assert len(prog) == 0 and ref() is None
+    prog.run()  # empty program: nothing to do
+
+
+def test_immediate_functions_are_documented():
+    for name in K.OPERATIONS:
+        fn = getattr(K, name)
+        assert fn.__doc__ and fn.__name__ == name
+        assert hasattr(K.Program, name)
