@@ -54,11 +54,11 @@
  *     (the seam passes 100 ms and polls for signals between calls, with the
  *     GIL released). A hand-off of a ready batch is one lock/unlock: ~0.1 us.
  *   - Wake-ups are coalesced: a waiting consumer is woken when
- *     wake_batch = min(in_flight, max(in_flight / 2, num_threads)) batches are
- *     ready in order (or sooner when no more can come: window full, all
+ *     wake_batch = min(in_flight, num_threads) batches are ready in order (or sooner when no more can come: window full, all
  *     batches taken, a worker stopped); workers waiting for room are woken when
  *     wake_batch slots are free or the consumer is about to wait. So one
- *     futex wake serves several batches, which matters on a 2-core machine.
+ *     futex wake serves a round of the workers, which matters on a 2-core
+ *     machine; a larger wake_batch measured slower (slabs go cold in cache).
  *   - Workers never spin: they wait on condition variables for room in the
  *     window; est_stream_close wakes every waiter.
  *   - est_stream_close joins every worker; it returns promptly because
@@ -146,8 +146,8 @@ est_status est_stream_create(const est_stream_config *cfg, const est_column *col
 /* Take the next batch in order. On EST_OK, *slab holds `*rows` rows of batch
  * `*batch_index` and belongs to the caller until est_slab_release.
  * Returns EST_ERR_TIMEOUT after timeout_ms without a batch (call again),
- * EST_ERR_OUT_OF_RANGE at the end of a finite stream, EST_ERR_CANCELLED after
- * est_stream_close, a worker's status after a worker failed (see ERRORS),
+ * EST_ERR_OUT_OF_RANGE at the end of a finite stream (also after close),
+ * EST_ERR_CANCELLED after est_stream_close (before the end), a worker's status after a worker failed (see ERRORS),
  * EST_ERR_FAILED_PRECONDITION after fork. timeout_ms < 0 waits forever. */
 est_status est_stream_next(est_stream *s, int64_t timeout_ms, est_slab **slab,
                            uint64_t *batch_index, uint64_t *rows);
