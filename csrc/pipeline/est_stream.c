@@ -171,6 +171,22 @@ static void gather_rows(const column *c, const uint64_t *rows, uint64_t lo, uint
     if (rb == 0)
         return;
     if (c->ndim == 0) {
+        /* Small fixed sizes (labels, ids): a constant-size copy the compiler inlines. */
+#define EST_GATHER_FIXED(n)                                                         \
+    case n:                                                                         \
+        for (uint64_t j = lo; j < hi; j++, out += n)                                \
+            memcpy(out, c->data + (int64_t)rows[j] * c->row_stride, n);             \
+        return;
+        switch (rb) {
+            EST_GATHER_FIXED(1)
+            EST_GATHER_FIXED(2)
+            EST_GATHER_FIXED(4)
+            EST_GATHER_FIXED(8)
+            EST_GATHER_FIXED(16)
+        default:
+            break;
+        }
+#undef EST_GATHER_FIXED
         for (uint64_t j = lo; j < hi; j++) {
             if (j + PREFETCH_AHEAD < hi)
                 __builtin_prefetch(c->data + (int64_t)rows[j + PREFETCH_AHEAD] * c->row_stride);
