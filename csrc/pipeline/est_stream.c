@@ -1,8 +1,9 @@
 /* est_stream.c -- worker threads, slab pool and in-order hand-off; see est_stream.h.
  *
- * Lock order: there is one lock per stream (s->lock) and no other, so there is
- * nothing to order. It is never held while copying rows, allocating slabs or
- * joining threads. The process-wide fork generation is an atomic, not a lock.
+ * Lock order: s->lock (one per stream) before cache_lock (process-wide slab
+ * cache, a leaf: nothing is locked while it is held). s->lock is never held
+ * while copying rows, allocating slabs or joining threads. The process-wide
+ * fork generation is an atomic, not a lock.
  */
 #include "estcore/est_stream.h"
 
@@ -18,6 +19,71 @@
 #define CLOSE_CHECK_ROWS 64   /* workers look at `closing` every this many rows */
 #define PREFETCH_AHEAD 4      /* rows prefetched ahead in the gather loop */
 
+/* ---- process-wide cache of idle slab memory ------------------------------ */
+
+/* Freed slabs are kept (up to EST_SLAB_CACHE_BYTES, exact sizes) so the next
+ * stream of the same shapes reuses memory whose pages are already faulted in
+ * instead of paying a page fault per 4 KiB again. Process-wide and mutable:
+ * guarded by cache_lock. Lock order: a stream's lock may be held while taking
+ * cache_lock, never the other way round. The fork child handler resets it. */
+typedef struct cached_mem {
+    struct cached_mem *next;
+    size_t bytes;
+} cached_mem;
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static cached_mem *cache_head;  /* guarded by cache_lock */
+static size_t cache_bytes;      /* guarded by cache_lock */
+
+static void *slab_mem_get(size_t bytes) {
+    pthread_mutex_lock(&cache_lock);
+    for (cached_mem **p = &cache_head; *p != NULL; p = &(*p)->next) {
+        if ((*p)->bytes == bytes) {
+            cached_mem *hit = *p;
+            *p = hit->next;
+            cache_bytes -= bytes;
+            pthread_mutex_unlock(&cache_lock);
+            return hit;
+        }
+    }
+    pthread_mutex_unlock(&cache_lock);
+    void *mem = NULL;
+    return posix_memalign(&mem, SLAB_HEADER, bytes) == 0 ? mem : NULL;
+}
+
+static void slab_mem_put(void *mem, size_t bytes) {
+    pthread_mutex_lock(&cache_lock);
+    if (cache_bytes + bytes <= EST_SLAB_CACHE_BYTES) {
+        cached_mem *c = mem;
+        c->bytes = bytes;
+        c->next = cache_head;
+        cache_head = c;
+        cache_bytes += bytes;
+        mem = NULL;
+    }
+    pthread_mutex_unlock(&cache_lock);
+    free(mem);
+}
+
+void est_slab_cache_trim(void) {
+    pthread_mutex_lock(&cache_lock);
+    cached_mem *list = cache_head;
+    cache_head = NULL;
+    cache_bytes = 0;
+    pthread_mutex_unlock(&cache_lock);
+    while (list != NULL) {
+        cached_mem *next = list->next;
+        free(list);
+        list = next;
+    }
+}
+
+size_t est_slab_cache_bytes(void) {
+    pthread_mutex_lock(&cache_lock);
+    size_t n = cache_bytes;
+    pthread_mutex_unlock(&cache_lock);
+    return n;
+}
+
 /* ---- fork detection ---------------------------------------------------- */
 
 /* Process-wide and mutable: bumped (atomically, no lock needed) in the child
@@ -26,7 +92,14 @@ static atomic_ulong fork_generation;
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 static int atfork_result;  /* written once inside pthread_once, read after it */
 
-static void on_fork_child(void) { atomic_fetch_add(&fork_generation, 1); }
+static void on_fork_child(void) {
+    atomic_fetch_add(&fork_generation, 1);
+    /* The cache lock may have been held by a thread that does not exist here:
+     * start the child with a fresh, empty cache (the old entries leak). */
+    pthread_mutex_init(&cache_lock, NULL);
+    cache_head = NULL;
+    cache_bytes = 0;
+}
 static void register_atfork(void) { atfork_result = pthread_atfork(NULL, NULL, on_fork_child); }
 
 /* ---- types ------------------------------------------------------------- */
@@ -139,7 +212,7 @@ static void free_stream(est_stream *s) {
 
 /* s->lock held. Frees one slab that is not handed out; the owner is alive. */
 static void drop_slab_locked(est_stream *s, est_slab *slab) {
-    free(slab);
+    slab_mem_put(slab, SLAB_HEADER + s->slab_bytes);
     s->slabs_live--;
 }
 
@@ -293,8 +366,8 @@ static void *worker_main(void *arg) {
         est_status st = EST_OK;
         uint64_t rows = 0;
         if (slab == NULL) {
-            void *mem = NULL;
-            if (posix_memalign(&mem, SLAB_HEADER, SLAB_HEADER + s->slab_bytes) != 0) {
+            void *mem = slab_mem_get(SLAB_HEADER + s->slab_bytes);
+            if (mem == NULL) {
                 st = EST_ERR_OUT_OF_MEMORY;
                 snprintf(msg, sizeof msg, "could not allocate a %zu-byte batch buffer",
                          s->slab_bytes);
@@ -661,7 +734,7 @@ void est_slab_release(est_slab *slab) {
         slab->next = s->free_list;
         s->free_list = slab;
     } else {
-        free(slab);
+        slab_mem_put(slab, SLAB_HEADER + s->slab_bytes);
         s->slabs_live--;
         last = !s->owner_alive && s->slabs_live == 0;
     }
