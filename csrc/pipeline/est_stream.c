@@ -1,11 +1,12 @@
 /* est_stream.c -- worker threads, slab pool and in-order hand-off; see est_stream.h.
  *
- * Lock order: s->lock (one per stream) before cache_lock (process-wide slab
- * cache, a leaf: nothing is locked while it is held). s->lock is never held
+ * Lock order: s->lock (one per stream) before the slab cache's lock
+ * (est_slab_cache.c, a leaf: nothing is locked while it is held). s->lock is never held
  * while copying rows, allocating slabs or joining threads. The process-wide
  * fork generation is an atomic, not a lock.
  */
 #include "estcore/est_stream.h"
+#include "est_stream_internal.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -15,74 +16,7 @@
 #include <string.h>
 #include <time.h>
 
-#define SLAB_HEADER 64        /* slab header size; data starts 64-byte aligned after it */
 #define CLOSE_CHECK_ROWS 64   /* workers look at `closing` every this many rows */
-#define PREFETCH_AHEAD 4      /* rows prefetched ahead in the gather loop */
-
-/* ---- process-wide cache of idle slab memory ------------------------------ */
-
-/* Freed slabs are kept (up to EST_SLAB_CACHE_BYTES, exact sizes) so the next
- * stream of the same shapes reuses memory whose pages are already faulted in
- * instead of paying a page fault per 4 KiB again. Process-wide and mutable:
- * guarded by cache_lock. Lock order: a stream's lock may be held while taking
- * cache_lock, never the other way round. The fork child handler resets it. */
-typedef struct cached_mem {
-    struct cached_mem *next;
-    size_t bytes;
-} cached_mem;
-static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
-static cached_mem *cache_head;  /* guarded by cache_lock */
-static size_t cache_bytes;      /* guarded by cache_lock */
-
-static void *slab_mem_get(size_t bytes) {
-    pthread_mutex_lock(&cache_lock);
-    for (cached_mem **p = &cache_head; *p != NULL; p = &(*p)->next) {
-        if ((*p)->bytes == bytes) {
-            cached_mem *hit = *p;
-            *p = hit->next;
-            cache_bytes -= bytes;
-            pthread_mutex_unlock(&cache_lock);
-            return hit;
-        }
-    }
-    pthread_mutex_unlock(&cache_lock);
-    void *mem = NULL;
-    return posix_memalign(&mem, SLAB_HEADER, bytes) == 0 ? mem : NULL;
-}
-
-static void slab_mem_put(void *mem, size_t bytes) {
-    pthread_mutex_lock(&cache_lock);
-    if (cache_bytes + bytes <= EST_SLAB_CACHE_BYTES) {
-        cached_mem *c = mem;
-        c->bytes = bytes;
-        c->next = cache_head;
-        cache_head = c;
-        cache_bytes += bytes;
-        mem = NULL;
-    }
-    pthread_mutex_unlock(&cache_lock);
-    free(mem);
-}
-
-void est_slab_cache_trim(void) {
-    pthread_mutex_lock(&cache_lock);
-    cached_mem *list = cache_head;
-    cache_head = NULL;
-    cache_bytes = 0;
-    pthread_mutex_unlock(&cache_lock);
-    while (list != NULL) {
-        cached_mem *next = list->next;
-        free(list);
-        list = next;
-    }
-}
-
-size_t est_slab_cache_bytes(void) {
-    pthread_mutex_lock(&cache_lock);
-    size_t n = cache_bytes;
-    pthread_mutex_unlock(&cache_lock);
-    return n;
-}
 
 /* ---- fork detection ---------------------------------------------------- */
 
@@ -94,26 +28,11 @@ static int atfork_result;  /* written once inside pthread_once, read after it */
 
 static void on_fork_child(void) {
     atomic_fetch_add(&fork_generation, 1);
-    /* The cache lock may have been held by a thread that does not exist here:
-     * start the child with a fresh, empty cache (the old entries leak). */
-    pthread_mutex_init(&cache_lock, NULL);
-    cache_head = NULL;
-    cache_bytes = 0;
+    est__slab_cache_after_fork();
 }
 static void register_atfork(void) { atfork_result = pthread_atfork(NULL, NULL, on_fork_child); }
 
 /* ---- types ------------------------------------------------------------- */
-
-typedef struct column {
-    const char *data;
-    int64_t row_stride;
-    size_t row_bytes;
-    size_t chunk;        /* contiguous bytes copied at a time (== row_bytes when ndim == 0) */
-    int ndim;            /* per-example dims left after collapsing */
-    int64_t shape[EST_STREAM_MAX_DIMS];
-    int64_t strides[EST_STREAM_MAX_DIMS];
-    size_t offset;       /* in the slab */
-} column;
 
 struct est_slab {
     est_stream *owner;
@@ -139,7 +58,7 @@ struct est_stream {
     uint64_t pool_target;     /* live slabs kept for reuse */
     uint64_t wake_batch;      /* wake a waiting consumer once this many batches are ready */
     int ncols;
-    column *cols;
+    est__column *cols;
     int nthreads;
     worker *workers;
 
@@ -212,66 +131,8 @@ static void free_stream(est_stream *s) {
 
 /* s->lock held. Frees one slab that is not handed out; the owner is alive. */
 static void drop_slab_locked(est_stream *s, est_slab *slab) {
-    slab_mem_put(slab, SLAB_HEADER + s->slab_bytes);
+    est__slab_mem_put(slab, SLAB_HEADER + s->slab_bytes);
     s->slabs_live--;
-}
-
-/* ---- gather ------------------------------------------------------------ */
-
-static void copy_strided(char *dst, const char *src, const column *c) {
-    int64_t idx[EST_STREAM_MAX_DIMS] = {0};
-    const int nd = c->ndim;
-    for (;;) {
-        memcpy(dst, src, c->chunk);
-        dst += c->chunk;
-        int d = nd - 1;
-        for (; d >= 0; d--) {
-            src += c->strides[d];
-            if (++idx[d] < c->shape[d])
-                break;
-            src -= c->strides[d] * c->shape[d];
-            idx[d] = 0;
-        }
-        if (d < 0)
-            return;
-    }
-}
-
-/* Copy rows[lo..hi) of column c into out (row lo at out). */
-static void gather_rows(const column *c, const uint64_t *rows, uint64_t lo, uint64_t hi,
-                        char *out) {
-    const size_t rb = c->row_bytes;
-    if (rb == 0)
-        return;
-    if (c->ndim == 0) {
-        /* Small fixed sizes (labels, ids): a constant-size copy the compiler inlines. */
-#define EST_GATHER_FIXED(n)                                                         \
-    case n:                                                                         \
-        for (uint64_t j = lo; j < hi; j++, out += n)                                \
-            memcpy(out, c->data + (int64_t)rows[j] * c->row_stride, n);             \
-        return;
-        switch (rb) {
-            EST_GATHER_FIXED(1)
-            EST_GATHER_FIXED(2)
-            EST_GATHER_FIXED(4)
-            EST_GATHER_FIXED(8)
-            EST_GATHER_FIXED(16)
-        default:
-            break;
-        }
-#undef EST_GATHER_FIXED
-        for (uint64_t j = lo; j < hi; j++) {
-            if (j + PREFETCH_AHEAD < hi)
-                __builtin_prefetch(c->data + (int64_t)rows[j + PREFETCH_AHEAD] * c->row_stride);
-            memcpy(out, c->data + (int64_t)rows[j] * c->row_stride, rb);
-            out += rb;
-        }
-    } else {
-        for (uint64_t j = lo; j < hi; j++) {
-            copy_strided(out, c->data + (int64_t)rows[j] * c->row_stride, c);
-            out += rb;
-        }
-    }
 }
 
 /* Fill one slab with batch k. Returns EST_OK, EST_ERR_CANCELLED (closing seen;
@@ -294,12 +155,12 @@ static est_status fill_batch(est_stream *s, worker *w, uint64_t k, est_slab *sla
     est_sampler_fill(&s->sampler, first, count, w->rows);
     char *base = (char *)slab + SLAB_HEADER;
     for (int ci = 0; ci < s->ncols; ci++) {
-        const column *c = &s->cols[ci];
+        const est__column *c = &s->cols[ci];
         for (uint64_t lo = 0; lo < count; lo += CLOSE_CHECK_ROWS) {
             if (atomic_load_explicit(&s->closing, memory_order_relaxed))
                 return EST_ERR_CANCELLED;
             uint64_t hi = lo + CLOSE_CHECK_ROWS < count ? lo + CLOSE_CHECK_ROWS : count;
-            gather_rows(c, w->rows, lo, hi, base + c->offset + lo * c->row_bytes);
+            est__gather_rows(c, w->rows, lo, hi, base + c->offset + lo * c->row_bytes);
         }
     }
     *rows_out = count;
@@ -366,7 +227,7 @@ static void *worker_main(void *arg) {
         est_status st = EST_OK;
         uint64_t rows = 0;
         if (slab == NULL) {
-            void *mem = slab_mem_get(SLAB_HEADER + s->slab_bytes);
+            void *mem = est__slab_mem_get(SLAB_HEADER + s->slab_bytes);
             if (mem == NULL) {
                 st = EST_ERR_OUT_OF_MEMORY;
                 snprintf(msg, sizeof msg, "could not allocate a %zu-byte batch buffer",
@@ -422,66 +283,6 @@ void est_stream_config_default(est_stream_config *cfg) {
     cfg->queue_capacity = 1000;
     cfg->num_shards = 1;
     cfg->fail_at_batch = -1;
-}
-
-/* Collapse one source column's per-example dims; EST_ERR_INVALID_ARGUMENT if bad. */
-static est_status prepare_column(const est_column *in, uint64_t num_rows, column *c) {
-    if (in->data == NULL || in->itemsize == 0 || in->ndim < 1 || in->shape == NULL ||
-        in->strides == NULL || in->shape[0] < 0 || (uint64_t)in->shape[0] != num_rows)
-        return EST_ERR_INVALID_ARGUMENT;
-    memset(c, 0, sizeof *c);
-    c->data = in->data;
-    c->row_stride = in->strides[0];
-    int64_t shape[64], strides[64];
-    int nd = 0;
-    size_t row_bytes = in->itemsize;
-    if (in->ndim - 1 > 64)
-        return EST_ERR_INVALID_ARGUMENT;
-    for (int d = 1; d < in->ndim; d++) {
-        int64_t n = in->shape[d];
-        if (n < 0)
-            return EST_ERR_INVALID_ARGUMENT;
-        if (n == 0)
-            row_bytes = 0;
-        else if (row_bytes > SIZE_MAX / (uint64_t)n)
-            return EST_ERR_INVALID_ARGUMENT;
-        else
-            row_bytes *= (size_t)n;
-        if (n != 1) {
-            shape[nd] = n;
-            strides[nd] = in->strides[d];
-            nd++;
-        }
-    }
-    c->row_bytes = row_bytes;
-    if (row_bytes == 0) {
-        c->ndim = 0;
-        c->chunk = 0;
-        return EST_OK;
-    }
-    /* Fold innermost dims whose data is contiguous into the copy chunk. */
-    size_t chunk = in->itemsize;
-    while (nd > 0 && strides[nd - 1] == (int64_t)chunk) {
-        chunk *= (size_t)shape[nd - 1];
-        nd--;
-    }
-    /* Merge neighbours where dim d steps over exactly all of dim d + 1. */
-    int out = 0;
-    for (int d = 0; d < nd; d++) {
-        if (out > 0 && c->strides[out - 1] == shape[d] * strides[d]) {
-            c->shape[out - 1] *= shape[d];
-            c->strides[out - 1] = strides[d];
-        } else {
-            if (out == EST_STREAM_MAX_DIMS)
-                return EST_ERR_INVALID_ARGUMENT;
-            c->shape[out] = shape[d];
-            c->strides[out] = strides[d];
-            out++;
-        }
-    }
-    c->ndim = out;
-    c->chunk = chunk;
-    return EST_OK;
 }
 
 static est_status check_config(const est_stream_config *cfg, int num_columns) {
@@ -547,7 +348,7 @@ est_status est_stream_create(const est_stream_config *cfg, const est_column *col
     }
     size_t offset = 0;
     for (int c = 0; c < num_columns; c++) {
-        st = prepare_column(&columns[c], cfg->num_rows, &s->cols[c]);
+        st = est__prepare_column(&columns[c], cfg->num_rows, &s->cols[c]);
         if (st != EST_OK)
             goto fail_mem;
         size_t rb = s->cols[c].row_bytes;
@@ -734,7 +535,7 @@ void est_slab_release(est_slab *slab) {
         slab->next = s->free_list;
         s->free_list = slab;
     } else {
-        slab_mem_put(slab, SLAB_HEADER + s->slab_bytes);
+        est__slab_mem_put(slab, SLAB_HEADER + s->slab_bytes);
         s->slabs_live--;
         last = !s->owner_alive && s->slabs_live == 0;
     }
