@@ -1,10 +1,12 @@
 /* est_stream.c -- worker threads, slab pool and in-order hand-off; see est_stream.h.
  *
- * Lock order: there is one lock per stream (s->lock) and no other, so there is
- * nothing to order. It is never held while copying rows, allocating slabs or
- * joining threads. The process-wide fork generation is an atomic, not a lock.
+ * Lock order: s->lock (one per stream) before the slab cache's lock
+ * (est_slab_cache.c, a leaf: nothing is locked while it is held). s->lock is never held
+ * while copying rows, allocating slabs or joining threads. The process-wide
+ * fork generation is an atomic, not a lock.
  */
 #include "estcore/est_stream.h"
+#include "est_stream_internal.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -14,9 +16,7 @@
 #include <string.h>
 #include <time.h>
 
-#define SLAB_HEADER 64        /* slab header size; data starts 64-byte aligned after it */
 #define CLOSE_CHECK_ROWS 64   /* workers look at `closing` every this many rows */
-#define PREFETCH_AHEAD 4      /* rows prefetched ahead in the gather loop */
 
 /* ---- fork detection ---------------------------------------------------- */
 
@@ -26,21 +26,13 @@ static atomic_ulong fork_generation;
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 static int atfork_result;  /* written once inside pthread_once, read after it */
 
-static void on_fork_child(void) { atomic_fetch_add(&fork_generation, 1); }
+static void on_fork_child(void) {
+    atomic_fetch_add(&fork_generation, 1);
+    est__slab_cache_after_fork();
+}
 static void register_atfork(void) { atfork_result = pthread_atfork(NULL, NULL, on_fork_child); }
 
 /* ---- types ------------------------------------------------------------- */
-
-typedef struct column {
-    const char *data;
-    int64_t row_stride;
-    size_t row_bytes;
-    size_t chunk;        /* contiguous bytes copied at a time (== row_bytes when ndim == 0) */
-    int ndim;            /* per-example dims left after collapsing */
-    int64_t shape[EST_STREAM_MAX_DIMS];
-    int64_t strides[EST_STREAM_MAX_DIMS];
-    size_t offset;       /* in the slab */
-} column;
 
 struct est_slab {
     est_stream *owner;
@@ -66,7 +58,7 @@ struct est_stream {
     uint64_t pool_target;     /* live slabs kept for reuse */
     uint64_t wake_batch;      /* wake a waiting consumer once this many batches are ready */
     int ncols;
-    column *cols;
+    est__column *cols;
     int nthreads;
     worker *workers;
 
@@ -139,50 +131,8 @@ static void free_stream(est_stream *s) {
 
 /* s->lock held. Frees one slab that is not handed out; the owner is alive. */
 static void drop_slab_locked(est_stream *s, est_slab *slab) {
-    free(slab);
+    est__slab_mem_put(slab, SLAB_HEADER + s->slab_bytes);
     s->slabs_live--;
-}
-
-/* ---- gather ------------------------------------------------------------ */
-
-static void copy_strided(char *dst, const char *src, const column *c) {
-    int64_t idx[EST_STREAM_MAX_DIMS] = {0};
-    const int nd = c->ndim;
-    for (;;) {
-        memcpy(dst, src, c->chunk);
-        dst += c->chunk;
-        int d = nd - 1;
-        for (; d >= 0; d--) {
-            src += c->strides[d];
-            if (++idx[d] < c->shape[d])
-                break;
-            src -= c->strides[d] * c->shape[d];
-            idx[d] = 0;
-        }
-        if (d < 0)
-            return;
-    }
-}
-
-/* Copy rows[lo..hi) of column c into out (row lo at out). */
-static void gather_rows(const column *c, const uint64_t *rows, uint64_t lo, uint64_t hi,
-                        char *out) {
-    const size_t rb = c->row_bytes;
-    if (rb == 0)
-        return;
-    if (c->ndim == 0) {
-        for (uint64_t j = lo; j < hi; j++) {
-            if (j + PREFETCH_AHEAD < hi)
-                __builtin_prefetch(c->data + (int64_t)rows[j + PREFETCH_AHEAD] * c->row_stride);
-            memcpy(out, c->data + (int64_t)rows[j] * c->row_stride, rb);
-            out += rb;
-        }
-    } else {
-        for (uint64_t j = lo; j < hi; j++) {
-            copy_strided(out, c->data + (int64_t)rows[j] * c->row_stride, c);
-            out += rb;
-        }
-    }
 }
 
 /* Fill one slab with batch k. Returns EST_OK, EST_ERR_CANCELLED (closing seen;
@@ -205,12 +155,12 @@ static est_status fill_batch(est_stream *s, worker *w, uint64_t k, est_slab *sla
     est_sampler_fill(&s->sampler, first, count, w->rows);
     char *base = (char *)slab + SLAB_HEADER;
     for (int ci = 0; ci < s->ncols; ci++) {
-        const column *c = &s->cols[ci];
+        const est__column *c = &s->cols[ci];
         for (uint64_t lo = 0; lo < count; lo += CLOSE_CHECK_ROWS) {
             if (atomic_load_explicit(&s->closing, memory_order_relaxed))
                 return EST_ERR_CANCELLED;
             uint64_t hi = lo + CLOSE_CHECK_ROWS < count ? lo + CLOSE_CHECK_ROWS : count;
-            gather_rows(c, w->rows, lo, hi, base + c->offset + lo * c->row_bytes);
+            est__gather_rows(c, w->rows, lo, hi, base + c->offset + lo * c->row_bytes);
         }
     }
     *rows_out = count;
@@ -277,8 +227,8 @@ static void *worker_main(void *arg) {
         est_status st = EST_OK;
         uint64_t rows = 0;
         if (slab == NULL) {
-            void *mem = NULL;
-            if (posix_memalign(&mem, SLAB_HEADER, SLAB_HEADER + s->slab_bytes) != 0) {
+            void *mem = est__slab_mem_get(SLAB_HEADER + s->slab_bytes);
+            if (mem == NULL) {
                 st = EST_ERR_OUT_OF_MEMORY;
                 snprintf(msg, sizeof msg, "could not allocate a %zu-byte batch buffer",
                          s->slab_bytes);
@@ -335,66 +285,6 @@ void est_stream_config_default(est_stream_config *cfg) {
     cfg->fail_at_batch = -1;
 }
 
-/* Collapse one source column's per-example dims; EST_ERR_INVALID_ARGUMENT if bad. */
-static est_status prepare_column(const est_column *in, uint64_t num_rows, column *c) {
-    if (in->data == NULL || in->itemsize == 0 || in->ndim < 1 || in->shape == NULL ||
-        in->strides == NULL || in->shape[0] < 0 || (uint64_t)in->shape[0] != num_rows)
-        return EST_ERR_INVALID_ARGUMENT;
-    memset(c, 0, sizeof *c);
-    c->data = in->data;
-    c->row_stride = in->strides[0];
-    int64_t shape[64], strides[64];
-    int nd = 0;
-    size_t row_bytes = in->itemsize;
-    if (in->ndim - 1 > 64)
-        return EST_ERR_INVALID_ARGUMENT;
-    for (int d = 1; d < in->ndim; d++) {
-        int64_t n = in->shape[d];
-        if (n < 0)
-            return EST_ERR_INVALID_ARGUMENT;
-        if (n == 0)
-            row_bytes = 0;
-        else if (row_bytes > SIZE_MAX / (uint64_t)n)
-            return EST_ERR_INVALID_ARGUMENT;
-        else
-            row_bytes *= (size_t)n;
-        if (n != 1) {
-            shape[nd] = n;
-            strides[nd] = in->strides[d];
-            nd++;
-        }
-    }
-    c->row_bytes = row_bytes;
-    if (row_bytes == 0) {
-        c->ndim = 0;
-        c->chunk = 0;
-        return EST_OK;
-    }
-    /* Fold innermost dims whose data is contiguous into the copy chunk. */
-    size_t chunk = in->itemsize;
-    while (nd > 0 && strides[nd - 1] == (int64_t)chunk) {
-        chunk *= (size_t)shape[nd - 1];
-        nd--;
-    }
-    /* Merge neighbours where dim d steps over exactly all of dim d + 1. */
-    int out = 0;
-    for (int d = 0; d < nd; d++) {
-        if (out > 0 && c->strides[out - 1] == shape[d] * strides[d]) {
-            c->shape[out - 1] *= shape[d];
-            c->strides[out - 1] = strides[d];
-        } else {
-            if (out == EST_STREAM_MAX_DIMS)
-                return EST_ERR_INVALID_ARGUMENT;
-            c->shape[out] = shape[d];
-            c->strides[out] = strides[d];
-            out++;
-        }
-    }
-    c->ndim = out;
-    c->chunk = chunk;
-    return EST_OK;
-}
-
 static est_status check_config(const est_stream_config *cfg, int num_columns) {
     if (cfg->num_rows == 0 || cfg->batch_size == 0 || cfg->queue_capacity == 0 ||
         cfg->num_threads < 1 || cfg->num_threads > EST_STREAM_MAX_THREADS ||
@@ -440,10 +330,11 @@ est_status est_stream_create(const est_stream_config *cfg, const est_column *col
     if (s->in_flight > (1u << 20))
         s->in_flight = 1u << 20;  /* a window of a million batches is plenty */
     s->pool_target = s->in_flight + 2;
-    s->wake_batch = s->in_flight / 2 > (uint64_t)cfg->num_threads ? s->in_flight / 2
-                                                                 : (uint64_t)cfg->num_threads;
-    if (s->wake_batch > s->in_flight)
-        s->wake_batch = s->in_flight;
+    /* One wake-up per round of the workers: with one worker every batch wakes
+     * the consumer (measured fastest: the slab written last is still in cache
+     * when it is reused); with T workers, every T batches. */
+    s->wake_batch = (uint64_t)cfg->num_threads < s->in_flight ? (uint64_t)cfg->num_threads
+                                                              : s->in_flight;
     s->next_batch = s->consumed = cfg->start_batch;
     s->ncols = num_columns;
     s->nthreads = cfg->num_threads;
@@ -457,7 +348,7 @@ est_status est_stream_create(const est_stream_config *cfg, const est_column *col
     }
     size_t offset = 0;
     for (int c = 0; c < num_columns; c++) {
-        st = prepare_column(&columns[c], cfg->num_rows, &s->cols[c]);
+        st = est__prepare_column(&columns[c], cfg->num_rows, &s->cols[c]);
         if (st != EST_OK)
             goto fail_mem;
         size_t rb = s->cols[c].row_bytes;
@@ -526,12 +417,12 @@ est_status est_stream_next(est_stream *s, int64_t timeout_ms, est_slab **slab,
     est_status st;
     lock(s);
     for (;;) {
-        if (s->closed) {
-            st = EST_ERR_CANCELLED;
+        if (s->consumed >= s->end_batch) {  /* exhausted stays exhausted, closed or not */
+            st = EST_ERR_OUT_OF_RANGE;
             break;
         }
-        if (s->consumed >= s->end_batch) {
-            st = EST_ERR_OUT_OF_RANGE;
+        if (s->closed) {
+            st = EST_ERR_CANCELLED;
             break;
         }
         uint64_t at = s->consumed % s->in_flight;
@@ -644,7 +535,7 @@ void est_slab_release(est_slab *slab) {
         slab->next = s->free_list;
         s->free_list = slab;
     } else {
-        free(slab);
+        est__slab_mem_put(slab, SLAB_HEADER + s->slab_bytes);
         s->slabs_live--;
         last = !s->owner_alive && s->slabs_live == 0;
     }
@@ -656,6 +547,8 @@ void est_slab_release(est_slab *slab) {
 char *est_slab_data(est_slab *slab) { return (char *)slab + SLAB_HEADER; }
 
 uint64_t est_stream_position(est_stream *s) {
+    if (in_child(s))
+        return s->consumed;  /* no other thread exists in a fork child; the lock may be stuck */
     lock(s);
     uint64_t k = s->consumed;
     unlock(s);
@@ -665,6 +558,10 @@ uint64_t est_stream_position(est_stream *s) {
 void est_stream_error(est_stream *s, char *buf, size_t len) {
     if (len == 0)
         return;
+    if (in_child(s)) {
+        snprintf(buf, len, "%s", "the stream was created in the parent of this forked process");
+        return;
+    }
     lock(s);
     snprintf(buf, len, "%s", s->error_msg);
     unlock(s);

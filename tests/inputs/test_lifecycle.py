@@ -38,6 +38,26 @@ def test_close(num_threads, threads_back_to_baseline):
 
 
 @pytest.mark.smoke
+def test_exhausted_stream_stays_exhausted():
+    stream = numpy_input_fn(X, Y, batch_size=100, shuffle=False)()
+    assert len(list(stream)) == 3  # the for loop closed it at the end
+    with pytest.raises(StopIteration):
+        next(stream)
+
+
+@pytest.mark.smoke
+def test_one_consumer_at_a_time():
+    stream = slow_stream()
+    t = threading.Thread(target=lambda: pytest.raises(CancelledError, next, stream))
+    t.start()
+    time.sleep(0.2)
+    with pytest.raises(RuntimeError, match="another thread is reading"):
+        next(stream)
+    stream.close()
+    t.join()
+
+
+@pytest.mark.smoke
 def test_garbage_collection(threads_back_to_baseline):
     stream = numpy_input_fn(X, Y, batch_size=7, num_epochs=None, shuffle=True,
                             num_threads=2)()
@@ -143,11 +163,16 @@ def test_use_after_fork_fails_cleanly(threads_back_to_baseline):
         code = 1
         try:
             next(stream)
-        except FailedPreconditionError:
-            code = 0
+        except FailedPreconditionError as exc:
+            code = 0 if "fork" in str(exc) else 3
         except BaseException:  # noqa: BLE001
             code = 2
-        del batch
+        try:
+            stream.get_state()
+            stream.close()  # a no-op in the child
+            del batch, stream
+        except BaseException:  # noqa: BLE001
+            code = 4
         os._exit(code)
     _, status = os.waitpid(pid, 0)
     assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0

@@ -168,5 +168,11 @@ def test_state_validated():
         fn(state={**good, "epoch": 5})
     with pytest.raises(InvalidArgumentError, match="batches_consumed"):
         fn(state={**good, "batches_consumed": -1})
+    with pytest.raises(InvalidArgumentError, match="past the end"):
+        fn(state={**good, "batches_consumed": 6, "epoch": 1, "position": 2})
+    endless = numpy_input_fn(X, batch_size=2, num_epochs=None, shuffle=True, seed=1)
+    with pytest.raises(InvalidArgumentError, match="below 2"):
+        endless(state={**good, "num_epochs": None, "batches_consumed": 2 ** 63,
+                       "epoch": 2 ** 64 // 10, "position": 2 ** 64 % 10})
     with pytest.raises(InvalidArgumentError, match="no 'shuffle' entry"):
         fn(state={k: v for k, v in good.items() if k != "shuffle"})

@@ -33,6 +33,10 @@
  *     batches alive never deadlocks the pool -- workers allocate more slabs --
  *     and the extra memory goes back when those batches are released. In the
  *     steady state of a plain loop, nothing is allocated per batch.
+ *   - Slab cache: memory of freed slabs goes to a process-wide cache (at most
+ *     EST_SLAB_CACHE_BYTES, matched by exact size, its own mutex) so the next
+ *     stream of the same shapes starts on pages that are already faulted in.
+ *     est_slab_cache_trim() frees it.
  *
  * BOUNDS
  *   in_flight = max(ceil(queue_capacity / per-batch rows), num_threads)
@@ -41,24 +45,25 @@
  *   rows as in TF; the window is at least one batch per worker.
  *
  * LOCKING
- *   One mutex per stream core (core->lock) guards every shared field: the
- *   batch counters, the reorder window, the free list, the error, closed,
- *   the waiter counts and the reference count. `closing` is also an atomic
+ *   One mutex per stream (s->lock) guards every shared field: the batch
+ *   counters, the reorder window, the free list, the error, closed, the
+ *   waiter counts and the slab count. `closing` is also an atomic
  *   that workers read without the lock between rows (relaxed: it only makes
  *   a worker stop early; every decision that matters re-reads it under the
- *   lock). There is no other lock, so there is no lock order. Workers never
- *   hold the lock while copying rows or allocating.
+ *   lock). The only other lock is the slab cache's (process-wide, a leaf):
+ *   a stream lock may be held while taking it, never the reverse. Workers
+ *   never hold a stream lock while copying rows or allocating.
  *
  * BLOCKING AND COST
  *   - est_stream_next blocks on a condition variable for at most timeout_ms
  *     (the seam passes 100 ms and polls for signals between calls, with the
  *     GIL released). A hand-off of a ready batch is one lock/unlock: ~0.1 us.
  *   - Wake-ups are coalesced: a waiting consumer is woken when
- *     wake_batch = min(in_flight, max(in_flight / 2, num_threads)) batches are
- *     ready in order (or sooner when no more can come: window full, all
+ *     wake_batch = min(in_flight, num_threads) batches are ready in order (or sooner when no more can come: window full, all
  *     batches taken, a worker stopped); workers waiting for room are woken when
  *     wake_batch slots are free or the consumer is about to wait. So one
- *     futex wake serves several batches, which matters on a 2-core machine.
+ *     futex wake serves a round of the workers, which matters on a 2-core
+ *     machine; a larger wake_batch measured slower (slabs go cold in cache).
  *   - Workers never spin: they wait on condition variables for room in the
  *     window; est_stream_close wakes every waiter.
  *   - est_stream_close joins every worker; it returns promptly because
@@ -100,6 +105,7 @@ extern "C" {
 #define EST_STREAM_MAX_THREADS 256
 #define EST_STREAM_MAX_COLUMNS 4096
 #define EST_STREAM_ERROR_LEN 256
+#define EST_SLAB_CACHE_BYTES ((size_t)64 << 20)  /* idle slab memory kept process-wide */
 
 /* One source array: num_rows rows of ndim - 1 per-example dims. Strides are in
  * bytes and may be negative or zero (numpy broadcasts). Borrowed; see OWNERSHIP. */
@@ -146,8 +152,8 @@ est_status est_stream_create(const est_stream_config *cfg, const est_column *col
 /* Take the next batch in order. On EST_OK, *slab holds `*rows` rows of batch
  * `*batch_index` and belongs to the caller until est_slab_release.
  * Returns EST_ERR_TIMEOUT after timeout_ms without a batch (call again),
- * EST_ERR_OUT_OF_RANGE at the end of a finite stream, EST_ERR_CANCELLED after
- * est_stream_close, a worker's status after a worker failed (see ERRORS),
+ * EST_ERR_OUT_OF_RANGE at the end of a finite stream (also after close),
+ * EST_ERR_CANCELLED after est_stream_close (before the end), a worker's status after a worker failed (see ERRORS),
  * EST_ERR_FAILED_PRECONDITION after fork. timeout_ms < 0 waits forever. */
 est_status est_stream_next(est_stream *s, int64_t timeout_ms, est_slab **slab,
                            uint64_t *batch_index, uint64_t *rows);
@@ -176,6 +182,11 @@ size_t est_stream_row_bytes(const est_stream *s, int c);
 int est_stream_live_workers(est_stream *s);
 /* Slabs currently allocated (free + filling + ready + handed out), for tests. */
 uint64_t est_stream_slab_count(est_stream *s);
+
+/* Free every slab in the process-wide cache (any thread, any time), and the
+ * bytes it holds now. */
+void est_slab_cache_trim(void);
+size_t est_slab_cache_bytes(void);
 
 /* Start of a slab's memory. Valid until est_slab_release. */
 char *est_slab_data(est_slab *slab);

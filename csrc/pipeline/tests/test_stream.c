@@ -356,6 +356,28 @@ static void test_baseline(void) {
     free(c.data);
 }
 
+static void test_slab_cache(void) {
+    est_slab_cache_trim();
+    CHECK_EQ(est_slab_cache_bytes(), 0);
+    ids c;
+    ids_init(&c, 100);
+    est_stream_config cfg;
+    est_stream_config_default(&cfg);
+    cfg.num_rows = 100;
+    cfg.batch_size = 10;
+    est_stream *s;
+    for (int round = 0; round < 3; round++) {
+        CHECK_EQ(est_stream_create(&cfg, &c.col, 1, &s), EST_OK);
+        CHECK_EQ(drain_and_check(&cfg, s), 100);
+        est_stream_destroy(s);
+        CHECK(est_slab_cache_bytes() > 0);  /* the slabs were kept for the next stream */
+        CHECK(est_slab_cache_bytes() <= EST_SLAB_CACHE_BYTES);
+    }
+    est_slab_cache_trim();
+    CHECK_EQ(est_slab_cache_bytes(), 0);
+    free(c.data);
+}
+
 int main(void) {
     RUN(test_order_any_threads);
     RUN(test_resume_and_shards);
@@ -366,5 +388,7 @@ int main(void) {
     RUN(test_strided_columns);
     RUN(test_create_rejects);
     RUN(test_baseline);
+    RUN(test_slab_cache);
+    est_slab_cache_trim();
     return 0;
 }

@@ -21,6 +21,7 @@ from libc.stdlib cimport free, malloc
 
 from estcore._lib._status cimport (
     EST_ERR_CANCELLED,
+    EST_ERR_FAILED_PRECONDITION,
     EST_ERR_OUT_OF_RANGE,
     EST_ERR_TIMEOUT,
     EST_OK,
@@ -94,6 +95,7 @@ cdef class _Stream:
     cdef object x_keys
     cdef object y_keys
     cdef readonly bint closed
+    cdef bint busy           # a thread is inside next() (one consumer at a time)
 
     def __cinit__(self, list columns, x_keys, y_keys, uint64_t batch_size,
                   uint64_t num_epochs, uint64_t seed, bint shuffle, int num_threads,
@@ -165,6 +167,8 @@ cdef class _Stream:
         self.closed = True
         with nogil:
             st = est_stream_close(self.s)
+        if st == EST_ERR_FAILED_PRECONDITION:
+            return  # a fork child: the parent's threads are not ours to stop
         check_status(st, "numpy_input_fn: closing the input stream")
 
     def next(self):
@@ -182,22 +186,32 @@ cdef class _Stream:
         cdef char msg[EST_STREAM_ERROR_LEN]
         if self.s == NULL:
             raise RuntimeError("numpy_input_fn: the input stream was not started")
-        while True:
-            with nogil:
-                st = est_stream_next(self.s, WAIT_MS, &slab, &k, &rows)
-            if st != EST_ERR_TIMEOUT:
-                break
-            try:
-                PyErr_CheckSignals()
-            except BaseException:
-                self.close()
-                raise
+        if self.busy:
+            raise RuntimeError("numpy_input_fn: another thread is reading this input "
+                               "stream; a stream has one consumer at a time")
+        self.busy = True
+        try:
+            while True:
+                with nogil:
+                    st = est_stream_next(self.s, WAIT_MS, &slab, &k, &rows)
+                if st != EST_ERR_TIMEOUT:
+                    break
+                try:
+                    PyErr_CheckSignals()
+                except BaseException:
+                    self.close()
+                    raise
+        finally:
+            self.busy = False
         if st == EST_OK:
             return self._pack(slab, rows)
         if st == EST_ERR_OUT_OF_RANGE:
             return None
         if st == EST_ERR_CANCELLED:
             check_status(st, "numpy_input_fn: the input stream is closed")
+        if st == EST_ERR_FAILED_PRECONDITION:
+            check_status(st, "numpy_input_fn: this input stream was created before fork() and "
+                             "its threads do not exist in this process; call input_fn() again")
         est_stream_error(self.s, msg, EST_STREAM_ERROR_LEN)
         text = msg.decode("utf-8", "replace")
         self.close()

@@ -92,6 +92,13 @@ def _check_state(state: Any, layout: Layout, opts: _Options) -> dict[str, Any]:
     k = state.get("batches_consumed")
     if isinstance(k, bool) or not isinstance(k, int) or k < 0:
         raise invalid("state['batches_consumed']", "a non-negative int", k)
+    if opts.num_epochs is not None:
+        end = -(-layout.num_rows * opts.num_epochs // opts.batch_size)
+        if k > end:
+            raise InvalidArgumentError(f"`state` is past the end of this input: "
+                                       f"batches_consumed={k} but the stream has {end} batches")
+    elif k * opts.batch_size >= 1 << 63:
+        raise invalid("state['batches_consumed']", "below 2**63 / batch_size", k)
     pos = k * opts.batch_size
     n = layout.num_rows
     if state.get("epoch") != pos // n or state.get("position") != pos % n:
