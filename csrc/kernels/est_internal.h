@@ -18,6 +18,23 @@ void est__gemm_serial_f32(int trans_a, int trans_b, int64_t m, int64_t n, int64_
 void est__gemm_serial_f64(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, double alpha,
                           const double *a, int64_t lda, const double *b, int64_t ldb, double beta,
                           double *c, int64_t ldc);
+/* One validated row-major GEMM (arguments of est_gemm_f32/f64), and a runner for two
+ * independent ones in ONE pool round trip (the dense backward's dW and dx). Either
+ * pointer may be NULL. */
+#define EST__DECLARE_GEMM2(T, SFX_)                                                            \
+    typedef struct {                                                                           \
+        int trans_a, trans_b;                                                                  \
+        int64_t m, n, k;                                                                       \
+        T alpha, beta;                                                                         \
+        const T *a, *b;                                                                        \
+        T *c;                                                                                  \
+        int64_t lda, ldb, ldc;                                                                 \
+    } est__gemm_args##SFX_;                                                                    \
+    void est__gemm2##SFX_(const est__gemm_args##SFX_ *g0, const est__gemm_args##SFX_ *g1);
+EST__DECLARE_GEMM2(float, _f32)
+EST__DECLARE_GEMM2(double, _f64)
+#undef EST__DECLARE_GEMM2
+
 /* EST_OK when a BLAS is installed, EST_ERR_FAILED_PRECONDITION otherwise. */
 est_status est__blas_ready(void);
 

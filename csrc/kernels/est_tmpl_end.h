@@ -3,3 +3,5 @@
 #undef SFX
 #undef EST_GEMM_SERIAL
 #undef EST_GEMM
+#undef EST_GEMM_ARGS
+#undef EST_GEMM2

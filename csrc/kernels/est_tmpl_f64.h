@@ -3,3 +3,5 @@
 #define SFX(name) name##_f64
 #define EST_GEMM_SERIAL est__gemm_serial_f64
 #define EST_GEMM est_gemm_f64
+#define EST_GEMM_ARGS est__gemm_args_f64
+#define EST_GEMM2 est__gemm2_f64

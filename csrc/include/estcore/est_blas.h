@@ -68,7 +68,7 @@ est_status est_gemm_f64(int trans_a, int trans_b, int64_t m, int64_t n, int64_t 
 
 /* Most GEMM tasks per compute thread (see est_split_count). */
 #ifndef EST_GEMM_TASKS_PER_THREAD
-#define EST_GEMM_TASKS_PER_THREAD 2
+#define EST_GEMM_TASKS_PER_THREAD 1
 #endif
 
 #ifdef __cplusplus
