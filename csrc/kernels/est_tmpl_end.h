@@ -5,3 +5,6 @@
 #undef EST_GEMM
 #undef EST_GEMM_ARGS
 #undef EST_GEMM2
+#undef EST_EXP
+#undef EST_TANH
+#undef EST_EXPM1
