@@ -61,7 +61,8 @@ static inline void est__part(int64_t n, int64_t parts, int64_t i, int64_t *lo, i
 
 static inline float est__exp_f32(float x) {
     const float hi = 88.7228f, lo = -103.972f;
-    float xc = x > hi ? hi : (x < lo ? lo : x);        /* NaN: both compares false */
+    float xc = x > hi ? hi : (x < lo ? lo : x);
+    xc = xc == xc ? xc : 0.0f; /* NaN: computed as 0, replaced below */
     const float magic = 12582912.0f;                    /* 1.5 * 2^23 */
     float t = xc * 1.44269504088896341f + magic;        /* low bits of t hold n */
     float n = t - magic;
@@ -74,11 +75,11 @@ static inline float est__exp_f32(float x) {
     p = p * r + 1.6666665459e-1f;
     p = p * r + 5.0000001201e-1f;
     p = p * r * r + r + 1.0f;
-    union { float f; int32_t i; } ut = {t}, um = {magic}, uh, ul; /* bit casts */
+    union { float f; int32_t i; uint32_t u; } ut = {t}, um = {magic}, uh, ul; /* bit casts */
     int32_t ni = ut.i - um.i;                           /* n as an integer, |n| <= 150 */
     int32_t h = ni / 2, l = ni - h;                     /* 2^n = 2^h * 2^l, each normal */
-    uh.i = (h + 127) * (1 << 23);
-    ul.i = (l + 127) * (1 << 23);
+    uh.u = (uint32_t)(h + 127) << 23;                   /* h + 127 in [52, 202] */
+    ul.u = (uint32_t)(l + 127) << 23;
     float sh = uh.f, sl = ul.f;
     float y = p * sh * sl;                              /* subnormal results are kept */
     y = x > hi ? (float)INFINITY : y;
