@@ -187,6 +187,10 @@ def test_immediate_functions_are_documented():
         fn = getattr(K, name)
         assert fn.__doc__ and fn.__name__ == name
         assert hasattr(K.Program, name)
+    import inspect
+
+    assert list(inspect.signature(K.dense_forward).parameters) == [
+        "x", "w", "b", "out", "act", "alpha"]
 
 
 def test_run_releases_the_gil():

@@ -69,6 +69,7 @@ Rules every operation follows:
 """
 
 import ctypes
+import inspect
 import numbers
 import os
 import sys
