@@ -255,3 +255,31 @@ def test_kernels_work_in_a_forked_child():
         assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
     finally:
         K.set_num_threads(before)
+
+
+def test_concurrent_kernel_calls_from_python_threads(num_threads, rng):
+    """Kernel calls on different buffers may run at once (they share the pool)."""
+    import threading
+
+    x = rng.standard_normal((257, 131)).astype(np.float32)
+    w = rng.standard_normal((131, 67)).astype(np.float32)
+    want = np.maximum(x.astype(np.float64) @ w, 0)
+    errors = []
+
+    def worker():
+        out = np.empty((257, 67), np.float32)
+        prog = K.Program()
+        prog.dense_forward(x, w, None, out, "relu")
+        for _ in range(30):
+            out[...] = np.nan
+            prog.run()
+            if not np.allclose(out, want, rtol=1e-4, atol=1e-4):
+                errors.append("wrong result")
+                return
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
