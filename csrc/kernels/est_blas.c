@@ -1,6 +1,7 @@
 /* est_blas.c -- installed GEMM pointers and the row-major, pool-split GEMM. */
 #include <limits.h>
 #include <stdatomic.h>
+#include <string.h>
 
 #include "est_internal.h"
 

@@ -3,3 +3,8 @@
 #undef SFX
 #undef EST_GEMM_SERIAL
 #undef EST_GEMM
+#undef EST_GEMM_ARGS
+#undef EST_GEMM2
+#undef EST_EXP
+#undef EST_TANH
+#undef EST_EXPM1

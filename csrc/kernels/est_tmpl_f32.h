@@ -3,3 +3,8 @@
 #define SFX(name) name##_f32
 #define EST_GEMM_SERIAL est__gemm_serial_f32
 #define EST_GEMM est_gemm_f32
+#define EST_GEMM_ARGS est__gemm_args_f32
+#define EST_GEMM2 est__gemm2_f32
+#define EST_EXP est__exp_f32
+#define EST_TANH est__tanh_f32
+#define EST_EXPM1(v) (est__exp_f32(v) - 1.0f) /* TF's elu: exp(x) - 1 */

@@ -3,3 +3,8 @@
 #define SFX(name) name##_f64
 #define EST_GEMM_SERIAL est__gemm_serial_f64
 #define EST_GEMM est_gemm_f64
+#define EST_GEMM_ARGS est__gemm_args_f64
+#define EST_GEMM2 est__gemm2_f64
+#define EST_EXP exp
+#define EST_TANH tanh
+#define EST_EXPM1 expm1

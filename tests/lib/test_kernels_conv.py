@@ -186,6 +186,21 @@ def test_pooling(shape, k, s, padding, dtype, num_threads, rng):
         np.testing.assert_allclose(dx, rdx, rtol=RTOL[dtype], atol=RTOL[dtype])
 
 
+def test_conv_and_pool_outputs_written_in_place(rng):
+    x = rng.standard_normal((3, 9, 9, 2))
+    f = rng.standard_normal((3, 3, 2, 4))
+    big = np.full((5, 9, 9, 4), 99.0)
+    y = big[1:-1]
+    col = np.empty(K.conv2d_col_size(x.shape, f.shape, 1, "SAME"))
+    K.conv2d_forward(x, f, None, y, col, padding="SAME")
+    assert (big[0] == 99).all() and (big[-1] == 99).all()
+    np.testing.assert_allclose(y, conv_ref(x, f, None, (1, 1), "SAME"), rtol=1e-12)
+    pbig = np.full((5, 5, 5, 2), 99.0)
+    K.max_pool2d_forward(x, pbig[1:-1], 2, 2, "SAME")
+    assert (pbig[0] == 99).all() and (pbig[-1] == 99).all()
+    np.testing.assert_allclose(pbig[1:-1], pool_ref(x, 2, 2, "SAME", "max")[0])
+
+
 def test_avg_pool_same_divides_by_valid_count():
     x = np.ones((1, 3, 3, 1))
     y = np.empty(K.pool2d_output_shape(x.shape, 2, 2, "SAME"))

@@ -150,7 +150,6 @@ def test_dense_backward_in_place_and_optional_outputs(dtype, rng):
     dw = np.empty((5, 4), dtype)
     buf = dy.copy()
     K.dense_backward(x, None, y, buf, dw, None, None, dz_out=buf, act="tanh")  # input layer
-    assert np.shares_memory(buf, buf)
     close(buf, expect_dz, dtype, 10)
     close(dw, x.T.astype(np.float64) @ expect_dz, dtype, 10)
     db = np.empty(4, dtype)
@@ -158,13 +157,38 @@ def test_dense_backward_in_place_and_optional_outputs(dtype, rng):
     close(db, dy.sum(axis=0), dtype)
 
 
-def test_dense_outputs_written_in_place(rng):
-    x, w, b = rng.standard_normal((3, 2)), rng.standard_normal((2, 4)), rng.standard_normal(4)
-    out = np.zeros((3, 4))
-    view = out[:]
-    K.dense_forward(x, w, b, view)
-    assert np.shares_memory(view, out)
-    np.testing.assert_allclose(out, x @ w + b, rtol=1e-12)
+def guarded(shape, dtype, rng):
+    """A C-contiguous view into the middle of a larger buffer whose guard rows hold
+    a sentinel: writing outside the view (or into a copy) is detected."""
+    rows = shape[0] if shape else 1
+    rest = shape[1:] if shape else ()
+    big = np.full((rows + 2, *rest), 1234.5, dtype)
+    view = big[1:-1]
+    assert view.flags.c_contiguous and np.shares_memory(view, big)
+    return big, view
+
+
+def assert_guards_intact(big):
+    assert (big[0] == 1234.5).all() and (big[-1] == 1234.5).all()
+
+
+def test_dense_outputs_written_in_place(dtype, num_threads, rng):
+    x = rng.standard_normal((67, 31)).astype(dtype)
+    w = rng.standard_normal((31, 13)).astype(dtype)
+    b = rng.standard_normal(13).astype(dtype)
+    ybig, y = guarded((67, 13), dtype, rng)
+    K.dense_forward(x, w, b, y, "tanh")
+    assert_guards_intact(ybig)
+    close(y, np.tanh(x.astype(np.float64) @ w + b), dtype, 5)
+    dy = rng.standard_normal(y.shape).astype(dtype)
+    bufs = [guarded(s, dtype, rng) for s in [(31, 13), (13,), (67, 31), (67, 13)]]
+    dw, db, dx, dz = (v for _, v in bufs)
+    K.dense_backward(x, w, y, dy, dw, db, dx, dz_out=dz, act="tanh")
+    for big, _ in bufs:
+        assert_guards_intact(big)
+    ref_dz = dy * (1 - y.astype(np.float64) ** 2)
+    close(dw, x.T.astype(np.float64) @ ref_dz, dtype, 50)
+    close(dx, ref_dz @ w.T.astype(np.float64), dtype, 50)
 
 
 def test_dense_errors():

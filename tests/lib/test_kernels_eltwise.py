@@ -34,7 +34,19 @@ def test_binary_axpy_scale_fill_copy(shape, dtype, num_threads, rng):
     assert (out == 3.25).all()
     K.copy(a, out)
     np.testing.assert_array_equal(out, a)
-    assert np.shares_memory(out, out[...])
+
+
+def test_elementwise_outputs_written_in_place(dtype, num_threads, rng):
+    """Outputs that are views into a larger buffer get exactly their elements written."""
+    a, b = (rng.standard_normal((70001,)).astype(dtype) for _ in range(2))
+    big = np.full(70003, 7.0, dtype)
+    out = big[1:-1]
+    for call in (lambda: K.add(a, b, out), lambda: K.scale(a, out, 2.0),
+                 lambda: K.activation_forward(a, out, "relu"), lambda: K.copy(a, out),
+                 lambda: K.fill(out, 3.0)):
+        call()
+        assert np.shares_memory(out, big) and big[0] == 7.0 and big[-1] == 7.0
+    np.testing.assert_array_equal(out, 3.0)
 
 
 def test_bias_add(dtype, num_threads, rng):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import os
 import weakref
 
 import numpy as np
@@ -186,3 +187,99 @@ def test_immediate_functions_are_documented():
         fn = getattr(K, name)
         assert fn.__doc__ and fn.__name__ == name
         assert hasattr(K.Program, name)
+    import inspect
+
+    assert list(inspect.signature(K.dense_forward).parameters) == [
+        "x", "w", "b", "out", "act", "alpha"]
+
+
+def test_run_releases_the_gil():
+    """Another Python thread makes progress while a long Program runs."""
+    import threading
+
+    a = np.ones((1024, 1024), np.float32)
+    out = np.empty_like(a)
+    prog = K.Program()
+    for _ in range(8):
+        prog.gemm(a, a, out)
+    started = threading.Event()
+
+    def worker():
+        started.set()
+        prog.run()
+
+    t = threading.Thread(target=worker)
+    t.start()
+    started.wait()
+    ticks = 0
+    while t.is_alive():
+        ticks += 1
+    t.join()
+    assert ticks > 100
+    assert out[0, 0] == 1024
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_kernels_work_in_a_forked_child():
+    """The pool's workers do not survive fork(); the child gets a fresh pool."""
+    import time
+    import warnings
+
+    before = K.get_num_threads()
+    K.set_num_threads(2)
+    try:
+        x = np.ones((512, 512))
+        out = np.empty_like(x)
+        K.gemm(x, x, out)  # the parent's pool is running
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # fork with threads (3.12+)
+            pid = os.fork()
+        if pid == 0:  # child: a split kernel must neither hang nor fail
+            code = 1
+            try:
+                out[...] = 0
+                K.gemm(x, x, out)
+                code = 0 if (out == 512).all() else 2
+            finally:
+                os._exit(code)
+        deadline = time.monotonic() + 60
+        while True:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                break
+            if time.monotonic() > deadline:
+                os.kill(pid, 9)
+                os.waitpid(pid, 0)
+                pytest.fail("kernel call in a forked child hung")
+            time.sleep(0.01)
+        assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+    finally:
+        K.set_num_threads(before)
+
+
+def test_concurrent_kernel_calls_from_python_threads(num_threads, rng):
+    """Kernel calls on different buffers may run at once (they share the pool)."""
+    import threading
+
+    x = rng.standard_normal((257, 131)).astype(np.float32)
+    w = rng.standard_normal((131, 67)).astype(np.float32)
+    want = np.maximum(x.astype(np.float64) @ w, 0)
+    errors = []
+
+    def worker():
+        out = np.empty((257, 67), np.float32)
+        prog = K.Program()
+        prog.dense_forward(x, w, None, out, "relu")
+        for _ in range(30):
+            out[...] = np.nan
+            prog.run()
+            if not np.allclose(out, want, rtol=1e-4, atol=1e-4):
+                errors.append("wrong result")
+                return
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors

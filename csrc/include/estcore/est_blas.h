@@ -9,8 +9,8 @@
  *
  * Threads: the BLAS must run single-threaded (the seam pins scipy's OpenBLAS to one
  * thread); large products are split over estcore's own pool (est_threadpool.h) by
- * blocks of rows of C, or of columns when C has few rows. Each block is a separate
- * BLAS call writing a disjoint part of C.
+ * blocks of rows of C when m >= n (each block repacks B), else by blocks of columns
+ * (each repacks A). Each block is a separate BLAS call writing a disjoint part of C.
  *
  * Global state: the installed function pointers, written by est_blas_set() and read
  * by every GEMM. They are C11 atomics (release on store, acquire on load), so a
@@ -66,9 +66,11 @@ est_status est_gemm_f64(int trans_a, int trans_b, int64_t m, int64_t n, int64_t 
  * 2-core development machine, see benchmarks/bench_kernels.py. */
 #define EST_GEMM_PARALLEL_MIN_WORK ((int64_t)1 << 19)
 
-/* Most GEMM tasks per compute thread (see est_split_count). */
+/* Most GEMM tasks per compute thread (see est_split_count). 1: every extra block
+ * repacks a whole operand, and on the 2-core development machine 2 tasks per thread
+ * were 5-15% slower than 1 for the benchmark's dense layers. */
 #ifndef EST_GEMM_TASKS_PER_THREAD
-#define EST_GEMM_TASKS_PER_THREAD 2
+#define EST_GEMM_TASKS_PER_THREAD 1
 #endif
 
 #ifdef __cplusplus

@@ -2,9 +2,12 @@
  *
  * Shapes (all C-contiguous row-major, all owned by the caller, nothing allocated):
  *   x [m,k]   W [k,n]   b [n] or NULL   y [m,n]   dy, dz [m,n]   dW [k,n]   db [n]   dx [m,k]
- * Threads: the GEMMs are split over the default pool (est_blas.h) and the forward
- * epilogue (bias + activation) runs per block of rows right after that block's GEMM,
- * while the block is still in cache. Concurrent calls on different outputs are fine.
+ * Threads: the GEMMs are split over the default pool (est_blas.h). Forward: each task
+ * owns a block of y (rows, or columns when n > m so that W is not repacked by every
+ * task) and applies bias + activation to it right after its GEMM, in sub-blocks of
+ * about 256 KiB, while they are still in cache. Backward: dz and db in one pass by
+ * column blocks, then the dW and dx GEMMs together in one pool round trip.
+ * Concurrent calls on different outputs are fine.
  * Errors: EST_ERR_INVALID_ARGUMENT (negative or too large sizes, NULLs where a
  * buffer is required, unknown activation, negative alpha for ELU/LEAKY_RELU),
  * EST_ERR_FAILED_PRECONDITION (no BLAS installed, est_blas_set).

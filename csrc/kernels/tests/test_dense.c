@@ -2,6 +2,7 @@
  * the instruction runner, against naive loops, with 1..3 threads. */
 #include <string.h>
 
+#include "../est_internal.h" /* est__exp_f32, est__tanh_f32 */
 #include "est_test.h"
 
 /* naive row-major C = alpha op(A) op(B) + beta C */
@@ -201,7 +202,28 @@ static void test_program(void) {
     CHECK(est_instr_run(&prog[0], NULL) == EST_ERR_INVALID_ARGUMENT);
 }
 
+/* The vectorizable float32 exp/tanh against libm in double, over the whole range. */
+static void test_fast_exp_tanh(void) {
+    double worst_exp = 0, worst_tanh = 0;
+    for (float x = -87.0f; x < 88.5f; x += 0.00037f) {
+        double e = exp((double)x);
+        worst_exp = fmax(worst_exp, fabs((double)est__exp_f32(x) - e) / e);
+    }
+    for (float x = -20.0f; x < 20.0f; x += 0.0001f) {
+        double t = tanh((double)x);
+        worst_tanh = fmax(worst_tanh, fabs((double)est__tanh_f32(x) - t) / fmax(fabs(t), 1e-30));
+    }
+    CHECK(worst_exp < 3e-7);  /* about 2 ulp */
+    CHECK(worst_tanh < 5e-7);
+    CHECK(isinf(est__exp_f32(89.0f)) && est__exp_f32(-200.0f) == 0.0f);
+    CHECK(isnan(est__exp_f32(NAN)) && isnan(est__tanh_f32(NAN)));
+    float sub = est__exp_f32(-95.0f); /* subnormal result */
+    CHECK(sub > 0 && fabs((double)sub - exp(-95.0)) < 2e-45);
+    CHECK(est__tanh_f32(0.0f) == 0.0f && est__tanh_f32(30.0f) == 1.0f && est__tanh_f32(-30.0f) == -1.0f);
+}
+
 int main(void) {
+    test_fast_exp_tanh();
     /* no BLAS installed yet */
     double v = 1;
     CHECK(est_gemm_f64(0, 0, 1, 1, 1, 1, &v, 1, &v, 1, 0, &v, 1) == EST_ERR_FAILED_PRECONDITION);

@@ -3,7 +3,7 @@
 Design:
   (a) C kernels (csrc/include/estcore/est_kernels.h) in float32 and float64 versions,
       working on caller-owned, C-contiguous buffers; GEMM from scipy's BLAS.
-  (b) Every operation is a method of ``_Builder`` (``_kernels_ops.pxi``): it
+  (b) Every operation is a method of ``_Builder`` (``_kernels_ops*.pxi``): it
       validates the numpy arguments once (dtype, shape, contiguity, writeability,
       overlap) and fills one C instruction struct (opcode, raw pointers, sizes,
       scalars).
@@ -69,6 +69,7 @@ Rules every operation follows:
 """
 
 import ctypes
+import inspect
 import numbers
 import os
 import sys
@@ -88,4 +89,6 @@ from estcore.errors import InvalidArgumentError, error_for_status
 
 include "_kernels_check.pxi"
 include "_kernels_ops.pxi"
+include "_kernels_ops_conv.pxi"
+include "_kernels_ops_train.pxi"
 include "_kernels_program.pxi"

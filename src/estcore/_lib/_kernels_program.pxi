@@ -159,6 +159,11 @@ def _make_immediate(name):
 
     immediate.__name__ = immediate.__qualname__ = name
     immediate.__doc__ = method.__doc__
+    try:  # the method's signature without `self`, for help() and introspection
+        sig = inspect.signature(method)
+        immediate.__signature__ = sig.replace(parameters=list(sig.parameters.values())[1:])
+    except (TypeError, ValueError):  # pragma: no cover - Cython without signatures
+        pass
     immediate.__module__ = __name__
     return immediate
 
