@@ -103,7 +103,6 @@ static inline float est__tanh_f32(float x) {
     return ax < 0.625f ? small : big;
 }
 
-#endif /* ESTCORE_EST_INTERNAL_H */
 
 /* Hot elementwise loops are compiled three times (AVX-512, AVX2, baseline x86-64) and
  * the best one for the running CPU is picked once at load time (GCC target_clones,
@@ -132,3 +131,5 @@ static inline float est__tanh_f32(float x) {
 EST__DECLARE_SERIAL(float, _f32)
 EST__DECLARE_SERIAL(double, _f64)
 #undef EST__DECLARE_SERIAL
+
+#endif /* ESTCORE_EST_INTERNAL_H */
