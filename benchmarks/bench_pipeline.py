@@ -24,8 +24,8 @@ import time
 
 import numpy as np
 import pytest
-from estcore._lib._pipeline import _gather_baseline_for_testing
 
+from estcore._lib._pipeline import _gather_baseline_for_testing
 from estcore.inputs import numpy_input_fn
 
 N, D, BATCH = 60000, 784, 128

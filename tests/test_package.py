@@ -15,7 +15,8 @@ def test_version_is_a_string():
 def test_every_error_class_is_also_a_builtin():
     for cls in errors.STATUS_TO_ERROR[1:]:
         assert issubclass(cls, errors.OpError)
-        assert any(issubclass(cls, b) for b in (ValueError, MemoryError, RuntimeError, TimeoutError)) \
+        builtins = (ValueError, MemoryError, RuntimeError, TimeoutError)
+        assert any(issubclass(cls, b) for b in builtins) \
             or cls in (errors.OutOfRangeError, errors.CancelledError)
 
 

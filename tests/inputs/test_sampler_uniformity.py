@@ -7,8 +7,9 @@ import math
 
 import numpy as np
 import pytest
-from estcore._lib._pipeline import _sampler_rows_for_testing as rows
 from scipy import stats
+
+from estcore._lib._pipeline import _sampler_rows_for_testing as rows
 
 P_MIN = 1e-4  # deterministic seeds, so no flakiness; this only rejects clear bias
 
