@@ -239,6 +239,24 @@ def test_mean_per_class_accuracy():
     np.testing.assert_allclose(ups[-1], per, rtol=1e-6)
 
 
+@pytest.mark.parametrize("labels, predictions, what, bad", [
+    ([0, 1, 4], [0, 1, 2], "labels", 4),
+    ([0, 1, 2], [0, -1, 2], "predictions", -1),
+])
+def test_mean_per_class_accuracy_rejects_ids_out_of_range(labels, predictions, what, bad):
+    from estcore.errors import InvalidArgumentError
+
+    with ec.Graph().as_default():
+        lab = ec.placeholder(ec.int64, [None])
+        pred = ec.placeholder(ec.int64, [None])
+        _, update = ec.metrics.mean_per_class_accuracy(lab, pred, 3)
+        with ec.Session() as sess:
+            sess.run(ec.local_variables_initializer())
+            with pytest.raises(InvalidArgumentError,
+                               match=rf"`{what}` must be class ids in \[0, 3\); got {bad}"):
+                sess.run(update, {lab: np.array(labels), pred: np.array(predictions)})
+
+
 def test_metric_argument_errors():
     with ec.Graph().as_default():
         a = ec.placeholder(ec.float32, [None])

@@ -101,7 +101,7 @@ def _unit_interval_build(k):
     def run():
         ok = (x >= 0) & (x <= 1)
         if not bool(ok.all()):
-            bad = x[~ok].ravel()[0]
+            bad = x[~ok].ravel()[0].item()
             raise InvalidArgumentError(f"predictions must be in [0, 1]; got {bad!r} in "
                                        f"'{k.node.name}'")
         np.copyto(out, x)
@@ -111,3 +111,29 @@ def _unit_interval_build(k):
 # A check node (output = input, checked); stateful so it is never constant-folded
 # away; not differentiable (AUC has no gradient).
 row("AssertInUnitInterval", _unit_interval_infer, _unit_interval_build, None, stateful=True)
+
+
+def _check_class_ids(ids, num_classes, what):
+    """``ids`` (integer) with a run-time check that every value is in
+    ``[0, num_classes)``: InvalidArgumentError naming ``what`` and the bad value
+    otherwise (TF1's confusion-matrix assertion, instead of a silently ignored row)."""
+    return make("AssertClassIdsInRange", [ids], {"num_classes": int(num_classes), "what": what},
+                name=f"assert_{what}_in_range")
+
+
+def _class_ids_build(k):
+    x, out = k.ins[0], k.outs[0]
+    num_classes, what = k.node.attrs["num_classes"], k.node.attrs["what"]
+
+    def run():
+        ok = (x >= 0) & (x < num_classes)
+        if not bool(ok.all()):
+            bad = x[~ok].ravel()[0].item()
+            raise InvalidArgumentError(
+                f"`{what}` must be class ids in [0, {num_classes}); got {bad!r} in "
+                f"'{k.node.name}'")
+        np.copyto(out, x)
+    return run
+
+
+row("AssertClassIdsInRange", _unit_interval_infer, _class_ids_build, None, stateful=True)

@@ -28,6 +28,7 @@ from estcore.metrics._base import (
     _as_bool,
     _broadcast_weights,
     _cast,
+    _check_class_ids,
     _metric_variable,
     _scope,
     _squeeze_for_metric,
@@ -407,7 +408,9 @@ def mean_per_class_accuracy(labels, predictions, num_classes, weights=None,
         util._check_compatible(predictions, labels, "predictions", "labels")
         total = _metric_variable([num_classes], "total")
         count = _metric_variable([num_classes], "count")
-        predictions = _cast(predictions, labels.dtype)
+        predictions = _check_class_ids(_cast(predictions, labels.dtype), num_classes,
+                                       "predictions")
+        labels = _check_class_ids(labels, num_classes, "labels")
         is_correct = ec.cast(ec.equal(predictions, labels), ec.float32)
         onehot = ec.one_hot(labels, num_classes, dtype=ec.float32)  # [N, C]
         if weights is not None:
