@@ -20,6 +20,12 @@ from estcore.estimator.checkpoint_state import (
 )
 from estcore.estimator.estimator import Estimator
 from estcore.estimator.exporter import Exporter
+from estcore.export.exporters import BestExporter, FinalExporter, LatestExporter
+from estcore.export.receivers import (
+    ServingInputReceiver,
+    TensorServingInputReceiver,
+    build_raw_serving_input_receiver_fn,
+)
 from estcore.estimator.hooks import (
     CheckpointSaverHook,
     CheckpointSaverListener,
@@ -45,6 +51,7 @@ from estcore.estimator.training import EvalSpec, TrainSpec, train_and_evaluate
 from estcore.estimator.warm_starting import WarmStartSettings
 
 __all__ = [
+    "BestExporter",
     "CheckpointReader",
     "CheckpointSaverHook",
     "CheckpointSaverListener",
@@ -54,7 +61,9 @@ __all__ = [
     "EvalSpec",
     "Exporter",
     "FeedFnHook",
+    "FinalExporter",
     "FinalOpsHook",
+    "LatestExporter",
     "LoggingTensorHook",
     "ModeKeys",
     "NanLossDuringTrainingError",
@@ -63,6 +72,7 @@ __all__ = [
     "Saver",
     "Scaffold",
     "SecondOrStepTimer",
+    "ServingInputReceiver",
     "SessionConfig",
     "SessionRunArgs",
     "SessionRunContext",
@@ -72,8 +82,10 @@ __all__ = [
     "StopAtStepHook",
     "SummarySaverHook",
     "TaskType",
+    "TensorServingInputReceiver",
     "TrainSpec",
     "WarmStartSettings",
+    "build_raw_serving_input_receiver_fn",
     "experimental",
     "export",
     "get_checkpoint_state",
