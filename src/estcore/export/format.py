@@ -29,7 +29,11 @@ An export is a directory ``export_dir_base/<10-digit timestamp>/`` holding::
           "inputs":  {"x": {"tensor": "x:0", "dtype": "float32", "shape": [null, 784]}},
           "outputs": {"probabilities": {"tensor": "Softmax:0", "dtype": ..., "shape": ...}}}},
      "onnx": {"file": "model.onnx", "signature": "serving_default"} | null,
-     "onnx_unsupported": ["<op type> '<node name>'", ...]}
+     "onnx_unsupported": ["<op type> '<node name>'", ...],
+     "checksum": "crc32:0123abcd"}        CRC-32 of the canonical JSON of every other field
+
+The checksum catches accidental corruption (it is no signature: validation of
+every field on load is what guards against crafted files).
 
 Nodes are listed in a topological order (every input names an earlier node's
 output). ``type`` is a key of the op registry (:mod:`estcore.graph.registry`);
@@ -57,13 +61,14 @@ from __future__ import annotations
 import json
 import math
 import os
+import zlib
 from typing import Any
 
 import numpy as np
 
 __all__ = ["FORMAT_NAME", "FORMAT_VERSION", "GRAPH_FILE", "VARIABLES_DIR", "VARIABLES_FILE",
            "CONSTS_FILE", "ONNX_FILE", "ASSETS_EXTRA_DIR", "ExportFormatError",
-           "encode_attr", "decode_attr", "read_json", "write_json"]
+           "encode_attr", "decode_attr", "read_json", "write_json", "json_checksum"]
 
 FORMAT_NAME = "estcore-saved-model"
 FORMAT_VERSION = 1
@@ -191,8 +196,17 @@ def decode_attr(value: Any, where: str, consts: dict[str, np.ndarray]) -> Any:
                             "tag)")
 
 
+def json_checksum(data: dict) -> str:
+    """``"crc32:<8 hex>"`` of the canonical JSON of ``data`` without its ``checksum``."""
+    body = {k: v for k, v in data.items() if k != "checksum"}
+    canon = json.dumps(body, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return f"crc32:{zlib.crc32(canon.encode('utf-8')) & 0xFFFFFFFF:08x}"
+
+
 def write_json(path: str, data: dict) -> None:
-    """Write ``data`` as UTF-8 JSON (strict: no NaN literals), flushed and fsynced."""
+    """Write ``data`` (plus its checksum) as UTF-8 JSON, atomically."""
+    data = dict(data)
+    data["checksum"] = json_checksum(data)
     text = json.dumps(data, indent=1, sort_keys=False, allow_nan=False)
     from estcore.estimator._fileio import atomic_write
 
@@ -213,6 +227,9 @@ def read_json(path: str) -> dict:
     if not isinstance(data, dict) or data.get("format") != FORMAT_NAME:
         raise ExportFormatError(f"{path} is not an estcore saved model (missing "
                                 f"\"format\": \"{FORMAT_NAME}\")")
+    if data.get("checksum") != json_checksum(data):
+        raise ExportFormatError(f"{path} is corrupted: checksum mismatch (the file was "
+                                "modified or damaged after export)")
     version = data.get("format_version")
     if version != FORMAT_VERSION:
         raise ExportFormatError(
