@@ -15,7 +15,7 @@ from estcore.estimator.export import (
     PredictOutput,
     RegressionOutput,
 )
-from estcore.estimator.inputs import numpy_input_fn
+from estcore.estimator.inputs import numpy_input_fn  # noqa: F401 - used via `models`
 
 
 def _head(logits, labels, mode, export_outputs=None, predictions=None):
@@ -131,8 +131,11 @@ def trained_dirs(tmp_path_factory):
 @pytest.fixture
 def trained(trained_dirs, tmp_path):
     """``trained(kind) -> Estimator`` on a private copy of the trained model_dir."""
+    counter = [0]
+
     def get(kind: str) -> Estimator:
-        d = str(tmp_path / f"model_{kind}")
+        counter[0] += 1
+        d = str(tmp_path / f"model_{kind}_{counter[0]}")
         shutil.copytree(trained_dirs[kind], d)
         return make_estimator(kind, d, train=False)
     return get

@@ -49,6 +49,8 @@ tagged objects for what JSON lacks:
 ``{"$strings": [...], "shape": [..]}`` a string array
 ``{"$scalar": ["<f4", 1.5]}``          a numpy scalar
 ``{"$float": "nan" | "inf" | "-inf"}``  a non-finite float
+``{"$slice": [start, stop, step]}``     a slice (ints or null)
+``{"$ellipsis": null}``                 ``...``
 =====================================  ==============================================
 
 ``as_text`` is accepted for TF compatibility; the graph is always JSON text.
@@ -106,6 +108,14 @@ def encode_attr(value: Any, key: str, consts: dict[str, np.ndarray]) -> Any:
         return {"$float": "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")}
     if isinstance(value, DType):
         return {"$dtype": value.name}
+    if value is Ellipsis:
+        return {"$ellipsis": None}
+    if isinstance(value, slice):
+        parts = [value.start, value.stop, value.step]
+        if not all(p is None or (isinstance(p, (int, np.integer)) and not isinstance(p, bool))
+                   for p in parts):
+            raise ValueError(f"attribute {key!r}: slice {value!r} has non-int bounds")
+        return {"$slice": [None if p is None else int(p) for p in parts]}
     if isinstance(value, TensorShape):
         return {"$shape": None if value.rank is None else list(value.as_list())}
     if isinstance(value, np.generic):
@@ -185,6 +195,14 @@ def decode_attr(value: Any, where: str, consts: dict[str, np.ndarray]) -> Any:
             if dtype.kind not in _NUMERIC_KINDS:
                 raise ExportFormatError(f"{where}: bad scalar dtype {body[0]!r}")
             return dtype.type(decode_attr(body[1], where, consts))
+        if tag == "$ellipsis" and len(value) == 1 and body is None:
+            return Ellipsis
+        if tag == "$slice" and len(value) == 1 and isinstance(body, list) and len(body) == 3 \
+                and all(p is None or (isinstance(p, int) and not isinstance(p, bool))
+                        for p in body):
+            if body[2] == 0:
+                raise ExportFormatError(f"{where}: slice step cannot be zero")
+            return slice(*body)
         if tag == "$float" and len(value) == 1 and body in ("nan", "inf", "-inf"):
             return float(body)
     except ExportFormatError:

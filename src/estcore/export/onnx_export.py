@@ -13,7 +13,7 @@ Mapping (NHWC ops get Transposes around the NCHW ONNX op; onnxruntime folds them
   decomposed (Rsqrt/Mul/Sub/Add on the moving statistics) and maps op by op;
 * elementwise math, comparisons, logical ops, activations, Softmax/LogSoftmax,
   ArgMax/ArgMin, Cast, Reshape, Transpose, ConcatV2, Pack, ExpandDims, Squeeze,
-  Tile, Shape, GatherV2, SelectV2, reductions (Sum/Mean/Max/Min/Prod),
+  Tile, Shape, GatherV2, SelectV2, StridedSlice (ints, slices, ``...``, newaxis), reductions (Sum/Mean/Max/Min/Prod),
   Identity/StopGradient, BiasAdd, MatMul (with transposes).
 
 Any other op type raises :class:`UnsupportedOpsError` naming every unsupported
@@ -162,6 +162,52 @@ def _matmul(b: _Builder, op: Any, ins: list[str], out: str) -> str:
     return b.node("MatMul", [x, y], out)
 
 
+def _strided_slice(b: _Builder, op: Any, ins: list[str], out: str) -> str:
+    key = tuple(op.attrs["key"])
+    rank = op.inputs[0].shape.rank
+    if rank is None:
+        raise KeyError("rank")
+    n_real = sum(1 for k in key if k is not None and k is not Ellipsis)
+    if Ellipsis in key:
+        e = key.index(Ellipsis)
+        key = key[:e] + (slice(None),) * (rank - n_real) + key[e + 1:]
+    else:
+        key = key + (slice(None),) * (rank - n_real)
+    big, small = np.iinfo(np.int64).max, np.iinfo(np.int64).min
+    starts, ends, axes, steps, squeeze, unsqueeze = [], [], [], [], [], []
+    axis = pos = 0
+    for k in key:
+        if k is None:
+            unsqueeze.append(pos)
+            pos += 1
+            continue
+        if isinstance(k, int):
+            starts.append(k)
+            ends.append(k + 1 if k != -1 else big)
+            axes.append(axis)
+            steps.append(1)
+            squeeze.append(axis)
+        elif k != slice(None):
+            step = 1 if k.step is None else k.step
+            starts.append(k.start if k.start is not None else (0 if step > 0 else big))
+            ends.append(k.stop if k.stop is not None else (big if step > 0 else small))
+            axes.append(axis)
+            steps.append(step)
+            pos += 1
+        else:
+            pos += 1
+        axis += 1
+    y = ins[0]
+    if axes:
+        y = b.node("Slice", [y] + [b.const(np.array(v, np.int64))
+                                   for v in (starts, ends, axes, steps)])
+    if squeeze:
+        y = b.node("Squeeze", [y, b.const(np.array(squeeze, np.int64))])
+    if unsqueeze:
+        y = b.node("Unsqueeze", [y, b.const(np.array(unsqueeze, np.int64))])
+    return b.node("Identity", [y], out)
+
+
 def _int64(b: _Builder, x: str) -> str:
     return b.node("Cast", [x], to=_onnx_dtype(b.onnx, np.int64))
 
@@ -235,6 +281,7 @@ def _handlers() -> dict[str, Callable]:
         return b.node("Squeeze", [ins[0], b.const(np.array(list(axis), np.int64))], out)
 
     h["Squeeze"] = squeeze
+    h["StridedSlice"] = _strided_slice
     h["GatherV2"] = lambda b, op, ins, out: b.node("Gather", ins, out,
                                                    axis=int(op.attrs["axis"]))
     h["SelectV2"] = lambda b, op, ins, out: b.node("Where", ins, out)
