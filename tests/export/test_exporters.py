@@ -11,6 +11,7 @@ import pytest
 import estcore.saved_model as sm
 from estcore.estimator import (
     BestExporter,
+    Estimator,
     EvalSpec,
     Exporter,
     FinalExporter,
@@ -19,7 +20,6 @@ from estcore.estimator import (
     TrainSpec,
     train_and_evaluate,
 )
-from estcore.estimator import Estimator
 from estcore.estimator.inputs import numpy_input_fn
 
 

@@ -20,12 +20,6 @@ from estcore.estimator.checkpoint_state import (
 )
 from estcore.estimator.estimator import Estimator
 from estcore.estimator.exporter import Exporter
-from estcore.export.exporters import BestExporter, FinalExporter, LatestExporter
-from estcore.export.receivers import (
-    ServingInputReceiver,
-    TensorServingInputReceiver,
-    build_raw_serving_input_receiver_fn,
-)
 from estcore.estimator.hooks import (
     CheckpointSaverHook,
     CheckpointSaverListener,
@@ -49,6 +43,12 @@ from estcore.estimator.run_config import ClusterSpec, RunConfig, SessionConfig, 
 from estcore.estimator.saver import Saver
 from estcore.estimator.training import EvalSpec, TrainSpec, train_and_evaluate
 from estcore.estimator.warm_starting import WarmStartSettings
+from estcore.export.exporters import BestExporter, FinalExporter, LatestExporter
+from estcore.export.receivers import (
+    ServingInputReceiver,
+    TensorServingInputReceiver,
+    build_raw_serving_input_receiver_fn,
+)
 
 __all__ = [
     "BestExporter",

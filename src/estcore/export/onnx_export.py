@@ -13,8 +13,8 @@ Mapping (NHWC ops get Transposes around the NCHW ONNX op; onnxruntime folds them
   decomposed (Rsqrt/Mul/Sub/Add on the moving statistics) and maps op by op;
 * elementwise math, comparisons, logical ops, activations, Softmax/LogSoftmax,
   ArgMax/ArgMin, Cast, Reshape, Transpose, ConcatV2, Pack, ExpandDims, Squeeze,
-  Tile, Shape, GatherV2, SelectV2, StridedSlice (ints, slices, ``...``, newaxis), reductions (Sum/Mean/Max/Min/Prod),
-  Identity/StopGradient, BiasAdd, MatMul (with transposes).
+  Tile, Shape, GatherV2, SelectV2, StridedSlice (ints, slices, ``...``, newaxis),
+  reductions (Sum/Mean/Max/Min/Prod), Identity/StopGradient, BiasAdd, MatMul (with transposes).
 
 Any other op type raises :class:`UnsupportedOpsError` naming every unsupported
 node; the caller then writes the native format only.
@@ -212,12 +212,16 @@ def _int64(b: _Builder, x: str) -> str:
     return b.node("Cast", [x], to=_onnx_dtype(b.onnx, np.int64))
 
 
+def _same(onnx_op: str) -> Callable:
+    def f(b: _Builder, op: Any, ins: list[str], out: str) -> str:
+        return b.node(onnx_op, ins, out)
+    return f
+
+
 def _handlers() -> dict[str, Callable]:
     h: dict[str, Callable] = {}
-    for t, o in _BINARY.items():
-        h[t] = (lambda o: lambda b, op, ins, out: b.node(o, ins, out))(o)
-    for t, o in _UNARY.items():
-        h[t] = (lambda o: lambda b, op, ins, out: b.node(o, ins, out))(o)
+    for t, o in {**_BINARY, **_UNARY}.items():
+        h[t] = _same(o)
     h["Dense"] = _dense
     h["FusedConv2D"] = _conv
     h["Conv2D"] = _conv
