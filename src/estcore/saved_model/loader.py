@@ -21,6 +21,7 @@ from estcore.export import format as fmt
 
 __all__ = ["load", "Predictor", "SignatureSpec", "TensorSpec"]
 
+_OBJECT = np.dtype(object)
 # Nodes a serving graph may never contain.
 _FORBIDDEN = {"InitialValue"}
 
@@ -219,14 +220,16 @@ class Predictor:
         self._lock = threading.Lock()
         self._fetches = {name: {k: tensors[s.tensor_name] for k, s in sig.outputs.items()}
                          for name, sig in signatures.items()}
+        from estcore.estimator.export_output import DEFAULT_SERVING_SIGNATURE_DEF_KEY
+
+        self._default = (DEFAULT_SERVING_SIGNATURE_DEF_KEY
+                         if DEFAULT_SERVING_SIGNATURE_DEF_KEY in signatures
+                         else next(iter(signatures)))
 
     @property
     def default_signature(self) -> str:
-        from estcore.estimator.export_output import DEFAULT_SERVING_SIGNATURE_DEF_KEY
-
-        if DEFAULT_SERVING_SIGNATURE_DEF_KEY in self.signatures:
-            return DEFAULT_SERVING_SIGNATURE_DEF_KEY
-        return next(iter(self.signatures))
+        """``serving_default`` when present, else the first signature."""
+        return self._default
 
     def _feed(self, sig: SignatureSpec, inputs: Any) -> dict:
         if not isinstance(inputs, dict):
@@ -234,29 +237,31 @@ class Predictor:
                 raise TypeError(f"Signature {sig.name!r} has inputs {sorted(sig.inputs)}: pass "
                                 f"a dict of arrays. Received: {type(inputs).__name__}")
             inputs = {next(iter(sig.inputs)): inputs}
-        missing = sorted(set(sig.inputs) - set(inputs))
-        extra = sorted(set(inputs) - set(sig.inputs))
-        if missing or extra:
+        if inputs.keys() != sig.inputs.keys():
+            missing = sorted(set(sig.inputs) - set(inputs))
+            extra = sorted(set(inputs) - set(sig.inputs))
             raise KeyError(f"Signature {sig.name!r} takes inputs {sorted(sig.inputs)}; "
                            f"missing: {missing}, unexpected: {extra}")
         feed = {}
         for key, spec in sig.inputs.items():
-            arr = np.asarray(inputs[key])
-            if spec.dtype != np.dtype(object):
-                if arr.dtype != spec.dtype:
-                    if not np.can_cast(arr.dtype, spec.dtype, casting="same_kind") or \
-                            (arr.dtype.kind == "f" and spec.dtype.kind in "iub"):
-                        raise errors.InvalidArgumentError(
-                            f"Signature {sig.name!r} input {key!r} has dtype "
-                            f"{spec.dtype_name}; received an array of dtype {arr.dtype}")
-                    arr = arr.astype(spec.dtype)
-            if spec.shape is not None:
-                ok = arr.ndim == len(spec.shape) and all(
-                    d is None or d == a for d, a in zip(spec.shape, arr.shape, strict=True))
-                if not ok:
+            arr = inputs[key]
+            if type(arr) is not np.ndarray:
+                arr = np.asarray(arr)
+            if arr.dtype != spec.dtype and spec.dtype != _OBJECT:
+                if not np.can_cast(arr.dtype, spec.dtype, casting="same_kind") or \
+                        (arr.dtype.kind == "f" and spec.dtype.kind in "iub"):
                     raise errors.InvalidArgumentError(
-                        f"Signature {sig.name!r} input {key!r} has shape {spec.shape} (None: "
-                        f"any size); received an array of shape {list(arr.shape)}")
+                        f"Signature {sig.name!r} input {key!r} has dtype "
+                        f"{spec.dtype_name}; received an array of dtype {arr.dtype}")
+                arr = arr.astype(spec.dtype)
+            shape = spec.shape
+            if shape is not None:
+                dims = arr.shape
+                if len(dims) != len(shape) or any(
+                        d is not None and d != a for d, a in zip(shape, dims)):  # noqa: B905
+                    raise errors.InvalidArgumentError(
+                        f"Signature {sig.name!r} input {key!r} has shape {shape} (None: "
+                        f"any size); received an array of shape {list(dims)}")
             feed[self._tensors[spec.tensor_name]] = arr
         return feed
 
@@ -271,15 +276,14 @@ class Predictor:
         Returns:
             dict output key -> numpy array.
         """
-        name = self.default_signature if signature is None else signature
+        name = self._default if signature is None else signature
         sig = self.signatures.get(name)
         if sig is None:
             raise KeyError(f"No signature {name!r} in {self.export_dir}; available: "
                            f"{sorted(self.signatures)}")
         feed = self._feed(sig, inputs)
         with self._lock:
-            out = self._session.run(self._fetches[name], feed_dict=feed)
-        return dict(out)
+            return self._session.run(self._fetches[name], feed_dict=feed)
 
     def predict(self, inputs: Any, signature: str | None = None) -> dict[str, np.ndarray]:
         """Same as calling the predictor."""
