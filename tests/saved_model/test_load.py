@@ -235,3 +235,42 @@ def test_signature_dtype_mismatch(exported):
                .update(dtype="int32"))
     with pytest.raises(ExportFormatError, match="dtype 'int32' does not match"):
         sm.load(path)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["mlp", "cnn"])
+def test_garbage_attrs_and_fields_give_format_errors_only(exported, models, kind):
+    """Every attribute / field replaced by garbage: load succeeds or raises
+    ExportFormatError; running still works or raises a clear error."""
+    _, path = exported(kind)
+    with open(os.path.join(path, "saved_model.json")) as f:
+        original = json.load(f)
+    garbage = ["junk", -3, None, [1, "a"], {"$dtype": "nope"}, {"$shape": [-1]},
+               {"$array": "missing"}, 1e300, True]
+    x, _ = models.data(3)
+    tried = 0
+    for i, node in enumerate(original["graph"]["nodes"]):
+        candidates = [("attrs", k) for k in node["attrs"]] + [("outputs", None),
+                                                              ("inputs", None)]
+        for where, key in candidates:
+            for g in garbage:
+                def craft(d, i=i, where=where, key=key, g=g):
+                    n = d["graph"]["nodes"][i]
+                    if where == "attrs":
+                        n["attrs"][key] = g
+                    else:
+                        n[where] = g
+
+                shutil.rmtree(path + "_g", ignore_errors=True)
+                shutil.copytree(path, path + "_g")
+                _edit_json(path + "_g", craft)
+                tried += 1
+                try:
+                    pred = sm.load(path + "_g")
+                except ExportFormatError:
+                    continue
+                try:
+                    pred({"x": x})
+                except (ValueError, TypeError, KeyError, errors.OpError):
+                    pass
+    assert tried > 50

@@ -18,6 +18,8 @@ import numpy as np
 from estcore import errors
 from estcore.estimator.checkpoint_format import CheckpointCorruptError, read_checkpoint
 from estcore.export import format as fmt
+from estcore.graph.dtypes import DType
+from estcore.graph.shapes import TensorShape
 
 __all__ = ["load", "Predictor", "SignatureSpec", "TensorSpec"]
 
@@ -89,7 +91,6 @@ def _rebuild(path: str, data: dict, variables: dict, consts: dict):
     import estcore
     from estcore.graph.ops import make_op
     from estcore.graph.registry import all_rows
-    from estcore.graph.shapes import TensorShape
 
     rows = all_rows()
     gdata = data["graph"]
@@ -105,65 +106,75 @@ def _rebuild(path: str, data: dict, variables: dict, consts: dict):
     var_values: dict[str, np.ndarray] = {}
     with graph.as_default():
         for i, node in enumerate(nodes):
-            if not isinstance(node, dict) or not isinstance(node.get("name"), str) \
-                    or not isinstance(node.get("type"), str):
-                raise _fail(path, f"graph node #{i} is malformed (needs string name and type)")
-            name, op_type = node["name"], node["type"]
-            row = rows.get(op_type)
-            if row is None:
-                raise _fail(path, f"node '{name}' has unknown op type {op_type!r} (op types "
-                                  "are looked up in estcore's op registry only; was this "
-                                  "model exported by a newer estcore?)")
-            if row.writes or row.grad_op or op_type in _FORBIDDEN:
-                raise _fail(path, f"node '{name}' has op type {op_type}, which is not allowed "
-                                  "in a serving graph")
-            ins = node.get("inputs", [])
-            attrs_json = node.get("attrs", {})
-            outs_json = node.get("outputs", [])
-            if not isinstance(ins, list) or not isinstance(attrs_json, dict) \
-                    or not isinstance(outs_json, list):
-                raise _fail(path, f"node '{name}': inputs/attrs/outputs are malformed")
-            inputs = []
-            for ref in ins:
-                t = tensors.get(ref) if isinstance(ref, str) else None
-                if t is None:
-                    raise _fail(path, f"node '{name}' input {ref!r} is dangling (no earlier "
-                                      "node has that output)")
-                inputs.append(t)
-            attrs = {k: fmt.decode_attr(v, f"node '{name}' attr {k!r}", consts)
-                     for k, v in attrs_json.items()}
             try:
-                op = make_op(op_type, inputs, attrs, name=name)
-            except (ValueError, TypeError, KeyError, IndexError) as e:
-                raise _fail(path, f"node '{name}' ({op_type}) does not rebuild: {e}") from None
-            if op.name != name:
-                raise _fail(path, f"node name '{name}' is duplicated")
-            if len(op.outputs) != len(outs_json):
-                raise _fail(path, f"node '{name}' ({op_type}) declares {len(outs_json)} "
-                                  f"outputs, the op has {len(op.outputs)}")
-            for j, (t, spec) in enumerate(zip(op.outputs, outs_json, strict=True)):
-                if not isinstance(spec, dict):
-                    raise _fail(path, f"node '{name}' output {j} is malformed")
-                shape = _shape_list(path, f"node '{name}' output {j}", spec.get("shape"))
-                if spec.get("dtype") != t.dtype.name:
-                    raise _fail(path, f"node '{name}' output {j}: declared dtype "
-                                      f"{spec.get('dtype')!r}, the op's shape rule gives "
-                                      f"{t.dtype.name}")
-                if not t.shape.is_compatible_with(TensorShape(shape)):
-                    raise _fail(path, f"node '{name}' output {j}: declared shape {shape}, the "
-                                      f"op's shape rule gives {t.shape.as_list()}")
-                tensors[t.name] = t
-            if op_type == "VariableV2":
-                value = variables.get(name)
-                if value is None:
-                    raise _fail(path, f"variable '{name}' has no value in "
-                                      f"{fmt.VARIABLES_FILE}")
-                want = op.outputs[0]
-                if list(value.shape) != want.shape.as_list() or value.dtype != want.dtype.np:
-                    raise _fail(path, f"variable '{name}' has shape {list(value.shape)} and "
-                                      f"dtype {value.dtype} in {fmt.VARIABLES_FILE}, the graph "
-                                      f"declares {want.shape.as_list()} {want.dtype.name}")
-                var_values[name] = value
+                if not isinstance(node, dict) or not isinstance(node.get("name"), str) \
+                        or not isinstance(node.get("type"), str):
+                    raise _fail(path, f"graph node #{i} is malformed (needs string name and type)")
+                name, op_type = node["name"], node["type"]
+                row = rows.get(op_type)
+                if row is None:
+                    raise _fail(path, f"node '{name}' has unknown op type {op_type!r} (op types "
+                                      "are looked up in estcore's op registry only; was this "
+                                      "model exported by a newer estcore?)")
+                if row.writes or row.grad_op or op_type in _FORBIDDEN:
+                    raise _fail(path, f"node '{name}' has op type {op_type}, which is not allowed "
+                                      "in a serving graph")
+                ins = node.get("inputs", [])
+                attrs_json = node.get("attrs", {})
+                outs_json = node.get("outputs", [])
+                if not isinstance(ins, list) or not isinstance(attrs_json, dict) \
+                        or not isinstance(outs_json, list):
+                    raise _fail(path, f"node '{name}': inputs/attrs/outputs are malformed")
+                inputs = []
+                for ref in ins:
+                    t = tensors.get(ref) if isinstance(ref, str) else None
+                    if t is None:
+                        raise _fail(path, f"node '{name}' input {ref!r} is dangling (no earlier "
+                                          "node has that output)")
+                    inputs.append(t)
+                attrs = {k: fmt.decode_attr(v, f"node '{name}' attr {k!r}", consts)
+                         for k, v in attrs_json.items()}
+                try:
+                    op = make_op(op_type, inputs, attrs, name=name)
+                except Exception as e:  # noqa: BLE001 - any shape-rule failure is a format error
+                    raise _fail(path, f"node '{name}' ({op_type}) does not rebuild: {e}") from None
+                if op.name != name:
+                    raise _fail(path, f"node name '{name}' is duplicated")
+                if len(op.outputs) != len(outs_json):
+                    raise _fail(path, f"node '{name}' ({op_type}) declares {len(outs_json)} "
+                                      f"outputs, the op has {len(op.outputs)}")
+                for j, (t, spec) in enumerate(zip(op.outputs, outs_json, strict=True)):
+                    if not isinstance(spec, dict):
+                        raise _fail(path, f"node '{name}' output {j} is malformed")
+                    shape = _shape_list(path, f"node '{name}' output {j}", spec.get("shape"))
+                    if not isinstance(t.dtype, DType) or not isinstance(t.shape, TensorShape):
+                        raise _fail(path, f"node '{name}' ({op_type}) output {j} has no valid "
+                                          "dtype/shape (bad attributes)")
+                    if spec.get("dtype") != t.dtype.name:
+                        raise _fail(path, f"node '{name}' output {j}: declared dtype "
+                                          f"{spec.get('dtype')!r}, the op's shape rule gives "
+                                          f"{t.dtype.name}")
+                    if not t.shape.is_compatible_with(TensorShape(shape)):
+                        raise _fail(path, f"node '{name}' output {j}: declared shape {shape}, the "
+                                          f"op's shape rule gives {t.shape.as_list()}")
+                    tensors[t.name] = t
+                if op_type == "VariableV2":
+                    value = variables.get(name)
+                    if value is None:
+                        raise _fail(path, f"variable '{name}' has no value in "
+                                          f"{fmt.VARIABLES_FILE}")
+                    want = op.outputs[0]
+                    if want.shape.dims is None or list(value.shape) != want.shape.as_list() \
+                            or value.dtype != want.dtype.np:
+                        raise _fail(path, f"variable '{name}' has shape {list(value.shape)} and "
+                                          f"dtype {value.dtype} in {fmt.VARIABLES_FILE}, the graph "
+                                          f"declares {want.shape} {want.dtype.name}")
+                    var_values[name] = value
+            except fmt.ExportFormatError:
+                raise
+            except Exception as e:  # noqa: BLE001 - malformed data in any other way
+                raise _fail(path, f"graph node #{i} is malformed ({type(e).__name__}: "
+                                  f"{e})") from None
     return graph, tensors, var_values
 
 
@@ -320,4 +331,24 @@ def load(export_dir: str | bytes | os.PathLike) -> Predictor:
     if not signatures:
         raise _fail(path, "the export has no signature")
     meta = {k: v for k, v in data.items() if k != "graph"}
-    return Predictor(path, graph, tensors, signatures, var_values, meta)
+    predictor = Predictor(path, graph, tensors, signatures, var_values, meta)
+    _dry_run(path, predictor)
+    return predictor
+
+
+def _dry_run(path: str, predictor: Predictor) -> None:
+    """Compile and run each signature once on a zero batch of one example, so that
+    attributes the shape rules accepted but the kernels cannot use fail at load."""
+    for name, sig in predictor.signatures.items():
+        feed = {}
+        for spec in sig.inputs.values():
+            if spec.shape is None or spec.dtype == _OBJECT:
+                break
+            feed[spec.name] = np.zeros([1 if d is None else d for d in spec.shape], spec.dtype)
+        else:
+            try:
+                with np.errstate(all="ignore"):
+                    predictor(feed, signature=name)
+            except Exception as e:  # noqa: BLE001 - any failure here is a broken export
+                raise _fail(path, f"signature {name!r} does not run on a zero batch "
+                                  f"({type(e).__name__}: {e})") from None
