@@ -191,3 +191,12 @@ def test_unexportable_attr_is_named(tmp_path, models):
     with pytest.raises(ValueError, match="Cannot export node 'weird'.*cannot be exported "
                                          "without Python code"):
         est.export_saved_model(str(tmp_path / "e"), models.serving_fn())
+
+
+def test_failed_write_leaves_nothing(trained, models, tmp_path):
+    est = trained("mlp")
+    base = tmp_path / "e"
+    with pytest.raises(FileNotFoundError):
+        est.export_saved_model(str(base), models.serving_fn(),
+                               assets_extra={"a.txt": str(tmp_path / "missing.txt")})
+    assert os.listdir(base) == []  # neither temp-<ts> nor <ts>
