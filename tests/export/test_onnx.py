@@ -101,3 +101,22 @@ def test_elementwise_ops_convert(tmp_path, models):
     for k in ref:
         np.testing.assert_allclose(got[k], ref[k], rtol=1e-5, atol=1e-5)
         np.testing.assert_array_equal(native[k], ref[k])
+
+
+def test_failed_onnx_conversion_keeps_native_export(tmp_path, models, caplog):
+    def model_fn(features, labels, mode):
+        y = ec.layers.dense(features["x"], 3)
+        if mode == ModeKeys.PREDICT:  # an output named like the input: invalid in ONNX
+            return EstimatorSpec(mode, predictions={"x": features["x"], "y": y})
+        loss = ec.reduce_mean(y)
+        return EstimatorSpec(mode, loss=loss, train_op=ec.train.GradientDescentOptimizer(
+            0.1).minimize(loss, ec.train.get_global_step()))
+
+    est = Estimator(model_fn, str(tmp_path / "m"))
+    est.train(models.train_input_fn(), steps=1)
+    with caplog.at_level(logging.INFO, logger="estcore"):
+        path = os.fsdecode(est.export_saved_model(str(tmp_path / "e"), models.serving_fn()))
+    assert "the ONNX conversion failed" in caplog.text
+    assert not os.path.exists(os.path.join(path, "model.onnx"))
+    x, _ = models.data(4)
+    np.testing.assert_array_equal(sm.load(path)({"x": x})["x"], x)

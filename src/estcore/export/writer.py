@@ -279,4 +279,8 @@ def _write_onnx(meta: dict, nodes: list, signatures: dict, variables: dict,
         meta["onnx_unsupported"] = list(e.ops)
         logger.warning("model.onnx not written: %s. The native export is complete.", e)
         return
+    except Exception as e:  # noqa: BLE001 - ONNX is optional: never lose the native export
+        logger.warning("model.onnx not written: the ONNX conversion failed (%s: %s). The "
+                       "native export is complete.", type(e).__name__, e)
+        return
     meta["onnx"] = {"file": fmt.ONNX_FILE, "signature": key}
