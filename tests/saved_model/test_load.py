@@ -274,3 +274,25 @@ def test_garbage_attrs_and_fields_give_format_errors_only(exported, models, kind
                 except (ValueError, TypeError, KeyError, errors.OpError):
                     pass
     assert tried > 50
+
+
+def test_random_ops_draw_the_same_numbers_as_estimator_predict(tmp_path, models):
+    import estcore as ec
+    from estcore.estimator import Estimator, EstimatorSpec, ModeKeys, RunConfig
+
+    def model_fn(features, labels, mode):
+        y = ec.layers.dense(features["x"], 4)
+        if mode == ModeKeys.PREDICT:
+            noisy = ec.nn.dropout(y, rate=0.5, training=True) + ec.random_normal(
+                [4], seed=3)
+            return EstimatorSpec(mode, predictions={"noisy": noisy})
+        loss = ec.reduce_mean(y)
+        return EstimatorSpec(mode, loss=loss, train_op=ec.train.GradientDescentOptimizer(
+            0.1).minimize(loss, ec.train.get_global_step()))
+
+    est = Estimator(model_fn, str(tmp_path / "m"), RunConfig(tf_random_seed=5))
+    est.train(models.train_input_fn(), steps=1)
+    path = est.export_saved_model(str(tmp_path / "e"), models.serving_fn())
+    x, _ = models.data(6)
+    ref = models.predict_all(est, x)
+    np.testing.assert_array_equal(sm.load(path)({"x": x})["noisy"], ref["noisy"])

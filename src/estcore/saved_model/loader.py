@@ -217,16 +217,13 @@ class Predictor:
 
     def __init__(self, export_dir: str, graph: Any, tensors: dict,
                  signatures: dict[str, SignatureSpec], variables: dict, meta: dict):
-        import estcore
-
         self.export_dir = export_dir
         self.graph = graph
         self.signatures = signatures
         self.meta = meta
         self._tensors = tensors
-        self._session = estcore.Session(graph=graph)
-        if variables:
-            self._session.set_variable_values(variables)
+        self._variables = variables
+        self._session = self._new_session()
         graph.finalize()
         self._lock = threading.Lock()
         self._fetches = {name: {k: tensors[s.tensor_name] for k, s in sig.outputs.items()}
@@ -236,6 +233,15 @@ class Predictor:
         self._default = (DEFAULT_SERVING_SIGNATURE_DEF_KEY
                          if DEFAULT_SERVING_SIGNATURE_DEF_KEY in signatures
                          else next(iter(signatures)))
+
+    def _new_session(self) -> Any:
+        """A fresh Session holding the variables (random ops restart their streams)."""
+        import estcore
+
+        sess = estcore.Session(graph=self.graph)
+        if self._variables:
+            sess.set_variable_values(self._variables)
+        return sess
 
     @property
     def default_signature(self) -> str:
@@ -333,6 +339,7 @@ def load(export_dir: str | bytes | os.PathLike) -> Predictor:
     meta = {k: v for k, v in data.items() if k != "graph"}
     predictor = Predictor(path, graph, tensors, signatures, var_values, meta)
     _dry_run(path, predictor)
+    predictor._session = predictor._new_session()  # the dry run must not advance random ops
     return predictor
 
 
