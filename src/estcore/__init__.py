@@ -188,4 +188,7 @@ for _sub in ("layers", "losses", "metrics", "train"):
         globals()[_sub] = _importlib.import_module(f"estcore.{_sub}")
 del _sub
 
+# The export issue: ``estcore.saved_model.load(export_dir)`` after a plain ``import estcore``.
+from estcore import saved_model as saved_model  # noqa: E402
+
 __all__ = [name for name in dir() if not name.startswith("_")]

@@ -43,8 +43,15 @@ from estcore.estimator.run_config import ClusterSpec, RunConfig, SessionConfig, 
 from estcore.estimator.saver import Saver
 from estcore.estimator.training import EvalSpec, TrainSpec, train_and_evaluate
 from estcore.estimator.warm_starting import WarmStartSettings
+from estcore.export.exporters import BestExporter, FinalExporter, LatestExporter
+from estcore.export.receivers import (
+    ServingInputReceiver,
+    TensorServingInputReceiver,
+    build_raw_serving_input_receiver_fn,
+)
 
 __all__ = [
+    "BestExporter",
     "CheckpointReader",
     "CheckpointSaverHook",
     "CheckpointSaverListener",
@@ -54,7 +61,9 @@ __all__ = [
     "EvalSpec",
     "Exporter",
     "FeedFnHook",
+    "FinalExporter",
     "FinalOpsHook",
+    "LatestExporter",
     "LoggingTensorHook",
     "ModeKeys",
     "NanLossDuringTrainingError",
@@ -63,6 +72,7 @@ __all__ = [
     "Saver",
     "Scaffold",
     "SecondOrStepTimer",
+    "ServingInputReceiver",
     "SessionConfig",
     "SessionRunArgs",
     "SessionRunContext",
@@ -72,8 +82,10 @@ __all__ = [
     "StopAtStepHook",
     "SummarySaverHook",
     "TaskType",
+    "TensorServingInputReceiver",
     "TrainSpec",
     "WarmStartSettings",
+    "build_raw_serving_input_receiver_fn",
     "experimental",
     "export",
     "get_checkpoint_state",

@@ -581,3 +581,34 @@ class Estimator:
             mon.close()
         finally:
             source.close()
+
+    # ------------------------------------------------------------------ export
+
+    def export_saved_model(self, export_dir_base: Any, serving_input_receiver_fn: Callable,
+                           assets_extra: dict | None = None, as_text: bool = False,
+                           checkpoint_path: str | None = None,
+                           experimental_mode: str = ModeKeys.PREDICT) -> bytes:
+        """Export the PREDICT graph and the checkpoint's variables for serving.
+
+        Writes ``export_dir_base/<timestamp>/`` (format: :mod:`estcore.export.format`;
+        load it with :func:`estcore.saved_model.load`) and returns its path as bytes.
+        """
+        from estcore.export.writer import export_saved_model
+
+        return export_saved_model(self, export_dir_base, serving_input_receiver_fn,
+                                  assets_extra=assets_extra, as_text=as_text,
+                                  checkpoint_path=checkpoint_path,
+                                  experimental_mode=experimental_mode)
+
+    def export_savedmodel(self, export_dir_base: Any, serving_input_receiver_fn: Callable,
+                          assets_extra: dict | None = None, as_text: bool = False,
+                          checkpoint_path: str | None = None,
+                          strip_default_attrs: bool = False) -> bytes:
+        """Deprecated alias of :meth:`export_saved_model` (TF1 name)."""
+        import warnings
+
+        warnings.warn("Estimator.export_savedmodel is deprecated; use export_saved_model.",
+                      DeprecationWarning, stacklevel=2)
+        return self.export_saved_model(export_dir_base, serving_input_receiver_fn,
+                                       assets_extra=assets_extra, as_text=as_text,
+                                       checkpoint_path=checkpoint_path)

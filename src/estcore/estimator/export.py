@@ -1,4 +1,7 @@
-"""``estcore.estimator.export``: serving signature outputs (TF's names)."""
+"""``estcore.estimator.export``: TF's ``tf.estimator.export`` namespace.
+
+Serving signature outputs and the serving input receivers.
+"""
 
 from estcore.estimator.export_output import (
     ClassificationOutput,
@@ -6,5 +9,12 @@ from estcore.estimator.export_output import (
     PredictOutput,
     RegressionOutput,
 )
+from estcore.export.receivers import (
+    ServingInputReceiver,
+    TensorServingInputReceiver,
+    build_raw_serving_input_receiver_fn,
+)
 
-__all__ = ["ClassificationOutput", "ExportOutput", "PredictOutput", "RegressionOutput"]
+__all__ = ["ClassificationOutput", "ExportOutput", "PredictOutput", "RegressionOutput",
+           "ServingInputReceiver", "TensorServingInputReceiver",
+           "build_raw_serving_input_receiver_fn"]

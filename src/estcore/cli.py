@@ -1,0 +1,177 @@
+"""The ``estcore`` command line: serve an export without writing Python.
+
+Usage::
+
+    estcore predict EXPORT_DIR --input file.npz|file.npy|file.csv
+                    [--output out.npz|out.csv] [--signature NAME] [--batch-size N]
+
+``.npz`` keys map to the signature's input names; a ``.npy`` or ``.csv`` file
+(comma-separated numbers, no header; ``#`` comments allowed) feeds the
+signature's only input (an error names the inputs when there are several).
+Inputs are run in batches of ``--batch-size`` rows (default: all at once).
+Without ``--output``, predictions are printed as JSON lines (one object per
+example); ``--output`` writes an ``.npz`` (one array per output) or a ``.csv``
+(one column per output element, with a header). Also ``python -m estcore.cli``.
+Exit status: 0 on success, 2 on a usage or input error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Any
+
+import numpy as np
+
+__all__ = ["main"]
+
+
+class _CliError(Exception):
+    pass
+
+
+def _read_inputs(path: str, sig: Any) -> dict[str, np.ndarray]:
+    ext = os.path.splitext(path)[1].lower()
+    if not os.path.isfile(path):
+        raise _CliError(f"--input: no such file: {path}")
+    if ext == ".npz":
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {k: data[k] for k in data.files}
+        return arrays
+    if ext == ".npy":
+        arr = np.load(path, allow_pickle=False)
+    elif ext == ".csv":
+        try:
+            arr = np.loadtxt(path, delimiter=",", ndmin=2, comments="#")
+        except ValueError as e:
+            raise _CliError(f"--input: {path} is not a CSV of numbers ({e})") from None
+    else:
+        raise _CliError(f"--input must be a .npz, .npy or .csv file, got {path!r}")
+    if len(sig.inputs) != 1:
+        raise _CliError(f"--input: signature {sig.name!r} has {len(sig.inputs)} inputs "
+                        f"{sorted(sig.inputs)}; a {ext} file feeds one input only: use a .npz "
+                        "with one array per input name")
+    spec = next(iter(sig.inputs.values()))
+    if ext == ".csv":
+        arr = arr.astype(spec.dtype)
+        if spec.shape is not None and len(spec.shape) > 2:
+            per = [d for d in spec.shape[1:]]
+            if None in per:
+                raise _CliError(f"--input: input {spec.name!r} has shape {spec.shape}; a CSV "
+                                "row cannot be reshaped to it (use .npy or .npz)")
+            arr = arr.reshape([arr.shape[0]] + per)
+        elif spec.shape is not None and len(spec.shape) == 1:
+            arr = arr.reshape(-1)
+    return {spec.name: arr}
+
+
+def _batches(inputs: dict[str, np.ndarray], batch_size: int | None):
+    n = {k: len(v) if np.ndim(v) else 1 for k, v in inputs.items()}
+    sizes = set(n.values())
+    if len(sizes) != 1:
+        raise _CliError(f"--input: arrays have different numbers of rows: {n}")
+    total = sizes.pop()
+    step = batch_size or max(total, 1)
+    for lo in range(0, max(total, 1), step):
+        yield {k: v[lo:lo + step] for k, v in inputs.items()}
+
+
+def _to_json(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return [_to_json(v) for v in value] if value.ndim else _to_json(value.item())
+    if isinstance(value, (np.generic,)):
+        return _to_json(value.item())
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    if isinstance(value, float) and not np.isfinite(value):
+        return str(value)
+    return value
+
+
+def _write_csv(path: str, outputs: dict[str, np.ndarray]) -> None:
+    cols, headers = [], []
+    rows = None
+    for key, arr in outputs.items():
+        flat = arr.reshape(arr.shape[0], -1) if arr.ndim else arr.reshape(1, 1)
+        rows = flat.shape[0]
+        if flat.shape[1] == 1:
+            headers.append(key)
+        else:
+            headers.extend(f"{key}_{j}" for j in range(flat.shape[1]))
+        cols.append(flat)
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(",".join(headers) + "\n")
+        for i in range(rows or 0):
+            f.write(",".join(repr(v.item()) if isinstance(v, np.floating) else str(v)
+                             for c in cols for v in c[i]) + "\n")
+
+
+def _predict(args: argparse.Namespace) -> int:
+    from estcore.saved_model import load
+
+    predictor = load(args.export_dir)
+    name = args.signature or predictor.default_signature
+    if name not in predictor.signatures:
+        raise _CliError(f"--signature: {name!r} is not a signature of {args.export_dir}; "
+                        f"available: {sorted(predictor.signatures)}")
+    sig = predictor.signatures[name]
+    inputs = _read_inputs(args.input, sig)
+    missing = sorted(set(sig.inputs) - set(inputs))
+    extra = sorted(set(inputs) - set(sig.inputs))
+    if missing or extra:
+        raise _CliError(f"--input: signature {name!r} takes inputs {sorted(sig.inputs)}; "
+                        f"missing: {missing}, unexpected: {extra}")
+    parts: dict[str, list] = {k: [] for k in sig.outputs}
+    for batch in _batches(inputs, args.batch_size):
+        out = predictor(batch, signature=name)
+        for k in parts:
+            parts[k].append(out[k])
+    outputs = {k: np.concatenate(v) if v and np.ndim(v[0]) else np.asarray(v[0])
+               for k, v in parts.items()}
+    if args.output:
+        ext = os.path.splitext(args.output)[1].lower()
+        if ext == ".npz":
+            np.savez(args.output, **outputs)
+        elif ext == ".csv":
+            _write_csv(args.output, outputs)
+        else:
+            raise _CliError(f"--output must end in .npz or .csv, got {args.output!r}")
+        return 0
+    n = min((len(v) for v in outputs.values() if np.ndim(v)), default=0)
+    for i in range(n):
+        sys.stdout.write(json.dumps({k: _to_json(v[i]) for k, v in outputs.items()}) + "\n")
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="estcore", description="estcore command line tools.")
+    sub = p.add_subparsers(dest="command", required=True)
+    pr = sub.add_parser("predict", help="run an exported model on numpy/CSV inputs")
+    pr.add_argument("export_dir", metavar="EXPORT_DIR",
+                    help="a directory written by Estimator.export_saved_model")
+    pr.add_argument("--input", required=True, help=".npz (keys = input names), .npy or .csv")
+    pr.add_argument("--output", help="write predictions to .npz or .csv instead of printing")
+    pr.add_argument("--signature", help="signature name (default: serving_default)")
+    pr.add_argument("--batch-size", type=int, default=None, help="rows per run (default: all)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``estcore`` script; returns the exit status."""
+    args = _parser().parse_args(argv)
+    if args.batch_size is not None and args.batch_size <= 0:
+        print(f"estcore: error: --batch-size must be a positive int, got {args.batch_size}",
+              file=sys.stderr)
+        return 2
+    try:
+        return _predict(args)
+    except (_CliError, ValueError, KeyError, TypeError) as e:
+        msg = e.args[0] if isinstance(e, KeyError) and e.args else e
+        print(f"estcore: error: {msg}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,26 @@
+"""``estcore.export``: export a trained Estimator for serving.
+
+* :func:`~estcore.export.receivers.build_raw_serving_input_receiver_fn`,
+  :class:`ServingInputReceiver`, :class:`TensorServingInputReceiver`;
+* :func:`export_saved_model` (behind ``Estimator.export_saved_model``) writes the
+  directory described in :mod:`estcore.export.format`; ``model.onnx`` comes from
+  :mod:`estcore.export.onnx_export` when the ``onnx`` package is installed;
+* the exporters for ``train_and_evaluate``: :class:`LatestExporter`,
+  :class:`BestExporter`, :class:`FinalExporter`.
+
+Load an export with :func:`estcore.saved_model.load`.
+"""
+
+from estcore.export.exporters import BestExporter, Exporter, FinalExporter, LatestExporter
+from estcore.export.format import FORMAT_VERSION, ExportFormatError
+from estcore.export.receivers import (
+    ServingInputReceiver,
+    TensorServingInputReceiver,
+    build_raw_serving_input_receiver_fn,
+)
+from estcore.export.writer import export_saved_model
+
+__all__ = ["ServingInputReceiver", "TensorServingInputReceiver",
+           "build_raw_serving_input_receiver_fn", "export_saved_model", "Exporter",
+           "LatestExporter", "BestExporter", "FinalExporter", "FORMAT_VERSION",
+           "ExportFormatError"]

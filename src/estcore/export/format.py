@@ -1,0 +1,264 @@
+"""The estcore export directory format (version 1).
+
+An export is a directory ``export_dir_base/<10-digit timestamp>/`` holding::
+
+    saved_model.json           the graph, the signatures, metadata (UTF-8 JSON)
+    variables/variables.data   variable values, in the checkpoint file format
+                               (:mod:`estcore.estimator.checkpoint_format`: magic,
+                               version, JSON header, 64-byte aligned raw arrays, CRC-32)
+    consts.data                constant arrays of the graph, same file format, keyed
+                               ``<node name>/<attr name>[/<path>]``
+    model.onnx                 optional: the default signature as an ONNX model
+    assets.extra/              optional: copies of ``assets_extra`` files
+
+``saved_model.json``::
+
+    {"format": "estcore-saved-model",
+     "format_version": 1,                 readers refuse any other version
+     "estcore_version": "0.1.0",
+     "tags": ["serve"],
+     "global_step": 1000,
+     "checkpoint": "/path/model.ckpt-1000",   (informational)
+     "graph": {"seed": 42 | null,
+               "nodes": [{"name": "dense/Dense", "type": "Dense",
+                          "inputs": ["x:0", "dense/kernel:0", "dense/bias:0"],
+                          "attrs": {...},
+                          "outputs": [{"dtype": "float32", "shape": [null, 10]}]}, ...]},
+     "signatures": {"serving_default": {
+          "method_name": "predict" | "classify" | "regress",
+          "inputs":  {"x": {"tensor": "x:0", "dtype": "float32", "shape": [null, 784]}},
+          "outputs": {"probabilities": {"tensor": "Softmax:0", "dtype": ..., "shape": ...}}}},
+     "onnx": {"file": "model.onnx", "signature": "serving_default"} | null,
+     "onnx_unsupported": ["<op type> '<node name>'", ...],
+     "checksum": "crc32:0123abcd"}        CRC-32 of the canonical JSON of every other field
+
+The checksum catches accidental corruption (it is no signature: validation of
+every field on load is what guards against crafted files).
+
+Nodes are listed in a topological order (every input names an earlier node's
+output). ``type`` is a key of the op registry (:mod:`estcore.graph.registry`);
+loading looks it up there and nowhere else. Attributes are JSON values with
+tagged objects for what JSON lacks:
+
+=====================================  ==============================================
+``{"$dtype": "float32"}``              an ``estcore.DType``
+``{"$shape": [null, 3]}``              a ``TensorShape`` (``{"$shape": null}``: unknown rank)
+``{"$tuple": [...]}``                  a tuple
+``{"$dict": {...}}``                   a dict with string keys
+``{"$array": "<key>"}``                a numpy array stored in ``consts.data``
+``{"$strings": [...], "shape": [..]}`` a string array
+``{"$scalar": ["<f4", 1.5]}``          a numpy scalar
+``{"$float": "nan" | "inf" | "-inf"}``  a non-finite float
+``{"$slice": [start, stop, step]}``     a slice (ints or null)
+``{"$ellipsis": null}``                 ``...``
+=====================================  ==============================================
+
+``as_text`` is accepted for TF compatibility; the graph is always JSON text.
+Nothing in the directory is ever executed: no pickle, no eval, no import by
+name; unknown tags, op types, versions or dangling inputs are errors.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import zlib
+from typing import Any
+
+import numpy as np
+
+__all__ = ["FORMAT_NAME", "FORMAT_VERSION", "GRAPH_FILE", "VARIABLES_DIR", "VARIABLES_FILE",
+           "CONSTS_FILE", "ONNX_FILE", "ASSETS_EXTRA_DIR", "ExportFormatError",
+           "encode_attr", "decode_attr", "read_json", "write_json", "json_checksum"]
+
+FORMAT_NAME = "estcore-saved-model"
+FORMAT_VERSION = 1
+GRAPH_FILE = "saved_model.json"
+VARIABLES_DIR = "variables"
+VARIABLES_FILE = os.path.join(VARIABLES_DIR, "variables.data")
+VARIABLES_PREFIX = os.path.join(VARIABLES_DIR, "variables")
+CONSTS_FILE = "consts.data"
+CONSTS_PREFIX = "consts"
+ONNX_FILE = "model.onnx"
+ASSETS_EXTRA_DIR = "assets.extra"
+_NUMERIC_KINDS = set("biuf")
+
+
+class ExportFormatError(ValueError):
+    """An export directory is missing files, corrupted, or not understood."""
+
+
+def encode_attr(value: Any, key: str, consts: dict[str, np.ndarray]) -> Any:
+    """Encode one attribute value as JSON data; arrays go to ``consts`` under ``key``.
+
+    Raises:
+        ValueError: the value cannot be stored without code (e.g. a callable).
+    """
+    from estcore.graph.dtypes import DType
+    from estcore.graph.shapes import TensorShape
+
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        if math.isfinite(value):
+            return value
+        return {"$float": "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")}
+    if isinstance(value, DType):
+        return {"$dtype": value.name}
+    if value is Ellipsis:
+        return {"$ellipsis": None}
+    if isinstance(value, slice):
+        parts = [value.start, value.stop, value.step]
+        if not all(p is None or (isinstance(p, (int, np.integer)) and not isinstance(p, bool))
+                   for p in parts):
+            raise ValueError(f"attribute {key!r}: slice {value!r} has non-int bounds")
+        return {"$slice": [None if p is None else int(p) for p in parts]}
+    if isinstance(value, TensorShape):
+        return {"$shape": None if value.rank is None else list(value.as_list())}
+    if isinstance(value, np.generic):
+        if value.dtype.kind not in _NUMERIC_KINDS:
+            raise ValueError(f"attribute {key!r}: numpy scalar of dtype {value.dtype} cannot "
+                             "be exported")
+        item = value.item()
+        if isinstance(item, float) and not math.isfinite(item):
+            item = encode_attr(item, key, consts)
+        return {"$scalar": [value.dtype.str, item]}
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind in _NUMERIC_KINDS:
+            consts[key] = value
+            return {"$array": key}
+        if value.dtype.kind in "OUS" and all(isinstance(s, (str, bytes))
+                                             for s in value.reshape(-1)):
+            items = [s.decode("utf-8") if isinstance(s, bytes) else s
+                     for s in value.reshape(-1)]
+            return {"$strings": items, "shape": list(value.shape)}
+        raise ValueError(f"attribute {key!r}: array of dtype {value.dtype} cannot be exported")
+    if isinstance(value, tuple):
+        return {"$tuple": [encode_attr(v, f"{key}/{i}", consts) for i, v in enumerate(value)]}
+    if isinstance(value, list):
+        return [encode_attr(v, f"{key}/{i}", consts) for i, v in enumerate(value)]
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            if not isinstance(k, str):
+                raise ValueError(f"attribute {key!r}: dict key {k!r} is not a string")
+            out[k] = encode_attr(v, f"{key}/{k}", consts)
+        return {"$dict": out}
+    raise ValueError(f"attribute {key!r} holds a {type(value).__name__} ({value!r}), which "
+                     "cannot be exported without Python code")
+
+
+def decode_attr(value: Any, where: str, consts: dict[str, np.ndarray]) -> Any:
+    """Inverse of :func:`encode_attr`; unknown tags raise :class:`ExportFormatError`."""
+    import estcore
+    from estcore.graph.shapes import TensorShape
+
+    if value is None or isinstance(value, (bool, str, int, float)):
+        return value
+    if isinstance(value, list):
+        return [decode_attr(v, where, consts) for v in value]
+    if not isinstance(value, dict) or len(value) == 0:
+        raise ExportFormatError(f"{where}: attribute value {value!r} is not understood")
+    tag = next(iter(value))
+    body = value[tag]
+    try:
+        if tag == "$dtype" and len(value) == 1 and isinstance(body, str):
+            return estcore.as_dtype(body)
+        if tag == "$shape" and len(value) == 1:
+            if body is None:
+                return TensorShape(None)
+            if not isinstance(body, list) or not all(
+                    d is None or (isinstance(d, int) and not isinstance(d, bool) and d >= 0)
+                    for d in body):
+                raise ExportFormatError(f"{where}: bad shape {body!r}")
+            return TensorShape(body)
+        if tag == "$tuple" and len(value) == 1 and isinstance(body, list):
+            return tuple(decode_attr(v, where, consts) for v in body)
+        if tag == "$dict" and len(value) == 1 and isinstance(body, dict):
+            return {str(k): decode_attr(v, where, consts) for k, v in body.items()}
+        if tag == "$array" and len(value) == 1 and isinstance(body, str):
+            if body not in consts:
+                raise ExportFormatError(f"{where}: constant {body!r} is missing from "
+                                        f"{CONSTS_FILE}")
+            arr = consts[body]
+            arr.flags.writeable = False
+            return arr
+        if tag == "$strings" and set(value) == {"$strings", "shape"}:
+            if not isinstance(body, list) or not all(isinstance(s, str) for s in body):
+                raise ExportFormatError(f"{where}: bad string array")
+            return np.array(body, dtype=object).reshape([int(d) for d in value["shape"]])
+        if tag == "$scalar" and len(value) == 1 and isinstance(body, list) and len(body) == 2:
+            dtype = np.dtype(str(body[0]))
+            if dtype.kind not in _NUMERIC_KINDS:
+                raise ExportFormatError(f"{where}: bad scalar dtype {body[0]!r}")
+            return dtype.type(decode_attr(body[1], where, consts))
+        if tag == "$ellipsis" and len(value) == 1 and body is None:
+            return Ellipsis
+        if tag == "$slice" and len(value) == 1 and isinstance(body, list) and len(body) == 3 \
+                and all(p is None or (isinstance(p, int) and not isinstance(p, bool))
+                        for p in body):
+            if body[2] == 0:
+                raise ExportFormatError(f"{where}: slice step cannot be zero")
+            return slice(*body)
+        if tag == "$float" and len(value) == 1 and body in ("nan", "inf", "-inf"):
+            return float(body)
+    except ExportFormatError:
+        raise
+    except (TypeError, ValueError, KeyError) as e:
+        raise ExportFormatError(f"{where}: attribute value {value!r} is not understood "
+                                f"({e})") from None
+    raise ExportFormatError(f"{where}: attribute value {value!r} is not understood (unknown "
+                            "tag)")
+
+
+def json_checksum(data: dict) -> str:
+    """``"crc32:<8 hex>"`` of the canonical JSON of ``data`` without its ``checksum``."""
+    body = {k: v for k, v in data.items() if k != "checksum"}
+    canon = json.dumps(body, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return f"crc32:{zlib.crc32(canon.encode('utf-8')) & 0xFFFFFFFF:08x}"
+
+
+def write_json(path: str, data: dict) -> None:
+    """Write ``data`` (plus its checksum) as UTF-8 JSON, atomically."""
+    data = dict(data)
+    data["checksum"] = json_checksum(data)
+    text = json.dumps(data, indent=1, sort_keys=False, allow_nan=False)
+    from estcore.estimator._fileio import atomic_write
+
+    atomic_write(path, [text.encode("utf-8")])
+
+
+def read_json(path: str) -> dict:
+    """Read and validate the top level of ``saved_model.json``."""
+    if not os.path.isfile(path):
+        raise ExportFormatError(f"{path} does not exist: not an estcore export directory "
+                                "(expected the file written by export_saved_model)")
+    try:
+        with open(path, "rb") as f:
+            data = json.loads(f.read().decode("utf-8"),
+                              parse_constant=lambda c: _bad_constant(path, c))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ExportFormatError(f"{path} is corrupted or truncated (invalid JSON: {e})") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT_NAME:
+        raise ExportFormatError(f"{path} is not an estcore saved model (missing "
+                                f"\"format\": \"{FORMAT_NAME}\")")
+    if data.get("checksum") != json_checksum(data):
+        raise ExportFormatError(f"{path} is corrupted: checksum mismatch (the file was "
+                                "modified or damaged after export)")
+    version = data.get("format_version")
+    if version != FORMAT_VERSION:
+        raise ExportFormatError(
+            f"{path} has format_version {version!r}; this estcore reads format_version "
+            f"{FORMAT_VERSION} only (re-export the model with this estcore version, or "
+            "upgrade estcore)")
+    for key, kind in (("graph", dict), ("signatures", dict)):
+        if not isinstance(data.get(key), kind):
+            raise ExportFormatError(f"{path}: field {key!r} is missing or not a {kind.__name__}")
+    return data
+
+
+def _bad_constant(path: str, c: str) -> Any:
+    raise ExportFormatError(f"{path}: non-standard JSON constant {c}")

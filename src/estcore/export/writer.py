@@ -1,0 +1,286 @@
+"""``Estimator.export_saved_model``: trace PREDICT, prune, write the directory.
+
+See :mod:`estcore.export.format` for what is written.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from estcore.estimator import checkpoint_state as cs
+from estcore.estimator.checkpoint_format import read_checkpoint, write_checkpoint
+from estcore.estimator.export_output import (
+    DEFAULT_SERVING_SIGNATURE_DEF_KEY,
+    ClassificationOutput,
+    RegressionOutput,
+)
+from estcore.estimator.mode_keys import ModeKeys
+from estcore.export import format as fmt
+from estcore.export.receivers import ServingInputReceiver, TensorServingInputReceiver
+
+__all__ = ["export_saved_model", "get_timestamped_export_dir", "prune", "graph_to_json"]
+
+logger = logging.getLogger("estcore")
+
+_MAX_DIRECTORY_CREATION_ATTEMPTS = 10
+_FRIENDLY_METHOD_NAMES = (("classify", "Classify"), ("regress", "Regress"),
+                          ("predict", "Predict"), ("train", "Train"), ("eval", "Eval"))
+# Op types that may never appear in a serving graph (they mutate state or hold code).
+_FORBIDDEN = {"InitialValue"}
+
+
+def get_timestamped_export_dir(export_dir_base: str) -> bytes:
+    """``export_dir_base/<int(time.time())>`` as bytes, not yet existing (TF's rule:
+    10 attempts one second apart, then RuntimeError)."""
+    base = os.fsdecode(export_dir_base)
+    for attempt in range(_MAX_DIRECTORY_CREATION_ATTEMPTS):
+        export_dir = os.path.join(base, str(int(time.time())))
+        if not os.path.exists(export_dir):
+            return os.fsencode(export_dir)
+        time.sleep(1)
+        logger.warning("Directory %s already exists; retrying (attempt %s/%s)", export_dir,
+                       attempt + 1, _MAX_DIRECTORY_CREATION_ATTEMPTS)
+    raise RuntimeError("Failed to obtain a unique export directory name after "
+                       f"{_MAX_DIRECTORY_CREATION_ATTEMPTS} attempts.")
+
+
+def _temp_export_dir(export_dir: bytes) -> str:
+    head, tail = os.path.split(os.fsdecode(export_dir))
+    return os.path.join(head, "temp-" + tail)
+
+
+def _method_name(output: Any) -> str:
+    if isinstance(output, ClassificationOutput):
+        return "classify"
+    if isinstance(output, RegressionOutput):
+        return "regress"
+    return "predict"
+
+
+def _tensor_spec(t: Any) -> dict:
+    shape = t.shape.as_list() if t.shape.rank is not None else None
+    return {"tensor": t.name, "dtype": t.dtype.name, "shape": shape}
+
+
+def build_signatures(receiver: Any, export_outputs: dict) -> dict:
+    """Signature name -> ``(method_name, inputs dict, outputs dict)`` (TF's naming)."""
+    sigs = {}
+    for key, output in export_outputs.items():
+        sigs[key] = (_method_name(output), dict(receiver.receiver_tensors),
+                     dict(output.outputs))
+    for alt, tensors in (receiver.receiver_tensors_alternatives or {}).items():
+        for key, output in export_outputs.items():
+            sigs[f"{alt}:{key}"] = (_method_name(output), dict(tensors), dict(output.outputs))
+    return sigs
+
+
+def _log_signature_report(signatures: dict) -> None:
+    by_method: dict[str, list[str]] = {m: [] for m, _ in _FRIENDLY_METHOD_NAMES}
+    for name, (method, _, _) in signatures.items():
+        by_method[method].append(name)
+    for method, friendly in _FRIENDLY_METHOD_NAMES:
+        names = by_method[method]
+        logger.info("Signatures INCLUDED in export for %s: %s", friendly,
+                    names if names else "None")
+    if DEFAULT_SERVING_SIGNATURE_DEF_KEY not in signatures:
+        logger.warning("Export includes no default signature!")
+
+
+def prune(fetches: list) -> list:
+    """The nodes ``fetches`` (tensors) depend on through data inputs, in graph order.
+
+    Control dependencies are not followed (a serving graph has no state to order).
+    """
+    seen: dict[int, Any] = {}
+    stack = [t.op for t in fetches]
+    while stack:
+        op = stack.pop()
+        if id(op) in seen:
+            continue
+        seen[id(op)] = op
+        stack.extend(t.op for t in op.inputs)
+    return sorted(seen.values(), key=lambda op: op._id)
+
+
+def graph_to_json(nodes: list, seed: Any) -> tuple[dict, dict[str, np.ndarray]]:
+    """Encode ``nodes`` as plain data; returns ``(graph json, constants)``."""
+    from estcore.graph.registry import get_row
+
+    consts: dict[str, np.ndarray] = {}
+    out = []
+    for op in nodes:
+        row = get_row(op.type)
+        if row.writes or op.type in _FORBIDDEN or row.grad_op:
+            raise ValueError(f"Cannot export: the serving graph needs node '{op.name}' of type "
+                             f"{op.type}, which changes state or holds Python code. Build the "
+                             "predictions without it in PREDICT mode.")
+        attrs = {}
+        for k, v in op.attrs.items():
+            try:
+                attrs[k] = fmt.encode_attr(v, f"{op.name}/{k}", consts)
+            except ValueError as e:
+                raise ValueError(f"Cannot export node '{op.name}' ({op.type}): {e}") from None
+        out.append({"name": op.name, "type": op.type,
+                    "inputs": [t.name for t in op.inputs], "attrs": attrs,
+                    "outputs": [{"dtype": t.dtype.name,
+                                 "shape": None if t.shape.rank is None else t.shape.as_list()}
+                                for t in op.outputs]})
+    return {"seed": seed, "nodes": out}, consts
+
+
+def _resolve_checkpoint(estimator: Any, checkpoint_path: Any) -> str:
+    if checkpoint_path:
+        return os.fspath(checkpoint_path)
+    ckpt = estimator.latest_checkpoint()
+    if ckpt:
+        return ckpt
+    warm = getattr(estimator, "_warm_start_settings", None)
+    if warm is not None:
+        src = os.fspath(warm.ckpt_to_initialize_from)
+        ckpt = cs.latest_checkpoint(src) if os.path.isdir(src) else src
+        if ckpt:
+            return ckpt
+    raise ValueError(f"Couldn't find trained model at {estimator.model_dir}.")
+
+
+def _copy_assets_extra(assets_extra: dict | None, export_dir: str) -> None:
+    if not assets_extra:
+        return
+    if not isinstance(assets_extra, dict):
+        raise TypeError("`assets_extra` must be a dict of destination path (relative) -> "
+                        f"source file. Received: {assets_extra!r}")
+    root = os.path.join(export_dir, fmt.ASSETS_EXTRA_DIR)
+    for dest, source in assets_extra.items():
+        dest = os.fspath(dest)
+        if os.path.isabs(dest) or ".." in dest.replace("\\", "/").split("/"):
+            raise ValueError(f"`assets_extra` destination {dest!r} must be a relative path "
+                             "inside assets.extra/")
+        target = os.path.join(root, dest)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        shutil.copyfile(os.fspath(source), target)
+
+
+def export_saved_model(estimator: Any, export_dir_base: Any,
+                       serving_input_receiver_fn: Callable | None,
+                       assets_extra: dict | None = None, as_text: bool = False,
+                       checkpoint_path: Any = None,
+                       experimental_mode: str = ModeKeys.PREDICT) -> bytes:
+    """Implementation of :meth:`Estimator.export_saved_model` (see its docstring)."""
+    import estcore
+    from estcore.graph.global_step import get_or_create_global_step
+
+    if not serving_input_receiver_fn:
+        raise ValueError("An input_receiver_fn must be defined.")
+    if experimental_mode != ModeKeys.PREDICT:
+        raise ValueError(f"estcore exports the PREDICT graph only; experimental_mode="
+                         f"{experimental_mode!r} is not supported.")
+    ckpt = _resolve_checkpoint(estimator, checkpoint_path)
+    graph = estcore.Graph()
+    with graph.as_default():
+        estcore.set_random_seed(estimator.config.tf_random_seed)
+        get_or_create_global_step()
+        receiver = serving_input_receiver_fn()
+        if not isinstance(receiver, (ServingInputReceiver, TensorServingInputReceiver)):
+            raise TypeError("serving_input_receiver_fn must return a ServingInputReceiver or "
+                            f"TensorServingInputReceiver, got {type(receiver).__name__}")
+        spec = estimator._call_model_fn(receiver.features, None, ModeKeys.PREDICT,
+                                        estimator.config)
+    export_outputs = spec.export_outputs or {}
+    signatures = build_signatures(receiver, export_outputs)
+    _log_signature_report(signatures)
+    fetches = [t for _, _, outs in signatures.values() for t in outs.values()]
+    nodes = prune(fetches)
+    _check_placeholders(signatures)
+    graph_json, consts = graph_to_json(nodes, graph.seed)
+    var_names = [op.name for op in nodes if op.type == "VariableV2"]
+    values, _ = read_checkpoint(ckpt)
+    missing = [n for n in var_names if n not in values]
+    if missing:
+        raise ValueError(
+            "Could not load all requested variables from checkpoint. Please make sure your "
+            "model_fn does not expect variables that were not saved in the checkpoint.\n\n"
+            f"Encountered error with mode `{ModeKeys.PREDICT}` while restoring checkpoint "
+            f"from: `{ckpt}`. Missing variables: {missing}")
+    variables = {n: values[n] for n in var_names}
+    for op in nodes:
+        if op.type == "VariableV2":
+            want = tuple(op.outputs[0].shape.as_list())
+            if tuple(variables[op.name].shape) != want:
+                raise ValueError(f"Checkpoint {ckpt}: variable {op.name} has shape "
+                                 f"{list(variables[op.name].shape)}, the model_fn builds "
+                                 f"{list(want)}")
+    sig_json = {name: {"method_name": method,
+                       "inputs": {k: _tensor_spec(t) for k, t in ins.items()},
+                       "outputs": {k: _tensor_spec(t) for k, t in outs.items()}}
+                for name, (method, ins, outs) in signatures.items()}
+    step = values.get("global_step")
+    meta = {"format": fmt.FORMAT_NAME, "format_version": fmt.FORMAT_VERSION,
+            "estcore_version": estcore.__version__, "tags": ["serve"],
+            "global_step": int(step) if step is not None else None,
+            "checkpoint": os.fspath(ckpt), "graph": graph_json, "signatures": sig_json,
+            "onnx": None, "onnx_unsupported": []}
+
+    export_dir = get_timestamped_export_dir(export_dir_base)
+    temp_dir = _temp_export_dir(export_dir)
+    if os.path.exists(temp_dir):
+        shutil.rmtree(temp_dir)
+    os.makedirs(os.path.join(temp_dir, fmt.VARIABLES_DIR))
+    try:
+        write_checkpoint(os.path.join(temp_dir, fmt.VARIABLES_PREFIX), variables,
+                         meta={"global_step": meta["global_step"]})
+        write_checkpoint(os.path.join(temp_dir, fmt.CONSTS_PREFIX), consts)
+        _copy_assets_extra(assets_extra, temp_dir)
+        _write_onnx(meta, nodes, signatures, variables, temp_dir)
+        fmt.write_json(os.path.join(temp_dir, fmt.GRAPH_FILE), meta)
+        os.rename(temp_dir, os.fsdecode(export_dir))
+    except BaseException:
+        shutil.rmtree(temp_dir, ignore_errors=True)
+        raise
+    logger.info("SavedModel written to: %s", os.fsdecode(export_dir))
+    return export_dir
+
+
+def _check_placeholders(signatures: dict) -> None:
+    for name, (_, ins, outs) in signatures.items():
+        fed = {id(t.op) for t in ins.values()}
+        for op in prune(list(outs.values())):
+            if op.type == "Placeholder" and id(op) not in fed:
+                raise ValueError(
+                    f"Signature {name!r} needs placeholder '{op.name}', which is not among "
+                    f"its receiver tensors {sorted(ins)}: return every placeholder the "
+                    "features depend on in the ServingInputReceiver's receiver_tensors.")
+
+
+def _write_onnx(meta: dict, nodes: list, signatures: dict, variables: dict,
+                export_dir: str) -> None:
+    try:
+        import onnx  # noqa: F401
+    except ImportError:
+        logger.info("The `onnx` package is not installed (pip install estcore[onnx]): "
+                    "model.onnx not written.")
+        return
+    from estcore.export.onnx_export import UnsupportedOpsError, write_onnx
+
+    key = (DEFAULT_SERVING_SIGNATURE_DEF_KEY if DEFAULT_SERVING_SIGNATURE_DEF_KEY in signatures
+           else next(iter(signatures), None))
+    if key is None:
+        return
+    _, ins, outs = signatures[key]
+    try:
+        write_onnx(os.path.join(export_dir, fmt.ONNX_FILE), ins, outs, variables)
+    except UnsupportedOpsError as e:
+        meta["onnx_unsupported"] = list(e.ops)
+        logger.warning("model.onnx not written: %s. The native export is complete.", e)
+        return
+    except Exception as e:  # noqa: BLE001 - ONNX is optional: never lose the native export
+        logger.warning("model.onnx not written: the ONNX conversion failed (%s: %s). The "
+                       "native export is complete.", type(e).__name__, e)
+        return
+    meta["onnx"] = {"file": fmt.ONNX_FILE, "signature": key}

@@ -1,0 +1,361 @@
+"""``estcore.saved_model.load(path)``: rebuild an export's graph and run it.
+
+Loading reads ``saved_model.json`` (format in :mod:`estcore.export.format`),
+validates it completely, and rebuilds each node with the op registry's own
+builder (:func:`estcore.graph.ops.make_op`), so the shape rules run again and
+the plan compiler fuses and plans exactly as in ``Estimator.predict``. Nothing
+from the directory is executed: op types are registry keys, attributes are data.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any
+
+import numpy as np
+
+from estcore import errors
+from estcore.estimator.checkpoint_format import CheckpointCorruptError, read_checkpoint
+from estcore.export import format as fmt
+from estcore.graph.dtypes import DType
+from estcore.graph.shapes import TensorShape
+
+__all__ = ["load", "Predictor", "SignatureSpec", "TensorSpec"]
+
+_OBJECT = np.dtype(object)
+# Nodes a serving graph may never contain.
+_FORBIDDEN = {"InitialValue"}
+
+
+class TensorSpec:
+    """One signature input or output: ``name`` (the key), ``tensor_name``, ``dtype``
+    (numpy dtype; ``object`` for strings), ``shape`` (list, ``None`` for unknown dims)."""
+
+    __slots__ = ("name", "tensor_name", "dtype", "dtype_name", "shape")
+
+    def __init__(self, name: str, tensor_name: str, dtype_name: str, shape: list | None):
+        import estcore
+
+        self.name = name
+        self.tensor_name = tensor_name
+        self.dtype_name = dtype_name
+        self.dtype = estcore.as_dtype(dtype_name).as_numpy_dtype
+        self.shape = shape
+
+    def __repr__(self) -> str:
+        return f"TensorSpec(name={self.name!r}, dtype={self.dtype_name}, shape={self.shape})"
+
+
+class SignatureSpec:
+    """A signature: ``method_name``, ``inputs`` and ``outputs`` (dicts of TensorSpec)."""
+
+    def __init__(self, name: str, method_name: str, inputs: dict, outputs: dict):
+        self.name = name
+        self.method_name = method_name
+        self.inputs = inputs
+        self.outputs = outputs
+
+    def __repr__(self) -> str:
+        return (f"SignatureSpec({self.name!r}, method={self.method_name}, "
+                f"inputs={list(self.inputs.values())}, outputs={list(self.outputs.values())})")
+
+
+def _fail(path: str, msg: str) -> fmt.ExportFormatError:
+    return fmt.ExportFormatError(f"Cannot load the export at {path}: {msg}")
+
+
+def _read_arrays(path: str, prefix: str, what: str) -> dict[str, np.ndarray]:
+    full = os.path.join(path, prefix)
+    if not os.path.isfile(full + ".data"):
+        raise _fail(path, f"the {what} file {prefix}.data is missing")
+    try:
+        values, _ = read_checkpoint(full)
+    except CheckpointCorruptError as e:
+        raise _fail(path, f"the {what} file is corrupted or truncated ({e})") from None
+    return values
+
+
+def _shape_list(path: str, where: str, shape: Any) -> list | None:
+    if shape is None:
+        return None
+    if not isinstance(shape, list) or not all(
+            d is None or (isinstance(d, int) and not isinstance(d, bool) and d >= 0)
+            for d in shape):
+        raise _fail(path, f"{where}: bad shape {shape!r}")
+    return shape
+
+
+def _rebuild(path: str, data: dict, variables: dict, consts: dict):
+    """Build the Graph; returns ``(graph, tensors by name, variable values by name)``."""
+    import estcore
+    from estcore.graph.ops import make_op
+    from estcore.graph.registry import all_rows
+
+    rows = all_rows()
+    gdata = data["graph"]
+    nodes = gdata.get("nodes")
+    if not isinstance(nodes, list):
+        raise _fail(path, "graph.nodes is missing or not a list")
+    graph = estcore.Graph()
+    seed = gdata.get("seed")
+    if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
+        raise _fail(path, f"graph.seed must be an int or null, got {seed!r}")
+    graph.seed = seed
+    tensors: dict[str, Any] = {}
+    var_values: dict[str, np.ndarray] = {}
+    with graph.as_default():
+        for i, node in enumerate(nodes):
+            try:
+                if not isinstance(node, dict) or not isinstance(node.get("name"), str) \
+                        or not isinstance(node.get("type"), str):
+                    raise _fail(path, f"graph node #{i} is malformed (needs string name and type)")
+                name, op_type = node["name"], node["type"]
+                row = rows.get(op_type)
+                if row is None:
+                    raise _fail(path, f"node '{name}' has unknown op type {op_type!r} (op types "
+                                      "are looked up in estcore's op registry only; was this "
+                                      "model exported by a newer estcore?)")
+                if row.writes or row.grad_op or op_type in _FORBIDDEN:
+                    raise _fail(path, f"node '{name}' has op type {op_type}, which is not allowed "
+                                      "in a serving graph")
+                ins = node.get("inputs", [])
+                attrs_json = node.get("attrs", {})
+                outs_json = node.get("outputs", [])
+                if not isinstance(ins, list) or not isinstance(attrs_json, dict) \
+                        or not isinstance(outs_json, list):
+                    raise _fail(path, f"node '{name}': inputs/attrs/outputs are malformed")
+                inputs = []
+                for ref in ins:
+                    t = tensors.get(ref) if isinstance(ref, str) else None
+                    if t is None:
+                        raise _fail(path, f"node '{name}' input {ref!r} is dangling (no earlier "
+                                          "node has that output)")
+                    inputs.append(t)
+                attrs = {k: fmt.decode_attr(v, f"node '{name}' attr {k!r}", consts)
+                         for k, v in attrs_json.items()}
+                try:
+                    op = make_op(op_type, inputs, attrs, name=name)
+                except Exception as e:  # noqa: BLE001 - any shape-rule failure is a format error
+                    raise _fail(path, f"node '{name}' ({op_type}) does not rebuild: {e}") from None
+                if op.name != name:
+                    raise _fail(path, f"node name '{name}' is duplicated")
+                if len(op.outputs) != len(outs_json):
+                    raise _fail(path, f"node '{name}' ({op_type}) declares {len(outs_json)} "
+                                      f"outputs, the op has {len(op.outputs)}")
+                for j, (t, spec) in enumerate(zip(op.outputs, outs_json, strict=True)):
+                    if not isinstance(spec, dict):
+                        raise _fail(path, f"node '{name}' output {j} is malformed")
+                    shape = _shape_list(path, f"node '{name}' output {j}", spec.get("shape"))
+                    if not isinstance(t.dtype, DType) or not isinstance(t.shape, TensorShape):
+                        raise _fail(path, f"node '{name}' ({op_type}) output {j} has no valid "
+                                          "dtype/shape (bad attributes)")
+                    if spec.get("dtype") != t.dtype.name:
+                        raise _fail(path, f"node '{name}' output {j}: declared dtype "
+                                          f"{spec.get('dtype')!r}, the op's shape rule gives "
+                                          f"{t.dtype.name}")
+                    if not t.shape.is_compatible_with(TensorShape(shape)):
+                        raise _fail(path, f"node '{name}' output {j}: declared shape {shape}, the "
+                                          f"op's shape rule gives {t.shape.as_list()}")
+                    tensors[t.name] = t
+                if op_type == "VariableV2":
+                    value = variables.get(name)
+                    if value is None:
+                        raise _fail(path, f"variable '{name}' has no value in "
+                                          f"{fmt.VARIABLES_FILE}")
+                    want = op.outputs[0]
+                    if want.shape.dims is None or list(value.shape) != want.shape.as_list() \
+                            or value.dtype != want.dtype.np:
+                        raise _fail(path, f"variable '{name}' has shape {list(value.shape)} and "
+                                          f"dtype {value.dtype} in {fmt.VARIABLES_FILE}, the graph "
+                                          f"declares {want.shape} {want.dtype.name}")
+                    var_values[name] = value
+            except fmt.ExportFormatError:
+                raise
+            except Exception as e:  # noqa: BLE001 - malformed data in any other way
+                raise _fail(path, f"graph node #{i} is malformed ({type(e).__name__}: "
+                                  f"{e})") from None
+    return graph, tensors, var_values
+
+
+def _signatures(path: str, data: dict, tensors: dict) -> dict[str, SignatureSpec]:
+    out = {}
+    for sname, sig in data["signatures"].items():
+        if not isinstance(sig, dict) or not isinstance(sig.get("inputs"), dict) \
+                or not isinstance(sig.get("outputs"), dict):
+            raise _fail(path, f"signature {sname!r} is malformed")
+        parts = {}
+        for part in ("inputs", "outputs"):
+            specs = {}
+            for key, spec in sig[part].items():
+                where = f"signature {sname!r} {part[:-1]} {key!r}"
+                if not isinstance(spec, dict) or spec.get("tensor") not in tensors:
+                    raise _fail(path, f"{where} names no tensor of the graph")
+                t = tensors[spec["tensor"]]
+                if spec.get("dtype") != t.dtype.name:
+                    raise _fail(path, f"{where}: dtype {spec.get('dtype')!r} does not match "
+                                      f"the graph's {t.dtype.name}")
+                shape = _shape_list(path, where, spec.get("shape"))
+                if part == "inputs" and t.op.type not in ("Placeholder",
+                                                          "PlaceholderWithDefault"):
+                    raise _fail(path, f"{where} is not a placeholder")
+                specs[key] = TensorSpec(key, t.name, t.dtype.name, shape)
+            parts[part] = specs
+        out[sname] = SignatureSpec(sname, str(sig.get("method_name", "predict")),
+                                   parts["inputs"], parts["outputs"])
+    return out
+
+
+class Predictor:
+    """A loaded export: call it with a dict of numpy arrays, get a dict back.
+
+    Attributes:
+        signatures: name -> :class:`SignatureSpec` (inputs/outputs with dtypes, shapes).
+        export_dir: the directory loaded.
+        meta: the decoded ``saved_model.json`` minus the graph.
+    """
+
+    def __init__(self, export_dir: str, graph: Any, tensors: dict,
+                 signatures: dict[str, SignatureSpec], variables: dict, meta: dict):
+        self.export_dir = export_dir
+        self.graph = graph
+        self.signatures = signatures
+        self.meta = meta
+        self._tensors = tensors
+        self._variables = variables
+        self._session = self._new_session()
+        graph.finalize()
+        self._lock = threading.Lock()
+        self._fetches = {name: {k: tensors[s.tensor_name] for k, s in sig.outputs.items()}
+                         for name, sig in signatures.items()}
+        from estcore.estimator.export_output import DEFAULT_SERVING_SIGNATURE_DEF_KEY
+
+        self._default = (DEFAULT_SERVING_SIGNATURE_DEF_KEY
+                         if DEFAULT_SERVING_SIGNATURE_DEF_KEY in signatures
+                         else next(iter(signatures)))
+
+    def _new_session(self) -> Any:
+        """A fresh Session holding the variables (random ops restart their streams)."""
+        import estcore
+
+        sess = estcore.Session(graph=self.graph)
+        if self._variables:
+            sess.set_variable_values(self._variables)
+        return sess
+
+    @property
+    def default_signature(self) -> str:
+        """``serving_default`` when present, else the first signature."""
+        return self._default
+
+    def _feed(self, sig: SignatureSpec, inputs: Any) -> dict:
+        if not isinstance(inputs, dict):
+            if len(sig.inputs) != 1:
+                raise TypeError(f"Signature {sig.name!r} has inputs {sorted(sig.inputs)}: pass "
+                                f"a dict of arrays. Received: {type(inputs).__name__}")
+            inputs = {next(iter(sig.inputs)): inputs}
+        if inputs.keys() != sig.inputs.keys():
+            missing = sorted(set(sig.inputs) - set(inputs))
+            extra = sorted(set(inputs) - set(sig.inputs))
+            raise KeyError(f"Signature {sig.name!r} takes inputs {sorted(sig.inputs)}; "
+                           f"missing: {missing}, unexpected: {extra}")
+        feed = {}
+        for key, spec in sig.inputs.items():
+            arr = inputs[key]
+            if type(arr) is not np.ndarray:
+                arr = np.asarray(arr)
+            if arr.dtype != spec.dtype and spec.dtype != _OBJECT:
+                if not np.can_cast(arr.dtype, spec.dtype, casting="same_kind") or \
+                        (arr.dtype.kind == "f" and spec.dtype.kind in "iub"):
+                    raise errors.InvalidArgumentError(
+                        f"Signature {sig.name!r} input {key!r} has dtype "
+                        f"{spec.dtype_name}; received an array of dtype {arr.dtype}")
+                arr = arr.astype(spec.dtype)
+            shape = spec.shape
+            if shape is not None:
+                dims = arr.shape
+                if len(dims) != len(shape) or any(
+                        d is not None and d != a for d, a in zip(shape, dims)):  # noqa: B905
+                    raise errors.InvalidArgumentError(
+                        f"Signature {sig.name!r} input {key!r} has shape {shape} (None: "
+                        f"any size); received an array of shape {list(dims)}")
+            feed[self._tensors[spec.tensor_name]] = arr
+        return feed
+
+    def __call__(self, inputs: Any, signature: str | None = None) -> dict[str, np.ndarray]:
+        """Run a signature.
+
+        Args:
+            inputs: dict input key -> array-like (batch first); a bare array when the
+                signature has one input.
+            signature: the signature name (default ``serving_default``).
+
+        Returns:
+            dict output key -> numpy array.
+        """
+        name = self._default if signature is None else signature
+        sig = self.signatures.get(name)
+        if sig is None:
+            raise KeyError(f"No signature {name!r} in {self.export_dir}; available: "
+                           f"{sorted(self.signatures)}")
+        feed = self._feed(sig, inputs)
+        with self._lock:
+            return self._session.run(self._fetches[name], feed_dict=feed)
+
+    def predict(self, inputs: Any, signature: str | None = None) -> dict[str, np.ndarray]:
+        """Same as calling the predictor."""
+        return self(inputs, signature)
+
+    def __repr__(self) -> str:
+        return f"<estcore Predictor {self.export_dir!r} signatures={sorted(self.signatures)}>"
+
+
+def load(export_dir: str | bytes | os.PathLike) -> Predictor:
+    """Load an export written by ``Estimator.export_saved_model``.
+
+    Args:
+        export_dir: the timestamped export directory (str, bytes or path).
+
+    Returns:
+        A :class:`Predictor`.
+
+    Raises:
+        ExportFormatError (a ValueError): missing, corrupted or truncated files, an
+            unknown format version, unknown op types, dangling inputs, shapes or dtypes
+            that do not match the op's rules.
+    """
+    import estcore.graph.ops  # noqa: F401 - registers the op rows
+
+    path = os.fsdecode(os.fspath(export_dir))
+    if not os.path.isdir(path):
+        raise fmt.ExportFormatError(f"Export directory {path} does not exist")
+    data = fmt.read_json(os.path.join(path, fmt.GRAPH_FILE))
+    variables = _read_arrays(path, fmt.VARIABLES_PREFIX, "variables")
+    consts = _read_arrays(path, fmt.CONSTS_PREFIX, "constants")
+    graph, tensors, var_values = _rebuild(path, data, variables, consts)
+    signatures = _signatures(path, data, tensors)
+    if not signatures:
+        raise _fail(path, "the export has no signature")
+    meta = {k: v for k, v in data.items() if k != "graph"}
+    predictor = Predictor(path, graph, tensors, signatures, var_values, meta)
+    _dry_run(path, predictor)
+    predictor._session = predictor._new_session()  # the dry run must not advance random ops
+    return predictor
+
+
+def _dry_run(path: str, predictor: Predictor) -> None:
+    """Compile and run each signature once on a zero batch of one example, so that
+    attributes the shape rules accepted but the kernels cannot use fail at load."""
+    for name, sig in predictor.signatures.items():
+        feed = {}
+        for spec in sig.inputs.values():
+            if spec.shape is None or spec.dtype == _OBJECT:
+                break
+            feed[spec.name] = np.zeros([1 if d is None else d for d in spec.shape], spec.dtype)
+        else:
+            try:
+                with np.errstate(all="ignore"):
+                    predictor(feed, signature=name)
+            except Exception as e:  # noqa: BLE001 - any failure here is a broken export
+                raise _fail(path, f"signature {name!r} does not run on a zero batch "
+                                  f"({type(e).__name__}: {e})") from None
