@@ -39,3 +39,18 @@ def test_summary_values_errors():
         summary_values([SummaryOp("scalar", "a", None)], [np.zeros(3)])
     with pytest.raises(ValueError, match="Unknown summary kind"):
         summary_values([SummaryOp("audio", "a", None)], [np.zeros(3)])
+
+
+def test_text_summary_of_string_array_keeps_every_string_undecorated():
+    g = estcore.Graph()
+    with g.as_default():
+        t = text_op("notes", estcore.constant(np.array([b"a", b"bc"], dtype=object)))
+        with estcore.Session() as sess:
+            values = sess.run(fetches_of([t]))
+    (out,) = summary_values([t], values)
+    assert out.plugin_name == "text"
+    assert out.tensor.tolist() == [b"a", b"bc"]
+    (mixed,) = summary_values([t], [np.array(["x", b"y"], dtype=object)])
+    assert mixed.tensor.tolist() == [b"x", b"y"]
+    with pytest.raises(TypeError, match="A text summary needs a string tensor.*'notes'"):
+        summary_values([t], [np.zeros(2, np.float32)])

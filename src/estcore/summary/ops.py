@@ -114,9 +114,7 @@ def summary_values(ops: Sequence[SummaryOp], values: Sequence[Any]) -> list[Summ
         elif op.kind == "histogram":
             out.append(histogram_value(op.tag, value))
         elif op.kind == "text":
-            v = value.decode("utf-8") if isinstance(value, bytes) else str(
-                np.asarray(value).reshape(-1)[0] if np.asarray(value).size else "")
-            out.append(text_value(op.tag, v))
+            out.append(text_value(op.tag, value))
         else:
             raise ValueError(f"Unknown summary kind {op.kind!r}")
     return out
