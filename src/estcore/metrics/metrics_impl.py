@@ -34,7 +34,7 @@ from estcore.metrics._base import (
     _squeeze_for_metric,
     _tensor,
 )
-from estcore.metrics.thresholds import _confusion_matrix_at_thresholds
+from estcore.metrics.thresholds import _check_thresholds, _confusion_matrix_at_thresholds
 
 __all__ = [
     "mean",
@@ -275,7 +275,7 @@ _SUMMATION_METHODS = ("trapezoidal", "careful_interpolation", "minoring", "major
 def _auc_thresholds(num_thresholds: int, thresholds) -> list[float]:
     kepsilon = 1e-7
     if thresholds is not None:
-        inner = sorted(float(t) for t in thresholds)
+        inner = sorted(_check_thresholds(thresholds, allow_empty=True))
     else:
         inner = [(i + 1) * 1.0 / (num_thresholds - 1) for i in range(num_thresholds - 2)]
     return [0.0 - kepsilon] + inner + [1.0 + kepsilon]

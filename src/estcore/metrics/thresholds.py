@@ -78,14 +78,19 @@ def _confusion_matrix_at_thresholds(labels, predictions, thresholds: Sequence[fl
     return values, updates
 
 
-def _check_thresholds(thresholds) -> list[float]:
-    expected = "a non-empty list of numbers"
-    if isinstance(thresholds, (str, bytes)) or not isinstance(thresholds, Sequence):
+def _check_thresholds(thresholds, allow_empty: bool = False) -> list[float]:
+    """A list or tuple of numbers, or a 1-D numeric numpy array -> list of floats."""
+    expected = "a list of numbers" if allow_empty else "a non-empty list of numbers"
+    if isinstance(thresholds, np.ndarray) and thresholds.ndim == 1:
+        items = thresholds.tolist()
+    elif isinstance(thresholds, Sequence) and not isinstance(thresholds, (str, bytes)):
+        items = list(thresholds)
+    else:
         raise invalid("thresholds", expected, thresholds, TypeError)
-    if not thresholds or not all(isinstance(t, numbers.Real) and not isinstance(t, bool)
-                                 for t in thresholds):
+    if (not items and not allow_empty) or not all(
+            isinstance(t, numbers.Real) and not isinstance(t, bool) for t in items):
         raise invalid("thresholds", expected, thresholds)
-    return [float(t) for t in thresholds]
+    return [float(t) for t in items]
 
 
 def _count_at_thresholds(key, labels, predictions, thresholds, weights, metrics_collections,
