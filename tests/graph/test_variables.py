@@ -146,3 +146,15 @@ def test_global_step():
         sess.run(inc)
         out = sess.run([inc, gs])
         assert out[1] == 2 and isinstance(out[1], np.int64)
+
+
+def test_global_step_found_by_name_is_checked_like_the_collection_one():
+    with ec.Graph().as_default():
+        ec.get_variable("global_step", shape=[], dtype=ec.float32,
+                        initializer=ec.zeros_initializer())
+        with pytest.raises(TypeError, match="must be an integer scalar; found dtype float32"):
+            get_global_step()
+    with ec.Graph().as_default():
+        v = ec.get_variable("global_step", shape=[], dtype=ec.int64,
+                            initializer=ec.zeros_initializer(), trainable=False)
+        assert get_global_step() is v
