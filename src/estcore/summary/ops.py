@@ -52,8 +52,7 @@ def _as_tensor(value: Any) -> Any:
         return value
     import estcore
 
-    convert = getattr(estcore, "convert_to_tensor", None)
-    return convert(value) if convert is not None else value
+    return estcore.convert_to_tensor(value)
 
 
 def scalar(name: str, tensor: Any, collections: Iterable[str] | None = None,
