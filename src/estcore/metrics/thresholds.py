@@ -16,12 +16,12 @@ import numpy as np
 import estcore as ec
 from estcore._validation import invalid
 from estcore.metrics._base import (
-    _add_to,
     _as_bool,
     _broadcast_weights,
     _cast,
     _check_unit_interval,
     _metric_variable,
+    _publish,
     _scope,
     _squeeze_for_metric,
     _tensor,
@@ -100,9 +100,7 @@ def _count_at_thresholds(key, labels, predictions, thresholds, weights, metrics_
         values, updates = _confusion_matrix_at_thresholds(labels, predictions, thresholds,
                                                           weights, (key,))
         value = ec.identity(values[key])
-        _add_to(metrics_collections, value)
-        _add_to(updates_collections, updates[key])
-        return value, updates[key]
+        return _publish(value, updates[key], metrics_collections, updates_collections)
 
 
 def true_positives_at_thresholds(labels, predictions, thresholds, weights=None,
@@ -143,9 +141,7 @@ def _ratio_at_thresholds(other, default, labels, predictions, thresholds, weight
         value = ec.truediv(values["tp"], epsilon + values["tp"] + values[other], name="value")
         update_op = ec.truediv(updates["tp"], epsilon + updates["tp"] + updates[other],
                                name="update_op")
-        _add_to(metrics_collections, value)
-        _add_to(updates_collections, update_op)
-        return value, update_op
+        return _publish(value, update_op, metrics_collections, updates_collections)
 
 
 def precision_at_thresholds(labels, predictions, thresholds, weights=None,
