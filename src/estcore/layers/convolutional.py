@@ -5,10 +5,15 @@ from __future__ import annotations
 import numbers
 from typing import Any
 
-import estcore as ec
 from estcore._validation import check_positive_int, invalid
 from estcore.graph.ops import fused
-from estcore.layers.core import _activity_loss, _fmt_shape, _KernelLayer, check_data_format
+from estcore.layers.core import (
+    _activity_loss,
+    _channels_last,
+    _fmt_shape,
+    _KernelLayer,
+    check_data_format,
+)
 
 __all__ = ["Conv2D", "conv2d", "normalize_tuple", "check_padding"]
 
@@ -102,13 +107,10 @@ class Conv2D(_KernelLayer):
         self._build_kernel_and_bias([*self.kernel_size, in_channels, self.filters])
 
     def call(self, inputs):
-        x = inputs
-        if self.data_format == "channels_first":
-            x = ec.transpose(x, [0, 2, 3, 1])
-        y = _fused_conv2d(x, self.kernel, self.bias, self.strides, self.padding,
-                          self.activation, self.dilation_rate)
-        if self.data_format == "channels_first":
-            y = ec.transpose(y, [0, 3, 1, 2])
+        y = _channels_last(lambda x: _fused_conv2d(x, self.kernel, self.bias, self.strides,
+                                                   self.padding, self.activation,
+                                                   self.dilation_rate),
+                           inputs, self.data_format)
         _activity_loss(self, y)
         return y
 

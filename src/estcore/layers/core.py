@@ -116,6 +116,14 @@ def _fmt_shape(shape) -> str:
     return "(" + ", ".join("None" if d is None else str(d) for d in shape.dims) + ")"
 
 
+def _channels_last(fn, x, data_format: str):
+    """``fn`` (an NHWC op) applied to the 4-D ``x`` laid out as ``data_format``: a
+    channels-first input is moved to channels last and the result moved back."""
+    if data_format == "channels_last":
+        return fn(x)
+    return ec.transpose(fn(ec.transpose(x, [0, 2, 3, 1])), [0, 3, 1, 2])
+
+
 def check_data_format(value: Any) -> str:
     if value not in ("channels_last", "channels_first"):
         raise invalid("data_format", "'channels_last' or 'channels_first'", value)
