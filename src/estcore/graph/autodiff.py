@@ -114,14 +114,10 @@ def _gradients(ys, xs, grad_ys, name, stop_gradients):
             op = back[op_id]
             out_grads = []
             for t in op.outputs:
-                lst = grads.get(id(t))
-                if not lst:
-                    out_grads.append(None)
-                elif len(lst) == 1:
-                    out_grads.append(lst[0])
-                else:
-                    out_grads.append(add_n(lst))
-                    grads[id(t)] = [out_grads[-1]]
+                g = _total(grads.get(id(t)))
+                if g is not None:
+                    grads[id(t)] = [g]
+                out_grads.append(g)
             if all(g is None for g in out_grads):
                 continue
             if all(id(t) in x_ids for t in op.outputs) and not any(
@@ -139,13 +135,12 @@ def _gradients(ys, xs, grad_ys, name, stop_gradients):
                 if g is not None and id(t) not in stops and t.op._id in between:
                     push(t, g)
 
-        out = []
-        for x in xs:
-            lst = grads.get(id(x))
-            if not lst:
-                out.append(None)
-            elif len(lst) == 1:
-                out.append(lst[0])
-            else:
-                out.append(add_n(lst))
+        out = [_total(grads.get(id(x))) for x in xs]
     return out
+
+
+def _total(partials: list | None):
+    """The sum of the partial gradients reaching one tensor (None when there is none)."""
+    if not partials:
+        return None
+    return partials[0] if len(partials) == 1 else add_n(partials)
