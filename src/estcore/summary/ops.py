@@ -8,6 +8,7 @@ with :func:`summary_values`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
@@ -39,10 +40,28 @@ def _register(op: SummaryOp, collections: Iterable[str] | None) -> SummaryOp:
     return op
 
 
+def _clean(tag: str) -> str:
+    """TF1's ``clean_tag``: characters a scope name can not hold become ``_``."""
+    return re.sub(r"[^-/\w\.]", "_", tag).lstrip("/")
+
+
 def _tag(name: str, family: str | None) -> str:
+    """TF1's summary tag: the summary's name scope (current scope + ``name``, made
+    unique: ``loss``, ``loss_1``, ...), prefixed by ``family/`` when given
+    (so ``family/<scope>/family/name``, as TF1)."""
     if not isinstance(name, str) or not name:
         raise ValueError(f"`name` must be a non-empty string. Received: name={name!r}")
-    return f"{family}/{name}" if family else name
+    from estcore.estimator import _graph_compat as gc
+
+    name = _clean(name)
+    family = _clean(family) if family else None
+    base = f"{family}/{name}" if family else name
+    graph = gc.get_default_graph()
+    if graph is None:
+        return base
+    with graph.name_scope(base) as scope:
+        tag = scope.rstrip("/")
+    return f"{family}/{tag}" if family else tag
 
 
 def _as_tensor(value: Any) -> Any:
