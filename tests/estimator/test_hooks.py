@@ -422,3 +422,38 @@ def test_early_stopping_min_steps_and_args(model, tmp_path):
         stop_if_lower_hook(FakeEstimator(str(tmp_path)), "loss", 0.5, run_every_steps=5)
     with pytest.raises(ValueError, match='Metric "acc" not found'):
         stop_if_higher_hook(FakeEstimator(str(tmp_path)), "acc", 0.5)._should_stop_fn()
+
+
+class _ClosingSession:
+    def __init__(self):
+        self.closed = False
+
+    def run(self, fetches, feed_dict=None):
+        if self.closed:
+            raise RuntimeError("run on a closed session")
+        return fetches
+
+    def close(self):
+        self.closed = True
+
+
+class _EndSeesOpenSession(SessionRunHook):
+    def __init__(self):
+        self.open_at_end = None
+
+    def end(self, session):
+        self.open_at_end = not session.closed
+
+
+@pytest.mark.parametrize("exc", [None, OutOfRangeError, ValueError])
+def test_monitored_session_closes_its_session_after_the_hooks_end(exc):
+    sess, hook = _ClosingSession(), _EndSeesOpenSession()
+    try:
+        with MonitoredSession(lambda: sess, [hook]) as mon:
+            mon.run(1)
+            if exc is not None:
+                raise exc("stop")
+    except ValueError:
+        assert exc is ValueError
+    assert sess.closed
+    assert hook.open_at_end is (None if exc is ValueError else True)

@@ -234,6 +234,24 @@ def test_stop_gradient_and_unconnected():
         np.testing.assert_allclose(sess.run(gx, {x: xv}), xv)
 
 
+def test_unconnected_gradients_zero_gives_zeros_not_none():
+    x = ec.placeholder(f64, [3])
+    z = ec.constant(np.ones((2, 2)))
+    y = ec.reduce_sum(ec.square(x))
+    gx, gz = ec.gradients(y, [x, z], unconnected_gradients="zero")
+    (gz_alone,) = ec.gradients(y, [z], unconnected_gradients="zero")  # nothing connected
+    with ec.Session() as sess:
+        xv = np.array([1.0, 2.0, 3.0])
+        got = sess.run([gx, gz, gz_alone], {x: xv})
+    np.testing.assert_allclose(got[0], 2 * xv)
+    np.testing.assert_array_equal(got[1], np.zeros((2, 2)))
+    np.testing.assert_array_equal(got[2], np.zeros((2, 2)))
+    with pytest.raises(ValueError, match="`unconnected_gradients` must be 'none' or 'zero'"):
+        ec.gradients(y, [x], unconnected_gradients="zeros")
+    with pytest.raises(TypeError, match="stop_gradient"):
+        ec.gradients(y, [x], stop_gradient=[x])  # misspelt: refused, not ignored
+
+
 def test_gradients_accumulate_with_add_n_and_grad_ys():
     x = ec.placeholder(f64, [2])
     y1, y2 = x * 3.0, ec.square(x)

@@ -267,3 +267,36 @@ def test_concurrent_runs_from_threads_are_serialized():
         for t in threads:
             t.join(timeout=60)
     assert not errors_seen
+
+
+def test_threads_compiling_at_once_share_one_variable_storage(monkeypatch):
+    import threading
+    import time
+
+    import estcore.graph.session as session_mod
+
+    real_np = session_mod.np
+
+    class SlowZeros:
+        """numpy with a zeros() slow enough for the other thread to get in between."""
+
+        def __getattr__(self, name):
+            return getattr(real_np, name)
+
+        @staticmethod
+        def zeros(*args, **kwargs):
+            time.sleep(0.05)
+            return real_np.zeros(*args, **kwargs)
+
+    v = ec.get_variable("v", shape=[3], initializer=ec.zeros_initializer())
+    with ec.Session() as sess:
+        monkeypatch.setattr(session_mod, "np", SlowZeros())
+        got = []
+        threads = [threading.Thread(target=lambda: got.append(sess._storage(v.op)))
+                   for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=10)
+        monkeypatch.setattr(session_mod, "np", real_np)
+        assert len(got) == 2 and got[0] is got[1]

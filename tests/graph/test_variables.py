@@ -146,3 +146,35 @@ def test_global_step():
         sess.run(inc)
         out = sess.run([inc, gs])
         assert out[1] == 2 and isinstance(out[1], np.int64)
+
+
+def test_global_step_found_by_name_is_checked_like_the_collection_one():
+    with ec.Graph().as_default():
+        ec.get_variable("global_step", shape=[], dtype=ec.float32,
+                        initializer=ec.zeros_initializer())
+        with pytest.raises(TypeError, match="must be an integer scalar; found dtype float32"):
+            get_global_step()
+    with ec.Graph().as_default():
+        v = ec.get_variable("global_step", shape=[], dtype=ec.int64,
+                            initializer=ec.zeros_initializer(), trainable=False)
+        assert get_global_step() is v
+
+
+def test_get_variable_and_variable_scope_refuse_what_they_would_ignore():
+    with ec.Graph().as_default():
+        with pytest.raises(TypeError, match="intializer"):
+            ec.get_variable("w", [2], intializer=ec.ones_initializer())
+        with pytest.raises(NotImplementedError, match="`custom_getter` is not supported"):
+            ec.get_variable("w", [2], custom_getter=lambda getter, *a, **k: getter(*a, **k))
+        with pytest.raises(NotImplementedError, match="`constraint` is not supported"):
+            ec.get_variable("w", [2], constraint=lambda v: v)
+        with pytest.raises(NotImplementedError, match="`partitioner` is not supported"):
+            with ec.variable_scope("s", partitioner=lambda shape, dtype: [1]):
+                pass
+        with pytest.raises(TypeError, match="resue"):
+            with ec.variable_scope("s", resue=True):
+                pass
+        # TF1's harmless options are still accepted.
+        v = ec.get_variable("w", [2], use_resource=True, caching_device="/cpu:0",
+                            synchronization=None, aggregation=None)
+        assert v.shape.as_list() == [2]

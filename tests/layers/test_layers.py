@@ -340,3 +340,16 @@ def test_dense_and_conv_layers_build_the_fused_nodes():
         types = [o.type for o in g.get_operations()]
     assert types.count("FusedConv2D") == 1 and types.count("Dense") == 1
     assert not {"MatMul", "BiasAdd", "Relu", "Conv2D"} & set(types)
+
+
+def test_dense_and_conv_take_any_callable_activation():
+    x_val = RNG.normal(size=(2, 4, 4, 1)).astype(np.float32)
+    with ec.Graph().as_default():
+        x = ec.constant(x_val)
+        c = ec.layers.conv2d(x, 2, 3, activation=lambda t: t * 2.0, name="c")
+        d = ec.layers.dense(ec.layers.flatten(c), 3, activation=lambda t: t - 1.0, name="d")
+        plain_c = ec.layers.conv2d(x, 2, 3, name="c", reuse=True)
+        plain_d = ec.layers.dense(ec.layers.flatten(c), 3, name="d", reuse=True)
+        got = _run({"c": c, "d": d, "pc": plain_c, "pd": plain_d})
+    np.testing.assert_allclose(got["c"], 2.0 * got["pc"], rtol=1e-6)
+    np.testing.assert_allclose(got["d"], got["pd"] - 1.0, rtol=1e-6, atol=1e-6)

@@ -347,6 +347,23 @@ def test_thresholds_argument_errors():
             ec.metrics.precision_at_thresholds(a, a, [])
         with pytest.raises(TypeError, match="`thresholds` must be"):
             ec.metrics.recall_at_thresholds(a, a, 0.5)
+        with pytest.raises(ValueError, match="`thresholds` must be a list of numbers.*'x'"):
+            ec.metrics.auc(a, a, thresholds=[0.5, "x"])
+        with pytest.raises(TypeError, match="`thresholds` must be a list of numbers"):
+            ec.metrics.auc(a, a, thresholds=0.5)
+
+
+def test_thresholds_may_be_a_numpy_array():
+    lab = RNG.integers(0, 2, 30)
+    p = RNG.uniform(size=30)
+    dt = [(ec.int64, []), (ec.float32, [])]
+    for fn in (ec.metrics.precision_at_thresholds,
+               lambda a, b, t: ec.metrics.auc(a, b, thresholds=t)):
+        _, from_list, _ = _stream(lambda a, b, fn=fn: fn(a, b, [0.2, 0.5, 0.7]),
+                                  [(lab, p)], dt)
+        _, from_array, _ = _stream(lambda a, b, fn=fn: fn(a, b, np.array([0.2, 0.5, 0.7])),
+                                   [(lab, p)], dt)
+        np.testing.assert_array_equal(from_array, from_list)
 
 
 def test_metric_state_ignores_scope_regularizer_and_is_not_trainable():

@@ -121,6 +121,23 @@ def test_two_writers_same_second_get_distinct_files(tmp_path):
     assert len(event_files(str(tmp_path))) == 2
 
 
+def test_writer_never_truncates_a_file_created_after_its_existence_check(tmp_path, monkeypatch):
+    # Another thread or process may create the same name between a check and the open:
+    # simulate losing that race (every existence check says "free").
+    import estcore.summary.writer as writer_mod
+
+    monkeypatch.setattr(writer_mod.time, "time", lambda: 1700000000.0)
+    first = FileWriter(str(tmp_path))
+    first.add_scalar("loss", 1.0, 1)
+    first.flush()
+    monkeypatch.setattr(writer_mod.os.path, "exists", lambda _p: False)
+    second = FileWriter(str(tmp_path))
+    assert second.path != first.path
+    first.close()
+    second.close()
+    assert [e.step for e in iter_events(first.path)][-1] == 1
+
+
 def test_cache_one_writer_per_dir(tmp_path):
     w1 = FileWriterCache.get(str(tmp_path))
     w2 = FileWriterCache.get(pathlib.Path(tmp_path) / ".")

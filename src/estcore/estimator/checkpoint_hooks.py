@@ -20,6 +20,8 @@ from typing import Any
 from estcore.estimator.basic_hooks import SecondOrStepTimer, _require_global_step
 from estcore.estimator.saver import Saver
 from estcore.estimator.session_run_hook import SessionRunArgs, SessionRunHook
+from estcore.summary import FileWriterCache, SessionLog
+from estcore.summary.ops import SummaryOp, fetches_of, merge, merge_all, summary_values
 
 __all__ = ["CheckpointSaverListener", "CheckpointSaverHook", "SummarySaverHook"]
 
@@ -92,8 +94,6 @@ class CheckpointSaverHook(SessionRunHook):
         self._listeners.extend(listeners)
 
     def begin(self) -> None:
-        from estcore.summary import FileWriterCache
-
         self._summary_writer = FileWriterCache.get(self._checkpoint_dir)
         self._global_step_tensor = _require_global_step("CheckpointSaverHook")
         for listener in self._listeners:
@@ -135,8 +135,6 @@ class CheckpointSaverHook(SessionRunHook):
 
     def _save(self, session: Any, step: int) -> bool:
         """Save at ``step``; True if a listener asked to stop."""
-        from estcore.summary import SessionLog
-
         logger.info("Calling checkpoint listeners before saving checkpoint %d...", step)
         for listener in self._listeners:
             listener.before_save(session, step)
@@ -184,16 +182,12 @@ class SummarySaverHook(SessionRunHook):
 
     def begin(self) -> None:
         if self._summary_writer is None and self._output_dir:
-            from estcore.summary import FileWriterCache
-
             self._summary_writer = FileWriterCache.get(self._output_dir)
         self._next_step: int | None = None
         self._global_step_tensor = _require_global_step("SummarySaverHook")
         self._ops = self._get_summary_op()
 
     def _get_summary_op(self) -> list | None:
-        from estcore.summary.ops import SummaryOp, merge, merge_all
-
         op = self._summary_op
         if op is None and self._scaffold is not None:
             op = getattr(self._scaffold, "summary_op", None)
@@ -204,8 +198,6 @@ class SummarySaverHook(SessionRunHook):
         return [op] if isinstance(op, SummaryOp) else merge(list(op))
 
     def before_run(self, run_context: Any) -> SessionRunArgs:
-        from estcore.summary.ops import fetches_of
-
         self._request_summary = (self._next_step is None
                                  or self._timer.should_trigger_for_step(self._next_step))
         requests: dict[str, Any] = {"global_step": self._global_step_tensor}
@@ -214,9 +206,6 @@ class SummarySaverHook(SessionRunHook):
         return SessionRunArgs(requests)
 
     def after_run(self, run_context: Any, run_values: Any) -> None:
-        from estcore.summary import SessionLog
-        from estcore.summary.ops import summary_values
-
         if not self._summary_writer:
             return
         stale_global_step = int(run_values.results["global_step"])

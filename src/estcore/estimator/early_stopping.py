@@ -64,6 +64,18 @@ def make_early_stopping_hook(estimator: Any, should_stop_fn: Callable[[], bool],
     return _StopOnPredicateHook(should_stop_fn, run_every_secs, run_every_steps)
 
 
+def _metric_by_step(eval_dir: str, metric_name: str, min_steps: int):
+    """``(step, value of metric_name)`` of every evaluation at step >= ``min_steps``,
+    ascending; ValueError when an evaluation lacks the metric."""
+    for step, metrics in read_eval_metrics(eval_dir).items():
+        if step < min_steps:
+            continue
+        if metric_name not in metrics:
+            raise ValueError(f'Metric "{metric_name}" not found in eval results at step '
+                             f"{step}: {sorted(metrics)}")
+        yield step, metrics[metric_name]
+
+
 def _threshold_hook(estimator: Any, metric_name: str, threshold: float, higher: bool,
                     eval_dir: str | None, min_steps: int, run_every_secs: float | None,
                     run_every_steps: int | None) -> SessionRunHook:
@@ -72,13 +84,7 @@ def _threshold_hook(estimator: Any, metric_name: str, threshold: float, higher: 
     words = "greater than" if higher else "less than"
 
     def should_stop() -> bool:
-        for step, metrics in read_eval_metrics(eval_dir).items():
-            if step < min_steps:
-                continue
-            if metric_name not in metrics:
-                raise ValueError(f'Metric "{metric_name}" not found in eval results at step '
-                                 f"{step}: {sorted(metrics)}")
-            value = metrics[metric_name]
+        for step, value in _metric_by_step(eval_dir, metric_name, min_steps):
             if better(value, threshold):
                 logger.info('At step %s, metric "%s" has value %s which is %s the configured '
                             "threshold (%s) for early stopping.", step, metric_name, value,
@@ -99,13 +105,7 @@ def _no_improvement_hook(estimator: Any, metric_name: str, max_steps: int, highe
     def should_stop() -> bool:
         best_value = None
         best_step = None
-        for step, metrics in read_eval_metrics(eval_dir).items():
-            if step < min_steps:
-                continue
-            if metric_name not in metrics:
-                raise ValueError(f'Metric "{metric_name}" not found in eval results at step '
-                                 f"{step}: {sorted(metrics)}")
-            value = metrics[metric_name]
+        for step, value in _metric_by_step(eval_dir, metric_name, min_steps):
             if best_value is None or better(value, best_value):
                 best_value, best_step = value, step
             if step - best_step >= max_steps:

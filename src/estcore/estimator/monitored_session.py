@@ -15,6 +15,7 @@ Usage (what ``Estimator.train`` does)::
 * Leaving the ``with`` block normally, or through ``OutOfRangeError`` /
   ``StopIteration`` (end of input, swallowed as in TF), runs every hook's
   ``end(session)``; any other exception skips ``end()`` and propagates.
+  Either way the session is closed last (its variable storage and plans freed).
 """
 
 from __future__ import annotations
@@ -151,13 +152,19 @@ class MonitoredSession:
         return self._hooked.run(fetches, feed_dict)
 
     def close(self, exception: BaseException | None = None) -> None:
-        """Run hooks' ``end()`` unless ``exception`` is given; idempotent."""
+        """Run hooks' ``end()`` unless ``exception`` is given, then close the
+        session (always, as TF's ``MonitoredSession``); idempotent."""
         if self._closed:
             return
         self._closed = True
-        if exception is None:
-            for hook in self._hooks:
-                hook.end(self._raw)
+        try:
+            if exception is None:
+                for hook in self._hooks:
+                    hook.end(self._raw)
+        finally:
+            close = getattr(self._raw, "close", None)
+            if close is not None:
+                close()
 
     def __enter__(self) -> MonitoredSession:
         return self

@@ -117,15 +117,9 @@ def _looks_like_variable(v: Any) -> bool:
 
 def resolve_checkpoint(ckpt_to_initialize_from: str) -> str:
     """The checkpoint prefix for a directory or prefix; ValueError when none exists."""
-    from estcore.estimator.checkpoint_state import checkpoint_exists, latest_checkpoint
+    from estcore.estimator.checkpoint_state import _resolve, checkpoint_exists
 
-    path = os.fspath(ckpt_to_initialize_from)
-    if os.path.isdir(path):
-        latest = latest_checkpoint(path)
-        if latest is None:
-            raise ValueError(f"Couldn't find 'checkpoint' file or checkpoints in given "
-                             f"directory {path}")
-        return latest
+    path = _resolve(ckpt_to_initialize_from)
     if not checkpoint_exists(path):
         raise ValueError(f"Couldn't find a checkpoint at {path} (warm start).")
     return path

@@ -15,8 +15,9 @@ Design:
 
 from __future__ import annotations
 
+from estcore._validation import invalid
 from estcore.graph.ops._core import convert_to_tensor
-from estcore.graph.ops.array_ops import ones_like
+from estcore.graph.ops.array_ops import ones_like, zeros_like
 from estcore.graph.ops.math_ops import add_n
 from estcore.graph.registry import get_row
 
@@ -27,7 +28,9 @@ def _as_list(x):
     return list(x) if isinstance(x, (list, tuple)) else [x]
 
 
-def gradients(ys, xs, grad_ys=None, name: str = "gradients", stop_gradients=None, **unused):
+def gradients(ys, xs, grad_ys=None, name: str = "gradients",
+              colocate_gradients_with_ops: bool = False, gate_gradients: bool = False,
+              aggregation_method=None, stop_gradients=None, unconnected_gradients="none"):
     """Symbolic derivatives of ``sum(ys)`` with respect to each of ``xs``.
 
     Args:
@@ -35,15 +38,31 @@ def gradients(ys, xs, grad_ys=None, name: str = "gradients", stop_gradients=None
         xs: a tensor/variable or list of them.
         grad_ys: optional initial gradients, one per ``y`` (default: ones).
         name: name scope of the gradient ops.
+        colocate_gradients_with_ops, gate_gradients, aggregation_method: accepted
+            for TF1 compatibility; no effect (one device, gradients summed by add_n).
         stop_gradients: tensors to treat as constants.
+        unconnected_gradients: ``"none"`` (default) or ``"zero"`` (TF1's
+            ``UnconnectedGradients`` values, or the enum itself): what an ``x``
+            not connected to ``ys`` gets.
 
     Returns:
-        A list with one tensor per ``x`` (same shape as ``x``), or None where ``x``
-        is not connected to ``ys`` (or only through integer ops / stop_gradient).
+        A list with one tensor per ``x`` (same shape as ``x``); for an ``x`` not
+        connected to ``ys`` (or only through integer ops / stop_gradient) None, or
+        zeros of its shape with ``unconnected_gradients="zero"``.
     """
+    mode = getattr(unconnected_gradients, "value", unconnected_gradients)
+    if mode not in ("none", "zero"):
+        raise invalid("unconnected_gradients", "'none' or 'zero'", unconnected_gradients)
+    xs = [convert_to_tensor(x) for x in _as_list(xs)]
+    out = _gradients(ys, xs, grad_ys, name, stop_gradients)
+    if mode == "zero" and any(g is None for g in out):
+        with xs[0].graph.name_scope(name):
+            out = [zeros_like(x) if g is None else g for x, g in zip(xs, out, strict=True)]
+    return out
+
+
+def _gradients(ys, xs, grad_ys, name, stop_gradients):
     ys = [convert_to_tensor(y) for y in _as_list(ys)]
-    xs_in = _as_list(xs)
-    xs = [convert_to_tensor(x) for x in xs_in]
     if grad_ys is None:
         grad_ys = [None] * len(ys)
     grad_ys = _as_list(grad_ys)
@@ -95,14 +114,10 @@ def gradients(ys, xs, grad_ys=None, name: str = "gradients", stop_gradients=None
             op = back[op_id]
             out_grads = []
             for t in op.outputs:
-                lst = grads.get(id(t))
-                if not lst:
-                    out_grads.append(None)
-                elif len(lst) == 1:
-                    out_grads.append(lst[0])
-                else:
-                    out_grads.append(add_n(lst))
-                    grads[id(t)] = [out_grads[-1]]
+                g = _total(grads.get(id(t)))
+                if g is not None:
+                    grads[id(t)] = [g]
+                out_grads.append(g)
             if all(g is None for g in out_grads):
                 continue
             if all(id(t) in x_ids for t in op.outputs) and not any(
@@ -120,13 +135,12 @@ def gradients(ys, xs, grad_ys=None, name: str = "gradients", stop_gradients=None
                 if g is not None and id(t) not in stops and t.op._id in between:
                     push(t, g)
 
-        out = []
-        for x in xs:
-            lst = grads.get(id(x))
-            if not lst:
-                out.append(None)
-            elif len(lst) == 1:
-                out.append(lst[0])
-            else:
-                out.append(add_n(lst))
+        out = [_total(grads.get(id(x))) for x in xs]
     return out
+
+
+def _total(partials: list | None):
+    """The sum of the partial gradients reaching one tensor (None when there is none)."""
+    if not partials:
+        return None
+    return partials[0] if len(partials) == 1 else add_n(partials)

@@ -14,17 +14,18 @@ def get_global_step(graph: Graph | None = None):
     """The graph's global step variable, or None (TF1 ``tf.train.get_global_step``).
 
     Raises:
-        TypeError: the GLOBAL_STEP collection holds more than one variable, or one
-            that is not an integer scalar.
+        TypeError: the GLOBAL_STEP collection holds more than one variable, or the
+            global step (from the collection, else the variable named
+            ``global_step``) is not an integer scalar.
     """
     graph = graph or get_default_graph()
     items = graph.get_collection(GraphKeys.GLOBAL_STEP)
-    if not items:
-        v = getattr(graph, "_vars", {}).get("global_step")
-        return v
     if len(items) > 1:
         raise TypeError("Multiple tensors in global_step collection.")
-    step = items[0]
+    # TF1 falls back on the variable named 'global_step' and checks it the same way.
+    step = items[0] if items else getattr(graph, "_vars", {}).get("global_step")
+    if step is None:
+        return None
     if not step.dtype.is_integer or step.shape.rank not in (0, None):
         raise TypeError(f"Existing 'global_step' must be an integer scalar; found dtype "
                         f"{step.dtype.name} and shape {step.shape}")

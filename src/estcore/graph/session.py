@@ -299,8 +299,11 @@ class Session:
     def _storage(self, var_op: Operation) -> np.ndarray:
         arr = self._values.get(var_op)
         if arr is None:
+            # Plans are compiled outside the run lock: two threads compiling at once
+            # must bind the same array (setdefault is atomic), or one of them would
+            # update a copy nobody reads.
             t = var_op.outputs[0]
-            arr = self._values[var_op] = np.zeros(t.shape.dims, t.dtype.np)
+            arr = self._values.setdefault(var_op, np.zeros(t.shape.dims, t.dtype.np))
         return arr
 
     def _variable_ops(self) -> dict[str, Operation]:

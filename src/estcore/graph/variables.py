@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 
@@ -238,15 +239,23 @@ def _scope_counts(graph: Graph) -> dict[str, int]:
 
 @contextlib.contextmanager
 def variable_scope(name_or_scope=None, default_name=None, values=None, initializer=None,
-                   regularizer=None, reuse=None, dtype=None, custom_getter=None,
-                   auxiliary_name_scope=True, **unused) -> Iterator[VariableScope]:
+                   regularizer=None, caching_device=None, partitioner=None,
+                   custom_getter=None, reuse=None, dtype=None, use_resource=None,
+                   constraint=None, auxiliary_name_scope=True) -> Iterator[VariableScope]:
     """Open a variable scope (and the matching name scope), TF1 semantics.
 
     Args:
         name_or_scope: a name, a :class:`VariableScope` to re-enter, or None (then
             ``default_name`` is made unique: ``dense``, ``dense_1``, ...).
         reuse: True, ``AUTO_REUSE`` or None (inherit). Once True it stays True below.
+        caching_device, use_resource: accepted for TF1 compatibility, no effect.
+
+    Raises:
+        NotImplementedError: ``partitioner``, ``custom_getter`` or ``constraint``
+            is given (they would change the variables; estcore does not support them).
     """
+    _reject_unsupported(partitioner=partitioner, custom_getter=custom_getter,
+                        constraint=constraint)
     graph = get_default_graph()
     stack = _scope_stack(graph)
     parent = stack[-1]
@@ -317,10 +326,17 @@ def _default_initializer(dtype):
     return inits.Zeros()
 
 
+def _reject_unsupported(**options: Any) -> None:
+    for arg, value in options.items():
+        if value is not None:
+            raise NotImplementedError(f"`{arg}` is not supported by estcore (it must be None). "
+                                      f"Received: {arg}={value!r}")
+
+
 def get_variable(name, shape=None, dtype=None, initializer=None, regularizer=None,
                  trainable=None, collections=None, caching_device=None, partitioner=None,
                  validate_shape=True, use_resource=None, custom_getter=None, constraint=None,
-                 **unused) -> Variable:
+                 synchronization=None, aggregation=None) -> Variable:
     """Get or create the variable ``<scope>/name`` (TF1 ``tf.get_variable``).
 
     Args:
@@ -333,10 +349,17 @@ def get_variable(name, shape=None, dtype=None, initializer=None, regularizer=Non
         trainable: default True (False for non-float dtypes is NOT implied, as TF1).
         collections: default ``[GLOBAL_VARIABLES]`` (+ TRAINABLE_VARIABLES if trainable).
 
+        caching_device, use_resource, synchronization, aggregation: accepted for TF1
+            compatibility, no effect in one process.
+
     Raises:
         ValueError: reuse rules are violated, or the shape/dtype of an existing
             variable differ from the request.
+        NotImplementedError: ``partitioner``, ``custom_getter`` or ``constraint``
+            is given.
     """
+    _reject_unsupported(partitioner=partitioner, custom_getter=custom_getter,
+                        constraint=constraint)
     graph = get_default_graph()
     scope = _scope_stack(graph)[-1]
     full = f"{scope.name}/{name}" if scope.name else name

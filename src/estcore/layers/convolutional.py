@@ -5,10 +5,15 @@ from __future__ import annotations
 import numbers
 from typing import Any
 
-import estcore as ec
-from estcore._validation import check_bool, check_positive_int, invalid
-from estcore.layers.base import Layer, as_initializer, as_regularizer, get_activation
-from estcore.layers.core import _activity_loss, _fmt_shape, check_data_format
+from estcore._validation import check_positive_int, invalid
+from estcore.graph.ops import fused
+from estcore.layers.core import (
+    _activity_loss,
+    _channels_last,
+    _fmt_shape,
+    _KernelLayer,
+    check_data_format,
+)
 
 __all__ = ["Conv2D", "conv2d", "normalize_tuple", "check_padding"]
 
@@ -40,22 +45,11 @@ def check_padding(value: Any) -> str:
 
 def _fused_conv2d(x, kernel, bias, strides, padding: str, activation, dilations):
     """``activation(conv2d(x, kernel) + bias)`` (NHWC) through the graph's fused op."""
-    try:
-        from estcore.graph.ops import fused
-    except ImportError:  # pragma: no cover - older graph core
-        fused = None
-    pad = padding.upper()
-    if fused is not None:
-        return fused.conv2d(x, kernel, bias, strides=list(strides), padding=pad,
-                            activation=activation, dilations=list(dilations))
-    y = ec.nn.conv2d(x, kernel, strides=[1, *strides, 1], padding=pad,
-                     dilations=[1, *dilations, 1])
-    if bias is not None:
-        y = ec.nn.bias_add(y, bias)
-    return activation(y) if activation is not None else y
+    return fused.conv2d(x, kernel, bias, strides=list(strides), padding=padding.upper(),
+                        activation=activation, dilations=list(dilations))
 
 
-class Conv2D(Layer):
+class Conv2D(_KernelLayer):
     """2-D convolution (TF1 ``tf.layers.Conv2D``): ``activation(conv2d(inputs, kernel) + bias)``.
 
     Input shape:
@@ -97,18 +91,9 @@ class Conv2D(Layer):
         if max(self.strides) > 1 and max(self.dilation_rate) > 1:
             raise invalid("dilation_rate", "(1, 1) when strides > 1 (both can not exceed 1)",
                           dilation_rate)
-        self.activation = get_activation(activation)
-        self.use_bias = check_bool("use_bias", use_bias)
-        self.kernel_initializer = as_initializer(kernel_initializer, "kernel_initializer")
-        self.bias_initializer = as_initializer(bias_initializer, "bias_initializer")
-        self.kernel_regularizer = as_regularizer(kernel_regularizer, "kernel_regularizer")
-        self.bias_regularizer = as_regularizer(bias_regularizer, "bias_regularizer")
-        self.activity_regularizer = as_regularizer(activity_regularizer,
-                                                   "activity_regularizer")
-        if kernel_constraint is not None or bias_constraint is not None:
-            raise NotImplementedError("kernel_constraint / bias_constraint are not supported.")
-        self.kernel = None
-        self.bias = None
+        self._init_kernel_args(activation, use_bias, kernel_initializer, bias_initializer,
+                               kernel_regularizer, bias_regularizer, activity_regularizer,
+                               kernel_constraint, bias_constraint)
 
     def _channel_axis(self) -> int:
         return -1 if self.data_format == "channels_last" else 1
@@ -119,25 +104,13 @@ class Conv2D(Layer):
                              f"({self.data_format}). Received: input_shape="
                              f"{_fmt_shape(input_shape)}")
         in_channels = input_shape[self._channel_axis()]
-        self.kernel = self.add_weight(
-            "kernel", [*self.kernel_size, in_channels, self.filters],
-            initializer=self.kernel_initializer or ec.glorot_uniform_initializer(),
-            regularizer=self.kernel_regularizer)
-        if self.use_bias:
-            self.bias = self.add_weight("bias", [self.filters],
-                                        initializer=self.bias_initializer
-                                        or ec.zeros_initializer(),
-                                        regularizer=self.bias_regularizer)
-        self.built = True
+        self._build_kernel_and_bias([*self.kernel_size, in_channels, self.filters])
 
     def call(self, inputs):
-        x = inputs
-        if self.data_format == "channels_first":
-            x = ec.transpose(x, [0, 2, 3, 1])
-        y = _fused_conv2d(x, self.kernel, self.bias, self.strides, self.padding,
-                          self.activation, self.dilation_rate)
-        if self.data_format == "channels_first":
-            y = ec.transpose(y, [0, 3, 1, 2])
+        y = _channels_last(lambda x: _fused_conv2d(x, self.kernel, self.bias, self.strides,
+                                                   self.padding, self.activation,
+                                                   self.dilation_rate),
+                           inputs, self.data_format)
         _activity_loss(self, y)
         return y
 

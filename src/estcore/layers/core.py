@@ -7,6 +7,7 @@ from typing import Any
 
 import estcore as ec
 from estcore._validation import check_bool, check_positive_int, invalid
+from estcore.graph.ops import fused
 from estcore.layers.base import Layer, as_initializer, as_regularizer, get_activation
 
 __all__ = ["Dense", "Flatten", "Dropout", "dense", "flatten", "dropout"]
@@ -14,19 +15,46 @@ __all__ = ["Dense", "Flatten", "Dropout", "dense", "flatten", "dropout"]
 
 def _fused_dense(x, kernel, bias, activation):
     """``activation(x @ kernel + bias)`` through the graph's fused Dense op."""
-    try:
-        from estcore.graph.ops import fused
-    except ImportError:  # pragma: no cover - older graph core
-        fused = None
-    if fused is not None:
-        return fused.dense(x, kernel, bias, activation)
-    y = ec.matmul(x, kernel)
-    if bias is not None:
-        y = ec.nn.bias_add(y, bias)
-    return activation(y) if activation is not None else y
+    return fused.dense(x, kernel, bias, activation)
 
 
-class Dense(Layer):
+class _KernelLayer(Layer):
+    """What Dense and Conv2D share: an activation, a ``kernel`` and an optional
+    ``bias`` with their initializers and regularizers, and the activity regularizer."""
+
+    def _init_kernel_args(self, activation: Any, use_bias: bool, kernel_initializer: Any,
+                          bias_initializer: Any, kernel_regularizer: Any,
+                          bias_regularizer: Any, activity_regularizer: Any,
+                          kernel_constraint: Any, bias_constraint: Any) -> None:
+        self.activation = get_activation(activation)
+        self.use_bias = check_bool("use_bias", use_bias)
+        self.kernel_initializer = as_initializer(kernel_initializer, "kernel_initializer")
+        self.bias_initializer = as_initializer(bias_initializer, "bias_initializer")
+        self.kernel_regularizer = as_regularizer(kernel_regularizer, "kernel_regularizer")
+        self.bias_regularizer = as_regularizer(bias_regularizer, "bias_regularizer")
+        self.activity_regularizer = as_regularizer(activity_regularizer,
+                                                   "activity_regularizer")
+        if kernel_constraint is not None or bias_constraint is not None:
+            raise NotImplementedError("kernel_constraint / bias_constraint are not supported.")
+        self.kernel = None
+        self.bias = None
+
+    def _build_kernel_and_bias(self, kernel_shape: list) -> None:
+        """Variables ``kernel`` (``kernel_shape``) and, with ``use_bias``, ``bias``
+        (``kernel_shape[-1]``)."""
+        self.kernel = self.add_weight(
+            "kernel", kernel_shape,
+            initializer=self.kernel_initializer or ec.glorot_uniform_initializer(),
+            regularizer=self.kernel_regularizer)
+        if self.use_bias:
+            self.bias = self.add_weight("bias", [kernel_shape[-1]],
+                                        initializer=self.bias_initializer
+                                        or ec.zeros_initializer(),
+                                        regularizer=self.bias_regularizer)
+        self.built = True
+
+
+class Dense(_KernelLayer):
     """Densely connected layer: ``activation(inputs @ kernel + bias)`` (TF1 ``tf.layers.Dense``).
 
     Input shape:
@@ -56,35 +84,16 @@ class Dense(Layer):
                  **kwargs: Any):
         super().__init__(trainable=trainable, name=name, **kwargs)
         self.units = check_positive_int("units", units)
-        self.activation = get_activation(activation)
-        self.use_bias = check_bool("use_bias", use_bias)
-        self.kernel_initializer = as_initializer(kernel_initializer, "kernel_initializer")
-        self.bias_initializer = as_initializer(bias_initializer, "bias_initializer")
-        self.kernel_regularizer = as_regularizer(kernel_regularizer, "kernel_regularizer")
-        self.bias_regularizer = as_regularizer(bias_regularizer, "bias_regularizer")
-        self.activity_regularizer = as_regularizer(activity_regularizer,
-                                                   "activity_regularizer")
-        if kernel_constraint is not None or bias_constraint is not None:
-            raise NotImplementedError("kernel_constraint / bias_constraint are not supported.")
-        self.kernel = None
-        self.bias = None
+        self._init_kernel_args(activation, use_bias, kernel_initializer, bias_initializer,
+                               kernel_regularizer, bias_regularizer, activity_regularizer,
+                               kernel_constraint, bias_constraint)
 
     def build(self, input_shape) -> None:
         if input_shape.rank is None or input_shape.rank < 2 or input_shape[-1] is None:
             raise ValueError("The last dimension of the inputs to `Dense` should be defined "
                              f"and the inputs must have rank >= 2. Received: input_shape="
                              f"{_fmt_shape(input_shape)}")
-        in_features = input_shape[-1]
-        self.kernel = self.add_weight(
-            "kernel", [in_features, self.units],
-            initializer=self.kernel_initializer or ec.glorot_uniform_initializer(),
-            regularizer=self.kernel_regularizer)
-        if self.use_bias:
-            self.bias = self.add_weight("bias", [self.units],
-                                        initializer=self.bias_initializer
-                                        or ec.zeros_initializer(),
-                                        regularizer=self.bias_regularizer)
-        self.built = True
+        self._build_kernel_and_bias([input_shape[-1], self.units])
 
     def call(self, inputs):
         outputs = _fused_dense(inputs, self.kernel, self.bias, self.activation)
@@ -105,6 +114,14 @@ def _fmt_shape(shape) -> str:
     if shape.rank is None:
         return "<unknown>"
     return "(" + ", ".join("None" if d is None else str(d) for d in shape.dims) + ")"
+
+
+def _channels_last(fn, x, data_format: str):
+    """``fn`` (an NHWC op) applied to the 4-D ``x`` laid out as ``data_format``: a
+    channels-first input is moved to channels last and the result moved back."""
+    if data_format == "channels_last":
+        return fn(x)
+    return ec.transpose(fn(ec.transpose(x, [0, 2, 3, 1])), [0, 3, 1, 2])
 
 
 def check_data_format(value: Any) -> str:

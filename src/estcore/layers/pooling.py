@@ -7,7 +7,7 @@ from typing import Any
 import estcore as ec
 from estcore.layers.base import Layer
 from estcore.layers.convolutional import check_padding, normalize_tuple
-from estcore.layers.core import _fmt_shape, check_data_format
+from estcore.layers.core import _channels_last, _fmt_shape, check_data_format
 
 __all__ = ["MaxPooling2D", "AveragePooling2D", "max_pooling2d", "average_pooling2d"]
 
@@ -28,15 +28,11 @@ class _Pooling2D(Layer):
         if inputs.shape.rank != 4:
             raise ValueError(f"`{type(self).__name__}` expects inputs of rank 4. Received: "
                              f"input_shape={_fmt_shape(inputs.shape)}")
-        x = inputs
-        if self.data_format == "channels_first":
-            x = ec.transpose(x, [0, 2, 3, 1])
         pool = getattr(ec.nn, self._op_name)
-        y = pool(x, ksize=[1, *self.pool_size, 1], strides=[1, *self.strides, 1],
-                 padding=self.padding.upper())
-        if self.data_format == "channels_first":
-            y = ec.transpose(y, [0, 3, 1, 2])
-        return y
+        return _channels_last(
+            lambda x: pool(x, ksize=[1, *self.pool_size, 1], strides=[1, *self.strides, 1],
+                           padding=self.padding.upper()),
+            inputs, self.data_format)
 
 
 class MaxPooling2D(_Pooling2D):

@@ -41,6 +41,13 @@ def _add_to(collections, value) -> None:
         ec.add_to_collection(key, value)
 
 
+def _publish(value, update_op, metrics_collections, updates_collections) -> tuple:
+    """Add ``value`` / ``update_op`` to their collections; the metric's return pair."""
+    _add_to(metrics_collections, value)
+    _add_to(updates_collections, update_op)
+    return value, update_op
+
+
 def _tensor(x: Any, name: str):
     if x is None:
         raise invalid(name, "a tensor or array, not None", x)

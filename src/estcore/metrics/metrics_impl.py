@@ -24,17 +24,17 @@ import estcore as ec
 from estcore._validation import check_positive_int, invalid
 from estcore.losses import util
 from estcore.metrics._base import (
-    _add_to,
     _as_bool,
     _broadcast_weights,
     _cast,
     _check_class_ids,
     _metric_variable,
+    _publish,
     _scope,
     _squeeze_for_metric,
     _tensor,
 )
-from estcore.metrics.thresholds import _confusion_matrix_at_thresholds
+from estcore.metrics.thresholds import _check_thresholds, _confusion_matrix_at_thresholds
 
 __all__ = [
     "mean",
@@ -94,9 +94,7 @@ def mean(values, weights=None, metrics_collections=None, updates_collections=Non
         value = util._div_no_nan(total, ec.maximum(count, 0.0), name="value")
         update_op = util._div_no_nan(update_total, ec.maximum(update_count, 0.0),
                                      name="update_op")
-        _add_to(metrics_collections, value)
-        _add_to(updates_collections, update_op)
-        return value, update_op
+        return _publish(value, update_op, metrics_collections, updates_collections)
 
 
 def accuracy(labels, predictions, weights=None, metrics_collections=None,
@@ -156,9 +154,7 @@ def root_mean_squared_error(labels, predictions, weights=None, metrics_collectio
                                          "root_mean_squared_error", True)
     value = ec.sqrt(mse)
     update_op = ec.sqrt(update_mse)
-    _add_to(metrics_collections, value)
-    _add_to(updates_collections, update_op)
-    return value, update_op
+    return _publish(value, update_op, metrics_collections, updates_collections)
 
 
 # ----------------------------------------------------------------------------
@@ -179,9 +175,7 @@ def _count_condition(condition, weights, metrics_collections, updates_collection
         values = values * weights
     value = ec.identity(count)
     update_op = ec.assign_add(count, ec.reduce_sum(values))
-    _add_to(metrics_collections, value)
-    _add_to(updates_collections, update_op)
-    return value, update_op
+    return _publish(value, update_op, metrics_collections, updates_collections)
 
 
 def _confusion_count(labels, predictions, weights, metrics_collections, updates_collections,
@@ -242,9 +236,7 @@ def _ratio_metric(labels, predictions, weights, metrics_collections, updates_col
 
         value = ratio(tp, other, "value")
         update_op = ratio(tp_update, other_update, "update_op")
-        _add_to(metrics_collections, value)
-        _add_to(updates_collections, update_op)
-        return value, update_op
+        return _publish(value, update_op, metrics_collections, updates_collections)
 
 
 def precision(labels, predictions, weights=None, metrics_collections=None,
@@ -275,7 +267,7 @@ _SUMMATION_METHODS = ("trapezoidal", "careful_interpolation", "minoring", "major
 def _auc_thresholds(num_thresholds: int, thresholds) -> list[float]:
     kepsilon = 1e-7
     if thresholds is not None:
-        inner = sorted(float(t) for t in thresholds)
+        inner = sorted(_check_thresholds(thresholds, allow_empty=True))
     else:
         inner = [(i + 1) * 1.0 / (num_thresholds - 1) for i in range(num_thresholds - 2)]
     return [0.0 - kepsilon] + inner + [1.0 + kepsilon]
@@ -368,9 +360,7 @@ def auc(labels, predictions, weights=None, num_thresholds=200, metrics_collectio
                       summation_method, n, "value")
         update_op = _area(updates["tp"], updates["fn"], updates["tn"], updates["fp"], curve,
                           summation_method, n, "update_op")
-        _add_to(metrics_collections, value)
-        _add_to(updates_collections, update_op)
-        return value, update_op
+        return _publish(value, update_op, metrics_collections, updates_collections)
 
 
 # ----------------------------------------------------------------------------
@@ -427,6 +417,4 @@ def mean_per_class_accuracy(labels, predictions, num_classes, weights=None,
         value = ec.reduce_mean(per_class, name="mean_accuracy")
         update_op = util._div_no_nan(update_count, ec.maximum(update_total, 0.0),
                                      name="update_op")
-        _add_to(metrics_collections, value)
-        _add_to(updates_collections, update_op)
-        return value, update_op
+        return _publish(value, update_op, metrics_collections, updates_collections)

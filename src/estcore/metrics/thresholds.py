@@ -16,12 +16,12 @@ import numpy as np
 import estcore as ec
 from estcore._validation import invalid
 from estcore.metrics._base import (
-    _add_to,
     _as_bool,
     _broadcast_weights,
     _cast,
     _check_unit_interval,
     _metric_variable,
+    _publish,
     _scope,
     _squeeze_for_metric,
     _tensor,
@@ -78,14 +78,19 @@ def _confusion_matrix_at_thresholds(labels, predictions, thresholds: Sequence[fl
     return values, updates
 
 
-def _check_thresholds(thresholds) -> list[float]:
-    expected = "a non-empty list of numbers"
-    if isinstance(thresholds, (str, bytes)) or not isinstance(thresholds, Sequence):
+def _check_thresholds(thresholds, allow_empty: bool = False) -> list[float]:
+    """A list or tuple of numbers, or a 1-D numeric numpy array -> list of floats."""
+    expected = "a list of numbers" if allow_empty else "a non-empty list of numbers"
+    if isinstance(thresholds, np.ndarray) and thresholds.ndim == 1:
+        items = thresholds.tolist()
+    elif isinstance(thresholds, Sequence) and not isinstance(thresholds, (str, bytes)):
+        items = list(thresholds)
+    else:
         raise invalid("thresholds", expected, thresholds, TypeError)
-    if not thresholds or not all(isinstance(t, numbers.Real) and not isinstance(t, bool)
-                                 for t in thresholds):
+    if (not items and not allow_empty) or not all(
+            isinstance(t, numbers.Real) and not isinstance(t, bool) for t in items):
         raise invalid("thresholds", expected, thresholds)
-    return [float(t) for t in thresholds]
+    return [float(t) for t in items]
 
 
 def _count_at_thresholds(key, labels, predictions, thresholds, weights, metrics_collections,
@@ -95,9 +100,7 @@ def _count_at_thresholds(key, labels, predictions, thresholds, weights, metrics_
         values, updates = _confusion_matrix_at_thresholds(labels, predictions, thresholds,
                                                           weights, (key,))
         value = ec.identity(values[key])
-        _add_to(metrics_collections, value)
-        _add_to(updates_collections, updates[key])
-        return value, updates[key]
+        return _publish(value, updates[key], metrics_collections, updates_collections)
 
 
 def true_positives_at_thresholds(labels, predictions, thresholds, weights=None,
@@ -138,9 +141,7 @@ def _ratio_at_thresholds(other, default, labels, predictions, thresholds, weight
         value = ec.truediv(values["tp"], epsilon + values["tp"] + values[other], name="value")
         update_op = ec.truediv(updates["tp"], epsilon + updates["tp"] + updates[other],
                                name="update_op")
-        _add_to(metrics_collections, value)
-        _add_to(updates_collections, update_op)
-        return value, update_op
+        return _publish(value, update_op, metrics_collections, updates_collections)
 
 
 def precision_at_thresholds(labels, predictions, thresholds, weights=None,

@@ -8,6 +8,7 @@ with :func:`summary_values`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
@@ -39,10 +40,28 @@ def _register(op: SummaryOp, collections: Iterable[str] | None) -> SummaryOp:
     return op
 
 
+def _clean(tag: str) -> str:
+    """TF1's ``clean_tag``: characters a scope name can not hold become ``_``."""
+    return re.sub(r"[^-/\w\.]", "_", tag).lstrip("/")
+
+
 def _tag(name: str, family: str | None) -> str:
+    """TF1's summary tag: the summary's name scope (current scope + ``name``, made
+    unique: ``loss``, ``loss_1``, ...), prefixed by ``family/`` when given
+    (so ``family/<scope>/family/name``, as TF1)."""
     if not isinstance(name, str) or not name:
         raise ValueError(f"`name` must be a non-empty string. Received: name={name!r}")
-    return f"{family}/{name}" if family else name
+    from estcore.estimator import _graph_compat as gc
+
+    name = _clean(name)
+    family = _clean(family) if family else None
+    base = f"{family}/{name}" if family else name
+    graph = gc.get_default_graph()
+    if graph is None:
+        return base
+    with graph.name_scope(base) as scope:
+        tag = scope.rstrip("/")
+    return f"{family}/{tag}" if family else tag
 
 
 def _as_tensor(value: Any) -> Any:
@@ -52,8 +71,7 @@ def _as_tensor(value: Any) -> Any:
         return value
     import estcore
 
-    convert = getattr(estcore, "convert_to_tensor", None)
-    return convert(value) if convert is not None else value
+    return estcore.convert_to_tensor(value)
 
 
 def scalar(name: str, tensor: Any, collections: Iterable[str] | None = None,
@@ -114,9 +132,7 @@ def summary_values(ops: Sequence[SummaryOp], values: Sequence[Any]) -> list[Summ
         elif op.kind == "histogram":
             out.append(histogram_value(op.tag, value))
         elif op.kind == "text":
-            v = value.decode("utf-8") if isinstance(value, bytes) else str(
-                np.asarray(value).reshape(-1)[0] if np.asarray(value).size else "")
-            out.append(text_value(op.tag, v))
+            out.append(text_value(op.tag, value))
         else:
             raise ValueError(f"Unknown summary kind {op.kind!r}")
     return out

@@ -156,15 +156,29 @@ def tensor_value(tag: str, value: Any, plugin_name: str | None = None) -> Summar
                        dtype=object)
     else:
         arr = np.asarray(value)
-        if arr.dtype.kind in "US":
+        if arr.dtype.kind in "USO":
             arr = np.vectorize(lambda s: s.encode("utf-8") if isinstance(s, str) else s,
                                otypes=[object])(arr)
     return SummaryValue(tag=str(tag), tensor=arr, plugin_name=plugin_name)
 
 
-def text_value(tag: str, text: str) -> SummaryValue:
-    """A string tensor summary shown by TensorBoard's text plugin."""
-    return tensor_value(tag, text, plugin_name="text")
+def text_value(tag: str, text: Any) -> SummaryValue:
+    """A string tensor summary shown by TensorBoard's text plugin.
+
+    Args:
+        tag: the summary tag.
+        text: a str / bytes, or an array of them of any shape (written whole,
+            as TF's text summary of a string tensor).
+
+    Raises:
+        TypeError: ``text`` holds something other than strings.
+    """
+    value = tensor_value(tag, text, plugin_name="text")
+    arr = value.tensor
+    if arr.dtype != object or not all(isinstance(s, bytes) for s in arr.reshape(-1)):
+        raise TypeError(f"A text summary needs a string tensor. Received for tag {tag!r}: "
+                        f"{text!r} ({type(text).__name__})")
+    return value
 
 
 # --------------------------------------------------------------------------- encoding

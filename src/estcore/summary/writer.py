@@ -62,16 +62,25 @@ class EventFileWriter:
         os.makedirs(self._logdir, exist_ok=True)
         base = (f"events.out.tfevents.{int(time.time()):010d}."
                 f"{socket.gethostname()}{filename_suffix}")
-        path = os.path.join(self._logdir, base)
-        n = 0
-        while os.path.exists(path):  # two writers in the same second
-            n += 1
-            path = os.path.join(self._logdir, f"{base}.{n}")
-        self._path = path
         self._lock = threading.Lock()
-        self._file: Any = open(path, "wb")  # noqa: SIM115  (closed in close())
-        self.add_event(Event(wall_time=time.time(), file_version=FILE_VERSION))
-        self.flush()
+        self._file: Any = None
+        self._path = ""
+        n = 0
+        while self._file is None:
+            # Exclusive create: two writers in the same second (threads or
+            # processes) each get their own file, never one truncating the other's.
+            path = os.path.join(self._logdir, f"{base}.{n}" if n else base)
+            try:
+                self._file = open(path, "xb")  # noqa: SIM115  (closed in close())
+                self._path = path
+            except FileExistsError:
+                n += 1
+        try:
+            self.add_event(Event(wall_time=time.time(), file_version=FILE_VERSION))
+            self.flush()
+        except BaseException:
+            self.close()
+            raise
 
     @property
     def logdir(self) -> str:

@@ -67,6 +67,24 @@ def _progress(global_step, decay_steps, staircase: bool, dtype):
     return p
 
 
+def _step_decay(fn: str, default_name: str, learning_rate, global_step, decay_steps,
+                decay_rate, staircase: bool, name: str | None, formula):
+    """The shared body of the three ``decay_rate``-by-progress schedules.
+
+    ``formula(lr, rate, p, name)`` builds the decayed value (its last op named
+    ``name``) from the learning rate, ``decay_rate`` and
+    ``p = global_step / decay_steps`` (floored with ``staircase``), all in the
+    learning rate's dtype.
+    """
+    step = _require_step(global_step, fn)
+    _positive(decay_steps, "decay_steps")
+    check_bool("staircase", staircase)
+    with ec.name_scope(name or default_name):
+        lr = _float_tensor(learning_rate, "learning_rate")
+        p = _progress(step, decay_steps, staircase, lr.dtype)
+        return formula(lr, _as(decay_rate, lr.dtype), p, name)
+
+
 def exponential_decay(learning_rate, global_step, decay_steps, decay_rate,
                       staircase: bool = False, name: str | None = None):
     """``learning_rate * decay_rate ** (global_step / decay_steps)``.
@@ -77,37 +95,25 @@ def exponential_decay(learning_rate, global_step, decay_steps, decay_rate,
     Raises:
         ValueError: ``global_step`` is None.
     """
-    step = _require_step(global_step, "exponential_decay")
-    _positive(decay_steps, "decay_steps")
-    check_bool("staircase", staircase)
-    with ec.name_scope(name or "ExponentialDecay"):
-        lr = _float_tensor(learning_rate, "learning_rate")
-        p = _progress(step, decay_steps, staircase, lr.dtype)
-        return ec.multiply(lr, ec.pow(_as(decay_rate, lr.dtype), p), name=name)
+    return _step_decay("exponential_decay", "ExponentialDecay", learning_rate, global_step,
+                       decay_steps, decay_rate, staircase, name,
+                       lambda lr, rate, p, n: ec.multiply(lr, ec.pow(rate, p), name=n))
 
 
 def natural_exp_decay(learning_rate, global_step, decay_steps, decay_rate,
                       staircase: bool = False, name: str | None = None):
     """``learning_rate * exp(-decay_rate * global_step / decay_steps)`` (floored with staircase)."""
-    step = _require_step(global_step, "natural_exp_decay")
-    _positive(decay_steps, "decay_steps")
-    check_bool("staircase", staircase)
-    with ec.name_scope(name or "NaturalExpDecay"):
-        lr = _float_tensor(learning_rate, "learning_rate")
-        p = _progress(step, decay_steps, staircase, lr.dtype)
-        return ec.multiply(lr, ec.exp(-_as(decay_rate, lr.dtype) * p), name=name)
+    return _step_decay("natural_exp_decay", "NaturalExpDecay", learning_rate, global_step,
+                       decay_steps, decay_rate, staircase, name,
+                       lambda lr, rate, p, n: ec.multiply(lr, ec.exp(-rate * p), name=n))
 
 
 def inverse_time_decay(learning_rate, global_step, decay_steps, decay_rate,
                        staircase: bool = False, name: str | None = None):
     """``learning_rate / (1 + decay_rate * global_step / decay_steps)`` (floored with staircase)."""
-    step = _require_step(global_step, "inverse_time_decay")
-    _positive(decay_steps, "decay_steps")
-    check_bool("staircase", staircase)
-    with ec.name_scope(name or "InverseTimeDecay"):
-        lr = _float_tensor(learning_rate, "learning_rate")
-        p = _progress(step, decay_steps, staircase, lr.dtype)
-        return ec.truediv(lr, 1.0 + _as(decay_rate, lr.dtype) * p, name=name)
+    return _step_decay("inverse_time_decay", "InverseTimeDecay", learning_rate, global_step,
+                       decay_steps, decay_rate, staircase, name,
+                       lambda lr, rate, p, n: ec.truediv(lr, 1.0 + rate * p, name=n))
 
 
 def piecewise_constant(x, boundaries, values, name: str | None = None):
@@ -175,15 +181,11 @@ def cosine_decay(learning_rate, global_step, decay_steps, alpha=0.0, name: str |
     decay_steps)) + alpha)`` (Loshchilov & Hutter's SGDR without restarts)."""
     step = _require_step(global_step, "cosine_decay")
     _positive(decay_steps, "decay_steps")
-    cos = getattr(ec, "cos", None) or getattr(getattr(ec, "math", None), "cos", None)
-    if cos is None:
-        raise NotImplementedError("cosine_decay needs the graph's `cos` op, which this build "
-                                  "does not provide.")
     with ec.name_scope(name or "CosineDecay"):
         lr = _float_tensor(learning_rate, "learning_rate")
         dtype = lr.dtype
         ds = _as(decay_steps, dtype)
         s = ec.minimum(_as(step, dtype), ds)
-        cosine = 0.5 * (1.0 + cos(math.pi * s / ds))
+        cosine = 0.5 * (1.0 + ec.cos(math.pi * s / ds))
         a = _as(alpha, dtype)
         return ec.multiply(lr, (1.0 - a) * cosine + a, name=name)

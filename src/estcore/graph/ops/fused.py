@@ -162,18 +162,10 @@ def dense(x, kernel, bias=None, activation=None, name=None) -> Tensor:
     if bias is not None:
         ins.append(convert_to_tensor(bias, x.dtype))
     act = activation_name(activation)
-    if act is not None and act not in FUSABLE_ACTIVATIONS:
-        act_fn = activation
-        act = None
-    else:
-        act_fn = None
-    out = make("Dense", ins, {"activation": act or "linear"}, name=name or "Dense")
-    if act is None:
-        if isinstance(act_fn, str):
-            from estcore.graph.ops.nn_ops import activation as act_op
-            return act_op(act_fn.lower(), out)
-        return act_fn(out)
-    return out
+    fusable = act in FUSABLE_ACTIVATIONS
+    out = make("Dense", ins, {"activation": act if fusable else "linear"},
+               name=name or "Dense")
+    return out if fusable else _apply_activation(activation, out)
 
 
 def conv2d(x, kernel, bias=None, strides=1, padding="VALID", activation=None, dilations=1,
@@ -187,8 +179,11 @@ def conv2d(x, kernel, bias=None, strides=1, padding="VALID", activation=None, di
         bias = zeros([kernel.shape[-1]], dtype=x.dtype)
     out = fused_conv2d(x, kernel, bias, strides, padding, act if fusable else "linear",
                        dilations, name=name)
-    if fusable:
-        return out
+    return out if fusable else _apply_activation(activation, out)
+
+
+def _apply_activation(activation, out) -> Tensor:
+    """An activation the fused op does not take, applied after it: a name or a callable."""
     if isinstance(activation, str):
         from estcore.graph.ops.nn_ops import activation as act_op
         return act_op(activation.lower(), out)

@@ -178,6 +178,12 @@ def _sparse_xent_infer(ctx):
             (ctx.dtypes[1], lg if lg.rank is not None else TensorShape([n, None]))]
 
 
+def _grad_scale(k, dtype):
+    """The ``scale`` attr the backprop output is multiplied by, or None when it is 1."""
+    scale = k.attrs.get("scale", 1.0)
+    return None if scale == 1.0 else np.asarray(scale, dtype)
+
+
 def _sparse_xent_build(k):
     labels, logits = k.ins
     loss, back = k.outs
@@ -185,6 +191,7 @@ def _sparse_xent_build(k):
     m = np.empty((n, 1), logits.dtype)
     rows = np.arange(n)
     node_name = k.node.name
+    scale = _grad_scale(k, back.dtype)
 
     def run():
         if n and (labels.min() < 0 or labels.max() >= c):
@@ -203,8 +210,6 @@ def _sparse_xent_build(k):
         back[rows, labels] -= 1
         if scale is not None:
             np.multiply(back, scale, out=back)
-    scale = None if k.attrs.get("scale", 1.0) == 1.0 else np.asarray(k.attrs["scale"],
-                                                                     back.dtype)
     return run
 
 
@@ -226,7 +231,8 @@ def _xent_grad(op, g):
 row("SparseSoftmaxCrossEntropyWithLogits", _sparse_xent_infer, _sparse_xent_build, _xent_grad)
 
 
-def _xent_infer(ctx):
+def _check_dense_labels_logits(ctx) -> None:
+    """Dense (soft) labels and floating logits of one dtype and compatible shapes."""
     I.check_same_dtype(ctx, ("labels", "logits"))
     if not ctx.dtypes[1].is_floating:
         raise ctx.fail(f"`logits` must be a floating-point tensor, got {ctx.dtypes[1].name}",
@@ -234,6 +240,10 @@ def _xent_infer(ctx):
     if not ctx.shapes[0].is_compatible_with(ctx.shapes[1]):
         raise ctx.fail(f"`labels` and `logits` must have the same shape: labels have shape "
                        f"{ctx.fmt(0)}, logits have shape {ctx.fmt(1)}")
+
+
+def _xent_infer(ctx):
+    _check_dense_labels_logits(ctx)
     s = ctx.shapes[1].merge_with(ctx.shapes[0])
     if s.rank is not None and s.rank != 2:
         raise ctx.fail(f"`logits` must have rank 2 (batch, classes), got shape {ctx.fmt(1)}")
@@ -245,6 +255,7 @@ def _xent_build(k):
     loss, back = k.outs
     m = np.empty((logits.shape[0], 1), logits.dtype)
     tot = np.empty((logits.shape[0], 1), logits.dtype)
+    scale = _grad_scale(k, back.dtype)
 
     def run():
         # loss = lse * sum(labels) - sum(labels * shifted); d/dlogits = softmax*sum - labels
@@ -264,8 +275,6 @@ def _xent_build(k):
         np.subtract(m[:, 0], loss, out=loss)
         if scale is not None:
             np.multiply(back, scale, out=back)
-    scale = None if k.attrs.get("scale", 1.0) == 1.0 else np.asarray(k.attrs["scale"],
-                                                                     back.dtype)
     return run
 
 
@@ -273,13 +282,7 @@ row("SoftmaxCrossEntropyWithLogits", _xent_infer, _xent_build, _xent_grad)
 
 
 def _sig_xent_infer(ctx):
-    I.check_same_dtype(ctx, ("labels", "logits"))
-    if not ctx.dtypes[1].is_floating:
-        raise ctx.fail(f"`logits` must be a floating-point tensor, got {ctx.dtypes[1].name}",
-                       TypeError)
-    if not ctx.shapes[0].is_compatible_with(ctx.shapes[1]):
-        raise ctx.fail(f"`labels` and `logits` must have the same shape: labels have shape "
-                       f"{ctx.fmt(0)}, logits have shape {ctx.fmt(1)}")
+    _check_dense_labels_logits(ctx)
     return [(ctx.dtypes[1], ctx.shapes[1].merge_with(ctx.shapes[0]))]
 
 
