@@ -198,6 +198,17 @@ static void test_program(void) {
                           .p = {logits, labels, NULL, loss, NULL}};
     CHECK(est_program_run(prog, 3, &failed, &detail) == EST_ERR_INVALID_ARGUMENT);
     CHECK(failed == 1 && detail == 1);
+    /* the profiling runner: same failure report, times up to the failure, -1 after */
+    int64_t ns[3] = {0, 0, 0};
+    CHECK(est_program_profile(prog, 3, ns, &failed, &detail) == EST_ERR_INVALID_ARGUMENT);
+    CHECK(failed == 1 && detail == 1);
+    CHECK(ns[0] >= 0 && ns[1] >= 0 && ns[2] == -1);
+    CHECK(est_program_profile(prog, 1, NULL, &failed, &detail) == EST_ERR_INVALID_ARGUMENT);
+    CHECK_OK(est_program_profile(prog, 0, NULL, &failed, &detail));
+    memcpy(w2, w, sizeof w);
+    CHECK_OK(est_program_profile(prog, 1, ns, &failed, &detail)); /* dense forward only */
+    CHECK(failed == -1 && ns[0] >= 0);
+    CHECK(memcmp(w, w2, sizeof w) == 0);
     prog[0].op = EST_OP__COUNT;
     CHECK(est_instr_run(&prog[0], NULL) == EST_ERR_INVALID_ARGUMENT);
 }
