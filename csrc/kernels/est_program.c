@@ -1,5 +1,7 @@
 /* est_program.c -- run prepared instructions (est_program.h). */
-#define _POSIX_C_SOURCE 199309L /* clock_gettime */
+#ifndef _POSIX_C_SOURCE
+#define _POSIX_C_SOURCE 200809L /* clock_gettime (the build normally defines it) */
+#endif
 #include "est_internal.h"
 
 #include <time.h>
