@@ -241,8 +241,10 @@ int main(void) {
     CHECK(est_dense_forward_f64(&v, &v, NULL, &v, 1, 1, 1, EST_ACT_NONE, 0) == EST_ERR_FAILED_PRECONDITION);
     CHECK(est_blas_set(NULL, ref_dgemm) == EST_ERR_INVALID_ARGUMENT);
     install_ref_blas();
-    for (int t = 1; t <= 3; t++) {
-        CHECK_OK(est_set_num_threads(t));
+    /* 8 threads: the larger GEMMs and dense layers split into 2-D grids of blocks */
+    const int thread_counts[] = {1, 2, 3, 8};
+    for (size_t ti = 0; ti < sizeof thread_counts / sizeof thread_counts[0]; ti++) {
+        CHECK_OK(est_set_num_threads(thread_counts[ti]));
         test_gemm();
         test_dense();
         test_eltwise();
