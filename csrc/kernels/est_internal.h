@@ -48,6 +48,34 @@ static inline void est__part(int64_t n, int64_t parts, int64_t i, int64_t *lo, i
     *hi = n * (i + 1) / parts;
 }
 
+/* Grid of a GEMM-like product C[m,n] (inner dimension k) split into about `parts`
+ * tasks: *pr row blocks x *pc column blocks, *pr * *pc <= parts, each block at least 8
+ * rows and 8 columns (or the whole dimension). Among the grids of the most tasks, the
+ * one that packs the least: row block i with column block j packs (m/pr) x k of A and
+ * k x (n/pc) of B, so the grid packs pc*m*k + pr*k*n elements in total. With 2 parts
+ * this is the 1-D split along the dimension whose operand is not repacked; with many
+ * threads and a small m (batch 128 on 16 cores) a 2-D grid packs far less than 16
+ * thin column blocks that each repack all of A. Cost: O(parts). */
+static inline void est__gemm_grid(int64_t m, int64_t n, int64_t k, int64_t parts, int64_t *pr,
+                                  int64_t *pc) {
+    int64_t max_r = m / 8 > 1 ? m / 8 : 1, max_c = n / 8 > 1 ? n / 8 : 1;
+    int64_t kk = k > 0 ? k : 1;
+    int64_t best_r = 1, best_c = 1, best_tasks = 1;
+    double best_cost = (double)m * (double)kk + (double)kk * (double)n;
+    for (int64_t r = 1; r <= parts && r <= max_r; r++) {
+        int64_t c = parts / r;
+        if (c > max_c) c = max_c;
+        if (c < 1) c = 1;
+        int64_t tasks = r * c;
+        double cost = (double)c * (double)m * (double)kk + (double)r * (double)kk * (double)n;
+        if (tasks > best_tasks || (tasks == best_tasks && cost < best_cost)) {
+            best_r = r; best_c = c; best_tasks = tasks; best_cost = cost;
+        }
+    }
+    *pr = best_r;
+    *pc = best_c;
+}
+
 /* ---- float32 exp that vectorizes ----------------------------------------------------
  * exp(x) = 2^n * exp(r), n = round(x / ln2), r = x - n ln2 (Cody-Waite: ln2 split in a
  * part exact in float and a correction), exp(r) by a degree-6 polynomial on

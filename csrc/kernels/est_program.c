@@ -1,5 +1,10 @@
 /* est_program.c -- run prepared instructions (est_program.h). */
+#ifndef _POSIX_C_SOURCE
+#define _POSIX_C_SOURCE 200809L /* clock_gettime (the build normally defines it) */
+#endif
 #include "est_internal.h"
+
+#include <time.h>
 
 /* One instruction at precision T / suffix SFX_. `p` are the pointer slots. */
 #define EST_DISPATCH(T, SFX_)                                                                   \
@@ -78,6 +83,31 @@ est_status est_program_run(const est_instr *instrs, int64_t count, int64_t *fail
     if (count < 0 || (count > 0 && instrs == NULL)) return EST_ERR_INVALID_ARGUMENT;
     for (int64_t i = 0; i < count; i++) {
         est_status st = est_instr_run(&instrs[i], err_detail);
+        if (st != EST_OK) {
+            if (failed_index) *failed_index = i;
+            return st;
+        }
+    }
+    return EST_OK;
+}
+
+static int64_t now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + (int64_t)ts.tv_nsec;
+}
+
+est_status est_program_profile(const est_instr *instrs, int64_t count, int64_t *ns_out,
+                               int64_t *failed_index, int64_t *err_detail) {
+    if (failed_index) *failed_index = -1;
+    if (err_detail) *err_detail = -1;
+    if (count < 0 || (count > 0 && (instrs == NULL || ns_out == NULL)))
+        return EST_ERR_INVALID_ARGUMENT;
+    for (int64_t i = 0; i < count; i++) ns_out[i] = -1;
+    for (int64_t i = 0; i < count; i++) {
+        int64_t t0 = now_ns();
+        est_status st = est_instr_run(&instrs[i], err_detail);
+        ns_out[i] = now_ns() - t0;
         if (st != EST_OK) {
             if (failed_index) *failed_index = i;
             return st;

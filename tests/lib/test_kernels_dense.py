@@ -266,3 +266,54 @@ def test_activation_codes():
     assert codes == list(range(9))
     with pytest.raises(InvalidArgumentError):
         K.activation_code(99)
+
+
+@pytest.fixture
+def many_threads():
+    """16 compute threads (more than this machine's cores): GEMMs split into 2-D grids."""
+    before = K.get_num_threads()
+    K.set_num_threads(16)
+    yield 16
+    K.set_num_threads(before)
+
+
+GRID_SHAPES = [(128, 784, 256), (96, 300, 200), (40, 257, 131), (300, 64, 24)]
+
+
+@pytest.mark.parametrize("ta", [False, True], ids=["a", "aT"])
+@pytest.mark.parametrize("tb", [False, True], ids=["b", "bT"])
+@pytest.mark.parametrize("mkn", GRID_SHAPES, ids=str)
+def test_gemm_grid_split_matches_numpy_and_is_deterministic(mkn, ta, tb, many_threads, rng):
+    """Shapes big enough that 16 threads cut C into row x column blocks."""
+    m, k, n = mkn
+    dtype = np.dtype(np.float32)
+    a = rng.standard_normal((k, m) if ta else (m, k)).astype(dtype)
+    b = rng.standard_normal((n, k) if tb else (k, n)).astype(dtype)
+    opa, opb = (a.T if ta else a), (b.T if tb else b)
+    c = np.full((m, n), np.nan, dtype)
+    K.gemm(a, b, c, transpose_a=ta, transpose_b=tb)
+    close(c, opa.astype(np.float64) @ opb, dtype, scale=20)
+    again = np.full((m, n), np.nan, dtype)
+    K.gemm(a, b, again, transpose_a=ta, transpose_b=tb)
+    np.testing.assert_array_equal(again, c)
+
+
+@pytest.mark.parametrize("mkn", GRID_SHAPES, ids=str)
+def test_dense_grid_split_matches_numpy(mkn, many_threads, rng):
+    m, k, n = mkn
+    dtype = np.dtype(np.float32)
+    x = rng.standard_normal((m, k)).astype(dtype)
+    w = (rng.standard_normal((k, n)) / np.sqrt(k)).astype(dtype)
+    b = rng.standard_normal(n).astype(dtype)
+    y = np.full((m, n), np.nan, dtype)
+    K.dense_forward(x, w, b, y, "relu")
+    z = x.astype(np.float64) @ w + b
+    close(y, np.maximum(z, 0), dtype, scale=5)
+    dy = rng.standard_normal((m, n)).astype(dtype)
+    dz, dw, db, dx = (np.full(s, np.nan, dtype) for s in ((m, n), (k, n), (n,), (m, k)))
+    K.dense_backward(x, w, y, dy, dw, db, dx, dz_out=dz, act="relu")
+    dz_ref = dy.astype(np.float64) * (z > 0)
+    close(dz, dz_ref, dtype)
+    close(dw, x.T.astype(np.float64) @ dz_ref, dtype, scale=20)
+    close(db, dz_ref.sum(0), dtype, scale=20)
+    close(dx, dz_ref @ w.T.astype(np.float64), dtype, scale=20)

@@ -133,6 +133,30 @@ def test_mlp_train_step_program_matches_numpy(dtype, num_threads, rng):
         assert net.step == step + 1
 
 
+def test_program_profile_runs_the_step_and_times_each_instruction():
+    """profile() computes exactly what run() computes and reports one time each."""
+    a, b = MLP(np.dtype(np.float32), np.random.default_rng(5)), \
+        MLP(np.dtype(np.float32), np.random.default_rng(5))
+    pa, pb = a.program(), b.program()
+    for _ in range(2):
+        pa.run()
+        prof = pb.profile()
+    assert [(i, name) for i, name, _ in prof] == list(enumerate(pb.ops))
+    assert all(isinstance(ns, int) and ns >= 0 for _, _, ns in prof)
+    for got, want in zip(b.w + b.b + b.m + b.v, a.w + a.b + a.m + a.v, strict=True):
+        np.testing.assert_array_equal(got, want)
+    assert K.Program().profile() == []
+
+
+def test_program_profile_reports_a_failure():
+    prog = K.Program()
+    logits, loss = np.zeros((3, 4)), np.empty(3)
+    labels = np.array([0, 9, 2])
+    prog.sparse_softmax_xent(logits, labels, loss)
+    with pytest.raises(InvalidArgumentError, match=r"Program.profile: instruction 0"):
+        prog.profile()
+
+
 def test_program_lr_array_is_read_each_run():
     var, grad, lr = np.zeros(3), np.ones(3), np.array(0.5)
     prog = K.Program()

@@ -198,6 +198,17 @@ static void test_program(void) {
                           .p = {logits, labels, NULL, loss, NULL}};
     CHECK(est_program_run(prog, 3, &failed, &detail) == EST_ERR_INVALID_ARGUMENT);
     CHECK(failed == 1 && detail == 1);
+    /* the profiling runner: same failure report, times up to the failure, -1 after */
+    int64_t ns[3] = {0, 0, 0};
+    CHECK(est_program_profile(prog, 3, ns, &failed, &detail) == EST_ERR_INVALID_ARGUMENT);
+    CHECK(failed == 1 && detail == 1);
+    CHECK(ns[0] >= 0 && ns[1] >= 0 && ns[2] == -1);
+    CHECK(est_program_profile(prog, 1, NULL, &failed, &detail) == EST_ERR_INVALID_ARGUMENT);
+    CHECK_OK(est_program_profile(prog, 0, NULL, &failed, &detail));
+    memcpy(w2, w, sizeof w);
+    CHECK_OK(est_program_profile(prog, 1, ns, &failed, &detail)); /* dense forward only */
+    CHECK(failed == -1 && ns[0] >= 0);
+    CHECK(memcmp(w, w2, sizeof w) == 0);
     prog[0].op = EST_OP__COUNT;
     CHECK(est_instr_run(&prog[0], NULL) == EST_ERR_INVALID_ARGUMENT);
 }
@@ -230,8 +241,10 @@ int main(void) {
     CHECK(est_dense_forward_f64(&v, &v, NULL, &v, 1, 1, 1, EST_ACT_NONE, 0) == EST_ERR_FAILED_PRECONDITION);
     CHECK(est_blas_set(NULL, ref_dgemm) == EST_ERR_INVALID_ARGUMENT);
     install_ref_blas();
-    for (int t = 1; t <= 3; t++) {
-        CHECK_OK(est_set_num_threads(t));
+    /* 8 threads: the larger GEMMs and dense layers split into 2-D grids of blocks */
+    const int thread_counts[] = {1, 2, 3, 8};
+    for (size_t ti = 0; ti < sizeof thread_counts / sizeof thread_counts[0]; ti++) {
+        CHECK_OK(est_set_num_threads(thread_counts[ti]));
         test_gemm();
         test_dense();
         test_eltwise();

@@ -110,3 +110,5 @@ cdef extern from "estcore/est_program.h" nogil:
     est_status est_instr_run(const est_instr *instr, int64_t *err_detail)
     est_status est_program_run(const est_instr *instrs, int64_t count, int64_t *failed_index,
                                int64_t *err_detail)
+    est_status est_program_profile(const est_instr *instrs, int64_t count, int64_t *ns_out,
+                                   int64_t *failed_index, int64_t *err_detail)

@@ -132,6 +132,29 @@ cdef class Program(_Builder):
                              self._labels[failed] if 0 <= failed < self._n else None)
             raise err
 
+    def profile(self) -> list:
+        """Run like ``run()`` and time each instruction (for profiling).
+
+        Returns:
+            A list of ``(index, name, ns)`` per instruction in run order: ``ns`` is the
+            wall-clock nanoseconds (int) that instruction took.
+        """
+        cdef est_status st
+        cdef int64_t failed = -1, detail = -1
+        cdef int64_t[::1] ns = np.empty(max(self._n, 1), dtype=np.int64)
+        self._check_idle()
+        self._running = True
+        try:
+            with nogil:
+                st = est_program_profile(self._ins, self._n, &ns[0], &failed, &detail)
+        finally:
+            self._running = False
+        if st != EST_OK:
+            name = self._names[failed] if 0 <= failed < self._n else "?"
+            raise _run_error(f"Program.profile: instruction {failed} ({name})", st, detail,
+                             self._labels[failed] if 0 <= failed < self._n else None)
+        return [(i, self._names[i], int(ns[i])) for i in range(self._n)]
+
     def clear(self) -> None:
         """Drop every instruction and the references to its arrays."""
         self._check_idle()
