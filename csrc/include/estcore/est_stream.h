@@ -42,7 +42,12 @@
  *     otherwise takes another worker's most recent idle slab. Measured on a
  *     2-core VM (C consumer, 2 workers): 0.73 -> 0.99 of the C gather; the
  *     same rows copied into a ring of 1, 2, 3, 4, 10 buffers cost 1.00, 1.02,
- *     1.11, 1.16, 1.19 x the time (2 MiB L2, 400 KiB batches).
+ *     1.11, 1.16, 1.19 x the time (2 MiB L2, 400 KiB batches). A consumer
+ *     that keeps batch k until it has batch k + 1 (a Python `for` loop: the
+ *     loop variables hold it) makes one worker cycle at least 3 slabs, one
+ *     that drops each batch before asking for the next only 2; that is the
+ *     gap between 0.84-0.93 and 0.92-1.06 of the C gather with one worker
+ *     (csrc/pipeline/tests/bench_stream.c measures it without Python).
  *   - Slab cache: memory of freed slabs goes to a process-wide cache (at most
  *     EST_SLAB_CACHE_BYTES, matched by exact size, its own mutex) so the next
  *     stream of the same shapes starts on pages that are already faulted in.
