@@ -1,6 +1,11 @@
 /* est_sampler.c -- stateless (seed, epoch, i) -> row; see est_sampler.h. */
 #include "estcore/est_sampler.h"
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define EST_HAVE_ZMM_SAMPLER 1
+#endif
+
 #define EST_SAMPLER_MIN_BITS 8u  /* smaller domains are walked in a 256-element one */
 
 /* Rounds by domain size: small Feistel networks need more rounds to look
@@ -99,13 +104,83 @@ uint64_t est_sampler_row(const est_sampler *s, uint64_t epoch, uint64_t i) {
 
 #define LANES 8  /* rows evaluated side by side so the rounds' latencies overlap */
 
+#ifdef EST_HAVE_ZMM_SAMPLER
+#define ZMM_VECS 4  /* independent vectors in flight: the 64-bit multiply's latency is long */
+
+/* The same network as feistel() on ZMM_VECS * 8 indices at once (AVX-512F + DQ:
+ * 64-bit lane multiplies). Lanes still >= num_rows are walked again under a
+ * mask, so every lane gives exactly what est_sampler_row_keyed gives. Returns
+ * the number of rows done (a multiple of 32). */
+__attribute__((target("avx512f,avx512dq"))) static uint64_t fill_epoch_zmm(
+    const est_sampler *s, const est_epoch_keys *k, uint64_t i, uint64_t count, uint64_t *out) {
+    const __m512i n = _mm512_set1_epi64((long long)s->num_rows);
+    const __m512i step = _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0);
+    const unsigned rounds = s->rounds, bl = s->bits_left, br = s->bits_right;
+    __m512i key[EST_SAMPLER_MAX_ROUNDS], mult[EST_SAMPLER_MAX_ROUNDS];
+    for (unsigned r = 0; r < rounds; r++) {
+        uint64_t kr = k->round[r];
+        key[r] = _mm512_set1_epi64((long long)kr);
+        mult[r] = _mm512_set1_epi64((long long)((kr >> 32 | kr << 32) | 1u));
+    }
+    const __m128i sh_r = _mm_set_epi64x(0, br), sh_32 = _mm_set_epi64x(0, 32);
+    const __m512i mask_r = _mm512_set1_epi64((long long)((1ull << br) - 1));
+    const __m512i mask_l = _mm512_set1_epi64((long long)((1ull << bl) - 1));
+    uint64_t j = 0;
+    for (; j + 8 * ZMM_VECS <= count; j += 8 * ZMM_VECS) {
+        __m512i y[ZMM_VECS];
+        __mmask8 todo[ZMM_VECS];
+        for (int v = 0; v < ZMM_VECS; v++) {
+            y[v] = _mm512_add_epi64(_mm512_set1_epi64((long long)(i + j + 8u * (unsigned)v)), step);
+            todo[v] = 0xFF;
+        }
+        /* First pass on every lane of every vector, then walk the few lanes left. */
+        for (int pass = 0;; pass++) {
+            int any = 0;
+            for (int v = 0; v < ZMM_VECS; v++)
+                any |= todo[v];
+            if (!any)
+                break;
+            __m512i left[ZMM_VECS], right[ZMM_VECS];
+            for (int v = 0; v < ZMM_VECS; v++) {
+                left[v] = _mm512_srl_epi64(y[v], sh_r);
+                right[v] = _mm512_and_si512(y[v], mask_r);
+            }
+            for (unsigned r = 0; r < rounds; r++) {
+                /* Round r maps a right half of width wr to a new right half of
+                 * width wl: bl on even rounds, br on odd ones (see feistel()). */
+                const __m512i m = (r & 1u) ? mask_r : mask_l;
+                for (int v = 0; v < ZMM_VECS; v++) {
+                    __m512i f = _mm512_srl_epi64(
+                        _mm512_mullo_epi64(_mm512_xor_si512(right[v], key[r]), mult[r]), sh_32);
+                    __m512i nr = _mm512_xor_si512(left[v], _mm512_and_si512(f, m));
+                    left[v] = right[v];
+                    right[v] = nr;
+                }
+            }
+            for (int v = 0; v < ZMM_VECS; v++) {
+                y[v] = _mm512_mask_mov_epi64(
+                    y[v], todo[v], _mm512_or_si512(_mm512_sll_epi64(left[v], sh_r), right[v]));
+                todo[v] = _mm512_mask_cmpge_epu64_mask(todo[v], y[v], n);
+            }
+        }
+        for (int v = 0; v < ZMM_VECS; v++)
+            _mm512_storeu_si512((void *)(out + j + 8u * (unsigned)v), y[v]);
+    }
+    return j;
+}
+#endif
+
 /* out[j] = row of in-epoch index i + j for j < count (all in one epoch). */
 static void fill_epoch(const est_sampler *s, const est_epoch_keys *k, uint64_t i,
                        uint64_t count, uint64_t *out) {
     const uint64_t n = s->num_rows;
     uint64_t j = 0;
+#ifdef EST_HAVE_ZMM_SAMPLER
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq"))
+        j = fill_epoch_zmm(s, k, i, count, out);
+#endif
     {  /* callers keep i >= 2, past the keyed swap of rows 0 and 1 */
-        for (; j + LANES <= count; j += LANES) {
+        for (; j + LANES <= count; j += LANES) {  /* the portable path */
             uint64_t x[LANES];
             for (int l = 0; l < LANES; l++)
                 x[l] = i + j + (uint64_t)l;

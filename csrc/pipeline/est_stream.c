@@ -37,11 +37,14 @@ static void register_atfork(void) { atfork_result = pthread_atfork(NULL, NULL, o
 struct est_slab {
     est_stream *owner;
     est_slab *next;      /* free-list link; guarded by owner->lock */
+    int home;            /* worker that filled it last; its free list takes it back */
 };
 
 typedef struct worker {
     est_stream *s;
     uint64_t *rows;      /* per-batch row indices; this worker's own */
+    est_slab *free_list; /* idle slabs this worker filled last, most recent first; s->lock */
+    int index;
     pthread_t thread;
 } worker;
 
@@ -71,7 +74,7 @@ struct est_stream {
     uint64_t consumed;        /* next index the consumer takes */
     est_slab **window;        /* in_flight entries; batch k at k % in_flight */
     uint64_t *window_rows;
-    est_slab *free_list;
+    uint64_t slabs_free;      /* slabs on the workers' free lists */
     uint64_t slabs_live;      /* allocated slabs anywhere (free, filling, ready, handed out) */
     int owner_alive;          /* 0 after est_stream_destroy */
     int closed;
@@ -133,6 +136,50 @@ static void free_stream(est_stream *s) {
 static void drop_slab_locked(est_stream *s, est_slab *slab) {
     est__slab_mem_put(slab, SLAB_HEADER + s->slab_bytes);
     s->slabs_live--;
+}
+
+/* s->lock held. Put an idle slab on its home worker's free list (head: the most
+ * recently used slab is refilled first, while it is still in that core's cache). */
+static void push_free_locked(est_stream *s, est_slab *slab) {
+    worker *home = &s->workers[slab->home];
+    slab->next = home->free_list;
+    home->free_list = slab;
+    s->slabs_free++;
+}
+
+/* s->lock held. An idle slab for worker w, or NULL when a new one should be
+ * allocated: w's own most recent slab (cache-hot in w's core); else a new one
+ * while the pool is below pool_target (so each worker settles on its own
+ * small set); else another worker's most recent idle slab. */
+static est_slab *pop_free_locked(est_stream *s, worker *w) {
+    worker *from = w;
+    if (w->free_list == NULL) {
+        if (s->slabs_free == 0 || s->slabs_live < s->pool_target)
+            return NULL;
+        for (int i = 1; i < s->nthreads; i++) {
+            from = &s->workers[(w->index + i) % s->nthreads];
+            if (from->free_list != NULL)
+                break;
+        }
+    }
+    est_slab *slab = from->free_list;
+    from->free_list = slab->next;
+    s->slabs_free--;
+    slab->home = w->index;
+    return slab;
+}
+
+/* s->lock held, workers joined (or never started): free every idle slab. */
+static void drop_free_lists_locked(est_stream *s) {
+    for (int t = 0; t < s->nthreads; t++) {
+        worker *w = &s->workers[t];
+        while (w->free_list != NULL) {
+            est_slab *next = w->free_list->next;
+            drop_slab_locked(s, w->free_list);
+            w->free_list = next;
+        }
+    }
+    s->slabs_free = 0;
 }
 
 /* Fill one slab with batch k. Returns EST_OK, EST_ERR_CANCELLED (closing seen;
@@ -203,12 +250,17 @@ static void *worker_main(void *arg) {
     worker *w = arg;
     est_stream *s = w->s;
     char msg[EST_STREAM_ERROR_LEN];
+    int wake_consumer = 0;  /* a batch was published that the waiting consumer needs */
     lock(s);
     for (;;) {
         /* s->lock held here at the top of every iteration. */
         if (s->closed || s->error != EST_OK || s->next_batch >= s->end_batch)
             break;
         if (s->next_batch - s->consumed >= s->in_flight) {
+            if (wake_consumer) {
+                pthread_cond_signal(&s->ready_cond);
+                wake_consumer = 0;
+            }
             s->room_waiters++;
             pthread_cond_wait(&s->room_cond, &s->lock);
             s->room_waiters--;
@@ -217,12 +269,16 @@ static void *worker_main(void *arg) {
         uint64_t k = s->next_batch++;
         if (s->cfg.delay_us)
             hook_delay_locked(s);
-        est_slab *slab = s->free_list;
-        if (slab)
-            s->free_list = slab->next;
-        else
+        est_slab *slab = pop_free_locked(s, w);
+        if (slab == NULL)
             s->slabs_live++;  /* counted before allocating so the owner stays alive */
         unlock(s);
+        /* Signalled after unlocking: the woken consumer does not then block on
+         * the mutex this thread still holds (one futex call instead of three). */
+        if (wake_consumer) {
+            pthread_cond_signal(&s->ready_cond);
+            wake_consumer = 0;
+        }
 
         est_status st = EST_OK;
         uint64_t rows = 0;
@@ -236,6 +292,7 @@ static void *worker_main(void *arg) {
                 slab = mem;
                 slab->owner = s;
                 slab->next = NULL;
+                slab->home = w->index;
             }
         }
         if (st == EST_OK)
@@ -245,13 +302,12 @@ static void *worker_main(void *arg) {
         if (slab == NULL) {
             s->slabs_live--;
         } else if (st != EST_OK || s->closed) {
-            slab->next = s->free_list;  /* close() frees the free list after joining */
-            s->free_list = slab;
+            push_free_locked(s, slab);  /* close() frees the free lists after joining */
         } else {
             s->window[k % s->in_flight] = slab;
             s->window_rows[k % s->in_flight] = rows;
             if (s->consumer_waiting && should_wake_consumer_locked(s))
-                pthread_cond_signal(&s->ready_cond);
+                wake_consumer = 1;
         }
         if (st != EST_OK && st != EST_ERR_CANCELLED) {
             /* Keep the failure of the smallest batch index: the consumer
@@ -267,7 +323,7 @@ static void *worker_main(void *arg) {
         }
     }
     s->live_workers--;
-    if (s->consumer_waiting)
+    if (s->consumer_waiting || wake_consumer)
         pthread_cond_signal(&s->ready_cond);  /* whatever is ready, nothing more may come */
     unlock(s);
     return NULL;
@@ -363,6 +419,7 @@ est_status est_stream_create(const est_stream_config *cfg, const est_column *col
     s->slab_bytes = offset;
     for (int t = 0; t < s->nthreads; t++) {
         s->workers[t].s = s;
+        s->workers[t].index = t;
         s->workers[t].rows = malloc((size_t)s->slab_rows * sizeof(uint64_t));
         if (s->workers[t].rows == NULL) {
             st = EST_ERR_OUT_OF_MEMORY;
@@ -414,6 +471,7 @@ est_status est_stream_next(est_stream *s, int64_t timeout_ms, est_slab **slab,
     *slab = NULL;
     struct timespec until;
     int have_deadline = 0;
+    int wake_workers = 0;
     est_status st;
     lock(s);
     for (;;) {
@@ -435,9 +493,8 @@ est_status est_stream_next(est_stream *s, int64_t timeout_ms, est_slab **slab,
             /* Coalesced like the consumer's wake-ups: workers waiting for room
              * are woken once wake_batch slots are free (or below, before the
              * consumer itself waits). */
-            if (s->room_waiters > 0 &&
-                s->in_flight - (s->next_batch - s->consumed) >= s->wake_batch)
-                pthread_cond_broadcast(&s->room_cond);
+            wake_workers = s->room_waiters > 0 &&
+                           s->in_flight - (s->next_batch - s->consumed) >= s->wake_batch;
             st = EST_OK;
             break;
         }
@@ -467,6 +524,10 @@ est_status est_stream_next(est_stream *s, int64_t timeout_ms, est_slab **slab,
             timeout_ms = 0;  /* look once more, then report the timeout */
     }
     unlock(s);
+    /* After unlocking, so the woken workers do not block on the mutex. The
+     * stream outlives this call (destroy never runs concurrently with next). */
+    if (wake_workers)
+        pthread_cond_broadcast(&s->room_cond);
     return st;
 }
 
@@ -500,11 +561,7 @@ est_status est_stream_close(est_stream *s) {
             s->window[i] = NULL;
         }
     }
-    while (s->free_list != NULL) {
-        est_slab *next = s->free_list->next;
-        drop_slab_locked(s, s->free_list);
-        s->free_list = next;
-    }
+    drop_free_lists_locked(s);
     s->joined = 1;
     pthread_cond_broadcast(&s->ready_cond);
     unlock(s);
@@ -532,8 +589,7 @@ void est_slab_release(est_slab *slab) {
     lock(s);
     int last = 0;
     if (!s->closed && s->slabs_live <= s->pool_target) {
-        slab->next = s->free_list;
-        s->free_list = slab;
+        push_free_locked(s, slab);
     } else {
         est__slab_mem_put(slab, SLAB_HEADER + s->slab_bytes);
         s->slabs_live--;

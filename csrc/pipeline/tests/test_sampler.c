@@ -64,6 +64,29 @@ static void test_fill_crosses_epochs(void) {
     }
 }
 
+/* The batched fill (vector lanes where the CPU has them, scalar lanes, the
+ * per-row tail) equals the per-row function, also where cycle walking is
+ * frequent (small domains, N just above a power of two) and across epochs. */
+static void test_fill_matches_rows(void) {
+    const uint64_t sizes[] = {2, 3, 100, 255, 257, 1000, 4097, 60000, 65536, 65537};
+    for (size_t t = 0; t < sizeof sizes / sizeof sizes[0]; t++) {
+        uint64_t n = sizes[t];
+        est_sampler s;
+        CHECK_EQ(est_sampler_init(n, 1234 + t, 1, &s), EST_OK);
+        uint64_t total = 2 * n + 77;
+        uint64_t *out = malloc(total * sizeof(uint64_t));
+        CHECK(out != NULL);
+        for (uint64_t first = 0; first < 40; first += 13) {
+            est_sampler_fill(&s, first, total - first, out);
+            for (uint64_t j = 0; j < total - first; j++) {
+                uint64_t g = first + j;
+                CHECK_EQ(out[j], est_sampler_row(&s, g / n, g % n));
+            }
+        }
+        free(out);
+    }
+}
+
 /* Position of each element over many seeds: chi-square against uniform. */
 static void test_roughly_uniform(void) {
     enum { N = 5, SEEDS = 20000 };
@@ -128,6 +151,7 @@ int main(void) {
     RUN(test_identity);
     RUN(test_epochs_and_seeds_differ);
     RUN(test_fill_crosses_epochs);
+    RUN(test_fill_matches_rows);
     RUN(test_roughly_uniform);
     RUN(test_batch_span);
     RUN(test_init_rejects);

@@ -34,6 +34,8 @@ import numpy as np
 
 DEF WAIT_MS = 100
 
+cdef object _ndarray = np.ndarray  # looked up once: _pack runs once per batch
+
 MAX_THREADS = EST_STREAM_MAX_THREADS
 MAX_DIMS = EST_STREAM_MAX_DIMS
 
@@ -91,6 +93,9 @@ cdef class _Stream:
     cdef list dtypes
     cdef list tails          # per-example shapes (tuples)
     cdef list offsets
+    cdef uint64_t full_rows  # rows of a full batch; its array shapes are cached:
+    cdef list full_shapes
+    cdef Py_ssize_t full_extent
     cdef int ncols
     cdef object x_keys
     cdef object y_keys
@@ -152,6 +157,9 @@ cdef class _Stream:
             free(dims)
         self.closed = False
         self.offsets = [est_stream_column_offset(self.s, c) for c in range(self.ncols)]
+        self.full_rows = batch_size
+        self.full_shapes = [(<Py_ssize_t>batch_size,) + t for t in self.tails]
+        self.full_extent = self.slab_bytes_for(batch_size)
 
     def __dealloc__(self):
         if self.s != NULL:
@@ -191,7 +199,10 @@ cdef class _Stream:
                                "stream; a stream has one consumer at a time")
         self.busy = True
         try:
-            while True:
+            # A ready batch is taken without releasing the GIL (the call then
+            # only takes the stream's mutex, which no thread holds for long).
+            st = est_stream_next(self.s, 0, &slab, &k, &rows)
+            while st == EST_ERR_TIMEOUT:
                 with nogil:
                     st = est_stream_next(self.s, WAIT_MS, &slab, &k, &rows)
                 if st != EST_ERR_TIMEOUT:
@@ -220,14 +231,18 @@ cdef class _Stream:
     cdef object _pack(self, est_slab *slab, uint64_t rows):
         cdef _BatchBuffer buf = _BatchBuffer.__new__(_BatchBuffer)
         buf.slab = slab  # ownership moves to buf here
-        buf.shape[0] = <Py_ssize_t>self.slab_bytes_for(rows)
+        cdef bint full = rows == self.full_rows
+        buf.shape[0] = self.full_extent if full else self.slab_bytes_for(rows)
         buf.strides[0] = 1
         cdef int c
-        cdef list arrays = []
-        n = <Py_ssize_t>rows
-        for c in range(self.ncols):
-            arrays.append(np.ndarray((n,) + <tuple>self.tails[c], self.dtypes[c], buf,
-                                     self.offsets[c]))
+        cdef list arrays
+        if full:
+            arrays = [_ndarray(self.full_shapes[c], self.dtypes[c], buf, self.offsets[c])
+                      for c in range(self.ncols)]
+        else:
+            n = <Py_ssize_t>rows
+            arrays = [_ndarray((n,) + <tuple>self.tails[c], self.dtypes[c], buf,
+                               self.offsets[c]) for c in range(self.ncols)]
         cdef int nx
         if self.x_keys is None:
             features = arrays[0]
