@@ -278,6 +278,12 @@ class MPIStrategy:
 
         return allreduce_mean(self, grads_and_vars)
 
+    def __deepcopy__(self, memo: dict) -> MPIStrategy:
+        return self  # a handle on the process's communicator: RunConfig copies share it
+
+    def __copy__(self) -> MPIStrategy:
+        return self
+
     def __repr__(self) -> str:
         where = "not started" if self._me is None else \
             f"rank {self._me.rank} of {self._me.size} ({self._me.source})"
