@@ -57,12 +57,17 @@ def main(argv=None) -> int:
     p.add_argument("--sleep-per-step", type=float, default=0.0)
     p.add_argument("--peer-timeout", type=float, default=15.0)
     p.add_argument("--explicit", action="store_true")
+    p.add_argument("--model-dir-per-rank", action="store_true",
+                   help="each process gets MODEL_DIR/rank<r> (as if on its own host)")
     a = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(levelname)s %(message)s")
     strategy = MPIStrategy(peer_timeout_secs=a.peer_timeout) \
         if a.explicit else None
-    config = est.RunConfig(model_dir=a.model_dir, tf_random_seed=7, save_checkpoints_steps=5,
+    model_dir = a.model_dir
+    if a.model_dir_per_rank:
+        model_dir = f"{model_dir}/rank{est.RunConfig().global_id_in_cluster or 0}"
+    config = est.RunConfig(model_dir=model_dir, tf_random_seed=7, save_checkpoints_steps=5,
                            save_summary_steps=5, log_step_count_steps=5,
                            train_distribute=strategy)
     workers = a.workers or max(1, config.num_worker_replicas)
