@@ -184,3 +184,37 @@ def test_restart_resumes_from_chief_checkpoint(tmp_path, mpiexec):
     check_replicas(tmp_path / "out", 2, load(Path(f"{tmp_path / 'ref_out'}.rank0.npz")))
     assert f"model.ckpt-{2 * STEPS}.data" in files_under(tmp_path / "m" / "rank0")
     assert files_under(tmp_path / "m" / "rank1") == []
+
+
+def test_train_and_evaluate_under_mpiexec(tmp_path, mpiexec, reference):
+    """The chief trains and evaluates after checkpoints; the worker only trains."""
+    res = run([mpiexec, "-n", "2", *script_args(tmp_path / "m", tmp_path / "out", GLOBAL_BATCH,
+                                                STEPS, "--train-and-evaluate")], clean_env())
+    check_ok(res)
+    assert f"eval chief: global_step={STEPS} acc=" in res.stdout
+    assert "eval worker: none" in res.stdout
+    check_replicas(tmp_path / "out", 2, reference)
+    assert any(f.startswith("eval/events") for f in files_under(tmp_path / "m"))
+
+
+def test_tf_config_evaluator_task(tmp_path, mpiexec):
+    """chief + worker train (mpiexec -n 1 each); an evaluator task evaluates new checkpoints
+    until max_steps and exits (it is not part of the MPI group)."""
+    chief_port, worker_port = free_port(), free_port()
+    model_dir = tmp_path / "m"
+    procs = []
+    for task, launcher in [("evaluator", []), ("chief", [mpiexec, "-n", "1"]),
+                           ("worker", [mpiexec, "-n", "1"])]:
+        env = clean_env(TF_CONFIG=tf_config(chief_port, [worker_port], task, 0))
+        cmd = [*launcher, *script_args(model_dir, tmp_path / "out", GLOBAL_BATCH, 20,
+                                       "--train-and-evaluate", "--sleep-per-step", "0.01")]
+        procs.append(subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE,
+                                      stderr=subprocess.PIPE, text=True,
+                                      start_new_session=True))
+    results = finish(procs, 120)
+    for rc, _, err in results:
+        assert rc == 0, err[-6000:]
+    assert "eval evaluator: global_step=20 acc=" in results[0][1]
+    assert "eval chief: none" in results[1][1] and "eval worker: none" in results[2][1]
+    eval_files = [f for f in files_under(model_dir) if f.startswith("eval/")]
+    assert eval_files, files_under(model_dir)

@@ -57,6 +57,7 @@ def main(argv=None) -> int:
     p.add_argument("--sleep-per-step", type=float, default=0.0)
     p.add_argument("--peer-timeout", type=float, default=15.0)
     p.add_argument("--explicit", action="store_true")
+    p.add_argument("--train-and-evaluate", action="store_true")
     p.add_argument("--model-dir-per-rank", action="store_true",
                    help="each process gets MODEL_DIR/rank<r> (as if on its own host)")
     a = p.parse_args(argv)
@@ -76,7 +77,16 @@ def main(argv=None) -> int:
                                          num_epochs=None, shuffle=True)
     e = est.Estimator(model_fn, config=config)
     hooks = [_Capture()] + ([_Sleep(a.sleep_per_step)] if a.sleep_per_step else [])
-    e.train(input_fn, max_steps=a.steps, hooks=hooks)
+    if a.train_and_evaluate:
+        eval_fn = est.inputs.numpy_input_fn({"x": x}, y, batch_size=40, num_epochs=1,
+                                            shuffle=False)
+        metrics, _ = est.train_and_evaluate(
+            e, est.TrainSpec(input_fn, max_steps=a.steps, hooks=hooks),
+            est.EvalSpec(eval_fn, steps=None, start_delay_secs=0, throttle_secs=0))
+        print(f"eval {config.task_type}: " + ("none" if metrics is None else
+              f"global_step={metrics['global_step']} acc={metrics['acc']:.4f}"), flush=True)
+    else:
+        e.train(input_fn, max_steps=a.steps, hooks=hooks)
     values = _LAST.get("values", {})  # this replica's variables at the end of training
     rank = config.global_id_in_cluster or 0
     np.savez(f"{a.out}.rank{rank}.npz", **{k.replace("/", "__"): v for k, v in values.items()})

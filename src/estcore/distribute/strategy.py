@@ -142,7 +142,7 @@ class MPIStrategy:
             self._me = me
             tag = f"{me.task_type}:{me.task_id}"
             est_logger = logging.getLogger("estcore")
-            if not any(isinstance(f, _TaskTag) for f in est_logger.filters):
+            if me.size > 1 and not any(isinstance(f, _TaskTag) for f in est_logger.filters):
                 est_logger.addFilter(_TaskTag(tag))
             logger.info("estcore.distribute: MPIStrategy, task %s = rank %d of %d (%s)", tag,
                         me.rank, me.size, me.source)
