@@ -235,3 +235,57 @@ def test_sharded_stream_state_resumes():
 def test_shard_scope_validation(bad, arg):
     with pytest.raises((ValueError, TypeError), match=f"`{arg}`"), shard_scope(*bad):
         pass
+
+
+def test_mpiexec_and_tf_config_cluster_together_are_rejected(no_launcher, monkeypatch):
+    monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": {"chief": ["h0:1"],
+                                                            "worker": ["h1:1"]},
+                                                "task": {"type": "chief", "index": 0}}))
+    cfg = est.RunConfig()
+    fake_mpiexec(monkeypatch, 0, 2)
+    with pytest.raises(ValueError, match="Use one or the other"):
+        membership_from_config(cfg)
+
+
+class _FakeEstimator:
+    """latest_checkpoint() walks a list; evaluate() reports the step of the checkpoint."""
+
+    def __init__(self, model_dir: str, ckpts: list):
+        self.model_dir = model_dir
+        self._ckpts = list(ckpts)
+        self.evaluated: list[str] = []
+
+    def latest_checkpoint(self):
+        return self._ckpts.pop(0) if len(self._ckpts) > 1 else self._ckpts[0]
+
+    def evaluate(self, input_fn, steps, name, checkpoint_path, hooks):
+        self.evaluated.append(checkpoint_path)
+        return {"global_step": int(checkpoint_path.rsplit("-", 1)[1]), "loss": 0.5}
+
+
+def test_evaluator_task_loop(tmp_path, caplog):
+    from estcore.estimator.training import _run_evaluator
+
+    e = _FakeEstimator(str(tmp_path), [None, "m/model.ckpt-5", "m/model.ckpt-5",
+                                       "m/model.ckpt-10", "m/model.ckpt-20"])
+    now = [0.0]
+    slept: list[float] = []
+
+    def clock() -> float:
+        now[0] += 1.0  # every evaluation pass "takes" 1 s of the clock
+        return now[0]
+
+    def sleep(secs: float) -> None:
+        slept.append(secs)
+
+    fn = lambda: None  # noqa: E731
+    with caplog.at_level("WARNING", logger="estcore"):
+        metrics, exports = _run_evaluator(
+            e, est.TrainSpec(fn, max_steps=20),
+            est.EvalSpec(fn, start_delay_secs=7, throttle_secs=10), clock=clock, sleep=sleep)
+    assert metrics["global_step"] == 20 and exports == []
+    assert e.evaluated == ["m/model.ckpt-5", "m/model.ckpt-10", "m/model.ckpt-20"]
+    assert slept[0] == 7  # start delay, then the rest of each throttle period
+    assert slept[1:] == [9.0, 9.0, 9.0, 9.0]
+    assert "Estimator is not trained yet" in caplog.text
+    assert "No new checkpoint ready for evaluation" in caplog.text

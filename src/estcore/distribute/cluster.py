@@ -78,6 +78,11 @@ def membership_from_config(config: Any) -> Membership:
     """This process's :class:`Membership` from a RunConfig (and the MPI environment)."""
     world = env_world()
     if world is not None and world[1] > 1:
+        if _tf_config_cluster():
+            raise ValueError(
+                f"estcore.distribute: mpiexec started {world[1]} processes and TF_CONFIG also "
+                "describes a cluster. Use one or the other: `mpiexec -n W python train.py` "
+                "without TF_CONFIG, or one `mpiexec -n 1` per TF_CONFIG task.")
         rank, size = world
         task_type, task_id = task_name(rank)
         return Membership(rank, size, task_type, task_id, "mpiexec")

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from estcore._validation import invalid
-from estcore.distribute._mpi import env_world, import_mpi
+from estcore.distribute._mpi import INSTALL_HINT, env_world, import_mpi
 from estcore.distribute.cluster import Membership, membership_from_config, task_name
 from estcore.distribute.watchdog import Heartbeat, PeerFailure, wait
 
@@ -67,6 +67,10 @@ def get_communicator(me: Membership, rendezvous_timeout_secs: float) -> tuple[An
         why = (f"mpiexec started {me.size} processes" if me.source == "mpiexec"
                else f"TF_CONFIG describes {me.size} training tasks")
         MPI = import_mpi(why)
+        if MPI.Query_thread() < MPI.THREAD_MULTIPLE:
+            raise RuntimeError("estcore.distribute needs an MPI library with "
+                               "MPI_THREAD_MULTIPLE (its heartbeat thread talks to MPI while "
+                               f"the main thread waits); this one does not. {INSTALL_HINT}")
         if me.source == "mpiexec":
             comm = MPI.COMM_WORLD.Dup()
         else:
