@@ -19,6 +19,8 @@ import numpy as np
 import pytest
 
 SCRIPT = Path(__file__).with_name("train_script.py")
+GLOBAL_BATCH = 12  # of the multi-process tests' runs
+STEPS = 10
 HINT = "pip install 'estcore[mpi]' (mpi4py + mpich from PyPI)"
 
 

@@ -15,6 +15,8 @@ import numpy as np
 import pytest
 
 from .helpers import (
+    GLOBAL_BATCH,
+    STEPS,
     check_ok,
     clean_env,
     free_port,
@@ -27,17 +29,6 @@ from .helpers import (
 )
 
 pytestmark = pytest.mark.slow
-
-GLOBAL_BATCH = 12
-STEPS = 10
-
-
-@pytest.fixture(scope="module")
-def reference(tmp_path_factory) -> dict:
-    """Variables after STEPS steps of ONE process with the global batch."""
-    d = tmp_path_factory.mktemp("ref")
-    check_ok(run(script_args(d / "model", d / "out", GLOBAL_BATCH, STEPS), clean_env()))
-    return load(d / "out.rank0.npz")
 
 
 def files_under(path: Path) -> list[str]:
