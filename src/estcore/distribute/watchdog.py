@@ -114,6 +114,10 @@ class Heartbeat:
             except self._MPI.Exception:
                 pass
         self._recvs = {}
+        try:
+            self._comm.Free()  # freed once its pending sends complete
+        except self._MPI.Exception:
+            pass
 
 
 def wait(req: Any, heartbeat: Heartbeat | None, deadline_secs: float | None, what: str) -> None:

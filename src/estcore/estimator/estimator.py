@@ -9,6 +9,12 @@ calls ``model_fn`` once, then runs the steps through a
 :class:`~estcore.estimator.monitored_session.MonitoredSession` with TF's hooks
 in TF's order. Checkpoints are restored from ``model_dir`` automatically.
 
+With several training processes (``mpiexec``, a multi-task TF_CONFIG, or
+``RunConfig.train_distribute``), ``train()`` runs synchronous data-parallel steps
+through ``estcore.distribute`` (see ``_distributed.py``): the chief's start step,
+input seed and variables, this process's input shard, averaged gradients, and
+checkpoints and summaries written by the chief only.
+
 Differences from tf.estimator are listed in the README ("Differences from
 tf.estimator"); the ones made here: the Estimator's NanTensorHook runs before
 the checkpoint hook (a NaN step is never saved), and a progress bar is shown
