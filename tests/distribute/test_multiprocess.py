@@ -209,3 +209,23 @@ def test_tf_config_evaluator_task(tmp_path, mpiexec):
     assert "eval chief: none" in results[1][1] and "eval worker: none" in results[2][1]
     eval_files = [f for f in files_under(model_dir) if f.startswith("eval/")]
     assert eval_files, files_under(model_dir)
+
+
+@pytest.mark.parametrize("rows,steps", [(100, 9), (98, 8)])
+def test_finite_input_short_last_batch(rows, steps, tmp_path, mpiexec):
+    """One epoch of ``rows`` examples, global batch 12 over 3 processes. 100 rows: the last
+    global batch (4 rows) splits 1/1/2 and the example-count weighting reproduces one
+    process exactly. 98 rows: one shard of the last batch (2 rows) is empty, so all three
+    processes skip it and stop together after 8 steps (== one process stopped there)."""
+    extra = ("--rows", str(rows), "--epochs", "1")
+    ref_max_steps = 10**6 if rows == 100 else steps  # 98: stop where the processes stop
+    check_ok(run(script_args(tmp_path / "ref", tmp_path / "ref_out", GLOBAL_BATCH,
+                             ref_max_steps, *extra), clean_env()))
+    res = run([mpiexec, "-n", "3", *script_args(tmp_path / "m", tmp_path / "out",
+                                                GLOBAL_BATCH, 10**6, "--model-dir-per-rank",
+                                                *extra)], clean_env())
+    check_ok(res)
+    reference = load(Path(f"{tmp_path / 'ref_out'}.rank0.npz"))
+    assert int(reference["global_step"]) == steps
+    check_replicas(tmp_path / "out", 3, reference)
+    assert ("shard of the last global batch is empty" in res.stderr) == (rows == 98)

@@ -40,9 +40,9 @@ def model_fn(features, labels, mode, config):
                                  labels, ec.argmax(logits, 1))})
 
 
-def data():
+def data(rows: int = 240):
     rng = np.random.default_rng(0)
-    x = rng.normal(size=(240, 8)).astype(np.float32)
+    x = rng.normal(size=(rows, 8)).astype(np.float32)
     y = (x[:, 0] + x[:, 1] > 0).astype(np.int32) + (x[:, 2] > 1).astype(np.int32)
     return x, y
 
@@ -58,6 +58,8 @@ def main(argv=None) -> int:
     p.add_argument("--peer-timeout", type=float, default=15.0)
     p.add_argument("--explicit", action="store_true")
     p.add_argument("--train-and-evaluate", action="store_true")
+    p.add_argument("--rows", type=int, default=240, help="training examples")
+    p.add_argument("--epochs", type=int, default=None, help="num_epochs (None: endless)")
     p.add_argument("--model-dir-per-rank", action="store_true",
                    help="each process gets MODEL_DIR/rank<r> (as if on its own host)")
     a = p.parse_args(argv)
@@ -72,9 +74,9 @@ def main(argv=None) -> int:
                            save_summary_steps=5, log_step_count_steps=5,
                            train_distribute=strategy)
     workers = a.workers or max(1, config.num_worker_replicas)
-    x, y = data()
+    x, y = data(a.rows)
     input_fn = est.inputs.numpy_input_fn({"x": x}, y, batch_size=a.global_batch // workers,
-                                         num_epochs=None, shuffle=True)
+                                         num_epochs=a.epochs, shuffle=True)
     e = est.Estimator(model_fn, config=config)
     hooks = [_Capture()] + ([_Sleep(a.sleep_per_step)] if a.sleep_per_step else [])
     if a.train_and_evaluate:

@@ -9,12 +9,15 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import Any
 
 from estcore.errors import OutOfRangeError
 
 __all__ = ["strategy_for", "chief_start", "input_seed", "batch_rows", "run_steps"]
+
+logger = logging.getLogger("estcore")
 
 
 def strategy_for(config: Any) -> Any:
@@ -64,8 +67,13 @@ def run_steps(strategy: Any, mon: Any, source: Any, feeder: Any, fetches: list) 
             batch = None if mon.should_stop() else source.next_batch()
         except (OutOfRangeError, StopIteration):
             batch = None
-        if not strategy.all_true(batch is not None):
+        rows = 0 if batch is None else batch_rows(batch[0])
+        if batch is not None and rows == 0:
+            logger.warning("estcore.distribute: this process's shard of the last global batch "
+                           "is empty (that batch has fewer rows than processes); every "
+                           "process skips that batch.")
+        if not strategy.all_true(rows > 0):
             return loss, ran
-        strategy.local_weight = float(batch_rows(batch[0]))
+        strategy.local_weight = float(rows)
         _, loss = mon.run(fetches, feed_dict=feeder(*batch))
         ran += 1
