@@ -217,10 +217,10 @@ def test_train_and_evaluate_type_checks(tmp_path, monkeypatch):
     est.config = RunConfig()
     with pytest.raises(ValueError, match="there can only be one `evaluator` task"):
         train_and_evaluate(est, TrainSpec(fn), EvalSpec(fn))
-    monkeypatch.setenv("TF_CONFIG", '{"cluster": {"chief": ["a:1"]}, "task": {"type": '
-                                    '"chief", "index": 0}}')
+    monkeypatch.setenv("TF_CONFIG", '{"cluster": {"chief": ["a:1"], "ps": ["b:1"]}, '
+                                    '"task": {"type": "ps", "index": 0}}')
     est.config = RunConfig()
-    with pytest.raises(ValueError, match="Distributed train_and_evaluate"):
+    with pytest.raises(ValueError, match="Task type ps is not supported"):
         train_and_evaluate(est, TrainSpec(fn), EvalSpec(fn))
 
 

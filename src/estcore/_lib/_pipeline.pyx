@@ -105,7 +105,8 @@ cdef class _Stream:
     def __cinit__(self, list columns, x_keys, y_keys, uint64_t batch_size,
                   uint64_t num_epochs, uint64_t seed, bint shuffle, int num_threads,
                   uint64_t queue_capacity, uint64_t start_batch=0,
-                  int64_t fail_at_batch=-1, uint32_t delay_us=0):
+                  int64_t fail_at_batch=-1, uint32_t delay_us=0,
+                  uint32_t shard_index=0, uint32_t num_shards=1):
         self.s = NULL
         self.closed = True
         self.columns = list(columns)
@@ -126,6 +127,8 @@ cdef class _Stream:
         cfg.start_batch = start_batch
         cfg.fail_at_batch = fail_at_batch
         cfg.delay_us = delay_us
+        cfg.shard_index = shard_index
+        cfg.num_shards = num_shards
         cdef est_column *cols = <est_column *>malloc(self.ncols * sizeof(est_column))
         cdef int64_t *dims = <int64_t *>malloc(
             2 * sum(max(a.ndim, 1) for a in self.columns) * sizeof(int64_t))

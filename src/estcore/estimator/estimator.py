@@ -9,6 +9,12 @@ calls ``model_fn`` once, then runs the steps through a
 :class:`~estcore.estimator.monitored_session.MonitoredSession` with TF's hooks
 in TF's order. Checkpoints are restored from ``model_dir`` automatically.
 
+With several training processes (``mpiexec``, a multi-task TF_CONFIG, or
+``RunConfig.train_distribute``), ``train()`` runs synchronous data-parallel steps
+through ``estcore.distribute`` (see ``_distributed.py``): the chief's start step,
+input seed and variables, this process's input shard, averaged gradients, and
+checkpoints and summaries written by the chief only.
+
 Differences from tf.estimator are listed in the README ("Differences from
 tf.estimator"); the ones made here: the Estimator's NanTensorHook runs before
 the checkpoint hook (a NaN step is never saved), and a progress bar is shown
@@ -30,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from estcore.errors import OutOfRangeError
+from estcore.estimator import _distributed as dist
 from estcore.estimator import _eval_util as ev
 from estcore.estimator import checkpoint_state as cs
 from estcore.estimator._fn_utils import fn_args, verify_model_fn_args
@@ -289,22 +296,35 @@ class Estimator:
             raise ValueError("model_fn should return an EstimatorSpec.")
         return spec
 
-    def _build(self, input_fn: Callable, mode: str, start_step: int):
-        """Inside the current default graph: global step, inputs, placeholders, spec."""
+    def _build(self, input_fn: Callable, mode: str, start_step: int, strategy: Any = None):
+        """Inside the current default graph: global step, inputs, placeholders, spec.
+
+        Under a multi-process ``strategy`` (training only): one input seed for all
+        processes, this process's shard of each global batch, and the strategy
+        active while model_fn runs (so the optimizer averages gradients).
+        """
         import estcore
+        from estcore.distribute import strategy_scope
         from estcore.graph.global_step import get_or_create_global_step
+        from estcore.inputs import shard_scope
 
         estcore.set_random_seed(self._config.tf_random_seed)
         global_step = get_or_create_global_step()
-        source = self._call_input_fn(
-            input_fn, mode, derive_input_seed(self._config.tf_random_seed, start_step))
+        seed = derive_input_seed(self._config.tf_random_seed, start_step)
+        shard = (0, 1)
+        if strategy is not None:
+            seed = dist.input_seed(strategy, seed)
+            shard = (strategy.rank, strategy.num_replicas_in_sync)
+        with shard_scope(*shard):
+            source = self._call_input_fn(input_fn, mode, seed)
         if source.features_spec is None:
             source.close()
             raise _EmptyInput
         features = build_placeholders(source.features_spec, "features")
         labels = (build_placeholders(source.labels_spec, "labels")
                   if mode != ModeKeys.PREDICT else None)
-        spec = self._call_model_fn(features, labels, mode, self.config)
+        with strategy_scope(strategy):
+            spec = self._call_model_fn(features, labels, mode, self.config)
         return global_step, source, features, labels, spec
 
     def _finalizer(self, graph: Any) -> Callable[[], None]:
@@ -329,24 +349,48 @@ class Estimator:
             raise ValueError(f"Must specify steps > 0, given: {steps}")
         if max_steps is not None and max_steps <= 0:
             raise ValueError(f"Must specify max_steps > 0, given: {max_steps}")
+        strategy = dist.strategy_for(self._config)
         if max_steps is not None:
-            if max_steps <= read_global_step(self.latest_checkpoint()):
+            saved = read_global_step(self.latest_checkpoint())
+            if strategy is not None:
+                strategy.begin_session()
+                saved = dist.chief_start(strategy, None, saved)[1]
+            if max_steps <= saved:
+                if strategy is not None:
+                    strategy.end_session()
                 logger.info("Skipping training since max_steps has already saved.")
                 return self
         hooks = _check_hooks_type(hooks)
         saving_listeners = _check_listeners_type(saving_listeners)
         stop_hooks = ([StopAtStepHook(num_steps=steps, last_step=max_steps)]
                       if steps is not None or max_steps is not None else [])
-        loss = self._train_model(input_fn, hooks, stop_hooks, saving_listeners, steps,
-                                 max_steps)
+        if strategy is None:
+            loss = self._train_model(input_fn, hooks, stop_hooks, saving_listeners, steps,
+                                     max_steps)
+        else:
+            strategy.begin_session()
+            try:
+                loss = self._train_model(input_fn, hooks, stop_hooks, saving_listeners, steps,
+                                         max_steps, strategy)
+                strategy.end_session()
+            except BaseException as exc:
+                strategy.fail(exc)
+                raise
         logger.info("Loss for final step: %s.", loss)
         return self
 
     def _train_hooks(self, spec: EstimatorSpec, global_step: Any, user_hooks: list,
                      stop_hooks: list, listeners: list,
-                     source: InputSource | None = None) -> tuple[list, list]:
+                     source: InputSource | None = None,
+                     is_chief: bool = True) -> tuple[list, list]:
         cfg = self._config
         chief_hooks: list = []
+        if not is_chief:  # only the chief writes checkpoints and summaries
+            worker_hooks = list(user_hooks) + list(stop_hooks)
+            if cfg.log_step_count_steps:
+                worker_hooks.append(LoggingTensorHook({"loss": spec.loss, "step": global_step},
+                                                      every_n_iter=cfg.log_step_count_steps))
+            return [NanTensorHook(spec.loss)], worker_hooks + list(spec.training_hooks)
         all_user = user_hooks + list(spec.training_chief_hooks) + list(spec.training_hooks)
         saver_hooks = [h for h in all_user if isinstance(h, CheckpointSaverHook)]
         if (cfg.save_checkpoints_secs or cfg.save_checkpoints_steps) and not saver_hooks:
@@ -389,17 +433,22 @@ class Estimator:
         return [NanTensorHook(spec.loss)] + chief_hooks, worker_hooks
 
     def _train_model(self, input_fn: Callable, user_hooks: list, stop_hooks: list,
-                     listeners: list, steps: int | None, max_steps: int | None) -> Any:
+                     listeners: list, steps: int | None, max_steps: int | None,
+                     strategy: Any = None) -> Any:
         import estcore
         from estcore.summary import merge_all, scalar
 
         ckpt = self.latest_checkpoint()
         start_step = read_global_step(ckpt)
+        is_chief = True
+        if strategy is not None:
+            ckpt, start_step = dist.chief_start(strategy, ckpt, start_step)
+            is_chief = strategy.is_chief
         graph = estcore.Graph()
         with graph.as_default():
             try:
                 global_step, source, features, labels, spec = self._build(
-                    input_fn, ModeKeys.TRAIN, start_step)
+                    input_fn, ModeKeys.TRAIN, start_step, strategy)
             except _EmptyInput:
                 logger.warning("Training with estimator made no steps. Perhaps input is "
                                "empty or misspecified.")
@@ -409,18 +458,21 @@ class Estimator:
                     scalar("loss", spec.loss)
                 estcore.add_to_collection(estcore.GraphKeys.LOSSES, spec.loss)
                 first, rest = self._train_hooks(spec, global_step, user_hooks, stop_hooks,
-                                                listeners, source)
+                                                listeners, source, is_chief)
                 total = steps if steps is not None else (
                     max_steps - start_step if max_steps is not None else None)
                 bar = ProgressBarHook("train", total) if progress_enabled() else None
                 hooks = first + rest + ([bar] if bar else [])
-                warm = self._warm_start_settings if ckpt is None else None
+                warm = self._warm_start_settings if ckpt is None and is_chief else None
                 if warm is not None:
                     logger.info("Warm-starting with WarmStartSettings: %s", warm)
 
                 def create() -> Any:
-                    return create_session(graph, self._session_config, ckpt, warm,
+                    sess = create_session(graph, self._session_config, ckpt, warm,
                                           spec.scaffold)
+                    if strategy is not None:  # after restore / warm start: the chief's values
+                        strategy.broadcast_variables(sess)
+                    return sess
 
                 loss = None
                 ran = 0
@@ -428,7 +480,10 @@ class Estimator:
                 try:
                     with _kernel_threads(self._config.kernel_threads), \
                             MonitoredSession(create, hooks, self._finalizer(graph)) as mon:
-                        while not mon.should_stop():
+                        if strategy is not None:
+                            loss, ran = dist.run_steps(strategy, mon, source, feeder,
+                                                       [spec.train_op, spec.loss])
+                        while strategy is None and not mon.should_stop():
                             feed = feeder(*source.next_batch())
                             _, loss = mon.run([spec.train_op, spec.loss], feed_dict=feed)
                             ran += 1

@@ -240,7 +240,11 @@ class RunConfig:
         keep_checkpoint_every_n_hours: additionally keep one checkpoint per this
             many hours of training (float hours).
         log_step_count_steps: log loss and global_step/sec every this many steps.
-        train_distribute, eval_distribute, experimental_distribute, device_fn,
+        train_distribute: None or an :class:`estcore.distribute.MPIStrategy`
+            (synchronous data-parallel training). Under ``mpiexec -n W`` (W > 1),
+            where TF_CONFIG has no cluster, the cluster view is derived from the MPI
+            ranks (rank 0 = ``chief``, rank r = ``worker`` r - 1).
+        eval_distribute, experimental_distribute, device_fn,
         protocol, session_creation_timeout_secs: validated as TF's; no effect.
         experimental_max_worker_delay_secs: int or None (no effect locally).
         checkpoint_save_graph_def: whether the graph is written next to checkpoints.
@@ -271,6 +275,13 @@ class RunConfig:
         tf_config = _load_tf_config()
         if tf_config:
             logger.info("TF_CONFIG environment variable: %s", tf_config)
+        if not tf_config.get("cluster"):
+            # Under `mpiexec -n W` (W > 1): the equivalent TF_CONFIG view, chief = rank 0.
+            from estcore.distribute.cluster import mpi_cluster_view
+
+            view = mpi_cluster_view()
+            if view is not None:
+                tf_config = {**tf_config, **view}
         if isinstance(model_dir, os.PathLike):
             model_dir = os.fspath(model_dir)
         model_dir = _get_model_dir(tf_config, model_dir)

@@ -7,8 +7,14 @@ happened less than ``throttle_secs`` ago; at the end of training the final
 step is evaluated if it was not. After each evaluation every exporter of the
 EvalSpec is called with ``model_dir/export/<exporter name>``.
 
-A TF_CONFIG with a cluster (distributed training) is refused with a clear error:
-estcore trains in one process.
+Distributed flow (a cluster in TF_CONFIG, or ``mpiexec -n W``; see
+``estcore.distribute``): ``chief`` and ``worker`` tasks train together with the
+MPIStrategy (synchronous, so workers start without TF's start delay). The
+chief evaluates after checkpoints as in the local flow only under ``mpiexec``
+(no evaluator task can exist there); in a TF_CONFIG job the ``evaluator`` task
+evaluates each new checkpoint (spec 7.3): after ``start_delay_secs``, then at
+most every ``throttle_secs``, until the evaluated global step reaches
+``max_steps``. ``ps`` tasks are not supported.
 """
 
 from __future__ import annotations
@@ -211,11 +217,28 @@ def train_and_evaluate(estimator: Any, train_spec: TrainSpec,
     if config.task_type == TaskType.EVALUATOR and config.task_id > 0:
         raise ValueError("For distributed training, there can only be one `evaluator` task "
                          f"(with task id 0).  Given task id {config.task_id}")
-    if config.cluster_spec or config.task_type == TaskType.EVALUATOR:
-        raise ValueError("Distributed train_and_evaluate (a cluster in TF_CONFIG) is not "
-                         "supported by estcore: unset TF_CONFIG to train and evaluate "
-                         "locally.")
-    logger.info("Running training and evaluation locally (non-distributed).")
+    if config.task_type == TaskType.EVALUATOR:
+        return _run_evaluator(estimator, train_spec, eval_spec)
+    if config.cluster_spec:
+        if config.task_type not in (TaskType.CHIEF, TaskType.WORKER):
+            raise ValueError(f"Task type {config.task_type} is not supported by estcore's "
+                             "distributed train_and_evaluate. Supported task types are "
+                             "['chief', 'worker', 'evaluator'].")
+        from estcore.distribute._mpi import env_world
+
+        world = env_world()
+        under_mpiexec = world is not None and world[1] > 1 and \
+            not os.environ.get("TF_CONFIG", "").strip()
+        logger.info("Running distributed training (estcore.distribute, task %s:%s).",
+                    config.task_type, config.task_id)
+        if not (config.is_chief and under_mpiexec):
+            estimator.train(input_fn=train_spec.input_fn, max_steps=train_spec.max_steps,
+                            hooks=list(train_spec.hooks),
+                            saving_listeners=(list(train_spec.saving_listeners)
+                                              if config.is_chief else None))
+            return None, None
+    else:
+        logger.info("Running training and evaluation locally (non-distributed).")
     logger.info("Start train and evaluate loop. The evaluate will happen after every "
                 "checkpoint. Checkpoint frequency is determined based on RunConfig "
                 "arguments: save_checkpoints_steps %s or save_checkpoints_secs %s.",
@@ -226,3 +249,29 @@ def train_and_evaluate(estimator: Any, train_spec: TrainSpec,
                     hooks=list(train_spec.hooks),
                     saving_listeners=list(train_spec.saving_listeners) + [listener])
     return listener.eval_result, listener.export_results
+
+
+def _run_evaluator(estimator: Any, train_spec: TrainSpec, eval_spec: EvalSpec,
+                   clock: Callable[[], float] = time.time,
+                   sleep: Callable[[float], None] = time.sleep) -> tuple[dict | None, list | None]:
+    """The ``evaluator`` task: evaluate every new checkpoint until ``max_steps`` (spec 7.3)."""
+    logger.info("Waiting %s secs before starting evaluation.", eval_spec.start_delay_secs)
+    sleep(eval_spec.start_delay_secs)
+    evaluator = _Evaluator(estimator, eval_spec, train_spec.max_steps)
+    last: tuple[dict | None, list | None] = (None, None)
+    while True:
+        start = clock()
+        metrics, exports = evaluator.evaluate_and_export()
+        if metrics is not None:
+            last = (metrics, exports)
+            step = int(metrics["global_step"])
+            if train_spec.max_steps and step >= train_spec.max_steps:
+                logger.info("Exiting evaluation, global_step=%s >= train max_steps=%s",
+                            step, train_spec.max_steps)
+                return last
+        left = eval_spec.throttle_secs - (clock() - start)
+        if left > 0:
+            logger.info("Waiting %f secs before starting next eval run.", left)
+            sleep(left)
+        elif metrics is None:
+            sleep(1.0)  # no new checkpoint and no throttle: poll, do not spin

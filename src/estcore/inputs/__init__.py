@@ -7,11 +7,16 @@ Public names (also re-exported as ``estcore.estimator.inputs``):
 * :class:`NumpyInputStream` -- what ``input_fn()`` returns.
 * :class:`TensorSpec` -- leaves of ``NumpyInputStream.element_spec``.
 * :func:`seed_scope` -- the seed callers such as the Estimator pass to input_fn().
+* :func:`shard_scope` -- which shard of each global batch streams produce (data-parallel
+  training; the Estimator enters it under ``estcore.distribute``).
 """
 
 from estcore.inputs.numpy_io import NumpyInputStream as NumpyInputStream
 from estcore.inputs.numpy_io import numpy_input_fn as numpy_input_fn
 from estcore.inputs.seed import seed_scope as seed_scope
+from estcore.inputs.shard import current_shard as current_shard
+from estcore.inputs.shard import shard_scope as shard_scope
 from estcore.inputs.spec import TensorSpec as TensorSpec
 
-__all__ = ["numpy_input_fn", "NumpyInputStream", "TensorSpec", "seed_scope"]
+__all__ = ["numpy_input_fn", "NumpyInputStream", "TensorSpec", "seed_scope", "shard_scope",
+           "current_shard"]

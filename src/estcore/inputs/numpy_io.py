@@ -29,6 +29,7 @@ from estcore._validation import (
 from estcore.errors import InvalidArgumentError
 from estcore.inputs._packing import Layout, build_layout, check_shuffle
 from estcore.inputs.seed import resolve_seed
+from estcore.inputs.shard import current_shard
 from estcore.inputs.spec import TensorSpec
 
 __all__ = ["numpy_input_fn", "NumpyInputStream"]
@@ -59,8 +60,12 @@ def _signature(layout: Layout) -> list[list[Any]]:
     return [[n, a.dtype.str, list(a.shape[1:])] for n, a in pairs]
 
 
-def _check_state(state: Any, layout: Layout, opts: _Options) -> dict[str, Any]:
-    """Validate a get_state() dict against these arrays and arguments."""
+def _check_state(state: Any, layout: Layout, opts: _Options,
+                 num_shards: int = 1) -> dict[str, Any]:
+    """Validate a get_state() dict against these arrays and arguments.
+
+    Positions count global batches of ``batch_size * num_shards`` rows.
+    """
     if not isinstance(state, dict):
         raise invalid("state", "a dict from NumpyInputStream.get_state()", state, TypeError)
     if state.get("version") != STATE_VERSION:
@@ -92,14 +97,15 @@ def _check_state(state: Any, layout: Layout, opts: _Options) -> dict[str, Any]:
     k = state.get("batches_consumed")
     if isinstance(k, bool) or not isinstance(k, int) or k < 0:
         raise invalid("state['batches_consumed']", "a non-negative int", k)
+    gbs = opts.batch_size * num_shards
     if opts.num_epochs is not None:
-        end = -(-layout.num_rows * opts.num_epochs // opts.batch_size)
+        end = -(-layout.num_rows * opts.num_epochs // gbs)
         if k > end:
             raise InvalidArgumentError(f"`state` is past the end of this input: "
                                        f"batches_consumed={k} but the stream has {end} batches")
-    elif k * opts.batch_size >= 1 << 63:
+    elif k * gbs >= 1 << 63:
         raise invalid("state['batches_consumed']", "below 2**63 / batch_size", k)
-    pos = k * opts.batch_size
+    pos = k * gbs
     n = layout.num_rows
     if state.get("epoch") != pos // n or state.get("position") != pos % n:
         raise InvalidArgumentError("`state` is inconsistent: epoch/position do not follow from "
@@ -127,8 +133,9 @@ class NumpyInputStream:
     def __init__(self, layout: Layout, opts: _Options, *, state: dict | None = None,
                  _test_hooks: dict[str, int] | None = None):
         self._core = None
+        self._shard = current_shard()
         if state is not None:
-            state = _check_state(state, layout, opts)
+            state = _check_state(state, layout, opts, self._shard[1])
             seed = int(state["seed"])
             start = int(state["batches_consumed"])
         else:
@@ -139,10 +146,10 @@ class NumpyInputStream:
         self._seed = seed
         hooks = dict(_test_hooks or {})
         self._core = _pipeline._Stream(
-            list(layout.columns), layout.x_keys, layout.y_keys, opts.batch_size,
-            opts.num_epochs or 0, seed % _U64, opts.shuffle, opts.num_threads,
-            opts.queue_capacity, start, hooks.pop("fail_at_batch", -1),
-            hooks.pop("delay_us", 0))
+            list(layout.columns), layout.x_keys, layout.y_keys,
+            opts.batch_size * self._shard[1], opts.num_epochs or 0, seed % _U64, opts.shuffle,
+            opts.num_threads, opts.queue_capacity, start, hooks.pop("fail_at_batch", -1),
+            hooks.pop("delay_us", 0), self._shard[0], self._shard[1])
         if hooks:
             raise TypeError(f"unknown test hooks: {sorted(hooks)}")
 
@@ -231,7 +238,7 @@ class NumpyInputStream:
         after the ones already taken.
         """
         k = int(self._core.position)
-        pos = k * self._opts.batch_size
+        pos = k * self._opts.batch_size * self._shard[1]
         n = self._layout.num_rows
         return {
             "version": STATE_VERSION,

@@ -10,6 +10,10 @@ Design:
     updates) and, when ``global_step`` is given, increments it by 1 after all
     updates, in the same train op.
 
+    Under an active ``estcore.distribute`` strategy with several processes,
+    ``apply_gradients`` first replaces the gradients by their cross-process
+    average (one fused MPI allreduce per dtype per step).
+
     As a convenience over TF1, ``minimize`` also runs the ops in the
     ``UPDATE_OPS`` collection (batch-norm moving averages) before the variable
     updates. Wrapping ``minimize`` in ``control_dependencies(UPDATE_OPS)``, the
@@ -204,6 +208,7 @@ class Optimizer:
         if not var_list:
             raise ValueError("No gradients provided for any variable: "
                              f"{[_display(v) for _, v in pairs]}.")
+        pairs = _aggregate_across_replicas(pairs)
         self._create_slots(var_list)
         self._prepare()
         self._hyper_cache = {}
@@ -292,6 +297,17 @@ class Optimizer:
                                  graph=colocate_with.graph)
             self._non_slot_dict[key] = v
         return v
+
+
+def _aggregate_across_replicas(pairs: list) -> list:
+    """Under an active multi-process strategy (estcore.distribute), average the gradients
+    across processes first (one fused allreduce per dtype); otherwise ``pairs`` as is."""
+    from estcore.distribute._context import current_strategy
+
+    strategy = current_strategy()
+    if strategy is None or strategy.num_replicas_in_sync <= 1:
+        return pairs
+    return strategy.aggregate_gradients(pairs)
 
 
 # ----------------------------------------------------------------------------

@@ -1,0 +1,31 @@
+"""The strategy active while the Estimator builds and runs a training graph.
+
+Kept free of MPI imports: ``estcore.train`` asks :func:`current_strategy` on every
+``apply_gradients`` whether gradients must be aggregated first.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+from collections.abc import Iterator
+from typing import Any
+
+__all__ = ["current_strategy", "strategy_scope"]
+
+_ACTIVE: contextvars.ContextVar[Any] = contextvars.ContextVar("estcore_strategy", default=None)
+
+
+def current_strategy() -> Any:
+    """The strategy of the enclosing :func:`strategy_scope`, or None."""
+    return _ACTIVE.get()
+
+
+@contextlib.contextmanager
+def strategy_scope(strategy: Any) -> Iterator[None]:
+    """Make ``strategy`` the active one inside the block (None: no strategy)."""
+    token = _ACTIVE.set(strategy)
+    try:
+        yield
+    finally:
+        _ACTIVE.reset(token)
