@@ -84,12 +84,18 @@ def check_optional_positive_int(name: str, value: Any) -> int | None:
 
 
 def check_number(name: str, value: Any, *, minimum: float | None = None,
-                 exclusive: bool = False) -> float:
+                 exclusive: bool = False, maximum: float | None = None) -> float:
+    """``value`` as a float; a real number (not a bool), ``>= minimum`` (``> minimum``
+    when ``exclusive``) and ``<= maximum`` when those are given."""
     if not isinstance(value, numbers.Real) or isinstance(value, bool):
         raise invalid(name, "a number", value, TypeError)
-    if minimum is not None:
-        bad = value <= minimum if exclusive else value < minimum
-        if bad:
+    if maximum is not None:
+        low = -float("inf") if minimum is None else minimum
+        if not low <= value <= maximum:
+            raise invalid(name, f"a number in [{low}, {maximum}]", value)
+    elif minimum is not None:
+        ok = value > minimum if exclusive else value >= minimum  # False for NaN
+        if not ok:
             op = ">" if exclusive else ">="
             raise invalid(name, f"a number {op} {minimum}", value)
     return float(value)

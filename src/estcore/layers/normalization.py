@@ -8,20 +8,11 @@ from typing import Any
 import numpy as np
 
 import estcore as ec
-from estcore._validation import check_bool, invalid
+from estcore._validation import check_bool, check_number, invalid
 from estcore.layers.base import Layer, as_initializer, as_regularizer
 from estcore.layers.core import _fmt_shape
 
 __all__ = ["BatchNormalization", "batch_normalization"]
-
-
-def _number(name: str, value: Any, low: float, high: float | None = None) -> float:
-    if not isinstance(value, numbers.Real) or isinstance(value, bool):
-        raise invalid(name, "a number", value, TypeError)
-    if value < low or (high is not None and value > high):
-        rng = f"in [{low}, {high}]" if high is not None else f">= {low}"
-        raise invalid(name, f"a number {rng}", value)
-    return float(value)
 
 
 class BatchNormalization(Layer):
@@ -70,10 +61,8 @@ class BatchNormalization(Layer):
         if not isinstance(axis, numbers.Integral) or isinstance(axis, bool):
             raise invalid("axis", "an int", axis, TypeError)
         self.axis = int(axis)
-        self.momentum = _number("momentum", momentum, 0.0, 1.0)
-        self.epsilon = _number("epsilon", epsilon, 0.0)
-        if not self.epsilon > 0:
-            raise invalid("epsilon", "a number > 0", epsilon)
+        self.momentum = check_number("momentum", momentum, minimum=0.0, maximum=1.0)
+        self.epsilon = check_number("epsilon", epsilon, minimum=0.0, exclusive=True)
         self.center = check_bool("center", center)
         self.scale = check_bool("scale", scale)
         self.beta_initializer = as_initializer(beta_initializer, "beta_initializer")
