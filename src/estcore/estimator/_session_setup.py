@@ -16,7 +16,7 @@ import numpy as np
 
 from estcore.errors import InvalidArgumentError, NotFoundError
 from estcore.estimator._input_handling import Leaf, flatten_structure
-from estcore.estimator.checkpoint_format import read_checkpoint
+from estcore.estimator.checkpoint_format import read_checkpoint, read_tensor_unverified
 
 __all__ = ["variable_name", "build_placeholders", "feed_dict_for", "Feeder", "restore_session",
            "create_session", "read_global_step"]
@@ -111,11 +111,20 @@ class Feeder:
         return feed
 
 
-def read_global_step(checkpoint_path: str | None) -> int:
-    """The ``global_step`` stored in a checkpoint (0 if none or unreadable)."""
+def read_global_step(checkpoint_path: str | None, verify: bool = True) -> int:
+    """The ``global_step`` stored in a checkpoint (0 if none or unreadable, as TF).
+
+    Args:
+        checkpoint_path: checkpoint prefix, or None.
+        verify: check the whole file's CRC first. A caller that restores the same
+            checkpoint next (which verifies it) passes False and reads just the
+            header and the one value.
+    """
     if not checkpoint_path:
         return 0
     try:
+        if not verify:
+            return int(read_tensor_unverified(checkpoint_path, "global_step"))
         from estcore.estimator.checkpoint_state import CheckpointReader
 
         return int(CheckpointReader(checkpoint_path).get_tensor("global_step"))
@@ -126,7 +135,7 @@ def read_global_step(checkpoint_path: str | None) -> int:
 def restore_session(sess: Any, variables: list, checkpoint_path: str) -> None:
     """Assign every variable of ``variables`` from the checkpoint, by name."""
     logger.info("Restoring parameters from %s", checkpoint_path)
-    values, _ = read_checkpoint(checkpoint_path)
+    values, _ = read_checkpoint(checkpoint_path, copy=False)  # copied into the session
     wanted = {variable_name(v): v for v in variables}
     missing = sorted(n for n in wanted if n not in values)
     if missing:
@@ -147,7 +156,11 @@ def restore_session(sess: Any, variables: list, checkpoint_path: str) -> None:
 
 def create_session(graph: Any, config: Any, checkpoint_path: str | None,
                    warm_start: Any = None, scaffold: Any = None) -> Any:
-    """A session with every variable initialised, restored or warm-started."""
+    """A session with every variable initialised, restored or warm-started.
+
+    As TF's ``SessionManager``: a restored session does not run the initializers of
+    the global variables (the restore sets every one of them or fails).
+    """
     import estcore
     from estcore.estimator.warm_starting import warm_start_values
 
@@ -158,11 +171,11 @@ def create_session(graph: Any, config: Any, checkpoint_path: str | None,
         init_ops = [v.initializer for v in global_vars]
         local_ops = [v.initializer for v in estcore.local_variables()]
     feed = getattr(scaffold, "init_feed_dict", None)
-    if init_ops:
-        sess.run(init_ops, feed_dict=feed)
     if checkpoint_path:
         restore_session(sess, global_vars, checkpoint_path)
     else:
+        if init_ops:
+            sess.run(init_ops, feed_dict=feed)
         if warm_start is not None:
             shapes = {variable_name(v): list(v.shape.as_list()) for v in global_vars}
             values = warm_start_values(warm_start, [variable_name(v) for v in trainable],

@@ -33,6 +33,8 @@ __all__ = [
 
 logger = logging.getLogger("estcore")
 
+_FLOAT_SCALARS = (float, np.float32, np.float64, np.float16)
+
 
 class SecondOrStepTimer:
     """Triggers every N seconds or every N steps (exactly one of them)."""
@@ -234,7 +236,12 @@ class NanTensorHook(SessionRunHook):
         return SessionRunArgs(self._loss_tensor)
 
     def after_run(self, run_context: Any, run_values: Any) -> None:
-        if np.any(np.isnan(run_values.results)):
+        value = run_values.results
+        if type(value) in _FLOAT_SCALARS:
+            is_nan = value != value  # noqa: PLR0124 - NaN test without numpy dispatch
+        else:
+            is_nan = bool(np.any(np.isnan(value)))
+        if is_nan:
             message = "Model diverged with loss = NaN."
             if self._fail_on_nan_loss:
                 logger.error(message)

@@ -42,6 +42,7 @@ __all__ = [
     "write_checkpoint",
     "read_checkpoint",
     "read_header",
+    "read_tensor_unverified",
     "checkpoint_file",
 ]
 
@@ -118,11 +119,7 @@ def write_checkpoint(prefix: str, tensors: Mapping[str, Any],
 
 
 def _read_file(prefix_or_file: str) -> tuple[str, bytes]:
-    path = os.fspath(prefix_or_file)
-    if not path.endswith(CHECKPOINT_SUFFIX) or not os.path.isfile(path):
-        candidate = checkpoint_file(path)
-        if os.path.isfile(candidate):
-            path = candidate
+    path = _resolve_file(prefix_or_file)
     if not os.path.isfile(path):
         raise NotFoundError(
             f"Unsuccessful TensorSliceReader constructor: Failed to find any matching files "
@@ -164,14 +161,59 @@ def read_header(prefix_or_file: str) -> dict:
     return header
 
 
-def read_checkpoint(prefix_or_file: str) -> tuple[dict[str, np.ndarray], dict]:
+def _resolve_file(prefix_or_file: str) -> str:
+    path = os.fspath(prefix_or_file)
+    if not path.endswith(CHECKPOINT_SUFFIX) or not os.path.isfile(path):
+        candidate = checkpoint_file(path)
+        if os.path.isfile(candidate):
+            path = candidate
+    return path
+
+
+def read_tensor_unverified(prefix_or_file: str, name: str) -> np.ndarray:
+    """One tensor read through the header alone, WITHOUT checking the file's CRC.
+
+    For a quick look (the global step of the checkpoint a call is about to restore,
+    which then reads and verifies the whole file); anything that trusts the value
+    without a later verified read must use :func:`read_checkpoint`.
+
+    Raises:
+        OSError, KeyError, ValueError, CheckpointCorruptError: unreadable file,
+            missing tensor or a malformed header.
+    """
+    path = _resolve_file(prefix_or_file)
+    with open(path, "rb") as f:
+        head = f.read(20)
+        if len(head) < 20 or head[:8] != _MAGIC:
+            raise CheckpointCorruptError(f"Checkpoint file {path} is corrupted: bad magic")
+        version, hlen = struct.unpack_from("<IQ", head, 8)
+        if version != FORMAT_VERSION or hlen > os.fstat(f.fileno()).st_size:
+            raise CheckpointCorruptError(f"Checkpoint file {path} is corrupted: bad header")
+        header = json.loads(f.read(hlen).decode("utf-8"))
+        entry = next(e for e in header.get("tensors", []) if e["name"] == name)
+        dtype = np.dtype(entry["dtype"])
+        if dtype.kind not in _ALLOWED_KINDS:
+            raise CheckpointCorruptError(f"Checkpoint file {path} is corrupted: bad dtype")
+        start = 20 + hlen
+        f.seek(start + _pad(start) + int(entry["offset"]))
+        raw = f.read(int(entry["nbytes"]))
+    shape = tuple(int(d) for d in entry["shape"])
+    arr = np.frombuffer(raw, dtype=dtype)
+    return arr.reshape(shape).astype(dtype.newbyteorder("="))
+
+
+def read_checkpoint(prefix_or_file: str, copy: bool = True
+                    ) -> tuple[dict[str, np.ndarray], dict]:
     """Load every tensor of a checkpoint.
 
     Args:
         prefix_or_file: the prefix (``.../model.ckpt-100``) or the ``.data`` file.
+        copy: True: each tensor is a writable array of its own. False: read-only
+            views into the file's bytes where the byte order allows (for a caller
+            that copies them somewhere else anyway, e.g. a restore).
 
     Returns:
-        ``(tensors, meta)``: name -> writable numpy array, and the header's meta.
+        ``(tensors, meta)``: name -> numpy array, and the header's meta.
 
     Raises:
         NotFoundError: no such checkpoint.
@@ -197,5 +239,5 @@ def read_checkpoint(prefix_or_file: str) -> tuple[dict[str, np.ndarray], dict]:
             out[entry["name"]] = np.zeros(shape, dtype=native)
             continue
         arr = np.frombuffer(data, dtype=dtype, count=(hi - lo) // dtype.itemsize, offset=lo)
-        out[entry["name"]] = arr.reshape(shape).astype(native, copy=True)
+        out[entry["name"]] = arr.reshape(shape).astype(native, copy=copy)
     return out, header.get("meta", {})

@@ -439,7 +439,7 @@ class Estimator:
         from estcore.summary import merge_all, scalar
 
         ckpt = self.latest_checkpoint()
-        start_step = read_global_step(ckpt)
+        start_step = read_global_step(ckpt, verify=False)  # the restore verifies
         is_chief = True
         if strategy is not None:
             ckpt, start_step = dist.chief_start(strategy, ckpt, start_step)
@@ -523,7 +523,7 @@ class Estimator:
         with graph.as_default():
             try:
                 global_step, source, features, labels, spec = self._build(
-                    input_fn, ModeKeys.EVAL, read_global_step(ckpt))
+                    input_fn, ModeKeys.EVAL, read_global_step(ckpt, verify=False))
             except _EmptyInput:
                 raise ValueError("input_fn produced no batch to evaluate on.") from None
             try:
@@ -598,7 +598,7 @@ class Estimator:
         with graph.as_default():
             try:
                 _, source, features, _, spec = self._build(input_fn, ModeKeys.PREDICT,
-                                                           read_global_step(ckpt))
+                                                           read_global_step(ckpt, verify=False))
             except _EmptyInput:
                 return
         try:

@@ -20,7 +20,7 @@ Usage (what ``Estimator.train`` does)::
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from estcore.errors import OutOfRangeError
@@ -39,12 +39,12 @@ def _flatten(x: Any, leaves: list) -> Any:
     if x is None:
         return None
     t = type(x)
-    if t is dict:
-        return (dict, [(k, _flatten(v, leaves)) for k, v in x.items()])
-    if t is list or t is tuple:
-        return (t, [_flatten(v, leaves) for v in x])
-    if isinstance(x, tuple) and hasattr(x, "_fields"):  # namedtuple
-        return (t, [_flatten(v, leaves) for v in x])
+    if t is dict or isinstance(x, Mapping):
+        return (t, True, [(k, _flatten(v, leaves)) for k, v in x.items()])
+    if t is list or isinstance(x, tuple):  # tuples, namedtuples
+        return (t, False, [_flatten(v, leaves) for v in x])
+    if isinstance(x, list):
+        return (t, False, [_flatten(v, leaves) for v in x])
     leaves.append(x)
     return len(leaves) - 1
 
@@ -54,14 +54,17 @@ def _rebuild(plan: Any, values: Any) -> Any:
         return None
     if type(plan) is int:
         return values[plan]
-    t, items = plan
-    if t is dict:
-        return {k: _rebuild(v, values) for k, v in items}
+    t, is_map, items = plan
+    if is_map:
+        out = {k: _rebuild(v, values) for k, v in items}
+        return out if t is dict else t(out)
     if t is list:
         return [_rebuild(v, values) for v in items]
     if t is tuple:
         return tuple(_rebuild(v, values) for v in items)
-    return t(*(_rebuild(v, values) for v in items))
+    if hasattr(t, "_fields"):  # namedtuple
+        return t(*(_rebuild(v, values) for v in items))
+    return t(_rebuild(v, values) for v in items)
 
 
 class HookedSession:
@@ -84,32 +87,44 @@ class HookedSession:
 
     def run(self, fetches: Any, feed_dict: dict | None = None) -> Any:
         run_context = SessionRunContext(SessionRunArgs(fetches, feed_dict), self._sess)
-        actual_fetches: dict[str, Any] = {"caller": fetches}
-        merged_feed: dict = dict(feed_dict) if feed_dict else {}
-        user_keys = set(map(id, merged_feed))
-        hook_keys: dict[int, str] = {}
-        for i, hook in enumerate(self._hooks):
+        # One flat tuple of fetches (the session's cheapest, hashable fetch form): the
+        # caller's leaves first, then each hook's. A hook asking for a single tensor
+        # (the common case) gets an int index instead of a structure to rebuild.
+        leaves: list = []
+        caller = _flatten(fetches, leaves)
+        merged_feed = feed_dict
+        hook_plans: list = []
+        hook_keys: dict[int, SessionRunHook] | None = None
+        for hook in self._hooks:
             request = hook.before_run(run_context)
             if request is None:
+                hook_plans.append(None)
                 continue
-            if request.fetches is not None:
-                actual_fetches[f"hook{i}"] = request.fetches
+            f = request.fetches
+            t = type(f)
+            if f is None or t is dict or t is list or isinstance(f, (tuple, list, Mapping)):
+                hook_plans.append(_flatten(f, leaves))
+            else:
+                hook_plans.append(len(leaves))
+                leaves.append(f)
             if request.feed_dict:
+                if hook_keys is None:
+                    hook_keys = {}
+                    merged_feed = dict(feed_dict) if feed_dict else {}
                 for key, value in request.feed_dict.items():
-                    if id(key) in user_keys:
+                    if feed_dict and key in feed_dict:
                         raise RuntimeError("Same tensor is fed by a SessionRunHook and user.")
                     if id(key) in hook_keys:
                         raise RuntimeError("Same tensor is fed by two hooks.")
-                    hook_keys[id(key)] = f"hook{i}"
+                    hook_keys[id(key)] = hook
                     merged_feed[key] = value
-        # One flat tuple of fetches: the session's cheapest (hashable) fetch form.
-        leaves: list = []
-        plan = _flatten(actual_fetches, leaves)
-        outputs = _rebuild(plan, self._sess.run(tuple(leaves), feed_dict=merged_feed or None))
-        for i, hook in enumerate(self._hooks):
-            hook.after_run(run_context, SessionRunValues(results=outputs.get(f"hook{i}")))
+        values = self._sess.run(tuple(leaves), feed_dict=merged_feed or None)
+        new_values = tuple.__new__  # SessionRunValues without its Python-level __new__
+        for hook, plan in zip(self._hooks, hook_plans, strict=True):
+            results = values[plan] if type(plan) is int else _rebuild(plan, values)
+            hook.after_run(run_context, new_values(SessionRunValues, (results, None, None)))
         self._should_stop = self._should_stop or run_context.stop_requested
-        return outputs["caller"]
+        return values[caller] if type(caller) is int else _rebuild(caller, values)
 
 
 class MonitoredSession:

@@ -19,6 +19,12 @@ def flatten_fetches(fetches: Any, leaf) -> tuple[list, Any]:
     element and raises TypeError for anything else.
     """
     leaves: list = []
+    t = type(fetches)
+    if (t is tuple or t is list) and not any(
+            isinstance(x, (Mapping, list, tuple)) for x in fetches):
+        # A flat list/tuple of leaves (the hooked session's form): no closures.
+        leaves.extend(leaf(x) for x in fetches)
+        return leaves, t
 
     def walk(x):
         if isinstance(x, Mapping):

@@ -299,9 +299,17 @@ def _schedule(pnodes: list[PNode]) -> list[PNode]:
         for k, ps in preds.items():
             for q in ps:
                 succ[q].add(k)
+        readers_of: dict[int, list[PNode]] = {}  # storage root -> nodes reading it
+        for p in pnodes:
+            seen_roots = set()
+            for t in p.data_inputs():
+                r = root.get(id(t))
+                if r is not None and r not in seen_roots:
+                    seen_roots.add(r)
+                    readers_of.setdefault(r, []).append(p)
         for r, ws in writers.items():
-            readers = [p for p in pnodes if any(root.get(id(t)) == r for t in p.data_inputs())
-                       and p not in ws]
+            ws_ids = {id(w) for w in ws}
+            readers = [p for p in readers_of.get(r, ()) if id(p) not in ws_ids]
             for w in ws:
                 desc = _descendants(id(w), succ)
                 for rd in readers:
@@ -406,17 +414,16 @@ def _build(session, pnodes, fetch_tensors, feed_tensors, fed, shapes, values) ->
     release_at: dict[int, list] = {}
     for g, i in last_use.items():
         release_at.setdefault(i, []).append(g)
+    # tensors some node reads (an Assign's target is written, not read)
+    read_ids = {id(t) for q in pnodes for j, t in enumerate(q.inputs)
+                if not (j == 0 and q.type == "Assign")}
     for i, p in enumerate(pnodes):
         if p.type == "VariableV2":
             arr = session._storage(p.node)
             bufs[id(p.outputs[0])] = arr
             group_buf[group[id(p.outputs[0])]] = arr
             pinned.add(group[id(p.outputs[0])])
-            vt = p.outputs[0]
-            readers = [q for q in pnodes
-                       if any(t is vt and not (q.type == "Assign" and j == 0)
-                              for j, t in enumerate(q.inputs))]
-            if readers or id(p.outputs[0]) in fetched:
+            if id(p.outputs[0]) in read_ids or id(p.outputs[0]) in fetched:
                 var_reads.append(p.node)
             continue
         if p.type in ("Placeholder",):

@@ -191,9 +191,6 @@ class Tensor(TensorOperators):
     def _as_tensor(self) -> Tensor:
         return self
 
-    def __hash__(self) -> int:
-        return id(self)
-
     def __repr__(self) -> str:
         return (f"<estcore.Tensor '{self.name}' shape={fmt_shape(self._shape)} "
                 f"dtype={self.dtype.name}>")

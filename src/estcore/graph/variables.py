@@ -183,9 +183,6 @@ class Variable(TensorOperators):
         from estcore.graph.session import get_default_session
         (session or get_default_session()).set_variable_values({self.op.name: value})
 
-    def __hash__(self) -> int:
-        return id(self)
-
     def __repr__(self) -> str:
         return (f"<estcore.Variable '{self.name}' shape={fmt_shape(self.shape)} "
                 f"dtype={self.dtype.name}>")
