@@ -94,6 +94,32 @@ def test_plan_is_compiled_once_per_signature_and_buffers_are_reused(use_c):
         assert sess.compile_count == n + 1
 
 
+def test_fetch_lists_with_the_same_distinct_elements_share_one_plan(use_c):
+    # A hooked step fetches [train_op, loss] plus each hook's requests (the loss
+    # again, the step again ...): those lists differ, the work does not.
+    x = ec.placeholder(ec.float32, [None, 2])
+    y = ec.reduce_sum(x * 3.0)
+    z = x + 1.0
+    op = ec.no_op()
+    with _session(use_c) as sess:
+        xv = np.array([[1.0, 2.0]], np.float32)
+        sess.run([y, z], {x: xv})
+        n = sess.compile_count
+        out = sess.run((z, y, y, [z]), {x: xv})
+        assert sess.compile_count == n
+        assert out[0].tolist() == [[2.0, 3.0]] and out[1] == out[2] == np.float32(9.0)
+        assert out[3][0].tolist() == [[2.0, 3.0]]
+        sess.run({"a": y, "b": z, "c": y}, {x: xv})
+        assert sess.compile_count == n
+        sess.run([y], {x: xv})  # a different set of fetches: a plan of its own
+        assert sess.compile_count == n + 1
+        out = sess.run([op, y, z, op], {x: xv})  # an op target: another plan
+        assert sess.compile_count == n + 2
+        assert out[0] is None and out[3] is None and out[1] == np.float32(9.0)
+        sess.run((z, op, y), {x: xv})
+        assert sess.compile_count == n + 2
+
+
 def test_returned_values_are_copies():
     x = ec.placeholder(ec.float32, [2])
     y = x * 2.0

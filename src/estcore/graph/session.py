@@ -61,11 +61,18 @@ class _RunState:
 
 
 class _Family:
-    __slots__ = ("leaves", "rebuild", "fetch_tensors", "target_ops", "feed_tensors",
-                 "feed_dtypes", "plans", "leaf_index", "is_op")
+    """One fetch structure with one feed key order.
 
-    def __init__(self):
-        self.plans: dict[tuple, Any] = {}
+    ``fetch_tensors`` / ``target_ops`` are the distinct tensors and ops in creation
+    order, so families that fetch the same things in other orders or with
+    repeats (a hooked step whose hooks ask again for the loss) share one dict of
+    plans (``plans``: feed shapes -> Plan). ``leaf_index[i]`` is leaf ``i``'s
+    position in the plan's outputs (-1: an op, fetched as None), or None when
+    the leaves are exactly ``fetch_tensors``.
+    """
+
+    __slots__ = ("rebuild", "fetch_tensors", "target_ops", "feed_tensors",
+                 "feed_dtypes", "plans", "leaf_index")
 
 
 class Session:
@@ -82,6 +89,7 @@ class Session:
         self._values: dict[Operation, np.ndarray] = {}
         self._initialized: set[Operation] = set()
         self._families: dict[tuple, _Family] = {}
+        self._plan_sets: dict[tuple, dict] = {}  # distinct fetches/targets/feeds -> plans
         self._run_state = _RunState()
         self._closed = False
         self._lock = threading.Lock()
@@ -96,6 +104,7 @@ class Session:
         """Release variable storage and plans; later runs raise RuntimeError."""
         self._closed = True
         self._families.clear()
+        self._plan_sets.clear()
         self._values.clear()
 
     def __enter__(self) -> Session:
@@ -172,28 +181,26 @@ class Session:
             if not plan.checked:
                 self._initialized.update(plan.var_writes)
                 plan.checked = all(v in self._initialized for v in plan.var_reads)
-        if fam.is_op:
-            out = [None if o else out[j] for o, j in zip(fam.is_op, fam.leaf_index, strict=False)]
+        if fam.leaf_index is not None:
+            out = [None if j < 0 else out[j] for j in fam.leaf_index]
         return fam.rebuild(out)
 
     def _make_family(self, fetches, feeds) -> _Family:
         fam = _Family()
         leaves, rebuild = flatten_fetches(fetches, self._as_fetch)
         fam.rebuild = rebuild
-        fetch_tensors, targets, is_op, leaf_index = [], [], [], []
+        tensors: dict[int, Tensor] = {}
+        targets: dict[int, Operation] = {}
         for x in leaves:
             if isinstance(x, Operation):
-                targets.append(x)
-                is_op.append(True)
-                leaf_index.append(-1)
+                targets.setdefault(id(x), x)
             else:
-                leaf_index.append(len(fetch_tensors))
-                fetch_tensors.append(x)
-                is_op.append(False)
-        fam.fetch_tensors = fetch_tensors
-        fam.target_ops = targets
-        fam.is_op = is_op if any(is_op) else None
-        fam.leaf_index = leaf_index
+                tensors.setdefault(id(x), x)
+        fam.fetch_tensors = sorted(tensors.values(), key=lambda t: (t.op._id, t.value_index))
+        fam.target_ops = sorted(targets.values(), key=lambda o: o._id)
+        position = {id(t): i for i, t in enumerate(fam.fetch_tensors)}
+        leaf_index = [-1 if isinstance(x, Operation) else position[id(x)] for x in leaves]
+        fam.leaf_index = None if leaf_index == list(range(len(leaves))) else leaf_index
         fam.feed_tensors = []
         seen = set()
         for k in feeds:
@@ -203,6 +210,9 @@ class Session:
             seen.add(id(t))
             fam.feed_tensors.append(t)
         fam.feed_dtypes = [t.dtype.np for t in fam.feed_tensors]
+        sig = (tuple(map(id, fam.fetch_tensors)), tuple(map(id, fam.target_ops)),
+               tuple(map(id, fam.feed_tensors)))
+        fam.plans = self._plan_sets.setdefault(sig, {})
         return fam
 
     def _as_fetch(self, x):
@@ -367,8 +377,8 @@ class Session:
         for op, arr in staged:
             np.copyto(self._storage(op), arr, casting="unsafe")
             self._initialized.add(op)
-        for fam in self._families.values():
-            for p in fam.plans.values():
+        for plans in self._plan_sets.values():
+            for p in plans.values():
                 p.checked = False
 
     def uninitialized_variables(self) -> list[str]:
