@@ -457,3 +457,91 @@ def test_monitored_session_closes_its_session_after_the_hooks_end(exc):
         assert exc is ValueError
     assert sess.closed
     assert hook.open_at_end is (None if exc is ValueError else True)
+
+
+class _GatedSaver(Saver):
+    """A Saver whose writes wait for a gate (or fail), to watch the background writer."""
+
+    def __init__(self, fail_at=None):
+        super().__init__()
+        import threading
+
+        self.gate = threading.Event()
+        self.writer_threads = []
+        self.fail_at = fail_at
+
+    def save(self, values, save_path, global_step=None, meta=None):
+        import threading
+
+        self.writer_threads.append(threading.current_thread().name)
+        if global_step == self.fail_at:
+            raise OSError(28, "No space left on device")
+        if threading.current_thread() is not threading.main_thread():
+            assert self.gate.wait(10)
+        return super().save(values, save_path, global_step=global_step, meta=meta)
+
+
+def test_saves_during_training_are_written_in_the_background(model, tmp_path):
+    gs, loss, train = model
+    session = FakeSession(gs, loss, train)
+    saver = _GatedSaver()
+    hook = CheckpointSaverHook(str(tmp_path), save_steps=3, saver=saver)
+    seen = []
+
+    def per_step(n):
+        seen.append(latest_checkpoint(str(tmp_path)))
+        if n == 2:
+            saver.gate.set()  # the step-0 save was held back until now
+
+    train_loop(session, [hook, StopAtStepHook(num_steps=5)], train, loss, per_step=per_step)
+    # training went on while the first save waited; the final save is synchronous
+    assert seen[:2] == [None, None]
+    assert saver.writer_threads[:2] == ["estcore-checkpoint-writer"] * 2
+    assert saver.writer_threads[-1] == "MainThread"
+    assert latest_checkpoint(str(tmp_path)).endswith("model.ckpt-5")
+    assert [os.path.basename(p) for p in
+            get_checkpoint_state(str(tmp_path)).all_model_checkpoint_paths][-1] == "model.ckpt-5"
+
+
+def test_a_failed_background_save_is_raised_at_the_next_save(model, tmp_path):
+    gs, loss, train = model
+    session = FakeSession(gs, loss, train)
+    saver = _GatedSaver(fail_at=3)
+    saver.gate.set()
+    hook = CheckpointSaverHook(str(tmp_path), save_steps=3, saver=saver)
+    with pytest.raises(OSError, match="No space left on device"):
+        train_loop(session, [hook, StopAtStepHook(num_steps=10)], train, loss)
+    assert latest_checkpoint(str(tmp_path)).endswith("model.ckpt-0")
+
+
+def test_with_listeners_every_save_is_on_disk_before_after_save(model, tmp_path):
+    gs, loss, train = model
+    session = FakeSession(gs, loss, train)
+    found = []
+
+    class Check(CheckpointSaverListener):
+        def after_save(self, session, step):
+            found.append(latest_checkpoint(str(tmp_path)).endswith(f"model.ckpt-{step}"))
+
+    hook = CheckpointSaverHook(str(tmp_path), save_steps=2, listeners=[Check()])
+    train_loop(session, [hook, StopAtStepHook(num_steps=5)], train, loss)
+    assert found == [True] * 4  # steps 0, 2, 4 and the final 5
+
+
+def test_an_error_waits_for_the_save_in_flight(model, tmp_path):
+    gs, loss, train = model
+    session = FakeSession(gs, loss, train)
+    saver = _GatedSaver()
+    hook = CheckpointSaverHook(str(tmp_path), save_steps=100, saver=saver)
+
+    def boom(n):
+        if n == 1:
+            import threading
+
+            threading.Timer(0.2, saver.gate.set).start()
+            raise RuntimeError("input broke")
+
+    with pytest.raises(RuntimeError, match="input broke"):
+        train_loop(session, [hook], train, loss, per_step=boom)
+    # the step-0 save was released 0.2 s after the error and is complete on return
+    assert latest_checkpoint(str(tmp_path)).endswith("model.ckpt-0")

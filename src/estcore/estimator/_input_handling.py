@@ -83,6 +83,8 @@ def _is_leaf(x: Any) -> bool:
 
 
 def _split(element: Any) -> tuple[Any, Any]:
+    if type(element) is tuple and len(element) == 2 and type(element[0]) is dict:
+        return element  # (features dict, labels): the common form
     if isinstance(element, (tuple, list)) and not _is_leaf(element):
         if len(element) != 2:
             raise ValueError("input_fn should return (features, labels) as a len 2 tuple.")

@@ -128,6 +128,7 @@ class StopAtStepHook(SessionRunHook):
 
     def begin(self) -> None:
         self._global_step_tensor = _require_global_step("StopAtStepHook")
+        self._step_args = SessionRunArgs(self._global_step_tensor)  # same every step
 
     def after_create_session(self, session: Any, coord: Any) -> None:
         if self._last_step is None:
@@ -135,7 +136,7 @@ class StopAtStepHook(SessionRunHook):
             self._last_step = global_step + self._num_steps
 
     def before_run(self, run_context: Any) -> SessionRunArgs:
-        return SessionRunArgs(self._global_step_tensor)
+        return self._step_args
 
     def after_run(self, run_context: Any, run_values: Any) -> None:
         global_step = run_values.results + 1
@@ -231,9 +232,13 @@ class NanTensorHook(SessionRunHook):
     def __init__(self, loss_tensor: Any, fail_on_nan_loss: bool = True):
         self._loss_tensor = loss_tensor
         self._fail_on_nan_loss = fail_on_nan_loss
+        self._args: SessionRunArgs | None = None  # the same request every step
 
     def before_run(self, run_context: Any) -> SessionRunArgs:
-        return SessionRunArgs(self._loss_tensor)
+        args = self._args
+        if args is None or args.fetches is not self._loss_tensor:
+            args = self._args = SessionRunArgs(self._loss_tensor)
+        return args
 
     def after_run(self, run_context: Any, run_values: Any) -> None:
         value = run_values.results
@@ -278,10 +283,11 @@ class StepCounterHook(SessionRunHook):
 
             self._summary_writer = FileWriterCache.get(self._output_dir)
         self._global_step_tensor = _require_global_step("StepCounterHook")
+        self._step_args = SessionRunArgs(self._global_step_tensor)  # same every step
         self._summary_tag = global_step_summary_tag(self._global_step_tensor)
 
     def before_run(self, run_context: Any) -> SessionRunArgs:
-        return SessionRunArgs(self._global_step_tensor)
+        return self._step_args
 
     def _log_and_record(self, elapsed_steps: int, elapsed_time: float, global_step: int) -> None:
         steps_per_sec = elapsed_steps / elapsed_time if elapsed_time > 0 else float("inf")

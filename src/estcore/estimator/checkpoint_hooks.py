@@ -5,14 +5,24 @@ the current global step), on its steps/secs cadence, and in ``end()`` when the
 last step was not saved yet; never after an exception (so a NaN loss cannot
 overwrite the last good checkpoint). Log lines are TF's.
 
+Saves during training go to disk on a background thread (the writer): the hook
+copies the variables (a snapshot, on the training thread) and the writer does
+the checksum, the write, the fsyncs, the state file and the rotation while
+training goes on. At most one save is in flight; the next save, ``end()`` (whose
+final save is synchronous) and :meth:`CheckpointSaverHook.wait_for_pending_save`
+wait for it and re-raise its error. With listeners every save is synchronous,
+so ``after_save`` always sees the file.
+
 Sessions passed to these hooks must provide ``run(fetches)`` and
 ``get_variable_values() -> {name: array}`` (estcore's Session does).
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -42,6 +52,44 @@ class CheckpointSaverListener:
 
     def end(self, session: Any, global_step_value: int) -> None:
         pass
+
+
+class _BackgroundWriter:
+    """Runs one save job at a time on its own (non-daemon) thread.
+
+    Ownership: a job owns the value snapshot it was given and is the only user of
+    the hook's Saver while it runs; the hook calls :meth:`wait` before it touches
+    the Saver again. ``_thread`` and ``_error`` are only read and written by the
+    hook's thread, except ``_error``, which the job sets before its thread ends
+    (``join`` orders that write before the read in :meth:`wait`).
+    """
+
+    def __init__(self) -> None:
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+
+    def submit(self, job: Callable[[], Any]) -> None:
+        self.wait()
+        thread = threading.Thread(target=self._run, args=(job,),
+                                  name="estcore-checkpoint-writer")
+        self._thread = thread
+        thread.start()
+
+    def _run(self, job: Callable[[], Any]) -> None:
+        try:
+            job()
+        except BaseException as e:  # noqa: BLE001 - handed to the training thread
+            self._error = e
+
+    def wait(self) -> None:
+        """Block until the job in flight is done; raise its exception, if any."""
+        thread = self._thread
+        if thread is not None:
+            thread.join()
+            self._thread = None
+        error, self._error = self._error, None
+        if error is not None:
+            raise error
 
 
 class CheckpointSaverHook(SessionRunHook):
@@ -85,6 +133,7 @@ class CheckpointSaverHook(SessionRunHook):
         self._save_graph_def = save_graph_def
         self._meta_fn = meta_fn
         self._steps_per_run = 1
+        self._writer = _BackgroundWriter()
 
     @property
     def listeners(self) -> list[CheckpointSaverListener]:
@@ -96,6 +145,7 @@ class CheckpointSaverHook(SessionRunHook):
     def begin(self) -> None:
         self._summary_writer = FileWriterCache.get(self._checkpoint_dir)
         self._global_step_tensor = _require_global_step("CheckpointSaverHook")
+        self._step_args = SessionRunArgs(self._global_step_tensor)  # same every step
         for listener in self._listeners:
             listener.begin()
 
@@ -105,7 +155,7 @@ class CheckpointSaverHook(SessionRunHook):
         self._timer.update_last_triggered_step(global_step)
 
     def before_run(self, run_context: Any) -> SessionRunArgs:
-        return SessionRunArgs(self._global_step_tensor)
+        return self._step_args
 
     def after_run(self, run_context: Any, run_values: Any) -> None:
         stale_global_step = int(run_values.results)
@@ -117,11 +167,17 @@ class CheckpointSaverHook(SessionRunHook):
                     run_context.request_stop()
 
     def end(self, session: Any) -> None:
+        self._writer.wait()
         last_step = int(session.run(self._global_step_tensor))
         if last_step != self._timer.last_triggered_step():
-            self._save(session, last_step)
+            self._save(session, last_step, background=False)
         for listener in self._listeners:
             listener.end(session, last_step)
+
+    def wait_for_pending_save(self) -> None:
+        """Wait for a save still being written (after training stopped on an error);
+        raises that save's error, if it failed."""
+        self._writer.wait()
 
     def _get_saver(self) -> Saver:
         if self._saver is not None:
@@ -133,17 +189,23 @@ class CheckpointSaverHook(SessionRunHook):
         self._saver = saver
         return saver
 
-    def _save(self, session: Any, step: int) -> bool:
-        """Save at ``step``; True if a listener asked to stop."""
+    def _save(self, session: Any, step: int, background: bool = True) -> bool:
+        """Save at ``step`` (on the writer thread when ``background`` and no listener
+        waits for the file); True if a listener asked to stop."""
         logger.info("Calling checkpoint listeners before saving checkpoint %d...", step)
         for listener in self._listeners:
             listener.before_save(session, step)
         logger.info("Saving checkpoints for %d into %s.", step, self._save_path)
         meta = self._meta_fn() if self._meta_fn is not None else None
         values = (session.get_variable_values() if self._var_list is None
-                  else session.get_variable_values(self._var_list))
-        self._get_saver().save(values, self._save_path,
-                               global_step=step, meta=meta)
+                  else session.get_variable_values(self._var_list))  # copies: a snapshot
+        self._writer.wait()  # the previous save is done with the Saver
+        job = functools.partial(self._get_saver().save, values, self._save_path,
+                                global_step=step, meta=meta)
+        if background and not self._listeners:
+            self._writer.submit(job)
+        else:
+            job()
         self._summary_writer.add_session_log(
             SessionLog(SessionLog.CHECKPOINT, self._save_path), step)
         logger.info("Calling checkpoint listeners after saving checkpoint %d...", step)
@@ -186,6 +248,11 @@ class SummarySaverHook(SessionRunHook):
         self._next_step: int | None = None
         self._global_step_tensor = _require_global_step("SummarySaverHook")
         self._ops = self._get_summary_op()
+        # the two requests, built once (tuples: the hooked session may reuse them)
+        self._step_args = SessionRunArgs(self._global_step_tensor)
+        self._summary_args = (SessionRunArgs((self._global_step_tensor,
+                                              tuple(fetches_of(self._ops))))
+                              if self._ops else self._step_args)
 
     def _get_summary_op(self) -> list | None:
         op = self._summary_op
@@ -200,15 +267,14 @@ class SummarySaverHook(SessionRunHook):
     def before_run(self, run_context: Any) -> SessionRunArgs:
         self._request_summary = (self._next_step is None
                                  or self._timer.should_trigger_for_step(self._next_step))
-        requests: dict[str, Any] = {"global_step": self._global_step_tensor}
-        if self._request_summary and self._ops:
-            requests["summary"] = fetches_of(self._ops)
-        return SessionRunArgs(requests)
+        return self._summary_args if self._request_summary else self._step_args
 
     def after_run(self, run_context: Any, run_values: Any) -> None:
         if not self._summary_writer:
             return
-        stale_global_step = int(run_values.results["global_step"])
+        results = run_values.results
+        with_summary = type(results) is tuple
+        stale_global_step = int(results[0] if with_summary else results)
         global_step = stale_global_step + 1
         if self._next_step is None or self._request_summary:
             global_step = int(run_context.session.run(self._global_step_tensor))
@@ -216,8 +282,8 @@ class SummarySaverHook(SessionRunHook):
             self._summary_writer.add_session_log(SessionLog(SessionLog.START), global_step)
         if self._request_summary:
             self._timer.update_last_triggered_step(global_step)
-            if "summary" in run_values.results:
-                values = summary_values(self._ops, run_values.results["summary"])
+            if with_summary:
+                values = summary_values(self._ops, results[1])
                 self._summary_writer.add_summary(values, global_step)
         self._next_step = global_step + 1
 

@@ -36,9 +36,10 @@ class _StopOnPredicateHook(SessionRunHook):
 
     def begin(self) -> None:
         self._global_step_tensor = _require_global_step("early stopping hooks")
+        self._step_args = SessionRunArgs(self._global_step_tensor)  # same every step
 
     def before_run(self, run_context: Any) -> SessionRunArgs:
-        return SessionRunArgs(self._global_step_tensor)
+        return self._step_args
 
     def after_run(self, run_context: Any, run_values: Any) -> None:
         global_step = int(run_values.results)

@@ -20,6 +20,7 @@ Usage (what ``Estimator.train`` does)::
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -32,6 +33,8 @@ from estcore.estimator.session_run_hook import (
 )
 
 __all__ = ["MonitoredSession", "HookedSession"]
+
+logger = logging.getLogger("estcore")
 
 
 def _flatten(x: Any, leaves: list) -> Any:
@@ -67,6 +70,21 @@ def _rebuild(plan: Any, values: Any) -> Any:
     return t(_rebuild(v, values) for v in items)
 
 
+def _finish_pending_saves(hooks: Sequence[SessionRunHook]) -> None:
+    """On the error path (no ``end()``): wait for checkpoints still being written, so
+    none is left half done when the error reaches the caller; a failed save is only
+    logged (the error in flight is the one that propagates)."""
+    for hook in hooks:
+        wait = getattr(hook, "wait_for_pending_save", None)
+        if wait is None:
+            continue
+        try:
+            wait()
+        except Exception as e:  # noqa: BLE001 - the original error wins
+            logger.error("A checkpoint save failed while the session was closing on "
+                         "another error: %s", e)
+
+
 class HookedSession:
     """Wraps a session so every ``run`` goes through the hooks."""
 
@@ -74,6 +92,7 @@ class HookedSession:
         self._sess = session
         self._hooks = list(hooks)
         self._should_stop = False
+        self._layout: _Layout | None = None
 
     @property
     def session(self) -> Any:
@@ -87,44 +106,122 @@ class HookedSession:
 
     def run(self, fetches: Any, feed_dict: dict | None = None) -> Any:
         run_context = SessionRunContext(SessionRunArgs(fetches, feed_dict), self._sess)
-        # One flat tuple of fetches (the session's cheapest, hashable fetch form): the
-        # caller's leaves first, then each hook's. A hook asking for a single tensor
-        # (the common case) gets an int index instead of a structure to rebuild.
-        leaves: list = []
-        caller = _flatten(fetches, leaves)
-        merged_feed = feed_dict
-        hook_plans: list = []
-        hook_keys: dict[int, SessionRunHook] | None = None
-        for hook in self._hooks:
-            request = hook.before_run(run_context)
-            if request is None:
-                hook_plans.append(None)
-                continue
-            f = request.fetches
-            t = type(f)
-            if f is None or t is dict or t is list or isinstance(f, (tuple, list, Mapping)):
-                hook_plans.append(_flatten(f, leaves))
-            else:
-                hook_plans.append(len(leaves))
-                leaves.append(f)
-            if request.feed_dict:
-                if hook_keys is None:
-                    hook_keys = {}
-                    merged_feed = dict(feed_dict) if feed_dict else {}
-                for key, value in request.feed_dict.items():
-                    if feed_dict and key in feed_dict:
-                        raise RuntimeError("Same tensor is fed by a SessionRunHook and user.")
-                    if id(key) in hook_keys:
-                        raise RuntimeError("Same tensor is fed by two hooks.")
-                    hook_keys[id(key)] = hook
-                    merged_feed[key] = value
-        values = self._sess.run(tuple(leaves), feed_dict=merged_feed or None)
+        requests = [hook.before_run(run_context) for hook in self._hooks]
+        layout = self._layout
+        if layout is None or not layout.matches(fetches, requests):
+            layout = self._layout = _Layout(fetches, requests)
+        feed = _merge_feeds(feed_dict, requests) if layout.hook_feeds else feed_dict
+        values = self._sess.run(layout.leaves, feed_dict=feed or None)
         new_values = tuple.__new__  # SessionRunValues without its Python-level __new__
-        for hook, plan in zip(self._hooks, hook_plans, strict=True):
+        for hook, plan in zip(self._hooks, layout.hook_plans, strict=True):
             results = values[plan] if type(plan) is int else _rebuild(plan, values)
             hook.after_run(run_context, new_values(SessionRunValues, (results, None, None)))
         self._should_stop = self._should_stop or run_context.stop_requested
+        caller = layout.caller
         return values[caller] if type(caller) is int else _rebuild(caller, values)
+
+
+class _Layout:
+    """How one step's fetches are laid out in a single flat tuple for the session:
+    the caller's leaves first, then each hook's. A hook asking for one tensor (the
+    common case) gets an int index instead of a structure to rebuild.
+
+    A steady loop (same fetch elements, hooks returning the same request objects,
+    which the standard hooks do) reuses the layout instead of rebuilding it; the
+    layout keeps references to what it was built from, so identity checks are safe.
+    Only immutable requests are reused (a tensor, or tuples of tensors, and no
+    feeds): a hook may return the same request holding a dict it changes.
+    """
+
+    __slots__ = ("fetches", "flat_fetches", "requests", "leaves", "caller", "hook_plans",
+                 "hook_feeds", "reusable")
+
+    def __init__(self, fetches: Any, requests: list):
+        leaves: list = []
+        self.fetches = fetches
+        t = type(fetches)
+        self.flat_fetches = (t is list or t is tuple) and not any(
+            isinstance(f, (list, tuple, Mapping)) for f in fetches)
+        self.caller = _flatten(fetches, leaves)
+        self.requests = requests
+        self.hook_plans: list = []
+        self.hook_feeds = False
+        self.reusable = self.flat_fetches
+        for request in requests:
+            if request is None:
+                self.hook_plans.append(None)
+                continue
+            f = request.fetches
+            self.reusable = self.reusable and _immutable(f)
+            if f is None or isinstance(f, (tuple, list, Mapping)):
+                self.hook_plans.append(_flatten(f, leaves))
+            else:
+                self.hook_plans.append(len(leaves))
+                leaves.append(f)
+            self.hook_feeds = self.hook_feeds or bool(request.feed_dict)
+        # Hooks ask again for what the caller or another hook fetches (the loss, the
+        # step): each distinct element goes to the session once.
+        first: dict[int, int] = {}
+        unique: list = []
+        remap: list[int] = []
+        for leaf in leaves:
+            i = first.get(id(leaf))
+            if i is None:
+                i = first[id(leaf)] = len(unique)
+                unique.append(leaf)
+            remap.append(i)
+        if len(unique) < len(leaves):
+            self.caller = _remap(self.caller, remap)
+            self.hook_plans = [_remap(p, remap) for p in self.hook_plans]
+        self.leaves = tuple(unique)
+
+    def matches(self, fetches: Any, requests: list) -> bool:
+        if self.hook_feeds or not self.reusable:
+            return False
+        for a, b in zip(requests, self.requests, strict=True):
+            if a is not b:
+                return False
+        if fetches is self.fetches:
+            return True
+        old = self.fetches
+        return (self.flat_fetches and type(fetches) is type(old) and len(fetches) == len(old)
+                and all(a is b for a, b in zip(fetches, old, strict=True)))
+
+
+def _remap(plan: Any, remap: list[int]) -> Any:
+    """``plan`` (from :func:`_flatten`) with every leaf index ``i`` replaced by ``remap[i]``."""
+    if plan is None:
+        return None
+    if type(plan) is int:
+        return remap[plan]
+    t, is_map, items = plan
+    if is_map:
+        return (t, True, [(k, _remap(v, remap)) for k, v in items])
+    return (t, False, [_remap(v, remap) for v in items])
+
+
+def _immutable(fetches: Any) -> bool:
+    """A leaf, or tuples of leaves (what a request may hold to be reused)."""
+    if isinstance(fetches, tuple):
+        return all(_immutable(f) for f in fetches)
+    return not isinstance(fetches, (list, Mapping))
+
+
+def _merge_feeds(feed_dict: dict | None, requests: list) -> dict:
+    """The caller's feeds plus every hook's; a tensor fed twice is an error (TF's)."""
+    merged = dict(feed_dict) if feed_dict else {}
+    hook_keys: set[int] = set()
+    for request in requests:
+        if request is None or not request.feed_dict:
+            continue
+        for key, value in request.feed_dict.items():
+            if feed_dict and key in feed_dict:
+                raise RuntimeError("Same tensor is fed by a SessionRunHook and user.")
+            if id(key) in hook_keys:
+                raise RuntimeError("Same tensor is fed by two hooks.")
+            hook_keys.add(id(key))
+            merged[key] = value
+    return merged
 
 
 class MonitoredSession:
@@ -176,6 +273,8 @@ class MonitoredSession:
             if exception is None:
                 for hook in self._hooks:
                     hook.end(self._raw)
+            else:
+                _finish_pending_saves(self._hooks)
         finally:
             close = getattr(self._raw, "close", None)
             if close is not None:

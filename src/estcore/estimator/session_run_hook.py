@@ -41,20 +41,20 @@ class SessionRunHook:
 
 
 class SessionRunArgs(collections.namedtuple("SessionRunArgs",
-                                            ["fetches", "feed_dict", "options"])):
+                                            ["fetches", "feed_dict", "options"],
+                                            defaults=(None, None))):
     """What a hook adds to the next ``session.run``: fetches (any nested structure),
     an optional feed dict, and ``options`` (accepted, unused)."""
 
-    def __new__(cls, fetches: Any, feed_dict: dict | None = None, options: Any = None):
-        return super().__new__(cls, fetches, feed_dict, options)
+    __slots__ = ()
 
 
 class SessionRunValues(collections.namedtuple("SessionRunValues",
-                                              ["results", "options", "run_metadata"])):
+                                              ["results", "options", "run_metadata"],
+                                              defaults=(None, None))):
     """The values fetched for a hook: ``results`` mirrors its ``fetches``."""
 
-    def __new__(cls, results: Any, options: Any = None, run_metadata: Any = None):
-        return super().__new__(cls, results, options, run_metadata)
+    __slots__ = ()
 
 
 class SessionRunContext:
