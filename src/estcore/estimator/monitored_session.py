@@ -133,20 +133,17 @@ class _Layout:
     feeds): a hook may return the same request holding a dict it changes.
     """
 
-    __slots__ = ("fetches", "flat_fetches", "requests", "leaves", "caller", "hook_plans",
-                 "hook_feeds", "reusable")
+    __slots__ = ("signature", "requests", "leaves", "caller", "hook_plans", "hook_feeds",
+                 "reusable")
 
     def __init__(self, fetches: Any, requests: list):
         leaves: list = []
-        self.fetches = fetches
-        t = type(fetches)
-        self.flat_fetches = (t is list or t is tuple) and not any(
-            isinstance(f, (list, tuple, Mapping)) for f in fetches)
+        self.signature = _signature(fetches)  # a snapshot: the caller may reuse a dict
         self.caller = _flatten(fetches, leaves)
         self.requests = requests
         self.hook_plans: list = []
         self.hook_feeds = False
-        self.reusable = self.flat_fetches
+        self.reusable = True
         for request in requests:
             if request is None:
                 self.hook_plans.append(None)
@@ -181,11 +178,20 @@ class _Layout:
         for a, b in zip(requests, self.requests, strict=True):
             if a is not b:
                 return False
-        if fetches is self.fetches:
-            return True
-        old = self.fetches
-        return (self.flat_fetches and type(fetches) is type(old) and len(fetches) == len(old)
-                and all(a is b for a, b in zip(fetches, old, strict=True)))
+        return _signature(fetches) == self.signature
+
+
+def _signature(x: Any) -> Any:
+    """A hashable snapshot of a fetch structure: equal signatures lay out the same
+    (leaves compare by identity: tensors and ops have no ``__eq__``)."""
+    t = type(x)
+    if t is list or t is tuple:
+        return (t, tuple([_signature(v) for v in x]))
+    if t is dict or isinstance(x, Mapping):
+        return (t, tuple([(k, _signature(v)) for k, v in x.items()]))
+    if isinstance(x, (list, tuple)):
+        return (t, tuple([_signature(v) for v in x]))
+    return x
 
 
 def _remap(plan: Any, remap: list[int]) -> Any:
