@@ -181,16 +181,22 @@ class _Layout:
         return _signature(fetches) == self.signature
 
 
+_LEAF_TYPES: set[type] = set()  # types seen to be no fetch structure (a cache)
+
+
 def _signature(x: Any) -> Any:
-    """A hashable snapshot of a fetch structure: equal signatures lay out the same
-    (leaves compare by identity: tensors and ops have no ``__eq__``)."""
+    """A snapshot of a fetch structure: equal signatures lay out the same (leaves
+    compare by identity: tensors and ops have no ``__eq__``)."""
     t = type(x)
+    if t in _LEAF_TYPES:
+        return x
     if t is list or t is tuple:
         return (t, tuple([_signature(v) for v in x]))
     if t is dict or isinstance(x, Mapping):
         return (t, tuple([(k, _signature(v)) for k, v in x.items()]))
     if isinstance(x, (list, tuple)):
         return (t, tuple([_signature(v) for v in x]))
+    _LEAF_TYPES.add(t)  # set.add is atomic under the GIL
     return x
 
 
