@@ -8,3 +8,4 @@
 #undef EST_EXP
 #undef EST_TANH
 #undef EST_EXPM1
+#undef EST_SQRT

@@ -8,3 +8,4 @@
 #define EST_EXP est__exp_f32
 #define EST_TANH est__tanh_f32
 #define EST_EXPM1(v) (est__exp_f32(v) - 1.0f) /* TF's elu: exp(x) - 1 */
+#define EST_SQRT sqrtf

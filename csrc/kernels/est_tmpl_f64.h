@@ -8,3 +8,4 @@
 #define EST_EXP exp
 #define EST_TANH tanh
 #define EST_EXPM1 expm1
+#define EST_SQRT sqrt
