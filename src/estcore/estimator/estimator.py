@@ -483,9 +483,10 @@ class Estimator:
                         if strategy is not None:
                             loss, ran = dist.run_steps(strategy, mon, source, feeder,
                                                        [spec.train_op, spec.loss])
-                        while strategy is None and not mon.should_stop():
-                            feed = feeder(*source.next_batch())
-                            _, loss = mon.run([spec.train_op, spec.loss], feed_dict=feed)
+                        step_fetches = [spec.train_op, spec.loss]
+                        should_stop, next_batch, run = mon.should_stop, source.next_batch, mon.run
+                        while strategy is None and not should_stop():
+                            _, loss = run(step_fetches, feeder(*next_batch()))
                             ran += 1
                 finally:
                     if bar is not None:

@@ -91,6 +91,8 @@ class HookedSession:
     def __init__(self, session: Any, hooks: Sequence[SessionRunHook]):
         self._sess = session
         self._hooks = list(hooks)
+        self._before = [hook.before_run for hook in self._hooks]  # bound once: per-step path
+        self._after = [hook.after_run for hook in self._hooks]
         self._should_stop = False
         self._layout: _Layout | None = None
 
@@ -106,16 +108,16 @@ class HookedSession:
 
     def run(self, fetches: Any, feed_dict: dict | None = None) -> Any:
         run_context = SessionRunContext(SessionRunArgs(fetches, feed_dict), self._sess)
-        requests = [hook.before_run(run_context) for hook in self._hooks]
+        requests = [before(run_context) for before in self._before]
         layout = self._layout
         if layout is None or not layout.matches(fetches, requests):
             layout = self._layout = _Layout(fetches, requests)
         feed = _merge_feeds(feed_dict, requests) if layout.hook_feeds else feed_dict
         values = self._sess.run(layout.leaves, feed_dict=feed or None)
         new_values = tuple.__new__  # SessionRunValues without its Python-level __new__
-        for hook, plan in zip(self._hooks, layout.hook_plans, strict=True):
+        for after, plan in zip(self._after, layout.hook_plans, strict=True):
             results = values[plan] if type(plan) is int else _rebuild(plan, values)
-            hook.after_run(run_context, new_values(SessionRunValues, (results, None, None)))
+            after(run_context, new_values(SessionRunValues, (results, None, None)))
         self._should_stop = self._should_stop or run_context.stop_requested
         caller = layout.caller
         return values[caller] if type(caller) is int else _rebuild(caller, values)
@@ -261,6 +263,7 @@ class MonitoredSession:
             hook.after_create_session(self._raw, None)
         self._hooked = HookedSession(self._raw, self._hooks)
         self._closed = False
+        self.run = self._hooked.run  # type: ignore[method-assign]  # the per-step path, direct
 
     @property
     def raw_session(self) -> Any:
