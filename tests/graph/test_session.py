@@ -326,3 +326,26 @@ def test_threads_compiling_at_once_share_one_variable_storage(monkeypatch):
             t.join(timeout=10)
         monkeypatch.setattr(session_mod, "np", real_np)
         assert len(got) == 2 and got[0] is got[1]
+
+
+def test_single_program_plans_read_feeds_in_place(use_c):
+    x = ec.placeholder(ec.float32, [None, 3])
+    w = ec.Variable(np.arange(6, dtype=np.float32).reshape(3, 2))
+    y = ec.nn.relu(ec.matmul(x, w) + ec.constant([1.0, 1.0]))  # one fused Dense node
+    with _session(use_c) as sess:
+        sess.run(w.initializer)
+        xa = np.ones((2, 3), np.float32)
+        xb = np.full((2, 3), 2.0, np.float32)
+        ra = sess.run(y, {x: xa})
+        fam = [f for f in sess._families.values() if f.fetch_tensors == [y]][0]
+        plan = fam.plans[((2, 3),)]
+        assert (plan.program is not None) == use_c
+        rb = sess.run(y, {x: xb})
+        np.testing.assert_array_equal(ra, np.ones((2, 3)) @ w.eval(sess) + 1)
+        np.testing.assert_array_equal(rb, 2 * np.ones((2, 3)) @ w.eval(sess) + 1)
+        np.testing.assert_array_equal(xa, 1.0)  # feeds are never written
+        # a fetched feed (or a view of one) keeps the copying path
+        both = sess.run([y, ec.reshape(x, [-1])], {x: xb})
+        np.testing.assert_array_equal(both[1], 2.0)
+        fam2 = [f for f in sess._families.values() if len(f.fetch_tensors) == 2][0]
+        assert all(p.program is None for p in fam2.plans.values())

@@ -307,3 +307,66 @@ def test_concurrent_kernel_calls_from_python_threads(num_threads, rng):
     for t in threads:
         t.join()
     assert not errors
+
+
+def test_run_with_reads_stand_in_inputs_and_restores_the_program(rng):
+    """run_with: the step on other input arrays, bit-identical to copying them in."""
+    a, b = MLP(np.dtype(np.float32), np.random.default_rng(7)), \
+        MLP(np.dtype(np.float32), np.random.default_rng(7))
+    pa, pb = a.program(), b.program()
+    batches = [(rng.standard_normal(a.x.shape).astype(np.float32),
+                rng.integers(0, SIZES[-1], BATCH).astype(np.int64)) for _ in range(3)]
+    x_before, labels_before = a.x.copy(), a.labels.copy()
+    for x, labels in batches:
+        keep = x.copy(), labels.copy()
+        assert pa.run_with([(a.x, x), (a.labels, labels)]) is True
+        b.x[...], b.labels[...] = x, labels
+        pb.run()
+        np.testing.assert_array_equal(x, keep[0])  # stand-ins are only read
+        np.testing.assert_array_equal(labels, keep[1])
+        np.testing.assert_array_equal(a.loss, b.loss)
+        for got, want in zip(a.w + a.b + a.m + a.v, b.w + b.b + b.m + b.v, strict=True):
+            np.testing.assert_array_equal(got, want)
+    # the program's own buffers were neither written nor forgotten
+    np.testing.assert_array_equal(a.x, x_before)
+    np.testing.assert_array_equal(a.labels, labels_before)
+    b.x[...], b.labels[...] = a.x, a.labels
+    pa.run()
+    pb.run()
+    np.testing.assert_array_equal(a.loss, b.loss)
+
+
+def test_run_with_declines_what_does_not_fit():
+    x, y = np.ones((4, 3), np.float32), np.empty((4, 3), np.float32)
+    prog = K.Program()
+    prog.activation_forward(x, y, "relu")
+    bad = [np.ones((4, 3)),                                  # dtype
+           np.ones((3, 4), np.float32),                      # shape
+           np.ones((3, 4), np.float32).T,                    # not C-contiguous
+           [[1.0] * 3] * 4]                                  # not an ndarray
+    y[...] = -1
+    for arr in bad:
+        assert prog.run_with([(x, arr)]) is False
+    np.testing.assert_array_equal(y, -1)  # nothing ran
+    assert prog.run_with([(x, -np.ones((4, 3), np.float32))]) is True
+    np.testing.assert_array_equal(y, 0)
+    prog.run()
+    np.testing.assert_array_equal(y, 1)  # back on x
+
+
+def test_run_with_reaches_views_and_reports_errors_on_the_stand_in():
+    labels = np.array([0, 1, 2], np.int64)
+    logits, loss = np.zeros((3, 4), np.float32), np.empty(3, np.float32)
+    flat = np.zeros(12, np.float32)
+    prog = K.Program()
+    prog.sparse_softmax_xent(flat.reshape(3, 4), labels, loss)  # a view of `flat`
+    new = np.arange(12, dtype=np.float32)
+    assert prog.run_with([(flat, new)])
+    want = np.log(np.exp(new.reshape(3, 4)).sum(1)) - new.reshape(3, 4)[[0, 1, 2], [0, 1, 2]]
+    np.testing.assert_allclose(loss, want, rtol=1e-5)
+    with pytest.raises(InvalidArgumentError, match=r"Program.run_with: instruction 0 .*"
+                                                   r"labels\[2\]=7"):
+        prog.run_with([(labels, np.array([0, 1, 7], np.int64))])
+    labels[...] = [0, 1, 2]
+    prog.run()  # pointers restored after the failure
+    del logits

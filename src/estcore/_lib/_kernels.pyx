@@ -77,8 +77,8 @@ import sys
 import numpy as np
 
 from cpython.pycapsule cimport PyCapsule_GetName, PyCapsule_GetPointer
-from libc.stdint cimport int64_t
-from libc.stdlib cimport free, realloc
+from libc.stdint cimport int64_t, uintptr_t
+from libc.stdlib cimport free, malloc, realloc
 from libc.string cimport memset
 
 from estcore._lib._status cimport (

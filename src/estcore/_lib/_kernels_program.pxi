@@ -132,6 +132,78 @@ cdef class Program(_Builder):
                              self._labels[failed] if 0 <= failed < self._n else None)
             raise err
 
+    def run_with(self, stand_ins) -> bool:
+        """Run once with other arrays standing in for some of the program's buffers.
+
+        For each ``(buffer, array)`` pair, every pointer into ``buffer`` (including
+        views of it) points at the same offset of ``array`` during this run only: new
+        inputs without copying them into ``buffer``. The program must only read
+        ``buffer`` (an input): nothing is written into ``array``. ``array`` must have
+        ``buffer``'s dtype and shape and be C-contiguous and aligned.
+
+        Returns:
+            True after the run; False, running nothing, when a pair does not qualify
+            (the caller then copies the input into ``buffer`` and calls ``run()``).
+        Raises:
+            Like ``run()``; the pointers are restored either way.
+        """
+        cdef est_status st = EST_OK
+        cdef int64_t failed = -1, detail = -1
+        cdef Py_ssize_t npairs, i, slot, k, nsaved = 0
+        cdef uintptr_t ptr
+        cdef uintptr_t *los
+        cdef uintptr_t *spans
+        cdef uintptr_t *bases
+        cdef uintptr_t *saved  # pairs (instruction * 10 + slot, old pointer)
+        self._check_idle()
+        pairs = list(stand_ins)
+        npairs = len(pairs)
+        for buf, arr in pairs:
+            if type(buf) is not np.ndarray or type(arr) is not np.ndarray:
+                return False
+            if (arr.dtype != buf.dtype or arr.shape != buf.shape or buf.nbytes == 0
+                    or not arr.flags.c_contiguous or not arr.flags.aligned
+                    or not buf.flags.c_contiguous):
+                return False
+        los = <uintptr_t *>malloc((3 * npairs + 2 * self._n * 10 + 1) * sizeof(uintptr_t))
+        if los == NULL:
+            raise MemoryError("Program.run_with: out of memory")
+        spans, bases = los + npairs, los + 2 * npairs
+        saved = los + 3 * npairs
+        for k in range(npairs):
+            los[k] = <uintptr_t>pairs[k][0].ctypes.data
+            spans[k] = <uintptr_t>pairs[k][0].nbytes
+            bases[k] = <uintptr_t>pairs[k][1].ctypes.data
+        self._running = True
+        try:
+            for i in range(self._n):
+                for slot in range(10):  # est_instr.p has EST_INSTR_MAX_PTRS (10) slots
+                    ptr = <uintptr_t>self._ins[i].p[slot]
+                    if ptr == 0:
+                        continue
+                    for k in range(npairs):
+                        if ptr - los[k] < spans[k]:  # unsigned: also false below los[k]
+                            saved[2 * nsaved] = <uintptr_t>(i * 10 + slot)
+                            saved[2 * nsaved + 1] = ptr
+                            nsaved += 1
+                            self._ins[i].p[slot] = <void *>(bases[k] + (ptr - los[k]))
+                            break
+            with nogil:
+                st = est_program_run(self._ins, self._n, &failed, &detail)
+        finally:
+            for k in range(nsaved):
+                i = <Py_ssize_t>(saved[2 * k] // 10)
+                self._ins[i].p[saved[2 * k] % 10] = <void *>saved[2 * k + 1]
+            free(los)
+            self._running = False
+        if st != EST_OK:
+            for buf, arr in pairs:  # the kept arrays (error details read them) get the data
+                np.copyto(buf, arr)
+            name = self._names[failed] if 0 <= failed < self._n else "?"
+            raise _run_error(f"Program.run_with: instruction {failed} ({name})", st, detail,
+                             self._labels[failed] if 0 <= failed < self._n else None)
+        return True
+
     def profile(self) -> list:
         """Run like ``run()`` and time each instruction (for profiling).
 
