@@ -27,8 +27,10 @@ GEMM_NAMES = ("h1 = x @ W1", "h2 = h1 @ W2", "z = h2 @ W3", "dW3 = h2^T d3", "d2
 
 
 def step_program(step: EstcoreStep) -> _kernels.Program:
-    """The single C Program the session compiled for the train step."""
-    step(*_batch())
+    """The single C Program the session compiled for the train step, with the batch in
+    its feed buffers (the session itself reads feeds in place, ``Program.run_with``)."""
+    batch = _batch()
+    step(*batch)
     plans = [p for fam in step.sess._families.values() for p in fam.plans.values()
              if p.n_runs > 0 and any("dense_backward" in getattr(getattr(s, "__self__", None),
                                                                   "ops", ()) for s in p.steps)]
@@ -36,6 +38,8 @@ def step_program(step: EstcoreStep) -> _kernels.Program:
              if isinstance(getattr(s, "__self__", None), _kernels.Program)]
     if len(plans) != 1 or len(progs) != 1:
         raise RuntimeError(f"expected one Program in one train-step plan, found {len(progs)}")
+    for buf, value in zip(plans[0].feed_bufs, batch, strict=True):
+        np.copyto(buf, value)
     return progs[0]
 
 
