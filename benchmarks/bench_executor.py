@@ -88,6 +88,9 @@ def _setup(use_c: bool, builder=_core_mlp):
     fetches = [loss, train_op]
     sess.run(fetches, feed)
     plan = [p for f in sess._families.values() for p in f.plans.values()][-1]
+    # the session may read feeds in place; running the steps alone needs them copied in
+    for buf, value in zip(plan.feed_bufs, feed.values(), strict=True):
+        np.copyto(buf, value)
     return sess, fetches, feed, plan
 
 

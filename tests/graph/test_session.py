@@ -332,18 +332,21 @@ def test_single_program_plans_read_feeds_in_place(use_c):
     x = ec.placeholder(ec.float32, [None, 3])
     w = ec.Variable(np.arange(6, dtype=np.float32).reshape(3, 2))
     y = ec.nn.relu(ec.matmul(x, w) + ec.constant([1.0, 1.0]))  # one fused Dense node
+    rows = 8192  # 96 KiB of feed: large enough to be read in place
     with _session(use_c) as sess:
         sess.run(w.initializer)
-        xa = np.ones((2, 3), np.float32)
-        xb = np.full((2, 3), 2.0, np.float32)
+        xa = np.ones((rows, 3), np.float32)
+        xb = np.full((rows, 3), 2.0, np.float32)
         ra = sess.run(y, {x: xa})
         fam = [f for f in sess._families.values() if f.fetch_tensors == [y]][0]
-        plan = fam.plans[((2, 3),)]
+        plan = fam.plans[((rows, 3),)]
         assert (plan.program is not None) == use_c
         rb = sess.run(y, {x: xb})
-        np.testing.assert_array_equal(ra, np.ones((2, 3)) @ w.eval(sess) + 1)
-        np.testing.assert_array_equal(rb, 2 * np.ones((2, 3)) @ w.eval(sess) + 1)
+        np.testing.assert_array_equal(ra, xa @ w.eval(sess) + 1)
+        np.testing.assert_array_equal(rb, xb @ w.eval(sess) + 1)
         np.testing.assert_array_equal(xa, 1.0)  # feeds are never written
+        sess.run(y, {x: xa[:2]})  # small feeds are copied
+        assert fam.plans[((2, 3),)].program is None
         # a fetched feed (or a view of one) keeps the copying path
         both = sess.run([y, ec.reshape(x, [-1])], {x: xb})
         np.testing.assert_array_equal(both[1], 2.0)

@@ -49,9 +49,10 @@ class Plan:
         self.program = self._single_program()
 
     def _single_program(self):
-        """The C Program when it is the plan's only step and no fetch reads a feed
-        buffer: then feeds need not be copied in (``Program.run_with``)."""
-        if len(self.steps) != 1 or not self.feed_bufs:
+        """The C Program when it is the plan's only step, no fetch reads a feed buffer
+        and the feeds are large enough (64 KiB) for a copy to cost more than the
+        pointer swap: then feeds are read in place (``Program.run_with``)."""
+        if len(self.steps) != 1 or sum(b.nbytes for b in self.feed_bufs) < 1 << 16:
             return None
         prog = getattr(self.steps[0], "__self__", None)
         if prog is None or not hasattr(prog, "run_with"):
