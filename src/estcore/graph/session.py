@@ -139,6 +139,10 @@ class Session:
         """Evaluate ``fetches`` (a tensor, op, variable, or nested list/tuple/dict/
         namedtuple of them) with ``feed_dict`` values; ops give None.
 
+        Feed arrays are only read, but large ones may be read in place during the
+        run rather than copied first: do not change them from another thread until
+        ``run`` returns.
+
         Returns:
             The fetched values with the structure of ``fetches`` (numpy arrays,
             numpy scalars for 0-d tensors), as copies the caller owns.
