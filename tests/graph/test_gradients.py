@@ -71,6 +71,8 @@ CASES = {
     "SelectV2": (lambda x, y: ec.where(ec.constant(RNG.random((3, 4)) > 0.5), x, y),
                  [lambda: _u((3, 4)), lambda: _u((4,))]),
     "Identity": (ec.identity, [lambda: _u((3, 4))]),
+    "PlaceholderWithDefault": (lambda x: ec.placeholder_with_default(x, [3, 4]),
+                               [lambda: _u((3, 4))]),
     "Reshape": (lambda x: ec.reshape(x, [4, -1]), [lambda: _u((3, 4))]),
     "Squeeze": (lambda x: ec.squeeze(x, [1]), [lambda: _u((3, 1, 4))]),
     "ExpandDims": (lambda x: ec.expand_dims(x, 1), [lambda: _u((3, 4))]),
@@ -260,3 +262,20 @@ def test_gradients_accumulate_with_add_n_and_grad_ys():
     with ec.Session() as sess:
         np.testing.assert_allclose(sess.run(g, {x: [1.0, 5.0]}), [3 + 2, 6 + 10])
     assert any(op.type == "AddN" for op in ec.get_default_graph().get_operations())
+
+
+def test_an_op_without_a_gradient_rule_on_the_path_raises_lookup_error():
+    """TF's LookupError, also for second-order gradients (not implemented); ops without a
+    gradient by nature (argmax, comparisons, shapes ...) stop the gradient quietly."""
+    x = ec.placeholder(f64, [3, 4])
+    y = ec.reduce_sum(ec.nn.relu(x) * 2.0)
+    (g,) = ec.gradients(y, [x])
+    with pytest.raises(LookupError, match=r"^No gradient defined for operation '.*' "
+                                          r"\(op type: ActivationGrad\)$"):
+        ec.gradients(ec.reduce_sum(g), [x])
+    idx = ec.cast(ec.argmax(x, 1), f64)
+    assert ec.gradients(ec.reduce_sum(idx), [x]) == [None]
+    mixed = ec.reduce_sum(x) + ec.reduce_sum(ec.cast(ec.equal(x, 0.0), f64))
+    (g2,) = ec.gradients(mixed, [x])
+    with ec.Session() as sess:
+        np.testing.assert_array_equal(sess.run(g2, {x: np.zeros((3, 4))}), 1.0)

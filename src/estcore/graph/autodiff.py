@@ -19,7 +19,7 @@ from estcore._validation import invalid
 from estcore.graph.ops._core import convert_to_tensor
 from estcore.graph.ops.array_ops import ones_like, zeros_like
 from estcore.graph.ops.math_ops import add_n
-from estcore.graph.registry import get_row
+from estcore.graph.registry import NO_GRADIENT, get_row
 
 __all__ = ["gradients"]
 
@@ -124,8 +124,11 @@ def _gradients(ys, xs, grad_ys, name, stop_gradients):
                     t.op._id in between for t in op.inputs):
                 continue
             row = get_row(op.type)
-            if row.grad is None:
+            if row.grad is NO_GRADIENT:
                 continue
+            if row.grad is None:  # TF's error (second-order gradients land here too)
+                raise LookupError(f"No gradient defined for operation '{op.name}' "
+                                  f"(op type: {op.type})")
             with graph.name_scope(op.name + "_grad"):
                 in_grads = row.grad(op, out_grads)
             if len(in_grads) != len(op.inputs):

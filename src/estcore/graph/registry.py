@@ -34,7 +34,8 @@ import numpy as np
 
 from estcore.graph.shapes import TensorShape, fmt_shape
 
-__all__ = ["OpRow", "register", "get_row", "all_rows", "InferCtx", "KernelCtx", "NO_GRADIENT"]
+__all__ = ["OpRow", "register", "get_row", "all_rows", "InferCtx", "KernelCtx", "NO_GRADIENT",
+           "not_differentiable"]
 
 
 def _no_gradient(op, grads):  # pragma: no cover - marker only
@@ -88,6 +89,16 @@ def shape_inputs(row: OpRow, attrs: dict, n_inputs: int) -> tuple:
 
 def all_rows() -> dict[str, OpRow]:
     return dict(_ROWS)
+
+
+def not_differentiable(*op_types: str) -> None:
+    """Mark op types as having no gradient by nature (TF's ``ops.NotDifferentiable``):
+    gradients stop there (None) instead of raising LookupError."""
+    for op_type in op_types:
+        row = get_row(op_type)
+        if row.grad is not None and row.grad is not NO_GRADIENT:
+            raise ValueError(f"op type {op_type!r} has a gradient rule")
+        row.grad = NO_GRADIENT
 
 
 class InferCtx:

@@ -24,6 +24,7 @@ from estcore.graph import random as R
 from estcore.graph.ir import Graph, GraphKeys, get_default_graph
 from estcore.graph.ops import state_ops
 from estcore.graph.ops._core import convert_to_tensor, make, make_op, row
+from estcore.graph.registry import not_differentiable
 from estcore.graph.shapes import TensorShape, as_shape, fmt_shape
 from estcore.graph.tensor import TensorOperators
 
@@ -58,6 +59,7 @@ def _initial_value_build(k):
 
 row("InitialValue", lambda ctx: [(ctx.attrs["dtype"], ctx.attrs["shape"])],
     _initial_value_build, None, stateful=True)
+not_differentiable("InitialValue")
 
 
 class Variable(TensorOperators):

@@ -10,6 +10,7 @@ import estcore as ec
 from estcore._validation import invalid
 from estcore.errors import InvalidArgumentError
 from estcore.graph.ops._core import make, row
+from estcore.graph.registry import not_differentiable
 from estcore.losses import util
 
 _METRIC_COLLECTIONS = [ec.GraphKeys.LOCAL_VARIABLES, ec.GraphKeys.METRIC_VARIABLES]
@@ -144,3 +145,4 @@ def _class_ids_build(k):
 
 
 row("AssertClassIdsInRange", _unit_interval_infer, _class_ids_build, None, stateful=True)
+not_differentiable("AssertInUnitInterval", "AssertClassIdsInRange")  # checks, not math

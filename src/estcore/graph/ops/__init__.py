@@ -22,8 +22,18 @@ from estcore.graph.ops import (  # noqa: F401 - imported to register their rows
     state_ops,
 )
 from estcore.graph.ops._core import constant, convert_to_tensor, make, make_op
+from estcore.graph.registry import not_differentiable
 
 c_emit.attach()  # after every op module has registered its rows
+
+# Ops without a gradient by nature (TF's NotDifferentiable list): a gradient stops
+# there. Any other op without a rule on a differentiated path raises LookupError.
+not_differentiable(
+    "ArgMax", "ArgMin", "All", "Any", "Equal", "NotEqual", "Greater", "GreaterEqual", "Less",
+    "LessEqual", "LogicalAnd", "LogicalNot", "LogicalOr", "LogicalXor", "IsFinite", "IsInf",
+    "IsNan", "OneHot", "OnesLike", "ZerosLike", "Shape", "Size", "Rank", "Range", "FloorDiv",
+    "RandomNormal", "RandomUniform", "InTopKV2", "NoOp", "Const", "Placeholder", "VariableV2",
+    "StopGradient")
 
 __all__ = ["make", "make_op", "constant", "convert_to_tensor", "array_ops", "clip_ops",
            "conv_ops", "fused", "index_ops", "math_ops", "nn_ops", "random_ops", "reduce_ops",

@@ -65,7 +65,7 @@ def _pwd_infer(ctx):
     return [(ctx.dtypes[0], shape)]
 
 
-row("PlaceholderWithDefault", _pwd_infer, _copy_build, None, alias=0)
+row("PlaceholderWithDefault", _pwd_infer, _copy_build, lambda op, g: [g[0]], alias=0)
 
 
 def placeholder_with_default(input, shape, name=None) -> Tensor:  # noqa: A002 - TF1 name
