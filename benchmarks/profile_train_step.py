@@ -75,11 +75,12 @@ def main(threads: int | None = None, rounds: int = 300) -> None:
         print(f"      {n:22s} {t:9.1f}")
     print(f"      {'total':22s} {total_b:9.1f}")
     fwd = [i for i, n in enumerate(names) if n == "dense_forward"]
-    bwd = [i for i, n in enumerate(names) if n == "dense_backward"]
+    bwd = [i for i, n in enumerate(names) if n.startswith("dense_backward")]
     if len(fwd) == 3 and len(bwd) == 3:
+        last = "backward 1" + (" + Adam W1" if "+" in names[bwd[2]] else "")
         pairs = [("forward 1", ma[fwd[0]], mb[0]), ("forward 2", ma[fwd[1]], mb[1]),
                  ("forward 3", ma[fwd[2]], mb[2]), ("backward 3", ma[bwd[0]], mb[3] + mb[4]),
-                 ("backward 2", ma[bwd[1]], mb[5] + mb[6]), ("backward 1", ma[bwd[2]], mb[7])]
+                 ("backward 2", ma[bwd[1]], mb[5] + mb[6]), (last, ma[bwd[2]], mb[7])]
         print("fused layer vs its GEMMs:")
         for n, t, g in pairs:
             print(f"      {n:22s} {t:9.1f} {g:9.1f}  {t / g:5.2f}x")

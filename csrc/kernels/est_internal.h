@@ -160,4 +160,12 @@ EST__DECLARE_SERIAL(float, _f32)
 EST__DECLARE_SERIAL(double, _f64)
 #undef EST__DECLARE_SERIAL
 
+/* The Adam update of elements [0, n) (est_optim.inc): shared by est_apply_adam and the
+ * fused dense backward + Adam, so both give bit-identical results. lr_t is the
+ * bias-corrected rate lr sqrt(1 - beta2^t) / (1 - beta1^t). */
+void est__adam_serial_f32(float *var, float *m, float *v, const float *g, int64_t n, float lr_t,
+                          float beta1, float beta2, float eps, int nesterov);
+void est__adam_serial_f64(double *var, double *m, double *v, const double *g, int64_t n,
+                          double lr_t, double beta1, double beta2, double eps, int nesterov);
+
 #endif /* ESTCORE_EST_INTERNAL_H */

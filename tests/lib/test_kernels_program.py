@@ -370,3 +370,65 @@ def test_run_with_reaches_views_and_reports_errors_on_the_stand_in():
     labels[...] = [0, 1, 2]
     prog.run()  # pointers restored after the failure
     del logits
+
+
+def _fusable_program(net, fuse, nesterov=False):
+    """net.program() but with the input layer's backward given no w (it has no dx), as
+    the graph compiler emits it: its apply_adam can fuse into it."""
+    p = K.Program(fuse=fuse)
+    ins = [net.x, net.h[0], net.h[1]]
+    for i, act in enumerate(["relu", "relu", None]):
+        p.dense_forward(ins[i], net.w[i], net.b[i], net.h[i], act)
+    p.sparse_softmax_xent(net.h[2], net.labels, net.loss_vec, net.dlogits, scale=net.scale)
+    dys = [net.dh[0], net.dh[1], net.dlogits]
+    for i, act in reversed(list(enumerate(["relu", "relu", None]))):
+        p.dense_backward(ins[i], net.w[i] if i > 0 else None, net.h[i], dys[i], net.dw[i],
+                         net.db[i], net.dh[i - 1] if i > 0 else None,
+                         dz_out=dys[i] if act else None, act=act)
+    for var, grad, m, v in zip(net.w + net.b, net.dw + net.db, net.m, net.v, strict=True):
+        p.apply_adam(var, m, v, grad, net.b1p, net.b2p, net.lr, B1, B2, EPS,
+                     use_nesterov=nesterov)
+    p.scale(net.b1p, net.b1p, B1)
+    p.scale(net.b2p, net.b2p, B2)
+    return p
+
+
+@pytest.mark.parametrize("nesterov", [False, True])
+def test_adam_fused_into_the_input_layer_backward_is_bit_identical(dtype, num_threads, nesterov):
+    a, b = MLP(dtype, np.random.default_rng(3)), MLP(dtype, np.random.default_rng(3))
+    pa, pb = _fusable_program(a, True, nesterov), _fusable_program(b, False, nesterov)
+    assert [n for n in pa.ops if "+" in n] == ["dense_backward+apply_adam"]
+    assert len(pa) == len(pb) - 1 and not any("+" in n for n in pb.ops)
+    for _ in range(3):
+        pa.run()
+        pb.run()
+        for got, want in zip(a.w + a.b + a.m + a.v + a.dw + [a.loss],
+                             b.w + b.b + b.m + b.v + b.dw + [b.loss], strict=True):
+            np.testing.assert_array_equal(got, want)
+
+
+def test_adam_is_fused_only_when_nothing_overlaps():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((4, 3)).astype(np.float32)
+    dy = rng.standard_normal((4, 2)).astype(np.float32)
+    w, dw, db = np.ones((3, 2), np.float32), np.empty((3, 2), np.float32), np.empty(2, np.float32)
+    m, v, half = np.zeros_like(w), np.zeros_like(w), np.array(0.5, np.float32)
+
+    def ops(backward, var=w, grad=dw):
+        p = K.Program()
+        backward(p)
+        p.apply_adam(var, m, v, grad, half, half, half, 0.9, 0.999, 1e-8)
+        return p.ops
+
+    fused = ["dense_backward+apply_adam"]
+    assert ops(lambda p: p.dense_backward(x, None, None, dy, dw, db)) == fused
+    separate = ["dense_backward", "apply_adam"]
+    # dx wanted: the backward reads w, the update has to wait for it
+    assert ops(lambda p: p.dense_backward(x, w, None, dy, dw, db,
+                                          np.empty((4, 3), np.float32))) == separate
+    assert ops(lambda p: p.dense_backward(x, None, None, dy, dw, db, accumulate=True)) == separate
+    assert ops(lambda p: p.dense_backward(x, None, None, dy, dw, db),
+               grad=np.ones_like(w)) == separate  # not this backward's dw
+    buf = np.ones(12, np.float32)  # the weight shares memory with the layer input
+    assert ops(lambda p: p.dense_backward(buf.reshape(4, 3), None, None, dy, dw, db),
+               var=buf[:6].reshape(3, 2)) == separate

@@ -46,6 +46,26 @@ est_status est_dense_backward_f64(const double *x, const double *w, const double
                                   int64_t m, int64_t k, int64_t n, est_act act, double alpha,
                                   int accumulate);
 
+/* est_dense_backward (no dx, accumulate 0) with TF1's Adam update of the layer's weight
+ * applied on the way: each block of dW = x^T @ dz is followed at once by
+ *   var/m/v (Adam, est_apply_adam's formula and rounding) on the same block,
+ * so the result equals est_dense_backward + est_apply_adam(var, m, v, dw) bit for bit,
+ * with the block of dW still in cache. dw is still written (the gradient). var must
+ * not be read by this layer's backward (there is no dx) and must not overlap any
+ * other argument. Hyperparameters behind pointers are read once per call. */
+est_status est_dense_backward_adam_f32(const float *x, const float *y, const float *dy, float *dz,
+                                       float *dw, float *db, int64_t m, int64_t k, int64_t n,
+                                       est_act act, float alpha, float *var, float *ms, float *vs,
+                                       const float *beta1_power, const float *beta2_power,
+                                       const float *lr, float beta1, float beta2, float eps,
+                                       int nesterov);
+est_status est_dense_backward_adam_f64(const double *x, const double *y, const double *dy,
+                                       double *dz, double *dw, double *db, int64_t m, int64_t k,
+                                       int64_t n, est_act act, double alpha, double *var,
+                                       double *ms, double *vs, const double *beta1_power,
+                                       const double *beta2_power, const double *lr,
+                                       double beta1, double beta2, double eps, int nesterov);
+
 #ifdef __cplusplus
 }
 #endif

@@ -4,6 +4,7 @@
 
 #include "../est_internal.h" /* est__exp_f32, est__tanh_f32 */
 #include "est_test.h"
+#include "estcore/est_optim.h"
 
 /* naive row-major C = alpha op(A) op(B) + beta C */
 static void naive_gemm(int ta, int tb, int64_t m, int64_t n, int64_t k, double alpha,
@@ -233,6 +234,51 @@ static void test_fast_exp_tanh(void) {
     CHECK(est__tanh_f32(0.0f) == 0.0f && est__tanh_f32(30.0f) == 1.0f && est__tanh_f32(-30.0f) == -1.0f);
 }
 
+/* dense backward + Adam fused == est_dense_backward then est_apply_adam, bit for bit */
+static void test_dense_backward_adam(void) {
+    const int64_t shapes[][3] = {{1, 1, 1}, {5, 3, 7}, {37, 23, 17}, {128, 200, 90}, {3, 0, 4}};
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        int64_t m = shapes[s][0], k = shapes[s][1], n = shapes[s][2];
+        size_t mk = (size_t)(m * k), kn = (size_t)(k * n), mn = (size_t)(m * n);
+        float *x = malloc(4 * mk + 4), *y = malloc(4 * mn), *dy = malloc(4 * mn);
+        float *dz[2], *dw[2], *db[2], *var[2], *ms[2], *vs[2];
+        for (int r = 0; r < 2; r++) {
+            dz[r] = malloc(4 * mn); dw[r] = malloc(4 * kn + 4); db[r] = malloc(4 * (size_t)n);
+            var[r] = malloc(4 * kn + 4); ms[r] = malloc(4 * kn + 4); vs[r] = malloc(4 * kn + 4);
+        }
+        fill_f(x, (int64_t)mk); fill_f(y, (int64_t)mn); fill_f(dy, (int64_t)mn);
+        fill_f(var[0], (int64_t)kn); fill_f(ms[0], (int64_t)kn);
+        for (size_t i = 0; i < kn; i++) vs[0][i] = (float)fabs(rnd());
+        memcpy(var[1], var[0], 4 * kn); memcpy(ms[1], ms[0], 4 * kn); memcpy(vs[1], vs[0], 4 * kn);
+        float b1p = 0.81f, b2p = 0.998f, lr = 0.01f;
+        for (int nesterov = 0; nesterov < 2; nesterov++) {
+            for (int act = EST_ACT_NONE; act <= EST_ACT_RELU; act++) {
+                CHECK_OK(est_dense_backward_f32(x, NULL, y, dy, dz[0], dw[0], db[0], NULL, m, k, n,
+                                                (est_act)act, 0, 0));
+                CHECK_OK(est_apply_adam_f32(var[0], ms[0], vs[0], dw[0], k * n, &b1p, &b2p, &lr,
+                                            0.9f, 0.999f, 1e-7f, nesterov));
+                CHECK_OK(est_dense_backward_adam_f32(x, y, dy, dz[1], dw[1], db[1], m, k, n,
+                                                     (est_act)act, 0, var[1], ms[1], vs[1], &b1p,
+                                                     &b2p, &lr, 0.9f, 0.999f, 1e-7f, nesterov));
+                CHECK(memcmp(dw[0], dw[1], 4 * kn) == 0);
+                CHECK(memcmp(db[0], db[1], 4 * (size_t)n) == 0);
+                CHECK(memcmp(var[0], var[1], 4 * kn) == 0);
+                CHECK(memcmp(ms[0], ms[1], 4 * kn) == 0);
+                CHECK(memcmp(vs[0], vs[1], 4 * kn) == 0);
+            }
+        }
+        float f = 0;
+        CHECK(est_dense_backward_adam_f32(x, y, dy, dz[1], dw[1], db[1], m, k, n, EST_ACT_NONE, 0,
+                                          var[1], ms[1], vs[1], NULL, &b2p, &lr, 0.9f, 0.999f,
+                                          1e-7f, 0) == EST_ERR_INVALID_ARGUMENT);
+        CHECK(est_dense_backward_adam_f32(&f, &f, &f, &f, &f, &f, 1, 1, 1, EST_ACT_RELU, 0, NULL,
+                                          &f, &f, &b1p, &b2p, &lr, 0.9f, 0.999f, 1e-7f, 0)
+              == EST_ERR_INVALID_ARGUMENT);
+        free(x); free(y); free(dy);
+        for (int r = 0; r < 2; r++) { free(dz[r]); free(dw[r]); free(db[r]); free(var[r]); free(ms[r]); free(vs[r]); }
+    }
+}
+
 int main(void) {
     test_fast_exp_tanh();
     /* no BLAS installed yet */
@@ -247,6 +293,7 @@ int main(void) {
         CHECK_OK(est_set_num_threads(thread_counts[ti]));
         test_gemm();
         test_dense();
+        test_dense_backward_adam();
         test_eltwise();
         test_program();
     }

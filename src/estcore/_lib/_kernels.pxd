@@ -84,6 +84,7 @@ cdef extern from "estcore/est_program.h" nogil:
         EST_OP_COPY
         EST_OP_REDUCE_SUM
         EST_OP_INCREMENT_I64
+        EST_OP_DENSE_BACKWARD_ADAM
         EST_OP__COUNT
     ctypedef enum est_dtype:
         EST_DTYPE_F32
@@ -106,7 +107,7 @@ cdef extern from "estcore/est_program.h" nogil:
         int64_t n[6]
         double s[4]
         est_window win
-        void *p[10]
+        void *p[16]  # EST_INSTR_MAX_PTRS
     est_status est_instr_run(const est_instr *instr, int64_t *err_detail)
     est_status est_program_run(const est_instr *instrs, int64_t count, int64_t *failed_index,
                                int64_t *err_detail)

@@ -79,13 +79,25 @@ cdef class Program(_Builder):
     cdef list _names      # per instruction: the operation name
     cdef list _labels     # per instruction: (labels, classes) or None, for errors
     cdef bint _running
+    cdef bint _fuse       # merge apply_adam into the dense_backward before it
 
-    def __cinit__(self):
+    def __cinit__(self, *args, **kwargs):
         self._prefix = "Program."
         self._ins = NULL
         self._n = self._cap = 0
         self._keep, self._names, self._labels = [], [], []
         self._running = False
+        self._fuse = True
+
+    def __init__(self, fuse: bool = True):
+        """Args:
+            fuse: an ``apply_adam`` added right after the ``dense_backward`` (without
+                ``dx_out`` or ``accumulate``) whose ``dw_out`` is its gradient becomes one
+                instruction, ``dense_backward+apply_adam``: each task applies Adam to
+                its block of the weight as soon as it has that block of dW (same results
+                bit for bit, est_dense.h). False keeps every call separate.
+        """
+        self._fuse = bool(fuse)
 
     def __dealloc__(self):
         free(self._ins)
@@ -113,6 +125,46 @@ cdef class Program(_Builder):
         self._names.append(fn[len(self._prefix):])
         self._labels.append(labels)
         self._n += 1
+        if self._fuse:
+            self._fuse_adam()
+        return 0
+
+    cdef int _fuse_adam(self) except -1:
+        """Merge the last instruction (apply_adam) into the one before it (a dense_backward
+        without dx or accumulate whose dw is the Adam gradient) when nothing the update
+        writes overlaps what the backward uses: DENSE_BACKWARD_ADAM (est_program.h)."""
+        if self._n < 2:
+            return 0
+        cdef est_instr *a = &self._ins[self._n - 1]
+        cdef est_instr *d = &self._ins[self._n - 2]
+        if a.op != EST_OP_ADAM or d.op != EST_OP_DENSE_BACKWARD or a.dtype != d.dtype:
+            return 0
+        if d.p[7] != NULL or d.p[5] == NULL or (d.flags & EST_FLAG_ACCUMULATE):
+            return 0
+        if a.p[3] != d.p[5] or a.n[0] != d.n[1] * d.n[2]:  # the gradient is exactly dw
+            return 0
+        backward = [arr for arr in self._keep[self._n - 2] if arr is not None]
+        for arr in self._keep[self._n - 1][:3]:  # var, m, v
+            if any(np.may_share_memory(arr, other) for other in backward):
+                return 0
+        cdef void *var = a.p[0]
+        cdef void *ms = a.p[1]
+        cdef void *vs = a.p[2]
+        cdef void *b1p = a.p[4]
+        cdef void *b2p = a.p[5]
+        cdef void *lr = a.p[6]
+        d.op = EST_OP_DENSE_BACKWARD_ADAM
+        # x w y dy dz dw db dx  ->  x y dy dz dw db var m v beta1_power beta2_power lr
+        d.p[1], d.p[2], d.p[3], d.p[4], d.p[5] = d.p[2], d.p[3], d.p[4], d.p[5], d.p[6]
+        d.p[6], d.p[7], d.p[8], d.p[9], d.p[10], d.p[11] = var, ms, vs, b1p, b2p, lr
+        d.s[1], d.s[2], d.s[3] = a.s[0], a.s[1], a.s[2]
+        d.flags |= a.flags & EST_FLAG_NESTEROV
+        self._keep[self._n - 2] = self._keep[self._n - 2] + self._keep[self._n - 1]
+        self._names[self._n - 2] = "dense_backward+apply_adam"
+        self._keep.pop()
+        self._names.pop()
+        self._labels.pop()
+        self._n -= 1
         return 0
 
     def run(self) -> None:
@@ -154,7 +206,7 @@ cdef class Program(_Builder):
         cdef uintptr_t *los
         cdef uintptr_t *spans
         cdef uintptr_t *bases
-        cdef uintptr_t *saved  # pairs (instruction * 10 + slot, old pointer)
+        cdef uintptr_t *saved  # pairs (instruction * 16 + slot, old pointer)
         self._check_idle()
         pairs = list(stand_ins)
         npairs = len(pairs)
@@ -165,7 +217,7 @@ cdef class Program(_Builder):
                     or not arr.flags.c_contiguous or not arr.flags.aligned
                     or not buf.flags.c_contiguous):
                 return False
-        los = <uintptr_t *>malloc((3 * npairs + 2 * self._n * 10 + 1) * sizeof(uintptr_t))
+        los = <uintptr_t *>malloc((3 * npairs + 2 * self._n * 16 + 1) * sizeof(uintptr_t))
         if los == NULL:
             raise MemoryError("Program.run_with: out of memory")
         spans, bases = los + npairs, los + 2 * npairs
@@ -177,13 +229,13 @@ cdef class Program(_Builder):
         self._running = True
         try:
             for i in range(self._n):
-                for slot in range(10):  # est_instr.p has EST_INSTR_MAX_PTRS (10) slots
+                for slot in range(16):  # est_instr.p has EST_INSTR_MAX_PTRS (16) slots
                     ptr = <uintptr_t>self._ins[i].p[slot]
                     if ptr == 0:
                         continue
                     for k in range(npairs):
                         if ptr - los[k] < spans[k]:  # unsigned: also false below los[k]
-                            saved[2 * nsaved] = <uintptr_t>(i * 10 + slot)
+                            saved[2 * nsaved] = <uintptr_t>(i * 16 + slot)
                             saved[2 * nsaved + 1] = ptr
                             nsaved += 1
                             self._ins[i].p[slot] = <void *>(bases[k] + (ptr - los[k]))
@@ -192,8 +244,8 @@ cdef class Program(_Builder):
                 st = est_program_run(self._ins, self._n, &failed, &detail)
         finally:
             for k in range(nsaved):
-                i = <Py_ssize_t>(saved[2 * k] // 10)
-                self._ins[i].p[saved[2 * k] % 10] = <void *>saved[2 * k + 1]
+                i = <Py_ssize_t>(saved[2 * k] // 16)
+                self._ins[i].p[saved[2 * k] % 16] = <void *>saved[2 * k + 1]
             free(los)
             self._running = False
         if st != EST_OK:
