@@ -6,7 +6,9 @@
 # immediate call's frame, or a Program's keep list) holds a reference to the array
 # and numpy never moves the data of a live array.
 
-from cpython.buffer cimport PyBUF_FORMAT, PyBUF_STRIDES, PyBuffer_Release, PyObject_GetBuffer
+from cpython.buffer cimport (
+    PyBUF_C_CONTIGUOUS, PyBUF_FORMAT, PyBUF_STRIDES, PyBuffer_Release, PyObject_GetBuffer,
+)
 
 cdef enum:
     _MAXD = 8  # most dimensions an argument may have

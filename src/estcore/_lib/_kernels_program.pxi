@@ -59,6 +59,15 @@ cdef class _Immediate(_Builder):
         return 0
 
 
+cdef uintptr_t _c_data(object arr) except? 0:
+    """The data address of a C-contiguous array (buffer protocol; no copy, no ctypes)."""
+    cdef Py_buffer view
+    PyObject_GetBuffer(arr, &view, PyBUF_C_CONTIGUOUS)
+    cdef uintptr_t address = <uintptr_t>view.buf
+    PyBuffer_Release(&view)
+    return address
+
+
 cdef class Program(_Builder):
     """A list of validated kernel calls, run in order by one ``run()`` call.
 
@@ -203,31 +212,31 @@ cdef class Program(_Builder):
         cdef int64_t failed = -1, detail = -1
         cdef Py_ssize_t npairs, i, slot, k, nsaved = 0
         cdef uintptr_t ptr
-        cdef uintptr_t *los
+        cdef uintptr_t *los = NULL
         cdef uintptr_t *spans
         cdef uintptr_t *bases
         cdef uintptr_t *saved  # pairs (instruction * 16 + slot, old pointer)
         self._check_idle()
-        pairs = list(stand_ins)
-        npairs = len(pairs)
-        for buf, arr in pairs:
-            if type(buf) is not np.ndarray or type(arr) is not np.ndarray:
-                return False
-            if (arr.dtype != buf.dtype or arr.shape != buf.shape or buf.nbytes == 0
-                    or not arr.flags.c_contiguous or not arr.flags.aligned
-                    or not buf.flags.c_contiguous):
-                return False
-        los = <uintptr_t *>malloc((3 * npairs + 2 * self._n * 16 + 1) * sizeof(uintptr_t))
-        if los == NULL:
-            raise MemoryError("Program.run_with: out of memory")
-        spans, bases = los + npairs, los + 2 * npairs
-        saved = los + 3 * npairs
-        for k in range(npairs):
-            los[k] = <uintptr_t>pairs[k][0].ctypes.data
-            spans[k] = <uintptr_t>pairs[k][0].nbytes
-            bases[k] = <uintptr_t>pairs[k][1].ctypes.data
-        self._running = True
+        self._running = True  # before any Python work: no other thread may run or change it
         try:
+            pairs = list(stand_ins)
+            npairs = len(pairs)
+            for buf, arr in pairs:
+                if type(buf) is not np.ndarray or type(arr) is not np.ndarray:
+                    return False
+                if (arr.dtype != buf.dtype or arr.shape != buf.shape or buf.nbytes == 0
+                        or not arr.flags.c_contiguous or not arr.flags.aligned
+                        or not buf.flags.c_contiguous):
+                    return False
+            los = <uintptr_t *>malloc((3 * npairs + 2 * self._n * 16 + 1) * sizeof(uintptr_t))
+            if los == NULL:
+                raise MemoryError("Program.run_with: out of memory")
+            spans, bases = los + npairs, los + 2 * npairs
+            saved = los + 3 * npairs
+            for k in range(npairs):  # `pairs` keeps both arrays alive (numpy never moves data)
+                los[k] = _c_data(pairs[k][0])
+                spans[k] = <uintptr_t>pairs[k][0].nbytes
+                bases[k] = _c_data(pairs[k][1])
             for i in range(self._n):
                 for slot in range(16):  # est_instr.p has EST_INSTR_MAX_PTRS (16) slots
                     ptr = <uintptr_t>self._ins[i].p[slot]
