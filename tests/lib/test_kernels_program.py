@@ -432,3 +432,36 @@ def test_adam_is_fused_only_when_nothing_overlaps():
     buf = np.ones(12, np.float32)  # the weight shares memory with the layer input
     assert ops(lambda p: p.dense_backward(buf.reshape(4, 3), None, None, dy, dw, db),
                var=buf[:6].reshape(3, 2)) == separate
+
+
+def test_run_with_refuses_a_second_run_while_one_is_in_flight():
+    """The pointer swap is per run: a second thread must not run (or swap) meanwhile."""
+    import threading
+    import time
+
+    a = np.ones((1024, 1024), np.float32)
+    b = np.full_like(a, 2.0)
+    out = np.empty_like(a)
+    prog = K.Program()
+    for _ in range(8):  # well over 20 ms
+        prog.gemm(a, a, out)
+    errors = []
+    starting = threading.Event()
+
+    def run(stand_in, who):
+        try:
+            prog.run_with([(a, stand_in)])
+        except RuntimeError as e:
+            errors.append((who, str(e)))
+
+    t = threading.Thread(target=lambda: (starting.set(), run(b, "worker")))
+    t.start()
+    starting.wait()
+    time.sleep(0.02)
+    run(a, "main")
+    t.join()
+    # whichever came second was refused; the result is the first one's
+    assert len(errors) == 1 and "running in another thread" in errors[0][1]
+    assert out[0, 0] == (4096 if errors[0][0] == "main" else 1024)
+    prog.run()
+    assert out[0, 0] == 1024  # the program is back on its own buffer
