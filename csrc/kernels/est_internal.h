@@ -30,7 +30,12 @@ void est__gemm_serial_f64(int trans_a, int trans_b, int64_t m, int64_t n, int64_
         T *c;                                                                                  \
         int64_t lda, ldb, ldc;                                                                 \
     } est__gemm_args##SFX_;                                                                    \
-    void est__gemm2##SFX_(const est__gemm_args##SFX_ *g0, const est__gemm_args##SFX_ *g1);
+    void est__gemm2##SFX_(const est__gemm_args##SFX_ *g0, const est__gemm_args##SFX_ *g1);  \
+    /* The grid est__gemm2 splits one GEMM into (rows x cols blocks of C), and block t    \
+     * of it computed serially; [r0,r1) x [c0,c1) receives the block's bounds. */          \
+    void est__gemm_plan##SFX_(const est__gemm_args##SFX_ *g, int64_t *rows, int64_t *cols);  \
+    void est__gemm_block##SFX_(const est__gemm_args##SFX_ *g, int64_t rows, int64_t cols,     \
+                               int64_t t, int64_t *r0, int64_t *r1, int64_t *c0, int64_t *c1);
 EST__DECLARE_GEMM2(float, _f32)
 EST__DECLARE_GEMM2(double, _f64)
 #undef EST__DECLARE_GEMM2

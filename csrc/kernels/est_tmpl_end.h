@@ -5,6 +5,8 @@
 #undef EST_GEMM
 #undef EST_GEMM_ARGS
 #undef EST_GEMM2
+#undef EST_GEMM_PLAN
+#undef EST_GEMM_BLOCK
 #undef EST_EXP
 #undef EST_TANH
 #undef EST_EXPM1

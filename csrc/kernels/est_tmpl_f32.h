@@ -5,6 +5,8 @@
 #define EST_GEMM est_gemm_f32
 #define EST_GEMM_ARGS est__gemm_args_f32
 #define EST_GEMM2 est__gemm2_f32
+#define EST_GEMM_PLAN est__gemm_plan_f32
+#define EST_GEMM_BLOCK est__gemm_block_f32
 #define EST_EXP est__exp_f32
 #define EST_TANH est__tanh_f32
 #define EST_EXPM1(v) (est__exp_f32(v) - 1.0f) /* TF's elu: exp(x) - 1 */

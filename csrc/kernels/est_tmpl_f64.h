@@ -5,6 +5,8 @@
 #define EST_GEMM est_gemm_f64
 #define EST_GEMM_ARGS est__gemm_args_f64
 #define EST_GEMM2 est__gemm2_f64
+#define EST_GEMM_PLAN est__gemm_plan_f64
+#define EST_GEMM_BLOCK est__gemm_block_f64
 #define EST_EXP exp
 #define EST_TANH tanh
 #define EST_EXPM1 expm1

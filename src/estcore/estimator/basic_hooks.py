@@ -232,13 +232,10 @@ class NanTensorHook(SessionRunHook):
     def __init__(self, loss_tensor: Any, fail_on_nan_loss: bool = True):
         self._loss_tensor = loss_tensor
         self._fail_on_nan_loss = fail_on_nan_loss
-        self._args: SessionRunArgs | None = None  # the same request every step
+        self._args = SessionRunArgs(loss_tensor)  # the same request every step
 
     def before_run(self, run_context: Any) -> SessionRunArgs:
-        args = self._args
-        if args is None or args.fetches is not self._loss_tensor:
-            args = self._args = SessionRunArgs(self._loss_tensor)
-        return args
+        return self._args
 
     def after_run(self, run_context: Any, run_values: Any) -> None:
         value = run_values.results

@@ -37,19 +37,21 @@ __all__ = ["MonitoredSession", "HookedSession"]
 logger = logging.getLogger("estcore")
 
 
-def _flatten(x: Any, leaves: list) -> Any:
-    """A plan to rebuild ``x`` from ``leaves`` (its tensors/ops, appended in order)."""
+def _flatten(x: Any, leaves: list, index: dict[int, int]) -> Any:
+    """A plan to rebuild ``x`` from ``leaves``: its tensors/ops are appended in order,
+    each distinct one once (``index``: id -> position, shared across calls)."""
     if x is None:
         return None
     t = type(x)
+    if isinstance(x, (list, tuple)):  # lists, tuples, namedtuples
+        return (t, False, [_flatten(v, leaves, index) for v in x])
     if t is dict or isinstance(x, Mapping):
-        return (t, True, [(k, _flatten(v, leaves)) for k, v in x.items()])
-    if t is list or isinstance(x, tuple):  # tuples, namedtuples
-        return (t, False, [_flatten(v, leaves) for v in x])
-    if isinstance(x, list):
-        return (t, False, [_flatten(v, leaves) for v in x])
-    leaves.append(x)
-    return len(leaves) - 1
+        return (t, True, [(k, _flatten(v, leaves, index)) for k, v in x.items()])
+    i = index.get(id(x))
+    if i is None:
+        i = index[id(x)] = len(leaves)
+        leaves.append(x)
+    return i
 
 
 def _rebuild(plan: Any, values: Any) -> Any:
@@ -139,43 +141,23 @@ class _Layout:
                  "reusable")
 
     def __init__(self, fetches: Any, requests: list):
-        leaves: list = []
-        self.signature = _signature(fetches)  # a snapshot: the caller may reuse a dict
-        self.caller = _flatten(fetches, leaves)
-        self.requests = requests
-        self.hook_plans: list = []
-        self.hook_feeds = False
-        self.reusable = True
-        for request in requests:
-            if request is None:
-                self.hook_plans.append(None)
-                continue
-            f = request.fetches
-            self.reusable = self.reusable and _immutable(f)
-            if f is None or isinstance(f, (tuple, list, Mapping)):
-                self.hook_plans.append(_flatten(f, leaves))
-            else:
-                self.hook_plans.append(len(leaves))
-                leaves.append(f)
-            self.hook_feeds = self.hook_feeds or bool(request.feed_dict)
         # Hooks ask again for what the caller or another hook fetches (the loss, the
         # step): each distinct element goes to the session once.
-        first: dict[int, int] = {}
-        unique: list = []
-        remap: list[int] = []
-        for leaf in leaves:
-            i = first.get(id(leaf))
-            if i is None:
-                i = first[id(leaf)] = len(unique)
-                unique.append(leaf)
-            remap.append(i)
-        if len(unique) < len(leaves):
-            self.caller = _remap(self.caller, remap)
-            self.hook_plans = [_remap(p, remap) for p in self.hook_plans]
-        self.leaves = tuple(unique)
+        leaves: list = []
+        index: dict[int, int] = {}
+        self.signature = _signature(fetches)  # a snapshot: the caller may reuse a dict
+        self.caller = _flatten(fetches, leaves, index)
+        self.requests = requests
+        self.hook_plans = [None if r is None else _flatten(r.fetches, leaves, index)
+                           for r in requests]
+        self.hook_feeds = any(r is not None and r.feed_dict for r in requests)
+        # feeds change per step; a request holding a list or dict may change in place
+        self.reusable = not self.hook_feeds and all(r is None or _immutable(r.fetches)
+                                                    for r in requests)
+        self.leaves = tuple(leaves)
 
     def matches(self, fetches: Any, requests: list) -> bool:
-        if self.hook_feeds or not self.reusable:
+        if not self.reusable:
             return False
         for a, b in zip(requests, self.requests, strict=True):
             if a is not b:
@@ -192,26 +174,12 @@ def _signature(x: Any) -> Any:
     t = type(x)
     if t in _LEAF_TYPES:
         return x
-    if t is list or t is tuple:
+    if isinstance(x, (list, tuple)):
         return (t, tuple([_signature(v) for v in x]))
     if t is dict or isinstance(x, Mapping):
         return (t, tuple([(k, _signature(v)) for k, v in x.items()]))
-    if isinstance(x, (list, tuple)):
-        return (t, tuple([_signature(v) for v in x]))
     _LEAF_TYPES.add(t)  # set.add is atomic under the GIL
     return x
-
-
-def _remap(plan: Any, remap: list[int]) -> Any:
-    """``plan`` (from :func:`_flatten`) with every leaf index ``i`` replaced by ``remap[i]``."""
-    if plan is None:
-        return None
-    if type(plan) is int:
-        return remap[plan]
-    t, is_map, items = plan
-    if is_map:
-        return (t, True, [(k, _remap(v, remap)) for k, v in items])
-    return (t, False, [_remap(v, remap) for v in items])
 
 
 def _immutable(fetches: Any) -> bool:
