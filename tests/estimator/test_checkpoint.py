@@ -296,6 +296,32 @@ def test_crash_during_checkpoint_write_keeps_previous(tmp_path, monkeypatch):
     assert sorted(os.listdir(tmp_path)) == ["checkpoint", "model.ckpt-1.data"]
 
 
+def test_atomic_write_streams_chunks_and_cleans_up_on_error(tmp_path, monkeypatch):
+    path = str(tmp_path / "f.bin")
+    big = np.arange(100_000, dtype=np.float32)  # >= 64 KiB: writeback started early
+    started = []
+    real = _fileio._start_writeback
+    monkeypatch.setattr(_fileio, "_start_writeback",
+                        lambda fd, off, n: (started.append((off, n)), real(fd, off, n)))
+    _fileio.atomic_write(path, [b"head", memoryview(big).cast("B"), b"tail"])
+    assert pathlib.Path(path).read_bytes() == b"head" + big.tobytes() + b"tail"
+    assert started == [(4, big.nbytes)]
+
+    def failing():  # the producer fails after a chunk was written
+        yield b"partial"
+        raise RuntimeError("producer failed")
+
+    with pytest.raises(RuntimeError, match="producer failed"):
+        _fileio.atomic_write(path, failing())
+    assert pathlib.Path(path).read_bytes() == b"head" + big.tobytes() + b"tail"
+    assert os.listdir(tmp_path) == ["f.bin"]  # no temporary file left
+
+    monkeypatch.setattr(_fileio, "_sync_file_range", None)  # no sync_file_range: still works
+    monkeypatch.setattr(_fileio, "_start_writeback", real)
+    _fileio.atomic_write(path, [memoryview(big).cast("B")])
+    assert pathlib.Path(path).read_bytes() == big.tobytes()
+
+
 def test_crash_during_state_write_keeps_previous(tmp_path, monkeypatch):
     s = Saver(max_to_keep=1)
     s.save({"w": np.full(3, 1.0)}, str(tmp_path / "model.ckpt"), global_step=1)

@@ -192,6 +192,11 @@ def test_uninitialized_variable_and_get_set_values():
         sess.set_variable_values({"u:0": np.arange(3.0)})
         np.testing.assert_array_equal(sess.run(u), [0.0, 1.0, 2.0])
         assert list(sess.get_variable_values([u])) == ["u"]
+        views = sess.get_variable_values([u], copy=False)  # the storage itself, read-only
+        with pytest.raises(ValueError, match="read-only"):
+            views["u"][0] = 5.0
+        sess.run(ec.assign(u, [7.0, 8.0, 9.0]))
+        np.testing.assert_array_equal(views["u"], [7.0, 8.0, 9.0])
 
 
 def test_control_dependencies_order_and_group():

@@ -27,7 +27,7 @@ import json
 import os
 import struct
 import zlib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -102,20 +102,30 @@ def write_checkpoint(prefix: str, tensors: Mapping[str, Any],
                         sort_keys=True).encode("utf-8")
     head = _MAGIC + struct.pack("<IQ", FORMAT_VERSION, len(header)) + header
     head += b"\0" * _pad(len(head))
-    crc = zlib.crc32(head)
-    chunks: list[bytes | memoryview] = [head]
-    for arr in blobs:
-        view = memoryview(arr.reshape(-1).view(np.uint8)) if arr.size else memoryview(b"")
-        crc = zlib.crc32(view, crc)
-        chunks.append(view)
-        pad = b"\0" * _pad(arr.nbytes)
-        if pad:
-            crc = zlib.crc32(pad, crc)
-            chunks.append(pad)
-    chunks.append(struct.pack("<I", crc & 0xFFFFFFFF) + _END)
+
+    def chunks() -> Iterator[bytes | memoryview]:
+        # Each chunk's checksum is taken after atomic_write has written it and started
+        # its writeback: the disk works while the CPU computes the CRC.
+        crc = 0
+        for chunk in _layout(head, blobs):
+            yield chunk
+            crc = zlib.crc32(chunk, crc)
+        yield struct.pack("<I", crc & 0xFFFFFFFF) + _END
+
     path = checkpoint_file(prefix)
-    atomic_write(path, chunks)
+    atomic_write(path, chunks())
     return path
+
+
+def _layout(head: bytes, blobs: list[np.ndarray]) -> Iterator[bytes | memoryview]:
+    """The header, then each tensor's bytes followed by its zero padding."""
+    yield head
+    for arr in blobs:
+        if arr.size:
+            yield memoryview(arr.reshape(-1).view(np.uint8))
+        pad = _pad(arr.nbytes)
+        if pad:
+            yield b"\0" * pad
 
 
 def _read_file(prefix_or_file: str) -> tuple[str, bytes]:

@@ -11,7 +11,8 @@ the checksum, the write, the fsyncs, the state file and the rotation while
 training goes on. At most one save is in flight; the next save, ``end()`` (whose
 final save is synchronous) and :meth:`CheckpointSaverHook.wait_for_pending_save`
 wait for it and re-raise its error. With listeners every save is synchronous,
-so ``after_save`` always sees the file.
+so ``after_save`` always sees the file. A synchronous save writes the variables
+from the session's storage directly (no snapshot: nothing runs meanwhile).
 
 Sessions passed to these hooks must provide ``run(fetches)`` and
 ``get_variable_values() -> {name: array}`` (estcore's Session does).
@@ -30,6 +31,7 @@ from typing import Any
 from estcore.estimator.basic_hooks import SecondOrStepTimer, _require_global_step
 from estcore.estimator.saver import Saver
 from estcore.estimator.session_run_hook import SessionRunArgs, SessionRunHook
+from estcore.graph.session import Session
 from estcore.summary import FileWriterCache, SessionLog
 from estcore.summary.ops import SummaryOp, fetches_of, merge, merge_all, summary_values
 
@@ -90,6 +92,17 @@ class _BackgroundWriter:
         error, self._error = self._error, None
         if error is not None:
             raise error
+
+
+def _variable_values(session: Any, var_list: list | None, snapshot: bool) -> dict:
+    """The values to save: copies (``snapshot``, training goes on while they are
+    written) or, from an estcore Session, views of its storage (a synchronous save:
+    nothing runs until the file is written)."""
+    if not snapshot and isinstance(session, Session):
+        return session.get_variable_values(var_list, copy=False)
+    if var_list is None:
+        return session.get_variable_values()
+    return session.get_variable_values(var_list)
 
 
 class CheckpointSaverHook(SessionRunHook):
@@ -197,12 +210,12 @@ class CheckpointSaverHook(SessionRunHook):
             listener.before_save(session, step)
         logger.info("Saving checkpoints for %d into %s.", step, self._save_path)
         meta = self._meta_fn() if self._meta_fn is not None else None
-        values = (session.get_variable_values() if self._var_list is None
-                  else session.get_variable_values(self._var_list))  # copies: a snapshot
+        background = background and not self._listeners
+        values = _variable_values(session, self._var_list, snapshot=background)
         self._writer.wait()  # the previous save is done with the Saver
         job = functools.partial(self._get_saver().save, values, self._save_path,
                                 global_step=step, meta=meta)
-        if background and not self._listeners:
+        if background:
             self._writer.submit(job)
         else:
             job()

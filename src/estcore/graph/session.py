@@ -323,11 +323,14 @@ class Session:
     def _variable_ops(self) -> dict[str, Operation]:
         return {op.name: op for op in self.graph._nodes if op.type == "VariableV2"}
 
-    def get_variable_values(self, variables=None) -> dict[str, np.ndarray]:
-        """Copies of variable values keyed by name without ``:0`` (for checkpoints).
+    def get_variable_values(self, variables=None, copy: bool = True) -> dict[str, np.ndarray]:
+        """Variable values keyed by name without ``:0`` (for checkpoints).
 
         Args:
             variables: Variables (or names) to read; default every initialized variable.
+            copy: True (default): copies the caller owns. False: read-only views of
+                the session's own storage, valid until the next ``run`` changes them
+                (a synchronous checkpoint write needs no snapshot).
         Raises:
             FailedPreconditionError: a requested variable is not initialized.
         """
@@ -346,7 +349,14 @@ class Session:
                     raise errors.FailedPreconditionError(
                         f"Attempting to use uninitialized value {name}")
                 ops.append(op)
-        return {op.name: self._values[op].copy() for op in ops}
+        if copy:
+            return {op.name: self._values[op].copy() for op in ops}
+        out = {}
+        for op in ops:
+            view = self._values[op].view()
+            view.flags.writeable = False
+            out[op.name] = view
+        return out
 
     def set_variable_values(self, values: dict) -> None:
         """Write variable values by name (validates names, shapes and dtypes first).
