@@ -295,6 +295,34 @@ def test_summaries_written(tmp_path):
     assert {"loss", "my_scalar", "global_step/sec"} <= set(acc.Tags()["scalars"])
 
 
+def _open_files_under(directory):
+    fd_dir = "/proc/self/fd"
+    if not os.path.isdir(fd_dir):
+        pytest.skip("needs /proc/self/fd")
+    found = []
+    for fd in os.listdir(fd_dir):
+        try:
+            target = os.readlink(os.path.join(fd_dir, fd))
+        except OSError:  # the fd of the listing itself, already closed
+            continue
+        if target.startswith(str(directory)):
+            found.append(target)
+    return found
+
+
+def test_calls_leave_no_event_file_open_and_keep_appending(tmp_path):
+    # Many model_dirs in one process must not pile up open files (TF keeps one per dir).
+    est = make(tmp_path)
+    est.train(batches(4))
+    est.evaluate(batches(2))
+    assert _open_files_under(tmp_path) == []
+    est.train(batches(4))  # the same event file, appended to
+    assert _open_files_under(tmp_path) == []
+    files = [f for f in os.listdir(tmp_path) if f.startswith("events.out.tfevents")]
+    assert len(files) == 1
+    assert {1, 3, 5, 7} <= set(read_scalars(str(tmp_path)))  # both calls in one file
+
+
 def test_restart_resumes_and_rotation_recovers(tmp_path, estcore_log):
     make(tmp_path, keep_checkpoint_max=2).train(batches(5))
     est2 = make(tmp_path, keep_checkpoint_max=2)

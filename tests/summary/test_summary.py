@@ -147,6 +147,29 @@ def test_cache_one_writer_per_dir(tmp_path):
     assert FileWriterCache.get(str(tmp_path)) is not w1
 
 
+def test_released_writer_reopens_its_file_for_appending(tmp_path):
+    from estcore.summary.reader import event_files, iter_events
+
+    model, sub, sibling = tmp_path / "m", tmp_path / "m" / "eval", tmp_path / "m2"
+    writers = [FileWriterCache.get(str(d)) for d in (model, sub, sibling)]
+    for w in writers:
+        w.add_scalar("x", 1.0, 1)
+    FileWriterCache.release(str(model))  # model and the directory below it, not m2
+    assert [w._file is None for w in writers] == [True, True, False]
+    assert not any(w.closed for w in writers)  # released, still usable
+    assert FileWriterCache.get(str(model)) is writers[0]
+    writers[0].add_scalar("x", 2.0, 2)  # reopens the same file
+    writers[0].release()
+    writers[0].release()  # idempotent
+    assert event_files(str(model)) == [writers[0].path]
+    steps = [e.step for e in iter_events(writers[0].path) if e.summary]
+    assert steps == [1, 2]
+    writers[0].close()
+    assert writers[0].closed
+    with pytest.raises(ValueError, match="closed"):
+        writers[0].add_scalar("x", 3.0, 3)
+
+
 def test_read_scalars_and_eval_metrics(tmp_path):
     w = FileWriter(str(tmp_path))
     w.add_summary([scalar_value("loss", 2.0), scalar_value("accuracy", 0.25)], 10)

@@ -364,18 +364,21 @@ class Estimator:
         saving_listeners = _check_listeners_type(saving_listeners)
         stop_hooks = ([StopAtStepHook(num_steps=steps, last_step=max_steps)]
                       if steps is not None or max_steps is not None else [])
-        if strategy is None:
-            loss = self._train_model(input_fn, hooks, stop_hooks, saving_listeners, steps,
-                                     max_steps)
-        else:
-            strategy.begin_session()
-            try:
+        try:
+            if strategy is None:
                 loss = self._train_model(input_fn, hooks, stop_hooks, saving_listeners, steps,
-                                         max_steps, strategy)
-                strategy.end_session()
-            except BaseException as exc:
-                strategy.fail(exc)
-                raise
+                                         max_steps)
+            else:
+                strategy.begin_session()
+                try:
+                    loss = self._train_model(input_fn, hooks, stop_hooks, saving_listeners,
+                                             steps, max_steps, strategy)
+                    strategy.end_session()
+                except BaseException as exc:
+                    strategy.fail(exc)
+                    raise
+        finally:
+            self._release_event_files()
         logger.info("Loss for final step: %s.", loss)
         return self
 
@@ -514,7 +517,18 @@ class Estimator:
         elif not cs.checkpoint_exists(checkpoint_path):
             raise ValueError(f"The passed save_path is not a valid checkpoint: "
                              f"{checkpoint_path}")
-        return self._evaluate_model(input_fn, hooks, steps, checkpoint_path, name)
+        try:
+            return self._evaluate_model(input_fn, hooks, steps, checkpoint_path, name)
+        finally:
+            self._release_event_files()
+
+    def _release_event_files(self) -> None:
+        """Free the file handles of the cached event-file writers under model_dir (they
+        reopen their files on the next write): no open file per directory is left
+        behind once a call returns."""
+        from estcore.summary import FileWriterCache
+
+        FileWriterCache.release(self._model_dir)
 
     def _evaluate_model(self, input_fn: Callable, hooks: list, steps: int | None,
                         ckpt: str | None, name: str | None) -> dict:

@@ -10,7 +10,10 @@ Each file is a sequence of TFRecords::
 The first record is ``Event(file_version="brain.Event:2")``. One
 :class:`FileWriter` per directory per process is shared through
 :class:`FileWriterCache` (as TF's), so training hooks and the Estimator append
-to the same file.
+to the same file. Unlike TF, the Estimator releases the cached writers' file
+handles at the end of each call (:meth:`FileWriterCache.release`): a writer
+reopens its file for appending when it is next written to, so a process that
+trains in many directories does not keep one open file per directory.
 """
 
 from __future__ import annotations
@@ -62,8 +65,9 @@ class EventFileWriter:
         os.makedirs(self._logdir, exist_ok=True)
         base = (f"events.out.tfevents.{int(time.time()):010d}."
                 f"{socket.gethostname()}{filename_suffix}")
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards _file and _released
         self._file: Any = None
+        self._released = False  # file closed to free its handle; reopened on next write
         self._path = ""
         n = 0
         while self._file is None:
@@ -93,14 +97,28 @@ class EventFileWriter:
 
     @property
     def closed(self) -> bool:
-        return self._file is None
+        """True after :meth:`close` (a released writer is not closed)."""
+        return self._file is None and not self._released
 
     def add_event(self, event: Event) -> None:
         record = frame_record(encode_event(event))
         with self._lock:
             if self._file is None:
-                raise ValueError(f"Event file writer for {self._logdir} is closed.")
+                if not self._released:
+                    raise ValueError(f"Event file writer for {self._logdir} is closed.")
+                self._file = open(self._path, "ab")  # noqa: SIM115  (closed in close())
+                self._released = False
             self._file.write(record)
+
+    def release(self) -> None:
+        """Flush and close the file but stay usable: the next event reopens the same
+        file for appending. Frees the file handle of a writer kept for later."""
+        with self._lock:
+            if self._file is not None:
+                self._file.flush()
+                self._file.close()
+                self._file = None
+                self._released = True
 
     def flush(self) -> None:
         with self._lock:
@@ -109,6 +127,7 @@ class EventFileWriter:
 
     def close(self) -> None:
         with self._lock:
+            self._released = False
             if self._file is not None:
                 self._file.flush()
                 self._file.close()
@@ -160,6 +179,18 @@ class FileWriterCache:
                 writer = FileWriter(key)
                 cls._writers[key] = writer
             return writer
+
+    @classmethod
+    def release(cls, logdir: str | os.PathLike) -> None:
+        """Release the file handles of the cached writers for ``logdir`` and the
+        directories below it (see :meth:`EventFileWriter.release`); they stay cached
+        and keep appending to the same files."""
+        root = os.path.abspath(os.fspath(logdir))
+        with cls._lock:
+            writers = [w for key, w in cls._writers.items()
+                       if key == root or key.startswith(root.rstrip(os.sep) + os.sep)]
+        for w in writers:
+            w.release()
 
     @classmethod
     def clear(cls) -> None:
