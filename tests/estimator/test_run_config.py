@@ -144,6 +144,10 @@ def test_session_config_forms():
         RunConfig(session_config={"bogus": 1})
     with pytest.raises(ValueError, match="intra_op_parallelism_threads"):
         SessionConfig(intra_op_parallelism_threads=-1)
+    with pytest.raises(TypeError, match=r"inter_op_parallelism_threads.*non-negative int.*2\.5"):
+        SessionConfig(inter_op_parallelism_threads=2.5)
+    with pytest.raises(TypeError, match="intra_op_parallelism_threads"):
+        SessionConfig(intra_op_parallelism_threads=True)
     assert repr(SessionConfig(allow_soft_placement=True)) == "allow_soft_placement: true\n"
 
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import copy
-import numbers
 from typing import Any
 
+from estcore._validation import check_non_negative_int
 from estcore.estimator.cluster import TaskType
 
 __all__ = ["SessionConfig", "session_thread_counts", "default_session_config"]
@@ -45,12 +45,7 @@ class SessionConfig:
         for name, default in _SESSION_FIELDS.items():
             setattr(self, name, copy.deepcopy(fields.get(name, default)))
         for name in ("intra_op_parallelism_threads", "inter_op_parallelism_threads"):
-            value = getattr(self, name)
-            if (not isinstance(value, numbers.Integral) or isinstance(value, bool)
-                    or value < 0):
-                raise ValueError(
-                    f"`{name}` must be a non-negative int. Received: {name}={value!r} "
-                    f"({type(value).__name__})")
+            setattr(self, name, check_non_negative_int(name, getattr(self, name)))
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, SessionConfig):
