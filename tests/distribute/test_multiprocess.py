@@ -139,6 +139,62 @@ def test_tf_config_killed_process_stops_the_other(victim, tmp_path, mpiexec):
     assert "Restart the job to resume from the chief's last checkpoint" in err
 
 
+def test_tf_config_process_dying_during_rendezvous_does_not_hang(tmp_path, mpiexec):
+    # worker:0 joins the chief's group, then dies; when worker:1 arrives, the chief and
+    # worker:0 would have to accept it together, so the chief (and worker:1, connecting)
+    # wait inside MPI, which cannot be interrupted: the rendezvous watchdog ends them.
+    from estcore.distribute.rendezvous import RENDEZVOUS_GRACE_SECS
+
+    timeout = 8.0
+    chief_port, worker_ports = free_port(), [free_port(), free_port()]
+    procs, logs = [], []
+
+    def start(task, index):
+        env = clean_env(TF_CONFIG=tf_config(chief_port, worker_ports, task, index))
+        log = tmp_path / f"{task}{index}.err"
+        cmd = [mpiexec, "-n", "1", *script_args(tmp_path / "m", tmp_path / "out", GLOBAL_BATCH,
+                                                STEPS, "--model-dir-per-rank", "--explicit",
+                                                "--rendezvous-timeout", str(timeout))]
+        with open(log, "w") as err:
+            procs.append(subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=err,
+                                          start_new_session=True))
+        logs.append(log)
+
+    try:
+        start("chief", 0)
+        start("worker", 0)
+        end = time.monotonic() + 60
+        while "worker rank 1 joined" not in logs[0].read_text():
+            if time.monotonic() > end or procs[0].poll() is not None:
+                pytest.fail("worker:0 did not join: " + logs[0].read_text()[-3000:])
+            time.sleep(0.05)
+        for pid in python_children(procs[1].pid):
+            os.kill(pid, signal.SIGKILL)
+        procs[1].wait(timeout=30)
+        start("worker", 1)
+        t0 = time.monotonic()
+        for p in (procs[0], procs[2]):
+            p.wait(timeout=timeout + RENDEZVOUS_GRACE_SECS + 60)
+        elapsed = time.monotonic() - t0
+    except subprocess.TimeoutExpired:
+        pytest.fail("a process blocked in the rendezvous did not end")
+    finally:
+        for p in procs:
+            try:
+                os.killpg(p.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            p.wait()
+    assert elapsed < timeout + RENDEZVOUS_GRACE_SECS + 60
+    for p, log, blocked_in in ((procs[0], logs[0], "MPI_Comm_accept"),
+                               (procs[2], logs[2], "MPI_Comm_")):
+        text = log.read_text()
+        assert p.returncode != 0, text[-3000:]
+        assert "the training group did not form within rendezvous_timeout_secs=8" in text, \
+            text[-3000:]
+        assert f"is blocked in {blocked_in}" in text and "Restart all tasks" in text
+
+
 def test_mpiexec_killed_rank_ends_the_job(tmp_path, mpiexec):
     cmd = [mpiexec, "-n", "3", *script_args(tmp_path / "m", tmp_path / "out", GLOBAL_BATCH,
                                             10**6, "--model-dir-per-rank",

@@ -56,6 +56,7 @@ def main(argv=None) -> int:
     p.add_argument("--workers", type=int, default=None)
     p.add_argument("--sleep-per-step", type=float, default=0.0)
     p.add_argument("--peer-timeout", type=float, default=15.0)
+    p.add_argument("--rendezvous-timeout", type=float, default=300.0)
     p.add_argument("--explicit", action="store_true")
     p.add_argument("--train-and-evaluate", action="store_true")
     p.add_argument("--rows", type=int, default=240, help="training examples")
@@ -65,7 +66,8 @@ def main(argv=None) -> int:
     a = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(levelname)s %(message)s")
-    strategy = MPIStrategy(peer_timeout_secs=a.peer_timeout) \
+    strategy = MPIStrategy(peer_timeout_secs=a.peer_timeout,
+                           rendezvous_timeout_secs=a.rendezvous_timeout) \
         if a.explicit else None
     model_dir = a.model_dir
     if a.model_dir_per_rank:

@@ -14,6 +14,13 @@ Protocol (the only non-MPI traffic, a few hundred bytes once per job):
 4. Once all ``size`` processes are in, ``MPI_Comm_split`` orders them by rank
    (chief 0, then workers by index), whatever order they arrived in.
 
+The TCP steps give up at the deadline with :class:`DeadlineExceededError`. The MPI
+calls cannot be interrupted: if a process that already joined dies, the others
+wait inside ``MPI_Comm_accept`` / ``MPI_Comm_connect`` forever. A watchdog thread
+therefore ends the process (exit code 1, with a message naming the MPI call it
+was blocked in) when the group has not formed ``RENDEZVOUS_GRACE_SECS`` after the
+deadline.
+
 MPICH 5 cannot connect two *singleton* processes (started without mpiexec): both
 get the same process identity and ``MPI_Comm_accept`` fails with "Local and remote
 groups ... must not overlap" (pmodels/mpich#7805). Each process must therefore be
@@ -25,7 +32,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import socket
+import sys
+import threading
 import time
 from typing import Any
 
@@ -33,7 +43,7 @@ from estcore.distribute._mpi import launched_by_mpiexec
 from estcore.distribute.cluster import Membership
 from estcore.errors import DeadlineExceededError, FailedPreconditionError, UnavailableError
 
-__all__ = ["form_communicator", "SINGLETON_HINT"]
+__all__ = ["form_communicator", "SINGLETON_HINT", "RENDEZVOUS_GRACE_SECS"]
 
 logger = logging.getLogger("estcore")
 
@@ -42,6 +52,47 @@ SINGLETON_HINT = (
     "`TF_CONFIG='{...}' mpiexec -n 1 python train.py`: MPICH cannot connect processes "
     "started without mpiexec (singleton init; pmodels/mpich#7805). Alternatively start "
     "all processes with one `mpiexec -n W python train.py` and no TF_CONFIG.")
+
+
+RENDEZVOUS_GRACE_SECS = 5.0  # after the deadline, before the watchdog ends the process
+
+
+class _Watchdog:
+    """Ends the process if the rendezvous has not finished ``grace`` seconds after
+    ``deadline`` (then it is blocked inside MPI: every other wait checks the deadline).
+
+    ``phase`` (what the rendezvous is doing, for the message) is written by the
+    rendezvous thread and read by the watchdog; a str assignment is atomic.
+    """
+
+    def __init__(self, me: Membership, timeout_secs: float, deadline: float, grace: float):
+        self.phase = "starting"
+        self._me = me
+        self._timeout = timeout_secs
+        self._grace = grace
+        self._at = deadline + grace
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="estcore-rendezvous-watchdog",
+                                        daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        if self._done.wait(max(0.0, self._at - time.monotonic())):
+            return
+        message = (
+            f"estcore.distribute: the training group did not form within "
+            f"rendezvous_timeout_secs={self._timeout:g} s (+{self._grace:g} s): this process "
+            f"(TF_CONFIG task {self._me.task_type}:{self._me.task_id}, rank {self._me.rank}) "
+            f"is blocked in {self.phase}, most likely because a process that had already "
+            "joined died. MPI calls cannot be interrupted, so the process exits with code 1. "
+            "Restart all tasks of the job.")
+        logger.error(message)
+        print(message, file=sys.stderr, flush=True)
+        sys.stdout.flush()
+        os._exit(1)
+
+    def stop(self) -> None:
+        self._done.set()
 
 
 def _split_address(address: str) -> tuple[str, int]:
@@ -68,9 +119,11 @@ def _send_line(sock: socket.socket, obj: dict) -> None:
     sock.sendall((json.dumps(obj) + "\n").encode())
 
 
-def _grow(MPI: Any, comm: Any, port: str | None, times: int) -> Any:
+def _grow(MPI: Any, comm: Any, port: str | None, times: int, dog: _Watchdog) -> Any:
     """Call Accept ``times`` times on ``comm`` (root 0 holds ``port``), merging each newcomer."""
     for _ in range(times):
+        dog.phase = (f"MPI_Comm_accept (a group of {comm.Get_size()} admitting process "
+                     f"{comm.Get_size() + 1})")
         inter = comm.Accept(port, MPI.INFO_NULL, 0)
         merged = inter.Merge(high=False)
         inter.Free()
@@ -94,11 +147,16 @@ def form_communicator(MPI: Any, me: Membership, timeout_secs: float) -> Any:
             f"{me.task_id}) was not started by mpiexec. {SINGLETON_HINT}")
     host, port = _split_address(me.chief_address or "")
     deadline = time.monotonic() + timeout_secs
-    if me.rank == 0:
-        comm = _chief_rendezvous(MPI, me, port, deadline)
-    else:
-        comm = _worker_rendezvous(MPI, me, host, port, deadline)
-    final = comm.Split(0, me.rank)
+    dog = _Watchdog(me, timeout_secs, deadline, RENDEZVOUS_GRACE_SECS)
+    try:
+        if me.rank == 0:
+            comm = _chief_rendezvous(MPI, me, port, deadline, dog)
+        else:
+            comm = _worker_rendezvous(MPI, me, host, port, deadline, dog)
+        dog.phase = "MPI_Comm_split (ordering the formed group by rank)"
+        final = comm.Split(0, me.rank)
+    finally:
+        dog.stop()
     if comm is not MPI.COMM_SELF:
         comm.Free()
     if final.Get_size() != me.size or final.Get_rank() != me.rank:
@@ -108,7 +166,8 @@ def form_communicator(MPI: Any, me: Membership, timeout_secs: float) -> Any:
     return final
 
 
-def _chief_rendezvous(MPI: Any, me: Membership, port: int, deadline: float) -> Any:
+def _chief_rendezvous(MPI: Any, me: Membership, port: int, deadline: float,
+                      dog: _Watchdog) -> Any:
     mpi_port = MPI.Open_port()
     srv = socket.create_server(("", port), reuse_port=False)
     logger.info("estcore.distribute: chief waiting for %d worker(s) on TCP port %d",
@@ -117,6 +176,7 @@ def _chief_rendezvous(MPI: Any, me: Membership, port: int, deadline: float) -> A
     seen: set[int] = set()
     try:
         for joined in range(1, me.size):
+            dog.phase = "the TCP rendezvous (waiting for workers)"
             conn = None
             while conn is None:
                 left = deadline - time.monotonic()
@@ -142,7 +202,7 @@ def _chief_rendezvous(MPI: Any, me: Membership, port: int, deadline: float) -> A
                                            "task index and the same cluster.")
                 seen.add(rank)
                 _send_line(conn, {"port": mpi_port, "joined": joined})
-                comm = _grow(MPI, comm, mpi_port, 1)
+                comm = _grow(MPI, comm, mpi_port, 1, dog)
             logger.info("estcore.distribute: worker rank %d joined (%d/%d)", rank, joined + 1,
                         me.size)
     finally:
@@ -152,7 +212,7 @@ def _chief_rendezvous(MPI: Any, me: Membership, port: int, deadline: float) -> A
 
 
 def _worker_rendezvous(MPI: Any, me: Membership, host: str, port: int,
-                       deadline: float) -> Any:
+                       deadline: float, dog: _Watchdog) -> Any:
     while True:
         try:
             sock = socket.create_connection((host, port), timeout=2.0)
@@ -169,7 +229,9 @@ def _worker_rendezvous(MPI: Any, me: Membership, host: str, port: int,
     if "error" in reply:
         raise UnavailableError(f"estcore.distribute: the chief refused this "
                                f"process: {reply['error']}")
+    joined = int(reply["joined"])
+    dog.phase = f"MPI_Comm_connect (joining the chief's group as process {joined + 1})"
     inter = MPI.COMM_SELF.Connect(reply["port"], MPI.INFO_NULL, 0)
     comm = inter.Merge(high=True)
     inter.Free()
-    return _grow(MPI, comm, None, me.size - 1 - int(reply["joined"]))
+    return _grow(MPI, comm, None, me.size - 1 - joined, dog)
