@@ -112,7 +112,9 @@ class MPIStrategy:
             the heartbeat bounds the wait, so a chief busy checkpointing or
             evaluating does not trip it).
         rendezvous_timeout_secs: how long a TF_CONFIG launch waits for all
-            processes to join.
+            processes to join (then DeadlineExceededError; a process blocked inside
+            MPI because a peer died while joining exits with code 1 five seconds
+            later, see ``estcore.distribute.rendezvous``).
     """
 
     def __init__(self, heartbeat_secs: float = 0.5, peer_timeout_secs: float = 15.0,
