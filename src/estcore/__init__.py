@@ -13,6 +13,7 @@ import importlib.util as _importlib_util
 from estcore import errors as errors
 from estcore import estimator as estimator
 from estcore import initializers as initializers
+from estcore import io as io
 from estcore import math as math
 from estcore import nn as nn
 from estcore._version import __version__ as __version__
@@ -115,6 +116,12 @@ from estcore.graph.ops.math_ops import (
     subtract,
     truediv,
     where,
+)
+from estcore.graph.ops.parsing_ops import (  # TF1's top-level names
+    FixedLenFeature,
+    VarLenFeature,
+    parse_example,
+    parse_single_example,
 )
 from estcore.graph.ops.random_ops import random_normal, random_uniform, truncated_normal
 from estcore.graph.ops.reduce_ops import (

@@ -2,12 +2,15 @@
 
 Usage::
 
-    estcore predict EXPORT_DIR --input file.npz|file.npy|file.csv
+    estcore predict EXPORT_DIR --input file.npz|file.npy|file.csv|file.tfrecord
                     [--output out.npz|out.csv] [--signature NAME] [--batch-size N]
 
 ``.npz`` keys map to the signature's input names; a ``.npy`` or ``.csv`` file
 (comma-separated numbers, no header; ``#`` comments allowed) feeds the
-signature's only input (an error names the inputs when there are several).
+signature's only input (an error names the inputs when there are several). A
+``.tfrecord`` file (TFRecord framing, one serialized ``tf.train.Example`` per
+record, as TF writes them) feeds the only input of a signature that takes
+serialized Examples (an export with ``build_parsing_serving_input_receiver_fn``).
 Inputs are run in batches of ``--batch-size`` rows (default: all at once).
 Without ``--output``, predictions are printed as JSON lines (one object per
 example); ``--output`` writes an ``.npz`` (one array per output) or a ``.csv``
@@ -40,6 +43,20 @@ def _read_inputs(path: str, sig: Any) -> dict[str, np.ndarray]:
         with np.load(path, allow_pickle=False) as data:
             arrays = {k: data[k] for k in data.files}
         return arrays
+    if ext in (".tfrecord", ".tfrecords"):
+        from estcore.summary.reader import EventFileCorruptError, iter_records
+
+        try:
+            records = list(iter_records(path, strict=True))
+        except EventFileCorruptError as e:
+            raise _CliError(f"--input: {e}") from None
+        arr = np.empty(len(records), dtype=object)
+        arr[:] = records
+        if len(sig.inputs) != 1 or next(iter(sig.inputs.values())).dtype != np.dtype(object):
+            raise _CliError(f"--input: a .tfrecord file feeds serialized Examples to a "
+                            f"signature with one string input; signature {sig.name!r} has "
+                            f"inputs {sorted(sig.inputs)}")
+        return {next(iter(sig.inputs)): arr}
     if ext == ".npy":
         arr = np.load(path, allow_pickle=False)
     elif ext == ".csv":
@@ -48,7 +65,7 @@ def _read_inputs(path: str, sig: Any) -> dict[str, np.ndarray]:
         except ValueError as e:
             raise _CliError(f"--input: {path} is not a CSV of numbers ({e})") from None
     else:
-        raise _CliError(f"--input must be a .npz, .npy or .csv file, got {path!r}")
+        raise _CliError(f"--input must be a .npz, .npy, .csv or .tfrecord file, got {path!r}")
     if len(sig.inputs) != 1:
         raise _CliError(f"--input: signature {sig.name!r} has {len(sig.inputs)} inputs "
                         f"{sorted(sig.inputs)}; a {ext} file feeds one input only: use a .npz "
@@ -151,7 +168,8 @@ def _parser() -> argparse.ArgumentParser:
     pr = sub.add_parser("predict", help="run an exported model on numpy/CSV inputs")
     pr.add_argument("export_dir", metavar="EXPORT_DIR",
                     help="a directory written by Estimator.export_saved_model")
-    pr.add_argument("--input", required=True, help=".npz (keys = input names), .npy or .csv")
+    pr.add_argument("--input", required=True, help=".npz (keys = input names), .npy, .csv or "
+                    ".tfrecord (serialized Examples)")
     pr.add_argument("--output", help="write predictions to .npz or .csv instead of printing")
     pr.add_argument("--signature", help="signature name (default: serving_default)")
     pr.add_argument("--batch-size", type=int, default=None, help="rows per run (default: all)")

@@ -12,9 +12,10 @@ from estcore.estimator.export_output import (
 from estcore.export.receivers import (
     ServingInputReceiver,
     TensorServingInputReceiver,
+    build_parsing_serving_input_receiver_fn,
     build_raw_serving_input_receiver_fn,
 )
 
 __all__ = ["ClassificationOutput", "ExportOutput", "PredictOutput", "RegressionOutput",
            "ServingInputReceiver", "TensorServingInputReceiver",
-           "build_raw_serving_input_receiver_fn"]
+           "build_parsing_serving_input_receiver_fn", "build_raw_serving_input_receiver_fn"]

@@ -328,8 +328,8 @@ def convert(inputs: dict, outputs: dict, variables: dict) -> Any:
     global _HANDLERS
     if _HANDLERS is None:
         _HANDLERS = _handlers()
-    nodes = prune(list(outputs.values()))
     fed = {id(t.op): k for k, t in inputs.items()}
+    nodes = prune(list(outputs.values()), stop=fed)
     bad = [f"{op.type} '{op.name}'" for op in nodes
            if op.type not in _HANDLERS and op.type not in ("Const", "VariableV2")
            and id(op) not in fed]

@@ -17,7 +17,7 @@ import numpy as np
 from estcore.estimator import _graph_compat as gc
 
 __all__ = ["ServingInputReceiver", "TensorServingInputReceiver",
-           "build_raw_serving_input_receiver_fn"]
+           "build_raw_serving_input_receiver_fn", "build_parsing_serving_input_receiver_fn"]
 
 _SINGLE_FEATURE_DEFAULT_NAME = "feature"
 _SINGLE_RECEIVER_DEFAULT_NAME = "input"
@@ -111,6 +111,55 @@ def _spec_of(value: Any, name: str) -> tuple[Any, list]:
                      f"Received: features[{name!r}]={value!r} ({type(value).__name__})")
 
 
+def _check_default_batch_size(default_batch_size: Any) -> None:
+    if default_batch_size is not None and (not isinstance(default_batch_size, int)
+                                           or isinstance(default_batch_size, bool)
+                                           or default_batch_size <= 0):
+        raise ValueError("`default_batch_size` must be None or a positive int. Received: "
+                         f"default_batch_size={default_batch_size!r}")
+
+
+def build_parsing_serving_input_receiver_fn(feature_spec: dict,
+                                            default_batch_size: int | None = None
+                                            ) -> Callable[[], ServingInputReceiver]:
+    """A receiver fn for clients that send serialized ``tf.train.Example`` protos (TF's).
+
+    Args:
+        feature_spec: dict name -> :class:`estcore.io.FixedLenFeature`, as for
+            :func:`estcore.io.parse_example`.
+        default_batch_size: the batch dimension of the input (None: any).
+
+    Returns:
+        A function returning a :class:`ServingInputReceiver` whose one receiver tensor
+        ``examples`` is a string placeholder ``input_example_tensor`` ``[batch]`` and
+        whose features are the parsed tensors. Classify and regress signatures then
+        take it as their ``inputs`` (TF Serving's convention).
+
+    Raises:
+        ValueError: a spec is invalid (checked here, before any graph is built).
+    """
+    from estcore.graph.ops.parsing_ops import _check_spec
+
+    _check_default_batch_size(default_batch_size)
+    if not isinstance(feature_spec, dict) or not feature_spec:
+        raise ValueError("`feature_spec` must be a non-empty dict of name -> FixedLenFeature. "
+                         f"Received: {feature_spec!r}")
+    for key, spec in feature_spec.items():
+        _check_spec(key, spec)
+    spec_copy = dict(feature_spec)
+
+    def serving_input_receiver_fn() -> ServingInputReceiver:
+        import estcore
+        from estcore.graph.ops.parsing_ops import parse_example
+
+        examples = estcore.placeholder(estcore.string, [default_batch_size],
+                                       name="input_example_tensor")
+        features = parse_example(examples, spec_copy)
+        return ServingInputReceiver(features, {"examples": examples})
+
+    return serving_input_receiver_fn
+
+
 def build_raw_serving_input_receiver_fn(features: Any, default_batch_size: int | None = None
                                         ) -> Callable[[], ServingInputReceiver]:
     """A receiver fn feeding raw tensors: one placeholder per feature.
@@ -127,11 +176,7 @@ def build_raw_serving_input_receiver_fn(features: Any, default_batch_size: int |
     """
     from estcore.graph.ops import _core  # noqa: F401 - ensures ops are registered
 
-    if default_batch_size is not None and (not isinstance(default_batch_size, int)
-                                           or isinstance(default_batch_size, bool)
-                                           or default_batch_size <= 0):
-        raise ValueError("`default_batch_size` must be None or a positive int. Received: "
-                         f"default_batch_size={default_batch_size!r}")
+    _check_default_batch_size(default_batch_size)
     single = not isinstance(features, dict)
     items = {_SINGLE_FEATURE_DEFAULT_NAME: features} if single else dict(features)
     specs = {name: _spec_of(v, str(name)) for name, v in items.items()}

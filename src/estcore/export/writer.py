@@ -69,15 +69,28 @@ def _tensor_spec(t: Any) -> dict:
     return {"tensor": t.name, "dtype": t.dtype.name, "shape": shape}
 
 
+def _signature_inputs(method: str, receiver_tensors: dict) -> dict:
+    """A classify / regress signature fed one serialized-Example string tensor names it
+    ``inputs`` (TF Serving's Classify/Regress APIs); otherwise the receiver's keys."""
+    if method != "predict" and len(receiver_tensors) == 1:
+        (t,) = receiver_tensors.values()
+        if t.dtype.is_string:
+            return {"inputs": t}
+    return dict(receiver_tensors)
+
+
 def build_signatures(receiver: Any, export_outputs: dict) -> dict:
     """Signature name -> ``(method_name, inputs dict, outputs dict)`` (TF's naming)."""
     sigs = {}
     for key, output in export_outputs.items():
-        sigs[key] = (_method_name(output), dict(receiver.receiver_tensors),
+        method = _method_name(output)
+        sigs[key] = (method, _signature_inputs(method, receiver.receiver_tensors),
                      dict(output.outputs))
     for alt, tensors in (receiver.receiver_tensors_alternatives or {}).items():
         for key, output in export_outputs.items():
-            sigs[f"{alt}:{key}"] = (_method_name(output), dict(tensors), dict(output.outputs))
+            method = _method_name(output)
+            sigs[f"{alt}:{key}"] = (method, _signature_inputs(method, tensors),
+                                    dict(output.outputs))
     return sigs
 
 
@@ -93,10 +106,12 @@ def _log_signature_report(signatures: dict) -> None:
         logger.warning("Export includes no default signature!")
 
 
-def prune(fetches: list) -> list:
+def prune(fetches: list, stop: Any = ()) -> list:
     """The nodes ``fetches`` (tensors) depend on through data inputs, in graph order.
 
     Control dependencies are not followed (a serving graph has no state to order).
+    The inputs of ops whose id is in ``stop`` (ops that become graph inputs) are not
+    followed either.
     """
     seen: dict[int, Any] = {}
     stack = [t.op for t in fetches]
@@ -105,7 +120,8 @@ def prune(fetches: list) -> list:
         if id(op) in seen:
             continue
         seen[id(op)] = op
-        stack.extend(t.op for t in op.inputs)
+        if id(op) not in stop:
+            stack.extend(t.op for t in op.inputs)
     return sorted(seen.values(), key=lambda op: op._id)
 
 
@@ -273,6 +289,7 @@ def _write_onnx(meta: dict, nodes: list, signatures: dict, variables: dict,
     if key is None:
         return
     _, ins, outs = signatures[key]
+    ins, parsed = _onnx_inputs(ins, outs)
     try:
         write_onnx(os.path.join(export_dir, fmt.ONNX_FILE), ins, outs, variables)
     except UnsupportedOpsError as e:
@@ -284,3 +301,21 @@ def _write_onnx(meta: dict, nodes: list, signatures: dict, variables: dict,
                        "native export is complete.", type(e).__name__, e)
         return
     meta["onnx"] = {"file": fmt.ONNX_FILE, "signature": key}
+    if parsed:
+        meta["onnx"]["inputs"] = "parsed features"
+        logger.info("model.onnx takes the parsed features %s as inputs (ONNX cannot parse "
+                    "serialized tf.Example protos).", sorted(ins))
+
+
+def _onnx_inputs(ins: dict, outs: dict) -> tuple[dict, bool]:
+    """The ONNX model's inputs: the signature's, except that a serialized-Example
+    input read only by a ParseExample op is replaced by the parsed features (ONNX has
+    no tf.Example parser); True when that happened."""
+    if len(ins) != 1 or not next(iter(ins.values())).dtype.is_string:
+        return ins, False
+    (t,) = ins.values()
+    readers = [op for op in prune(list(outs.values())) if any(x is t for x in op.inputs)]
+    if len(readers) != 1 or readers[0].type != "ParseExample":
+        return ins, False
+    op = readers[0]
+    return dict(zip(op.attrs["keys"], op.outputs, strict=True)), True

@@ -263,7 +263,9 @@ class Predictor:
         for key, spec in sig.inputs.items():
             arr = inputs[key]
             if type(arr) is not np.ndarray:
-                arr = np.asarray(arr)
+                # bytes stay bytes objects: numpy's fixed-width "S" dtype would drop the
+                # trailing NUL bytes a serialized Example may end with
+                arr = np.asarray(arr, dtype=object) if spec.dtype == _OBJECT else np.asarray(arr)
             if arr.dtype != spec.dtype and spec.dtype != _OBJECT:
                 if not np.can_cast(arr.dtype, spec.dtype, casting="same_kind") or \
                         (arr.dtype.kind == "f" and spec.dtype.kind in "iub"):

@@ -27,14 +27,20 @@ class EventFileCorruptError(InvalidArgumentError):
     """A complete record of an event file fails its checksum."""
 
 
-def iter_records(path: str) -> Iterator[bytes]:
-    """Yield the data of each TFRecord in ``path``."""
+def iter_records(path: str, strict: bool = False) -> Iterator[bytes]:
+    """Yield the data of each TFRecord in ``path``.
+
+    A torn last record (a file still being written) ends the iteration, or raises
+    :class:`EventFileCorruptError` when ``strict``.
+    """
     with open(path, "rb") as f:
         data = f.read()
     pos = 0
     n = len(data)
     while pos < n:
         if pos + 12 > n:
+            if strict:
+                raise EventFileCorruptError(f"{path}: truncated record header at offset {pos}")
             return  # torn header
         header = data[pos:pos + 8]
         (length,) = struct.unpack("<Q", header)
@@ -44,6 +50,8 @@ def iter_records(path: str) -> Iterator[bytes]:
         start = pos + 12
         end = start + length
         if end + 4 > n:
+            if strict:
+                raise EventFileCorruptError(f"{path}: truncated record at offset {pos}")
             return  # torn record
         body = data[start:end]
         (data_crc,) = struct.unpack_from("<I", data, end)

@@ -2,7 +2,7 @@
 
 One module per op family: ``math_ops``, ``reduce_ops``, ``array_ops``, ``nn_ops``,
 ``index_ops``, ``conv_ops``, ``fused`` (Dense, fused conv), ``state_ops`` (variables, assign,
-optimizer updates), ``random_ops``, ``clip_ops``.
+optimizer updates), ``random_ops``, ``clip_ops``, ``parsing_ops`` (serialized tf.Example).
 """
 
 # ruff: noqa: F401 - this module re-exports names
@@ -17,6 +17,7 @@ from estcore.graph.ops import (  # noqa: F401 - imported to register their rows
     index_ops,
     math_ops,
     nn_ops,
+    parsing_ops,
     random_ops,
     reduce_ops,
     state_ops,
@@ -32,9 +33,9 @@ not_differentiable(
     "ArgMax", "ArgMin", "All", "Any", "Equal", "NotEqual", "Greater", "GreaterEqual", "Less",
     "LessEqual", "LogicalAnd", "LogicalNot", "LogicalOr", "LogicalXor", "IsFinite", "IsInf",
     "IsNan", "OneHot", "OnesLike", "ZerosLike", "Shape", "Size", "Rank", "Range", "FloorDiv",
-    "RandomNormal", "RandomUniform", "InTopKV2", "NoOp", "Const", "Placeholder", "VariableV2",
-    "StopGradient")
+    "ParseExample", "RandomNormal", "RandomUniform", "InTopKV2", "NoOp", "Const", "Placeholder",
+    "VariableV2", "StopGradient")
 
 __all__ = ["make", "make_op", "constant", "convert_to_tensor", "array_ops", "clip_ops",
-           "conv_ops", "fused", "index_ops", "math_ops", "nn_ops", "random_ops", "reduce_ops",
-           "state_ops"]
+           "conv_ops", "fused", "index_ops", "math_ops", "nn_ops", "parsing_ops", "random_ops",
+           "reduce_ops", "state_ops"]

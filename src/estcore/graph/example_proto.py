@@ -1,0 +1,186 @@
+"""``tf.train.Example`` in protobuf wire format, without protobuf.
+
+The schema (TF's ``example.proto`` / ``feature.proto``)::
+
+    message Example   { Features features = 1; }
+    message Features  { map<string, Feature> feature = 1; }   // entries: key = 1, value = 2
+    message Feature   { oneof kind { BytesList bytes_list = 1;
+                                     FloatList float_list = 2;
+                                     Int64List int64_list = 3; } }
+    message BytesList { repeated bytes value = 1; }
+    message FloatList { repeated float value = 1 [packed = true]; }
+    message Int64List { repeated int64 value = 1 [packed = true]; }
+
+:func:`decode_example` reads what any protobuf library writes (packed or unpacked
+repeated fields, fields in any order, unknown fields skipped); :func:`encode_example`
+writes what ``tf.train.Example(...).SerializeToString()`` writes, so serving clients
+without TensorFlow can build requests.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from estcore.summary._proto import (
+    FIXED32,
+    LENGTH,
+    VARINT,
+    ProtoDecodeError,
+    field_bytes,
+    iter_fields,
+    varint,
+)
+
+__all__ = ["BYTES", "FLOAT", "INT64", "KIND_NAMES", "decode_example", "encode_example",
+           "ProtoDecodeError"]
+
+BYTES, FLOAT, INT64 = 1, 2, 3  # the Feature oneof field numbers
+KIND_NAMES = {BYTES: "string", FLOAT: "float", INT64: "int64"}  # TF's names in messages
+
+
+def _varints(payload: bytes) -> list[int]:
+    out = []
+    pos, n = 0, len(payload)
+    while pos < n:
+        value = shift = 0
+        while True:
+            if pos >= n:
+                raise ProtoDecodeError("truncated varint in a packed int64 list")
+            byte = payload[pos]
+            pos += 1
+            value |= (byte & 0x7F) << shift
+            if not byte & 0x80:
+                break
+            shift += 7
+            if shift > 63:
+                raise ProtoDecodeError("varint too long")
+        out.append(value)
+    return out
+
+
+def _signed(values: list[int]) -> np.ndarray:
+    arr = np.array(values, dtype=np.uint64)
+    return arr.view(np.int64)
+
+
+def _decode_list(kind: int, data: bytes) -> Any:
+    """The values of a BytesList / FloatList / Int64List message."""
+    if kind == BYTES:
+        return [v for f, w, v in iter_fields(data) if f == 1 and w == LENGTH]
+    floats: list[np.ndarray] = []
+    ints: list[int] = []
+    for f, w, v in iter_fields(data):
+        if f != 1:
+            continue
+        if kind == FLOAT:
+            if w == LENGTH:  # packed
+                if len(v) % 4:
+                    raise ProtoDecodeError("packed float list of a length not divisible by 4")
+                floats.append(np.frombuffer(v, dtype="<f4"))
+            elif w == FIXED32:
+                floats.append(np.frombuffer(struct.pack("<I", v), dtype="<f4"))
+            else:
+                raise ProtoDecodeError(f"float list value of wire type {w}")
+        else:
+            if w == LENGTH:  # packed
+                ints.extend(_varints(v))
+            elif w == VARINT:
+                ints.append(v)
+            else:
+                raise ProtoDecodeError(f"int64 list value of wire type {w}")
+    if kind == FLOAT:
+        return (np.concatenate(floats) if floats else np.zeros(0, "<f4")).astype(np.float32)
+    return _signed(ints)
+
+
+def decode_example(data: bytes) -> dict[str, tuple[int, Any]]:
+    """Features of one serialized Example: ``key -> (kind, values)``.
+
+    ``kind`` is :data:`BYTES` (values: list of bytes), :data:`FLOAT` (float32 array)
+    or :data:`INT64` (int64 array); a Feature with no kind set is left out (TF
+    treats it as missing). A key given twice keeps its last value (protobuf maps).
+
+    Raises:
+        ProtoDecodeError: the bytes are not a valid Example.
+    """
+    out: dict[str, tuple[int, Any]] = {}
+    for f, w, features in iter_fields(data):
+        if f != 1 or w != LENGTH:
+            continue
+        for f2, w2, entry in iter_fields(features):  # type: ignore[arg-type]
+            if f2 != 1 or w2 != LENGTH:
+                continue
+            key = b""
+            feature: bytes | None = None
+            for f3, w3, v in iter_fields(entry):  # type: ignore[arg-type]
+                if f3 == 1 and w3 == LENGTH:
+                    key = v  # type: ignore[assignment]
+                elif f3 == 2 and w3 == LENGTH:
+                    feature = v  # type: ignore[assignment]
+            try:
+                name = key.decode("utf-8")
+            except UnicodeDecodeError:
+                raise ProtoDecodeError("feature key is not UTF-8") from None
+            if feature is None:
+                out.pop(name, None)
+                continue
+            kind_value = None
+            for f4, w4, v in iter_fields(feature):
+                if f4 in (BYTES, FLOAT, INT64) and w4 == LENGTH:
+                    kind_value = (f4, v)  # oneof: the last one set wins
+            if kind_value is None:
+                out.pop(name, None)
+            else:
+                out[name] = (kind_value[0], _decode_list(kind_value[0], kind_value[1]))
+    return out
+
+
+def _encode_feature(name: str, value: Any) -> bytes:
+    if isinstance(value, (bytes, str)):
+        value = [value]
+    if isinstance(value, (list, tuple)) and value and all(isinstance(v, (bytes, str))
+                                                          for v in value):
+        body = b"".join(field_bytes(1, v) for v in value)
+        return field_bytes(BYTES, body)
+    arr = np.asarray(value)
+    if arr.dtype.kind in "SU" or arr.dtype == object:
+        items = [v if isinstance(v, (bytes, str)) else None for v in arr.reshape(-1)]
+        if any(v is None for v in items):
+            raise TypeError(f"encode_example: feature {name!r} mixes strings and other values")
+        return field_bytes(BYTES, b"".join(field_bytes(1, v) for v in items))  # type: ignore[arg-type]
+    if arr.dtype.kind == "f":
+        payload = arr.astype("<f4").reshape(-1).tobytes()
+        return field_bytes(FLOAT, field_bytes(1, payload) if payload else b"")
+    if arr.dtype.kind in "biu":
+        ints = arr.astype(np.int64).reshape(-1)
+        payload = b"".join(varint(int(v)) for v in ints)
+        return field_bytes(INT64, field_bytes(1, payload) if payload else b"")
+    raise TypeError(f"encode_example: feature {name!r} has values of dtype {arr.dtype}; "
+                    "expected floats, ints, bools or bytes/str")
+
+
+def encode_example(features: Mapping[str, Any]) -> bytes:
+    """Serialize a ``tf.train.Example`` from ``name -> values``.
+
+    Args:
+        features: per feature a scalar, list or array of floats (a FloatList),
+            ints or bools (an Int64List), or bytes / str (a BytesList, str as UTF-8).
+            Arrays are flattened in C order, as ``FixedLenFeature`` parsing expects.
+
+    Returns:
+        The serialized Example (bytes), readable by ``tf.io.parse_example``.
+
+    Raises:
+        TypeError: a feature name is not a str or its values have another type.
+    """
+    entries = []
+    for name in sorted(features):
+        if not isinstance(name, str):
+            raise TypeError(f"encode_example: feature names must be str, got {name!r}")
+        entry = field_bytes(1, name) + field_bytes(2, _encode_feature(name, features[name]))
+        entries.append(field_bytes(1, entry))
+    return field_bytes(1, b"".join(entries))
