@@ -195,6 +195,53 @@ def test_tf_config_process_dying_during_rendezvous_does_not_hang(tmp_path, mpiex
         assert f"is blocked in {blocked_in}" in text and "Restart all tasks" in text
 
 
+def test_tf_config_worker_started_long_before_the_others_waits_for_them(tmp_path, mpiexec):
+    # worker:0 (own rendezvous deadline 8 s) is admitted by a chief with a 60 s deadline
+    # and must then wait, inside MPI, past its own deadline for worker:1: its watchdog
+    # follows the chief's deadline instead of ending it.
+    from estcore.distribute.rendezvous import RENDEZVOUS_GRACE_SECS
+
+    chief_port, worker_ports = free_port(), [free_port(), free_port()]
+    procs, logs = [], []
+
+    def start(task, index, timeout):
+        env = clean_env(TF_CONFIG=tf_config(chief_port, worker_ports, task, index))
+        log = tmp_path / f"{task}{index}.err"
+        cmd = [mpiexec, "-n", "1", *script_args(tmp_path / "m", tmp_path / "out", GLOBAL_BATCH,
+                                                STEPS, "--model-dir-per-rank", "--explicit",
+                                                "--rendezvous-timeout", str(timeout))]
+        with open(log, "w") as err:
+            procs.append(subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=err,
+                                          start_new_session=True))
+        logs.append(log)
+
+    try:
+        t0 = time.monotonic()
+        start("worker", 0, 8)
+        start("chief", 0, 60)
+        end = t0 + 50
+        while "worker rank 1 joined" not in logs[1].read_text():
+            if time.monotonic() > end or procs[0].poll() is not None:
+                pytest.fail("worker:0 did not join: " + logs[0].read_text()[-3000:])
+            time.sleep(0.05)
+        time.sleep(max(0.0, t0 + 8 + RENDEZVOUS_GRACE_SECS + 2 - time.monotonic()))
+        assert procs[0].poll() is None, logs[0].read_text()[-3000:]  # still waiting
+        start("worker", 1, 60)
+        for p in procs:
+            p.wait(timeout=120)
+    except subprocess.TimeoutExpired:
+        pytest.fail("the staggered TF_CONFIG job did not finish")
+    finally:
+        for p in procs:
+            try:
+                os.killpg(p.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            p.wait()
+    for p, log in zip(procs, logs, strict=True):
+        assert p.returncode == 0, log.read_text()[-3000:]
+
+
 def test_mpiexec_killed_rank_ends_the_job(tmp_path, mpiexec):
     cmd = [mpiexec, "-n", "3", *script_args(tmp_path / "m", tmp_path / "out", GLOBAL_BATCH,
                                             10**6, "--model-dir-per-rank",

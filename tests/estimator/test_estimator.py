@@ -323,6 +323,15 @@ def test_calls_leave_no_event_file_open_and_keep_appending(tmp_path):
     assert {1, 3, 5, 7} <= set(read_scalars(str(tmp_path)))  # both calls in one file
 
 
+def test_retrain_after_model_dir_was_deleted(tmp_path):
+    import shutil
+
+    make(tmp_path / "m").train(batches(2))
+    shutil.rmtree(tmp_path / "m")
+    make(tmp_path / "m").train(batches(2))  # the cached event writer starts a new file
+    assert read_scalars(str(tmp_path / "m"))
+
+
 def test_restart_resumes_and_rotation_recovers(tmp_path, estcore_log):
     make(tmp_path, keep_checkpoint_max=2).train(batches(5))
     est2 = make(tmp_path, keep_checkpoint_max=2)

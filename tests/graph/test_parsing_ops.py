@@ -179,3 +179,55 @@ def test_encode_example_type_errors():
         encode_example({1: [1.0]})
     with pytest.raises(TypeError, match="feature 'c' has values of dtype complex128"):
         encode_example({"c": np.array([1j])})
+
+
+def test_scalar_string_default_is_bytes_not_an_array():
+    s = ec.placeholder(ec.string, [None])
+    out = parse_example(s, {"k": FixedLenFeature([], ec.string, default_value="d")})["k"]
+    with ec.Session() as sess:
+        r = sess.run(out, {s: [encode_example({"x": [1.0]}), encode_example({"k": b"q"})]})
+    assert r.tolist() == [b"d", b"q"] and [type(v) for v in r] == [bytes, bytes]
+
+
+def test_decoding_follows_tf_for_odd_but_valid_inputs():
+    from estcore.summary._proto import field_bytes, field_varint
+
+    def entry(key, feature):
+        return field_bytes(1, field_bytes(1, key) + (b"" if feature is None
+                                                     else field_bytes(2, feature)))
+
+    good = field_bytes(2, field_bytes(1, np.float32([1, 2]).tobytes()))  # packed FloatList
+    # a later entry of the same key without a value does not erase the valid one; a
+    # malformed feature nobody asked for (and a non-UTF-8 key) is not read at all
+    data = field_bytes(1, entry(b"x", good) + entry(b"x", None) + entry(b"junk", b"\xff")
+                       + entry(b"\xff\xfe", good))
+    assert decode_example(data, ["x"])["x"][1].tolist() == [1.0, 2.0]
+    # int64 varints wrap to 64 bits (protobuf's rule) instead of overflowing
+    big = field_bytes(3, field_bytes(1, b"\xff" * 9 + b"\x7f"))
+    s = ec.placeholder(ec.string, [None])
+    out = parse_example(s, {"n": FixedLenFeature([1], ec.int64)})["n"]
+    with ec.Session() as sess:
+        assert sess.run(out, {s: [field_bytes(1, entry(b"n", big))]}).tolist() == [[-1]]
+        with pytest.raises(InvalidArgumentError, match="Could not parse example input 0"):
+            sess.run(out, {s: [field_bytes(1, entry(b"n", field_bytes(3, field_varint(1, 1)
+                                                                      + b"\x08")))]})
+
+
+def test_more_argument_errors():
+    s = ec.placeholder(ec.string, [None])
+    with pytest.raises(ValueError, match="Feature keys must be non-empty strings. Received: 1"):
+        parse_example(s, {1: FixedLenFeature([1], ec.float32), "a": FixedLenFeature([1],
+                                                                                ec.float32)})
+    with pytest.raises(ValueError, match=r"must be a scalar .* shape \(None,\)"):
+        parse_single_example(s, {"a": FixedLenFeature([1], ec.float32)})
+    for bad in (float("inf"), 2.0 ** 63):
+        with pytest.raises(ValueError, match="cannot be represented as int64"):
+            parse_example(s, {"a": FixedLenFeature([1], ec.int64, default_value=bad)})
+    with pytest.raises(TypeError, match="feature 'a' is None"):
+        encode_example({"a": None})
+    with pytest.raises(TypeError, match="mixes bytes/str with other values"):
+        encode_example({"a": [b"a", 1]})
+    with pytest.raises(ValueError, match=r"output shape: \[2,2\]"):
+        with ec.Session() as sess:
+            t = parse_example(s, {"x": FixedLenFeature([2, 2], ec.float32)})["x"]
+            sess.run(t, {s: [encode_example({"x": [1.0]})]})

@@ -170,6 +170,24 @@ def test_released_writer_reopens_its_file_for_appending(tmp_path):
         writers[0].add_scalar("x", 3.0, 3)
 
 
+def test_released_writer_whose_file_was_deleted_starts_a_new_file(tmp_path):
+    import shutil
+
+    from estcore.summary.reader import event_files, iter_events
+
+    d = tmp_path / "gone"
+    w = FileWriterCache.get(str(d))
+    w.add_scalar("x", 1.0, 1)
+    FileWriterCache.release(str(d))
+    shutil.rmtree(d)  # e.g. a notebook wiping model_dir between runs
+    w.add_scalar("x", 2.0, 2)
+    w.flush()
+    (path,) = event_files(str(d))
+    events = list(iter_events(path))
+    assert events[0].file_version == "brain.Event:2"  # a proper new event file
+    assert [e.step for e in events if e.summary] == [2]
+
+
 def test_read_scalars_and_eval_metrics(tmp_path):
     w = FileWriter(str(tmp_path))
     w.add_summary([scalar_value("loss", 2.0), scalar_value("accuracy", 0.25)], 10)

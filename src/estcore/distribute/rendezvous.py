@@ -19,7 +19,9 @@ calls cannot be interrupted: if a process that already joined dies, the others
 wait inside ``MPI_Comm_accept`` / ``MPI_Comm_connect`` forever. A watchdog thread
 therefore ends the process (exit code 1, with a message naming the MPI call it
 was blocked in) when the group has not formed ``RENDEZVOUS_GRACE_SECS`` after the
-deadline.
+deadline: its own, or for an admitted worker the chief's when that is later (the
+chief sends its remaining time with the MPI port), so workers that start early
+wait as long as the chief admits others.
 
 MPICH 5 cannot connect two *singleton* processes (started without mpiexec): both
 get the same process identity and ``MPI_Comm_accept`` fails with "Local and remote
@@ -70,22 +72,33 @@ class _Watchdog:
         self._me = me
         self._timeout = timeout_secs
         self._grace = grace
-        self._at = deadline + grace
+        self._at = deadline + grace  # float: written by extend(), read by _run (atomic)
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._run, name="estcore-rendezvous-watchdog",
                                         daemon=True)
         self._thread.start()
 
+    def extend(self, deadline: float) -> None:
+        """Wait at least until ``deadline`` + grace (a worker that joined early waits
+        in MPI for later workers as long as the chief admits them)."""
+        self._at = max(self._at, deadline + self._grace)
+
     def _run(self) -> None:
-        if self._done.wait(max(0.0, self._at - time.monotonic())):
+        while True:
+            left = self._at - time.monotonic()
+            if left <= 0:
+                break
+            if self._done.wait(left):
+                return
+        if self._done.is_set():
             return
         message = (
             f"estcore.distribute: the training group did not form within "
             f"rendezvous_timeout_secs={self._timeout:g} s (+{self._grace:g} s): this process "
             f"(TF_CONFIG task {self._me.task_type}:{self._me.task_id}, rank {self._me.rank}) "
-            f"is blocked in {self.phase}, most likely because a process that had already "
-            "joined died. MPI calls cannot be interrupted, so the process exits with code 1. "
-            "Restart all tasks of the job.")
+            f"is blocked in {self.phase}, most likely because a process of the group died "
+            "(or the chief stopped waiting for a missing worker). MPI calls cannot be "
+            "interrupted, so the process exits with code 1. Restart all tasks of the job.")
         logger.error(message)
         print(message, file=sys.stderr, flush=True)
         sys.stdout.flush()
@@ -201,7 +214,8 @@ def _chief_rendezvous(MPI: Any, me: Membership, port: int, deadline: float,
                                            "check that every task has its own TF_CONFIG "
                                            "task index and the same cluster.")
                 seen.add(rank)
-                _send_line(conn, {"port": mpi_port, "joined": joined})
+                _send_line(conn, {"port": mpi_port, "joined": joined,
+                                  "deadline_in": max(0.0, deadline - time.monotonic())})
                 comm = _grow(MPI, comm, mpi_port, 1, dog)
             logger.info("estcore.distribute: worker rank %d joined (%d/%d)", rank, joined + 1,
                         me.size)
@@ -230,6 +244,9 @@ def _worker_rendezvous(MPI: Any, me: Membership, host: str, port: int,
         raise UnavailableError(f"estcore.distribute: the chief refused this "
                                f"process: {reply['error']}")
     joined = int(reply["joined"])
+    # Admitted: from now on this process waits in MPI for the workers after it, which the
+    # chief accepts until its own deadline (it may have started later than this one).
+    dog.extend(time.monotonic() + float(reply.get("deadline_in", 0.0)))
     dog.phase = f"MPI_Comm_connect (joining the chief's group as process {joined + 1})"
     inter = MPI.COMM_SELF.Connect(reply["port"], MPI.INFO_NULL, 0)
     comm = inter.Merge(high=True)

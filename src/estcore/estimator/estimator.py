@@ -528,7 +528,10 @@ class Estimator:
         behind once a call returns."""
         from estcore.summary import FileWriterCache
 
-        FileWriterCache.release(self._model_dir)
+        try:
+            FileWriterCache.release(self._model_dir)
+        except OSError as e:  # never hide the error of the call itself (this runs in finally)
+            logger.warning("Could not close the event files under %s: %s", self._model_dir, e)
 
     def _evaluate_model(self, input_fn: Callable, hooks: list, steps: int | None,
                         ckpt: str | None, name: str | None) -> dict:

@@ -62,8 +62,12 @@ def _varints(payload: bytes) -> list[int]:
     return out
 
 
+_U64 = (1 << 64) - 1
+
+
 def _signed(values: list[int]) -> np.ndarray:
-    arr = np.array(values, dtype=np.uint64)
+    """int64 values from varints (bits above 64 dropped, as protobuf does)."""
+    arr = np.array([v & _U64 for v in values], dtype=np.uint64)
     return arr.view(np.int64)
 
 
@@ -97,16 +101,23 @@ def _decode_list(kind: int, data: bytes) -> Any:
     return _signed(ints)
 
 
-def decode_example(data: bytes) -> dict[str, tuple[int, Any]]:
+def decode_example(data: bytes, keys: Any = None) -> dict[str, tuple[int, Any]]:
     """Features of one serialized Example: ``key -> (kind, values)``.
 
+    Args:
+        data: the serialized Example.
+        keys: decode only these feature names (others are skipped unread, as TF
+            ignores features nobody asked for); None decodes every feature.
+
     ``kind`` is :data:`BYTES` (values: list of bytes), :data:`FLOAT` (float32 array)
-    or :data:`INT64` (int64 array); a Feature with no kind set is left out (TF
-    treats it as missing). A key given twice keeps its last value (protobuf maps).
+    or :data:`INT64` (int64 array). A Feature with no kind set counts as missing,
+    and does not replace an earlier valid entry of the same key (TF's rule); of two
+    valid entries the last wins (protobuf maps).
 
     Raises:
         ProtoDecodeError: the bytes are not a valid Example.
     """
+    wanted = None if keys is None else {k.encode("utf-8"): k for k in keys}
     out: dict[str, tuple[int, Any]] = {}
     for f, w, features in iter_fields(data):
         if f != 1 or w != LENGTH:
@@ -121,20 +132,22 @@ def decode_example(data: bytes) -> dict[str, tuple[int, Any]]:
                     key = v  # type: ignore[assignment]
                 elif f3 == 2 and w3 == LENGTH:
                     feature = v  # type: ignore[assignment]
-            try:
-                name = key.decode("utf-8")
-            except UnicodeDecodeError:
-                raise ProtoDecodeError("feature key is not UTF-8") from None
+            if wanted is not None:
+                if key not in wanted:
+                    continue
+                name = wanted[key]
+            else:
+                try:
+                    name = key.decode("utf-8")
+                except UnicodeDecodeError:
+                    raise ProtoDecodeError("feature key is not UTF-8") from None
             if feature is None:
-                out.pop(name, None)
                 continue
             kind_value = None
             for f4, w4, v in iter_fields(feature):
                 if f4 in (BYTES, FLOAT, INT64) and w4 == LENGTH:
                     kind_value = (f4, v)  # oneof: the last one set wins
-            if kind_value is None:
-                out.pop(name, None)
-            else:
+            if kind_value is not None:
                 out[name] = (kind_value[0], _decode_list(kind_value[0], kind_value[1]))
     return out
 
@@ -142,16 +155,21 @@ def decode_example(data: bytes) -> dict[str, tuple[int, Any]]:
 def _encode_feature(name: str, value: Any) -> bytes:
     if isinstance(value, (bytes, str)):
         value = [value]
-    if isinstance(value, (list, tuple)) and value and all(isinstance(v, (bytes, str))
-                                                          for v in value):
-        body = b"".join(field_bytes(1, v) for v in value)
-        return field_bytes(BYTES, body)
+    if isinstance(value, (list, tuple)) and any(isinstance(v, (bytes, str)) for v in value):
+        if not all(isinstance(v, (bytes, str)) for v in value):
+            raise TypeError(f"encode_example: feature {name!r} mixes bytes/str with other "
+                            f"values: {value!r}")
+        return field_bytes(BYTES, b"".join(field_bytes(1, v) for v in value))
+    if value is None:
+        raise TypeError(f"encode_example: feature {name!r} is None; expected floats, ints, "
+                        "bools or bytes/str")
     arr = np.asarray(value)
     if arr.dtype.kind in "SU" or arr.dtype == object:
-        items = [v if isinstance(v, (bytes, str)) else None for v in arr.reshape(-1)]
-        if any(v is None for v in items):
-            raise TypeError(f"encode_example: feature {name!r} mixes strings and other values")
-        return field_bytes(BYTES, b"".join(field_bytes(1, v) for v in items))  # type: ignore[arg-type]
+        items = list(arr.reshape(-1))
+        if not all(isinstance(v, (bytes, str)) for v in items):
+            raise TypeError(f"encode_example: feature {name!r} holds {arr.dtype} values that "
+                            "are not all bytes/str")
+        return field_bytes(BYTES, b"".join(field_bytes(1, v) for v in items))
     if arr.dtype.kind == "f":
         payload = arr.astype("<f4").reshape(-1).tobytes()
         return field_bytes(FLOAT, field_bytes(1, payload) if payload else b"")

@@ -329,8 +329,9 @@ class Session:
         Args:
             variables: Variables (or names) to read; default every initialized variable.
             copy: True (default): copies the caller owns. False: read-only views of
-                the session's own storage, valid until the next ``run`` changes them
-                (a synchronous checkpoint write needs no snapshot).
+                the session's own storage, which kernels update in place, so the views
+                change with every later ``run`` (a synchronous checkpoint write reads
+                them before anything runs, so it needs no snapshot).
         Raises:
             FailedPreconditionError: a requested variable is not initialized.
         """

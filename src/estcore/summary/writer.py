@@ -62,29 +62,42 @@ class EventFileWriter:
 
     def __init__(self, logdir: str | os.PathLike, filename_suffix: str = ""):
         self._logdir = os.fspath(logdir)
-        os.makedirs(self._logdir, exist_ok=True)
-        base = (f"events.out.tfevents.{int(time.time()):010d}."
-                f"{socket.gethostname()}{filename_suffix}")
+        self._suffix = filename_suffix
         self._lock = threading.Lock()  # guards _file and _released
         self._file: Any = None
         self._released = False  # file closed to free its handle; reopened on next write
         self._path = ""
+        with self._lock:
+            self._create()
+            try:
+                self._file.flush()
+            except BaseException:
+                self._file.close()
+                self._file = None
+                raise
+
+    def _create(self) -> None:
+        """Open a new event file starting with the file_version record. ``_lock`` held."""
+        os.makedirs(self._logdir, exist_ok=True)
+        base = (f"events.out.tfevents.{int(time.time()):010d}."
+                f"{socket.gethostname()}{self._suffix}")
         n = 0
-        while self._file is None:
+        while True:
             # Exclusive create: two writers in the same second (threads or
             # processes) each get their own file, never one truncating the other's.
             path = os.path.join(self._logdir, f"{base}.{n}" if n else base)
             try:
-                self._file = open(path, "xb")  # noqa: SIM115  (closed in close())
-                self._path = path
+                f = open(path, "xb")  # noqa: SIM115  (closed in close())
+                break
             except FileExistsError:
                 n += 1
         try:
-            self.add_event(Event(wall_time=time.time(), file_version=FILE_VERSION))
-            self.flush()
+            f.write(frame_record(encode_event(Event(wall_time=time.time(),
+                                                    file_version=FILE_VERSION))))
         except BaseException:
-            self.close()
+            f.close()
             raise
+        self._file, self._path = f, path
 
     @property
     def logdir(self) -> str:
@@ -106,19 +119,25 @@ class EventFileWriter:
             if self._file is None:
                 if not self._released:
                     raise ValueError(f"Event file writer for {self._logdir} is closed.")
-                self._file = open(self._path, "ab")  # noqa: SIM115  (closed in close())
+                if os.path.exists(self._path):
+                    self._file = open(self._path, "ab")  # noqa: SIM115  (closed in close())
+                else:  # the file (or its directory) was deleted meanwhile: start a new one
+                    self._create()
                 self._released = False
             self._file.write(record)
 
     def release(self) -> None:
         """Flush and close the file but stay usable: the next event reopens the same
-        file for appending. Frees the file handle of a writer kept for later."""
+        file for appending (or starts a new one if it was deleted meanwhile). Frees the
+        file handle of a writer kept for later."""
         with self._lock:
             if self._file is not None:
-                self._file.flush()
-                self._file.close()
-                self._file = None
-                self._released = True
+                self._released = True  # before _file: `closed` reads both without the lock
+                f, self._file = self._file, None
+                try:
+                    f.flush()
+                finally:
+                    f.close()
 
     def flush(self) -> None:
         with self._lock:

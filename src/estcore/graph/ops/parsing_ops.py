@@ -81,8 +81,12 @@ def _check_spec(key: Any, spec: Any) -> tuple[str, dt.DType, tuple, np.ndarray |
             raw[:] = flat
         else:
             raw = np.asarray(spec.default_value)
-            if raw.dtype.kind not in "biuf" or (dtype.is_integer and raw.dtype.kind == "f"
-                                                 and not np.all(raw == np.round(raw))):
+            ok = raw.dtype.kind in "biuf"
+            if ok and dtype.is_integer and raw.size:
+                with np.errstate(invalid="ignore"):
+                    ok = bool(np.all(np.isfinite(raw)) and np.all(raw == np.round(raw))
+                              and raw.min() >= -(2.0 ** 63) and raw.max() < 2.0 ** 63)
+            if not ok:
                 raise ValueError(f"Feature {key!r}: default_value {spec.default_value!r} "
                                  f"cannot be represented as {dtype.name}")
             raw = raw.astype(dtype.np).reshape(-1)
@@ -115,9 +119,9 @@ def _fill(out: np.ndarray, b: int, key: str, dtype: dt.DType, shape: tuple, defa
     if found is None:
         if default is None:
             raise InvalidArgumentError(
-                f"{where}Feature: {key} (data type: {_type_name(dtype)}) is required but could "
-                "not be found.")
-        out[b] = default
+                f"{where}Name: <unknown>, Feature: {key} (data type: {_type_name(dtype)}) is "
+                "required but could not be found.")
+        out[b, ...] = default  # [b, ...]: a 0-d string default lands as its bytes, not an array
         return
     kind, values = found
     want = _KINDS[dtype.name]
@@ -129,10 +133,11 @@ def _fill(out: np.ndarray, b: int, key: str, dtype: dt.DType, shape: tuple, defa
     for d in shape:
         size *= d
     if len(values) != size:
+        kind = "bytes" if dtype.is_string else _type_name(dtype)
         raise InvalidArgumentError(
-            f"{where}Name: <unknown>, Key: {key}, Index: {b}.  Number of {_type_name(dtype)} "
-            f"values != expected.  Values size: {len(values)} but output shape: "
-            f"{list(shape)}")
+            f"{where}Name: <unknown>, Key: {key}, Index: {b}.  Number of {kind} values != "
+            f"expected.  Values size: {len(values)} but output shape: "
+            f"[{','.join(map(str, shape))}]")
     if not dtype.is_string:
         out[b] = np.asarray(values).reshape(shape)
     elif not shape:
@@ -161,8 +166,8 @@ def _parse_build(k):
                 raise InvalidArgumentError(
                     f"{where}serialized example {b} is a {type(data).__name__}, not bytes")
             try:
-                parsed = ex.decode_example(bytes(data))
-            except ex.ProtoDecodeError as e:
+                parsed = ex.decode_example(bytes(data), keys)
+            except (ValueError, OverflowError) as e:  # ProtoDecodeError is a ValueError
                 raise InvalidArgumentError(
                     f"{where}Could not parse example input {b} ({e}), value: "
                     f"{bytes(data)[:40]!r}") from None
@@ -198,6 +203,9 @@ def parse_example(serialized: Any, features: Mapping[str, Any], name: str | None
     if not isinstance(features, Mapping) or not features:
         raise ValueError(f"`features` must be a non-empty dict of key -> FixedLenFeature. "
                          f"Received: {features!r}")
+    for key in features:
+        if not isinstance(key, str) or not key:
+            raise ValueError(f"Feature keys must be non-empty strings. Received: {key!r}")
     checked = [_check_spec(key, features[key]) for key in sorted(features)]
     t = convert_to_tensor(serialized, dt.string) if not isinstance(serialized, Tensor) \
         else serialized
@@ -216,5 +224,9 @@ def parse_single_example(serialized: Any, features: Mapping[str, Any],
 
     t = convert_to_tensor(serialized, dt.string) if not isinstance(serialized, Tensor) \
         else serialized
+    if t.shape.rank not in (None, 0):
+        raise ValueError(f"parse_single_example: `serialized` must be a scalar (one "
+                         f"serialized Example). Received: shape {fmt_shape(t.shape)}; use "
+                         "parse_example for a batch.")
     parsed = parse_example(reshape(t, [1]), features, name=name)
     return {k: squeeze(v, [0]) for k, v in parsed.items()}
