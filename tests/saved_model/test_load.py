@@ -103,6 +103,10 @@ def test_predictor_input_errors(exported, models):
     np.testing.assert_array_equal(pred(x)["classes"], pred({"x": x})["classes"])
     # a lossless integer input is accepted and converted
     assert pred({"x": np.ones((2, 64), np.int8)})["probabilities"].shape == (2, 3)
+    # numpy's default float64 and plain lists of floats are cast to the input's float32
+    ref = pred({"x": x})["probabilities"]
+    np.testing.assert_array_equal(pred({"x": x.astype(np.float64)})["probabilities"], ref)
+    np.testing.assert_array_equal(pred({"x": x.tolist()})["probabilities"], ref)
 
 
 def test_missing_directory_and_files(exported, tmp_path):

@@ -40,7 +40,7 @@ class TensorSpec:
         self.name = name
         self.tensor_name = tensor_name
         self.dtype_name = dtype_name
-        self.dtype = estcore.as_dtype(dtype_name).as_numpy_dtype
+        self.dtype = np.dtype(estcore.as_dtype(dtype_name).as_numpy_dtype)
         self.shape = shape
 
     def __repr__(self) -> str:
