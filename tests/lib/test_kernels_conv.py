@@ -131,6 +131,16 @@ def test_conv2d_errors():
         K.conv2d_forward(x, f, None, y, col, strides=0)
     with pytest.raises(InvalidArgumentError, match=r"`x` must be 4-D"):
         K.conv2d_forward(x[0], f, None, y, col)
+    # dz_out is written before x and filters are read by the backward GEMMs
+    xs = np.ones((1, 3, 3, 1), np.float32)
+    fs, ys = np.ones((1, 1, 1, 1), np.float32), np.ones((1, 3, 3, 1), np.float32)
+    cs = np.empty(K.conv2d_col_size(xs.shape, fs.shape), np.float32)
+    big = np.ones((1, 3, 3, 1), np.float32)  # filters viewed as the start of dz
+    for f_arg, dz, name in ((fs, xs, "x"), (big[:, :1, :1, :], big, "filters")):
+        with pytest.raises(InvalidArgumentError, match=f"`dz_out` must not share memory with "
+                                                       f"`{name}`"):
+            K.conv2d_backward(xs, f_arg, ys, np.ones_like(ys), cs, None,
+                              np.empty_like(f_arg), None, dz_out=dz, act="relu")
 
 
 def pool_ref(x, k, s, padding, kind):

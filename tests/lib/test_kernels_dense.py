@@ -224,6 +224,14 @@ def test_dense_errors():
         K.dense_backward(x, w, None, out, None, None, np.empty((128, 10), np.float32))
     with pytest.raises(InvalidArgumentError, match="`x` is needed to compute dw_out"):
         K.dense_backward(None, w, None, out, np.empty((784, 10), np.float32), None)
+    # dz_out is written before the GEMMs read x and w: it must not overlap them
+    sq_x, sq_w = np.ones((10, 10), np.float32), np.ones((10, 10), np.float32)
+    y10, dy10 = np.ones((10, 10), np.float32), np.ones((10, 10), np.float32)
+    dw10 = np.empty((10, 10), np.float32)
+    with pytest.raises(InvalidArgumentError, match="`dz_out` must not share memory with `x`"):
+        K.dense_backward(sq_x, sq_w, y10, dy10, dw10, None, None, sq_x, act="relu")
+    with pytest.raises(InvalidArgumentError, match="`dz_out` must not share memory with `w`"):
+        K.dense_backward(sq_x, sq_w, y10, dy10, dw10, None, None, sq_w, act="relu")
 
 
 def test_read_only_inputs_are_accepted(rng):

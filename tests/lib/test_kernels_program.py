@@ -367,9 +367,38 @@ def test_run_with_reaches_views_and_reports_errors_on_the_stand_in():
     with pytest.raises(InvalidArgumentError, match=r"Program.run_with: instruction 0 .*"
                                                    r"labels\[2\]=7"):
         prog.run_with([(labels, np.array([0, 1, 7], np.int64))])
-    labels[...] = [0, 1, 2]
+    np.testing.assert_array_equal(labels, [0, 1, 2])  # the program's own buffer untouched
     prog.run()  # pointers restored after the failure
     del logits
+
+
+def test_run_with_never_stands_in_for_a_buffer_the_program_writes():
+    x, out = np.ones(4, np.float32), np.zeros(4, np.float32)
+    prog = K.Program()
+    prog.copy(x, out)
+    frozen = np.frombuffer(b"\0" * 16, np.float32)  # read-only (immutable bytes)
+    assert prog.run_with([(out, frozen)]) is False  # would write into it
+    assert prog.run_with([(out, np.zeros(4, np.float32))]) is False
+    assert frozen.tolist() == [0.0] * 4 and out.tolist() == [0.0] * 4  # nothing ran
+    view = out[1:3]  # a view overlapping a written buffer does not qualify either
+    p2 = K.Program()
+    p2.activation_forward(x, out, "relu")
+    assert p2.run_with([(view, np.zeros(2, np.float32))]) is False
+    assert prog.run_with([(x, frozen)]) is True  # an input may be read-only
+    assert out.tolist() == [0.0] * 4
+    prog.clear()  # clear() forgets the written buffers
+    prog.copy(out, x)
+    assert prog.run_with([(out, frozen)]) is True
+
+
+def test_run_with_error_on_a_read_only_label_buffer():
+    labels = np.array([0, 1, 2], np.int64)
+    labels.flags.writeable = False
+    loss = np.empty(3, np.float32)
+    prog = K.Program()
+    prog.sparse_softmax_xent(np.zeros((3, 4), np.float32), labels, loss)
+    with pytest.raises(InvalidArgumentError, match=r"labels\[1\]=9"):
+        prog.run_with([(labels, np.array([0, 9, 1], np.int64))])
 
 
 def _fusable_program(net, fuse, nesterov=False):

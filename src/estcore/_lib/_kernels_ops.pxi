@@ -75,7 +75,9 @@ cdef class _BuilderBase:
     cdef est_instr *_slot(self) except NULL:
         raise NotImplementedError
 
-    cdef int _done(self, str fn, list keep, object labels) except -1:
+    cdef int _done(self, str fn, list keep, object labels, list writes) except -1:
+        """``keep``: the arrays the instruction points into; ``writes``: those it writes
+        (None entries allowed); ``labels``: (labels, classes) for error messages."""
         raise NotImplementedError
 
     cdef str _fn(self, str name):
@@ -130,7 +132,7 @@ cdef class _BuilderBase:
         ins.p[0] = aa.data
         ins.p[1] = ab.data
         ins.p[2] = ao.data
-        return self._done(fn, [a, b, out], None)
+        return self._done(fn, [a, b, out], None, [out])
 
     def dense_forward(self, x, w, b, out, act=None, alpha=None):
         """out = act(x @ w + b) in one kernel.
@@ -172,7 +174,7 @@ cdef class _BuilderBase:
         ins.p[1] = aw.data
         ins.p[2] = ab.data if b is not None else NULL
         ins.p[3] = ao.data
-        return self._done(fn, [x, w, b, out], None)
+        return self._done(fn, [x, w, b, out], None, [out])
 
     def dense_backward(self, x, w, y, dy, dw_out, db_out, dx_out=None, dz_out=None, act=None,
                        alpha=None, accumulate=False):
@@ -219,6 +221,10 @@ cdef class _BuilderBase:
             _want_shape(fn, "dz_out", dz_out, &adz, (m, n), _shape_str((m, n)), ctx)
             _disjoint(fn, "dz_out", &adz, "dy", &ady, True)
             _disjoint(fn, "dz_out", &adz, "y", &ay)
+            if x is not None:  # dz is written before the GEMMs read x and w
+                _disjoint(fn, "dz_out", &adz, "x", &ax)
+            if w is not None:
+                _disjoint(fn, "dz_out", &adz, "w", &aw)
         if dw_out is not None:
             _get_float(fn, "dw_out", dw_out, &adw, True, ady.kind, "dy")
             _want_shape(fn, "dw_out", dw_out, &adw, (k, n), _shape_str((k, n)), " (the shape of w)")
@@ -273,4 +279,5 @@ cdef class _BuilderBase:
         ins.p[5] = adw.data if dw_out is not None else NULL
         ins.p[6] = adb.data if db_out is not None else NULL
         ins.p[7] = adx.data if dx_out is not None else NULL
-        return self._done(fn, [x, w, y, dy, dz_out, dw_out, db_out, dx_out], None)
+        return self._done(fn, [x, w, y, dy, dz_out, dw_out, db_out, dx_out], None,
+                          [dz_out, dw_out, db_out, dx_out])

@@ -64,7 +64,7 @@ cdef class _BuilderConv(_BuilderBase):
         ins.p[2] = ab.data if bias is not None else NULL
         ins.p[3] = ao.data
         ins.p[4] = col_data
-        return self._done(fn, [x, filters, bias, out, col], None)
+        return self._done(fn, [x, filters, bias, out, col], None, [out, col])
 
     def conv2d_backward(self, x, filters, y, dy, col, dx_out, dfilters_out, dbias_out,
                         dz_out=None, strides=1, padding="VALID", act=None, alpha=None,
@@ -104,6 +104,8 @@ cdef class _BuilderConv(_BuilderBase):
             _want_shape(fn, "dz_out", dz_out, &adz, want, _shape_str(want), " (the convolution's output)")
             _disjoint(fn, "dz_out", &adz, "dy", &ady, True)
             _disjoint(fn, "dz_out", &adz, "y", &ay)
+            _disjoint(fn, "dz_out", &adz, "x", &ax)  # dz is written before x and filters are read
+            _disjoint(fn, "dz_out", &adz, "filters", &af)
         cdef char *col_data = NULL
         if dx_out is not None or dfilters_out is not None:
             col_data = _col(fn, col, &ac, ax.kind, est_conv2d_col_size(&g))
@@ -158,7 +160,7 @@ cdef class _BuilderConv(_BuilderBase):
         ins.p[7] = adf.data if dfilters_out is not None else NULL
         ins.p[8] = adb.data if dbias_out is not None else NULL
         return self._done(fn, [x, filters, y, dy, col, dx_out, dfilters_out, dbias_out, dz_out],
-                          None)
+                          None, [col, dx_out, dfilters_out, dbias_out, dz_out])
 
     cdef int _pool(self, str name, int opcode, x, dy, out, ksize, strides, padding) except -1:
         """Shared checks of the four pooling operations. ``x`` is the forward input
@@ -204,7 +206,7 @@ cdef class _BuilderConv(_BuilderBase):
         else:
             ins.p[0] = ax.data
             ins.p[1] = ao.data
-        return self._done(fn, [x, dy, out], None)
+        return self._done(fn, [x, dy, out], None, [out])
 
     def max_pool2d_forward(self, x, out, ksize, strides, padding="VALID"):
         """out = max over each ksize window of x (NHWC; padded positions ignored)."""

@@ -62,7 +62,7 @@ cdef class _Builder(_BuilderConv):
         ins.p[2] = sp
         ins.p[3] = ao.data if loss_out is not None else NULL
         ins.p[4] = ad.data if dlogits_out is not None else NULL
-        return self._done(fn, keep, (labels, c) if sparse else None)
+        return self._done(fn, keep, (labels, c) if sparse else None, [loss_out, dlogits_out])
 
     def sparse_softmax_xent(self, logits, labels, loss_out, dlogits_out=None, scale=None):
         """Softmax cross-entropy with integer labels, loss and gradient in one pass.
@@ -117,7 +117,7 @@ cdef class _Builder(_BuilderConv):
         ins.p[0] = a[0].data
         ins.p[1] = a[1].data
         ins.p[2] = lr_p
-        return self._done(fn, keep, None)
+        return self._done(fn, keep, None, [var])
 
     def apply_momentum(self, var, accum, grad, lr, momentum, use_nesterov=False):
         """accum = momentum * accum + grad; var -= lr * accum
@@ -138,7 +138,7 @@ cdef class _Builder(_BuilderConv):
         ins.p[1] = a[1].data
         ins.p[2] = a[2].data
         ins.p[3] = lr_p
-        return self._done(fn, keep, None)
+        return self._done(fn, keep, None, [var, accum])
 
     def apply_adagrad(self, var, accum, grad, lr):
         """accum += grad^2; var -= lr * grad / sqrt(accum). TF1 ApplyAdagrad (the caller
@@ -156,7 +156,7 @@ cdef class _Builder(_BuilderConv):
         ins.p[1] = a[1].data
         ins.p[2] = a[2].data
         ins.p[3] = lr_p
-        return self._done(fn, keep, None)
+        return self._done(fn, keep, None, [var, accum])
 
     def apply_rmsprop(self, var, ms, mom, grad, lr, rho, momentum, epsilon, mg=None):
         """TF1 ApplyRMSProp, or ApplyCenteredRMSProp when ``mg`` is given:
@@ -183,7 +183,7 @@ cdef class _Builder(_BuilderConv):
         ins.p[3] = a[4].data if mg is not None else NULL
         ins.p[4] = a[3].data
         ins.p[5] = lr_p
-        return self._done(fn, keep, None)
+        return self._done(fn, keep, None, [var, ms, mom, mg])
 
     def apply_adam(self, var, m, v, grad, beta1_power, beta2_power, lr, beta1, beta2, epsilon,
                    use_nesterov=False):
@@ -213,7 +213,7 @@ cdef class _Builder(_BuilderConv):
         ins.p[4] = b1p
         ins.p[5] = b2p
         ins.p[6] = lr_p
-        return self._done(fn, keep, None)
+        return self._done(fn, keep, None, [var, m, v])
 
     # ---- elementwise helpers ------------------------------------------------------------
 
@@ -240,7 +240,7 @@ cdef class _Builder(_BuilderConv):
         ins.n[0] = ax.size
         ins.p[0] = ax.data
         ins.p[1] = ao.data
-        return self._done(fn, [x, out], None)
+        return self._done(fn, [x, out], None, [out])
 
     def activation_backward(self, y, dy, out, act, alpha=None):
         """out = dy * act'(x), computed from the activation's OUTPUT ``y``; ``out`` may
@@ -261,7 +261,7 @@ cdef class _Builder(_BuilderConv):
         ins.p[0] = ay.data
         ins.p[1] = ady.data
         ins.p[2] = ao.data
-        return self._done(fn, [y, dy, out], None)
+        return self._done(fn, [y, dy, out], None, [out])
 
     def bias_add(self, x, b, out):
         """out = x + b, b broadcast over the last axis: x (..., n), b (n,); out may be x."""
@@ -283,7 +283,7 @@ cdef class _Builder(_BuilderConv):
         ins.p[0] = ax.data
         ins.p[1] = ab.data
         ins.p[2] = ao.data
-        return self._done(fn, [x, b, out], None)
+        return self._done(fn, [x, b, out], None, [out])
 
     cdef int _binary(self, str name, int op, a, b, out) except -1:
         cdef str fn = self._fn(name)
@@ -300,7 +300,7 @@ cdef class _Builder(_BuilderConv):
         ins.p[0] = aa.data
         ins.p[1] = ab.data
         ins.p[2] = ao.data
-        return self._done(fn, [a, b, out], None)
+        return self._done(fn, [a, b, out], None, [out])
 
     def add(self, a, b, out):
         """out = a + b (same shapes; out may be a or b)."""
@@ -330,7 +330,7 @@ cdef class _Builder(_BuilderConv):
         ins.p[0] = asrc.data
         ins.p[1] = adst.data
         ins.p[2] = ap
-        return self._done(fn, keep, None)
+        return self._done(fn, keep, None, [dst])
 
     def scale(self, x, out, alpha):
         """out = alpha * x (alpha: a number or a 0-d / 1-element array); out may be x."""
@@ -346,7 +346,7 @@ cdef class _Builder(_BuilderConv):
         ins.p[0] = ax.data
         ins.p[1] = ao.data
         ins.p[2] = ap
-        return self._done(fn, keep, None)
+        return self._done(fn, keep, None, [out])
 
     def fill(self, out, value):
         """out[...] = value (a number)."""
@@ -359,7 +359,7 @@ cdef class _Builder(_BuilderConv):
         ins.s[0] = _number(fn, "value", value)
         ins.n[0] = ao.size
         ins.p[0] = ao.data
-        return self._done(fn, [out], None)
+        return self._done(fn, [out], None, [out])
 
     def copy(self, src, out):
         """out[...] = src (same shape and dtype)."""
@@ -372,7 +372,7 @@ cdef class _Builder(_BuilderConv):
         ins.n[0] = a_s.size
         ins.p[0] = a_s.data
         ins.p[1] = ao.data
-        return self._done(fn, [src, out], None)
+        return self._done(fn, [src, out], None, [out])
 
     cdef int _reduce(self, str name, bint mean, x, out, axis, accumulate) except -1:
         cdef str fn = self._fn(name)
@@ -423,7 +423,7 @@ cdef class _Builder(_BuilderConv):
         ins.n[1] = cols
         ins.p[0] = ax.data
         ins.p[1] = ao.data
-        return self._done(fn, [x, out], None)
+        return self._done(fn, [x, out], None, [out])
 
     def reduce_sum(self, x, out, axis=None, accumulate=False):
         """out (+)= sum of x: over everything (axis=None, out has 1 element), over the
@@ -449,4 +449,4 @@ cdef class _Builder(_BuilderConv):
         ins.op = EST_OP_INCREMENT_I64
         ins.n[0] = delta
         ins.p[0] = av.data
-        return self._done(fn, [value], None)
+        return self._done(fn, [value], None, [value])

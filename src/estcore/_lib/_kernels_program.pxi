@@ -49,7 +49,7 @@ cdef class _Immediate(_Builder):
         memset(&self._ins, 0, sizeof(est_instr))
         return &self._ins
 
-    cdef int _done(self, str fn, list keep, object labels) except -1:
+    cdef int _done(self, str fn, list keep, object labels, list writes) except -1:
         cdef est_status st
         cdef int64_t detail = -1
         with nogil:
@@ -85,6 +85,7 @@ cdef class Program(_Builder):
     cdef est_instr *_ins
     cdef Py_ssize_t _n, _cap
     cdef list _keep       # per instruction: the arrays it points into
+    cdef list _writes     # [lo, hi) byte ranges of every array some instruction writes
     cdef list _names      # per instruction: the operation name
     cdef list _labels     # per instruction: (labels, classes) or None, for errors
     cdef bint _running
@@ -95,6 +96,7 @@ cdef class Program(_Builder):
         self._ins = NULL
         self._n = self._cap = 0
         self._keep, self._names, self._labels = [], [], []
+        self._writes = []
         self._running = False
         self._fuse = True
 
@@ -129,7 +131,12 @@ cdef class Program(_Builder):
         memset(&self._ins[self._n], 0, sizeof(est_instr))
         return &self._ins[self._n]
 
-    cdef int _done(self, str fn, list keep, object labels) except -1:
+    cdef int _done(self, str fn, list keep, object labels, list writes) except -1:
+        cdef uintptr_t lo
+        for arr in writes:
+            if arr is not None and arr.nbytes:
+                lo = _c_data(arr)
+                self._writes.append((lo, lo + <uintptr_t>arr.nbytes))
         self._keep.append(keep)
         self._names.append(fn[len(self._prefix):])
         self._labels.append(labels)
@@ -198,9 +205,10 @@ cdef class Program(_Builder):
 
         For each ``(buffer, array)`` pair, every pointer into ``buffer`` (including
         views of it) points at the same offset of ``array`` during this run only: new
-        inputs without copying them into ``buffer``. The program must only read
-        ``buffer`` (an input): nothing is written into ``array``. ``array`` must have
-        ``buffer``'s dtype and shape and be C-contiguous and aligned.
+        inputs without copying them into ``buffer``. Only a buffer the program never
+        writes (an input) qualifies, so nothing is ever written into ``array``; ``array``
+        must have ``buffer``'s dtype and shape and be C-contiguous and aligned (it may be
+        read-only).
 
         Returns:
             True after the run; False, running nothing, when a pair does not qualify
@@ -211,7 +219,7 @@ cdef class Program(_Builder):
         cdef est_status st = EST_OK
         cdef int64_t failed = -1, detail = -1
         cdef Py_ssize_t npairs, i, slot, k, nsaved = 0
-        cdef uintptr_t ptr
+        cdef uintptr_t ptr, lo, hi
         cdef uintptr_t *los = NULL
         cdef uintptr_t *spans
         cdef uintptr_t *bases
@@ -228,6 +236,11 @@ cdef class Program(_Builder):
                         or not arr.flags.c_contiguous or not arr.flags.aligned
                         or not buf.flags.c_contiguous):
                     return False
+                lo = _c_data(buf)
+                hi = lo + <uintptr_t>buf.nbytes
+                for wlo, whi in self._writes:  # a buffer the program writes never qualifies
+                    if <uintptr_t>wlo < hi and lo < <uintptr_t>whi:
+                        return False
             los = <uintptr_t *>malloc((3 * npairs + 2 * self._n * 16 + 1) * sizeof(uintptr_t))
             if los == NULL:
                 raise MemoryError("Program.run_with: out of memory")
@@ -258,11 +271,14 @@ cdef class Program(_Builder):
             free(los)
             self._running = False
         if st != EST_OK:
-            for buf, arr in pairs:  # the kept arrays (error details read them) get the data
-                np.copyto(buf, arr)
             name = self._names[failed] if 0 <= failed < self._n else "?"
+            labels = self._labels[failed] if 0 <= failed < self._n else None
+            if labels is not None:  # the error names a label: read it from the stand-in
+                for buf, arr in pairs:
+                    if labels[0] is buf:
+                        labels = (arr, labels[1])
             raise _run_error(f"Program.run_with: instruction {failed} ({name})", st, detail,
-                             self._labels[failed] if 0 <= failed < self._n else None)
+                             labels)
         return True
 
     def profile(self) -> list:
@@ -293,6 +309,7 @@ cdef class Program(_Builder):
         self._check_idle()
         self._n = 0
         self._keep, self._names, self._labels = [], [], []
+        self._writes = []
 
     @property
     def ops(self) -> list:
