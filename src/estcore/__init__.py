@@ -79,6 +79,7 @@ from estcore.graph.ops.math_ops import (
     ceil,
     clip_by_value,
     cos,
+    div,
     divide,
     equal,
     exp,
@@ -185,7 +186,6 @@ def get_collection_ref(key):
 
 he_normal = initializers.he_normal
 he_uniform = initializers.he_uniform
-div = divide
 realdiv = truediv
 newaxis = None
 

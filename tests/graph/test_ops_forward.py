@@ -188,3 +188,62 @@ def test_dilated_conv_equals_conv_with_a_zero_stuffed_kernel():
         with ec.Session() as sess:
             av, bv = sess.run([a, b])
         np.testing.assert_allclose(av, bv, rtol=1e-12, atol=1e-12)
+
+
+def test_tf1_div_floors_integers_divide_does_not():
+    with ec.Session() as sess:
+        assert sess.run(ec.div(ec.constant([7, -7]), ec.constant([2, 2]))).tolist() == [3, -4]
+        assert sess.run(ec.div(ec.constant([7.0]), ec.constant([2.0]))).tolist() == [3.5]
+        assert sess.run(ec.divide(ec.constant([7]), ec.constant([2]))).tolist() == [3.5]
+
+
+def test_integer_division_by_zero_is_an_error():
+    x = ec.placeholder(ec.int32, [2])
+    with ec.Session() as sess:
+        for op in (ec.floordiv, ec.mod):
+            with pytest.raises(errors.InvalidArgumentError, match="Integer division by zero"):
+                sess.run(op(x, ec.constant([1, 0])), {x: [3, 4]})
+
+
+def test_constant_refuses_values_numpy_cannot_type():
+    with pytest.raises(TypeError, match="an int does not fit in int64"):
+        ec.constant(10**30)
+    with pytest.raises(TypeError, match="an int does not fit in int64"):
+        ec.constant(2**63)
+    with pytest.raises(TypeError, match="neither all numbers nor all strings"):
+        ec.constant(np.array([None, 1], object))
+    assert ec.constant(["a", b"b"]).dtype is ec.string
+    assert ec.constant(2**62).dtype is ec.int64
+
+
+def test_valid_window_larger_than_the_input_is_a_graph_error():
+    img = ec.placeholder(ec.float32, [None, 8, 8, 2])
+    with pytest.raises(ValueError, match="Negative dimension size caused by subtracting 9 "
+                                         "from 8"):
+        ec.layers.conv2d(img, 4, 9)
+    with pytest.raises(ValueError, match="Negative dimension size caused by subtracting 9 "
+                                         "from 8"):
+        ec.layers.max_pooling2d(img, 9, 2)
+    assert ec.layers.conv2d(img, 4, 8).shape.as_list() == [None, 1, 1, 4]  # exactly fits
+    assert ec.layers.max_pooling2d(img, 9, 2, padding="same").shape.as_list() == [None, 4, 4, 2]
+
+
+def test_cast_between_strings_and_numbers_is_refused():
+    with pytest.raises(TypeError, match="Cast float32 to string is not supported"):
+        ec.cast(ec.constant([1.0]), ec.string)
+    with pytest.raises(TypeError, match="Cast string to int32 is not supported"):
+        ec.cast(ec.constant(["1"]), ec.int32)
+
+
+def test_empty_reductions_give_the_identity_and_argmax_refuses():
+    x = ec.placeholder(ec.float32, [None, 3])
+    i = ec.placeholder(ec.int32, [None, 3])
+    with ec.Session() as sess:
+        mx, mn, imx = sess.run([ec.reduce_max(x, 0), ec.reduce_min(x, 0), ec.reduce_max(i, 0)],
+                               {x: np.zeros((0, 3), np.float32), i: np.zeros((0, 3), np.int32)})
+        assert mx.tolist() == [-np.inf] * 3 and mn.tolist() == [np.inf] * 3
+        assert imx.tolist() == [np.iinfo(np.int32).min] * 3
+        with pytest.raises(errors.InvalidArgumentError,
+                           match=r"Reduction axis 0 is empty in shape \[0, 3\]"):
+            sess.run(ec.argmax(x, 0), {x: np.zeros((0, 3), np.float32)})
+        assert sess.run(ec.argmax(x, 1), {x: np.zeros((0, 3), np.float32)}).shape == (0,)

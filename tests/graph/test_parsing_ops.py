@@ -231,3 +231,10 @@ def test_more_argument_errors():
         with ec.Session() as sess:
             t = parse_example(s, {"x": FixedLenFeature([2, 2], ec.float32)})["x"]
             sess.run(t, {s: [encode_example({"x": [1.0]})]})
+
+
+def test_encode_example_refuses_uint64_beyond_int64():
+    with pytest.raises(ValueError, match="out of range for an Int64List: 18446744073709551615"):
+        encode_example({"n": np.array([2**64 - 1], np.uint64)})
+    assert decode_example(encode_example({"n": np.array([2**63 - 1], np.uint64)}))["n"][1][0] \
+        == 2**63 - 1

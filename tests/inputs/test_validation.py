@@ -176,3 +176,12 @@ def test_state_validated():
                        "epoch": 2 ** 64 // 10, "position": 2 ** 64 % 10})
     with pytest.raises(InvalidArgumentError, match="no 'shuffle' entry"):
         fn(state={k: v for k, v in good.items() if k != "shuffle"})
+
+
+@pytest.mark.parametrize("kw", [{"batch_size": 2**64}, {"batch_size": 2**40},
+                                {"queue_capacity": 2**70}])
+def test_huge_sizes_are_refused_by_name(kw):
+    (name, value), = kw.items()
+    with pytest.raises(ValueError, match=f"`{name}` must be a positive int below 2\\*\\*40. "
+                                         f"Received: {name}={value}"):
+        numpy_input_fn({"x": np.zeros((4, 1))}, None, shuffle=False, **kw)

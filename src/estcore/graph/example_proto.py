@@ -174,6 +174,9 @@ def _encode_feature(name: str, value: Any) -> bytes:
         payload = arr.astype("<f4").reshape(-1).tobytes()
         return field_bytes(FLOAT, field_bytes(1, payload) if payload else b"")
     if arr.dtype.kind in "biu":
+        if arr.dtype.kind == "u" and arr.size and int(arr.max()) >= 2 ** 63:
+            raise ValueError(f"encode_example: feature {name!r}: value out of range for an "
+                             f"Int64List: {int(arr.max())}")
         ints = arr.astype(np.int64).reshape(-1)
         payload = b"".join(varint(int(v)) for v in ints)
         return field_bytes(INT64, field_bytes(1, payload) if payload else b"")

@@ -309,6 +309,9 @@ def numpy_input_fn(x: np.ndarray | dict[str, np.ndarray],
     num_threads = check_positive_int("num_threads", num_threads)
     if num_threads > _pipeline.MAX_THREADS:
         raise invalid("num_threads", f"at most {_pipeline.MAX_THREADS}", num_threads)
+    for name, value in (("batch_size", batch_size), ("queue_capacity", queue_capacity)):
+        if value >= 1 << 40:  # the C core counts rows in int64 (and allocates batches)
+            raise invalid(name, "a positive int below 2**40", value)
     if seed is not None:
         seed = check_int("seed", seed)
     if num_epochs is not None and layout.num_rows * num_epochs >= 1 << 63:

@@ -128,6 +128,19 @@ def _contains_tensor_or_leaf(v: Any) -> bool:
 
 def _default_np(value: Any) -> np.ndarray:
     arr = np.asarray(value)
+    if arr.dtype == object or arr.dtype.kind == "u" and arr.dtype.itemsize == 8 \
+            and not isinstance(value, (np.ndarray, np.generic)):
+        # numpy's fallbacks for ints beyond int64 (uint64 or Python objects) and for mixed
+        # values: TF refuses them instead of making a string tensor of Python objects
+        flat = arr.reshape(-1)
+        if arr.dtype == object and all(isinstance(v, (str, bytes)) for v in flat):
+            return arr  # strings (a string tensor)
+        too_big = arr.dtype.kind == "u" or any(
+            isinstance(v, int) and not -(2 ** 63) <= v < 2 ** 63 for v in flat)
+        why = ("an int does not fit in int64" if too_big
+               else "the values are neither all numbers nor all strings")
+        raise TypeError(f"Cannot convert {value!r} to a tensor: {why} (numpy made dtype "
+                        f"{arr.dtype}); pass a numpy array of the intended dtype or `dtype=`.")
     if isinstance(value, np.ndarray) or isinstance(value, np.generic):
         return arr
     if arr.dtype == np.float64:

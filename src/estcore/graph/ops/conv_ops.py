@@ -36,6 +36,18 @@ def conv_out_size(n, k, s, d, padding):
     return out, (total // 2, total - total // 2)
 
 
+def _check_valid_fits(ctx, dims, windows, what):
+    """VALID padding with a window larger than the input: TF's graph-time error (the
+    output would have a negative size), instead of a silently empty output."""
+    if ctx.attrs["padding"] != "VALID":
+        return
+    for n, eff in zip(dims, windows, strict=True):
+        if n is not None and eff is not None and n < eff:
+            raise ctx.fail(f"Negative dimension size caused by subtracting {eff} from {n}: "
+                           f"with padding='VALID' the {what} must fit in the input "
+                           f"(input shape {ctx.fmt(0)})")
+
+
 def _norm_pair(name, v, n_dims=4):
     if isinstance(v, int):
         return (v, v)
@@ -103,6 +115,10 @@ def _conv_infer_common(ctx, xs, ws):
         raise ctx.fail(f"input channels must match the filters' in-channels: input has shape "
                        f"{ctx.fmt(0)}, filters have shape {ctx.fmt(1)}")
     a = ctx.attrs
+    _check_valid_fits(ctx, (xs[1], xs[2]),
+                      [None if k is None else (k - 1) * d + 1
+                       for k, d in zip((ws[0], ws[1]), a["dilations"], strict=True)],
+                      f"filter window (filters shape {ctx.fmt(1)})")
     oh, _ = conv_out_size(xs[1], ws[0], a["strides"][0], a["dilations"][0], a["padding"]) \
         if ws[0] is not None else (None, 0)
     ow, _ = conv_out_size(xs[2], ws[1], a["strides"][1], a["dilations"][1], a["padding"]) \
@@ -283,6 +299,7 @@ def _pool_infer(ctx):
     if xs.rank is None:
         return [(ctx.dtypes[0], TensorShape([None] * 4))]
     (kh, kw), (sh, sw) = ctx.attrs["ksize"], ctx.attrs["strides"]
+    _check_valid_fits(ctx, (xs[1], xs[2]), (kh, kw), f"pooling window {kh}x{kw}")
     oh, _ = conv_out_size(xs[1], kh, sh, 1, ctx.attrs["padding"])
     ow, _ = conv_out_size(xs[2], kw, sw, 1, ctx.attrs["padding"])
     return [(ctx.dtypes[0], TensorShape([xs[0], oh, ow, xs[3]]))]

@@ -21,7 +21,8 @@ if TYPE_CHECKING:
     from estcore.graph.tensor import Tensor
 
 __all__ = [
-    "add", "subtract", "multiply", "divide", "truediv", "floordiv", "mod", "pow", "negative",
+    "add", "subtract", "multiply", "divide", "div", "truediv", "floordiv", "mod", "pow",
+    "negative",
     "abs", "square", "sqrt", "rsqrt", "exp", "log", "log1p", "sign", "reciprocal", "maximum",
     "minimum", "squared_difference", "matmul", "cast", "add_n", "where", "equal", "not_equal",
     "less", "less_equal", "greater", "greater_equal", "logical_and", "logical_or",
@@ -183,6 +184,26 @@ def _binary_kernel(fn):
     return build
 
 
+def _int_checked_kernel(fn):
+    """Floor division / modulo: integer division by zero is an error (TF's), not numpy's
+    warning and a 0."""
+    def build(k):
+        a, b = k.ins
+        o = k.outs[0]
+        if o.dtype.kind not in "iu":
+            return lambda: fn(a, b, out=o)
+
+        def run():
+            if not b.all():
+                from estcore.errors import InvalidArgumentError
+
+                raise InvalidArgumentError(
+                    f"{k.node.type} '{k.node.name}': Integer division by zero")
+            fn(a, b, out=o)
+        return run
+    return build
+
+
 def _g_add(op, g):
     x, y = op.inputs
     return [unbroadcast(g[0], x), unbroadcast(g[0], y)]
@@ -279,6 +300,8 @@ def _g_sqdiff(op, g):
 for _t, (_fn, _inf, _g) in _BINARY.items():
     if _t == "SquaredDifference":
         row(_t, _inf, _sqdiff_build, _float_only(_g_sqdiff))
+    elif _t in ("FloorDiv", "FloorMod"):
+        row(_t, _inf, _int_checked_kernel(_fn), _float_only(_g) if _g else None)
     else:
         row(_t, _inf, _binary_kernel(_fn), _float_only(_g) if _g else None)
 
@@ -322,6 +345,15 @@ def truediv(x, y, name=None) -> Tensor:
 
 
 divide = truediv
+
+
+def div(x, y, name=None) -> Tensor:
+    """TF1's ``tf.div``: Python 2 division, i.e. floor division for integer inputs and
+    true division for floats (``divide`` / ``truediv`` always divide exactly)."""
+    x, y = _pair(x, y)
+    if x.dtype.is_integer:
+        return floordiv(x, y, name=name)
+    return _realdiv(x, y, name=name)
 
 
 def _logical_not_build(k):
@@ -461,6 +493,9 @@ def cast(x, dtype, name=None) -> Tensor:
     dtype = dt.as_dtype(dtype)
     if x.dtype is dtype and name is None:
         return x
+    if x.dtype.is_string != dtype.is_string:
+        raise TypeError(f"Cast {x.dtype.name} to {dtype.name} is not supported (TF's "
+                        "Unimplemented error): strings and numbers do not convert by casting.")
     return make("Cast", [x], {"dtype": dtype, "src": x.dtype}, name=name or "Cast")
 
 

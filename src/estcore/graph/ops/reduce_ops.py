@@ -61,6 +61,15 @@ def _reduce_build(fn):
         x, o = k.ins[0], k.outs[0]
         axes = tuple(k.attrs["axes"])
         view = o.reshape(_kept_shape(x.shape, axes))
+        if fn in (np.max, np.min) and any(x.shape[a] == 0 for a in axes):
+            # an empty reduction gives the identity, as TF: -inf / the lowest int for max
+            kind = x.dtype.kind
+            if kind == "f":
+                initial = -np.inf if fn is np.max else np.inf
+            else:
+                info = np.iinfo(x.dtype)
+                initial = info.min if fn is np.max else info.max
+            return lambda: fn(x, axis=axes, keepdims=True, out=view, initial=initial)
         return lambda: fn(x, axis=axes, keepdims=True, out=view)
     return build
 
@@ -183,6 +192,13 @@ def _arg_infer(ctx):
 def _arg_build(fn):
     def build(k):
         x, o, a = k.ins[0], k.outs[0], k.attrs["axis"]
+        if x.shape[a] == 0:
+            from estcore.errors import InvalidArgumentError
+
+            def empty():
+                raise InvalidArgumentError(f"{k.node.type} '{k.node.name}': Reduction axis {a} "
+                                           f"is empty in shape {list(x.shape)}")
+            return empty
         if o.dtype == np.intp:
             return lambda: fn(x, axis=a, out=o)
         tmp = np.empty(o.shape, np.intp)
