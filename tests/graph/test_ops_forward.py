@@ -247,3 +247,17 @@ def test_empty_reductions_give_the_identity_and_argmax_refuses():
                            match=r"Reduction axis 0 is empty in shape \[0, 3\]"):
             sess.run(ec.argmax(x, 0), {x: np.zeros((0, 3), np.float32)})
         assert sess.run(ec.argmax(x, 1), {x: np.zeros((0, 3), np.float32)}).shape == (0,)
+
+
+def test_argument_type_errors_are_clear():
+    x = ec.placeholder(ec.float32, [2])
+    with ec.Session() as sess:
+        with pytest.raises(TypeError, match="feed_dict must be a dict of tensor -> value. "
+                                            "Received: list"):
+            sess.run(x, [(x, np.ones(2))])
+    with pytest.raises(TypeError, match="a shape must be a list of dimensions"):
+        ec.placeholder(ec.float32, shape="abc")
+    with pytest.raises(TypeError, match=r"Received: 'a' in \['a', 2\]"):
+        ec.placeholder(ec.float32, shape=["a", 2])
+    with pytest.raises(ValueError, match="Axes contains duplicate dimension: 0"):
+        ec.reduce_sum(x, axis=[0, -1])

@@ -18,6 +18,7 @@ Design:
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -154,6 +155,9 @@ class Session:
         if self._closed:
             raise RuntimeError("Attempted to use a closed Session.")
         feeds = feed_dict if feed_dict is not None else _EMPTY
+        if type(feeds) is not dict and not isinstance(feeds, Mapping):
+            raise TypeError(f"feed_dict must be a dict of tensor -> value. Received: "
+                            f"{type(feed_dict).__name__}")
         t = type(fetches)
         try:
             if t is list or t is tuple:

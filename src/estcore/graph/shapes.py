@@ -26,13 +26,20 @@ class TensorShape:
         if dims is None:
             self.dims = None
         else:
+            if isinstance(dims, (str, bytes)):
+                raise TypeError(f"a shape must be a list of dimensions (ints or None), not a "
+                                f"string. Received: {dims!r}")
             out = []
             for d in dims:
                 d = getattr(d, "value", d)
                 if d is None:
                     out.append(None)
                     continue
-                di = int(d)
+                try:
+                    di = int(d)
+                except (TypeError, ValueError):
+                    raise TypeError(f"a shape dimension must be a non-negative int or None. "
+                                    f"Received: {d!r} in {dims!r}") from None
                 if di != d or di < 0:
                     raise ValueError("a shape dimension must be a non-negative int or None. "
                                      f"Received: {d!r}")

@@ -29,7 +29,11 @@ def _axes(ctx, rank):
         return None if rank is None else tuple(range(rank))
     if rank is None:
         return None
-    return tuple(sorted({I.norm_axis(ctx, a, rank) for a in axis}))
+    axes = [I.norm_axis(ctx, a, rank) for a in axis]
+    if len(set(axes)) != len(axes):
+        dup = next(a for a in axes if axes.count(a) > 1)
+        raise ctx.fail(f"Axes contains duplicate dimension: {dup} (axis={list(axis)})")
+    return tuple(sorted(axes))
 
 
 def _reduce_infer(kind):
