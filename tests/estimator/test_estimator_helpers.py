@@ -135,6 +135,11 @@ def test_input_source_forms():
         make_input_source(3)
     with pytest.raises(ValueError, match="batch dimension"):
         make_input_source([(np.float32(1), None)])
+    with pytest.raises(ValueError, match=r"got a scalar at features\['x'\]\[0\]\[0\] \(1\.0\)"
+                                         r"\. A Python list .* np\.asarray"):
+        make_input_source([({"x": [[1.0, 2.0]]}, None)])
+    single = make_input_source(({"x": [[1.0, 2.0]]}, [0]))  # one tuple: arrays by design
+    assert single.features_spec == {"x": Leaf(np.dtype("f8"), (2,))}
 
 
 def test_flatten_structure():

@@ -63,17 +63,20 @@ def flatten_structure(x: Any, prefix: str = "") -> list[tuple[str, Any]]:
     return [(prefix, x)]
 
 
-def _spec_leaf(spec: Any) -> Leaf:
+def _spec_leaf(spec: Any, path: str = "") -> Leaf:
     shape = tuple(getattr(spec, "shape", ()) or ())
     dtype = getattr(spec, "dtype", None)
     dtype = getattr(dtype, "as_numpy_dtype", dtype)
     return Leaf(np.dtype(dtype), tuple(None if d is None else int(d) for d in shape[1:]))
 
 
-def _array_leaf(a: Any) -> Leaf:
+def _array_leaf(a: Any, path: str = "") -> Leaf:
     arr = np.asarray(a)
     if arr.ndim == 0:
-        raise ValueError("Input arrays must have a batch dimension; got a scalar.")
+        where = f" at {path}" if path else ""
+        raise ValueError(f"Input arrays must have a batch dimension; got a scalar{where} "
+                         f"({a!r}). A Python list or tuple in a batch is read as a structure "
+                         "(one entry per element): pass np.asarray(...) for an array.")
     return Leaf(arr.dtype, tuple(arr.shape[1:]))
 
 
@@ -92,16 +95,18 @@ def _split(element: Any) -> tuple[Any, Any]:
     return element, None
 
 
-def _map(structure: Any, fn) -> Any:
+def _map(structure: Any, fn, path: str = "") -> Any:
+    """``fn(leaf, path)`` over a structure; ``path`` names the leaf for messages
+    (``features['x'][0]``)."""
     if structure is None:
         return None
     if _is_leaf(structure):
-        return fn(structure)
+        return fn(structure, path)
     if isinstance(structure, dict):
-        return {k: _map(v, fn) for k, v in structure.items()}
+        return {k: _map(v, fn, f"{path}[{k!r}]") for k, v in structure.items()}
     if isinstance(structure, (tuple, list)):
-        return type(structure)(_map(v, fn) for v in structure)
-    return fn(structure)
+        return type(structure)(_map(v, fn, f"{path}[{i}]") for i, v in enumerate(structure))
+    return fn(structure, path)
 
 
 class InputSource:
@@ -161,15 +166,15 @@ def make_input_source(result: Any) -> InputSource:
     except StopIteration:
         return InputSource(None, None, iter(()))
     features, labels = _split(first)
-    return InputSource(_map(features, _array_leaf), _map(labels, _array_leaf),
+    return InputSource(_map(features, _array_leaf, "features"), _map(labels, _array_leaf, "labels"),
                        itertools.chain([first], iterator))
 
 
 def _single(features: Any, labels: Any) -> InputSource:
-    features = _map(features, np.asarray)
-    labels = _map(labels, np.asarray)
+    features = _map(features, lambda a, _path: np.asarray(a))
+    labels = _map(labels, lambda a, _path: np.asarray(a))
     batch = (features, labels)
-    return InputSource(_map(features, _array_leaf), _map(labels, _array_leaf),
+    return InputSource(_map(features, _array_leaf, "features"), _map(labels, _array_leaf, "labels"),
                        itertools.repeat(batch), repeats_forever=True)
 
 
