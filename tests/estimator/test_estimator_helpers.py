@@ -138,7 +138,7 @@ def test_input_source_forms():
     with pytest.raises(ValueError, match=r"got a scalar at features\['x'\]\[0\]\[0\] \(1\.0\)"
                                          r"\. A Python list .* np\.asarray"):
         make_input_source([({"x": [[1.0, 2.0]]}, None)])
-    single = make_input_source(({"x": [[1.0, 2.0]]}, [0]))  # one tuple: arrays by design
+    single = make_input_source(({"x": np.ones((1, 2))}, np.zeros(1)))
     assert single.features_spec == {"x": Leaf(np.dtype("f8"), (2,))}
 
 
