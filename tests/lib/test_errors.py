@@ -30,3 +30,21 @@ def test_ok_raises_nothing():
 def test_unknown_status(code):
     with pytest.raises(errors.UnknownStatusError, match="please report"):
         _pipeline._status_for_testing(code)
+
+
+def test_out_of_range_numbers_are_named():
+    import numpy as np
+
+    from estcore._lib import _kernels as K
+    from estcore.errors import InvalidArgumentError
+
+    x, f = np.ones((1, 4, 4, 1), np.float32), np.ones((1, 1, 1, 1), np.float32)
+    y = np.empty((1, 4, 4, 1), np.float32)
+    col = np.empty(K.conv2d_col_size(x.shape, f.shape), np.float32)
+    with pytest.raises(InvalidArgumentError, match="`strides` must be at most 2\\*\\*31 - 1"):
+        K.conv2d_forward(x, f, None, y, col, strides=2**63)
+    with pytest.raises(InvalidArgumentError, match="`delta` must fit in int64"):
+        K.increment(np.zeros(1, np.int64), 2**70)
+    with pytest.raises(InvalidArgumentError, match="`lr` must be a finite number within the "
+                                                   "range of float32"):
+        K.apply_sgd(np.ones(2, np.float32), np.ones(2, np.float32), 10**400)

@@ -189,7 +189,12 @@ cdef void *_scalar(str fn, str name, object value, int kind, list keep) except N
         keep.append(value)
         return a.data
     if isinstance(value, numbers.Real) and not isinstance(value, bool):
-        arr = np.array([value], dtype=np.float32 if kind == _F32 else np.float64)
+        try:
+            arr = np.array([value], dtype=np.float32 if kind == _F32 else np.float64)
+        except OverflowError:
+            raise InvalidArgumentError(f"{fn}: `{name}` must be a finite number within the "
+                                       f"range of {_DTYPE_NAMES[kind]}. Received: "
+                                       f"{_describe(name, value)}") from None
         keep.append(arr)
         _get(fn, name, arr, &a, False)
         return a.data
@@ -199,7 +204,12 @@ cdef void *_scalar(str fn, str name, object value, int kind, list keep) except N
 
 cdef double _number(str fn, str name, object value) except? -1.5:
     if isinstance(value, numbers.Real) and not isinstance(value, bool):
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:
+            raise InvalidArgumentError(f"{fn}: `{name}` must be a finite number within the "
+                                       f"range of float64. Received: {_describe(name, value)}"
+                                       ) from None
     raise TypeError(f"{fn}: `{name}` must be a number. Received: {_describe(name, value)}")
 
 
@@ -253,4 +263,7 @@ cdef tuple _pair(str fn, str name, object value):
                         f"Received: {_describe(name, value)}")
     if vals[0] < 1 or vals[1] < 1:
         raise InvalidArgumentError(f"{fn}: `{name}` must be positive. Received: {_describe(name, value)}")
+    if vals[0] > 2147483647 or vals[1] > 2147483647:
+        raise InvalidArgumentError(f"{fn}: `{name}` must be at most 2**31 - 1. Received: "
+                                   f"{_describe(name, value)}")
     return vals

@@ -445,6 +445,9 @@ cdef class _Builder(_BuilderConv):
                                        f"Received: {_describe_array('value', value)}")
         if not isinstance(delta, numbers.Integral) or isinstance(delta, bool):
             raise TypeError(f"{fn}: `delta` must be an int. Received: {_describe('delta', delta)}")
+        if not -(2 ** 63) <= delta < 2 ** 63:
+            raise InvalidArgumentError(f"{fn}: `delta` must fit in int64. Received: "
+                                       f"{_describe('delta', delta)}")
         cdef est_instr *ins = self._slot()
         ins.op = EST_OP_INCREMENT_I64
         ins.n[0] = delta
