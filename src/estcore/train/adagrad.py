@@ -24,7 +24,8 @@ class AdagradOptimizer(Optimizer):
                  use_locking: bool = False, name: str = "Adagrad"):
         super().__init__(use_locking, name)
         self._learning_rate = check_hyper("learning_rate", learning_rate)
-        check_hyper("initial_accumulator_value", initial_accumulator_value, allow_tensor=False)
+        check_hyper("initial_accumulator_value", initial_accumulator_value, allow_tensor=False,
+                    low=-float("inf"))  # type and finiteness here; the range below
         if not initial_accumulator_value > 0:
             raise invalid("initial_accumulator_value", "a number > 0",
                           initial_accumulator_value)
