@@ -48,3 +48,18 @@ def test_out_of_range_numbers_are_named():
     with pytest.raises(InvalidArgumentError, match="`lr` must be a finite number within the "
                                                    "range of float32"):
         K.apply_sgd(np.ones(2, np.float32), np.ones(2, np.float32), 10**400)
+
+
+def test_geometry_helpers_validate_their_arguments():
+    from estcore._lib import _kernels as K
+    from estcore.errors import InvalidArgumentError
+
+    with pytest.raises(InvalidArgumentError, match="`input_shape` must be 4 non-negative ints"):
+        K.conv2d_output_shape("abcd", (3, 3, 1, 2))
+    with pytest.raises(InvalidArgumentError, match="`input_shape` must be 4 non-negative ints"):
+        K.pool2d_output_shape(None, 2, 2)
+    with pytest.raises(InvalidArgumentError, match="`filter_shape` must be 4 positive ints"):
+        K.conv2d_output_shape((1, 4, 4, 1), (3, 3, 1, 0))
+    with pytest.raises(InvalidArgumentError, match="is invalid for input_shape"):
+        K.conv2d_output_shape((1, 2, 2, 1), (3, 3, 1, 2))
+    assert K.conv2d_output_shape((1, 4, 4, 1), (3, 3, 1, 2)) == (1, 2, 2, 2)

@@ -356,28 +356,45 @@ del _name
 
 # ---- shapes ------------------------------------------------------------------------------
 
+cdef tuple _input_shape4(str fn, input_shape):
+    """``input_shape`` as a tuple of 4 non-negative ints, or a clear error."""
+    try:
+        shape = tuple(input_shape)
+    except TypeError:
+        shape = None
+    if shape is None or len(shape) != 4 or not all(
+            isinstance(s, numbers.Integral) and not isinstance(s, bool) and s >= 0
+            for s in shape):
+        raise InvalidArgumentError(f"{fn}: `input_shape` must be 4 non-negative ints (batch, "
+                                   f"height, width, channels). Received: {_describe('input_shape', input_shape)}")
+    return shape
+
+
 cdef est_window _geometry(str fn, input_shape, int64_t kh, int64_t kw, int64_t oc, strides,
                           padding) except *:
     cdef est_window g
-    shape = tuple(input_shape)
-    if len(shape) != 4 or not all(isinstance(s, numbers.Integral) and s >= 0 for s in shape):
-        raise InvalidArgumentError(f"{fn}: `input_shape` must be 4 non-negative ints (batch, "
-                                   f"height, width, channels). Received: {_describe('input_shape', input_shape)}")
+    shape = _input_shape4(fn, input_shape)
     st = _pair(fn, "strides", strides)
     if est_window_init(shape[0], shape[1], shape[2], shape[3], kh, kw, oc, st[0], st[1],
                        <est_padding>_padding(fn, padding), &g) != EST_OK:
-        raise InvalidArgumentError(f"{fn}: the {kh}x{kw} window with strides {st} and padding "
-                                   f"{padding} does not fit input_shape {shape}.")
+        raise InvalidArgumentError(f"{fn}: the {kh}x{kw} window with strides {st}, padding "
+                                   f"{padding} and {oc} output channels is invalid for "
+                                   f"input_shape {shape} (a VALID window must fit in the input; "
+                                   "channels and sizes must be positive and not too large).")
     return g
 
 
 cdef tuple _filter_hwio(str fn, filter_shape, input_shape):
-    f = tuple(filter_shape)
-    if len(f) != 4 or not all(isinstance(s, numbers.Integral) and s >= 1 for s in f) or \
-            f[2] != tuple(input_shape)[3]:
-        raise InvalidArgumentError(f"{fn}: `filter_shape` must be (k_h, k_w, in_c, out_c) with "
-                                   f"in_c = {tuple(input_shape)[3:4]}. Received: "
-                                   f"{_describe('filter_shape', filter_shape)}")
+    shape = _input_shape4(fn, input_shape)
+    try:
+        f = tuple(filter_shape)
+    except TypeError:
+        f = ()
+    if len(f) != 4 or not all(isinstance(s, numbers.Integral) and not isinstance(s, bool)
+                              and s >= 1 for s in f) or f[2] != shape[3]:
+        raise InvalidArgumentError(f"{fn}: `filter_shape` must be 4 positive ints (k_h, k_w, "
+                                   f"in_c, out_c) with in_c = {shape[3]} (input_shape's "
+                                   f"channels). Received: {_describe('filter_shape', filter_shape)}")
     return f
 
 
@@ -399,9 +416,9 @@ def conv2d_col_size(input_shape, filter_shape, strides=1, padding="VALID") -> in
 def pool2d_output_shape(input_shape, ksize, strides, padding="VALID") -> tuple:
     """(batch, out_h, out_w, c) of max/avg pooling for an NHWC input shape."""
     k = _pair("pool2d_output_shape", "ksize", ksize)
-    shape = tuple(input_shape)
-    cdef est_window g = _geometry("pool2d_output_shape", input_shape, k[0], k[1],
-                                  max(int(shape[3]), 1) if len(shape) == 4 else 1, strides, padding)
+    shape = _input_shape4("pool2d_output_shape", input_shape)
+    cdef est_window g = _geometry("pool2d_output_shape", shape, k[0], k[1], max(shape[3], 1),
+                                  strides, padding)
     return (g.batch, g.out_h, g.out_w, g.in_c)
 
 
