@@ -261,3 +261,14 @@ def test_argument_type_errors_are_clear():
         ec.placeholder(ec.float32, shape=["a", 2])
     with pytest.raises(ValueError, match="Axes contains duplicate dimension: 0"):
         ec.reduce_sum(x, axis=[0, -1])
+
+
+def test_constant_integer_range_and_object_numbers():
+    with pytest.raises(TypeError, match="would lose information"):
+        ec.constant(2**63, dtype=ec.int64)
+    with pytest.raises(TypeError, match="would lose information"):
+        ec.constant([2**64 - 1], dtype=ec.int64)
+    assert ec.constant([np.uint64(5), np.uint64(6)]).dtype is ec.int64
+    assert ec.constant(np.array([1, 2], dtype=object)).dtype in (ec.int32, ec.int64)
+    with ec.Session() as sess:
+        assert sess.run(ec.constant(1.0), feed_dict=[]) == 1.0  # TF1 accepts an empty list

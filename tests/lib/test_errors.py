@@ -63,3 +63,10 @@ def test_geometry_helpers_validate_their_arguments():
     with pytest.raises(InvalidArgumentError, match="is invalid for input_shape"):
         K.conv2d_output_shape((1, 2, 2, 1), (3, 3, 1, 2))
     assert K.conv2d_output_shape((1, 4, 4, 1), (3, 3, 1, 2)) == (1, 2, 2, 2)
+    with pytest.raises(InvalidArgumentError, match="`input_shape` must be 4 non-negative ints"):
+        K.conv2d_output_shape((1, 2**63, 4, 1), (1, 1, 1, 1))
+    import numpy as np
+
+    with pytest.raises(InvalidArgumentError, match="`lr` must be a finite number within the "
+                                                   "range of float32"):
+        K.apply_sgd(np.ones(2, np.float32), np.ones(2, np.float32), 1e300)

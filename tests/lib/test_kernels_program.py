@@ -494,3 +494,32 @@ def test_run_with_refuses_a_second_run_while_one_is_in_flight():
     assert out[0, 0] == (4096 if errors[0][0] == "main" else 1024)
     prog.run()
     assert out[0, 0] == 1024  # the program is back on its own buffer
+
+
+def test_unused_arguments_are_not_recorded_as_writes():
+    x, w = np.ones((4, 3), np.float32), np.ones((3, 2), np.float32)
+    dy, dw = np.ones((4, 2), np.float32), np.zeros((3, 2), np.float32)
+    strided = np.zeros((4, 4), np.float32)[:, ::2]  # ignored: act is none
+    p = K.Program()
+    p.dense_backward(x, w, None, dy, dw, None, None, dz_out=strided)  # as the immediate call
+    p.run()
+    np.testing.assert_array_equal(dw, x.T @ dy)
+
+
+def test_run_with_refuses_buffers_that_kept_arrays_straddle():
+    base = np.arange(100, dtype=np.float32)
+    out = np.zeros(50, np.float32)
+    p = K.Program()
+    p.copy(base[25:75], out)  # reads past the end of base[:50]
+    assert p.run_with([(base[:50], np.full(50, -1, np.float32))]) is False
+    assert p.run_with([(base, np.full(100, -1, np.float32))]) is True  # whole: fine
+    assert out.tolist() == [-1.0] * 50
+
+
+def test_run_with_error_reads_labels_through_a_redirected_base():
+    base = np.array([0, 1, 2, 0], np.int64)
+    loss = np.empty(3, np.float32)
+    p = K.Program()
+    p.sparse_softmax_xent(np.zeros((3, 4), np.float32), base[:3], loss)
+    with pytest.raises(InvalidArgumentError, match=r"labels\[2\]=7"):
+        p.run_with([(base, np.array([0, 1, 7, 0], np.int64))])

@@ -76,6 +76,11 @@ import sys
 
 import numpy as np
 
+try:
+    from numpy.lib.array_utils import byte_bounds as _np_byte_bounds
+except ImportError:  # numpy < 2
+    from numpy import byte_bounds as _np_byte_bounds
+
 from cpython.pycapsule cimport PyCapsule_GetName, PyCapsule_GetPointer
 from libc.stdint cimport int64_t, uintptr_t
 from libc.stdlib cimport free, malloc, realloc

@@ -189,12 +189,19 @@ cdef void *_scalar(str fn, str name, object value, int kind, list keep) except N
         keep.append(value)
         return a.data
     if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        overflow = False
         try:
-            arr = np.array([value], dtype=np.float32 if kind == _F32 else np.float64)
-        except OverflowError:
+            fvalue = float(value)
+        except OverflowError:  # an int beyond float64
+            fvalue, overflow = 0.0, True
+        if kind == _F32 and fvalue == fvalue and abs(fvalue) != float("inf") \
+                and abs(fvalue) > 3.4028234663852886e38:
+            overflow = True  # a finite value that would round to inf in float32
+        if overflow:
             raise InvalidArgumentError(f"{fn}: `{name}` must be a finite number within the "
                                        f"range of {_DTYPE_NAMES[kind]}. Received: "
-                                       f"{_describe(name, value)}") from None
+                                       f"{_describe(name, value)}")
+        arr = np.array([fvalue], dtype=np.float32 if kind == _F32 else np.float64)
         keep.append(arr)
         _get(fn, name, arr, &a, False)
         return a.data

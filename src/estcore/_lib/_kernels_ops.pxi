@@ -280,4 +280,4 @@ cdef class _BuilderBase:
         ins.p[6] = adb.data if db_out is not None else NULL
         ins.p[7] = adx.data if dx_out is not None else NULL
         return self._done(fn, [x, w, y, dy, dz_out, dw_out, db_out, dx_out], None,
-                          [dz_out, dw_out, db_out, dx_out])
+                          [dz_out if code != EST_ACT_NONE else None, dw_out, db_out, dx_out])

@@ -160,7 +160,8 @@ cdef class _BuilderConv(_BuilderBase):
         ins.p[7] = adf.data if dfilters_out is not None else NULL
         ins.p[8] = adb.data if dbias_out is not None else NULL
         return self._done(fn, [x, filters, y, dy, col, dx_out, dfilters_out, dbias_out, dz_out],
-                          None, [col, dx_out, dfilters_out, dbias_out, dz_out])
+                          None, [col if col_data != NULL else None, dx_out, dfilters_out,
+                                 dbias_out, dz_out if code != EST_ACT_NONE else None])
 
     cdef int _pool(self, str name, int opcode, x, dy, out, ksize, strides, padding) except -1:
         """Shared checks of the four pooling operations. ``x`` is the forward input

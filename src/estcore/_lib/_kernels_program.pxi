@@ -86,6 +86,7 @@ cdef class Program(_Builder):
     cdef Py_ssize_t _n, _cap
     cdef list _keep       # per instruction: the arrays it points into
     cdef list _writes     # [lo, hi) byte ranges of every array some instruction writes
+    cdef dict _stand_in_ok  # (lo, hi) of a buffer -> may run_with stand in for it (cache)
     cdef list _names      # per instruction: the operation name
     cdef list _labels     # per instruction: (labels, classes) or None, for errors
     cdef bint _running
@@ -97,6 +98,7 @@ cdef class Program(_Builder):
         self._n = self._cap = 0
         self._keep, self._names, self._labels = [], [], []
         self._writes = []
+        self._stand_in_ok = {}
         self._running = False
         self._fuse = True
 
@@ -132,11 +134,10 @@ cdef class Program(_Builder):
         return &self._ins[self._n]
 
     cdef int _done(self, str fn, list keep, object labels, list writes) except -1:
-        cdef uintptr_t lo
-        for arr in writes:
+        for arr in writes:  # validated output arrays (None: not used by this call)
             if arr is not None and arr.nbytes:
-                lo = _c_data(arr)
-                self._writes.append((lo, lo + <uintptr_t>arr.nbytes))
+                self._writes.append(_byte_bounds(arr))
+        self._stand_in_ok = {}
         self._keep.append(keep)
         self._names.append(fn[len(self._prefix):])
         self._labels.append(labels)
@@ -238,9 +239,11 @@ cdef class Program(_Builder):
                     return False
                 lo = _c_data(buf)
                 hi = lo + <uintptr_t>buf.nbytes
-                for wlo, whi in self._writes:  # a buffer the program writes never qualifies
-                    if <uintptr_t>wlo < hi and lo < <uintptr_t>whi:
-                        return False
+                ok = self._stand_in_ok.get((lo, hi))
+                if ok is None:
+                    ok = self._stand_in_ok[(lo, hi)] = self._may_stand_in(lo, hi)
+                if not ok:
+                    return False
             los = <uintptr_t *>malloc((3 * npairs + 2 * self._n * 16 + 1) * sizeof(uintptr_t))
             if los == NULL:
                 raise MemoryError("Program.run_with: out of memory")
@@ -274,11 +277,26 @@ cdef class Program(_Builder):
             name = self._names[failed] if 0 <= failed < self._n else "?"
             labels = self._labels[failed] if 0 <= failed < self._n else None
             if labels is not None:  # the error names a label: read it from the stand-in
-                for buf, arr in pairs:
-                    if labels[0] is buf:
-                        labels = (arr, labels[1])
+                labels = (_redirected(labels[0], pairs), labels[1])
             raise _run_error(f"Program.run_with: instruction {failed} ({name})", st, detail,
                              labels)
+        return True
+
+    def _may_stand_in(self, uintptr_t lo, uintptr_t hi) -> bool:
+        """Whether run_with may redirect the buffer at bytes [lo, hi): no instruction
+        writes into it, and every array the program points into is either entirely
+        inside it (redirected as a whole) or entirely outside (left alone)."""
+        for wlo, whi in self._writes:
+            if <uintptr_t>wlo < hi and lo < <uintptr_t>whi:
+                return False
+        for keep in self._keep:
+            for arr in keep:
+                if type(arr) is not np.ndarray or arr.nbytes == 0:
+                    continue
+                alo, ahi = _byte_bounds(arr)
+                if <uintptr_t>alo < hi and lo < <uintptr_t>ahi and not (
+                        lo <= <uintptr_t>alo and <uintptr_t>ahi <= hi):
+                    return False
         return True
 
     def profile(self) -> list:
@@ -310,6 +328,7 @@ cdef class Program(_Builder):
         self._n = 0
         self._keep, self._names, self._labels = [], [], []
         self._writes = []
+        self._stand_in_ok = {}
 
     @property
     def ops(self) -> list:
@@ -363,7 +382,7 @@ cdef tuple _input_shape4(str fn, input_shape):
     except TypeError:
         shape = None
     if shape is None or len(shape) != 4 or not all(
-            isinstance(s, numbers.Integral) and not isinstance(s, bool) and s >= 0
+            isinstance(s, numbers.Integral) and not isinstance(s, bool) and 0 <= s < 2 ** 62
             for s in shape):
         raise InvalidArgumentError(f"{fn}: `input_shape` must be 4 non-negative ints (batch, "
                                    f"height, width, channels). Received: {_describe('input_shape', input_shape)}")
@@ -391,11 +410,31 @@ cdef tuple _filter_hwio(str fn, filter_shape, input_shape):
     except TypeError:
         f = ()
     if len(f) != 4 or not all(isinstance(s, numbers.Integral) and not isinstance(s, bool)
-                              and s >= 1 for s in f) or f[2] != shape[3]:
+                              and 1 <= s < 2 ** 62 for s in f) or f[2] != shape[3]:
         raise InvalidArgumentError(f"{fn}: `filter_shape` must be 4 positive ints (k_h, k_w, "
                                    f"in_c, out_c) with in_c = {shape[3]} (input_shape's "
                                    f"channels). Received: {_describe('filter_shape', filter_shape)}")
     return f
+
+
+def _byte_bounds(arr) -> tuple:
+    """(first byte, one past the last byte) of ``arr``'s memory."""
+    lo, hi = _np_byte_bounds(arr)
+    return (<uintptr_t>lo, <uintptr_t>hi)
+
+
+def _redirected(arr, pairs):
+    """``arr`` read from the stand-in when it lies inside a redirected buffer (the same
+    byte offset), else ``arr`` itself."""
+    if type(arr) is not np.ndarray or arr.nbytes == 0:
+        return arr
+    alo, ahi = _byte_bounds(arr)
+    for buf, new in pairs:
+        blo, bhi = _byte_bounds(buf)
+        if blo <= alo and ahi <= bhi and arr.flags.c_contiguous:
+            raw = new.reshape(-1).view(np.uint8)[alo - blo:ahi - blo]
+            return raw.view(arr.dtype).reshape(arr.shape)
+    return arr
 
 
 def conv2d_output_shape(input_shape, filter_shape, strides=1, padding="VALID") -> tuple:

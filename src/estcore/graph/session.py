@@ -154,7 +154,7 @@ class Session:
         """
         if self._closed:
             raise RuntimeError("Attempted to use a closed Session.")
-        feeds = feed_dict if feed_dict is not None else _EMPTY
+        feeds = feed_dict if feed_dict else _EMPTY  # TF1 also accepts an empty list
         if type(feeds) is not dict and not isinstance(feeds, Mapping):
             raise TypeError(f"feed_dict must be a dict of tensor -> value. Received: "
                             f"{type(feed_dict).__name__}")

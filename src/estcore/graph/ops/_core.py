@@ -6,6 +6,7 @@ picks the graph, names the node, runs the row's shape rule and adds the node.
 
 from __future__ import annotations
 
+import numbers
 from typing import Any
 
 import numpy as np
@@ -85,6 +86,9 @@ def _lossless(value: np.ndarray, target: np.dtype) -> np.ndarray | None:
         ok = np.array_equal(conv.astype(value.dtype), value)
         return conv if ok else None
     if value.dtype.kind in "iu" and target.kind in "iu":
+        info = np.iinfo(target)
+        if value.size and (int(value.max()) > info.max or int(value.min()) < info.min):
+            return None  # astype wraps around (2**63 -> -2**63) and back again
         return conv if np.array_equal(conv.astype(value.dtype), value) else None
     if target.kind == "b" and value.dtype.kind != "b":
         return None
@@ -128,6 +132,15 @@ def _contains_tensor_or_leaf(v: Any) -> bool:
 
 def _default_np(value: Any) -> np.ndarray:
     arr = np.asarray(value)
+    if arr.dtype == object and arr.size and all(
+            isinstance(v, numbers.Real) and not isinstance(v, (str, bytes))
+            for v in arr.reshape(-1)):
+        try:  # an object array of numbers (numpy ints, Python ints that fit): retype it
+            retyped = np.array(arr.tolist())
+        except (OverflowError, ValueError):
+            retyped = arr
+        if retyped.dtype != object:
+            arr = retyped
     if arr.dtype == object or arr.dtype.kind == "u" and arr.dtype.itemsize == 8 \
             and not isinstance(value, (np.ndarray, np.generic)):
         # numpy's fallbacks for ints beyond int64 (uint64 or Python objects) and for mixed
@@ -135,8 +148,10 @@ def _default_np(value: Any) -> np.ndarray:
         flat = arr.reshape(-1)
         if arr.dtype == object and all(isinstance(v, (str, bytes)) for v in flat):
             return arr  # strings (a string tensor)
-        too_big = arr.dtype.kind == "u" or any(
+        too_big = any(int(v) >= 2 ** 63 for v in flat) if arr.dtype.kind == "u" else any(
             isinstance(v, int) and not -(2 ** 63) <= v < 2 ** 63 for v in flat)
+        if arr.dtype.kind == "u" and not too_big:
+            return arr.astype(np.int64)  # uint64 values that fit: int64 (no uint64 dtype)
         why = ("an int does not fit in int64" if too_big
                else "the values are neither all numbers nor all strings")
         raise TypeError(f"Cannot convert {value!r} to a tensor: {why} (numpy made dtype "
