@@ -139,6 +139,43 @@ def test_tf_config_killed_process_stops_the_other(victim, tmp_path, mpiexec):
     assert "Restart the job to resume from the chief's last checkpoint" in err
 
 
+class _LoggedJob:
+    """Processes of a 3-task TF_CONFIG job (chief + 2 workers) started one at a time, each
+    under its own mpiexec with stderr in a file (readable while it runs)."""
+
+    def __init__(self, tmp_path, mpiexec):
+        self.tmp_path, self.mpiexec = tmp_path, mpiexec
+        self.chief_port, self.worker_ports = free_port(), [free_port(), free_port()]
+        self.procs, self.logs = [], []
+
+    def start(self, task, index, rendezvous_timeout):
+        env = clean_env(TF_CONFIG=tf_config(self.chief_port, self.worker_ports, task, index))
+        log = self.tmp_path / f"{task}{index}.err"
+        cmd = [self.mpiexec, "-n", "1",
+               *script_args(self.tmp_path / "m", self.tmp_path / "out", GLOBAL_BATCH, STEPS,
+                            "--model-dir-per-rank", "--explicit",
+                            "--rendezvous-timeout", str(rendezvous_timeout))]
+        with open(log, "w") as err:
+            self.procs.append(subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL,
+                                               stderr=err, start_new_session=True))
+        self.logs.append(log)
+
+    def wait_for_log(self, i, text, timeout):
+        end = time.monotonic() + timeout
+        while text not in self.logs[i].read_text():
+            if time.monotonic() > end or self.procs[i].poll() is not None:
+                pytest.fail(f"{text!r} not logged: " + self.logs[i].read_text()[-3000:])
+            time.sleep(0.05)
+
+    def kill_all(self):
+        for p in self.procs:
+            try:
+                os.killpg(p.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            p.wait()
+
+
 def test_tf_config_process_dying_during_rendezvous_does_not_hang(tmp_path, mpiexec):
     # worker:0 joins the chief's group, then dies; when worker:1 arrives, the chief and
     # worker:0 would have to accept it together, so the chief (and worker:1, connecting)
@@ -146,50 +183,27 @@ def test_tf_config_process_dying_during_rendezvous_does_not_hang(tmp_path, mpiex
     from estcore.distribute.rendezvous import RENDEZVOUS_GRACE_SECS
 
     timeout = 8.0
-    chief_port, worker_ports = free_port(), [free_port(), free_port()]
-    procs, logs = [], []
-
-    def start(task, index):
-        env = clean_env(TF_CONFIG=tf_config(chief_port, worker_ports, task, index))
-        log = tmp_path / f"{task}{index}.err"
-        cmd = [mpiexec, "-n", "1", *script_args(tmp_path / "m", tmp_path / "out", GLOBAL_BATCH,
-                                                STEPS, "--model-dir-per-rank", "--explicit",
-                                                "--rendezvous-timeout", str(timeout))]
-        with open(log, "w") as err:
-            procs.append(subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=err,
-                                          start_new_session=True))
-        logs.append(log)
-
+    job = _LoggedJob(tmp_path, mpiexec)
     try:
-        start("chief", 0)
-        start("worker", 0)
-        end = time.monotonic() + 60
-        while "worker rank 1 joined" not in logs[0].read_text():
-            if time.monotonic() > end or procs[0].poll() is not None:
-                pytest.fail("worker:0 did not join: " + logs[0].read_text()[-3000:])
-            time.sleep(0.05)
-        for pid in python_children(procs[1].pid):
+        job.start("chief", 0, timeout)
+        job.start("worker", 0, timeout)
+        job.wait_for_log(0, "worker rank 1 joined", 60)
+        for pid in python_children(job.procs[1].pid):
             os.kill(pid, signal.SIGKILL)
-        procs[1].wait(timeout=30)
-        start("worker", 1)
+        job.procs[1].wait(timeout=30)
+        job.start("worker", 1, timeout)
         t0 = time.monotonic()
-        for p in (procs[0], procs[2]):
+        for p in (job.procs[0], job.procs[2]):
             p.wait(timeout=timeout + RENDEZVOUS_GRACE_SECS + 60)
         elapsed = time.monotonic() - t0
     except subprocess.TimeoutExpired:
         pytest.fail("a process blocked in the rendezvous did not end")
     finally:
-        for p in procs:
-            try:
-                os.killpg(p.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            p.wait()
+        job.kill_all()
     assert elapsed < timeout + RENDEZVOUS_GRACE_SECS + 60
-    for p, log, blocked_in in ((procs[0], logs[0], "MPI_Comm_accept"),
-                               (procs[2], logs[2], "MPI_Comm_")):
-        text = log.read_text()
-        assert p.returncode != 0, text[-3000:]
+    for i, blocked_in in ((0, "MPI_Comm_accept"), (2, "MPI_Comm_")):
+        text = job.logs[i].read_text()
+        assert job.procs[i].returncode != 0, text[-3000:]
         assert "the training group did not form within rendezvous_timeout_secs=8" in text, \
             text[-3000:]
         assert f"is blocked in {blocked_in}" in text and "Restart all tasks" in text
@@ -201,44 +215,22 @@ def test_tf_config_worker_started_long_before_the_others_waits_for_them(tmp_path
     # follows the chief's deadline instead of ending it.
     from estcore.distribute.rendezvous import RENDEZVOUS_GRACE_SECS
 
-    chief_port, worker_ports = free_port(), [free_port(), free_port()]
-    procs, logs = [], []
-
-    def start(task, index, timeout):
-        env = clean_env(TF_CONFIG=tf_config(chief_port, worker_ports, task, index))
-        log = tmp_path / f"{task}{index}.err"
-        cmd = [mpiexec, "-n", "1", *script_args(tmp_path / "m", tmp_path / "out", GLOBAL_BATCH,
-                                                STEPS, "--model-dir-per-rank", "--explicit",
-                                                "--rendezvous-timeout", str(timeout))]
-        with open(log, "w") as err:
-            procs.append(subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=err,
-                                          start_new_session=True))
-        logs.append(log)
-
+    job = _LoggedJob(tmp_path, mpiexec)
     try:
         t0 = time.monotonic()
-        start("worker", 0, 8)
-        start("chief", 0, 60)
-        end = t0 + 50
-        while "worker rank 1 joined" not in logs[1].read_text():
-            if time.monotonic() > end or procs[0].poll() is not None:
-                pytest.fail("worker:0 did not join: " + logs[0].read_text()[-3000:])
-            time.sleep(0.05)
+        job.start("worker", 0, 8)
+        job.start("chief", 0, 60)
+        job.wait_for_log(1, "worker rank 1 joined", 50)
         time.sleep(max(0.0, t0 + 8 + RENDEZVOUS_GRACE_SECS + 2 - time.monotonic()))
-        assert procs[0].poll() is None, logs[0].read_text()[-3000:]  # still waiting
-        start("worker", 1, 60)
-        for p in procs:
+        assert job.procs[0].poll() is None, job.logs[0].read_text()[-3000:]  # still waiting
+        job.start("worker", 1, 60)
+        for p in job.procs:
             p.wait(timeout=120)
     except subprocess.TimeoutExpired:
         pytest.fail("the staggered TF_CONFIG job did not finish")
     finally:
-        for p in procs:
-            try:
-                os.killpg(p.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            p.wait()
-    for p, log in zip(procs, logs, strict=True):
+        job.kill_all()
+    for p, log in zip(job.procs, job.logs, strict=True):
         assert p.returncode == 0, log.read_text()[-3000:]
 
 
