@@ -130,32 +130,34 @@ def _contains_tensor_or_leaf(v: Any) -> bool:
     return True
 
 
+def _unconvertible(value: Any, arr: np.ndarray, why: str) -> TypeError:
+    return TypeError(f"Cannot convert {value!r} to a tensor: {why} (numpy made dtype "
+                     f"{arr.dtype}); pass a numpy array of the intended dtype or `dtype=`.")
+
+
+def _typed_objects(value: Any, arr: np.ndarray) -> np.ndarray:
+    """An object array numpy fell back to: strings stay (a string tensor), numbers get a
+    numeric dtype, anything else is refused (TF's rule; never a tensor of Python objects)."""
+    flat = arr.reshape(-1)
+    if all(isinstance(v, (str, bytes)) for v in flat):
+        return arr
+    if all(isinstance(v, numbers.Real) for v in flat):
+        if any(isinstance(v, numbers.Integral) and not -(2 ** 63) <= v < 2 ** 63
+               for v in flat):
+            raise _unconvertible(value, arr, "an int does not fit in int64")
+        return np.array(arr.tolist())
+    raise _unconvertible(value, arr, "the values are neither all numbers nor all strings")
+
+
 def _default_np(value: Any) -> np.ndarray:
     arr = np.asarray(value)
-    if arr.dtype == object and arr.size and all(
-            isinstance(v, numbers.Real) and not isinstance(v, (str, bytes))
-            for v in arr.reshape(-1)):
-        try:  # an object array of numbers (numpy ints, Python ints that fit): retype it
-            retyped = np.array(arr.tolist())
-        except (OverflowError, ValueError):
-            retyped = arr
-        if retyped.dtype != object:
-            arr = retyped
-    if arr.dtype == object or arr.dtype.kind == "u" and arr.dtype.itemsize == 8 \
-            and not isinstance(value, (np.ndarray, np.generic)):
-        # numpy's fallbacks for ints beyond int64 (uint64 or Python objects) and for mixed
-        # values: TF refuses them instead of making a string tensor of Python objects
-        flat = arr.reshape(-1)
-        if arr.dtype == object and all(isinstance(v, (str, bytes)) for v in flat):
-            return arr  # strings (a string tensor)
-        too_big = any(int(v) >= 2 ** 63 for v in flat) if arr.dtype.kind == "u" else any(
-            isinstance(v, int) and not -(2 ** 63) <= v < 2 ** 63 for v in flat)
-        if arr.dtype.kind == "u" and not too_big:
-            return arr.astype(np.int64)  # uint64 values that fit: int64 (no uint64 dtype)
-        why = ("an int does not fit in int64" if too_big
-               else "the values are neither all numbers nor all strings")
-        raise TypeError(f"Cannot convert {value!r} to a tensor: {why} (numpy made dtype "
-                        f"{arr.dtype}); pass a numpy array of the intended dtype or `dtype=`.")
+    if arr.dtype == object:
+        arr = _typed_objects(value, arr)
+    elif arr.dtype == np.uint64 and not isinstance(value, (np.ndarray, np.generic)):
+        # Python ints in [2**63, 2**64), or a list of numpy uint64 scalars
+        if arr.size and int(arr.max()) >= 2 ** 63:
+            raise _unconvertible(value, arr, "an int does not fit in int64")
+        arr = arr.astype(np.int64)  # there is no uint64 dtype here
     if isinstance(value, np.ndarray) or isinstance(value, np.generic):
         return arr
     if arr.dtype == np.float64:
