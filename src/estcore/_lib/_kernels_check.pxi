@@ -194,9 +194,8 @@ cdef void *_scalar(str fn, str name, object value, int kind, list keep) except N
             fvalue = float(value)
         except OverflowError:  # an int beyond float64
             fvalue, overflow = 0.0, True
-        if kind == _F32 and fvalue == fvalue and abs(fvalue) != float("inf") \
-                and abs(fvalue) > 3.4028234663852886e38:
-            overflow = True  # a finite value that would round to inf in float32
+        if kind == _F32 and 3.4028234663852886e38 < abs(fvalue) < float("inf"):
+            overflow = True  # a finite value that would round to inf in float32 (NaN: False)
         if overflow:
             raise InvalidArgumentError(f"{fn}: `{name}` must be a finite number within the "
                                        f"range of {_DTYPE_NAMES[kind]}. Received: "

@@ -230,7 +230,13 @@ cdef class Program(_Builder):
         try:
             pairs = list(stand_ins)
             npairs = len(pairs)
-            for buf, arr in pairs:
+            los = <uintptr_t *>malloc((3 * npairs + 2 * self._n * 16 + 1) * sizeof(uintptr_t))
+            if los == NULL:
+                raise MemoryError("Program.run_with: out of memory")
+            spans, bases = los + npairs, los + 2 * npairs
+            saved = los + 3 * npairs
+            for k in range(npairs):  # `pairs` keeps both arrays alive (numpy never moves data)
+                buf, arr = pairs[k]
                 if type(buf) is not np.ndarray or type(arr) is not np.ndarray:
                     return False
                 if (arr.dtype != buf.dtype or arr.shape != buf.shape or buf.nbytes == 0
@@ -244,15 +250,7 @@ cdef class Program(_Builder):
                     ok = self._stand_in_ok[(lo, hi)] = self._may_stand_in(lo, hi)
                 if not ok:
                     return False
-            los = <uintptr_t *>malloc((3 * npairs + 2 * self._n * 16 + 1) * sizeof(uintptr_t))
-            if los == NULL:
-                raise MemoryError("Program.run_with: out of memory")
-            spans, bases = los + npairs, los + 2 * npairs
-            saved = los + 3 * npairs
-            for k in range(npairs):  # `pairs` keeps both arrays alive (numpy never moves data)
-                los[k] = _c_data(pairs[k][0])
-                spans[k] = <uintptr_t>pairs[k][0].nbytes
-                bases[k] = _c_data(pairs[k][1])
+                los[k], spans[k], bases[k] = lo, hi - lo, _c_data(arr)
             for i in range(self._n):
                 for slot in range(16):  # est_instr.p has EST_INSTR_MAX_PTRS (16) slots
                     ptr = <uintptr_t>self._ins[i].p[slot]
