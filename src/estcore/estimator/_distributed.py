@@ -14,6 +14,7 @@ import os
 from typing import Any
 
 from estcore.errors import OutOfRangeError
+from estcore.estimator._session_setup import batch_runner
 
 __all__ = ["strategy_for", "chief_start", "input_seed", "batch_rows", "run_steps"]
 
@@ -62,6 +63,7 @@ def run_steps(strategy: Any, mon: Any, source: Any, feeder: Any, fetches: list) 
     waits forever in a gradient allreduce the others never join.
     """
     loss, ran = None, 0
+    run = batch_runner(mon, fetches, feeder)
     while True:
         try:
             batch = None if mon.should_stop() else source.next_batch()
@@ -75,5 +77,5 @@ def run_steps(strategy: Any, mon: Any, source: Any, feeder: Any, fetches: list) 
         if not strategy.all_true(rows > 0):
             return loss, ran
         strategy.local_weight = float(rows)
-        _, loss = mon.run(fetches, feed_dict=feeder(*batch))
+        _, loss = run(*batch)
         ran += 1

@@ -18,7 +18,8 @@ from estcore.errors import InvalidArgumentError, NotFoundError
 from estcore.estimator._input_handling import Leaf, flatten_structure
 from estcore.estimator.checkpoint_format import read_checkpoint, read_tensor_unverified
 
-__all__ = ["variable_name", "build_placeholders", "feed_dict_for", "Feeder", "restore_session",
+__all__ = ["variable_name", "build_placeholders", "feed_dict_for", "Feeder", "batch_runner",
+           "restore_session",
            "create_session", "read_global_step"]
 
 logger = logging.getLogger("estcore")
@@ -62,53 +63,80 @@ def feed_dict_for(placeholders: Any, values: Any, what: str) -> dict:
 
 
 class Feeder:
-    """Builds each step's feed dict; flattening of the placeholders is done once.
+    """Builds each step's feeds; flattening of the placeholders is done once.
 
-    Fast paths for the common forms (one array, or a flat dict of arrays); any
-    other structure goes through :func:`feed_dict_for`.
+    ``tensors`` are the placeholders fed, features first; ``values(features,
+    labels)`` gives their values in that order (the per-step path), ``__call__``
+    the same as a feed dict. Fast paths for the common forms (one array, or a flat
+    dict of arrays); any other structure goes through :func:`feed_dict_for`.
     """
 
     def __init__(self, features: Any, labels: Any):
-        self._parts = [self._compile(features, "features"), self._compile(labels, "labels")]
+        self._parts = (self._compile(features, "features"), self._compile(labels, "labels"))
+        self.tensors = tuple(t for part in self._parts for t in part[-1])
 
     @staticmethod
     def _compile(ph: Any, what: str) -> tuple:
+        """(kind, ..., what, placeholders in feed order)."""
         if ph is None:
-            return ("none",)
+            return ("none", ())
         if isinstance(ph, dict) and not any(isinstance(v, (dict, list, tuple))
                                             for v in ph.values()):
             keys = list(ph)
-            return ("dict", keys, [ph[k] for k in keys], set(keys), what)
+            return ("dict", keys, set(keys), what, tuple(ph[k] for k in keys))
         if not isinstance(ph, (dict, list, tuple)):
-            return ("leaf", ph, what)
-        return ("any", ph, what)
+            return ("leaf", what, (ph,))
+        return ("any", ph, what, tuple(t for _, t in flatten_structure(ph)))
 
     @staticmethod
-    def _add(feed: dict, part: tuple, values: Any) -> None:
+    def _values(part: tuple, values: Any) -> list:
         kind = part[0]
-        if kind == "none" or values is None:
-            return
         if kind == "dict":
-            _, keys, phs, keyset, what = part
-            if type(values) is not dict or len(values) != len(keys) or values.keys() != keyset:
-                feed.update(feed_dict_for(dict(zip(keys, phs, strict=True)), values, what))
-                return
-            for k, p in zip(keys, phs, strict=True):
-                feed[p] = values[k]
-        elif kind == "leaf":
+            _, keys, keyset, what, phs = part
+            if type(values) is dict and len(values) == len(keys) and values.keys() == keyset:
+                return [values[k] for k in keys]
+            feed = feed_dict_for(dict(zip(keys, phs, strict=True)), values, what)
+            return [feed[p] for p in phs]
+        if kind == "leaf":
             if isinstance(values, (dict, list, tuple)):
-                raise ValueError(f"The {part[2]} of this batch are a {type(values).__name__}, "
+                raise ValueError(f"The {part[1]} of this batch are a {type(values).__name__}, "
                                  "but the first batch's were an array: every batch must have "
                                  "the same structure.")
-            feed[part[1]] = values
-        else:
-            feed.update(feed_dict_for(part[1], values, part[2]))
+            return [values]
+        feed = feed_dict_for(part[1], values, part[2])
+        return [feed[t] for t in part[-1]]
+
+    def values(self, features: Any, labels: Any) -> list | None:
+        """One value per ``tensors``, or None when the batch leaves a part out
+        (no labels for a model given labels before: use the feed dict)."""
+        f, lab = self._parts
+        if (features is None and f[0] != "none") or (labels is None and lab[0] != "none"):
+            return None
+        out = self._values(f, features) if f[0] != "none" else []
+        if lab[0] != "none":
+            out += self._values(lab, labels)
+        return out
 
     def __call__(self, features: Any, labels: Any) -> dict:
         feed: dict = {}
-        self._add(feed, self._parts[0], features)
-        self._add(feed, self._parts[1], labels)
+        for part, values in zip(self._parts, (features, labels), strict=True):
+            if part[0] != "none" and values is not None:
+                feed.update(zip(part[-1], self._values(part, values), strict=True))
         return feed
+
+
+def batch_runner(mon: Any, fetches: Any, feeder: Feeder) -> Any:
+    """``run_batch(features, labels)``: ``mon.run(fetches, feeder(features, labels))``
+    through the hooked session's per-step path (``step_runner``)."""
+    step = mon.step_runner(fetches, feeder.tensors)
+    values, run = feeder.values, mon.run
+
+    def run_batch(features: Any, labels: Any) -> Any:
+        vals = values(features, labels)
+        if vals is None:
+            return run(fetches, feed_dict=feeder(features, labels))
+        return step(vals)
+    return run_batch
 
 
 def read_global_step(checkpoint_path: str | None, verify: bool = True) -> int:

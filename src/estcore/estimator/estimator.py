@@ -44,6 +44,7 @@ from estcore.estimator._input_handling import InputSource, derive_input_seed, ma
 from estcore.estimator._progress import ProgressBarHook, progress_enabled
 from estcore.estimator._session_setup import (
     Feeder,
+    batch_runner,
     build_placeholders,
     create_session,
     read_global_step,
@@ -486,10 +487,10 @@ class Estimator:
                         if strategy is not None:
                             loss, ran = dist.run_steps(strategy, mon, source, feeder,
                                                        [spec.train_op, spec.loss])
-                        step_fetches = [spec.train_op, spec.loss]
-                        should_stop, next_batch, run = mon.should_stop, source.next_batch, mon.run
+                        run = batch_runner(mon, [spec.train_op, spec.loss], feeder)
+                        should_stop, next_batch = mon.should_stop, source.next_batch
                         while strategy is None and not should_stop():
-                            _, loss = run(step_fetches, feeder(*next_batch()))
+                            _, loss = run(*next_batch())
                             ran += 1
                 finally:
                     if bar is not None:
@@ -572,9 +573,9 @@ class Estimator:
                 try:
                     with _kernel_threads(self._config.kernel_threads), \
                             MonitoredSession(create, all_hooks, self._finalizer(graph)) as mon:
+                        run = batch_runner(mon, [update_ops, spec.loss], feeder)
                         while not mon.should_stop():
-                            feed = feeder(*source.next_batch())
-                            _, loss = mon.run([update_ops, spec.loss], feed_dict=feed)
+                            _, loss = run(*source.next_batch())
                             losses.append(float(loss))
                 finally:
                     if bar is not None:
@@ -635,12 +636,13 @@ class Estimator:
             with graph.as_default():  # hooks' begin() and session creation
                 mon = MonitoredSession(create, all_hooks, self._finalizer(graph))
             try:
+                run = batch_runner(mon, predictions, feeder)
                 while not mon.should_stop():
                     try:
-                        feed = feeder(source.next_batch()[0], None)
+                        features_batch = source.next_batch()[0]
                     except (StopIteration, OutOfRangeError):
                         break
-                    preds = mon.run(predictions, feed_dict=feed)
+                    preds = run(features_batch, None)
                     if not yield_single_examples:
                         yield preds
                     elif not isinstance(predictions, dict):

@@ -115,7 +115,43 @@ class HookedSession:
         if layout is None or not layout.matches(fetches, requests):
             layout = self._layout = _Layout(fetches, requests)
         feed = _merge_feeds(feed_dict, requests) if layout.hook_feeds else feed_dict
-        values = self._sess.run(layout.leaves, feed_dict=feed or None)
+        return self._after_run(run_context, layout,
+                               self._sess.run(layout.leaves, feed_dict=feed or None))
+
+    def step_runner(self, fetches: Any, feed_tensors: Sequence[Any]) -> Callable[[list], Any]:
+        """``step(values)``: ``run(fetches, dict(zip(feed_tensors, values)))`` for a
+        loop that runs the same fetches with feeds for the same tensors every step.
+
+        Same hook protocol; while the hooks keep returning the same requests (the
+        standard hooks do) the step skips the session's per-run lookups, and the
+        feed dict a hook may read from ``run_context.original_args`` is only built
+        if one does. ``fetches`` must not change while the runner is in use.
+        """
+        feed_tensors = tuple(feed_tensors)
+        sess, befores = self._sess, self._before
+        layouts: list[_Layout | None] = [None]
+        flat_callable = getattr(sess, "_flat_callable", None)
+
+        def step(values: list) -> Any:
+            run_context = _StepContext(fetches, feed_tensors, values, sess)
+            requests = [before(run_context) for before in befores]
+            layout = layouts[0]
+            if layout is None or not layout.same_requests(requests):
+                layout = _Layout(fetches, requests)
+                if not layout.reusable or flat_callable is None:
+                    layouts[0] = None  # per-step feeds or mutable requests: the general path
+                    feed = dict(zip(feed_tensors, values, strict=True))
+                    if layout.hook_feeds:
+                        feed = _merge_feeds(feed, requests)
+                    return self._after_run(run_context, layout,
+                                           sess.run(layout.leaves, feed_dict=feed or None))
+                layout.runner = flat_callable(layout.leaves, feed_tensors)
+                layouts[0] = layout
+            return self._after_run(run_context, layout, layout.runner(values))
+
+        return step
+
+    def _after_run(self, run_context: SessionRunContext, layout: _Layout, values: Any) -> Any:
         new_values = tuple.__new__  # SessionRunValues without its Python-level __new__
         for after, plan in zip(self._after, layout.hook_plans, strict=True):
             results = values[plan] if type(plan) is int else _rebuild(plan, values)
@@ -123,6 +159,26 @@ class HookedSession:
         self._should_stop = self._should_stop or run_context.stop_requested
         caller = layout.caller
         return values[caller] if type(caller) is int else _rebuild(caller, values)
+
+
+class _StepContext(SessionRunContext):
+    """A run context whose ``original_args`` (with the step's feed dict) is built
+    only when a hook reads it."""
+
+    def __init__(self, fetches: Any, feed_tensors: tuple, values: list, session: Any):
+        self._fetches = fetches
+        self._feed = (feed_tensors, values)
+        self._original_args = None
+        self._session = session
+        self._stop_requested = False
+
+    @property
+    def original_args(self) -> SessionRunArgs:
+        if self._original_args is None:
+            tensors, values = self._feed
+            self._original_args = SessionRunArgs(
+                self._fetches, dict(zip(tensors, values, strict=True)) or None)
+        return self._original_args
 
 
 class _Layout:
@@ -138,7 +194,7 @@ class _Layout:
     """
 
     __slots__ = ("signature", "requests", "leaves", "caller", "hook_plans", "hook_feeds",
-                 "reusable")
+                 "reusable", "runner")
 
     def __init__(self, fetches: Any, requests: list):
         # Hooks ask again for what the caller or another hook fetches (the loss, the
@@ -155,14 +211,19 @@ class _Layout:
         self.reusable = not self.hook_feeds and all(r is None or _immutable(r.fetches)
                                                     for r in requests)
         self.leaves = tuple(leaves)
+        self.runner: Callable[[list], list] | None = None
 
     def matches(self, fetches: Any, requests: list) -> bool:
+        return self.same_requests(requests) and _signature(fetches) == self.signature
+
+    def same_requests(self, requests: list) -> bool:
+        """Reusable, and every hook returned the same request object as before."""
         if not self.reusable:
             return False
         for a, b in zip(requests, self.requests, strict=True):
             if a is not b:
                 return False
-        return _signature(fetches) == self.signature
+        return True
 
 
 _LEAF_TYPES: set[type] = set()  # types seen to be no fetch structure (a cache)
@@ -245,6 +306,10 @@ class MonitoredSession:
 
     def run(self, fetches: Any, feed_dict: dict | None = None) -> Any:
         return self._hooked.run(fetches, feed_dict)
+
+    def step_runner(self, fetches: Any, feed_tensors: Sequence[Any]) -> Callable[[list], Any]:
+        """See :meth:`HookedSession.step_runner`."""
+        return self._hooked.step_runner(fetches, feed_tensors)
 
     def close(self, exception: BaseException | None = None) -> None:
         """Run hooks' ``end()`` unless ``exception`` is given, then close the

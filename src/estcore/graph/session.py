@@ -172,10 +172,17 @@ class Session:
         if fam is None:
             fam = self._make_family(fetches, feeds)
             self._families[key] = fam
-        values = list(feeds.values()) if feeds else []
+        return fam.rebuild(self._execute(fam, list(feeds.values()) if feeds else ()))
+
+    def _execute(self, fam: _Family, values: list) -> list:
+        """Run ``fam`` on ``values`` (a sequence, one per ``fam.feed_tensors``, in
+        order; not modified). Returns one value per leaf."""
         shapes = []
+        converted = None
         for i, (v, d) in enumerate(zip(values, fam.feed_dtypes, strict=False)):
             if type(v) is not np.ndarray or v.dtype != d:
+                if converted is None:
+                    values = converted = list(values)
                 v = values[i] = self._convert_feed(fam.feed_tensors[i], v)
             shapes.append(v.shape)
         skey = tuple(shapes)
@@ -191,7 +198,57 @@ class Session:
                 plan.checked = all(v in self._initialized for v in plan.var_reads)
         if fam.leaf_index is not None:
             out = [None if j < 0 else out[j] for j in fam.leaf_index]
-        return fam.rebuild(out)
+        return out
+
+    def make_callable(self, fetches, feed_list=None, accept_options: bool = False):
+        """A callable that runs ``fetches`` with positional feed values (TF1's
+        ``Session.make_callable``): ``f = sess.make_callable(loss, [x, y])`` then
+        ``f(x_batch, y_batch)`` is ``sess.run(loss, {x: x_batch, y: y_batch})``
+        without the per-call lookups.
+
+        Args:
+            fetches: as for :meth:`run`.
+            feed_list: the tensors (or tensor names) fed, in argument order.
+            accept_options: if True the callable also takes ``options`` and
+                ``run_metadata`` keywords (accepted, unused).
+
+        Returns:
+            ``callable(*feed_values)`` returning what ``run`` would.
+
+        Raises:
+            TypeError / InvalidArgumentError: as :meth:`run` for a bad fetch or feed
+                key (here, when the callable is made); the callable raises TypeError
+                when given the wrong number of values.
+        """
+        if self._closed:
+            raise RuntimeError("Attempted to use a closed Session.")
+        feeds = list(feed_list) if feed_list is not None else []
+        fam = self._make_family(fetches, feeds)
+        n = len(feeds)
+
+        def run_callable(*args, options=None, run_metadata=None):
+            if len(args) != n:
+                raise TypeError(f"This callable takes {n} feed value(s) (for "
+                                f"{[t.name for t in fam.feed_tensors]}), got {len(args)}.")
+            if self._closed:
+                raise RuntimeError("Attempted to use a closed Session.")
+            return fam.rebuild(self._execute(fam, args))
+
+        if accept_options:
+            return run_callable
+        return lambda *args: run_callable(*args)
+
+    def _flat_callable(self, leaves, feed_tensors):
+        """``f(values) -> [value per leaf]`` for a flat tuple of fetch leaves and the
+        tensors fed, in order (the hooked session's per-step path)."""
+        fam = self._make_family(tuple(leaves), list(feed_tensors))
+        execute = self._execute
+
+        def run_flat(values: list) -> list:
+            if self._closed:
+                raise RuntimeError("Attempted to use a closed Session.")
+            return execute(fam, values)
+        return run_flat
 
     def _make_family(self, fetches, feeds) -> _Family:
         fam = _Family()
