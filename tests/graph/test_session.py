@@ -357,3 +357,35 @@ def test_single_program_plans_read_feeds_in_place(use_c):
         np.testing.assert_array_equal(both[1], 2.0)
         fam2 = [f for f in sess._families.values() if len(f.fetch_tensors) == 2][0]
         assert all(p.program is None for p in fam2.plans.values())
+
+
+def test_make_callable_runs_like_run_with_positional_feeds(use_c):
+    x = ec.placeholder(ec.float32, [None, 2], name="x")
+    k = ec.placeholder(ec.int32, [], name="k")
+    total = ec.reduce_sum(x) * ec.cast(k, ec.float32)
+    with _session(use_c) as sess:
+        f = sess.make_callable({"total": total, "pair": (total, x)}, [k, "x"])
+        xs = [[1.0, 2.0], [3.0, 4.0]]  # a list: converted, the caller's object untouched
+        out = f(2, xs)
+        assert xs == [[1.0, 2.0], [3.0, 4.0]]
+        assert out["total"] == 20.0 and isinstance(out["pair"], tuple)
+        np.testing.assert_array_equal(out["pair"][1], np.array(xs, np.float32))
+        expected = sess.run({"total": total, "pair": (total, x)}, {x: xs, k: 2})
+        assert out["total"] == expected["total"]
+        assert f(3, np.ones((5, 2), np.float32))["total"] == 30.0  # a new shape: a new plan
+        with pytest.raises(TypeError, match=r"takes 2 feed value\(s\).*got 1"):
+            f(2)
+        with pytest.raises(TypeError):
+            f(2, xs, options=None)  # only with accept_options=True
+        g = sess.make_callable(total, [x, k], accept_options=True)
+        assert g(xs, 1, options=None, run_metadata=None) == 10.0
+        with pytest.raises(errors.InvalidArgumentError, match="float64.*'k'.*int32"):
+            g(xs, 1.5)
+        with pytest.raises(errors.InvalidArgumentError, match="fed twice"):
+            sess.make_callable(total, [x, x])
+        with pytest.raises(TypeError, match="invalid type"):
+            sess.make_callable(3, [x])
+        h = sess.make_callable(ec.constant(7.0))  # no feeds
+        assert h() == 7.0
+    with pytest.raises(RuntimeError, match="closed Session"):
+        h()

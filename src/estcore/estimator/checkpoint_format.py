@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import os
 import struct
+import threading
 import zlib
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -52,6 +53,9 @@ _MAGIC = b"ESTCKPT\0"
 _END = b"ESTCEND\0"
 _ALIGN = 64
 _ALLOWED_KINDS = set("biuf")  # bool, signed, unsigned, float
+# From this size on the CRC is taken on a second thread while the file is written
+# (below it, the thread's start costs more than the overlap saves).
+_PARALLEL_CRC_MIN_BYTES = 1 << 20
 
 
 class CheckpointCorruptError(InvalidArgumentError):
@@ -104,17 +108,39 @@ def write_checkpoint(prefix: str, tensors: Mapping[str, Any],
     head += b"\0" * _pad(len(head))
 
     def chunks() -> Iterator[bytes | memoryview]:
-        # Each chunk's checksum is taken after atomic_write has written it and started
-        # its writeback: the disk works while the CPU computes the CRC.
-        crc = 0
-        for chunk in _layout(head, blobs):
-            yield chunk
-            crc = zlib.crc32(chunk, crc)
+        parts = list(_layout(head, blobs))
+        if len(head) + offset < _PARALLEL_CRC_MIN_BYTES:
+            crc = 0
+            for chunk in parts:
+                yield chunk
+                crc = zlib.crc32(chunk, crc)
+        else:
+            # A helper thread checksums while this one writes (both release the GIL).
+            # The parts are read-only views: the caller keeps the arrays unchanged
+            # until write_checkpoint returns.
+            result: list[int] = []
+            helper = threading.Thread(target=lambda: result.append(_crc32(parts)),
+                                      name="estcore-checkpoint-crc")
+            helper.start()
+            try:
+                yield from parts
+            finally:
+                helper.join()
+            if not result:
+                raise RuntimeError("estcore: the checkpoint checksum thread failed")
+            crc = result[0]
         yield struct.pack("<I", crc & 0xFFFFFFFF) + _END
 
     path = checkpoint_file(prefix)
     atomic_write(path, chunks())
     return path
+
+
+def _crc32(parts: list) -> int:
+    crc = 0
+    for part in parts:
+        crc = zlib.crc32(part, crc)
+    return crc
 
 
 def _layout(head: bytes, blobs: list[np.ndarray]) -> Iterator[bytes | memoryview]:

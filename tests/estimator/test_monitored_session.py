@@ -1,0 +1,145 @@
+"""The hooked session's per-step path (``step_runner``) against ``run``, and the
+Estimator's feeder: same values, same hook protocol, with a real estcore Session."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import estcore as ec
+from estcore.estimator._session_setup import Feeder, batch_runner
+from estcore.estimator.basic_hooks import FeedFnHook
+from estcore.estimator.monitored_session import MonitoredSession
+from estcore.estimator.session_run_hook import SessionRunArgs, SessionRunHook
+
+
+def _model():
+    graph = ec.Graph()
+    with graph.as_default():
+        gs = ec.train.get_or_create_global_step()
+        x = ec.placeholder(ec.float32, [None, 2], name="x")
+        y = ec.placeholder(ec.float32, [None], name="y")
+        w = ec.get_variable("w", [2, 1], initializer=ec.ones_initializer())
+        scale = ec.placeholder_with_default(ec.constant(1.0), [], name="scale")
+        loss = ec.reduce_mean(ec.square(ec.reshape(x @ w, [-1]) - y)) * scale
+        train = ec.train.GradientDescentOptimizer(0.1).minimize(loss, global_step=gs)
+        init = [v.initializer for v in ec.global_variables()]
+    sess = ec.Session(graph=graph)
+    sess.run(init)
+    return graph, sess, gs, x, y, scale, loss, train
+
+
+class _Recorder(SessionRunHook):
+    """Asks for ``fetch`` (the same request object every step, or a new one per step
+    with ``fresh``; every other step only with ``alternate``) and records what it
+    sees, including the step's original feeds."""
+
+    def __init__(self, fetch, fresh=False, alternate=False):
+        self.fetch, self.fresh, self.alternate = fetch, fresh, alternate
+        self.args = SessionRunArgs(fetch)
+        self.seen, self.feeds, self.n = [], [], 0
+
+    def before_run(self, run_context):
+        self.n += 1
+        self.feeds.append(run_context.original_args.feed_dict)
+        if self.alternate and self.n % 2:
+            return None
+        return SessionRunArgs(self.fetch) if self.fresh else self.args
+
+    def after_run(self, run_context, run_values):
+        self.seen.append(run_values.results)
+
+
+def _batches(n=6):
+    rng = np.random.default_rng(0)
+    return [(rng.normal(size=(4, 2)).astype(np.float32), rng.normal(size=4).astype(np.float32))
+            for _ in range(n)]
+
+
+@pytest.mark.parametrize("fresh,alternate", [(False, False), (True, False), (False, True)])
+def test_step_runner_matches_run(fresh, alternate):
+    results = {}
+    for path in ("run", "step"):
+        graph, sess, gs, x, y, _, loss, train = _model()
+        hook = _Recorder({"step": gs, "loss": loss}, fresh=fresh, alternate=alternate)
+        with graph.as_default(), MonitoredSession(lambda s=sess: s, [hook]) as mon:
+            step = mon.step_runner([train, loss], [x, y])
+            losses = []
+            for xb, yb in _batches():
+                out = (mon.run([train, loss], {x: xb, y: yb}) if path == "run"
+                       else step([xb, yb]))
+                losses.append(out[1])
+            results[path] = (losses, hook.seen, sess.run(gs))
+        feeds = hook.feeds
+        assert len(feeds) == 6 and list(feeds[0]) == [x, y]
+        np.testing.assert_array_equal(feeds[2][y], _batches()[2][1])
+    assert results["run"][0] == results["step"][0]
+    assert results["run"][2] == results["step"][2] == 6
+    for a, b in zip(results["run"][1], results["step"][1], strict=True):
+        assert a == b if a is None else (a["step"], a["loss"]) == (b["step"], b["loss"])
+
+
+def test_step_runner_with_a_feeding_hook_and_a_stop_request():
+    graph, sess, gs, x, y, scale, loss, train = _model()
+
+    class Stop(SessionRunHook):
+        steps = 0
+
+        def after_run(self, run_context, run_values):
+            Stop.steps += 1
+            assert run_values.results == sess.run(gs)
+            if Stop.steps == 3:
+                run_context.request_stop()
+
+        def before_run(self, run_context):
+            return SessionRunArgs(gs)
+
+    with graph.as_default(), MonitoredSession(lambda: sess, [FeedFnHook(lambda: {scale: 0.0}),
+                                                             Stop()]) as mon:
+        step = mon.step_runner([train, loss], [x, y])
+        w0 = sess.get_variable_values()["w"]
+        n = 0
+        for xb, yb in _batches():
+            if mon.should_stop():
+                break
+            assert step([xb, yb])[1] == 0.0  # the hook's feed reached the run
+            n += 1
+        assert n == 3
+        np.testing.assert_array_equal(sess.get_variable_values()["w"], w0)  # zero gradients
+    mon2 = MonitoredSession(lambda: sess, [FeedFnHook(lambda: {x: _batches()[0][0]})])
+    with pytest.raises(RuntimeError, match="fed by a SessionRunHook and user"):
+        mon2.step_runner([loss], [x, y])(list(_batches()[0]))
+
+
+def test_feeder_values_follow_its_tensor_order():
+    graph = ec.Graph()
+    with graph.as_default():
+        f = {"b": ec.placeholder(ec.float32, [None]), "a": ec.placeholder(ec.float32, [None])}
+        lab = ec.placeholder(ec.int32, [None])
+    feeder = Feeder(f, lab)
+    assert feeder.tensors == (f["b"], f["a"], lab)
+    a, b, c = np.zeros(2, np.float32), np.ones(2, np.float32), np.arange(2, dtype=np.int32)
+    assert feeder.values({"a": a, "b": b}, c) == [b, a, c]
+    assert feeder({"a": a, "b": b}, c) == {f["b"]: b, f["a"]: a, lab: c}
+    assert feeder.values({"a": a, "b": b}, None) is None  # labels left out: the dict path
+    assert feeder({"a": a, "b": b}, None) == {f["b"]: b, f["a"]: a}
+    with pytest.raises(ValueError, match="have keys"):
+        feeder.values({"a": a}, c)
+    nested = Feeder({"p": (f["a"], f["b"])}, None)
+    assert nested.tensors == (f["a"], f["b"])
+    assert nested.values({"p": (a, b)}, None) == [a, b]
+    leaf = Feeder(lab, None)
+    with pytest.raises(ValueError, match="first batch's were an array"):
+        leaf.values([c], None)
+
+
+def test_batch_runner_falls_back_to_feed_dicts():
+    graph, sess, gs, x, y, _, loss, train = _model()
+    with graph.as_default(), MonitoredSession(lambda: sess, []) as mon:
+        feeder = Feeder({"x": x}, y)
+        run = batch_runner(mon, [train, loss], feeder)
+        xb, yb = _batches()[0]
+        assert run({"x": xb}, yb)[1] == pytest.approx(
+            float(np.mean((xb.sum(axis=1) - yb) ** 2)))
+        with pytest.raises(ec.errors.InvalidArgumentError, match="placeholder tensor 'y'"):
+            run({"x": xb}, None)  # no labels: fed as a dict without y, the session says so
