@@ -262,10 +262,11 @@ def test_callable_learning_rate_and_named_train_op():
         gs = ec.train.get_or_create_global_step()
         opt = ec.train.GradientDescentOptimizer(lambda: ec.constant(0.25, dtype=ec.float64))
         train_op = opt.minimize(_loss(w, b), global_step=gs, name="my_train")
-        assert train_op.op.name == "my_train"  # the global-step increment, as TF1
+        # the global-step increment's Operation, as TF1: fetching it gives None
+        assert isinstance(train_op, ec.Operation) and train_op.name == "my_train"
         with ec.Session() as sess:
             sess.run(ec.global_variables_initializer())
-            sess.run(train_op)
+            assert sess.run(train_op) is None
             got_w, step = sess.run([w, gs])
     np.testing.assert_allclose(got_w, W0 - 0.25 * grad_of(W0, CW), rtol=1e-12)
     assert step == 1

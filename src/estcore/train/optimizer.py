@@ -225,8 +225,9 @@ class Optimizer:
                 return self._finish(update_ops, name or self._name)
             finish = self._finish(update_ops, "update")
             with ec.control_dependencies([finish]):
+                # TF1 returns the increment's op, not its value: fetching it gives None.
                 return ec.assign_add(global_step, _one_like(global_step),
-                                     name=name or self._name)
+                                     name=name or self._name).op
 
     def get_slot(self, var, name: str):
         """The slot variable ``name`` (e.g. Adam's ``"m"``) created for ``var``, or None."""
