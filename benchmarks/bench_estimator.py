@@ -134,14 +134,19 @@ def _interleaved(rounds: int) -> None:
     from estcore.graph.executor import Plan
 
     spent = [0.0]
+    gaps: list[float] = []  # time between one plan run's end and the next one's start
+    last_end = [None]
     run = Plan.run
 
     def timed_run(self, values):
         t = time.perf_counter()
+        if last_end[0] is not None:
+            gaps.append(t - last_end[0])
         try:
             return run(self, values)
         finally:
-            spent[0] += time.perf_counter() - t
+            last_end[0] = time.perf_counter()
+            spent[0] += last_end[0] - t
 
     Plan.run = timed_run
     from estcore.estimator.checkpoint_hooks import CheckpointSaverHook
@@ -168,10 +173,12 @@ def _interleaved(rounds: int) -> None:
             model_dir = tempfile.mkdtemp() if mode == ModeKeys.TRAIN else trained
             for fn, args in ((_bare, (mode,)), (_estimator, (model_dir, mode))):
                 spent[0] = saving[0] = 0.0
+                gaps.clear()
+                last_end[0] = None
                 t = time.perf_counter()
                 fn(*args)
                 total = time.perf_counter() - t
-                pair.append((total, total - spent[0], saving[0]))
+                pair.append((total, total - spent[0], saving[0], statistics.median(gaps)))
             if r:  # the first round warms up
                 rows.append(pair)
         med = statistics.median
@@ -184,7 +191,10 @@ def _interleaved(rounds: int) -> None:
               f"{ctl_est * 1e3:5.1f} ms -> controller overhead "
               f"{(ctl_est - ctl_bare) / bare * 100:.1f}%"
               + (f" (of which the final checkpoint save {final * 1e3:.1f} ms = "
-                 f"{final / bare * 100:.1f}%)" if final else ""))
+                 f"{final / bare * 100:.1f}%)" if final else "")
+              + f"; median time between plan runs (per step): bare "
+                f"{med(p[0][3] for p in rows) * 1e6:.0f} us, estimator "
+                f"{med(p[1][3] for p in rows) * 1e6:.0f} us")
     Plan.run = run
     CheckpointSaverHook.end = end
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import estcore as ec
-from estcore.estimator._session_setup import Feeder, batch_runner
+from estcore.estimator._session_setup import Feeder
 from estcore.estimator.basic_hooks import FeedFnHook
 from estcore.estimator.monitored_session import MonitoredSession
 from estcore.estimator.session_run_hook import SessionRunArgs, SessionRunHook
@@ -63,11 +63,11 @@ def test_step_runner_matches_run(fresh, alternate):
         graph, sess, gs, x, y, _, loss, train = _model()
         hook = _Recorder({"step": gs, "loss": loss}, fresh=fresh, alternate=alternate)
         with graph.as_default(), MonitoredSession(lambda s=sess: s, [hook]) as mon:
-            step = mon.step_runner([train, loss], [x, y])
+            step = mon.step_runner([train, loss], Feeder(x, y))
             losses = []
             for xb, yb in _batches():
                 out = (mon.run([train, loss], {x: xb, y: yb}) if path == "run"
-                       else step([xb, yb]))
+                       else step(xb, yb))
                 losses.append(out[1])
             results[path] = (losses, hook.seen, sess.run(gs))
         feeds = hook.feeds
@@ -96,19 +96,19 @@ def test_step_runner_with_a_feeding_hook_and_a_stop_request():
 
     with graph.as_default(), MonitoredSession(lambda: sess, [FeedFnHook(lambda: {scale: 0.0}),
                                                              Stop()]) as mon:
-        step = mon.step_runner([train, loss], [x, y])
+        step = mon.step_runner([train, loss], Feeder(x, y))
         w0 = sess.get_variable_values()["w"]
         n = 0
         for xb, yb in _batches():
             if mon.should_stop():
                 break
-            assert step([xb, yb])[1] == 0.0  # the hook's feed reached the run
+            assert step(xb, yb)[1] == 0.0  # the hook's feed reached the run
             n += 1
         assert n == 3
         np.testing.assert_array_equal(sess.get_variable_values()["w"], w0)  # zero gradients
     mon2 = MonitoredSession(lambda: sess, [FeedFnHook(lambda: {x: _batches()[0][0]})])
     with pytest.raises(RuntimeError, match="fed by a SessionRunHook and user"):
-        mon2.step_runner([loss], [x, y])(list(_batches()[0]))
+        mon2.step_runner([loss], Feeder(x, y))(*_batches()[0])
 
 
 def test_feeder_values_follow_its_tensor_order():
@@ -120,6 +120,8 @@ def test_feeder_values_follow_its_tensor_order():
     assert feeder.tensors == (f["b"], f["a"], lab)
     a, b, c = np.zeros(2, np.float32), np.ones(2, np.float32), np.arange(2, dtype=np.int32)
     assert feeder.values({"a": a, "b": b}, c) == [b, a, c]
+    with pytest.raises(ValueError, match="labels of this batch are a list"):
+        feeder.values({"a": a, "b": b}, list(c))  # the general path's structure check
     assert feeder({"a": a, "b": b}, c) == {f["b"]: b, f["a"]: a, lab: c}
     assert feeder.values({"a": a, "b": b}, None) is None  # labels left out: the dict path
     assert feeder({"a": a, "b": b}, None) == {f["b"]: b, f["a"]: a}
@@ -133,13 +135,17 @@ def test_feeder_values_follow_its_tensor_order():
         leaf.values([c], None)
 
 
-def test_batch_runner_falls_back_to_feed_dicts():
+def test_step_runner_falls_back_to_feed_dicts():
     graph, sess, gs, x, y, _, loss, train = _model()
     with graph.as_default(), MonitoredSession(lambda: sess, []) as mon:
         feeder = Feeder({"x": x}, y)
-        run = batch_runner(mon, [train, loss], feeder)
+        run = mon.step_runner((train, loss), feeder)
         xb, yb = _batches()[0]
-        assert run({"x": xb}, yb)[1] == pytest.approx(
+        out = run({"x": xb}, yb)
+        assert type(out) is tuple and out[1] == pytest.approx(
             float(np.mean((xb.sum(axis=1) - yb) ** 2)))
+        probe = mon.step_runner([loss], feeder)
+        # float64 labels: the fast path hands them on, the session converts them
+        assert probe({"x": xb}, yb.astype(np.float64)) == probe({"x": xb}, yb)
         with pytest.raises(ec.errors.InvalidArgumentError, match="placeholder tensor 'y'"):
             run({"x": xb}, None)  # no labels: fed as a dict without y, the session says so

@@ -14,7 +14,6 @@ import os
 from typing import Any
 
 from estcore.errors import OutOfRangeError
-from estcore.estimator._session_setup import batch_runner
 
 __all__ = ["strategy_for", "chief_start", "input_seed", "batch_rows", "run_steps"]
 
@@ -63,7 +62,7 @@ def run_steps(strategy: Any, mon: Any, source: Any, feeder: Any, fetches: list) 
     waits forever in a gradient allreduce the others never join.
     """
     loss, ran = None, 0
-    run = batch_runner(mon, fetches, feeder)
+    run = mon.step_runner(fetches, feeder)
     while True:
         try:
             batch = None if mon.should_stop() else source.next_batch()

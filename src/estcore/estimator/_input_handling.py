@@ -86,8 +86,6 @@ def _is_leaf(x: Any) -> bool:
 
 
 def _split(element: Any) -> tuple[Any, Any]:
-    if type(element) is tuple and len(element) == 2 and type(element[0]) is dict:
-        return element  # (features dict, labels): the common form
     if isinstance(element, (tuple, list)) and not _is_leaf(element):
         if len(element) != 2:
             raise ValueError("input_fn should return (features, labels) as a len 2 tuple.")
@@ -128,7 +126,10 @@ class InputSource:
 
     def next_batch(self) -> tuple[Any, Any]:
         """The next ``(features, labels)``; raises StopIteration / OutOfRangeError at the end."""
-        return _split(next(self._batches))
+        element = next(self._batches)
+        if type(element) is tuple and len(element) == 2 and type(element[0]) is dict:
+            return element  # the common form, without a call (the per-step path)
+        return _split(element)
 
     def close(self) -> None:
         close = getattr(self.stream, "close", None)

@@ -10,6 +10,7 @@ start and ``scaffold.init_fn``.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -18,8 +19,7 @@ from estcore.errors import InvalidArgumentError, NotFoundError
 from estcore.estimator._input_handling import Leaf, flatten_structure
 from estcore.estimator.checkpoint_format import read_checkpoint, read_tensor_unverified
 
-__all__ = ["variable_name", "build_placeholders", "feed_dict_for", "Feeder", "batch_runner",
-           "restore_session",
+__all__ = ["variable_name", "build_placeholders", "feed_dict_for", "Feeder", "restore_session",
            "create_session", "read_global_step"]
 
 logger = logging.getLogger("estcore")
@@ -74,6 +74,9 @@ class Feeder:
     def __init__(self, features: Any, labels: Any):
         self._parts = (self._compile(features, "features"), self._compile(labels, "labels"))
         self.tensors = tuple(t for part in self._parts for t in part[-1])
+        f, lab = self._parts
+        if f[0] == "dict" and lab[0] in ("leaf", "none"):
+            self.values = self._dict_values(f[1], f[2], lab[0] == "leaf", self.values)
 
     @staticmethod
     def _compile(ph: Any, what: str) -> tuple:
@@ -106,6 +109,24 @@ class Feeder:
         feed = feed_dict_for(part[1], values, part[2])
         return [feed[t] for t in part[-1]]
 
+    @staticmethod
+    def _dict_values(keys: list, keyset: set, with_labels: bool,
+                     general: Callable[[Any, Any], list | None]) -> Callable:
+        """``values`` for the common form (a flat dict of features, labels one array
+        or none) with no Python-level calls; anything else goes to ``general``."""
+        n = len(keys)
+
+        def values(features: Any, labels: Any) -> list | None:
+            if type(features) is dict and len(features) == n and features.keys() == keyset:
+                if not with_labels:
+                    return list(map(features.__getitem__, keys))
+                if type(labels) is np.ndarray:
+                    out = list(map(features.__getitem__, keys))
+                    out.append(labels)
+                    return out
+            return general(features, labels)
+        return values
+
     def values(self, features: Any, labels: Any) -> list | None:
         """One value per ``tensors``, or None when the batch leaves a part out
         (no labels for a model given labels before: use the feed dict)."""
@@ -123,20 +144,6 @@ class Feeder:
             if part[0] != "none" and values is not None:
                 feed.update(zip(part[-1], self._values(part, values), strict=True))
         return feed
-
-
-def batch_runner(mon: Any, fetches: Any, feeder: Feeder) -> Any:
-    """``run_batch(features, labels)``: ``mon.run(fetches, feeder(features, labels))``
-    through the hooked session's per-step path (``step_runner``)."""
-    step = mon.step_runner(fetches, feeder.tensors)
-    values, run = feeder.values, mon.run
-
-    def run_batch(features: Any, labels: Any) -> Any:
-        vals = values(features, labels)
-        if vals is None:
-            return run(fetches, feed_dict=feeder(features, labels))
-        return step(vals)
-    return run_batch
 
 
 def read_global_step(checkpoint_path: str | None, verify: bool = True) -> int:

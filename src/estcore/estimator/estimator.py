@@ -44,7 +44,6 @@ from estcore.estimator._input_handling import InputSource, derive_input_seed, ma
 from estcore.estimator._progress import ProgressBarHook, progress_enabled
 from estcore.estimator._session_setup import (
     Feeder,
-    batch_runner,
     build_placeholders,
     create_session,
     read_global_step,
@@ -487,7 +486,7 @@ class Estimator:
                         if strategy is not None:
                             loss, ran = dist.run_steps(strategy, mon, source, feeder,
                                                        [spec.train_op, spec.loss])
-                        run = batch_runner(mon, [spec.train_op, spec.loss], feeder)
+                        run = mon.step_runner([spec.train_op, spec.loss], feeder)
                         should_stop, next_batch = mon.should_stop, source.next_batch
                         while strategy is None and not should_stop():
                             _, loss = run(*next_batch())
@@ -573,7 +572,7 @@ class Estimator:
                 try:
                     with _kernel_threads(self._config.kernel_threads), \
                             MonitoredSession(create, all_hooks, self._finalizer(graph)) as mon:
-                        run = batch_runner(mon, [update_ops, spec.loss], feeder)
+                        run = mon.step_runner([update_ops, spec.loss], feeder)
                         while not mon.should_stop():
                             _, loss = run(*source.next_batch())
                             losses.append(float(loss))
@@ -636,7 +635,7 @@ class Estimator:
             with graph.as_default():  # hooks' begin() and session creation
                 mon = MonitoredSession(create, all_hooks, self._finalizer(graph))
             try:
-                run = batch_runner(mon, predictions, feeder)
+                run = mon.step_runner(predictions, feeder)
                 while not mon.should_stop():
                     try:
                         features_batch = source.next_batch()[0]

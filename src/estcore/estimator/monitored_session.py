@@ -21,6 +21,7 @@ Usage (what ``Estimator.train`` does)::
 from __future__ import annotations
 
 import logging
+import operator
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -118,21 +119,28 @@ class HookedSession:
         return self._after_run(run_context, layout,
                                self._sess.run(layout.leaves, feed_dict=feed or None))
 
-    def step_runner(self, fetches: Any, feed_tensors: Sequence[Any]) -> Callable[[list], Any]:
-        """``step(values)``: ``run(fetches, dict(zip(feed_tensors, values)))`` for a
-        loop that runs the same fetches with feeds for the same tensors every step.
+    def step_runner(self, fetches: Any, feeder: Any) -> Callable[[Any, Any], Any]:
+        """``step(features, labels)``: ``run(fetches, feeder(features, labels))`` for a
+        loop that runs the same fetches on batches of the same structure every step.
 
-        Same hook protocol; while the hooks keep returning the same requests (the
-        standard hooks do) the step skips the session's per-run lookups, and the
-        feed dict a hook may read from ``run_context.original_args`` is only built
-        if one does. ``fetches`` must not change while the runner is in use.
+        ``feeder`` has ``tensors`` (the placeholders, in order), ``values(features,
+        labels)`` (their values in that order, or None for a batch that leaves some
+        out) and ``__call__(features, labels)`` (the feed dict); see
+        :class:`estcore.estimator._session_setup.Feeder`. Same hook protocol as
+        :meth:`run`; while the hooks keep returning the same requests (the standard
+        hooks do) the step skips the session's per-run lookups, and the feed dict a
+        hook may read from ``run_context.original_args`` is only built if one does.
+        ``fetches`` must not change while the runner is in use.
         """
-        feed_tensors = tuple(feed_tensors)
-        sess, befores = self._sess, self._before
+        feed_tensors = tuple(feeder.tensors)
+        sess, befores, values_of = self._sess, self._before, feeder.values
         layouts: list[_Layout | None] = [None]
         flat_callable = getattr(sess, "_flat_callable", None)
 
-        def step(values: list) -> Any:
+        def step(features: Any, labels: Any) -> Any:
+            values = values_of(features, labels)
+            if values is None:
+                return self.run(fetches, feeder(features, labels))
             run_context = _StepContext(fetches, feed_tensors, values, sess)
             requests = [before(run_context) for before in befores]
             layout = layouts[0]
@@ -157,6 +165,11 @@ class HookedSession:
             results = values[plan] if type(plan) is int else _rebuild(plan, values)
             after(run_context, new_values(SessionRunValues, (results, None, None)))
         self._should_stop = self._should_stop or run_context.stop_requested
+        flat = layout.flat_caller
+        if flat is not None:  # a list/tuple of leaves: no Python-level rebuild
+            kind, get = flat
+            got = get(values)
+            return got if kind is tuple else kind(got)
         caller = layout.caller
         return values[caller] if type(caller) is int else _rebuild(caller, values)
 
@@ -193,8 +206,8 @@ class _Layout:
     feeds): a hook may return the same request holding a dict it changes.
     """
 
-    __slots__ = ("signature", "requests", "leaves", "caller", "hook_plans", "hook_feeds",
-                 "reusable", "runner")
+    __slots__ = ("signature", "requests", "leaves", "caller", "flat_caller", "hook_plans",
+                 "hook_feeds", "reusable", "runner")
 
     def __init__(self, fetches: Any, requests: list):
         # Hooks ask again for what the caller or another hook fetches (the loss, the
@@ -203,6 +216,11 @@ class _Layout:
         index: dict[int, int] = {}
         self.signature = _signature(fetches)  # a snapshot: the caller may reuse a dict
         self.caller = _flatten(fetches, leaves, index)
+        c = self.caller
+        self.flat_caller = None  # (list or tuple, getter) when the caller fetched a flat list
+        if (type(c) is tuple and c[0] in (list, tuple) and len(c[2]) >= 2
+                and all(type(i) is int for i in c[2])):
+            self.flat_caller = (c[0], operator.itemgetter(*c[2]))
         self.requests = requests
         self.hook_plans = [None if r is None else _flatten(r.fetches, leaves, index)
                            for r in requests]
@@ -292,7 +310,9 @@ class MonitoredSession:
             hook.after_create_session(self._raw, None)
         self._hooked = HookedSession(self._raw, self._hooks)
         self._closed = False
-        self.run = self._hooked.run  # type: ignore[method-assign]  # the per-step path, direct
+        # the per-step path, direct (close() also stops the hooked session)
+        self.run = self._hooked.run  # type: ignore[method-assign]
+        self.should_stop = self._hooked.should_stop  # type: ignore[method-assign]
 
     @property
     def raw_session(self) -> Any:
@@ -307,9 +327,9 @@ class MonitoredSession:
     def run(self, fetches: Any, feed_dict: dict | None = None) -> Any:
         return self._hooked.run(fetches, feed_dict)
 
-    def step_runner(self, fetches: Any, feed_tensors: Sequence[Any]) -> Callable[[list], Any]:
+    def step_runner(self, fetches: Any, feeder: Any) -> Callable[[Any, Any], Any]:
         """See :meth:`HookedSession.step_runner`."""
-        return self._hooked.step_runner(fetches, feed_tensors)
+        return self._hooked.step_runner(fetches, feeder)
 
     def close(self, exception: BaseException | None = None) -> None:
         """Run hooks' ``end()`` unless ``exception`` is given, then close the
@@ -317,6 +337,7 @@ class MonitoredSession:
         if self._closed:
             return
         self._closed = True
+        self._hooked.request_stop()
         try:
             if exception is None:
                 for hook in self._hooks:

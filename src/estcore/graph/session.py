@@ -17,6 +17,7 @@ Design:
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Mapping
 from typing import Any
@@ -177,6 +178,8 @@ class Session:
     def _execute(self, fam: _Family, values: list) -> list:
         """Run ``fam`` on ``values`` (a sequence, one per ``fam.feed_tensors``, in
         order; not modified). Returns one value per leaf."""
+        if self._closed:
+            raise RuntimeError("Attempted to use a closed Session.")
         shapes = []
         converted = None
         for i, (v, d) in enumerate(zip(values, fam.feed_dtypes, strict=False)):
@@ -230,8 +233,6 @@ class Session:
             if len(args) != n:
                 raise TypeError(f"This callable takes {n} feed value(s) (for "
                                 f"{[t.name for t in fam.feed_tensors]}), got {len(args)}.")
-            if self._closed:
-                raise RuntimeError("Attempted to use a closed Session.")
             return fam.rebuild(self._execute(fam, args))
 
         if accept_options:
@@ -241,14 +242,8 @@ class Session:
     def _flat_callable(self, leaves, feed_tensors):
         """``f(values) -> [value per leaf]`` for a flat tuple of fetch leaves and the
         tensors fed, in order (the hooked session's per-step path)."""
-        fam = self._make_family(tuple(leaves), list(feed_tensors))
-        execute = self._execute
-
-        def run_flat(values: list) -> list:
-            if self._closed:
-                raise RuntimeError("Attempted to use a closed Session.")
-            return execute(fam, values)
-        return run_flat
+        return functools.partial(self._execute, self._make_family(tuple(leaves),
+                                                                  list(feed_tensors)))
 
     def _make_family(self, fetches, feeds) -> _Family:
         fam = _Family()
