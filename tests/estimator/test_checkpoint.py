@@ -322,6 +322,32 @@ def test_atomic_write_streams_chunks_and_cleans_up_on_error(tmp_path, monkeypatc
     assert pathlib.Path(path).read_bytes() == big.tobytes()
 
 
+def test_large_checkpoints_checksum_on_a_helper_thread_joined_even_on_error(tmp_path,
+                                                                           monkeypatch):
+    import threading
+
+    values = {"big": np.arange(1 << 19, dtype=np.float32), "small": np.ones(3)}  # 2 MiB
+    prefix = str(tmp_path / "model.ckpt-1")
+    write_checkpoint(prefix, values)  # CRC on the helper thread: the reader verifies it
+    back, _ = read_checkpoint(prefix)
+    np.testing.assert_array_equal(back["big"], values["big"])
+    real = _fileio._write_all
+    calls = []
+
+    def fail_second(fd, data):
+        calls.append(1)
+        if len(calls) == 2:
+            raise OSError(28, "No space left on device")
+        real(fd, data)
+
+    monkeypatch.setattr(_fileio, "_write_all", fail_second)
+    with pytest.raises(OSError, match="No space") as info:
+        write_checkpoint(str(tmp_path / "model.ckpt-2"), values)
+    assert info.value is not None  # the error (and its traceback) still held here
+    assert not any(t.name == "estcore-checkpoint-crc" for t in threading.enumerate())
+    assert sorted(os.listdir(tmp_path)) == ["model.ckpt-1.data"]
+
+
 def test_crash_during_state_write_keeps_previous(tmp_path, monkeypatch):
     s = Saver(max_to_keep=1)
     s.save({"w": np.full(3, 1.0)}, str(tmp_path / "model.ckpt"), global_step=1)

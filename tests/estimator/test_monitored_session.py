@@ -149,3 +149,47 @@ def test_step_runner_falls_back_to_feed_dicts():
         assert probe({"x": xb}, yb.astype(np.float64)) == probe({"x": xb}, yb)
         with pytest.raises(ec.errors.InvalidArgumentError, match="placeholder tensor 'y'"):
             run({"x": xb}, None)  # no labels: fed as a dict without y, the session says so
+
+
+def test_a_hook_that_edits_the_original_feed_dict_changes_the_run():
+    class Edit(SessionRunHook):
+        def __init__(self, y):
+            self.y = y
+
+        def before_run(self, run_context):
+            feed = run_context.original_args.feed_dict
+            feed[self.y] = feed[self.y] + 10.0  # TF1: the caller's dict is what runs
+
+    losses = {}
+    for path in ("run", "step"):
+        graph, sess, gs, x, y, _, loss, train = _model()
+        xb, yb = _batches()[0]
+        with graph.as_default(), MonitoredSession(lambda s=sess: s, [Edit(y)]) as mon:
+            losses[path] = (mon.run(loss, {x: xb, y: yb}) if path == "run"
+                            else mon.step_runner(loss, Feeder(x, y))(xb, yb))
+    np.testing.assert_allclose(losses["step"], np.mean((xb.sum(axis=1) - yb - 10.0) ** 2),
+                               rtol=1e-5)
+    assert losses["run"] == losses["step"]
+
+
+def test_fresh_requests_reuse_the_sessions_compiled_family():
+    graph, sess, gs, x, y, _, loss, train = _model()
+    hook = _Recorder(gs, fresh=True)
+    with graph.as_default(), MonitoredSession(lambda: sess, [hook]) as mon:
+        step = mon.step_runner([train, loss], Feeder(x, y))
+        step(*_batches()[0])
+        made, make = [], sess._make_family
+        sess._make_family = lambda *a: made.append(1) or make(*a)
+        compiled = sess.compile_count
+        for xb, yb in _batches():
+            step(xb, yb)
+        assert (made, sess.compile_count) == ([], compiled)  # a new layout, the same family
+        assert hook.seen[-1] == 7
+
+
+def test_original_args_without_feeds_is_an_empty_dict():
+    graph, sess, gs, *_ = _model()
+    hook = _Recorder(gs)
+    with graph.as_default(), MonitoredSession(lambda: sess, [hook]) as mon:
+        mon.step_runner(gs, Feeder(None, None))(None, None)
+    assert hook.feeds == [{}]

@@ -385,6 +385,8 @@ def test_make_callable_runs_like_run_with_positional_feeds(use_c):
             sess.make_callable(total, [x, x])
         with pytest.raises(TypeError, match="invalid type"):
             sess.make_callable(3, [x])
+        with pytest.raises(TypeError, match="single Tensor: wrap it in a list"):
+            sess.make_callable(total, x)
         h = sess.make_callable(ec.constant(7.0))  # no feeds
         assert h() == 7.0
     with pytest.raises(RuntimeError, match="closed Session"):

@@ -132,7 +132,11 @@ def write_checkpoint(prefix: str, tensors: Mapping[str, Any],
         yield struct.pack("<I", crc & 0xFFFFFFFF) + _END
 
     path = checkpoint_file(prefix)
-    atomic_write(path, chunks())
+    parts = chunks()
+    try:
+        atomic_write(path, parts)
+    finally:
+        parts.close()  # on a write error: the checksum thread is joined before we return
     return path
 
 

@@ -127,10 +127,11 @@ class HookedSession:
         labels)`` (their values in that order, or None for a batch that leaves some
         out) and ``__call__(features, labels)`` (the feed dict); see
         :class:`estcore.estimator._session_setup.Feeder`. Same hook protocol as
-        :meth:`run`; while the hooks keep returning the same requests (the standard
-        hooks do) the step skips the session's per-run lookups, and the feed dict a
-        hook may read from ``run_context.original_args`` is only built if one does.
-        ``fetches`` must not change while the runner is in use.
+        :meth:`run`. While the hooks keep returning the same requests (the standard
+        hooks do) and none reads ``run_context.original_args`` (whose feed dict is
+        only built if one does; a step where one does runs that dict, as ``run``),
+        the step skips the session's per-run lookups. ``fetches`` must not change
+        while the runner is in use.
         """
         feed_tensors = tuple(feeder.tensors)
         sess, befores, values_of = self._sess, self._before, feeder.values
@@ -146,15 +147,18 @@ class HookedSession:
             layout = layouts[0]
             if layout is None or not layout.same_requests(requests):
                 layout = _Layout(fetches, requests)
-                if not layout.reusable or flat_callable is None:
-                    layouts[0] = None  # per-step feeds or mutable requests: the general path
-                    feed = dict(zip(feed_tensors, values, strict=True))
-                    if layout.hook_feeds:
-                        feed = _merge_feeds(feed, requests)
-                    return self._after_run(run_context, layout,
-                                           sess.run(layout.leaves, feed_dict=feed or None))
-                layout.runner = flat_callable(layout.leaves, feed_tensors)
-                layouts[0] = layout
+                if layout.reusable:  # else (per-step feeds, mutable requests): rebuilt per step
+                    if flat_callable is not None:
+                        layout.runner = flat_callable(layout.leaves, feed_tensors)
+                    layouts[0] = layout
+            if layout.runner is None or run_context.original_args_built:
+                # The general path; a hook that read original_args may have changed its
+                # feed dict, and that dict is what runs (as in run()).
+                feed = run_context.original_args.feed_dict
+                if layout.hook_feeds:
+                    feed = _merge_feeds(feed, requests)
+                return self._after_run(run_context, layout,
+                                       sess.run(layout.leaves, feed_dict=feed or None))
             return self._after_run(run_context, layout, layout.runner(values))
 
         return step
@@ -189,9 +193,14 @@ class _StepContext(SessionRunContext):
     def original_args(self) -> SessionRunArgs:
         if self._original_args is None:
             tensors, values = self._feed
-            self._original_args = SessionRunArgs(
-                self._fetches, dict(zip(tensors, values, strict=True)) or None)
+            self._original_args = SessionRunArgs(self._fetches,
+                                                 dict(zip(tensors, values, strict=True)))
         return self._original_args
+
+    @property
+    def original_args_built(self) -> bool:
+        """Whether a hook has read ``original_args`` this step."""
+        return self._original_args is not None
 
 
 class _Layout:

@@ -225,6 +225,9 @@ class Session:
         """
         if self._closed:
             raise RuntimeError("Attempted to use a closed Session.")
+        if isinstance(feed_list, (str, Tensor)) or hasattr(feed_list, "_as_tensor"):
+            raise TypeError(f"feed_list must be a list of tensors or tensor names. Received a "
+                            f"single {type(feed_list).__name__}: wrap it in a list.")
         feeds = list(feed_list) if feed_list is not None else []
         fam = self._make_family(fetches, feeds)
         n = len(feeds)
@@ -242,8 +245,12 @@ class Session:
     def _flat_callable(self, leaves, feed_tensors):
         """``f(values) -> [value per leaf]`` for a flat tuple of fetch leaves and the
         tensors fed, in order (the hooked session's per-step path)."""
-        return functools.partial(self._execute, self._make_family(tuple(leaves),
-                                                                  list(feed_tensors)))
+        leaves, feed_tensors = tuple(leaves), tuple(feed_tensors)
+        key = ((tuple, *leaves), feed_tensors)  # the key run() uses for the same call
+        fam = self._families.get(key)
+        if fam is None:
+            fam = self._families[key] = self._make_family(leaves, feed_tensors)
+        return functools.partial(self._execute, fam)
 
     def _make_family(self, fetches, feeds) -> _Family:
         fam = _Family()
