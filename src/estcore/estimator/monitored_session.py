@@ -151,7 +151,8 @@ class HookedSession:
                     if flat_callable is not None:
                         layout.runner = flat_callable(layout.leaves, feed_tensors)
                     layouts[0] = layout
-            if layout.runner is None or run_context.original_args_built:
+            # (a plain attribute test: no property call on the per-step path)
+            if layout.runner is None or run_context._original_args is not None:
                 # The general path; a hook that read original_args may have changed its
                 # feed dict, and that dict is what runs (as in run()).
                 feed = run_context.original_args.feed_dict
@@ -196,11 +197,6 @@ class _StepContext(SessionRunContext):
             self._original_args = SessionRunArgs(self._fetches,
                                                  dict(zip(tensors, values, strict=True)))
         return self._original_args
-
-    @property
-    def original_args_built(self) -> bool:
-        """Whether a hook has read ``original_args`` this step."""
-        return self._original_args is not None
 
 
 class _Layout:
