@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from math import isnan
 from typing import Any
 
 import numpy as np
@@ -240,7 +241,7 @@ class NanTensorHook(SessionRunHook):
     def after_run(self, run_context: Any, run_values: Any) -> None:
         value = run_values.results
         if type(value) in _FLOAT_SCALARS:
-            is_nan = value != value  # noqa: PLR0124 - NaN test without numpy dispatch
+            is_nan = isnan(value)  # a C call: no numpy dispatch on the per-step path
         else:
             is_nan = bool(np.any(np.isnan(value)))
         if is_nan:

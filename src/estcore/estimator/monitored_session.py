@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 import operator
 from collections.abc import Callable, Mapping, Sequence
+from operator import is_
 from typing import Any
 
 from estcore.errors import OutOfRangeError
@@ -145,7 +146,7 @@ class HookedSession:
             run_context = _StepContext(fetches, feed_tensors, values, sess)
             requests = [before(run_context) for before in befores]
             layout = layouts[0]
-            if layout is None or not layout.same_requests(requests):
+            if layout is None or not all(map(is_, requests, layout.requests)):
                 layout = _Layout(fetches, requests)
                 if layout.reusable:  # else (per-step feeds, mutable requests): rebuilt per step
                     if flat_callable is not None:
@@ -169,7 +170,7 @@ class HookedSession:
         for after, plan in zip(self._after, layout.hook_plans, strict=True):
             results = values[plan] if type(plan) is int else _rebuild(plan, values)
             after(run_context, new_values(SessionRunValues, (results, None, None)))
-        self._should_stop = self._should_stop or run_context.stop_requested
+        self._should_stop = self._should_stop or run_context._stop_requested  # no property call
         flat = layout.flat_caller
         if flat is not None:  # a list/tuple of leaves: no Python-level rebuild
             kind, get = flat

@@ -183,7 +183,8 @@ class Session:
         shapes = []
         converted = None
         for i, (v, d) in enumerate(zip(values, fam.feed_dtypes, strict=False)):
-            if type(v) is not np.ndarray or v.dtype != d:
+            # (the identity test first: an array's native dtype is numpy's shared instance)
+            if type(v) is not np.ndarray or (v.dtype is not d and v.dtype != d):
                 if converted is None:
                     values = converted = list(values)
                 v = values[i] = self._convert_feed(fam.feed_tensors[i], v)
