@@ -15,6 +15,7 @@ Run as a benchmark (``--benchmark-only``) or as a script
 from __future__ import annotations
 
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -54,6 +55,9 @@ class _Dir:
             os.remove(self.written.pop(0))
         return os.path.join(self.path, f"f{self.n}")
 
+    def close(self) -> None:
+        shutil.rmtree(self.path, ignore_errors=True)
+
 
 def _estcore(d: _Dir, values: dict) -> None:
     d.written.append(write_checkpoint(d.next(), values))
@@ -76,7 +80,10 @@ def test_checkpoint_write(benchmark, variant):
     benchmark.group = "checkpoint-write-3.2MB"
     values, d = make_values(), _Dir()
     fn = _estcore if variant == "write_checkpoint" else _raw
-    benchmark.pedantic(fn, args=(d, values), rounds=30, iterations=1, warmup_rounds=3)
+    try:
+        benchmark.pedantic(fn, args=(d, values), rounds=30, iterations=1, warmup_rounds=3)
+    finally:
+        d.close()
 
 
 def main(rounds: int) -> None:
@@ -88,6 +95,7 @@ def main(rounds: int) -> None:
             fn(d, values)
             if r >= 3:
                 times[name].append(time.perf_counter() - t)
+    d.close()
     med = {k: statistics.median(v) for k, v in times.items()}
     ratio = statistics.median(a / b for a, b in zip(times["write_checkpoint"], times["raw"],
                                                     strict=True))

@@ -128,6 +128,8 @@ def test_estimator(benchmark, mode, trained_dir, tmp_path):
 def _interleaved(rounds: int) -> None:
     """Print per mode: median bare / Estimator times, median per-round ratio, and the
     time outside plan execution (the controller's share) for both sides."""
+    import os
+    import shutil
     import statistics
     import tempfile
     import time
@@ -164,14 +166,16 @@ def _interleaved(rounds: int) -> None:
 
     CheckpointSaverHook.end = timed_end
     logging.getLogger("estcore").setLevel(logging.WARNING)
-    trained = tempfile.mkdtemp()
+    scratch = tempfile.TemporaryDirectory(prefix="bench-estimator-")  # removed at the end
+    trained = os.path.join(scratch.name, "trained")
     _estimator(trained, ModeKeys.TRAIN)
     print(f"{STEPS} steps of batch {BATCH} per call, {rounds} interleaved rounds (medians)")
     for mode in (ModeKeys.TRAIN, ModeKeys.EVAL, ModeKeys.PREDICT):
         rows = []
         for r in range(rounds + 1):
             pair = [None, None]
-            model_dir = tempfile.mkdtemp() if mode == ModeKeys.TRAIN else trained
+            model_dir = (os.path.join(scratch.name, f"round{r}") if mode == ModeKeys.TRAIN
+                         else trained)
             sides = [(0, _bare, (mode,)), (1, _estimator, (model_dir, mode))]
             # Odd rounds run the Estimator first: the second call of a round is measurably
             # slower on this VM (its plans by about 1.5%), which would bias a fixed order.
@@ -185,6 +189,8 @@ def _interleaved(rounds: int) -> None:
                 pair[side] = (total, total - spent[0], saving[0], statistics.median(gaps))
             if r:  # the first round warms up
                 rows.append(pair)
+            if model_dir != trained:
+                shutil.rmtree(model_dir)  # (untimed) no gigabytes of checkpoints left behind
         med = statistics.median
         bare, est = med(p[0][0] for p in rows), med(p[1][0] for p in rows)
         ratio = med(p[1][0] / p[0][0] for p in rows)
@@ -201,6 +207,7 @@ def _interleaved(rounds: int) -> None:
                 f"{med(p[1][3] for p in rows) * 1e6:.0f} us")
     Plan.run = run
     CheckpointSaverHook.end = end
+    scratch.cleanup()
 
 
 if __name__ == "__main__":
