@@ -132,11 +132,11 @@ def write_checkpoint(prefix: str, tensors: Mapping[str, Any],
         yield struct.pack("<I", crc & 0xFFFFFFFF) + _END
 
     path = checkpoint_file(prefix)
-    parts = chunks()
+    stream = chunks()
     try:
-        atomic_write(path, parts)
+        atomic_write(path, stream)
     finally:
-        parts.close()  # on a write error: the checksum thread is joined before we return
+        stream.close()  # on a write error: the checksum thread is joined before we return
     return path
 
 

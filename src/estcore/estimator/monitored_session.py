@@ -146,6 +146,7 @@ class HookedSession:
             run_context = _StepContext(fetches, feed_tensors, values, sess)
             requests = [before(run_context) for before in befores]
             layout = layouts[0]
+            # (same_requests inlined: the stored layout is always reusable; no call per step)
             if layout is None or not all(map(is_, requests, layout.requests)):
                 layout = _Layout(fetches, requests)
                 if layout.reusable:  # else (per-step feeds, mutable requests): rebuilt per step
@@ -242,12 +243,7 @@ class _Layout:
 
     def same_requests(self, requests: list) -> bool:
         """Reusable, and every hook returned the same request object as before."""
-        if not self.reusable:
-            return False
-        for a, b in zip(requests, self.requests, strict=True):
-            if a is not b:
-                return False
-        return True
+        return self.reusable and all(map(is_, requests, self.requests))
 
 
 _LEAF_TYPES: set[type] = set()  # types seen to be no fetch structure (a cache)
