@@ -3,24 +3,28 @@
 Both sides run the same model (784-256-256-10 MLP, batch 128, Adam) on the same
 prebuilt batches; the baseline builds the graph once and calls ``session.run``
 in a loop, the Estimator adds graph building, checkpoint restore/saves (start
-and end), default hooks and logging. Run:
+and end), default hooks and logging. Target: the Estimator within 5% of the bare loop.
 
-    python -m pytest benchmarks/bench_estimator.py --benchmark-only
+This machine's speed drifts by 5-15% over tens of seconds, more than the overhead
+being measured, so the comparison is paired: per round one bare call and one
+Estimator call (which goes first alternates), and the figure is the median of the
+per-round ratios. Also reported: the controller's own time (everything outside the
+compiled plans' execution, which is the same work on both sides) as a share of the
+bare call, free of the plans' run-to-run noise. Run either
 
-and compare each ``estimator_*`` median with its ``bare_*`` median (same run).
+    python benchmarks/bench_estimator.py [rounds]
 
-This machine's step time drifts by 5-10% between consecutive calls, more than the
-overhead being measured, so ``python benchmarks/bench_estimator.py [rounds]`` also
-prints an interleaved comparison: per round one bare call and one Estimator call
-(which one goes first alternates from round to round), the median of the per-round
-ratios, and the controller's own time (everything but
-the compiled plans' execution, which is the same work on both sides) as a share of
-the bare call.
+or ``python -m pytest benchmarks/bench_estimator.py --benchmark-only``: its module
+fixture runs the paired measurement once (results printed with ``-s`` and stored in
+each test's extra_info as ``paired_*``), then each side is timed on its own with the
+other side run between rounds (untimed), so the two medians of a group are comparable
+too, though they are taken seconds apart and so carry the drift.
 """
 
 from __future__ import annotations
 
 import logging
+import statistics
 
 import numpy as np
 import pytest
@@ -98,48 +102,45 @@ def _estimator(model_dir: str, mode: str):
             pass
 
 
-@pytest.fixture(scope="module")
-def trained_dir(tmp_path_factory):
-    d = str(tmp_path_factory.mktemp("trained"))
-    _estimator(d, ModeKeys.TRAIN)
-    return d
+MODES = (ModeKeys.TRAIN, ModeKeys.EVAL, ModeKeys.PREDICT)
 
 
-@pytest.mark.parametrize("mode", [ModeKeys.TRAIN, ModeKeys.EVAL, ModeKeys.PREDICT])
-def test_bare(benchmark, mode):
-    benchmark.group = f"controller-{mode}"
-    benchmark.extra_info["examples_per_round"] = BATCH * STEPS
-    benchmark.pedantic(_bare, args=(mode,), rounds=5, iterations=1, warmup_rounds=1)
-
-
-@pytest.mark.parametrize("mode", [ModeKeys.TRAIN, ModeKeys.EVAL, ModeKeys.PREDICT])
-def test_estimator(benchmark, mode, trained_dir, tmp_path):
-    benchmark.group = f"controller-{mode}"
-    benchmark.extra_info["examples_per_round"] = BATCH * STEPS
-    if mode == ModeKeys.TRAIN:
-        dirs = iter(str(tmp_path / f"r{i}") for i in range(100))
-        benchmark.pedantic(lambda: _estimator(next(dirs), mode), rounds=5, iterations=1,
-                           warmup_rounds=1)
+def _call(side: str, mode: str, model_dir: str) -> None:
+    """One bare or Estimator call; a training Estimator writes into ``model_dir``,
+    which is removed afterwards (untimed by the caller)."""
+    if side == "bare":
+        _bare(mode)
     else:
-        benchmark.pedantic(_estimator, args=(trained_dir, mode), rounds=5, iterations=1,
-                           warmup_rounds=1)
+        _estimator(model_dir, mode)
 
 
-def _interleaved(rounds: int) -> None:
-    """Print per mode: median bare / Estimator times, median per-round ratio, and the
-    time outside plan execution (the controller's share) for both sides."""
+def measure(rounds: int = 7) -> dict[str, dict[str, float]]:
+    """Per mode, interleaved over ``rounds`` (plus one warm-up round): one bare call
+    and one Estimator call per round, which goes first alternating from round to
+    round (the second call of a round runs its plans ~1.5% slower on this VM, which
+    would bias a fixed order).
+
+    Returns, per mode: ``bare_ms`` and ``estimator_ms`` (medians), ``ratio`` (median of
+    the per-round Estimator / bare ratios: the headline figure, immune to the drift
+    between rounds), ``controller_pct`` (the time outside the compiled plans,
+    Estimator minus bare, as a share of the bare call: the controller's own cost,
+    free of the plans' run-to-run noise), ``final_save_ms`` (the final, synchronous
+    checkpoint save inside it) and ``gap_us_bare`` / ``gap_us_estimator`` (median
+    time between two plan runs, i.e. the per-step Python).
+    """
     import os
     import shutil
-    import statistics
     import tempfile
     import time
 
+    from estcore.estimator.checkpoint_hooks import CheckpointSaverHook
     from estcore.graph.executor import Plan
 
     spent = [0.0]
     gaps: list[float] = []  # time between one plan run's end and the next one's start
-    last_end = [None]
-    run = Plan.run
+    last_end: list[float | None] = [None]
+    saving = [0.0]
+    run, end = Plan.run, CheckpointSaverHook.end
 
     def timed_run(self, values):
         t = time.perf_counter()
@@ -151,12 +152,6 @@ def _interleaved(rounds: int) -> None:
             last_end[0] = time.perf_counter()
             spent[0] += last_end[0] - t
 
-    Plan.run = timed_run
-    from estcore.estimator.checkpoint_hooks import CheckpointSaverHook
-
-    saving = [0.0]
-    end = CheckpointSaverHook.end
-
     def timed_end(self, session):  # the final, synchronous checkpoint save
         t = time.perf_counter()
         try:
@@ -164,53 +159,118 @@ def _interleaved(rounds: int) -> None:
         finally:
             saving[0] += time.perf_counter() - t
 
-    CheckpointSaverHook.end = timed_end
+    Plan.run, CheckpointSaverHook.end = timed_run, timed_end
+    level = logging.getLogger("estcore").level
     logging.getLogger("estcore").setLevel(logging.WARNING)
     scratch = tempfile.TemporaryDirectory(prefix="bench-estimator-")  # removed at the end
-    trained = os.path.join(scratch.name, "trained")
-    _estimator(trained, ModeKeys.TRAIN)
-    print(f"{STEPS} steps of batch {BATCH} per call, {rounds} interleaved rounds (medians)")
-    for mode in (ModeKeys.TRAIN, ModeKeys.EVAL, ModeKeys.PREDICT):
-        rows = []
-        for r in range(rounds + 1):
-            pair = [None, None]
-            model_dir = (os.path.join(scratch.name, f"round{r}") if mode == ModeKeys.TRAIN
-                         else trained)
-            sides = [(0, _bare, (mode,)), (1, _estimator, (model_dir, mode))]
-            # Odd rounds run the Estimator first: the second call of a round is measurably
-            # slower on this VM (its plans by about 1.5%), which would bias a fixed order.
-            for side, fn, args in (sides if r % 2 == 0 else sides[::-1]):
-                spent[0] = saving[0] = 0.0
-                gaps.clear()
-                last_end[0] = None
-                t = time.perf_counter()
-                fn(*args)
-                total = time.perf_counter() - t
-                pair[side] = (total, total - spent[0], saving[0], statistics.median(gaps))
-            if r:  # the first round warms up
-                rows.append(pair)
-            if model_dir != trained:
-                shutil.rmtree(model_dir)  # (untimed) no gigabytes of checkpoints left behind
+    results: dict[str, dict[str, float]] = {}
+    try:
+        trained = os.path.join(scratch.name, "trained")
+        _estimator(trained, ModeKeys.TRAIN)
         med = statistics.median
-        bare, est = med(p[0][0] for p in rows), med(p[1][0] for p in rows)
-        ratio = med(p[1][0] / p[0][0] for p in rows)
-        ctl_bare, ctl_est = med(p[0][1] for p in rows), med(p[1][1] for p in rows)
-        final = med(p[1][2] for p in rows)
-        print(f"{mode:6s} bare {bare * 1e3:7.1f} ms  estimator {est * 1e3:7.1f} ms  "
-              f"ratio {ratio:.3f}  outside plans: bare {ctl_bare * 1e3:5.1f} ms, estimator "
-              f"{ctl_est * 1e3:5.1f} ms -> controller overhead "
-              f"{(ctl_est - ctl_bare) / bare * 100:.1f}%"
-              + (f" (of which the final checkpoint save {final * 1e3:.1f} ms = "
-                 f"{final / bare * 100:.1f}%)" if final else "")
-              + f"; median time between plan runs (per step): bare "
-                f"{med(p[0][3] for p in rows) * 1e6:.0f} us, estimator "
-                f"{med(p[1][3] for p in rows) * 1e6:.0f} us")
-    Plan.run = run
-    CheckpointSaverHook.end = end
-    scratch.cleanup()
+        for mode in MODES:
+            rows = []
+            for r in range(rounds + 1):
+                model_dir = (os.path.join(scratch.name, f"round{r}") if mode == ModeKeys.TRAIN
+                             else trained)
+                sides = ["bare", "estimator"] if r % 2 == 0 else ["estimator", "bare"]
+                row = {}
+                for side in sides:
+                    spent[0] = saving[0] = 0.0
+                    gaps.clear()
+                    last_end[0] = None
+                    t = time.perf_counter()
+                    _call(side, mode, model_dir)
+                    total = time.perf_counter() - t
+                    row[side] = (total, total - spent[0], saving[0], med(gaps))
+                if model_dir != trained:
+                    shutil.rmtree(model_dir)  # untimed: no checkpoints left behind
+                if r:  # round 0 warms up
+                    rows.append(row)
+            bare = med(r["bare"][0] for r in rows)
+            results[mode] = {
+                "bare_ms": bare * 1e3,
+                "estimator_ms": med(r["estimator"][0] for r in rows) * 1e3,
+                "ratio": med(r["estimator"][0] / r["bare"][0] for r in rows),
+                "controller_pct": (med(r["estimator"][1] for r in rows)
+                                   - med(r["bare"][1] for r in rows)) / bare * 100,
+                "final_save_ms": med(r["estimator"][2] for r in rows) * 1e3,
+                "gap_us_bare": med(r["bare"][3] for r in rows) * 1e6,
+                "gap_us_estimator": med(r["estimator"][3] for r in rows) * 1e6,
+                "rounds": rounds,
+            }
+    finally:
+        Plan.run, CheckpointSaverHook.end = run, end
+        logging.getLogger("estcore").setLevel(level)
+        scratch.cleanup()
+    return results
+
+
+def report(results: dict[str, dict[str, float]]) -> str:
+    lines = [f"{STEPS} steps of batch {BATCH} per call; interleaved rounds, medians"]
+    for mode, r in results.items():
+        lines.append(
+            f"{mode:6s} bare {r['bare_ms']:7.1f} ms  estimator {r['estimator_ms']:7.1f} ms  "
+            f"paired ratio {r['ratio']:.3f}  controller overhead {r['controller_pct']:.1f}%"
+            + (f" (final checkpoint save {r['final_save_ms']:.1f} ms)" if r["final_save_ms"]
+               else "")
+            + f"; per step between plan runs: bare {r['gap_us_bare']:.0f} us, estimator "
+              f"{r['gap_us_estimator']:.0f} us")
+    return "\n".join(lines)
+
+
+@pytest.fixture(scope="module")
+def paired(request):
+    """The interleaved measurement, once per run (one round when timing is off)."""
+    disabled = request.config.getoption("benchmark_disable", False)
+    return measure(rounds=1 if disabled else 7)
+
+
+@pytest.fixture(scope="module")
+def trained_dir(tmp_path_factory):
+    d = str(tmp_path_factory.mktemp("trained"))
+    _estimator(d, ModeKeys.TRAIN)
+    return d
+
+
+@pytest.mark.parametrize(("mode", "side"), [(m, s) for m in MODES for s in ("bare", "estimator")],
+                         ids=lambda v: v)
+def test_controller(benchmark, mode, side, paired, trained_dir, tmp_path):
+    """Times one side; before each round (untimed) the other side runs and the
+    garbage collector is run, so both tests of a mode see the same alternation.
+    Compare the two medians of a group, or better the paired ratio in extra_info
+    (measured round by round, free of the drift between the two tests)."""
+    import gc
+    import shutil
+
+    benchmark.group = f"controller-{mode}"
+    benchmark.extra_info["examples_per_round"] = BATCH * STEPS
+    benchmark.extra_info.update({f"paired_{k}": v for k, v in paired[mode].items()})
+    other = "estimator" if side == "bare" else "bare"
+    dirs = (str(tmp_path / f"r{i}") for i in range(1000))
+
+    def model_dir() -> str:
+        return trained_dir if mode != ModeKeys.TRAIN else next(dirs)
+
+    def setup():
+        d = model_dir()
+        _call(other, mode, d)
+        if d != trained_dir:
+            shutil.rmtree(d, ignore_errors=True)
+        gc.collect()
+        return (side, mode, model_dir()), {}
+
+    def teardown(side, mode, d):
+        if d != trained_dir:
+            shutil.rmtree(d, ignore_errors=True)
+
+    benchmark.pedantic(_call, setup=setup, teardown=teardown, rounds=5, iterations=1,
+                       warmup_rounds=1)
+    if side == "estimator":
+        print("\n" + report({mode: paired[mode]}))
 
 
 if __name__ == "__main__":
     import sys
 
-    _interleaved(int(sys.argv[1]) if len(sys.argv) > 1 else 9)
+    print(report(measure(int(sys.argv[1]) if len(sys.argv) > 1 else 9)))

@@ -120,6 +120,32 @@ def test_logging_tensor_hook_format(model, estcore_log):
     assert lines == ["loss = 1.62668, step = 0", "loss = 1.3484868, step = 5 (0.057 sec)"]
 
 
+def test_logging_tensor_hook_skips_formatting_when_info_is_off(model, monkeypatch):
+    """Nothing is formatted for a disabled INFO level, but the trigger timing is kept
+    (the elapsed time of the next line counts from the skipped one) and a user's
+    formatter is still called."""
+    import logging
+
+    from estcore.estimator import basic_hooks
+
+    gs, loss, train = model
+    formatted, called = [], []
+    monkeypatch.setattr(basic_hooks, "_format_value", lambda v: formatted.append(v) or str(v))
+    level = logging.getLogger("estcore").level
+    logging.getLogger("estcore").setLevel(logging.WARNING)
+    try:
+        clock = Clock()
+        hook = LoggingTensorHook({"loss": loss}, every_n_iter=2, clock=clock)
+        user = LoggingTensorHook({"loss": loss}, every_n_iter=2, clock=clock,
+                                 formatter=lambda v: called.append(v["loss"]) or "x")
+        train_loop(FakeSession(gs, loss, train), [hook, user, StopAtStepHook(num_steps=5)],
+                   train, loss)
+    finally:
+        logging.getLogger("estcore").setLevel(level)
+    assert formatted == [] and len(called) == 3
+    assert hook._timer.last_triggered_step() == user._timer.last_triggered_step() == 4
+
+
 def test_logging_tensor_hook_list_order_at_end_formatter(model, estcore_log):
     gs, loss, train = model
     session = FakeSession(gs, loss, train)

@@ -10,7 +10,13 @@ import estcore as ec
 from estcore.estimator._session_setup import Feeder
 from estcore.estimator.basic_hooks import FeedFnHook
 from estcore.estimator.monitored_session import MonitoredSession
-from estcore.estimator.session_run_hook import SessionRunArgs, SessionRunHook
+from estcore.estimator.session_run_hook import (
+    SessionRunArgs,
+    SessionRunHook,
+    constant_request,
+    skips_after_run,
+    skips_before_run,
+)
 
 
 def _model():
@@ -193,3 +199,70 @@ def test_original_args_without_feeds_is_an_empty_dict():
     with graph.as_default(), MonitoredSession(lambda: sess, [hook]) as mon:
         mon.step_runner(gs, Feeder(None, None))(None, None)
     assert hook.feeds == [{}]
+
+
+class _Constant(SessionRunHook):
+    """A before_run marked constant: the step runner may call it once per layout."""
+
+    def __init__(self, fetch):
+        self.args = SessionRunArgs(fetch)
+        self.before_calls = 0
+        self.seen = []
+
+    @constant_request
+    def before_run(self, run_context):
+        self.before_calls += 1
+        return self.args
+
+    def after_run(self, run_context, run_values):
+        self.seen.append(int(run_values.results))
+
+
+class _Overriding(_Constant):
+    """Overrides the marked before_run without the mark: asked every step."""
+
+    def before_run(self, run_context):
+        self.before_calls += 1
+        return self.args
+
+
+def test_step_runner_asks_constant_requests_once_per_layout():
+    graph, sess, gs, x, y, _, loss, train = _model()
+    constant, overriding = _Constant(gs), _Overriding(gs)
+    assigned = _Constant(gs)
+    assigned.before_run = lambda run_context: (setattr(assigned, "before_calls",
+                                                       assigned.before_calls + 1), assigned.args)[1]
+    with graph.as_default(), MonitoredSession(lambda: sess, [constant, overriding,
+                                                             assigned]) as mon:
+        step = mon.step_runner([train, loss], Feeder(x, y))
+        for xb, yb in _batches():
+            step(xb, yb)
+        mon.run(train, {x: _batches()[0][0], y: _batches()[0][1]})  # run() asks every hook
+    assert constant.before_calls == 1 + 1
+    assert overriding.before_calls == assigned.before_calls == 6 + 1
+    # every hook still sees its results every step
+    assert len(constant.seen) == 7
+    assert constant.seen == overriding.seen == assigned.seen
+    assert np.all(np.diff(constant.seen) == 1)
+
+
+def test_hooks_without_after_run_are_not_called_and_base_before_run_skipped():
+    graph, sess, gs, x, y, _, loss, train = _model()
+    calls = []
+
+    class Counting(SessionRunHook):  # before_run / after_run are the base class's
+        def begin(self):
+            calls.append("begin")
+
+        def end(self, session):
+            calls.append("end")
+
+    hook = Counting()
+    assert skips_before_run(hook) and skips_after_run(hook)
+    assert not skips_after_run(_Constant(gs)) and skips_before_run(_Constant(gs))
+    assert not skips_before_run(_Overriding(gs))
+    with graph.as_default(), MonitoredSession(lambda: sess, [hook]) as mon:
+        step = mon.step_runner([train, loss], Feeder(x, y))
+        out = [step(xb, yb)[1] for xb, yb in _batches(3)]
+        assert sess.run(gs) == 3
+    assert calls == ["begin", "end"] and len(out) == 3

@@ -17,7 +17,7 @@ import numpy as np
 
 from estcore.errors import OutOfRangeError
 from estcore.estimator import _graph_compat as gc
-from estcore.estimator.session_run_hook import SessionRunArgs, SessionRunHook
+from estcore.estimator.session_run_hook import SessionRunArgs, SessionRunHook, constant_request
 
 __all__ = [
     "SecondOrStepTimer",
@@ -136,6 +136,7 @@ class StopAtStepHook(SessionRunHook):
             global_step = int(session.run(self._global_step_tensor))
             self._last_step = global_step + self._num_steps
 
+    @constant_request
     def before_run(self, run_context: Any) -> SessionRunArgs:
         return self._step_args
 
@@ -196,8 +197,10 @@ class LoggingTensorHook(SessionRunHook):
     def _log_tensors(self, values: dict) -> None:
         elapsed, _ = self._timer.update_last_triggered_step(self._iter_count)
         if self._formatter:
-            logger.info(self._formatter(values))
+            logger.info(self._formatter(values))  # always called: it may have side effects
             return
+        if not logger.isEnabledFor(logging.INFO):
+            return  # nothing would be printed: skip the formatting (~100 us per line)
         stats = ", ".join(f"{tag} = {_format_value(values[tag])}" for tag in self._tag_order)
         if elapsed is not None:
             logger.info("%s (%.3f sec)", stats, elapsed)
@@ -235,6 +238,7 @@ class NanTensorHook(SessionRunHook):
         self._fail_on_nan_loss = fail_on_nan_loss
         self._args = SessionRunArgs(loss_tensor)  # the same request every step
 
+    @constant_request
     def before_run(self, run_context: Any) -> SessionRunArgs:
         return self._args
 
@@ -284,6 +288,7 @@ class StepCounterHook(SessionRunHook):
         self._step_args = SessionRunArgs(self._global_step_tensor)  # same every step
         self._summary_tag = global_step_summary_tag(self._global_step_tensor)
 
+    @constant_request
     def before_run(self, run_context: Any) -> SessionRunArgs:
         return self._step_args
 

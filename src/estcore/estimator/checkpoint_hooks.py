@@ -30,7 +30,7 @@ from typing import Any
 
 from estcore.estimator.basic_hooks import SecondOrStepTimer, _require_global_step
 from estcore.estimator.saver import Saver
-from estcore.estimator.session_run_hook import SessionRunArgs, SessionRunHook
+from estcore.estimator.session_run_hook import SessionRunArgs, SessionRunHook, constant_request
 from estcore.graph.session import Session
 from estcore.summary import FileWriterCache, SessionLog
 from estcore.summary.ops import SummaryOp, fetches_of, merge, merge_all, summary_values
@@ -167,6 +167,7 @@ class CheckpointSaverHook(SessionRunHook):
         self._save(session, global_step)
         self._timer.update_last_triggered_step(global_step)
 
+    @constant_request
     def before_run(self, run_context: Any) -> SessionRunArgs:
         return self._step_args
 

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from estcore.estimator.basic_hooks import SecondOrStepTimer, _require_global_step
-from estcore.estimator.session_run_hook import SessionRunArgs, SessionRunHook
+from estcore.estimator.session_run_hook import SessionRunArgs, SessionRunHook, constant_request
 from estcore.summary.reader import read_eval_metrics
 
 __all__ = ["make_early_stopping_hook", "stop_if_higher_hook", "stop_if_lower_hook",
@@ -38,6 +38,7 @@ class _StopOnPredicateHook(SessionRunHook):
         self._global_step_tensor = _require_global_step("early stopping hooks")
         self._step_args = SessionRunArgs(self._global_step_tensor)  # same every step
 
+    @constant_request
     def before_run(self, run_context: Any) -> SessionRunArgs:
         return self._step_args
 

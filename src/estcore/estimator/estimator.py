@@ -93,8 +93,9 @@ def _resolve_config(config: Any, model_dir: Any) -> RunConfig:
         logger.info("Using default config.")
     if not isinstance(config, RunConfig):
         raise ValueError(f"config must be an instance of `RunConfig`, but provided {config}.")
+    changes: dict[str, Any] = {}  # applied in one replace() (each one deep-copies)
     if config.session_config is None:
-        config = config.replace(session_config=default_session_config())
+        changes["session_config"] = default_session_config()
     if isinstance(model_dir, os.PathLike):
         model_dir = os.fspath(model_dir)
     if model_dir is not None and config.model_dir is not None and config.model_dir != model_dir:
@@ -102,12 +103,12 @@ def _resolve_config(config: Any, model_dir: Any) -> RunConfig:
                          f"different values. In constructor: '{model_dir}', in `RunConfig`: "
                          f"'{config.model_dir}' ")
     if model_dir:
-        config = config.replace(model_dir=model_dir)
+        changes["model_dir"] = model_dir
     elif config.model_dir is None:
         model_dir = tempfile.mkdtemp()
         logger.warning("Using temporary folder as model directory: %s", model_dir)
-        config = config.replace(model_dir=model_dir)
-    return config
+        changes["model_dir"] = model_dir
+    return config.replace(**changes) if changes else config
 
 
 def _warm_start_settings(warm_start_from: Any) -> WarmStartSettings | None:

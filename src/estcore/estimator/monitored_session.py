@@ -32,6 +32,8 @@ from estcore.estimator.session_run_hook import (
     SessionRunContext,
     SessionRunHook,
     SessionRunValues,
+    skips_after_run,
+    skips_before_run,
 )
 
 __all__ = ["MonitoredSession", "HookedSession"]
@@ -97,6 +99,12 @@ class HookedSession:
         self._hooks = list(hooks)
         self._before = [hook.before_run for hook in self._hooks]  # bound once: per-step path
         self._after = [hook.after_run for hook in self._hooks]
+        # The per-step path calls only the after_run methods that do something (not the
+        # base class's no-op), and, in step_runner, only the before_run methods whose
+        # request may change (see session_run_hook.constant_request).
+        self._active_after = [(i, after) for i, (hook, after)
+                              in enumerate(zip(self._hooks, self._after, strict=True))
+                              if not skips_after_run(hook)]
         self._should_stop = False
         self._layout: _Layout | None = None
 
@@ -115,7 +123,7 @@ class HookedSession:
         requests = [before(run_context) for before in self._before]
         layout = self._layout
         if layout is None or not layout.matches(fetches, requests):
-            layout = self._layout = _Layout(fetches, requests)
+            layout = self._layout = self._new_layout(fetches, requests)
         feed = _merge_feeds(feed_dict, requests) if layout.hook_feeds else feed_dict
         return self._after_run(run_context, layout,
                                self._sess.run(layout.leaves, feed_dict=feed or None))
@@ -138,17 +146,31 @@ class HookedSession:
         sess, befores, values_of = self._sess, self._before, feeder.values
         layouts: list[_Layout | None] = [None]
         flat_callable = getattr(sess, "_flat_callable", None)
+        # Hooks whose request may change are asked every step; the constant ones only
+        # when the layout is rebuilt (their before_run has no side effects).
+        varying = [i for i, hook in enumerate(self._hooks) if not skips_before_run(hook)]
+        varying_befores = [befores[i] for i in varying]
+
+        def all_requests(run_context: SessionRunContext, asked: list) -> list:
+            requests = [None] * len(befores)
+            for i, request in zip(varying, asked, strict=True):
+                requests[i] = request
+            for i, before in enumerate(befores):
+                if i not in varying:
+                    requests[i] = before(run_context)
+            return requests
 
         def step(features: Any, labels: Any) -> Any:
             values = values_of(features, labels)
             if values is None:
                 return self.run(fetches, feeder(features, labels))
             run_context = _StepContext(fetches, feed_tensors, values, sess)
-            requests = [before(run_context) for before in befores]
+            asked = [before(run_context) for before in varying_befores]
             layout = layouts[0]
-            # (same_requests inlined: the stored layout is always reusable; no call per step)
-            if layout is None or not all(map(is_, requests, layout.requests)):
-                layout = _Layout(fetches, requests)
+            # (the stored layout is always reusable: compare only what may change)
+            if layout is None or not all(map(is_, asked, layout.varying_requests)):
+                layout = self._new_layout(fetches, all_requests(run_context, asked))
+                layout.varying_requests = asked
                 if layout.reusable:  # else (per-step feeds, mutable requests): rebuilt per step
                     if flat_callable is not None:
                         layout.runner = flat_callable(layout.leaves, feed_tensors)
@@ -159,16 +181,22 @@ class HookedSession:
                 # feed dict, and that dict is what runs (as in run()).
                 feed = run_context.original_args.feed_dict
                 if layout.hook_feeds:
-                    feed = _merge_feeds(feed, requests)
+                    feed = _merge_feeds(feed, layout.requests)  # (built this step)
                 return self._after_run(run_context, layout,
                                        sess.run(layout.leaves, feed_dict=feed or None))
             return self._after_run(run_context, layout, layout.runner(values))
 
         return step
 
+    def _new_layout(self, fetches: Any, requests: list) -> _Layout:
+        layout = _Layout(fetches, requests)
+        plans = layout.hook_plans
+        layout.after_calls = [(after, plans[i]) for i, after in self._active_after]
+        return layout
+
     def _after_run(self, run_context: SessionRunContext, layout: _Layout, values: Any) -> Any:
         new_values = tuple.__new__  # SessionRunValues without its Python-level __new__
-        for after, plan in zip(self._after, layout.hook_plans, strict=True):
+        for after, plan in layout.after_calls:
             results = values[plan] if type(plan) is int else _rebuild(plan, values)
             after(run_context, new_values(SessionRunValues, (results, None, None)))
         self._should_stop = self._should_stop or run_context._stop_requested  # no property call
@@ -214,7 +242,7 @@ class _Layout:
     """
 
     __slots__ = ("signature", "requests", "leaves", "caller", "flat_caller", "hook_plans",
-                 "hook_feeds", "reusable", "runner")
+                 "hook_feeds", "reusable", "runner", "after_calls", "varying_requests")
 
     def __init__(self, fetches: Any, requests: list):
         # Hooks ask again for what the caller or another hook fetches (the loss, the
@@ -237,6 +265,9 @@ class _Layout:
                                                     for r in requests)
         self.leaves = tuple(leaves)
         self.runner: Callable[[list], list] | None = None
+        # set by the hooked session: (after_run, its plan) for each hook that has one
+        self.after_calls: list[tuple[Callable, Any]] = []
+        self.varying_requests: list = requests  # what step_runner compares (a subset)
 
     def matches(self, fetches: Any, requests: list) -> bool:
         return self.same_requests(requests) and _signature(fetches) == self.signature

@@ -19,6 +19,28 @@ from typing import Any
 
 __all__ = ["SessionRunHook", "SessionRunArgs", "SessionRunContext", "SessionRunValues"]
 
+_CONSTANT = "_estcore_constant_request"
+
+
+def constant_request(before_run: Any) -> Any:
+    """Marks a ``before_run`` that, once ``begin()`` has run, returns the same object
+    every step and does nothing else: a hooked session's per-step loop may call it
+    once and reuse the request (a subclass that overrides it is called every step)."""
+    setattr(before_run, _CONSTANT, True)
+    return before_run
+
+
+def skips_before_run(hook: Any) -> bool:
+    """True if ``hook.before_run`` need not be called every step: it is the base
+    class's (always None) or marked with :func:`constant_request`."""
+    fn = getattr(hook.before_run, "__func__", None)  # None: set on the instance
+    return fn is SessionRunHook.before_run or getattr(fn, _CONSTANT, False)
+
+
+def skips_after_run(hook: Any) -> bool:
+    """True if ``hook.after_run`` is the base class's (does nothing)."""
+    return getattr(hook.after_run, "__func__", None) is SessionRunHook.after_run
+
 
 class SessionRunHook:
     """Base class of every hook; all methods do nothing by default."""
