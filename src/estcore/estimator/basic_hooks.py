@@ -17,7 +17,13 @@ import numpy as np
 
 from estcore.errors import OutOfRangeError
 from estcore.estimator import _graph_compat as gc
-from estcore.estimator.session_run_hook import SessionRunArgs, SessionRunHook, constant_request
+from estcore.estimator.session_run_hook import (
+    Idle,
+    SessionRunArgs,
+    SessionRunHook,
+    constant_request,
+    owns_idle_protocol,
+)
 
 __all__ = [
     "SecondOrStepTimer",
@@ -82,6 +88,19 @@ class SecondOrStepTimer:
     def last_triggered_step(self) -> int | None:
         return self._last_triggered_step
 
+    def quiet_bound(self, step: int) -> tuple[int | None, float | None] | None:
+        """How long :meth:`should_trigger_for_step` stays False from ``step`` on,
+        for steps ``step, step + 1, ...``: ``(n, None)`` for the first ``n`` of them
+        (a steps timer), ``(None, t)`` while the clock is below ``t`` (a seconds
+        timer); None if it may trigger at ``step``."""
+        last = self._last_triggered_step
+        if last is None:
+            return None
+        if self._every_steps is not None:
+            n = last + self._every_steps - step
+            return (n, None) if n > 0 else None
+        return (None, self._last_triggered_time + self._every_secs)  # type: ignore[operator]
+
 
 class NeverTriggerTimer(SecondOrStepTimer):
     """A timer that never triggers (for at-end-only logging)."""
@@ -91,6 +110,28 @@ class NeverTriggerTimer(SecondOrStepTimer):
 
     def should_trigger_for_step(self, step: int) -> bool:
         return False
+
+    def quiet_bound(self, step: int) -> tuple[int | None, float | None] | None:
+        return (None, None)
+
+
+def _idle_for(timer: SecondOrStepTimer, step: int, request: Any,
+              fetched: int | None = None) -> Idle | None:
+    """The :class:`Idle` promise of a hook whose next action is
+    ``timer.should_trigger_for_step(step)`` (then ``step + 1``, ... on later steps);
+    ``fetched``: the global step it saw last, when that prediction relies on it."""
+    t = type(timer)
+    if (t.should_trigger_for_step, t.quiet_bound) not in _QUIET_BOUNDS:
+        return None  # a timer of another kind: no promise (the hook is called every step)
+    bound = timer.quiet_bound(step)
+    if bound is None:
+        return None
+    return Idle(bound[0], bound[1], timer._clock, request, fetched is not None, fetched)
+
+
+# the timers whose quiet_bound describes their own should_trigger_for_step
+_QUIET_BOUNDS = {(c.should_trigger_for_step, c.quiet_bound)
+                 for c in (SecondOrStepTimer, NeverTriggerTimer)}
 
 
 def _require_global_step(hook_name: str) -> Any:
@@ -146,6 +187,16 @@ class StopAtStepHook(SessionRunHook):
             step = run_context.session.run(self._global_step_tensor)
             if step >= self._last_step:
                 run_context.request_stop()
+
+    def _idle(self, results: Any) -> Idle | None:
+        # quiet while the next steps' fetched global step + 1 stays below last_step
+        n = self._last_step - int(results) - 2
+        if n <= 0 or not owns_idle_protocol(self, StopAtStepHook):
+            return None
+        return Idle(n, None, None, self._step_args, True, int(results))
+
+    def _wake(self, skipped: int) -> None:
+        pass
 
 
 def _format_value(value: Any) -> str:
@@ -211,6 +262,15 @@ class LoggingTensorHook(SessionRunHook):
         if self._should_trigger:
             self._log_tensors(run_values.results)
         self._iter_count += 1
+
+    def _idle(self, results: Any) -> Idle | None:
+        if not owns_idle_protocol(self, LoggingTensorHook):
+            return None
+        return _idle_for(self._timer, self._iter_count, None)
+
+    def _wake(self, skipped: int) -> None:
+        self._iter_count += skipped
+        self._should_trigger = False
 
     def end(self, session: Any) -> None:
         if self._log_at_end:
@@ -318,6 +378,17 @@ class StepCounterHook(SessionRunHook):
                 "Optimizer.apply_gradients or Optimizer.minimize.",
                 stale_global_step, self._last_global_step)
         self._last_global_step = stale_global_step
+
+    def _idle(self, results: Any) -> Idle | None:
+        # the next step's after_run checks (its fetched step) + steps_per_run, and that
+        # fetched step is this one's + 1 (the guard checks it)
+        if self._last_global_step is None or not owns_idle_protocol(self, StepCounterHook):
+            return None
+        return _idle_for(self._timer, self._last_global_step + 1 + self._steps_per_run,
+                         self._step_args, fetched=self._last_global_step)
+
+    def _wake(self, skipped: int) -> None:
+        self._last_global_step += skipped  # the step fetched at the last skipped step
 
     def end(self, session: Any) -> None:
         if self._summary_writer is not None:

@@ -28,9 +28,15 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from estcore.estimator.basic_hooks import SecondOrStepTimer, _require_global_step
+from estcore.estimator.basic_hooks import SecondOrStepTimer, _idle_for, _require_global_step
 from estcore.estimator.saver import Saver
-from estcore.estimator.session_run_hook import SessionRunArgs, SessionRunHook, constant_request
+from estcore.estimator.session_run_hook import (
+    Idle,
+    SessionRunArgs,
+    SessionRunHook,
+    constant_request,
+    owns_idle_protocol,
+)
 from estcore.graph.session import Session
 from estcore.summary import FileWriterCache, SessionLog
 from estcore.summary.ops import SummaryOp, fetches_of, merge, merge_all, summary_values
@@ -180,6 +186,16 @@ class CheckpointSaverHook(SessionRunHook):
                 if self._save(run_context.session, global_step):
                     run_context.request_stop()
 
+    def _idle(self, results: Any) -> Idle | None:
+        if not owns_idle_protocol(self, CheckpointSaverHook):
+            return None
+        step = int(results)
+        return _idle_for(self._timer, step + 1 + self._steps_per_run, self._step_args,
+                         fetched=step)
+
+    def _wake(self, skipped: int) -> None:
+        pass
+
     def end(self, session: Any) -> None:
         self._writer.wait()
         last_step = int(session.run(self._global_step_tensor))
@@ -300,6 +316,19 @@ class SummarySaverHook(SessionRunHook):
                 values = summary_values(self._ops, results[1])
                 self._summary_writer.add_summary(values, global_step)
         self._next_step = global_step + 1
+
+    def _idle(self, results: Any) -> Idle | None:
+        # the next before_run asks the timer about _next_step, which grows by one per step
+        if (not self._summary_writer or self._next_step is None
+                or not owns_idle_protocol(self, SummarySaverHook)):
+            return None
+        # (_next_step is the fetched step + 2: see after_run)
+        return _idle_for(self._timer, self._next_step, self._step_args,
+                         fetched=self._next_step - 2)
+
+    def _wake(self, skipped: int) -> None:
+        self._next_step += skipped
+        self._request_summary = False
 
     def end(self, session: Any = None) -> None:
         if self._summary_writer:

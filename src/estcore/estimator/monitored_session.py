@@ -27,6 +27,7 @@ from operator import is_
 from typing import Any
 
 from estcore.errors import OutOfRangeError
+from estcore.estimator._idle_hooks import Sleepers
 from estcore.estimator.session_run_hook import (
     SessionRunArgs,
     SessionRunContext,
@@ -39,6 +40,8 @@ from estcore.estimator.session_run_hook import (
 __all__ = ["MonitoredSession", "HookedSession"]
 
 logger = logging.getLogger("estcore")
+
+_NEVER = float("inf")
 
 
 def _flatten(x: Any, leaves: list, index: dict[int, int]) -> Any:
@@ -107,6 +110,7 @@ class HookedSession:
                               if not skips_after_run(hook)]
         self._should_stop = False
         self._layout: _Layout | None = None
+        self._sleepers: Sleepers | None = None  # hooks the step runner skips (idle protocol)
 
     @property
     def session(self) -> Any:
@@ -118,7 +122,14 @@ class HookedSession:
     def request_stop(self) -> None:
         self._should_stop = True
 
+    def wake_sleepers(self) -> None:
+        """Bring hooks the step runner was skipping up to date (before another path
+        calls them: ``run()``, ``end()``)."""
+        if self._sleepers is not None and self._sleepers.asleep:
+            self._sleepers.wake_all()
+
     def run(self, fetches: Any, feed_dict: dict | None = None) -> Any:
+        self.wake_sleepers()
         run_context = SessionRunContext(SessionRunArgs(fetches, feed_dict), self._sess)
         requests = [before(run_context) for before in self._before]
         layout = self._layout
@@ -141,6 +152,11 @@ class HookedSession:
         only built if one does; a step where one does runs that dict, as ``run``),
         the step skips the session's per-run lookups. ``fetches`` must not change
         while the runner is in use.
+
+        Hooks that implement the idle protocol (estcore's standard hooks; see
+        :mod:`estcore.estimator.session_run_hook`) are not called on the steps where
+        they promise to do nothing but count; they are brought up to date before
+        they are called again, before :meth:`run` and before ``end()``.
         """
         feed_tensors = tuple(feeder.tensors)
         sess, befores, values_of = self._sess, self._before, feeder.values
@@ -150,6 +166,9 @@ class HookedSession:
         # when the layout is rebuilt (their before_run has no side effects).
         varying = [i for i, hook in enumerate(self._hooks) if not skips_before_run(hook)]
         varying_befores = [befores[i] for i in varying]
+        if self._sleepers is None:
+            self._sleepers = Sleepers(self._hooks, befores, varying)
+        sleepers = self._sleepers
 
         def all_requests(run_context: SessionRunContext, asked: list) -> list:
             requests = [None] * len(befores)
@@ -164,8 +183,17 @@ class HookedSession:
             values = values_of(features, labels)
             if values is None:
                 return self.run(fetches, feeder(features, labels))
+            sl = sleepers
+            if sl.asleep and (sl.done >= sl.wake_done or (
+                    sl.before_until != _NEVER and sl.clock() >= sl.before_until)):
+                sl.before_step()
             run_context = _StepContext(fetches, feed_tensors, values, sess)
-            asked = [before(run_context) for before in varying_befores]
+            if sl.varying_asleep:  # a sleeping hook's slot holds its quiet request
+                asked = sl.asked_template.copy()
+                for j, before in sl.awake_varying:
+                    asked[j] = before(run_context)
+            else:
+                asked = [before(run_context) for before in varying_befores]
             layout = layouts[0]
             # (the stored layout is always reusable: compare only what may change)
             if layout is None or not all(map(is_, asked, layout.varying_requests)):
@@ -182,23 +210,60 @@ class HookedSession:
                 feed = run_context.original_args.feed_dict
                 if layout.hook_feeds:
                     feed = _merge_feeds(feed, layout.requests)  # (built this step)
-                return self._after_run(run_context, layout,
-                                       sess.run(layout.leaves, feed_dict=feed or None))
-            return self._after_run(run_context, layout, layout.runner(values))
+                return self._after_step(run_context, layout,
+                                        sess.run(layout.leaves, feed_dict=feed or None))
+            return self._after_step(run_context, layout, layout.runner(values))
 
         return step
+
+    def _after_step(self, run_context: SessionRunContext, layout: _Layout, values: Any) -> Any:
+        """:meth:`_after_run` for the step runner: sleeping hooks are skipped, and each
+        hook called is asked whether it may sleep through the next steps."""
+        sl = self._sleepers
+        assert sl is not None
+        calls = layout.after_calls
+        if sl.asleep:
+            # (Sleepers.after_plan's tests inlined: this runs every step)
+            guard = sl.guard
+            if guard is not None and int(values[layout.hook_plans[guard]]) != sl.next_step:
+                sl.wake_guarded()
+            if sl.after_until != _NEVER and sl.clock() >= sl.after_until:
+                sl.wake_timed()
+            if sl.asleep:
+                cached = sl.cache
+                calls = (cached[2] if cached[0] is layout and cached[1] == sl.generation
+                         else sl.calls_for(layout))
+            if sl.guard is not None:
+                sl.next_step += 1
+        new_values = tuple.__new__  # SessionRunValues without its Python-level __new__
+        idles = sl.idles
+        for i, after, plan in calls:
+            results = values[plan] if type(plan) is int else _rebuild(plan, values)
+            after(run_context, new_values(SessionRunValues, (results, None, None)))
+            idle = idles[i]
+            if idle is not None:
+                promise = idle(results)
+                if promise is not None:
+                    sl.fall_asleep(i, promise)
+        sl.done += 1
+        return self._caller_values(run_context, layout, values)
 
     def _new_layout(self, fetches: Any, requests: list) -> _Layout:
         layout = _Layout(fetches, requests)
         plans = layout.hook_plans
-        layout.after_calls = [(after, plans[i]) for i, after in self._active_after]
+        layout.after_calls = [(i, after, plans[i]) for i, after in self._active_after]
         return layout
 
     def _after_run(self, run_context: SessionRunContext, layout: _Layout, values: Any) -> Any:
         new_values = tuple.__new__  # SessionRunValues without its Python-level __new__
-        for after, plan in layout.after_calls:
+        for _, after, plan in layout.after_calls:
             results = values[plan] if type(plan) is int else _rebuild(plan, values)
             after(run_context, new_values(SessionRunValues, (results, None, None)))
+        return self._caller_values(run_context, layout, values)
+
+    def _caller_values(self, run_context: SessionRunContext, layout: _Layout,
+                       values: Any) -> Any:
+        """Record a stop request; the caller's fetches from the flat ``values``."""
         self._should_stop = self._should_stop or run_context._stop_requested  # no property call
         flat = layout.flat_caller
         if flat is not None:  # a list/tuple of leaves: no Python-level rebuild
@@ -265,8 +330,9 @@ class _Layout:
                                                     for r in requests)
         self.leaves = tuple(leaves)
         self.runner: Callable[[list], list] | None = None
-        # set by the hooked session: (after_run, its plan) for each hook that has one
-        self.after_calls: list[tuple[Callable, Any]] = []
+        # set by the hooked session: (hook index, after_run, its plan) for each hook that
+        # has an after_run
+        self.after_calls: list[tuple[int, Callable, Any]] = []
         self.varying_requests: list = requests  # what step_runner compares (a subset)
 
     def matches(self, fetches: Any, requests: list) -> bool:
@@ -373,6 +439,7 @@ class MonitoredSession:
         self._hooked.request_stop()
         try:
             if exception is None:
+                self._hooked.wake_sleepers()
                 for hook in self._hooks:
                     hook.end(self._raw)
             else:

@@ -42,6 +42,51 @@ def skips_after_run(hook: Any) -> bool:
     return getattr(hook.after_run, "__func__", None) is SessionRunHook.after_run
 
 
+# ----------------------------------------------------------------------------------------
+# The idle protocol (private to estcore's own hooks; used by HookedSession.step_runner).
+#
+# Most steps of a training loop are quiet for the standard hooks: a hook that logs every
+# 100 steps only counts the other 99. Calling it anyway costs microseconds per step
+# (cache-cold Python right after the step's kernels). A hook that implements
+#
+#     hook._idle(results) -> Idle | None     # asked right after its after_run
+#     hook._wake(skipped: int) -> None
+#
+# may be skipped entirely (no before_run, no after_run) on the following steps, while
+#   * fewer than ``Idle.steps`` steps have been skipped (None: no bound),
+#   * ``Idle.clock()`` is below ``Idle.until`` (None: no bound), checked before each
+#     step and again after it (so a time bound is met on the same step as it would be
+#     by the hook itself),
+#   * and, for ``Idle.guard`` (the hook predicts the global step), the global step it
+#     fetches grew by exactly one at every step from ``Idle.step`` (the value it saw
+#     last; checked after each step, any other change wakes it for that step's
+#     after_run).
+# On those steps its request is ``Idle.request``. Before it is called again the loop
+# calls ``_wake(skipped)`` with the number of whole steps skipped; ``_wake`` brings the
+# hook's state to what those calls would have left (counters advanced; per-step flags
+# as after a quiet before_run). Every other path (``run()``, the end of the loop) wakes
+# sleeping hooks first. ``_idle`` returns None whenever the hook could act on the next
+# step, or when a subclass overrides one of the methods the promise is about
+# (see :func:`owns_idle_protocol`).
+# ----------------------------------------------------------------------------------------
+
+
+class Idle(collections.namedtuple("Idle", ["steps", "until", "clock", "request", "guard", "step"],
+                                  defaults=(False, None))):
+    """What a hook promises for the steps it may sleep through (see above)."""
+
+    __slots__ = ()
+
+
+def owns_idle_protocol(hook: Any, cls: type) -> bool:
+    """True if ``hook``'s before_run, after_run and _wake are ``cls``'s own (a
+    subclass overriding any of them, or a method set on the instance, opts out)."""
+    t = type(hook)
+    return (t.before_run is cls.before_run and t.after_run is cls.after_run
+            and t._wake is cls._wake and "before_run" not in vars(hook)
+            and "after_run" not in vars(hook))
+
+
 class SessionRunHook:
     """Base class of every hook; all methods do nothing by default."""
 
