@@ -22,7 +22,6 @@ from estcore.estimator.session_run_hook import (
     SessionRunArgs,
     SessionRunHook,
     constant_request,
-    owns_idle_protocol,
 )
 
 __all__ = [
@@ -156,6 +155,8 @@ class StopAtStepHook(SessionRunHook):
         last_step: absolute global step to stop at. Exactly one is required.
     """
 
+    _idle_owner: type | None = None  # set below the class (the idle protocol)
+
     def __init__(self, num_steps: int | None = None, last_step: int | None = None):
         if num_steps is None and last_step is None:
             raise ValueError("One of num_steps or last_step must be specified.")
@@ -191,11 +192,9 @@ class StopAtStepHook(SessionRunHook):
     def _idle(self, results: Any) -> Idle | None:
         # quiet while the next steps' fetched global step + 1 stays below last_step
         n = self._last_step - int(results) - 2
-        if n <= 0 or not owns_idle_protocol(self, StopAtStepHook):
-            return None
-        return Idle(n, None, None, self._step_args, True, int(results))
+        return Idle(n, None, None, self._step_args, True, int(results)) if n > 0 else None
 
-    def _wake(self, skipped: int) -> None:
+    def _wake(self, skipped: int, mid_step: bool) -> None:
         pass
 
 
@@ -211,6 +210,8 @@ class LoggingTensorHook(SessionRunHook):
     is a dict (given order for a list), the elapsed time omitted on the first
     line; or ``formatter(values_dict)``.
     """
+
+    _idle_owner: type | None = None  # set below the class (the idle protocol)
 
     def __init__(self, tensors: dict | list | tuple, every_n_iter: int | None = None,
                  every_n_secs: float | None = None, at_end: bool = False,
@@ -264,13 +265,12 @@ class LoggingTensorHook(SessionRunHook):
         self._iter_count += 1
 
     def _idle(self, results: Any) -> Idle | None:
-        if not owns_idle_protocol(self, LoggingTensorHook):
-            return None
         return _idle_for(self._timer, self._iter_count, None)
 
-    def _wake(self, skipped: int) -> None:
+    def _wake(self, skipped: int, mid_step: bool) -> None:
         self._iter_count += skipped
-        self._should_trigger = False
+        if skipped or mid_step:  # as after a quiet before_run
+            self._should_trigger = False
 
     def end(self, session: Any) -> None:
         if self._log_at_end:
@@ -325,6 +325,8 @@ class StepCounterHook(SessionRunHook):
         output_dir: where the ``global_step/sec`` summary goes (cached writer).
         summary_writer: a writer to use instead.
     """
+
+    _idle_owner: type | None = None  # set below the class (the idle protocol)
 
     def __init__(self, every_n_steps: int | None = 100, every_n_secs: float | None = None,
                  output_dir: str | None = None, summary_writer: Any = None,
@@ -382,12 +384,12 @@ class StepCounterHook(SessionRunHook):
     def _idle(self, results: Any) -> Idle | None:
         # the next step's after_run checks (its fetched step) + steps_per_run, and that
         # fetched step is this one's + 1 (the guard checks it)
-        if self._last_global_step is None or not owns_idle_protocol(self, StepCounterHook):
+        if self._last_global_step is None:
             return None
         return _idle_for(self._timer, self._last_global_step + 1 + self._steps_per_run,
                          self._step_args, fetched=self._last_global_step)
 
-    def _wake(self, skipped: int) -> None:
+    def _wake(self, skipped: int, mid_step: bool) -> None:
         self._last_global_step += skipped  # the step fetched at the last skipped step
 
     def end(self, session: Any) -> None:
@@ -439,3 +441,10 @@ class FeedFnHook(SessionRunHook):
 
     def before_run(self, run_context: Any) -> SessionRunArgs:
         return SessionRunArgs(fetches=None, feed_dict=self.feed_fn())
+
+
+# The classes whose own methods the idle protocol describes (session_run_hook); a
+# subclass overriding one of them is called every step.
+StopAtStepHook._idle_owner = StopAtStepHook
+LoggingTensorHook._idle_owner = LoggingTensorHook
+StepCounterHook._idle_owner = StepCounterHook

@@ -35,7 +35,6 @@ from estcore.estimator.session_run_hook import (
     SessionRunArgs,
     SessionRunHook,
     constant_request,
-    owns_idle_protocol,
 )
 from estcore.graph.session import Session
 from estcore.summary import FileWriterCache, SessionLog
@@ -128,6 +127,8 @@ class CheckpointSaverHook(SessionRunHook):
             ``get_variable_values()``).
     """
 
+    _idle_owner: type | None = None  # set below the class (the idle protocol)
+
     def __init__(self, checkpoint_dir: str, save_secs: float | None = None,
                  save_steps: int | None = None, saver: Saver | None = None,
                  checkpoint_basename: str = "model.ckpt", scaffold: Any = None,
@@ -187,13 +188,11 @@ class CheckpointSaverHook(SessionRunHook):
                     run_context.request_stop()
 
     def _idle(self, results: Any) -> Idle | None:
-        if not owns_idle_protocol(self, CheckpointSaverHook):
-            return None
         step = int(results)
         return _idle_for(self._timer, step + 1 + self._steps_per_run, self._step_args,
                          fetched=step)
 
-    def _wake(self, skipped: int) -> None:
+    def _wake(self, skipped: int, mid_step: bool) -> None:
         pass
 
     def end(self, session: Any) -> None:
@@ -259,6 +258,8 @@ class SummarySaverHook(SessionRunHook):
         summary_op: a summary op or a list of them (``estcore.summary.scalar`` ...).
     """
 
+    _idle_owner: type | None = None  # set below the class (the idle protocol)
+
     def __init__(self, save_steps: int | None = None, save_secs: float | None = None,
                  output_dir: str | None = None, summary_writer: Any = None,
                  scaffold: Any = None, summary_op: Any = None,
@@ -319,17 +320,23 @@ class SummarySaverHook(SessionRunHook):
 
     def _idle(self, results: Any) -> Idle | None:
         # the next before_run asks the timer about _next_step, which grows by one per step
-        if (not self._summary_writer or self._next_step is None
-                or not owns_idle_protocol(self, SummarySaverHook)):
+        if not self._summary_writer or self._next_step is None:
             return None
         # (_next_step is the fetched step + 2: see after_run)
         return _idle_for(self._timer, self._next_step, self._step_args,
                          fetched=self._next_step - 2)
 
-    def _wake(self, skipped: int) -> None:
+    def _wake(self, skipped: int, mid_step: bool) -> None:
         self._next_step += skipped
-        self._request_summary = False
+        if skipped or mid_step:  # as after a quiet before_run
+            self._request_summary = False
 
     def end(self, session: Any = None) -> None:
         if self._summary_writer:
             self._summary_writer.flush()
+
+
+# The classes whose own methods the idle protocol describes (session_run_hook); a
+# subclass overriding one of them is called every step.
+CheckpointSaverHook._idle_owner = CheckpointSaverHook
+SummarySaverHook._idle_owner = SummarySaverHook

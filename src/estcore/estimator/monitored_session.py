@@ -41,8 +41,6 @@ __all__ = ["MonitoredSession", "HookedSession"]
 
 logger = logging.getLogger("estcore")
 
-_NEVER = float("inf")
-
 
 def _flatten(x: Any, leaves: list, index: dict[int, int]) -> Any:
     """A plan to rebuild ``x`` from ``leaves``: its tensors/ops are appended in order,
@@ -170,12 +168,14 @@ class HookedSession:
             self._sleepers = Sleepers(self._hooks, befores, varying)
         sleepers = self._sleepers
 
+        varying_set = set(varying)
+
         def all_requests(run_context: SessionRunContext, asked: list) -> list:
             requests = [None] * len(befores)
             for i, request in zip(varying, asked, strict=True):
                 requests[i] = request
             for i, before in enumerate(befores):
-                if i not in varying:
+                if i not in varying_set:
                     requests[i] = before(run_context)
             return requests
 
@@ -184,13 +184,18 @@ class HookedSession:
             if values is None:
                 return self.run(fetches, feeder(features, labels))
             sl = sleepers
-            if sl.asleep and (sl.done >= sl.wake_done or (
-                    sl.before_until != _NEVER and sl.clock() >= sl.before_until)):
+            if sl.asleep and sl.done >= sl.wake_done:
                 sl.before_step()
+            sl.in_step = True
             run_context = _StepContext(fetches, feed_tensors, values, sess)
             if sl.varying_asleep:  # a sleeping hook's slot holds its quiet request
                 asked = sl.asked_template.copy()
                 for j, before in sl.awake_varying:
+                    if type(before) is int:  # asleep with a time bound: its clock, here
+                        if not sl.due(before):
+                            continue
+                        sl.wake(before, mid_step=False)
+                        before = befores[before]
                     asked[j] = before(run_context)
             else:
                 asked = [before(run_context) for before in varying_befores]
@@ -217,35 +222,49 @@ class HookedSession:
         return step
 
     def _after_step(self, run_context: SessionRunContext, layout: _Layout, values: Any) -> Any:
-        """:meth:`_after_run` for the step runner: sleeping hooks are skipped, and each
-        hook called is asked whether it may sleep through the next steps."""
+        """:meth:`_after_run` for the step runner: sleeping hooks are skipped (those with
+        a time bound are checked at their place), and each hook called is asked
+        whether it may sleep through the next steps."""
         sl = self._sleepers
         assert sl is not None
         calls = layout.after_calls
         if sl.asleep:
-            # (Sleepers.after_plan's tests inlined: this runs every step)
             guard = sl.guard
-            if guard is not None and int(values[layout.hook_plans[guard]]) != sl.next_step:
-                sl.wake_guarded()
-            if sl.after_until != _NEVER and sl.clock() >= sl.after_until:
-                sl.wake_timed()
+            if guard is not None:  # (inlined: this runs every step)
+                if int(values[layout.hook_plans[guard]]) != sl.next_step:
+                    sl.wake_guarded()
+                else:
+                    sl.next_step += 1
             if sl.asleep:
                 cached = sl.cache
                 calls = (cached[2] if cached[0] is layout and cached[1] == sl.generation
                          else sl.calls_for(layout))
-            if sl.guard is not None:
-                sl.next_step += 1
         new_values = tuple.__new__  # SessionRunValues without its Python-level __new__
-        idles = sl.idles
-        for i, after, plan in calls:
-            results = values[plan] if type(plan) is int else _rebuild(plan, values)
-            after(run_context, new_values(SessionRunValues, (results, None, None)))
-            idle = idles[i]
-            if idle is not None:
-                promise = idle(results)
-                if promise is not None:
-                    sl.fall_asleep(i, promise)
+        idles, asleep = sl.idles, sl.asleep
+        entry = None
+        try:
+            for entry in calls:
+                i, after, plan = entry
+                if i in asleep:  # asleep with a time bound: its clock, read here
+                    if not sl.due(i):
+                        continue
+                    sl.wake(i, mid_step=True)
+                    asleep = sl.asleep
+                results = values[plan] if type(plan) is int else _rebuild(plan, values)
+                after(run_context, new_values(SessionRunValues, (results, None, None)))
+                idle = idles[i]
+                if idle is not None:
+                    promise = idle(results)
+                    if promise is not None:
+                        sl.fall_asleep(i, promise)
+        except BaseException:
+            full = layout.after_calls
+            sl.abort_step(next(n for n, c in enumerate(full) if c is entry), full)
+            raise
         sl.done += 1
+        sl.in_step = False
+        if sl.dirty:
+            sl.update()
         return self._caller_values(run_context, layout, values)
 
     def _new_layout(self, fetches: Any, requests: list) -> _Layout:
@@ -438,8 +457,8 @@ class MonitoredSession:
         self._closed = True
         self._hooked.request_stop()
         try:
+            self._hooked.wake_sleepers()  # hooks' state as if each had run every step
             if exception is None:
-                self._hooked.wake_sleepers()
                 for hook in self._hooks:
                     hook.end(self._raw)
             else:
