@@ -114,7 +114,7 @@ def _call(side: str, mode: str, model_dir: str) -> None:
         _estimator(model_dir, mode)
 
 
-def measure(rounds: int = 7) -> dict[str, dict[str, float]]:
+def measure(rounds: int = 11) -> dict[str, dict[str, float]]:
     """Per mode, interleaved over ``rounds`` (plus one warm-up round): one bare call
     and one Estimator call per round, which goes first alternating from round to
     round (the second call of a round runs its plans ~1.5% slower on this VM, which
@@ -223,7 +223,7 @@ def report(results: dict[str, dict[str, float]]) -> str:
 def paired(request):
     """The interleaved measurement, once per run (one round when timing is off)."""
     disabled = request.config.getoption("benchmark_disable", False)
-    return measure(rounds=1 if disabled else 7)
+    return measure(rounds=1 if disabled else 11)
 
 
 @pytest.fixture(scope="module")
@@ -273,4 +273,4 @@ def test_controller(benchmark, mode, side, paired, trained_dir, tmp_path):
 if __name__ == "__main__":
     import sys
 
-    print(report(measure(int(sys.argv[1]) if len(sys.argv) > 1 else 9)))
+    print(report(measure(int(sys.argv[1]) if len(sys.argv) > 1 else 11)))
