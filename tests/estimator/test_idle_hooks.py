@@ -30,6 +30,8 @@ from estcore.estimator.monitored_session import MonitoredSession
 from estcore.estimator.session_run_hook import SessionRunArgs, SessionRunHook, owns_idle_protocol
 from estcore.summary import FileWriterCache, event_files, iter_events
 
+from .tiny_model import linear_model
+
 
 class Clock:
     """A clock the test moves: time-bound sleeps become deterministic."""
@@ -124,23 +126,15 @@ def _standard(m, secs, jumps, extra=()):
 def _train(path, model_dir, make_hooks, log, run_at=17):
     """Trains 50 batches (or until stopped) calling every hook every step (``run``)
     or through the step runner (``step``); returns everything observable."""
-    graph = ec.Graph()
+    m = linear_model()
+    graph, sess, gs, x, y, loss, train = m.graph, m.sess, m.gs, m.x, m.y, m.loss, m.train
     with graph.as_default():
-        gs = ec.train.get_or_create_global_step()
-        x = ec.placeholder(ec.float32, [None, 2], name="x")
-        y = ec.placeholder(ec.float32, [None], name="y")
-        w = ec.get_variable("w", [2, 1], initializer=ec.ones_initializer())
-        loss = ec.reduce_mean(ec.square(ec.reshape(x @ w, [-1]) - y))
-        train = ec.train.GradientDescentOptimizer(0.01).minimize(loss, global_step=gs)
         summary = ec.summary.scalar("loss", loss)
-        init = [v.initializer for v in ec.global_variables()]
-        clock = Clock()
-        hooks = make_hooks(dict(gs=gs, loss=loss, w=w, summary=summary, clock=clock,
-                                model_dir=model_dir))
-        spy, state = Spy(), State(list(hooks))
-        hooks = hooks + [spy, state]
-    sess = ec.Session(graph=graph)
-    sess.run(init)
+    clock = Clock()
+    hooks = make_hooks(dict(gs=gs, loss=loss, w=m.w, summary=summary, clock=clock,
+                            model_dir=model_dir))
+    spy, state = Spy(), State(list(hooks))
+    hooks = hooks + [spy, state]
     rng = np.random.default_rng(0)
     batches = [(rng.normal(size=(4, 2)).astype(np.float32),
                 rng.normal(size=4).astype(np.float32)) for _ in range(50)]

@@ -18,21 +18,12 @@ from estcore.estimator.session_run_hook import (
     skips_before_run,
 )
 
+from .tiny_model import linear_model
+
 
 def _model():
-    graph = ec.Graph()
-    with graph.as_default():
-        gs = ec.train.get_or_create_global_step()
-        x = ec.placeholder(ec.float32, [None, 2], name="x")
-        y = ec.placeholder(ec.float32, [None], name="y")
-        w = ec.get_variable("w", [2, 1], initializer=ec.ones_initializer())
-        scale = ec.placeholder_with_default(ec.constant(1.0), [], name="scale")
-        loss = ec.reduce_mean(ec.square(ec.reshape(x @ w, [-1]) - y)) * scale
-        train = ec.train.GradientDescentOptimizer(0.1).minimize(loss, global_step=gs)
-        init = [v.initializer for v in ec.global_variables()]
-    sess = ec.Session(graph=graph)
-    sess.run(init)
-    return graph, sess, gs, x, y, scale, loss, train
+    m = linear_model()
+    return m.graph, m.sess, m.gs, m.x, m.y, m.scale, m.loss, m.train
 
 
 class _Recorder(SessionRunHook):
