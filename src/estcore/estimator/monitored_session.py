@@ -259,7 +259,7 @@ class HookedSession:
                         sl.fall_asleep(i, promise)
         except BaseException:
             full = layout.after_calls
-            sl.abort_step(next(n for n, c in enumerate(full) if c is entry), full)
+            sl.abort_step(next((n for n, c in enumerate(full) if c is entry), len(full)), full)
             raise
         sl.done += 1
         sl.in_step = False

@@ -47,27 +47,32 @@ def skips_after_run(hook: Any) -> bool:
 #
 # Most steps of a training loop are quiet for the standard hooks: a hook that logs every
 # 100 steps only counts the other 99. Calling it anyway costs microseconds per step
-# (cache-cold Python right after the step's kernels). A hook that implements
+# (cache-cold Python right after the step's kernels). A hook class that sets
+# ``_idle_owner`` to itself and implements
 #
-#     hook._idle(results) -> Idle | None     # asked right after its after_run
-#     hook._wake(skipped: int) -> None
+#     hook._idle(results) -> Idle | None          # asked right after its after_run
+#     hook._wake(skipped: int, mid_step: bool)
 #
 # may be skipped entirely (no before_run, no after_run) on the following steps, while
 #   * fewer than ``Idle.steps`` steps have been skipped (None: no bound),
-#   * ``Idle.clock()`` is below ``Idle.until`` (None: no bound), checked before each
-#     step and again after it (so a time bound is met on the same step as it would be
-#     by the hook itself),
+#   * ``Idle.clock()`` is below ``Idle.until`` (None: no bound), read where the hook
+#     itself would read its clock: a sleeping hook with a time bound keeps its place
+#     among the step's before_run / after_run calls as a check,
 #   * and, for ``Idle.guard`` (the hook predicts the global step), the global step it
 #     fetches grew by exactly one at every step from ``Idle.step`` (the value it saw
-#     last; checked after each step, any other change wakes it for that step's
+#     last; checked after each step's session run, a mismatch wakes it for that step's
 #     after_run).
 # On those steps its request is ``Idle.request``. Before it is called again the loop
-# calls ``_wake(skipped)`` with the number of whole steps skipped; ``_wake`` brings the
-# hook's state to what those calls would have left (counters advanced; per-step flags
-# as after a quiet before_run). Every other path (``run()``, the end of the loop) wakes
-# sleeping hooks first. ``_idle`` returns None whenever the hook could act on the next
-# step, or when a subclass overrides one of the methods the promise is about
-# (see :func:`owns_idle_protocol`).
+# calls ``_wake(skipped, mid_step)``: ``skipped`` whole steps were skipped, and
+# ``mid_step`` says that the current step's before_run was skipped too (the hook is
+# woken for its after_run). ``_wake`` brings the hook's state to what those calls would
+# have left: counters advanced, per-step flags as after a quiet before_run. Every other
+# path wakes sleeping hooks first: ``run()``, the end of the loop, and an error (an
+# after_run that raises leaves every hook as the every-step loop would have). ``_idle``
+# returns None whenever the hook could act on the next step. The loop does not use the
+# protocol for a hook listed twice, or one whose class overrides a method the promise
+# is about (:func:`owns_idle_protocol`), and refuses promises of fewer than 4 steps
+# (sleeping and waking cost about as much as calling the hook that often).
 # ----------------------------------------------------------------------------------------
 
 
