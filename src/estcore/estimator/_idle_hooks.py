@@ -80,7 +80,6 @@ class Sleepers:
         asleep = self.asleep
         self.wake_done = min((start + p.steps for start, p in asleep.values()
                               if p.steps is not None), default=_NEVER)
-        self.timed = any(p.until is not None for _, p in asleep.values())
         self.guard = next((i for i, (_, p) in asleep.items() if p.guard), None)
         sleeping_slots = [i for i in asleep if i in self._slot]
         self.varying_asleep = bool(sleeping_slots)

@@ -249,7 +249,6 @@ class HookedSession:
                     if not sl.due(i):
                         continue
                     sl.wake(i, mid_step=True)
-                    asleep = sl.asleep
                 results = values[plan] if type(plan) is int else _rebuild(plan, values)
                 after(run_context, new_values(SessionRunValues, (results, None, None)))
                 idle = idles[i]
