@@ -24,7 +24,7 @@ import time
 import numpy as np
 import pytest
 
-from estcore.estimator.checkpoint_format import write_checkpoint
+from estcore.checkpoint.format import write_checkpoint
 
 _SHAPES = {"dense/kernel": (784, 256), "dense/bias": (256,), "dense_1/kernel": (256, 256),
            "dense_1/bias": (256,), "dense_2/kernel": (256, 10), "dense_2/bias": (10,)}

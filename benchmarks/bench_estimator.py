@@ -133,7 +133,7 @@ def measure(rounds: int = 11) -> dict[str, dict[str, float]]:
     import tempfile
     import time
 
-    from estcore.estimator.checkpoint_hooks import CheckpointSaverHook
+    from estcore.hooks.checkpoint_hooks import CheckpointSaverHook
     from estcore.graph.executor import Plan
 
     spent = [0.0]

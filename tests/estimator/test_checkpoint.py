@@ -8,14 +8,14 @@ import numpy as np
 import pytest
 
 from estcore.errors import NotFoundError
-from estcore.estimator import _fileio
-from estcore.estimator.checkpoint_format import (
+from estcore.checkpoint import fileio as _fileio
+from estcore.checkpoint.format import (
     CheckpointCorruptError,
     checkpoint_file,
     read_checkpoint,
     write_checkpoint,
 )
-from estcore.estimator.checkpoint_state import (
+from estcore.checkpoint.state import (
     CheckpointReader,
     CheckpointState,
     format_state_text,
@@ -25,7 +25,7 @@ from estcore.estimator.checkpoint_state import (
     load_variable,
     parse_state_text,
 )
-from estcore.estimator.saver import Saver
+from estcore.checkpoint.saver import Saver
 
 pytestmark = pytest.mark.smoke
 
@@ -372,8 +372,8 @@ def test_process_killed_mid_write_leaves_previous_loadable(tmp_path):
     script = textwrap.dedent(f"""
         import os, signal
         import numpy as np
-        from estcore.estimator import _fileio
-        from estcore.estimator.saver import Saver
+        from estcore.checkpoint import fileio as _fileio
+        from estcore.checkpoint.saver import Saver
         s = Saver(max_to_keep=1)
         s.save({{"w": np.full(1000, 1.0)}}, {str(tmp_path / "model.ckpt")!r}, global_step=1)
         real_fsync = os.fsync

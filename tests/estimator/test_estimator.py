@@ -547,7 +547,7 @@ def test_kernel_threads_from_session_config(tmp_path, monkeypatch):
 
 
 def test_progress_bar_on_a_terminal(tmp_path, monkeypatch, capsys):
-    from estcore.estimator import _progress
+    from estcore.hooks import progress as _progress
     from estcore.estimator import estimator as estimator_module
 
     monkeypatch.setattr(estimator_module, "progress_enabled", lambda: True)
@@ -558,7 +558,7 @@ def test_progress_bar_on_a_terminal(tmp_path, monkeypatch, capsys):
 
 
 def test_input_stream_state_stored_in_checkpoint(tmp_path):
-    from estcore.estimator.checkpoint_state import CheckpointReader
+    from estcore.checkpoint.state import CheckpointReader
 
     class Spec:
         def __init__(self, shape, dtype):

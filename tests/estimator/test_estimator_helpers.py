@@ -20,7 +20,7 @@ from estcore.estimator._input_handling import (
     flatten_structure,
     make_input_source,
 )
-from estcore.estimator.session_run_hook import SessionRunContext
+from estcore.hooks.session_run_hook import SessionRunContext
 from estcore.summary import FileWriterCache, iter_events, read_scalars
 
 pytestmark = pytest.mark.smoke

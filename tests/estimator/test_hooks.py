@@ -5,7 +5,7 @@ import pytest
 
 from estcore.errors import OutOfRangeError
 from estcore.estimator import _graph_compat as gc
-from estcore.estimator.checkpoint_state import get_checkpoint_state, latest_checkpoint
+from estcore.checkpoint.state import get_checkpoint_state, latest_checkpoint
 from estcore.estimator.hooks import (
     CheckpointSaverHook,
     CheckpointSaverListener,
@@ -26,7 +26,7 @@ from estcore.estimator.hooks import (
     stop_if_no_increase_hook,
 )
 from estcore.estimator.monitored_session import MonitoredSession
-from estcore.estimator.saver import Saver
+from estcore.checkpoint.saver import Saver
 from estcore.summary import FileWriter, FileWriterCache, iter_events, read_scalars, scalar_value
 from estcore.summary.ops import SummaryOp
 
@@ -126,7 +126,7 @@ def test_logging_tensor_hook_skips_formatting_when_info_is_off(model, monkeypatc
     formatter is still called."""
     import logging
 
-    from estcore.estimator import basic_hooks
+    from estcore.hooks import basic_hooks
 
     gs, loss, train = model
     formatted, called = [], []

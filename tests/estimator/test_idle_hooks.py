@@ -13,21 +13,21 @@ import pytest
 import estcore as ec
 from estcore.errors import OutOfRangeError
 from estcore.estimator._session_setup import Feeder
-from estcore.estimator.basic_hooks import (
+from estcore.hooks.basic_hooks import (
     LoggingTensorHook,
     NanTensorHook,
     SecondOrStepTimer,
     StepCounterHook,
     StopAtStepHook,
 )
-from estcore.estimator.checkpoint_hooks import (
+from estcore.hooks.checkpoint_hooks import (
     CheckpointSaverHook,
     CheckpointSaverListener,
     SummarySaverHook,
 )
-from estcore.estimator.checkpoint_state import get_checkpoint_state
+from estcore.checkpoint.state import get_checkpoint_state
 from estcore.estimator.monitored_session import MonitoredSession
-from estcore.estimator.session_run_hook import SessionRunArgs, SessionRunHook, owns_idle_protocol
+from estcore.hooks.session_run_hook import SessionRunArgs, SessionRunHook, owns_idle_protocol
 from estcore.summary import FileWriterCache, event_files, iter_events
 
 from .tiny_model import linear_model

@@ -5,7 +5,7 @@ from estcore.estimator import _graph_compat as gc
 from estcore.estimator.export_output import ClassificationOutput, PredictOutput, RegressionOutput
 from estcore.estimator.mode_keys import ModeKeys
 from estcore.estimator.model_fn import EstimatorSpec, Scaffold
-from estcore.estimator.session_run_hook import SessionRunHook
+from estcore.hooks.session_run_hook import SessionRunHook
 
 from .fakes import FakeOp, FakeTensor
 

@@ -8,9 +8,9 @@ import pytest
 
 import estcore as ec
 from estcore.estimator._session_setup import Feeder
-from estcore.estimator.basic_hooks import FeedFnHook
+from estcore.hooks.basic_hooks import FeedFnHook
 from estcore.estimator.monitored_session import MonitoredSession
-from estcore.estimator.session_run_hook import (
+from estcore.hooks.session_run_hook import (
     SessionRunArgs,
     SessionRunHook,
     constant_request,

@@ -71,7 +71,7 @@ def test_streams_without_labels_and_array_features(tmp_path):
 
 
 def test_input_state_in_checkpoint_resumes_stream(tmp_path):
-    from estcore.estimator.checkpoint_state import CheckpointReader
+    from estcore.checkpoint.state import CheckpointReader
 
     est = Estimator(linear_model_fn, model_dir=str(tmp_path), params={},
                     config=RunConfig(tf_random_seed=1, log_step_count_steps=None))

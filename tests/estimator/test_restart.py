@@ -11,7 +11,7 @@ import pytest
 
 import estcore
 from estcore.estimator import Estimator, EstimatorSpec, ModeKeys, RunConfig
-from estcore.estimator.checkpoint_state import get_checkpoint_state
+from estcore.checkpoint.state import get_checkpoint_state
 
 SCRIPT = textwrap.dedent("""
     import os, signal, sys

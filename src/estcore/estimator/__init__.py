@@ -10,7 +10,7 @@
 from estcore.estimator import experimental as experimental
 from estcore.estimator import export as export
 from estcore.estimator import inputs as inputs
-from estcore.estimator.checkpoint_state import (
+from estcore.checkpoint.state import (
     CheckpointReader,
     get_checkpoint_state,
     latest_checkpoint,
@@ -40,9 +40,9 @@ from estcore.estimator.hooks import (
 from estcore.estimator.mode_keys import ModeKeys
 from estcore.estimator.model_fn import EstimatorSpec, Scaffold
 from estcore.estimator.run_config import ClusterSpec, RunConfig, SessionConfig, TaskType
-from estcore.estimator.saver import Saver
+from estcore.checkpoint.saver import Saver
 from estcore.estimator.training import EvalSpec, TrainSpec, train_and_evaluate
-from estcore.estimator.warm_starting import WarmStartSettings
+from estcore.checkpoint.warm_starting import WarmStartSettings
 from estcore.export.exporters import BestExporter, FinalExporter, LatestExporter
 from estcore.export.receivers import (
     ServingInputReceiver,

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from estcore.estimator.session_run_hook import SessionRunHook
+from estcore.hooks.session_run_hook import SessionRunHook
 
 __all__ = ["dict_to_str", "write_dict_to_summary", "write_checkpoint_path_to_summary",
            "StopAfterNEvalsHook", "extract_keys", "extract_batch_length",

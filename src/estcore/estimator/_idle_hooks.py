@@ -1,4 +1,4 @@
-"""Hooks asleep under the idle protocol (see :mod:`estcore.estimator.session_run_hook`).
+"""Hooks asleep under the idle protocol (see :mod:`estcore.hooks.session_run_hook`).
 
 :class:`Sleepers` is the step runner's record of which hooks it skips, until when,
 and what they asked for while asleep. It belongs to one
@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from estcore.estimator.session_run_hook import Idle, owns_idle_protocol
+from estcore.hooks.session_run_hook import Idle, owns_idle_protocol
 
 __all__ = ["Sleepers"]
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from estcore.errors import InvalidArgumentError, NotFoundError
 from estcore.estimator._input_handling import Leaf, flatten_structure
-from estcore.estimator.checkpoint_format import read_checkpoint, read_tensor_unverified
+from estcore.checkpoint.format import read_checkpoint, read_tensor_unverified
 
 __all__ = ["variable_name", "build_placeholders", "feed_dict_for", "Feeder", "restore_session",
            "create_session", "read_global_step"]
@@ -160,7 +160,7 @@ def read_global_step(checkpoint_path: str | None, verify: bool = True) -> int:
     try:
         if not verify:
             return int(read_tensor_unverified(checkpoint_path, "global_step"))
-        from estcore.estimator.checkpoint_state import CheckpointReader
+        from estcore.checkpoint.state import CheckpointReader
 
         return int(CheckpointReader(checkpoint_path).get_tensor("global_step"))
     except Exception:  # noqa: BLE001 - TF: any failure -> 0
@@ -197,7 +197,7 @@ def create_session(graph: Any, config: Any, checkpoint_path: str | None,
     the global variables (the restore sets every one of them or fails).
     """
     import estcore
-    from estcore.estimator.warm_starting import warm_start_values
+    from estcore.checkpoint.warm_starting import warm_start_values
 
     sess = estcore.Session(graph=graph, config=config)
     with graph.as_default():

@@ -1,6 +1,6 @@
 """``estcore.estimator.experimental``: early-stopping hooks (TF's names)."""
 
-from estcore.estimator.early_stopping import (
+from estcore.hooks.early_stopping import (
     make_early_stopping_hook,
     stop_if_higher_hook,
     stop_if_lower_hook,

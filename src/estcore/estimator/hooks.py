@@ -1,6 +1,6 @@
 """Every hook in one namespace (TF's ``tf.estimator`` / ``tf.train`` hook names)."""
 
-from estcore.estimator.basic_hooks import (
+from estcore.hooks.basic_hooks import (
     FeedFnHook,
     FinalOpsHook,
     LoggingTensorHook,
@@ -11,19 +11,19 @@ from estcore.estimator.basic_hooks import (
     StepCounterHook,
     StopAtStepHook,
 )
-from estcore.estimator.checkpoint_hooks import (
+from estcore.hooks.checkpoint_hooks import (
     CheckpointSaverHook,
     CheckpointSaverListener,
     SummarySaverHook,
 )
-from estcore.estimator.early_stopping import (
+from estcore.hooks.early_stopping import (
     make_early_stopping_hook,
     stop_if_higher_hook,
     stop_if_lower_hook,
     stop_if_no_decrease_hook,
     stop_if_no_increase_hook,
 )
-from estcore.estimator.session_run_hook import (
+from estcore.hooks.session_run_hook import (
     SessionRunArgs,
     SessionRunContext,
     SessionRunHook,

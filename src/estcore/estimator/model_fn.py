@@ -12,7 +12,7 @@ from estcore.estimator.export_output import (
     PredictOutput,
 )
 from estcore.estimator.mode_keys import ModeKeys
-from estcore.estimator.session_run_hook import SessionRunHook
+from estcore.hooks.session_run_hook import SessionRunHook
 
 __all__ = ["EstimatorSpec", "Scaffold"]
 

@@ -28,7 +28,7 @@ from typing import Any
 
 from estcore.errors import OutOfRangeError
 from estcore.estimator._idle_hooks import Sleepers
-from estcore.estimator.session_run_hook import (
+from estcore.hooks.session_run_hook import (
     SessionRunArgs,
     SessionRunContext,
     SessionRunHook,
@@ -152,7 +152,7 @@ class HookedSession:
         while the runner is in use.
 
         Hooks that implement the idle protocol (estcore's standard hooks; see
-        :mod:`estcore.estimator.session_run_hook`) are not called on the steps where
+        :mod:`estcore.hooks.session_run_hook`) are not called on the steps where
         they promise to do nothing but count; they are brought up to date before
         they are called again, before :meth:`run` and before ``end()``.
         """

@@ -4,7 +4,7 @@ An export is a directory ``export_dir_base/<10-digit timestamp>/`` holding::
 
     saved_model.json           the graph, the signatures, metadata (UTF-8 JSON)
     variables/variables.data   variable values, in the checkpoint file format
-                               (:mod:`estcore.estimator.checkpoint_format`: magic,
+                               (:mod:`estcore.checkpoint.format`: magic,
                                version, JSON header, 64-byte aligned raw arrays, CRC-32)
     consts.data                constant arrays of the graph, same file format, keyed
                                ``<node name>/<attr name>[/<path>]``
@@ -226,7 +226,7 @@ def write_json(path: str, data: dict) -> None:
     data = dict(data)
     data["checksum"] = json_checksum(data)
     text = json.dumps(data, indent=1, sort_keys=False, allow_nan=False)
-    from estcore.estimator._fileio import atomic_write
+    from estcore.checkpoint.fileio import atomic_write
 
     atomic_write(path, [text.encode("utf-8")])
 

@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from estcore.estimator import checkpoint_state as cs
-from estcore.estimator.checkpoint_format import read_checkpoint, write_checkpoint
+from estcore.checkpoint import state as cs
+from estcore.checkpoint.format import read_checkpoint, write_checkpoint
 from estcore.estimator.export_output import (
     DEFAULT_SERVING_SIGNATURE_DEF_KEY,
     ClassificationOutput,

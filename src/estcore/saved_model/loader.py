@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from estcore import errors
-from estcore.estimator.checkpoint_format import CheckpointCorruptError, read_checkpoint
+from estcore.checkpoint.format import CheckpointCorruptError, read_checkpoint
 from estcore.export import format as fmt
 from estcore.graph.dtypes import DType
 from estcore.graph.shapes import TensorShape

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from estcore.estimator.session_run_hook import SessionRunHook
+from estcore.hooks.session_run_hook import SessionRunHook
 
 __all__ = ["ProgressBarHook", "progress_enabled"]
 

@@ -117,7 +117,7 @@ def _looks_like_variable(v: Any) -> bool:
 
 def resolve_checkpoint(ckpt_to_initialize_from: str) -> str:
     """The checkpoint prefix for a directory or prefix; ValueError when none exists."""
-    from estcore.estimator.checkpoint_state import _resolve, checkpoint_exists
+    from estcore.checkpoint.state import _resolve, checkpoint_exists
 
     path = _resolve(ckpt_to_initialize_from)
     if not checkpoint_exists(path):
@@ -139,7 +139,7 @@ def warm_start_values(settings: WarmStartSettings, trainable_names: Sequence[str
         ValueError: unused ``var_name_to_prev_var_name`` entries, a tensor missing
             from the checkpoint, or a shape mismatch.
     """
-    from estcore.estimator.checkpoint_state import CheckpointReader
+    from estcore.checkpoint.state import CheckpointReader
 
     prefix = resolve_checkpoint(settings.ckpt_to_initialize_from)
     logger.info("Warm-starting from: %s", settings.ckpt_to_initialize_from)

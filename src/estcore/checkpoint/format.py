@@ -18,7 +18,7 @@ Loading checks both markers, the version, the length and the CRC, so a torn or
 corrupted file is reported as :class:`CheckpointCorruptError` naming the file,
 never read silently. Only plain numeric and bool dtypes are stored (object
 arrays are refused); nothing is ever unpickled. Files are written atomically
-(:func:`estcore.estimator._fileio.atomic_write`).
+(:func:`estcore.checkpoint.fileio.atomic_write`).
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from estcore.errors import InvalidArgumentError, NotFoundError
-from estcore.estimator._fileio import atomic_write
+from estcore.checkpoint.fileio import atomic_write
 
 __all__ = [
     "CHECKPOINT_SUFFIX",

@@ -28,9 +28,9 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from estcore.estimator.basic_hooks import SecondOrStepTimer, _idle_for, _require_global_step
-from estcore.estimator.saver import Saver
-from estcore.estimator.session_run_hook import (
+from estcore.hooks.basic_hooks import SecondOrStepTimer, _idle_for, _require_global_step
+from estcore.checkpoint.saver import Saver
+from estcore.hooks.session_run_hook import (
     Idle,
     SessionRunArgs,
     SessionRunHook,

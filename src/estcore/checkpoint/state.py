@@ -1,6 +1,6 @@
 """The ``checkpoint`` state file (TF's text ``CheckpointState``) and checkpoint lookup.
 
-Written by :class:`~estcore.estimator.saver.Saver`, read by everything that
+Written by :class:`~estcore.checkpoint.saver.Saver`, read by everything that
 restores. The text format is TF's::
 
     model_checkpoint_path: "model.ckpt-23"
@@ -31,8 +31,8 @@ import os
 import re
 from dataclasses import dataclass, field
 
-from estcore.estimator._fileio import atomic_write
-from estcore.estimator.checkpoint_format import checkpoint_file, read_checkpoint, read_header
+from estcore.checkpoint.fileio import atomic_write
+from estcore.checkpoint.format import checkpoint_file, read_checkpoint, read_header
 
 __all__ = [
     "CheckpointState",

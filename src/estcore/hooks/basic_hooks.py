@@ -17,7 +17,7 @@ import numpy as np
 
 from estcore.errors import OutOfRangeError
 from estcore.estimator import _graph_compat as gc
-from estcore.estimator.session_run_hook import (
+from estcore.hooks.session_run_hook import (
     Idle,
     SessionRunArgs,
     SessionRunHook,

@@ -35,8 +35,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from estcore._validation import invalid
-from estcore.estimator.checkpoint_format import checkpoint_file, read_checkpoint, write_checkpoint
-from estcore.estimator.checkpoint_state import (
+from estcore.checkpoint.format import checkpoint_file, read_checkpoint, write_checkpoint
+from estcore.checkpoint.state import (
     CheckpointState,
     get_checkpoint_state,
     write_checkpoint_state,

@@ -15,8 +15,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from estcore.estimator.basic_hooks import SecondOrStepTimer, _require_global_step
-from estcore.estimator.session_run_hook import SessionRunArgs, SessionRunHook, constant_request
+from estcore.hooks.basic_hooks import SecondOrStepTimer, _require_global_step
+from estcore.hooks.session_run_hook import SessionRunArgs, SessionRunHook, constant_request
 from estcore.summary.reader import read_eval_metrics
 
 __all__ = ["make_early_stopping_hook", "stop_if_higher_hook", "stop_if_lower_hook",
