@@ -133,8 +133,8 @@ def measure(rounds: int = 11) -> dict[str, dict[str, float]]:
     import tempfile
     import time
 
-    from estcore.hooks.checkpoint_hooks import CheckpointSaverHook
     from estcore.graph.executor import Plan
+    from estcore.hooks.checkpoint_hooks import CheckpointSaverHook
 
     spent = [0.0]
     gaps: list[float] = []  # time between one plan run's end and the next one's start

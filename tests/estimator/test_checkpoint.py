@@ -7,7 +7,6 @@ import textwrap
 import numpy as np
 import pytest
 
-from estcore.errors import NotFoundError
 from estcore.checkpoint import fileio as _fileio
 from estcore.checkpoint.format import (
     CheckpointCorruptError,
@@ -15,6 +14,7 @@ from estcore.checkpoint.format import (
     read_checkpoint,
     write_checkpoint,
 )
+from estcore.checkpoint.saver import Saver
 from estcore.checkpoint.state import (
     CheckpointReader,
     CheckpointState,
@@ -25,7 +25,7 @@ from estcore.checkpoint.state import (
     load_variable,
     parse_state_text,
 )
-from estcore.checkpoint.saver import Saver
+from estcore.errors import NotFoundError
 
 pytestmark = pytest.mark.smoke
 

@@ -547,8 +547,8 @@ def test_kernel_threads_from_session_config(tmp_path, monkeypatch):
 
 
 def test_progress_bar_on_a_terminal(tmp_path, monkeypatch, capsys):
-    from estcore.hooks import progress as _progress
     from estcore.estimator import estimator as estimator_module
+    from estcore.hooks import progress as _progress
 
     monkeypatch.setattr(estimator_module, "progress_enabled", lambda: True)
     make(tmp_path).train(batches(3), steps=3)

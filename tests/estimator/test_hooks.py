@@ -3,9 +3,10 @@ import os
 import numpy as np
 import pytest
 
+from estcore.checkpoint.saver import Saver
+from estcore.checkpoint.state import get_checkpoint_state, latest_checkpoint
 from estcore.errors import OutOfRangeError
 from estcore.estimator import _graph_compat as gc
-from estcore.checkpoint.state import get_checkpoint_state, latest_checkpoint
 from estcore.estimator.hooks import (
     CheckpointSaverHook,
     CheckpointSaverListener,
@@ -26,7 +27,6 @@ from estcore.estimator.hooks import (
     stop_if_no_increase_hook,
 )
 from estcore.estimator.monitored_session import MonitoredSession
-from estcore.checkpoint.saver import Saver
 from estcore.summary import FileWriter, FileWriterCache, iter_events, read_scalars, scalar_value
 from estcore.summary.ops import SummaryOp
 

@@ -11,8 +11,10 @@ import numpy as np
 import pytest
 
 import estcore as ec
+from estcore.checkpoint.state import get_checkpoint_state
 from estcore.errors import OutOfRangeError
 from estcore.estimator._session_setup import Feeder
+from estcore.estimator.monitored_session import MonitoredSession
 from estcore.hooks.basic_hooks import (
     LoggingTensorHook,
     NanTensorHook,
@@ -25,8 +27,6 @@ from estcore.hooks.checkpoint_hooks import (
     CheckpointSaverListener,
     SummarySaverHook,
 )
-from estcore.checkpoint.state import get_checkpoint_state
-from estcore.estimator.monitored_session import MonitoredSession
 from estcore.hooks.session_run_hook import SessionRunArgs, SessionRunHook, owns_idle_protocol
 from estcore.summary import FileWriterCache, event_files, iter_events
 

@@ -8,8 +8,8 @@ import pytest
 
 import estcore as ec
 from estcore.estimator._session_setup import Feeder
-from estcore.hooks.basic_hooks import FeedFnHook
 from estcore.estimator.monitored_session import MonitoredSession
+from estcore.hooks.basic_hooks import FeedFnHook
 from estcore.hooks.session_run_hook import (
     SessionRunArgs,
     SessionRunHook,

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 import estcore
-from estcore.estimator import Estimator, EstimatorSpec, ModeKeys, RunConfig
 from estcore.checkpoint.state import get_checkpoint_state
+from estcore.estimator import Estimator, EstimatorSpec, ModeKeys, RunConfig
 
 SCRIPT = textwrap.dedent("""
     import os, signal, sys

@@ -1,18 +1,18 @@
 import numpy as np
 import pytest
 
-from estcore.estimator import training
-from estcore.hooks.checkpoint_hooks import CheckpointSaverListener
-from estcore.estimator.exporter import Exporter
-from estcore.estimator.run_config import RunConfig
 from estcore.checkpoint.saver import Saver
-from estcore.hooks.session_run_hook import SessionRunHook
-from estcore.estimator.training import EvalSpec, TrainSpec, train_and_evaluate
 from estcore.checkpoint.warm_starting import (
     WarmStartSettings,
     select_variables,
     warm_start_values,
 )
+from estcore.estimator import training
+from estcore.estimator.exporter import Exporter
+from estcore.estimator.run_config import RunConfig
+from estcore.estimator.training import EvalSpec, TrainSpec, train_and_evaluate
+from estcore.hooks.checkpoint_hooks import CheckpointSaverListener
+from estcore.hooks.session_run_hook import SessionRunHook
 
 pytestmark = pytest.mark.smoke
 

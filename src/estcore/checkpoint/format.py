@@ -33,8 +33,8 @@ from typing import Any
 
 import numpy as np
 
-from estcore.errors import InvalidArgumentError, NotFoundError
 from estcore.checkpoint.fileio import atomic_write
+from estcore.errors import InvalidArgumentError, NotFoundError
 
 __all__ = [
     "CHECKPOINT_SUFFIX",

@@ -7,9 +7,7 @@
 ``estcore.estimator.export`` the serving output classes.
 """
 
-from estcore.estimator import experimental as experimental
-from estcore.estimator import export as export
-from estcore.estimator import inputs as inputs
+from estcore.checkpoint.saver import Saver
 from estcore.checkpoint.state import (
     CheckpointReader,
     get_checkpoint_state,
@@ -18,6 +16,10 @@ from estcore.checkpoint.state import (
     load_checkpoint,
     load_variable,
 )
+from estcore.checkpoint.warm_starting import WarmStartSettings
+from estcore.estimator import experimental as experimental
+from estcore.estimator import export as export
+from estcore.estimator import inputs as inputs
 from estcore.estimator.estimator import Estimator
 from estcore.estimator.exporter import Exporter
 from estcore.estimator.hooks import (
@@ -40,9 +42,7 @@ from estcore.estimator.hooks import (
 from estcore.estimator.mode_keys import ModeKeys
 from estcore.estimator.model_fn import EstimatorSpec, Scaffold
 from estcore.estimator.run_config import ClusterSpec, RunConfig, SessionConfig, TaskType
-from estcore.checkpoint.saver import Saver
 from estcore.estimator.training import EvalSpec, TrainSpec, train_and_evaluate
-from estcore.checkpoint.warm_starting import WarmStartSettings
 from estcore.export.exporters import BestExporter, FinalExporter, LatestExporter
 from estcore.export.receivers import (
     ServingInputReceiver,

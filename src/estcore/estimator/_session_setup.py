@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 
+from estcore.checkpoint.format import read_checkpoint, read_tensor_unverified
 from estcore.errors import InvalidArgumentError, NotFoundError
 from estcore.estimator._input_handling import Leaf, flatten_structure
-from estcore.checkpoint.format import read_checkpoint, read_tensor_unverified
 
 __all__ = ["variable_name", "build_placeholders", "feed_dict_for", "Feeder", "restore_session",
            "create_session", "read_global_step"]

@@ -35,19 +35,25 @@ from typing import Any
 
 import numpy as np
 
-from estcore.errors import OutOfRangeError
-from estcore.distribute import estimator_steps as dist
-from estcore.estimator import _eval_util as ev
 from estcore.checkpoint import state as cs
+from estcore.checkpoint.saver import Saver
+from estcore.checkpoint.warm_starting import WarmStartSettings
+from estcore.distribute import estimator_steps as dist
+from estcore.errors import OutOfRangeError
+from estcore.estimator import _eval_util as ev
 from estcore.estimator._fn_utils import fn_args, verify_model_fn_args
 from estcore.estimator._input_handling import InputSource, derive_input_seed, make_input_source
-from estcore.hooks.progress import ProgressBarHook, progress_enabled
 from estcore.estimator._session_setup import (
     Feeder,
     build_placeholders,
     create_session,
     read_global_step,
 )
+from estcore.estimator.mode_keys import ModeKeys
+from estcore.estimator.model_fn import EstimatorSpec
+from estcore.estimator.monitored_session import MonitoredSession
+from estcore.estimator.run_config import RunConfig, TaskType
+from estcore.estimator.session_config import default_session_config
 from estcore.hooks.basic_hooks import (
     FinalOpsHook,
     LoggingTensorHook,
@@ -60,14 +66,8 @@ from estcore.hooks.checkpoint_hooks import (
     CheckpointSaverListener,
     SummarySaverHook,
 )
-from estcore.estimator.mode_keys import ModeKeys
-from estcore.estimator.model_fn import EstimatorSpec
-from estcore.estimator.monitored_session import MonitoredSession
-from estcore.estimator.run_config import RunConfig, TaskType
-from estcore.checkpoint.saver import Saver
-from estcore.estimator.session_config import default_session_config
+from estcore.hooks.progress import ProgressBarHook, progress_enabled
 from estcore.hooks.session_run_hook import SessionRunHook
-from estcore.checkpoint.warm_starting import WarmStartSettings
 
 __all__ = ["Estimator"]
 

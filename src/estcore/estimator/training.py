@@ -26,10 +26,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from estcore.hooks.basic_hooks import SecondOrStepTimer
-from estcore.hooks.checkpoint_hooks import CheckpointSaverListener
 from estcore.estimator.exporter import Exporter
 from estcore.estimator.run_config import TaskType
+from estcore.hooks.basic_hooks import SecondOrStepTimer
+from estcore.hooks.checkpoint_hooks import CheckpointSaverListener
 from estcore.hooks.session_run_hook import SessionRunHook
 
 __all__ = ["TrainSpec", "EvalSpec", "train_and_evaluate"]

@@ -28,15 +28,15 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from estcore.hooks.basic_hooks import SecondOrStepTimer, _idle_for, _require_global_step
 from estcore.checkpoint.saver import Saver
+from estcore.graph.session import Session
+from estcore.hooks.basic_hooks import SecondOrStepTimer, _idle_for, _require_global_step
 from estcore.hooks.session_run_hook import (
     Idle,
     SessionRunArgs,
     SessionRunHook,
     constant_request,
 )
-from estcore.graph.session import Session
 from estcore.summary import FileWriterCache, SessionLog
 from estcore.summary.ops import SummaryOp, fetches_of, merge, merge_all, summary_values
 
