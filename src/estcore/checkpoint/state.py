@@ -230,15 +230,19 @@ def get_checkpoint_state(checkpoint_dir: str,
 
 
 def write_checkpoint_state(checkpoint_dir: str, state: CheckpointState) -> None:
-    """Write ``state`` atomically; absolute paths inside the dir become relative."""
+    """Write ``state`` atomically; paths inside the dir are stored relative to it (TF).
+
+    The paths in ``state`` are as the caller holds them: absolute, or relative to the
+    current directory (as ``checkpoint_dir`` may be). A path outside the directory is
+    stored absolute.
+    """
     checkpoint_dir = os.fspath(checkpoint_dir)
+    base = os.path.abspath(checkpoint_dir)
 
     def rel(p: str) -> str:
-        if os.path.isabs(p):
-            r = os.path.relpath(p, checkpoint_dir)
-            if not r.startswith(os.pardir):
-                return r
-        return p
+        full = os.path.abspath(p)
+        r = os.path.relpath(full, base)
+        return full if r == os.pardir or r.startswith(os.pardir + os.sep) else r
 
     stored = CheckpointState(
         model_checkpoint_path=rel(state.model_checkpoint_path),
