@@ -78,7 +78,9 @@ def atomic_write(path: str, chunks: Iterable[bytes | memoryview]) -> None:
             generator, which is resumed after each chunk has been written.
 
     Raises:
-        OSError: from the file system; the temporary file is removed.
+        OSError: from the file system, naming ``path`` (a full disk reads
+            ``[Errno 28] No space left on device: '<path>'``); the temporary file is
+            removed.
     """
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX + os.path.basename(path) + ".",
@@ -96,10 +98,12 @@ def atomic_write(path: str, chunks: Iterable[bytes | memoryview]) -> None:
         finally:
             os.close(fd)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         try:
             os.unlink(tmp)
         except OSError:
             pass
+        if isinstance(e, OSError) and e.filename is None:  # write/fsync errors name no file
+            raise OSError(e.errno, e.strerror, path) from e
         raise
     fsync_dir(directory)
