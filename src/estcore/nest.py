@@ -318,7 +318,7 @@ def assert_same_structure(nest1: Any, nest2: Any, check_types: bool = True) -> N
         raise error("The two structures don't have the same nested structure.\n\n"
                     f"First structure: {_short(nest1)}\n\n"
                     f"Second structure: {_short(nest2)}\n\n"
-                    f"More specifically: {detail}")
+                    f"More specifically: {detail[0].upper()}{detail[1:]}")
 
 
 def map_structure(func: Callable[..., Any], *structures: Any, check_types: bool = True) -> Any:
