@@ -107,3 +107,27 @@ def test_files_but_none_loads_is_an_error(model_dir):
             f.write(b"XXXXXXXX")
     with pytest.raises(CheckpointCorruptError, match="none loads"):
         restorable_checkpoint(str(model_dir))
+
+
+def test_rotation_adopts_unlisted_older_checkpoints(tmp_path):
+    """A kill between the state-file write and the deletion left model.ckpt-5 unlisted:
+    the next Saver rotates it out as if it had been listed; a newer unlisted file stays."""
+    saver = Saver(max_to_keep=3)
+    for step in (5, 10, 15, 20):
+        saver.save({"w": np.zeros(2, np.float32)}, str(tmp_path / "model.ckpt"), step)
+    assert not os.path.exists(checkpoint_file(_prefix(tmp_path, 5)))
+    # recreate the leftover of an interrupted rotation, and a newer unlisted file
+    Saver(max_to_keep=0).save({"w": np.zeros(2, np.float32)}, str(tmp_path / "x" / "m"), 1)
+    for step, src in ((5, 20), (99, 20)):
+        Path(checkpoint_file(_prefix(tmp_path, step))).write_bytes(
+            Path(checkpoint_file(_prefix(tmp_path, src))).read_bytes())
+    state_text = (tmp_path / "checkpoint").read_text()
+    again = Saver(max_to_keep=3)
+    again.recover_last_checkpoints(str(tmp_path))
+    assert again.last_checkpoints[0] == _prefix(tmp_path, 5)
+    again.save({"w": np.zeros(2, np.float32)}, str(tmp_path / "model.ckpt"), 21)
+    on_disk = sorted(p for p in os.listdir(tmp_path) if p.endswith(".data"))
+    assert on_disk == ["model.ckpt-15.data", "model.ckpt-20.data", "model.ckpt-21.data",
+                       "model.ckpt-99.data"]
+    assert "model.ckpt-5" not in (tmp_path / "checkpoint").read_text()
+    assert state_text != (tmp_path / "checkpoint").read_text()
