@@ -44,3 +44,17 @@ def test_write_replaces_atomically(tmp_path):
     fileio.atomic_write(str(target), [b"new", memoryview(b"er")])
     assert target.read_bytes() == b"newer"
     assert os.listdir(tmp_path) == ["f"]
+
+
+def test_remove_temp_files_removes_only_leftovers(tmp_path):
+    (tmp_path / ".tmp-model.ckpt-5.data.abc").write_bytes(b"half")
+    (tmp_path / ".tmp-checkpoint.xyz").write_bytes(b"")
+    (tmp_path / "model.ckpt-5.data").write_bytes(b"keep")
+    (tmp_path / ".tmp-dir").mkdir()
+    os.symlink(tmp_path / "model.ckpt-5.data", tmp_path / ".tmp-link")
+    removed = fileio.remove_temp_files(str(tmp_path))
+    assert sorted(os.path.basename(p) for p in removed) == [
+        ".tmp-checkpoint.xyz", ".tmp-link", ".tmp-model.ckpt-5.data.abc"]
+    assert sorted(os.listdir(tmp_path)) == [".tmp-dir", "model.ckpt-5.data"]
+    assert (tmp_path / "model.ckpt-5.data").read_bytes() == b"keep"
+    assert fileio.remove_temp_files(str(tmp_path / "missing")) == []

@@ -16,7 +16,7 @@ import os
 import tempfile
 from collections.abc import Iterable
 
-__all__ = ["atomic_write", "fsync_dir", "TMP_PREFIX"]
+__all__ = ["atomic_write", "fsync_dir", "remove_temp_files", "TMP_PREFIX"]
 
 TMP_PREFIX = ".tmp-"
 _KICK_MIN_BYTES = 64 * 1024  # smaller chunks wait for the fsync
@@ -61,6 +61,31 @@ def fsync_dir(directory: str) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def remove_temp_files(directory: str) -> list[str]:
+    """Remove the temporary files that writes killed mid-way left in ``directory``.
+
+    Only files whose name starts with :data:`TMP_PREFIX` (never a directory, never a
+    symlink's target) are removed. Call it where no write into ``directory`` can be in
+    flight: the chief, at the start of training, before its first save.
+
+    Returns:
+        The paths removed.
+    """
+    removed = []
+    try:
+        entries = list(os.scandir(directory))
+    except OSError:  # no directory yet
+        return removed
+    for entry in entries:
+        if entry.name.startswith(TMP_PREFIX) and entry.is_file(follow_symlinks=False):
+            try:
+                os.unlink(entry.path)
+            except OSError:
+                continue
+            removed.append(entry.path)
+    return removed
 
 
 def _write_all(fd: int, data: memoryview) -> None:
