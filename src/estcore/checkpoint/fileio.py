@@ -79,7 +79,7 @@ def remove_temp_files(directory: str) -> list[str]:
     except OSError:  # no directory yet
         return removed
     for entry in entries:
-        if entry.name.startswith(TMP_PREFIX) and entry.is_file(follow_symlinks=False):
+        if entry.name.startswith(TMP_PREFIX) and not entry.is_dir(follow_symlinks=False):
             try:
                 os.unlink(entry.path)
             except OSError:
