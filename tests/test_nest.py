@@ -253,3 +253,12 @@ def test_packer_matches_pack_sequence_as(s):
     _, rebuild = nest.packer(s)
     assert _same(rebuild(values), nest.pack_sequence_as(s, values))
     assert nest.flatten(rebuild(values)) == values
+
+
+def test_packer_unsorted_keys():
+    s = {"b": "x", 1: ["y", "z"]}  # keys that cannot be sorted together
+    leaves, rebuild = nest.packer(s, sort_keys=False)
+    assert leaves == ["x", "y", "z"]
+    assert rebuild([1, 2, 3]) == {"b": 1, 1: [2, 3]}
+    with pytest.raises(TypeError, match="sortable keys"):
+        nest.packer(s)

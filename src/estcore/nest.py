@@ -346,7 +346,7 @@ def map_structure(func: Callable[..., Any], *structures: Any, check_types: bool 
     return pack_sequence_as(structures[0], [func(*leaves) for leaves in zip(*flats, strict=True)])
 
 
-def _compile(x: Any, leaves: list) -> Callable[[Sequence], Any]:
+def _compile(x: Any, leaves: list, sort_keys: bool) -> Callable[[Sequence], Any]:
     """A rebuild function for ``x``; appends ``x``'s leaves to ``leaves``."""
     kind = _kind(x)
     if kind == _LEAF:
@@ -354,30 +354,23 @@ def _compile(x: Any, leaves: list) -> Callable[[Sequence], Any]:
         return itemgetter(len(leaves) - 1)
     t = type(x)
     if kind == _MAPPING:
-        order = _sorted_keys(x)
-        built = dict(zip(order, [_compile(x[k], leaves) for k in order], strict=True))
-        keys = list(x)  # the caller's order
-        items = list(zip(keys, [built[k] for k in keys], strict=True))
+        keys = list(x)  # the caller's order, kept by the rebuilt mapping
+        order = _sorted_keys(x) if sort_keys else keys
+        built = {k: _compile(x[k], leaves, sort_keys) for k in order}
+        items = [(k, built[k]) for k in keys]
         if t is dict:
             return lambda v: {k: f(v) for k, f in items}
-        if t is defaultdict:
-            factory = x.default_factory
-
-            def rebuild_defaultdict(v: Sequence) -> Any:
-                out = defaultdict(factory)
-                for k, f in items:
-                    out[k] = f(v)
-                return out
-            return rebuild_defaultdict
         if isinstance(x, MutableMapping):
+            factory = x.default_factory if t is defaultdict else None
+
             def rebuild_mutable(v: Sequence) -> Any:
-                out = t()
+                out = defaultdict(factory) if t is defaultdict else t()
                 for k, f in items:
                     out[k] = f(v)
                 return out
             return rebuild_mutable
-        return lambda v: _like(x, kind, [built[k](v) for k in order])
-    parts = [_compile(child, leaves) for child in x]
+        return lambda v: t((k, f(v)) for k, f in items)
+    parts = [_compile(child, leaves, sort_keys) for child in x]
     if t is tuple:
         return lambda v: tuple([f(v) for f in parts])
     if t is list:
@@ -387,23 +380,27 @@ def _compile(x: Any, leaves: list) -> Callable[[Sequence], Any]:
     return lambda v: t([f(v) for f in parts])
 
 
-def packer(structure: Any) -> tuple[list, Callable[[Sequence], Any]]:
+def packer(structure: Any, *, sort_keys: bool = True
+           ) -> tuple[list, Callable[[Sequence], Any]]:
     """Walk ``structure`` once; return ``(leaves, rebuild)`` for a per-step loop.
 
     ``rebuild(values)`` equals ``pack_sequence_as(structure, values)`` but checks
-    nothing: ``values`` must hold one value per leaf, in :func:`flatten` order.
+    nothing: ``values`` must hold one value per leaf, in the order of ``leaves``.
     A flat list or tuple of leaves (the common case) rebuilds with ``list`` /
     ``tuple`` itself.
 
     Args:
         structure: a nested structure, or a single leaf.
+        sort_keys: False walks mappings in their own key order instead of sorted
+            order, so keys need not be orderable (TF1's ``Session.run`` fetches,
+            whose dict keys may be any hashables).
 
     Returns:
-        ``(flatten(structure), rebuild)``.
+        ``(leaves, rebuild)``; with ``sort_keys``, ``leaves == flatten(structure)``.
     """
     t = type(structure)
     if (t is list or t is tuple) and all(_kind(x) == _LEAF for x in structure):
         return list(structure), t
     leaves: list = []
-    rebuild = _compile(structure, leaves)
+    rebuild = _compile(structure, leaves, sort_keys)
     return leaves, rebuild

@@ -13,6 +13,7 @@ from estcore.estimator.export_output import (
 )
 from estcore.estimator.mode_keys import ModeKeys
 from estcore.hooks.session_run_hook import SessionRunHook
+from estcore.nest import flatten
 
 __all__ = ["EstimatorSpec", "Scaffold"]
 
@@ -166,18 +167,10 @@ def _validate_eval_metric_ops(eval_metric_ops: Any, graph: Any) -> dict:
                 f"given: {value} for key: {key}")
     for value in eval_metric_ops.values():
         for part in value:
-            for leaf in _flatten(part):
+            for leaf in flatten(part):
                 if gc.is_tensor(leaf) or gc.is_operation(leaf):
                     _check_graph(leaf, "eval_metric_ops", graph)
     return dict(eval_metric_ops)
-
-
-def _flatten(x: Any) -> list:
-    if isinstance(x, (list, tuple)):
-        return [leaf for item in x for leaf in _flatten(item)]
-    if isinstance(x, dict):
-        return [leaf for k in sorted(x) for leaf in _flatten(x[k])]
-    return [x]
 
 
 def _validate_export_outputs(export_outputs: Any, predictions: Any, mode: str) -> Any:
