@@ -24,9 +24,9 @@ import logging
 import os
 from typing import Any
 
-from estcore.distribute._context import strategy_scope
 from estcore.distribute.strategy import MPIStrategy, resolve_strategy
 from estcore.errors import OutOfRangeError
+from estcore.train.strategy_context import strategy_scope
 
 __all__ = ["MPIReplication", "mpi_replication"]
 

@@ -26,8 +26,8 @@ from typing import Any
 import numpy as np
 
 from estcore._validation import invalid
-from estcore.distribute._mpi import INSTALL_HINT, env_world, import_mpi
-from estcore.distribute.cluster import Membership, membership_from_config, task_name
+from estcore.distribute.membership import Membership, membership_from_config, task_name
+from estcore.distribute.mpi import INSTALL_HINT, env_world, import_mpi
 from estcore.distribute.watchdog import Heartbeat, PeerFailure, wait
 
 __all__ = ["MPIStrategy", "resolve_strategy", "get_communicator"]

@@ -48,6 +48,7 @@ from estcore.estimator._session_setup import (
     read_global_step,
 )
 from estcore.estimator.call_hooks import check_hooks_type, check_listeners_type, train_hooks
+from estcore.estimator.exporting import export_saved_model
 from estcore.estimator.mode_keys import ModeKeys
 from estcore.estimator.model_fn import EstimatorSpec
 from estcore.estimator.monitored_session import MonitoredSession
@@ -57,7 +58,7 @@ from estcore.estimator.session_config import default_session_config, kernel_thre
 from estcore.graph.global_step import get_or_create_global_step
 from estcore.graph.ir import Graph, GraphKeys, add_to_collection
 from estcore.graph.random import set_random_seed
-from estcore.hooks.basic_hooks import FinalOpsHook, StopAtStepHook
+from estcore.hooks.basic_hooks import FinalOpsHook, StopAfterNEvalsHook, StopAtStepHook
 from estcore.hooks.progress import ProgressBarHook, progress_enabled
 from estcore.inputs.seed import seed_scope
 from estcore.inputs.shard import shard_scope
@@ -408,7 +409,7 @@ class Estimator:
                 final = FinalOpsHook(value_ops)
                 all_hooks = list(hooks)
                 if steps is not None:
-                    all_hooks.append(ev.StopAfterNEvalsHook(steps))
+                    all_hooks.append(StopAfterNEvalsHook(steps))
                 all_hooks += list(spec.evaluation_hooks) + [final]
                 bar = ProgressBarHook("evaluate", steps) if progress_enabled() else None
                 if bar:
@@ -512,8 +513,6 @@ class Estimator:
         Writes ``export_dir_base/<timestamp>/`` (format: :mod:`estcore.export.format`;
         load it with :func:`estcore.saved_model.load`) and returns its path as bytes.
         """
-        from estcore.export.writer import export_saved_model
-
         return export_saved_model(self, export_dir_base, serving_input_receiver_fn,
                                   assets_extra=assets_extra, as_text=as_text,
                                   checkpoint_path=checkpoint_path,

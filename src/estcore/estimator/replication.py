@@ -26,8 +26,8 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any, Protocol
 
-from estcore.distribute._context import strategy_scope
 from estcore.distribute.replication import mpi_replication
+from estcore.train.strategy_context import strategy_scope
 
 __all__ = ["Replication", "LocalReplication", "StepTally", "replication_for"]
 
