@@ -3,34 +3,37 @@ import os
 import numpy as np
 import pytest
 
+import estcore
 from estcore.checkpoint.saver import Saver
 from estcore.checkpoint.state import get_checkpoint_state, latest_checkpoint
 from estcore.errors import OutOfRangeError
-from estcore.estimator import _graph_compat as gc
-from estcore.estimator.hooks import (
-    CheckpointSaverHook,
-    CheckpointSaverListener,
+from estcore.estimator.monitored_session import MonitoredSession
+from estcore.hooks.basic_hooks import (
     FeedFnHook,
     FinalOpsHook,
     LoggingTensorHook,
     NanLossDuringTrainingError,
     NanTensorHook,
     SecondOrStepTimer,
-    SessionRunArgs,
-    SessionRunHook,
     StepCounterHook,
     StopAtStepHook,
+)
+from estcore.hooks.checkpoint_hooks import (
+    CheckpointSaverHook,
+    CheckpointSaverListener,
     SummarySaverHook,
+)
+from estcore.hooks.early_stopping import (
     stop_if_higher_hook,
     stop_if_lower_hook,
     stop_if_no_decrease_hook,
     stop_if_no_increase_hook,
 )
-from estcore.estimator.monitored_session import MonitoredSession
+from estcore.hooks.session_run_hook import SessionRunArgs, SessionRunHook
 from estcore.summary import FileWriter, FileWriterCache, iter_events, read_scalars, scalar_value
 from estcore.summary.ops import SummaryOp
 
-from .fakes import FakeOp, FakeSession, FakeTensor
+from .fakes import FakeSession
 
 pytestmark = pytest.mark.smoke
 
@@ -43,15 +46,18 @@ class Clock:
         return self.t
 
 
+def T(name, shape=()):
+    """A float32 placeholder of the default graph (FakeSession gives its values)."""
+    return estcore.placeholder(estcore.float32, list(shape), name=name.split(":")[0])
+
+
 @pytest.fixture
-def model(monkeypatch):
-    gs = FakeTensor("global_step:0", (), "int64")
-    gs.op = FakeOp("global_step")
-    loss = FakeTensor("loss:0")
-    train = FakeOp("train")
-    gc.register_tensor_type(FakeTensor)
-    gc.register_operation_type(FakeOp)
-    monkeypatch.setattr(gc, "get_global_step", lambda graph=None: gs)
+def model():
+    """The global step, a loss and a train op in the test's default graph; a FakeSession
+    runs them against a tiny mutable model."""
+    gs = estcore.train.get_or_create_global_step()
+    loss = T("loss:0")
+    train = estcore.no_op(name="train")
     yield gs, loss, train
     FileWriterCache.clear()
 
@@ -100,8 +106,7 @@ def test_stop_at_step(model):
     assert train_loop(session, [StopAtStepHook(last_step=25)], train, loss) == 5
 
 
-def test_stop_at_step_needs_global_step(model, monkeypatch):
-    monkeypatch.setattr(gc, "get_global_step", lambda graph=None: None)
+def test_stop_at_step_needs_global_step():
     with pytest.raises(RuntimeError, match="Global step should be created to use StopAtStepHook"):
         StopAtStepHook(num_steps=1).begin()
 
@@ -149,13 +154,14 @@ def test_logging_tensor_hook_skips_formatting_when_info_is_off(model, monkeypatc
 def test_logging_tensor_hook_list_order_at_end_formatter(model, estcore_log):
     gs, loss, train = model
     session = FakeSession(gs, loss, train)
-    vec = FakeTensor("v:0", (3,))
+    vec = T("v:0", (3,))
     session.extra[vec] = np.array([1e-9, 2.0, 3.0])
     hook = LoggingTensorHook([vec, loss], at_end=True)
     train_loop(session, [hook, StopAtStepHook(num_steps=2)], train, loss)
     msgs = estcore_log()
     # list order is kept; at_end logs once with the final values
-    assert msgs[-1] == "<FakeTensor v:0> = [0. 2. 3.], <FakeTensor loss:0> = 0.3333333333333333"
+    assert msgs[-1] == ("<estcore.Tensor 'v:0' shape=(3,) dtype=float32> = [0. 2. 3.], "
+                        "<estcore.Tensor 'loss:0' shape=() dtype=float32> = 0.3333333333333333")
     hook2 = LoggingTensorHook({"a": loss}, every_n_iter=1, formatter=lambda v: f"A={v['a']:.2f}")
     train_loop(FakeSession(gs, loss, train), [hook2, StopAtStepHook(num_steps=1)], train, loss)
     assert "A=1.00" in estcore_log()
@@ -168,7 +174,7 @@ def test_logging_tensor_hook_list_order_at_end_formatter(model, estcore_log):
 def test_logging_numpy_suppressed(model, estcore_log):
     gs, loss, train = model
     session = FakeSession(gs, loss, train)
-    vec = FakeTensor("v:0", (3,))
+    vec = T("v:0", (3,))
     session.extra[vec] = np.array([1e-9, 2.0, 3.0])
     train_loop(session, [LoggingTensorHook({"v": vec}, every_n_iter=1),
                          StopAtStepHook(num_steps=1)], train, loss)
@@ -216,8 +222,8 @@ def test_step_counter_hook(model, estcore_log, tmp_path):
 
 def test_step_counter_warns_when_step_stuck(model, estcore_log):
     gs, loss, _ = model
-    stuck_op = FakeOp("noop")
-    session = FakeSession(gs, loss, FakeOp("other"))
+    stuck_op = estcore.no_op(name="noop")
+    session = FakeSession(gs, loss, estcore.no_op(name="other"))
     session.extra[stuck_op] = None
     with MonitoredSession(lambda: session, [StepCounterHook(every_n_steps=5)]) as sess:
         for _ in range(10):
@@ -339,7 +345,7 @@ def test_final_ops_and_feed_fn(model):
     session = FakeSession(gs, loss, train)
     final = FinalOpsHook({"l": loss})
     feeds = []
-    x = FakeTensor("x:0")
+    x = T("x:0")
     feed = FeedFnHook(lambda: {x: len(feeds)})
     train_loop(session, [final, feed, StopAtStepHook(num_steps=2)], train, loss)
     assert final.final_ops_values == {"l": pytest.approx(1 / 3)}
@@ -361,7 +367,7 @@ def test_final_ops_and_feed_fn(model):
 def test_final_ops_out_of_range_warns(model, estcore_log):
     gs, loss, train = model
     session = FakeSession(gs, loss, train)
-    bad = FakeTensor("bad:0")
+    bad = T("bad:0")
 
     def raise_oor():
         raise OutOfRangeError("again")

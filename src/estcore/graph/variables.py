@@ -23,7 +23,7 @@ from estcore.graph import initializers as inits
 from estcore.graph import random as R
 from estcore.graph.ir import Graph, GraphKeys, get_default_graph
 from estcore.graph.ops import state_ops
-from estcore.graph.ops._core import convert_to_tensor, make, make_op, row
+from estcore.graph.ops.core import convert_to_tensor, make, make_op, row
 from estcore.graph.registry import not_differentiable
 from estcore.graph.shapes import TensorShape, as_shape, fmt_shape
 from estcore.graph.tensor import TensorOperators

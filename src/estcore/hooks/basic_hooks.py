@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 
 from estcore.errors import OutOfRangeError
-from estcore.estimator import _graph_compat as gc
+from estcore.graph.global_step import get_global_step
+from estcore.graph.ir import get_default_graph
 from estcore.hooks.session_run_hook import (
     Idle,
     SessionRunArgs,
@@ -134,7 +135,7 @@ _QUIET_BOUNDS = {(c.should_trigger_for_step, c.quiet_bound)
 
 
 def _require_global_step(hook_name: str) -> Any:
-    gs = gc.get_global_step()
+    gs = get_global_step()
     if gs is None:
         raise RuntimeError(f"Global step should be created to use {hook_name}.")
     return gs
@@ -238,7 +239,8 @@ class LoggingTensorHook(SessionRunHook):
     def begin(self) -> None:
         self._timer.reset()
         self._iter_count = 0
-        self._current_tensors = {tag: gc.as_graph_element(t) for tag, t in self._tensors.items()}
+        graph = get_default_graph()
+        self._current_tensors = {tag: graph.as_graph_element(t) for tag, t in self._tensors.items()}
 
     def before_run(self, run_context: Any) -> SessionRunArgs | None:
         self._should_trigger = self._timer.should_trigger_for_step(self._iter_count)

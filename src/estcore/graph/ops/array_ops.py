@@ -16,7 +16,7 @@ import numpy as np
 
 from estcore.graph import dtypes as dt
 from estcore.graph.ops import _infer as I
-from estcore.graph.ops._core import constant, convert_to_tensor, make, make_op, row
+from estcore.graph.ops.core import constant, convert_to_tensor, make, make_op, row
 from estcore.graph.shapes import TensorShape, as_shape, fmt_shape
 
 __all__ = [

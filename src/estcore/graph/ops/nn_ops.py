@@ -15,7 +15,7 @@ from estcore import errors
 from estcore.graph import dtypes as dt
 from estcore.graph.ops import _infer as I
 from estcore.graph.ops import activations as A
-from estcore.graph.ops._core import convert_to_tensor, make, make_op, row
+from estcore.graph.ops.core import convert_to_tensor, make, make_op, row
 from estcore.graph.ops.math_ops import unbroadcast
 from estcore.graph.shapes import TensorShape
 

@@ -13,7 +13,7 @@ import numpy as np
 
 from estcore.graph import dtypes as dt
 from estcore.graph.ops import _infer as I
-from estcore.graph.ops._core import convert_to_tensor, make, row
+from estcore.graph.ops.core import convert_to_tensor, make, row
 from estcore.graph.shapes import TensorShape
 
 if TYPE_CHECKING:
@@ -151,7 +151,7 @@ def _norm_axis_arg(axis):
     if axis is None:
         return None
     if hasattr(axis, "_as_tensor"):
-        from estcore.graph.ops._core import constant_value
+        from estcore.graph.ops.core import constant_value
         val = constant_value(axis._as_tensor())
         if val is None:
             raise TypeError("`axis` must be a Python int, a list of ints or a constant tensor. "

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from estcore.graph.ops._core import convert_to_tensor, make, make_op, row
+from estcore.graph.ops.core import convert_to_tensor, make, make_op, row
 
 if TYPE_CHECKING:
     from estcore.graph.ir import Operation
