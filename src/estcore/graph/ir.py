@@ -87,7 +87,7 @@ class Operation:
 
     def run(self, feed_dict=None, session=None):
         """Run this op in ``session`` (or the default session)."""
-        from estcore.graph.session import get_default_session
+        from estcore.graph.session import get_default_session  # local: import cycle with session
         (session or get_default_session()).run(self, feed_dict=feed_dict)
 
     def __repr__(self) -> str:

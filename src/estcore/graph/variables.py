@@ -177,12 +177,12 @@ class Variable(TensorOperators):
         return state_ops.assign_sub(self, delta, name=name)
 
     def eval(self, session=None):
-        from estcore.graph.session import get_default_session
+        from estcore.graph.session import get_default_session  # local: import cycle with session
         return (session or get_default_session()).run(self)
 
     def load(self, value, session=None):
         """Write ``value`` into the variable in ``session`` (no graph op is added)."""
-        from estcore.graph.session import get_default_session
+        from estcore.graph.session import get_default_session  # local: import cycle with session
         (session or get_default_session()).set_variable_values({self.op.name: value})
 
     def __repr__(self) -> str:

@@ -227,7 +227,7 @@ def parse_example(serialized: Any, features: Mapping[str, Any], name: str | None
 def parse_single_example(serialized: Any, features: Mapping[str, Any],
                          name: str | None = None) -> dict[str, Tensor]:
     """One serialized Example (a scalar string tensor) -> dict key -> Tensor ``spec.shape``."""
-    from estcore.graph.ops.array_ops import reshape, squeeze
+    from estcore.graph.ops.array_ops import reshape, squeeze  # local: import cycle with array_ops
 
     t = convert_to_tensor(serialized, dt.string) if not isinstance(serialized, Tensor) \
         else serialized

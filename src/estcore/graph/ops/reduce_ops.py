@@ -234,7 +234,7 @@ def argmin(input, axis=None, name=None, dimension=None, output_type=dt.int64) ->
 
 def count_nonzero(input_tensor, axis=None, keepdims=False, dtype=dt.int64, name=None) -> Tensor:
     """Number of non-zero elements over ``axis``."""
-    from estcore.graph.ops.math_ops import cast, not_equal
+    from estcore.graph.ops.math_ops import cast, not_equal  # local: import cycle with math_ops
     x = convert_to_tensor(input_tensor)
     zero = np.zeros((), x.dtype.np) if not x.dtype.is_bool else np.False_
     nz = cast(not_equal(x, zero), dtype)
