@@ -94,15 +94,15 @@ class HookedSession:
     def run(self, fetches: Any, feed_dict: dict | None = None) -> Any:
         """Run ``fetches`` with ``feed_dict`` and the due hooks' requests; returns the
         values of ``fetches`` (same structure)."""
-        step = self._read_step() if self._read_step is not None else None
-        group = self._schedule.hooks_due(step, self._iteration)
+        global_step = self._read_step() if self._read_step is not None else None
+        group = self._schedule.hooks_due(global_step, self._iteration)
         run_context = SessionRunContext(SessionRunArgs(fetches, feed_dict), self._sess,
                                         self._iteration)
         requests = [before(run_context) for before in group.befores]
         layout = _Layout(fetches, requests, self._step_fetches)
         feed = _merge_feeds(feed_dict, requests) if layout.hook_feeds else feed_dict
         values = self._sess.run(layout.leaves, feed_dict=feed or None)
-        return self._finish(run_context, group, layout, values, step)
+        return self._finish(run_context, group, layout, values, global_step)
 
     def step_runner(self, fetches: Any, feeder: Any) -> Callable[[Any, Any], Any]:
         """``step(features, labels)``: ``run(fetches, feeder(features, labels))`` for a
@@ -129,8 +129,8 @@ class HookedSession:
             values = values_of(features, labels)
             if values is None:  # a batch of another form: through a feed dict
                 return self.run(fetches, feeder(features, labels))
-            step = read_step() if read_step is not None else None
-            group = schedule.hooks_due(step, self._iteration)
+            global_step = read_step() if read_step is not None else None
+            group = schedule.hooks_due(global_step, self._iteration)
             run_context = _StepContext(fetches, feed_tensors, values, sess, self._iteration)
             requests = [before(run_context) for before in group.befores]
             layout = layouts.get(group)
@@ -147,18 +147,18 @@ class HookedSession:
                 out = sess.run(layout.leaves, feed_dict=feed or None)
             else:
                 out = layout.runner(*values)
-            return self._finish(run_context, group, layout, out, step)
+            return self._finish(run_context, group, layout, out, global_step)
 
         return step
 
     def _finish(self, run_context: SessionRunContext, group: HookGroup, layout: _Layout,
-                values: Sequence, step: int | None) -> Any:
+                values: Sequence, global_step: int | None) -> Any:
         """Hand the hooks their results, ask when they are next due, record a stop
-        request; return the caller's values (``step``: the global step before the run)."""
+        request; return the caller's values (``global_step``: its value before the run)."""
         if layout.step_positions:  # the global step as it was before the run
             values = list(values)
             for position in layout.step_positions:
-                values[position] = np.int64(step)
+                values[position] = np.int64(global_step)
         for after, plan in zip(group.afters, layout.hook_plans, strict=True):
             after(run_context, SessionRunValues(values[plan] if type(plan) is int
                                                 else plan(values)))
