@@ -13,7 +13,8 @@ A tuple/list of arrays of another length than 2 raises TF's
 ``input_fn should return (features, labels) as a len 2 tuple.``
 
 Placeholders are built from the stream's ``element_spec`` (or the first batch's
-arrays) with an unknown batch dimension; each step feeds the next batch.
+arrays) with an unknown batch dimension; each step feeds the next batch. Structures
+are walked with :mod:`estcore.nest`. This module must not build graphs or sessions.
 """
 
 from __future__ import annotations

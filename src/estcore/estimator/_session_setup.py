@@ -4,7 +4,8 @@ Each train / evaluate / predict call gets a fresh ``estcore.Graph`` with the
 graph-level seed ``config.tf_random_seed`` and a ``global_step`` variable, as in
 TF. The session initialises every variable, then restores the checkpoint by
 name (``Restoring parameters from <path>``) or, without one, applies the warm
-start and ``scaffold.init_fn``.
+start and ``scaffold.init_fn``. :class:`Feeder` turns each batch into the values of the
+placeholders. It must not run steps or hooks: the loop (``estimator.py``) does.
 """
 
 from __future__ import annotations
@@ -16,8 +17,14 @@ from typing import Any
 import numpy as np
 
 from estcore.checkpoint.format import read_checkpoint, read_tensor_unverified
+from estcore.checkpoint.state import CheckpointReader
+from estcore.checkpoint.warm_starting import warm_start_values
 from estcore.errors import InvalidArgumentError, NotFoundError
 from estcore.estimator._input_handling import Leaf, flatten_structure
+from estcore.graph.dtypes import as_dtype
+from estcore.graph.ops.array_ops import placeholder
+from estcore.graph.session import Session
+from estcore.graph.variables import global_variables, local_variables, trainable_variables
 from estcore.nest import is_nested
 
 __all__ = ["variable_name", "build_placeholders", "feed_dict_for", "Feeder", "restore_session",
@@ -32,11 +39,8 @@ def variable_name(v: Any) -> str:
 
 
 def _placeholder(leaf: Leaf, name: str) -> Any:
-    import estcore
-
     safe = "".join(c if (c.isalnum() or c in "_-./") else "_" for c in name) or "input"
-    return estcore.placeholder(estcore.as_dtype(leaf.dtype), shape=[None, *leaf.shape],
-                               name=safe)
+    return placeholder(as_dtype(leaf.dtype), shape=[None, *leaf.shape], name=safe)
 
 
 def build_placeholders(spec: Any, prefix: str) -> Any:
@@ -171,8 +175,6 @@ def read_global_step(checkpoint_path: str | None, verify: bool = True) -> int:
     try:
         if not verify:
             return int(read_tensor_unverified(checkpoint_path, "global_step"))
-        from estcore.checkpoint.state import CheckpointReader
-
         return int(CheckpointReader(checkpoint_path).get_tensor("global_step"))
     except Exception:  # noqa: BLE001 - TF: any failure -> 0
         return 0
@@ -207,15 +209,12 @@ def create_session(graph: Any, config: Any, checkpoint_path: str | None,
     As TF's ``SessionManager``: a restored session does not run the initializers of
     the global variables (the restore sets every one of them or fails).
     """
-    import estcore
-    from estcore.checkpoint.warm_starting import warm_start_values
-
-    sess = estcore.Session(graph=graph, config=config)
+    sess = Session(graph=graph, config=config)
     with graph.as_default():
-        global_vars = estcore.global_variables()
-        trainable = estcore.trainable_variables()
+        global_vars = global_variables()
+        trainable = trainable_variables()
         init_ops = [v.initializer for v in global_vars]
-        local_ops = [v.initializer for v in estcore.local_variables()]
+        local_ops = [v.initializer for v in local_variables()]
     feed = getattr(scaffold, "init_feed_dict", None)
     if checkpoint_path:
         restore_session(sess, global_vars, checkpoint_path)
