@@ -128,7 +128,8 @@ def atomic_write(path: str, chunks: Iterable[bytes | memoryview]) -> None:
             os.unlink(tmp)
         except OSError:
             pass
-        if isinstance(e, OSError) and e.filename is None:  # write/fsync errors name no file
+        if isinstance(e, OSError) and e.errno is not None and e.filename is None:
+            # (os.write / os.fsync errors name no file)
             raise OSError(e.errno, e.strerror, path) from e
         raise
     fsync_dir(directory)

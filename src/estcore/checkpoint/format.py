@@ -158,39 +158,93 @@ def _layout(head: bytes, blobs: list[np.ndarray]) -> Iterator[bytes | memoryview
             yield b"\0" * pad
 
 
+def _corrupt(path: str, why: str) -> CheckpointCorruptError:
+    return CheckpointCorruptError(f"Checkpoint file {path} is corrupted: {why}")
+
+
 def _read_file(prefix_or_file: str) -> tuple[str, bytes]:
+    """The whole file, read only after its head passed :func:`_check_head` (so a
+    small or sparse file cannot make the reader allocate more than its size, and a
+    declared size beyond the file is an error before anything large is allocated)."""
     path = _resolve_file(prefix_or_file)
     if not os.path.isfile(path):
         raise NotFoundError(
             f"Unsuccessful TensorSliceReader constructor: Failed to find any matching files "
             f"for {prefix_or_file} (no file {checkpoint_file(os.fspath(prefix_or_file))})")
     with open(path, "rb") as f:
+        _check_head(path, f, os.fstat(f.fileno()).st_size)
+        f.seek(0)
         return path, f.read()
 
 
-def _parse(path: str, data: bytes) -> tuple[dict, int]:
-    def corrupt(why: str) -> CheckpointCorruptError:
-        return CheckpointCorruptError(f"Checkpoint file {path} is corrupted: {why}")
+def _check_head(path: str, f: Any, size: int) -> tuple[dict, int]:
+    """Magic, version, header length and every tensor's extent against ``size``;
+    returns the header and the data start."""
+    head = f.read(20)
+    if size < 20 + 12 or len(head) < 20 or head[:8] != _MAGIC:
+        raise _corrupt(path, "not an estcore checkpoint (bad magic or too short)")
+    version, hlen = struct.unpack_from("<IQ", head, 8)
+    if version != FORMAT_VERSION:
+        raise _corrupt(path, f"format version {version}, this estcore reads version "
+                             f"{FORMAT_VERSION}")
+    if 20 + hlen > size - 12:
+        raise _corrupt(path, "header length out of range")
+    header = _decode_header(path, f.read(hlen))
+    start = 20 + hlen + _pad(20 + hlen)
+    _check_entries(path, header, start, size - 12)
+    return header, start
 
+
+def _decode_header(path: str, raw: bytes) -> dict:
+    try:
+        header = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
+        raise _corrupt(path, f"bad header ({type(e).__name__})") from None
+    if not isinstance(header, dict) or not isinstance(header.get("tensors", []), list):
+        raise _corrupt(path, "bad header (not a checkpoint's tensor table)")
+    return header
+
+
+def _check_entries(path: str, header: dict, start: int, end: int) -> None:
+    """Each tensor: a name, an allowed dtype, a shape whose size matches ``nbytes``, and
+    bytes inside ``[start, end)`` (Python ints: no overflow)."""
+    for entry in header.get("tensors", []):
+        try:
+            name, dtype = entry["name"], np.dtype(entry["dtype"])
+            shape, offset, nbytes = entry["shape"], entry["offset"], entry["nbytes"]
+        except (KeyError, TypeError, ValueError):
+            raise _corrupt(path, "bad tensor entry in the header") from None
+        ints = [offset, nbytes, *shape] if isinstance(shape, list) else None
+        if (not isinstance(name, str) or ints is None
+                or not all(type(v) is int and v >= 0 for v in ints)):
+            raise _corrupt(path, f"bad tensor entry {str(name)[:80]!r} in the header")
+        if dtype.kind not in _ALLOWED_KINDS:
+            raise _corrupt(path, f"tensor {name!r} has dtype {dtype}")
+        count = 1
+        for d in shape:
+            count *= d
+        if count * dtype.itemsize != nbytes or start + offset + nbytes > end:
+            raise _corrupt(path, f"tensor {name!r} out of range")
+
+
+def _parse(path: str, data: bytes) -> tuple[dict, int]:
     if len(data) < 20 + 12 or data[:8] != _MAGIC:
-        raise corrupt("not an estcore checkpoint (bad magic or too short)")
+        raise _corrupt(path, "not an estcore checkpoint (bad magic or too short)")
     if data[-8:] != _END:
-        raise corrupt("missing end marker (the file is truncated)")
+        raise _corrupt(path, "missing end marker (the file is truncated)")
     version, hlen = struct.unpack_from("<IQ", data, 8)
     if version != FORMAT_VERSION:
-        raise corrupt(f"format version {version}, this estcore reads version "
-                      f"{FORMAT_VERSION}")
+        raise _corrupt(path, f"format version {version}, this estcore reads version "
+                             f"{FORMAT_VERSION}")
     (stored_crc,) = struct.unpack_from("<I", data, len(data) - 12)
     if zlib.crc32(memoryview(data)[:-12]) & 0xFFFFFFFF != stored_crc:
-        raise corrupt("checksum mismatch")
+        raise _corrupt(path, "checksum mismatch")
     if 20 + hlen > len(data) - 12:
-        raise corrupt("header length out of range")
-    try:
-        header = json.loads(data[20:20 + hlen].decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise corrupt(f"bad header ({e})") from None
+        raise _corrupt(path, "header length out of range")
+    header = _decode_header(path, data[20:20 + hlen])
     start = 20 + hlen
     start += _pad(start)
+    _check_entries(path, header, start, len(data) - 12)
     return header, start
 
 
@@ -223,23 +277,13 @@ def read_tensor_unverified(prefix_or_file: str, name: str) -> np.ndarray:
     """
     path = _resolve_file(prefix_or_file)
     with open(path, "rb") as f:
-        head = f.read(20)
-        if len(head) < 20 or head[:8] != _MAGIC:
-            raise CheckpointCorruptError(f"Checkpoint file {path} is corrupted: bad magic")
-        version, hlen = struct.unpack_from("<IQ", head, 8)
-        if version != FORMAT_VERSION or hlen > os.fstat(f.fileno()).st_size:
-            raise CheckpointCorruptError(f"Checkpoint file {path} is corrupted: bad header")
-        header = json.loads(f.read(hlen).decode("utf-8"))
+        header, start = _check_head(path, f, os.fstat(f.fileno()).st_size)
         entry = next(e for e in header.get("tensors", []) if e["name"] == name)
-        dtype = np.dtype(entry["dtype"])
-        if dtype.kind not in _ALLOWED_KINDS:
-            raise CheckpointCorruptError(f"Checkpoint file {path} is corrupted: bad dtype")
-        start = 20 + hlen
-        f.seek(start + _pad(start) + int(entry["offset"]))
-        raw = f.read(int(entry["nbytes"]))
-    shape = tuple(int(d) for d in entry["shape"])
+        f.seek(start + entry["offset"])
+        raw = f.read(entry["nbytes"])
+    dtype = np.dtype(entry["dtype"])
     arr = np.frombuffer(raw, dtype=dtype)
-    return arr.reshape(shape).astype(dtype.newbyteorder("="))
+    return arr.reshape(tuple(entry["shape"])).astype(dtype.newbyteorder("="))
 
 
 def read_checkpoint(prefix_or_file: str, copy: bool = True
@@ -261,19 +305,12 @@ def read_checkpoint(prefix_or_file: str, copy: bool = True
     """
     path, data = _read_file(prefix_or_file)
     header, start = _parse(path, data)
-    end = len(data) - 12
     out: dict[str, np.ndarray] = {}
-    for entry in header.get("tensors", []):
+    for entry in header.get("tensors", []):  # (extents checked by _parse)
         dtype = np.dtype(entry["dtype"])
-        if dtype.kind not in _ALLOWED_KINDS:
-            raise CheckpointCorruptError(f"Checkpoint file {path} is corrupted: tensor "
-                                         f"{entry['name']!r} has dtype {dtype}")
-        lo = start + int(entry["offset"])
-        hi = lo + int(entry["nbytes"])
-        shape = tuple(int(d) for d in entry["shape"])
-        if hi > end or int(np.prod(shape, dtype=np.int64)) * dtype.itemsize != hi - lo:
-            raise CheckpointCorruptError(
-                f"Checkpoint file {path} is corrupted: tensor {entry['name']!r} out of range")
+        lo = start + entry["offset"]
+        hi = lo + entry["nbytes"]
+        shape = tuple(entry["shape"])
         native = dtype.newbyteorder("=")
         if hi == lo:
             out[entry["name"]] = np.zeros(shape, dtype=native)
