@@ -162,7 +162,8 @@ class HookedSession:
         for after, plan in zip(group.afters, layout.hook_plans, strict=True):
             after(run_context, SessionRunValues(values[plan] if type(plan) is int
                                                 else plan(values)))
-        self._schedule.ran(group)
+        if group.scheduled:
+            self._schedule.ran(group)
         self._iteration += 1
         if run_context.stop_requested:
             self._should_stop = True
