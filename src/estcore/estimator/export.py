@@ -3,7 +3,7 @@
 Serving signature outputs and the serving input receivers.
 """
 
-from estcore.estimator.export_output import (
+from estcore.export.export_output import (
     ClassificationOutput,
     ExportOutput,
     PredictOutput,

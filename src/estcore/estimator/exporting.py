@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from estcore.checkpoint import state as cs
-from estcore.estimator.export_output import (
+from estcore.export.export_output import (
     DEFAULT_SERVING_SIGNATURE_DEF_KEY,
     ClassificationOutput,
     RegressionOutput,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import collections
 from typing import Any
 
-from estcore.estimator.export_output import (
+from estcore.export.export_output import (
     DEFAULT_SERVING_SIGNATURE_DEF_KEY,
     ExportOutput,
     PredictOutput,

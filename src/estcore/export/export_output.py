@@ -1,4 +1,10 @@
-"""Serving signatures a model_fn can declare (TF's ``tf.estimator.export`` outputs)."""
+"""Serving signatures a model_fn can declare (TF's ``tf.estimator.export`` outputs).
+
+Owns ``ExportOutput`` and its three kinds (predict, classification, regression), with
+TF's validation, and the default signature key. As in TF (whose export outputs live
+with the SavedModel utilities, below the Estimator), the Estimator's ``EstimatorSpec``
+and the export writer and loader use it; it must not import the estimator package.
+"""
 
 from __future__ import annotations
 
