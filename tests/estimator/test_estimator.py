@@ -499,7 +499,7 @@ def test_input_fn_called_in_seed_scope_per_call(tmp_path, monkeypatch):
     import contextlib
 
     from estcore.estimator import estimator as estimator_module
-    from estcore.estimator._input_handling import derive_input_seed
+    from estcore.inputs.source import derive_input_seed
 
     seeds = []
     active = []

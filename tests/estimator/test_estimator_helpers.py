@@ -12,7 +12,7 @@ from estcore.estimator._eval_util import (
     write_dict_to_summary,
 )
 from estcore.estimator._fn_utils import call_with_optional_args, fn_args, verify_model_fn_args
-from estcore.estimator._input_handling import (
+from estcore.inputs.source import (
     Leaf,
     derive_input_seed,
     flatten_structure,

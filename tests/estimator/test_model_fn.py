@@ -4,9 +4,9 @@ tensors of a graph (the conftest's fresh default graph; ``Graph()`` for a foreig
 import pytest
 
 import estcore
-from estcore.export.export_output import ClassificationOutput, PredictOutput, RegressionOutput
 from estcore.estimator.mode_keys import ModeKeys
 from estcore.estimator.model_fn import EstimatorSpec, Scaffold
+from estcore.export.export_output import ClassificationOutput, PredictOutput, RegressionOutput
 from estcore.hooks.session_run_hook import SessionRunHook
 
 pytestmark = pytest.mark.smoke

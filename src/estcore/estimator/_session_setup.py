@@ -20,11 +20,11 @@ from estcore.checkpoint.format import read_checkpoint, read_tensor_unverified
 from estcore.checkpoint.state import CheckpointReader
 from estcore.checkpoint.warm_starting import warm_start_values
 from estcore.errors import InvalidArgumentError, NotFoundError
-from estcore.estimator._input_handling import Leaf, flatten_structure
 from estcore.graph.dtypes import as_dtype
 from estcore.graph.ops.array_ops import placeholder
 from estcore.graph.session import Session
 from estcore.graph.variables import global_variables, local_variables, trainable_variables
+from estcore.inputs.source import Leaf, flatten_structure
 from estcore.nest import is_nested
 
 __all__ = ["variable_name", "build_placeholders", "feed_dict_for", "Feeder", "restore_session",

@@ -40,7 +40,6 @@ from estcore.checkpoint.warm_starting import WarmStartSettings
 from estcore.errors import OutOfRangeError
 from estcore.estimator import _eval_util as ev
 from estcore.estimator._fn_utils import fn_args, verify_model_fn_args
-from estcore.estimator._input_handling import InputSource, derive_input_seed, make_input_source
 from estcore.estimator._session_setup import (
     Feeder,
     build_placeholders,
@@ -62,6 +61,7 @@ from estcore.hooks.basic_hooks import FinalOpsHook, StopAfterNEvalsHook, StopAtS
 from estcore.hooks.progress import ProgressBarHook, progress_enabled
 from estcore.inputs.seed import seed_scope
 from estcore.inputs.shard import shard_scope
+from estcore.inputs.source import InputSource, derive_input_seed, make_input_source
 from estcore.summary.ops import merge_all, scalar
 from estcore.summary.writer import FileWriterCache
 

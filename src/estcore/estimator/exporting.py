@@ -18,12 +18,12 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from estcore.checkpoint import state as cs
+from estcore.estimator.mode_keys import ModeKeys
 from estcore.export.export_output import (
     DEFAULT_SERVING_SIGNATURE_DEF_KEY,
     ClassificationOutput,
     RegressionOutput,
 )
-from estcore.estimator.mode_keys import ModeKeys
 from estcore.export.receivers import ServingInputReceiver, TensorServingInputReceiver
 from estcore.export.writer import write_saved_model
 from estcore.graph.global_step import get_or_create_global_step

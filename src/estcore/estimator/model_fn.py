@@ -5,12 +5,12 @@ from __future__ import annotations
 import collections
 from typing import Any
 
+from estcore.estimator.mode_keys import ModeKeys
 from estcore.export.export_output import (
     DEFAULT_SERVING_SIGNATURE_DEF_KEY,
     ExportOutput,
     PredictOutput,
 )
-from estcore.estimator.mode_keys import ModeKeys
 from estcore.graph.ir import Operation, get_default_graph
 from estcore.graph.ops.array_ops import reshape
 from estcore.graph.ops.core import is_tensor

@@ -1,4 +1,4 @@
-"""What an input_fn may return, and how batches reach the graph.
+"""What an input_fn may return, as one :class:`InputSource` the Estimator's loop reads.
 
 ``input_fn()`` may return:
 
@@ -14,7 +14,8 @@ A tuple/list of arrays of another length than 2 raises TF's
 
 Placeholders are built from the stream's ``element_spec`` (or the first batch's
 arrays) with an unknown batch dimension; each step feeds the next batch. Structures
-are walked with :mod:`estcore.nest`. This module must not build graphs or sessions.
+are walked with :mod:`estcore.nest`. This module must not build graphs or sessions
+(the Estimator's session setup does, from the :class:`Leaf` descriptions here).
 """
 
 from __future__ import annotations
