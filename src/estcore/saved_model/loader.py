@@ -18,8 +18,8 @@ import numpy as np
 
 from estcore import errors
 from estcore.checkpoint.format import CheckpointCorruptError, read_checkpoint
-from estcore.export.export_output import DEFAULT_SERVING_SIGNATURE_DEF_KEY
 from estcore.export import format as fmt
+from estcore.export.export_output import DEFAULT_SERVING_SIGNATURE_DEF_KEY
 from estcore.graph.dtypes import DType, as_dtype
 from estcore.graph.ir import Graph
 from estcore.graph.ops import make_op
