@@ -31,6 +31,8 @@ import os
 import re
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from estcore.checkpoint.fileio import atomic_write
 from estcore.checkpoint.format import (
     CHECKPOINT_SUFFIX,
@@ -39,6 +41,7 @@ from estcore.checkpoint.format import (
     read_checkpoint,
     read_header,
 )
+from estcore.errors import NotFoundError
 
 __all__ = [
     "CheckpointState",
@@ -51,6 +54,7 @@ __all__ = [
     "latest_checkpoint",
     "checkpoint_exists",
     "restorable_checkpoint",
+    "resolve_checkpoint_path",
     "CheckpointReader",
     "load_checkpoint",
     "list_variables",
@@ -377,7 +381,8 @@ def _rewrite_state(checkpoint_dir: str, state: CheckpointState | None, chosen: s
     logger.warning("Rewrote the state file of %s to name %s.", checkpoint_dir, chosen)
 
 
-def _resolve(ckpt_dir_or_file: str) -> str:
+def resolve_checkpoint_path(ckpt_dir_or_file: str) -> str:
+    """A checkpoint prefix as given, or the latest checkpoint of a directory."""
     path = os.fspath(ckpt_dir_or_file)
     if os.path.isdir(path):
         latest = latest_checkpoint(path)
@@ -410,8 +415,6 @@ class CheckpointReader:
         return {n: list(e["shape"]) for n, e in self._entries.items()}
 
     def get_variable_to_dtype_map(self) -> dict[str, str]:
-        import numpy as np
-
         return {n: np.dtype(e["dtype"]).newbyteorder("=").name
                 for n, e in self._entries.items()}
 
@@ -420,8 +423,6 @@ class CheckpointReader:
 
     def get_tensor(self, name: str):
         """The value of variable ``name`` (a numpy array; 0-d for scalars)."""
-        from estcore.errors import NotFoundError
-
         if name not in self._entries:
             raise NotFoundError(f"Key {name} not found in checkpoint")
         if self._values is None:
@@ -431,7 +432,7 @@ class CheckpointReader:
 
 def load_checkpoint(ckpt_dir_or_file: str) -> CheckpointReader:
     """A reader for a checkpoint prefix, or for the latest checkpoint of a directory."""
-    return CheckpointReader(_resolve(ckpt_dir_or_file))
+    return CheckpointReader(resolve_checkpoint_path(ckpt_dir_or_file))
 
 
 def list_variables(ckpt_dir_or_file: str) -> list[tuple[str, list[int]]]:

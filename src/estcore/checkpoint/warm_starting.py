@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from estcore.checkpoint.state import CheckpointReader, checkpoint_exists, resolve_checkpoint_path
 from estcore.graph.variables import Variable
 
 __all__ = ["WarmStartSettings", "select_variables", "resolve_checkpoint", "warm_start_values"]
@@ -117,9 +118,7 @@ def _looks_like_variable(v: Any) -> bool:
 
 def resolve_checkpoint(ckpt_to_initialize_from: str) -> str:
     """The checkpoint prefix for a directory or prefix; ValueError when none exists."""
-    from estcore.checkpoint.state import _resolve, checkpoint_exists
-
-    path = _resolve(ckpt_to_initialize_from)
+    path = resolve_checkpoint_path(ckpt_to_initialize_from)
     if not checkpoint_exists(path):
         raise ValueError(f"Couldn't find a checkpoint at {path} (warm start).")
     return path
@@ -139,8 +138,6 @@ def warm_start_values(settings: WarmStartSettings, trainable_names: Sequence[str
         ValueError: unused ``var_name_to_prev_var_name`` entries, a tensor missing
             from the checkpoint, or a shape mismatch.
     """
-    from estcore.checkpoint.state import CheckpointReader
-
     prefix = resolve_checkpoint(settings.ckpt_to_initialize_from)
     logger.info("Warm-starting from: %s", settings.ckpt_to_initialize_from)
     selected = select_variables(settings.vars_to_warm_start, trainable_names, global_names,
