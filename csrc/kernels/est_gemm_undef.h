@@ -20,3 +20,4 @@
 #undef V_MUL
 #undef V_ADD
 #undef V_RELU
+#undef V_PACK_BT
