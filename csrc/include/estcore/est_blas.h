@@ -9,8 +9,12 @@
  *     vectors, A elements are broadcast). The B panel (KC x NR) stays in L1 while
  *     the A panels of the block stream past it. Edges: A panels are zero-padded to
  *     MR rows (only the real rows are stored), B panels use as many vectors as the
- *     remaining columns need, the last one masked. Packing reads either layout
- *     (trans flags), so transposed operands cost no extra pass.
+ *     remaining columns need, the last one masked; tiles that need at most half the
+ *     vectors cover two A panels (2 MR rows) to keep enough independent FMA chains.
+ *     Packing reads either layout (trans flags), so transposed operands cost no extra
+ *     pass (AVX-512 transposes whole B panels in registers). When op(B) is at most
+ *     one panel wide, every element of op(A) feeds one tile only, so whole A panels
+ *     are read in place instead of packed.
  *   - Instruction sets: AVX-512F (MR x NR = 6 x 64 floats / 6 x 32 doubles), AVX2+FMA
  *     (6 x 16 / 6 x 8) and portable C (4 x 8), each compiled from its own source file
  *     with its own target flags. The best one the CPU (and OS) supports is chosen on
@@ -25,8 +29,11 @@
  *     restarted (through beta = 1) every KC steps. The order depends on the ISA and
  *     KC only, never on the thread count or the split: results are bit-identical
  *     across runs and thread counts for a given ISA; ISAs differ in rounding only.
- *     They agree with numpy's matmul within a few ulp times sqrt(k) (the tests use
- *     max |C - ref| <= 1e-5 * (1 + |ref|) * sqrt(k) in float32, 1e-12 in float64).
+ *     Documented tolerance against an exact (float64 / long) reference, which the
+ *     tests assert: |C - ref| <= 2 k eps (|alpha| (|op(A)| @ |op(B)|) + |beta| |C0|)
+ *     + 2 eps |ref| (tests/lib/test_kernels_gemm.py; eps of the dtype), and for
+ *     random operands |C - ref| <= 1e-6 (float32) / 1e-13 (float64) times
+ *     (1 + |ref|) sqrt(k) (csrc/kernels/tests/test_gemm.c).
  *
  * Threads: large products are split over the default pool (est_threadpool.h) in a
  * grid of blocks of C (est__gemm_grid: the grid that repacks the least); each block
