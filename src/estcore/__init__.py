@@ -2,20 +2,24 @@
 
 Public names follow TF1 (``estcore.estimator.Estimator``,
 ``estcore.estimator.inputs.numpy_input_fn``, ``estcore.layers.dense``, ...).
-Everything is defined in submodules; this file only re-exports.
+This is a façade: every name is defined in a submodule and only re-exported here, in
+the order of the layers (graph names, the library, then the estimator and serving).
+No module of estcore imports it.
 """
 
 # ruff: noqa: F401 - this module re-exports names
 
-import importlib as _importlib
-import importlib.util as _importlib_util
-
 from estcore import errors as errors
-from estcore import estimator as estimator
+from estcore import graph as graph
 from estcore import initializers as initializers
 from estcore import io as io
+from estcore import layers as layers
+from estcore import losses as losses
 from estcore import math as math
+from estcore import metrics as metrics
 from estcore import nn as nn
+from estcore import summary as summary
+from estcore import train as train
 from estcore._version import __version__ as __version__
 from estcore.graph.autodiff import gradients
 from estcore.graph.dtypes import (
@@ -36,6 +40,8 @@ from estcore.graph.initializers import (
     constant_initializer,
     glorot_normal_initializer,
     glorot_uniform_initializer,
+    he_normal,
+    he_uniform,
     ones_initializer,
     random_normal_initializer,
     random_uniform_initializer,
@@ -43,8 +49,18 @@ from estcore.graph.initializers import (
     variance_scaling_initializer,
     zeros_initializer,
 )
-from estcore.graph.ir import Graph, GraphKeys, Operation, get_default_graph, reset_default_graph
-from estcore.graph.ops._core import constant, convert_to_tensor
+from estcore.graph.ir import (
+    Graph,
+    GraphKeys,
+    Operation,
+    add_to_collection,
+    add_to_collections,
+    control_dependencies,
+    get_collection,
+    get_collection_ref,
+    get_default_graph,
+    reset_default_graph,
+)
 from estcore.graph.ops.array_ops import (
     concat,
     expand_dims,
@@ -71,6 +87,7 @@ from estcore.graph.ops.array_ops import (
     zeros_like,
 )
 from estcore.graph.ops.clip_ops import clip_by_global_norm, clip_by_norm, global_norm
+from estcore.graph.ops.core import constant, convert_to_tensor
 from estcore.graph.ops.math_ops import (
     abs,  # noqa: A004 - TF1 name
     add,
@@ -118,6 +135,7 @@ from estcore.graph.ops.math_ops import (
     truediv,
     where,
 )
+from estcore.graph.ops.math_ops import truediv as realdiv
 from estcore.graph.ops.parsing_ops import (  # TF1's top-level names
     FixedLenFeature,
     VarLenFeature,
@@ -160,42 +178,15 @@ from estcore.graph.variables import (
     variables_initializer,
 )
 
+newaxis = None  # TF1's alias of None for indexing
 
-def control_dependencies(control_inputs):
-    """Ops created inside the block run after ``control_inputs`` (default graph)."""
-    return get_default_graph().control_dependencies(control_inputs)
-
-
-def add_to_collection(name, value):
-    """Add ``value`` to collection ``name`` of the default graph."""
-    get_default_graph().add_to_collection(name, value)
-
-
-def add_to_collections(names, value):
-    get_default_graph().add_to_collections(names, value)
-
-
-def get_collection(key, scope=None):
-    """Items of collection ``key`` of the default graph (optionally filtered by scope)."""
-    return get_default_graph().get_collection(key, scope)
-
-
-def get_collection_ref(key):
-    return get_default_graph().get_collection_ref(key)
-
-
-he_normal = initializers.he_normal
-he_uniform = initializers.he_uniform
-realdiv = truediv
-newaxis = None
-
-# The library helper's packages (branch `library`): imported when they are present.
-for _sub in ("layers", "losses", "metrics", "train"):
-    if _importlib_util.find_spec(f"estcore.{_sub}") is not None:
-        globals()[_sub] = _importlib.import_module(f"estcore.{_sub}")
-del _sub
-
-# The export issue: ``estcore.saved_model.load(export_dir)`` after a plain ``import estcore``.
+# The controller and serving sit above the library: their packages come last.
+from estcore import checkpoint as checkpoint  # noqa: E402
+from estcore import distribute as distribute  # noqa: E402
+from estcore import estimator as estimator  # noqa: E402
+from estcore import export as export  # noqa: E402
+from estcore import hooks as hooks  # noqa: E402
+from estcore import inputs as inputs  # noqa: E402
 from estcore import saved_model as saved_model  # noqa: E402
 
 __all__ = [name for name in dir() if not name.startswith("_")]

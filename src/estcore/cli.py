@@ -28,6 +28,9 @@ from typing import Any
 
 import numpy as np
 
+from estcore.saved_model.loader import load
+from estcore.summary.reader import EventFileCorruptError, iter_records
+
 __all__ = ["main"]
 
 
@@ -44,8 +47,6 @@ def _read_inputs(path: str, sig: Any) -> dict[str, np.ndarray]:
             arrays = {k: data[k] for k in data.files}
         return arrays
     if ext in (".tfrecord", ".tfrecords"):
-        from estcore.summary.reader import EventFileCorruptError, iter_records
-
         try:
             records = list(iter_records(path, strict=True))
         except EventFileCorruptError as e:
@@ -126,8 +127,6 @@ def _write_csv(path: str, outputs: dict[str, np.ndarray]) -> None:
 
 
 def _predict(args: argparse.Namespace) -> int:
-    from estcore.saved_model import load
-
     predictor = load(args.export_dir)
     name = args.signature or predictor.default_signature
     if name not in predictor.signatures:

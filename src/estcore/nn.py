@@ -10,9 +10,10 @@ from estcore.graph.ops import array_ops as _a
 from estcore.graph.ops import math_ops as _m
 from estcore.graph.ops import nn_ops as _nn
 from estcore.graph.ops import reduce_ops as _r
-from estcore.graph.ops._core import constant_value as _constant_value
-from estcore.graph.ops._core import convert_to_tensor as _t
+from estcore.graph.ops.clip_ops import clip_by_norm
 from estcore.graph.ops.conv_ops import avg_pool2d, conv2d, max_pool2d
+from estcore.graph.ops.core import constant_value as _constant_value
+from estcore.graph.ops.core import convert_to_tensor as _t
 from estcore.graph.ops.nn_ops import (
     bias_add,
     in_top_k,
@@ -155,7 +156,6 @@ def embedding_lookup(params, ids, partition_strategy="mod", name=None, max_norm=
         params = params[0]
     out = _a.gather(params, ids, name=name or "embedding_lookup")
     if max_norm is not None:
-        from estcore.graph.ops.clip_ops import clip_by_norm
         out = clip_by_norm(out, max_norm, axes=[-1])
     return out
 

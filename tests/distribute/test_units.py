@@ -11,8 +11,8 @@ import pytest
 
 import estcore as ec
 from estcore import estimator as est
-from estcore.distribute import MPIStrategy, _mpi, mpi_cluster_view, resolve_strategy
-from estcore.distribute.cluster import Membership, membership_from_config
+from estcore.distribute import MPIStrategy, mpi, mpi_cluster_view, resolve_strategy
+from estcore.distribute.membership import Membership, membership_from_config
 from estcore.distribute.ops import allreduce_mean
 from estcore.distribute.rendezvous import form_communicator
 from estcore.errors import FailedPreconditionError, InvalidArgumentError
@@ -103,7 +103,7 @@ def test_multi_worker_without_mpi4py_names_the_extra(no_launcher, monkeypatch):
     monkeypatch.setattr(builtins, "__import__", fake_import)
     monkeypatch.delitem(sys.modules, "mpi4py", raising=False)
     with pytest.raises(ImportError, match=r"pip install estcore\[mpi\]"):
-        _mpi.import_mpi("mpiexec started 2 processes")
+        mpi.import_mpi("mpiexec started 2 processes")
 
 
 def test_singleton_process_gets_the_mpiexec_hint(no_launcher):

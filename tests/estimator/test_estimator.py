@@ -498,7 +498,7 @@ def test_logging_level_untouched():
 def test_input_fn_called_in_seed_scope_per_call(tmp_path, monkeypatch):
     import contextlib
 
-    import estcore.inputs
+    from estcore.estimator import estimator as estimator_module
     from estcore.estimator._input_handling import derive_input_seed
 
     seeds = []
@@ -513,7 +513,7 @@ def test_input_fn_called_in_seed_scope_per_call(tmp_path, monkeypatch):
         finally:
             active.pop()
 
-    monkeypatch.setattr(estcore.inputs, "seed_scope", fake_seed_scope, raising=False)
+    monkeypatch.setattr(estimator_module, "seed_scope", fake_seed_scope)
     inside = []
 
     def input_fn():

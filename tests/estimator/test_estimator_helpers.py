@@ -1,11 +1,9 @@
 import functools
-import itertools
 
 import numpy as np
 import pytest
 
 from estcore.estimator._eval_util import (
-    StopAfterNEvalsHook,
     check_reserved_metric_names,
     dict_to_str,
     extract_batch_length,
@@ -20,7 +18,6 @@ from estcore.estimator._input_handling import (
     flatten_structure,
     make_input_source,
 )
-from estcore.hooks.session_run_hook import SessionRunContext
 from estcore.summary import FileWriterCache, iter_events, read_scalars
 
 pytestmark = pytest.mark.smoke
@@ -185,21 +182,6 @@ def test_eval_summaries(tmp_path, estcore_log):
     assert "Saving 'checkpoint_path' summary for global step 7: /m/model.ckpt-7" in msgs
     assert any(m.startswith("Skipping summary for obj") for m in msgs)
     assert "Skipping summary for bad, cannot parse string to Summary." in msgs
-
-
-@pytest.mark.parametrize("n, logged", [(3, [1, 2, 3]), (25, [2, 4, 6, 8, 10, 12, 14, 16, 18,
-                                                             20, 22, 24, 25])])
-def test_stop_after_n_evals(n, logged, estcore_log):
-    hook = StopAfterNEvalsHook(n)
-    hook.begin()
-    runs = 0
-    for runs in itertools.count(1):  # noqa: B007  (runs is read after the loop)
-        ctx = SessionRunContext(None, None)
-        hook.after_run(ctx, None)
-        if ctx.stop_requested:
-            break
-    assert runs == n
-    assert estcore_log() == [f"Evaluation [{k}/{n}]" for k in logged]
 
 
 def test_extract_keys_and_batch_length():

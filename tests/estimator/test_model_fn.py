@@ -1,31 +1,32 @@
+"""EstimatorSpec and the export outputs: TF's validation rules and messages, on real
+tensors of a graph (the conftest's fresh default graph; ``Graph()`` for a foreign one)."""
+
 import pytest
 
 import estcore
-from estcore.estimator import _graph_compat as gc
 from estcore.estimator.export_output import ClassificationOutput, PredictOutput, RegressionOutput
 from estcore.estimator.mode_keys import ModeKeys
 from estcore.estimator.model_fn import EstimatorSpec, Scaffold
 from estcore.hooks.session_run_hook import SessionRunHook
 
-from .fakes import FakeOp, FakeTensor
-
 pytestmark = pytest.mark.smoke
 
-GRAPH = object()
+
+def T(name="t:0", shape=(), dtype="float32", graph=None):
+    """A placeholder ``name`` of ``shape`` (None: unknown rank) in ``graph`` (default:
+    the default graph)."""
+    graph = graph or estcore.get_default_graph()
+    with graph.as_default():
+        return estcore.placeholder(estcore.as_dtype(dtype),
+                                   None if shape is None else list(shape),
+                                   name=name.split(":")[0])
 
 
-@pytest.fixture(autouse=True)
-def fake_graph(monkeypatch):
-    gc.register_tensor_type(FakeTensor)
-    gc.register_operation_type(FakeOp)
-    monkeypatch.setattr(gc, "get_default_graph", lambda: GRAPH)
-    monkeypatch.setattr(estcore, "reshape",
-                        lambda t, shape: FakeTensor(t.name, shape, graph=t.graph),
-                        raising=False)
-
-
-def T(name="t:0", shape=(), dtype="float32", graph=GRAPH):
-    return FakeTensor(name, shape, dtype, graph)
+def Op(name="train", graph=None):
+    """A NoOp ``name`` in ``graph`` (default: the default graph)."""
+    graph = graph or estcore.get_default_graph()
+    with graph.as_default():
+        return estcore.no_op(name=name)
 
 
 def test_mode_keys():
@@ -33,7 +34,7 @@ def test_mode_keys():
 
 
 def test_train_spec_ok_and_defaults():
-    loss, op = T("loss:0"), FakeOp(graph=GRAPH)
+    loss, op = T("loss:0"), Op()
     spec = EstimatorSpec(ModeKeys.TRAIN, loss=loss, train_op=op)
     assert spec.loss is loss and spec.train_op is op
     assert spec.predictions == {} and spec.eval_metric_ops == {}
@@ -42,39 +43,41 @@ def test_train_spec_ok_and_defaults():
 
 
 @pytest.mark.parametrize("mode, kwargs, exc, message", [
-    (ModeKeys.TRAIN, dict(loss=T()), ValueError, "Missing train_op."),
-    (ModeKeys.TRAIN, dict(train_op=FakeOp(graph=GRAPH)), ValueError, "Missing loss."),
-    (ModeKeys.EVAL, dict(), ValueError, "Missing loss."),
-    (ModeKeys.PREDICT, dict(), ValueError, "Missing predictions."),
-    (ModeKeys.TRAIN, dict(loss=T(), train_op=3), TypeError,
+    (ModeKeys.TRAIN, lambda: dict(loss=T()), ValueError, "Missing train_op."),
+    (ModeKeys.TRAIN, lambda: dict(train_op=Op()), ValueError, "Missing loss."),
+    (ModeKeys.EVAL, lambda: dict(), ValueError, "Missing loss."),
+    (ModeKeys.PREDICT, lambda: dict(), ValueError, "Missing predictions."),
+    (ModeKeys.TRAIN, lambda: dict(loss=T(), train_op=3), TypeError,
      "train_op must be Operation or Tensor, given: 3"),
-    (ModeKeys.EVAL, dict(loss=1.0), TypeError, "loss must be Tensor, given: 1.0"),
-    (ModeKeys.EVAL, dict(loss=T("l:0", (2, 3))), ValueError,
-     "Loss must be scalar, given: <FakeTensor l:0>"),
-    (ModeKeys.PREDICT, dict(predictions={"a": 1}), TypeError,
+    (ModeKeys.EVAL, lambda: dict(loss=1.0), TypeError, "loss must be Tensor, given: 1.0"),
+    (ModeKeys.EVAL, lambda: dict(loss=T("l:0", (2, 3))), ValueError,
+     "Loss must be scalar, given: <estcore.Tensor 'l:0' shape=(2, 3) dtype=float32>"),
+    (ModeKeys.PREDICT, lambda: dict(predictions={"a": 1}), TypeError,
      "predictions[a] must be Tensor, given: 1"),
-    (ModeKeys.PREDICT, dict(predictions=[1]), TypeError, "predictions must be Tensor, given: [1]"),
-    (ModeKeys.EVAL, dict(loss=T(), eval_metric_ops=[1]), TypeError,
+    (ModeKeys.PREDICT, lambda: dict(predictions=[1]), TypeError,
+     "predictions must be Tensor, given: [1]"),
+    (ModeKeys.EVAL, lambda: dict(loss=T(), eval_metric_ops=[1]), TypeError,
      "eval_metric_ops must be a dict, given: [1]"),
-    (ModeKeys.EVAL, dict(loss=T(), eval_metric_ops={"m": T()}), TypeError,
+    (ModeKeys.EVAL, lambda: dict(loss=T(), eval_metric_ops={"m": T("m:0")}), TypeError,
      "Values of eval_metric_ops must be (metric_value, update_op) tuples, given: "
-     "<FakeTensor t:0> for key: m"),
-    (ModeKeys.TRAIN, dict(loss=T(), train_op=FakeOp(graph=GRAPH), training_hooks=[1]),
+     "<estcore.Tensor 'm:0' shape=() dtype=float32> for key: m"),
+    (ModeKeys.TRAIN, lambda: dict(loss=T(), train_op=Op(), training_hooks=[1]),
      TypeError, "All hooks must be SessionRunHook instances, given: 1"),
-    (ModeKeys.EVAL, dict(loss=T(), evaluation_hooks=["h"]), TypeError,
+    (ModeKeys.EVAL, lambda: dict(loss=T(), evaluation_hooks=["h"]), TypeError,
      "All hooks must be SessionRunHook instances, given: h"),
-    (ModeKeys.PREDICT, dict(predictions=T(), prediction_hooks=[None]), TypeError,
+    (ModeKeys.PREDICT, lambda: dict(predictions=T(), prediction_hooks=[None]), TypeError,
      "All hooks must be SessionRunHook instances, given: None"),
-    (ModeKeys.TRAIN, dict(loss=T(), train_op=FakeOp(graph=GRAPH), training_chief_hooks=[2]),
+    (ModeKeys.TRAIN, lambda: dict(loss=T(), train_op=Op(), training_chief_hooks=[2]),
      TypeError, "All hooks must be SessionRunHook instances, given: 2"),
-    (ModeKeys.EVAL, dict(loss=T(), scaffold="s"), TypeError,
+    (ModeKeys.EVAL, lambda: dict(loss=T(), scaffold="s"), TypeError,
      "scaffold must be tf.train.Scaffold. Given: s"),
-    (ModeKeys.PREDICT, dict(predictions=T(), export_outputs=[1]), TypeError,
+    (ModeKeys.PREDICT, lambda: dict(predictions=T(), export_outputs=[1]), TypeError,
      "export_outputs must be dict, given: [1]"),
-    (ModeKeys.PREDICT, dict(predictions=T(), export_outputs={"a": 1}), TypeError,
+    (ModeKeys.PREDICT, lambda: dict(predictions=T(), export_outputs={"a": 1}), TypeError,
      "Values in export_outputs must be ExportOutput objects. Given: {'a': 1}"),
 ])
 def test_validation_errors(mode, kwargs, exc, message):
+    kwargs = kwargs()
     with pytest.raises(exc) as info:
         EstimatorSpec(mode, **kwargs)
     assert str(info.value) == message
@@ -110,18 +113,18 @@ def test_loss_shape_rules():
 
 
 def test_graph_membership():
-    other = object()
+    other = estcore.Graph()
     with pytest.raises(ValueError) as info:
         EstimatorSpec(ModeKeys.EVAL, loss=T("loss:0", graph=other))
     assert str(info.value).startswith('loss with "loss:0" must be from the default graph. '
                                       "Possible causes of this error include:")
     with pytest.raises(ValueError, match='^train_op with "t" must be from the default graph'):
-        EstimatorSpec(ModeKeys.TRAIN, loss=T(), train_op=FakeOp("t", graph=other))
+        EstimatorSpec(ModeKeys.TRAIN, loss=T(), train_op=Op("t", graph=other))
     with pytest.raises(ValueError, match='^prediction values with "p:0" must be from'):
         EstimatorSpec(ModeKeys.PREDICT, predictions={"x": T("p:0", graph=other)})
     with pytest.raises(ValueError, match='^eval_metric_ops with "m:0" must be from'):
         EstimatorSpec(ModeKeys.EVAL, loss=T(),
-                      eval_metric_ops={"m": (T("m:0", graph=other), FakeOp(graph=GRAPH))})
+                      eval_metric_ops={"m": (T("m:0", graph=other), Op())})
 
 
 def test_train_op_ignored_outside_train_but_checked():
@@ -134,7 +137,7 @@ def test_replace():
     with pytest.raises(ValueError, match="^mode of EstimatorSpec cannot be changed.$"):
         spec._replace(mode=ModeKeys.TRAIN)
     assert spec._replace(mode=ModeKeys.EVAL).mode == ModeKeys.EVAL
-    new = spec._replace(eval_metric_ops={"m": (T(), FakeOp(graph=GRAPH))})
+    new = spec._replace(eval_metric_ops={"m": (T(), Op())})
     assert set(new.eval_metric_ops) == {"m"}
     with pytest.raises(TypeError, match="eval_metric_ops must be a dict"):
         spec._replace(eval_metric_ops=3)
@@ -142,7 +145,7 @@ def test_replace():
 
 def test_hooks_stored_as_tuples():
     h = SessionRunHook()
-    spec = EstimatorSpec(ModeKeys.TRAIN, loss=T(), train_op=FakeOp(graph=GRAPH),
+    spec = EstimatorSpec(ModeKeys.TRAIN, loss=T(), train_op=Op(),
                          training_hooks=[h], training_chief_hooks=(h,))
     assert spec.training_hooks == (h,) and spec.training_chief_hooks == (h,)
 

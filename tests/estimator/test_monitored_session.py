@@ -1,5 +1,6 @@
-"""The hooked session's per-step path (``step_runner``) against ``run``, and the
-Estimator's feeder: same values, same hook protocol, with a real estcore Session."""
+"""The hooked session: its per-step path (``step_runner``) against ``run``, the
+Estimator's feeder, the schedule as the loop applies it, and the global step a run
+fetches; with a real estcore Session."""
 
 from __future__ import annotations
 
@@ -10,13 +11,8 @@ import estcore as ec
 from estcore.estimator._session_setup import Feeder
 from estcore.estimator.monitored_session import MonitoredSession
 from estcore.hooks.basic_hooks import FeedFnHook
-from estcore.hooks.session_run_hook import (
-    SessionRunArgs,
-    SessionRunHook,
-    constant_request,
-    skips_after_run,
-    skips_before_run,
-)
+from estcore.hooks.schedule import Due
+from estcore.hooks.session_run_hook import SessionRunArgs, SessionRunHook
 
 from .tiny_model import linear_model
 
@@ -84,7 +80,7 @@ def test_step_runner_with_a_feeding_hook_and_a_stop_request():
 
         def after_run(self, run_context, run_values):
             Stop.steps += 1
-            assert run_values.results == sess.run(gs)
+            assert run_values.results == sess.run(gs) - 1  # fetched before the step
             if Stop.steps == 3:
                 run_context.request_stop()
 
@@ -169,19 +165,17 @@ def test_a_hook_that_edits_the_original_feed_dict_changes_the_run():
     assert losses["run"] == losses["step"]
 
 
-def test_fresh_requests_reuse_the_sessions_compiled_family():
+def test_fresh_requests_reuse_the_sessions_compiled_plans():
     graph, sess, gs, x, y, _, loss, train = _model()
     hook = _Recorder(gs, fresh=True)
     with graph.as_default(), MonitoredSession(lambda: sess, [hook]) as mon:
         step = mon.step_runner([train, loss], Feeder(x, y))
         step(*_batches()[0])
-        made, make = [], sess._make_family
-        sess._make_family = lambda *a: made.append(1) or make(*a)
         compiled = sess.compile_count
         for xb, yb in _batches():
             step(xb, yb)
-        assert (made, sess.compile_count) == ([], compiled)  # a new layout, the same family
-        assert hook.seen[-1] == 7
+        assert sess.compile_count == compiled  # a new layout each step, the same plans
+        assert hook.seen[-1] == 6  # the global step before the 7th run
 
 
 def test_original_args_without_feeds_is_an_empty_dict():
@@ -192,68 +186,65 @@ def test_original_args_without_feeds_is_an_empty_dict():
     assert hook.feeds == [{}]
 
 
-class _Constant(SessionRunHook):
-    """A before_run marked constant: the step runner may call it once per layout."""
 
-    def __init__(self, fetch):
-        self.args = SessionRunArgs(fetch)
-        self.before_calls = 0
-        self.seen = []
 
-    @constant_request
+def test_a_run_fetches_the_global_step_as_it_was_before_the_run():
+    """As in TF's Estimator (its training ops run after the global step is read): by
+    the caller or a hook, as the variable or the tensor it reads as."""
+    graph, sess, gs, x, y, _, loss, train = _model()
+    hook = _Recorder({"variable": gs, "tensor": gs.value()})
+    xb, yb = _batches()[0]
+    with graph.as_default(), MonitoredSession(lambda: sess, [hook]) as mon:
+        assert mon.run([train, gs], {x: xb, y: yb})[1] == 0
+        step = mon.step_runner([train, gs], Feeder(x, y))
+        assert [int(step(xb, yb)[1]) for _ in range(3)] == [1, 2, 3]
+        assert type(step(xb, yb)[1]) is np.int64
+        assert sess.run(gs) == 5  # (outside the hooked session: after the runs)
+    assert [(s["variable"], s["tensor"]) for s in hook.seen] == [(i, i) for i in range(5)]
+
+
+class _Every(SessionRunHook):
+    """Due every ``n`` iterations; records the iterations of its before_run and
+    after_run calls."""
+
+    def __init__(self, n):
+        self.n, self.before, self.after = n, [], []
+
     def before_run(self, run_context):
-        self.before_calls += 1
-        return self.args
+        self.before.append(run_context.iteration)
 
     def after_run(self, run_context, run_values):
-        self.seen.append(int(run_values.results))
+        self.after.append(run_context.iteration)
+
+    def next_due(self):
+        return Due(iteration=self.after[-1] + self.n) if self.after else None
 
 
-class _Overriding(_Constant):
-    """Overrides the marked before_run without the mark: asked every step."""
-
-    def before_run(self, run_context):
-        self.before_calls += 1
-        return self.args
-
-
-def test_step_runner_asks_constant_requests_once_per_layout():
+def test_the_loop_calls_only_the_due_hooks_and_counts_iterations():
     graph, sess, gs, x, y, _, loss, train = _model()
-    constant, overriding = _Constant(gs), _Overriding(gs)
-    assigned = _Constant(gs)
-    assigned.before_run = lambda run_context: (setattr(assigned, "before_calls",
-                                                       assigned.before_calls + 1), assigned.args)[1]
-    with graph.as_default(), MonitoredSession(lambda: sess, [constant, overriding,
-                                                             assigned]) as mon:
+    third, every = _Every(3), _Recorder(gs)
+    with graph.as_default(), MonitoredSession(lambda: sess, [third, every]) as mon:
         step = mon.step_runner([train, loss], Feeder(x, y))
-        for xb, yb in _batches():
-            step(xb, yb)
-        mon.run(train, {x: _batches()[0][0], y: _batches()[0][1]})  # run() asks every hook
-    assert constant.before_calls == 1 + 1
-    assert overriding.before_calls == assigned.before_calls == 6 + 1
-    # every hook still sees its results every step
-    assert len(constant.seen) == 7
-    assert constant.seen == overriding.seen == assigned.seen
-    assert np.all(np.diff(constant.seen) == 1)
+        for i, (xb, yb) in enumerate(_batches(8)):
+            if i == 4:
+                mon.run(loss, {x: xb, y: yb})  # run() is an iteration too
+            else:
+                step(xb, yb)
+    assert third.before == third.after == [0, 3, 6]
+    assert every.n == 8 and every.seen == [0, 1, 2, 3, 4, 4, 5, 6]  # (run 4: no step)
 
 
-def test_hooks_without_after_run_are_not_called_and_base_before_run_skipped():
+def test_a_steady_layout_is_compiled_once_into_a_callable():
     graph, sess, gs, x, y, _, loss, train = _model()
-    calls = []
-
-    class Counting(SessionRunHook):  # before_run / after_run are the base class's
-        def begin(self):
-            calls.append("begin")
-
-        def end(self, session):
-            calls.append("end")
-
-    hook = Counting()
-    assert skips_before_run(hook) and skips_after_run(hook)
-    assert not skips_after_run(_Constant(gs)) and skips_before_run(_Constant(gs))
-    assert not skips_before_run(_Overriding(gs))
-    with graph.as_default(), MonitoredSession(lambda: sess, [hook]) as mon:
+    made, make = [], sess.make_callable
+    sess.make_callable = lambda *a, **k: made.append(a) or make(*a, **k)
+    third, every = _Every(3), _Recorder(gs)
+    with graph.as_default(), MonitoredSession(lambda: sess, [third, every]) as mon:
         step = mon.step_runner([train, loss], Feeder(x, y))
-        out = [step(xb, yb)[1] for xb, yb in _batches(3)]
-        assert sess.run(gs) == 3
-    assert calls == ["begin", "end"] and len(out) == 3
+        losses = [step(xb, yb)[1] for xb, yb in _batches(8)]
+    # two groups of due hooks (with and without `third`): a callable for each once
+    # its layout is used a second time
+    assert len(made) == 2
+    graph, sess, gs, x, y, _, loss, train = _model()
+    with graph.as_default(), MonitoredSession(lambda: sess, [_Every(3), _Recorder(gs)]) as mon:
+        assert [mon.run([train, loss], {x: xb, y: yb})[1] for xb, yb in _batches(8)] == losses

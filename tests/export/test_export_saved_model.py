@@ -11,7 +11,7 @@ import pytest
 
 import estcore as ec
 import estcore.saved_model as sm
-from estcore.estimator import Estimator, EstimatorSpec, ModeKeys
+from estcore.estimator import Estimator, EstimatorSpec, ModeKeys, exporting
 from estcore.estimator.export import PredictOutput, ServingInputReceiver
 from estcore.export import writer
 
@@ -148,7 +148,7 @@ def test_alternatives_and_no_default_signature(tmp_path, caplog, models):
     # EstimatorSpec always provides serving_default (a single output is duplicated under
     # it, as TF); the report still warns when a signature map lacks it.
     with caplog.at_level(logging.INFO, logger="estcore"):
-        writer._log_signature_report({"only": ("predict", {}, {})})
+        exporting._log_signature_report({"only": ("predict", {}, {})})
     assert "Export includes no default signature!" in caplog.text
 
 

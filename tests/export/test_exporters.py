@@ -133,3 +133,23 @@ def test_train_and_evaluate_calls_exporters(tmp_path, models):
     pred = sm.load(results[2])
     ref = models.predict_all(est, x)
     np.testing.assert_array_equal(pred({"x": x})["probabilities"], ref["probabilities"])
+
+
+@pytest.mark.smoke
+def test_exporter_interface_lives_in_export_and_eval_spec_checks_the_protocol():
+    import estcore.export
+    from estcore.export.exporters import Exporter as BaseExporter
+
+    assert Exporter is BaseExporter is estcore.export.Exporter
+    assert issubclass(LatestExporter, Exporter)
+
+    class Duck:  # TF's interface without the base class: a name and an export method
+        name = "duck"
+
+        def export(self, estimator, export_path, checkpoint_path, eval_result,
+                   is_the_final_export):
+            return None
+
+    assert EvalSpec(lambda: None, exporters=Duck()).exporters[0].name == "duck"
+    with pytest.raises(TypeError, match="^`exporters` must be an Exporter, an iterable"):
+        EvalSpec(lambda: None, exporters=[object()])

@@ -7,7 +7,7 @@ import pytest
 
 import estcore as ec
 from estcore.graph.ops import fused, state_ops  # noqa: F401
-from estcore.graph.ops._core import make
+from estcore.graph.ops.core import make
 from estcore.graph.registry import all_rows
 
 f64 = ec.float64

@@ -83,7 +83,7 @@ def test_codec_matches_protobuf_both_ways(Example):
 
 
 def test_decoder_reads_unpacked_repeated_fields_and_skips_unknown_ones():
-    from estcore.summary._proto import field_bytes, field_float, field_varint
+    from estcore.proto.wire import field_bytes, field_float, field_varint
 
     floats = field_bytes(2, field_float(1, 1.0) + field_float(1, 2.0))   # unpacked FloatList
     ints = field_bytes(3, field_varint(1, 5) + field_varint(1, (1 << 64) - 1))  # -1 as varint
@@ -190,7 +190,7 @@ def test_scalar_string_default_is_bytes_not_an_array():
 
 
 def test_decoding_follows_tf_for_odd_but_valid_inputs():
-    from estcore.summary._proto import field_bytes, field_varint
+    from estcore.proto.wire import field_bytes, field_varint
 
     def entry(key, feature):
         return field_bytes(1, field_bytes(1, key) + (b"" if feature is None

@@ -19,6 +19,23 @@ X = np.arange(1000, dtype=np.float32).reshape(250, 4)
 Y = np.arange(250)
 
 
+def join_thread_and_task(thread: threading.Thread, timeout: float = 5.0) -> None:
+    """Join ``thread``, then wait (bounded) until its OS task has left /proc/self/task.
+
+    ``Thread.join`` returns once the Python thread state is gone, a moment before the
+    kernel drops the task; under load that moment is long enough for a thread count
+    taken right after the join to include it. Waiting for this one task, by its id,
+    leaves every other thread (a stream's workers) to the strict count that follows.
+    """
+    thread.join(timeout)
+    assert not thread.is_alive()
+    task = str(thread.native_id)
+    deadline = time.monotonic() + timeout
+    while task in os.listdir("/proc/self/task"):
+        assert time.monotonic() < deadline, f"thread {task} still listed {timeout} s after join"
+        time.sleep(0.001)
+
+
 def slow_stream(**kwargs):
     """An endless stream whose workers wait 30 s per batch (interruptibly)."""
     fn = numpy_input_fn(X, Y, batch_size=10, num_epochs=None, shuffle=True, **kwargs)
@@ -132,7 +149,7 @@ def test_close_from_another_thread_wakes_consumer(threads_back_to_baseline):
     with pytest.raises(CancelledError):
         next(stream)
     assert time.monotonic() - t0 < 3
-    timer.join()
+    join_thread_and_task(timer)  # close() ran in the timer: the workers are joined
     threads_back_to_baseline(timeout=0)
 
 
@@ -153,7 +170,7 @@ def test_ctrl_c_while_blocked(threads_back_to_baseline):
                 if time.monotonic() - t0 > 10.0:  # never hang the suite
                     pytest.fail("SIGINT did not interrupt the blocked consumer")
         assert time.monotonic() - t0 < 2.0
-        timer.join()
+        join_thread_and_task(timer)
         assert stream.closed
     finally:
         signal.signal(signal.SIGINT, previous)

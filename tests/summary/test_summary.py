@@ -6,6 +6,7 @@ import zlib
 import numpy as np
 import pytest
 
+from estcore.proto.wire import ProtoDecodeError, iter_fields, varint
 from estcore.summary import (
     Event,
     FileWriter,
@@ -20,8 +21,7 @@ from estcore.summary import (
     tensor_value,
     text_value,
 )
-from estcore.summary._crc32c import crc32c, masked_crc32c
-from estcore.summary._proto import ProtoDecodeError, iter_fields, varint
+from estcore.summary.crc32c import crc32c, masked_crc32c
 from estcore.summary.reader import EventFileCorruptError
 from estcore.summary.summary_pb import decode_event, encode_event
 from estcore.summary.writer import frame_record

@@ -16,7 +16,7 @@ import os
 import tempfile
 from collections.abc import Iterable
 
-__all__ = ["atomic_write", "fsync_dir", "TMP_PREFIX"]
+__all__ = ["atomic_write", "fsync_dir", "remove_temp_files", "TMP_PREFIX"]
 
 TMP_PREFIX = ".tmp-"
 _KICK_MIN_BYTES = 64 * 1024  # smaller chunks wait for the fsync
@@ -63,6 +63,31 @@ def fsync_dir(directory: str) -> None:
         os.close(fd)
 
 
+def remove_temp_files(directory: str) -> list[str]:
+    """Remove the temporary files that writes killed mid-way left in ``directory``.
+
+    Only files whose name starts with :data:`TMP_PREFIX` (never a directory, never a
+    symlink's target) are removed. Call it where no write into ``directory`` can be in
+    flight: the chief, at the start of training, before its first save.
+
+    Returns:
+        The paths removed.
+    """
+    removed = []
+    try:
+        entries = list(os.scandir(directory))
+    except OSError:  # no directory yet
+        return removed
+    for entry in entries:
+        if entry.name.startswith(TMP_PREFIX) and not entry.is_dir(follow_symlinks=False):
+            try:
+                os.unlink(entry.path)
+            except OSError:
+                continue
+            removed.append(entry.path)
+    return removed
+
+
 def _write_all(fd: int, data: memoryview) -> None:
     while data:
         written = os.write(fd, data)
@@ -78,7 +103,9 @@ def atomic_write(path: str, chunks: Iterable[bytes | memoryview]) -> None:
             generator, which is resumed after each chunk has been written.
 
     Raises:
-        OSError: from the file system; the temporary file is removed.
+        OSError: from the file system, naming ``path`` (a full disk reads
+            ``[Errno 28] No space left on device: '<path>'``); the temporary file is
+            removed.
     """
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX + os.path.basename(path) + ".",
@@ -96,10 +123,12 @@ def atomic_write(path: str, chunks: Iterable[bytes | memoryview]) -> None:
         finally:
             os.close(fd)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         try:
             os.unlink(tmp)
         except OSError:
             pass
+        if isinstance(e, OSError) and e.filename is None:  # write/fsync errors name no file
+            raise OSError(e.errno, e.strerror, path) from e
         raise
     fsync_dir(directory)

@@ -20,7 +20,11 @@ Rotation follows TF's Saver (spec 5.4) with its known bugs fixed:
 * ``max_to_keep`` 0 or None keeps every checkpoint and lists every one in the
   state file (TF listed only the newest).
 * Restart recovery (:meth:`Saver.recover_last_checkpoints`) rebuilds L from the
-  state file, using the stored save times (file mtimes when absent).
+  state file, using the stored save times (file mtimes when absent). A checkpoint
+  file on disk that the state file does not list and whose step is below the newest
+  listed one (left by a process killed between the state-file write and the
+  deletions) joins L as its oldest entries, so the next save rotates it out; a file
+  newer than every listed one is never adopted, so never deleted.
 
 Order of a save: checkpoint file (atomic) -> state file (atomic) -> deletions,
 so a crash at any point leaves the state file naming only complete files.
@@ -30,12 +34,18 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from estcore._validation import invalid
-from estcore.checkpoint.format import checkpoint_file, read_checkpoint, write_checkpoint
+from estcore.checkpoint.format import (
+    CHECKPOINT_SUFFIX,
+    checkpoint_file,
+    read_checkpoint,
+    write_checkpoint,
+)
 from estcore.checkpoint.state import (
     CheckpointState,
     get_checkpoint_state,
@@ -45,6 +55,39 @@ from estcore.checkpoint.state import (
 __all__ = ["Saver"]
 
 logger = logging.getLogger("estcore")
+
+_STEP_SUFFIX = re.compile(r"^(.+)-(\d+)$")
+
+
+def _step_of(prefix: str) -> tuple[str, int] | None:
+    """``(base name, step)`` of ``.../<base>-<step>``, or None."""
+    m = _STEP_SUFFIX.match(os.path.basename(prefix))
+    return (m.group(1), int(m.group(2))) if m else None
+
+
+def _unlisted_older(directory: str, listed: list[str]) -> list[tuple[str, float]]:
+    """Checkpoints in ``directory`` named like the listed ones, not listed, with a step
+    below the newest listed step, oldest first, as ``(prefix, file mtime)``."""
+    steps = [s for s in map(_step_of, listed) if s is not None]
+    if not steps:
+        return []
+    base, newest = steps[-1][0], max(step for b, step in steps if b == steps[-1][0])
+    known = {os.path.basename(p) for p in listed}
+    found = []
+    for entry in os.listdir(directory):
+        if not entry.endswith(CHECKPOINT_SUFFIX):
+            continue
+        name = entry[:-len(CHECKPOINT_SUFFIX)]
+        parsed = _step_of(name)
+        if parsed is None or parsed[0] != base or parsed[1] >= newest or name in known:
+            continue
+        prefix = os.path.join(directory, name)
+        found.append((parsed[1], prefix, os.path.getmtime(checkpoint_file(prefix))))
+    if found:
+        logger.warning("Rotating %d checkpoint(s) of %s that the state file does not list "
+                       "(left by an interrupted rotation): %s", len(found), directory,
+                       ", ".join(p for _, p, _ in sorted(found)))
+    return [(p, t) for _, p, t in sorted(found)]
 
 
 class Saver:
@@ -106,6 +149,7 @@ class Saver:
                 continue
             stamp = times[i] if times else os.path.getmtime(path)
             (self._preserved if prefix in preserved else self._last).append((prefix, stamp))
+        self._last[:0] = _unlisted_older(checkpoint_dir, state.all_model_checkpoint_paths)
 
     def save(self, values: Mapping[str, Any], save_path: str, global_step: int | None = None,
              meta: Mapping[str, Any] | None = None) -> str:

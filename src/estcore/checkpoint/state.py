@@ -32,7 +32,13 @@ import re
 from dataclasses import dataclass, field
 
 from estcore.checkpoint.fileio import atomic_write
-from estcore.checkpoint.format import checkpoint_file, read_checkpoint, read_header
+from estcore.checkpoint.format import (
+    CHECKPOINT_SUFFIX,
+    CheckpointCorruptError,
+    checkpoint_file,
+    read_checkpoint,
+    read_header,
+)
 
 __all__ = [
     "CheckpointState",
@@ -44,6 +50,7 @@ __all__ = [
     "write_checkpoint_state",
     "latest_checkpoint",
     "checkpoint_exists",
+    "restorable_checkpoint",
     "CheckpointReader",
     "load_checkpoint",
     "list_variables",
@@ -230,15 +237,19 @@ def get_checkpoint_state(checkpoint_dir: str,
 
 
 def write_checkpoint_state(checkpoint_dir: str, state: CheckpointState) -> None:
-    """Write ``state`` atomically; absolute paths inside the dir become relative."""
+    """Write ``state`` atomically; paths inside the dir are stored relative to it (TF).
+
+    The paths in ``state`` are as the caller holds them: absolute, or relative to the
+    current directory (as ``checkpoint_dir`` may be). A path outside the directory is
+    stored absolute.
+    """
     checkpoint_dir = os.fspath(checkpoint_dir)
+    base = os.path.abspath(checkpoint_dir)
 
     def rel(p: str) -> str:
-        if os.path.isabs(p):
-            r = os.path.relpath(p, checkpoint_dir)
-            if not r.startswith(os.pardir):
-                return r
-        return p
+        full = os.path.abspath(p)
+        r = os.path.relpath(full, base)
+        return full if r == os.pardir or r.startswith(os.pardir + os.sep) else r
 
     stored = CheckpointState(
         model_checkpoint_path=rel(state.model_checkpoint_path),
@@ -268,6 +279,102 @@ def latest_checkpoint(checkpoint_dir: str, latest_filename: str | None = None) -
         return state.model_checkpoint_path
     logger.error("Couldn't match files for checkpoint %s", state.model_checkpoint_path)
     return None
+
+
+_STEP_FILE = re.compile(r"^model\.ckpt-(\d+)" + re.escape(CHECKPOINT_SUFFIX) + "$")
+
+
+def _inside(directory: str, path: str) -> bool:
+    """True if ``path`` names a file directly inside ``directory`` (symlinks resolved)."""
+    return os.path.dirname(os.path.realpath(path)) == os.path.realpath(directory)
+
+
+def restorable_checkpoint(checkpoint_dir: str, repair: bool = False) -> str | None:
+    """The newest checkpoint of ``checkpoint_dir`` that loads, for a restore.
+
+    Candidates, newest first: the state file's ``model_checkpoint_path``, the other
+    paths it lists, then every ``model.ckpt-<step>.data`` in the directory by step.
+    Each is verified (markers, length, checksum) before it is chosen; a state file may
+    only name files inside ``checkpoint_dir``. Whatever is skipped is logged as a
+    WARNING with the reason. With ``repair`` (the chief's train call), a state file that
+    is missing, unreadable or names another checkpoint is rewritten to name the one
+    chosen (its list keeps every listed checkpoint that is still on disk).
+
+    Returns:
+        The chosen prefix (joined with ``checkpoint_dir``), or None when the directory
+        holds no checkpoint file at all (a fresh model_dir, as TF).
+
+    Raises:
+        CheckpointCorruptError: checkpoint files exist but none of them loads
+            (restoring nothing would silently start from random weights).
+    """
+    checkpoint_dir = os.fspath(checkpoint_dir)
+    skipped: list[str] = []
+    try:
+        state = get_checkpoint_state(checkpoint_dir)
+    except ValueError as e:  # a state file without model_checkpoint_path
+        state = None
+        skipped.append(f"the state file: {e}")
+    listed: list[str] = []
+    if state is not None:
+        listed = [state.model_checkpoint_path] + state.all_model_checkpoint_paths[::-1]
+    on_disk: list[tuple[int, str]] = []
+    if os.path.isdir(checkpoint_dir):
+        for entry in os.listdir(checkpoint_dir):
+            m = _STEP_FILE.match(entry)
+            if m:
+                prefix = os.path.join(checkpoint_dir, entry[:-len(CHECKPOINT_SUFFIX)])
+                on_disk.append((int(m.group(1)), prefix))
+    on_disk.sort(reverse=True)
+    candidates = list(dict.fromkeys(listed + [p for _, p in on_disk]))
+    chosen = None
+    for prefix in candidates:
+        if not _inside(checkpoint_dir, checkpoint_file(prefix)):
+            skipped.append(f"{prefix}: outside {checkpoint_dir}")
+            continue
+        if not os.path.isfile(checkpoint_file(prefix)):
+            skipped.append(f"{prefix}: no file {checkpoint_file(prefix)}")
+            continue
+        try:
+            read_header(prefix)
+        except (CheckpointCorruptError, OSError) as e:
+            skipped.append(f"{prefix}: {e}")
+            continue
+        chosen = prefix
+        break
+    for why in skipped:
+        logger.warning("Skipping checkpoint candidate %s", why)
+    if chosen is None:
+        if on_disk:
+            raise CheckpointCorruptError(
+                f"No checkpoint in {checkpoint_dir} can be restored ({len(on_disk)} checkpoint "
+                f"file(s), none loads); not starting from random weights. Skipped: "
+                + "; ".join(skipped))
+        return None
+    if skipped:
+        logger.warning("Restoring from %s, the newest checkpoint in %s that loads.",
+                       chosen, checkpoint_dir)
+    if repair and (state is None or state.model_checkpoint_path != chosen):
+        _rewrite_state(checkpoint_dir, state, chosen)
+    return chosen
+
+
+def _rewrite_state(checkpoint_dir: str, state: CheckpointState | None, chosen: str) -> None:
+    """Point the state file at ``chosen``, keeping the listed checkpoints still on disk."""
+    old = state or CheckpointState()
+    keep = [i for i, p in enumerate(old.all_model_checkpoint_paths)
+            if p != chosen and _inside(checkpoint_dir, checkpoint_file(p))
+            and os.path.isfile(checkpoint_file(p))]
+    times = old.all_model_checkpoint_timestamps
+    paths = [old.all_model_checkpoint_paths[i] for i in keep] + [chosen]
+    stamps = ([times[i] for i in keep] + [os.path.getmtime(checkpoint_file(chosen))]
+              if times else [])
+    write_checkpoint_state(checkpoint_dir, CheckpointState(
+        model_checkpoint_path=chosen, all_model_checkpoint_paths=paths,
+        all_model_checkpoint_timestamps=stamps,
+        last_preserved_timestamp=old.last_preserved_timestamp,
+        preserved_paths=[p for p in old.preserved_paths if p in paths]))
+    logger.warning("Rewrote the state file of %s to name %s.", checkpoint_dir, chosen)
 
 
 def _resolve(ckpt_dir_or_file: str) -> str:

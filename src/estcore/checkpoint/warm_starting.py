@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from estcore.estimator import _graph_compat as gc
+from estcore.graph.variables import Variable
 
 __all__ = ["WarmStartSettings", "select_variables", "resolve_checkpoint", "warm_start_values"]
 
@@ -103,7 +103,7 @@ def select_variables(vars_to_warm_start: Any, trainable_names: Sequence[str],
                 pattern = re.compile(regex)
                 out += [n for n in global_names if pattern.match(n) and n not in out]
             return out
-        if all(gc.is_variable(v) or _looks_like_variable(v) for v in vars_to_warm_start):
+        if all(isinstance(v, Variable) or _looks_like_variable(v) for v in vars_to_warm_start):
             return [_var_name(v) for v in vars_to_warm_start]
         raise ValueError("If `vars_to_warm_start` is a list, it must be all `Variable` or all "
                          f"`str`.  Given types are {[type(v) for v in vars_to_warm_start]}")

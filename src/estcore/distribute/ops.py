@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from estcore.graph.ops._core import make_op, row
+from estcore.graph.ops.core import make_op, row
 
 __all__ = ["allreduce_mean"]
 

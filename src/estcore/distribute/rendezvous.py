@@ -41,8 +41,8 @@ import threading
 import time
 from typing import Any
 
-from estcore.distribute._mpi import launched_by_mpiexec
-from estcore.distribute.cluster import Membership
+from estcore.distribute.membership import Membership
+from estcore.distribute.mpi import launched_by_mpiexec
 from estcore.errors import DeadlineExceededError, FailedPreconditionError, UnavailableError
 
 __all__ = ["form_communicator", "SINGLETON_HINT", "RENDEZVOUS_GRACE_SECS"]

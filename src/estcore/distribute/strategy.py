@@ -26,8 +26,10 @@ from typing import Any
 import numpy as np
 
 from estcore._validation import invalid
-from estcore.distribute._mpi import INSTALL_HINT, env_world, import_mpi
-from estcore.distribute.cluster import Membership, membership_from_config, task_name
+from estcore.distribute.membership import Membership, membership_from_config, task_name
+from estcore.distribute.mpi import INSTALL_HINT, env_world, import_mpi
+from estcore.distribute.ops import allreduce_mean
+from estcore.distribute.rendezvous import form_communicator
 from estcore.distribute.watchdog import Heartbeat, PeerFailure, wait
 
 __all__ = ["MPIStrategy", "resolve_strategy", "get_communicator"]
@@ -74,7 +76,6 @@ def get_communicator(me: Membership, rendezvous_timeout_secs: float) -> tuple[An
         if me.source == "mpiexec":
             comm = MPI.COMM_WORLD.Dup()
         else:
-            from estcore.distribute.rendezvous import form_communicator
             comm = form_communicator(MPI, me, rendezvous_timeout_secs)
         comm.Set_errhandler(MPI.ERRORS_RETURN)
         atexit.register(_exit_guard)
@@ -280,8 +281,6 @@ class MPIStrategy:
 
         One fused allreduce op per gradient dtype (see :mod:`estcore.distribute.ops`).
         """
-        from estcore.distribute.ops import allreduce_mean
-
         return allreduce_mean(self, grads_and_vars)
 
     def __deepcopy__(self, memo: dict) -> MPIStrategy:

@@ -1,10 +1,15 @@
-"""``estcore.estimator``: the Estimator and everything around it (TF1 names).
+"""``estcore.estimator``: TF's ``tf.estimator`` namespace (re-exports only).
 
-``RunConfig``, ``ModeKeys``, ``EstimatorSpec``, the hooks, checkpoints
-(``latest_checkpoint``, ``CheckpointReader``), warm start, ``TrainSpec`` /
-``EvalSpec`` / ``train_and_evaluate``; ``estcore.estimator.inputs`` holds
-``numpy_input_fn``; ``estcore.estimator.experimental`` the early-stopping hooks;
+``Estimator``, ``RunConfig``, ``ModeKeys``, ``EstimatorSpec``, ``TrainSpec`` /
+``EvalSpec`` / ``train_and_evaluate`` (defined in this package); the hooks
+(from ``estcore.hooks``), checkpoints and warm start (from ``estcore.checkpoint``),
+the exporters and serving receivers (from ``estcore.export``).
+``estcore.estimator.inputs`` holds ``numpy_input_fn``,
+``estcore.estimator.experimental`` the early-stopping hooks and
 ``estcore.estimator.export`` the serving output classes.
+
+Nothing inside estcore imports this module: implementation modules import the
+module that defines a name.
 """
 
 from estcore.checkpoint.saver import Saver
@@ -20,34 +25,39 @@ from estcore.checkpoint.warm_starting import WarmStartSettings
 from estcore.estimator import experimental as experimental
 from estcore.estimator import export as export
 from estcore.estimator import inputs as inputs
+from estcore.estimator.cluster import ClusterSpec, TaskType
 from estcore.estimator.estimator import Estimator
-from estcore.estimator.exporter import Exporter
-from estcore.estimator.hooks import (
-    CheckpointSaverHook,
-    CheckpointSaverListener,
+from estcore.estimator.mode_keys import ModeKeys
+from estcore.estimator.model_fn import EstimatorSpec, Scaffold
+from estcore.estimator.run_config import RunConfig
+from estcore.estimator.session_config import SessionConfig
+from estcore.estimator.training import EvalSpec, TrainSpec, train_and_evaluate
+from estcore.export.exporters import BestExporter, Exporter, FinalExporter, LatestExporter
+from estcore.export.receivers import (
+    ServingInputReceiver,
+    TensorServingInputReceiver,
+    build_raw_serving_input_receiver_fn,
+)
+from estcore.hooks.basic_hooks import (
     FeedFnHook,
     FinalOpsHook,
     LoggingTensorHook,
     NanLossDuringTrainingError,
     NanTensorHook,
     SecondOrStepTimer,
+    StepCounterHook,
+    StopAtStepHook,
+)
+from estcore.hooks.checkpoint_hooks import (
+    CheckpointSaverHook,
+    CheckpointSaverListener,
+    SummarySaverHook,
+)
+from estcore.hooks.session_run_hook import (
     SessionRunArgs,
     SessionRunContext,
     SessionRunHook,
     SessionRunValues,
-    StepCounterHook,
-    StopAtStepHook,
-    SummarySaverHook,
-)
-from estcore.estimator.mode_keys import ModeKeys
-from estcore.estimator.model_fn import EstimatorSpec, Scaffold
-from estcore.estimator.run_config import ClusterSpec, RunConfig, SessionConfig, TaskType
-from estcore.estimator.training import EvalSpec, TrainSpec, train_and_evaluate
-from estcore.export.exporters import BestExporter, FinalExporter, LatestExporter
-from estcore.export.receivers import (
-    ServingInputReceiver,
-    TensorServingInputReceiver,
-    build_raw_serving_input_receiver_fn,
 )
 
 __all__ = [

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import logging
-import math
 from typing import Any
 
 import numpy as np
 
-from estcore.hooks.session_run_hook import SessionRunHook
+from estcore.summary.summary_pb import decode_summary, scalar_value, tensor_value, text_value
+from estcore.summary.writer import FileWriterCache
 
 __all__ = ["dict_to_str", "write_dict_to_summary", "write_checkpoint_path_to_summary",
-           "StopAfterNEvalsHook", "extract_keys", "extract_batch_length",
+           "extract_keys", "extract_batch_length",
            "check_reserved_metric_names"]
 
 logger = logging.getLogger("estcore")
@@ -25,9 +25,6 @@ def dict_to_str(dictionary: dict) -> str:
 
 def write_dict_to_summary(output_dir: str, dictionary: dict, current_global_step: int) -> None:
     """One Summary at ``current_global_step`` with every float/int result (TF's rules)."""
-    from estcore.summary import FileWriterCache, scalar_value, tensor_value
-    from estcore.summary.summary_pb import decode_summary
-
     logger.info("Saving dict for global step %d: %s", current_global_step,
                 dict_to_str(dictionary))
     writer = FileWriterCache.get(output_dir)
@@ -64,41 +61,11 @@ def write_dict_to_summary(output_dir: str, dictionary: dict, current_global_step
 def write_checkpoint_path_to_summary(output_dir: str, checkpoint_path: str,
                                      current_global_step: int) -> None:
     """The ``checkpoint_path`` string summary of an evaluation."""
-    from estcore.summary import FileWriterCache, text_value
-
     logger.info("Saving 'checkpoint_path' summary for global step %d: %s",
                 current_global_step, checkpoint_path)
     writer = FileWriterCache.get(output_dir)
     writer.add_summary(text_value("checkpoint_path", checkpoint_path), int(current_global_step))
     writer.flush()
-
-
-class StopAfterNEvalsHook(SessionRunHook):
-    """Stops evaluation after ``num_evals`` steps, logging ``Evaluation [k/N]``.
-
-    Logs every step when N < 20, else every ``floor(N / 10)`` steps and at N.
-    """
-
-    def __init__(self, num_evals: int | None, log_progress: bool = True):
-        self._num_evals = num_evals
-        self._log_progress = log_progress
-        self._log_frequency = (1 if (num_evals is None or num_evals < 20)
-                               else math.floor(num_evals / 10.0))
-        self._evals_completed = 0
-
-    def begin(self) -> None:
-        self._evals_completed = 0
-
-    def after_run(self, run_context: Any, run_values: Any) -> None:
-        self._evals_completed += 1
-        done = self._evals_completed
-        if self._log_progress:
-            if self._num_evals is None:
-                logger.info("Evaluation [%d]", done)
-            elif done % self._log_frequency == 0 or done == self._num_evals:
-                logger.info("Evaluation [%d/%d]", done, self._num_evals)
-        if self._num_evals is not None and done >= self._num_evals:
-            run_context.request_stop()
 
 
 def extract_keys(predictions: Any, predict_keys: Any) -> Any:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -39,8 +40,6 @@ def fn_args(fn: Callable) -> tuple[str, ...]:
 
 def verify_model_fn_args(model_fn: Callable, params: Any) -> None:
     """TF's ``_verify_model_fn_args`` checks and messages (spec 3.1)."""
-    import logging
-
     args = set(fn_args(model_fn))
     if "features" not in args:
         raise ValueError(f"model_fn ({model_fn}) must include features argument.")

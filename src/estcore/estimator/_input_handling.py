@@ -19,11 +19,13 @@ arrays) with an unknown batch dimension; each step feeds the next batch.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+from estcore.nest import flatten_with_paths, is_nested, pack_sequence_as
 
 __all__ = ["InputSource", "make_input_source", "derive_input_seed", "flatten_structure",
            "Leaf"]
@@ -47,20 +49,11 @@ def _is_batch_part(x: Any) -> bool:
 
 
 def flatten_structure(x: Any, prefix: str = "") -> list[tuple[str, Any]]:
-    """``[(path, leaf)]`` of a dict / tuple / leaf structure (dict keys sorted)."""
-    if x is None:
-        return []
-    if isinstance(x, dict):
-        out = []
-        for k in sorted(x, key=str):
-            out += flatten_structure(x[k], f"{prefix}/{k}" if prefix else str(k))
-        return out
-    if isinstance(x, (tuple, list)):
-        out = []
-        for i, v in enumerate(x):
-            out += flatten_structure(v, f"{prefix}/{i}" if prefix else str(i))
-        return out
-    return [(prefix, x)]
+    """``[(path, leaf)]`` of a structure in :func:`estcore.nest.flatten` order (dict
+    keys sorted), ``None`` leaves left out; a path joins the keys / indices with ``/``."""
+    head = (prefix,) if prefix else ()
+    return [("/".join(map(str, head + path)), leaf)
+            for path, leaf in flatten_with_paths(x) if leaf is not None]
 
 
 def _spec_leaf(spec: Any, path: str = "") -> Leaf:
@@ -80,31 +73,24 @@ def _array_leaf(a: Any, path: str = "") -> Leaf:
     return Leaf(arr.dtype, tuple(arr.shape[1:]))
 
 
-def _is_leaf(x: Any) -> bool:
-    """An array or a spec leaf (TensorSpec is a NamedTuple: not a structure)."""
-    return isinstance(x, np.ndarray) or (hasattr(x, "shape") and hasattr(x, "dtype"))
-
-
 def _split(element: Any) -> tuple[Any, Any]:
-    if isinstance(element, (tuple, list)) and not _is_leaf(element):
+    if isinstance(element, (tuple, list)) and is_nested(element):  # a TensorSpec is a leaf
         if len(element) != 2:
             raise ValueError("input_fn should return (features, labels) as a len 2 tuple.")
         return element[0], element[1]
     return element, None
 
 
-def _map(structure: Any, fn, path: str = "") -> Any:
-    """``fn(leaf, path)`` over a structure; ``path`` names the leaf for messages
-    (``features['x'][0]``)."""
-    if structure is None:
-        return None
-    if _is_leaf(structure):
-        return fn(structure, path)
-    if isinstance(structure, dict):
-        return {k: _map(v, fn, f"{path}[{k!r}]") for k, v in structure.items()}
-    if isinstance(structure, (tuple, list)):
-        return type(structure)(_map(v, fn, f"{path}[{i}]") for i, v in enumerate(structure))
-    return fn(structure, path)
+def _path_text(path: tuple) -> str:
+    return "".join(f"[{p!r}]" for p in path)
+
+
+def _map(structure: Any, fn: Callable[[Any, str], Any], path: str = "") -> Any:
+    """``fn(leaf, path)`` over the leaves of a structure, ``None`` kept as is; ``path``
+    names the leaf for messages (``features['x'][0]``)."""
+    return pack_sequence_as(structure, [
+        None if leaf is None else fn(leaf, path + _path_text(where))
+        for where, leaf in flatten_with_paths(structure)])
 
 
 class InputSource:

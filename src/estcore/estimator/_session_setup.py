@@ -18,6 +18,7 @@ import numpy as np
 from estcore.checkpoint.format import read_checkpoint, read_tensor_unverified
 from estcore.errors import InvalidArgumentError, NotFoundError
 from estcore.estimator._input_handling import Leaf, flatten_structure
+from estcore.nest import is_nested
 
 __all__ = ["variable_name", "build_placeholders", "feed_dict_for", "Feeder", "restore_session",
            "create_session", "read_global_step"]
@@ -62,6 +63,44 @@ def feed_dict_for(placeholders: Any, values: Any, what: str) -> dict:
     return {t: v for (_, t), (_, v) in zip(ph, vals, strict=True)}
 
 
+class _Part:
+    """One side of a batch (features or labels): its placeholders, flattened once.
+
+    ``tensors`` are the placeholders in feed order: a flat dict's in its own key
+    order (``keys``), any other structure's in :func:`estcore.nest.flatten` order.
+    """
+
+    __slots__ = ("placeholders", "what", "keys", "keyset", "is_leaf", "tensors")
+
+    def __init__(self, placeholders: Any, what: str):
+        self.placeholders = placeholders
+        self.what = what
+        self.is_leaf = not is_nested(placeholders)
+        flat_dict = isinstance(placeholders, dict) and not any(
+            is_nested(v) for v in placeholders.values())
+        self.keys = list(placeholders) if flat_dict else None
+        self.keyset = set(placeholders) if flat_dict else None
+        if flat_dict:
+            self.tensors = tuple(placeholders[k] for k in self.keys)
+        else:
+            self.tensors = tuple(t for _, t in flatten_structure(placeholders))
+
+    def values(self, values: Any) -> list:
+        """One value per ``tensors`` from this part of a batch."""
+        keys = self.keys
+        if keys is not None and type(values) is dict and len(values) == len(keys) \
+                and values.keys() == self.keyset:
+            return [values[k] for k in keys]
+        if self.is_leaf:
+            if is_nested(values):
+                raise ValueError(f"The {self.what} of this batch are a "
+                                 f"{type(values).__name__}, but the first batch's were an "
+                                 "array: every batch must have the same structure.")
+            return [values]
+        feed = feed_dict_for(self.placeholders, values, self.what)
+        return [feed[t] for t in self.tensors]
+
+
 class Feeder:
     """Builds each step's feeds; flattening of the placeholders is done once.
 
@@ -72,42 +111,14 @@ class Feeder:
     """
 
     def __init__(self, features: Any, labels: Any):
-        self._parts = (self._compile(features, "features"), self._compile(labels, "labels"))
-        self.tensors = tuple(t for part in self._parts for t in part[-1])
-        f, lab = self._parts
-        if f[0] == "dict" and lab[0] in ("leaf", "none"):
-            self.values = self._dict_values(f[1], f[2], lab[0] == "leaf", self.values)
-
-    @staticmethod
-    def _compile(ph: Any, what: str) -> tuple:
-        """(kind, ..., what, placeholders in feed order)."""
-        if ph is None:
-            return ("none", ())
-        if isinstance(ph, dict) and not any(isinstance(v, (dict, list, tuple))
-                                            for v in ph.values()):
-            keys = list(ph)
-            return ("dict", keys, set(keys), what, tuple(ph[k] for k in keys))
-        if not isinstance(ph, (dict, list, tuple)):
-            return ("leaf", what, (ph,))
-        return ("any", ph, what, tuple(t for _, t in flatten_structure(ph)))
-
-    @staticmethod
-    def _values(part: tuple, values: Any) -> list:
-        kind = part[0]
-        if kind == "dict":
-            _, keys, keyset, what, phs = part
-            if type(values) is dict and len(values) == len(keys) and values.keys() == keyset:
-                return [values[k] for k in keys]
-            feed = feed_dict_for(dict(zip(keys, phs, strict=True)), values, what)
-            return [feed[p] for p in phs]
-        if kind == "leaf":
-            if isinstance(values, (dict, list, tuple)):
-                raise ValueError(f"The {part[1]} of this batch are a {type(values).__name__}, "
-                                 "but the first batch's were an array: every batch must have "
-                                 "the same structure.")
-            return [values]
-        feed = feed_dict_for(part[1], values, part[2])
-        return [feed[t] for t in part[-1]]
+        # A part is None where the model has no such input (no labels in PREDICT).
+        self._features = None if features is None else _Part(features, "features")
+        self._labels = None if labels is None else _Part(labels, "labels")
+        self.tensors = tuple(t for part in (self._features, self._labels) if part is not None
+                             for t in part.tensors)
+        f, lab = self._features, self._labels
+        if f is not None and f.keys is not None and (lab is None or lab.is_leaf):
+            self.values = self._dict_values(f.keys, f.keyset, lab is not None, self.values)
 
     @staticmethod
     def _dict_values(keys: list, keyset: set, with_labels: bool,
@@ -130,19 +141,19 @@ class Feeder:
     def values(self, features: Any, labels: Any) -> list | None:
         """One value per ``tensors``, or None when the batch leaves a part out
         (no labels for a model given labels before: use the feed dict)."""
-        f, lab = self._parts
-        if (features is None and f[0] != "none") or (labels is None and lab[0] != "none"):
+        f, lab = self._features, self._labels
+        if (features is None and f is not None) or (labels is None and lab is not None):
             return None
-        out = self._values(f, features) if f[0] != "none" else []
-        if lab[0] != "none":
-            out += self._values(lab, labels)
+        out = f.values(features) if f is not None else []
+        if lab is not None:
+            out += lab.values(labels)
         return out
 
     def __call__(self, features: Any, labels: Any) -> dict:
         feed: dict = {}
-        for part, values in zip(self._parts, (features, labels), strict=True):
-            if part[0] != "none" and values is not None:
-                feed.update(zip(part[-1], self._values(part, values), strict=True))
+        for part, values in ((self._features, features), (self._labels, labels)):
+            if part is not None and values is not None:
+                feed.update(zip(part.tensors, part.values(values), strict=True))
         return feed
 
 

@@ -1,4 +1,9 @@
-"""``ClusterSpec`` and ``TaskType``: the cluster description TF_CONFIG carries."""
+"""``ClusterSpec`` and ``TaskType``: the cluster description TF_CONFIG carries.
+
+The one home of TF's cluster description (``RunConfig`` parses TF_CONFIG into
+it). Must not know how processes are launched or connected: this process's
+place in an MPI training group is :mod:`estcore.distribute.membership`'s.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``Estimator``: turns a model_fn and input_fns into train / evaluate / predict.
+"""``Estimator``: turns a model_fn and input_fns into train / evaluate / predict / export.
 
 Each call builds a fresh graph (seed ``config.tf_random_seed``, a ``global_step``
 variable), calls ``input_fn`` once (inside ``estcore.inputs.seed_scope`` with a
@@ -7,13 +7,14 @@ successive ``train()`` calls see different but reproducible orders), builds
 placeholders with an unknown batch dimension from the input's element spec,
 calls ``model_fn`` once, then runs the steps through a
 :class:`~estcore.estimator.monitored_session.MonitoredSession` with TF's hooks
-in TF's order. Checkpoints are restored from ``model_dir`` automatically.
+in TF's order (:mod:`estcore.estimator.call_hooks`). Checkpoints are restored
+from ``model_dir`` automatically.
 
-With several training processes (``mpiexec``, a multi-task TF_CONFIG, or
-``RunConfig.train_distribute``), ``train()`` runs synchronous data-parallel steps
-through ``estcore.distribute`` (see ``_distributed.py``): the chief's start step,
-input seed and variables, this process's input shard, averaged gradients, and
-checkpoints and summaries written by the chief only.
+Owns the Estimator class: argument checks, the calls of the user's functions and
+the train / evaluate / predict paths. Must not know about other processes:
+``train()`` talks to one :class:`~estcore.estimator.replication.Replication`
+(local, or MPI from ``estcore.distribute`` with several training processes) and
+the path is the same code either way.
 
 Differences from tf.estimator are listed in the README ("Differences from
 tf.estimator"); the ones made here: the Estimator's NanTensorHook runs before
@@ -23,22 +24,19 @@ when stderr is a terminal.
 
 from __future__ import annotations
 
-import contextlib
 import copy
-import json
 import logging
 import os
 import tempfile
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 
 from estcore.checkpoint import state as cs
-from estcore.checkpoint.saver import Saver
 from estcore.checkpoint.warm_starting import WarmStartSettings
-from estcore.distribute import estimator_steps as dist
 from estcore.errors import OutOfRangeError
 from estcore.estimator import _eval_util as ev
 from estcore.estimator._fn_utils import fn_args, verify_model_fn_args
@@ -49,25 +47,23 @@ from estcore.estimator._session_setup import (
     create_session,
     read_global_step,
 )
+from estcore.estimator.call_hooks import check_hooks_type, check_listeners_type, train_hooks
+from estcore.estimator.exporting import export_saved_model
 from estcore.estimator.mode_keys import ModeKeys
 from estcore.estimator.model_fn import EstimatorSpec
 from estcore.estimator.monitored_session import MonitoredSession
+from estcore.estimator.replication import LOCAL, Replication, StepTally, replication_for
 from estcore.estimator.run_config import RunConfig, TaskType
-from estcore.estimator.session_config import default_session_config
-from estcore.hooks.basic_hooks import (
-    FinalOpsHook,
-    LoggingTensorHook,
-    NanTensorHook,
-    StepCounterHook,
-    StopAtStepHook,
-)
-from estcore.hooks.checkpoint_hooks import (
-    CheckpointSaverHook,
-    CheckpointSaverListener,
-    SummarySaverHook,
-)
+from estcore.estimator.session_config import default_session_config, kernel_threads
+from estcore.graph.global_step import get_or_create_global_step
+from estcore.graph.ir import Graph, GraphKeys, add_to_collection
+from estcore.graph.random import set_random_seed
+from estcore.hooks.basic_hooks import FinalOpsHook, StopAfterNEvalsHook, StopAtStepHook
 from estcore.hooks.progress import ProgressBarHook, progress_enabled
-from estcore.hooks.session_run_hook import SessionRunHook
+from estcore.inputs.seed import seed_scope
+from estcore.inputs.shard import shard_scope
+from estcore.summary.ops import merge_all, scalar
+from estcore.summary.writer import FileWriterCache
 
 __all__ = ["Estimator"]
 
@@ -122,69 +118,22 @@ def _warm_start_settings(warm_start_from: Any) -> WarmStartSettings | None:
                      f"{type(warm_start_from)}")
 
 
-def _check_hooks_type(hooks: Any) -> list:
-    hooks = list(hooks or [])
-    for h in hooks:
-        if not isinstance(h, SessionRunHook):
-            raise TypeError(f"Hooks must be a SessionRunHook, given: {h}")
-    return hooks
-
-
-def _check_listeners_type(listeners: Any) -> list:
-    listeners = list(listeners or [])
-    for listener in listeners:
-        if not isinstance(listener, CheckpointSaverListener):
-            raise TypeError("saving_listeners must be a list of CheckpointSaverListener, "
-                            f"given: {listener}")
-    return listeners
-
-
 class _EmptyInput(Exception):
     """input_fn produced no batch at all: there is no structure to build a graph from."""
 
 
-@contextlib.contextmanager
-def _kernel_threads(n: int):
-    """Use ``n`` kernel threads (``intra_op_parallelism_threads``) for one call; 0 = keep."""
-    if n <= 0:
-        yield
-        return
-    try:
-        from estcore._lib import _kernels
-    except ImportError:
-        yield
-        return
-    old = _kernels.get_num_threads()
-    _kernels.set_num_threads(int(n))
-    try:
-        yield
-    finally:
-        _kernels.set_num_threads(old)
-
-
-def _input_state_fn(source: InputSource | None) -> Callable[[], dict] | None:
-    """Checkpoint meta with the input stream's ``get_state()`` when it has one (JSON)."""
-    get_state = getattr(getattr(source, "stream", None), "get_state", None)
-    if get_state is None:
-        return None
-
-    def meta() -> dict:
-        try:
-            state = get_state()
-            json.dumps(state)
-        except (TypeError, ValueError, RuntimeError):
-            return {}
-        return {"input_state": state}
-
-    return meta
-
-
-def _seed_scope(seed: int | None):
-    try:
-        from estcore.inputs import seed_scope
-    except ImportError:
-        return contextlib.nullcontext()
-    return seed_scope(seed)
+def _checked_checkpoint(estimator: Estimator, checkpoint_path: str | None,
+                        what: str) -> str | None:
+    """``checkpoint_path``, or the latest checkpoint when None (None: run initialization)."""
+    if checkpoint_path is None:
+        checkpoint_path = estimator.latest_checkpoint()
+        if checkpoint_path is None:
+            logger.info("Could not find trained model in model_dir: %s, running "
+                        "initialization to %s.", estimator.model_dir, what)
+    elif not cs.checkpoint_exists(checkpoint_path):
+        raise ValueError(f"The passed save_path is not a valid checkpoint: "
+                         f"{checkpoint_path}")
+    return checkpoint_path
 
 
 class Estimator:
@@ -272,7 +221,7 @@ class Estimator:
             kwargs["params"] = self.params
         if "config" in args:
             kwargs["config"] = self.config
-        with _seed_scope(seed):
+        with seed_scope(seed):
             result = input_fn(**kwargs)
         return make_input_source(result)
 
@@ -297,26 +246,19 @@ class Estimator:
             raise ValueError("model_fn should return an EstimatorSpec.")
         return spec
 
-    def _build(self, input_fn: Callable, mode: str, start_step: int, strategy: Any = None):
+    def _build(self, input_fn: Callable, mode: str, start_step: int,
+               replication: Replication = LOCAL):
         """Inside the current default graph: global step, inputs, placeholders, spec.
 
-        Under a multi-process ``strategy`` (training only): one input seed for all
-        processes, this process's shard of each global batch, and the strategy
-        active while model_fn runs (so the optimizer averages gradients).
+        ``replication`` gives the input seed and shard and the scope model_fn runs
+        in (several training processes: one seed for all, this process's shard of
+        each global batch, gradients averaged by the optimizer).
         """
-        import estcore
-        from estcore.distribute import strategy_scope
-        from estcore.graph.global_step import get_or_create_global_step
-        from estcore.inputs import shard_scope
-
-        estcore.set_random_seed(self._config.tf_random_seed)
+        set_random_seed(self._config.tf_random_seed)
         global_step = get_or_create_global_step()
-        seed = derive_input_seed(self._config.tf_random_seed, start_step)
-        shard = (0, 1)
-        if strategy is not None:
-            seed = dist.input_seed(strategy, seed)
-            shard = (strategy.rank, strategy.num_replicas_in_sync)
-        with shard_scope(*shard):
+        seed = replication.input_seed(derive_input_seed(self._config.tf_random_seed,
+                                                        start_step))
+        with shard_scope(*replication.shard):
             source = self._call_input_fn(input_fn, mode, seed)
         if source.features_spec is None:
             source.close()
@@ -324,7 +266,7 @@ class Estimator:
         features = build_placeholders(source.features_spec, "features")
         labels = (build_placeholders(source.labels_spec, "labels")
                   if mode != ModeKeys.PREDICT else None)
-        with strategy_scope(strategy):
+        with replication.model_scope():
             spec = self._call_model_fn(features, labels, mode, self.config)
         return global_step, source, features, labels, spec
 
@@ -350,109 +292,40 @@ class Estimator:
             raise ValueError(f"Must specify steps > 0, given: {steps}")
         if max_steps is not None and max_steps <= 0:
             raise ValueError(f"Must specify max_steps > 0, given: {max_steps}")
-        strategy = dist.strategy_for(self._config)
-        if max_steps is not None:
-            saved = read_global_step(self.latest_checkpoint())
-            if strategy is not None:
-                strategy.begin_session()
-                saved = dist.chief_start(strategy, None, saved)[1]
-            if max_steps <= saved:
-                if strategy is not None:
-                    strategy.end_session()
-                logger.info("Skipping training since max_steps has already saved.")
-                return self
-        hooks = _check_hooks_type(hooks)
-        saving_listeners = _check_listeners_type(saving_listeners)
-        stop_hooks = ([StopAtStepHook(num_steps=steps, last_step=max_steps)]
-                      if steps is not None or max_steps is not None else [])
+        replication = replication_for(self._config)
+        replication.begin()
         try:
-            if strategy is None:
-                loss = self._train_model(input_fn, hooks, stop_hooks, saving_listeners, steps,
-                                         max_steps)
-            else:
-                strategy.begin_session()
-                try:
-                    loss = self._train_model(input_fn, hooks, stop_hooks, saving_listeners,
-                                             steps, max_steps, strategy)
-                    strategy.end_session()
-                except BaseException as exc:
-                    strategy.fail(exc)
-                    raise
+            if max_steps is not None:
+                _, saved = replication.start(None, read_global_step(self.latest_checkpoint()))
+                if max_steps <= saved:
+                    replication.end()
+                    logger.info("Skipping training since max_steps has already saved.")
+                    return self
+            hooks = check_hooks_type(hooks)
+            saving_listeners = check_listeners_type(saving_listeners)
+            stop_hooks = ([StopAtStepHook(num_steps=steps, last_step=max_steps)]
+                          if steps is not None or max_steps is not None else [])
+            loss = self._train_model(input_fn, hooks, stop_hooks, saving_listeners, steps,
+                                     max_steps, replication)
+            replication.end()
+        except BaseException as exc:
+            replication.fail(exc)
+            raise
         finally:
             self._release_event_files()
         logger.info("Loss for final step: %s.", loss)
         return self
 
-    def _train_hooks(self, spec: EstimatorSpec, global_step: Any, user_hooks: list,
-                     stop_hooks: list, listeners: list,
-                     source: InputSource | None = None,
-                     is_chief: bool = True) -> tuple[list, list]:
-        cfg = self._config
-        chief_hooks: list = []
-        if not is_chief:  # only the chief writes checkpoints and summaries
-            worker_hooks = list(user_hooks) + list(stop_hooks)
-            if cfg.log_step_count_steps:
-                worker_hooks.append(LoggingTensorHook({"loss": spec.loss, "step": global_step},
-                                                      every_n_iter=cfg.log_step_count_steps))
-            return [NanTensorHook(spec.loss)], worker_hooks + list(spec.training_hooks)
-        all_user = user_hooks + list(spec.training_chief_hooks) + list(spec.training_hooks)
-        saver_hooks = [h for h in all_user if isinstance(h, CheckpointSaverHook)]
-        if (cfg.save_checkpoints_secs or cfg.save_checkpoints_steps) and not saver_hooks:
-            saver = getattr(spec.scaffold, "saver", None)
-            if saver is None:
-                saver = Saver(max_to_keep=cfg.keep_checkpoint_max,
-                              keep_checkpoint_every_n_hours=cfg.keep_checkpoint_every_n_hours)
-                saver.recover_last_checkpoints(self._model_dir)
-            import estcore
-
-            hook = CheckpointSaverHook(
-                self._model_dir, save_secs=cfg.save_checkpoints_secs,
-                save_steps=cfg.save_checkpoints_steps, saver=saver,
-                var_list=estcore.global_variables(),
-                save_graph_def=cfg.checkpoint_save_graph_def,
-                meta_fn=_input_state_fn(source))
-            chief_hooks.append(hook)
-            saver_hooks = [hook]
-        if listeners:
-            if not saver_hooks:
-                raise ValueError(
-                    "There should be a CheckpointSaverHook to use saving_listeners. Please set "
-                    "one of the RunConfig.save_checkpoints_steps or "
-                    "RunConfig.save_checkpoints_secs.")
-            saver_hooks[0].add_listeners(listeners)
-        chief_hooks += list(spec.training_chief_hooks)
-        if cfg.log_step_count_steps:
-            chief_hooks.append(StepCounterHook(every_n_steps=cfg.log_step_count_steps,
-                                               output_dir=self._model_dir))
-        if cfg.save_summary_steps:
-            chief_hooks.append(SummarySaverHook(save_steps=cfg.save_summary_steps,
-                                                output_dir=self._model_dir,
-                                                scaffold=spec.scaffold))
-        worker_hooks = list(user_hooks) + list(stop_hooks)
-        if cfg.log_step_count_steps:
-            worker_hooks.append(LoggingTensorHook({"loss": spec.loss, "step": global_step},
-                                                  every_n_iter=cfg.log_step_count_steps))
-        worker_hooks += list(spec.training_hooks)
-        # NaN check first: a NaN step must never reach a checkpoint save.
-        return [NanTensorHook(spec.loss)] + chief_hooks, worker_hooks
-
     def _train_model(self, input_fn: Callable, user_hooks: list, stop_hooks: list,
                      listeners: list, steps: int | None, max_steps: int | None,
-                     strategy: Any = None) -> Any:
-        import estcore
-        from estcore.summary import merge_all, scalar
-
+                     replication: Replication) -> Any:
         ckpt = self.latest_checkpoint()
-        start_step = read_global_step(ckpt, verify=False)  # the restore verifies
-        is_chief = True
-        if strategy is not None:
-            ckpt, start_step = dist.chief_start(strategy, ckpt, start_step)
-            is_chief = strategy.is_chief
-        graph = estcore.Graph()
+        ckpt, start_step = replication.start(ckpt, read_global_step(ckpt, verify=False))
+        graph = Graph()
         with graph.as_default():
             try:
                 global_step, source, features, labels, spec = self._build(
-                    input_fn, ModeKeys.TRAIN, start_step, strategy)
+                    input_fn, ModeKeys.TRAIN, start_step, replication)
             except _EmptyInput:
                 logger.warning("Training with estimator made no steps. Perhaps input is "
                                "empty or misspecified.")
@@ -460,45 +333,38 @@ class Estimator:
             try:
                 if not any(op.tag == "loss" for op in (merge_all() or [])):
                     scalar("loss", spec.loss)
-                estcore.add_to_collection(estcore.GraphKeys.LOSSES, spec.loss)
-                first, rest = self._train_hooks(spec, global_step, user_hooks, stop_hooks,
-                                                listeners, source, is_chief)
+                add_to_collection(GraphKeys.LOSSES, spec.loss)
+                first, rest = train_hooks(self._config, spec, global_step, user_hooks,
+                                          stop_hooks, listeners, source, replication.is_chief)
                 total = steps if steps is not None else (
                     max_steps - start_step if max_steps is not None else None)
                 bar = ProgressBarHook("train", total) if progress_enabled() else None
                 hooks = first + rest + ([bar] if bar else [])
-                warm = self._warm_start_settings if ckpt is None and is_chief else None
+                warm = (self._warm_start_settings if ckpt is None and replication.is_chief
+                        else None)
                 if warm is not None:
                     logger.info("Warm-starting with WarmStartSettings: %s", warm)
 
                 def create() -> Any:
                     sess = create_session(graph, self._session_config, ckpt, warm,
                                           spec.scaffold)
-                    if strategy is not None:  # after restore / warm start: the chief's values
-                        strategy.broadcast_variables(sess)
+                    replication.session_created(sess)  # after restore / warm start
                     return sess
 
-                loss = None
-                ran = 0
+                tally = StepTally()
                 feeder = Feeder(features, labels)
                 try:
-                    with _kernel_threads(self._config.kernel_threads), \
+                    with kernel_threads(self._config.kernel_threads), \
                             MonitoredSession(create, hooks, self._finalizer(graph)) as mon:
-                        if strategy is not None:
-                            loss, ran = dist.run_steps(strategy, mon, source, feeder,
-                                                       [spec.train_op, spec.loss])
-                        run = mon.step_runner([spec.train_op, spec.loss], feeder)
-                        should_stop, next_batch = mon.should_stop, source.next_batch
-                        while strategy is None and not should_stop():
-                            _, loss = run(*next_batch())
-                            ran += 1
+                        replication.run_steps(mon, source, feeder, [spec.train_op, spec.loss],
+                                              tally)
                 finally:
                     if bar is not None:
                         bar.close()
-                if ran == 0:
+                if tally.steps == 0:
                     logger.warning("Training with estimator made no steps. Perhaps input is "
                                    "empty or misspecified.")
-                return loss
+                return tally.loss
             finally:
                 source.close()
 
@@ -507,17 +373,10 @@ class Estimator:
     def evaluate(self, input_fn: Callable, steps: int | None = None, hooks: Any = None,
                  checkpoint_path: str | None = None, name: str | None = None) -> dict:
         """Evaluate ``spec.eval_metric_ops`` and the mean loss over the input."""
-        hooks = _check_hooks_type(hooks)
+        hooks = check_hooks_type(hooks)
         if steps is not None and steps <= 0:
             raise ValueError(f"Must specify steps > 0, given: {steps}")
-        if checkpoint_path is None:
-            checkpoint_path = self.latest_checkpoint()
-            if checkpoint_path is None:
-                logger.info("Could not find trained model in model_dir: %s, running "
-                            "initialization to evaluate.", self._model_dir)
-        elif not cs.checkpoint_exists(checkpoint_path):
-            raise ValueError(f"The passed save_path is not a valid checkpoint: "
-                             f"{checkpoint_path}")
+        checkpoint_path = _checked_checkpoint(self, checkpoint_path, "evaluate")
         try:
             return self._evaluate_model(input_fn, hooks, steps, checkpoint_path, name)
         finally:
@@ -527,8 +386,6 @@ class Estimator:
         """Free the file handles of the cached event-file writers under model_dir (they
         reopen their files on the next write): no open file per directory is left
         behind once a call returns."""
-        from estcore.summary import FileWriterCache
-
         try:
             FileWriterCache.release(self._model_dir)
         except OSError as e:  # never hide the error of the call itself (this runs in finally)
@@ -536,9 +393,7 @@ class Estimator:
 
     def _evaluate_model(self, input_fn: Callable, hooks: list, steps: int | None,
                         ckpt: str | None, name: str | None) -> dict:
-        import estcore
-
-        graph = estcore.Graph()
+        graph = Graph()
         with graph.as_default():
             try:
                 global_step, source, features, labels, spec = self._build(
@@ -554,7 +409,7 @@ class Estimator:
                 final = FinalOpsHook(value_ops)
                 all_hooks = list(hooks)
                 if steps is not None:
-                    all_hooks.append(ev.StopAfterNEvalsHook(steps))
+                    all_hooks.append(StopAfterNEvalsHook(steps))
                 all_hooks += list(spec.evaluation_hooks) + [final]
                 bar = ProgressBarHook("evaluate", steps) if progress_enabled() else None
                 if bar:
@@ -571,7 +426,7 @@ class Estimator:
                                           spec.scaffold)
 
                 try:
-                    with _kernel_threads(self._config.kernel_threads), \
+                    with kernel_threads(self._config.kernel_threads), \
                             MonitoredSession(create, all_hooks, self._finalizer(graph)) as mon:
                         run = mon.step_runner([update_ops, spec.loss], feeder)
                         while not mon.should_stop():
@@ -601,19 +456,9 @@ class Estimator:
                 checkpoint_path: str | None = None,
                 yield_single_examples: bool = True) -> Iterator[Any]:
         """Yield predictions lazily (nothing happens before the first ``next()``)."""
-        import estcore
-
-        hooks = _check_hooks_type(hooks)
-        if checkpoint_path is None:
-            checkpoint_path = self.latest_checkpoint()
-            if checkpoint_path is None:
-                logger.info("Could not find trained model in model_dir: %s, running "
-                            "initialization to predict.", self._model_dir)
-        elif not cs.checkpoint_exists(checkpoint_path):
-            raise ValueError(f"The passed save_path is not a valid checkpoint: "
-                             f"{checkpoint_path}")
-        ckpt = checkpoint_path
-        graph = estcore.Graph()
+        hooks = check_hooks_type(hooks)
+        ckpt = _checked_checkpoint(self, checkpoint_path, "predict")
+        graph = Graph()
         with graph.as_default():
             try:
                 _, source, features, _, spec = self._build(input_fn, ModeKeys.PREDICT,
@@ -668,8 +513,6 @@ class Estimator:
         Writes ``export_dir_base/<timestamp>/`` (format: :mod:`estcore.export.format`;
         load it with :func:`estcore.saved_model.load`) and returns its path as bytes.
         """
-        from estcore.export.writer import export_saved_model
-
         return export_saved_model(self, export_dir_base, serving_input_receiver_fn,
                                   assets_extra=assets_extra, as_text=as_text,
                                   checkpoint_path=checkpoint_path,
@@ -680,8 +523,6 @@ class Estimator:
                           checkpoint_path: str | None = None,
                           strip_default_attrs: bool = False) -> bytes:
         """Deprecated alias of :meth:`export_saved_model` (TF1 name)."""
-        import warnings
-
         warnings.warn("Estimator.export_savedmodel is deprecated; use export_saved_model.",
                       DeprecationWarning, stacklevel=2)
         return self.export_saved_model(export_dir_base, serving_input_receiver_fn,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from estcore.estimator import _graph_compat as gc
+from estcore.graph.ops.core import is_tensor
 
 __all__ = ["ExportOutput", "PredictOutput", "ClassificationOutput", "RegressionOutput",
            "DEFAULT_SERVING_SIGNATURE_DEF_KEY"]
@@ -49,7 +49,7 @@ class ExportOutput:
         for key, value in outputs.items():
             error_name = error_label or single_output_default_name
             key = self._check_output_key(key, error_name)
-            if not gc.is_tensor(value):
+            if not is_tensor(value):
                 raise ValueError(f"{error_name} output value must be a Tensor; got {value}.")
             result[key] = value
         return result
@@ -73,9 +73,9 @@ class ClassificationOutput(ExportOutput):
     """Class scores (float) and/or class names (string); at least one."""
 
     def __init__(self, scores: Any = None, classes: Any = None):
-        if scores is not None and not (gc.is_tensor(scores) and _is_floating(scores)):
+        if scores is not None and not (is_tensor(scores) and _is_floating(scores)):
             raise ValueError(f"Classification scores must be a float32 Tensor; got {scores}")
-        if classes is not None and not (gc.is_tensor(classes)
+        if classes is not None and not (is_tensor(classes)
                                         and _dtype_name(classes) == "string"):
             raise ValueError(f"Classification classes must be a string Tensor; got {classes}")
         if scores is None and classes is None:
@@ -106,7 +106,7 @@ class RegressionOutput(ExportOutput):
     """One float output tensor (key ``outputs``)."""
 
     def __init__(self, value: Any):
-        if not (gc.is_tensor(value) and _is_floating(value)):
+        if not (is_tensor(value) and _is_floating(value)):
             raise ValueError(f"Regression output value must be a float32 Tensor; got {value}")
         self._value = value
 

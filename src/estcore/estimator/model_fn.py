@@ -5,14 +5,18 @@ from __future__ import annotations
 import collections
 from typing import Any
 
-from estcore.estimator import _graph_compat as gc
 from estcore.estimator.export_output import (
     DEFAULT_SERVING_SIGNATURE_DEF_KEY,
     ExportOutput,
     PredictOutput,
 )
 from estcore.estimator.mode_keys import ModeKeys
+from estcore.graph.ir import Operation, get_default_graph
+from estcore.graph.ops.array_ops import reshape
+from estcore.graph.ops.core import is_tensor
+from estcore.graph.variables import Variable
 from estcore.hooks.session_run_hook import SessionRunHook
+from estcore.nest import flatten
 
 __all__ = ["EstimatorSpec", "Scaffold"]
 
@@ -72,12 +76,12 @@ class Scaffold:
 
 
 def _check_is_tensor_or_operation(x: Any, name: str) -> None:
-    if not (gc.is_operation(x) or gc.is_tensor(x)):
+    if not (isinstance(x, Operation) or is_tensor(x)):
         raise TypeError(f"{name} must be Operation or Tensor, given: {x}")
 
 
 def _check_is_tensor(x: Any, name: str) -> Any:
-    if not gc.is_tensor(x):
+    if not is_tensor(x):
         raise TypeError(f"{name} must be Tensor, given: {x}")
     return x
 
@@ -110,7 +114,7 @@ def _validate_train_op(train_op: Any, mode: str, graph: Any) -> Any:
             raise ValueError("Missing train_op.")
         return None
     _check_is_tensor_or_operation(train_op, "train_op")
-    if gc.is_variable(train_op):
+    if isinstance(train_op, Variable):
         train_op = train_op.op
     _check_graph(train_op, "train_op", graph)
     return train_op
@@ -131,9 +135,7 @@ def _validate_loss(loss: Any, mode: str, graph: Any) -> Any:
             if n != 1:
                 raise ValueError(f"Loss must be scalar, given: {loss}")
         if dims:  # e.g. [1] or [None]: make it a scalar, as TF does
-            import estcore
-
-            loss = estcore.reshape(loss, [])
+            loss = reshape(loss, [])
     _check_graph(loss, "loss", graph)
     return loss
 
@@ -166,18 +168,10 @@ def _validate_eval_metric_ops(eval_metric_ops: Any, graph: Any) -> dict:
                 f"given: {value} for key: {key}")
     for value in eval_metric_ops.values():
         for part in value:
-            for leaf in _flatten(part):
-                if gc.is_tensor(leaf) or gc.is_operation(leaf):
+            for leaf in flatten(part):
+                if is_tensor(leaf) or isinstance(leaf, Operation):
                     _check_graph(leaf, "eval_metric_ops", graph)
     return dict(eval_metric_ops)
-
-
-def _flatten(x: Any) -> list:
-    if isinstance(x, (list, tuple)):
-        return [leaf for item in x for leaf in _flatten(item)]
-    if isinstance(x, dict):
-        return [leaf for k in sorted(x) for leaf in _flatten(x[k])]
-    return [x]
 
 
 def _validate_export_outputs(export_outputs: Any, predictions: Any, mode: str) -> Any:
@@ -248,7 +242,7 @@ class EstimatorSpec(collections.namedtuple("EstimatorSpec", _FIELDS)):
                 training_chief_hooks: Any = None, training_hooks: Any = None,
                 scaffold: Any = None, evaluation_hooks: Any = None,
                 prediction_hooks: Any = None):
-        graph = gc.get_default_graph()
+        graph = get_default_graph()
         train_op = _validate_train_op(train_op, mode, graph)
         loss = _validate_loss(loss, mode, graph)
         predictions = _validate_predictions(predictions, mode, graph)

@@ -3,112 +3,83 @@
 Usage (what ``Estimator.train`` does)::
 
     with MonitoredSession(create_session, hooks) as sess:
+        step = sess.step_runner([train_op, loss], feeder)
         while not sess.should_stop():
-            sess.run(train_op, feed_dict=next_batch_feed())
+            step(features, labels)             # or sess.run(fetches, feed_dict)
 
 * ``begin()`` of every hook runs first, then ``create_session()``, then every
   hook's ``after_create_session(session, coord)``.
-* Each ``run`` asks every hook's ``before_run`` for extra fetches / feeds,
-  makes ONE ``session.run`` with all of them, and hands each hook its results
-  in ``after_run``. A hook's ``run_context.request_stop()`` makes
-  ``should_stop()`` true after the step.
+* Each run, through :meth:`HookedSession.run` or a step runner, does five things:
+
+  1. read the global step and ask the hook schedule which hooks are due (see
+     :mod:`estcore.hooks.schedule`: a hook that declares nothing is due every run),
+  2. call their ``before_run``, in order,
+  3. make ONE ``session.run`` with the caller's fetches and every due hook's
+     (each distinct tensor fetched once),
+  4. call the same hooks' ``after_run`` with their results,
+  5. ask each of them when it is next due (``next_due``).
+
+  The global step fetched in a run (by a hook or the caller) is its value before
+  the run, as in TF's Estimator, whose training ops run after the global step is
+  read (estcore's session reads variables after the run's updates).
+
+  A hook's ``run_context.request_stop()`` makes ``should_stop()`` true after the run.
 * Leaving the ``with`` block normally, or through ``OutOfRangeError`` /
   ``StopIteration`` (end of input, swallowed as in TF), runs every hook's
-  ``end(session)``; any other exception skips ``end()`` and propagates.
-  Either way the session is closed last (its variable storage and plans freed).
+  ``end(session)``; any other exception skips ``end()``, waits for a checkpoint
+  still being written, and propagates. Either way the session is closed last.
+
+Owns the loop and the layout of one run's fetches. Must not: know about the
+Estimator, distribution strategies, or what any particular hook does.
 """
 
 from __future__ import annotations
 
 import logging
-import operator
 from collections.abc import Callable, Mapping, Sequence
-from operator import is_
+from operator import is_, itemgetter
 from typing import Any
 
+import numpy as np
+
 from estcore.errors import OutOfRangeError
-from estcore.estimator._idle_hooks import Sleepers
+from estcore.graph.global_step import get_global_step
+from estcore.hooks.schedule import HookGroup, HookSchedule
 from estcore.hooks.session_run_hook import (
     SessionRunArgs,
     SessionRunContext,
     SessionRunHook,
     SessionRunValues,
-    skips_after_run,
-    skips_before_run,
 )
+from estcore.nest import is_nested, packer
 
 __all__ = ["MonitoredSession", "HookedSession"]
 
 logger = logging.getLogger("estcore")
 
 
-def _flatten(x: Any, leaves: list, index: dict[int, int]) -> Any:
-    """A plan to rebuild ``x`` from ``leaves``: its tensors/ops are appended in order,
-    each distinct one once (``index``: id -> position, shared across calls)."""
-    if x is None:
-        return None
-    t = type(x)
-    if isinstance(x, (list, tuple)):  # lists, tuples, namedtuples
-        return (t, False, [_flatten(v, leaves, index) for v in x])
-    if t is dict or isinstance(x, Mapping):
-        return (t, True, [(k, _flatten(v, leaves, index)) for k, v in x.items()])
-    i = index.get(id(x))
-    if i is None:
-        i = index[id(x)] = len(leaves)
-        leaves.append(x)
-    return i
-
-
-def _rebuild(plan: Any, values: Any) -> Any:
-    if plan is None:
-        return None
-    if type(plan) is int:
-        return values[plan]
-    t, is_map, items = plan
-    if is_map:
-        out = {k: _rebuild(v, values) for k, v in items}
-        return out if t is dict else t(out)
-    if t is list:
-        return [_rebuild(v, values) for v in items]
-    if t is tuple:
-        return tuple(_rebuild(v, values) for v in items)
-    if hasattr(t, "_fields"):  # namedtuple
-        return t(*(_rebuild(v, values) for v in items))
-    return t(_rebuild(v, values) for v in items)
-
-
-def _finish_pending_saves(hooks: Sequence[SessionRunHook]) -> None:
-    """On the error path (no ``end()``): wait for checkpoints still being written, so
-    none is left half done when the error reaches the caller; a failed save is only
-    logged (the error in flight is the one that propagates)."""
-    for hook in hooks:
-        wait = getattr(hook, "wait_for_pending_save", None)
-        if wait is None:
-            continue
-        try:
-            wait()
-        except Exception as e:  # noqa: BLE001 - the original error wins
-            logger.error("A checkpoint save failed while the session was closing on "
-                         "another error: %s", e)
-
-
 class HookedSession:
-    """Wraps a session so every ``run`` goes through the hooks."""
+    """Wraps a session so every run goes through the hooks that are due.
 
-    def __init__(self, session: Any, hooks: Sequence[SessionRunHook]):
+    Args:
+        session: the session the runs go to.
+        hooks: hooks in calling order, their ``after_create_session`` done.
+        global_step: the graph's global step variable, read straight from the
+            session's storage (``session.variable_storage``) before each run; None
+            when there is none (every hook waiting for a step is then called every run).
+    """
+
+    def __init__(self, session: Any, hooks: Sequence[SessionRunHook],
+                 global_step: Any = None):
         self._sess = session
-        self._hooks = list(hooks)
-        self._before = [hook.before_run for hook in self._hooks]  # bound once: per-step path
-        self._after = [hook.after_run for hook in self._hooks]
-        # The per-step path calls only the after_run methods that do something (not the
-        # base class's no-op), and, in step_runner, only the before_run methods whose
-        # request may change (see session_run_hook.constant_request).
-        self._active_after = [(i, after) for i, (hook, after)
-                              in enumerate(zip(self._hooks, self._after, strict=True))
-                              if not skips_after_run(hook)]
+        self._schedule = HookSchedule(hooks, SessionRunHook, global_step is not None)
+        self._read_step = (None if global_step is None
+                           else session.variable_storage(global_step).item)
+        # what a run may fetch as the global step: the variable and the tensor it reads as
+        self._step_fetches = (set() if global_step is None
+                              else {id(global_step), id(global_step.value())})
+        self._iteration = 0  # the index of the next run
         self._should_stop = False
-        self._layout: _Layout | None = None
-        self._sleepers: Sleepers | None = None  # hooks the step runner skips (idle protocol)
 
     @property
     def session(self) -> Any:
@@ -120,262 +91,166 @@ class HookedSession:
     def request_stop(self) -> None:
         self._should_stop = True
 
-    def wake_sleepers(self) -> None:
-        """Bring hooks the step runner was skipping up to date (before another path
-        calls them: ``run()``, ``end()``)."""
-        if self._sleepers is not None and self._sleepers.asleep:
-            self._sleepers.wake_all()
-
     def run(self, fetches: Any, feed_dict: dict | None = None) -> Any:
-        self.wake_sleepers()
-        run_context = SessionRunContext(SessionRunArgs(fetches, feed_dict), self._sess)
-        requests = [before(run_context) for before in self._before]
-        layout = self._layout
-        if layout is None or not layout.matches(fetches, requests):
-            layout = self._layout = self._new_layout(fetches, requests)
+        """Run ``fetches`` with ``feed_dict`` and the due hooks' requests; returns the
+        values of ``fetches`` (same structure)."""
+        global_step = self._read_step() if self._read_step is not None else None
+        group = self._schedule.hooks_due(global_step, self._iteration)
+        run_context = SessionRunContext(SessionRunArgs(fetches, feed_dict), self._sess,
+                                        self._iteration)
+        requests = [before(run_context) for before in group.befores]
+        layout = _Layout(fetches, requests, self._step_fetches)
         feed = _merge_feeds(feed_dict, requests) if layout.hook_feeds else feed_dict
-        return self._after_run(run_context, layout,
-                               self._sess.run(layout.leaves, feed_dict=feed or None))
+        values = self._sess.run(layout.leaves, feed_dict=feed or None)
+        return self._finish(run_context, group, layout, values, global_step)
 
     def step_runner(self, fetches: Any, feeder: Any) -> Callable[[Any, Any], Any]:
         """``step(features, labels)``: ``run(fetches, feeder(features, labels))`` for a
         loop that runs the same fetches on batches of the same structure every step.
 
         ``feeder`` has ``tensors`` (the placeholders, in order), ``values(features,
-        labels)`` (their values in that order, or None for a batch that leaves some
-        out) and ``__call__(features, labels)`` (the feed dict); see
-        :class:`estcore.estimator._session_setup.Feeder`. Same hook protocol as
-        :meth:`run`. While the hooks keep returning the same requests (the standard
-        hooks do) and none reads ``run_context.original_args`` (whose feed dict is
-        only built if one does; a step where one does runs that dict, as ``run``),
-        the step skips the session's per-run lookups. ``fetches`` must not change
-        while the runner is in use.
-
-        Hooks that implement the idle protocol (estcore's standard hooks; see
-        :mod:`estcore.hooks.session_run_hook`) are not called on the steps where
-        they promise to do nothing but count; they are brought up to date before
-        they are called again, before :meth:`run` and before ``end()``.
+        labels)`` (their values in that order, or None for a batch of another form)
+        and ``__call__(features, labels)`` (the feed dict); see
+        :class:`estcore.estimator._session_setup.Feeder`. Same hooks, same schedule
+        as :meth:`run`, and two shortcuts for a steady loop: the step's feed dict is
+        only built if a hook reads ``run_context.original_args`` (a step where one
+        does runs that dict, as ``run`` would), and while the due hooks return the
+        same request objects (the standard hooks do), the run's layout is reused and
+        runs through ``session.make_callable``. ``fetches`` must not change while the
+        runner is in use.
         """
         feed_tensors = tuple(feeder.tensors)
-        sess, befores, values_of = self._sess, self._before, feeder.values
-        layouts: list[_Layout | None] = [None]
-        flat_callable = getattr(sess, "_flat_callable", None)
-        # Hooks whose request may change are asked every step; the constant ones only
-        # when the layout is rebuilt (their before_run has no side effects).
-        varying = [i for i, hook in enumerate(self._hooks) if not skips_before_run(hook)]
-        varying_befores = [befores[i] for i in varying]
-        if self._sleepers is None:
-            self._sleepers = Sleepers(self._hooks, befores, varying)
-        sleepers = self._sleepers
-
-        varying_set = set(varying)
-
-        def all_requests(run_context: SessionRunContext, asked: list) -> list:
-            requests = [None] * len(befores)
-            for i, request in zip(varying, asked, strict=True):
-                requests[i] = request
-            for i, before in enumerate(befores):
-                if i not in varying_set:
-                    requests[i] = before(run_context)
-            return requests
+        sess, schedule, values_of = self._sess, self._schedule, feeder.values
+        read_step, step_fetches = self._read_step, self._step_fetches
+        make_callable = getattr(sess, "make_callable", None)
+        layouts: dict[HookGroup, _Layout] = {}  # the last reusable layout of each group
 
         def step(features: Any, labels: Any) -> Any:
             values = values_of(features, labels)
-            if values is None:
+            if values is None:  # a batch of another form: through a feed dict
                 return self.run(fetches, feeder(features, labels))
-            sl = sleepers
-            if sl.asleep and sl.done >= sl.wake_done:
-                sl.before_step()
-            sl.in_step = True
-            run_context = _StepContext(fetches, feed_tensors, values, sess)
-            if sl.varying_asleep:  # a sleeping hook's slot holds its quiet request
-                asked = sl.asked_template.copy()
-                for j, before in sl.awake_varying:
-                    if type(before) is int:  # asleep with a time bound: its clock, here
-                        if not sl.due(before):
-                            continue
-                        sl.wake(before, mid_step=False)
-                        before = befores[before]
-                    asked[j] = before(run_context)
-            else:
-                asked = [before(run_context) for before in varying_befores]
-            layout = layouts[0]
-            # (the stored layout is always reusable: compare only what may change)
-            if layout is None or not all(map(is_, asked, layout.varying_requests)):
-                layout = self._new_layout(fetches, all_requests(run_context, asked))
-                layout.varying_requests = asked
-                if layout.reusable:  # else (per-step feeds, mutable requests): rebuilt per step
-                    if flat_callable is not None:
-                        layout.runner = flat_callable(layout.leaves, feed_tensors)
-                    layouts[0] = layout
-            # (a plain attribute test: no property call on the per-step path)
-            if layout.runner is None or run_context._original_args is not None:
-                # The general path; a hook that read original_args may have changed its
-                # feed dict, and that dict is what runs (as in run()).
+            global_step = read_step() if read_step is not None else None
+            group = schedule.hooks_due(global_step, self._iteration)
+            run_context = _StepContext(fetches, feed_tensors, values, sess, self._iteration)
+            requests = [before(run_context) for before in group.befores]
+            layout = layouts.get(group)
+            if layout is None or not layout.same_requests(requests):
+                layout = _Layout(fetches, requests, step_fetches)
+                if layout.reusable:
+                    layouts[group] = layout
+            elif layout.runner is None and make_callable is not None:  # used twice: compile
+                layout.runner = make_callable(layout.leaves, feed_tensors, accept_options=True)
+            if layout.runner is None or run_context.built_args is not None:
                 feed = run_context.original_args.feed_dict
                 if layout.hook_feeds:
-                    feed = _merge_feeds(feed, layout.requests)  # (built this step)
-                return self._after_step(run_context, layout,
-                                        sess.run(layout.leaves, feed_dict=feed or None))
-            return self._after_step(run_context, layout, layout.runner(values))
+                    feed = _merge_feeds(feed, requests)
+                out = sess.run(layout.leaves, feed_dict=feed or None)
+            else:
+                out = layout.runner(*values)
+            return self._finish(run_context, group, layout, out, global_step)
 
         return step
 
-    def _after_step(self, run_context: SessionRunContext, layout: _Layout, values: Any) -> Any:
-        """:meth:`_after_run` for the step runner: sleeping hooks are skipped (those with
-        a time bound are checked at their place), and each hook called is asked
-        whether it may sleep through the next steps."""
-        sl = self._sleepers
-        assert sl is not None
-        calls = layout.after_calls
-        if sl.asleep:
-            guard = sl.guard
-            if guard is not None:  # (inlined: this runs every step)
-                if int(values[layout.hook_plans[guard]]) != sl.next_step:
-                    sl.wake_guarded()
-                else:
-                    sl.next_step += 1
-            if sl.asleep:
-                cached = sl.cache
-                calls = (cached[2] if cached[0] is layout and cached[1] == sl.generation
-                         else sl.calls_for(layout))
-        new_values = tuple.__new__  # SessionRunValues without its Python-level __new__
-        idles, asleep = sl.idles, sl.asleep
-        entry = None
-        try:
-            for entry in calls:
-                i, after, plan = entry
-                if i in asleep:  # asleep with a time bound: its clock, read here
-                    if not sl.due(i):
-                        continue
-                    sl.wake(i, mid_step=True)
-                results = values[plan] if type(plan) is int else _rebuild(plan, values)
-                after(run_context, new_values(SessionRunValues, (results, None, None)))
-                idle = idles[i]
-                if idle is not None:
-                    promise = idle(results)
-                    if promise is not None:
-                        sl.fall_asleep(i, promise)
-        except BaseException:
-            full = layout.after_calls
-            sl.abort_step(next((n for n, c in enumerate(full) if c is entry), len(full)), full)
-            raise
-        sl.done += 1
-        sl.in_step = False
-        if sl.dirty:
-            sl.update()
-        return self._caller_values(run_context, layout, values)
-
-    def _new_layout(self, fetches: Any, requests: list) -> _Layout:
-        layout = _Layout(fetches, requests)
-        plans = layout.hook_plans
-        layout.after_calls = [(i, after, plans[i]) for i, after in self._active_after]
-        return layout
-
-    def _after_run(self, run_context: SessionRunContext, layout: _Layout, values: Any) -> Any:
-        new_values = tuple.__new__  # SessionRunValues without its Python-level __new__
-        for _, after, plan in layout.after_calls:
-            results = values[plan] if type(plan) is int else _rebuild(plan, values)
-            after(run_context, new_values(SessionRunValues, (results, None, None)))
-        return self._caller_values(run_context, layout, values)
-
-    def _caller_values(self, run_context: SessionRunContext, layout: _Layout,
-                       values: Any) -> Any:
-        """Record a stop request; the caller's fetches from the flat ``values``."""
-        self._should_stop = self._should_stop or run_context._stop_requested  # no property call
-        flat = layout.flat_caller
-        if flat is not None:  # a list/tuple of leaves: no Python-level rebuild
-            kind, get = flat
-            got = get(values)
-            return got if kind is tuple else kind(got)
+    def _finish(self, run_context: SessionRunContext, group: HookGroup, layout: _Layout,
+                values: Sequence, global_step: int | None) -> Any:
+        """Hand the hooks their results, ask when they are next due, record a stop
+        request; return the caller's values (``global_step``: its value before the run)."""
+        if layout.step_positions:  # the global step as it was before the run
+            values = list(values)
+            for position in layout.step_positions:
+                values[position] = np.int64(global_step)
+        for after, plan in zip(group.afters, layout.hook_plans, strict=True):
+            after(run_context, SessionRunValues(values[plan] if type(plan) is int
+                                                else plan(values)))
+        self._schedule.ran(group)
+        self._iteration += 1
+        if run_context.stop_requested:
+            self._should_stop = True
         caller = layout.caller
-        return values[caller] if type(caller) is int else _rebuild(caller, values)
+        return values[caller] if type(caller) is int else caller(values)
 
 
 class _StepContext(SessionRunContext):
     """A run context whose ``original_args`` (with the step's feed dict) is built
-    only when a hook reads it."""
+    only when a hook reads it (then ``built_args`` is set)."""
 
-    def __init__(self, fetches: Any, feed_tensors: tuple, values: list, session: Any):
+    def __init__(self, fetches: Any, feed_tensors: tuple, values: list, session: Any,
+                 iteration: int):
+        super().__init__(None, session, iteration)  # type: ignore[arg-type]
         self._fetches = fetches
         self._feed = (feed_tensors, values)
-        self._original_args = None
-        self._session = session
-        self._stop_requested = False
+        self.built_args: SessionRunArgs | None = None
 
     @property
     def original_args(self) -> SessionRunArgs:
-        if self._original_args is None:
+        if self.built_args is None:
             tensors, values = self._feed
-            self._original_args = SessionRunArgs(self._fetches,
-                                                 dict(zip(tensors, values, strict=True)))
-        return self._original_args
+            self.built_args = SessionRunArgs(self._fetches,
+                                             dict(zip(tensors, values, strict=True)))
+        return self.built_args
+
+
+def _no_results(values: Sequence) -> None:
+    return None
 
 
 class _Layout:
-    """How one step's fetches are laid out in a single flat tuple for the session:
-    the caller's leaves first, then each hook's. A hook asking for one tensor (the
-    common case) gets an int index instead of a structure to rebuild.
+    """One run's fetches as a single flat tuple for the session (``leaves``: the
+    caller's first, then each hook's; each distinct tensor or op once), and how each
+    gets its values back (``caller``, ``hook_plans``: an int position for a single
+    tensor, else a function of the flat values).
 
-    A steady loop (same fetch elements, hooks returning the same request objects,
-    which the standard hooks do) reuses the layout instead of rebuilding it; the
-    layout keeps references to what it was built from, so identity checks are safe.
-    Only immutable requests are reused (a tensor, or tuples of tensors, and no
-    feeds): a hook may return the same request holding a dict it changes.
+    A layout is reusable for later runs of the same fetches when the hooks return
+    the same request objects; the layout keeps those objects, so the identity test
+    is safe. Only requests that cannot change in place qualify (tensors and tuples
+    of them, no feeds): a hook may return the same request holding a dict it edits.
     """
 
-    __slots__ = ("signature", "requests", "leaves", "caller", "flat_caller", "hook_plans",
-                 "hook_feeds", "reusable", "runner", "after_calls", "varying_requests")
+    __slots__ = ("requests", "leaves", "caller", "hook_plans", "hook_feeds", "reusable",
+                 "runner", "step_positions")
 
-    def __init__(self, fetches: Any, requests: list):
-        # Hooks ask again for what the caller or another hook fetches (the loss, the
-        # step): each distinct element goes to the session once.
+    def __init__(self, fetches: Any, requests: list, step_fetches: set[int]):
         leaves: list = []
-        index: dict[int, int] = {}
-        self.signature = _signature(fetches)  # a snapshot: the caller may reuse a dict
-        self.caller = _flatten(fetches, leaves, index)
-        c = self.caller
-        self.flat_caller = None  # (list or tuple, getter) when the caller fetched a flat list
-        if (type(c) is tuple and c[0] in (list, tuple) and len(c[2]) >= 2
-                and all(type(i) is int for i in c[2])):
-            self.flat_caller = (c[0], operator.itemgetter(*c[2]))
+        index: dict[int, int] = {}  # id(leaf) -> its position in leaves
+        self.caller = _plan(fetches, leaves, index)
         self.requests = requests
-        self.hook_plans = [None if r is None else _flatten(r.fetches, leaves, index)
+        self.hook_plans = [_no_results if r is None else _plan(r.fetches, leaves, index)
                            for r in requests]
         self.hook_feeds = any(r is not None and r.feed_dict for r in requests)
-        # feeds change per step; a request holding a list or dict may change in place
         self.reusable = not self.hook_feeds and all(r is None or _immutable(r.fetches)
                                                     for r in requests)
         self.leaves = tuple(leaves)
-        self.runner: Callable[[list], list] | None = None
-        # set by the hooked session: (hook index, after_run, its plan) for each hook that
-        # has an after_run
-        self.after_calls: list[tuple[int, Callable, Any]] = []
-        self.varying_requests: list = requests  # what step_runner compares (a subset)
-
-    def matches(self, fetches: Any, requests: list) -> bool:
-        return self.same_requests(requests) and _signature(fetches) == self.signature
+        self.runner: Callable[..., Sequence] | None = None  # set once the layout is reused
+        # where the global step is fetched (its value before the run goes there)
+        self.step_positions = [i for i, leaf in enumerate(leaves) if id(leaf) in step_fetches]
 
     def same_requests(self, requests: list) -> bool:
-        """Reusable, and every hook returned the same request object as before."""
-        return self.reusable and all(map(is_, requests, self.requests))
+        """Every hook returned the same request object as when this was built."""
+        return all(map(is_, requests, self.requests))
 
 
-_LEAF_TYPES: set[type] = set()  # types seen to be no fetch structure (a cache)
+def _plan(structure: Any, leaves: list, index: dict[int, int]) -> Any:
+    """How to take ``structure``'s values from a run's flat values: the position of a
+    single leaf, or a function of the flat values. Adds its leaves to ``leaves``
+    (each distinct one once); None is not fetched (its value is None)."""
+    if structure is None:
+        return _no_results
+    if not is_nested(structure):
+        return _position(structure, leaves, index)
+    flat, rebuild = packer(structure, sort_keys=False)
+    positions = [None if x is None else _position(x, leaves, index) for x in flat]
+    if len(positions) >= 2 and None not in positions:
+        pick = itemgetter(*positions)
+        return lambda values: rebuild(pick(values))
+    return lambda values: rebuild([None if j is None else values[j] for j in positions])
 
 
-def _signature(x: Any) -> Any:
-    """A snapshot of a fetch structure: equal signatures lay out the same (leaves
-    compare by identity: tensors and ops have no ``__eq__``)."""
-    t = type(x)
-    if t in _LEAF_TYPES:
-        return x
-    if isinstance(x, (list, tuple)):
-        return (t, tuple([_signature(v) for v in x]))
-    if t is dict or isinstance(x, Mapping):
-        return (t, tuple([(k, _signature(v)) for k, v in x.items()]))
-    _LEAF_TYPES.add(t)  # set.add is atomic under the GIL
-    return x
+def _position(leaf: Any, leaves: list, index: dict[int, int]) -> int:
+    position = index.get(id(leaf))
+    if position is None:
+        position = index[id(leaf)] = len(leaves)
+        leaves.append(leaf)
+    return position
 
 
 def _immutable(fetches: Any) -> bool:
@@ -402,6 +277,31 @@ def _merge_feeds(feed_dict: dict | None, requests: list) -> dict:
     return merged
 
 
+def _global_step_of(session: Any) -> Any:
+    """The global step of the session's graph, for a session that can read it from its
+    storage without a run (one with ``graph`` and ``variable_storage``, as estcore's);
+    None for another session or a graph without a global step."""
+    graph = getattr(session, "graph", None)
+    if graph is None or not hasattr(session, "variable_storage"):
+        return None
+    return get_global_step(graph)
+
+
+def _finish_pending_saves(hooks: Sequence[SessionRunHook]) -> None:
+    """On the error path (no ``end()``): wait for checkpoints still being written, so
+    none is left half done when the error reaches the caller; a failed save is only
+    logged (the error in flight is the one that propagates)."""
+    for hook in hooks:
+        wait = getattr(hook, "wait_for_pending_save", None)
+        if wait is None:
+            continue
+        try:
+            wait()
+        except Exception as e:  # noqa: BLE001 - the original error wins
+            logger.error("A checkpoint save failed while the session was closing on "
+                         "another error: %s", e)
+
+
 class MonitoredSession:
     """Creates a session, runs hooks around it, ends them on a normal exit.
 
@@ -425,11 +325,8 @@ class MonitoredSession:
         self._raw = create_session()
         for hook in self._hooks:
             hook.after_create_session(self._raw, None)
-        self._hooked = HookedSession(self._raw, self._hooks)
+        self._hooked = HookedSession(self._raw, self._hooks, _global_step_of(self._raw))
         self._closed = False
-        # the per-step path, direct (close() also stops the hooked session)
-        self.run = self._hooked.run  # type: ignore[method-assign]
-        self.should_stop = self._hooked.should_stop  # type: ignore[method-assign]
 
     @property
     def raw_session(self) -> Any:
@@ -442,6 +339,7 @@ class MonitoredSession:
         self._hooked.request_stop()
 
     def run(self, fetches: Any, feed_dict: dict | None = None) -> Any:
+        """See :meth:`HookedSession.run`."""
         return self._hooked.run(fetches, feed_dict)
 
     def step_runner(self, fetches: Any, feeder: Any) -> Callable[[Any, Any], Any]:
@@ -456,7 +354,6 @@ class MonitoredSession:
         self._closed = True
         self._hooked.request_stop()
         try:
-            self._hooked.wake_sleepers()  # hooks' state as if each had run every step
             if exception is None:
                 for hook in self._hooks:
                     hook.end(self._raw)

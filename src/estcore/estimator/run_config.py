@@ -14,9 +14,15 @@ Every field, default, validation message and ``TF_CONFIG`` rule follows TF 2.15
   :func:`session_thread_counts`. Every other field
   (``allow_soft_placement``, ``device_filters``, ``graph_options``, ...) is
   accepted, kept and shown in logs, and has no effect.
-* ``device_fn``, ``protocol``, ``train_distribute``, ``eval_distribute``,
+* ``train_distribute`` takes an ``estcore.distribute.MPIStrategy``; under
+  ``mpiexec -n W`` (W > 1) with no cluster in TF_CONFIG, the cluster is the
+  launch's view (:func:`estcore.distribute.membership.mpi_cluster_view`: rank 0 is
+  the chief). ``device_fn``, ``protocol``, ``eval_distribute``,
   ``experimental_distribute`` and ``session_creation_timeout_secs`` are
-  validated as in TF and have no effect (estcore runs one local process).
+  validated as in TF and have no effect.
+
+Owns the configuration values and TF_CONFIG parsing. Must not start anything
+(no MPI, no threads, no files): the Estimator and ``estcore.distribute`` act on it.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ import numbers
 import os
 from typing import Any
 
+from estcore.distribute.membership import mpi_cluster_view
 from estcore.estimator.cluster import ClusterSpec, TaskType
 from estcore.estimator.session_config import (
     SessionConfig,
@@ -277,8 +284,6 @@ class RunConfig:
             logger.info("TF_CONFIG environment variable: %s", tf_config)
         if not tf_config.get("cluster"):
             # Under `mpiexec -n W` (W > 1): the equivalent TF_CONFIG view, chief = rank 0.
-            from estcore.distribute.cluster import mpi_cluster_view
-
             view = mpi_cluster_view()
             if view is not None:
                 tf_config = {**tf_config, **view}

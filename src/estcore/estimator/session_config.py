@@ -1,14 +1,24 @@
-"""``SessionConfig``: a small stand-in for TF's ``ConfigProto`` (see RunConfig)."""
+"""``SessionConfig``: a small stand-in for TF's ``ConfigProto`` (see RunConfig).
+
+Owns the session config fields, the thread counts read from them and
+:func:`kernel_threads`, which applies the kernel thread count for the length of
+one Estimator call. Must not hold anything else of the run configuration
+(that is :mod:`estcore.estimator.run_config`).
+"""
 
 from __future__ import annotations
 
+import contextlib
 import copy
+from collections.abc import Iterator
 from typing import Any
 
+from estcore._lib import _kernels
 from estcore._validation import check_non_negative_int
 from estcore.estimator.cluster import TaskType
 
-__all__ = ["SessionConfig", "session_thread_counts", "default_session_config"]
+__all__ = ["SessionConfig", "session_thread_counts", "default_session_config",
+           "kernel_threads"]
 
 
 _SESSION_FIELDS: dict[str, Any] = {
@@ -110,6 +120,21 @@ def default_session_config() -> SessionConfig:
     """What the Estimator uses when the user gave no session_config (as TF's)."""
     return SessionConfig(allow_soft_placement=True,
                          graph_options={"rewrite_options": {"meta_optimizer_iterations": "ONE"}})
+
+
+@contextlib.contextmanager
+def kernel_threads(n: int) -> Iterator[None]:
+    """Use ``n`` kernel threads (``intra_op_parallelism_threads``) inside the block;
+    0 keeps the current count. The previous count is restored afterwards."""
+    if n <= 0:
+        yield
+        return
+    old = _kernels.get_num_threads()
+    _kernels.set_num_threads(int(n))
+    try:
+        yield
+    finally:
+        _kernels.set_num_threads(old)
 
 
 def _distributed_session_config(task_type: str | None, task_id: int | None) -> Any:

@@ -15,6 +15,11 @@ chief evaluates after checkpoints as in the local flow only under ``mpiexec``
 evaluates each new checkpoint (spec 7.3): after ``start_delay_secs``, then at
 most every ``throttle_secs``, until the evaluated global step reaches
 ``max_steps``. ``ps`` tasks are not supported.
+
+Owns the two specs and the evaluate-after-checkpoint flow. Must not import the
+export package (exporters are checked by protocol: a ``name`` and an ``export``
+method) and must not run steps itself: training and evaluation are the
+Estimator's ``train()`` / ``evaluate()``.
 """
 
 from __future__ import annotations
@@ -26,8 +31,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from estcore.estimator.exporter import Exporter
-from estcore.estimator.run_config import TaskType
+from estcore.distribute.membership import mpi_cluster_view
+from estcore.estimator.cluster import TaskType
 from estcore.hooks.basic_hooks import SecondOrStepTimer
 from estcore.hooks.checkpoint_hooks import CheckpointSaverListener
 from estcore.hooks.session_run_hook import SessionRunHook
@@ -59,16 +64,22 @@ def _validate_saving_listeners(listeners: Any) -> tuple:
     return listeners
 
 
+def _is_exporter(obj: Any) -> bool:
+    """An exporter by protocol: a ``name`` attribute and a callable ``export`` (TF's
+    ``tf.estimator.Exporter`` interface; the base class lives in ``estcore.export``)."""
+    return hasattr(obj, "name") and callable(getattr(obj, "export", None))
+
+
 def _validate_exporters(exporters: Any) -> tuple:
     if exporters is None:
         return ()
-    if isinstance(exporters, Exporter):
+    if _is_exporter(exporters):
         exporters = [exporters]
     names: list[str] = []
     try:
         exporters = list(exporters)
         for exporter in exporters:
-            if not isinstance(exporter, Exporter):
+            if not _is_exporter(exporter):
                 raise TypeError
             if not exporter.name:
                 raise ValueError("An Exporter cannot have a name that is `None` or empty. All "
@@ -224,11 +235,8 @@ def train_and_evaluate(estimator: Any, train_spec: TrainSpec,
             raise ValueError(f"Task type {config.task_type} is not supported by estcore's "
                              "distributed train_and_evaluate. Supported task types are "
                              "['chief', 'worker', 'evaluator'].")
-        from estcore.distribute._mpi import env_world
-
-        world = env_world()
-        under_mpiexec = world is not None and world[1] > 1 and \
-            not os.environ.get("TF_CONFIG", "").strip()
+        under_mpiexec = (mpi_cluster_view() is not None
+                         and not os.environ.get("TF_CONFIG", "").strip())
         logger.info("Running distributed training (estcore.distribute, task %s:%s).",
                     config.task_type, config.task_id)
         if not (config.is_chief and under_mpiexec):

@@ -1,12 +1,19 @@
-"""Exporters for ``train_and_evaluate`` (TF's ``tf.estimator.LatestExporter`` & co).
+"""Exporters for ``train_and_evaluate``: the ``Exporter`` interface and TF's three.
 
 After every evaluation, ``train_and_evaluate`` calls each exporter with
 ``export_path = model_dir/export/<name>``; each export is a new timestamped
-directory below it.
+directory below it (written by ``estimator.export_saved_model``).
+
+Owns :class:`Exporter` (TF's ``tf.estimator.Exporter``, re-exported by
+``estcore.estimator``), :class:`LatestExporter`, :class:`BestExporter` and
+:class:`FinalExporter`. Must not import the estimator package: an exporter gets
+the estimator as an argument and calls its public methods only, and
+``train_and_evaluate`` checks exporters by protocol (``name`` and ``export``).
 """
 
 from __future__ import annotations
 
+import abc
 import inspect
 import logging
 import os
@@ -14,11 +21,29 @@ import shutil
 from collections.abc import Callable
 from typing import Any
 
-from estcore.estimator.exporter import Exporter
+from estcore.summary import reader as summary_reader
 
 __all__ = ["Exporter", "LatestExporter", "BestExporter", "FinalExporter"]
 
 logger = logging.getLogger("estcore")
+
+
+class Exporter(abc.ABC):
+    """Exports a model after an evaluation (TF's ``tf.estimator.Exporter``).
+
+    Any object with a string ``name`` and this ``export`` method works with
+    ``train_and_evaluate``; subclassing is the documented way to write one.
+    """
+
+    @property
+    @abc.abstractmethod
+    def name(self) -> str:
+        """Directory name under ``model_dir/export/``."""
+
+    @abc.abstractmethod
+    def export(self, estimator: Any, export_path: str, checkpoint_path: str,
+               eval_result: dict, is_the_final_export: bool) -> Any:
+        """Export and return the export path (or None)."""
 
 
 def _loss_smaller(best_eval_result: dict, current_eval_result: dict) -> bool:
@@ -211,13 +236,10 @@ class BestExporter(Exporter):
 
     def _get_best_eval_result(self, event_files: str) -> dict | None:
         """Best result among the eval event files (None when there are none)."""
-        from estcore.summary.reader import event_files as find
-        from estcore.summary.reader import read_scalars
-
-        if not find(event_files):
+        if not summary_reader.event_files(event_files):
             return None
         best = None
-        for _, values in sorted(read_scalars(event_files).items()):
+        for _, values in sorted(summary_reader.read_scalars(event_files).items()):
             if not values:
                 continue
             if best is None or self._compare_fn(best_eval_result=best,

@@ -56,6 +56,9 @@ tagged objects for what JSON lacks:
 ``as_text`` is accepted for TF compatibility; the graph is always JSON text.
 Nothing in the directory is ever executed: no pickle, no eval, no import by
 name; unknown tags, op types, versions or dangling inputs are errors.
+
+This module owns the format (encoding, decoding, checksums, atomic writes of the JSON);
+it must not build graphs or import the estimator (the writer and the loader do the rest).
 """
 
 from __future__ import annotations
@@ -67,6 +70,10 @@ import zlib
 from typing import Any
 
 import numpy as np
+
+from estcore.checkpoint.fileio import atomic_write
+from estcore.graph.dtypes import DType, as_dtype
+from estcore.graph.shapes import TensorShape
 
 __all__ = ["FORMAT_NAME", "FORMAT_VERSION", "GRAPH_FILE", "VARIABLES_DIR", "VARIABLES_FILE",
            "CONSTS_FILE", "ONNX_FILE", "ASSETS_EXTRA_DIR", "ExportFormatError",
@@ -95,9 +102,6 @@ def encode_attr(value: Any, key: str, consts: dict[str, np.ndarray]) -> Any:
     Raises:
         ValueError: the value cannot be stored without code (e.g. a callable).
     """
-    from estcore.graph.dtypes import DType
-    from estcore.graph.shapes import TensorShape
-
     if value is None or isinstance(value, (bool, str)):
         return value
     if isinstance(value, int):
@@ -153,9 +157,6 @@ def encode_attr(value: Any, key: str, consts: dict[str, np.ndarray]) -> Any:
 
 def decode_attr(value: Any, where: str, consts: dict[str, np.ndarray]) -> Any:
     """Inverse of :func:`encode_attr`; unknown tags raise :class:`ExportFormatError`."""
-    import estcore
-    from estcore.graph.shapes import TensorShape
-
     if value is None or isinstance(value, (bool, str, int, float)):
         return value
     if isinstance(value, list):
@@ -166,7 +167,7 @@ def decode_attr(value: Any, where: str, consts: dict[str, np.ndarray]) -> Any:
     body = value[tag]
     try:
         if tag == "$dtype" and len(value) == 1 and isinstance(body, str):
-            return estcore.as_dtype(body)
+            return as_dtype(body)
         if tag == "$shape" and len(value) == 1:
             if body is None:
                 return TensorShape(None)
@@ -226,8 +227,6 @@ def write_json(path: str, data: dict) -> None:
     data = dict(data)
     data["checksum"] = json_checksum(data)
     text = json.dumps(data, indent=1, sort_keys=False, allow_nan=False)
-    from estcore.checkpoint.fileio import atomic_write
-
     atomic_write(path, [text.encode("utf-8")])
 
 

@@ -27,6 +27,8 @@ from typing import Any
 
 import numpy as np
 
+from estcore.graph.ops.activations import SELU_ALPHA, SELU_SCALE
+
 __all__ = ["UnsupportedOpsError", "convert", "write_onnx", "OPSET"]
 
 OPSET = 17
@@ -87,8 +89,6 @@ def _activation(b: _Builder, act: str, x: str, out: str, alpha: float) -> str:
     if act == "leaky_relu":
         return b.node("LeakyRelu", [x], out, alpha=float(alpha))
     if act == "selu":
-        from estcore.graph.ops.activations import SELU_ALPHA, SELU_SCALE
-
         return b.node("Selu", [x], out, alpha=float(SELU_ALPHA), gamma=float(SELU_SCALE))
     raise KeyError(act)
 
@@ -321,9 +321,9 @@ def convert(inputs: dict, outputs: dict, variables: dict) -> Any:
     Raises:
         UnsupportedOpsError: naming every node ONNX cannot express.
     """
-    import onnx
+    import onnx  # optional third-party dependency (estcore[onnx])
 
-    from estcore.export.writer import prune
+    from estcore.export.writer import prune  # the writer imports this module: a real cycle
 
     global _HANDLERS
     if _HANDLERS is None:
@@ -380,7 +380,7 @@ def convert(inputs: dict, outputs: dict, variables: dict) -> Any:
 
 def write_onnx(path: str, inputs: dict, outputs: dict, variables: dict) -> None:
     """Convert (see :func:`convert`) and save to ``path``."""
-    import onnx
+    import onnx  # optional third-party dependency (estcore[onnx])
 
     model = convert(inputs, outputs, variables)
     onnx.save_model(model, path)

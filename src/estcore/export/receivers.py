@@ -3,7 +3,8 @@
 A ``serving_input_receiver_fn`` is called with no arguments inside the export graph
 and returns a :class:`ServingInputReceiver`: the ``features`` handed to the model_fn
 and the ``receiver_tensors`` (placeholders) a client feeds. The receiver tensors
-become the inputs of every signature of the export.
+become the inputs of every signature of the export. Builds placeholders on the graph;
+must not import the estimator (it sits below export).
 """
 
 from __future__ import annotations
@@ -14,7 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from estcore.estimator import _graph_compat as gc
+from estcore.graph.dtypes import as_dtype, string
+from estcore.graph.ops.array_ops import placeholder
+from estcore.graph.ops.core import is_tensor
+from estcore.graph.ops.parsing_ops import check_feature_spec, parse_example
 
 __all__ = ["ServingInputReceiver", "TensorServingInputReceiver",
            "build_raw_serving_input_receiver_fn", "build_parsing_serving_input_receiver_fn"]
@@ -33,7 +37,7 @@ def _wrap_and_check(tensors: Any, field: str, default_name: str,
         if not isinstance(name, str) and not (int_keys_ok and isinstance(name, int)):
             allowed = "string or int" if int_keys_ok else "string"
             raise ValueError(f"{field} keys must be {allowed}s: {name}.")
-        if not gc.is_tensor(tensor):
+        if not is_tensor(tensor):
             raise ValueError(f"{field} {name} must be a Tensor, SparseTensor, or RaggedTensor.")
     return dict(tensors)
 
@@ -87,7 +91,7 @@ class TensorServingInputReceiver(collections.namedtuple(
                 receiver_tensors_alternatives: Any = None):
         if features is None:
             raise ValueError("features must be defined.")
-        if not gc.is_tensor(features):
+        if not is_tensor(features):
             raise ValueError("feature must be a Tensor, SparseTensor, or RaggedTensor.")
         receiver_tensors = _wrap_and_check(receiver_tensors, "receiver_tensor",
                                            _SINGLE_RECEIVER_DEFAULT_NAME)
@@ -97,16 +101,14 @@ class TensorServingInputReceiver(collections.namedtuple(
 
 def _spec_of(value: Any, name: str) -> tuple[Any, list]:
     """(dtype, per-example shape) from a Tensor, a placeholder-like or a numpy array."""
-    import estcore
-
-    if gc.is_tensor(value):
+    if is_tensor(value):
         shape = value.shape.as_list() if value.shape.rank is not None else None
         if shape is None:
             raise ValueError(f"feature {name!r}: the tensor must have a known rank to build "
                              "a serving placeholder.")
         return value.dtype, shape[1:]
     if isinstance(value, np.ndarray):
-        return estcore.as_dtype(value.dtype), list(value.shape[1:])
+        return as_dtype(value.dtype), list(value.shape[1:])
     raise ValueError(f"`features` values must be Tensors or numpy arrays (batch first). "
                      f"Received: features[{name!r}]={value!r} ({type(value).__name__})")
 
@@ -138,22 +140,16 @@ def build_parsing_serving_input_receiver_fn(feature_spec: dict,
     Raises:
         ValueError: a spec is invalid (checked here, before any graph is built).
     """
-    from estcore.graph.ops.parsing_ops import _check_spec
-
     _check_default_batch_size(default_batch_size)
     if not isinstance(feature_spec, dict) or not feature_spec:
         raise ValueError("`feature_spec` must be a non-empty dict of name -> FixedLenFeature. "
                          f"Received: {feature_spec!r}")
     for key, spec in feature_spec.items():
-        _check_spec(key, spec)
+        check_feature_spec(key, spec)
     spec_copy = dict(feature_spec)
 
     def serving_input_receiver_fn() -> ServingInputReceiver:
-        import estcore
-        from estcore.graph.ops.parsing_ops import parse_example
-
-        examples = estcore.placeholder(estcore.string, [default_batch_size],
-                                       name="input_example_tensor")
+        examples = placeholder(string, [default_batch_size], name="input_example_tensor")
         features = parse_example(examples, spec_copy)
         return ServingInputReceiver(features, {"examples": examples})
 
@@ -174,20 +170,16 @@ def build_raw_serving_input_receiver_fn(features: Any, default_batch_size: int |
         A function returning a :class:`ServingInputReceiver` whose receiver tensors
         are the placeholders, keyed by feature name (placeholder ``<name>``).
     """
-    from estcore.graph.ops import _core  # noqa: F401 - ensures ops are registered
-
     _check_default_batch_size(default_batch_size)
     single = not isinstance(features, dict)
     items = {_SINGLE_FEATURE_DEFAULT_NAME: features} if single else dict(features)
     specs = {name: _spec_of(v, str(name)) for name, v in items.items()}
 
     def serving_input_receiver_fn() -> ServingInputReceiver:
-        import estcore
-
         placeholders = {}
         for name, (dtype, shape) in specs.items():
-            placeholders[name] = estcore.placeholder(dtype, [default_batch_size] + list(shape),
-                                                     name=str(name))
+            placeholders[name] = placeholder(dtype, [default_batch_size] + list(shape),
+                                             name=str(name))
         receiver = dict(placeholders)
         return ServingInputReceiver(placeholders, receiver)
 

@@ -1,6 +1,11 @@
-"""``Estimator.export_saved_model``: trace PREDICT, prune, write the directory.
+"""Write an export directory for a traced serving graph: prune, encode, copy variables.
 
-See :mod:`estcore.export.format` for what is written.
+See :mod:`estcore.export.format` for what is written. Owns the directory layout
+steps (timestamped name, temp dir then rename, pruning to what the signatures
+need, the checkpoint's variables, optional ``model.onnx``). Must not import the
+estimator package: ``Estimator.export_saved_model``
+(:mod:`estcore.estimator.exporting`) traces the PREDICT graph and builds the
+signatures, then calls :func:`write_saved_model`.
 """
 
 from __future__ import annotations
@@ -9,29 +14,22 @@ import logging
 import os
 import shutil
 import time
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from estcore.checkpoint import state as cs
+from estcore._version import __version__
 from estcore.checkpoint.format import read_checkpoint, write_checkpoint
-from estcore.estimator.export_output import (
-    DEFAULT_SERVING_SIGNATURE_DEF_KEY,
-    ClassificationOutput,
-    RegressionOutput,
-)
-from estcore.estimator.mode_keys import ModeKeys
 from estcore.export import format as fmt
-from estcore.export.receivers import ServingInputReceiver, TensorServingInputReceiver
+from estcore.export.onnx_export import UnsupportedOpsError, write_onnx
+from estcore.graph.registry import get_row
 
-__all__ = ["export_saved_model", "get_timestamped_export_dir", "prune", "graph_to_json"]
+__all__ = ["write_saved_model", "get_timestamped_export_dir", "prune", "graph_to_json"]
 
 logger = logging.getLogger("estcore")
 
 _MAX_DIRECTORY_CREATION_ATTEMPTS = 10
-_FRIENDLY_METHOD_NAMES = (("classify", "Classify"), ("regress", "Regress"),
-                          ("predict", "Predict"), ("train", "Train"), ("eval", "Eval"))
+PREDICT_MODE = "infer"  # the value of ModeKeys.PREDICT, named in error messages
 # Op types that may never appear in a serving graph (they mutate state or hold code).
 _FORBIDDEN = {"InitialValue"}
 
@@ -56,54 +54,9 @@ def _temp_export_dir(export_dir: bytes) -> str:
     return os.path.join(head, "temp-" + tail)
 
 
-def _method_name(output: Any) -> str:
-    if isinstance(output, ClassificationOutput):
-        return "classify"
-    if isinstance(output, RegressionOutput):
-        return "regress"
-    return "predict"
-
-
 def _tensor_spec(t: Any) -> dict:
     shape = t.shape.as_list() if t.shape.rank is not None else None
     return {"tensor": t.name, "dtype": t.dtype.name, "shape": shape}
-
-
-def _signature_inputs(method: str, receiver_tensors: dict) -> dict:
-    """A classify / regress signature fed one serialized-Example string tensor names it
-    ``inputs`` (TF Serving's Classify/Regress APIs); otherwise the receiver's keys."""
-    if method != "predict" and len(receiver_tensors) == 1:
-        (t,) = receiver_tensors.values()
-        if t.dtype.is_string:
-            return {"inputs": t}
-    return dict(receiver_tensors)
-
-
-def build_signatures(receiver: Any, export_outputs: dict) -> dict:
-    """Signature name -> ``(method_name, inputs dict, outputs dict)`` (TF's naming)."""
-    sigs = {}
-    for key, output in export_outputs.items():
-        method = _method_name(output)
-        sigs[key] = (method, _signature_inputs(method, receiver.receiver_tensors),
-                     dict(output.outputs))
-    for alt, tensors in (receiver.receiver_tensors_alternatives or {}).items():
-        for key, output in export_outputs.items():
-            method = _method_name(output)
-            sigs[f"{alt}:{key}"] = (method, _signature_inputs(method, tensors),
-                                    dict(output.outputs))
-    return sigs
-
-
-def _log_signature_report(signatures: dict) -> None:
-    by_method: dict[str, list[str]] = {m: [] for m, _ in _FRIENDLY_METHOD_NAMES}
-    for name, (method, _, _) in signatures.items():
-        by_method[method].append(name)
-    for method, friendly in _FRIENDLY_METHOD_NAMES:
-        names = by_method[method]
-        logger.info("Signatures INCLUDED in export for %s: %s", friendly,
-                    names if names else "None")
-    if DEFAULT_SERVING_SIGNATURE_DEF_KEY not in signatures:
-        logger.warning("Export includes no default signature!")
 
 
 def prune(fetches: list, stop: Any = ()) -> list:
@@ -127,8 +80,6 @@ def prune(fetches: list, stop: Any = ()) -> list:
 
 def graph_to_json(nodes: list, seed: Any) -> tuple[dict, dict[str, np.ndarray]]:
     """Encode ``nodes`` as plain data; returns ``(graph json, constants)``."""
-    from estcore.graph.registry import get_row
-
     consts: dict[str, np.ndarray] = {}
     out = []
     for op in nodes:
@@ -151,21 +102,6 @@ def graph_to_json(nodes: list, seed: Any) -> tuple[dict, dict[str, np.ndarray]]:
     return {"seed": seed, "nodes": out}, consts
 
 
-def _resolve_checkpoint(estimator: Any, checkpoint_path: Any) -> str:
-    if checkpoint_path:
-        return os.fspath(checkpoint_path)
-    ckpt = estimator.latest_checkpoint()
-    if ckpt:
-        return ckpt
-    warm = getattr(estimator, "_warm_start_settings", None)
-    if warm is not None:
-        src = os.fspath(warm.ckpt_to_initialize_from)
-        ckpt = cs.latest_checkpoint(src) if os.path.isdir(src) else src
-        if ckpt:
-            return ckpt
-    raise ValueError(f"Couldn't find trained model at {estimator.model_dir}.")
-
-
 def _copy_assets_extra(assets_extra: dict | None, export_dir: str) -> None:
     if not assets_extra:
         return
@@ -183,46 +119,33 @@ def _copy_assets_extra(assets_extra: dict | None, export_dir: str) -> None:
         shutil.copyfile(os.fspath(source), target)
 
 
-def export_saved_model(estimator: Any, export_dir_base: Any,
-                       serving_input_receiver_fn: Callable | None,
-                       assets_extra: dict | None = None, as_text: bool = False,
-                       checkpoint_path: Any = None,
-                       experimental_mode: str = ModeKeys.PREDICT) -> bytes:
-    """Implementation of :meth:`Estimator.export_saved_model` (see its docstring)."""
-    import estcore
-    from estcore.graph.global_step import get_or_create_global_step
+def write_saved_model(export_dir_base: Any, signatures: dict, checkpoint: str,
+                      graph_seed: Any, default_signature: str,
+                      assets_extra: dict | None = None) -> bytes:
+    """Write ``export_dir_base/<timestamp>/`` for a traced serving graph; returns its path.
 
-    if not serving_input_receiver_fn:
-        raise ValueError("An input_receiver_fn must be defined.")
-    if experimental_mode != ModeKeys.PREDICT:
-        raise ValueError(f"estcore exports the PREDICT graph only; experimental_mode="
-                         f"{experimental_mode!r} is not supported.")
-    ckpt = _resolve_checkpoint(estimator, checkpoint_path)
-    graph = estcore.Graph()
-    with graph.as_default():
-        estcore.set_random_seed(estimator.config.tf_random_seed)
-        get_or_create_global_step()
-        receiver = serving_input_receiver_fn()
-        if not isinstance(receiver, (ServingInputReceiver, TensorServingInputReceiver)):
-            raise TypeError("serving_input_receiver_fn must return a ServingInputReceiver or "
-                            f"TensorServingInputReceiver, got {type(receiver).__name__}")
-        spec = estimator._call_model_fn(receiver.features, None, ModeKeys.PREDICT,
-                                        estimator.config)
-    export_outputs = spec.export_outputs or {}
-    signatures = build_signatures(receiver, export_outputs)
-    _log_signature_report(signatures)
+    Args:
+        export_dir_base: where the timestamped directory goes.
+        signatures: name -> ``(method_name, inputs dict, outputs dict)`` of tensors of
+            one graph (the receiver's tensors in, the model's outputs out).
+        checkpoint: the checkpoint whose variables the export carries.
+        graph_seed: the graph-level seed (written into the graph description).
+        default_signature: the signature ``model.onnx`` is made from when present.
+        assets_extra: destination (relative) -> source file, copied to ``assets.extra``.
+    """
     fetches = [t for _, _, outs in signatures.values() for t in outs.values()]
     nodes = prune(fetches)
     _check_placeholders(signatures)
-    graph_json, consts = graph_to_json(nodes, graph.seed)
+    graph_json, consts = graph_to_json(nodes, graph_seed)
     var_names = [op.name for op in nodes if op.type == "VariableV2"]
+    ckpt = checkpoint
     values, _ = read_checkpoint(ckpt)
     missing = [n for n in var_names if n not in values]
     if missing:
         raise ValueError(
             "Could not load all requested variables from checkpoint. Please make sure your "
             "model_fn does not expect variables that were not saved in the checkpoint.\n\n"
-            f"Encountered error with mode `{ModeKeys.PREDICT}` while restoring checkpoint "
+            f"Encountered error with mode `{PREDICT_MODE}` while restoring checkpoint "
             f"from: `{ckpt}`. Missing variables: {missing}")
     variables = {n: values[n] for n in var_names}
     for op in nodes:
@@ -238,7 +161,7 @@ def export_saved_model(estimator: Any, export_dir_base: Any,
                 for name, (method, ins, outs) in signatures.items()}
     step = values.get("global_step")
     meta = {"format": fmt.FORMAT_NAME, "format_version": fmt.FORMAT_VERSION,
-            "estcore_version": estcore.__version__, "tags": ["serve"],
+            "estcore_version": __version__, "tags": ["serve"],
             "global_step": int(step) if step is not None else None,
             "checkpoint": os.fspath(ckpt), "graph": graph_json, "signatures": sig_json,
             "onnx": None, "onnx_unsupported": []}
@@ -253,7 +176,7 @@ def export_saved_model(estimator: Any, export_dir_base: Any,
                          meta={"global_step": meta["global_step"]})
         write_checkpoint(os.path.join(temp_dir, fmt.CONSTS_PREFIX), consts)
         _copy_assets_extra(assets_extra, temp_dir)
-        _write_onnx(meta, nodes, signatures, variables, temp_dir)
+        _write_onnx(meta, nodes, signatures, variables, temp_dir, default_signature)
         fmt.write_json(os.path.join(temp_dir, fmt.GRAPH_FILE), meta)
         os.rename(temp_dir, os.fsdecode(export_dir))
     except BaseException:
@@ -275,16 +198,15 @@ def _check_placeholders(signatures: dict) -> None:
 
 
 def _write_onnx(meta: dict, nodes: list, signatures: dict, variables: dict,
-                export_dir: str) -> None:
+                export_dir: str, default_signature: str) -> None:
     try:
-        import onnx  # noqa: F401
+        import onnx  # noqa: F401 - optional third-party dependency (estcore[onnx])
     except ImportError:
         logger.info("The `onnx` package is not installed (pip install estcore[onnx]): "
                     "model.onnx not written.")
         return
-    from estcore.export.onnx_export import UnsupportedOpsError, write_onnx
 
-    key = (DEFAULT_SERVING_SIGNATURE_DEF_KEY if DEFAULT_SERVING_SIGNATURE_DEF_KEY in signatures
+    key = (default_signature if default_signature in signatures
            else next(iter(signatures), None))
     if key is None:
         return

@@ -16,8 +16,8 @@ Design:
 from __future__ import annotations
 
 from estcore._validation import invalid
-from estcore.graph.ops._core import convert_to_tensor
 from estcore.graph.ops.array_ops import ones_like, zeros_like
+from estcore.graph.ops.core import convert_to_tensor
 from estcore.graph.ops.math_ops import add_n
 from estcore.graph.registry import NO_GRADIENT, get_row
 

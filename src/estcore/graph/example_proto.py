@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from estcore.summary._proto import (
+from estcore.proto.wire import (
     FIXED32,
     LENGTH,
     VARINT,

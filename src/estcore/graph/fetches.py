@@ -1,65 +1,47 @@
-"""Fetch structures: flatten nested list/tuple/namedtuple/dict fetches and rebuild them."""
+"""Session fetch structures: nested list/tuple/namedtuple/dict fetches and their results.
+
+Owns the two things ``Session.run`` needs from a fetch structure: its leaves with a
+``rebuild`` for the results (through :func:`estcore.nest.packer`), and a hashable key
+for the session's cache of compiled fetch families. It must not run or plan anything.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
+
+from estcore.nest import packer
 
 __all__ = ["flatten_fetches", "structure_key"]
 
 
-def _is_namedtuple(x: Any) -> bool:
-    return isinstance(x, tuple) and hasattr(type(x), "_fields")
-
-
-def flatten_fetches(fetches: Any, leaf) -> tuple[list, Any]:
+def flatten_fetches(fetches: Any, leaf: Callable[[Any], Any]
+                    ) -> tuple[list, Callable[[Sequence], Any]]:
     """Return ``(leaves, rebuild)`` where ``rebuild(values)`` restores the structure.
 
-    ``leaf(x)`` converts one leaf (Tensor, Operation, Variable or name) to a graph
-    element and raises TypeError for anything else.
+    Results keep the caller's container types and dict key order (a
+    ``defaultdict`` keeps its ``default_factory``, as TF1). Dict keys are walked in
+    their own order, so they need not be orderable (TF1's Session accepts any
+    hashable key).
+
+    Args:
+        fetches: a leaf or a nested list/tuple/namedtuple/dict of leaves.
+        leaf: converts one leaf (Tensor, Operation, Variable or name) to a graph
+            element and raises TypeError for anything else.
+
+    Returns:
+        The converted leaves (a leaf fetched twice appears twice) and
+        ``rebuild(values)``, taking one value per leaf.
     """
-    leaves: list = []
-    t = type(fetches)
-    if (t is tuple or t is list) and not any(
-            isinstance(x, (Mapping, list, tuple)) for x in fetches):
-        # A flat list/tuple of leaves (the hooked session's form): no closures.
-        leaves.extend(leaf(x) for x in fetches)
-        return leaves, t
-
-    def walk(x):
-        if isinstance(x, Mapping):
-            keys = list(x.keys())
-            subs = [walk(x[k]) for k in keys]
-            cls = type(x)
-
-            def build_map(vals, keys=keys, subs=subs, cls=cls):
-                items = [(k, s(vals)) for k, s in zip(keys, subs, strict=False)]
-                try:
-                    return cls(items)
-                except TypeError:
-                    return dict(items)
-            return build_map
-        if _is_namedtuple(x):
-            subs = [walk(v) for v in x]
-            cls = type(x)
-            return lambda vals, subs=subs, cls=cls: cls(*[s(vals) for s in subs])
-        if isinstance(x, (list, tuple)):
-            subs = [walk(v) for v in x]
-            cls = type(x)
-            if cls in (list, tuple):
-                return lambda vals, subs=subs, cls=cls: cls(s(vals) for s in subs)
-            return lambda vals, subs=subs, cls=cls: cls([s(vals) for s in subs])
-        i = len(leaves)
-        leaves.append(leaf(x))
-        return lambda vals, i=i: vals[i]
-
-    return leaves, walk(fetches)
+    leaves, rebuild = packer(fetches, sort_keys=False)
+    return [leaf(x) for x in leaves], rebuild
 
 
-def structure_key(fetches: Any):
+def structure_key(fetches: Any) -> Any:
     """A hashable key describing the structure and leaves of ``fetches``."""
     if isinstance(fetches, Mapping):
-        return (type(fetches), tuple((k, structure_key(v)) for k, v in fetches.items()))
+        return (type(fetches), getattr(fetches, "default_factory", None),
+                tuple((k, structure_key(v)) for k, v in fetches.items()))
     if isinstance(fetches, (list, tuple)):
         return (type(fetches), tuple(structure_key(v) for v in fetches))
     return fetches

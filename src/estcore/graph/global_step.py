@@ -5,6 +5,7 @@ from __future__ import annotations
 from estcore.graph import dtypes as dt
 from estcore.graph import initializers as inits
 from estcore.graph.ir import Graph, GraphKeys, get_default_graph
+from estcore.graph.shapes import TensorShape
 from estcore.graph.variables import Variable
 
 __all__ = ["get_global_step", "create_global_step", "get_or_create_global_step"]
@@ -53,5 +54,4 @@ def get_or_create_global_step(graph: Graph | None = None):
 
 
 def _scalar():
-    from estcore.graph.shapes import TensorShape
     return TensorShape([])

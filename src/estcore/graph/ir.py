@@ -19,7 +19,9 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-__all__ = ["Operation", "Graph", "GraphKeys", "get_default_graph", "reset_default_graph"]
+__all__ = ["Operation", "Graph", "GraphKeys", "get_default_graph", "reset_default_graph",
+           "control_dependencies", "add_to_collection", "add_to_collections", "get_collection",
+           "get_collection_ref"]
 
 _VALID_NAME = re.compile(r"^[A-Za-z0-9.][A-Za-z0-9_.\-/>]*$")
 
@@ -85,7 +87,7 @@ class Operation:
 
     def run(self, feed_dict=None, session=None):
         """Run this op in ``session`` (or the default session)."""
-        from estcore.graph.session import get_default_session
+        from estcore.graph.session import get_default_session  # local: import cycle with session
         (session or get_default_session()).run(self, feed_dict=feed_dict)
 
     def __repr__(self) -> str:
@@ -322,3 +324,28 @@ def reset_default_graph() -> None:
                              "`with graph.as_default():` block.")
     _global_default.clear()
     _global_default.append(Graph())
+
+
+def control_dependencies(control_inputs) -> contextlib.AbstractContextManager:
+    """Ops created inside the block run after ``control_inputs`` (default graph)."""
+    return get_default_graph().control_dependencies(control_inputs)
+
+
+def add_to_collection(name: str, value: Any) -> None:
+    """Add ``value`` to collection ``name`` of the default graph."""
+    get_default_graph().add_to_collection(name, value)
+
+
+def add_to_collections(names, value: Any) -> None:
+    """Add ``value`` to each collection in ``names`` of the default graph."""
+    get_default_graph().add_to_collections(names, value)
+
+
+def get_collection(key: str, scope: str | None = None) -> list:
+    """Items of collection ``key`` of the default graph (optionally filtered by scope)."""
+    return get_default_graph().get_collection(key, scope)
+
+
+def get_collection_ref(key: str) -> list:
+    """The default graph's list for collection ``key`` (mutable, as TF's)."""
+    return get_default_graph().get_collection_ref(key)

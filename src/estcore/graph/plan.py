@@ -18,7 +18,7 @@ Design (one pass each, run once per fetch set and feed signature):
        output, reused across tensors whose lifetimes do not overlap (liveness by
        step index; fetched buffers are never reused).
     6. Kernels: one closure per node from the row's factory (C programs group
-       consecutive C-capable nodes when ``estcore._lib._kernels.Program`` exists).
+       consecutive C-capable nodes into one ``estcore._lib._kernels.Program``).
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ import heapq
 import numpy as np
 
 from estcore import errors
+from estcore._lib import _kernels
 from estcore.graph.check import check_nodes
 from estcore.graph.executor import Plan
 from estcore.graph.registry import InferCtx, KernelCtx, get_row, shape_inputs
@@ -479,7 +480,7 @@ def _build(session, pnodes, fetch_tensors, feed_tensors, fed, shapes, values) ->
             if b.base is None:
                 pool.setdefault((b.shape, b.dtype), []).append(b)
     n_programs = 0
-    if session._use_c and _program_class() is not None:
+    if session._use_c:
         steps, n_programs = _group_programs(steps, emit_info)
     fetch_bufs = [bufs[id(t)] for t in fetch_tensors]
     feed_bufs = [bufs[id(t)] for t in feed_tensors]
@@ -490,17 +491,9 @@ def _build(session, pnodes, fetch_tensors, feed_tensors, fed, shapes, values) ->
     return plan
 
 
-def _program_class():
-    try:
-        from estcore._lib import _kernels
-    except ImportError:  # pragma: no cover - broken build; numpy kernels still work
-        return None
-    return getattr(_kernels, "Program", None)
-
-
 def _group_programs(steps, emit_info):
     """Replace each maximal run of C-emittable steps by one ``Program.run``."""
-    program_cls = _program_class()
+    program_cls = _kernels.Program
     out, prog, n_prog, in_prog = [], None, 0, 0
     for fn, (p, k) in zip(steps, emit_info, strict=True):
         done = False

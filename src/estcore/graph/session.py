@@ -17,7 +17,6 @@ Design:
 
 from __future__ import annotations
 
-import functools
 import threading
 from collections.abc import Mapping
 from typing import Any
@@ -243,16 +242,6 @@ class Session:
             return run_callable
         return lambda *args: run_callable(*args)
 
-    def _flat_callable(self, leaves, feed_tensors):
-        """``f(values) -> [value per leaf]`` for a flat tuple of fetch leaves and the
-        tensors fed, in order (the hooked session's per-step path)."""
-        leaves, feed_tensors = tuple(leaves), tuple(feed_tensors)
-        key = ((tuple, *leaves), feed_tensors)  # the key run() uses for the same call
-        fam = self._families.get(key)
-        if fam is None:
-            fam = self._families[key] = self._make_family(leaves, feed_tensors)
-        return functools.partial(self._execute, fam)
-
     def _make_family(self, fetches, feeds) -> _Family:
         fam = _Family()
         leaves, rebuild = flatten_fetches(fetches, self._as_fetch)
@@ -386,6 +375,17 @@ class Session:
 
     def _variable_ops(self) -> dict[str, Operation]:
         return {op.name: op for op in self.graph._nodes if op.type == "VariableV2"}
+
+    def variable_storage(self, variable) -> np.ndarray:
+        """A read-only view of the array that holds ``variable``'s value in this session.
+
+        Runs update that array in place, so the view always shows the current value
+        and reading it runs nothing (the hooked session reads the global step this way
+        before each step: ``view.item()``). Valid until the session is closed.
+        """
+        view = self._storage(variable.op).view()
+        view.flags.writeable = False
+        return view
 
     def get_variable_values(self, variables=None, copy: bool = True) -> dict[str, np.ndarray]:
         """Variable values keyed by name without ``:0`` (for checkpoints).

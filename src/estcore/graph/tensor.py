@@ -15,7 +15,7 @@ __all__ = ["Tensor", "TensorOperators"]
 
 
 def _m():
-    from estcore.graph.ops import math_ops
+    from estcore.graph.ops import math_ops  # local: import cycle with math_ops
     return math_ops
 
 
@@ -114,7 +114,7 @@ class TensorOperators:
         return _m().logical_not(self)
 
     def __getitem__(self, key):
-        from estcore.graph.ops import array_ops
+        from estcore.graph.ops import array_ops  # local: import cycle with array_ops
         return array_ops.slice_helper(self, key)
 
     def __bool__(self):
@@ -127,7 +127,7 @@ class TensorOperators:
         if shape.rank is None or shape[0] is None:
             raise TypeError("Cannot iterate over a Tensor whose first dimension is unknown "
                             f"(shape {fmt_shape(shape)}); use estcore.unstack with `num`.")
-        from estcore.graph.ops import array_ops
+        from estcore.graph.ops import array_ops  # local: import cycle with array_ops
         return iter(array_ops.unstack(self, num=shape[0]))
 
     def __len__(self):
@@ -185,7 +185,7 @@ class Tensor(TensorOperators):
         return [c for c in self.op._consumers if any(t is self for t in c.inputs)]
 
     def eval(self, feed_dict=None, session=None):
-        from estcore.graph.session import get_default_session
+        from estcore.graph.session import get_default_session  # local: import cycle with session
         return (session or get_default_session()).run(self, feed_dict=feed_dict)
 
     def _as_tensor(self) -> Tensor:

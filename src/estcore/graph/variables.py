@@ -23,7 +23,7 @@ from estcore.graph import initializers as inits
 from estcore.graph import random as R
 from estcore.graph.ir import Graph, GraphKeys, get_default_graph
 from estcore.graph.ops import state_ops
-from estcore.graph.ops._core import convert_to_tensor, make, make_op, row
+from estcore.graph.ops.core import convert_to_tensor, make, make_op, row
 from estcore.graph.registry import not_differentiable
 from estcore.graph.shapes import TensorShape, as_shape, fmt_shape
 from estcore.graph.tensor import TensorOperators
@@ -177,12 +177,12 @@ class Variable(TensorOperators):
         return state_ops.assign_sub(self, delta, name=name)
 
     def eval(self, session=None):
-        from estcore.graph.session import get_default_session
+        from estcore.graph.session import get_default_session  # local: import cycle with session
         return (session or get_default_session()).run(self)
 
     def load(self, value, session=None):
         """Write ``value`` into the variable in ``session`` (no graph op is added)."""
-        from estcore.graph.session import get_default_session
+        from estcore.graph.session import get_default_session  # local: import cycle with session
         (session or get_default_session()).set_variable_values({self.op.name: value})
 
     def __repr__(self) -> str:

@@ -1,13 +1,21 @@
 """The standard hooks: stop at a step, log tensors, NaN check, step counter,
-final ops, feed functions (TF's ``basic_session_run_hooks``).
+final ops, feed functions, the evaluation's step limit (TF's
+``basic_session_run_hooks`` and ``_StopAfterNEvalsHook``).
 
 Log texts are TF's, through the ``estcore`` logger. Every timer takes a
-``clock`` (``time.time`` by default) so tests can drive time.
+``clock`` (``time.time`` by default) so tests can drive time. Each hook declares
+when it is next due (``next_due``, see :mod:`estcore.hooks.schedule`) so that a
+loop need not call it on the runs where it would only count; its counters come
+from the global step it fetches or from ``run_context.iteration``, so they are
+right whichever runs it was called on.
+
+Must not: import the loop (``estcore.estimator``) or run anything at import time.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable
 from math import isnan
@@ -16,13 +24,11 @@ from typing import Any
 import numpy as np
 
 from estcore.errors import OutOfRangeError
-from estcore.estimator import _graph_compat as gc
-from estcore.hooks.session_run_hook import (
-    Idle,
-    SessionRunArgs,
-    SessionRunHook,
-    constant_request,
-)
+from estcore.graph.global_step import get_global_step
+from estcore.graph.ir import get_default_graph
+from estcore.hooks.schedule import Due, NeverTriggerTimer, SecondOrStepTimer
+from estcore.hooks.session_run_hook import SessionRunArgs, SessionRunHook
+from estcore.summary import FileWriterCache, scalar_value
 
 __all__ = [
     "SecondOrStepTimer",
@@ -34,7 +40,9 @@ __all__ = [
     "StepCounterHook",
     "FinalOpsHook",
     "FeedFnHook",
+    "StopAfterNEvalsHook",
     "global_step_summary_tag",
+    "require_global_step",
 ]
 
 logger = logging.getLogger("estcore")
@@ -42,99 +50,9 @@ logger = logging.getLogger("estcore")
 _FLOAT_SCALARS = (float, np.float32, np.float64, np.float16)
 
 
-class SecondOrStepTimer:
-    """Triggers every N seconds or every N steps (exactly one of them)."""
-
-    def __init__(self, every_secs: float | None = None, every_steps: int | None = None,
-                 clock: Callable[[], float] = time.time):
-        self.reset()
-        self._every_secs = every_secs
-        self._every_steps = every_steps
-        self._clock = clock
-        if every_secs is None and every_steps is None:
-            raise ValueError("Either every_secs or every_steps should be provided.")
-        if every_secs is not None and every_steps is not None:
-            raise ValueError("Can not provide both every_secs and every_steps.")
-
-    def reset(self) -> None:
-        self._last_triggered_step: int | None = None
-        self._last_triggered_time: float | None = None
-
-    def should_trigger_for_step(self, step: int) -> bool:
-        if self._last_triggered_step is None:
-            return True
-        if self._last_triggered_step == step:
-            return False
-        if self._every_secs is not None:
-            if self._clock() >= self._last_triggered_time + self._every_secs:  # type: ignore
-                return True
-        if self._every_steps is not None:
-            if step >= self._last_triggered_step + self._every_steps:
-                return True
-        return False
-
-    def update_last_triggered_step(self, step: int) -> tuple[float | None, int | None]:
-        """Record a trigger at ``step``; returns (elapsed secs, elapsed steps) or Nones."""
-        now = self._clock()
-        if self._last_triggered_time is None:
-            elapsed: tuple[float | None, int | None] = (None, None)
-        else:
-            elapsed = (now - self._last_triggered_time, step - self._last_triggered_step)
-        self._last_triggered_time = now
-        self._last_triggered_step = step
-        return elapsed
-
-    def last_triggered_step(self) -> int | None:
-        return self._last_triggered_step
-
-    def quiet_bound(self, step: int) -> tuple[int | None, float | None] | None:
-        """How long :meth:`should_trigger_for_step` stays False from ``step`` on,
-        for steps ``step, step + 1, ...``: ``(n, None)`` for the first ``n`` of them
-        (a steps timer), ``(None, t)`` while the clock is below ``t`` (a seconds
-        timer); None if it may trigger at ``step``."""
-        last = self._last_triggered_step
-        if last is None:
-            return None
-        if self._every_steps is not None:
-            n = last + self._every_steps - step
-            return (n, None) if n > 0 else None
-        return (None, self._last_triggered_time + self._every_secs)  # type: ignore[operator]
-
-
-class NeverTriggerTimer(SecondOrStepTimer):
-    """A timer that never triggers (for at-end-only logging)."""
-
-    def __init__(self, clock: Callable[[], float] = time.time):
-        super().__init__(every_steps=1, clock=clock)
-
-    def should_trigger_for_step(self, step: int) -> bool:
-        return False
-
-    def quiet_bound(self, step: int) -> tuple[int | None, float | None] | None:
-        return (None, None)
-
-
-def _idle_for(timer: SecondOrStepTimer, step: int, request: Any,
-              fetched: int | None = None) -> Idle | None:
-    """The :class:`Idle` promise of a hook whose next action is
-    ``timer.should_trigger_for_step(step)`` (then ``step + 1``, ... on later steps);
-    ``fetched``: the global step it saw last, when that prediction relies on it."""
-    t = type(timer)
-    if (t.should_trigger_for_step, t.quiet_bound) not in _QUIET_BOUNDS:
-        return None  # a timer of another kind: no promise (the hook is called every step)
-    bound = timer.quiet_bound(step)
-    if bound is None:
-        return None
-    return Idle(bound[0], bound[1], timer._clock, request, fetched is not None, fetched)
-
-
-# the timers whose quiet_bound describes their own should_trigger_for_step
-_QUIET_BOUNDS = {(c.should_trigger_for_step, c.quiet_bound)
-                 for c in (SecondOrStepTimer, NeverTriggerTimer)}
-
-
-def _require_global_step(hook_name: str) -> Any:
-    gs = gc.get_global_step()
+def require_global_step(hook_name: str) -> Any:
+    """The default graph's global step; RuntimeError (TF's text) when it has none."""
+    gs = get_global_step()
     if gs is None:
         raise RuntimeError(f"Global step should be created to use {hook_name}.")
     return gs
@@ -147,6 +65,23 @@ def global_step_summary_tag(global_step: Any) -> str:
     return name.split(":")[0] + "/sec"
 
 
+def _as_graph_element(obj: Any) -> Any:
+    """``obj``, or the default graph's tensor named ``obj`` (TF's rule: a name without
+    ``:`` means its op's output 0, and is ambiguous when the op has an output 1)."""
+    if not isinstance(obj, str):
+        return obj
+    graph = get_default_graph()
+    if ":" in obj:
+        return graph.as_graph_element(obj)
+    element = graph.as_graph_element(obj + ":0")
+    try:
+        graph.as_graph_element(obj + ":1")
+    except (KeyError, ValueError):
+        return element
+    raise ValueError(f"Name {obj} is ambiguous, as this `Operation` has multiple outputs "
+                     "(at least 2).")
+
+
 class StopAtStepHook(SessionRunHook):
     """Requests stop at a global step.
 
@@ -154,8 +89,6 @@ class StopAtStepHook(SessionRunHook):
         num_steps: steps to run from the global step at session creation.
         last_step: absolute global step to stop at. Exactly one is required.
     """
-
-    _idle_owner: type | None = None  # set below the class (the idle protocol)
 
     def __init__(self, num_steps: int | None = None, last_step: int | None = None):
         if num_steps is None and last_step is None:
@@ -170,7 +103,7 @@ class StopAtStepHook(SessionRunHook):
         return self._last_step
 
     def begin(self) -> None:
-        self._global_step_tensor = _require_global_step("StopAtStepHook")
+        self._global_step_tensor = require_global_step("StopAtStepHook")
         self._step_args = SessionRunArgs(self._global_step_tensor)  # same every step
 
     def after_create_session(self, session: Any, coord: Any) -> None:
@@ -178,7 +111,6 @@ class StopAtStepHook(SessionRunHook):
             global_step = int(session.run(self._global_step_tensor))
             self._last_step = global_step + self._num_steps
 
-    @constant_request
     def before_run(self, run_context: Any) -> SessionRunArgs:
         return self._step_args
 
@@ -189,13 +121,9 @@ class StopAtStepHook(SessionRunHook):
             if step >= self._last_step:
                 run_context.request_stop()
 
-    def _idle(self, results: Any) -> Idle | None:
-        # quiet while the next steps' fetched global step + 1 stays below last_step
-        n = self._last_step - int(results) - 2
-        return Idle(n, None, None, self._step_args, True, int(results)) if n > 0 else None
-
-    def _wake(self, skipped: int, mid_step: bool) -> None:
-        pass
+    def next_due(self) -> Due | None:
+        # after_run acts once the global step fetched (before the run) + 1 reaches it
+        return None if self._last_step is None else Due(step=self._last_step - 1)
 
 
 def _format_value(value: Any) -> str:
@@ -208,10 +136,9 @@ class LoggingTensorHook(SessionRunHook):
 
     Text: ``tag1 = v1, tag2 = v2 (0.123 sec)`` with tags sorted when ``tensors``
     is a dict (given order for a list), the elapsed time omitted on the first
-    line; or ``formatter(values_dict)``.
+    line; or ``formatter(values_dict)``. Tensors may be given by name (``"x:0"``;
+    ``"x"`` means ``"x:0"``, as in TF).
     """
-
-    _idle_owner: type | None = None  # set below the class (the idle protocol)
 
     def __init__(self, tensors: dict | list | tuple, every_n_iter: int | None = None,
                  every_n_secs: float | None = None, at_end: bool = False,
@@ -237,10 +164,12 @@ class LoggingTensorHook(SessionRunHook):
 
     def begin(self) -> None:
         self._timer.reset()
-        self._iter_count = 0
-        self._current_tensors = {tag: gc.as_graph_element(t) for tag, t in self._tensors.items()}
+        self._iter_count = 0  # the iteration of the next run
+        self._current_tensors = {tag: _as_graph_element(t) for tag, t in self._tensors.items()}
 
     def before_run(self, run_context: Any) -> SessionRunArgs | None:
+        if run_context.iteration is not None:
+            self._iter_count = run_context.iteration
         self._should_trigger = self._timer.should_trigger_for_step(self._iter_count)
         if self._should_trigger:
             return SessionRunArgs(self._current_tensors)
@@ -264,13 +193,8 @@ class LoggingTensorHook(SessionRunHook):
             self._log_tensors(run_values.results)
         self._iter_count += 1
 
-    def _idle(self, results: Any) -> Idle | None:
-        return _idle_for(self._timer, self._iter_count, None)
-
-    def _wake(self, skipped: int, mid_step: bool) -> None:
-        self._iter_count += skipped
-        if skipped or mid_step:  # as after a quiet before_run
-            self._should_trigger = False
+    def next_due(self) -> Due | None:
+        return self._timer.next_due(by="iteration")
 
     def end(self, session: Any) -> None:
         if self._log_at_end:
@@ -285,7 +209,7 @@ class NanLossDuringTrainingError(RuntimeError):
 
 
 class NanTensorHook(SessionRunHook):
-    """Stops (raising by default) when the loss is NaN.
+    """Stops (raising by default) when the loss is NaN; runs every step.
 
     Args:
         loss_tensor: the loss.
@@ -298,7 +222,6 @@ class NanTensorHook(SessionRunHook):
         self._fail_on_nan_loss = fail_on_nan_loss
         self._args = SessionRunArgs(loss_tensor)  # the same request every step
 
-    @constant_request
     def before_run(self, run_context: Any) -> SessionRunArgs:
         return self._args
 
@@ -326,8 +249,6 @@ class StepCounterHook(SessionRunHook):
         summary_writer: a writer to use instead.
     """
 
-    _idle_owner: type | None = None  # set below the class (the idle protocol)
-
     def __init__(self, every_n_steps: int | None = 100, every_n_secs: float | None = None,
                  output_dir: str | None = None, summary_writer: Any = None,
                  clock: Callable[[], float] = time.time):
@@ -338,27 +259,24 @@ class StepCounterHook(SessionRunHook):
         self._summary_writer = summary_writer
         self._output_dir = output_dir
         self._last_global_step: int | None = None
+        self._step_moved = False
+        self._last_iteration: int | None = None
         self._steps_per_run = 1
         self._warned = 0
 
     def begin(self) -> None:
         if self._summary_writer is None and self._output_dir:
-            from estcore.summary import FileWriterCache
-
             self._summary_writer = FileWriterCache.get(self._output_dir)
-        self._global_step_tensor = _require_global_step("StepCounterHook")
+        self._global_step_tensor = require_global_step("StepCounterHook")
         self._step_args = SessionRunArgs(self._global_step_tensor)  # same every step
         self._summary_tag = global_step_summary_tag(self._global_step_tensor)
 
-    @constant_request
     def before_run(self, run_context: Any) -> SessionRunArgs:
         return self._step_args
 
     def _log_and_record(self, elapsed_steps: int, elapsed_time: float, global_step: int) -> None:
         steps_per_sec = elapsed_steps / elapsed_time if elapsed_time > 0 else float("inf")
         if self._summary_writer is not None:
-            from estcore.summary import scalar_value
-
             self._summary_writer.add_summary(scalar_value(self._summary_tag, steps_per_sec),
                                              int(global_step))
         logger.info("%s: %g", self._summary_tag, steps_per_sec)
@@ -379,18 +297,25 @@ class StepCounterHook(SessionRunHook):
                 "could increase the global step by passing tf.train.get_global_step() to "
                 "Optimizer.apply_gradients or Optimizer.minimize.",
                 stale_global_step, self._last_global_step)
+        self._step_moved = (self._last_global_step is not None
+                            and stale_global_step != self._last_global_step)
         self._last_global_step = stale_global_step
+        self._last_iteration = run_context.iteration
 
-    def _idle(self, results: Any) -> Idle | None:
-        # the next step's after_run checks (its fetched step) + steps_per_run, and that
-        # fetched step is this one's + 1 (the guard checks it)
-        if self._last_global_step is None:
+    def next_due(self) -> Due | None:
+        # The warning compares the step fetched with the one of the previous call: the
+        # hook runs every step until it has seen the global step move between two calls.
+        if not self._step_moved:
             return None
-        return _idle_for(self._timer, self._last_global_step + 1 + self._steps_per_run,
-                         self._step_args, fetched=self._last_global_step)
-
-    def _wake(self, skipped: int, mid_step: bool) -> None:
-        self._last_global_step += skipped  # the step fetched at the last skipped step
+        # after_run acts when the timer triggers for the fetched step + steps_per_run
+        due = self._timer.next_due(lead=self._steps_per_run)
+        if due is not None and due.step is not None and self._last_iteration is not None:
+            # also on the run where a step growing by one per run would get there, so
+            # that a global step that stops moving later is still noticed (and warned
+            # about, from then on every step) within one period
+            due = due._replace(iteration=self._last_iteration + due.step
+                               - self._last_global_step)
+        return due
 
     def end(self, session: Any) -> None:
         if self._summary_writer is not None:
@@ -443,8 +368,40 @@ class FeedFnHook(SessionRunHook):
         return SessionRunArgs(fetches=None, feed_dict=self.feed_fn())
 
 
-# The classes whose own methods the idle protocol describes (session_run_hook); a
-# subclass overriding one of them is called every step.
-StopAtStepHook._idle_owner = StopAtStepHook
-LoggingTensorHook._idle_owner = LoggingTensorHook
-StepCounterHook._idle_owner = StepCounterHook
+class StopAfterNEvalsHook(SessionRunHook):
+    """Stops evaluation after ``num_evals`` steps, logging ``Evaluation [k/N]``.
+
+    Logs every step when N < 20, else every ``floor(N / 10)`` steps and at N;
+    ``Evaluation [k]`` every step without N. ``k`` is the run's iteration + 1.
+    """
+
+    def __init__(self, num_evals: int | None, log_progress: bool = True):
+        self._num_evals = num_evals
+        self._log_progress = log_progress
+        self._log_frequency = (1 if (num_evals is None or num_evals < 20)
+                               else math.floor(num_evals / 10.0))
+        self._evals_completed = 0
+
+    def begin(self) -> None:
+        self._evals_completed = 0
+
+    def after_run(self, run_context: Any, run_values: Any) -> None:
+        iteration = run_context.iteration
+        done = self._evals_completed + 1 if iteration is None else iteration + 1
+        self._evals_completed = done
+        if self._log_progress:
+            if self._num_evals is None:
+                logger.info("Evaluation [%d]", done)
+            elif done % self._log_frequency == 0 or done == self._num_evals:
+                logger.info("Evaluation [%d/%d]", done, self._num_evals)
+        if self._num_evals is not None and done >= self._num_evals:
+            run_context.request_stop()
+
+    def next_due(self) -> Due | None:
+        n, done = self._num_evals, self._evals_completed
+        if n is None:
+            return None if self._log_progress else Due()
+        last = n  # the run that completes evaluation ``n`` (iteration n - 1)
+        if self._log_progress:  # or the next multiple of the log frequency
+            last = min(last, (done // self._log_frequency + 1) * self._log_frequency)
+        return Due(iteration=max(last, done + 1) - 1)

@@ -14,8 +14,13 @@ wait for it and re-raise its error. With listeners every save is synchronous,
 so ``after_save`` always sees the file. A synchronous save writes the variables
 from the session's storage directly (no snapshot: nothing runs meanwhile).
 
+Both hooks declare when they are next due (``next_due``): a loop calls them only
+on the runs where their timer can trigger.
+
 Sessions passed to these hooks must provide ``run(fetches)`` and
-``get_variable_values() -> {name: array}`` (estcore's Session does).
+``get_variable_values() -> {name: array}`` (estcore's Session does). Must not:
+import the loop (``estcore.estimator``); the checkpoint format and rotation belong
+to :mod:`estcore.checkpoint`.
 """
 
 from __future__ import annotations
@@ -30,13 +35,9 @@ from typing import Any
 
 from estcore.checkpoint.saver import Saver
 from estcore.graph.session import Session
-from estcore.hooks.basic_hooks import SecondOrStepTimer, _idle_for, _require_global_step
-from estcore.hooks.session_run_hook import (
-    Idle,
-    SessionRunArgs,
-    SessionRunHook,
-    constant_request,
-)
+from estcore.hooks.basic_hooks import require_global_step
+from estcore.hooks.schedule import Due, SecondOrStepTimer
+from estcore.hooks.session_run_hook import SessionRunArgs, SessionRunHook
 from estcore.summary import FileWriterCache, SessionLog
 from estcore.summary.ops import SummaryOp, fetches_of, merge, merge_all, summary_values
 
@@ -127,8 +128,6 @@ class CheckpointSaverHook(SessionRunHook):
             ``get_variable_values()``).
     """
 
-    _idle_owner: type | None = None  # set below the class (the idle protocol)
-
     def __init__(self, checkpoint_dir: str, save_secs: float | None = None,
                  save_steps: int | None = None, saver: Saver | None = None,
                  checkpoint_basename: str = "model.ckpt", scaffold: Any = None,
@@ -164,7 +163,7 @@ class CheckpointSaverHook(SessionRunHook):
 
     def begin(self) -> None:
         self._summary_writer = FileWriterCache.get(self._checkpoint_dir)
-        self._global_step_tensor = _require_global_step("CheckpointSaverHook")
+        self._global_step_tensor = require_global_step("CheckpointSaverHook")
         self._step_args = SessionRunArgs(self._global_step_tensor)  # same every step
         for listener in self._listeners:
             listener.begin()
@@ -174,7 +173,6 @@ class CheckpointSaverHook(SessionRunHook):
         self._save(session, global_step)
         self._timer.update_last_triggered_step(global_step)
 
-    @constant_request
     def before_run(self, run_context: Any) -> SessionRunArgs:
         return self._step_args
 
@@ -187,13 +185,9 @@ class CheckpointSaverHook(SessionRunHook):
                 if self._save(run_context.session, global_step):
                     run_context.request_stop()
 
-    def _idle(self, results: Any) -> Idle | None:
-        step = int(results)
-        return _idle_for(self._timer, step + 1 + self._steps_per_run, self._step_args,
-                         fetched=step)
-
-    def _wake(self, skipped: int, mid_step: bool) -> None:
-        pass
+    def next_due(self) -> Due | None:
+        # after_run acts when the timer triggers for the fetched step + steps_per_run
+        return self._timer.next_due(lead=self._steps_per_run)
 
     def end(self, session: Any) -> None:
         self._writer.wait()
@@ -258,8 +252,6 @@ class SummarySaverHook(SessionRunHook):
         summary_op: a summary op or a list of them (``estcore.summary.scalar`` ...).
     """
 
-    _idle_owner: type | None = None  # set below the class (the idle protocol)
-
     def __init__(self, save_steps: int | None = None, save_secs: float | None = None,
                  output_dir: str | None = None, summary_writer: Any = None,
                  scaffold: Any = None, summary_op: Any = None,
@@ -277,7 +269,7 @@ class SummarySaverHook(SessionRunHook):
         if self._summary_writer is None and self._output_dir:
             self._summary_writer = FileWriterCache.get(self._output_dir)
         self._next_step: int | None = None
-        self._global_step_tensor = _require_global_step("SummarySaverHook")
+        self._global_step_tensor = require_global_step("SummarySaverHook")
         self._ops = self._get_summary_op()
         # the two requests, built once (tuples: the hooked session may reuse them)
         self._step_args = SessionRunArgs(self._global_step_tensor)
@@ -318,25 +310,17 @@ class SummarySaverHook(SessionRunHook):
                 self._summary_writer.add_summary(values, global_step)
         self._next_step = global_step + 1
 
-    def _idle(self, results: Any) -> Idle | None:
-        # the next before_run asks the timer about _next_step, which grows by one per step
-        if not self._summary_writer or self._next_step is None:
+    def next_due(self) -> Due | None:
+        if not self._summary_writer:
+            return Due()  # nothing is ever written (TF fetches the summaries, unused)
+        if self._next_step is None:
             return None
-        # (_next_step is the fetched step + 2: see after_run)
-        return _idle_for(self._timer, self._next_step, self._step_args,
-                         fetched=self._next_step - 2)
-
-    def _wake(self, skipped: int, mid_step: bool) -> None:
-        self._next_step += skipped
-        if skipped or mid_step:  # as after a quiet before_run
-            self._request_summary = False
+        # before_run asks the timer about _next_step, which after_run sets from the step
+        # fetched (+ 2 on a run without summaries): to decide as TF on the run where the
+        # timer triggers, the hook must have run on the run before it, hence lead 2.
+        return self._timer.next_due(lead=2)
 
     def end(self, session: Any = None) -> None:
         if self._summary_writer:
             self._summary_writer.flush()
 
-
-# The classes whose own methods the idle protocol describes (session_run_hook); a
-# subclass overriding one of them is called every step.
-CheckpointSaverHook._idle_owner = CheckpointSaverHook
-SummarySaverHook._idle_owner = SummarySaverHook

@@ -5,6 +5,9 @@ Each hook re-reads the evaluation event files (``estimator.eval_dir()`` unless
 global steps and requests stop when the predicate holds. estcore trains in one
 process, so the stop is not broadcast through a ``signal_early_stopping/STOP``
 variable as TF does for other workers.
+
+Must not: import the loop (``estcore.estimator``); it reads evaluation results
+only through the event files.
 """
 
 from __future__ import annotations
@@ -15,8 +18,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from estcore.hooks.basic_hooks import SecondOrStepTimer, _require_global_step
-from estcore.hooks.session_run_hook import SessionRunArgs, SessionRunHook, constant_request
+from estcore.hooks.basic_hooks import require_global_step
+from estcore.hooks.schedule import Due, SecondOrStepTimer
+from estcore.hooks.session_run_hook import SessionRunArgs, SessionRunHook
 from estcore.summary.reader import read_eval_metrics
 
 __all__ = ["make_early_stopping_hook", "stop_if_higher_hook", "stop_if_lower_hook",
@@ -35,10 +39,9 @@ class _StopOnPredicateHook(SessionRunHook):
                                         clock=clock)
 
     def begin(self) -> None:
-        self._global_step_tensor = _require_global_step("early stopping hooks")
+        self._global_step_tensor = require_global_step("early stopping hooks")
         self._step_args = SessionRunArgs(self._global_step_tensor)  # same every step
 
-    @constant_request
     def before_run(self, run_context: Any) -> SessionRunArgs:
         return self._step_args
 
@@ -49,6 +52,10 @@ class _StopOnPredicateHook(SessionRunHook):
             if self._should_stop_fn():
                 logger.info("Requesting early stopping at global step %d", global_step)
                 run_context.request_stop()
+
+    def next_due(self) -> Due | None:
+        # after_run acts when the timer triggers for the global step fetched
+        return self._timer.next_due()
 
 
 def make_early_stopping_hook(estimator: Any, should_stop_fn: Callable[[], bool],

@@ -1,13 +1,20 @@
-"""A tqdm progress bar over training / evaluation steps, only on an interactive terminal."""
+"""A tqdm progress bar over training / evaluation steps, only on an interactive terminal.
+
+Must not: print anything when stderr is not a terminal, or require tqdm (optional).
+"""
 
 from __future__ import annotations
 
 import sys
+import time
 from typing import Any
 
+from estcore.hooks.schedule import Due
 from estcore.hooks.session_run_hook import SessionRunHook
 
 __all__ = ["ProgressBarHook", "progress_enabled"]
+
+_REFRESH_SECS = 0.1  # how often the bar is brought up to date (tqdm's own default)
 
 
 def progress_enabled() -> bool:
@@ -19,7 +26,8 @@ def progress_enabled() -> bool:
 
 
 class ProgressBarHook(SessionRunHook):
-    """Advances a tqdm bar once per step; closes it at the end (or via ``close()``)."""
+    """Shows the steps done on a tqdm bar, refreshed every 0.1 s; closes it at the end
+    (or via ``close()``). The count is the run's iteration + 1."""
 
     def __init__(self, desc: str, total: int | None = None):
         self._desc = desc
@@ -28,15 +36,22 @@ class ProgressBarHook(SessionRunHook):
 
     def after_create_session(self, session: Any, coord: Any) -> None:
         try:
-            from tqdm import tqdm
-        except ImportError:  # tqdm is optional
+            from tqdm import tqdm  # an optional third-party dependency
+        except ImportError:
             return
         self._bar = tqdm(total=self._total, desc=self._desc, unit="step", leave=False,
                          file=sys.stderr, dynamic_ncols=True)
 
     def after_run(self, run_context: Any, run_values: Any) -> None:
         if self._bar is not None:
-            self._bar.update(1)
+            iteration = run_context.iteration
+            done = self._bar.n + 1 if iteration is None else iteration + 1
+            self._bar.update(done - self._bar.n)
+
+    def next_due(self) -> Due:
+        if self._bar is None:
+            return Due()  # no bar: nothing to do
+        return Due(time=time.monotonic() + _REFRESH_SECS, clock=time.monotonic)
 
     def end(self, session: Any) -> None:
         self.close()

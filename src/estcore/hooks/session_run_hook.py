@@ -10,6 +10,17 @@ A hook sees the loop at five points::
     end(session)                              # normal end only (not on errors)
 
 ``run_context.request_stop()`` ends the loop after the current step.
+
+estcore adds two things, both optional for a hook to use:
+
+* ``SessionRunHook.next_due()`` -> :class:`~estcore.hooks.schedule.Due` or None:
+  when the hook next needs its ``before_run`` / ``after_run`` (see
+  :mod:`estcore.hooks.schedule`). The base class answers None, "every step", which
+  is TF's behaviour for every hook that declares nothing.
+* ``SessionRunContext.iteration``: the index of the run in its loop (0-based), so a
+  hook that is not called on every run still knows which run it is in.
+
+Owns the protocol's classes only; must not import the loop or any standard hook.
 """
 
 from __future__ import annotations
@@ -17,79 +28,9 @@ from __future__ import annotations
 import collections
 from typing import Any
 
+from estcore.hooks.schedule import Due
+
 __all__ = ["SessionRunHook", "SessionRunArgs", "SessionRunContext", "SessionRunValues"]
-
-_CONSTANT = "_estcore_constant_request"
-
-
-def constant_request(before_run: Any) -> Any:
-    """Marks a ``before_run`` that, once ``begin()`` has run, returns the same object
-    every step and does nothing else: a hooked session's per-step loop may call it
-    once and reuse the request (a subclass that overrides it is called every step)."""
-    setattr(before_run, _CONSTANT, True)
-    return before_run
-
-
-def skips_before_run(hook: Any) -> bool:
-    """True if ``hook.before_run`` need not be called every step: it is the base
-    class's (always None) or marked with :func:`constant_request`."""
-    fn = getattr(hook.before_run, "__func__", None)  # None: set on the instance
-    return fn is SessionRunHook.before_run or getattr(fn, _CONSTANT, False)
-
-
-def skips_after_run(hook: Any) -> bool:
-    """True if ``hook.after_run`` is the base class's (does nothing)."""
-    return getattr(hook.after_run, "__func__", None) is SessionRunHook.after_run
-
-
-# ----------------------------------------------------------------------------------------
-# The idle protocol (private to estcore's own hooks; used by HookedSession.step_runner).
-#
-# Most steps of a training loop are quiet for the standard hooks: a hook that logs every
-# 100 steps only counts the other 99. Calling it anyway costs microseconds per step
-# (cache-cold Python right after the step's kernels). A hook class that sets
-# ``_idle_owner`` to itself and implements
-#
-#     hook._idle(results) -> Idle | None          # asked right after its after_run
-#     hook._wake(skipped: int, mid_step: bool)
-#
-# may be skipped entirely (no before_run, no after_run) on the following steps, while
-#   * fewer than ``Idle.steps`` steps have been skipped (None: no bound),
-#   * ``Idle.clock()`` is below ``Idle.until`` (None: no bound), read where the hook
-#     itself would read its clock: a sleeping hook with a time bound keeps its place
-#     among the step's before_run / after_run calls as a check,
-#   * and, for ``Idle.guard`` (the hook predicts the global step), the global step it
-#     fetches grew by exactly one at every step from ``Idle.step`` (the value it saw
-#     last; checked after each step's session run, a mismatch wakes it for that step's
-#     after_run).
-# On those steps its request is ``Idle.request``. Before it is called again the loop
-# calls ``_wake(skipped, mid_step)``: ``skipped`` whole steps were skipped, and
-# ``mid_step`` says that the current step's before_run was skipped too (the hook is
-# woken for its after_run). ``_wake`` brings the hook's state to what those calls would
-# have left: counters advanced, per-step flags as after a quiet before_run. Every other
-# path wakes sleeping hooks first: ``run()``, the end of the loop, and an error (an
-# after_run that raises leaves every hook as the every-step loop would have). ``_idle``
-# returns None whenever the hook could act on the next step. The loop does not use the
-# protocol for a hook listed twice, or one whose class overrides a method the promise
-# is about (:func:`owns_idle_protocol`), and refuses promises of fewer than 4 steps
-# (sleeping and waking cost about as much as calling the hook that often).
-# ----------------------------------------------------------------------------------------
-
-
-class Idle(collections.namedtuple("Idle", ["steps", "until", "clock", "request", "guard", "step"],
-                                  defaults=(False, None))):
-    """What a hook promises for the steps it may sleep through (see above)."""
-
-    __slots__ = ()
-
-
-def owns_idle_protocol(hook: Any, cls: type) -> bool:
-    """True if ``hook``'s before_run, after_run and _wake are ``cls``'s own (a
-    subclass overriding any of them, or a method set on the instance, opts out)."""
-    t = type(hook)
-    return (t.before_run is cls.before_run and t.after_run is cls.after_run
-            and t._wake is cls._wake and "before_run" not in vars(hook)
-            and "after_run" not in vars(hook))
 
 
 class SessionRunHook:
@@ -111,6 +52,18 @@ class SessionRunHook:
     def end(self, session: Any) -> None:
         """Called at the normal end of the loop (not when it raised)."""
 
+    def next_due(self) -> Due | None:
+        """When this hook's ``before_run`` / ``after_run`` are next needed (estcore).
+
+        Asked right after ``after_create_session`` and after each run that called the
+        hook. None: on the next run (this default: every run, as in TF). A
+        :class:`~estcore.hooks.schedule.Due`: not before the first run that reaches
+        one of its bounds. Only used when this method is defined at or below the
+        class that defines ``before_run`` and ``after_run`` (a subclass overriding
+        either of them alone runs every step).
+        """
+        return None
+
 
 class SessionRunArgs(collections.namedtuple("SessionRunArgs",
                                             ["fetches", "feed_dict", "options"],
@@ -130,11 +83,20 @@ class SessionRunValues(collections.namedtuple("SessionRunValues",
 
 
 class SessionRunContext:
-    """What a hook knows about the current step, and how it asks the loop to stop."""
+    """What a hook knows about the current step, and how it asks the loop to stop.
 
-    def __init__(self, original_args: SessionRunArgs, session: Any):
+    Args:
+        original_args: the step's own fetches and feeds.
+        session: the session the step runs in.
+        iteration: the index of this run in its loop, 0-based (estcore addition;
+            None for a context built by hand).
+    """
+
+    def __init__(self, original_args: SessionRunArgs, session: Any,
+                 iteration: int | None = None):
         self._original_args = original_args
         self._session = session
+        self._iteration = iteration
         self._stop_requested = False
 
     @property
@@ -145,6 +107,12 @@ class SessionRunContext:
     @property
     def session(self) -> Any:
         return self._session
+
+    @property
+    def iteration(self) -> int | None:
+        """The index of this run in its loop, 0-based; None when the context was
+        built by hand (estcore addition)."""
+        return self._iteration
 
     @property
     def stop_requested(self) -> bool:

@@ -19,8 +19,14 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import estcore as ec
+from estcore import nn
 from estcore._validation import invalid
+from estcore.graph.dtypes import as_dtype, float32
+from estcore.graph.initializers import constant_initializer
+from estcore.graph.ir import GraphKeys, add_to_collection, get_default_graph
+from estcore.graph.ops.core import convert_to_tensor
+from estcore.graph.ops.math_ops import cast
+from estcore.graph.variables import get_variable, name_scope, variable_scope
 
 __all__ = ["Layer", "get_activation"]
 
@@ -47,7 +53,7 @@ def get_activation(activation: Any, arg: str = "activation"):
         if activation == "linear":
             return None
         if activation in _ACTIVATION_NAMES:
-            return getattr(ec.nn, activation)
+            return getattr(nn, activation)
         raise invalid(arg, "None, a callable or one of 'linear', "
                       + ", ".join(repr(a) for a in _ACTIVATION_NAMES), activation)
     if not callable(activation):
@@ -60,7 +66,7 @@ def as_initializer(value: Any, arg: str):
     if value is None or callable(value):
         return value
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return ec.constant_initializer(value)
+        return constant_initializer(value)
     raise invalid(arg, "None, an initializer or a number", value, TypeError)
 
 
@@ -101,7 +107,7 @@ class Layer:
         self.trainable = trainable
         self._base_name = name or _snake_case(type(self).__name__)
         self._reuse = _reuse
-        self._dtype = ec.as_dtype(dtype) if dtype is not None else None
+        self._dtype = as_dtype(dtype) if dtype is not None else None
         self.built = False
         self._scope_name: str | None = None
         self._variables: list = []
@@ -160,52 +166,52 @@ class Layer:
     def add_weight(self, name: str, shape, dtype=None, initializer=None, regularizer=None,
                    trainable: bool = True):
         """Create (or, under reuse, fetch) variable ``<scope>/<name>`` with ``get_variable``."""
-        dtype = dtype or self._dtype or ec.float32
-        graph = ec.get_default_graph()
-        before = {id(v) for v in graph.get_collection(ec.GraphKeys.GLOBAL_VARIABLES)}
+        dtype = dtype or self._dtype or float32
+        graph = get_default_graph()
+        before = {id(v) for v in graph.get_collection(GraphKeys.GLOBAL_VARIABLES)}
         trainable = trainable and self.trainable
-        var = ec.get_variable(name, shape=list(shape), dtype=dtype, initializer=initializer,
-                              trainable=trainable)
+        var = get_variable(name, shape=list(shape), dtype=dtype, initializer=initializer,
+                           trainable=trainable)
         self._variables.append(var)
         if trainable:
             self._trainable.append(var)
         if regularizer is not None and id(var) not in before:
-            with ec.name_scope(name + "/Regularizer"):
+            with name_scope(name + "/Regularizer"):
                 loss = regularizer(var)
             if loss is not None:
                 self._losses.append(loss)
-                ec.add_to_collection(ec.GraphKeys.REGULARIZATION_LOSSES, loss)
+                add_to_collection(GraphKeys.REGULARIZATION_LOSSES, loss)
         return var
 
     def add_update(self, update) -> None:
         self._updates.append(update)
-        ec.add_to_collection(ec.GraphKeys.UPDATE_OPS, update)
+        add_to_collection(GraphKeys.UPDATE_OPS, update)
 
     # ------------------------------------------------------------------
     def _input_dtype(self, inputs):
         if self._dtype is None:
-            self._dtype = inputs.dtype if inputs.dtype.is_floating else ec.float32
+            self._dtype = inputs.dtype if inputs.dtype.is_floating else float32
         return self._dtype
 
     def __call__(self, inputs, *args: Any, **kwargs: Any):
         """Build on the first call, then apply the layer to ``inputs``."""
         if inputs is None:
             raise invalid("inputs", "a tensor", inputs, TypeError)
-        inputs = ec.convert_to_tensor(inputs)
+        inputs = convert_to_tensor(inputs)
         dtype = self._input_dtype(inputs)
         if inputs.dtype != dtype:
-            inputs = ec.cast(inputs, dtype)
+            inputs = cast(inputs, dtype)
         if not self.built:
             if self._reuse:
-                scope = ec.variable_scope(self._base_name, reuse=self._reuse)
+                scope = variable_scope(self._base_name, reuse=self._reuse)
             else:
-                scope = ec.variable_scope(None, default_name=self._base_name)
+                scope = variable_scope(None, default_name=self._base_name)
             with scope as vs:
                 self._scope_name = _scope_name(vs, self._base_name)
                 self.build(inputs.shape)
                 self.built = True
                 return self.call(inputs, *args, **kwargs)
-        with ec.name_scope(self.name):
+        with name_scope(self.name):
             return self.call(inputs, *args, **kwargs)
 
 

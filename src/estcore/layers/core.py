@@ -5,9 +5,15 @@ from __future__ import annotations
 import numbers
 from typing import Any
 
-import estcore as ec
+from estcore import nn
 from estcore._validation import check_bool, check_positive_int, invalid
-from estcore.graph.ops import fused
+from estcore.graph import dtypes
+from estcore.graph.initializers import glorot_uniform_initializer, zeros_initializer
+from estcore.graph.ir import GraphKeys, add_to_collection
+from estcore.graph.ops import array_ops, fused
+from estcore.graph.ops.array_ops import expand_dims, identity, reshape, stack, transpose
+from estcore.graph.ops.core import convert_to_tensor
+from estcore.graph.variables import name_scope
 from estcore.layers.base import Layer, as_initializer, as_regularizer, get_activation
 
 __all__ = ["Dense", "Flatten", "Dropout", "dense", "flatten", "dropout"]
@@ -44,12 +50,12 @@ class _KernelLayer(Layer):
         (``kernel_shape[-1]``)."""
         self.kernel = self.add_weight(
             "kernel", kernel_shape,
-            initializer=self.kernel_initializer or ec.glorot_uniform_initializer(),
+            initializer=self.kernel_initializer or glorot_uniform_initializer(),
             regularizer=self.kernel_regularizer)
         if self.use_bias:
             self.bias = self.add_weight("bias", [kernel_shape[-1]],
                                         initializer=self.bias_initializer
-                                        or ec.zeros_initializer(),
+                                        or zeros_initializer(),
                                         regularizer=self.bias_regularizer)
         self.built = True
 
@@ -103,11 +109,11 @@ class Dense(_KernelLayer):
 
 def _activity_loss(layer: Layer, outputs) -> None:
     if layer.activity_regularizer is not None:
-        with ec.name_scope("ActivityRegularizer"):
+        with name_scope("ActivityRegularizer"):
             loss = layer.activity_regularizer(outputs)
         if loss is not None:
             layer._losses.append(loss)
-            ec.add_to_collection(ec.GraphKeys.REGULARIZATION_LOSSES, loss)
+            add_to_collection(GraphKeys.REGULARIZATION_LOSSES, loss)
 
 
 def _fmt_shape(shape) -> str:
@@ -121,7 +127,7 @@ def _channels_last(fn, x, data_format: str):
     channels-first input is moved to channels last and the result moved back."""
     if data_format == "channels_last":
         return fn(x)
-    return ec.transpose(fn(ec.transpose(x, [0, 2, 3, 1])), [0, 3, 1, 2])
+    return transpose(fn(transpose(x, [0, 2, 3, 1])), [0, 3, 1, 2])
 
 
 def check_data_format(value: Any) -> str:
@@ -151,19 +157,19 @@ class Flatten(Layer):
             raise ValueError("`Flatten` needs inputs of known rank. Received: input_shape="
                              "<unknown>")
         if rank == 1:
-            return ec.expand_dims(inputs, 1)
+            return expand_dims(inputs, 1)
         if self.data_format == "channels_first" and rank > 2:
-            inputs = ec.transpose(inputs, [0] + list(range(2, rank)) + [1])
+            inputs = transpose(inputs, [0] + list(range(2, rank)) + [1])
         rest = inputs.shape.dims[1:]
         if all(d is not None for d in rest):
             n = 1
             for d in rest:
                 n *= d
-            return ec.reshape(inputs, [-1, n])
+            return reshape(inputs, [-1, n])
         batch = inputs.shape[0]
         if batch is not None:
-            return ec.reshape(inputs, [batch, -1])
-        return ec.reshape(inputs, ec.stack([ec.shape(inputs)[0], -1]))
+            return reshape(inputs, [batch, -1])
+        return reshape(inputs, stack([array_ops.shape(inputs)[0], -1]))
 
 
 def check_rate(value: Any) -> float:
@@ -199,15 +205,15 @@ class Dropout(Layer):
     def call(self, inputs, training: Any = False):
         if isinstance(training, bool):
             if not training or self.rate == 0.0:
-                return ec.identity(inputs)
-            return ec.nn.dropout(inputs, rate=self.rate, noise_shape=self.noise_shape,
-                                 seed=self.seed)
-        training = ec.convert_to_tensor(training)
-        if training.dtype != ec.bool:
+                return identity(inputs)
+            return nn.dropout(inputs, rate=self.rate, noise_shape=self.noise_shape,
+                              seed=self.seed)
+        training = convert_to_tensor(training)
+        if training.dtype != dtypes.bool:
             raise invalid("training", "a Python bool or a bool tensor", training, TypeError)
         # The graph's dropout switches itself off at run time on a False tensor.
-        return ec.nn.dropout(inputs, rate=self.rate, noise_shape=self.noise_shape,
-                             seed=self.seed, training=training)
+        return nn.dropout(inputs, rate=self.rate, noise_shape=self.noise_shape,
+                          seed=self.seed, training=training)
 
 
 # ----------------------------------------------------------------------------

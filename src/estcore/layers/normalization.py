@@ -7,10 +7,19 @@ from typing import Any
 
 import numpy as np
 
-import estcore as ec
+from estcore import nn
 from estcore._validation import check_bool, check_number, invalid
+from estcore.graph import dtypes
+from estcore.graph.dtypes import float32
+from estcore.graph.initializers import ones_initializer, zeros_initializer
+from estcore.graph.ops.array_ops import reshape, size
+from estcore.graph.ops.core import constant, convert_to_tensor
+from estcore.graph.ops.math_ops import cast, maximum, where
+from estcore.graph.ops.state_ops import assign_sub
+from estcore.graph.variables import name_scope
 from estcore.layers.base import Layer, as_initializer, as_regularizer
 from estcore.layers.core import _fmt_shape
+from estcore.nn import moments
 
 __all__ = ["BatchNormalization", "batch_normalization"]
 
@@ -108,25 +117,25 @@ class BatchNormalization(Layer):
         if self.scale:
             self.gamma = self.add_weight("gamma", shape,
                                          initializer=self.gamma_initializer
-                                         or ec.ones_initializer(),
+                                         or ones_initializer(),
                                          regularizer=self.gamma_regularizer)
         if self.center:
             self.beta = self.add_weight("beta", shape,
                                         initializer=self.beta_initializer
-                                        or ec.zeros_initializer(),
+                                        or zeros_initializer(),
                                         regularizer=self.beta_regularizer)
         self.moving_mean = self.add_weight(
             "moving_mean", shape,
-            initializer=self.moving_mean_initializer or ec.zeros_initializer(), trainable=False)
+            initializer=self.moving_mean_initializer or zeros_initializer(), trainable=False)
         self.moving_variance = self.add_weight(
             "moving_variance", shape,
-            initializer=self.moving_variance_initializer or ec.ones_initializer(),
+            initializer=self.moving_variance_initializer or ones_initializer(),
             trainable=False)
         self.built = True
 
     def _uses_bessel(self, dtype) -> bool:
         return (self.fused is not False and self._rank == 4 and self._channel_axis in (1, 3)
-                and dtype == ec.float32)
+                and dtype == float32)
 
     def _broadcastable(self, t):
         """A ``(channels,)`` tensor reshaped to broadcast against the inputs."""
@@ -134,31 +143,31 @@ class BatchNormalization(Layer):
             return t
         shape = [1] * self._rank
         shape[self._channel_axis] = -1
-        return ec.reshape(t, shape)
+        return reshape(t, shape)
 
     def call(self, inputs, training: Any = False):
         if not isinstance(training, bool):
-            training = ec.convert_to_tensor(training)
-            if training.dtype != ec.bool:
+            training = convert_to_tensor(training)
+            if training.dtype != dtypes.bool:
                 raise invalid("training", "a Python bool or a bool tensor", training, TypeError)
         dtype = inputs.dtype
         if training is False:
             mean, variance = self.moving_mean, self.moving_variance
         else:
             axes = [i for i in range(self._rank) if i != self._channel_axis]
-            batch_mean, batch_var = ec.nn.moments(inputs, axes, keepdims=False)
+            batch_mean, batch_var = moments(inputs, axes, keepdims=False)
             if training is True:
                 mean, variance = batch_mean, batch_var
             else:
-                mean = ec.where(training, batch_mean, ec.convert_to_tensor(self.moving_mean))
-                variance = ec.where(training, batch_var,
-                                    ec.convert_to_tensor(self.moving_variance))
+                mean = where(training, batch_mean, convert_to_tensor(self.moving_mean))
+                variance = where(training, batch_var,
+                                 convert_to_tensor(self.moving_variance))
             self._add_moving_average_updates(inputs, batch_mean, batch_var, training, dtype)
         offset = self._broadcastable(self.beta) if self.beta is not None else None
         scale = self._broadcastable(self.gamma) if self.gamma is not None else None
-        return ec.nn.batch_normalization(inputs, self._broadcastable(mean),
-                                         self._broadcastable(variance), offset, scale,
-                                         self.epsilon)
+        return nn.batch_normalization(inputs, self._broadcastable(mean),
+                                      self._broadcastable(variance), offset, scale,
+                                      self.epsilon)
 
     def _add_moving_average_updates(self, inputs, batch_mean, batch_var, training, dtype):
         var_for_update = batch_var
@@ -168,19 +177,19 @@ class BatchNormalization(Layer):
                 if i != self._channel_axis:
                     n = None if (n is None or d is None) else n * d
             if n is None:
-                n_t = ec.cast(ec.size(inputs), dtype) / float(inputs.shape[self._channel_axis])
+                n_t = cast(size(inputs), dtype) / float(inputs.shape[self._channel_axis])
             else:
-                n_t = ec.constant(np.asarray(float(n), dtype=dtype.as_numpy_dtype))
-            factor = n_t / ec.maximum(n_t - 1.0, 1.0)
+                n_t = constant(np.asarray(float(n), dtype=dtype.as_numpy_dtype))
+            factor = n_t / maximum(n_t - 1.0, 1.0)
             var_for_update = batch_var * factor
-        decay = ec.constant(np.asarray(1.0 - self.momentum, dtype=dtype.as_numpy_dtype))
+        decay = constant(np.asarray(1.0 - self.momentum, dtype=dtype.as_numpy_dtype))
         if not isinstance(training, bool):
-            decay = decay * ec.cast(training, dtype)
-        with ec.name_scope("AssignMovingAvg"):
-            upd_mean = ec.assign_sub(self.moving_mean, (self.moving_mean - batch_mean) * decay)
-        with ec.name_scope("AssignMovingAvg_1"):
-            upd_var = ec.assign_sub(self.moving_variance,
-                                    (self.moving_variance - var_for_update) * decay)
+            decay = decay * cast(training, dtype)
+        with name_scope("AssignMovingAvg"):
+            upd_mean = assign_sub(self.moving_mean, (self.moving_mean - batch_mean) * decay)
+        with name_scope("AssignMovingAvg_1"):
+            upd_var = assign_sub(self.moving_variance,
+                                 (self.moving_variance - var_for_update) * decay)
         self.add_update(upd_mean)
         self.add_update(upd_var)
 

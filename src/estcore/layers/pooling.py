@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import estcore as ec
+from estcore import nn
 from estcore.layers.base import Layer
 from estcore.layers.convolutional import check_padding, normalize_tuple
 from estcore.layers.core import _channels_last, _fmt_shape, check_data_format
@@ -28,7 +28,7 @@ class _Pooling2D(Layer):
         if inputs.shape.rank != 4:
             raise ValueError(f"`{type(self).__name__}` expects inputs of rank 4. Received: "
                              f"input_shape={_fmt_shape(inputs.shape)}")
-        pool = getattr(ec.nn, self._op_name)
+        pool = getattr(nn, self._op_name)
         return _channels_last(
             lambda x: pool(x, ksize=[1, *self.pool_size, 1], strides=[1, *self.strides, 1],
                            padding=self.padding.upper()),

@@ -17,9 +17,22 @@ from typing import Any
 
 import numpy as np
 
-import estcore as ec
 from estcore._validation import invalid
+from estcore.graph.ir import GraphKeys
+from estcore.graph.ops import math_ops
+from estcore.graph.ops.array_ops import ones_like, shape, size, squeeze, stop_gradient, zeros_like
+from estcore.graph.ops.core import constant, convert_to_tensor
+from estcore.graph.ops.math_ops import cast, log, minimum, multiply, not_equal, square
+from estcore.graph.ops.reduce_ops import reduce_sum
+from estcore.graph.tensor import Tensor
+from estcore.graph.variables import Variable, name_scope
 from estcore.losses import util
+from estcore.nn import (
+    relu,
+    sigmoid_cross_entropy_with_logits,
+    softmax_cross_entropy_with_logits_v2,
+    sparse_softmax_cross_entropy_with_logits,
+)
 
 __all__ = [
     "Reduction",
@@ -34,7 +47,7 @@ __all__ = [
     "sparse_softmax_cross_entropy",
 ]
 
-_LOSSES = ec.GraphKeys.LOSSES
+_LOSSES = GraphKeys.LOSSES
 
 
 class Reduction:
@@ -73,17 +86,17 @@ def _as_float(x: Any, dtype, name: str):
     """``x`` as a tensor of floating ``dtype`` (Python / numpy values converted exactly)."""
     if x is None:
         raise invalid(name, "a tensor or array, not None", x)
-    if isinstance(x, (ec.Tensor, ec.Variable)):
-        t = ec.convert_to_tensor(x)
-        return t if t.dtype == dtype else ec.cast(t, dtype)
-    return ec.constant(np.asarray(x, dtype=dtype.as_numpy_dtype))
+    if isinstance(x, (Tensor, Variable)):
+        t = convert_to_tensor(x)
+        return t if t.dtype == dtype else cast(t, dtype)
+    return constant(np.asarray(x, dtype=dtype.as_numpy_dtype))
 
 
 def _num_elements(losses, dtype):
     n = losses.shape.num_elements()
     if n is not None:
-        return ec.constant(float(n), dtype=dtype)
-    return ec.cast(ec.size(losses), dtype)
+        return constant(float(n), dtype=dtype)
+    return cast(size(losses), dtype)
 
 
 def _num_present(losses, weights, weights_arg: Any, dtype):
@@ -91,8 +104,8 @@ def _num_present(losses, weights, weights_arg: Any, dtype):
     if (isinstance(weights_arg, (float, int, np.floating, np.integer))
             and not isinstance(weights_arg, bool) and weights_arg != 0):
         return _num_elements(losses, dtype)
-    present = ec.cast(ec.not_equal(weights, ec.zeros_like(weights)), dtype)
-    return ec.reduce_sum(present * ec.ones_like(losses))
+    present = cast(not_equal(weights, zeros_like(weights)), dtype)
+    return reduce_sum(present * ones_like(losses))
 
 
 def compute_weighted_loss(losses: Any, weights: Any = 1.0, scope: str | None = None,
@@ -117,29 +130,29 @@ def compute_weighted_loss(losses: Any, weights: Any = 1.0, scope: str | None = N
         ValueError: ``weights`` can not be broadcast to ``losses``.
     """
     Reduction.validate(reduction)
-    with ec.name_scope(scope or "weighted_loss"):
-        losses = ec.convert_to_tensor(losses)
+    with name_scope(scope or "weighted_loss"):
+        losses = convert_to_tensor(losses)
         input_dtype = losses.dtype
-        dtype = util._float_dtype(losses)
+        dtype = util.float_dtype(losses)
         if losses.dtype != dtype:
-            losses = ec.cast(losses, dtype)
+            losses = cast(losses, dtype)
         w = _as_float(weights, dtype, "weights")
-        util._check_broadcastable(w, losses, "losses")
-        weighted = ec.multiply(losses, w)
+        util.check_broadcastable(w, losses, "losses")
+        weighted = multiply(losses, w)
         if reduction == Reduction.NONE:
             loss = weighted
         else:
-            total = ec.reduce_sum(weighted)
+            total = reduce_sum(weighted)
             if reduction == Reduction.SUM:
                 loss = total
             elif reduction == Reduction.MEAN:
-                loss = util._div_no_nan(total, ec.reduce_sum(ec.ones_like(losses) * w))
+                loss = util.div_no_nan(total, reduce_sum(ones_like(losses) * w))
             elif reduction == Reduction.SUM_BY_NONZERO_WEIGHTS:
-                loss = util._div_no_nan(total, _num_present(losses, w, weights, dtype))
+                loss = util.div_no_nan(total, _num_present(losses, w, weights, dtype))
             else:  # SUM_OVER_BATCH_SIZE
-                loss = util._div_no_nan(total, _num_elements(losses, dtype))
+                loss = util.div_no_nan(total, _num_elements(losses, dtype))
         if input_dtype.is_floating and loss.dtype != input_dtype:
-            loss = ec.cast(loss, input_dtype)
+            loss = cast(loss, input_dtype)
         util.add_loss(loss, loss_collection)
         return loss
 
@@ -147,19 +160,19 @@ def compute_weighted_loss(losses: Any, weights: Any = 1.0, scope: str | None = N
 def _required(value: Any, name: str):
     if value is None:
         raise invalid(name, "a tensor or array, not None", value)
-    return ec.convert_to_tensor(value)
+    return convert_to_tensor(value)
 
 
 def _pair(labels: Any, predictions: Any, lname: str = "labels", pname: str = "predictions"):
     """Convert, cast both to the predictions' floating dtype and check shapes."""
     predictions = _required(predictions, pname)
     labels = _required(labels, lname)
-    dtype = util._float_dtype(predictions)
+    dtype = util.float_dtype(predictions)
     if predictions.dtype != dtype:
-        predictions = ec.cast(predictions, dtype)
+        predictions = cast(predictions, dtype)
     if labels.dtype != dtype:
-        labels = ec.cast(labels, dtype)
-    util._check_compatible(predictions, labels, pname, lname)
+        labels = cast(labels, dtype)
+    util.check_compatible(predictions, labels, pname, lname)
     return labels, predictions
 
 
@@ -171,18 +184,18 @@ def absolute_difference(labels, predictions, weights=1.0, scope=None,
         labels, predictions: tensors of the same shape ``[batch, ...]``.
         weights, loss_collection, reduction: see :func:`compute_weighted_loss`.
     """
-    with ec.name_scope(scope or "absolute_difference"):
+    with name_scope(scope or "absolute_difference"):
         labels, predictions = _pair(labels, predictions)
-        losses = ec.abs(predictions - labels)
+        losses = math_ops.abs(predictions - labels)
         return compute_weighted_loss(losses, weights, None, loss_collection, reduction)
 
 
 def mean_squared_error(labels, predictions, weights=1.0, scope=None,
                        loss_collection=_LOSSES, reduction=Reduction.SUM_BY_NONZERO_WEIGHTS):
     """Weighted ``(predictions - labels)**2`` (TF1 ``tf.losses.mean_squared_error``)."""
-    with ec.name_scope(scope or "mean_squared_error"):
+    with name_scope(scope or "mean_squared_error"):
         labels, predictions = _pair(labels, predictions)
-        losses = ec.square(predictions - labels)
+        losses = square(predictions - labels)
         return compute_weighted_loss(losses, weights, None, loss_collection, reduction)
 
 
@@ -196,12 +209,12 @@ def huber_loss(labels, predictions, weights=1.0, delta=1.0, scope=None,
     if not isinstance(delta, (int, float, np.floating, np.integer)) or isinstance(delta, bool) \
             or not delta > 0:
         raise invalid("delta", "a positive number", delta)
-    with ec.name_scope(scope or "huber_loss"):
+    with name_scope(scope or "huber_loss"):
         labels, predictions = _pair(labels, predictions)
-        abs_error = ec.abs(predictions - labels)
-        quadratic = ec.minimum(abs_error, float(delta))
+        abs_error = math_ops.abs(predictions - labels)
+        quadratic = minimum(abs_error, float(delta))
         linear = abs_error - quadratic
-        losses = 0.5 * ec.square(quadratic) + float(delta) * linear
+        losses = 0.5 * square(quadratic) + float(delta) * linear
         return compute_weighted_loss(losses, weights, None, loss_collection, reduction)
 
 
@@ -212,11 +225,11 @@ def log_loss(labels, predictions, weights=1.0, epsilon=1e-7, scope=None,
     ``-labels * log(predictions + epsilon) - (1 - labels) * log(1 - predictions + epsilon)``.
     ``predictions`` are probabilities in [0, 1].
     """
-    with ec.name_scope(scope or "log_loss"):
+    with name_scope(scope or "log_loss"):
         labels, predictions = _pair(labels, predictions)
         eps = float(epsilon)
-        losses = (-labels * ec.log(predictions + eps)
-                  - (1.0 - labels) * ec.log(1.0 - predictions + eps))
+        losses = (-labels * log(predictions + eps)
+                  - (1.0 - labels) * log(1.0 - predictions + eps))
         return compute_weighted_loss(losses, weights, None, loss_collection, reduction)
 
 
@@ -227,10 +240,10 @@ def hinge_loss(labels, logits, weights=1.0, scope=None, loss_collection=_LOSSES,
     ``labels`` are 0/1 and are mapped to -1/+1; the loss is
     ``max(0, 1 - (2 * labels - 1) * logits)``.
     """
-    with ec.name_scope(scope or "hinge_loss"):
+    with name_scope(scope or "hinge_loss"):
         labels, logits = _pair(labels, logits, "labels", "logits")
         signed = 2.0 * labels - 1.0
-        losses = ec.nn.relu(1.0 - signed * logits)
+        losses = relu(1.0 - signed * logits)
         return compute_weighted_loss(losses, weights, None, loss_collection, reduction)
 
 
@@ -252,11 +265,11 @@ def sigmoid_cross_entropy(multi_class_labels, logits, weights=1.0, label_smoothi
         label_smoothing: when > 0, labels become ``labels * (1 - s) + 0.5 * s``.
     """
     smoothing = _check_smoothing(label_smoothing)
-    with ec.name_scope(scope or "sigmoid_cross_entropy_loss"):
+    with name_scope(scope or "sigmoid_cross_entropy_loss"):
         labels, logits = _pair(multi_class_labels, logits, "multi_class_labels", "logits")
         if smoothing > 0:
             labels = labels * (1.0 - smoothing) + 0.5 * smoothing
-        losses = ec.nn.sigmoid_cross_entropy_with_logits(labels=labels, logits=logits)
+        losses = sigmoid_cross_entropy_with_logits(labels=labels, logits=logits)
         return compute_weighted_loss(losses, weights, None, loss_collection, reduction)
 
 
@@ -275,15 +288,15 @@ def softmax_cross_entropy(onehot_labels, logits, weights=1.0, label_smoothing=0,
         The weighted loss (a scalar unless ``reduction`` is ``NONE``: ``[batch]``).
     """
     smoothing = _check_smoothing(label_smoothing)
-    with ec.name_scope(scope or "softmax_cross_entropy_loss"):
+    with name_scope(scope or "softmax_cross_entropy_loss"):
         labels, logits = _pair(onehot_labels, logits, "onehot_labels", "logits")
         if smoothing > 0:
             n = logits.shape[-1] if logits.shape.rank else None
             if n is None:
-                n = ec.cast(ec.shape(labels)[-1], labels.dtype)
+                n = cast(shape(labels)[-1], labels.dtype)
             labels = labels * (1.0 - smoothing) + smoothing / n
-        labels = ec.stop_gradient(labels)
-        losses = ec.nn.softmax_cross_entropy_with_logits_v2(labels=labels, logits=logits)
+        labels = stop_gradient(labels)
+        losses = softmax_cross_entropy_with_logits_v2(labels=labels, logits=logits)
         return compute_weighted_loss(losses, weights, None, loss_collection, reduction)
 
 
@@ -303,19 +316,19 @@ def sparse_softmax_cross_entropy(labels, logits, weights=1.0, scope=None,
     Returns:
         The weighted loss (a scalar unless ``reduction`` is ``NONE``: ``[batch]``).
     """
-    with ec.name_scope(scope or "sparse_softmax_cross_entropy_loss"):
+    with name_scope(scope or "sparse_softmax_cross_entropy_loss"):
         logits = _required(logits, "logits")
         labels = _required(labels, "labels")
         if not labels.dtype.is_integer:
             raise invalid("labels", "an integer tensor of class ids (int32 or int64)",
                           labels, TypeError)
-        labels, logits = util._remove_squeezable_dimensions(labels, logits,
+        labels, logits = util.remove_squeezable_dimensions(labels, logits,
                                                             expected_rank_diff=1)
         w = weights
         if not isinstance(w, (int, float)) or isinstance(w, bool):
-            w = ec.convert_to_tensor(w)
+            w = convert_to_tensor(w)
             lr, wr = labels.shape.rank, w.shape.rank
             if lr is not None and wr is not None and wr - lr == 1 and w.shape[-1] in (1, None):
-                w = ec.squeeze(w, [-1])
-        losses = ec.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
+                w = squeeze(w, [-1])
+        losses = sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
         return compute_weighted_loss(losses, w, None, loss_collection, reduction)

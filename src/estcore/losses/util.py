@@ -2,16 +2,22 @@
 
 The collection helpers follow TF1's ``tf.losses`` utilities (``add_loss``,
 ``get_losses``, ``get_regularization_losses``, ``get_regularization_loss``,
-``get_total_loss``). The private helpers implement TF1's rank-squeezing rules
-(``remove_squeezable_dimensions``) and weight broadcasting checks
-(``weights_broadcast_ops``) on static shapes.
+``get_total_loss``). The shape helpers, shared with :mod:`estcore.metrics`, implement
+TF1's rank-squeezing rules (``remove_squeezable_dimensions``), weight broadcasting checks
+(``weights_broadcast_ops``) on static shapes and ``div_no_nan``; they are public here but
+not in the ``estcore.losses`` namespace. Must not import ``estcore.metrics`` (metrics
+sits on losses).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import estcore as ec
+from estcore.graph.dtypes import float16, float32
+from estcore.graph.ir import GraphKeys, add_to_collection, get_collection
+from estcore.graph.ops.array_ops import identity, ones_like, squeeze, zeros_like
+from estcore.graph.ops.core import constant, convert_to_tensor
+from estcore.graph.ops.math_ops import add_n, cast, multiply, not_equal, where
 
 __all__ = [
     "add_loss",
@@ -19,6 +25,13 @@ __all__ = [
     "get_regularization_losses",
     "get_regularization_loss",
     "get_total_loss",
+    # shared with estcore.metrics (not re-exported by estcore.losses)
+    "check_broadcastable",
+    "check_compatible",
+    "div_no_nan",
+    "float_dtype",
+    "format_shape",
+    "remove_squeezable_dimensions",
 ]
 
 
@@ -26,20 +39,20 @@ __all__ = [
 # Collections
 # ----------------------------------------------------------------------------
 
-def add_loss(loss: Any, loss_collection: str | None = ec.GraphKeys.LOSSES) -> None:
+def add_loss(loss: Any, loss_collection: str | None = GraphKeys.LOSSES) -> None:
     """Add ``loss`` to ``loss_collection`` (nothing when the collection is None)."""
     if loss_collection:
-        ec.add_to_collection(loss_collection, loss)
+        add_to_collection(loss_collection, loss)
 
 
-def get_losses(scope: str | None = None, loss_collection: str = ec.GraphKeys.LOSSES) -> list:
+def get_losses(scope: str | None = None, loss_collection: str = GraphKeys.LOSSES) -> list:
     """The losses in ``loss_collection`` whose names match ``scope`` (a regex prefix)."""
-    return ec.get_collection(loss_collection, scope)
+    return get_collection(loss_collection, scope)
 
 
 def get_regularization_losses(scope: str | None = None) -> list:
     """The tensors in ``REGULARIZATION_LOSSES`` (optionally filtered by ``scope``)."""
-    return ec.get_collection(ec.GraphKeys.REGULARIZATION_LOSSES, scope)
+    return get_collection(GraphKeys.REGULARIZATION_LOSSES, scope)
 
 
 def get_regularization_loss(scope: str | None = None,
@@ -47,8 +60,8 @@ def get_regularization_loss(scope: str | None = None,
     """The sum of the regularization losses, or a float32 ``0.0`` when there are none."""
     losses = get_regularization_losses(scope)
     if losses:
-        return ec.add_n(losses, name=name)
-    return ec.constant(0.0, dtype=ec.float32, name=name)
+        return add_n(losses, name=name)
+    return constant(0.0, dtype=float32, name=name)
 
 
 def get_total_loss(add_regularization_losses: bool = True, name: str = "total_loss",
@@ -66,16 +79,16 @@ def get_total_loss(add_regularization_losses: bool = True, name: str = "total_lo
                          + (" or REGULARIZATION_LOSSES" if add_regularization_losses else "")
                          + f" (scope={scope!r}). Create a loss with estcore.losses.* first.")
     if len(losses) == 1:
-        return ec.identity(losses[0], name=name)
+        return identity(losses[0], name=name)
     dtypes = {t.dtype for t in losses}
     if len(dtypes) > 1:
         target = losses[0].dtype
-        losses = [t if t.dtype == target else ec.cast(t, target) for t in losses]
-    return ec.add_n(losses, name=name)
+        losses = [t if t.dtype == target else cast(t, target) for t in losses]
+    return add_n(losses, name=name)
 
 
 # ----------------------------------------------------------------------------
-# Shape helpers (private, shared with estcore.metrics)
+# Shape helpers (shared with estcore.metrics)
 # ----------------------------------------------------------------------------
 
 def _rank(t) -> int | None:
@@ -87,14 +100,15 @@ def _dims(t) -> list | None:
     return None if shape.rank is None else list(shape.dims)
 
 
-def _fmt(t) -> str:
+def format_shape(t) -> str:
+    """``t``'s static shape for messages: ``(None, 3)``, or ``<unknown>``."""
     dims = _dims(t)
     if dims is None:
         return "<unknown>"
     return "(" + ", ".join("None" if d is None else str(d) for d in dims) + ")"
 
 
-def _remove_squeezable_dimensions(labels, predictions, expected_rank_diff: int = 0):
+def remove_squeezable_dimensions(labels, predictions, expected_rank_diff: int = 0):
     """TF1 ``confusion_matrix.remove_squeezable_dimensions`` on static ranks.
 
     Squeezes the last dimension of ``predictions`` (when ``rank(predictions) -
@@ -107,19 +121,20 @@ def _remove_squeezable_dimensions(labels, predictions, expected_rank_diff: int =
     diff = pr - lr
     if diff == expected_rank_diff + 1 and predictions.shape[-1] in (1, None):
         if predictions.shape[-1] == 1:
-            predictions = ec.squeeze(predictions, [-1])
+            predictions = squeeze(predictions, [-1])
     elif diff == expected_rank_diff - 1 and labels.shape[-1] == 1:
-        labels = ec.squeeze(labels, [-1])
+        labels = squeeze(labels, [-1])
     return labels, predictions
 
 
-def _check_compatible(a, b, a_name: str, b_name: str) -> None:
+def check_compatible(a, b, a_name: str, b_name: str) -> None:
+    """Raise ValueError unless ``a`` and ``b`` have compatible static shapes."""
     if not a.shape.is_compatible_with(b.shape):
         raise ValueError(f"`{a_name}` and `{b_name}` must have compatible shapes. Received: "
-                         f"{a_name}.shape={_fmt(a)}, {b_name}.shape={_fmt(b)}")
+                         f"{a_name}.shape={format_shape(a)}, {b_name}.shape={format_shape(b)}")
 
 
-def _check_broadcastable(weights, values, what: str = "values") -> None:
+def check_broadcastable(weights, values, what: str = "values") -> None:
     """TF1 ``weights_broadcast_ops.assert_broadcastable`` on static shapes.
 
     ``weights`` must be a scalar, or have the rank of ``values`` with every
@@ -141,28 +156,22 @@ def _check_broadcastable(weights, values, what: str = "values") -> None:
         raise ValueError(
             f"`weights` can not be broadcast to {what}: weights must be a scalar or have "
             f"the rank of {what} with each dimension 1 or equal. Received: "
-            f"{what}.shape={_fmt(values)}, weights.shape={_fmt(weights)}")
+            f"{what}.shape={format_shape(values)}, weights.shape={format_shape(weights)}")
 
 
-def _div_no_nan(numerator, denominator, name: str | None = None):
+def div_no_nan(numerator, denominator, name: str | None = None):
     """``numerator / denominator``, 0 where ``denominator == 0`` (TF ``div_no_nan``)."""
-    fn = getattr(ec, "div_no_nan", None)
-    if fn is None:
-        math = getattr(ec, "math", None)
-        fn = getattr(math, "divide_no_nan", None) if math is not None else None
-    if fn is not None:
-        return fn(numerator, denominator, name=name)
-    numerator = ec.convert_to_tensor(numerator)
-    denominator = ec.convert_to_tensor(denominator, dtype=numerator.dtype)
-    nonzero = ec.not_equal(denominator, ec.zeros_like(denominator))
-    safe = ec.where(nonzero, denominator, ec.ones_like(denominator))
+    numerator = convert_to_tensor(numerator)
+    denominator = convert_to_tensor(denominator, dtype=numerator.dtype)
+    nonzero = not_equal(denominator, zeros_like(denominator))
+    safe = where(nonzero, denominator, ones_like(denominator))
     # ``safe`` is never 0, so the quotient is finite and the mask zeroes it exactly.
-    return ec.multiply(numerator / safe, ec.cast(nonzero, numerator.dtype), name=name)
+    return multiply(numerator / safe, cast(nonzero, numerator.dtype), name=name)
 
 
-def _float_dtype(t, default=None):
+def float_dtype(t, default=None):
     """The floating dtype to compute a loss in: the input's if floating, else float32."""
     dtype = t.dtype
     if dtype.is_floating:
-        return ec.float32 if dtype == ec.float16 else dtype
-    return default or ec.float32
+        return float32 if dtype == float16 else dtype
+    return default or float32

@@ -6,14 +6,20 @@ from typing import Any
 
 import numpy as np
 
-import estcore as ec
 from estcore._validation import invalid
 from estcore.errors import InvalidArgumentError
-from estcore.graph.ops._core import make, row
+from estcore.graph import dtypes
+from estcore.graph.dtypes import float32
+from estcore.graph.initializers import zeros_initializer
+from estcore.graph.ir import GraphKeys, add_to_collection
+from estcore.graph.ops.array_ops import expand_dims, ones_like, squeeze, zeros_like
+from estcore.graph.ops.core import convert_to_tensor, make, row
+from estcore.graph.ops.math_ops import cast, not_equal
 from estcore.graph.registry import not_differentiable
+from estcore.graph.variables import get_variable, variable_scope
 from estcore.losses import util
 
-_METRIC_COLLECTIONS = [ec.GraphKeys.LOCAL_VARIABLES, ec.GraphKeys.METRIC_VARIABLES]
+_METRIC_COLLECTIONS = [GraphKeys.LOCAL_VARIABLES, GraphKeys.METRIC_VARIABLES]
 
 
 # ----------------------------------------------------------------------------
@@ -24,9 +30,9 @@ def _metric_variable(shape: list, name: str):
     """A zero-initialised float32 local variable of ``shape`` in the current scope."""
     # ``_no_regularizer``: an enclosing variable scope's regularizer must not turn
     # metric state into a loss (TF1 creates metric state with tf.Variable).
-    return ec.get_variable(name, shape=shape, dtype=ec.float32,
-                           initializer=ec.zeros_initializer(), regularizer=_no_regularizer,
-                           trainable=False, collections=list(_METRIC_COLLECTIONS))
+    return get_variable(name, shape=shape, dtype=float32,
+                        initializer=zeros_initializer(), regularizer=_no_regularizer,
+                        trainable=False, collections=list(_METRIC_COLLECTIONS))
 
 
 def _no_regularizer(variable) -> None:
@@ -34,12 +40,12 @@ def _no_regularizer(variable) -> None:
 
 
 def _scope(name: str | None, default: str):
-    return ec.variable_scope(None, default_name=name or default)
+    return variable_scope(None, default_name=name or default)
 
 
 def _add_to(collections, value) -> None:
     for key in collections or ():
-        ec.add_to_collection(key, value)
+        add_to_collection(key, value)
 
 
 def _publish(value, update_op, metrics_collections, updates_collections) -> tuple:
@@ -52,45 +58,45 @@ def _publish(value, update_op, metrics_collections, updates_collections) -> tupl
 def _tensor(x: Any, name: str):
     if x is None:
         raise invalid(name, "a tensor or array, not None", x)
-    return ec.convert_to_tensor(x)
+    return convert_to_tensor(x)
 
 
 def _cast(t, dtype):
-    return t if t.dtype == dtype else ec.cast(t, dtype)
+    return t if t.dtype == dtype else cast(t, dtype)
 
 
 def _as_bool(t):
-    if t.dtype == ec.bool:
+    if t.dtype == dtypes.bool:
         return t
-    return ec.not_equal(t, ec.zeros_like(t))
+    return not_equal(t, zeros_like(t))
 
 
 def _squeeze_for_metric(predictions, labels, weights):
-    """TF1 ``metrics_impl._remove_squeezable_dimensions`` on static ranks."""
+    """TF1 ``metrics_impl.remove_squeezable_dimensions`` on static ranks."""
     if labels is not None:
-        labels, predictions = util._remove_squeezable_dimensions(labels, predictions)
-        util._check_compatible(predictions, labels, "predictions", "labels")
+        labels, predictions = util.remove_squeezable_dimensions(labels, predictions)
+        util.check_compatible(predictions, labels, "predictions", "labels")
     if weights is None:
         return predictions, labels, None
-    weights = ec.convert_to_tensor(weights)
+    weights = convert_to_tensor(weights)
     wr, pr = weights.shape.rank, predictions.shape.rank
     if wr in (0, None) or pr is None:
         return predictions, labels, weights
     if wr - pr == 1 and weights.shape[-1] in (1, None):
-        weights = ec.squeeze(weights, [-1])
+        weights = squeeze(weights, [-1])
     elif pr - wr == 1:
-        weights = ec.expand_dims(weights, -1)
+        weights = expand_dims(weights, -1)
     return predictions, labels, weights
 
 
 def _broadcast_weights(weights, values):
     """``weights`` (float32) broadcast to the shape of ``values`` (TF1 rule, checked)."""
-    weights = _cast(weights, ec.float32)
-    util._check_broadcastable(weights, values)
+    weights = _cast(weights, float32)
+    util.check_broadcastable(weights, values)
     if (weights.shape.is_fully_defined() and values.shape.is_fully_defined()
             and weights.shape.as_list() == values.shape.as_list()):
         return weights
-    return weights * ec.ones_like(values)
+    return weights * ones_like(values)
 
 
 def _check_unit_interval(predictions):

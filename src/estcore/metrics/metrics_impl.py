@@ -20,8 +20,25 @@ from __future__ import annotations
 
 import logging
 
-import estcore as ec
 from estcore._validation import check_positive_int, invalid
+from estcore.graph.dtypes import float32, int64
+from estcore.graph.ops import math_ops
+from estcore.graph.ops.array_ops import identity, one_hot, ones_like, reshape, size
+from estcore.graph.ops.core import constant, convert_to_tensor
+from estcore.graph.ops.math_ops import (
+    cast,
+    equal,
+    greater,
+    log,
+    logical_and,
+    logical_not,
+    maximum,
+    minimum,
+    sqrt,
+    where,
+)
+from estcore.graph.ops.reduce_ops import reduce_mean, reduce_sum
+from estcore.graph.ops.state_ops import assign_add
 from estcore.losses import util
 from estcore.metrics._base import (
     _as_bool,
@@ -77,22 +94,22 @@ def mean(values, weights=None, metrics_collections=None, updates_collections=Non
         ``(mean, update_op)``: float32 scalars.
     """
     with _scope(name, "mean"):
-        values = _cast(_tensor(values, "values"), ec.float32)
+        values = _cast(_tensor(values, "values"), float32)
         total = _metric_variable([], "total")
         count = _metric_variable([], "count")
         if weights is None:
             n = values.shape.num_elements()
-            num_values = (ec.constant(float(n), dtype=ec.float32) if n is not None
-                          else ec.cast(ec.size(values), ec.float32))
+            num_values = (constant(float(n), dtype=float32) if n is not None
+                          else cast(size(values), float32))
         else:
             values, _, weights = _squeeze_for_metric(values, None, weights)
             weights = _broadcast_weights(weights, values)
             values = values * weights
-            num_values = ec.reduce_sum(weights)
-        update_total = ec.assign_add(total, ec.reduce_sum(values))
-        update_count = ec.assign_add(count, num_values)
-        value = util._div_no_nan(total, ec.maximum(count, 0.0), name="value")
-        update_op = util._div_no_nan(update_total, ec.maximum(update_count, 0.0),
+            num_values = reduce_sum(weights)
+        update_total = assign_add(total, reduce_sum(values))
+        update_count = assign_add(count, num_values)
+        value = util.div_no_nan(total, maximum(count, 0.0), name="value")
+        update_op = util.div_no_nan(update_total, maximum(update_count, 0.0),
                                      name="update_op")
         return _publish(value, update_op, metrics_collections, updates_collections)
 
@@ -116,8 +133,8 @@ def accuracy(labels, predictions, weights=None, metrics_collections=None,
     predictions = _tensor(predictions, "predictions")
     predictions, labels, weights = _squeeze_for_metric(predictions, labels, weights)
     if labels.dtype != predictions.dtype:
-        predictions = ec.cast(predictions, labels.dtype)
-    is_correct = ec.cast(ec.equal(predictions, labels), ec.float32)
+        predictions = cast(predictions, labels.dtype)
+    is_correct = cast(equal(predictions, labels), float32)
     return mean(is_correct, weights, metrics_collections, updates_collections,
                 name or "accuracy")
 
@@ -127,9 +144,9 @@ def _difference_metric(labels, predictions, weights, metrics_collections,
     labels = _tensor(labels, "labels")
     predictions = _tensor(predictions, "predictions")
     predictions, labels, weights = _squeeze_for_metric(predictions, labels, weights)
-    dtype = predictions.dtype if predictions.dtype.is_floating else ec.float32
+    dtype = predictions.dtype if predictions.dtype.is_floating else float32
     diff = _cast(predictions, dtype) - _cast(labels, dtype)
-    errors = ec.square(diff) if square else ec.abs(diff)
+    errors = math_ops.square(diff) if square else math_ops.abs(diff)
     return mean(errors, weights, metrics_collections, updates_collections, name or default)
 
 
@@ -152,8 +169,8 @@ def root_mean_squared_error(labels, predictions, weights=None, metrics_collectio
     """``sqrt`` of the streaming mean squared error (not a mean of per-batch RMSEs)."""
     mse, update_mse = _difference_metric(labels, predictions, weights, None, None, name,
                                          "root_mean_squared_error", True)
-    value = ec.sqrt(mse)
-    update_op = ec.sqrt(update_mse)
+    value = sqrt(mse)
+    update_op = sqrt(update_mse)
     return _publish(value, update_op, metrics_collections, updates_collections)
 
 
@@ -164,17 +181,17 @@ def root_mean_squared_error(labels, predictions, weights=None, metrics_collectio
 def _count_condition(condition, weights, metrics_collections, updates_collections):
     """Weighted streaming count of the True entries of bool ``condition``."""
     count = _metric_variable([], "count")
-    values = ec.cast(condition, ec.float32)
+    values = cast(condition, float32)
     if weights is not None:
-        weights = _cast(ec.convert_to_tensor(weights), ec.float32)
+        weights = _cast(convert_to_tensor(weights), float32)
         wr, vr = weights.shape.rank, values.shape.rank
         if wr is not None and vr is not None and wr not in (0, vr):
             raise ValueError("`weights` must be a scalar or have the rank of the values. "
-                             f"Received: weights.shape={util._fmt(weights)}, "
-                             f"values.shape={util._fmt(values)}")
+                             f"Received: weights.shape={util.format_shape(weights)}, "
+                             f"values.shape={util.format_shape(values)}")
         values = values * weights
-    value = ec.identity(count)
-    update_op = ec.assign_add(count, ec.reduce_sum(values))
+    value = identity(count)
+    update_op = assign_add(count, reduce_sum(values))
     return _publish(value, update_op, metrics_collections, updates_collections)
 
 
@@ -184,9 +201,9 @@ def _confusion_count(labels, predictions, weights, metrics_collections, updates_
         labels = _as_bool(_tensor(labels, "labels"))
         predictions = _as_bool(_tensor(predictions, "predictions"))
         predictions, labels, weights = _squeeze_for_metric(predictions, labels, weights)
-        lab = labels if label_value else ec.logical_not(labels)
-        pred = predictions if prediction_value else ec.logical_not(predictions)
-        return _count_condition(ec.logical_and(lab, pred), weights, metrics_collections,
+        lab = labels if label_value else logical_not(labels)
+        pred = predictions if prediction_value else logical_not(predictions)
+        return _count_condition(logical_and(lab, pred), weights, metrics_collections,
                                 updates_collections)
 
 
@@ -232,7 +249,7 @@ def _ratio_metric(labels, predictions, weights, metrics_collections, updates_col
                                                other_name, other_label, other_pred)
 
         def ratio(a, b, op_name):
-            return util._div_no_nan(a, a + b, name=op_name)
+            return util.div_no_nan(a, a + b, name=op_name)
 
         value = ratio(tp, other, "value")
         update_op = ratio(tp_update, other_update, "update_op")
@@ -285,27 +302,27 @@ def _area(tp, fn, tn, fp, curve: str, summation_method: str, n: int, name: str):
         x, y = rec, (tp + epsilon) / (tp + fp + epsilon)
     dx = x[: n - 1] - x[1:]
     if summation_method == "minoring":
-        height = ec.minimum(y[: n - 1], y[1:])
+        height = minimum(y[: n - 1], y[1:])
     elif summation_method == "majoring":
-        height = ec.maximum(y[: n - 1], y[1:])
+        height = maximum(y[: n - 1], y[1:])
     else:
         height = (y[: n - 1] + y[1:]) / 2.0
-    return ec.reduce_sum(dx * height, name=name)
+    return reduce_sum(dx * height, name=name)
 
 
 def _interpolate_pr_auc(tp, fp, fn, n: int, name: str):
     """PR-AUC by interpolating precision between thresholds (Davis & Goadrich 2006)."""
     dtp = tp[: n - 1] - tp[1:]
     p = tp + fp
-    dp = ec.maximum(p[: n - 1] - p[1:], 0.0)
-    prec_slope = util._div_no_nan(dtp, dp)
+    dp = maximum(p[: n - 1] - p[1:], 0.0)
+    prec_slope = util.div_no_nan(dtp, dp)
     intercept = tp[1:] - prec_slope * p[1:]
-    both_pos = ec.logical_and(ec.greater(p[: n - 1], 0.0), ec.greater(p[1:], 0.0))
-    ratio = util._div_no_nan(p[: n - 1], ec.maximum(p[1:], 0.0))
-    safe_ratio = ec.where(both_pos, ratio, ec.ones_like(ratio))
-    increment = util._div_no_nan(prec_slope * (dtp + intercept * ec.log(safe_ratio)),
-                                 ec.maximum(tp[1:] + fn[1:], 0.0))
-    return ec.reduce_sum(increment, name=name)
+    both_pos = logical_and(greater(p[: n - 1], 0.0), greater(p[1:], 0.0))
+    ratio = util.div_no_nan(p[: n - 1], maximum(p[1:], 0.0))
+    safe_ratio = where(both_pos, ratio, ones_like(ratio))
+    increment = util.div_no_nan(prec_slope * (dtp + intercept * log(safe_ratio)),
+                                 maximum(tp[1:] + fn[1:], 0.0))
+    return reduce_sum(increment, name=name)
 
 
 def auc(labels, predictions, weights=None, num_thresholds=200, metrics_collections=None,
@@ -389,32 +406,32 @@ def mean_per_class_accuracy(labels, predictions, num_classes, weights=None,
     """
     check_positive_int("num_classes", num_classes)
     with _scope(name, "mean_accuracy"):
-        labels = _cast(_tensor(labels, "labels"), ec.int64)
+        labels = _cast(_tensor(labels, "labels"), int64)
         predictions = _tensor(predictions, "predictions")
         if labels.shape.rank is None or labels.shape.rank > 1:
-            labels = ec.reshape(labels, [-1])
+            labels = reshape(labels, [-1])
         if predictions.shape.rank is None or predictions.shape.rank > 1:
-            predictions = ec.reshape(predictions, [-1])
-        util._check_compatible(predictions, labels, "predictions", "labels")
+            predictions = reshape(predictions, [-1])
+        util.check_compatible(predictions, labels, "predictions", "labels")
         total = _metric_variable([num_classes], "total")
         count = _metric_variable([num_classes], "count")
         predictions = _check_class_ids(_cast(predictions, labels.dtype), num_classes,
                                        "predictions")
         labels = _check_class_ids(labels, num_classes, "labels")
-        is_correct = ec.cast(ec.equal(predictions, labels), ec.float32)
-        onehot = ec.one_hot(labels, num_classes, dtype=ec.float32)  # [N, C]
+        is_correct = cast(equal(predictions, labels), float32)
+        onehot = one_hot(labels, num_classes, dtype=float32)  # [N, C]
         if weights is not None:
-            w = _cast(ec.reshape(ec.convert_to_tensor(weights), [-1]), ec.float32)
-            rows = ec.reshape(w, [-1, 1])
+            w = _cast(reshape(convert_to_tensor(weights), [-1]), float32)
+            rows = reshape(w, [-1, 1])
             is_correct = is_correct * w
         else:
             rows = None
         per_row_total = onehot if rows is None else onehot * rows
-        per_row_count = onehot * ec.reshape(is_correct, [-1, 1])
-        update_total = ec.assign_add(total, ec.reduce_sum(per_row_total, axis=0))
-        update_count = ec.assign_add(count, ec.reduce_sum(per_row_count, axis=0))
-        per_class = util._div_no_nan(count, ec.maximum(total, 0.0))
-        value = ec.reduce_mean(per_class, name="mean_accuracy")
-        update_op = util._div_no_nan(update_count, ec.maximum(update_total, 0.0),
+        per_row_count = onehot * reshape(is_correct, [-1, 1])
+        update_total = assign_add(total, reduce_sum(per_row_total, axis=0))
+        update_count = assign_add(count, reduce_sum(per_row_count, axis=0))
+        per_class = util.div_no_nan(count, maximum(total, 0.0))
+        value = reduce_mean(per_class, name="mean_accuracy")
+        update_op = util.div_no_nan(update_count, maximum(update_total, 0.0),
                                      name="update_op")
         return _publish(value, update_op, metrics_collections, updates_collections)

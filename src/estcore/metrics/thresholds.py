@@ -13,8 +13,13 @@ from collections.abc import Sequence
 
 import numpy as np
 
-import estcore as ec
 from estcore._validation import invalid
+from estcore.graph.dtypes import float32
+from estcore.graph.ops.array_ops import identity, ones_like, reshape
+from estcore.graph.ops.core import constant
+from estcore.graph.ops.math_ops import cast, greater, truediv
+from estcore.graph.ops.reduce_ops import reduce_sum
+from estcore.graph.ops.state_ops import assign_add
 from estcore.metrics._base import (
     _as_bool,
     _broadcast_weights,
@@ -51,19 +56,19 @@ def _confusion_matrix_at_thresholds(labels, predictions, thresholds: Sequence[fl
     """
     n = len(thresholds)
     labels = _as_bool(_tensor(labels, "labels"))
-    predictions = _cast(_tensor(predictions, "predictions"), ec.float32)
+    predictions = _cast(_tensor(predictions, "predictions"), float32)
     predictions, labels, weights = _squeeze_for_metric(predictions, labels, weights)
     predictions = _check_unit_interval(predictions)
-    pred_row = ec.reshape(predictions, [1, -1])
-    label_row = ec.reshape(ec.cast(labels, ec.float32), [1, -1])
+    pred_row = reshape(predictions, [1, -1])
+    label_row = reshape(cast(labels, float32), [1, -1])
     if weights is not None:
-        w_row = ec.reshape(_broadcast_weights(weights, predictions), [1, -1])
+        w_row = reshape(_broadcast_weights(weights, predictions), [1, -1])
     else:
-        w_row = ec.ones_like(label_row)
+        w_row = ones_like(label_row)
     pos_w = label_row * w_row  # [1, N]: the weight of each positive example, else 0
     neg_w = (1.0 - label_row) * w_row
-    thresh_col = ec.constant(np.asarray(thresholds, dtype=np.float32).reshape(n, 1))
-    above = ec.cast(ec.greater(pred_row, thresh_col), ec.float32)  # [n, N]
+    thresh_col = constant(np.asarray(thresholds, dtype=np.float32).reshape(n, 1))
+    above = cast(greater(pred_row, thresh_col), float32)  # [n, N]
     below = 1.0 - above
     parts = {"tp": (above, pos_w), "fn": (below, pos_w), "tn": (below, neg_w),
              "fp": (above, neg_w)}
@@ -74,7 +79,7 @@ def _confusion_matrix_at_thresholds(labels, predictions, thresholds: Sequence[fl
         mask, w = parts[key]
         var = _metric_variable([n], _VAR_NAMES[key])
         values[key] = var
-        updates[key] = ec.assign_add(var, ec.reduce_sum(mask * w, axis=1))
+        updates[key] = assign_add(var, reduce_sum(mask * w, axis=1))
     return values, updates
 
 
@@ -99,7 +104,7 @@ def _count_at_thresholds(key, labels, predictions, thresholds, weights, metrics_
     with _scope(name, _VAR_NAMES[key]):
         values, updates = _confusion_matrix_at_thresholds(labels, predictions, thresholds,
                                                           weights, (key,))
-        value = ec.identity(values[key])
+        value = identity(values[key])
         return _publish(value, updates[key], metrics_collections, updates_collections)
 
 
@@ -138,9 +143,9 @@ def _ratio_at_thresholds(other, default, labels, predictions, thresholds, weight
     with _scope(name, default):
         values, updates = _confusion_matrix_at_thresholds(labels, predictions, thresholds,
                                                           weights, ("tp", other))
-        value = ec.truediv(values["tp"], epsilon + values["tp"] + values[other], name="value")
-        update_op = ec.truediv(updates["tp"], epsilon + updates["tp"] + updates[other],
-                               name="update_op")
+        value = truediv(values["tp"], epsilon + values["tp"] + values[other], name="value")
+        update_op = truediv(updates["tp"], epsilon + updates["tp"] + updates[other],
+                            name="update_op")
         return _publish(value, update_op, metrics_collections, updates_collections)
 
 

@@ -5,6 +5,7 @@ validates it completely, and rebuilds each node with the op registry's own
 builder (:func:`estcore.graph.ops.make_op`), so the shape rules run again and
 the plan compiler fuses and plans exactly as in ``Estimator.predict``. Nothing
 from the directory is executed: op types are registry keys, attributes are data.
+Needs the graph and the export format; must not build or run an Estimator.
 """
 
 from __future__ import annotations
@@ -17,8 +18,13 @@ import numpy as np
 
 from estcore import errors
 from estcore.checkpoint.format import CheckpointCorruptError, read_checkpoint
+from estcore.estimator.export_output import DEFAULT_SERVING_SIGNATURE_DEF_KEY
 from estcore.export import format as fmt
-from estcore.graph.dtypes import DType
+from estcore.graph.dtypes import DType, as_dtype
+from estcore.graph.ir import Graph
+from estcore.graph.ops import make_op
+from estcore.graph.registry import all_rows
+from estcore.graph.session import Session
 from estcore.graph.shapes import TensorShape
 
 __all__ = ["load", "Predictor", "SignatureSpec", "TensorSpec"]
@@ -35,12 +41,10 @@ class TensorSpec:
     __slots__ = ("name", "tensor_name", "dtype", "dtype_name", "shape")
 
     def __init__(self, name: str, tensor_name: str, dtype_name: str, shape: list | None):
-        import estcore
-
         self.name = name
         self.tensor_name = tensor_name
         self.dtype_name = dtype_name
-        self.dtype = np.dtype(estcore.as_dtype(dtype_name).as_numpy_dtype)
+        self.dtype = np.dtype(as_dtype(dtype_name).as_numpy_dtype)
         self.shape = shape
 
     def __repr__(self) -> str:
@@ -88,16 +92,12 @@ def _shape_list(path: str, where: str, shape: Any) -> list | None:
 
 def _rebuild(path: str, data: dict, variables: dict, consts: dict):
     """Build the Graph; returns ``(graph, tensors by name, variable values by name)``."""
-    import estcore
-    from estcore.graph.ops import make_op
-    from estcore.graph.registry import all_rows
-
     rows = all_rows()
     gdata = data["graph"]
     nodes = gdata.get("nodes")
     if not isinstance(nodes, list):
         raise _fail(path, "graph.nodes is missing or not a list")
-    graph = estcore.Graph()
+    graph = Graph()
     seed = gdata.get("seed")
     if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
         raise _fail(path, f"graph.seed must be an int or null, got {seed!r}")
@@ -228,17 +228,13 @@ class Predictor:
         self._lock = threading.Lock()
         self._fetches = {name: {k: tensors[s.tensor_name] for k, s in sig.outputs.items()}
                          for name, sig in signatures.items()}
-        from estcore.estimator.export_output import DEFAULT_SERVING_SIGNATURE_DEF_KEY
-
         self._default = (DEFAULT_SERVING_SIGNATURE_DEF_KEY
                          if DEFAULT_SERVING_SIGNATURE_DEF_KEY in signatures
                          else next(iter(signatures)))
 
     def _new_session(self) -> Any:
         """A fresh Session holding the variables (random ops restart their streams)."""
-        import estcore
-
-        sess = estcore.Session(graph=self.graph)
+        sess = Session(graph=self.graph)
         if self._variables:
             sess.set_variable_values(self._variables)
         return sess
@@ -326,8 +322,6 @@ def load(export_dir: str | bytes | os.PathLike) -> Predictor:
             unknown format version, unknown op types, dangling inputs, shapes or dtypes
             that do not match the op's rules.
     """
-    import estcore.graph.ops  # noqa: F401 - registers the op rows
-
     path = os.fsdecode(os.fspath(export_dir))
     if not os.path.isdir(path):
         raise fmt.ExportFormatError(f"Export directory {path} does not exist")

@@ -3,7 +3,8 @@
 A summary op is a :class:`SummaryOp` (kind, tag, tensor) registered in the
 default graph's ``SUMMARIES`` collection. A hook fetches the tensors of a list
 of them in one ``session.run`` and turns the values into event-file summaries
-with :func:`summary_values`.
+with :func:`summary_values`. Builds on the graph only; must not import the hooks or the
+estimator (they sit above and use this module).
 """
 
 from __future__ import annotations
@@ -12,6 +13,10 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
+import numpy as np
+
+from estcore.graph.ir import GraphKeys, add_to_collection, get_collection, get_default_graph
+from estcore.graph.ops.core import convert_to_tensor, is_tensor
 from estcore.summary.summary_pb import SummaryValue, histogram_value, scalar_value, text_value
 
 __all__ = ["SummaryOp", "scalar", "histogram", "text", "merge_all", "merge", "summary_values",
@@ -26,17 +31,9 @@ class SummaryOp(NamedTuple):
     tensor: Any
 
 
-def _summaries_key() -> str:
-    from estcore.estimator import _graph_compat as gc
-
-    return gc.graph_key("SUMMARIES", "summaries")
-
-
 def _register(op: SummaryOp, collections: Iterable[str] | None) -> SummaryOp:
-    from estcore.estimator import _graph_compat as gc
-
-    for key in (collections if collections is not None else [_summaries_key()]):
-        gc.add_to_collection(key, op)
+    for key in (collections if collections is not None else [GraphKeys.SUMMARIES]):
+        add_to_collection(key, op)
     return op
 
 
@@ -51,27 +48,16 @@ def _tag(name: str, family: str | None) -> str:
     (so ``family/<scope>/family/name``, as TF1)."""
     if not isinstance(name, str) or not name:
         raise ValueError(f"`name` must be a non-empty string. Received: name={name!r}")
-    from estcore.estimator import _graph_compat as gc
-
     name = _clean(name)
     family = _clean(family) if family else None
     base = f"{family}/{name}" if family else name
-    graph = gc.get_default_graph()
-    if graph is None:
-        return base
-    with graph.name_scope(base) as scope:
+    with get_default_graph().name_scope(base) as scope:
         tag = scope.rstrip("/")
     return f"{family}/{tag}" if family else tag
 
 
 def _as_tensor(value: Any) -> Any:
-    from estcore.estimator import _graph_compat as gc
-
-    if gc.is_tensor(value):
-        return value
-    import estcore
-
-    return estcore.convert_to_tensor(value)
+    return value if is_tensor(value) else convert_to_tensor(value)
 
 
 def scalar(name: str, tensor: Any, collections: Iterable[str] | None = None,
@@ -94,9 +80,7 @@ def text(name: str, tensor: Any, collections: Iterable[str] | None = None) -> Su
 
 def merge_all(key: str | None = None) -> list[SummaryOp] | None:
     """Every summary op of the default graph's collection, or None if there is none."""
-    from estcore.estimator import _graph_compat as gc
-
-    ops = [op for op in gc.get_collection(key or _summaries_key()) if isinstance(op, SummaryOp)]
+    ops = [op for op in get_collection(key or GraphKeys.SUMMARIES) if isinstance(op, SummaryOp)]
     return ops or None
 
 
@@ -120,8 +104,6 @@ def fetches_of(ops: Sequence[SummaryOp]) -> list[Any]:
 
 def summary_values(ops: Sequence[SummaryOp], values: Sequence[Any]) -> list[SummaryValue]:
     """Turn fetched values of ``ops`` into event-file summary values."""
-    import numpy as np
-
     out = []
     for op, value in zip(ops, values, strict=True):
         if op.kind == "scalar":

@@ -14,7 +14,7 @@ import struct
 from collections.abc import Iterator
 
 from estcore.errors import InvalidArgumentError
-from estcore.summary._crc32c import masked_crc32c
+from estcore.summary.crc32c import masked_crc32c
 from estcore.summary.summary_pb import Event, decode_event
 
 __all__ = ["EventFileCorruptError", "iter_records", "iter_events", "event_files",

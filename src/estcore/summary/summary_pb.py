@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from estcore.summary import _proto as p
+from estcore.proto import wire as p
 
 __all__ = [
     "Event",

@@ -27,7 +27,7 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from estcore.summary._crc32c import masked_crc32c
+from estcore.summary.crc32c import masked_crc32c
 from estcore.summary.summary_pb import (
     FILE_VERSION,
     Event,

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-import estcore as ec
+from estcore.graph.ir import control_dependencies
+from estcore.graph.ops.core import constant, convert_to_tensor
+from estcore.graph.ops.math_ops import cast
+from estcore.graph.ops.state_ops import assign, group
 from estcore.train import _updates
 from estcore.train.optimizer import Optimizer, check_hyper
 
@@ -51,10 +54,10 @@ class AdamOptimizer(Optimizer):
     def _apply_dense(self, grad, var):
         dtype = var.dtype
         beta1_power, beta2_power = self._get_beta_accumulators(var.graph)
-        b1p = ec.convert_to_tensor(beta1_power)
-        b2p = ec.convert_to_tensor(beta2_power)
+        b1p = convert_to_tensor(beta1_power)
+        b2p = convert_to_tensor(beta2_power)
         if b1p.dtype != dtype:
-            b1p, b2p = ec.cast(b1p, dtype), ec.cast(b2p, dtype)
+            b1p, b2p = cast(b1p, dtype), cast(b2p, dtype)
         return _updates.apply_adam(
             var, self.get_slot(var, "m"), self.get_slot(var, "v"), b1p, b2p,
             self._hyper("learning_rate", self._learning_rate, dtype),
@@ -63,11 +66,11 @@ class AdamOptimizer(Optimizer):
 
     def _finish(self, update_ops, name):
         if not update_ops:
-            return ec.group(name=name)
+            return group(name=name)
         beta1_power, beta2_power = self._get_beta_accumulators(update_ops[0].graph)
-        with ec.control_dependencies(update_ops):
-            b1 = ec.constant(float(self._beta1), dtype=beta1_power.dtype)
-            b2 = ec.constant(float(self._beta2), dtype=beta2_power.dtype)
-            update_beta1 = ec.assign(beta1_power, beta1_power * b1)
-            update_beta2 = ec.assign(beta2_power, beta2_power * b2)
-        return ec.group(*update_ops, update_beta1, update_beta2, name=name)
+        with control_dependencies(update_ops):
+            b1 = constant(float(self._beta1), dtype=beta1_power.dtype)
+            b2 = constant(float(self._beta2), dtype=beta2_power.dtype)
+            update_beta1 = assign(beta1_power, beta1_power * b1)
+            update_beta2 = assign(beta2_power, beta2_power * b2)
+        return group(*update_ops, update_beta1, update_beta2, name=name)

@@ -13,8 +13,26 @@ from typing import Any
 
 import numpy as np
 
-import estcore as ec
 from estcore._validation import check_bool, invalid
+from estcore.graph.dtypes import float32
+from estcore.graph.ops import math_ops
+from estcore.graph.ops.array_ops import identity, zeros_like
+from estcore.graph.ops.core import constant, convert_to_tensor
+from estcore.graph.ops.math_ops import (
+    add,
+    cast,
+    cos,
+    equal,
+    exp,
+    floordiv,
+    less_equal,
+    minimum,
+    multiply,
+    truediv,
+    where,
+)
+from estcore.graph.tensor import Tensor
+from estcore.graph.variables import Variable, name_scope
 
 __all__ = [
     "exponential_decay",
@@ -29,23 +47,23 @@ __all__ = [
 def _require_step(global_step: Any, fn: str):
     if global_step is None:
         raise ValueError(f"global_step is required for {fn}.")
-    return ec.convert_to_tensor(global_step)
+    return convert_to_tensor(global_step)
 
 
 def _float_tensor(value: Any, name: str):
-    if isinstance(value, (ec.Tensor, ec.Variable)):
-        t = ec.convert_to_tensor(value)
+    if isinstance(value, (Tensor, Variable)):
+        t = convert_to_tensor(value)
         if not t.dtype.is_floating:
-            t = ec.cast(t, ec.float32)
+            t = cast(t, float32)
         return t
     if not isinstance(value, numbers.Real) or isinstance(value, bool) \
             or not math.isfinite(float(value)):
         raise invalid(name, "a finite number or a scalar floating tensor", value, TypeError)
-    return ec.constant(float(value), dtype=ec.float32)
+    return constant(float(value), dtype=float32)
 
 
 def _positive(value: Any, name: str):
-    if isinstance(value, (ec.Tensor, ec.Variable)):
+    if isinstance(value, (Tensor, Variable)):
         return value
     if not isinstance(value, numbers.Real) or isinstance(value, bool) or not value > 0:
         raise invalid(name, "a positive number", value)
@@ -53,17 +71,17 @@ def _positive(value: Any, name: str):
 
 
 def _as(value: Any, dtype):
-    if isinstance(value, (ec.Tensor, ec.Variable)):
-        t = ec.convert_to_tensor(value)
-        return t if t.dtype == dtype else ec.cast(t, dtype)
-    return ec.constant(np.asarray(value, dtype=dtype.as_numpy_dtype))
+    if isinstance(value, (Tensor, Variable)):
+        t = convert_to_tensor(value)
+        return t if t.dtype == dtype else cast(t, dtype)
+    return constant(np.asarray(value, dtype=dtype.as_numpy_dtype))
 
 
 def _progress(global_step, decay_steps, staircase: bool, dtype):
     """``global_step / decay_steps`` in ``dtype``, floored when ``staircase``."""
     p = _as(global_step, dtype) / _as(decay_steps, dtype)
     if staircase:
-        p = ec.floordiv(p, ec.constant(np.asarray(1.0, dtype=dtype.as_numpy_dtype)))
+        p = floordiv(p, constant(np.asarray(1.0, dtype=dtype.as_numpy_dtype)))
     return p
 
 
@@ -79,7 +97,7 @@ def _step_decay(fn: str, default_name: str, learning_rate, global_step, decay_st
     step = _require_step(global_step, fn)
     _positive(decay_steps, "decay_steps")
     check_bool("staircase", staircase)
-    with ec.name_scope(name or default_name):
+    with name_scope(name or default_name):
         lr = _float_tensor(learning_rate, "learning_rate")
         p = _progress(step, decay_steps, staircase, lr.dtype)
         return formula(lr, _as(decay_rate, lr.dtype), p, name)
@@ -97,7 +115,7 @@ def exponential_decay(learning_rate, global_step, decay_steps, decay_rate,
     """
     return _step_decay("exponential_decay", "ExponentialDecay", learning_rate, global_step,
                        decay_steps, decay_rate, staircase, name,
-                       lambda lr, rate, p, n: ec.multiply(lr, ec.pow(rate, p), name=n))
+                       lambda lr, rate, p, n: multiply(lr, math_ops.pow(rate, p), name=n))
 
 
 def natural_exp_decay(learning_rate, global_step, decay_steps, decay_rate,
@@ -105,7 +123,7 @@ def natural_exp_decay(learning_rate, global_step, decay_steps, decay_rate,
     """``learning_rate * exp(-decay_rate * global_step / decay_steps)`` (floored with staircase)."""
     return _step_decay("natural_exp_decay", "NaturalExpDecay", learning_rate, global_step,
                        decay_steps, decay_rate, staircase, name,
-                       lambda lr, rate, p, n: ec.multiply(lr, ec.exp(-rate * p), name=n))
+                       lambda lr, rate, p, n: multiply(lr, exp(-rate * p), name=n))
 
 
 def inverse_time_decay(learning_rate, global_step, decay_steps, decay_rate,
@@ -113,7 +131,7 @@ def inverse_time_decay(learning_rate, global_step, decay_steps, decay_rate,
     """``learning_rate / (1 + decay_rate * global_step / decay_steps)`` (floored with staircase)."""
     return _step_decay("inverse_time_decay", "InverseTimeDecay", learning_rate, global_step,
                        decay_steps, decay_rate, staircase, name,
-                       lambda lr, rate, p, n: ec.truediv(lr, 1.0 + rate * p, name=n))
+                       lambda lr, rate, p, n: truediv(lr, 1.0 + rate * p, name=n))
 
 
 def piecewise_constant(x, boundaries, values, name: str | None = None):
@@ -137,15 +155,15 @@ def piecewise_constant(x, boundaries, values, name: str | None = None):
     if any(b2 < b1 for b1, b2 in zip(boundaries[:-1], boundaries[1:], strict=True)):
         raise invalid("boundaries", "a non-decreasing list", boundaries)
     x = _require_step(x, "piecewise_constant")
-    with ec.name_scope(name or "PiecewiseConstant"):
+    with name_scope(name or "PiecewiseConstant"):
         vals = [_float_tensor(v, "values") for v in values]
         dtype = vals[0].dtype
-        vals = [v if v.dtype == dtype else ec.cast(v, dtype) for v in vals]
+        vals = [v if v.dtype == dtype else cast(v, dtype) for v in vals]
         result = vals[-1]
         # Walk from the last interval down: x <= b[i] selects values[i].
         for i in range(len(boundaries) - 1, -1, -1):
-            result = ec.where(ec.less_equal(x, _as(boundaries[i], x.dtype)), vals[i], result)
-        return ec.identity(result, name=name)
+            result = where(less_equal(x, _as(boundaries[i], x.dtype)), vals[i], result)
+        return identity(result, name=name)
 
 
 def polynomial_decay(learning_rate, global_step, decay_steps, end_learning_rate=0.0001,
@@ -159,21 +177,21 @@ def polynomial_decay(learning_rate, global_step, decay_steps, end_learning_rate=
     step = _require_step(global_step, "polynomial_decay")
     _positive(decay_steps, "decay_steps")
     check_bool("cycle", cycle)
-    with ec.name_scope(name or "PolynomialDecay"):
+    with name_scope(name or "PolynomialDecay"):
         lr = _float_tensor(learning_rate, "learning_rate")
         dtype = lr.dtype
         s = _as(step, dtype)
         ds = _as(decay_steps, dtype)
         end = _as(end_learning_rate, dtype)
         if cycle:
-            one = ec.constant(np.asarray(1.0, dtype=dtype.as_numpy_dtype))
-            ceil = -ec.floordiv(-(s / ds), one)
-            multiplier = ec.where(ec.equal(s, ec.zeros_like(s)), one, ceil)
+            one = constant(np.asarray(1.0, dtype=dtype.as_numpy_dtype))
+            ceil = -floordiv(-(s / ds), one)
+            multiplier = where(equal(s, zeros_like(s)), one, ceil)
             ds = ds * multiplier
         else:
-            s = ec.minimum(s, ds)
+            s = minimum(s, ds)
         p = s / ds
-        return ec.add((lr - end) * ec.pow(1.0 - p, _as(power, dtype)), end, name=name)
+        return add((lr - end) * math_ops.pow(1.0 - p, _as(power, dtype)), end, name=name)
 
 
 def cosine_decay(learning_rate, global_step, decay_steps, alpha=0.0, name: str | None = None):
@@ -181,11 +199,11 @@ def cosine_decay(learning_rate, global_step, decay_steps, alpha=0.0, name: str |
     decay_steps)) + alpha)`` (Loshchilov & Hutter's SGDR without restarts)."""
     step = _require_step(global_step, "cosine_decay")
     _positive(decay_steps, "decay_steps")
-    with ec.name_scope(name or "CosineDecay"):
+    with name_scope(name or "CosineDecay"):
         lr = _float_tensor(learning_rate, "learning_rate")
         dtype = lr.dtype
         ds = _as(decay_steps, dtype)
-        s = ec.minimum(_as(step, dtype), ds)
-        cosine = 0.5 * (1.0 + ec.cos(math.pi * s / ds))
+        s = minimum(_as(step, dtype), ds)
+        cosine = 0.5 * (1.0 + cos(math.pi * s / ds))
         a = _as(alpha, dtype)
-        return ec.multiply(lr, (1.0 - a) * cosine + a, name=name)
+        return multiply(lr, (1.0 - a) * cosine + a, name=name)

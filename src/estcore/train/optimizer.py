@@ -28,14 +28,28 @@ from typing import Any
 
 import numpy as np
 
-import estcore as ec
 from estcore._validation import invalid
+from estcore.graph.autodiff import gradients
+from estcore.graph.initializers import constant_initializer, zeros_initializer
+from estcore.graph.ir import GraphKeys, control_dependencies
+from estcore.graph.ops.core import constant, convert_to_tensor
+from estcore.graph.ops.math_ops import cast
+from estcore.graph.ops.state_ops import assign_add, group
+from estcore.graph.tensor import Tensor
+from estcore.graph.variables import (
+    Variable,
+    VariableScope,
+    get_variable,
+    name_scope,
+    variable_scope,
+)
+from estcore.train.strategy_context import current_strategy
 
 __all__ = ["Optimizer"]
 
 
 def _is_variable(v: Any) -> bool:
-    return isinstance(v, ec.Variable)
+    return isinstance(v, Variable)
 
 
 def _var_key(var) -> int:
@@ -45,7 +59,7 @@ def _var_key(var) -> int:
 def check_hyper(name: str, value: Any, *, low: float = 0.0, high: float | None = None,
                 high_inclusive: bool = False, allow_tensor: bool = True) -> Any:
     """Validate a hyper-parameter: a number in ``[low, high)`` (or a tensor / callable)."""
-    if allow_tensor and (isinstance(value, (ec.Tensor, ec.Variable)) or callable(value)):
+    if allow_tensor and (isinstance(value, (Tensor, Variable)) or callable(value)):
         return value
     if not isinstance(value, numbers.Real) or isinstance(value, bool) \
             or not math.isfinite(float(value)):
@@ -126,7 +140,7 @@ class Optimizer:
                 "support gradients, between variables "
                 f"{[_display(v) for _, v in grads_and_vars]} and loss {loss}.")
         graph = loss.graph
-        update_ops = list(graph.get_collection(ec.GraphKeys.UPDATE_OPS))
+        update_ops = list(graph.get_collection(GraphKeys.UPDATE_OPS))
         return self.apply_gradients(grads_and_vars, global_step=global_step, name=name,
                                     _extra_dependencies=update_ops)
 
@@ -140,9 +154,9 @@ class Optimizer:
                 non-variable.
             ValueError: there is no variable to optimize.
         """
-        if callable(loss) and not isinstance(loss, (ec.Tensor, ec.Variable)):
+        if callable(loss) and not isinstance(loss, (Tensor, Variable)):
             loss = loss()
-        if not isinstance(loss, (ec.Tensor, ec.Variable)):
+        if not isinstance(loss, (Tensor, Variable)):
             raise invalid("loss", "a scalar floating estcore.Tensor", loss, TypeError)
         if not loss.dtype.is_floating:
             raise invalid("loss", "a floating tensor (float16/32/64)", loss, TypeError)
@@ -151,7 +165,7 @@ class Optimizer:
             raise invalid("gate_gradients", "Optimizer.GATE_NONE, GATE_OP or GATE_GRAPH",
                           gate_gradients)
         if var_list is None:
-            var_list = list(loss.graph.get_collection(ec.GraphKeys.TRAINABLE_VARIABLES))
+            var_list = list(loss.graph.get_collection(GraphKeys.TRAINABLE_VARIABLES))
         else:
             var_list = list(var_list)
         if not var_list:
@@ -159,7 +173,7 @@ class Optimizer:
         for v in var_list:
             if not _is_variable(v):
                 raise invalid("var_list", "a list of estcore.Variable", v, TypeError)
-        grads = ec.gradients(loss, var_list, grad_ys=grad_loss)
+        grads = gradients(loss, var_list, grad_ys=grad_loss)
         return list(zip(grads, var_list, strict=True))
 
     def apply_gradients(self, grads_and_vars, global_step=None, name=None,
@@ -199,7 +213,7 @@ class Optimizer:
                                  "grads_and_vars.")
             seen.add(_var_key(v))
             if g is not None:
-                g = ec.convert_to_tensor(g)
+                g = convert_to_tensor(g)
                 if g.dtype != v.dtype:
                     raise TypeError(f"The gradient for {_display(v)} has dtype {g.dtype.name}; "
                                     f"expected {v.dtype.name} (the variable's dtype).")
@@ -219,15 +233,15 @@ class Optimizer:
             for g, v in pairs:
                 if g is None:
                     continue
-                with ec.name_scope("update_" + v.op.name.replace("/", "_")):
+                with name_scope("update_" + v.op.name.replace("/", "_")):
                     update_ops.append(self._apply_dense(g, v))
             if global_step is None:
                 return self._finish(update_ops, name or self._name)
             finish = self._finish(update_ops, "update")
-            with ec.control_dependencies([finish]):
+            with control_dependencies([finish]):
                 # TF1 returns the increment's op, not its value: fetching it gives None.
-                return ec.assign_add(global_step, _one_like(global_step),
-                                     name=name or self._name).op
+                return assign_add(global_step, _one_like(global_step),
+                                  name=name or self._name).op
 
     def get_slot(self, var, name: str):
         """The slot variable ``name`` (e.g. Adam's ``"m"``) created for ``var``, or None."""
@@ -257,21 +271,21 @@ class Optimizer:
         raise NotImplementedError(f"{type(self).__name__} must implement _apply_dense")
 
     def _finish(self, update_ops, name):
-        return ec.group(*update_ops, name=name)
+        return group(*update_ops, name=name)
 
     def _hyper(self, key: str, value: Any, dtype):
         """Hyper-parameter ``value`` (number, tensor or callable) as a tensor of ``dtype``."""
         cache_key = (key, dtype)
         t = self._hyper_cache.get(cache_key)
         if t is None:
-            if callable(value) and not isinstance(value, (ec.Tensor, ec.Variable)):
+            if callable(value) and not isinstance(value, (Tensor, Variable)):
                 value = value()
-            if isinstance(value, (ec.Tensor, ec.Variable)):
-                t = ec.convert_to_tensor(value)
+            if isinstance(value, (Tensor, Variable)):
+                t = convert_to_tensor(value)
                 if t.dtype != dtype:
-                    t = ec.cast(t, dtype)
+                    t = cast(t, dtype)
             else:
-                t = ec.constant(np.asarray(value, dtype=dtype.as_numpy_dtype))
+                t = constant(np.asarray(value, dtype=dtype.as_numpy_dtype))
             self._hyper_cache[cache_key] = t
         return t
 
@@ -294,7 +308,7 @@ class Optimizer:
         v = self._non_slot_dict.get(key)
         if v is None:
             dtype = colocate_with.dtype
-            v = _create_variable(name, [], dtype, ec.constant_initializer(initial_value),
+            v = _create_variable(name, [], dtype, constant_initializer(initial_value),
                                  graph=colocate_with.graph)
             self._non_slot_dict[key] = v
         return v
@@ -303,8 +317,6 @@ class Optimizer:
 def _aggregate_across_replicas(pairs: list) -> list:
     """Under an active multi-process strategy (estcore.distribute), average the gradients
     across processes first (one fused allreduce per dtype); otherwise ``pairs`` as is."""
-    from estcore.distribute._context import current_strategy
-
     strategy = current_strategy()
     if strategy is None or strategy.num_replicas_in_sync <= 1:
         return pairs
@@ -320,7 +332,7 @@ def _display(v) -> str:
 
 
 def _one_like(var):
-    return ec.constant(np.asarray(1, dtype=var.dtype.as_numpy_dtype))
+    return constant(np.asarray(1, dtype=var.dtype.as_numpy_dtype))
 
 
 class _maybe_control_dependencies:
@@ -330,7 +342,7 @@ class _maybe_control_dependencies:
 
     def __enter__(self):
         if self._deps:
-            self._cm = ec.control_dependencies(self._deps)
+            self._cm = control_dependencies(self._deps)
             self._cm.__enter__()
         return self
 
@@ -342,8 +354,8 @@ class _maybe_control_dependencies:
 
 def _unique_name(graph, base: str) -> str:
     """``base``, or ``base_1``, ``base_2``, ... : the first name no variable has yet."""
-    taken = {v.op.name for v in graph.get_collection(ec.GraphKeys.GLOBAL_VARIABLES)}
-    taken |= {v.op.name for v in graph.get_collection(ec.GraphKeys.LOCAL_VARIABLES)}
+    taken = {v.op.name for v in graph.get_collection(GraphKeys.GLOBAL_VARIABLES)}
+    taken |= {v.op.name for v in graph.get_collection(GraphKeys.LOCAL_VARIABLES)}
     if base not in taken:
         return base
     i = 1
@@ -360,13 +372,13 @@ def _create_variable(name: str, shape, dtype, initializer, graph):
     # scope makes the name exact (``dense/kernel/Adam``) wherever minimize() is
     # called.
     with graph.as_default(), graph.control_dependencies(None), graph.name_scope(None), \
-            ec.variable_scope(ec.VariableScope(""), auxiliary_name_scope=False):
-        return ec.get_variable(full, shape=shape, dtype=dtype, initializer=initializer,
-                               trainable=False)
+            variable_scope(VariableScope(""), auxiliary_name_scope=False):
+        return get_variable(full, shape=shape, dtype=dtype, initializer=initializer,
+                            trainable=False)
 
 
 def _create_slot(var, op_name: str, fill_value: float):
     """The slot ``<var>/<op_name>`` (``_1``, ``_2``... when taken), filled with ``fill_value``."""
     shape = var.shape.as_list()
-    init = ec.zeros_initializer() if fill_value == 0.0 else ec.constant_initializer(fill_value)
+    init = zeros_initializer() if fill_value == 0.0 else constant_initializer(fill_value)
     return _create_variable(var.op.name + "/" + op_name, shape, var.dtype, init, var.graph)

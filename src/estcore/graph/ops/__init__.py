@@ -8,11 +8,11 @@ optimizer updates), ``random_ops``, ``clip_ops``, ``parsing_ops`` (serialized tf
 # ruff: noqa: F401 - this module re-exports names
 
 from estcore.graph.ops import (  # noqa: F401 - imported to register their rows
-    _core,
     array_ops,
     c_emit,
     clip_ops,
     conv_ops,
+    core,
     fused,
     index_ops,
     math_ops,
@@ -22,7 +22,7 @@ from estcore.graph.ops import (  # noqa: F401 - imported to register their rows
     reduce_ops,
     state_ops,
 )
-from estcore.graph.ops._core import constant, convert_to_tensor, make, make_op
+from estcore.graph.ops.core import constant, convert_to_tensor, make, make_op
 from estcore.graph.registry import not_differentiable
 
 c_emit.attach()  # after every op module has registered its rows

@@ -16,7 +16,7 @@ import numpy as np
 
 from estcore.graph import dtypes as dt
 from estcore.graph.ops import _infer as I
-from estcore.graph.ops._core import constant, convert_to_tensor, make, make_op, row
+from estcore.graph.ops.core import constant, convert_to_tensor, make, make_op, row
 from estcore.graph.shapes import TensorShape, as_shape, fmt_shape
 
 __all__ = [
@@ -488,7 +488,7 @@ def _fill_build(k):
 
 
 def _fill_grad(op, g):
-    from estcore.graph.ops.reduce_ops import reduce_sum
+    from estcore.graph.ops.reduce_ops import reduce_sum  # local: import cycle with reduce_ops
     return [None, reduce_sum(g[0])]
 
 
@@ -528,7 +528,7 @@ def zeros_like(tensor, dtype=None, name=None) -> Tensor:
     """Zeros with the shape of ``tensor`` (and its dtype unless ``dtype`` is given)."""
     t = convert_to_tensor(tensor)
     out = make("ZerosLike", [t], name=name or "zeros_like")
-    from estcore.graph.ops.math_ops import cast
+    from estcore.graph.ops.math_ops import cast  # local: import cycle with math_ops
     return out if dtype is None else cast(out, dtype)
 
 
@@ -536,7 +536,7 @@ def ones_like(tensor, dtype=None, name=None) -> Tensor:
     """Ones with the shape of ``tensor`` (and its dtype unless ``dtype`` is given)."""
     t = convert_to_tensor(tensor)
     out = make("OnesLike", [t], name=name or "ones_like")
-    from estcore.graph.ops.math_ops import cast
+    from estcore.graph.ops.math_ops import cast  # local: import cycle with math_ops
     return out if dtype is None else cast(out, dtype)
 
 

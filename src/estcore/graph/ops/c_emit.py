@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from estcore._lib import _kernels
 from estcore.graph.registry import get_row
 
 __all__ = ["C_ACTS", "attach"]
@@ -272,7 +273,6 @@ def _apply_adam(prog, k):
 
 
 def _conv_col(x, w, attrs):
-    from estcore._lib import _kernels
     n = _kernels.conv2d_col_size(x.shape, w.shape, attrs["strides"], attrs["padding"])
     return np.empty(max(int(n), 1), x.dtype) if n else None
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from estcore.graph.ops._core import convert_to_tensor
 from estcore.graph.ops.array_ops import ones_like
+from estcore.graph.ops.core import convert_to_tensor
 from estcore.graph.ops.math_ops import add_n, cast, greater, maximum, minimum, sqrt, where
 from estcore.graph.ops.reduce_ops import reduce_sum
 

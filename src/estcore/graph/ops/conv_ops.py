@@ -14,7 +14,7 @@ from numpy.lib.stride_tricks import as_strided
 
 from estcore.graph.ops import _infer as I
 from estcore.graph.ops import activations as A
-from estcore.graph.ops._core import convert_to_tensor, make, make_op, row
+from estcore.graph.ops.core import convert_to_tensor, make, make_op, row
 from estcore.graph.shapes import TensorShape
 
 if TYPE_CHECKING:

@@ -17,8 +17,8 @@ import numpy as np
 
 from estcore.graph.ops import _infer as I
 from estcore.graph.ops import activations as A
-from estcore.graph.ops._core import convert_to_tensor, make, make_op, row
 from estcore.graph.ops.conv_ops import fused_conv2d
+from estcore.graph.ops.core import convert_to_tensor, make, make_op, row
 from estcore.graph.shapes import TensorShape
 
 if TYPE_CHECKING:
@@ -175,7 +175,7 @@ def conv2d(x, kernel, bias=None, strides=1, padding="VALID", activation=None, di
     act = activation_name(activation)
     fusable = act in FUSABLE_ACTIVATIONS
     if bias is None:
-        from estcore.graph.ops.array_ops import zeros
+        from estcore.graph.ops.array_ops import zeros  # local: import cycle with array_ops
         bias = zeros([kernel.shape[-1]], dtype=x.dtype)
     out = fused_conv2d(x, kernel, bias, strides, padding, act if fusable else "linear",
                        dilations, name=name)
@@ -185,6 +185,6 @@ def conv2d(x, kernel, bias=None, strides=1, padding="VALID", activation=None, di
 def _apply_activation(activation, out) -> Tensor:
     """An activation the fused op does not take, applied after it: a name or a callable."""
     if isinstance(activation, str):
-        from estcore.graph.ops.nn_ops import activation as act_op
+        from estcore.graph.ops.nn_ops import activation as act_op  # local: import cycle with nn_ops
         return act_op(activation.lower(), out)
     return activation(out)

@@ -9,7 +9,7 @@ import numpy as np
 
 from estcore.graph import dtypes as dt
 from estcore.graph.ops import _infer as I
-from estcore.graph.ops._core import convert_to_tensor, make, row
+from estcore.graph.ops.core import convert_to_tensor, make, row
 from estcore.graph.shapes import TensorShape
 
 if TYPE_CHECKING:

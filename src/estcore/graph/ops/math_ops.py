@@ -12,10 +12,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from estcore.errors import InvalidArgumentError
 from estcore.graph import dtypes as dt
 from estcore.graph.ops import _infer as I
-from estcore.graph.ops._core import convert_to_tensor, is_tensor, make, row
-from estcore.graph.shapes import TensorShape
+from estcore.graph.ops.core import convert_to_tensor, is_tensor, make, row
+from estcore.graph.shapes import TensorShape, broadcast_static
 
 if TYPE_CHECKING:
     from estcore.graph.tensor import Tensor
@@ -195,8 +196,6 @@ def _int_checked_kernel(fn):
 
         def run():
             if not b.all():
-                from estcore.errors import InvalidArgumentError
-
                 raise InvalidArgumentError(
                     f"{k.node.type} '{k.node.name}': Integer division by zero")
             fn(a, b, out=o)
@@ -547,7 +546,6 @@ def _where_infer(ctx):
         raise ctx.fail(f"x and y must have the same dtype: x is {ctx.dtypes[1].name}, "
                        f"y is {ctx.dtypes[2].name}", TypeError)
     s = I.broadcast_shape(ctx, 1, 2)
-    from estcore.graph.shapes import broadcast_static
     out = broadcast_static(ctx.shapes[0], s)
     if out is None:
         raise ctx.fail(f"incompatible shapes for broadcasting: condition has shape "

@@ -13,9 +13,10 @@ import numpy as np
 
 from estcore import errors
 from estcore.graph import dtypes as dt
+from estcore.graph import random as R
 from estcore.graph.ops import _infer as I
 from estcore.graph.ops import activations as A
-from estcore.graph.ops._core import convert_to_tensor, make, make_op, row
+from estcore.graph.ops.core import convert_to_tensor, make, make_op, row
 from estcore.graph.ops.math_ops import unbroadcast
 from estcore.graph.shapes import TensorShape
 
@@ -220,7 +221,7 @@ def _xent_grad(op, g):
     gl = g[0]
     if gl is None:
         return [None, None]
-    from estcore.graph.ops.array_ops import expand_dims
+    from estcore.graph.ops.array_ops import expand_dims  # local: import cycle with array_ops
     glogits = expand_dims(gl, -1) * op.outputs[1]
     if op.type == "SparseSoftmaxCrossEntropyWithLogits":
         return [None, glogits]
@@ -352,7 +353,11 @@ def softmax_cross_entropy_with_logits(_sentinel=None, labels=None, logits=None, 
     logits = convert_to_tensor(logits)
     labels = convert_to_tensor(labels, dtype=logits.dtype)
     r = logits.shape.rank
-    from estcore.graph.ops.array_ops import reshape, shape, transpose
+    from estcore.graph.ops.array_ops import (  # local: import cycle with array_ops
+        reshape,
+        shape,
+        transpose,
+    )
     perm = None
     if r is not None and axis not in (-1, r - 1):
         perm = list(range(r))
@@ -479,7 +484,6 @@ row("Dropout", _dropout_infer, _dropout_build, _dropout_grad, stateful=True)
 
 def dropout_op(x, rate: float, noise_shape, seed, training, name=None) -> Tensor:
     """Build the ``Dropout`` node (see :func:`estcore.nn.dropout` for the public API)."""
-    from estcore.graph import random as R
     x = convert_to_tensor(x)
     training = convert_to_tensor(training, dt.bool)
     seeds = R.op_seeds(x.graph, seed)

@@ -18,11 +18,12 @@ import numpy as np
 from estcore.errors import InvalidArgumentError
 from estcore.graph import dtypes as dt
 from estcore.graph import example_proto as ex
-from estcore.graph.ops._core import convert_to_tensor, make_op, row
+from estcore.graph.ops.core import convert_to_tensor, make_op, row
 from estcore.graph.shapes import TensorShape, as_shape, fmt_shape
 from estcore.graph.tensor import Tensor
 
-__all__ = ["FixedLenFeature", "VarLenFeature", "parse_example", "parse_single_example"]
+__all__ = ["FixedLenFeature", "VarLenFeature", "parse_example", "parse_single_example",
+           "check_feature_spec"]
 
 _KINDS = {"float32": ex.FLOAT, "int64": ex.INT64, "string": ex.BYTES}
 
@@ -50,7 +51,13 @@ class VarLenFeature(NamedTuple):
     dtype: Any
 
 
-def _check_spec(key: Any, spec: Any) -> tuple[str, dt.DType, tuple, np.ndarray | None]:
+def check_feature_spec(key: Any, spec: Any) -> tuple[str, dt.DType, tuple, np.ndarray | None]:
+    """Check one ``key -> FixedLenFeature`` entry; (key, dtype, dims, flat default or None).
+
+    Raises:
+        ValueError: the key is not a non-empty string, or the spec is not a
+            FixedLenFeature of a fully defined shape and a float32/int64/string dtype.
+    """
     if not isinstance(key, str) or not key:
         raise ValueError(f"Feature keys must be non-empty strings. Received: {key!r}")
     if isinstance(spec, VarLenFeature):
@@ -206,7 +213,7 @@ def parse_example(serialized: Any, features: Mapping[str, Any], name: str | None
     for key in features:
         if not isinstance(key, str) or not key:
             raise ValueError(f"Feature keys must be non-empty strings. Received: {key!r}")
-    checked = [_check_spec(key, features[key]) for key in sorted(features)]
+    checked = [check_feature_spec(key, features[key]) for key in sorted(features)]
     t = convert_to_tensor(serialized, dt.string) if not isinstance(serialized, Tensor) \
         else serialized
     op = make_op("ParseExample", [t],
@@ -220,7 +227,7 @@ def parse_example(serialized: Any, features: Mapping[str, Any], name: str | None
 def parse_single_example(serialized: Any, features: Mapping[str, Any],
                          name: str | None = None) -> dict[str, Tensor]:
     """One serialized Example (a scalar string tensor) -> dict key -> Tensor ``spec.shape``."""
-    from estcore.graph.ops.array_ops import reshape, squeeze
+    from estcore.graph.ops.array_ops import reshape, squeeze  # local: import cycle with array_ops
 
     t = convert_to_tensor(serialized, dt.string) if not isinstance(serialized, Tensor) \
         else serialized

@@ -11,9 +11,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from estcore.errors import InvalidArgumentError
 from estcore.graph import dtypes as dt
 from estcore.graph.ops import _infer as I
-from estcore.graph.ops._core import convert_to_tensor, make, row
+from estcore.graph.ops.core import constant_value, convert_to_tensor, make, row
 from estcore.graph.shapes import TensorShape
 
 if TYPE_CHECKING:
@@ -151,7 +152,6 @@ def _norm_axis_arg(axis):
     if axis is None:
         return None
     if hasattr(axis, "_as_tensor"):
-        from estcore.graph.ops._core import constant_value
         val = constant_value(axis._as_tensor())
         if val is None:
             raise TypeError("`axis` must be a Python int, a list of ints or a constant tensor. "
@@ -197,8 +197,6 @@ def _arg_build(fn):
     def build(k):
         x, o, a = k.ins[0], k.outs[0], k.attrs["axis"]
         if x.shape[a] == 0:
-            from estcore.errors import InvalidArgumentError
-
             def empty():
                 raise InvalidArgumentError(f"{k.node.type} '{k.node.name}': Reduction axis {a} "
                                            f"is empty in shape {list(x.shape)}")
@@ -236,7 +234,7 @@ def argmin(input, axis=None, name=None, dimension=None, output_type=dt.int64) ->
 
 def count_nonzero(input_tensor, axis=None, keepdims=False, dtype=dt.int64, name=None) -> Tensor:
     """Number of non-zero elements over ``axis``."""
-    from estcore.graph.ops.math_ops import cast, not_equal
+    from estcore.graph.ops.math_ops import cast, not_equal  # local: import cycle with math_ops
     x = convert_to_tensor(input_tensor)
     zero = np.zeros((), x.dtype.np) if not x.dtype.is_bool else np.False_
     nz = cast(not_equal(x, zero), dtype)

@@ -24,7 +24,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from estcore.graph.ops._core import convert_to_tensor, make, make_op, row
+from estcore.graph.ir import _as_operation, get_default_graph
+from estcore.graph.ops.core import convert_to_tensor, make, make_op, row
 
 if TYPE_CHECKING:
     from estcore.graph.ir import Operation
@@ -111,7 +112,6 @@ def no_op(name=None) -> Operation:
 
 def group(*inputs, name=None) -> Operation:
     """An op that runs after all ``inputs`` (ops, tensors or variables)."""
-    from estcore.graph.ir import _as_operation, get_default_graph
     flat = []
     for i in inputs:
         if isinstance(i, (list, tuple)):

@@ -114,7 +114,7 @@ def convert_to_tensor(value: Any, dtype: Any = None, name: str | None = None) ->
                             f"'{t.name}' with dtype {t.dtype.name}")
         return t
     if isinstance(value, (list, tuple)) and _contains_tensor(value):
-        from estcore.graph.ops.array_ops import stack
+        from estcore.graph.ops.array_ops import stack  # local: import cycle with array_ops
         items = [convert_to_tensor(v, want) if _contains_tensor_or_leaf(v) else v for v in value]
         return stack(items, axis=0, name=name or "packed")
     return constant(value, dtype=want, name=name)

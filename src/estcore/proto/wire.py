@@ -1,4 +1,8 @@
-"""A tiny protobuf wire-format encoder / decoder (only what event files need).
+"""A tiny protobuf wire-format encoder / decoder (what event files and tf.Example need).
+
+Owns the bytes of the protobuf wire format only; message layouts live with their users
+(:mod:`estcore.summary.summary_pb`, :mod:`estcore.graph.example_proto`). Must not import
+anything from estcore: it sits below the graph.
 
 Encoding: varints, 64-bit doubles (fixed64), 32-bit floats (fixed32) and
 length-delimited fields. Decoding: :func:`iter_fields` yields

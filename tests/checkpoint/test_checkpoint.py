@@ -1,3 +1,6 @@
+"""estcore.checkpoint: the file format, the state file and the Saver (round trips, corruption,
+rotation, crash safety)."""
+
 import os
 import pathlib
 import subprocess

@@ -1,4 +1,11 @@
-"""Who is in the training job: from ``mpiexec`` or from ``TF_CONFIG``.
+"""Who is in the synchronous training group: from ``mpiexec`` or from ``TF_CONFIG``.
+
+Owns this process's :class:`Membership` (rank, size, task, how it was launched)
+and the view of an ``mpiexec`` launch as a TF_CONFIG cluster. The cluster
+description itself (``ClusterSpec``, ``TaskType``, TF_CONFIG parsing) is
+``RunConfig``'s (:mod:`estcore.estimator.cluster`, :mod:`estcore.estimator.run_config`):
+this module reads a RunConfig's fields and never parses TF_CONFIG again. Reading
+the environment only, it starts no MPI.
 
 Two launches give the same picture (chief = rank 0):
 
@@ -12,12 +19,10 @@ Two launches give the same picture (chief = rank 0):
 
 from __future__ import annotations
 
-import json
-import os
 from dataclasses import dataclass
 from typing import Any
 
-from estcore.distribute._mpi import env_world
+from estcore.distribute.mpi import env_world
 
 __all__ = ["Membership", "mpi_cluster_view", "membership_from_config", "task_name"]
 
@@ -66,19 +71,13 @@ def mpi_cluster_view() -> dict[str, Any] | None:
     }
 
 
-def _tf_config_cluster() -> dict[str, list[str]]:
-    try:
-        cfg = json.loads(os.environ.get("TF_CONFIG", "{}") or "{}")
-    except ValueError:
-        return {}
-    return dict(cfg.get("cluster") or {})
-
-
 def membership_from_config(config: Any) -> Membership:
     """This process's :class:`Membership` from a RunConfig (and the MPI environment)."""
     world = env_world()
     if world is not None and world[1] > 1:
-        if _tf_config_cluster():
+        view = mpi_cluster_view()
+        if view is not None and config.cluster_spec.as_dict() != view["cluster"]:
+            # RunConfig takes the mpiexec view only where TF_CONFIG has no cluster.
             raise ValueError(
                 f"estcore.distribute: mpiexec started {world[1]} processes and TF_CONFIG also "
                 "describes a cluster. Use one or the other: `mpiexec -n W python train.py` "

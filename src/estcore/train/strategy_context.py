@@ -1,7 +1,9 @@
 """The strategy active while the Estimator builds and runs a training graph.
 
-Kept free of MPI imports: ``estcore.train`` asks :func:`current_strategy` on every
-``apply_gradients`` whether gradients must be aggregated first.
+Owns only the context variable. It lives in ``estcore.train`` (below the estimator and
+``estcore.distribute``, which set it) because the optimizer asks :func:`current_strategy`
+on every ``apply_gradients`` whether gradients must be aggregated first. Must not import
+MPI or ``estcore.distribute``.
 """
 
 from __future__ import annotations

@@ -1,0 +1,136 @@
+"""``Estimator.export_saved_model``, the estimator's side: trace PREDICT, name signatures.
+
+Calls the serving input receiver fn and the model_fn (PREDICT) in a fresh graph,
+turns the spec's ``export_outputs`` into TF's signatures (classify / regress /
+predict, one per receiver alternative too), then hands them to
+:func:`estcore.export.writer.write_saved_model`, which writes the directory.
+
+Package order: ``estcore.export`` (format, receivers, writer, exporters) sits
+below the estimator and never imports it; this module is where the two meet.
+Must not write files itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from estcore.checkpoint import state as cs
+from estcore.estimator.export_output import (
+    DEFAULT_SERVING_SIGNATURE_DEF_KEY,
+    ClassificationOutput,
+    RegressionOutput,
+)
+from estcore.estimator.mode_keys import ModeKeys
+from estcore.export.receivers import ServingInputReceiver, TensorServingInputReceiver
+from estcore.export.writer import write_saved_model
+from estcore.graph.global_step import get_or_create_global_step
+from estcore.graph.ir import Graph
+from estcore.graph.random import set_random_seed
+
+if TYPE_CHECKING:  # annotations only: estimator.py imports this module
+    from estcore.estimator.estimator import Estimator
+
+__all__ = ["export_saved_model", "build_signatures"]
+
+logger = logging.getLogger("estcore")
+
+_FRIENDLY_METHOD_NAMES = (("classify", "Classify"), ("regress", "Regress"),
+                          ("predict", "Predict"), ("train", "Train"), ("eval", "Eval"))
+
+
+def _method_name(output: Any) -> str:
+    if isinstance(output, ClassificationOutput):
+        return "classify"
+    if isinstance(output, RegressionOutput):
+        return "regress"
+    return "predict"
+
+
+def _signature_inputs(method: str, receiver_tensors: dict) -> dict:
+    """A classify / regress signature fed one serialized-Example string tensor names it
+    ``inputs`` (TF Serving's Classify/Regress APIs); otherwise the receiver's keys."""
+    if method != "predict" and len(receiver_tensors) == 1:
+        (t,) = receiver_tensors.values()
+        if t.dtype.is_string:
+            return {"inputs": t}
+    return dict(receiver_tensors)
+
+
+def build_signatures(receiver: Any, export_outputs: dict) -> dict:
+    """Signature name -> ``(method_name, inputs dict, outputs dict)`` (TF's naming)."""
+    sigs = {}
+    for key, output in export_outputs.items():
+        method = _method_name(output)
+        sigs[key] = (method, _signature_inputs(method, receiver.receiver_tensors),
+                     dict(output.outputs))
+    for alt, tensors in (receiver.receiver_tensors_alternatives or {}).items():
+        for key, output in export_outputs.items():
+            method = _method_name(output)
+            sigs[f"{alt}:{key}"] = (method, _signature_inputs(method, tensors),
+                                    dict(output.outputs))
+    return sigs
+
+
+def _log_signature_report(signatures: dict) -> None:
+    by_method: dict[str, list[str]] = {m: [] for m, _ in _FRIENDLY_METHOD_NAMES}
+    for name, (method, _, _) in signatures.items():
+        by_method[method].append(name)
+    for method, friendly in _FRIENDLY_METHOD_NAMES:
+        names = by_method[method]
+        logger.info("Signatures INCLUDED in export for %s: %s", friendly,
+                    names if names else "None")
+    if DEFAULT_SERVING_SIGNATURE_DEF_KEY not in signatures:
+        logger.warning("Export includes no default signature!")
+
+
+def _resolve_checkpoint(estimator: Estimator, checkpoint_path: Any) -> str:
+    """The checkpoint to export: the given one, the latest, or the warm-start source."""
+    if checkpoint_path:
+        return os.fspath(checkpoint_path)
+    ckpt = estimator.latest_checkpoint()
+    if ckpt:
+        return ckpt
+    warm = estimator._warm_start_settings
+    if warm is not None:
+        src = os.fspath(warm.ckpt_to_initialize_from)
+        ckpt = cs.latest_checkpoint(src) if os.path.isdir(src) else src
+        if ckpt:
+            return ckpt
+    raise ValueError(f"Couldn't find trained model at {estimator.model_dir}.")
+
+
+def export_saved_model(estimator: Estimator, export_dir_base: Any,
+                       serving_input_receiver_fn: Callable | None,
+                       assets_extra: dict | None = None, as_text: bool = False,
+                       checkpoint_path: Any = None,
+                       experimental_mode: str = ModeKeys.PREDICT) -> bytes:
+    """Implementation of :meth:`Estimator.export_saved_model` (see its docstring).
+
+    Traces the PREDICT graph from the receiver and the model_fn, builds one
+    signature per export output, then writes the directory
+    (:func:`estcore.export.writer.write_saved_model`).
+    """
+    if not serving_input_receiver_fn:
+        raise ValueError("An input_receiver_fn must be defined.")
+    if experimental_mode != ModeKeys.PREDICT:
+        raise ValueError(f"estcore exports the PREDICT graph only; experimental_mode="
+                         f"{experimental_mode!r} is not supported.")
+    ckpt = _resolve_checkpoint(estimator, checkpoint_path)
+    graph = Graph()
+    with graph.as_default():
+        set_random_seed(estimator.config.tf_random_seed)
+        get_or_create_global_step()
+        receiver = serving_input_receiver_fn()
+        if not isinstance(receiver, (ServingInputReceiver, TensorServingInputReceiver)):
+            raise TypeError("serving_input_receiver_fn must return a ServingInputReceiver or "
+                            f"TensorServingInputReceiver, got {type(receiver).__name__}")
+        spec = estimator._call_model_fn(receiver.features, None, ModeKeys.PREDICT,
+                                        estimator.config)
+    export_outputs = spec.export_outputs or {}
+    signatures = build_signatures(receiver, export_outputs)
+    _log_signature_report(signatures)
+    return write_saved_model(export_dir_base, signatures, ckpt, graph.seed,
+                             DEFAULT_SERVING_SIGNATURE_DEF_KEY, assets_extra)
