@@ -9,7 +9,7 @@ median with its ratio to the fastest in the group. Implementations:
 
   numpy        the plain numpy expression (``np.maximum(x @ w + b, 0)``, ...), numpy's
                own BLAS with its default threads
-  estcore-1t   estcore with 1 compute thread (scipy's BLAS pinned to 1 thread)
+  estcore-1t   estcore with 1 compute thread (its own packed GEMM)
   estcore-2t   estcore with 2 compute threads (its own pool splits the GEMMs)
 
 The estcore timings run prepared ``Program``s (validation done once), which is how

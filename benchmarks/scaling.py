@@ -136,7 +136,7 @@ def train_step_table(threads, batch):
 def main():
     max_threads = int(sys.argv[1]) if len(sys.argv) > 1 else os.cpu_count()
     threads = [t for t in (1, 2, 4, 8, 16) if t <= max_threads]
-    print(f"cores: {os.cpu_count()}, threads tried: {threads}, blas: {_kernels.blas_info()}")
+    print(f"cores: {os.cpu_count()}, threads tried: {threads}, gemm: {_kernels.gemm_info()}")
     pipeline_table(threads)
     dense_table(threads)
     train_step_table(threads, 128)

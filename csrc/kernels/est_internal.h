@@ -18,6 +18,16 @@ void est__gemm_serial_f32(int trans_a, int trans_b, int64_t m, int64_t n, int64_
 void est__gemm_serial_f64(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, double alpha,
                           const double *a, int64_t lda, const double *b, int64_t ldb, double beta,
                           double *c, int64_t ldc);
+/* The same with the epilogue fused into the micro-kernel's store:
+ *   C := act(alpha * op(A) @ op(B) + beta * C + bias[None, :])
+ * bias (n elements) may be NULL; act is ReLU when relu != 0, else the identity.
+ * Serial (safe inside a pool task); allocates nothing after the thread's first GEMM. */
+void est__gemm_epi_f32(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+                       const float *a, int64_t lda, const float *b, int64_t ldb, float beta,
+                       float *c, int64_t ldc, const float *bias, int relu);
+void est__gemm_epi_f64(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, double alpha,
+                       const double *a, int64_t lda, const double *b, int64_t ldb, double beta,
+                       double *c, int64_t ldc, const double *bias, int relu);
 /* One validated row-major GEMM (arguments of est_gemm_f32/f64), and a runner for two
  * independent ones in ONE pool round trip (the dense backward's dW and dx). Either
  * pointer may be NULL. */
@@ -40,8 +50,6 @@ EST__DECLARE_GEMM2(float, _f32)
 EST__DECLARE_GEMM2(double, _f64)
 #undef EST__DECLARE_GEMM2
 
-/* EST_OK when a BLAS is installed, EST_ERR_FAILED_PRECONDITION otherwise. */
-est_status est__blas_ready(void);
 
 /* Elementwise work below this many elements runs inline (a task must carry at
  * least this much work). */

@@ -2,6 +2,7 @@
 #undef T
 #undef SFX
 #undef EST_GEMM_SERIAL
+#undef EST_GEMM_EPI
 #undef EST_GEMM
 #undef EST_GEMM_ARGS
 #undef EST_GEMM2

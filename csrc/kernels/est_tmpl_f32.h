@@ -2,6 +2,7 @@
 #define T float
 #define SFX(name) name##_f32
 #define EST_GEMM_SERIAL est__gemm_serial_f32
+#define EST_GEMM_EPI est__gemm_epi_f32
 #define EST_GEMM est_gemm_f32
 #define EST_GEMM_ARGS est__gemm_args_f32
 #define EST_GEMM2 est__gemm2_f32

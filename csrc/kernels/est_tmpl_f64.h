@@ -2,6 +2,7 @@
 #define T double
 #define SFX(name) name##_f64
 #define EST_GEMM_SERIAL est__gemm_serial_f64
+#define EST_GEMM_EPI est__gemm_epi_f64
 #define EST_GEMM est_gemm_f64
 #define EST_GEMM_ARGS est__gemm_args_f64
 #define EST_GEMM2 est__gemm2_f64

@@ -25,3 +25,12 @@ def dtype(request):
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)
+
+
+@pytest.fixture(params=K.gemm_isas())
+def gemm_isa(request):
+    """Run the test under each GEMM instruction set this CPU supports, forced in turn
+    (set_gemm_isa), then go back to the automatic choice."""
+    K.set_gemm_isa(request.param)
+    yield request.param
+    K.set_gemm_isa("auto")

@@ -70,7 +70,7 @@ CONV_CASES = [  # (batch, h, w, c), (kh, kw, oc), strides
 @pytest.mark.smoke
 @pytest.mark.parametrize("padding", ["SAME", "VALID"])
 @pytest.mark.parametrize("case", CONV_CASES, ids=str)
-def test_conv2d_forward_backward(case, padding, dtype, num_threads, rng):
+def test_conv2d_forward_backward(case, padding, dtype, num_threads, gemm_isa, rng):
     xs, (kh, kw, oc), strides = case
     x = rng.standard_normal(xs).astype(dtype)
     f = (rng.standard_normal((kh, kw, xs[3], oc)) / np.sqrt(kh * kw * xs[3])).astype(dtype)

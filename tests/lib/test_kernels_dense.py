@@ -69,7 +69,7 @@ SHAPES = [(1, 1, 1), (7, 13, 11), (67, 31, 3), (257, 131, 67), (13, 97, 601)]  #
 @pytest.mark.parametrize("tb", [False, True], ids=["b", "bT"])
 @pytest.mark.parametrize("order", ["C", "F"])
 @pytest.mark.parametrize("mkn", SHAPES, ids=str)
-def test_gemm_matches_numpy(mkn, order, ta, tb, dtype, num_threads, rng):
+def test_gemm_matches_numpy(mkn, order, ta, tb, dtype, num_threads, gemm_isa, rng):
     m, k, n = mkn
     a = rng.standard_normal((k, m) if ta else (m, k)).astype(dtype, order=order)
     b = rng.standard_normal((n, k) if tb else (k, n)).astype(dtype, order=order)
@@ -101,7 +101,7 @@ def test_gemm_errors():
 @pytest.mark.smoke
 @pytest.mark.parametrize("act", ACTS)
 @pytest.mark.parametrize("mkn", SHAPES, ids=str)
-def test_dense_forward_matches_numpy(mkn, act, dtype, num_threads, rng):
+def test_dense_forward_matches_numpy(mkn, act, dtype, num_threads, gemm_isa, rng):
     m, k, n = mkn
     x = rng.standard_normal((m, k)).astype(dtype)
     w = (rng.standard_normal((k, n)) / np.sqrt(k)).astype(dtype)
@@ -117,7 +117,7 @@ def test_dense_forward_matches_numpy(mkn, act, dtype, num_threads, rng):
 
 @pytest.mark.parametrize("act", ACTS)
 @pytest.mark.parametrize("mkn", SHAPES, ids=str)
-def test_dense_backward_matches_numpy(mkn, act, dtype, num_threads, rng):
+def test_dense_backward_matches_numpy(mkn, act, dtype, num_threads, gemm_isa, rng):
     m, k, n = mkn
     x = rng.standard_normal((m, k)).astype(dtype)
     w = (rng.standard_normal((k, n)) / np.sqrt(k)).astype(dtype)

@@ -1,21 +1,52 @@
-/* est_blas.h -- where estcore's GEMM comes from, and the row-major GEMM on top.
+/* est_blas.h -- estcore's own GEMM: packed panels, register-blocked micro-kernels,
+ * one instruction set picked at run time, split over estcore's thread pool.
  *
- * Design: estcore does not link a BLAS. The Cython seam takes Fortran sgemm/dgemm
- * function pointers from scipy.linalg.cython_blas at import (as scikit-learn does)
- * and installs them with est_blas_set(); C unit tests install a reference GEMM
- * through the same pointer types. Row-major problems are mapped onto column-major
- * Fortran BLAS without copies: C = op(A) op(B) (row-major) is the same memory as
- * C^T = op(B)^T op(A)^T (column-major), so A and B swap places.
+ * Design (BLIS-style; no BLAS library is linked or loaded):
+ *   - op(B) is packed in blocks of KC x NC (KC rows of the inner dimension, kept in
+ *     L2/L3), cut into panels NR columns wide; op(A) in blocks of MC x KC cut into
+ *     panels MR rows high. A micro-kernel computes one MR x NR tile of C from one A
+ *     panel and one B panel with the tile held in vector registers (NR spans whole
+ *     vectors, A elements are broadcast). The B panel (KC x NR) stays in L1 while
+ *     the A panels of the block stream past it. Edges: A panels are zero-padded to
+ *     MR rows (only the real rows are stored), B panels use as many vectors as the
+ *     remaining columns need, the last one masked; tiles that need at most half the
+ *     vectors cover two A panels (2 MR rows) to keep enough independent FMA chains.
+ *     Packing reads either layout (trans flags), so transposed operands cost no extra
+ *     pass (AVX-512 transposes whole B panels in registers). When op(B) is at most
+ *     one panel wide, every element of op(A) feeds one tile only, so whole A panels
+ *     are read in place instead of packed.
+ *   - Instruction sets: AVX-512F (MR x NR = 6 x 64 floats / 6 x 32 doubles), AVX2+FMA
+ *     (6 x 16 / 6 x 8) and portable C (4 x 8), each compiled from its own source file
+ *     with its own target flags. The best one the CPU (and OS) supports is chosen on
+ *     first use (__builtin_cpu_supports); the environment variable
+ *     ESTCORE_ISA=avx512|avx2|generic forces one (an ISA the CPU lacks falls back to
+ *     the best one it has; an unknown value is ignored), and est_gemm_set_isa()
+ *     switches at run time (tests use it to run every path in turn).
+ *   - Epilogue in the micro-kernel's store, on the tile while it is in registers:
+ *     C = alpha * acc + beta * C (beta == 0: C is not read, beta == 1: one add), then,
+ *     for kernels that ask for it (internal entry point), + bias[col] and ReLU.
+ *   - Numerics: every element of C is one chain of FMAs over k in increasing order,
+ *     restarted (through beta = 1) every KC steps. The order depends on the ISA and
+ *     KC only, never on the thread count or the split: results are bit-identical
+ *     across runs and thread counts for a given ISA; ISAs differ in rounding only.
+ *     Documented tolerance against an exact (float64 / long) reference, which the
+ *     tests assert: |C - ref| <= 2 k eps (|alpha| (|op(A)| @ |op(B)|) + |beta| |C0|)
+ *     + 2 eps |ref| (tests/lib/test_kernels_gemm.py; eps of the dtype), and for
+ *     random operands |C - ref| <= 1e-6 (float32) / 1e-13 (float64) times
+ *     (1 + |ref|) sqrt(k) (csrc/kernels/tests/test_gemm.c).
  *
- * Threads: the BLAS must run single-threaded (the seam pins scipy's OpenBLAS to one
- * thread); large products are split over estcore's own pool (est_threadpool.h) by
- * blocks of rows of C when m >= n (each block repacks B), else by blocks of columns
- * (each repacks A). Each block is a separate BLAS call writing a disjoint part of C.
+ * Threads: large products are split over the default pool (est_threadpool.h) in a
+ * grid of blocks of C (est__gemm_grid: the grid that repacks the least); each block
+ * is a serial packed GEMM writing a disjoint part of C. Small ones run on the caller.
  *
- * Global state: the installed function pointers, written by est_blas_set() and read
- * by every GEMM. They are C11 atomics (release on store, acquire on load), so a
- * kernel running on another thread sees either the old or the new pair, never a mix
- * of a pointer and uninitialised memory. Install once before use.
+ * Memory: each thread that runs a GEMM keeps one packing workspace (about 1.2 MiB,
+ * allocated on its first GEMM, freed when the thread exits; a pthread key owns it).
+ * If it cannot be allocated, the GEMM runs with small blocks in a stack buffer
+ * (slower, same results up to the changed KC). Nothing else is allocated.
+ *
+ * Global state: the selected ISA, a C11 atomic (set once on first use, or by
+ * est_gemm_set_isa). Calls already running keep the ISA they read at their start
+ * for each serial block; do not switch while GEMMs run if bit-identity matters.
  */
 #ifndef ESTCORE_EST_BLAS_H
 #define ESTCORE_EST_BLAS_H
@@ -26,33 +57,42 @@
 extern "C" {
 #endif
 
-/* Fortran BLAS ?gemm: C := alpha*op(A)*op(B) + beta*C, column-major, 32-bit ints,
- * every argument by pointer (the scipy.linalg.cython_blas signature). */
-typedef void (*est_sgemm_fn)(char *transa, char *transb, int *m, int *n, int *k, float *alpha,
-                             float *a, int *lda, float *b, int *ldb, float *beta, float *c,
-                             int *ldc);
-typedef void (*est_dgemm_fn)(char *transa, char *transb, int *m, int *n, int *k, double *alpha,
-                             double *a, int *lda, double *b, int *ldb, double *beta, double *c,
-                             int *ldc);
+/* The GEMM instruction sets. Values are stable. */
+typedef enum est_isa {
+    EST_ISA_AUTO = 0,     /* the best one the CPU supports (est_gemm_set_isa only) */
+    EST_ISA_GENERIC = 1,  /* portable C, any CPU */
+    EST_ISA_AVX2 = 2,     /* x86-64 AVX2 + FMA */
+    EST_ISA_AVX512 = 3,   /* x86-64 AVX-512F */
+    EST_ISA__COUNT
+} est_isa;
 
-/* Install the GEMM pair used by every kernel. Both must be non-NULL and callable
- * from any thread without the GIL (scipy's cython_blas functions are nogil).
- * Errors: EST_ERR_INVALID_ARGUMENT. Thread-safe. */
-est_status est_blas_set(est_sgemm_fn sgemm, est_dgemm_fn dgemm);
+/* 1 when this build has the ISA's kernels and the CPU/OS can run them. AUTO and
+ * GENERIC are always supported. Thread-safe, cheap after the first call. */
+int est_gemm_isa_supported(est_isa isa);
 
-/* The installed pair (NULL, NULL before est_blas_set). Either out may be NULL. */
-void est_blas_get(est_sgemm_fn *sgemm, est_dgemm_fn *dgemm);
+/* The ISA every GEMM uses now (resolving ESTCORE_ISA on first use). Thread-safe. */
+est_isa est_gemm_get_isa(void);
+
+/* Use `isa` from now on (AUTO: the best supported; the environment variable is not
+ * read again). Errors: EST_ERR_INVALID_ARGUMENT (unknown value, or not supported
+ * here: nothing changes). Thread-safe. */
+est_status est_gemm_set_isa(est_isa isa);
+
+/* "auto", "generic", "avx2", "avx512"; "unknown" otherwise. Static strings. */
+const char *est_isa_name(est_isa isa);
 
 /* Row-major GEMM: C[m,n] := alpha * op(A) @ op(B) + beta * C.
  *   op(A) is [m,k]: A is stored [m,k] with row stride lda >= k, or [k,m] (trans_a)
  *   with lda >= m. op(B) is [k,n]: B is [k,n] (ldb >= n) or [n,k] (trans_b, ldb >= k).
- *   C is [m,n] with ldc >= n. beta == 0 overwrites C (NaNs in C are ignored).
- * Buffers: all owned by the caller; C must not overlap A or B. Nothing is allocated.
+ *   C is [m,n] with ldc >= n. beta == 0 overwrites C (NaNs in C are ignored);
+ *   alpha == 0 or k == 0 reads neither A nor B (C := beta * C).
+ * Buffers: all owned by the caller; C must not overlap A or B.
  * Threads: split over the default pool when m*n*k is large enough; concurrent calls
  * on different C buffers are fine.
- * Errors: EST_ERR_FAILED_PRECONDITION (no BLAS installed), EST_ERR_INVALID_ARGUMENT
- * (negative or > INT_MAX sizes, bad leading dimensions, NULL with a non-empty size).
- * Cost: 2*m*n*k flops in the BLAS. */
+ * Errors: EST_ERR_INVALID_ARGUMENT (negative or > INT_MAX sizes, bad leading
+ * dimensions, NULL with a non-empty size).
+ * Cost: 2*m*n*k flops plus packing: op(A) once per KC x NC block of op(B) that
+ * touches it, op(B) once per block of C rows a thread computes. */
 est_status est_gemm_f32(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha,
                         const float *a, int64_t lda, const float *b, int64_t ldb, float beta,
                         float *c, int64_t ldc);
@@ -60,9 +100,9 @@ est_status est_gemm_f64(int trans_a, int trans_b, int64_t m, int64_t n, int64_t 
                         const double *a, int64_t lda, const double *b, int64_t ldb, double beta,
                         double *c, int64_t ldc);
 
-/* Products with m*n*k below this many multiply-adds run as one BLAS call on the
+/* Products with m*n*k below this many multiply-adds run as one serial GEMM on the
  * calling thread; larger ones are split into tasks of at least half of it (about
- * 10 us of single-core BLAS work, against a few us of task overhead). Chosen on the
+ * 10 us of single-core work, against a few us of task overhead). Chosen on the
  * 2-core development machine, see benchmarks/bench_kernels.py. */
 #define EST_GEMM_PARALLEL_MIN_WORK ((int64_t)1 << 19)
 

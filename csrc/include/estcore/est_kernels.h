@@ -1,7 +1,7 @@
 /* est_kernels.h -- estcore's numeric kernels: one include for all of them.
  *
  *   est_threadpool.h  worker threads and the default pool (set_num_threads)
- *   est_blas.h        installed sgemm/dgemm pointers, row-major pool-split GEMM
+ *   est_blas.h        estcore's own packed GEMM (per-ISA micro-kernels), pool-split
  *   est_eltwise.h     activations, elementwise ops, reductions, int64 increment
  *   est_dense.h       fused dense forward / backward
  *   est_conv.h        conv2d (im2col + GEMM) and max / avg pooling, NHWC
@@ -12,7 +12,9 @@
  * Contract shared by every kernel:
  *   - Float kernels come in _f32 and _f64 versions with identical semantics.
  *   - Buffers are C-contiguous row-major and ALWAYS owned by the caller. Kernels never
- *     allocate; the only memory estcore's kernels own is the thread pool's state.
+ *     allocate per call; the only memory estcore's kernels own is the thread pool's
+ *     state and one GEMM packing workspace per thread that has run a GEMM (allocated
+ *     on its first GEMM, freed when the thread exits; est_blas.h).
  *     Scratch buffers (dense dz, conv col) are passed in and documented per kernel.
  *   - A kernel call may run concurrently with other kernel calls on different output
  *     buffers; the pool serialises its own task queue under one mutex per pool.

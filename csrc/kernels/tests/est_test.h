@@ -1,5 +1,5 @@
 /* est_test.h -- tiny harness for the kernel C tests: checks, a deterministic RNG and
- * the naive reference GEMM installed through the est_blas function-pointer types. */
+ * the list of GEMM ISAs to force in turn. */
 #ifndef ESTCORE_EST_TEST_H
 #define ESTCORE_EST_TEST_H
 
@@ -47,27 +47,14 @@ static inline double max_rel_fd(const float *a, const double *b, int64_t n) {
     return worst;
 }
 
-/* Reference column-major GEMM with the Fortran ?gemm signature (tests only). */
-#define EST_TEST_REF_GEMM(NAME, T)                                                           \
-    static inline void NAME(char *ta, char *tb, int *pm, int *pn, int *pk, T *alpha, T *a, int *lda, \
-                     T *b, int *ldb, T *beta, T *c, int *ldc) {                              \
-        int m = *pm, n = *pn, k = *pk;                                                       \
-        for (int j = 0; j < n; j++)                                                          \
-            for (int i = 0; i < m; i++) {                                                    \
-                double acc = 0;                                                              \
-                for (int l = 0; l < k; l++) {                                                \
-                    T av = (*ta == 'N') ? a[i + l * *lda] : a[l + i * *lda];                 \
-                    T bv = (*tb == 'N') ? b[l + j * *ldb] : b[j + l * *ldb];                 \
-                    acc += (double)av * (double)bv;                                          \
-                }                                                                            \
-                T *cij = &c[i + j * *ldc];                                                   \
-                *cij = (T)((double)*alpha * acc + (*beta == 0 ? 0.0 : (double)*beta * *cij)); \
-            }                                                                                \
-    }
-EST_TEST_REF_GEMM(ref_sgemm, float)
-EST_TEST_REF_GEMM(ref_dgemm, double)
-
-static inline void install_ref_blas(void) { CHECK_OK(est_blas_set(ref_sgemm, ref_dgemm)); }
+/* The GEMM ISAs this build and CPU can run (est_blas.h), GENERIC first; returns how
+ * many were written to out (room for EST_ISA__COUNT). Tests run each in turn. */
+static inline int est_test_isas(est_isa *out) {
+    int n = 0;
+    for (int i = EST_ISA_GENERIC; i < EST_ISA__COUNT; i++)
+        if (est_gemm_isa_supported((est_isa)i)) out[n++] = (est_isa)i;
+    return n;
+}
 
 static inline int est_test_finish(const char *name) {
     if (est_test_failures) {

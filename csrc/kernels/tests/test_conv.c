@@ -139,17 +139,23 @@ static void test_pool_case(int64_t n, int64_t h, int64_t w, int64_t c, int64_t k
 }
 
 int main(void) {
-    install_ref_blas();
+    est_isa isas[EST_ISA__COUNT];
+    const int n_isas = est_test_isas(isas);
     for (int t = 1; t <= 2; t++) {
         CHECK_OK(est_set_num_threads(t));
         for (int pad = 0; pad < 2; pad++) {
             est_padding p = (est_padding)pad;
-            test_conv_case(1, 1, 1, 1, 1, 1, 1, 1, 1, p);
-            test_conv_case(2, 7, 5, 3, 3, 3, 4, 1, 1, p);
-            test_conv_case(3, 11, 13, 2, 5, 3, 5, 2, 3, p);
-            test_conv_case(2, 9, 9, 4, 1, 1, 3, 1, 1, p);    /* 1x1: im2col skipped */
-            test_conv_case(2, 8, 8, 3, 2, 2, 2, 2, 2, p);
-            test_conv_case(4, 28, 28, 1, 5, 5, 8, 1, 1, p);  /* large enough to split */
+            for (int ii = 0; ii < n_isas; ii++) { /* conv runs on the GEMM of each ISA */
+                CHECK_OK(est_gemm_set_isa(isas[ii]));
+                test_conv_case(1, 1, 1, 1, 1, 1, 1, 1, 1, p);
+                test_conv_case(2, 7, 5, 3, 3, 3, 4, 1, 1, p);
+                test_conv_case(3, 11, 13, 2, 5, 3, 5, 2, 3, p);
+                test_conv_case(2, 9, 9, 4, 1, 1, 3, 1, 1, p);    /* 1x1: im2col skipped */
+                test_conv_case(2, 8, 8, 3, 2, 2, 2, 2, 2, p);
+                test_conv_case(4, 28, 28, 1, 5, 5, 8, 1, 1, p);  /* large enough to split */
+                test_conv_case(2, 6, 6, 3, 3, 3, 70, 1, 1, p);   /* out_c over one AVX-512 tile */
+            }
+            CHECK_OK(est_gemm_set_isa(EST_ISA_AUTO));
             test_pool_case(2, 7, 7, 3, 2, 2, p, 0);
             test_pool_case(3, 9, 11, 2, 3, 2, p, 1);
             test_pool_case(1, 5, 5, 1, 3, 3, p, 1);

@@ -281,19 +281,19 @@ static void test_dense_backward_adam(void) {
 
 int main(void) {
     test_fast_exp_tanh();
-    /* no BLAS installed yet */
-    double v = 1;
-    CHECK(est_gemm_f64(0, 0, 1, 1, 1, 1, &v, 1, &v, 1, 0, &v, 1) == EST_ERR_FAILED_PRECONDITION);
-    CHECK(est_dense_forward_f64(&v, &v, NULL, &v, 1, 1, 1, EST_ACT_NONE, 0) == EST_ERR_FAILED_PRECONDITION);
-    CHECK(est_blas_set(NULL, ref_dgemm) == EST_ERR_INVALID_ARGUMENT);
-    install_ref_blas();
     /* 8 threads: the larger GEMMs and dense layers split into 2-D grids of blocks */
     const int thread_counts[] = {1, 2, 3, 8};
+    est_isa isas[EST_ISA__COUNT];
+    const int n_isas = est_test_isas(isas);
     for (size_t ti = 0; ti < sizeof thread_counts / sizeof thread_counts[0]; ti++) {
         CHECK_OK(est_set_num_threads(thread_counts[ti]));
-        test_gemm();
-        test_dense();
-        test_dense_backward_adam();
+        for (int ii = 0; ii < n_isas; ii++) { /* the GEMM-based kernels under each ISA */
+            CHECK_OK(est_gemm_set_isa(isas[ii]));
+            test_gemm();
+            test_dense();
+            test_dense_backward_adam();
+        }
+        CHECK_OK(est_gemm_set_isa(EST_ISA_AUTO));
         test_eltwise();
         test_program();
     }

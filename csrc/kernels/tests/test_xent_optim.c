@@ -90,7 +90,6 @@ static void test_optimizers(int64_t n) {
 }
 
 int main(void) {
-    install_ref_blas();
     for (int t = 1; t <= 2; t++) {
         CHECK_OK(est_set_num_threads(t));
         test_sparse_xent(1, 1);

@@ -11,12 +11,16 @@ cdef extern from "estcore/est_threadpool.h" nogil:
     int est_get_num_threads()
 
 cdef extern from "estcore/est_blas.h" nogil:
-    ctypedef void (*est_sgemm_fn)(char *, char *, int *, int *, int *, float *, float *, int *,
-                                  float *, int *, float *, float *, int *) noexcept nogil
-    ctypedef void (*est_dgemm_fn)(char *, char *, int *, int *, int *, double *, double *, int *,
-                                  double *, int *, double *, double *, int *) noexcept nogil
-    est_status est_blas_set(est_sgemm_fn sgemm, est_dgemm_fn dgemm)
-    void est_blas_get(est_sgemm_fn *sgemm, est_dgemm_fn *dgemm)
+    ctypedef enum est_isa:
+        EST_ISA_AUTO
+        EST_ISA_GENERIC
+        EST_ISA_AVX2
+        EST_ISA_AVX512
+        EST_ISA__COUNT
+    int est_gemm_isa_supported(est_isa isa)
+    est_isa est_gemm_get_isa()
+    est_status est_gemm_set_isa(est_isa isa)
+    const char *est_isa_name(est_isa isa)
     int64_t EST_GEMM_PARALLEL_MIN_WORK
 
 cdef extern from "estcore/est_eltwise.h" nogil:

@@ -2,7 +2,7 @@
 
 Design:
   (a) C kernels (csrc/include/estcore/est_kernels.h) in float32 and float64 versions,
-      working on caller-owned, C-contiguous buffers; GEMM from scipy's BLAS.
+      working on caller-owned, C-contiguous buffers; GEMM is estcore's own.
   (b) Every operation is a method of ``_Builder`` (``_kernels_ops*.pxi``): it
       validates the numpy arguments once (dtype, shape, contiguity, writeability,
       overlap) and fills one C instruction struct (opcode, raw pointers, sizes,
@@ -44,7 +44,8 @@ Contract with the graph engine (stable; change only by adding):
   Activations: ACT_NONE, ACT_RELU, ACT_RELU6, ACT_SIGMOID, ACT_TANH, ACT_ELU, ACT_SELU,
     ACT_SOFTPLUS, ACT_LEAKY_RELU, and activation_code(name). ``act`` arguments take a
     code, a name or None. Backward passes use the activation's OUTPUT.
-  Threads: set_num_threads(n), get_num_threads(); blas_info() for debugging.
+  Threads: set_num_threads(n), get_num_threads(). GEMM instruction set: gemm_isas(),
+    get_gemm_isa(), set_gemm_isa(name); gemm_info() for debugging.
 
 Rules every operation follows:
   - Arrays are numpy float32 or float64 (all of one dtype per call; labels int32 or
@@ -62,16 +63,15 @@ Rules every operation follows:
   - Errors: TypeError for a wrong type or dtype; estcore.errors.InvalidArgumentError
     (a ValueError) for shapes, layouts and values; both name the argument and show
     what was expected and what was received.
-  - BLAS: sgemm/dgemm come from scipy.linalg.cython_blas (read from its
-    ``__pyx_capi__`` at import; scipy is needed at run time only). scipy's own OpenBLAS
-    is pinned to 1 thread at import (numpy's BLAS is left alone): estcore splits large
-    products over its own sleeping worker threads instead.
+  - GEMM is estcore's own packed kernel (csrc/include/estcore/est_blas.h): no BLAS
+    library is loaded. The instruction set (AVX-512, AVX2+FMA or portable C) is the
+    best the CPU supports unless ``ESTCORE_ISA`` names one; ``set_gemm_isa`` switches
+    at run time (tests run every path). Large products split over estcore's own
+    sleeping worker threads.
 """
 
-import ctypes
 import inspect
 import numbers
-import os
 import sys
 
 import numpy as np
@@ -81,7 +81,6 @@ try:
 except ImportError:  # numpy < 2
     from numpy import byte_bounds as _np_byte_bounds
 
-from cpython.pycapsule cimport PyCapsule_GetName, PyCapsule_GetPointer
 from libc.stdint cimport int64_t, uintptr_t
 from libc.stdlib cimport free, malloc, realloc
 from libc.string cimport memset

@@ -1,5 +1,5 @@
 # _kernels_program.pxi -- activation codes, running instructions (immediate and
-# Program), the BLAS hookup and thread settings (included by _kernels.pyx).
+# Program), thread settings and the GEMM instruction set (included by _kernels.pyx).
 
 # ---- activations ----------------------------------------------------------------------
 
@@ -480,89 +480,45 @@ def get_num_threads() -> int:
     return est_get_num_threads()
 
 
-# ---- BLAS ---------------------------------------------------------------------------------
+# ---- GEMM instruction set ----------------------------------------------------------------
 
-class _DlInfo(ctypes.Structure):
-    _fields_ = [("dli_fname", ctypes.c_char_p), ("dli_fbase", ctypes.c_void_p),
-                ("dli_sname", ctypes.c_char_p), ("dli_saddr", ctypes.c_void_p)]
-
-
-def _library_of(address):
-    """Path of the shared library holding ``address`` (dladdr), or None."""
-    try:
-        info = _DlInfo()
-        if ctypes.CDLL(None).dladdr(ctypes.c_void_p(address), ctypes.byref(info)) and info.dli_fname:
-            return os.path.realpath(info.dli_fname.decode(errors="replace"))
-    except (AttributeError, OSError):
-        pass
-    return None
+def gemm_isas() -> tuple:
+    """The GEMM instruction sets this build and CPU can run, slowest first
+    (``"generic"`` always; ``"avx2"``, ``"avx512"`` where supported)."""
+    return tuple(est_isa_name(<est_isa>i).decode() for i in range(EST_ISA_GENERIC, EST_ISA__COUNT)
+                 if est_gemm_isa_supported(<est_isa>i))
 
 
-# Thread-control entry points of the BLAS libraries scipy may be built with, tried in
-# order. dlsym on the cython_blas module's handle searches that module and then its
-# dependencies, so this finds the BLAS scipy's sgemm really calls, not numpy's.
-_BLAS_THREAD_API = (
-    ("scipy_openblas_set_num_threads", "scipy_openblas_get_num_threads", "scipy_openblas_get_config"),
-    ("scipy_openblas_set_num_threads64_", "scipy_openblas_get_num_threads64_", "scipy_openblas_get_config64_"),
-    ("openblas_set_num_threads", "openblas_get_num_threads", "openblas_get_config"),
-    ("openblas_set_num_threads64_", "openblas_get_num_threads64_", "openblas_get_config64_"),
-    ("MKL_Set_Num_Threads", "MKL_Get_Max_Threads", None),
-    ("bli_thread_set_num_threads", "bli_thread_get_num_threads", None),
-)
-_blas_state = {}
+def get_gemm_isa() -> str:
+    """The instruction set every GEMM uses now: the best one the CPU supports, or the
+    one named by the ``ESTCORE_ISA`` environment variable when the first GEMM ran
+    (``avx512``, ``avx2`` or ``generic``; one the CPU lacks falls back to the best
+    it has), or the last ``set_gemm_isa``."""
+    return est_isa_name(est_gemm_get_isa()).decode()
 
 
-def _install_blas() -> None:
-    from scipy.linalg import cython_blas
-
-    caps = cython_blas.__pyx_capi__
-    cdef object cs = caps["sgemm"], cd = caps["dgemm"]
-    cdef void *s = PyCapsule_GetPointer(cs, PyCapsule_GetName(cs))
-    cdef void *d = PyCapsule_GetPointer(cd, PyCapsule_GetName(cd))
-    check_status(est_blas_set(<est_sgemm_fn>s, <est_dgemm_fn>d), "installing scipy's BLAS")
-    _blas_state.update(sgemm_module=_library_of(<size_t>s), blas_library=None, api=None,
-                       pinned=False, get_threads=None, config=None)
-    try:
-        handle = ctypes.CDLL(cython_blas.__file__)
-    except OSError:
-        return
-    for set_name, get_name, config_name in _BLAS_THREAD_API:
-        setter = getattr(handle, set_name, None)
-        if setter is None:
-            continue
-        setter.restype = None
-        setter.argtypes = [ctypes.c_int]
-        setter(1)
-        getter = getattr(handle, get_name, None)
-        if getter is not None:
-            getter.restype, getter.argtypes = ctypes.c_int, []
-        config = getattr(handle, config_name, None) if config_name else None
-        if config is not None:
-            config.restype, config.argtypes = ctypes.c_char_p, []
-        _blas_state.update(
-            blas_library=_library_of(ctypes.cast(setter, ctypes.c_void_p).value), api=set_name,
-            pinned=True, get_threads=getter,
-            config=config().decode(errors="replace") if config is not None else None)
-        return
+def set_gemm_isa(name) -> None:
+    """Use the GEMM instruction set ``name`` ("avx512", "avx2", "generic", or "auto"
+    for the best supported) from now on, for every kernel built on GEMM (dense, conv).
+    Meant for tests and benchmarks; do not switch while kernels run on other threads
+    if their results must be bit-identical."""
+    if not isinstance(name, str):
+        raise TypeError(f"set_gemm_isa: `name` must be a str. Received: {_describe('name', name)}")
+    cdef int i
+    for i in range(EST_ISA_AUTO, EST_ISA__COUNT):
+        if est_isa_name(<est_isa>i).decode() == name:
+            if not est_gemm_isa_supported(<est_isa>i):
+                raise InvalidArgumentError(
+                    f"set_gemm_isa: {name!r} is not supported on this CPU. "
+                    f"Supported: {('auto',) + gemm_isas()}")
+            check_status(est_gemm_set_isa(<est_isa>i), "set_gemm_isa")
+            return
+    raise InvalidArgumentError(f"set_gemm_isa: `name` must be one of "
+                               f"{('auto', 'generic', 'avx2', 'avx512')}. Received: {name!r}")
 
 
-def blas_info() -> dict:
-    """Where GEMM comes from and how it is threaded (for debugging).
-
-    Keys: ``sgemm_module`` (the library exporting the sgemm estcore calls, normally
-    scipy's cython_blas), ``blas_library`` (the BLAS behind it), ``blas_config``,
-    ``thread_api`` (the symbol used to pin it), ``blas_threads`` (its current thread
-    count; 1 unless someone changed it since import), ``estcore_threads``.
-    """
-    getter = _blas_state.get("get_threads")
-    return {
-        "sgemm_module": _blas_state.get("sgemm_module"),
-        "blas_library": _blas_state.get("blas_library"),
-        "blas_config": _blas_state.get("config"),
-        "thread_api": _blas_state.get("api"),
-        "blas_threads": getter() if getter is not None else None,
-        "estcore_threads": get_num_threads(),
-    }
-
-
-_install_blas()
+def gemm_info() -> dict:
+    """Where GEMM comes from and how it is threaded (for debugging): ``isa`` (in use),
+    ``isas`` (supported), ``estcore_threads``. GEMM is estcore's own packed kernel; no
+    BLAS library is loaded."""
+    return {"isa": get_gemm_isa(), "isas": gemm_isas(), "estcore_threads": get_num_threads()}

@@ -8,7 +8,6 @@ kernels know a subset, listed in :data:`C_ACTIVATIONS`.
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import expit
 
 __all__ = ["ACTIVATIONS", "C_ACTIVATIONS", "forward", "backward_builder", "SELU_ALPHA",
            "SELU_SCALE"]
@@ -54,7 +53,15 @@ def _selu_f(x, out, alpha):
 
 
 def _sigmoid_f(x, out, alpha):
-    expit(x, out=out)
+    # 1 / (1 + e^-x) for x >= 0, e^x / (1 + e^x) below: e = e^-|x| never overflows, and
+    # tiny results keep their precision (as scipy.special.expit). x may be out.
+    positive = x >= 0
+    np.abs(x, out=out)
+    np.negative(out, out=out)
+    np.exp(out, out=out)
+    denom = out + 1
+    np.divide(out, denom, out=out)
+    np.divide(1, denom, out=out, where=positive)
 
 
 def _tanh_f(x, out, alpha):

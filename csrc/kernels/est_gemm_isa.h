@@ -1,0 +1,41 @@
+/* est_gemm_isa.h -- the per-ISA packed GEMM drivers behind est_gemm_f32/f64; not a
+ * public header (see est_blas.h for the design).
+ *
+ * Each est__gemm_<isa>_<type> computes, serially on the calling thread,
+ *   C[m,n] := act(alpha * op(A) @ op(B) + beta * C + bias[None, :])
+ * with the arguments of est_gemm_f32/f64 already validated; `bias` may be NULL (none)
+ * and act is ReLU when `relu` is non-zero, else the identity. m, n > 0, k >= 0.
+ * `ws` is scratch of `ws_elems` elements, 64-byte aligned, owned by the caller and
+ * used only during the call; any size >= EST__GEMM_WS_MIN_ELEMS works (smaller ones
+ * shrink the blocks, which changes KC and therefore rounding). Thread-safe: no
+ * global state. The AVX files are compiled with their own target flags and must
+ * only be called when the CPU supports them (est_gemm_isa_supported).
+ */
+#ifndef ESTCORE_EST_GEMM_ISA_H
+#define ESTCORE_EST_GEMM_ISA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Scratch each thread keeps for packing: the largest KC*NC + MC*KC over the ISAs and
+ * types, in bytes (avx512 f32: 128 x 2048 + 192 x 128 floats = 1.1 MiB). */
+#define EST__GEMM_WS_BYTES ((size_t)1280 * 1024)
+/* Fallback scratch on the stack when the per-thread one cannot be allocated. */
+#define EST__GEMM_WS_MIN_BYTES ((size_t)16 * 1024)
+
+#define EST__DECLARE_GEMM_ISA(ISA, T, SFX_)                                                \
+    void est__gemm_##ISA##SFX_(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,     \
+                               T alpha, const T *a, int64_t lda, const T *b, int64_t ldb,     \
+                               T beta, T *c, int64_t ldc, const T *bias, int relu, T *ws,     \
+                               size_t ws_elems);
+EST__DECLARE_GEMM_ISA(generic, float, _f32)
+EST__DECLARE_GEMM_ISA(generic, double, _f64)
+#if defined(EST_HAVE_X86_GEMM)
+EST__DECLARE_GEMM_ISA(avx2, float, _f32)
+EST__DECLARE_GEMM_ISA(avx2, double, _f64)
+EST__DECLARE_GEMM_ISA(avx512, float, _f32)
+EST__DECLARE_GEMM_ISA(avx512, double, _f64)
+#endif
+#undef EST__DECLARE_GEMM_ISA
+
+#endif /* ESTCORE_EST_GEMM_ISA_H */

@@ -1,0 +1,23 @@
+/* Clears the template parameters of est_gemm_driver.inc (see there). */
+#undef T
+#undef GSFX
+#undef EST__GEMM_FN
+#undef VEC
+#undef VL
+#undef MR
+#undef NVMAX
+#undef KC
+#undef MC
+#undef NC
+#undef V_ZERO
+#undef V_SET1
+#undef V_BCAST
+#undef V_LOADU
+#undef V_STOREU
+#undef V_LOADN
+#undef V_STOREN
+#undef V_FMA
+#undef V_MUL
+#undef V_ADD
+#undef V_RELU
+#undef V_PACK_BT
