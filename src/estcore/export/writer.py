@@ -28,25 +28,34 @@ __all__ = ["write_saved_model", "get_timestamped_export_dir", "prune", "graph_to
 
 logger = logging.getLogger("estcore")
 
-_MAX_DIRECTORY_CREATION_ATTEMPTS = 10
 PREDICT_MODE = "infer"  # the value of ModeKeys.PREDICT, named in error messages
 # Op types that may never appear in a serving graph (they mutate state or hold code).
 _FORBIDDEN = {"InitialValue"}
 
 
 def get_timestamped_export_dir(export_dir_base: str) -> bytes:
-    """``export_dir_base/<int(time.time())>`` as bytes, not yet existing (TF's rule:
-    10 attempts one second apart, then RuntimeError)."""
+    """``export_dir_base/<10-digit seconds>`` as bytes, a name not yet taken.
+
+    The name is ``int(time.time())``; when that second is already taken (a second
+    exporter, or a second export, within the same second) it is the next free second
+    after it, chosen at once. TF slept one second and logged a warning per attempt (up
+    to 10), which cost every evaluation a second when two exporters ran together. The
+    names stay increasing with the export order, which is what loaders and
+    ``exports_to_keep`` rely on.
+    """
     base = os.fsdecode(export_dir_base)
-    for attempt in range(_MAX_DIRECTORY_CREATION_ATTEMPTS):
-        export_dir = os.path.join(base, str(int(time.time())))
-        if not os.path.exists(export_dir):
-            return os.fsencode(export_dir)
-        time.sleep(1)
-        logger.warning("Directory %s already exists; retrying (attempt %s/%s)", export_dir,
-                       attempt + 1, _MAX_DIRECTORY_CREATION_ATTEMPTS)
-    raise RuntimeError("Failed to obtain a unique export directory name after "
-                       f"{_MAX_DIRECTORY_CREATION_ATTEMPTS} attempts.")
+    try:
+        entries = os.listdir(base)
+    except OSError:  # no base directory yet: every name is free
+        entries = []
+    taken = {int(name.removeprefix("temp-")) for name in entries
+             if name.removeprefix("temp-").isdigit()}
+    version = int(time.time())
+    if version in taken:
+        version = max(t for t in taken if t >= version) + 1
+    while os.path.exists(os.path.join(base, str(version))):
+        version += 1  # written by another process since the listing
+    return os.fsencode(os.path.join(base, str(version)))
 
 
 def _temp_export_dir(export_dir: bytes) -> str:

@@ -325,6 +325,7 @@ def load(export_dir: str | bytes | os.PathLike) -> Predictor:
     path = os.fsdecode(os.fspath(export_dir))
     if not os.path.isdir(path):
         raise fmt.ExportFormatError(f"Export directory {path} does not exist")
+    _check_not_a_base_dir(path)
     data = fmt.read_json(os.path.join(path, fmt.GRAPH_FILE))
     variables = _read_arrays(path, fmt.VARIABLES_PREFIX, "variables")
     consts = _read_arrays(path, fmt.CONSTS_PREFIX, "constants")
@@ -337,6 +338,22 @@ def load(export_dir: str | bytes | os.PathLike) -> Predictor:
     _dry_run(path, predictor)
     predictor._session = predictor._new_session()  # the dry run must not advance random ops
     return predictor
+
+
+def _check_not_a_base_dir(path: str) -> None:
+    """An ``export_dir_base`` (holding timestamped exports, no graph file) is named as
+    such, with the exports found in it, newest last."""
+    if os.path.exists(os.path.join(path, fmt.GRAPH_FILE)):
+        return
+    found = sorted((name for name in os.listdir(path)
+                    if name.isdigit() and os.path.isfile(os.path.join(path, name, fmt.GRAPH_FILE))),
+                   key=int)
+    if found:
+        shown = found if len(found) <= 5 else ["..."] + found[-5:]
+        raise fmt.ExportFormatError(
+            f"{path} is an export base directory, not an export: it holds the timestamped "
+            f"exports {shown}; pass one of them, e.g. {os.path.join(path, found[-1])} "
+            "(the newest)")
 
 
 def _dry_run(path: str, predictor: Predictor) -> None:
