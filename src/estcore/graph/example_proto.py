@@ -15,6 +15,10 @@ The schema (TF's ``example.proto`` / ``feature.proto``)::
 repeated fields, fields in any order, unknown fields skipped); :func:`encode_example`
 writes what ``tf.train.Example(...).SerializeToString()`` writes, so serving clients
 without TensorFlow can build requests.
+
+Must not: import protobuf or TensorFlow; build graph ops (the ``ParseExample`` op in
+:mod:`estcore.graph.ops.parsing_ops` calls :func:`decode_example`); parse the generic
+wire format itself (:mod:`estcore.proto.wire` does).
 """
 
 from __future__ import annotations

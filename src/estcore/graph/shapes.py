@@ -2,6 +2,9 @@
 
 Shapes here are what is known while tracing. The plan compiler reruns the same
 shape rules with fully known shapes once the feed shapes are known.
+
+Must not: import any other estcore module, or know dtypes or ops (the op rows in
+``graph/ops/`` use these shapes).
 """
 
 from __future__ import annotations

@@ -8,6 +8,10 @@ Design:
     ``name -> Variable`` and applies TF1's reuse rules (``reuse=True`` requires an
     existing variable, ``None``/``False`` forbids one, ``AUTO_REUSE`` does either).
     ``variable_scope(None, default_name="dense")`` picks ``dense``, ``dense_1``, ...
+
+Must not: hold variable values (the Session owns storage) or call an initializer when a
+variable is created (its ``InitialValue`` node does, when the init op runs); import
+anything above the graph (the layers, metrics and optimizers call ``get_variable``).
 """
 
 from __future__ import annotations

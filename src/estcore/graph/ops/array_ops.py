@@ -6,6 +6,10 @@ not re-exported here, so that the builtin stays visible to this module's functio
 Views: rows with ``alias`` produce their output as a numpy view of an input (set
 up once when the plan is compiled); their ``build`` kernel is the copying
 fallback used when a view is impossible (e.g. reshaping a strided slice).
+
+Must not: decide at run time whether a row is a view (the plan compiler sets up
+aliases once per plan); emit C instructions (``c_emit.py``); hold the ops of
+``index_ops`` (slicing, gather, one_hot, range).
 """
 
 from __future__ import annotations

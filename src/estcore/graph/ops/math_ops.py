@@ -3,6 +3,10 @@
 Every op is one row: shape rule, numpy kernel (``out=`` into planned buffers),
 gradient rule. Broadcasting follows numpy; gradients are un-broadcast with the
 ``SumToShape`` op (a view when no axis was broadcast).
+
+Must not: cast silently: inputs of different dtypes are a TypeError naming both, as in
+TF (``cast`` is explicit); emit C instructions (``c_emit.py``) or fuse (the plan compiler
+does).
 """
 
 from __future__ import annotations

@@ -3,6 +3,10 @@ ops, bias_add, dropout, in_top_k.
 
 Activation ops share one gradient op, ``ActivationGrad`` (attr ``act``), whose
 kernel comes from :mod:`estcore.graph.ops.activations`.
+
+Must not: define the activation functions (the table in :mod:`activations` does);
+emit C instructions (``c_emit.py``) or decide fusion (the plan compiler does); draw
+dropout masks from numpy's global random state (seeds come from :mod:`estcore.graph.random`).
 """
 
 from __future__ import annotations
