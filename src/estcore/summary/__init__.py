@@ -5,6 +5,10 @@
 ``FileWriter`` / ``FileWriterCache`` write ``events.out.tfevents.*`` files with
 scalar, histogram and text summaries; :func:`read_scalars` and
 :func:`read_eval_metrics` read them back.
+
+This ``__init__`` only re-exports (from ``ops``, ``reader``, ``summary_pb``,
+``writer``). Must not: hold code; be imported by estcore's own modules (they import the
+defining module).
 """
 
 from estcore.summary.ops import SummaryOp, histogram, merge, merge_all, scalar, text

@@ -14,6 +14,10 @@ Only the fields estcore writes and reads are modelled (numbers are the ones of
     TensorProto  dtype=1, tensor_shape=2 (dim=2 {size=1}), tensor_content=4,
                  string_val=8
     SummaryMetadata  plugin_data=1 {plugin_name=1, content=2}
+
+Must not: import protobuf or TensorFlow; do file I/O or record framing (``writer.py``
+and ``reader.py``); build graph ops (``ops.py`` does). The generic wire helpers are
+:mod:`estcore.proto.wire`'s.
 """
 
 from __future__ import annotations

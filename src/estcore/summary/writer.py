@@ -14,6 +14,10 @@ to the same file. Unlike TF, the Estimator releases the cached writers' file
 handles at the end of each call (:meth:`FileWriterCache.release`): a writer
 reopens its file for appending when it is next written to, so a process that
 trains in many directories does not keep one open file per directory.
+
+Must not: build or run graph ops (the hooks and the Estimator run the summary ops and
+hand the values here); keep a file handle open past :meth:`FileWriterCache.release`;
+write a record without its two CRCs.
 """
 
 from __future__ import annotations
