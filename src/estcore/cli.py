@@ -17,6 +17,10 @@ Without ``--output``, predictions are printed as JSON lines (one object per
 example); ``--output`` writes an ``.npz`` (one array per output) or a ``.csv``
 (one column per output element, with a header). Also ``python -m estcore.cli``.
 Exit status: 0 on success, 2 on a usage or input error.
+
+Must not: import the Estimator, the graph-building library or ``estcore.train`` (it
+only loads an export through :mod:`estcore.saved_model.loader`); write anything but
+``--output`` and stdout / stderr.
 """
 
 from __future__ import annotations
