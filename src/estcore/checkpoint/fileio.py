@@ -8,6 +8,11 @@ Large chunks are handed to the disk as soon as they are written (Linux
 ``sync_file_range``, started without waiting), so the device works while the
 caller prepares the next chunk (a checkpoint computes its checksum then) and the
 final ``fsync`` only waits for the tail.
+
+Must not: know what it writes (the checkpoint format, the state file and the export
+format hand it bytes); import anything of estcore (the bottom of ``estcore.checkpoint``);
+leave its temporary file behind when a write fails (it is unlinked before the error
+propagates).
 """
 
 from __future__ import annotations
