@@ -338,7 +338,9 @@ class Estimator:
                                           stop_hooks, listeners, source, replication.is_chief)
                 total = steps if steps is not None else (
                     max_steps - start_step if max_steps is not None else None)
-                bar = ProgressBarHook("train", total) if progress_enabled() else None
+                bar = (ProgressBarHook("train", total, stream=source.stream,
+                                       num_shards=replication.shard[1])
+                       if progress_enabled() else None)
                 hooks = first + rest + ([bar] if bar else [])
                 warm = (self._warm_start_settings if ckpt is None and replication.is_chief
                         else None)
@@ -411,7 +413,8 @@ class Estimator:
                 if steps is not None:
                     all_hooks.append(StopAfterNEvalsHook(steps))
                 all_hooks += list(spec.evaluation_hooks) + [final]
-                bar = ProgressBarHook("evaluate", steps) if progress_enabled() else None
+                bar = (ProgressBarHook("evaluate", steps, stream=source.stream)
+                       if progress_enabled() else None)
                 if bar:
                     all_hooks.append(bar)
                 logger.info("Starting evaluation at %s",
