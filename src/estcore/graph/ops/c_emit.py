@@ -11,8 +11,8 @@ once per plan.
 
 Must not: run a program (the executor does) or change what a node computes: an
 emitter that cannot match the row's numpy kernel for these dtypes and layouts returns
-False. Must not be imported by the op family modules (it attaches itself to their rows
-when ``estcore.graph.ops`` is imported).
+False. Must not be imported by the op family modules (``estcore.graph.ops`` calls
+:func:`attach` once every family module has registered its rows).
 """
 
 from __future__ import annotations
