@@ -122,7 +122,8 @@ class CheckpointSaverHook(SessionRunHook):
         checkpoint_basename: file prefix, ``model.ckpt``.
         scaffold: a Scaffold whose ``saver`` is used (not together with ``saver``).
         listeners: :class:`CheckpointSaverListener` list.
-        save_graph_def: kept for TF compatibility (estcore writes no graph file).
+        save_graph_def: write the graph into the event file of ``checkpoint_dir`` when
+            the session is created (TensorBoard's Graphs tab; there is no graph.pbtxt).
         meta_fn: optional ``() -> dict`` stored in each checkpoint's header.
         var_list: variables to save (default: everything the session returns from
             ``get_variable_values()``).
@@ -169,6 +170,8 @@ class CheckpointSaverHook(SessionRunHook):
             listener.begin()
 
     def after_create_session(self, session: Any, coord: Any) -> None:
+        if self._save_graph_def:  # as TF, at the start of every train() call
+            self._summary_writer.add_graph(session.graph)
         global_step = int(session.run(self._global_step_tensor))
         self._save(session, global_step)
         self._timer.update_last_triggered_step(global_step)

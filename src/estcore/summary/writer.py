@@ -32,6 +32,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from estcore.summary.crc32c import masked_crc32c
+from estcore.summary.graph_def import graph_def_bytes
 from estcore.summary.summary_pb import (
     FILE_VERSION,
     Event,
@@ -171,6 +172,12 @@ class FileWriter(EventFileWriter):
         """Write one Summary (a value or a list of values) at ``global_step``."""
         values = [summary] if isinstance(summary, SummaryValue) else list(summary)
         self.add_event(Event(wall_time=time.time(), step=int(global_step or 0), summary=values))
+
+    def add_graph(self, graph: Any, global_step: int | None = None) -> None:
+        """Write ``graph`` (an estcore Graph) as a GraphDef event: TensorBoard's Graphs
+        tab draws it, nodes grouped by name scope."""
+        self.add_event(Event(wall_time=time.time(), step=int(global_step or 0),
+                             graph_def=graph_def_bytes(graph)))
 
     def add_session_log(self, session_log: SessionLog, global_step: int | None = None) -> None:
         self.add_event(Event(wall_time=time.time(), step=int(global_step or 0),
