@@ -9,6 +9,11 @@ Large chunks are handed to the disk as soon as they are written (Linux
 caller prepares the next chunk (a checkpoint computes its checksum then) and the
 final ``fsync`` only waits for the tail.
 
+For crash tests only: with ``ESTCORE_TEST_WRITE_PAUSE_S`` set to a number of
+seconds in the environment, every write pauses that long after its first chunk,
+with the temporary file half written, so that a kill lands inside a write
+(``scripts/crash_test.py``). Unset, it costs one environment lookup per file.
+
 Must not: know what it writes (the checkpoint format, the state file and the export
 format hand it bytes); import anything of estcore (the bottom of ``estcore.checkpoint``);
 leave its temporary file behind when a write fails (it is unlinked before the error
@@ -19,6 +24,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 from collections.abc import Iterable
 
 __all__ = ["atomic_write", "fsync_dir", "remove_temp_files", "TMP_PREFIX"]
@@ -93,6 +99,20 @@ def remove_temp_files(directory: str) -> list[str]:
     return removed
 
 
+_PAUSE_ENV = "ESTCORE_TEST_WRITE_PAUSE_S"
+
+
+def _test_pause() -> float:
+    """Seconds to pause mid-file (crash tests, see the module docstring); 0 normally."""
+    value = os.environ.get(_PAUSE_ENV)
+    if not value:
+        return 0.0
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return 0.0
+
+
 def _write_all(fd: int, data: memoryview) -> None:
     while data:
         written = os.write(fd, data)
@@ -115,12 +135,16 @@ def atomic_write(path: str, chunks: Iterable[bytes | memoryview]) -> None:
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX + os.path.basename(path) + ".",
                                dir=directory)
+    pause = _test_pause()
     try:
         try:
             offset = 0
             for chunk in chunks:
                 view = memoryview(chunk).cast("B")
                 _write_all(fd, view)
+                if pause:
+                    time.sleep(pause)
+                    pause = 0.0
                 if view.nbytes >= _KICK_MIN_BYTES:
                     _start_writeback(fd, offset, view.nbytes)
                 offset += view.nbytes

@@ -1,11 +1,11 @@
 """Write an export directory for a traced serving graph: prune, encode, copy variables.
 
 See :mod:`estcore.export.format` for what is written. Owns the directory layout
-steps (timestamped name, temp dir then rename, pruning to what the signatures
-need, the checkpoint's variables, optional ``model.onnx``). Must not import the
-estimator package: ``Estimator.export_saved_model``
-(:mod:`estcore.estimator.exporting`) traces the PREDICT graph and builds the
-signatures, then calls :func:`write_saved_model`.
+steps (timestamped name, temp dir then rename, removal of the temp dirs that
+interrupted exports left, pruning to what the signatures need, the checkpoint's
+variables, optional ``model.onnx``). Must not import the estimator package:
+``Estimator.export_saved_model`` (:mod:`estcore.estimator.exporting`) traces the
+PREDICT graph and builds the signatures, then calls :func:`write_saved_model`.
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ from estcore.export import format as fmt
 from estcore.export.onnx_export import UnsupportedOpsError, write_onnx
 from estcore.graph.registry import get_row
 
-__all__ = ["write_saved_model", "get_timestamped_export_dir", "prune", "graph_to_json"]
+__all__ = ["write_saved_model", "get_timestamped_export_dir", "prune", "graph_to_json",
+           "remove_temp_export_dirs"]
 
 logger = logging.getLogger("estcore")
 
@@ -56,6 +57,38 @@ def get_timestamped_export_dir(export_dir_base: str) -> bytes:
     while os.path.exists(os.path.join(base, str(version))):
         version += 1  # written by another process since the listing
     return os.fsencode(os.path.join(base, str(version)))
+
+
+def remove_temp_export_dirs(export_dir_base: str | bytes) -> list[str]:
+    """Remove the ``temp-<digits>`` directories that interrupted exports left in a base.
+
+    Called when an export to ``export_dir_base`` starts: an export writes its files
+    into ``temp-<timestamp>`` and renames it to ``<timestamp>`` when complete, so a
+    ``temp-`` directory is one whose export was killed. Only one export may write to
+    a base at a time (as only the chief exports). Nothing else is touched: not a
+    symlink, not a file, not a name with anything but digits after ``temp-``.
+
+    Returns:
+        The paths removed.
+    """
+    base = os.fsdecode(export_dir_base)
+    removed = []
+    try:
+        entries = list(os.scandir(base))
+    except OSError:  # no base directory yet
+        return removed
+    for entry in entries:
+        tail = entry.name.removeprefix("temp-")
+        if tail == entry.name or not tail.isdigit() or not entry.is_dir(follow_symlinks=False):
+            continue
+        shutil.rmtree(entry.path, ignore_errors=True)
+        if not os.path.lexists(entry.path):
+            removed.append(entry.path)
+    if removed:
+        logger.warning("Removed %d temporary export directory(ies) left by interrupted "
+                       "exports in %s: %s", len(removed), base,
+                       ", ".join(os.path.basename(p) for p in removed))
+    return removed
 
 
 def _temp_export_dir(export_dir: bytes) -> str:
@@ -175,6 +208,7 @@ def write_saved_model(export_dir_base: Any, signatures: dict, checkpoint: str,
             "checkpoint": os.fspath(ckpt), "graph": graph_json, "signatures": sig_json,
             "onnx": None, "onnx_unsupported": []}
 
+    remove_temp_export_dirs(export_dir_base)
     export_dir = get_timestamped_export_dir(export_dir_base)
     temp_dir = _temp_export_dir(export_dir)
     if os.path.exists(temp_dir):
