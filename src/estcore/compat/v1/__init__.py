@@ -189,6 +189,7 @@ from estcore.compat.v1.ops import (
     reduce_min,
     reduce_prod,
     reduce_sum,
+    split,
     squeeze,
     to_double,
     to_float,

@@ -13,12 +13,15 @@ from typing import Any
 
 from estcore.graph import dtypes as _dt
 from estcore.graph.ops import array_ops as _a
+from estcore.graph.ops import index_ops as _i
 from estcore.graph.ops import math_ops as _m
 from estcore.graph.ops import reduce_ops as _r
+from estcore.graph.ops.core import convert_to_tensor as _convert
+from estcore.graph.variables import name_scope as _name_scope
 
 __all__ = ["to_float", "to_double", "to_int32", "to_int64", "reduce_sum", "reduce_mean",
            "reduce_max", "reduce_min", "reduce_prod", "reduce_all", "reduce_any",
-           "expand_dims", "squeeze", "count_nonzero"]
+           "expand_dims", "squeeze", "count_nonzero", "split"]
 
 
 def to_float(x: Any, name: str = "ToFloat") -> Any:
@@ -109,3 +112,49 @@ def squeeze(input: Any, axis: Any = None, name: Any = None,  # noqa: A002 - TF1 
             raise ValueError("squeeze: give `axis` or its old name `squeeze_dims`, not both.")
         axis = squeeze_dims
     return _a.squeeze(input, axis=axis, name=name)
+
+
+def split(value: Any, num_or_size_splits: Any, axis: int = 0, num: int | None = None,
+          name: str = "split") -> list:
+    """TF1's ``tf.split``: ``num_or_size_splits`` equal parts (an int) or parts of the
+    given sizes (a list of ints, at most one ``-1``) along ``axis``.
+
+    Built from ``range`` + ``gather`` along ``axis``, so it also splits an axis whose size
+    is known only at run time (the batch); an int split of a run-time size that does not
+    divide evenly drops the remainder rows (TF1 raises at run time).
+    """
+    x = _convert(value)
+    rank = x.shape.rank
+    if rank is None:
+        raise ValueError("split: `value` must have a known rank.")
+    if not -rank <= axis < rank:
+        raise ValueError(f"split: `axis` must be in [{-rank}, {rank}). Received: axis={axis}")
+    axis %= rank
+    static = x.shape.dims[axis]
+    size = _a.shape(x)[axis] if static is None else static
+    if isinstance(num_or_size_splits, int) and not isinstance(num_or_size_splits, bool):
+        n = num_or_size_splits
+        if n < 1:
+            raise ValueError(f"split: `num_or_size_splits` must be >= 1. Received: {n}")
+        if static is not None and static % n:
+            raise ValueError(f"split: dimension {axis} of size {static} cannot be split "
+                             f"into {n} equal parts")
+        part = size // n
+        bounds = [(part * i, part * (i + 1)) for i in range(n)]
+    else:
+        sizes = [int(s) for s in num_or_size_splits]
+        if sizes.count(-1) > 1 or any(s < -1 for s in sizes):
+            raise ValueError(f"split: at most one size may be -1, the others >= 0. "
+                             f"Received: {sizes}")
+        if -1 in sizes:
+            rest = size - sum(s for s in sizes if s != -1)
+            sizes = [rest if s == -1 else s for s in sizes]
+        elif static is not None and sum(sizes) != static:
+            raise ValueError(f"split: sizes {sizes} do not add up to dimension {axis}'s "
+                             f"size {static}")
+        bounds, start = [], 0
+        for s in sizes:
+            bounds.append((start, start + s))
+            start = start + s
+    with _name_scope(name):
+        return [_i.gather(x, _i.range(lo, hi), axis=axis) for lo, hi in bounds]
