@@ -344,15 +344,18 @@ class Estimator:
         """The checkpoint a train call restores: the newest one in model_dir that loads.
 
         The chief first removes the temporary files killed writes left there (no save
-        is in flight yet) and repairs a state file that names another checkpoint.
+        is in flight yet) and repairs a state file that names another checkpoint. Other
+        processes restore nothing themselves (:meth:`Replication.start` gives them the
+        chief's step and variables), so their model_dir is not read.
         """
-        if replication.is_chief:
-            removed = remove_temp_files(self._model_dir)
-            if removed:
-                logger.warning("Removed %d temporary file(s) that interrupted writes left in "
-                               "%s: %s", len(removed), self._model_dir,
-                               ", ".join(os.path.basename(p) for p in removed))
-        return cs.restorable_checkpoint(self._model_dir, repair=replication.is_chief)
+        if not replication.is_chief:
+            return None
+        removed = remove_temp_files(self._model_dir)
+        if removed:
+            logger.warning("Removed %d temporary file(s) that interrupted writes left in "
+                           "%s: %s", len(removed), self._model_dir,
+                           ", ".join(os.path.basename(p) for p in removed))
+        return cs.restorable_checkpoint(self._model_dir, repair=True)
 
     def _train_model(self, input_fn: Callable, user_hooks: list, stop_hooks: list,
                      listeners: list, steps: int | None, max_steps: int | None,
