@@ -13,7 +13,6 @@ from estcore.checkpoint.state import (
     CheckpointReader as NewCheckpointReader,
 )
 from estcore.checkpoint.state import (
-    checkpoint_exists,
     get_checkpoint_state,
     latest_checkpoint,
     list_variables,
@@ -28,6 +27,7 @@ from estcore.compat.v1.training import (
     MonitoredTrainingSession,
     Saver,
     SingularMonitoredSession,
+    checkpoint_exists,
     global_step,
     init_from_checkpoint,
 )

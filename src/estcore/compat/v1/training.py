@@ -21,6 +21,7 @@ import numpy as np
 
 from estcore.checkpoint.format import read_checkpoint
 from estcore.checkpoint.saver import Saver as _CheckpointSaver
+from estcore.checkpoint.state import checkpoint_exists as _checkpoint_exists
 from estcore.checkpoint.state import latest_checkpoint, resolve_checkpoint_path
 from estcore.errors import NotFoundError
 from estcore.estimator.model_fn import Scaffold
@@ -35,7 +36,7 @@ from estcore.hooks.session_run_hook import SessionRunHook
 
 __all__ = ["Saver", "ChiefSessionCreator", "MonitoredSession", "MonitoredTrainingSession",
            "SingularMonitoredSession", "global_step", "GlobalStepWaiterHook",
-           "init_from_checkpoint", "USE_DEFAULT"]
+           "init_from_checkpoint", "checkpoint_exists", "USE_DEFAULT"]
 
 USE_DEFAULT = object()   # TF1's sentinel in MonitoredTrainingSession's defaults
 
@@ -237,6 +238,11 @@ def MonitoredTrainingSession(  # noqa: N802 - TF1 name
                                                  save_steps=ckpt_steps or None,
                                                  scaffold=scaffold))
     return MonitoredSession(creator, all_hooks, stop_grace_period_secs)
+
+
+def checkpoint_exists(checkpoint_prefix: str) -> bool:
+    """Whether a checkpoint with this prefix exists (TF1's parameter name)."""
+    return _checkpoint_exists(checkpoint_prefix)
 
 
 def global_step(sess: Any, global_step_tensor: Any) -> int:
