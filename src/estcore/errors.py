@@ -27,6 +27,7 @@ __all__ = [
     "FailedPreconditionError",
     "InternalError",
     "NotFoundError",
+    "AlreadyExistsError",
     "UnknownStatusError",
     "STATUS_TO_ERROR",
     "error_for_status",
@@ -75,6 +76,10 @@ class InternalError(OpError, RuntimeError):
 
 class NotFoundError(EstcoreError, LookupError):
     """A named thing (variable, checkpoint, file) does not exist."""
+
+
+class AlreadyExistsError(EstcoreError, FileExistsError):
+    """A thing to be created (a file, a directory) already exists."""
 
 
 class UnknownStatusError(OpError, RuntimeError):

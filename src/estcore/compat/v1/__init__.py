@@ -167,7 +167,9 @@ from estcore.compat.v1 import contrib as contrib
 from estcore.compat.v1 import errors as errors
 from estcore.compat.v1 import estimator as estimator
 from estcore.compat.v1 import flags as flags
+from estcore.compat.v1 import gfile as gfile
 from estcore.compat.v1 import initializers as initializers
+from estcore.compat.v1 import io as io
 from estcore.compat.v1 import keras as keras
 from estcore.compat.v1 import layers as layers
 from estcore.compat.v1 import logging as logging
@@ -197,9 +199,21 @@ from estcore.compat.v1.ops import (
     to_int64,
 )
 from estcore.estimator.session_config import SessionConfig as ConfigProto
+from estcore.graph.shapes import Dimension as _Dimension
+from estcore.graph.shapes import dimension_value
 from estcore.nn import sigmoid, tanh
 
 __version__ = f"1.15.0+estcore.{_estcore_version}"
+
+
+def _as_bytes(text, encoding="utf-8"):  # noqa: ANN001, ANN202 - TF's tf.compat.as_bytes
+    return text if isinstance(text, bytes) else str(text).encode(encoding)
+
+
+def _as_text(data, encoding="utf-8"):  # noqa: ANN001, ANN202 - TF's tf.compat.as_text
+    return data.decode(encoding) if isinstance(data, bytes) else str(data)
+
+
 VERSION = __version__
 
 double = float64
@@ -219,6 +233,8 @@ saved_model = _namespace(
     DEFAULT_SERVING_SIGNATURE_DEF_KEY="serving_default")
 
 compat = _namespace("tf.compat", "TF1's tf.compat: ``tf.compat.v1`` is this namespace.",
-                    v1=_sys.modules[__name__])
+                    v1=_sys.modules[__name__], dimension_value=dimension_value,
+                    as_bytes=_as_bytes, as_text=_as_text, as_str=_as_text)
+Dimension = _Dimension
 
 __getattr__ = _missing("tf")
