@@ -109,7 +109,12 @@ def test_app_run_without_main_names_the_problem():
         tf.app.run(argv=["prog"])
 
 
-def test_tf_logging_does_not_touch_the_root_logger():
+def test_tf_logging_does_not_touch_the_root_logger(monkeypatch):
+    for name in ("estcore", "tensorflow"):     # restored after: other tests read them
+        lg = logging.getLogger(name)
+        monkeypatch.setattr(lg, "level", lg.level)
+        monkeypatch.setattr(lg, "handlers", list(lg.handlers))
     before = list(logging.getLogger().handlers)
     tf.logging.set_verbosity(tf.logging.WARN)
     assert logging.getLogger().handlers == before
+    assert logging.getLogger("estcore").level == logging.getLogger("tensorflow").level == 30
