@@ -113,6 +113,27 @@ def _test_pause() -> float:
         return 0.0
 
 
+def _current_umask() -> int:
+    """The process umask (read from /proc where possible: setting it to read it is not
+    thread-safe)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+# Files get the mode open() would give them (0666 less the umask), as TF's writes do;
+# mkstemp's 0600 would hide checkpoints and exports from other users (a TensorBoard or
+# serving process running as another user).
+_FILE_MODE = 0o666 & ~_current_umask()
+
+
 def _write_all(fd: int, data: memoryview) -> None:
     while data:
         written = os.write(fd, data)
@@ -138,6 +159,7 @@ def atomic_write(path: str, chunks: Iterable[bytes | memoryview]) -> None:
     pause = _test_pause()
     try:
         try:
+            os.fchmod(fd, _FILE_MODE)
             offset = 0
             for chunk in chunks:
                 view = memoryview(chunk).cast("B")
