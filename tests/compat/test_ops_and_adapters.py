@@ -86,3 +86,38 @@ def test_saver_save_restore_with_a_session_and_init_from_checkpoint(tmp_path):
             np.testing.assert_array_equal(sess.run(w), [3.0, 3.0])
         with pytest.raises(ValueError, match="Tensor nope is not found"):
             tf.train.init_from_checkpoint(prefix, {"nope": "old/w"})
+
+
+def _counter_graph():
+    step = tf.train.get_or_create_global_step()
+    w = tf.get_variable("w", [], initializer=tf.zeros_initializer())
+    train = tf.group(tf.assign_add(w, 1.0), tf.assign_add(step, 1))
+    return step, w, train
+
+
+def test_monitored_training_session_resumes_from_its_checkpoint_dir(tmp_path):
+    for expected_end in (5, 10):
+        with tf.Graph().as_default():
+            step, w, train = _counter_graph()
+            hooks = [tf.train.StopAtStepHook(num_steps=5)]
+            with tf.train.MonitoredTrainingSession(checkpoint_dir=str(tmp_path),
+                                                   hooks=hooks) as sess:
+                while not sess.should_stop():
+                    sess.run(train)
+        assert tf.train.load_variable(str(tmp_path), "global_step") == expected_end
+        assert tf.train.load_variable(str(tmp_path), "w") == expected_end
+
+
+def test_global_step_waiter_refuses_a_wait_that_cannot_end(tmp_path):
+    with tf.Graph().as_default():
+        _, _, train = _counter_graph()
+        with pytest.raises(RuntimeError, match="wait_until_step=3 but the global step is 0"):
+            with tf.train.SingularMonitoredSession(
+                    hooks=[tf.train.GlobalStepWaiterHook(3)]) as sess:
+                sess.run(train)
+    with tf.Graph().as_default():
+        _, w, train = _counter_graph()
+        with tf.train.SingularMonitoredSession(
+                hooks=[tf.train.GlobalStepWaiterHook(0)]) as sess:
+            sess.run(train)
+            assert sess.raw_session().run(w) == 1.0
