@@ -232,6 +232,38 @@ def test_max_pool_nan_propagates():
     assert np.isnan(y).all()
 
 
+@pytest.mark.parametrize("shape", [(2, 4, 4, 37), (1, 5, 5, 300)], ids=str)
+def test_max_pool_backward_routes_to_the_value_forward_returned(shape, dtype, rng):
+    """Per channel the gradient goes to the first NaN of a window holding NaNs, else to
+    the first maximum; lanes with and without NaNs side by side, tiled (2x2/2 on 4x4)
+    and untiled (SAME on 5x5) windows, more channels than one pass (256) handles."""
+    x = np.round(rng.standard_normal(shape) * 1.5).astype(dtype)
+    nan_at = rng.random(shape) < 0.15
+    x[nan_at] = np.nan
+    oshape = K.pool2d_output_shape(shape, 2, 2, "SAME")
+    dy = rng.standard_normal(oshape).astype(dtype)
+    y = np.empty(oshape, dtype)
+    dx = np.full(shape, 7.0, dtype)
+    K.max_pool2d_forward(x, y, 2, 2, "SAME")
+    K.max_pool2d_backward(x, dy, dx, 2, 2, "SAME")
+    ref = np.zeros(shape)
+    n, h, w, c = shape
+    for b in range(n):
+        for oy in range(oshape[1]):
+            for ox in range(oshape[2]):
+                for ch in range(c):
+                    cells = [(iy, ix) for iy in range(2 * oy, min(2 * oy + 2, h))
+                             for ix in range(2 * ox, min(2 * ox + 2, w))]
+                    vals = [x[b, iy, ix, ch] for iy, ix in cells]
+                    nans = [i for i, v in enumerate(vals) if np.isnan(v)]
+                    pick = nans[0] if nans else int(np.argmax(vals))
+                    got = y[b, oy, ox, ch]
+                    assert np.isnan(got) if nans else got == vals[pick]
+                    iy, ix = cells[pick]
+                    ref[b, iy, ix, ch] += dy[b, oy, ox, ch]
+    np.testing.assert_allclose(dx, ref, rtol=RTOL[dtype], atol=RTOL[dtype])
+
+
 def test_pool_errors():
     x = np.ones((1, 4, 4, 2))
     with pytest.raises(InvalidArgumentError, match=r"`out` must have shape \(1, 2, 2, 2\)"):

@@ -109,7 +109,30 @@ static void test_default_pool_resize(void) {
     CHECK_OK(est_set_num_threads(1)); /* leaves no workers behind at exit */
 }
 
+/* The contention guard's policy: a split run that gained nothing starts an inline
+ * period that doubles while runs keep losing (capped); a run that gained resets it;
+ * runs without an estimate change nothing. */
+static void test_guard_policy(void) {
+    int64_t backoff = EST__GUARD_MIN_NS;
+    est__run_stats gain = {2, 1, 100000, 110000};  /* 110 us < 0.9 * 200 us: gained */
+    CHECK(est__guard_update(&gain, &backoff) == 0);
+    CHECK(backoff == EST__GUARD_MIN_NS);
+    est__run_stats loss = {2, 1, 100000, 190000};  /* waited 90 us for the worker */
+    CHECK(est__guard_update(&loss, &backoff) == EST__GUARD_MIN_NS);
+    CHECK(backoff == 2 * EST__GUARD_MIN_NS);
+    CHECK(est__guard_update(&loss, &backoff) == 2 * EST__GUARD_MIN_NS);
+    for (int i = 0; i < 20; i++) est__guard_update(&loss, &backoff);
+    CHECK(backoff == EST__GUARD_MAX_NS);
+    CHECK(est__guard_update(&loss, &backoff) == EST__GUARD_MAX_NS);
+    est__run_stats all_own = {4, 4, 100000, 900000}; /* no estimate: unchanged */
+    CHECK(est__guard_update(&all_own, &backoff) == 0 && backoff == EST__GUARD_MAX_NS);
+    est__run_stats none_own = {4, 0, 0, 900000};
+    CHECK(est__guard_update(&none_own, &backoff) == 0 && backoff == EST__GUARD_MAX_NS);
+    CHECK(est__guard_update(&gain, &backoff) == 0 && backoff == EST__GUARD_MIN_NS);
+}
+
 int main(void) {
+    test_guard_policy();
     test_many_tasks(1);
     test_many_tasks(2);
     test_many_tasks(5);
