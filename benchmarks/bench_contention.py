@@ -29,9 +29,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from tutorial_steps import KINDS, build_step  # noqa: E402
-
 from estcore._lib import _kernels  # noqa: E402
+from tutorial_steps import KINDS, build_step  # noqa: E402
 
 SETTINGS = ("quiet 1t", "quiet 2t", "busy 1t", "busy 2t")
 STEPS_PER_BLOCK = {"mlp": 200, "cnn": 6}
