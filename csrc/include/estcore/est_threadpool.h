@@ -35,7 +35,8 @@
  * task on the caller. est_parallel_for times each split run (the caller's own tasks
  * and the whole run); a run that gained nothing (est__guard_update) makes the next
  * runs inline for a back-off period (1 ms, doubling while split runs keep losing,
- * up to 128 ms; reset by a run that gains), after which one split run probes again.
+ * and at least 32 times the time the losing run waited; at most 1 s; reset by a run
+ * that gains), after which one split run probes again.
  * Results do not change (kernels are bit-identical for any split); on a quiet
  * machine split runs gain and the guard never engages. Cost: two clock reads per
  * task the caller runs.
@@ -95,8 +96,9 @@ void est_parallel_for(int64_t n_tasks, est_task_fn fn, void *ctx);
 
 /* ---- contention guard policy (internal; a pure function, unit-tested) ---------- */
 
-#define EST__GUARD_MIN_NS ((int64_t)1000000)   /* first inline period: 1 ms */
-#define EST__GUARD_MAX_NS ((int64_t)128000000) /* longest inline period: 128 ms */
+#define EST__GUARD_MIN_NS ((int64_t)1000000)    /* first inline period: 1 ms */
+#define EST__GUARD_MAX_NS ((int64_t)1000000000) /* longest inline period: 1 s */
+#define EST__GUARD_WASTE_FACTOR 32 /* inline period >= 32 x the time a loss wasted */
 
 /* What one split run measured: its tasks, how many the caller ran, their total
  * duration and the whole run's duration (nanoseconds). */
@@ -106,18 +108,26 @@ typedef struct est__run_stats {
 
 /* The guard's verdict on one split run. Serial time is estimated as the caller's mean
  * task time times n_tasks (a kernel splits into near-equal tasks). A run whose
- * elapsed time is at least 90% of that estimate gained nothing: returns the inline
- * period to apply now (*backoff), and doubles *backoff (capped at EST__GUARD_MAX_NS).
+ * elapsed time is at least 90% of that estimate gained nothing: it returns the
+ * inline period to apply now, the larger of *backoff and EST__GUARD_WASTE_FACTOR
+ * times the time the caller sat waiting (total - own), capped at EST__GUARD_MAX_NS,
+ * and doubles *backoff. The waste term bounds what probing costs on a busy machine:
+ * one probe that waited a whole time slice (tens of ms when the run queue is long)
+ * is followed by at least 32 times as long inline, so probes cost at most ~3%.
  * A run that gained resets *backoff to EST__GUARD_MIN_NS and returns 0. A run with
- * no estimate (the caller ran none or all of the tasks) returns 0 and leaves *backoff. */
+ * no estimate (the caller ran none or all of the tasks) returns 0, *backoff kept. */
 static inline int64_t est__guard_update(const est__run_stats *s, int64_t *backoff) {
     if (s->own_tasks <= 0 || s->own_tasks >= s->n_tasks) return 0;
     /* elapsed >= 0.9 * own_ns / own_tasks * n_tasks, in integers (no overflow below
      * 2^63 / 10 / n_tasks ns) */
     if (s->total_ns * 10 * s->own_tasks >= 9 * s->own_ns * s->n_tasks) {
         int64_t now = *backoff < EST__GUARD_MIN_NS ? EST__GUARD_MIN_NS : *backoff;
+        int64_t waited = s->total_ns - s->own_ns;
+        if (waited > EST__GUARD_MAX_NS / EST__GUARD_WASTE_FACTOR) waited = EST__GUARD_MAX_NS;
+        else waited *= EST__GUARD_WASTE_FACTOR;
         *backoff = now >= EST__GUARD_MAX_NS / 2 ? EST__GUARD_MAX_NS : 2 * now;
-        return now;
+        now = waited > now ? waited : now;
+        return now > EST__GUARD_MAX_NS ? EST__GUARD_MAX_NS : now;
     }
     *backoff = EST__GUARD_MIN_NS;
     return 0;

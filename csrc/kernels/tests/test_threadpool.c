@@ -118,9 +118,13 @@ static void test_guard_policy(void) {
     CHECK(est__guard_update(&gain, &backoff) == 0);
     CHECK(backoff == EST__GUARD_MIN_NS);
     est__run_stats loss = {2, 1, 100000, 190000};  /* waited 90 us for the worker */
-    CHECK(est__guard_update(&loss, &backoff) == EST__GUARD_MIN_NS);
+    CHECK(est__guard_update(&loss, &backoff) == 32 * 90000); /* 2.88 ms > 1 ms */
     CHECK(backoff == 2 * EST__GUARD_MIN_NS);
-    CHECK(est__guard_update(&loss, &backoff) == 2 * EST__GUARD_MIN_NS);
+    CHECK(est__guard_update(&loss, &backoff) == 32 * 90000);
+    CHECK(backoff == 4 * EST__GUARD_MIN_NS);
+    CHECK(est__guard_update(&loss, &backoff) == 4 * EST__GUARD_MIN_NS); /* 4 ms > 2.88 */
+    est__run_stats slice = {2, 1, 100000, 40100000}; /* waited 40 ms: capped at 1 s */
+    CHECK(est__guard_update(&slice, &backoff) == EST__GUARD_MAX_NS);
     for (int i = 0; i < 20; i++) est__guard_update(&loss, &backoff);
     CHECK(backoff == EST__GUARD_MAX_NS);
     CHECK(est__guard_update(&loss, &backoff) == EST__GUARD_MAX_NS);
