@@ -206,6 +206,13 @@ static pthread_once_t g_atfork_once = PTHREAD_ONCE_INIT;
  * between concurrent callers only shifts a period, never correctness. */
 static _Atomic int64_t g_serial_until;
 static _Atomic int64_t g_backoff = EST__GUARD_MIN_NS;
+/* ESTCORE_CONTENTION_GUARD=0 turns the guard off (read once, for measurements). */
+static int g_guard_on = 1;
+static pthread_once_t g_guard_once = PTHREAD_ONCE_INIT;
+static void read_guard_env(void) {
+    const char *env = getenv("ESTCORE_CONTENTION_GUARD");
+    g_guard_on = !(env != NULL && env[0] == '0' && env[1] == '\0');
+}
 
 static void atfork_prepare(void) { pthread_mutex_lock(&g_mu); }
 static void atfork_parent(void) { pthread_mutex_unlock(&g_mu); }
@@ -290,8 +297,9 @@ void est_parallel_for(int64_t n_tasks, est_task_fn fn, void *ctx) {
         if (pool != NULL) {
             est__run_stats stats;
             pool_run(pool, n_tasks, fn, ctx, &stats);
+            pthread_once(&g_guard_once, read_guard_env);
             int64_t backoff = atomic_load_explicit(&g_backoff, memory_order_relaxed);
-            int64_t inline_ns = est__guard_update(&stats, &backoff);
+            int64_t inline_ns = g_guard_on ? est__guard_update(&stats, &backoff) : 0;
             atomic_store_explicit(&g_backoff, backoff, memory_order_relaxed);
             if (inline_ns > 0)
                 atomic_store_explicit(&g_serial_until, now_ns() + inline_ns, memory_order_relaxed);

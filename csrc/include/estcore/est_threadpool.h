@@ -39,7 +39,8 @@
  * that gains), after which one split run probes again.
  * Results do not change (kernels are bit-identical for any split); on a quiet
  * machine split runs gain and the guard never engages. Cost: two clock reads per
- * task the caller runs.
+ * task the caller runs. ESTCORE_CONTENTION_GUARD=0 in the environment (read on the
+ * first split run) turns it off, for measurements.
  */
 #ifndef ESTCORE_EST_THREADPOOL_H
 #define ESTCORE_EST_THREADPOOL_H
