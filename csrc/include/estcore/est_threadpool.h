@@ -100,6 +100,7 @@ void est_parallel_for(int64_t n_tasks, est_task_fn fn, void *ctx);
 #define EST__GUARD_MIN_NS ((int64_t)1000000)    /* first inline period: 1 ms */
 #define EST__GUARD_MAX_NS ((int64_t)1000000000) /* longest inline period: 1 s */
 #define EST__GUARD_WASTE_FACTOR 32 /* inline period >= 32 x the time a loss wasted */
+#define EST__GUARD_MIN_WAIT_NS ((int64_t)250000) /* a loss waited at least 250 us */
 
 /* What one split run measured: its tasks, how many the caller ran, their total
  * duration and the whole run's duration (nanoseconds). */
@@ -109,7 +110,10 @@ typedef struct est__run_stats {
 
 /* The guard's verdict on one split run. Serial time is estimated as the caller's mean
  * task time times n_tasks (a kernel splits into near-equal tasks). A run whose
- * elapsed time is at least 90% of that estimate gained nothing: it returns the
+ * elapsed time is at least 90% of that estimate, and whose caller waited at least
+ * EST__GUARD_MIN_WAIT_NS for the workers, gained nothing because a worker was
+ * preempted (a worker's wake-up latency, tens of us, never counts: it costs small
+ * runs a little and must not turn off the split of the large ones): it returns the
  * inline period to apply now, the larger of *backoff and EST__GUARD_WASTE_FACTOR
  * times the time the caller sat waiting (total - own), capped at EST__GUARD_MAX_NS,
  * and doubles *backoff. The waste term bounds what probing costs on a busy machine:
@@ -121,7 +125,8 @@ static inline int64_t est__guard_update(const est__run_stats *s, int64_t *backof
     if (s->own_tasks <= 0 || s->own_tasks >= s->n_tasks) return 0;
     /* elapsed >= 0.9 * own_ns / own_tasks * n_tasks, in integers (no overflow below
      * 2^63 / 10 / n_tasks ns) */
-    if (s->total_ns * 10 * s->own_tasks >= 9 * s->own_ns * s->n_tasks) {
+    if (s->total_ns - s->own_ns >= EST__GUARD_MIN_WAIT_NS &&
+        s->total_ns * 10 * s->own_tasks >= 9 * s->own_ns * s->n_tasks) {
         int64_t now = *backoff < EST__GUARD_MIN_NS ? EST__GUARD_MIN_NS : *backoff;
         int64_t waited = s->total_ns - s->own_ns;
         if (waited > EST__GUARD_MAX_NS / EST__GUARD_WASTE_FACTOR) waited = EST__GUARD_MAX_NS;
