@@ -138,3 +138,22 @@ def test_two_inputs_npz_in_process(export_dirs, tmp_path, capsys):
     assert [json.loads(s)["classes"] for s in lines] == export_dirs["ref"]["classes"].tolist()
     assert main(["predict", export_dirs["one"], "--input", str(tmp_path / "in.npz"),
                  "--batch-size", "0"]) == 2
+
+
+@pytest.mark.smoke
+def test_version(cli):
+    proc = cli("--version")
+    assert proc.stdout.strip() == f"estcore {ec.__version__}"
+
+
+@pytest.mark.smoke
+def test_base_directory_names_the_exports_found(export_dirs, tmp_path, capsys):
+    from estcore.cli import main
+
+    base = os.path.dirname(export_dirs["one"])
+    newest = os.path.basename(export_dirs["one"])
+    np.save(tmp_path / "in.npy", export_dirs["x"])
+    assert main(["predict", base, "--input", str(tmp_path / "in.npy")]) == 2
+    err = capsys.readouterr().err
+    assert "is an export base directory" in err
+    assert f"[{newest!r}]" in err and os.path.join(base, newest) in err

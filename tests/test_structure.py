@@ -40,6 +40,18 @@ FACADES = frozenset({
     "estcore.estimator.inputs",
     "estcore.compat",
     "estcore.compat.v1",
+    "estcore.compat.v1.errors",
+    "estcore.compat.v1.estimator",
+    "estcore.compat.v1.gfile",
+    "estcore.compat.v1.io",
+    "estcore.compat.v1.initializers",
+    "estcore.compat.v1.layers",
+    "estcore.compat.v1.losses",
+    "estcore.compat.v1.math",
+    "estcore.compat.v1.metrics",
+    "estcore.compat.v1.nn",
+    "estcore.compat.v1.summary",
+    "estcore.compat.v1.train",
     "estcore.initializers",
     "estcore.io",
     "estcore.math",
@@ -53,7 +65,7 @@ FACADES = frozenset({
 # loading an export (which needs no Estimator); the estimator; then what only consumes
 # it (the CLI, compat.v1).
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("_lib", "_validation", "_version", "errors", "nest", "proto"),
+    ("_lib", "_validation", "_version", "errors", "logging", "nest", "proto"),
     ("graph",),
     ("nn", "math", "initializers", "io", "summary", "losses", "metrics", "layers", "train"),
     ("inputs", "data", "feature_column"),

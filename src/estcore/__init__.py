@@ -72,7 +72,6 @@ from estcore.graph.ops.array_ops import (
     ones_like,
     placeholder,
     placeholder_with_default,
-    range,  # noqa: A004 - TF1 name
     rank,
     reshape,
     shape,
@@ -88,6 +87,7 @@ from estcore.graph.ops.array_ops import (
 )
 from estcore.graph.ops.clip_ops import clip_by_global_norm, clip_by_norm, global_norm
 from estcore.graph.ops.core import constant, convert_to_tensor
+from estcore.graph.ops.index_ops import range  # noqa: A004 - TF1 name
 from estcore.graph.ops.math_ops import (
     abs,  # noqa: A004 - TF1 name
     add,

@@ -7,6 +7,9 @@ received::
 
 Validate at the public entry point (``numpy_input_fn(...)``, a constructor),
 never deep inside training.
+
+Must not: import anything of estcore but :mod:`estcore.errors` (every layer uses it);
+coerce a bad value into a good one silently (it raises, or returns the checked value).
 """
 
 from __future__ import annotations

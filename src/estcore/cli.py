@@ -2,6 +2,7 @@
 
 Usage::
 
+    estcore --version
     estcore predict EXPORT_DIR --input file.npz|file.npy|file.csv|file.tfrecord
                     [--output out.npz|out.csv] [--signature NAME] [--batch-size N]
 
@@ -16,6 +17,10 @@ Without ``--output``, predictions are printed as JSON lines (one object per
 example); ``--output`` writes an ``.npz`` (one array per output) or a ``.csv``
 (one column per output element, with a header). Also ``python -m estcore.cli``.
 Exit status: 0 on success, 2 on a usage or input error.
+
+Must not: import the Estimator, the graph-building library or ``estcore.train`` (it
+only loads an export through :mod:`estcore.saved_model.loader`); write anything but
+``--output`` and stdout / stderr.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from estcore._version import __version__
 from estcore.saved_model.loader import load
 from estcore.summary.reader import EventFileCorruptError, iter_records
 
@@ -163,10 +169,12 @@ def _predict(args: argparse.Namespace) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="estcore", description="estcore command line tools.")
+    p.add_argument("--version", action="version", version=f"estcore {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
     pr = sub.add_parser("predict", help="run an exported model on numpy/CSV inputs")
     pr.add_argument("export_dir", metavar="EXPORT_DIR",
-                    help="a directory written by Estimator.export_saved_model")
+                    help="one timestamped directory written by "
+                    "Estimator.export_saved_model (export_dir_base/<timestamp>)")
     pr.add_argument("--input", required=True, help=".npz (keys = input names), .npy, .csv or "
                     ".tfrecord (serialized Examples)")
     pr.add_argument("--output", help="write predictions to .npz or .csv instead of printing")

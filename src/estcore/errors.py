@@ -8,6 +8,9 @@ Each C status code (``csrc/include/estcore/est_common.h``) maps to exactly one
 class here through :data:`STATUS_TO_ERROR`; the Cython seam raises through it.
 ``EstcoreError`` and ``OpError`` are abstract groups and are never raised
 themselves.
+
+Must not: import anything of estcore (every layer, the Cython seam included, imports
+it); define an error that is not a subclass of the builtin a Python user would catch.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ __all__ = [
     "FailedPreconditionError",
     "InternalError",
     "NotFoundError",
+    "AlreadyExistsError",
     "UnknownStatusError",
     "STATUS_TO_ERROR",
     "error_for_status",
@@ -72,6 +76,10 @@ class InternalError(OpError, RuntimeError):
 
 class NotFoundError(EstcoreError, LookupError):
     """A named thing (variable, checkpoint, file) does not exist."""
+
+
+class AlreadyExistsError(EstcoreError, FileExistsError):
+    """A thing to be created (a file, a directory) already exists."""
 
 
 class UnknownStatusError(OpError, RuntimeError):

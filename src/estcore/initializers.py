@@ -1,4 +1,8 @@
-"""``estcore.initializers`` (TF1 ``tf.initializers``): see :mod:`estcore.graph.initializers`."""
+"""``estcore.initializers`` (TF1 ``tf.initializers``): see :mod:`estcore.graph.initializers`.
+
+A façade: re-exports only. Must not: define initializers; be imported by estcore's own
+modules (they import :mod:`estcore.graph.initializers`).
+"""
 
 # ruff: noqa: F401 - this module re-exports names
 

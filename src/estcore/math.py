@@ -1,4 +1,9 @@
-"""``estcore.math``: TF1's ``tf.math`` namespace (aliases of the top-level ops)."""
+"""``estcore.math``: TF1's ``tf.math`` namespace (aliases of the top-level ops).
+
+A façade: re-exports only. Must not: define ops (they are the graph's
+``math_ops`` / ``reduce_ops`` and :mod:`estcore.nn`); be imported by estcore's own
+modules.
+"""
 
 # ruff: noqa: F401 - this module re-exports names
 

@@ -1,4 +1,11 @@
-"""``estcore.nn``: activations, softmax, cross-entropies, dropout, conv/pool (TF1 names)."""
+"""``estcore.nn``: activations, softmax, cross-entropies, dropout, conv/pool (TF1 names).
+
+Thin TF1-named wrappers over the graph's ``nn_ops``, ``conv_ops``, ``math_ops`` and
+``reduce_ops`` (plus compositions such as ``moments``, ``l2_normalize``,
+``embedding_lookup``). Must not: register op rows or kernels (the graph's op modules
+do); create variables; import the layers, losses or metrics (they import this
+module).
+"""
 
 # ruff: noqa: F401 - this module re-exports names
 

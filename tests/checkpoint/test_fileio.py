@@ -58,3 +58,12 @@ def test_remove_temp_files_removes_only_leftovers(tmp_path):
     assert sorted(os.listdir(tmp_path)) == [".tmp-dir", "model.ckpt-5.data"]
     assert (tmp_path / "model.ckpt-5.data").read_bytes() == b"keep"
     assert fileio.remove_temp_files(str(tmp_path / "missing")) == []
+
+
+def test_written_files_get_the_mode_open_would_give(tmp_path):
+    """Not mkstemp's 0600: other users (TensorBoard, a server) can read checkpoints."""
+    plain = tmp_path / "plain"
+    plain.write_bytes(b"x")
+    target = tmp_path / "atomic"
+    fileio.atomic_write(str(target), [b"x"])
+    assert (target.stat().st_mode & 0o777) == (plain.stat().st_mode & 0o777)

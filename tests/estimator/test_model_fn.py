@@ -103,9 +103,9 @@ def test_default_export_output_in_predict():
 
 
 def test_loss_shape_rules():
-    for shape in ([1], [None]):
-        spec = EstimatorSpec(ModeKeys.EVAL, loss=T("l:0", shape))
-        assert spec.loss.shape.as_list() == []
+    spec = EstimatorSpec(ModeKeys.EVAL, loss=T("l:0", [1]))
+    assert spec.loss.shape.as_list() == []
+    # [None] (TF: accepted, then a Reshape error at run time): see test_spec_loss.py
     spec = EstimatorSpec(ModeKeys.EVAL, loss=T("l:0", None))  # unknown rank is accepted
     assert spec.loss.shape.rank is None
     spec = EstimatorSpec(ModeKeys.EVAL, loss=T("l:0", [1, 1]))

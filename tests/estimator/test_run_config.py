@@ -4,6 +4,7 @@ import pathlib
 
 import pytest
 
+from estcore.estimator import Estimator
 from estcore.estimator.run_config import (
     ClusterSpec,
     RunConfig,
@@ -313,3 +314,39 @@ def test_cluster_spec():
         c.num_tasks("ps")
     with pytest.raises(TypeError, match="cluster"):
         ClusterSpec([1])
+
+
+@pytest.mark.parametrize("text, position", [
+    ("", "line 1 column 1 (char 0)"),
+    ('{"cluster": ', "line 1 column 13 (char 12)"),
+    ("{'task': 1}", "line 1 column 2 (char 1)"),
+])
+def test_malformed_tf_config_names_the_variable_and_position(monkeypatch, text, position):
+    monkeypatch.setenv("TF_CONFIG", text)
+    with pytest.raises(json.JSONDecodeError) as info:  # a ValueError, as TF's
+        RunConfig()
+    message = str(info.value)
+    assert message.startswith("The TF_CONFIG environment variable is not valid JSON (")
+    assert message.endswith(position)
+    assert f"TF_CONFIG={text!r}" in message
+
+
+def test_model_dir_that_is_a_file_is_refused_at_construction(tmp_path):
+    a_file = tmp_path / "model.txt"
+    a_file.write_text("not a directory")
+    for model_dir, what in ((str(a_file), "it is a file"),
+                            (a_file, "it is a file"),
+                            (str(a_file / "sub" / "dir"),
+                             f"{str(a_file)!r} in its path is a file")):
+        expected = f"Received: model_dir={str(model_dir)!r}, and {what}"
+        with pytest.raises(ValueError, match="model_dir must be a directory") as info:
+            RunConfig(model_dir=model_dir)
+        assert str(info.value).endswith(expected)
+        with pytest.raises(ValueError, match="model_dir must be a directory"):
+            Estimator(lambda features, labels, mode: None, model_dir=model_dir)
+        with pytest.raises(ValueError, match="model_dir must be a directory"):
+            RunConfig().replace(model_dir=model_dir)
+    # a directory, or a path that does not exist yet, is fine
+    assert RunConfig(model_dir=str(tmp_path)).model_dir == str(tmp_path)
+    assert RunConfig(model_dir=str(tmp_path / "new" / "dir")).model_dir == str(
+        tmp_path / "new" / "dir")

@@ -4,6 +4,12 @@ This layer's job: validate what reaches C, release the GIL around heavy or
 blocking calls, turn C status codes into :mod:`estcore.errors` exceptions, and
 own the memory that crosses the border. The public modules above it only shape
 the interface. Nothing outside ``estcore`` should import from here.
+
+This ``__init__`` only imports the two compiled modules (``_kernels``: the kernels and
+C programs; ``_pipeline``: the input pipeline) and says how to rebuild when they are
+missing. Must not: decide what to fuse or when to run (``graph/plan.py`` and the
+executor do); import anything of estcore above ``errors`` and ``_validation``; let a
+C status code escape as anything but an :mod:`estcore.errors` exception.
 """
 
 try:

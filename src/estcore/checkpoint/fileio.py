@@ -8,12 +8,23 @@ Large chunks are handed to the disk as soon as they are written (Linux
 ``sync_file_range``, started without waiting), so the device works while the
 caller prepares the next chunk (a checkpoint computes its checksum then) and the
 final ``fsync`` only waits for the tail.
+
+For crash tests only: with ``ESTCORE_TEST_WRITE_PAUSE_S`` set to a number of
+seconds in the environment, every write pauses that long after its first chunk,
+with the temporary file half written, so that a kill lands inside a write
+(``scripts/crash_test.py``). Unset, it costs one environment lookup per file.
+
+Must not: know what it writes (the checkpoint format, the state file and the export
+format hand it bytes); import anything of estcore (the bottom of ``estcore.checkpoint``);
+leave its temporary file behind when a write fails (it is unlinked before the error
+propagates).
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
+import time
 from collections.abc import Iterable
 
 __all__ = ["atomic_write", "fsync_dir", "remove_temp_files", "TMP_PREFIX"]
@@ -88,6 +99,41 @@ def remove_temp_files(directory: str) -> list[str]:
     return removed
 
 
+_PAUSE_ENV = "ESTCORE_TEST_WRITE_PAUSE_S"
+
+
+def _test_pause() -> float:
+    """Seconds to pause mid-file (crash tests, see the module docstring); 0 normally."""
+    value = os.environ.get(_PAUSE_ENV)
+    if not value:
+        return 0.0
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return 0.0
+
+
+def _current_umask() -> int:
+    """The process umask (read from /proc where possible: setting it to read it is not
+    thread-safe)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+# Files get the mode open() would give them (0666 less the umask), as TF's writes do;
+# mkstemp's 0600 would hide checkpoints and exports from other users (a TensorBoard or
+# serving process running as another user).
+_FILE_MODE = 0o666 & ~_current_umask()
+
+
 def _write_all(fd: int, data: memoryview) -> None:
     while data:
         written = os.write(fd, data)
@@ -110,12 +156,17 @@ def atomic_write(path: str, chunks: Iterable[bytes | memoryview]) -> None:
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX + os.path.basename(path) + ".",
                                dir=directory)
+    pause = _test_pause()
     try:
         try:
+            os.fchmod(fd, _FILE_MODE)
             offset = 0
             for chunk in chunks:
                 view = memoryview(chunk).cast("B")
                 _write_all(fd, view)
+                if pause:
+                    time.sleep(pause)
+                    pause = 0.0
                 if view.nbytes >= _KICK_MIN_BYTES:
                     _start_writeback(fd, offset, view.nbytes)
                 offset += view.nbytes

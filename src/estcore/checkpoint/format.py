@@ -19,6 +19,10 @@ corrupted file is reported as :class:`CheckpointCorruptError` naming the file,
 never read silently. Only plain numeric and bool dtypes are stored (object
 arrays are refused); nothing is ever unpickled. Files are written atomically
 (:func:`estcore.checkpoint.fileio.atomic_write`).
+
+Must not: decide which checkpoint to read or keep (``state.py`` and ``saver.py`` do);
+know variables, graphs or sessions (it stores name -> array mappings); return data from
+a file whose checks failed (the ``*_unverified`` readers skip only the CRC, by name).
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ __all__ = [
     "read_checkpoint",
     "read_header",
     "read_tensor_unverified",
+    "read_header_unverified",
     "checkpoint_file",
 ]
 
@@ -284,6 +289,25 @@ def read_tensor_unverified(prefix_or_file: str, name: str) -> np.ndarray:
     dtype = np.dtype(entry["dtype"])
     arr = np.frombuffer(raw, dtype=dtype)
     return arr.reshape(tuple(entry["shape"])).astype(dtype.newbyteorder("="))
+
+
+def read_header_unverified(prefix_or_file: str) -> dict:
+    """The JSON header of a checkpoint read through its head alone, WITHOUT the CRC.
+
+    Magic, version, header length and every tensor's extent are checked against the
+    file's size (so the file is an estcore checkpoint with a sane table), but its
+    bytes are not read. For a caller that has just verified the file (the meta of
+    the checkpoint a train call restores) or that only needs to know the file is a
+    checkpoint (rotation, before it deletes one).
+
+    Raises:
+        OSError: the file cannot be read.
+        CheckpointCorruptError: not a checkpoint, or a malformed head.
+    """
+    path = _resolve_file(prefix_or_file)
+    with open(path, "rb") as f:
+        header, _ = _check_head(path, f, os.fstat(f.fileno()).st_size)
+    return header
 
 
 def read_checkpoint(prefix_or_file: str, copy: bool = True

@@ -15,7 +15,7 @@ Rotation follows TF's Saver (spec 5.4) with its known bugs fixed:
   preservation" (TF preserved *every* evicted checkpoint, disabling
   ``keep_checkpoint_max``).
 * Preserved checkpoints stay listed in the state file and are marked with a
-  ``# preserved: "..."`` comment (see :mod:`checkpoint_state`), so they remain
+  ``# preserved: "..."`` comment (see :mod:`estcore.checkpoint.state`), so they remain
   discoverable and are never deleted, also after a restart.
 * ``max_to_keep`` 0 or None keeps every checkpoint and lists every one in the
   state file (TF listed only the newest).
@@ -24,10 +24,21 @@ Rotation follows TF's Saver (spec 5.4) with its known bugs fixed:
   file on disk that the state file does not list and whose step is below the newest
   listed one (left by a process killed between the state-file write and the
   deletions) joins L as its oldest entries, so the next save rotates it out; a file
-  newer than every listed one is never adopted, so never deleted.
+  newer than every listed one is never adopted, so never deleted. Given the
+  checkpoint training resumed from, entries with a higher step (a newer checkpoint
+  that did not load, or one the state file skipped) leave L too: they stay on disk,
+  untouched, for inspection.
+* A file is deleted only if it is a ``<base>-<step>.data`` file directly inside the
+  save directory whose head reads as an estcore checkpoint (magic, version, tensor
+  table); anything else is left in place with a WARNING.
 
 Order of a save: checkpoint file (atomic) -> state file (atomic) -> deletions,
 so a crash at any point leaves the state file naming only complete files.
+
+Must not: read variables from a session (the caller passes ``values``, name -> array);
+encode tensors or write the state file's text itself (:mod:`estcore.checkpoint.format`
+and :mod:`estcore.checkpoint.state` do); delete a file that is not an estcore checkpoint
+of this directory.
 """
 
 from __future__ import annotations
@@ -42,8 +53,10 @@ from typing import Any
 from estcore._validation import invalid
 from estcore.checkpoint.format import (
     CHECKPOINT_SUFFIX,
+    CheckpointCorruptError,
     checkpoint_file,
     read_checkpoint,
+    read_header_unverified,
     write_checkpoint,
 )
 from estcore.checkpoint.state import (
@@ -65,13 +78,30 @@ def _step_of(prefix: str) -> tuple[str, int] | None:
     return (m.group(1), int(m.group(2))) if m else None
 
 
-def _unlisted_older(directory: str, listed: list[str]) -> list[tuple[str, float]]:
+def _is_checkpoint(directory: str, prefix: str) -> bool:
+    """True if ``prefix``'s file lies directly inside ``directory`` and its head reads as
+    an estcore checkpoint: the only files rotation may delete."""
+    path = checkpoint_file(prefix)
+    if os.path.dirname(os.path.realpath(path)) != os.path.realpath(directory):
+        return False
+    try:
+        read_header_unverified(path)
+    except (OSError, CheckpointCorruptError):
+        return False
+    return True
+
+
+def _unlisted_older(directory: str, listed: list[str],
+                    limit: int | None = None) -> list[tuple[str, float]]:
     """Checkpoints in ``directory`` named like the listed ones, not listed, with a step
-    below the newest listed step, oldest first, as ``(prefix, file mtime)``."""
+    below the newest listed step (and below ``limit``), that read as checkpoints,
+    oldest first, as ``(prefix, file mtime)``."""
     steps = [s for s in map(_step_of, listed) if s is not None]
     if not steps:
         return []
     base, newest = steps[-1][0], max(step for b, step in steps if b == steps[-1][0])
+    if limit is not None:
+        newest = min(newest, limit)
     known = {os.path.basename(p) for p in listed}
     found = []
     for entry in os.listdir(directory):
@@ -82,6 +112,9 @@ def _unlisted_older(directory: str, listed: list[str]) -> list[tuple[str, float]
         if parsed is None or parsed[0] != base or parsed[1] >= newest or name in known:
             continue
         prefix = os.path.join(directory, name)
+        if not _is_checkpoint(directory, prefix):
+            logger.warning("Not rotating %s: it does not read as a checkpoint.", prefix)
+            continue
         found.append((parsed[1], prefix, os.path.getmtime(checkpoint_file(prefix))))
     if found:
         logger.warning("Rotating %d checkpoint(s) of %s that the state file does not list "
@@ -132,15 +165,27 @@ class Saver:
         """Prefixes kept by ``keep_checkpoint_every_n_hours``, oldest first."""
         return [p for p, _ in self._preserved]
 
-    def recover_last_checkpoints(self, checkpoint_dir: str) -> None:
+    def recover_last_checkpoints(self, checkpoint_dir: str,
+                                 resumed_from: str | None = None) -> None:
         """Reload the rotation list from ``checkpoint_dir``'s state file.
 
         Entries whose file is missing are dropped; preserved ones are kept apart.
+
+        Args:
+            checkpoint_dir: the directory of the state file.
+            resumed_from: the checkpoint prefix training restored (None: none). A
+                listed checkpoint with a higher step is left out of the rotation, so
+                it is never deleted.
         """
-        state = get_checkpoint_state(checkpoint_dir)
+        try:
+            state = get_checkpoint_state(checkpoint_dir)
+        except ValueError:  # a state file naming no checkpoint: nothing to rotate
+            state = None
         self._last, self._preserved = [], []
         if state is None:
             return
+        resumed = _step_of(resumed_from) if resumed_from else None
+        limit = resumed[1] if resumed else None
         times = state.all_model_checkpoint_timestamps
         preserved = set(state.preserved_paths)
         for i, prefix in enumerate(state.all_model_checkpoint_paths):
@@ -148,8 +193,16 @@ class Saver:
             if not os.path.isfile(path):
                 continue
             stamp = times[i] if times else os.path.getmtime(path)
+            step = _step_of(prefix)
+            if prefix not in preserved and limit is not None and step is not None \
+                    and step[1] > limit:
+                logger.warning("Checkpoint %s is newer than the one training resumed from "
+                               "(%s): it is kept on disk and left out of the rotation.",
+                               prefix, resumed_from)
+                continue
             (self._preserved if prefix in preserved else self._last).append((prefix, stamp))
-        self._last[:0] = _unlisted_older(checkpoint_dir, state.all_model_checkpoint_paths)
+        self._last[:0] = _unlisted_older(checkpoint_dir, state.all_model_checkpoint_paths,
+                                         limit)
 
     def save(self, values: Mapping[str, Any], save_path: str, global_step: int | None = None,
              meta: Mapping[str, Any] | None = None) -> str:
@@ -201,6 +254,12 @@ class Saver:
             preserved_paths=[p for p, _ in self._preserved])
         write_checkpoint_state(directory, state)
         for old in to_delete:
+            if not os.path.lexists(checkpoint_file(old)):
+                continue
+            if not _is_checkpoint(directory, old):
+                logger.warning("Not deleting %s: it is not a checkpoint file inside %s.",
+                               checkpoint_file(old), directory)
+                continue
             try:
                 os.remove(checkpoint_file(old))
             except OSError as e:

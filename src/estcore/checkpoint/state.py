@@ -22,6 +22,9 @@ estcore additions, all valid for TF's text parser (comments are skipped):
 
 Paths are written relative to the directory; readers join relative entries
 with the directory, so a model_dir can be moved.
+
+Must not: delete or rotate checkpoints (the Saver does); encode tensors (``format.py``
+does); write the state file other than through :func:`estcore.checkpoint.fileio.atomic_write`.
 """
 
 from __future__ import annotations

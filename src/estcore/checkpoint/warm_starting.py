@@ -14,6 +14,10 @@ variable names so they can be tested without a graph:
 
 Vocabulary remapping (``VocabInfo``) is not supported: a non-empty
 ``var_name_to_vocab_info`` is refused with a clear error.
+
+Must not: assign values or run a session (the Estimator's session setup writes what
+:func:`warm_start_values` returns); read the checkpoint format itself (through
+:mod:`estcore.checkpoint.state`); import the hooks or the estimator.
 """
 
 from __future__ import annotations

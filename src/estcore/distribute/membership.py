@@ -15,6 +15,8 @@ Two launches give the same picture (chief = rank 0):
 * One process per host with ``TF_CONFIG``: the training tasks are ``chief`` and
   ``worker`` (``evaluator`` and ``ps`` take no part); rank = position in
   ``[chief:0, worker:0, worker:1, ...]``, which is TF's ``global_id_in_cluster``.
+
+Must not: import mpi4py or run collectives; parse TF_CONFIG (``RunConfig`` does).
 """
 
 from __future__ import annotations

@@ -3,6 +3,10 @@
 mpi4py initialises MPI when ``mpi4py.MPI`` is first imported; estcore imports it
 only when a multi-worker setting needs it, with thread level MULTIPLE (the
 heartbeat thread talks to MPI while the main thread waits on a collective).
+
+Must not: import mpi4py when this module is imported (only :func:`import_mpi` does, so
+single-process training never starts MPI); run collectives (``strategy.py`` and
+``watchdog.py`` do).
 """
 
 from __future__ import annotations

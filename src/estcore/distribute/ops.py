@@ -11,6 +11,10 @@ gradient of the mean loss over the whole global batch.
 
 The op is stateful (never folded or deduplicated) and has no gradient. Without
 a C emitter it runs as a numpy closure between the C programs of the plan.
+
+Must not: import the estimator or the optimizers (``Optimizer.apply_gradients`` builds
+this op through the active strategy); call MPI other than through the strategy's bounded
+``allreduce_sum_``.
 """
 
 from __future__ import annotations

@@ -11,6 +11,10 @@ each step whether to go on (so all stop at the same step).
 The communicator is formed once per process (:func:`get_communicator`): the
 world of an ``mpiexec -n W`` launch, or the rendezvous of a TF_CONFIG launch
 (:mod:`estcore.distribute.rendezvous`). A single process needs no MPI at all.
+
+Must not: import the estimator (the Estimator reaches the strategy through one seam,
+``estcore.estimator.replication``) or run the training loop; block on an MPI collective
+without the watchdog's bounded wait.
 """
 
 from __future__ import annotations

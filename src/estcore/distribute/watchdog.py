@@ -15,6 +15,9 @@ and the caller polls ``Test`` while checking:
 Polling: ``Test`` in a tight loop for the first ~2 ms (steps of a small model
 finish within that), then sleeps that grow to 1 ms, so a waiting worker does
 not burn a core that another process could use.
+
+Must not: call a blocking MPI collective; import mpi4py itself (the caller passes
+requests and communicators); know about the Estimator, strategies or variables.
 """
 
 from __future__ import annotations

@@ -10,6 +10,8 @@ the exporters and serving receivers (from ``estcore.export``).
 
 Nothing inside estcore imports this module: implementation modules import the
 module that defines a name.
+
+Must not: hold code.
 """
 
 from estcore.checkpoint.saver import Saver

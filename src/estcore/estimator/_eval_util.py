@@ -1,4 +1,10 @@
-"""Evaluation and prediction helpers of the Estimator (pure Python, TF's texts)."""
+"""Evaluation and prediction helpers of the Estimator (pure Python, TF's texts).
+
+Owns formatting an evaluation's results (``dict_to_str``), writing them and the
+checkpoint path as summaries to the eval directory, picking ``predict_keys`` and the
+batch length of predictions, and TF's reserved metric names. Must not: run a session
+or hooks (``estimator.py`` does); hold TF's evaluation loop.
+"""
 
 from __future__ import annotations
 

@@ -3,6 +3,10 @@
 Plain functions, bound methods (``self`` dropped), callables (their
 ``__call__``) and ``functools.partial`` (bound arguments removed) are handled.
 Keyword-only parameters and ``**kwargs`` are invisible, as in TF.
+
+Must not: decide which arguments a model_fn gets (``estimator.py`` does, through
+:func:`call_with_optional_args`); call a user function except in
+:func:`call_with_optional_args`.
 """
 
 from __future__ import annotations

@@ -9,8 +9,6 @@ objects; the loop that calls them is :mod:`estcore.estimator.monitored_session`.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
 from typing import Any
 
 from estcore.checkpoint.saver import Saver
@@ -23,7 +21,7 @@ from estcore.hooks.checkpoint_hooks import (
 )
 from estcore.hooks.session_run_hook import SessionRunHook
 
-__all__ = ["check_hooks_type", "check_listeners_type", "input_state_fn", "train_hooks"]
+__all__ = ["check_hooks_type", "check_listeners_type", "train_hooks"]
 
 
 def check_hooks_type(hooks: Any) -> list:
@@ -45,26 +43,9 @@ def check_listeners_type(listeners: Any) -> list:
     return listeners
 
 
-def input_state_fn(source: Any) -> Callable[[], dict] | None:
-    """Checkpoint meta with the input stream's ``get_state()`` when it has one (JSON)."""
-    get_state = getattr(getattr(source, "stream", None), "get_state", None)
-    if get_state is None:
-        return None
-
-    def meta() -> dict:
-        try:
-            state = get_state()
-            json.dumps(state)
-        except (TypeError, ValueError, RuntimeError):
-            return {}
-        return {"input_state": state}
-
-    return meta
-
-
 def train_hooks(config: Any, spec: Any, global_step: Any, user_hooks: list,
-                stop_hooks: list, listeners: list, source: Any = None,
-                is_chief: bool = True) -> tuple[list, list]:
+                stop_hooks: list, listeners: list, meta_fn: Any = None,
+                is_chief: bool = True, resumed_from: str | None = None) -> tuple[list, list]:
     """``(chief hooks, worker hooks)`` of a training call, each list in TF's order.
 
     Args:
@@ -74,8 +55,11 @@ def train_hooks(config: Any, spec: Any, global_step: Any, user_hooks: list,
         user_hooks: the ``hooks`` argument of ``train()``.
         stop_hooks: the StopAtStepHook of ``steps`` / ``max_steps`` (or nothing).
         listeners: the ``saving_listeners`` argument (need a CheckpointSaverHook).
-        source: the input source (its stream state goes into checkpoints).
+        meta_fn: ``(final) -> dict`` stored in each checkpoint's header (the train
+            call's record and input position, :mod:`estcore.estimator._resume`).
         is_chief: False on a non-chief process: no checkpoints, no summaries.
+        resumed_from: the checkpoint the call restored: rotation never deletes a
+            newer one.
     """
     model_dir = config.model_dir
     chief_hooks: list = []
@@ -92,13 +76,13 @@ def train_hooks(config: Any, spec: Any, global_step: Any, user_hooks: list,
         if saver is None:
             saver = Saver(max_to_keep=config.keep_checkpoint_max,
                           keep_checkpoint_every_n_hours=config.keep_checkpoint_every_n_hours)
-            saver.recover_last_checkpoints(model_dir)
+            saver.recover_last_checkpoints(model_dir, resumed_from)
         hook = CheckpointSaverHook(
             model_dir, save_secs=config.save_checkpoints_secs,
             save_steps=config.save_checkpoints_steps, saver=saver,
             var_list=global_variables(),
             save_graph_def=config.checkpoint_save_graph_def,
-            meta_fn=input_state_fn(source))
+            meta_fn=meta_fn)
         chief_hooks.append(hook)
         saver_hooks = [hook]
     if listeners:

@@ -8,7 +8,13 @@ placeholders with an unknown batch dimension from the input's element spec,
 calls ``model_fn`` once, then runs the steps through a
 :class:`~estcore.estimator.monitored_session.MonitoredSession` with TF's hooks
 in TF's order (:mod:`estcore.estimator.call_hooks`). Checkpoints are restored
-from ``model_dir`` automatically.
+from ``model_dir`` automatically: the newest one that loads
+(:func:`~estcore.checkpoint.state.restorable_checkpoint`, which falls back past a
+damaged state file or checkpoint with a WARNING; the chief's train call repairs
+the state file). A train call that restores a checkpoint of an interrupted call
+continues that call's input where the checkpoint left it
+(:mod:`estcore.estimator._resume`, docs/reliability.md). The chief removes the
+temporary files that killed writes left in model_dir before it trains.
 
 Owns the Estimator class: argument checks, the calls of the user's functions and
 the train / evaluate / predict paths. Must not know about other processes:
@@ -36,10 +42,12 @@ from typing import Any
 import numpy as np
 
 from estcore.checkpoint import state as cs
+from estcore.checkpoint.fileio import remove_temp_files
 from estcore.checkpoint.warm_starting import WarmStartSettings
 from estcore.errors import OutOfRangeError
 from estcore.estimator import _eval_util as ev
 from estcore.estimator._fn_utils import fn_args, verify_model_fn_args
+from estcore.estimator._resume import plan_input, report_resume, train_call_meta
 from estcore.estimator._session_setup import (
     Feeder,
     build_placeholders,
@@ -59,6 +67,7 @@ from estcore.graph.ir import Graph, GraphKeys, add_to_collection
 from estcore.graph.random import set_random_seed
 from estcore.hooks.basic_hooks import FinalOpsHook, StopAfterNEvalsHook, StopAtStepHook
 from estcore.hooks.progress import ProgressBarHook, progress_enabled
+from estcore.inputs.resume import resume_scope
 from estcore.inputs.seed import seed_scope
 from estcore.inputs.shard import shard_scope
 from estcore.inputs.source import InputSource, derive_input_seed, make_input_source
@@ -124,9 +133,11 @@ class _EmptyInput(Exception):
 
 def _checked_checkpoint(estimator: Estimator, checkpoint_path: str | None,
                         what: str) -> str | None:
-    """``checkpoint_path``, or the latest checkpoint when None (None: run initialization)."""
+    """``checkpoint_path``, or the newest checkpoint of model_dir that loads when None
+    (None: no checkpoint file at all, run initialization as TF). Checkpoint files of
+    which none loads raise CheckpointCorruptError (never random weights)."""
     if checkpoint_path is None:
-        checkpoint_path = estimator.latest_checkpoint()
+        checkpoint_path = cs.restorable_checkpoint(estimator.model_dir)
         if checkpoint_path is None:
             logger.info("Could not find trained model in model_dir: %s, running "
                         "initialization to %s.", estimator.model_dir, what)
@@ -162,6 +173,7 @@ class Estimator:
         self._model_fn = model_fn
         self._params = copy.deepcopy(params or {})
         self._warm_start_settings = _warm_start_settings(warm_start_from)
+        self._resume_warned: set = set()  # input kinds warned about (see _resume)
 
     # ------------------------------------------------------------------ properties
 
@@ -193,7 +205,13 @@ class Estimator:
         return os.path.join(self._model_dir, "eval" if not name else "eval_" + name)
 
     def latest_checkpoint(self) -> str | None:
-        """Full prefix of the newest checkpoint in model_dir, or None."""
+        """Full prefix of the checkpoint model_dir's state file names, or None (TF).
+
+        As TF: the state file's ``model_checkpoint_path`` when its file exists, without
+        reading it and without falling back (callers poll it to see new checkpoints).
+        ``train()``, ``evaluate()`` and ``predict()`` restore from the newest checkpoint
+        that loads instead (:func:`~estcore.checkpoint.state.restorable_checkpoint`).
+        """
         return cs.latest_checkpoint(self._model_dir)
 
     def get_variable_names(self) -> list[str]:
@@ -246,19 +264,19 @@ class Estimator:
             raise ValueError("model_fn should return an EstimatorSpec.")
         return spec
 
-    def _build(self, input_fn: Callable, mode: str, start_step: int,
-               replication: Replication = LOCAL):
+    def _build(self, input_fn: Callable, mode: str, seed: int | None,
+               replication: Replication = LOCAL, resume_state: dict | None = None):
         """Inside the current default graph: global step, inputs, placeholders, spec.
 
-        ``replication`` gives the input seed and shard and the scope model_fn runs
-        in (several training processes: one seed for all, this process's shard of
-        each global batch, gradients averaged by the optimizer).
+        ``seed`` is the input seed (from :meth:`Replication.input_seed`);
+        ``resume_state`` the input position offered to the stream input_fn creates.
+        ``replication`` gives the shard and the scope model_fn runs in (several
+        training processes: this process's shard of each global batch, gradients
+        averaged by the optimizer).
         """
         set_random_seed(self._config.tf_random_seed)
         global_step = get_or_create_global_step()
-        seed = replication.input_seed(derive_input_seed(self._config.tf_random_seed,
-                                                        start_step))
-        with shard_scope(*replication.shard):
+        with shard_scope(*replication.shard), resume_scope(resume_state):
             source = self._call_input_fn(input_fn, mode, seed)
         if source.features_spec is None:
             source.close()
@@ -269,6 +287,11 @@ class Estimator:
         with replication.model_scope():
             spec = self._call_model_fn(features, labels, mode, self.config)
         return global_step, source, features, labels, spec
+
+    def _input_seed(self, ckpt: str | None) -> int | None:
+        """The input seed of an evaluate / predict call (from the checkpoint's step)."""
+        return derive_input_seed(self._config.tf_random_seed,
+                                 read_global_step(ckpt, verify=False))
 
     def _finalizer(self, graph: Any) -> Callable[[], None]:
         def finalize() -> None:
@@ -295,8 +318,9 @@ class Estimator:
         replication = replication_for(self._config)
         replication.begin()
         try:
+            ckpt = self._restore_point(replication)
             if max_steps is not None:
-                _, saved = replication.start(None, read_global_step(self.latest_checkpoint()))
+                _, saved = replication.start(None, read_global_step(ckpt))
                 if max_steps <= saved:
                     replication.end()
                     logger.info("Skipping training since max_steps has already saved.")
@@ -306,7 +330,7 @@ class Estimator:
             stop_hooks = ([StopAtStepHook(num_steps=steps, last_step=max_steps)]
                           if steps is not None or max_steps is not None else [])
             loss = self._train_model(input_fn, hooks, stop_hooks, saving_listeners, steps,
-                                     max_steps, replication)
+                                     max_steps, replication, ckpt)
             replication.end()
         except BaseException as exc:
             replication.fail(exc)
@@ -316,29 +340,52 @@ class Estimator:
         logger.info("Loss for final step: %s.", loss)
         return self
 
+    def _restore_point(self, replication: Replication) -> str | None:
+        """The checkpoint a train call restores: the newest one in model_dir that loads.
+
+        The chief first removes the temporary files killed writes left there (no save
+        is in flight yet) and repairs a state file that names another checkpoint. Other
+        processes restore nothing themselves (:meth:`Replication.start` gives them the
+        chief's step and variables), so their model_dir is not read.
+        """
+        if not replication.is_chief:
+            return None
+        removed = remove_temp_files(self._model_dir)
+        if removed:
+            logger.warning("Removed %d temporary file(s) that interrupted writes left in "
+                           "%s: %s", len(removed), self._model_dir,
+                           ", ".join(os.path.basename(p) for p in removed))
+        return cs.restorable_checkpoint(self._model_dir, repair=True)
+
     def _train_model(self, input_fn: Callable, user_hooks: list, stop_hooks: list,
                      listeners: list, steps: int | None, max_steps: int | None,
-                     replication: Replication) -> Any:
-        ckpt = self.latest_checkpoint()
+                     replication: Replication, ckpt: str | None) -> Any:
         ckpt, start_step = replication.start(ckpt, read_global_step(ckpt, verify=False))
+        plan = plan_input(ckpt, self._config.tf_random_seed, start_step,
+                          replication.shard[1])
+        seed = replication.input_seed(plan.seed)
         graph = Graph()
         with graph.as_default():
             try:
                 global_step, source, features, labels, spec = self._build(
-                    input_fn, ModeKeys.TRAIN, start_step, replication)
+                    input_fn, ModeKeys.TRAIN, seed, replication, plan.state)
             except _EmptyInput:
                 logger.warning("Training with estimator made no steps. Perhaps input is "
                                "empty or misspecified.")
                 return None
             try:
+                report_resume(plan, source.stream, start_step, self._resume_warned)
                 if not any(op.tag == "loss" for op in (merge_all() or [])):
                     scalar("loss", spec.loss)
                 add_to_collection(GraphKeys.LOSSES, spec.loss)
                 first, rest = train_hooks(self._config, spec, global_step, user_hooks,
-                                          stop_hooks, listeners, source, replication.is_chief)
+                                          stop_hooks, listeners, train_call_meta(source, seed),
+                                          replication.is_chief, resumed_from=ckpt)
                 total = steps if steps is not None else (
                     max_steps - start_step if max_steps is not None else None)
-                bar = ProgressBarHook("train", total) if progress_enabled() else None
+                bar = (ProgressBarHook("train", total, stream=source.stream,
+                                       num_shards=replication.shard[1])
+                       if progress_enabled() else None)
                 hooks = first + rest + ([bar] if bar else [])
                 warm = (self._warm_start_settings if ckpt is None and replication.is_chief
                         else None)
@@ -397,7 +444,7 @@ class Estimator:
         with graph.as_default():
             try:
                 global_step, source, features, labels, spec = self._build(
-                    input_fn, ModeKeys.EVAL, read_global_step(ckpt, verify=False))
+                    input_fn, ModeKeys.EVAL, self._input_seed(ckpt))
             except _EmptyInput:
                 raise ValueError("input_fn produced no batch to evaluate on.") from None
             try:
@@ -411,7 +458,8 @@ class Estimator:
                 if steps is not None:
                     all_hooks.append(StopAfterNEvalsHook(steps))
                 all_hooks += list(spec.evaluation_hooks) + [final]
-                bar = ProgressBarHook("evaluate", steps) if progress_enabled() else None
+                bar = (ProgressBarHook("evaluate", steps, stream=source.stream)
+                       if progress_enabled() else None)
                 if bar:
                     all_hooks.append(bar)
                 logger.info("Starting evaluation at %s",
@@ -462,7 +510,7 @@ class Estimator:
         with graph.as_default():
             try:
                 _, source, features, _, spec = self._build(input_fn, ModeKeys.PREDICT,
-                                                           read_global_step(ckpt, verify=False))
+                                                           self._input_seed(ckpt))
             except _EmptyInput:
                 return
         try:

@@ -1,4 +1,8 @@
-"""``estcore.estimator.experimental``: early-stopping hooks (TF's names)."""
+"""``estcore.estimator.experimental``: early-stopping hooks (TF's names).
+
+Re-exports only (from :mod:`estcore.hooks.early_stopping`). Must not: hold code; be
+imported by estcore's own modules.
+"""
 
 from estcore.hooks.early_stopping import (
     make_early_stopping_hook,

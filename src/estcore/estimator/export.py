@@ -1,6 +1,10 @@
 """``estcore.estimator.export``: TF's ``tf.estimator.export`` namespace.
 
 Serving signature outputs and the serving input receivers.
+
+Re-exports only (from :mod:`estcore.export.export_output` and
+:mod:`estcore.export.receivers`). Must not: hold code; be imported by estcore's own
+modules.
 """
 
 from estcore.export.export_output import (

@@ -1,4 +1,8 @@
-"""``ModeKeys``: the three modes a model_fn is called in (TF's strings)."""
+"""``ModeKeys``: the three modes a model_fn is called in (TF's strings).
+
+Must not: import anything from estcore (specs, the Estimator, export and the hooks'
+users all compare against these strings).
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,10 @@
-"""``EstimatorSpec``: what a model_fn returns, validated per mode as TF's."""
+"""``EstimatorSpec``: what a model_fn returns, validated per mode as TF's.
+
+Owns ``EstimatorSpec`` (per-mode checks of ``loss``, ``train_op``, ``predictions``,
+``eval_metric_ops``, ``export_outputs``, hooks) and ``Scaffold``. Must not: run a
+session or the hooks; know how the Estimator uses a spec (``estimator.py`` and
+``exporting.py`` do); build ops beyond reshaping a one-element loss to a scalar.
+"""
 
 from __future__ import annotations
 
@@ -128,13 +134,18 @@ def _validate_loss(loss: Any, mode: str, graph: Any) -> Any:
     loss = _check_is_tensor(loss, "loss")
     dims = _shape_list(loss)
     if dims is not None:
-        if None not in dims:
-            n = 1
-            for d in dims:
-                n *= d
-            if n != 1:
-                raise ValueError(f"Loss must be scalar, given: {loss}")
-        if dims:  # e.g. [1] or [None]: make it a scalar, as TF does
+        if None in dims:
+            # TF accepts an unknown size here and fails in the first run's Reshape; a loss
+            # of shape [None] is nearly always the per-example losses of the batch.
+            raise ValueError(f"Loss must be scalar, given: {loss} (a dimension of unknown "
+                             "size, usually the batch: reduce the per-example losses, e.g. "
+                             "with reduce_mean)")
+        n = 1
+        for d in dims:
+            n *= d
+        if n != 1:
+            raise ValueError(f"Loss must be scalar, given: {loss}")
+        if dims:  # e.g. [1] or [1, 1]: make it a scalar, as TF does
             loss = reshape(loss, [])
     _check_graph(loss, "loss", graph)
     return loss
@@ -225,7 +236,9 @@ class EstimatorSpec(collections.namedtuple("EstimatorSpec", _FIELDS)):
         mode: a :class:`ModeKeys` value (not validated, as TF).
         predictions: Tensor or dict of Tensors; required in PREDICT.
         loss: scalar Tensor (or one element); required in TRAIN and EVAL. Shape
-            ``[1]`` is reshaped to a scalar.
+            ``[1]`` is reshaped to a scalar. A shape with a dimension of unknown size
+            (e.g. ``[None]``, the per-example losses) is a ValueError here; TF accepted
+            it and failed in the first run's Reshape.
         train_op: Operation or Tensor; required in TRAIN, ignored otherwise.
         eval_metric_ops: dict name -> ``(value, update_op)``.
         export_outputs: dict name -> :class:`ExportOutput` (PREDICT only).

@@ -108,6 +108,7 @@ def _validate_properties(config: RunConfig) -> None:
             raise ValueError(message)
 
     check("model_dir", lambda d: bool(d), "model_dir should be non-empty", numeric=False)
+    _check_model_dir_is_a_directory(config._model_dir)
     check("save_summary_steps", lambda s: s >= 0, "save_summary_steps should be >= 0")
     check("save_checkpoints_steps", lambda s: s >= 0, "save_checkpoints_steps should be >= 0")
     check("save_checkpoints_secs", lambda s: s >= 0, "save_checkpoints_secs should be >= 0")
@@ -132,12 +133,36 @@ def _validate_properties(config: RunConfig) -> None:
           "checkpoint_save_graph_def must be a bool.", numeric=False)
 
 
+def _check_model_dir_is_a_directory(model_dir: Any) -> None:
+    """``model_dir`` (or the nearest part of it that exists) must be a directory: a file
+    there once failed in ``os.makedirs`` at the first save, ten frames down."""
+    if not isinstance(model_dir, (str, bytes)):
+        return
+    path = os.path.expanduser(os.fsdecode(model_dir))
+    probe = path
+    while probe and not os.path.exists(probe):
+        parent = os.path.dirname(probe.rstrip(os.sep))
+        if parent == probe:
+            return
+        probe = parent
+    if probe and not os.path.isdir(probe):
+        what = "it is a file" if probe == path else f"{probe!r} in its path is a file"
+        raise ValueError(f"model_dir must be a directory (checkpoints and summaries are "
+                         f"written into it). Received: model_dir={model_dir!r}, and {what}")
+
+
 # --------------------------------------------------------------------------- TF_CONFIG
 
 
 def _load_tf_config() -> dict[str, Any]:
     text = os.environ.get("TF_CONFIG", "{}")
-    config = json.loads(text)  # malformed JSON (also "") raises, as TF's does
+    try:
+        config = json.loads(text)
+    except json.JSONDecodeError as e:
+        # still a JSONDecodeError (a ValueError), as TF's; this one names the variable
+        raise json.JSONDecodeError(f"The TF_CONFIG environment variable is not valid JSON "
+                                   f"({e.msg}; TF_CONFIG={text[:200]!r})", e.doc,
+                                   e.pos) from None
     if not isinstance(config, dict):
         raise ValueError(f"TF_CONFIG must hold a JSON object. Received: {text!r}")
     return config

@@ -30,10 +30,17 @@ An export is a directory ``export_dir_base/<10-digit timestamp>/`` holding::
           "outputs": {"probabilities": {"tensor": "Softmax:0", "dtype": ..., "shape": ...}}}},
      "onnx": {"file": "model.onnx", "signature": "serving_default"} | null,
      "onnx_unsupported": ["<op type> '<node name>'", ...],
+     "files": {"consts.data": {"size": 396, "crc32": "0123abcd"}, ...},
+                                          every other file of the directory (optional:
+                                          exports written before it have none)
      "checksum": "crc32:0123abcd"}        CRC-32 of the canonical JSON of every other field
 
 The checksum catches accidental corruption (it is no signature: validation of
-every field on load is what guards against crafted files).
+every field on load is what guards against crafted files). ``files`` lists the size
+and CRC-32 of every other file in the directory when ``saved_model.json`` was written
+(it is written last), so a damaged, truncated, missing or swapped asset, ``model.onnx``
+or data file is an error at load that names it. JSON nesting deeper than
+:data:`MAX_JSON_DEPTH` is refused before parsing.
 
 Nodes are listed in a topological order (every input names an earlier node's
 output). ``type`` is a key of the op registry (:mod:`estcore.graph.registry`);
@@ -77,7 +84,8 @@ from estcore.graph.shapes import TensorShape
 
 __all__ = ["FORMAT_NAME", "FORMAT_VERSION", "GRAPH_FILE", "VARIABLES_DIR", "VARIABLES_FILE",
            "CONSTS_FILE", "ONNX_FILE", "ASSETS_EXTRA_DIR", "ExportFormatError",
-           "encode_attr", "decode_attr", "read_json", "write_json", "json_checksum"]
+           "MAX_JSON_DEPTH", "encode_attr", "decode_attr", "read_json", "write_json",
+           "json_checksum", "file_manifest", "verify_files"]
 
 FORMAT_NAME = "estcore-saved-model"
 FORMAT_VERSION = 1
@@ -90,6 +98,10 @@ CONSTS_PREFIX = "consts"
 ONNX_FILE = "model.onnx"
 ASSETS_EXTRA_DIR = "assets.extra"
 _NUMERIC_KINDS = set("biuf")
+# saved_model.json of a real export nests about 10 deep; a deeper one is refused before
+# json (or the recursive attribute decoder) could hit Python's recursion limit.
+MAX_JSON_DEPTH = 64
+_CHUNK = 1 << 20
 
 
 class ExportFormatError(ValueError):
@@ -222,9 +234,68 @@ def json_checksum(data: dict) -> str:
     return f"crc32:{zlib.crc32(canon.encode('utf-8')) & 0xFFFFFFFF:08x}"
 
 
+def _file_crc32(full: str) -> tuple[int, str]:
+    """Size and CRC-32 (8 hex digits) of a file, read in 1 MiB chunks."""
+    crc, size = 0, 0
+    with open(full, "rb") as f:
+        while chunk := f.read(_CHUNK):
+            crc = zlib.crc32(chunk, crc)
+            size += len(chunk)
+    return size, f"{crc & 0xFFFFFFFF:08x}"
+
+
+def file_manifest(export_dir: str, exclude: str = GRAPH_FILE) -> dict[str, dict]:
+    """``relative path -> {"size", "crc32"}`` of every regular file under ``export_dir``
+    but ``exclude`` (paths with ``/``, sorted)."""
+    out = {}
+    for root, dirs, files in os.walk(export_dir):
+        dirs.sort()
+        for name in sorted(files):
+            full = os.path.join(root, name)
+            rel = os.path.relpath(full, export_dir).replace(os.sep, "/")
+            if rel == exclude or not os.path.isfile(full) or os.path.islink(full):
+                continue
+            size, crc = _file_crc32(full)
+            out[rel] = {"size": size, "crc32": crc}
+    return out
+
+
+def verify_files(export_dir: str, data: dict) -> None:
+    """Check every file listed in ``data["files"]`` (if any): present, same size, same
+    CRC-32. Raises :class:`ExportFormatError` naming the first file that differs."""
+    files = data.get("files")
+    if files is None:
+        return
+    if not isinstance(files, dict):
+        raise ExportFormatError(f"{os.path.join(export_dir, GRAPH_FILE)}: field 'files' "
+                                "is not a dict")
+    root = os.path.realpath(export_dir)
+    for rel, want in files.items():
+        full = os.path.realpath(os.path.join(root, *str(rel).split("/")))
+        if not isinstance(rel, str) or os.path.isabs(rel) or \
+                os.path.commonpath([root, full]) != root or not isinstance(want, dict):
+            raise ExportFormatError(f"{os.path.join(export_dir, GRAPH_FILE)}: bad entry "
+                                    f"{str(rel)[:200]!r} in 'files'")
+        if not os.path.isfile(full):
+            raise ExportFormatError(f"{full} is missing (the export lists it in "
+                                    f"{GRAPH_FILE}): the export directory is incomplete")
+        size, crc = _file_crc32(full)
+        if size != want.get("size") or crc != want.get("crc32"):
+            raise ExportFormatError(
+                f"{full} is corrupted: its size and CRC-32 ({size} bytes, {crc}) differ from "
+                f"those recorded at export ({want.get('size')!r} bytes, "
+                f"{want.get('crc32')!r}); the file was damaged, truncated or replaced")
+
+
 def write_json(path: str, data: dict) -> None:
-    """Write ``data`` (plus its checksum) as UTF-8 JSON, atomically."""
+    """Write ``data`` (plus its checksum) as UTF-8 JSON, atomically.
+
+    Write it last: the ``files`` field records the size and CRC-32 of every other file
+    already in ``path``'s directory (see :func:`verify_files`).
+    """
     data = dict(data)
+    data["files"] = file_manifest(os.path.dirname(os.path.abspath(path)),
+                                  exclude=os.path.basename(path))
     data["checksum"] = json_checksum(data)
     text = json.dumps(data, indent=1, sort_keys=False, allow_nan=False)
     atomic_write(path, [text.encode("utf-8")])
@@ -237,9 +308,10 @@ def read_json(path: str) -> dict:
                                 "(expected the file written by export_saved_model)")
     try:
         with open(path, "rb") as f:
-            data = json.loads(f.read().decode("utf-8"),
-                              parse_constant=lambda c: _bad_constant(path, c))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+            raw = f.read()
+        _check_depth(path, raw)
+        data = json.loads(raw.decode("utf-8"), parse_constant=lambda c: _bad_constant(path, c))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
         raise ExportFormatError(f"{path} is corrupted or truncated (invalid JSON: {e})") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT_NAME:
         raise ExportFormatError(f"{path} is not an estcore saved model (missing "
@@ -257,6 +329,34 @@ def read_json(path: str) -> dict:
         if not isinstance(data.get(key), kind):
             raise ExportFormatError(f"{path}: field {key!r} is missing or not a {kind.__name__}")
     return data
+
+
+def _check_depth(path: str, raw: bytes) -> None:
+    """Refuse JSON nested deeper than :data:`MAX_JSON_DEPTH`, counting brackets outside
+    strings without recursion, in linear time and a few bytes of scratch per byte (for
+    invalid JSON the count may be off; ``json.loads`` refuses that text anyway)."""
+    codes = np.frombuffer(raw, dtype=np.uint8)
+    n = codes.size
+    if n == 0:
+        return
+    pos = np.arange(n, dtype=np.int64 if n >= 2**31 else np.int32)
+    last_plain = np.maximum.accumulate(np.where(codes == 0x5C, -1, pos))  # not a backslash
+    quotes = np.flatnonzero(codes == 0x22)
+    before = quotes - 1
+    backslashes = np.where(quotes > 0, before - last_plain[np.maximum(before, 0)], 0)
+    real = quotes[backslashes % 2 == 0]  # a quote after an even run of backslashes
+    del pos, last_plain, quotes, before, backslashes
+    toggles = np.zeros(n, dtype=np.int8)
+    toggles[real] = 1
+    outside = (np.cumsum(toggles, dtype=np.int32) & 1) == 0
+    del toggles
+    steps = (np.isin(codes, (0x5B, 0x7B)).astype(np.int8)
+             - np.isin(codes, (0x5D, 0x7D)).astype(np.int8))
+    steps[~outside] = 0
+    depth = int(np.cumsum(steps, dtype=np.int32).max())
+    if depth > MAX_JSON_DEPTH:
+        raise ExportFormatError(f"{path} is corrupted or not an estcore saved model: its JSON "
+                                f"nests {depth} levels deep (at most {MAX_JSON_DEPTH})")
 
 
 def _bad_constant(path: str, c: str) -> Any:

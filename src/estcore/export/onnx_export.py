@@ -18,6 +18,11 @@ Mapping (NHWC ops get Transposes around the NCHW ONNX op; onnxruntime folds them
 
 Any other op type raises :class:`UnsupportedOpsError` naming every unsupported
 node; the caller then writes the native format only.
+
+Must not: import ``onnx`` at module level (an optional dependency, ``estcore[onnx]``:
+imported where a model is built); change or approximate an op that has no exact ONNX
+mapping (it is listed in :class:`UnsupportedOpsError` instead); write the native export
+format (``writer.py`` does).
 """
 
 from __future__ import annotations

@@ -1,11 +1,11 @@
 """Write an export directory for a traced serving graph: prune, encode, copy variables.
 
 See :mod:`estcore.export.format` for what is written. Owns the directory layout
-steps (timestamped name, temp dir then rename, pruning to what the signatures
-need, the checkpoint's variables, optional ``model.onnx``). Must not import the
-estimator package: ``Estimator.export_saved_model``
-(:mod:`estcore.estimator.exporting`) traces the PREDICT graph and builds the
-signatures, then calls :func:`write_saved_model`.
+steps (timestamped name, temp dir then rename, removal of the temp dirs that
+interrupted exports left, pruning to what the signatures need, the checkpoint's
+variables, optional ``model.onnx``). Must not import the estimator package:
+``Estimator.export_saved_model`` (:mod:`estcore.estimator.exporting`) traces the
+PREDICT graph and builds the signatures, then calls :func:`write_saved_model`.
 """
 
 from __future__ import annotations
@@ -24,29 +24,71 @@ from estcore.export import format as fmt
 from estcore.export.onnx_export import UnsupportedOpsError, write_onnx
 from estcore.graph.registry import get_row
 
-__all__ = ["write_saved_model", "get_timestamped_export_dir", "prune", "graph_to_json"]
+__all__ = ["write_saved_model", "get_timestamped_export_dir", "prune", "graph_to_json",
+           "remove_temp_export_dirs"]
 
 logger = logging.getLogger("estcore")
 
-_MAX_DIRECTORY_CREATION_ATTEMPTS = 10
 PREDICT_MODE = "infer"  # the value of ModeKeys.PREDICT, named in error messages
 # Op types that may never appear in a serving graph (they mutate state or hold code).
 _FORBIDDEN = {"InitialValue"}
 
 
 def get_timestamped_export_dir(export_dir_base: str) -> bytes:
-    """``export_dir_base/<int(time.time())>`` as bytes, not yet existing (TF's rule:
-    10 attempts one second apart, then RuntimeError)."""
+    """``export_dir_base/<10-digit seconds>`` as bytes, a name not yet taken.
+
+    The name is ``int(time.time())``; when that second is already taken (a second
+    exporter, or a second export, within the same second) it is the next free second
+    after it, chosen at once. TF slept one second and logged a warning per attempt (up
+    to 10), which cost every evaluation a second when two exporters ran together. The
+    names stay increasing with the export order, which is what loaders and
+    ``exports_to_keep`` rely on.
+    """
     base = os.fsdecode(export_dir_base)
-    for attempt in range(_MAX_DIRECTORY_CREATION_ATTEMPTS):
-        export_dir = os.path.join(base, str(int(time.time())))
-        if not os.path.exists(export_dir):
-            return os.fsencode(export_dir)
-        time.sleep(1)
-        logger.warning("Directory %s already exists; retrying (attempt %s/%s)", export_dir,
-                       attempt + 1, _MAX_DIRECTORY_CREATION_ATTEMPTS)
-    raise RuntimeError("Failed to obtain a unique export directory name after "
-                       f"{_MAX_DIRECTORY_CREATION_ATTEMPTS} attempts.")
+    try:
+        entries = os.listdir(base)
+    except OSError:  # no base directory yet: every name is free
+        entries = []
+    taken = {int(name.removeprefix("temp-")) for name in entries
+             if name.removeprefix("temp-").isdigit()}
+    version = int(time.time())
+    if version in taken:
+        version = max(t for t in taken if t >= version) + 1
+    while os.path.exists(os.path.join(base, str(version))):
+        version += 1  # written by another process since the listing
+    return os.fsencode(os.path.join(base, str(version)))
+
+
+def remove_temp_export_dirs(export_dir_base: str | bytes) -> list[str]:
+    """Remove the ``temp-<digits>`` directories that interrupted exports left in a base.
+
+    Called when an export to ``export_dir_base`` starts: an export writes its files
+    into ``temp-<timestamp>`` and renames it to ``<timestamp>`` when complete, so a
+    ``temp-`` directory is one whose export was killed. Only one export may write to
+    a base at a time (as only the chief exports). Nothing else is touched: not a
+    symlink, not a file, not a name with anything but digits after ``temp-``.
+
+    Returns:
+        The paths removed.
+    """
+    base = os.fsdecode(export_dir_base)
+    removed = []
+    try:
+        entries = list(os.scandir(base))
+    except OSError:  # no base directory yet
+        return removed
+    for entry in entries:
+        tail = entry.name.removeprefix("temp-")
+        if tail == entry.name or not tail.isdigit() or not entry.is_dir(follow_symlinks=False):
+            continue
+        shutil.rmtree(entry.path, ignore_errors=True)
+        if not os.path.lexists(entry.path):
+            removed.append(entry.path)
+    if removed:
+        logger.warning("Removed %d temporary export directory(ies) left by interrupted "
+                       "exports in %s: %s", len(removed), base,
+                       ", ".join(os.path.basename(p) for p in removed))
+    return removed
 
 
 def _temp_export_dir(export_dir: bytes) -> str:
@@ -166,6 +208,7 @@ def write_saved_model(export_dir_base: Any, signatures: dict, checkpoint: str,
             "checkpoint": os.fspath(ckpt), "graph": graph_json, "signatures": sig_json,
             "onnx": None, "onnx_unsupported": []}
 
+    remove_temp_export_dirs(export_dir_base)
     export_dir = get_timestamped_export_dir(export_dir_base)
     temp_dir = _temp_export_dir(export_dir)
     if os.path.exists(temp_dir):

@@ -41,6 +41,10 @@ scheduling, buffer planning) and cached. Runs of C-capable nodes execute as one
 ``Session(config={"use_c_kernels": False})`` forces the numpy kernels. Updates of a
 variable are ordered after every read of it in the same run; a fetched variable
 shows its value at the end of the run.
+
+This package ``__init__`` only re-exports (the submodules and the names above); the code
+lives in the modules it names. Must not: import anything above the graph (the library,
+inputs, hooks, checkpoint, estimator); know about the Estimator or model_fn.
 """
 
 # ruff: noqa: F401 - this module re-exports names

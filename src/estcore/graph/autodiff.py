@@ -11,6 +11,10 @@ Design:
        a rule) stops propagation; ``stop_gradients`` tensors are treated as constants.
     The result is ordinary IR, so the plan compiler prunes, fuses and plans the
     backward pass like any other subgraph.
+
+Must not: run kernels or compile (the backward pass is IR that the plan compiler
+plans like any other); hold gradient rules (each op row carries its own, in
+``graph/ops/``); create variables.
 """
 
 from __future__ import annotations

@@ -10,6 +10,10 @@ A well-formed graph satisfies, for every node ``op`` (creation index ``i``):
 * each output tensor points back to ``(op, index)``, and the row's shape rule,
   rerun on the inputs' static shapes, gives the same number of outputs with the
   same dtypes and compatible shapes.
+
+Must not: repair, reorder or otherwise change the graph it checks (it only raises
+ValueError naming the first malformed node); compile or run anything (the plan compiler
+calls it before compiling).
 """
 
 from __future__ import annotations

@@ -3,6 +3,9 @@
 A :class:`DType` wraps one numpy dtype. The module-level constants are the only
 instances, so ``is`` comparisons are valid, and :func:`as_dtype` maps a DType, a
 numpy dtype (or type) or a name (``"float32"``) to one of them.
+
+Must not: import any other estcore module (every layer imports this one); create
+DType instances other than the module-level constants (``is`` comparisons rely on it).
 """
 
 from __future__ import annotations

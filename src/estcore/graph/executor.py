@@ -6,6 +6,10 @@ or one C program call per run of C-capable nodes), and copy the fetched buffers
 out. Nothing else is allocated. A plan that is a single C program skips the feed
 copies: for the run, the program reads the feed arrays in place
 (``Program.run_with``; feed buffers are inputs, which no kernel writes).
+
+Must not: compile, prune, fuse or plan buffers (``graph/plan.py`` does, once per
+input signature); validate or convert feeds (``Session.run`` does before calling
+:meth:`Plan.run`); allocate anything per run beyond the fetched copies.
 """
 
 from __future__ import annotations

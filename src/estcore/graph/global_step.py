@@ -1,4 +1,10 @@
-"""The global step: an int64 scalar, non-trainable variable named ``global_step``."""
+"""The global step: an int64 scalar, non-trainable variable named ``global_step``.
+
+Owns creating and finding that variable in a graph (``get_global_step``,
+``create_global_step``, ``get_or_create_global_step``; ``estcore.train`` re-exports them).
+Must not: increment the step (``Optimizer.apply_gradients`` does, in the train op) or read
+its value (a session does); create a second ``global_step`` in a graph that has one.
+"""
 
 from __future__ import annotations
 

@@ -6,6 +6,10 @@ passes the seed pair derived from (graph seed, variable creation index), so the
 same ``set_random_seed`` gives bit-identical initial values. Random values are
 drawn in float64 from a PCG64 generator and then cast, so float32 and float64
 variables start from the same numbers.
+
+Must not: build graph ops (an initializer returns a numpy array; the ``InitialValue``
+node of :mod:`estcore.graph.variables` calls it when the init op runs); draw from numpy's
+global random state.
 """
 
 from __future__ import annotations

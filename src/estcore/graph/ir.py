@@ -9,6 +9,10 @@ Design:
     runs the op's shape rule; the graph is append-only, so the creation order is
     a topological order and ``_id`` doubles as the node index used to derive
     per-op random seeds.
+
+Must not: run kernels, compile plans or hold tensor values (``graph/plan.py`` and the
+Session do); know any particular op (the op table in :mod:`estcore.graph.registry` and
+``graph/ops/`` does); remove or reorder nodes (append-only).
 """
 
 from __future__ import annotations

@@ -19,6 +19,10 @@ Design (one pass each, run once per fetch set and feed signature):
        step index; fetched buffers are never reused).
     6. Kernels: one closure per node from the row's factory (C programs group
        consecutive C-capable nodes into one ``estcore._lib._kernels.Program``).
+
+Must not: run a plan (:class:`~estcore.graph.executor.Plan` does, per call); change the
+user's graph (fusion and folding happen on the plan's own nodes); know about hooks,
+checkpoints or the Estimator.
 """
 
 from __future__ import annotations

@@ -7,6 +7,9 @@ drawn once when the op is created (TF1 behaviour: not reproducible). Each
 session keeps one numpy ``Generator`` per random node, created from the seed
 pair on first use and advanced by every run (so dropout masks differ per step
 but the sequence is identical across two sessions).
+
+Must not: hold generators or per-session state (the Session keeps its generators,
+made with :func:`generator_for`); use numpy's global random state.
 """
 
 from __future__ import annotations

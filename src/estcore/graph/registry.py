@@ -22,6 +22,9 @@ block fusion nor keep buffers alive, and the kernel gets a zero-stride dummy.
 Flags: ``stateful`` (never constant-folded, never deduplicated), ``writes``
 (input indices updated in place, e.g. a variable), ``alias`` (output 0 is a view
 of that input), ``grad_op`` (an internal op that only appears in backward graphs).
+
+Must not: hold any op's row (the ``graph/ops/`` modules register them); import the
+IR, the session or the plan compiler (they read rows from here).
 """
 
 from __future__ import annotations

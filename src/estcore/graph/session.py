@@ -13,6 +13,11 @@ Design:
     Variable storage is one numpy array per variable, owned by the session and
     updated in place by the plans; ``get_variable_values`` returns copies and
     ``set_variable_values`` writes into the same arrays (plans stay valid).
+
+Must not: compile plans (``graph/plan.py``) or decide fusion; know about checkpoints,
+hooks or the Estimator (they read and write variables through ``variable_storage`` /
+``get_variable_values`` / ``set_variable_values``); copy a feed that is already an ndarray
+of the right dtype more than once.
 """
 
 from __future__ import annotations

@@ -2,6 +2,9 @@
 
 Shapes here are what is known while tracing. The plan compiler reruns the same
 shape rules with fully known shapes once the feed shapes are known.
+
+Must not: import any other estcore module, or know dtypes or ops (the op rows in
+``graph/ops/`` use these shapes).
 """
 
 from __future__ import annotations
@@ -9,15 +12,91 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-__all__ = ["TensorShape", "as_shape", "fmt_shape", "broadcast_static"]
+__all__ = ["TensorShape", "Dimension", "dimension_value", "as_shape", "fmt_shape",
+           "broadcast_static"]
+
+
+def _dim_result(value: Any) -> Any:
+    if value is None or value is NotImplemented:
+        return value
+    return Dimension(value) if isinstance(value, int) and value >= 0 else value
+
+
+class Dimension(int):
+    """A known dimension of a :class:`TensorShape` (TF1's ``Dimension``): an ``int`` that
+    also has TF1's ``.value``.
+
+    ``shape[i]`` and iteration give a ``Dimension`` for a known size and ``None`` for
+    an unknown one (TF1 gave ``Dimension(None)``; see docs/compat.md). Arithmetic with
+    ints keeps a ``Dimension``; with ``None`` (an unknown size) it gives ``None``, as an
+    unknown TF1 dimension would.
+    """
+
+    __slots__ = ()
+
+    @property
+    def value(self) -> int:
+        return int(self)
+
+    def __repr__(self) -> str:
+        return f"Dimension({int(self)})"
+
+    def __str__(self) -> str:
+        return str(int(self))
+
+    def _op(self, other: Any, fn: Any) -> Any:
+        if other is None:
+            return None
+        if isinstance(other, bool) or not isinstance(other, int):
+            return NotImplemented
+        return _dim_result(fn(int(self), int(other)))
+
+    def __add__(self, other: Any) -> Any:
+        return self._op(other, int.__add__)
+
+    def __radd__(self, other: Any) -> Any:
+        return self._op(other, lambda a, b: b + a)
+
+    def __sub__(self, other: Any) -> Any:
+        return self._op(other, int.__sub__)
+
+    def __rsub__(self, other: Any) -> Any:
+        return self._op(other, lambda a, b: b - a)
+
+    def __mul__(self, other: Any) -> Any:
+        return self._op(other, int.__mul__)
+
+    def __rmul__(self, other: Any) -> Any:
+        return self._op(other, lambda a, b: b * a)
+
+    def __floordiv__(self, other: Any) -> Any:
+        return self._op(other, int.__floordiv__)
+
+    def __rfloordiv__(self, other: Any) -> Any:
+        return self._op(other, lambda a, b: b // a)
+
+    def __mod__(self, other: Any) -> Any:
+        return self._op(other, int.__mod__)
+
+    def __reduce__(self) -> Any:
+        return (Dimension, (int(self),))
+
+
+def dimension_value(dimension: Any) -> int | None:
+    """The size of a dimension as an int, or None when unknown (TF's
+    ``tf.compat.dimension_value``): accepts a :class:`Dimension`, an int or None."""
+    if dimension is None:
+        return None
+    return int(getattr(dimension, "value", dimension))
 
 
 class TensorShape:
     """The static shape of a tensor.
 
     ``TensorShape(None)`` has unknown rank; otherwise ``dims`` is a tuple of
-    ``int`` (known) or ``None`` (unknown) entries. Indexing gives a dimension
-    (``int`` or ``None``); ``as_list()`` gives a list.
+    ``int`` (known) or ``None`` (unknown) entries. Indexing and iteration give a
+    :class:`Dimension` (an ``int`` with TF1's ``.value``) or ``None``; ``as_list()`` gives
+    a list of ints and Nones.
     """
 
     __slots__ = ("dims",)
@@ -96,7 +175,7 @@ class TensorShape:
     def __iter__(self):
         if self.dims is None:
             raise ValueError("Cannot iterate over a shape with unknown rank.")
-        return iter(self.dims)
+        return (None if d is None else Dimension(d) for d in self.dims)
 
     def __getitem__(self, key):
         if self.dims is None:
@@ -105,7 +184,8 @@ class TensorShape:
             return None
         if isinstance(key, slice):
             return TensorShape(self.dims[key])
-        return self.dims[key]
+        d = self.dims[key]
+        return None if d is None else Dimension(d)
 
     def __eq__(self, other: Any) -> bool:
         try:

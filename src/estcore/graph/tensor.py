@@ -3,6 +3,9 @@
 The numpy-like operators live in :class:`TensorOperators`, a mixin shared with
 :class:`~estcore.graph.variables.Variable`. They build ops through the op
 modules (imported lazily: those modules import this one).
+
+Must not: hold a value (a Tensor is symbolic; ``eval`` asks the default session); import
+the op modules at module level (import cycle: they import this one).
 """
 
 from __future__ import annotations

@@ -8,6 +8,10 @@ Design:
     ``name -> Variable`` and applies TF1's reuse rules (``reuse=True`` requires an
     existing variable, ``None``/``False`` forbids one, ``AUTO_REUSE`` does either).
     ``variable_scope(None, default_name="dense")`` picks ``dense``, ``dense_1``, ...
+
+Must not: hold variable values (the Session owns storage) or call an initializer when a
+variable is created (its ``InitialValue`` node does, when the init op runs); import
+anything above the graph (the layers, metrics and optimizers call ``get_variable``).
 """
 
 from __future__ import annotations
@@ -292,6 +296,10 @@ def variable_scope(name_or_scope=None, default_name=None, values=None, initializ
     scope = VariableScope(full, new_reuse, initializer or base.initializer,
                           regularizer or base.regularizer, dtype or base.dtype)
     counts[full] = counts.get(full, 0) + 1
+    # TF1: re-entering a VariableScope object restores the sub-scope counters on exit;
+    # leaving a scope opened by name closes its sub-scopes (their counters go back to 0),
+    # so a second `with variable_scope("tower", reuse=True)` names its layers as the first.
+    saved_counts = dict(counts) if isinstance(name_or_scope, VariableScope) else None
     ctx = graph.name_scope(ns_name) if auxiliary_name_scope else contextlib.nullcontext(
         graph._name_stack)
     with ctx as ns:
@@ -301,6 +309,14 @@ def variable_scope(name_or_scope=None, default_name=None, values=None, initializ
             yield scope
         finally:
             stack.pop()
+            if saved_counts is not None:
+                counts.clear()
+                counts.update(saved_counts)
+            else:
+                sub = full + "/"
+                for key in counts:
+                    if key.startswith(sub):
+                        counts[key] = 0
 
 
 @contextlib.contextmanager

@@ -3,7 +3,11 @@
 ``CheckpointSaverHook`` saves right after the session is created (the state at
 the current global step), on its steps/secs cadence, and in ``end()`` when the
 last step was not saved yet; never after an exception (so a NaN loss cannot
-overwrite the last good checkpoint). Log lines are TF's.
+overwrite the last good checkpoint). Log lines are TF's. With a ``meta_fn`` the
+save made by ``end()`` is told it is the call's final one (``meta_fn(final=True)``,
+the Estimator marks the call complete in the checkpoint); when the last step was
+already saved mid-call, ``end()`` writes it once more with the final meta (no
+listener calls, no log of a new checkpoint).
 
 Saves during training go to disk on a background thread (the writer): the hook
 copies the variables (a snapshot, on the training thread) and the writer does
@@ -122,8 +126,10 @@ class CheckpointSaverHook(SessionRunHook):
         checkpoint_basename: file prefix, ``model.ckpt``.
         scaffold: a Scaffold whose ``saver`` is used (not together with ``saver``).
         listeners: :class:`CheckpointSaverListener` list.
-        save_graph_def: kept for TF compatibility (estcore writes no graph file).
-        meta_fn: optional ``() -> dict`` stored in each checkpoint's header.
+        save_graph_def: write the graph into the event file of ``checkpoint_dir`` when
+            the session is created (TensorBoard's Graphs tab; there is no graph.pbtxt).
+        meta_fn: optional ``(final: bool) -> dict`` stored in each checkpoint's header;
+            ``final`` is True for the save ``end()`` makes (the call ended normally).
         var_list: variables to save (default: everything the session returns from
             ``get_variable_values()``).
     """
@@ -153,6 +159,7 @@ class CheckpointSaverHook(SessionRunHook):
         self._meta_fn = meta_fn
         self._steps_per_run = 1
         self._writer = _BackgroundWriter()
+        self._final_saved = False
 
     @property
     def listeners(self) -> list[CheckpointSaverListener]:
@@ -169,6 +176,8 @@ class CheckpointSaverHook(SessionRunHook):
             listener.begin()
 
     def after_create_session(self, session: Any, coord: Any) -> None:
+        if self._save_graph_def:  # as TF, at the start of every train() call
+            self._summary_writer.add_graph(session.graph)
         global_step = int(session.run(self._global_step_tensor))
         self._save(session, global_step)
         self._timer.update_last_triggered_step(global_step)
@@ -193,7 +202,10 @@ class CheckpointSaverHook(SessionRunHook):
         self._writer.wait()
         last_step = int(session.run(self._global_step_tensor))
         if last_step != self._timer.last_triggered_step():
-            self._save(session, last_step, background=False)
+            self._save(session, last_step, background=False, final=True)
+        elif self._meta_fn is not None and not self._final_saved:
+            # saved at this step mid-call: again, with the meta of a finished call
+            self._save(session, last_step, background=False, final=True, announce=False)
         for listener in self._listeners:
             listener.end(session, last_step)
 
@@ -212,14 +224,24 @@ class CheckpointSaverHook(SessionRunHook):
         self._saver = saver
         return saver
 
-    def _save(self, session: Any, step: int, background: bool = True) -> bool:
+    def _save(self, session: Any, step: int, background: bool = True, final: bool = False,
+              announce: bool = True) -> bool:
         """Save at ``step`` (on the writer thread when ``background`` and no listener
-        waits for the file); True if a listener asked to stop."""
+        waits for the file); True if a listener asked to stop. ``final``: the save of
+        ``end()``; ``announce``: call the listeners and log the save as a new one."""
+        if not announce:
+            meta = self._meta_fn(final) if self._meta_fn is not None else None
+            values = _variable_values(session, self._var_list, snapshot=False)
+            self._writer.wait()
+            self._get_saver().save(values, self._save_path, global_step=step, meta=meta)
+            self._final_saved = final
+            return False
         logger.info("Calling checkpoint listeners before saving checkpoint %d...", step)
         for listener in self._listeners:
             listener.before_save(session, step)
         logger.info("Saving checkpoints for %d into %s.", step, self._save_path)
-        meta = self._meta_fn() if self._meta_fn is not None else None
+        meta = self._meta_fn(final) if self._meta_fn is not None else None
+        self._final_saved = final
         background = background and not self._listeners
         values = _variable_values(session, self._var_list, snapshot=background)
         self._writer.wait()  # the previous save is done with the Saver

@@ -9,6 +9,9 @@ Public names (also re-exported as ``estcore.estimator.inputs``):
 * :func:`seed_scope` -- the seed callers such as the Estimator pass to input_fn().
 * :func:`shard_scope` -- which shard of each global batch streams produce (data-parallel
   training; the Estimator enters it under ``estcore.distribute``).
+
+This ``__init__`` only re-exports. Must not: hold code; import anything above the
+library (the Estimator imports this package, never the reverse).
 """
 
 from estcore.inputs.numpy_io import NumpyInputStream as NumpyInputStream

@@ -4,6 +4,9 @@ Follows TF's ``numpy_io.py`` order and messages (spec section 1.2/1.3): x is
 checked first, then y, then every array, then the lengths. TF's own messages
 are kept word for word; checks TF does not make use :mod:`estcore._validation`'s
 template.
+
+Must not: start streams or call the C pipeline (``numpy_io.py`` does); copy an array
+that is already contiguous and of a supported dtype.
 """
 
 from __future__ import annotations

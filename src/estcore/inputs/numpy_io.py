@@ -9,6 +9,10 @@ Separation of concerns:
 * The sampler (C, stateless) decides which rows form batch ``k`` from
   ``(seed, num_rows, batch_size, k)`` alone; the threads only decide who copies.
   So the stream's state is a handful of integers (:meth:`get_state`).
+
+Must not: copy rows in Python or hold the GIL while the workers copy; build graph ops
+or know the Estimator (the Estimator reads the stream through
+:mod:`estcore.inputs.source`); draw randomness outside the sampler's seed.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from estcore._validation import (
 )
 from estcore.errors import InvalidArgumentError
 from estcore.inputs._packing import Layout, build_layout, check_shuffle
+from estcore.inputs.resume import take_resume_state
 from estcore.inputs.seed import resolve_seed
 from estcore.inputs.shard import current_shard
 from estcore.inputs.spec import TensorSpec
@@ -113,6 +118,29 @@ def _check_state(state: Any, layout: Layout, opts: _Options,
     return state
 
 
+def _fits(state: Any, layout: Layout, opts: _Options, num_shards: int) -> bool:
+    """True if ``state`` (offered by a resume scope) resumes this stream."""
+    try:
+        _check_state(state, layout, opts, num_shards)
+    except (TypeError, ValueError, InvalidArgumentError):
+        return False
+    return True
+
+
+def _c_batch_size(layout: Layout, opts: _Options, num_shards: int) -> int:
+    """Rows of one global batch as the C core is asked for them.
+
+    ``batch_size * num_shards``, but never more than the rows the stream holds in all
+    (``num_rows * num_epochs`` when finite): the core sizes every batch buffer by this
+    number, and a batch never has more rows than the stream. The batches are the same
+    (the one batch of such a stream is all of its rows either way).
+    """
+    rows = opts.batch_size * num_shards
+    if opts.num_epochs is not None:
+        rows = min(rows, layout.num_rows * opts.num_epochs)
+    return rows
+
+
 class NumpyInputStream:
     """An iterable of batches over numpy arrays, filled by C worker threads.
 
@@ -134,6 +162,11 @@ class NumpyInputStream:
                  _test_hooks: dict[str, int] | None = None):
         self._core = None
         self._shard = current_shard()
+        self._resumed = False
+        if state is None:
+            state = take_resume_state(
+                lambda offered: _fits(offered, layout, opts, self._shard[1]))
+            self._resumed = state is not None
         if state is not None:
             state = _check_state(state, layout, opts, self._shard[1])
             seed = int(state["seed"])
@@ -147,9 +180,10 @@ class NumpyInputStream:
         hooks = dict(_test_hooks or {})
         self._core = _pipeline._Stream(
             list(layout.columns), layout.x_keys, layout.y_keys,
-            opts.batch_size * self._shard[1], opts.num_epochs or 0, seed % _U64, opts.shuffle,
-            opts.num_threads, opts.queue_capacity, start, hooks.pop("fail_at_batch", -1),
-            hooks.pop("delay_us", 0), self._shard[0], self._shard[1])
+            _c_batch_size(layout, opts, self._shard[1]), opts.num_epochs or 0, seed % _U64,
+            opts.shuffle, opts.num_threads, opts.queue_capacity, start,
+            hooks.pop("fail_at_batch", -1), hooks.pop("delay_us", 0), self._shard[0],
+            self._shard[1])
         if hooks:
             raise TypeError(f"unknown test hooks: {sorted(hooks)}")
 
@@ -203,6 +237,12 @@ class NumpyInputStream:
     def seed(self) -> int:
         """The seed of this stream's shuffle order (explicit, from seed_scope, or drawn)."""
         return self._seed
+
+    @property
+    def resumed(self) -> bool:
+        """True if the stream started at a state offered by an enclosing
+        :func:`~estcore.inputs.resume.resume_scope` (not at its beginning)."""
+        return self._resumed
 
     @property
     def batch_size(self) -> int:

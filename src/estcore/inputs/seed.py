@@ -1,4 +1,10 @@
-"""``seed_scope``: the seed an enclosing caller (the Estimator) passes to input_fn()."""
+"""``seed_scope``: the seed an enclosing caller (the Estimator) passes to input_fn().
+
+Owns a context variable (threads and asyncio tasks do not see each other's scopes)
+and :func:`resolve_seed` (explicit seed, else the scope's, else fresh OS entropy).
+Must not: hold process-global state; import the graph's seeds (the Estimator passes
+``tf_random_seed`` in).
+"""
 
 from __future__ import annotations
 

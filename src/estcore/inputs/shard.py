@@ -7,6 +7,9 @@ Under data-parallel training (``estcore.distribute``) the Estimator enters
 ``est_batch_span``: contiguous, sizes differ by at most one row). So W workers
 with batch B together see exactly the batches one process with batch ``W * B``
 would see, each example exactly once per epoch.
+
+Must not: know MPI or ``estcore.distribute`` (the Estimator passes the task index and
+worker count); decide which rows form a shard (the C sampler does).
 """
 
 from __future__ import annotations

@@ -1,4 +1,8 @@
-"""``TensorSpec``: the static shape and dtype of one batch leaf."""
+"""``TensorSpec``: the static shape and dtype of one batch leaf.
+
+Must not: import anything from estcore (the stream, the input source and the
+Estimator's session setup all read it).
+"""
 
 from __future__ import annotations
 

@@ -4,6 +4,10 @@ Variables get TF1 names (``dense/kernel``, ``dense_1/bias``,
 ``conv2d/kernel``, ``batch_normalization/moving_mean``, ...); dense and conv
 layers run on the graph core's fused C kernels; a layer takes its input's
 floating dtype.
+
+This ``__init__`` only re-exports (from ``base``, ``core``, ``convolutional``,
+``normalization``, ``pooling``). Must not: hold code; be imported by estcore's own
+modules (they import the defining module).
 """
 
 from estcore.layers.base import Layer

@@ -12,6 +12,10 @@ Design:
     The dtype of a layer is the dtype of its first input when that is floating
     (float32 is the fast path, float64 works); integer inputs are cast to
     float32 (or to the ``dtype`` given to the constructor).
+
+Must not: create a variable other than through ``get_variable`` (names and ``reuse``
+would stop following TF1); run anything in a session; import the losses, metrics or
+optimizers (a layer only adds regularization losses to the graph's collection).
 """
 
 from __future__ import annotations

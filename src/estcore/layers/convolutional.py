@@ -1,4 +1,10 @@
-"""2-D convolution layer ``Conv2D`` and ``conv2d`` (TF1 ``tf.layers``)."""
+"""2-D convolution layer ``Conv2D`` and ``conv2d`` (TF1 ``tf.layers``).
+
+Builds on the graph core's fused ``conv2d`` node (conv + bias + activation in one
+kernel, :mod:`estcore.graph.ops.fused`). Must not: compute the convolution itself or
+choose between C and numpy kernels (the plan compiler does); create variables other than
+through :class:`~estcore.layers.base.Layer` (TF1 names and reuse).
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,10 @@
-"""Core layers: ``Dense``, ``Flatten``, ``Dropout`` and their functional forms (TF1)."""
+"""Core layers: ``Dense``, ``Flatten``, ``Dropout`` and their functional forms (TF1).
+
+``Dense`` builds one fused ``Dense`` node (matmul + bias + activation,
+:mod:`estcore.graph.ops.fused`). Must not: compute kernels or choose between C and numpy
+(the plan compiler does); draw dropout masks itself (``estcore.nn.dropout`` does, with
+the graph's seeds).
+"""
 
 from __future__ import annotations
 

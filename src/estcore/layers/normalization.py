@@ -1,4 +1,9 @@
-"""Batch normalization (TF1 ``tf.layers.BatchNormalization`` / ``batch_normalization``)."""
+"""Batch normalization (TF1 ``tf.layers.BatchNormalization`` / ``batch_normalization``).
+
+The moving-average updates are ops added to ``UPDATE_OPS``. Must not: run them (the
+train op does: ``Optimizer.minimize`` or the user's ``control_dependencies``); make the
+moving statistics trainable.
+"""
 
 from __future__ import annotations
 

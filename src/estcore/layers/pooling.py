@@ -1,4 +1,8 @@
-"""2-D pooling layers (TF1 ``tf.layers.MaxPooling2D`` / ``AveragePooling2D``)."""
+"""2-D pooling layers (TF1 ``tf.layers.MaxPooling2D`` / ``AveragePooling2D``).
+
+Must not: create variables (pooling has none); compute the pooling itself (the
+``estcore.nn`` pool ops do).
+"""
 
 from __future__ import annotations
 

@@ -3,6 +3,10 @@
 Every loss returns the reduced, weighted loss and adds it to the ``LOSSES``
 collection (``loss_collection``); :func:`get_total_loss` sums that collection
 and the regularization losses.
+
+This ``__init__`` only re-exports (from ``losses_impl`` and ``util``). Must not: hold
+code; be imported by estcore's own modules (``estcore.metrics`` imports
+:mod:`estcore.losses.util` directly).
 """
 
 from estcore.losses.losses_impl import (

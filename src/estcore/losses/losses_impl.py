@@ -9,6 +9,9 @@ Differences from TF1 (documented, deliberate): TF1 casts every loss to float32
 before weighting; estcore keeps float64 inputs in float64 (float16 is computed
 in float32 and cast back, as TF1 does). For float32 inputs the results are the
 same.
+
+Must not: create variables or run anything (a loss is graph ops on its inputs); import
+the layers, metrics or optimizers (they sit beside it and use ``LOSSES``).
 """
 
 from __future__ import annotations

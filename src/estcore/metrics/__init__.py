@@ -2,6 +2,9 @@
 
 State lives in local variables (``LOCAL_VARIABLES`` + ``METRIC_VARIABLES``);
 ``estcore.local_variables_initializer()`` resets it.
+
+This ``__init__`` only re-exports (from ``metrics_impl`` and ``thresholds``).
+Must not: hold code; be imported by estcore's own modules.
 """
 
 from estcore.metrics.metrics_impl import (

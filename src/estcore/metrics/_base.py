@@ -1,4 +1,9 @@
-"""Helpers shared by the metric modules: metric variables, scopes, TF1 rank rules."""
+"""Helpers shared by the metric modules: metric variables, scopes, TF1 rank rules.
+
+Private to ``estcore.metrics``. Must not: be imported from another package; create
+a trainable or global variable (metric state is local, non-trainable, in
+``METRIC_VARIABLES``, so it is never checkpointed or optimized).
+"""
 
 from __future__ import annotations
 

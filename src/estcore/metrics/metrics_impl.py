@@ -14,6 +14,10 @@ Design:
     scalar or broadcastable to the values (a weight of 0 masks a value); a
     ``weights`` of one rank more (trailing 1) is squeezed, one rank less is
     expanded.
+
+Must not: write metric state from ``value`` (only ``update_op`` does); create
+trainable or global variables (helpers in :mod:`estcore.metrics._base`); run a
+session (the Estimator's evaluation loop runs the update ops).
 """
 
 from __future__ import annotations

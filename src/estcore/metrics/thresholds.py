@@ -4,6 +4,9 @@ per-threshold confusion counts used by :func:`estcore.metrics.auc`.
 A prediction counts as positive at threshold ``t`` when it is strictly greater
 than ``t``; predictions are cast to float32 and must lie in [0, 1] (checked
 when the graph runs: InvalidArgumentError ``predictions must be in [0, 1]``).
+
+Must not: write state from the value tensors (only the ``update_op`` does); create
+variables other than through :mod:`estcore.metrics._base` (local, non-trainable).
 """
 
 from __future__ import annotations

@@ -85,8 +85,12 @@ def _read_varint(data: bytes, pos: int) -> tuple[int, int]:
             raise ProtoDecodeError("varint too long")
 
 
-def iter_fields(data: bytes) -> Iterator[tuple[int, int, int | bytes]]:
-    """Yield ``(field_number, wire_type, raw value)`` for each field of a message."""
+def iter_fields(data: bytes | memoryview) -> Iterator[tuple[int, int, int | bytes | memoryview]]:
+    """Yield ``(field_number, wire_type, raw value)`` for each field of a message.
+
+    A length-delimited value is ``bytes`` when ``data`` is bytes, and a zero-copy
+    ``memoryview`` slice when ``data`` is a memoryview (so nested messages are not
+    copied once per level)."""
     pos = 0
     n = len(data)
     while pos < n:
@@ -106,7 +110,8 @@ def iter_fields(data: bytes) -> Iterator[tuple[int, int, int | bytes]]:
             length, pos = _read_varint(data, pos)
             if pos + length > n:
                 raise ProtoDecodeError("truncated length-delimited field")
-            yield field, wire, bytes(data[pos:pos + length])
+            value = data[pos:pos + length]
+            yield field, wire, value if isinstance(data, memoryview) else bytes(value)
             pos += length
         elif wire == FIXED32:
             if pos + 4 > n:

@@ -3,6 +3,10 @@
 >>> predictor = estcore.saved_model.load(export_dir)
 >>> predictor.signatures["serving_default"].inputs
 >>> outputs = predictor({"x": batch})              # dict of numpy arrays
+
+Re-exports only (from :mod:`estcore.saved_model.loader` and
+:mod:`estcore.export.format`). Must not: hold code; import the estimator (loading an
+export needs no Estimator).
 """
 
 from estcore.export.format import ExportFormatError

@@ -10,6 +10,7 @@ Needs the graph and the export format; must not build or run an Estimator.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from typing import Any
@@ -30,6 +31,9 @@ from estcore.graph.shapes import TensorShape
 __all__ = ["load", "Predictor", "SignatureSpec", "TensorSpec"]
 
 _OBJECT = np.dtype(object)
+# The load-time check run (a batch of one through each signature) is skipped above this.
+DRY_RUN_MAX_BYTES = 64 << 20
+logger = logging.getLogger("estcore")
 # Nodes a serving graph may never contain.
 _FORBIDDEN = {"InitialValue"}
 
@@ -325,9 +329,11 @@ def load(export_dir: str | bytes | os.PathLike) -> Predictor:
     path = os.fsdecode(os.fspath(export_dir))
     if not os.path.isdir(path):
         raise fmt.ExportFormatError(f"Export directory {path} does not exist")
+    _check_not_a_base_dir(path)
     data = fmt.read_json(os.path.join(path, fmt.GRAPH_FILE))
     variables = _read_arrays(path, fmt.VARIABLES_PREFIX, "variables")
     consts = _read_arrays(path, fmt.CONSTS_PREFIX, "constants")
+    fmt.verify_files(path, data)  # after the data files' own checks (clearer errors first)
     graph, tensors, var_values = _rebuild(path, data, variables, consts)
     signatures = _signatures(path, data, tensors)
     if not signatures:
@@ -339,9 +345,50 @@ def load(export_dir: str | bytes | os.PathLike) -> Predictor:
     return predictor
 
 
+def _check_not_a_base_dir(path: str) -> None:
+    """An ``export_dir_base`` (holding timestamped exports, no graph file) is named as
+    such, with the exports found in it, newest last."""
+    if os.path.exists(os.path.join(path, fmt.GRAPH_FILE)):
+        return
+    found = sorted((name for name in os.listdir(path)
+                    if name.isdigit() and os.path.isfile(os.path.join(path, name, fmt.GRAPH_FILE))),
+                   key=int)
+    if found:
+        shown = found if len(found) <= 5 else ["..."] + found[-5:]
+        raise fmt.ExportFormatError(
+            f"{path} is an export base directory, not an export: it holds the timestamped "
+            f"exports {shown}; pass one of them, e.g. {os.path.join(path, found[-1])} "
+            "(the newest)")
+
+
+def _dry_run_bytes(graph: Any) -> int:
+    """What a run on a batch of one needs at least: every output of the graph at its
+    static shape, unknown dimensions counted as 1 (Python ints: no overflow)."""
+    total = 0
+    for op in graph.get_operations():
+        for t in op.outputs:
+            dims = t.shape.as_list() if t.shape.rank is not None else []
+            count = 1
+            for d in dims:
+                count *= 1 if d is None else d
+            total += count * (t.dtype.np.itemsize if t.dtype.np != _OBJECT else 8)
+    return total
+
+
 def _dry_run(path: str, predictor: Predictor) -> None:
     """Compile and run each signature once on a zero batch of one example, so that
-    attributes the shape rules accepted but the kernels cannot use fail at load."""
+    attributes the shape rules accepted but the kernels cannot use fail at load.
+
+    Skipped (INFO line) when that run would need more than :data:`DRY_RUN_MAX_BYTES`
+    (e.g. a placeholder with a fixed batch of 2**21 rows): load allocates nothing by
+    the declared shapes, and such a signature's kernels are first checked by its
+    first call."""
+    need = _dry_run_bytes(predictor.graph)
+    if need > DRY_RUN_MAX_BYTES:
+        logger.info("Export %s: the load-time check run is skipped (a batch of one needs "
+                    "%d MiB by the declared shapes); each signature is checked at its "
+                    "first call.", path, need >> 20)
+        return
     for name, sig in predictor.signatures.items():
         feed = {}
         for spec in sig.inputs.values():

@@ -1,13 +1,20 @@
 """``estcore.summary``: summary ops and TensorBoard event files (writing and reading).
 
-``scalar`` / ``histogram`` / ``text`` add summary ops to the default graph.
+``scalar`` / ``histogram`` / ``image`` / ``text`` add summary ops to the default graph.
 
 ``FileWriter`` / ``FileWriterCache`` write ``events.out.tfevents.*`` files with
-scalar, histogram and text summaries; :func:`read_scalars` and
+scalar, histogram, image and text summaries and the graph (``add_graph``, for
+TensorBoard's Graphs tab); :func:`read_scalars` and
 :func:`read_eval_metrics` read them back.
+
+This ``__init__`` only re-exports (from ``ops``, ``image``, ``graph_def``, ``reader``,
+``summary_pb``, ``writer``). Must not: hold code; be imported by estcore's own modules
+(they import the defining module).
 """
 
-from estcore.summary.ops import SummaryOp, histogram, merge, merge_all, scalar, text
+from estcore.summary.graph_def import graph_def_bytes
+from estcore.summary.image import image_values
+from estcore.summary.ops import SummaryOp, histogram, image, merge, merge_all, scalar, text
 from estcore.summary.reader import (
     EventFileCorruptError,
     event_files,
@@ -18,6 +25,7 @@ from estcore.summary.reader import (
 from estcore.summary.summary_pb import (
     Event,
     HistogramValue,
+    ImageValue,
     SessionLog,
     SummaryValue,
     histogram_value,
@@ -36,6 +44,7 @@ from estcore.summary.writer import (
 __all__ = [
     "SummaryOp",
     "histogram",
+    "image",
     "merge",
     "merge_all",
     "scalar",
@@ -46,11 +55,14 @@ __all__ = [
     "FileWriter",
     "FileWriterCache",
     "HistogramValue",
+    "ImageValue",
     "SessionLog",
     "SummaryValue",
     "SummaryWriter",
     "SummaryWriterCache",
     "event_files",
+    "graph_def_bytes",
+    "image_values",
     "histogram_value",
     "iter_events",
     "read_eval_metrics",

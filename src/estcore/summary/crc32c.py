@@ -3,6 +3,9 @@
 Table-driven, one table lookup per byte (slicing-by-1). Event records are small
 (a few hundred bytes), so this costs microseconds per summary. Used by the event-file
 writer and reader; imports nothing from estcore.
+
+Must not: frame or parse records (``writer.py`` / ``reader.py`` do); import anything
+(the table is built once, at import).
 """
 
 from __future__ import annotations

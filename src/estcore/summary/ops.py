@@ -1,4 +1,4 @@
-"""Summary ops in a graph: ``estcore.summary.scalar`` / ``histogram`` / ``text``.
+"""Summary ops in a graph: ``estcore.summary.scalar`` / ``histogram`` / ``image`` / ``text``.
 
 A summary op is a :class:`SummaryOp` (kind, tag, tensor) registered in the
 default graph's ``SUMMARIES`` collection. A hook fetches the tensors of a list
@@ -17,18 +17,21 @@ import numpy as np
 
 from estcore.graph.ir import GraphKeys, add_to_collection, get_collection, get_default_graph
 from estcore.graph.ops.core import convert_to_tensor, is_tensor
+from estcore.summary.image import CHANNELS, image_values
 from estcore.summary.summary_pb import SummaryValue, histogram_value, scalar_value, text_value
 
-__all__ = ["SummaryOp", "scalar", "histogram", "text", "merge_all", "merge", "summary_values",
-           "fetches_of"]
+__all__ = ["SummaryOp", "scalar", "histogram", "image", "text", "merge_all", "merge",
+           "summary_values", "fetches_of"]
 
 
 class SummaryOp(NamedTuple):
-    """One summary in a graph: ``kind`` is 'scalar', 'histogram' or 'text'."""
+    """One summary in a graph: ``kind`` is 'scalar', 'histogram', 'image' or 'text';
+    ``max_outputs`` is the most images an image summary writes."""
 
     kind: str
     tag: str
     tensor: Any
+    max_outputs: int = 3
 
 
 def _register(op: SummaryOp, collections: Iterable[str] | None) -> SummaryOp:
@@ -73,6 +76,40 @@ def histogram(name: str, values: Any, collections: Iterable[str] | None = None,
                      collections)
 
 
+def image(name: str, tensor: Any, max_outputs: int = 3,
+          collections: Iterable[str] | None = None, family: str | None = None) -> SummaryOp:
+    """An image summary of the first ``max_outputs`` images of a batch.
+
+    Args:
+        name: the summary name; the images are tagged ``<name>/image/0``, ... (or
+            ``<name>/image`` when ``max_outputs`` is 1).
+        tensor: ``[batch, height, width, channels]``, uint8 or float, with 1 (gray),
+            3 (RGB) or 4 (RGBA) channels. Float images are scaled per image as TF1:
+            non-negative ones so the largest pixel is 255, others with 0 at 128.
+        max_outputs: the most images written per summary step (a positive int).
+        collections: the collections the op is added to (default ``SUMMARIES``).
+        family: an optional tag prefix (TensorBoard groups by it).
+
+    Raises:
+        ValueError: ``max_outputs`` is not a positive int, or the tensor's static shape is
+            not 4-D with 1, 3 or 4 channels.
+        TypeError: a dtype other than uint8 or float.
+    """
+    if isinstance(max_outputs, bool) or not isinstance(max_outputs, (int, np.integer)) \
+            or max_outputs < 1:
+        raise ValueError(f"image summary {name!r}: max_outputs must be a positive int, got "
+                         f"{max_outputs!r}")
+    t = _as_tensor(tensor)
+    dims = t.shape.as_list() if t.shape.rank is not None else None
+    if dims is not None and (len(dims) != 4 or dims[3] not in (*CHANNELS, None)):
+        raise ValueError(f"image summary {name!r}: the tensor must be [batch, height, width, "
+                         f"channels] with 1, 3 or 4 channels, got shape {tuple(dims)}")
+    if not (t.dtype.np == np.uint8 or t.dtype.is_floating):
+        raise TypeError(f"image summary {name!r}: the tensor must be uint8 or float, got "
+                        f"{t.dtype.name}")
+    return _register(SummaryOp("image", _tag(name, family), t, int(max_outputs)), collections)
+
+
 def text(name: str, tensor: Any, collections: Iterable[str] | None = None) -> SummaryOp:
     """A text summary of a string tensor."""
     return _register(SummaryOp("text", _tag(name, None), _as_tensor(tensor)), collections)
@@ -113,6 +150,8 @@ def summary_values(ops: Sequence[SummaryOp], values: Sequence[Any]) -> list[Summ
             out.append(scalar_value(op.tag, arr.reshape(())))
         elif op.kind == "histogram":
             out.append(histogram_value(op.tag, value))
+        elif op.kind == "image":
+            out.extend(image_values(op.tag, value, op.max_outputs))
         elif op.kind == "text":
             out.append(text_value(op.tag, value))
         else:

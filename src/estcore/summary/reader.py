@@ -3,6 +3,9 @@
 :func:`iter_records` checks both CRCs of every record; a torn last record (a
 writer killed mid-write) ends the file quietly, a corrupted complete record
 raises :class:`EventFileCorruptError`.
+
+Must not: write, truncate or repair an event file; import anything above
+``estcore.summary`` (the exporters, early-stopping hooks and the CLI read through it).
 """
 
 from __future__ import annotations

@@ -7,13 +7,19 @@ Only the fields estcore writes and reads are modelled (numbers are the ones of
                  graph_def=4 (bytes), summary=5 (Summary), session_log=7 (SessionLog)
     SessionLog   status=1 (enum: START=1, STOP=2, CHECKPOINT=3), checkpoint_path=2
     Summary      value=1 (repeated Value)
-    Value        tag=1, simple_value=2 (float), histo=5 (HistogramProto),
+    Value        tag=1, simple_value=2 (float), image=4 (Image), histo=5 (HistogramProto),
                  tensor=8 (TensorProto), metadata=9 (SummaryMetadata)
+    Image        height=1, width=2, colorspace=3 (1 gray, 3 RGB, 4 RGBA),
+                 encoded_image_string=4 (PNG bytes)
     HistogramProto  min=1 max=2 num=3 sum=4 sum_squares=5 (doubles),
                  bucket_limit=6, bucket=7 (packed doubles)
     TensorProto  dtype=1, tensor_shape=2 (dim=2 {size=1}), tensor_content=4,
                  string_val=8
     SummaryMetadata  plugin_data=1 {plugin_name=1, content=2}
+
+Must not: import protobuf or TensorFlow; do file I/O or record framing (``writer.py``
+and ``reader.py``); build graph ops (``ops.py`` does). The generic wire helpers are
+:mod:`estcore.proto.wire`'s.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ __all__ = [
     "Event",
     "SummaryValue",
     "HistogramValue",
+    "ImageValue",
     "SessionLog",
     "encode_event",
     "decode_event",
@@ -66,12 +73,23 @@ class HistogramValue:
 
 
 @dataclass
+class ImageValue:
+    """An encoded image (``Summary.Image``): ``colorspace`` is the channel count."""
+
+    height: int
+    width: int
+    colorspace: int
+    encoded: bytes  # PNG
+
+
+@dataclass
 class SummaryValue:
-    """One tagged value: exactly one of simple_value / histo / tensor is set."""
+    """One tagged value: exactly one of simple_value / histo / image / tensor is set."""
 
     tag: str
     simple_value: float | None = None
     histo: HistogramValue | None = None
+    image: ImageValue | None = None
     tensor: Any = None  # numpy array (strings: array of bytes objects)
     plugin_name: str | None = None
     plugin_content: bytes = b""
@@ -213,6 +231,10 @@ def _encode_value(v: SummaryValue) -> bytes:
                 + p.field_double(4, h.sum) + p.field_double(5, h.sum_squares)
                 + p.field_packed_doubles(6, h.bucket_limit) + p.field_packed_doubles(7, h.bucket))
         out += p.field_bytes(5, body)
+    elif v.image is not None:
+        im = v.image
+        out += p.field_bytes(4, p.field_varint(1, im.height) + p.field_varint(2, im.width)
+                             + p.field_varint(3, im.colorspace) + p.field_bytes(4, im.encoded))
     elif v.tensor is not None:
         out += p.field_bytes(8, _encode_tensor(np.asarray(v.tensor)))
     return out
@@ -300,6 +322,17 @@ def _decode_tensor(data: bytes) -> np.ndarray:
         shape)
 
 
+def _decode_image(data: bytes) -> ImageValue:
+    im = ImageValue(0, 0, 0, b"")
+    names = {1: "height", 2: "width", 3: "colorspace"}
+    for f, w, raw in p.iter_fields(data):
+        if f in names and w == p.VARINT:
+            setattr(im, names[f], raw)
+        elif f == 4 and w == p.LENGTH:
+            im.encoded = raw
+    return im
+
+
 def _decode_value(data: bytes) -> SummaryValue:
     v = SummaryValue(tag="")
     for f, w, raw in p.iter_fields(data):
@@ -307,6 +340,8 @@ def _decode_value(data: bytes) -> SummaryValue:
             v.tag = raw.decode("utf-8", errors="replace")
         elif f == 2 and w == p.FIXED32:
             v.simple_value = p.as_float(raw)
+        elif f == 4 and w == p.LENGTH:
+            v.image = _decode_image(raw)
         elif f == 5 and w == p.LENGTH:
             v.histo = _decode_histo(raw)
         elif f == 8 and w == p.LENGTH:

@@ -14,6 +14,10 @@ to the same file. Unlike TF, the Estimator releases the cached writers' file
 handles at the end of each call (:meth:`FileWriterCache.release`): a writer
 reopens its file for appending when it is next written to, so a process that
 trains in many directories does not keep one open file per directory.
+
+Must not: build or run graph ops (the hooks and the Estimator run the summary ops and
+hand the values here); keep a file handle open past :meth:`FileWriterCache.release`;
+write a record without its two CRCs.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from estcore.summary.crc32c import masked_crc32c
+from estcore.summary.graph_def import graph_def_bytes
 from estcore.summary.summary_pb import (
     FILE_VERSION,
     Event,
@@ -167,6 +172,12 @@ class FileWriter(EventFileWriter):
         """Write one Summary (a value or a list of values) at ``global_step``."""
         values = [summary] if isinstance(summary, SummaryValue) else list(summary)
         self.add_event(Event(wall_time=time.time(), step=int(global_step or 0), summary=values))
+
+    def add_graph(self, graph: Any, global_step: int | None = None) -> None:
+        """Write ``graph`` (an estcore Graph) as a GraphDef event: TensorBoard's Graphs
+        tab draws it, nodes grouped by name scope."""
+        self.add_event(Event(wall_time=time.time(), step=int(global_step or 0),
+                             graph_def=graph_def_bytes(graph)))
 
     def add_session_log(self, session_log: SessionLog, global_step: int | None = None) -> None:
         self.add_event(Event(wall_time=time.time(), step=int(global_step or 0),

@@ -3,6 +3,9 @@
 Optimizers follow ``tf.compat.v1.train`` (update formulas, slot names,
 ``minimize`` / ``compute_gradients`` / ``apply_gradients``). The global-step
 helpers and ``clip_by_global_norm`` are the graph core's, re-exported here.
+
+This ``__init__`` only re-exports. Must not: hold code; be imported by estcore's own
+modules (they import the defining module).
 """
 
 from estcore.train._graph_names import (

@@ -1,4 +1,8 @@
-"""Names the graph core implements and ``estcore.train`` re-exports unchanged."""
+"""Names the graph core implements and ``estcore.train`` re-exports unchanged.
+
+Only re-exports (``get_global_step`` and kin, ``clip_by_global_norm``). Must not:
+define anything; wrap or change the graph core's behaviour.
+"""
 
 from __future__ import annotations
 

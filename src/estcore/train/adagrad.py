@@ -1,4 +1,10 @@
-"""``AdagradOptimizer`` (TF1)."""
+"""``AdagradOptimizer`` (TF1).
+
+Owns the hyperparameters and the ``accumulator`` slot (initialised to
+``initial_accumulator_value``); the update is the graph core's ``ApplyAdagrad`` through
+:mod:`estcore.train._updates`. Must not: compute gradients or touch the global step (the
+base class does).
+"""
 
 from __future__ import annotations
 

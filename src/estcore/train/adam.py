@@ -1,4 +1,10 @@
-"""``AdamOptimizer`` (TF1)."""
+"""``AdamOptimizer`` (TF1).
+
+Owns the slots (``m``, ``v``), the ``beta1_power`` / ``beta2_power`` accumulators and
+their update in ``_finish``; the variable update is the graph core's ``ApplyAdam``
+through :mod:`estcore.train._updates`. Must not: compute gradients or touch the global
+step (the base class does).
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,9 @@
-"""``GradientDescentOptimizer``: ``var -= learning_rate * grad`` (TF1)."""
+"""``GradientDescentOptimizer``: ``var -= learning_rate * grad`` (TF1).
+
+No slots; the update is the graph core's ``ApplyGradientDescent`` through
+:mod:`estcore.train._updates`. Must not: compute gradients or touch the global step
+(the base class does).
+"""
 
 from __future__ import annotations
 

@@ -3,6 +3,9 @@
 Each returns a scalar tensor of the dtype of ``learning_rate`` (float32 for a
 Python number) that an optimizer accepts as its ``learning_rate``; the value
 follows ``global_step`` every time the train op runs.
+
+Must not: keep state in Python (the value is computed in the graph from
+``global_step``); assign to ``global_step``.
 """
 
 from __future__ import annotations

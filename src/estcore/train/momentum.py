@@ -1,4 +1,9 @@
-"""``MomentumOptimizer`` (TF1), optionally Nesterov."""
+"""``MomentumOptimizer`` (TF1), optionally Nesterov.
+
+Owns the hyperparameters and the ``momentum`` slot; the update is the graph core's
+``ApplyMomentum`` through :mod:`estcore.train._updates`. Must not: compute gradients or
+touch the global step (the base class does).
+"""
 
 from __future__ import annotations
 

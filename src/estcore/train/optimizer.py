@@ -18,6 +18,10 @@ Design:
     ``UPDATE_OPS`` collection (batch-norm moving averages) before the variable
     updates. Wrapping ``minimize`` in ``control_dependencies(UPDATE_OPS)``, the
     TF1 idiom, still works: an op runs at most once per ``Session.run``.
+
+Must not: import ``estcore.distribute`` or MPI (it asks
+:func:`estcore.train.strategy_context.current_strategy`, which the Estimator sets);
+run a session; write a variable outside the train op it returns.
 """
 
 from __future__ import annotations

@@ -1,4 +1,10 @@
-"""``RMSPropOptimizer`` (TF1), optionally centered."""
+"""``RMSPropOptimizer`` (TF1), optionally centered.
+
+Owns the hyperparameters and the ``rms`` / ``momentum`` (and, centered, ``mg``)
+slots; the update is the graph core's ``ApplyRMSProp`` / ``ApplyCenteredRMSProp``
+through :mod:`estcore.train._updates`. Must not: compute gradients or touch the global
+step (the base class does).
+"""
 
 from __future__ import annotations
 

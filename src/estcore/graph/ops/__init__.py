@@ -3,6 +3,11 @@
 One module per op family: ``math_ops``, ``reduce_ops``, ``array_ops``, ``nn_ops``,
 ``index_ops``, ``conv_ops``, ``fused`` (Dense, fused conv), ``state_ops`` (variables, assign,
 optimizer updates), ``random_ops``, ``clip_ops``, ``parsing_ops`` (serialized tf.Example).
+
+The package ``__init__`` imports the family modules (so their rows register), then
+attaches the C emitters (``c_emit.attach()``), marks TF's non-differentiable ops and
+re-exports the node-construction entry points of :mod:`estcore.graph.ops.core`.
+Must not: define op rows itself; import anything above the graph.
 """
 
 # ruff: noqa: F401 - this module re-exports names

@@ -1,4 +1,10 @@
-"""Shared shape/dtype rules and small IR helpers used by several op modules."""
+"""Shared shape/dtype rules and small IR helpers used by several op modules.
+
+Owns the shape and dtype rules several rows share (same-as-input, float/numeric unary,
+numpy broadcasting, axis normalization). Must not: register rows, build nodes or run
+kernels; raise anything but the row context's errors (``ctx.fail``), so messages name
+the node.
+"""
 
 from __future__ import annotations
 

@@ -3,6 +3,10 @@
 Each entry: ``forward(x, out)`` and ``backward_builder(g, x, y, out) -> closure``
 (numpy, ``out=`` into planned buffers; scratch allocated once per plan). The C
 kernels know a subset, listed in :data:`C_ACTIVATIONS`.
+
+Must not: import the graph or register op rows (plain numpy: the ops in ``nn_ops``,
+``fused`` and ``conv_ops`` and the ONNX exporter read this table); hold per-run state
+(a backward closure's scratch is allocated when it is built, once per plan).
 """
 
 from __future__ import annotations

@@ -1,10 +1,15 @@
 """Shape-manipulating and data-movement ops: placeholder, identity, reshape,
 transpose, concat, stack/unstack, squeeze/expand_dims, tile, shape/size/rank,
-fill/zeros/ones (range, one_hot, gather and slicing are in ``index_ops``).
+fill/zeros/ones (range, one_hot, gather and slicing are in ``index_ops``; ``range`` is
+not re-exported here, so that the builtin stays visible to this module's functions).
 
 Views: rows with ``alias`` produce their output as a numpy view of an input (set
 up once when the plan is compiled); their ``build`` kernel is the copying
 fallback used when a view is impossible (e.g. reshaping a strided slice).
+
+Must not: decide at run time whether a row is a view (the plan compiler sets up
+aliases once per plan); emit C instructions (``c_emit.py``); hold the ops of
+``index_ops`` (slicing, gather, one_hot, range).
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ __all__ = [
     "placeholder", "placeholder_with_default", "identity", "stop_gradient", "reshape",
     "transpose", "concat", "stack", "unstack", "squeeze", "expand_dims", "tile", "shape",
     "size", "rank", "fill", "zeros", "ones", "zeros_like", "ones_like", "constant",
-    "convert_to_tensor", "range", "one_hot", "gather", "slice_helper",
+    "convert_to_tensor", "one_hot", "gather", "slice_helper",
 ]
 
 
@@ -285,7 +290,7 @@ def _split_like_build(k):
 
 
 row("SplitLike", _split_like_infer, _split_like_build, None, grad_op=True,
-    extra={"shape_inputs": lambda attrs, n: tuple(range(1, n))})
+    extra={"shape_inputs": lambda attrs, n: tuple(builtins.range(1, n))})
 
 
 def concat(values, axis, name=None) -> Tensor:
@@ -541,7 +546,7 @@ def ones_like(tensor, dtype=None, name=None) -> Tensor:
 
 
 # index ops live in index_ops; re-exported here for callers that expect them in array_ops
-from estcore.graph.ops.index_ops import gather, one_hot, range, slice_helper  # noqa: E402
+from estcore.graph.ops.index_ops import gather, one_hot, slice_helper  # noqa: E402
 
 if TYPE_CHECKING:
     from estcore.graph.tensor import Tensor

@@ -8,6 +8,11 @@ appending anything when the C kernels cannot run this node (unsupported
 activation, broadcasting, dtype, non-contiguous buffers). The plan compiler
 then keeps the numpy kernel for that node. Scratch buffers are allocated here,
 once per plan.
+
+Must not: run a program (the executor does) or change what a node computes: an
+emitter that cannot match the row's numpy kernel for these dtypes and layouts returns
+False. Must not be imported by the op family modules (``estcore.graph.ops`` calls
+:func:`attach` once every family module has registered its rows).
 """
 
 from __future__ import annotations

@@ -1,4 +1,8 @@
-"""Norm clipping (clip_by_norm, global_norm, clip_by_global_norm), built from other ops."""
+"""Norm clipping (clip_by_norm, global_norm, clip_by_global_norm), built from other ops.
+
+Must not: register op rows or kernels of its own: the functions compose math and
+reduce ops, so their gradients and C kernels come from those rows.
+"""
 
 from __future__ import annotations
 

@@ -3,6 +3,9 @@
 ``Conv2D`` and the fused ``FusedConv2D`` (conv + bias + activation) share the
 geometry helper :class:`_Geom`; scratch buffers (padded input, column matrix)
 are allocated once per plan inside the kernel factories.
+
+Must not: emit C instructions (``c_emit.py``) or rewrite the graph (the plan compiler
+fuses; ``fused.py`` is the layers' entry point); allocate its scratch buffers per run.
 """
 
 from __future__ import annotations
@@ -46,6 +49,24 @@ def _check_valid_fits(ctx, dims, windows, what):
             raise ctx.fail(f"Negative dimension size caused by subtracting {eff} from {n}: "
                            f"with padding='VALID' the {what} must fit in the input "
                            f"(input shape {ctx.fmt(0)})")
+
+
+def _check_window_attrs(ctx, names, unit_dilations=False):
+    """Each attr in ``names`` a pair of positive ints, ``padding`` SAME or VALID (also
+    for attrs read from an export: a dilation, stride or window of 0 gave NaN or a
+    division by zero in the kernels). Pools take no dilation other than 1."""
+    a = ctx.attrs
+    for name in names:
+        v = a.get(name)
+        if not (isinstance(v, (tuple, list)) and len(v) == 2
+                and all(type(d) is int and d >= 1 for d in v)):
+            raise ctx.fail(f"`{name}` must be positive ints (one per spatial dimension, "
+                           f"NHWC). Received: {name}={v!r}")
+    if a.get("padding") not in ("SAME", "VALID"):
+        raise ctx.fail(f"`padding` must be 'SAME' or 'VALID'. Received: "
+                       f"padding={a.get('padding')!r}")
+    if unit_dilations and tuple(a.get("dilations", (1, 1))) != (1, 1):
+        raise ctx.fail(f"pooling takes no dilation. Received: dilations={a['dilations']!r}")
 
 
 def _norm_pair(name, v, n_dims=4):
@@ -104,6 +125,7 @@ class _Geom:
 
 
 def _conv_infer_common(ctx, xs, ws):
+    _check_window_attrs(ctx, ("strides", "dilations"))
     if xs.rank is not None and xs.rank != 4:
         raise ctx.fail(f"`input` must have rank 4 (NHWC), got shape {ctx.fmt(0)}")
     if ws.rank is not None and ws.rank != 4:
@@ -293,6 +315,7 @@ def fused_conv2d(x, kernel, bias, strides=1, padding="VALID", activation="linear
 # ---------------------------------------------------------------- pooling
 def _pool_infer(ctx):
     I.float_unary(ctx)
+    _check_window_attrs(ctx, ("ksize", "strides"), unit_dilations=True)
     xs = ctx.shapes[0]
     if xs.rank is not None and xs.rank != 4:
         raise ctx.fail(f"`input` must have rank 4 (NHWC), got shape {ctx.fmt(0)}")

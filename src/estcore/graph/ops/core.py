@@ -2,6 +2,10 @@
 
 Every op builder in this package ends in :func:`make_op`, which converts inputs,
 picks the graph, names the node, runs the row's shape rule and adds the node.
+
+Must not: know any particular op beyond ``Const`` (each family module registers its
+rows through :func:`row`); run kernels or touch a session; add a node that skipped the
+row's shape rule.
 """
 
 from __future__ import annotations

@@ -7,6 +7,9 @@ These are the internal entry points the layers library builds on:
 
 The plan compiler also rewrites hand-written ``MatMul -> Add/BiasAdd -> act``
 chains into ``Dense`` when the intermediates have no other consumers.
+
+Must not: rewrite graphs itself (the ``MatMul -> BiasAdd -> act`` rewrite is the plan
+compiler's, in ``graph/plan.py``); define activations (``activations.py`` does).
 """
 
 from __future__ import annotations

@@ -1,4 +1,8 @@
-"""Index-based ops: range, one_hot, gather (+ its gradient), tensor slicing."""
+"""Index-based ops: range, one_hot, gather (+ its gradient), tensor slicing.
+
+Must not: emit C instructions (``c_emit.py``); hold reshaping or data-movement ops
+(``array_ops``), which build on these.
+"""
 
 from __future__ import annotations
 

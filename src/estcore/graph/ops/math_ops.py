@@ -3,6 +3,10 @@
 Every op is one row: shape rule, numpy kernel (``out=`` into planned buffers),
 gradient rule. Broadcasting follows numpy; gradients are un-broadcast with the
 ``SumToShape`` op (a view when no axis was broadcast).
+
+Must not: cast silently: inputs of different dtypes are a TypeError naming both, as in
+TF (``cast`` is explicit); emit C instructions (``c_emit.py``) or fuse (the plan compiler
+does).
 """
 
 from __future__ import annotations
@@ -232,7 +236,7 @@ def _g_mod(op, g):
 def _g_pow(op, g):
     x, y = op.inputs
     z = op.outputs[0]
-    gx = g[0] * y * pow(x, y - 1)
+    gx = g[0] * y * _pow(x, y - 1)
     safe_log = where(greater(x, 0), log(maximum(x, make("ZerosLike", [x]) + 1e-30)),
                      make("ZerosLike", [x]))
     gy = g[0] * z * safe_log
@@ -319,7 +323,8 @@ multiply = _binary("Mul", "``x * y`` with numpy broadcasting.")
 _realdiv = _binary("RealDiv", "``x / y``.")
 floordiv = _binary("FloorDiv", "``x // y`` (floor division).")
 mod = _binary("FloorMod", "``x % y`` (sign of ``y``, as numpy and TF's floormod).")
-pow = _binary("Pow", "``x ** y``.")  # noqa: A001 - TF1 name
+_pow = _binary("Pow", "``x ** y``.")  # the gradient calls it by this name (no shadowing)
+pow = _pow  # noqa: A001 - TF1 name
 maximum = _binary("Maximum", "Elementwise maximum.")
 minimum = _binary("Minimum", "Elementwise minimum.")
 squared_difference = _binary("SquaredDifference", "``(x - y) ** 2``.")

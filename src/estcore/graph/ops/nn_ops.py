@@ -3,6 +3,10 @@ ops, bias_add, dropout, in_top_k.
 
 Activation ops share one gradient op, ``ActivationGrad`` (attr ``act``), whose
 kernel comes from :mod:`estcore.graph.ops.activations`.
+
+Must not: define the activation functions (the table in :mod:`activations` does);
+emit C instructions (``c_emit.py``) or decide fusion (the plan compiler does); draw
+dropout masks from numpy's global random state (seeds come from :mod:`estcore.graph.random`).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from estcore.graph import random as R
 from estcore.graph.ops import _infer as I
 from estcore.graph.ops import activations as A
 from estcore.graph.ops.core import convert_to_tensor, make, make_op, row
+from estcore.graph.ops.math_ops import cast as _cast
 from estcore.graph.ops.math_ops import unbroadcast
 from estcore.graph.shapes import TensorShape
 
@@ -343,7 +348,8 @@ def softmax_cross_entropy_with_logits(_sentinel=None, labels=None, logits=None, 
     """Per-example softmax cross-entropy with a probability distribution ``labels``.
 
     Gradients flow into ``labels`` too (TF's ``_v2`` behaviour); wrap them in
-    ``stop_gradient`` for the v1 behaviour.
+    ``stop_gradient`` for the v1 behaviour. Labels of another dtype (int32 one-hot,
+    float64) are cast to the logits' dtype, as in TF.
     """
     if _sentinel is not None or labels is None or logits is None:
         raise ValueError("Only call `softmax_cross_entropy_with_logits` with named arguments "
@@ -351,7 +357,9 @@ def softmax_cross_entropy_with_logits(_sentinel=None, labels=None, logits=None, 
     if dim is not None:
         axis = dim
     logits = convert_to_tensor(logits)
-    labels = convert_to_tensor(labels, dtype=logits.dtype)
+    labels = convert_to_tensor(labels)
+    if labels.dtype != logits.dtype:   # TF1 casts the labels (one-hot ints, float64)
+        labels = _cast(labels, logits.dtype)
     r = logits.shape.rank
     from estcore.graph.ops.array_ops import (  # local: import cycle with array_ops
         reshape,

@@ -6,6 +6,9 @@ string tensor ``[batch]``) into one dense tensor per :class:`FixedLenFeature`,
 The ``ParseExample`` kernel decodes with :mod:`estcore.graph.example_proto` and is
 exportable (a serving graph may start from serialized Examples). Sparse features
 (``VarLenFeature`` and kin) are not supported: estcore has no sparse tensors.
+
+Must not: decode protobuf wire format itself (:mod:`estcore.graph.example_proto`
+does); return sparse results (a feature that needs them is refused with an error).
 """
 
 from __future__ import annotations

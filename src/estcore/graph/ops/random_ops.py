@@ -2,6 +2,9 @@
 
 Each node holds its seed pair; the session owns one generator per node
 (see :mod:`estcore.graph.random`), so every run draws new values.
+
+Must not: draw values when the node is built (each run draws from the session's
+generator for the node); use numpy's global random state.
 """
 
 from __future__ import annotations

@@ -3,6 +3,9 @@
 Reductions are rows with attrs ``axis`` (a tuple of normalized axes, or None for
 all) and ``keepdims``. Their gradients use ``ReduceGrad``, which broadcasts the
 incoming gradient back to the input shape in one kernel.
+
+Must not: emit C instructions (``c_emit.py``); accept an axis out of range silently
+(the shape rule raises, naming the axis and the rank).
 """
 
 from __future__ import annotations

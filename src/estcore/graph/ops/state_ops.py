@@ -16,6 +16,9 @@ Optimizer update rows (TF1 ``ApplyX`` input orders):
 * ``ApplyCenteredRMSProp(var, mg, ms, mom, lr, rho, momentum, epsilon, grad)``
 * ``ApplyAdam(var, m, v, beta1_power, beta2_power, lr, beta1, beta2, epsilon, grad)``,
   attr ``use_nesterov``
+
+Must not: own variable storage (the Session does) or order reads and writes (the plan
+compiler does, from ``writes``); create Variables (:mod:`estcore.graph.variables` does).
 """
 
 from __future__ import annotations

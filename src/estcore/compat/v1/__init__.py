@@ -1,0 +1,240 @@
+"""``estcore.compat.v1``: the TF 1.x namespace, for ``import estcore.compat.v1 as tf``.
+
+The attribute tree is TF 1.15's for everything estcore implements: the graph names at the
+top level (``tf.placeholder``, ``tf.get_variable``, ``tf.Session``, ...) and ``tf.estimator``,
+``tf.train``, ``tf.layers``, ``tf.nn``, ``tf.losses``, ``tf.metrics``, ``tf.summary``,
+``tf.logging``, ``tf.app``, ``tf.flags``, ``tf.gfile``, ``tf.io``, ``tf.keras.utils``,
+``tf.contrib`` (a few names), ``tf.errors``, ``tf.initializers``, ``tf.math``,
+``tf.saved_model`` and ``tf.compat.v1`` (this module again). A TF1 name that estcore does
+not implement raises an AttributeError that names it and points to docs/compat.md.
+
+``__version__`` is ``"1.15.0+estcore.<estcore version>"``: TF1 programs that check for a 1.x
+TensorFlow pass, and the local part says what this is (docs/compat.md).
+
+This is a façade: re-exports and namespace objects only. estcore's own top-level names
+(``import estcore``) stay estcore's; nothing inside estcore imports this module.
+"""
+
+# ruff: noqa: F401 - this module re-exports names
+
+import sys as _sys
+
+from estcore import (
+    AUTO_REUSE,
+    DType,
+    FixedLenFeature,
+    Graph,
+    GraphKeys,
+    InteractiveSession,
+    Operation,
+    Session,
+    Tensor,
+    TensorShape,
+    Variable,
+    VariableScope,
+    VarLenFeature,
+    abs,  # noqa: A004 - TF1 name
+    add,
+    add_n,
+    add_to_collection,
+    add_to_collections,
+    all_variables,
+    argmax,
+    argmin,
+    as_dtype,
+    assign,
+    assign_add,
+    assign_sub,
+    bool,  # noqa: A004 - TF1 name
+    cast,
+    ceil,
+    clip_by_global_norm,
+    clip_by_norm,
+    clip_by_value,
+    concat,
+    constant,
+    constant_initializer,
+    control_dependencies,
+    convert_to_tensor,
+    cos,
+    div,
+    divide,
+    equal,
+    exp,
+    fill,
+    float16,
+    float32,
+    float64,
+    floor,
+    floordiv,
+    gather,
+    get_collection,
+    get_collection_ref,
+    get_default_graph,
+    get_default_session,
+    get_seed,
+    get_variable,
+    get_variable_scope,
+    global_norm,
+    global_variables,
+    global_variables_initializer,
+    glorot_normal_initializer,
+    glorot_uniform_initializer,
+    gradients,
+    greater,
+    greater_equal,
+    group,
+    identity,
+    int8,
+    int16,
+    int32,
+    int64,
+    is_finite,
+    is_inf,
+    is_nan,
+    less,
+    less_equal,
+    local_variables,
+    local_variables_initializer,
+    log,
+    log1p,
+    logical_and,
+    logical_not,
+    logical_or,
+    logical_xor,
+    matmul,
+    maximum,
+    minimum,
+    mod,
+    model_variables,
+    multiply,
+    name_scope,
+    negative,
+    no_op,
+    not_equal,
+    one_hot,
+    ones,
+    ones_initializer,
+    ones_like,
+    parse_example,
+    parse_single_example,
+    placeholder,
+    placeholder_with_default,
+    pow,  # noqa: A004 - TF1 name
+    random_normal,
+    random_normal_initializer,
+    random_uniform,
+    random_uniform_initializer,
+    range,  # noqa: A004 - TF1 name
+    rank,
+    realdiv,
+    reciprocal,
+    reset_default_graph,
+    reshape,
+    round,  # noqa: A004 - TF1 name
+    rsqrt,
+    set_random_seed,
+    shape,
+    sign,
+    sin,
+    size,
+    sqrt,
+    square,
+    squared_difference,
+    stack,
+    stop_gradient,
+    string,
+    subtract,
+    tile,
+    trainable_variables,
+    transpose,
+    truediv,
+    truncated_normal,
+    truncated_normal_initializer,
+    uint8,
+    unstack,
+    variable_scope,
+    variables_initializer,
+    variance_scaling_initializer,
+    where,
+    zeros,
+    zeros_initializer,
+    zeros_like,
+)
+from estcore._version import __version__ as _estcore_version
+from estcore.compat.v1 import app as app
+from estcore.compat.v1 import contrib as contrib
+from estcore.compat.v1 import errors as errors
+from estcore.compat.v1 import estimator as estimator
+from estcore.compat.v1 import flags as flags
+from estcore.compat.v1 import gfile as gfile
+from estcore.compat.v1 import initializers as initializers
+from estcore.compat.v1 import io as io
+from estcore.compat.v1 import keras as keras
+from estcore.compat.v1 import layers as layers
+from estcore.compat.v1 import logging as logging
+from estcore.compat.v1 import losses as losses
+from estcore.compat.v1 import math as math
+from estcore.compat.v1 import metrics as metrics
+from estcore.compat.v1 import nn as nn
+from estcore.compat.v1 import summary as summary
+from estcore.compat.v1 import train as train
+from estcore.compat.v1._namespace import missing as _missing
+from estcore.compat.v1._namespace import namespace as _namespace
+from estcore.compat.v1.ops import (
+    count_nonzero,
+    expand_dims,
+    reduce_all,
+    reduce_any,
+    reduce_max,
+    reduce_mean,
+    reduce_min,
+    reduce_prod,
+    reduce_sum,
+    split,
+    squeeze,
+    to_double,
+    to_float,
+    to_int32,
+    to_int64,
+)
+from estcore.estimator.session_config import SessionConfig as ConfigProto
+from estcore.graph.shapes import Dimension as _Dimension
+from estcore.graph.shapes import dimension_value
+from estcore.nn import sigmoid, tanh
+
+__version__ = f"1.15.0+estcore.{_estcore_version}"
+
+
+def _as_bytes(text, encoding="utf-8"):  # noqa: ANN001, ANN202 - TF's tf.compat.as_bytes
+    return text if isinstance(text, bytes) else str(text).encode(encoding)
+
+
+def _as_text(data, encoding="utf-8"):  # noqa: ANN001, ANN202 - TF's tf.compat.as_text
+    return data.decode(encoding) if isinstance(data, bytes) else str(data)
+
+
+VERSION = __version__
+
+double = float64
+newaxis = None
+
+saved_model = _namespace(
+    "tf.saved_model", "TF1's tf.saved_model: the constants Estimator code names.",
+    tag_constants=_namespace("tf.saved_model.tag_constants", "", SERVING="serve",
+                             TRAINING="train", EVAL="eval"),
+    signature_constants=_namespace(
+        "tf.saved_model.signature_constants", "",
+        DEFAULT_SERVING_SIGNATURE_DEF_KEY="serving_default",
+        PREDICT_METHOD_NAME="tensorflow/serving/predict",
+        CLASSIFY_METHOD_NAME="tensorflow/serving/classify",
+        REGRESS_METHOD_NAME="tensorflow/serving/regress"),
+    SERVING="serve", TRAINING="train", EVAL="eval",
+    DEFAULT_SERVING_SIGNATURE_DEF_KEY="serving_default")
+
+compat = _namespace("tf.compat", "TF1's tf.compat: ``tf.compat.v1`` is this namespace.",
+                    v1=_sys.modules[__name__], dimension_value=dimension_value,
+                    as_bytes=_as_bytes, as_text=_as_text, as_str=_as_text)
+Dimension = _Dimension
+
+__getattr__ = _missing("tf")

@@ -1,0 +1,21 @@
+"""``tf.io`` of TF 1.15 where estcore has it: the ``tf.train.Example`` parsing names and
+``tf.io.gfile`` (snake_case file API, :mod:`estcore.io.gfile`). Re-exports only."""
+
+# ruff: noqa: F401 - this module re-exports names
+
+from estcore.compat.v1._namespace import missing, namespace
+from estcore.graph.ops.parsing_ops import (
+    FixedLenFeature,
+    VarLenFeature,
+    parse_example,
+    parse_single_example,
+)
+from estcore.io import gfile as _gfile
+
+gfile = namespace("tf.io.gfile", _gfile.__doc__ or "",
+                  **{n: getattr(_gfile, n) for n in ("GFile", "exists", "makedirs", "mkdir",
+                                                     "glob", "listdir", "remove", "rename",
+                                                     "copy", "rmtree", "isdir", "stat",
+                                                     "walk")})
+
+__getattr__ = missing("tf.io")

@@ -1,0 +1,123 @@
+"""``tf.keras`` where estcore has it: ``tf.keras.utils.get_file``.
+
+``get_file(fname, origin, ...)`` returns the local path of a file cached under
+``~/.keras/<cache_subdir>`` (``cache_dir`` or ``$KERAS_HOME`` elsewhere), downloading it
+from ``origin`` only when it is not cached yet (any URL ``urllib`` opens, ``file://``
+included). Without a network a cached file is returned as is; a missing one is an error
+naming the URL and the cache path. ``extract=True`` / ``untar=True`` unpack a tar or zip
+archive beside it. Keras models and layers are not part of estcore (docs/compat.md).
+
+Must not: fetch anything that is already cached.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tarfile
+import tempfile
+import urllib.request
+import zipfile
+
+from estcore.compat.v1._namespace import missing, namespace
+
+__all__ = ["get_file", "utils"]
+
+__getattr__ = missing("tf.keras")
+
+
+def _cache_root(cache_dir: str | None) -> str:
+    if cache_dir is not None:
+        return os.path.expanduser(cache_dir)
+    home = os.environ.get("KERAS_HOME")
+    return home if home else os.path.join(os.path.expanduser("~"), ".keras")
+
+
+def _hash(path: str, algorithm: str, expected: str) -> str:
+    if algorithm == "auto":
+        algorithm = "sha256" if len(expected) == 64 else "md5"
+    h = hashlib.new(algorithm)
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _extract(path: str, into: str, archive_format: str) -> bool:
+    kinds = ["tar", "zip"] if archive_format == "auto" else (
+        [archive_format] if isinstance(archive_format, str) else list(archive_format or []))
+    for kind in kinds:
+        if kind == "tar" and tarfile.is_tarfile(path):
+            with tarfile.open(path) as tar:
+                tar.extractall(into, filter="data")
+            return True
+        if kind == "zip" and zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as z:
+                z.extractall(into)
+            return True
+    return False
+
+
+def get_file(fname: str, origin: str, untar: bool = False, md5_hash: str | None = None,
+             file_hash: str | None = None, cache_subdir: str = "datasets",
+             hash_algorithm: str = "auto", extract: bool = False,
+             archive_format: str = "auto", cache_dir: str | None = None) -> str:
+    """The local path of ``fname``, downloaded from ``origin`` into the cache if needed.
+
+    Args:
+        fname: file name in the cache (an absolute path is used as is).
+        origin: the URL to download from.
+        untar: the file is a tar archive to unpack (TF1's old flag); the path returned
+            is the unpacked directory ``<cache>/<fname>``.
+        md5_hash / file_hash: expected hash (sha256 or md5, by length, or
+            ``hash_algorithm``); a cached file that does not match is downloaded again.
+        cache_subdir: subdirectory of the cache.
+        extract: unpack a tar/zip archive next to the file.
+        archive_format: ``"auto"``, ``"tar"``, ``"zip"`` or a list of them.
+        cache_dir: the cache (default ``$KERAS_HOME`` or ``~/.keras``).
+
+    Raises:
+        Exception: the file is not cached and ``origin`` could not be fetched; the
+            message names the URL and the cache path.
+        ValueError: the downloaded file does not match the hash.
+    """
+    if not fname:
+        raise ValueError(f"get_file: `fname` must be a file name. Received: fname={fname!r}")
+    datadir = os.path.join(_cache_root(cache_dir), cache_subdir)
+    os.makedirs(datadir, exist_ok=True)
+    expected = file_hash or md5_hash
+    algorithm = "md5" if (md5_hash and not file_hash) else hash_algorithm
+    untar_dir = os.path.join(datadir, fname)
+    fpath = untar_dir + ".tar.gz" if untar else os.path.join(datadir, fname)
+    if untar and os.path.isdir(untar_dir):
+        return untar_dir
+    need = not os.path.exists(fpath) or (
+        expected is not None and _hash(fpath, algorithm, expected) != expected)
+    if need:
+        fd, tmp = tempfile.mkstemp(dir=datadir, prefix=".get_file-")
+        os.close(fd)
+        try:
+            with urllib.request.urlopen(origin) as src, open(tmp, "wb") as dst:
+                shutil.copyfileobj(src, dst)
+        except Exception as e:  # noqa: BLE001 - any failure to fetch is reported alike
+            os.unlink(tmp)
+            raise Exception(  # noqa: TRY002 - Keras raises a plain Exception here
+                f"get_file: {fpath} is not in the cache and fetching {origin} failed "
+                f"({type(e).__name__}: {e}). Put the file at {fpath} to use it offline."
+            ) from e
+        if expected is not None and _hash(tmp, algorithm, expected) != expected:
+            os.unlink(tmp)
+            raise ValueError(f"get_file: the file fetched from {origin} does not match the "
+                             f"expected hash {expected}")
+        os.replace(tmp, fpath)
+    if untar:
+        _extract(fpath, datadir, "tar")
+        return untar_dir
+    if extract:
+        _extract(fpath, datadir, archive_format)
+    return fpath
+
+
+utils = namespace("tf.keras.utils", "TF1's tf.keras.utils, where estcore has it.",
+                  get_file=get_file)

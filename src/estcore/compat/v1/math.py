@@ -1,0 +1,9 @@
+"""``tf.math`` of TF 1.15: estcore's ``estcore.math`` (re-exports only)."""
+
+# ruff: noqa: F401, F403 - this module re-exports names
+
+from estcore.compat.v1._namespace import missing
+from estcore.math import *
+from estcore.nn import sigmoid, tanh
+
+__getattr__ = missing("tf.math")
