@@ -14,6 +14,7 @@ from estcore import graph as graph
 from estcore import initializers as initializers
 from estcore import io as io
 from estcore import layers as layers
+from estcore import logging as logging  # estcore.logging (TF1: tf.logging), not stdlib
 from estcore import losses as losses
 from estcore import math as math
 from estcore import metrics as metrics

@@ -43,7 +43,7 @@ def test_returns_bytes_timestamp_dir_with_documented_files(trained, models, tmp_
     assert os.listdir(tmp_path / "base") == [name]
 
 
-def test_never_overwrites_retries_then_fails(trained, models, tmp_path, monkeypatch):
+def test_never_overwrites_and_never_sleeps(trained, models, tmp_path, monkeypatch):
     est = trained("mlp")
     base = tmp_path / "base"
     monkeypatch.setattr(writer.time, "time", lambda: 1700000000.5)
@@ -51,11 +51,11 @@ def test_never_overwrites_retries_then_fails(trained, models, tmp_path, monkeypa
     monkeypatch.setattr(writer.time, "sleep", sleeps.append)
     first = est.export_saved_model(str(base), models.serving_fn())
     assert first == os.fsencode(str(base / "1700000000"))
-    with pytest.raises(RuntimeError, match="Failed to obtain a unique export directory name "
-                                           "after 10 attempts."):
-        est.export_saved_model(str(base), models.serving_fn())
-    assert sleeps == [1] * 10
-    assert os.listdir(base) == ["1700000000"]
+    # the same second again: the next free second, at once (TF slept and retried 10 times)
+    second = est.export_saved_model(str(base), models.serving_fn())
+    assert second == os.fsencode(str(base / "1700000001"))
+    assert sleeps == []
+    assert sorted(os.listdir(base)) == ["1700000000", "1700000001"]
 
 
 def test_checkpoint_resolution(trained, models, tmp_path):

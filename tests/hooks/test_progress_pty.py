@@ -31,7 +31,11 @@ _CHILD = textwrap.dedent("""
     from estcore.estimator.inputs import numpy_input_fn
     from estcore.hooks.session_run_hook import SessionRunHook
 
-    logging.basicConfig(level=logging.INFO)
+    if sys.argv[2] in ("basicConfig", "both"):
+        logging.basicConfig(level=logging.INFO)
+    if sys.argv[2] in ("set_verbosity", "both"):
+        import estcore.logging
+        estcore.logging.set_verbosity(estcore.logging.INFO)
 
     class Slow(SessionRunHook):  # a few ms per step, so the bar is redrawn between logs
         def after_run(self, run_context, run_values):
@@ -90,7 +94,8 @@ def _screen(raw: str) -> list[str]:
     return ["".join(line).rstrip() for line in lines]
 
 
-def _run_on_pty(tmp_path, columns: int | None, **env_extra: str) -> list[str]:
+def _run_on_pty(tmp_path, columns: int | None, logs: str = "basicConfig",
+                **env_extra: str) -> list[str]:
     script = tmp_path / "child.py"
     script.write_text(_CHILD)
     master, slave = pty.openpty()
@@ -99,7 +104,7 @@ def _run_on_pty(tmp_path, columns: int | None, **env_extra: str) -> list[str]:
     env = {k: v for k, v in os.environ.items()
            if k not in ("COLUMNS", "LINES", "ESTCORE_PROGRESS")}
     env.update(env_extra)
-    proc = subprocess.Popen([sys.executable, str(script), str(tmp_path / "model")],
+    proc = subprocess.Popen([sys.executable, str(script), str(tmp_path / "model"), logs],
                             stdin=slave, stdout=slave, stderr=slave, env=env,
                             close_fds=True)
     os.close(slave)
@@ -151,6 +156,20 @@ def test_bar_shows_total_and_log_lines_go_above_it(tmp_path, columns):
     assert all(i < bars[0] for i in during)  # ... and printed above it
     final = next(i for i, line in enumerate(screen) if "Loss for final step" in line)
     assert final > bars[0]  # logged after the bar was closed: below it
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("logs", ["set_verbosity", "both"])
+def test_estcore_logging_handler_prints_above_the_bar_once(tmp_path, logs):
+    screen = _run_on_pty(tmp_path, 100, logs)
+    bars = _bar_lines(screen)
+    assert len(bars) == 1 and "60/60" in screen[bars[0]], "\n".join(screen)
+    rates = [i for i, line in enumerate(screen)
+             if line.startswith("INFO:estcore:global_step/sec:")]
+    assert rates and all(i < bars[0] for i in rates)
+    assert len(set(screen[i] for i in rates)) == len(rates)  # no line printed twice
+    losses = [line for line in screen if line.startswith("INFO:estcore:loss = ")]
+    assert len(losses) == 3, "\n".join(screen)  # steps 0, 20, 40
 
 
 @pytest.mark.slow

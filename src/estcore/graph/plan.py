@@ -484,39 +484,51 @@ def _build(session, pnodes, fetch_tensors, feed_tensors, fed, shapes, values) ->
             if b.base is None:
                 pool.setdefault((b.shape, b.dtype), []).append(b)
     n_programs = 0
+    step_nodes = [p.node for p, _ in emit_info]
     if session._use_c:
-        steps, n_programs = _group_programs(steps, emit_info)
+        steps, step_nodes, n_programs = _group_programs(steps, emit_info)
     fetch_bufs = [bufs[id(t)] for t in fetch_tensors]
     feed_bufs = [bufs[id(t)] for t in feed_tensors]
     all_bufs = {k: v for k, v in bufs.items()}
     plan = Plan(steps, feed_bufs, fetch_bufs, var_reads, var_writes, all_bufs, pnodes,
-                emit_info)
+                emit_info, step_nodes)
     plan.programs = n_programs
     return plan
 
 
 def _group_programs(steps, emit_info):
-    """Replace each maximal run of C-emittable steps by one ``Program.run``."""
+    """Replace each maximal run of C-emittable steps by one ``Program.run``.
+
+    Returns ``(steps, step_nodes, n_programs)``: ``step_nodes[i]`` is the graph node of
+    a Python step, or for a program the graph node of each of its instructions (an
+    error in a run names the user's op, :meth:`Plan.run`).
+    """
     program_cls = _kernels.Program
-    out, prog, n_prog, in_prog = [], None, 0, 0
+    out, nodes, prog, prog_nodes, n_prog, in_prog = [], [], None, [], 0, 0
     for fn, (p, k) in zip(steps, emit_info, strict=True):
         done = False
         if p.row.emit is not None:
             if prog is None:
-                prog = program_cls()
+                prog, prog_nodes = program_cls(), []
+            before = len(prog)
             try:
                 done = bool(p.row.emit(prog, k))
             except (TypeError, ValueError):
                 done = False
+            if done:
+                prog_nodes.extend([p.node] * (len(prog) - before))
         if done:
             in_prog += 1
             continue
         if prog is not None and in_prog:
             out.append(prog.run)
+            nodes.append(prog_nodes)
             n_prog += 1
-            prog, in_prog = None, 0
+            prog, prog_nodes, in_prog = None, [], 0
         out.append(fn)
+        nodes.append(p.node)
     if prog is not None and in_prog:
         out.append(prog.run)
+        nodes.append(prog_nodes)
         n_prog += 1
-    return out, n_prog
+    return out, nodes, n_prog

@@ -117,8 +117,10 @@ def _logs_above(bar_class: Any) -> Any:
                    and getattr(h, "stream", None) in (sys.stdout, sys.stderr)
                    for h in logger.handlers)
 
-    loggers = [lg for lg in (logging.getLogger(), logging.getLogger("estcore"))
-               if has_console_handler(lg)]
+    root, ours = logging.getLogger(), logging.getLogger("estcore")
+    loggers = [root] if has_console_handler(root) else []
+    if has_console_handler(ours) and not (loggers and ours.propagate):
+        loggers.append(ours)  # (with the root's redirected, ours would print twice)
     if not loggers:  # nothing prints to the console: leave the handlers alone
         yield
         return

@@ -18,6 +18,7 @@ from estcore.graph.ir import GraphKeys, add_to_collection, get_collection
 from estcore.graph.ops.array_ops import identity, ones_like, squeeze, zeros_like
 from estcore.graph.ops.core import constant, convert_to_tensor
 from estcore.graph.ops.math_ops import add_n, cast, multiply, not_equal, where
+from estcore.graph.shapes import fmt_shape
 
 __all__ = [
     "add_loss",
@@ -101,11 +102,10 @@ def _dims(t) -> list | None:
 
 
 def format_shape(t) -> str:
-    """``t``'s static shape for messages: ``(None, 3)``, or ``<unknown>``."""
+    """``t``'s static shape for messages, as a Python tuple prints: ``(None, 3)``,
+    ``(None,)``; or ``<unknown>``."""
     dims = _dims(t)
-    if dims is None:
-        return "<unknown>"
-    return "(" + ", ".join("None" if d is None else str(d) for d in dims) + ")"
+    return "<unknown>" if dims is None else fmt_shape(tuple(dims))
 
 
 def remove_squeezable_dimensions(labels, predictions, expected_rank_diff: int = 0):
