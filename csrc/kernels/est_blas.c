@@ -138,6 +138,21 @@ EST__ISA_FN(float, _f32)
 EST__ISA_FN(double, _f64)
 #undef EST__ISA_FN
 
+double est_fma_probe_f32(int64_t iters, float *sink) {
+    if (iters < 0) iters = 0;
+    float r;
+    int lanes;
+    switch (est_gemm_get_isa()) {
+#if defined(EST_HAVE_X86_GEMM)
+    case EST_ISA_AVX512: r = est__fma_probe_avx512_f32(iters); lanes = 16; break;
+    case EST_ISA_AVX2: r = est__fma_probe_avx2_f32(iters); lanes = 8; break;
+#endif
+    default: r = est__fma_probe_generic_f32(iters); lanes = 1; break;
+    }
+    if (sink != NULL) *sink = r;
+    return 2.0 * 16.0 * (double)lanes * (double)iters;
+}
+
 #include "est_tmpl_f32.h"
 #include "est_blas.inc"
 #include "est_tmpl_end.h"

@@ -35,7 +35,9 @@ static inline __m256i est__mask64(int n) {
 #define V_MUL(a, b) _mm256_mul_ps(a, b)
 #define V_ADD(a, b) _mm256_add_ps(a, b)
 #define V_RELU(v) _mm256_max_ps(_mm256_setzero_ps(), v) /* max(0, NaN) is NaN */
+#define EST__FMA_PROBE_FN est__fma_probe_avx2_f32
 #include "est_gemm_driver.inc"
+#undef EST__FMA_PROBE_FN
 #include "est_gemm_undef.h"
 
 #define T double

@@ -105,7 +105,9 @@ static void est__pack_bt_pd(const double *src, int64_t ldb, int64_t kc, double *
 #define V_ADD(a, b) _mm512_add_ps(a, b)
 #define V_RELU(v) _mm512_max_ps(_mm512_setzero_ps(), v) /* max(0, NaN) is NaN */
 #define V_PACK_BT(src, ldb, kc, dst) est__pack_bt_ps(src, ldb, kc, dst)
+#define EST__FMA_PROBE_FN est__fma_probe_avx512_f32
 #include "est_gemm_driver.inc"
+#undef EST__FMA_PROBE_FN
 #include "est_gemm_undef.h"
 
 #define T double

@@ -26,7 +26,9 @@
 #define KC 256
 #define MC 128
 #define NC 1024
+#define EST__FMA_PROBE_FN est__fma_probe_generic_f32
 #include "est_gemm_driver.inc"
+#undef EST__FMA_PROBE_FN
 #undef T
 #undef GSFX
 #undef EST__GEMM_FN

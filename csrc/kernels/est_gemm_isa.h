@@ -38,4 +38,12 @@ EST__DECLARE_GEMM_ISA(avx512, double, _f64)
 #endif
 #undef EST__DECLARE_GEMM_ISA
 
+/* FMA probes (est_gemm_driver.inc): `iters` steps of 16 independent vector FMAs of
+ * the ISA's float32 kernels on the calling thread. */
+float est__fma_probe_generic_f32(int64_t iters);
+#if defined(EST_HAVE_X86_GEMM)
+float est__fma_probe_avx2_f32(int64_t iters);
+float est__fma_probe_avx512_f32(int64_t iters);
+#endif
+
 #endif /* ESTCORE_EST_GEMM_ISA_H */

@@ -8,7 +8,9 @@
 
 #include <pthread.h>
 #include <sched.h>
+#include <stdatomic.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 typedef struct est_job {
@@ -130,14 +132,19 @@ int est_threadpool_num_threads(const est_threadpool *pool) {
     return pool ? pool->num_workers + 1 : 0;
 }
 
-est_status est_threadpool_run(est_threadpool *pool, int64_t n_tasks, est_task_fn fn, void *ctx) {
-    if (pool == NULL || fn == NULL) return EST_ERR_INVALID_ARGUMENT;
-    if (n_tasks <= 0) return EST_OK;
-    if (n_tasks == 1 || pool->num_workers == 0) {
-        for (int64_t i = 0; i < n_tasks; i++) fn(ctx, i);
-        return EST_OK;
-    }
+static int64_t now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* est_threadpool_run; when `stats` is non-NULL it also receives how many tasks the
+ * caller ran, how long they took and how long the whole run took (for the contention
+ * guard of the default pool). */
+static void pool_run(est_threadpool *pool, int64_t n_tasks, est_task_fn fn, void *ctx,
+                     est__run_stats *stats) {
     est_job job = {fn, ctx, n_tasks, 0, n_tasks, NULL};
+    int64_t t_start = stats ? now_ns() : 0, own_ns = 0, own = 0;
     pthread_mutex_lock(&pool->mu);
     if (pool->tail) pool->tail->link = &job; else pool->head = &job;
     pool->tail = &job;
@@ -146,12 +153,41 @@ est_status est_threadpool_run(est_threadpool *pool, int64_t n_tasks, est_task_fn
     } else {
         for (int64_t i = 0; i < n_tasks - 1; i++) pthread_cond_signal(&pool->work_cv);
     }
-    /* The caller works on its own job until every task is taken ... */
-    while (job.next < job.n_tasks) run_task(pool, &job, take_task(pool, &job));
+    /* The caller claims tasks like any worker until every task is taken ... */
+    while (job.next < job.n_tasks) {
+        int64_t i = take_task(pool, &job);
+        if (stats) {
+            pthread_mutex_unlock(&pool->mu);
+            int64_t t0 = now_ns();
+            job.fn(job.ctx, i);
+            own_ns += now_ns() - t0;
+            own++;
+            pthread_mutex_lock(&pool->mu);
+            if (--job.pending == 0) pthread_cond_broadcast(&pool->done_cv);
+        } else {
+            run_task(pool, &job, i);
+        }
+    }
     /* ... then waits for the tasks the workers took. `job` lives on this stack, so
      * nobody may touch it after pending reaches 0: workers only touch it under mu. */
     while (job.pending > 0) pthread_cond_wait(&pool->done_cv, &pool->mu);
     pthread_mutex_unlock(&pool->mu);
+    if (stats) {
+        stats->n_tasks = n_tasks;
+        stats->own_tasks = own;
+        stats->own_ns = own_ns;
+        stats->total_ns = now_ns() - t_start;
+    }
+}
+
+est_status est_threadpool_run(est_threadpool *pool, int64_t n_tasks, est_task_fn fn, void *ctx) {
+    if (pool == NULL || fn == NULL) return EST_ERR_INVALID_ARGUMENT;
+    if (n_tasks <= 0) return EST_OK;
+    if (n_tasks == 1 || pool->num_workers == 0) {
+        for (int64_t i = 0; i < n_tasks; i++) fn(ctx, i);
+        return EST_OK;
+    }
+    pool_run(pool, n_tasks, fn, ctx, NULL);
     return EST_OK;
 }
 
@@ -165,6 +201,18 @@ static est_threadpool *g_pool;
 static int g_num_threads; /* 0 = not resolved yet */
 static int g_users;
 static pthread_once_t g_atfork_once = PTHREAD_ONCE_INIT;
+/* Contention guard (est__guard_update): runs start inline until g_serial_until
+ * (CLOCK_MONOTONIC ns); g_backoff is the next inline period. Relaxed atomics: a race
+ * between concurrent callers only shifts a period, never correctness. */
+static _Atomic int64_t g_serial_until;
+static _Atomic int64_t g_backoff = EST__GUARD_MIN_NS;
+/* ESTCORE_CONTENTION_GUARD=0 turns the guard off (read once, for measurements). */
+static int g_guard_on = 1;
+static pthread_once_t g_guard_once = PTHREAD_ONCE_INIT;
+static void read_guard_env(void) {
+    const char *env = getenv("ESTCORE_CONTENTION_GUARD");
+    g_guard_on = !(env != NULL && env[0] == '0' && env[1] == '\0');
+}
 
 static void atfork_prepare(void) { pthread_mutex_lock(&g_mu); }
 static void atfork_parent(void) { pthread_mutex_unlock(&g_mu); }
@@ -176,6 +224,8 @@ static void atfork_child(void) {
     pthread_cond_init(&g_cv, NULL);
     g_pool = NULL;
     g_users = 0;
+    atomic_store_explicit(&g_serial_until, 0, memory_order_relaxed);
+    atomic_store_explicit(&g_backoff, EST__GUARD_MIN_NS, memory_order_relaxed);
 }
 static void register_atfork(void) { pthread_atfork(atfork_prepare, atfork_parent, atfork_child); }
 
@@ -233,7 +283,7 @@ int64_t est_split_count(int64_t work, int64_t min_work, int per_thread) {
 
 void est_parallel_for(int64_t n_tasks, est_task_fn fn, void *ctx) {
     if (n_tasks <= 0) return;
-    if (n_tasks > 1) {
+    if (n_tasks > 1 && now_ns() >= atomic_load_explicit(&g_serial_until, memory_order_relaxed)) {
         pthread_once(&g_atfork_once, register_atfork);
         pthread_mutex_lock(&g_mu);
         est_threadpool *pool = NULL;
@@ -245,7 +295,14 @@ void est_parallel_for(int64_t n_tasks, est_task_fn fn, void *ctx) {
         if (pool != NULL) g_users++;
         pthread_mutex_unlock(&g_mu);
         if (pool != NULL) {
-            est_threadpool_run(pool, n_tasks, fn, ctx);
+            est__run_stats stats;
+            pool_run(pool, n_tasks, fn, ctx, &stats);
+            pthread_once(&g_guard_once, read_guard_env);
+            int64_t backoff = atomic_load_explicit(&g_backoff, memory_order_relaxed);
+            int64_t inline_ns = g_guard_on ? est__guard_update(&stats, &backoff) : 0;
+            atomic_store_explicit(&g_backoff, backoff, memory_order_relaxed);
+            if (inline_ns > 0)
+                atomic_store_explicit(&g_serial_until, now_ns() + inline_ns, memory_order_relaxed);
             pthread_mutex_lock(&g_mu);
             if (--g_users == 0) pthread_cond_broadcast(&g_cv);
             pthread_mutex_unlock(&g_mu);

@@ -64,6 +64,8 @@ CONV_CASES = [  # (batch, h, w, c), (kh, kw, oc), strides
     ((3, 11, 13, 2), (5, 3, 5), (2, 3)),
     ((2, 9, 9, 4), (1, 1, 3), (1, 1)),       # 1x1: no im2col
     ((8, 16, 16, 3), (5, 5, 8), (1, 1)),     # split over threads
+    ((3, 9, 7, 8), (3, 2, 5), (2, 1)),       # in_c >= 8: filter gradient per tap slice
+    ((20, 4, 4, 9), (3, 3, 6), (1, 1)),      # ... over two groups of images (16 + 4)
 ]
 
 
@@ -94,6 +96,28 @@ def test_conv2d_forward_backward(case, padding, dtype, num_threads, gemm_isa, rn
                       padding=padding, act="relu", accumulate=True)
     for got, want in ((dx, rdx), (df, rdf), (db, rdb)):
         np.testing.assert_allclose(got, 2 * want, rtol=10 * rtol, atol=10 * rtol)
+
+
+@pytest.mark.parametrize("in_c", [3, 16])
+def test_conv2d_filter_gradient_same_bits_for_any_thread_count(in_c, rng):
+    """The filter gradient is the same chain of sums whatever the split (taps over
+    threads for in_c >= 8, the whole-batch GEMM below): bit-identical at 1 and 2 threads."""
+    x = rng.standard_normal((24, 6, 6, in_c)).astype(np.float32)
+    f = rng.standard_normal((5, 5, in_c, 16)).astype(np.float32)
+    oshape = K.conv2d_output_shape(x.shape, f.shape, 1, "SAME")
+    col = np.empty(K.conv2d_col_size(x.shape, f.shape, 1, "SAME"), np.float32)
+    dy = rng.standard_normal(oshape).astype(np.float32)
+    before = K.get_num_threads()
+    got = []
+    try:
+        for t in (1, 2):
+            K.set_num_threads(t)
+            df = np.empty_like(f)
+            K.conv2d_backward(x, f, None, dy, col, None, df, None, padding="SAME")
+            got.append(df)
+    finally:
+        K.set_num_threads(before)
+    np.testing.assert_array_equal(got[0], got[1])
 
 
 def test_conv2d_no_activation_and_tf_strides(rng):
@@ -230,6 +254,38 @@ def test_max_pool_nan_propagates():
     y = np.empty((1, 1, 1, 1))
     K.max_pool2d_forward(x, y, 2, 2)
     assert np.isnan(y).all()
+
+
+@pytest.mark.parametrize("shape", [(2, 4, 4, 37), (1, 5, 5, 300)], ids=str)
+def test_max_pool_backward_routes_to_the_value_forward_returned(shape, dtype, rng):
+    """Per channel the gradient goes to the first NaN of a window holding NaNs, else to
+    the first maximum; lanes with and without NaNs side by side, tiled (2x2/2 on 4x4)
+    and untiled (SAME on 5x5) windows, more channels than one pass (256) handles."""
+    x = np.round(rng.standard_normal(shape) * 1.5).astype(dtype)
+    nan_at = rng.random(shape) < 0.15
+    x[nan_at] = np.nan
+    oshape = K.pool2d_output_shape(shape, 2, 2, "SAME")
+    dy = rng.standard_normal(oshape).astype(dtype)
+    y = np.empty(oshape, dtype)
+    dx = np.full(shape, 7.0, dtype)
+    K.max_pool2d_forward(x, y, 2, 2, "SAME")
+    K.max_pool2d_backward(x, dy, dx, 2, 2, "SAME")
+    ref = np.zeros(shape)
+    n, h, w, c = shape
+    for b in range(n):
+        for oy in range(oshape[1]):
+            for ox in range(oshape[2]):
+                for ch in range(c):
+                    cells = [(iy, ix) for iy in range(2 * oy, min(2 * oy + 2, h))
+                             for ix in range(2 * ox, min(2 * ox + 2, w))]
+                    vals = [x[b, iy, ix, ch] for iy, ix in cells]
+                    nans = [i for i, v in enumerate(vals) if np.isnan(v)]
+                    pick = nans[0] if nans else int(np.argmax(vals))
+                    got = y[b, oy, ox, ch]
+                    assert np.isnan(got) if nans else got == vals[pick]
+                    iy, ix = cells[pick]
+                    ref[b, iy, ix, ch] += dy[b, oy, ox, ch]
+    np.testing.assert_allclose(dx, ref, rtol=RTOL[dtype], atol=RTOL[dtype])
 
 
 def test_pool_errors():

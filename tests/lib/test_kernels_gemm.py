@@ -175,3 +175,14 @@ def test_estcore_isa_environment_variable(value):
     res = subprocess.run([sys.executable, "-c", _ENV_PROBE], capture_output=True, text=True,
                          timeout=120, check=True, env={**os.environ, "ESTCORE_ISA": value})
     assert res.stdout.strip().splitlines()[-1] == expect
+
+
+def test_fma_probe_counts_its_flops_and_checks_iters():
+    """fma_probe: 16 vector FMA chains, 2 flops per lane per FMA; a bad count is refused."""
+    per_step = K.fma_probe(1)
+    lanes = {"avx512": 16, "avx2": 8, "generic": 1}[K.get_gemm_isa()]
+    assert per_step == 2 * 16 * lanes
+    assert K.fma_probe(1000) == 1000 * per_step and K.fma_probe(0) == 0
+    for bad in (-1, 2.5, "3", True):
+        with pytest.raises(InvalidArgumentError, match="`iters` must be an int >= 0"):
+            K.fma_probe(bad)

@@ -100,6 +100,13 @@ est_status est_gemm_f64(int trans_a, int trans_b, int64_t m, int64_t n, int64_t 
                         const double *a, int64_t lda, const double *b, int64_t ldb, double beta,
                         double *c, int64_t ldc);
 
+/* The FMA ceiling of the ISA in use, for benchmarks (benchmarks/fma_ceiling.py): runs
+ * `iters` steps of 16 independent float32 vector FMA chains of that ISA's GEMM kernels
+ * on the calling thread (no memory traffic) and returns the floating-point operations
+ * done (2 per lane per FMA; the generic ISA counts a multiply and an add). *sink (may
+ * be NULL) receives a value derived from the result. Thread-safe; allocates nothing. */
+double est_fma_probe_f32(int64_t iters, float *sink);
+
 /* Products with m*n*k below this many multiply-adds run as one serial GEMM on the
  * calling thread; larger ones are split into tasks of at least half of it (about
  * 10 us of single-core work, against a few us of task overhead). Chosen on the

@@ -4,20 +4,29 @@
  * max((out - 1) * stride + k - in, 0) in total, the smaller half before (top/left);
  * VALID gives out = ceil((in - k + 1) / stride). Dilation is 1.
  *
- * Convolution is im2col + one GEMM: the caller provides `col`, a scratch buffer of
+ * Convolution is im2col + GEMM: the caller provides `col`, a scratch buffer of
  * est_conv2d_col_size() elements ([batch*out_h*out_w, k_h*k_w*in_c]), whose
  * content is undefined before and after every call. The filter HWIO [k_h,k_w,in_c,
- * out_c] is, row-major, already the [k_h*k_w*in_c, out_c] GEMM operand.
+ * out_c] is, row-major, already the [k_h*k_w*in_c, out_c] GEMM operand. The forward
+ * pass and the input gradient work block by block (rows of output pixels, images), so
+ * only a block's part of `col` is live at a time. The filter gradient with in_c >= 8
+ * splits the window's taps over threads; each runs over groups of images in a fixed
+ * order (>= 256 output rows per group), im2col-ing only its taps of one group into its
+ * own slice of `col` and accumulating its rows of df group by group, so the result is
+ * the same for any thread count; with in_c < 8 it is one GEMM over the whole batch's
+ * im2col.
  *
  * Pooling: max ignores padded positions; avg divides by the number of VALID
  * (non-padded) positions in each window (TF semantics). Max backward routes each
  * output gradient to the FIRST maximum of its window in row-major window order
  * (ky, then kx), as TF does; a NaN in a window makes that output NaN (NaN propagates,
- * so NaN checks still see it) and the first NaN receives the gradient.
+ * so NaN checks still see it) and the first NaN receives the gradient. Max pooling
+ * runs branch-free over contiguous channels (vectorized, compiled per ISA).
  *
  * Buffers: all C-contiguous, owned by the caller, nothing allocated. Outputs must not
  * overlap inputs. Threads: split over the default pool by output pixels (conv
- * im2col/GEMM/epilogue per block), by images (col2im, pooling). Concurrent calls on
+ * im2col/GEMM/epilogue per block), by window taps (filter gradient), by images
+ * (col2im, pooling), several tasks per thread claimed dynamically. Concurrent calls on
  * different buffers (including different `col` scratch) are fine.
  * Errors: EST_ERR_INVALID_ARGUMENT (bad geometry, NULLs, unknown activation),
  * EST_ERR_FAILED_PRECONDITION (no BLAS installed).

@@ -28,6 +28,19 @@
  * the kernels use. It is created lazily, resized by est_set_num_threads() (which
  * waits for runs in flight), and reset in a fork()ed child (the child starts
  * without workers and creates a fresh pool on first use).
+ *
+ * Contention guard (default pool only): when another process holds a core, a worker
+ * that took a task may be preempted for a whole time slice while the caller, done
+ * with its own tasks, waits for it; the split run is then slower than running every
+ * task on the caller. est_parallel_for times each split run (the caller's own tasks
+ * and the whole run); a run that gained nothing (est__guard_update) makes the next
+ * runs inline for a back-off period (1 ms, doubling while split runs keep losing,
+ * and at least 32 times the time the losing run waited; at most 1 s; reset by a run
+ * that gains), after which one split run probes again.
+ * Results do not change (kernels are bit-identical for any split); on a quiet
+ * machine split runs gain and the guard never engages. Cost: two clock reads per
+ * task the caller runs. ESTCORE_CONTENTION_GUARD=0 in the environment (read on the
+ * first split run) turns it off, for measurements.
  */
 #ifndef ESTCORE_EST_THREADPOOL_H
 #define ESTCORE_EST_THREADPOOL_H
@@ -81,6 +94,50 @@ int est_get_num_threads(void);
  * n_tasks == 1. If the workers cannot be started the tasks run inline (slower, never
  * wrong). Thread-safe; do not call from inside a task (kernels never nest). */
 void est_parallel_for(int64_t n_tasks, est_task_fn fn, void *ctx);
+
+/* ---- contention guard policy (internal; a pure function, unit-tested) ---------- */
+
+#define EST__GUARD_MIN_NS ((int64_t)1000000)    /* first inline period: 1 ms */
+#define EST__GUARD_MAX_NS ((int64_t)1000000000) /* longest inline period: 1 s */
+#define EST__GUARD_WASTE_FACTOR 32 /* inline period >= 32 x the time a loss wasted */
+#define EST__GUARD_MIN_WAIT_NS ((int64_t)250000) /* a loss waited at least 250 us */
+
+/* What one split run measured: its tasks, how many the caller ran, their total
+ * duration and the whole run's duration (nanoseconds). */
+typedef struct est__run_stats {
+    int64_t n_tasks, own_tasks, own_ns, total_ns;
+} est__run_stats;
+
+/* The guard's verdict on one split run. Serial time is estimated as the caller's mean
+ * task time times n_tasks (a kernel splits into near-equal tasks). A run whose
+ * elapsed time is at least 90% of that estimate, and whose caller waited at least
+ * EST__GUARD_MIN_WAIT_NS for the workers, gained nothing because a worker was
+ * preempted (a worker's wake-up latency, tens of us, never counts: it costs small
+ * runs a little and must not turn off the split of the large ones): it returns the
+ * inline period to apply now, the larger of *backoff and EST__GUARD_WASTE_FACTOR
+ * times the time the caller sat waiting (total - own), capped at EST__GUARD_MAX_NS,
+ * and doubles *backoff. The waste term bounds what probing costs on a busy machine:
+ * one probe that waited a whole time slice (tens of ms when the run queue is long)
+ * is followed by at least 32 times as long inline, so probes cost at most ~3%.
+ * A run that gained resets *backoff to EST__GUARD_MIN_NS and returns 0. A run with
+ * no estimate (the caller ran none or all of the tasks) returns 0, *backoff kept. */
+static inline int64_t est__guard_update(const est__run_stats *s, int64_t *backoff) {
+    if (s->own_tasks <= 0 || s->own_tasks >= s->n_tasks) return 0;
+    /* elapsed >= 0.9 * own_ns / own_tasks * n_tasks, in integers (no overflow below
+     * 2^63 / 10 / n_tasks ns) */
+    if (s->total_ns - s->own_ns >= EST__GUARD_MIN_WAIT_NS &&
+        s->total_ns * 10 * s->own_tasks >= 9 * s->own_ns * s->n_tasks) {
+        int64_t now = *backoff < EST__GUARD_MIN_NS ? EST__GUARD_MIN_NS : *backoff;
+        int64_t waited = s->total_ns - s->own_ns;
+        if (waited > EST__GUARD_MAX_NS / EST__GUARD_WASTE_FACTOR) waited = EST__GUARD_MAX_NS;
+        else waited *= EST__GUARD_WASTE_FACTOR;
+        *backoff = now >= EST__GUARD_MAX_NS / 2 ? EST__GUARD_MAX_NS : 2 * now;
+        now = waited > now ? waited : now;
+        return now > EST__GUARD_MAX_NS ? EST__GUARD_MAX_NS : now;
+    }
+    *backoff = EST__GUARD_MIN_NS;
+    return 0;
+}
 
 /* Tasks per compute thread a kernel splits into at most. More tasks than threads
  * lets the caller take over the work of a worker that the OS has not scheduled yet

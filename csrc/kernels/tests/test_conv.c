@@ -154,12 +154,15 @@ int main(void) {
                 test_conv_case(2, 8, 8, 3, 2, 2, 2, 2, 2, p);
                 test_conv_case(4, 28, 28, 1, 5, 5, 8, 1, 1, p);  /* large enough to split */
                 test_conv_case(2, 6, 6, 3, 3, 3, 70, 1, 1, p);   /* out_c over one AVX-512 tile */
+                test_conv_case(20, 4, 4, 9, 3, 3, 6, 1, 1, p);   /* in_c >= 8: df per tap slice, 2 groups */
+                test_conv_case(6, 10, 10, 16, 5, 5, 8, 1, 1, p); /* ... split over threads */
             }
             CHECK_OK(est_gemm_set_isa(EST_ISA_AUTO));
             test_pool_case(2, 7, 7, 3, 2, 2, p, 0);
             test_pool_case(3, 9, 11, 2, 3, 2, p, 1);
             test_pool_case(1, 5, 5, 1, 3, 3, p, 1);
             test_pool_case(8, 16, 16, 8, 3, 1, p, 0);      /* large enough to split */
+            test_pool_case(4, 8, 8, 20, 2, 2, p, 0);       /* tiled windows: dx zeroed per window */
         }
     }
     est_window g;

@@ -109,7 +109,38 @@ static void test_default_pool_resize(void) {
     CHECK_OK(est_set_num_threads(1)); /* leaves no workers behind at exit */
 }
 
+/* The contention guard's policy: a split run that gained nothing starts an inline
+ * period that doubles while runs keep losing (capped); a run that gained resets it;
+ * runs without an estimate change nothing. */
+static void test_guard_policy(void) {
+    int64_t backoff = EST__GUARD_MIN_NS;
+    est__run_stats gain = {2, 1, 1000000, 1100000};  /* 1.1 ms < 0.9 * 2 ms: gained */
+    CHECK(est__guard_update(&gain, &backoff) == 0);
+    CHECK(backoff == EST__GUARD_MIN_NS);
+    /* a wake-up latency (waited 90 us of 190 us) is no loss, however small the gain */
+    est__run_stats late = {2, 1, 100000, 190000};
+    CHECK(est__guard_update(&late, &backoff) == 0 && backoff == EST__GUARD_MIN_NS);
+    est__run_stats loss = {2, 1, 100000, 400000};  /* waited 300 us for the worker */
+    CHECK(est__guard_update(&loss, &backoff) == 32 * 300000); /* 9.6 ms > 1 ms */
+    CHECK(backoff == 2 * EST__GUARD_MIN_NS);
+    CHECK(est__guard_update(&loss, &backoff) == 32 * 300000);
+    CHECK(backoff == 4 * EST__GUARD_MIN_NS);
+    for (int i = 0; i < 3; i++) est__guard_update(&loss, &backoff); /* 32 ms */
+    CHECK(est__guard_update(&loss, &backoff) == 32 * EST__GUARD_MIN_NS); /* > 9.6 ms */
+    est__run_stats slice = {2, 1, 100000, 40100000}; /* waited 40 ms: capped at 1 s */
+    CHECK(est__guard_update(&slice, &backoff) == EST__GUARD_MAX_NS);
+    for (int i = 0; i < 20; i++) est__guard_update(&loss, &backoff);
+    CHECK(backoff == EST__GUARD_MAX_NS);
+    CHECK(est__guard_update(&loss, &backoff) == EST__GUARD_MAX_NS);
+    est__run_stats all_own = {4, 4, 100000, 900000}; /* no estimate: unchanged */
+    CHECK(est__guard_update(&all_own, &backoff) == 0 && backoff == EST__GUARD_MAX_NS);
+    est__run_stats none_own = {4, 0, 0, 900000};
+    CHECK(est__guard_update(&none_own, &backoff) == 0 && backoff == EST__GUARD_MAX_NS);
+    CHECK(est__guard_update(&gain, &backoff) == 0 && backoff == EST__GUARD_MIN_NS);
+}
+
 int main(void) {
+    test_guard_policy();
     test_many_tasks(1);
     test_many_tasks(2);
     test_many_tasks(5);

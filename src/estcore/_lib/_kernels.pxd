@@ -21,6 +21,7 @@ cdef extern from "estcore/est_blas.h" nogil:
     est_isa est_gemm_get_isa()
     est_status est_gemm_set_isa(est_isa isa)
     const char *est_isa_name(est_isa isa)
+    double est_fma_probe_f32(int64_t iters, float *sink)
     int64_t EST_GEMM_PARALLEL_MIN_WORK
 
 cdef extern from "estcore/est_eltwise.h" nogil:

@@ -517,6 +517,22 @@ def set_gemm_isa(name) -> None:
                                f"{('auto', 'generic', 'avx2', 'avx512')}. Received: {name!r}")
 
 
+def fma_probe(iters) -> float:
+    """Run ``iters`` steps of 16 independent float32 vector FMA chains of the GEMM
+    instruction set in use on the calling thread, without the GIL and without memory
+    traffic; returns the floating-point operations done (2 per lane per FMA). Divided
+    by the elapsed time this is one core's FMA ceiling (benchmarks/fma_ceiling.py)."""
+    if not isinstance(iters, int) or isinstance(iters, bool) or iters < 0:
+        raise InvalidArgumentError(f"fma_probe: `iters` must be an int >= 0. "
+                                   f"Received: {_describe('iters', iters)}")
+    cdef int64_t n = iters
+    cdef double flops
+    cdef float sink
+    with nogil:
+        flops = est_fma_probe_f32(n, &sink)
+    return flops
+
+
 def gemm_info() -> dict:
     """Where GEMM comes from and how it is threaded (for debugging): ``isa`` (in use),
     ``isas`` (supported), ``estcore_threads``. GEMM is estcore's own packed kernel; no
