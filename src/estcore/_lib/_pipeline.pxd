@@ -1,4 +1,4 @@
-# _pipeline.pxd -- est_sampler.h and est_stream.h mirrored for Cython (the
+# _pipeline.pxd -- est_sampler.h, est_stream.h and est_crc32c.h mirrored for Cython (the
 # contracts -- ownership, locking, blocking -- are in those headers).
 from libc.stdint cimport int64_t, uint32_t, uint64_t
 
@@ -69,3 +69,10 @@ cdef extern from "estcore/est_stream.h" nogil:
     void est_slab_release(est_slab *slab)
     est_status est_gather_baseline(const char *src, size_t row_bytes, const uint64_t *idx,
                                    uint64_t num_idx, uint64_t batch_size, int num_threads)
+
+
+cdef extern from "estcore/est_crc32c.h" nogil:
+    uint32_t est_crc32c(const void *data, size_t len, uint32_t crc)
+    uint32_t est_crc32c_portable(const void *data, size_t len, uint32_t crc)
+    uint32_t est_crc32c_mask(uint32_t crc)
+    int est_crc32c_hardware()

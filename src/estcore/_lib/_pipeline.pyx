@@ -276,6 +276,40 @@ cdef class _Stream:
         return est_stream_slab_count(self.s)
 
 
+# ---------------------------------------------------------------- CRC-32C
+# The checksum of TFRecord framing (event files). Takes any contiguous bytes-like
+# object; large inputs are checksummed with the GIL released.
+
+def crc32c(data, uint32_t crc=0, bint portable=False):
+    """CRC-32C of ``data`` (bytes-like, C-contiguous), continuing from ``crc``.
+
+    ``portable=True`` uses the table path even where the CPU has SSE4.2 (tests).
+    """
+    cdef const unsigned char[::1] view = memoryview(data).cast("B")
+    cdef size_t n = view.shape[0]
+    cdef const void *p = &view[0] if n else NULL
+    cdef uint32_t out
+    if n >= 65536:
+        with nogil:
+            out = est_crc32c_portable(p, n, crc) if portable else est_crc32c(p, n, crc)
+    else:
+        out = est_crc32c_portable(p, n, crc) if portable else est_crc32c(p, n, crc)
+    return out
+
+
+def masked_crc32c(data):
+    """TFRecord's masked CRC-32C of ``data`` (rotate right 15, add 0xa282ead8)."""
+    cdef const unsigned char[::1] view = memoryview(data).cast("B")
+    cdef size_t n = view.shape[0]
+    cdef const void *p = &view[0] if n else NULL
+    return est_crc32c_mask(est_crc32c(p, n, 0))
+
+
+def crc32c_hardware():
+    """True if this CPU's SSE4.2 instruction computes CRC-32C here."""
+    return bool(est_crc32c_hardware())
+
+
 def _status_for_testing(int code):
     """Raise through check_status for a raw status code (test of the error map)."""
     check_status(<est_status>code, "status test")
