@@ -27,8 +27,13 @@ class ProtoDecodeError(ValueError):
     """Bytes that are not a valid protobuf message."""
 
 
+_ONE_BYTE = [bytes((i,)) for i in range(128)]  # the varints below 128 (most tags, lengths)
+
+
 def varint(value: int) -> bytes:
     """Encode a non-negative int (negative int64 as two's complement, 10 bytes)."""
+    if 0 <= value < 128:
+        return _ONE_BYTE[value]
     if value < 0:
         value += 1 << 64
     out = bytearray()
