@@ -51,7 +51,7 @@ from estcore.hooks.session_run_hook import (
     SessionRunHook,
     SessionRunValues,
 )
-from estcore.nest import flatten, is_nested, packer
+from estcore.nest import is_nested, packer
 
 __all__ = ["MonitoredSession", "HookedSession"]
 
@@ -75,10 +75,9 @@ class HookedSession:
         self._schedule = HookSchedule(hooks, SessionRunHook, global_step is not None)
         self._read_step = (None if global_step is None
                            else session.variable_storage(global_step).item)
-        # what a run may fetch as the global step: the tensor it reads as, and the ids of
-        # that tensor and of the variable (either may be named by the caller or a hook)
-        self._step_fetches = (None if global_step is None else
-                              (global_step.value(), {id(global_step), id(global_step.value())}))
+        # what a run may fetch as the global step: the variable and the tensor it reads as
+        self._step_fetches = (set() if global_step is None
+                              else {id(global_step), id(global_step.value())})
         self._iteration = 0  # the index of the next run
         self._should_stop = False
 
@@ -156,9 +155,10 @@ class HookedSession:
                 values: Sequence, global_step: int | None) -> Any:
         """Hand the hooks their results, ask when they are next due, record a stop
         request; return the caller's values (``global_step``: its value before the run)."""
-        if layout.step_position is not None:  # the global step as it was before the run
+        if layout.step_positions:  # the global step as it was before the run
             values = list(values)
-            values[layout.step_position] = np.int64(global_step)
+            for position in layout.step_positions:
+                values[position] = np.int64(global_step)
         for after, plan in zip(group.afters, layout.hook_plans, strict=True):
             after(run_context, SessionRunValues(values[plan] if type(plan) is int
                                                 else plan(values)))
@@ -208,28 +208,12 @@ class _Layout:
     """
 
     __slots__ = ("requests", "leaves", "caller", "hook_plans", "hook_feeds", "reusable",
-                 "runner", "step_position")
+                 "runner", "step_positions")
 
-    def __init__(self, fetches: Any, requests: list, step_fetches: tuple | None):
+    def __init__(self, fetches: Any, requests: list, step_fetches: set[int]):
         leaves: list = []
         index: dict[int, int] = {}  # id(leaf) -> its position in leaves
         self.caller = _plan(fetches, leaves, index)
-        # Every run fetches the global step, once, right after the caller's leaves
-        # (whether the caller or a hook names the variable or its tensor): the hook
-        # groups that add only the global step and the loss then share the session's
-        # compiled plan instead of compiling one each. Its value before the run goes
-        # there (see _finish).
-        self.step_position = None  # where the caller or a hook gets the global step
-        if step_fetches is not None:
-            tensor, ids = step_fetches
-            position = next((index[i] for i in ids if i in index), None)
-            if position is None:
-                position = _position(tensor, leaves, index)
-            for i in ids:
-                index[i] = position
-            if any(id(x) in ids for x in flatten([fetches] + [r and r.fetches
-                                                               for r in requests])):
-                self.step_position = position
         self.requests = requests
         self.hook_plans = [_no_results if r is None else _plan(r.fetches, leaves, index)
                            for r in requests]
@@ -238,6 +222,8 @@ class _Layout:
                                                     for r in requests)
         self.leaves = tuple(leaves)
         self.runner: Callable[..., Sequence] | None = None  # set once the layout is reused
+        # where the global step is fetched (its value before the run goes there)
+        self.step_positions = [i for i, leaf in enumerate(leaves) if id(leaf) in step_fetches]
 
     def same_requests(self, requests: list) -> bool:
         """Every hook returned the same request object as when this was built."""
