@@ -87,6 +87,22 @@ TABLE = {
     "train.get_global_step": "(graph=None)",
     "train.get_or_create_global_step": "(graph=None)",
     "train.create_global_step": "(graph=None)",
+    # tf.train: optimizers
+    "train.FtrlOptimizer": "(learning_rate, learning_rate_power=-0.5, "
+                           "initial_accumulator_value=0.1, l1_regularization_strength=0.0, "
+                           "l2_regularization_strength=0.0, use_locking=False, name='Ftrl', "
+                           "accum_name=None, linear_name=None, "
+                           "l2_shrinkage_regularization_strength=0.0)",
+    "train.AdadeltaOptimizer": "(learning_rate=0.001, rho=0.95, epsilon=1e-08, "
+                               "use_locking=False, name='Adadelta')",
+    "train.ProximalAdagradOptimizer": "(learning_rate, initial_accumulator_value=0.1, "
+                                      "l1_regularization_strength=0.0, "
+                                      "l2_regularization_strength=0.0, use_locking=False, "
+                                      "name='ProximalAdagrad')",
+    "train.ProximalGradientDescentOptimizer": "(learning_rate, l1_regularization_strength=0.0, "
+                                              "l2_regularization_strength=0.0, "
+                                              "use_locking=False, "
+                                              "name='ProximalGradientDescent')",
     # tf.keras.utils
     "keras.utils.get_file": "(fname, origin, untar=False, md5_hash=None, file_hash=None, "
                             "cache_subdir='datasets', hash_algorithm='auto', extract=False, "

@@ -14,8 +14,10 @@ from estcore.train._graph_names import (
     get_global_step,
     get_or_create_global_step,
 )
+from estcore.train.adadelta import AdadeltaOptimizer
 from estcore.train.adagrad import AdagradOptimizer
 from estcore.train.adam import AdamOptimizer
+from estcore.train.ftrl import FtrlOptimizer
 from estcore.train.gradient_descent import GradientDescentOptimizer
 from estcore.train.learning_rate_decay import (
     cosine_decay,
@@ -27,14 +29,19 @@ from estcore.train.learning_rate_decay import (
 )
 from estcore.train.momentum import MomentumOptimizer
 from estcore.train.optimizer import Optimizer
+from estcore.train.proximal import ProximalAdagradOptimizer, ProximalGradientDescentOptimizer
 from estcore.train.rmsprop import RMSPropOptimizer
 
 __all__ = [
+    "AdadeltaOptimizer",
     "AdagradOptimizer",
     "AdamOptimizer",
+    "FtrlOptimizer",
     "GradientDescentOptimizer",
     "MomentumOptimizer",
     "Optimizer",
+    "ProximalAdagradOptimizer",
+    "ProximalGradientDescentOptimizer",
     "RMSPropOptimizer",
     "clip_by_global_norm",
     "cosine_decay",

@@ -55,11 +55,15 @@ from estcore.hooks.session_run_hook import (
     SessionRunValues,
 )
 from estcore.train import (
+    AdadeltaOptimizer,
     AdagradOptimizer,
     AdamOptimizer,
+    FtrlOptimizer,
     GradientDescentOptimizer,
     MomentumOptimizer,
     Optimizer,
+    ProximalAdagradOptimizer,
+    ProximalGradientDescentOptimizer,
     RMSPropOptimizer,
     cosine_decay,
     create_global_step,
