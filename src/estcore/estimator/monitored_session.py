@@ -51,7 +51,7 @@ from estcore.hooks.session_run_hook import (
     SessionRunHook,
     SessionRunValues,
 )
-from estcore.nest import is_nested, packer
+from estcore.nest import flatten, is_nested, packer
 
 __all__ = ["MonitoredSession", "HookedSession"]
 
@@ -155,10 +155,8 @@ class HookedSession:
                 values: Sequence, global_step: int | None) -> Any:
         """Hand the hooks their results, ask when they are next due, record a stop
         request; return the caller's values (``global_step``: its value before the run)."""
-        if layout.step_positions:  # the global step as it was before the run
-            values = list(values)
-            for position in layout.step_positions:
-                values[position] = np.int64(global_step)
+        if layout.step_fetched:  # the global step as it was before the run, at index -1
+            values = [*values, np.int64(global_step)]
         for after, plan in zip(group.afters, layout.hook_plans, strict=True):
             after(run_context, SessionRunValues(values[plan] if type(plan) is int
                                                 else plan(values)))
@@ -208,11 +206,15 @@ class _Layout:
     """
 
     __slots__ = ("requests", "leaves", "caller", "hook_plans", "hook_feeds", "reusable",
-                 "runner", "step_positions")
+                 "runner", "step_fetched")
 
     def __init__(self, fetches: Any, requests: list, step_fetches: set[int]):
         leaves: list = []
-        index: dict[int, int] = {}  # id(leaf) -> its position in leaves
+        # id(leaf) -> its position in the run's values. The global step (the variable or
+        # its tensor) is never sent to the session: the loop read it before the run, and
+        # _finish appends that value, so it is at position -1. Hook groups that ask only
+        # for the step and the loss then run the same compiled plan as the plain step.
+        index: dict[int, int] = dict.fromkeys(step_fetches, -1)
         self.caller = _plan(fetches, leaves, index)
         self.requests = requests
         self.hook_plans = [_no_results if r is None else _plan(r.fetches, leaves, index)
@@ -222,8 +224,9 @@ class _Layout:
                                                     for r in requests)
         self.leaves = tuple(leaves)
         self.runner: Callable[..., Sequence] | None = None  # set once the layout is reused
-        # where the global step is fetched (its value before the run goes there)
-        self.step_positions = [i for i, leaf in enumerate(leaves) if id(leaf) in step_fetches]
+        self.step_fetched = bool(step_fetches) and any(
+            id(x) in step_fetches for x in flatten([fetches] + [r and r.fetches
+                                                                 for r in requests]))
 
     def same_requests(self, requests: list) -> bool:
         """Every hook returned the same request object as when this was built."""
