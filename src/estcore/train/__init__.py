@@ -21,9 +21,12 @@ from estcore.train.ftrl import FtrlOptimizer
 from estcore.train.gradient_descent import GradientDescentOptimizer
 from estcore.train.learning_rate_decay import (
     cosine_decay,
+    cosine_decay_restarts,
     exponential_decay,
     inverse_time_decay,
+    linear_cosine_decay,
     natural_exp_decay,
+    noisy_linear_cosine_decay,
     piecewise_constant,
     polynomial_decay,
 )
@@ -45,12 +48,15 @@ __all__ = [
     "RMSPropOptimizer",
     "clip_by_global_norm",
     "cosine_decay",
+    "cosine_decay_restarts",
     "create_global_step",
     "exponential_decay",
     "get_global_step",
     "get_or_create_global_step",
     "inverse_time_decay",
+    "linear_cosine_decay",
     "natural_exp_decay",
+    "noisy_linear_cosine_decay",
     "piecewise_constant",
     "polynomial_decay",
 ]

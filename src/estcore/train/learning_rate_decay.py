@@ -21,14 +21,17 @@ from estcore.graph.dtypes import float32
 from estcore.graph.ops import math_ops
 from estcore.graph.ops.array_ops import identity, zeros_like
 from estcore.graph.ops.core import constant, convert_to_tensor
+from estcore.graph.ops.random_ops import random_normal
 from estcore.graph.ops.math_ops import (
     add,
     cast,
     cos,
     equal,
     exp,
+    floor,
     floordiv,
     less_equal,
+    log,
     minimum,
     multiply,
     truediv,
@@ -44,6 +47,9 @@ __all__ = [
     "piecewise_constant",
     "polynomial_decay",
     "cosine_decay",
+    "cosine_decay_restarts",
+    "linear_cosine_decay",
+    "noisy_linear_cosine_decay",
 ]
 
 
@@ -210,3 +216,107 @@ def cosine_decay(learning_rate, global_step, decay_steps, alpha=0.0, name: str |
         cosine = 0.5 * (1.0 + cos(math.pi * s / ds))
         a = _as(alpha, dtype)
         return multiply(lr, (1.0 - a) * cosine + a, name=name)
+
+
+def cosine_decay_restarts(learning_rate, global_step, first_decay_steps, t_mul=2.0, m_mul=1.0,
+                          alpha=0.0, name: str | None = None):
+    """Cosine decay with warm restarts (SGDR, Loshchilov & Hutter 2017), TF1's formula.
+
+    The first period lasts ``first_decay_steps``; each next one ``t_mul`` times longer
+    and restarting from ``m_mul`` times the previous peak. With
+    ``f = global_step / first_decay_steps``: for ``t_mul == 1``, ``i = floor(f)`` and the
+    fraction ``c = f - i``; otherwise ``i = floor(log(1 - f * (1 - t_mul)) / log(t_mul))``
+    and ``c = (f - (1 - t_mul**i) / (1 - t_mul)) / t_mul**i``. The value is
+    ``learning_rate * ((1 - alpha) * 0.5 * m_mul**i * (1 + cos(pi * c)) + alpha)``.
+
+    Args:
+        learning_rate: number or scalar floating tensor.
+        global_step: scalar integer tensor or variable (required).
+        first_decay_steps: number > 0 (or scalar tensor).
+        t_mul, m_mul, alpha: numbers or scalar tensors.
+
+    Returns:
+        A scalar tensor of the learning rate's dtype.
+    """
+    step = _require_step(global_step, "cosine_decay_restarts")
+    _positive(first_decay_steps, "first_decay_steps")
+    with name_scope(name or "SGDRDecay"):
+        lr = _float_tensor(learning_rate, "learning_rate")
+        dtype = lr.dtype
+        f = _as(step, dtype) / _as(first_decay_steps, dtype)
+        t = _as(t_mul, dtype)
+
+        def plain():
+            i = floor(f)
+            return i, f - i
+
+        def geometric():
+            i = floor(log(1.0 - f * (1.0 - t)) / log(t))
+            done = (1.0 - math_ops.pow(t, i)) / (1.0 - t)
+            return i, (f - done) / math_ops.pow(t, i)
+
+        if isinstance(t_mul, (Tensor, Variable)):
+            is_one = equal(t, 1.0)
+            (i_p, c_p), (i_g, c_g) = plain(), geometric()
+            i_restart, frac = where(is_one, i_p, i_g), where(is_one, c_p, c_g)
+        else:
+            i_restart, frac = plain() if float(t_mul) == 1.0 else geometric()
+        m_fac = math_ops.pow(_as(m_mul, dtype), i_restart)
+        cosine = 0.5 * m_fac * (1.0 + cos(math.pi * frac))
+        a = _as(alpha, dtype)
+        return multiply(lr, (1.0 - a) * cosine + a, name=name)
+
+
+def _linear_cosine(fn, default_name, learning_rate, global_step, decay_steps, num_periods,
+                   alpha, beta, name, noise):
+    """Shared body: ``noise(clipped_step)`` returns the term added to the linear decay."""
+    step = _require_step(global_step, fn)
+    _positive(decay_steps, "decay_steps")
+    with name_scope(name or default_name):
+        lr = _float_tensor(learning_rate, "learning_rate")
+        dtype = lr.dtype
+        ds = _as(decay_steps, dtype)
+        s = minimum(_as(step, dtype), ds)
+        linear = (ds - s) / ds
+        if noise is not None:
+            linear = linear + noise(s)
+        fraction = 2.0 * _as(num_periods, dtype) * (s / ds)
+        cosine = 0.5 * (1.0 + cos(math.pi * fraction))
+        return multiply(lr, (_as(alpha, dtype) + linear) * cosine + _as(beta, dtype),
+                        name=name)
+
+
+def linear_cosine_decay(learning_rate, global_step, decay_steps, num_periods=0.5, alpha=0.0,
+                        beta=0.001, name: str | None = None):
+    """Linear cosine decay (Bello et al. 2017, "Neural Optimizer Search"), TF1's formula.
+
+    With ``s = min(global_step, decay_steps)``: ``linear = (decay_steps - s) / decay_steps``,
+    ``cosine = 0.5 * (1 + cos(pi * 2 * num_periods * s / decay_steps))``; the value is
+    ``learning_rate * ((alpha + linear) * cosine + beta)``.
+
+    Returns:
+        A scalar tensor of the learning rate's dtype.
+    """
+    return _linear_cosine("linear_cosine_decay", "LinearCosineDecay", learning_rate,
+                          global_step, decay_steps, num_periods, alpha, beta, name, None)
+
+
+def noisy_linear_cosine_decay(learning_rate, global_step, decay_steps, initial_variance=1.0,
+                              variance_decay=0.55, num_periods=0.5, alpha=0.0, beta=0.001,
+                              name: str | None = None):
+    """:func:`linear_cosine_decay` with Gaussian noise on the linear term (TF1's formula).
+
+    ``linear`` gets ``N(0, initial_variance / (1 + s) ** variance_decay)`` added (a fresh
+    draw at every evaluation; ``s`` the clipped step), so the schedule is random.
+
+    Returns:
+        A scalar tensor of the learning rate's dtype.
+    """
+    def noise(s):
+        dtype = s.dtype
+        variance = _as(initial_variance, dtype) / math_ops.pow(1.0 + s,
+                                                               _as(variance_decay, dtype))
+        return random_normal([], dtype=dtype) * math_ops.sqrt(variance)
+
+    return _linear_cosine("noisy_linear_cosine_decay", "NoisyLinearCosineDecay", learning_rate,
+                          global_step, decay_steps, num_periods, alpha, beta, name, noise)
