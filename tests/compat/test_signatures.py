@@ -87,6 +87,14 @@ TABLE = {
     "train.get_global_step": "(graph=None)",
     "train.get_or_create_global_step": "(graph=None)",
     "train.create_global_step": "(graph=None)",
+    # tf.train: learning-rate schedules
+    "train.cosine_decay_restarts": "(learning_rate, global_step, first_decay_steps, t_mul=2.0, "
+                                   "m_mul=1.0, alpha=0.0, name=None)",
+    "train.linear_cosine_decay": "(learning_rate, global_step, decay_steps, num_periods=0.5, "
+                                 "alpha=0.0, beta=0.001, name=None)",
+    "train.noisy_linear_cosine_decay": "(learning_rate, global_step, decay_steps, "
+                                       "initial_variance=1.0, variance_decay=0.55, "
+                                       "num_periods=0.5, alpha=0.0, beta=0.001, name=None)",
     # tf.train: optimizers
     "train.FtrlOptimizer": "(learning_rate, learning_rate_power=-0.5, "
                            "initial_accumulator_value=0.1, l1_regularization_strength=0.0, "

@@ -21,7 +21,6 @@ from estcore.graph.dtypes import float32
 from estcore.graph.ops import math_ops
 from estcore.graph.ops.array_ops import identity, zeros_like
 from estcore.graph.ops.core import constant, convert_to_tensor
-from estcore.graph.ops.random_ops import random_normal
 from estcore.graph.ops.math_ops import (
     add,
     cast,
@@ -37,6 +36,7 @@ from estcore.graph.ops.math_ops import (
     truediv,
     where,
 )
+from estcore.graph.ops.random_ops import random_normal
 from estcore.graph.tensor import Tensor
 from estcore.graph.variables import Variable, name_scope
 
@@ -250,17 +250,19 @@ def cosine_decay_restarts(learning_rate, global_step, first_decay_steps, t_mul=2
             i = floor(f)
             return i, f - i
 
-        def geometric():
+        def geometric(t):
             i = floor(log(1.0 - f * (1.0 - t)) / log(t))
             done = (1.0 - math_ops.pow(t, i)) / (1.0 - t)
             return i, (f - done) / math_ops.pow(t, i)
 
         if isinstance(t_mul, (Tensor, Variable)):
             is_one = equal(t, 1.0)
-            (i_p, c_p), (i_g, c_g) = plain(), geometric()
+            # the geometric branch sees 2 where t_mul is 1 (0/0 otherwise; not selected)
+            t_safe = where(is_one, 2.0 + zeros_like(t), t)
+            (i_p, c_p), (i_g, c_g) = plain(), geometric(t_safe)
             i_restart, frac = where(is_one, i_p, i_g), where(is_one, c_p, c_g)
         else:
-            i_restart, frac = plain() if float(t_mul) == 1.0 else geometric()
+            i_restart, frac = plain() if float(t_mul) == 1.0 else geometric(t)
         m_fac = math_ops.pow(_as(m_mul, dtype), i_restart)
         cosine = 0.5 * m_fac * (1.0 + cos(math.pi * frac))
         a = _as(alpha, dtype)
