@@ -95,6 +95,13 @@ TABLE = {
     "train.noisy_linear_cosine_decay": "(learning_rate, global_step, decay_steps, "
                                        "initial_variance=1.0, variance_decay=0.55, "
                                        "num_periods=0.5, alpha=0.0, beta=0.001, name=None)",
+    # tf.train: Example messages (protobuf classes: keyword arguments, all optional)
+    "train.Example": "(features=None)",
+    "train.Features": "(feature=None)",
+    "train.Feature": "(bytes_list=None, float_list=None, int64_list=None)",
+    "train.FloatList": "(value=ANY)",
+    "train.Int64List": "(value=ANY)",
+    "train.BytesList": "(value=ANY)",
     # tf.train: optimizers
     "train.FtrlOptimizer": "(learning_rate, learning_rate_power=-0.5, "
                            "initial_accumulator_value=0.1, l1_regularization_strength=0.0, "

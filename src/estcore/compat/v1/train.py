@@ -54,6 +54,14 @@ from estcore.hooks.session_run_hook import (
     SessionRunHook,
     SessionRunValues,
 )
+from estcore.io.example import (
+    BytesList,
+    Example,
+    Feature,
+    Features,
+    FloatList,
+    Int64List,
+)
 from estcore.train import (
     AdadeltaOptimizer,
     AdagradOptimizer,
