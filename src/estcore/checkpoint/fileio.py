@@ -128,10 +128,6 @@ def _current_umask() -> int:
     return mask
 
 
-# Files get the mode open() would give them (0666 less the umask), as TF's writes do;
-# mkstemp's 0600 would hide checkpoints and exports from other users (a TensorBoard or
-# serving process running as another user).
-_FILE_MODE = 0o666 & ~_current_umask()
 
 
 def _write_all(fd: int, data: memoryview) -> None:
@@ -159,7 +155,10 @@ def atomic_write(path: str, chunks: Iterable[bytes | memoryview]) -> None:
     pause = _test_pause()
     try:
         try:
-            os.fchmod(fd, _FILE_MODE)
+            # the mode open() would give (0666 less the process's umask now), as TF's
+            # writes have; mkstemp's 0600 would hide checkpoints and exports from other
+            # users (a TensorBoard or serving process running as another user)
+            os.fchmod(fd, 0o666 & ~_current_umask())
             offset = 0
             for chunk in chunks:
                 view = memoryview(chunk).cast("B")

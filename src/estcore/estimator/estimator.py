@@ -24,8 +24,8 @@ the path is the same code either way.
 
 Differences from tf.estimator are listed in the README ("Differences from
 tf.estimator"); the ones made here: the Estimator's NanTensorHook runs before
-the checkpoint hook (a NaN step is never saved), and a progress bar is shown
-when stderr is a terminal.
+the checkpoint hook (a NaN step is never saved), and a progress bar is shown on a
+terminal or in a notebook (``ESTCORE_PROGRESS`` turns it off or on).
 """
 
 from __future__ import annotations
@@ -318,19 +318,18 @@ class Estimator:
         replication = replication_for(self._config)
         replication.begin()
         try:
-            ckpt = self._restore_point(replication)
-            if max_steps is not None:
-                _, saved = replication.start(None, read_global_step(ckpt))
-                if max_steps <= saved:
-                    replication.end()
-                    logger.info("Skipping training since max_steps has already saved.")
-                    return self
+            # (restore_point verified the file: its step is read without a second check)
+            ckpt, start_step = replication.start(*self._restore_point(replication))
+            if max_steps is not None and max_steps <= start_step:
+                replication.end()
+                logger.info("Skipping training since max_steps has already saved.")
+                return self
             hooks = check_hooks_type(hooks)
             saving_listeners = check_listeners_type(saving_listeners)
             stop_hooks = ([StopAtStepHook(num_steps=steps, last_step=max_steps)]
                           if steps is not None or max_steps is not None else [])
             loss = self._train_model(input_fn, hooks, stop_hooks, saving_listeners, steps,
-                                     max_steps, replication, ckpt)
+                                     max_steps, replication, ckpt, start_step)
             replication.end()
         except BaseException as exc:
             replication.fail(exc)
@@ -340,8 +339,9 @@ class Estimator:
         logger.info("Loss for final step: %s.", loss)
         return self
 
-    def _restore_point(self, replication: Replication) -> str | None:
-        """The checkpoint a train call restores: the newest one in model_dir that loads.
+    def _restore_point(self, replication: Replication) -> tuple[str | None, int]:
+        """The checkpoint a train call restores, the newest one in model_dir that loads,
+        and its global step (0 without one).
 
         The chief first removes the temporary files killed writes left there (no save
         is in flight yet) and repairs a state file that names another checkpoint. Other
@@ -349,18 +349,18 @@ class Estimator:
         chief's step and variables), so their model_dir is not read.
         """
         if not replication.is_chief:
-            return None
+            return None, 0
         removed = remove_temp_files(self._model_dir)
         if removed:
             logger.warning("Removed %d temporary file(s) that interrupted writes left in "
                            "%s: %s", len(removed), self._model_dir,
                            ", ".join(os.path.basename(p) for p in removed))
-        return cs.restorable_checkpoint(self._model_dir, repair=True)
+        ckpt = cs.restorable_checkpoint(self._model_dir, repair=True)
+        return ckpt, read_global_step(ckpt, verify=False)  # (verified just now)
 
     def _train_model(self, input_fn: Callable, user_hooks: list, stop_hooks: list,
                      listeners: list, steps: int | None, max_steps: int | None,
-                     replication: Replication, ckpt: str | None) -> Any:
-        ckpt, start_step = replication.start(ckpt, read_global_step(ckpt, verify=False))
+                     replication: Replication, ckpt: str | None, start_step: int) -> Any:
         plan = plan_input(ckpt, self._config.tf_random_seed, start_step,
                           replication.shard[1])
         seed = replication.input_seed(plan.seed)

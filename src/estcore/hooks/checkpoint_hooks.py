@@ -138,7 +138,7 @@ class CheckpointSaverHook(SessionRunHook):
                  save_steps: int | None = None, saver: Saver | None = None,
                  checkpoint_basename: str = "model.ckpt", scaffold: Any = None,
                  listeners: Sequence[CheckpointSaverListener] | None = None,
-                 save_graph_def: bool = True, meta_fn: Callable[[], dict] | None = None,
+                 save_graph_def: bool = True, meta_fn: Callable[[bool], dict] | None = None,
                  var_list: Sequence[Any] | None = None, clock: Callable[[], float] = time.time):
         logger.info("Create CheckpointSaverHook.")
         self._var_list = list(var_list) if var_list is not None else None
