@@ -248,3 +248,51 @@ def test_a_steady_layout_is_compiled_once_into_a_callable():
     graph, sess, gs, x, y, _, loss, train = _model()
     with graph.as_default(), MonitoredSession(lambda: sess, [_Every(3), _Recorder(gs)]) as mon:
         assert [mon.run([train, loss], {x: xb, y: yb})[1] for xb, yb in _batches(8)] == losses
+
+
+class _Failing(SessionRunHook):
+    def __init__(self, where):
+        self.where = where
+
+    def after_create_session(self, session, coord):
+        if self.where == "after_create_session":
+            raise RuntimeError("boom in after_create_session")
+
+    def end(self, session):
+        if self.where == "end":
+            raise RuntimeError("boom in end")
+
+
+class _PendingSave(SessionRunHook):
+    """Stands in for a checkpoint hook with a save in flight."""
+
+    def __init__(self):
+        self.waited = 0
+
+    def wait_for_pending_save(self):
+        self.waited += 1
+
+
+class _ClosingSession:
+    graph = None
+
+    def __init__(self):
+        self.closed = False
+
+    def close(self):
+        self.closed = True
+
+
+def test_error_after_session_creation_waits_for_saves_and_closes_the_session():
+    pending, sess = _PendingSave(), _ClosingSession()
+    with pytest.raises(RuntimeError, match="after_create_session"):
+        MonitoredSession(lambda: sess, [pending, _Failing("after_create_session")])
+    assert pending.waited == 1 and sess.closed
+
+
+def test_error_in_end_waits_for_saves_and_closes_the_session():
+    pending, sess = _PendingSave(), _ClosingSession()
+    mon = MonitoredSession(lambda: sess, [_Failing("end"), pending])
+    with pytest.raises(RuntimeError, match="boom in end"):
+        mon.close()
+    assert pending.waited == 1 and sess.closed

@@ -291,6 +291,12 @@ def _global_step_of(session: Any) -> Any:
     return get_global_step(graph)
 
 
+def _close_session(session: Any) -> None:
+    close = getattr(session, "close", None)
+    if close is not None:
+        close()
+
+
 def _finish_pending_saves(hooks: Sequence[SessionRunHook]) -> None:
     """On the error path (no ``end()``): wait for checkpoints still being written, so
     none is left half done when the error reaches the caller; a failed save is only
@@ -327,9 +333,16 @@ class MonitoredSession:
         if after_begin is not None:
             after_begin()
         self._raw = create_session()
-        for hook in self._hooks:
-            hook.after_create_session(self._raw, None)
-        self._hooked = HookedSession(self._raw, self._hooks, _global_step_of(self._raw))
+        try:
+            for hook in self._hooks:
+                hook.after_create_session(self._raw, None)
+            self._hooked = HookedSession(self._raw, self._hooks, _global_step_of(self._raw))
+        except BaseException:
+            # no loop will run: finish a save a hook started (e.g. the start step's
+            # checkpoint, written in the background) and close the session, as close() does
+            _finish_pending_saves(self._hooks)
+            _close_session(self._raw)
+            raise
         self._closed = False
 
     @property
@@ -359,14 +372,16 @@ class MonitoredSession:
         self._hooked.request_stop()
         try:
             if exception is None:
-                for hook in self._hooks:
-                    hook.end(self._raw)
+                try:
+                    for hook in self._hooks:
+                        hook.end(self._raw)
+                except BaseException:
+                    _finish_pending_saves(self._hooks)  # the hooks after it did not end
+                    raise
             else:
                 _finish_pending_saves(self._hooks)
         finally:
-            close = getattr(self._raw, "close", None)
-            if close is not None:
-                close()
+            _close_session(self._raw)
 
     def __enter__(self) -> MonitoredSession:
         return self
