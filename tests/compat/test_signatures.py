@@ -138,6 +138,9 @@ TABLE = {
         "aggregation_method=None, colocate_gradients_with_ops=False, check_numerics=True)"),
     # ops
     "to_float": "(x, name='ToFloat')",
+    "slice": "(input_, begin, size, name=None)",
+    "pad": "(tensor, paddings, mode='CONSTANT', name=None, constant_values=0)",
+    "gather_nd": "(params, indices, name=None, batch_dims=0)",
     "to_double": "(x, name='ToDouble')",
     "to_int32": "(x, name='ToInt32')",
     "to_int64": "(x, name='ToInt64')",

@@ -181,6 +181,7 @@ from estcore.compat.v1 import summary as summary
 from estcore.compat.v1 import train as train
 from estcore.compat.v1._namespace import missing as _missing
 from estcore.compat.v1._namespace import namespace as _namespace
+from estcore.compat.v1.array_tf1 import gather_nd, pad, slice
 from estcore.compat.v1.ops import (
     count_nonzero,
     expand_dims,
