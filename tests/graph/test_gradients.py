@@ -279,3 +279,30 @@ def test_an_op_without_a_gradient_rule_on_the_path_raises_lookup_error():
     (g2,) = ec.gradients(mixed, [x])
     with ec.Session() as sess:
         np.testing.assert_array_equal(sess.run(g2, {x: np.zeros((3, 4))}), 1.0)
+
+
+@pytest.mark.parametrize("fn", ["reduce_sum", "reduce_mean", "reduce_max", "reduce_prod"])
+def test_reduction_of_an_unknown_rank_input_and_its_gradient(fn):
+    """Reducing a tensor whose rank is unknown when the graph is built (axis None or an
+    explicit axis) is resolved when the plan is built (was: TypeError at the run)."""
+    x = ec.placeholder(ec.float64, [2, 3])
+    w = ec.placeholder(ec.float64, None)
+    t = x * w
+    every, last = getattr(ec, fn)(t), getattr(ec, fn)(t, axis=-1)
+    gx = ec.gradients(ec.reduce_sum(every) + ec.reduce_sum(last), [x])[0]
+    xv = np.arange(1.0, 7.0).reshape(2, 3)
+    wv = np.array([[2.0, 3.0, 4.0], [5.0, 6.0, 7.0]])
+    npfn = {"reduce_sum": np.sum, "reduce_mean": np.mean, "reduce_max": np.max,
+            "reduce_prod": np.prod}[fn]
+    with ec.Session() as s:
+        ev, lv, gv = s.run([every, last, gx], {x: xv, w: wv})
+    np.testing.assert_allclose(ev, npfn(xv * wv))
+    np.testing.assert_allclose(lv, npfn(xv * wv, axis=-1))
+    eps = 1e-6
+    num = np.zeros_like(xv)
+    for i in np.ndindex(xv.shape):
+        d = np.zeros_like(xv)
+        d[i] = eps
+        f = lambda v: npfn(v * wv) + npfn(v * wv, axis=-1).sum()  # noqa: E731
+        num[i] = (f(xv + d) - f(xv - d)) / (2 * eps)
+    np.testing.assert_allclose(gv, num, rtol=1e-6, atol=1e-6)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from estcore._lib import _kernels
+from estcore.graph.ops.reduce_ops import build_axes
 from estcore.graph.registry import get_row
 
 __all__ = ["C_ACTS", "attach"]
@@ -166,7 +167,7 @@ def _neg(prog, k):
 def _reduce(kind):
     def emit(prog, k):
         x, o = k.ins[0], k.outs[0]
-        axes = tuple(k.attrs["axes"])
+        axes = build_axes(k.attrs, x.ndim)
         if not _ok(x, o) or x.ndim == 0:
             return False
         if axes == tuple(range(x.ndim)):

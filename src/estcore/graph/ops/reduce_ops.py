@@ -60,6 +60,25 @@ def _reduce_infer(kind):
     return infer
 
 
+def build_axes(attrs, ndim: int) -> tuple:
+    """The reduced axes once the input's rank is known (at plan build): the inferred
+    ``axes``, or, for an input of unknown rank at graph build, ``axis`` resolved now
+    (None: every axis)."""
+    if attrs["axes"] is not None:
+        return tuple(attrs["axes"])
+    axis = attrs.get("axis")
+    if axis is None:
+        return tuple(range(ndim))
+    axes = sorted({int(a) % ndim if -ndim <= int(a) < ndim else _bad_axis(a, ndim)
+                   for a in axis})
+    return tuple(axes)
+
+
+def _bad_axis(a, ndim: int):
+    raise ValueError(f"axis {a} is out of range for an input of rank {ndim} "
+                     f"(expected an axis in [{-ndim}, {ndim}))")
+
+
 def _kept_shape(x_shape, axes):
     return tuple(1 if i in axes else d for i, d in enumerate(x_shape))
 
@@ -67,7 +86,7 @@ def _kept_shape(x_shape, axes):
 def _reduce_build(fn):
     def build(k):
         x, o = k.ins[0], k.outs[0]
-        axes = tuple(k.attrs["axes"])
+        axes = build_axes(k.attrs, x.ndim)
         view = o.reshape(_kept_shape(x.shape, axes))
         if fn in (np.max, np.min) and any(x.shape[a] == 0 for a in axes):
             # an empty reduction gives the identity, as TF: -inf / the lowest int for max
@@ -88,7 +107,8 @@ def _reduce_grad(mode):
         if not x.dtype.is_floating or g[0] is None:
             return [None]
         ins = [g[0], x] if mode in ("sum", "mean") else [g[0], x, op.outputs[0]]
-        return [make("ReduceGrad", ins, {"mode": mode, "axes": op.attrs["axes"]})]
+        return [make("ReduceGrad", ins, {"mode": mode, "axes": op.attrs["axes"],
+                                         "axis": op.attrs.get("axis")})]
     return grad
 
 
@@ -106,8 +126,8 @@ def _excl_prod(x, axes):
 
 
 def _reduce_grad_build(k):
-    mode, axes = k.attrs["mode"], tuple(k.attrs["axes"])
     g, x = k.ins[0], k.ins[1]
+    mode, axes = k.attrs["mode"], build_axes(k.attrs, x.ndim)
     o = k.outs[0]
     kept = _kept_shape(x.shape, axes)
     gk = g.reshape(kept)
