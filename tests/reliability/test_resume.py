@@ -179,3 +179,42 @@ def test_changed_input_is_not_resumed(tmp_path, caplog):
     meta = CheckpointReader(est.latest_checkpoint()).meta
     assert meta["global_step"] == 4 + 2 * len(X) // BATCH  # a whole epoch of the new input
     assert np.isfinite(final_variables(est)["dense/kernel"]).all()
+
+
+def test_a_call_ending_on_a_save_step_is_saved_once_and_complete(tmp_path, monkeypatch):
+    """steps / max_steps ending on the save cadence: the save at that step already says
+    the call is complete, so end() does not write the same checkpoint again."""
+    import numpy as np
+
+    import estcore as ec
+    from estcore.checkpoint.saver import Saver
+    from estcore.checkpoint.state import CheckpointReader
+    from estcore.estimator import Estimator, EstimatorSpec, RunConfig
+    from estcore.estimator.inputs import numpy_input_fn
+
+    saves = []
+    real = Saver.save
+
+    def counting(self, values, save_path, global_step=None, meta=None):
+        saves.append((global_step, (meta or {}).get("train_call", {}).get("complete")))
+        return real(self, values, save_path, global_step, meta)
+
+    monkeypatch.setattr(Saver, "save", counting)
+
+    def model_fn(features, labels, mode):
+        pred = ec.reshape(ec.layers.dense(features["x"], 1), [-1])
+        loss = ec.reduce_mean(ec.square(pred - labels))
+        train_op = ec.train.GradientDescentOptimizer(0.01).minimize(
+            loss, global_step=ec.train.get_global_step())
+        return EstimatorSpec(mode, loss=loss, train_op=train_op)
+
+    x = np.random.default_rng(0).random((40, 3)).astype(np.float32)
+    est = Estimator(model_fn, str(tmp_path), RunConfig(save_checkpoints_steps=5))
+    est.train(numpy_input_fn({"x": x}, x.sum(1), batch_size=4, num_epochs=None,
+                                   shuffle=True), steps=10)
+    assert saves == [(0, False), (5, False), (10, True)]
+    assert CheckpointReader(est.latest_checkpoint()).meta["train_call"]["complete"] is True
+    saves.clear()
+    est.train(numpy_input_fn({"x": x}, x.sum(1), batch_size=4, num_epochs=None,
+                                   shuffle=True), max_steps=17)
+    assert saves == [(10, False), (15, False), (17, True)]

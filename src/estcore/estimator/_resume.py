@@ -115,13 +115,17 @@ def report_resume(plan: InputPlan, stream: Any, start_step: int, warned: set) ->
         start_step, kind)
 
 
-def train_call_meta(source: Any, input_seed: int | None) -> Any:
-    """``meta_fn(final) -> dict`` for the CheckpointSaverHook of a train call: the
-    ``train_call`` record and the input stream's state (when it has a JSON one)."""
+def train_call_meta(source: Any, input_seed: int | None, last_step: int | None) -> Any:
+    """``meta_fn(step, final) -> dict`` for the CheckpointSaverHook of a train call: the
+    ``train_call`` record and the input stream's state (when it has a JSON one). The
+    call is complete in the save ``end()`` makes and in any save at ``last_step`` (the
+    step ``steps`` / ``max_steps`` stop the call at, when given): nothing is left to run,
+    so ``end()`` need not write that step again."""
     get_state = getattr(getattr(source, "stream", None), "get_state", None)
 
-    def meta(final: bool = False) -> dict:
-        out: dict = {"train_call": {"input_seed": input_seed, "complete": bool(final)}}
+    def meta(step: int, final: bool = False) -> dict:
+        complete = final or (last_step is not None and step >= last_step)
+        out: dict = {"train_call": {"input_seed": input_seed, "complete": complete}}
         if get_state is not None:
             try:
                 state = get_state()

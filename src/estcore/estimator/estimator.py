@@ -364,6 +364,8 @@ class Estimator:
         plan = plan_input(ckpt, self._config.tf_random_seed, start_step,
                           replication.shard[1])
         seed = replication.input_seed(plan.seed)
+        # the step the StopAtStepHook ends the call at (None: the input ends it)
+        last_step = start_step + steps if steps is not None else max_steps
         graph = Graph()
         with graph.as_default():
             try:
@@ -379,10 +381,10 @@ class Estimator:
                     scalar("loss", spec.loss)
                 add_to_collection(GraphKeys.LOSSES, spec.loss)
                 first, rest = train_hooks(self._config, spec, global_step, user_hooks,
-                                          stop_hooks, listeners, train_call_meta(source, seed),
+                                          stop_hooks, listeners,
+                                          train_call_meta(source, seed, last_step),
                                           replication.is_chief, resumed_from=ckpt)
-                total = steps if steps is not None else (
-                    max_steps - start_step if max_steps is not None else None)
+                total = None if last_step is None else last_step - start_step
                 bar = (ProgressBarHook("train", total, stream=source.stream,
                                        num_shards=replication.shard[1])
                        if progress_enabled() else None)

@@ -3,11 +3,12 @@
 ``CheckpointSaverHook`` saves right after the session is created (the state at
 the current global step), on its steps/secs cadence, and in ``end()`` when the
 last step was not saved yet; never after an exception (so a NaN loss cannot
-overwrite the last good checkpoint). Log lines are TF's. With a ``meta_fn`` the
-save made by ``end()`` is told it is the call's final one (``meta_fn(final=True)``,
-the Estimator marks the call complete in the checkpoint); when the last step was
-already saved mid-call, ``end()`` writes it once more with the final meta (no
-listener calls, no log of a new checkpoint).
+overwrite the last good checkpoint). Log lines are TF's. With a ``meta_fn`` each
+save stores ``meta_fn(step, final)`` in the checkpoint's header, ``final`` True for
+the save ``end()`` makes (the Estimator records there whether the call is complete);
+when the last step was already saved mid-call with other meta than the final one,
+``end()`` writes it once more with the final meta (no listener calls, no log of a new
+checkpoint).
 
 Saves during training go to disk on a background thread (the writer): the hook
 copies the variables (a snapshot, on the training thread) and the writer does
@@ -128,8 +129,9 @@ class CheckpointSaverHook(SessionRunHook):
         listeners: :class:`CheckpointSaverListener` list.
         save_graph_def: write the graph into the event file of ``checkpoint_dir`` when
             the session is created (TensorBoard's Graphs tab; there is no graph.pbtxt).
-        meta_fn: optional ``(final: bool) -> dict`` stored in each checkpoint's header;
-            ``final`` is True for the save ``end()`` makes (the call ended normally).
+        meta_fn: optional ``(step: int, final: bool) -> dict`` stored in each
+            checkpoint's header; ``final`` is True for the save ``end()`` makes (the
+            call ended normally).
         var_list: variables to save (default: everything the session returns from
             ``get_variable_values()``).
     """
@@ -138,7 +140,7 @@ class CheckpointSaverHook(SessionRunHook):
                  save_steps: int | None = None, saver: Saver | None = None,
                  checkpoint_basename: str = "model.ckpt", scaffold: Any = None,
                  listeners: Sequence[CheckpointSaverListener] | None = None,
-                 save_graph_def: bool = True, meta_fn: Callable[[bool], dict] | None = None,
+                 save_graph_def: bool = True, meta_fn: Callable[[int, bool], dict] | None = None,
                  var_list: Sequence[Any] | None = None, clock: Callable[[], float] = time.time):
         logger.info("Create CheckpointSaverHook.")
         self._var_list = list(var_list) if var_list is not None else None
@@ -159,7 +161,7 @@ class CheckpointSaverHook(SessionRunHook):
         self._meta_fn = meta_fn
         self._steps_per_run = 1
         self._writer = _BackgroundWriter()
-        self._final_saved = False
+        self._saved_meta: dict | None = None  # the meta of the last save
 
     @property
     def listeners(self) -> list[CheckpointSaverListener]:
@@ -203,8 +205,8 @@ class CheckpointSaverHook(SessionRunHook):
         last_step = int(session.run(self._global_step_tensor))
         if last_step != self._timer.last_triggered_step():
             self._save(session, last_step, background=False, final=True)
-        elif self._meta_fn is not None and not self._final_saved:
-            # saved at this step mid-call: again, with the meta of a finished call
+        elif self._meta_fn is not None and self._meta_fn(last_step, True) != self._saved_meta:
+            # saved at this step mid-call with other meta: again, with the final meta
             self._save(session, last_step, background=False, final=True, announce=False)
         for listener in self._listeners:
             listener.end(session, last_step)
@@ -229,19 +231,17 @@ class CheckpointSaverHook(SessionRunHook):
         """Save at ``step`` (on the writer thread when ``background`` and no listener
         waits for the file); True if a listener asked to stop. ``final``: the save of
         ``end()``; ``announce``: call the listeners and log the save as a new one."""
+        meta = self._saved_meta = (self._meta_fn(step, final) if self._meta_fn is not None
+                                   else None)
         if not announce:
-            meta = self._meta_fn(final) if self._meta_fn is not None else None
             values = _variable_values(session, self._var_list, snapshot=False)
             self._writer.wait()
             self._get_saver().save(values, self._save_path, global_step=step, meta=meta)
-            self._final_saved = final
             return False
         logger.info("Calling checkpoint listeners before saving checkpoint %d...", step)
         for listener in self._listeners:
             listener.before_save(session, step)
         logger.info("Saving checkpoints for %d into %s.", step, self._save_path)
-        meta = self._meta_fn(final) if self._meta_fn is not None else None
-        self._final_saved = final
         background = background and not self._listeners
         values = _variable_values(session, self._var_list, snapshot=background)
         self._writer.wait()  # the previous save is done with the Saver
