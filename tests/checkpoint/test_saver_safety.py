@@ -64,3 +64,30 @@ def test_a_state_file_without_a_checkpoint_path_recovers_nothing(tmp_path):
     saver = Saver()
     saver.recover_last_checkpoints(str(tmp_path))
     assert saver.last_checkpoints == []
+
+
+def test_a_saver_recovered_without_a_resume_point_keeps_newer_unloadable_checkpoints(tmp_path):
+    """A user's CheckpointSaverHook recovers its Saver without knowing what training
+    restored: the limit then comes from the state file, which restorable_checkpoint
+    repaired to name the checkpoint it restored; the newer (damaged) file is not rotated
+    away."""
+    import os
+
+    import numpy as np
+
+    from estcore.checkpoint.format import checkpoint_file
+    from estcore.checkpoint.saver import Saver
+    from estcore.checkpoint.state import restorable_checkpoint
+
+    saver = Saver(max_to_keep=2)
+    for step in (10, 15, 20):
+        saver.save({"w": np.full(2, step, np.float32)}, str(tmp_path / "model.ckpt"), step)
+    newest = checkpoint_file(str(tmp_path / "model.ckpt-20"))
+    with open(newest, "r+b") as f:
+        f.write(b"XXXXXXXX")  # damaged: restore falls back to 15
+    assert restorable_checkpoint(str(tmp_path), repair=True).endswith("model.ckpt-15")
+    user = Saver(max_to_keep=2)
+    user.recover_last_checkpoints(str(tmp_path))  # no resumed_from
+    for step in (16, 17, 18):
+        user.save({"w": np.zeros(2, np.float32)}, str(tmp_path / "model.ckpt"), step)
+    assert os.path.exists(newest)

@@ -173,9 +173,11 @@ class Saver:
 
         Args:
             checkpoint_dir: the directory of the state file.
-            resumed_from: the checkpoint prefix training restored (None: none). A
-                listed checkpoint with a higher step is left out of the rotation, so
-                it is never deleted.
+            resumed_from: the checkpoint prefix training restored (None: the one the
+                state file names, which is what a restore picks, and what
+                :func:`~estcore.checkpoint.state.restorable_checkpoint` repairs it to
+                name when a newer file does not load). A listed checkpoint with a
+                higher step is left out of the rotation, so it is never deleted.
         """
         try:
             state = get_checkpoint_state(checkpoint_dir)
@@ -184,6 +186,7 @@ class Saver:
         self._last, self._preserved = [], []
         if state is None:
             return
+        resumed_from = resumed_from or state.model_checkpoint_path
         resumed = _step_of(resumed_from) if resumed_from else None
         limit = resumed[1] if resumed else None
         times = state.all_model_checkpoint_timestamps
