@@ -1,5 +1,7 @@
 """Shared fixtures for the whole test suite."""
 
+import logging
+
 import pytest
 
 import estcore
@@ -11,3 +13,14 @@ def fresh_graph():
     g = estcore.Graph()
     with g.as_default():
         yield g
+
+
+@pytest.fixture
+def estcore_log(caplog):
+    """caplog at INFO on the 'estcore' logger; returns a function -> list of messages."""
+    caplog.set_level(logging.INFO, logger="estcore")
+
+    def messages():
+        return [r.getMessage() for r in caplog.records if r.name.startswith("estcore")]
+
+    return messages

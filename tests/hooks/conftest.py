@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from types import SimpleNamespace
 
 import pytest
@@ -20,14 +19,3 @@ def model(fresh_graph):
     train = ec.no_op(name="train")
     yield SimpleNamespace(graph=graph, gs=gs, loss=loss, train=train)
     FileWriterCache.clear()
-
-
-@pytest.fixture
-def estcore_log(caplog):
-    """caplog at INFO on the 'estcore' logger; returns a function -> list of messages."""
-    caplog.set_level(logging.INFO, logger="estcore")
-
-    def messages():
-        return [r.getMessage() for r in caplog.records if r.name.startswith("estcore")]
-
-    return messages
