@@ -15,17 +15,8 @@ import pytest
 import estcore.saved_model as sm
 from estcore import errors
 from estcore.export import ExportFormatError
-from estcore.export.format import json_checksum
 
-
-def _edit_json(path, fn):
-    f = os.path.join(path, "saved_model.json")
-    with open(f) as fh:
-        data = json.load(fh)
-    fn(data)
-    data["checksum"] = json_checksum(data)
-    with open(f, "w") as fh:
-        json.dump(data, fh)
+from .export_json import edit_json
 
 
 @pytest.mark.smoke
@@ -156,7 +147,7 @@ def test_edited_json_fails_checksum(exported):
 
 def test_wrong_version(exported):
     _, path = exported("mlp")
-    _edit_json(path, lambda d: d.update(format_version=99))
+    edit_json(path, lambda d: d.update(format_version=99))
     with pytest.raises(ExportFormatError, match="format_version 99; this estcore reads "
                                                 "format_version 1"):
         sm.load(path)
@@ -169,7 +160,7 @@ def test_unknown_op_type_never_imported(exported, tmp_path):
     def craft(d):
         d["graph"]["nodes"][1]["type"] = "os.system"
         d["graph"]["nodes"][1]["attrs"] = {"command": f"touch {marker}"}
-    _edit_json(path, craft)
+    edit_json(path, craft)
     with pytest.raises(ExportFormatError, match="unknown op type 'os.system'"):
         sm.load(path)
     assert not marker.exists()
@@ -180,7 +171,7 @@ def test_python_objects_in_attrs_rejected(exported):
 
     def craft(d):
         d["graph"]["nodes"][-1]["attrs"]["axis"] = {"$pickle": "cos\nsystem\n"}
-    _edit_json(path, craft)
+    edit_json(path, craft)
     with pytest.raises(ExportFormatError, match="unknown tag"):
         sm.load(path)
 
@@ -190,14 +181,14 @@ def test_state_changing_ops_rejected(exported):
 
     def craft(d):
         d["graph"]["nodes"][1]["type"] = "Assign"
-    _edit_json(path, craft)
+    edit_json(path, craft)
     with pytest.raises(ExportFormatError, match="not allowed in a serving graph"):
         sm.load(path)
 
 
 def test_dangling_input(exported):
     _, path = exported("mlp")
-    _edit_json(path, lambda d: d["graph"]["nodes"][3]["inputs"].__setitem__(0, "ghost:0"))
+    edit_json(path, lambda d: d["graph"]["nodes"][3]["inputs"].__setitem__(0, "ghost:0"))
     with pytest.raises(ExportFormatError, match="input 'ghost:0' is dangling"):
         sm.load(path)
 
@@ -208,7 +199,7 @@ def test_shape_rule_mismatch(exported):
     def craft(d):
         node = next(n for n in d["graph"]["nodes"] if n["type"] == "Softmax")
         node["outputs"][0]["shape"] = [None, 7]
-    _edit_json(path, craft)
+    edit_json(path, craft)
     with pytest.raises(ExportFormatError, match=r"declared shape \[None, 7\]"):
         sm.load(path)
 
@@ -220,14 +211,14 @@ def test_variable_shape_mismatch(exported):
         node = next(n for n in d["graph"]["nodes"] if n["type"] == "VariableV2")
         node["attrs"]["shape"] = {"$shape": [3, 3]}
         node["outputs"][0]["shape"] = [3, 3]
-    _edit_json(path, craft)
+    edit_json(path, craft)
     with pytest.raises(ExportFormatError, match="variable .* has shape"):
         sm.load(path)
 
 
 def test_signature_names_unknown_tensor(exported):
     _, path = exported("mlp")
-    _edit_json(path, lambda d: d["signatures"]["serving_default"]["outputs"]["classes"]
+    edit_json(path, lambda d: d["signatures"]["serving_default"]["outputs"]["classes"]
                .update(tensor="nope:0"))
     with pytest.raises(ExportFormatError, match="names no tensor"):
         sm.load(path)
@@ -235,7 +226,7 @@ def test_signature_names_unknown_tensor(exported):
 
 def test_signature_dtype_mismatch(exported):
     _, path = exported("mlp")
-    _edit_json(path, lambda d: d["signatures"]["serving_default"]["inputs"]["x"]
+    edit_json(path, lambda d: d["signatures"]["serving_default"]["inputs"]["x"]
                .update(dtype="int32"))
     with pytest.raises(ExportFormatError, match="dtype 'int32' does not match"):
         sm.load(path)
@@ -267,7 +258,7 @@ def test_garbage_attrs_and_fields_give_format_errors_only(exported, models, kind
 
                 shutil.rmtree(path + "_g", ignore_errors=True)
                 shutil.copytree(path, path + "_g")
-                _edit_json(path + "_g", craft)
+                edit_json(path + "_g", craft)
                 tried += 1
                 try:
                     pred = sm.load(path + "_g")

@@ -19,17 +19,8 @@ import estcore as ec
 import estcore.saved_model as sm
 from estcore.export import ExportFormatError
 from estcore.export import format as fmt
-from estcore.export.format import json_checksum
 
-
-def _edit_json(path, fn):
-    f = os.path.join(path, fmt.GRAPH_FILE)
-    with open(f) as fh:
-        data = json.load(fh)
-    fn(data)
-    data["checksum"] = json_checksum(data)
-    with open(f, "w") as fh:
-        json.dump(data, fh)
+from .export_json import edit_json
 
 
 def _node(data, op_type):
@@ -73,14 +64,14 @@ def test_deep_attribute_with_a_valid_checksum_is_a_format_error(exported):
         for _ in range(60):
             inner = {"$tuple": [inner]}
         d["graph"]["nodes"][1]["attrs"]["deep"] = inner
-    _edit_json(path, craft)
+    edit_json(path, craft)
     with pytest.raises(ExportFormatError, match="levels deep"):
         sm.load(path)
 
 
 def test_json_brackets_inside_strings_do_not_count(exported):
     _, path = exported("mlp")
-    _edit_json(path, lambda d: d.update(note='[[[{{{"\\' * 40))
+    edit_json(path, lambda d: d.update(note='[[[{{{"\\' * 40))
     assert "note" in sm.load(path).meta
 
 
@@ -95,7 +86,7 @@ def test_json_brackets_inside_strings_do_not_count(exported):
 def test_window_attributes_of_zero_are_refused_at_load(exported, op_type, attr, value, match):
     """(They loaded and predicted NaN.)"""
     _, path = exported("cnn")
-    _edit_json(path, lambda d: _node(d, op_type)["attrs"].update({attr: value}))
+    edit_json(path, lambda d: _node(d, op_type)["attrs"].update({attr: value}))
     with pytest.raises(ExportFormatError, match=f"Cannot load the export at {path}.*{match}"):
         sm.load(path)
 
@@ -140,7 +131,7 @@ def test_swapped_data_files_are_named(exported, tmp_path):
 @pytest.mark.parametrize("entry", ["../outside", "/etc/passwd", "a/../../x"])
 def test_manifest_entries_outside_the_directory_are_refused(exported, entry):
     _, path = exported("mlp")
-    _edit_json(path, lambda d: d["files"].update({entry: {"size": 1, "crc32": "00000000"}}))
+    edit_json(path, lambda d: d["files"].update({entry: {"size": 1, "crc32": "00000000"}}))
     with pytest.raises(ExportFormatError, match="bad entry"):
         sm.load(path)
 
@@ -148,7 +139,7 @@ def test_manifest_entries_outside_the_directory_are_refused(exported, entry):
 def test_export_without_manifest_still_loads(exported, models):
     """Exports written before the manifest existed have no ``files`` field."""
     est, path = exported("mlp")
-    _edit_json(path, lambda d: d.pop("files"))
+    edit_json(path, lambda d: d.pop("files"))
     x, _ = models.data(5)
     np.testing.assert_array_equal(sm.load(path)({"x": x})["classes"],
                                   models.predict_all(est, x)["classes"])
