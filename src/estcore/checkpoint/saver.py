@@ -45,7 +45,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -62,20 +61,13 @@ from estcore.checkpoint.format import (
 from estcore.checkpoint.state import (
     CheckpointState,
     get_checkpoint_state,
+    prefix_step,
     write_checkpoint_state,
 )
 
 __all__ = ["Saver"]
 
 logger = logging.getLogger("estcore")
-
-_STEP_SUFFIX = re.compile(r"^(.+)-(\d+)$")
-
-
-def _step_of(prefix: str) -> tuple[str, int] | None:
-    """``(base name, step)`` of ``.../<base>-<step>``, or None."""
-    m = _STEP_SUFFIX.match(os.path.basename(prefix))
-    return (m.group(1), int(m.group(2))) if m else None
 
 
 def _is_checkpoint(directory: str, prefix: str) -> bool:
@@ -96,7 +88,7 @@ def _unlisted_older(directory: str, listed: list[str],
     """Checkpoints in ``directory`` named like the listed ones, not listed, with a step
     below the newest listed step (and below ``limit``), that read as checkpoints,
     oldest first, as ``(prefix, file mtime)``."""
-    steps = [s for s in map(_step_of, listed) if s is not None]
+    steps = [s for s in map(prefix_step, listed) if s is not None]
     if not steps:
         return []
     base, newest = steps[-1][0], max(step for b, step in steps if b == steps[-1][0])
@@ -108,7 +100,7 @@ def _unlisted_older(directory: str, listed: list[str],
         if not entry.endswith(CHECKPOINT_SUFFIX):
             continue
         name = entry[:-len(CHECKPOINT_SUFFIX)]
-        parsed = _step_of(name)
+        parsed = prefix_step(name)
         if parsed is None or parsed[0] != base or parsed[1] >= newest or name in known:
             continue
         prefix = os.path.join(directory, name)
@@ -187,7 +179,7 @@ class Saver:
         if state is None:
             return
         resumed_from = resumed_from or state.model_checkpoint_path
-        resumed = _step_of(resumed_from) if resumed_from else None
+        resumed = prefix_step(resumed_from) if resumed_from else None
         limit = resumed[1] if resumed else None
         times = state.all_model_checkpoint_timestamps
         preserved = set(state.preserved_paths)
@@ -196,7 +188,7 @@ class Saver:
             if not os.path.isfile(path):
                 continue
             stamp = times[i] if times else os.path.getmtime(path)
-            step = _step_of(prefix)
+            step = prefix_step(prefix)
             if prefix not in preserved and limit is not None and step is not None \
                     and step[1] > limit:
                 logger.warning("Checkpoint %s is newer than the one training resumed from "

@@ -58,6 +58,7 @@ __all__ = [
     "checkpoint_exists",
     "restorable_checkpoint",
     "resolve_checkpoint_path",
+    "prefix_step",
     "CheckpointReader",
     "load_checkpoint",
     "list_variables",
@@ -288,7 +289,13 @@ def latest_checkpoint(checkpoint_dir: str, latest_filename: str | None = None) -
     return None
 
 
-_STEP_FILE = re.compile(r"^model\.ckpt-(\d+)" + re.escape(CHECKPOINT_SUFFIX) + "$")
+_STEP_SUFFIX = re.compile(r"^(.+)-(\d+)$")
+
+
+def prefix_step(prefix: str) -> tuple[str, int] | None:
+    """``(base name, step)`` of a checkpoint prefix ``.../<base>-<step>``, or None."""
+    m = _STEP_SUFFIX.match(os.path.basename(prefix))
+    return (m.group(1), int(m.group(2))) if m else None
 
 
 def _inside(directory: str, path: str) -> bool:
@@ -328,10 +335,11 @@ def restorable_checkpoint(checkpoint_dir: str, repair: bool = False) -> str | No
     on_disk: list[tuple[int, str]] = []
     if os.path.isdir(checkpoint_dir):
         for entry in os.listdir(checkpoint_dir):
-            m = _STEP_FILE.match(entry)
-            if m:
-                prefix = os.path.join(checkpoint_dir, entry[:-len(CHECKPOINT_SUFFIX)])
-                on_disk.append((int(m.group(1)), prefix))
+            parsed = (prefix_step(entry[:-len(CHECKPOINT_SUFFIX)])
+                      if entry.endswith(CHECKPOINT_SUFFIX) else None)
+            if parsed is not None and parsed[0] == "model.ckpt":
+                on_disk.append((parsed[1], os.path.join(checkpoint_dir,
+                                                        entry[:-len(CHECKPOINT_SUFFIX)])))
     on_disk.sort(reverse=True)
     candidates = list(dict.fromkeys(listed + [p for _, p in on_disk]))
     chosen = None
