@@ -4,11 +4,12 @@ Every loss returns the reduced, weighted loss and adds it to the ``LOSSES``
 collection (``loss_collection``); :func:`get_total_loss` sums that collection
 and the regularization losses.
 
-This ``__init__`` only re-exports (from ``losses_impl`` and ``util``). Must not: hold
-code; be imported by estcore's own modules (``estcore.metrics`` imports
+This ``__init__`` only re-exports (from ``losses_impl``, ``losses_extra`` and ``util``).
+Must not: hold code; be imported by estcore's own modules (``estcore.metrics`` imports
 :mod:`estcore.losses.util` directly).
 """
 
+from estcore.losses.losses_extra import cosine_distance
 from estcore.losses.losses_impl import (
     Reduction,
     absolute_difference,
@@ -34,6 +35,7 @@ __all__ = [
     "absolute_difference",
     "add_loss",
     "compute_weighted_loss",
+    "cosine_distance",
     "get_losses",
     "get_regularization_loss",
     "get_regularization_losses",
