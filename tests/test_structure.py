@@ -42,6 +42,7 @@ FACADES = frozenset({
     "estcore.compat.v1",
     "estcore.compat.v1.errors",
     "estcore.compat.v1.estimator",
+    "estcore.compat.v1.feature_column",
     "estcore.compat.v1.gfile",
     "estcore.compat.v1.io",
     "estcore.compat.v1.initializers",

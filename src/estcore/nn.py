@@ -17,6 +17,7 @@ from estcore.graph.ops import array_ops as _a
 from estcore.graph.ops import math_ops as _m
 from estcore.graph.ops import nn_ops as _nn
 from estcore.graph.ops import reduce_ops as _r
+from estcore.graph.ops import sparse_ops as _sp
 from estcore.graph.ops.clip_ops import clip_by_norm
 from estcore.graph.ops.conv_ops import avg_pool2d, conv2d, max_pool2d
 from estcore.graph.ops.core import constant_value as _constant_value
@@ -41,7 +42,8 @@ __all__ = [
     "softmax_cross_entropy_with_logits", "softmax_cross_entropy_with_logits_v2",
     "sigmoid_cross_entropy_with_logits", "l2_loss", "moments", "batch_normalization",
     "conv2d", "max_pool2d", "avg_pool2d", "max_pool", "avg_pool", "bias_add", "in_top_k",
-    "l2_normalize", "embedding_lookup", "top_k",
+    "l2_normalize", "embedding_lookup", "top_k", "embedding_lookup_sparse",
+    "safe_embedding_lookup_sparse",
 ]
 
 softmax_cross_entropy_with_logits_v2 = softmax_cross_entropy_with_logits
@@ -167,3 +169,55 @@ def embedding_lookup(params, ids, partition_strategy="mod", name=None, max_norm=
     return out
 
 
+
+
+def embedding_lookup_sparse(params, sp_ids, sp_weights, partition_strategy="mod", name=None,
+                            combiner=None, max_norm=None) -> Tensor:
+    """Combined embeddings of each row of the SparseTensor ``sp_ids`` (TF1's
+    ``tf.nn.embedding_lookup_sparse``; ``combiner`` ``"mean"`` (default), ``"sqrtn"`` or
+    ``"sum"``; ``sp_weights`` None or a float SparseTensor of the same layout).
+
+    Difference from TF: a row without ids gives zeros (TF drops it from the output, a
+    data-dependent shape), as ``safe_embedding_lookup_sparse`` does. The gradient for
+    ``params`` is an IndexedSlices of the rows looked up (never a dense ``[V, d]``).
+    """
+    return _sp.embedding_lookup_sparse(params, sp_ids, sp_weights, name=name,
+                                       combiner=combiner, max_norm=max_norm)
+
+
+def safe_embedding_lookup_sparse(embedding_weights, sparse_ids, sparse_weights=None,
+                                 combiner="mean", default_id=None, name=None,
+                                 partition_strategy="div", max_norm=None) -> Tensor:
+    """TF1's ``tf.nn.safe_embedding_lookup_sparse``: ids < 0 and weights <= 0 are
+    dropped, a row left without ids gives zeros (or ``embedding_weights[default_id]``).
+
+    Args:
+        embedding_weights: ``[V, d...]`` variable or tensor (or a list of one).
+        sparse_ids: int SparseTensor ``[B, L]``.
+        sparse_weights: None or float SparseTensor with ``sparse_ids``' layout.
+        combiner: ``"mean"`` (default), ``"sqrtn"`` or ``"sum"``.
+        default_id: optional id whose embedding fills the rows without valid ids.
+        max_norm: clip each embedding to this L2 norm before combining.
+
+    Returns:
+        ``[B, d...]``.
+    """
+    out = _sp.embedding_lookup_sparse(embedding_weights, sparse_ids, sparse_weights,
+                                      name=name or "embedding_lookup_sparse",
+                                      combiner=combiner, max_norm=max_norm)
+    if default_id is None:
+        return out
+    params = embedding_weights[0] if isinstance(embedding_weights, (list, tuple)) \
+        else embedding_weights
+    ids = sparse_ids.padded_values
+    valid = _m.logical_and(_m.greater_equal(sparse_ids.cols, _a.zeros_like(sparse_ids.cols)),
+                           _m.greater_equal(ids, _a.zeros_like(ids)))
+    if sparse_weights is not None:
+        w = sparse_weights.padded_values
+        valid = _m.logical_and(valid, _m.greater(w, _a.zeros_like(w)))
+    empty = _m.subtract(1.0, _m.cast(_r.reduce_any(valid, axis=1, keepdims=True), out.dtype))
+    fill = _a.gather(_t(params), [int(default_id)])        # [1, d...]
+    if out.shape.rank is not None and out.shape.rank > 2:
+        empty = _a.reshape(empty, [-1] + [1] * (out.shape.rank - 1))
+    # a row without valid ids is zeros in ``out``: add the default embedding there
+    return _m.add(out, _m.multiply(empty, fill))

@@ -166,6 +166,7 @@ from estcore.compat.v1 import app as app
 from estcore.compat.v1 import contrib as contrib
 from estcore.compat.v1 import errors as errors
 from estcore.compat.v1 import estimator as estimator
+from estcore.compat.v1 import feature_column as feature_column
 from estcore.compat.v1 import flags as flags
 from estcore.compat.v1 import gfile as gfile
 from estcore.compat.v1 import initializers as initializers

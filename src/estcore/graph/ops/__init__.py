@@ -25,6 +25,7 @@ from estcore.graph.ops import (  # noqa: F401 - imported to register their rows
     parsing_ops,
     random_ops,
     reduce_ops,
+    sparse_ops,
     state_ops,
 )
 from estcore.graph.ops.core import constant, convert_to_tensor, make, make_op

@@ -1,0 +1,122 @@
+"""numeric_column, bucketized_column, input_layer and linear_model over dense inputs."""
+
+import numpy as np
+import pytest
+
+import estcore as ec
+from estcore import feature_column as fc
+
+
+def _run(*fetches):
+    with ec.Session() as s:
+        s.run(ec.global_variables_initializer())
+        return s.run(list(fetches))
+
+
+def test_numeric_column_defaults_and_repr():
+    c = fc.numeric_column("a")
+    assert c.shape == (1,) and c.default_value is None and c.dtype == ec.float32
+    assert c.name == "a" and c == fc.numeric_column("a") and hash(c) == hash(fc.numeric_column("a"))
+    assert repr(c).startswith("NumericColumn(key='a', shape=(1,)")
+
+
+@pytest.mark.parametrize("kw, err", [({"shape": 0}, ValueError), ({"shape": (2, "x")}, TypeError),
+                                     ({"dtype": ec.string}, ValueError),
+                                     ({"normalizer_fn": 3}, TypeError),
+                                     ({"default_value": "x"}, TypeError),
+                                     ({"shape": 2, "default_value": [1, 2, 3]}, ValueError)])
+def test_numeric_column_rejects_bad_arguments(kw, err):
+    with pytest.raises(err):
+        fc.numeric_column("a", **kw)
+
+
+def test_input_layer_sorts_by_name_and_flattens():
+    a = fc.numeric_column("a")
+    b = fc.numeric_column("b", shape=(2,))
+    n = fc.numeric_column("n", normalizer_fn=lambda x: x * 2.0)
+    feats = {"a": np.array([0.5, 2.0], np.float32), "b": np.array([[1, 2], [3, 4]], np.int64),
+             "n": np.array([[1.0], [3.0]], np.float32)}
+    out = fc.input_layer(feats, [n, b, a])
+    assert out.shape.as_list() == [2, 4]
+    (v,) = _run(out)
+    np.testing.assert_array_equal(v, [[0.5, 1, 2, 2], [2, 3, 4, 6]])
+
+
+def test_bucketized_dense_is_one_hot_of_upper_bound():
+    a = fc.numeric_column("a")
+    bk = fc.bucketized_column(a, [0.0, 1.0, 2.0])
+    assert bk.name == "a_bucketized"
+    x = np.array([[-1.0], [0.0], [0.5], [1.0], [2.5]], np.float32)
+    (v,) = _run(fc.input_layer({"a": x}, [bk]))
+    np.testing.assert_array_equal(v.argmax(1), [0, 1, 1, 2, 3])
+    np.testing.assert_array_equal(v.sum(1), 1)
+
+
+@pytest.mark.parametrize("b", [[1.0, 0.0], [], None, "ab", [0.0, float("nan")]])
+def test_bucketized_rejects_unsorted_boundaries(b):
+    with pytest.raises(ValueError, match="boundaries"):
+        fc.bucketized_column(fc.numeric_column("a"), b)
+
+
+def test_input_layer_rejects_categorical_duplicates_and_empty():
+    a = fc.numeric_column("a")
+    with pytest.raises(ValueError, match="feature_columns must not be empty"):
+        fc.input_layer({"a": [1.0]}, [])
+    with pytest.raises(ValueError, match="Duplicate feature column name"):
+        fc.input_layer({"a": [1.0]}, [a, fc.numeric_column("a", shape=2)])
+    with pytest.raises(ValueError, match="not in features"):
+        fc.input_layer({"b": [1.0]}, [a])
+
+
+def test_linear_model_variables_and_value():
+    a = fc.numeric_column("a")
+    b = fc.numeric_column("b", shape=(2,))
+    bk = fc.bucketized_column(a, [0.0, 1.0])
+    feats = {"a": np.array([[0.5], [2.0]], np.float32),
+             "b": np.array([[1, 2], [3, 4]], np.float32)}
+    cols_to_vars = {}
+    out = fc.linear_model(feats, [b, a, bk], units=2, cols_to_vars=cols_to_vars)
+    names = sorted(v.op.name for v in ec.global_variables())
+    assert names == ["linear_model/a/weights", "linear_model/a_bucketized/weights",
+                     "linear_model/b/weights", "linear_model/bias_weights"]
+    assert {v.op.name for v in ec.get_collection(ec.GraphKeys.MODEL_VARIABLES)} == set(names)
+    assert [v.op.name for v in cols_to_vars[bk]] == ["linear_model/a_bucketized/weights"]
+    assert cols_to_vars["bias"][0].op.name == "linear_model/bias_weights"
+    wa, wbk, wb, bias = (cols_to_vars[a][0], cols_to_vars[bk][0], cols_to_vars[b][0],
+                         cols_to_vars["bias"][0])
+    vals = {wa: [[2.0, 1.0]], wbk: [[1.0, 0], [10.0, 0], [100.0, 0]],
+            wb: [[1.0, 0], [0.0, 1]], bias: [0.5, -0.5]}
+    with ec.Session() as s:
+        s.run(ec.global_variables_initializer())
+        for var, val in vals.items():
+            s.run(var.assign(np.array(val, np.float32)))
+        got = s.run(out)
+    # row 0: a=0.5 -> 1.0 + 0.5*[2,1]; bucket 1 -> 10; b=[1,2]; bias
+    want = np.array([[1.0 + 10 + 1 + 0.5, 0.5 + 0 + 2 - 0.5],
+                     [4.0 + 100 + 3 + 0.5, 2.0 + 0 + 4 - 0.5]], np.float32)
+    np.testing.assert_allclose(got, want)
+
+
+def test_linear_model_under_scope_and_twice():
+    a = fc.numeric_column("a")
+    with ec.variable_scope("linear"):
+        fc.linear_model({"a": [[1.0]]}, [a])
+    fc.linear_model({"a": [[1.0]]}, [a])
+    names = sorted(v.op.name for v in ec.global_variables())
+    assert names == ["linear/linear_model/a/weights", "linear/linear_model/bias_weights",
+                     "linear_model/a/weights", "linear_model/bias_weights"]
+
+
+def test_linear_model_trains_with_sgd():
+    a = fc.numeric_column("a")
+    bk = fc.bucketized_column(a, [0.0])
+    x = np.array([[-1.0], [1.0]], np.float32)
+    y = np.array([[0.0], [1.0]], np.float32)
+    pred = fc.linear_model({"a": x}, [bk])
+    loss = ec.reduce_mean(ec.square(pred - y))
+    train = ec.train.GradientDescentOptimizer(0.5).minimize(loss)
+    with ec.Session() as s:
+        s.run(ec.global_variables_initializer())
+        for _ in range(50):
+            s.run(train)
+        assert s.run(loss) < 1e-4
