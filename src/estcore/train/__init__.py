@@ -16,6 +16,7 @@ from estcore.train._graph_names import (
 )
 from estcore.train.adadelta import AdadeltaOptimizer
 from estcore.train.adagrad import AdagradOptimizer
+from estcore.train.adagrad_da import AdagradDAOptimizer
 from estcore.train.adam import AdamOptimizer
 from estcore.train.ftrl import FtrlOptimizer
 from estcore.train.gradient_descent import GradientDescentOptimizer
@@ -31,14 +32,17 @@ from estcore.train.learning_rate_decay import (
     polynomial_decay,
 )
 from estcore.train.momentum import MomentumOptimizer
+from estcore.train.moving_averages import ExponentialMovingAverage, assign_moving_average
 from estcore.train.optimizer import Optimizer
 from estcore.train.proximal import ProximalAdagradOptimizer, ProximalGradientDescentOptimizer
 from estcore.train.rmsprop import RMSPropOptimizer
 
 __all__ = [
     "AdadeltaOptimizer",
+    "AdagradDAOptimizer",
     "AdagradOptimizer",
     "AdamOptimizer",
+    "ExponentialMovingAverage",
     "FtrlOptimizer",
     "GradientDescentOptimizer",
     "MomentumOptimizer",
@@ -46,6 +50,7 @@ __all__ = [
     "ProximalAdagradOptimizer",
     "ProximalGradientDescentOptimizer",
     "RMSPropOptimizer",
+    "assign_moving_average",
     "clip_by_global_norm",
     "cosine_decay",
     "cosine_decay_restarts",

@@ -64,8 +64,10 @@ from estcore.io.example import (
 )
 from estcore.train import (
     AdadeltaOptimizer,
+    AdagradDAOptimizer,
     AdagradOptimizer,
     AdamOptimizer,
+    ExponentialMovingAverage,
     FtrlOptimizer,
     GradientDescentOptimizer,
     MomentumOptimizer,
@@ -73,6 +75,7 @@ from estcore.train import (
     ProximalAdagradOptimizer,
     ProximalGradientDescentOptimizer,
     RMSPropOptimizer,
+    assign_moving_average,
     cosine_decay,
     cosine_decay_restarts,
     create_global_step,

@@ -1,0 +1,224 @@
+"""``ExponentialMovingAverage`` (TF1 ``tf.train.ExponentialMovingAverage``) and
+``assign_moving_average``.
+
+Owns the shadow variables (``<var>/<name>``, non-trainable, global: checkpointed and
+warm-started like any variable), the decay rule and the update op; ``variables_to_restore``
+maps checkpoint names to variables so that a ``Saver`` restores the averages into the model's
+own variables (TF1's evaluation recipe). Must not: touch the optimizers or the global step
+(``num_updates`` is only read).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from estcore._validation import invalid
+from estcore.graph.dtypes import float32
+from estcore.graph.initializers import zeros_initializer
+from estcore.graph.ir import (
+    GraphKeys,
+    add_to_collection,
+    control_dependencies,
+    get_collection,
+    get_default_graph,
+)
+from estcore.graph.ops import math_ops
+from estcore.graph.ops.core import constant, convert_to_tensor
+from estcore.graph.ops.math_ops import cast, minimum, truediv
+from estcore.graph.ops.state_ops import assign, assign_add, assign_sub, group
+from estcore.graph.tensor import Tensor
+from estcore.graph.variables import (
+    Variable,
+    VariableScope,
+    get_variable,
+    name_scope,
+    variable_scope,
+)
+from estcore.train.optimizer import _unique_name
+
+__all__ = ["ExponentialMovingAverage", "assign_moving_average"]
+
+
+def _key(x: Any) -> int:
+    return id(x.op) if isinstance(x, Variable) else id(x)
+
+
+def _as_decay(decay: Any, dtype):
+    t = convert_to_tensor(decay)
+    return t if t.dtype == dtype else cast(t, dtype)
+
+
+def assign_moving_average(variable, value, decay, zero_debias: bool = True, name=None):
+    """``variable -= (variable - value) * (1 - decay)`` (TF1
+    ``tf.train.assign_moving_average``; ``zero_debias`` is honoured by
+    :class:`ExponentialMovingAverage` for tensors, not here).
+
+    Returns:
+        The updated variable's value.
+    """
+    with name_scope(name or "AssignMovingAvg"):
+        one_minus = 1.0 - _as_decay(decay, variable.dtype)
+        value = convert_to_tensor(value)
+        if value.dtype != variable.dtype:
+            value = cast(value, variable.dtype)
+        return assign_sub(variable, (variable - value) * one_minus)
+
+
+def _exact_variable(name: str, initializer, dtype=None, shape=None):
+    """A non-trainable global variable named exactly ``name`` (``_1``... when taken), outside
+    any name scope or control dependency (TF1's slot creation)."""
+    graph = get_default_graph()
+    full = _unique_name(graph, name)
+    with graph.control_dependencies(None), graph.name_scope(None), \
+            variable_scope(VariableScope(""), auxiliary_name_scope=False):
+        return get_variable(full, shape=shape, dtype=dtype, initializer=initializer,
+                            trainable=False)
+
+
+class ExponentialMovingAverage:
+    """Moving averages of variables or tensors (TF1 ``tf.train.ExponentialMovingAverage``).
+
+    ``apply(var_list)`` creates one shadow variable per item and returns the op that updates
+    them all: ``shadow -= (shadow - value) * (1 - decay)``. With ``num_updates`` the decay is
+    ``min(decay, (1 + num_updates) / (10 + num_updates))`` (a slower start).
+
+    Shadow variables (TF1's names and placement): ``<var>/<name>`` for a variable, created
+    with the variable's initial value and added (the variable, as TF) to
+    ``MOVING_AVERAGE_VARIABLES``; ``<tensor op>/<name>`` for a tensor, zero-initialised, and
+    with ``zero_debias`` corrected by ``<...>/biased`` and ``<...>/local_step`` (Adam's bias
+    correction). All are non-trainable globals: saved in checkpoints, restored, warm-started.
+
+    Args:
+        decay: a number in [0, 1] or a scalar tensor (typically 0.99 - 0.9999).
+        num_updates: optional scalar tensor (the global step), read at each update.
+        zero_debias: debias the averages of tensors (not of variables, as TF).
+        name: the shadow variables' suffix and the update op's name scope.
+
+    Raises:
+        ValueError: ``decay`` is a number outside [0, 1].
+    """
+
+    def __init__(self, decay, num_updates=None, zero_debias: bool = False,
+                 name: str = "ExponentialMovingAverage"):
+        if isinstance(decay, bool) or (isinstance(decay, (int, float))
+                                       and not 0.0 <= decay <= 1.0):
+            raise invalid("decay", "a number in [0, 1] or a scalar tensor", decay)
+        if not isinstance(name, str) or not name:
+            raise invalid("name", "a non-empty str", name, TypeError)
+        self._decay = decay
+        self._num_updates = num_updates
+        self._zero_debias = bool(zero_debias)
+        self._name = name
+        self._averages: dict[int, Variable] = {}
+        self._sources: dict[int, Any] = {}
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    def apply(self, var_list=None):
+        """Create the shadow variables of ``var_list`` and return the op updating them.
+
+        Args:
+            var_list: variables and/or float tensors of fully defined shape (default: every
+                trainable variable).
+
+        Returns:
+            An op (run it after each train step, e.g. under ``control_dependencies([train_op])``).
+
+        Raises:
+            TypeError: an item whose dtype is not floating.
+            ValueError: an item already averaged by this object, or listed twice.
+        """
+        if var_list is None:
+            var_list = get_collection(GraphKeys.TRAINABLE_VARIABLES)
+        items = list(var_list)
+        seen: set[int] = set()
+        debiased: set[int] = set()
+        for item in items:
+            if not isinstance(item, (Variable, Tensor)):
+                raise invalid("var_list", "variables or tensors", item, TypeError)
+            if not item.dtype.is_floating:
+                raise TypeError(f"The variables must be half, float, or double: {item.name} "
+                                f"has dtype {item.dtype.name}")
+            if _key(item) in self._averages or _key(item) in seen:
+                raise ValueError(f"Moving average already computed for: {item.name}")
+            seen.add(_key(item))
+            if isinstance(item, Variable):
+                avg = _exact_variable(f"{item.op.name}/{self._name}", item.initial_value)
+                add_to_collection(GraphKeys.MOVING_AVERAGE_VARIABLES, item)
+            else:
+                if not item.shape.is_fully_defined():
+                    raise invalid("var_list", "tensors of fully defined shape",
+                                  f"{item.name} of shape {item.shape}")
+                avg = _exact_variable(f"{item.op.name}/{self._name}", zeros_initializer(),
+                                      dtype=item.dtype, shape=item.shape.as_list())
+                if self._zero_debias:
+                    debiased.add(_key(item))
+            self._averages[_key(item)] = avg
+            self._sources[_key(item)] = item
+        with name_scope(self._name) as scope:
+            decay = convert_to_tensor(self._decay)
+            if decay.dtype != float32 and not decay.dtype.is_floating:
+                decay = cast(decay, float32)
+            if self._num_updates is not None:
+                n = cast(convert_to_tensor(self._num_updates), decay.dtype)
+                decay = minimum(decay, (1.0 + n) / (10.0 + n))
+            updates = []
+            for item in items:
+                avg = self._averages[_key(item)]
+                if _key(item) in debiased:
+                    updates.append(self._debiased_update(avg, item, decay))
+                else:
+                    updates.append(assign_moving_average(avg, item, decay))
+            return group(*updates, name=scope.rstrip("/"))
+
+    def _debiased_update(self, avg: Variable, value, decay):
+        """TF1's zero-debiased average of a tensor: ``biased`` is the plain average from 0,
+        ``local_step`` counts updates, ``avg = biased / (1 - decay**local_step)``."""
+        dtype = avg.dtype
+        shape = avg.shape.as_list()
+        biased = _exact_variable(f"{avg.op.name}/biased", zeros_initializer(), dtype, shape)
+        local_step = _exact_variable(f"{avg.op.name}/local_step", zeros_initializer(), dtype,
+                                     [])
+        with name_scope("ZeroDebias"):
+            d = _as_decay(decay, dtype)
+            new_biased = assign_moving_average(biased, value, d)
+            new_step = assign_add(local_step, constant(1.0, dtype=dtype))
+            with control_dependencies([new_biased, new_step]):
+                unbiased = truediv(new_biased, 1.0 - math_ops.pow(d, new_step))
+                return assign(avg, unbiased)
+
+    def average(self, var):
+        """The shadow variable of ``var`` (a variable or tensor given to :meth:`apply`), or
+        None."""
+        return self._averages.get(_key(var))
+
+    def average_name(self, var) -> str:
+        """The name of ``var``'s shadow variable (its checkpoint name):
+        ``<var op name>/<name>``, also before :meth:`apply` created it."""
+        avg = self._averages.get(_key(var))
+        if avg is not None:
+            return avg.op.name
+        return f"{var.op.name}/{self._name}"
+
+    def variables_to_restore(self, moving_avg_variables=None) -> dict[str, Any]:
+        """``checkpoint name -> variable`` for a ``Saver`` that loads the averages into the
+        variables (TF1's evaluation recipe: ``Saver(ema.variables_to_restore())``).
+
+        Args:
+            moving_avg_variables: the averaged variables (default: the trainable variables
+                plus ``MOVING_AVERAGE_VARIABLES``); they map from their shadow's name, every
+                other global variable from its own name.
+        """
+        if moving_avg_variables is None:
+            moving_avg_variables = (get_collection(GraphKeys.TRAINABLE_VARIABLES)
+                                    + get_collection(GraphKeys.MOVING_AVERAGE_VARIABLES))
+        averaged = {id(v.op): v for v in moving_avg_variables}
+        out: dict[str, Any] = {}
+        for v in averaged.values():
+            out[self.average_name(v)] = v
+        for v in get_collection(GraphKeys.GLOBAL_VARIABLES):
+            if id(v.op) not in averaged and v.op.name not in out:
+                out[v.op.name] = v
+        return out
