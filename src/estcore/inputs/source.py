@@ -4,6 +4,12 @@
 
 * an input stream (anything with ``element_spec``; estcore's numpy_input_fn):
   iterating it yields ``(features, labels)`` or ``features`` batches;
+* a ``Dataset`` (:mod:`estcore.data`; anything with ``make_one_shot_iterator`` and
+  ``element_spec``) of batched ``(features, labels)`` or ``features``: one pass is
+  started (resumable, see ``estcore.data.iterators``); its end ends the call;
+* the ``get_next()`` tensors of a Dataset iterator created inside input_fn (TF1 style;
+  found through the graph collection :data:`GET_NEXT_COLLECTION`), in any structure:
+  they are fed from a new pass of that iterator's dataset;
 * any other iterable of batches (a generator, a list of ``(features, labels)``);
 * a single batch: ``(features, labels)`` or ``features`` where features is an
   array or a dict of arrays. As in TF (where such values become constant
@@ -30,7 +36,19 @@ import numpy as np
 from estcore.nest import flatten_with_paths, is_nested, pack_sequence_as
 
 __all__ = ["InputSource", "make_input_source", "derive_input_seed", "flatten_structure",
-           "Leaf"]
+           "Leaf", "GET_NEXT_COLLECTION", "GetNextRecord"]
+
+GET_NEXT_COLLECTION = "estcore_dataset_get_next"
+
+
+@dataclass(frozen=True)
+class GetNextRecord:
+    """The tensors one ``Iterator.get_next()`` returned and how to start a pass of its
+    dataset (``start()`` returns an iterator of flat-structured elements with
+    ``element_spec``, ``get_state``, ``close``)."""
+
+    tensors: list
+    start: Callable[[], Any]
 
 
 @dataclass(frozen=True)
@@ -128,8 +146,60 @@ class InputSource:
             gen_close()
 
 
+def _dataset_leaf(spec: Any, path: str = "") -> Leaf:
+    shape = spec.shape
+    if shape.rank is None or shape.rank == 0:
+        where = f" at {path}" if path else ""
+        raise ValueError(f"input_fn returned a Dataset whose elements are not batches (a "
+                         f"component{where} has shape {shape}); call .batch(batch_size) on "
+                         "it: the Estimator feeds one element per step as a batch.")
+    dtype = np.dtype(object) if spec.dtype.is_string else np.dtype(spec.dtype.as_numpy_dtype)
+    return Leaf(dtype, tuple(shape.as_list()[1:]))
+
+
+def _dataset_source(iterator: Any) -> InputSource:
+    f_spec, l_spec = _split(iterator.element_spec)
+    return InputSource(_map(f_spec, _dataset_leaf, "features"),
+                       _map(l_spec, _dataset_leaf, "labels"), iterator, stream=iterator)
+
+
+def _get_next_source(result: Any) -> InputSource | None:
+    """The source of an input_fn that returned ``get_next()`` tensors, else None."""
+    leaves = flatten_with_paths(result)
+    tensors = [leaf for _, leaf in leaves if leaf is not None]
+    if not tensors or not all(hasattr(t, "op") and hasattr(t, "graph") for t in tensors):
+        return None
+    records = tensors[0].graph.get_collection(GET_NEXT_COLLECTION)
+    for record in records:
+        index = {id(t): i for i, t in enumerate(record.tensors)}
+        if all(id(t) in index for t in tensors):
+            break
+    else:
+        return None
+    iterator = record.start()
+    slots = [None if leaf is None else index[id(leaf)] for _, leaf in leaves]
+    flat_specs = [spec for _, spec in flatten_with_paths(iterator.element_spec)]
+    structure = result
+    spec = pack_sequence_as(structure, [None if i is None else flat_specs[i] for i in slots])
+    f_spec, l_spec = _split(spec)
+
+    def batches() -> Iterator[Any]:
+        for element in iterator:
+            flat = [leaf for _, leaf in flatten_with_paths(element)]
+            yield pack_sequence_as(structure, [None if i is None else flat[i] for i in slots])
+
+    return InputSource(_map(f_spec, _dataset_leaf, "features"),
+                       _map(l_spec, _dataset_leaf, "labels"), batches(), stream=iterator)
+
+
 def make_input_source(result: Any) -> InputSource:
     """Normalise an input_fn's return value (see the module docstring)."""
+    if hasattr(result, "make_one_shot_iterator") and hasattr(result, "element_spec"):
+        return _dataset_source(iter(result))
+    if is_nested(result) or hasattr(result, "op"):
+        source = _get_next_source(result)
+        if source is not None:
+            return source
     if hasattr(result, "element_spec"):
         f_spec, l_spec = _split(result.element_spec)
         return InputSource(_map(f_spec, _spec_leaf), _map(l_spec, _spec_leaf), iter(result),

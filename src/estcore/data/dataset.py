@@ -1,0 +1,417 @@
+"""``Dataset``: TF's ``tf.data.Dataset`` API (TF1 names and argument orders).
+
+A Dataset is an immutable description (a :class:`~estcore.data.node.Node` graph);
+every method returns a new Dataset. Iterating one (``for x in ds``, ``iter(ds)``,
+``make_one_shot_iterator``, an Estimator's input_fn) starts a pass: in-memory
+``from_tensor_slices -> [shuffle] -> [repeat] -> batch -> [repeat]`` pipelines run on
+the C input stream (:mod:`estcore.data.fast`), everything else on chunks in numpy
+(:mod:`estcore.data.transforms`). Python iteration yields numpy values (arrays, numpy
+scalars, ``bytes`` for strings) in the element's structure.
+
+Seeds: ``shuffle(seed=None)`` takes the seed of the enclosing
+:func:`estcore.inputs.seed_scope` when the Dataset is built (the Estimator enters one
+around ``input_fn`` with its ``tf_random_seed``), else fresh entropy.
+
+Must not: run user functions itself (``mapping.py``), start threads (``fast.py``), or
+import the Estimator.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+
+from estcore._validation import invalid
+from estcore.data import iterators, mapping, shuffle, sources, transforms
+from estcore.data.node import INFINITE, Node
+from estcore.data.options import Options
+from estcore.data.structure import TensorSpec, flatten_value, pack, to_array
+from estcore.errors import InvalidArgumentError
+from estcore.graph import dtypes as dt
+from estcore.graph.ops.core import constant_value
+from estcore.graph.shapes import TensorShape, as_shape
+from estcore.graph.tensor import Tensor
+from estcore.inputs.seed import current_seed
+from estcore.io.gfile import glob
+from estcore.nest import flatten, is_nested, map_structure
+
+__all__ = ["Dataset", "AUTOTUNE", "map_mode"]
+
+AUTOTUNE = -1
+
+
+def _int_arg(name: str, value: Any, minimum: int | None = None) -> int:
+    if hasattr(value, "_as_tensor"):
+        v = constant_value(value._as_tensor())
+        if v is None:
+            raise invalid(name, "an int or a constant tensor", value, TypeError)
+        value = v.item()
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise invalid(name, "an int", value, TypeError)
+    value = int(value)
+    if minimum is not None and value < minimum:
+        raise invalid(name, f"an int >= {minimum}", value)
+    return value
+
+
+def _seed(seed: Any, node: Node) -> int:
+    if seed is not None:
+        return _int_arg("seed", seed) & (2**64 - 1)
+    scoped = current_seed()
+    depth = len(str(node.describe()))
+    if scoped is not None:
+        ss = np.random.SeedSequence([scoped & (2**64 - 1), depth])
+        return int(ss.generate_state(1, np.uint64)[0])
+    return int.from_bytes(os.urandom(8), "little")
+
+
+def _as_node(ds: Any, what: str) -> Node:
+    node = getattr(ds, "_node", None)
+    if not isinstance(node, Node):
+        raise invalid(what, "a Dataset", ds, TypeError)
+    return node
+
+
+class Dataset:
+    """A sequence of elements (TF's ``tf.data.Dataset``); see the module docstring."""
+
+    def __init__(self, node: Node, options: Options | None = None):
+        self._node = node
+        self._options = options or Options()
+
+    def _wrap(self, node: Node) -> Dataset:
+        return Dataset(node, self._options)
+
+    # ------------------------------------------------------------------ sources
+
+    @staticmethod
+    def from_tensor_slices(tensors: Any) -> Dataset:
+        """Elements are the slices of ``tensors`` along their first dimension."""
+        tree, leaves = flatten_value(tensors, "from_tensor_slices")
+        return Dataset(sources.SlicesNode(tree, leaves))
+
+    @staticmethod
+    def from_tensors(tensors: Any) -> Dataset:
+        """One element: ``tensors``."""
+        tree, leaves = flatten_value(tensors, "from_tensors")
+        return Dataset(sources.TensorsNode(tree, leaves))
+
+    @staticmethod
+    def range(*args: Any, output_type: Any = dt.int64) -> Dataset:
+        """``range(stop)``, ``range(start, stop[, step])`` as scalars of ``output_type``."""
+        if not 1 <= len(args) <= 3:
+            raise TypeError(f"range takes 1 to 3 positional arguments, got {len(args)}")
+        ints = [_int_arg(n, a) for n, a in zip(("start", "stop", "step"), args, strict=False)]
+        if len(ints) == 1:
+            ints = [0, ints[0]]
+        if len(ints) == 2:
+            ints.append(1)
+        return Dataset(sources.RangeNode(*ints, dt.as_dtype(output_type)))
+
+    @staticmethod
+    def from_generator(generator: Callable, output_types: Any = None, output_shapes: Any = None,
+                       args: Any = None, output_signature: Any = None) -> Dataset:
+        """Elements yielded by ``generator(*args)``, of the declared types and shapes."""
+        if not callable(generator):
+            raise invalid("generator", "a callable returning an iterable", generator, TypeError)
+        if output_signature is not None:
+            if output_types is not None or output_shapes is not None:
+                raise TypeError("from_generator: give either output_signature or "
+                                "output_types/output_shapes, not both")
+            structure = output_signature
+        else:
+            if output_types is None:
+                raise TypeError("from_generator: `output_types` (or `output_signature`) is "
+                                "required")
+            if output_shapes is None:
+                output_shapes = map_structure(lambda _t: None, output_types)
+            shapes = flatten(output_shapes) if is_nested(output_types) else [output_shapes]
+            if is_nested(output_types) and not is_nested(output_shapes):
+                shapes = [output_shapes] * len(flatten(output_types))
+            types = flatten(output_types)
+            specs = [TensorSpec(as_shape(s), t) for t, s in zip(types, shapes, strict=True)]
+            structure = pack(output_types if is_nested(output_types) else None, specs)
+        gen_args = tuple(args) if args is not None else ()
+        return Dataset(sources.GeneratorNode(generator, structure, gen_args))
+
+    @staticmethod
+    def zip(datasets: Any) -> Dataset:
+        """Elements are the structure ``datasets`` of the datasets' elements."""
+        nodes = [_as_node(d, "datasets") for d in flatten(datasets)]
+        if not is_nested(datasets):
+            return Dataset(nodes[0])
+        return Dataset(sources.ZipNode(datasets, nodes))
+
+    @staticmethod
+    def list_files(file_pattern: Any, shuffle: bool | None = None, seed: Any = None) -> Dataset:
+        """File names matching ``file_pattern`` (a glob or a list of globs), as strings.
+
+        As in TF, ``shuffle=None`` means True (a new order per pass) and no match raises.
+        """
+        patterns = [file_pattern] if isinstance(file_pattern, (str, bytes)) else \
+            list(np.asarray(file_pattern).reshape(-1))
+        names: list[str] = []
+        for p in patterns:
+            p = p.decode() if isinstance(p, bytes) else str(p)
+            names.extend(glob(p))
+        if not names:
+            raise_not_found(file_pattern)
+        ds = Dataset.from_tensor_slices(np.array(sorted(set(names)), dtype=object))
+        if shuffle is None or shuffle:
+            ds = ds.shuffle(len(names), seed=seed)
+        return ds
+
+    # ------------------------------------------------------------------ transformations
+
+    def map(self, map_func: Callable, num_parallel_calls: Any = None,
+            deterministic: Any = None) -> Dataset:
+        """Elements are ``map_func(element)`` (see :mod:`estcore.data.mapping`)."""
+        if not callable(map_func):
+            raise invalid("map_func", "a callable", map_func, TypeError)
+        return self._wrap(mapping.MapNode(self._node, map_func))
+
+    def filter(self, predicate: Callable) -> Dataset:
+        """Keeps the elements for which ``predicate`` returns True (a scalar bool)."""
+        if not callable(predicate):
+            raise invalid("predicate", "a callable", predicate, TypeError)
+        keep, how = mapping.make_filter(self._node, predicate)
+        node = transforms.FilterNode(self._node, keep)
+        node.how = how
+        return self._wrap(node)
+
+    def shuffle(self, buffer_size: Any, seed: Any = None,
+                reshuffle_each_iteration: bool = True) -> Dataset:
+        """TF's buffer shuffle (:mod:`estcore.data.shuffle`); ``buffer_size >=`` the
+        number of elements gives a uniform permutation per pass."""
+        b = _int_arg("buffer_size", buffer_size)
+        if b == AUTOTUNE or b < 1:
+            raise invalid("buffer_size", "a positive int", buffer_size)
+        return self._wrap(shuffle.ShuffleNode(self._node, b, _seed(seed, self._node),
+                                              bool(reshuffle_each_iteration)))
+
+    def repeat(self, count: Any = None) -> Dataset:
+        """``count`` passes (None or -1: forever)."""
+        c = -1 if count is None else _int_arg("count", count, -1)
+        return self._wrap(transforms.RepeatNode(self._node, c))
+
+    def batch(self, batch_size: Any, drop_remainder: bool = False,
+              num_parallel_calls: Any = None, deterministic: Any = None) -> Dataset:
+        """Consecutive elements stacked into batches of ``batch_size``."""
+        b = _int_arg("batch_size", batch_size, 1)
+        return self._wrap(transforms.BatchNode(self._node, b, bool(drop_remainder)))
+
+    def padded_batch(self, batch_size: Any, padded_shapes: Any = None,
+                     padding_values: Any = None, drop_remainder: bool = False) -> Dataset:
+        """Batches of elements padded to ``padded_shapes`` (None dims: the batch's max)."""
+        b = _int_arg("batch_size", batch_size, 1)
+        specs = self._node.flat_specs
+        if padded_shapes is None:
+            shapes = [s.shape for s in specs]
+        elif is_nested(self._node.structure):
+            shapes = [as_shape(s) for s in _flatten_shapes(padded_shapes,
+                                                           self._node.structure)]
+        else:
+            shapes = [as_shape(padded_shapes)]
+        if padding_values is None:
+            values = [None] * len(specs)
+        elif is_nested(self._node.structure):
+            values = flatten(padding_values)
+        else:
+            values = [padding_values]
+        values = [None if v is None else to_array(v, "padding_values").item()
+                  if np.ndim(v) == 0 else v for v in values]
+        return self._wrap(transforms.PaddedBatchNode(self._node, b, shapes, values,
+                                                     bool(drop_remainder)))
+
+    def unbatch(self) -> Dataset:
+        """Splits each element along its first dimension into elements."""
+        return self._wrap(transforms.UnbatchNode(self._node))
+
+    def take(self, count: Any) -> Dataset:
+        """The first ``count`` elements (-1: all)."""
+        return self._wrap(transforms.TakeNode(self._node, _int_arg("count", count, -1)))
+
+    def skip(self, count: Any) -> Dataset:
+        """All but the first ``count`` elements (-1: none)."""
+        return self._wrap(transforms.SkipNode(self._node, _int_arg("count", count, -1)))
+
+    def shard(self, num_shards: Any, index: Any) -> Dataset:
+        """Every ``num_shards``-th element, starting at ``index``."""
+        n = _int_arg("num_shards", num_shards, 1)
+        i = _int_arg("index", index, 0)
+        if i >= n:
+            raise invalid("index", f"less than num_shards={n}", index)
+        return self._wrap(transforms.ShardNode(self._node, n, i))
+
+    def enumerate(self, start: Any = 0) -> Dataset:
+        """Elements are ``(index, element)`` with int64 indices from ``start``."""
+        return self._wrap(transforms.EnumerateNode(self._node, _int_arg("start", start)))
+
+    def concatenate(self, dataset: Dataset) -> Dataset:
+        """The elements of this dataset, then those of ``dataset``."""
+        return self._wrap(sources.ConcatenateNode(self._node, _as_node(dataset, "dataset")))
+
+    def flat_map(self, map_func: Callable) -> Dataset:
+        """Elements of the datasets ``map_func(element)`` returns, in order.
+
+        ``map_func`` is called per element with numpy values and must return a Dataset.
+        """
+        make, structure = self._sub_datasets(map_func, "flat_map")
+        return self._wrap(transforms.FlatMapNode(self._node, make, structure))
+
+    def interleave(self, map_func: Callable, cycle_length: Any = None, block_length: Any = None,
+                   num_parallel_calls: Any = None, deterministic: Any = None) -> Dataset:
+        """TF's interleave of the datasets ``map_func(element)`` returns (see flat_map)."""
+        cycle = 1 if cycle_length in (None, AUTOTUNE) else _int_arg("cycle_length",
+                                                                    cycle_length, 1)
+        block = 1 if block_length is None else _int_arg("block_length", block_length, 1)
+        make, structure = self._sub_datasets(map_func, "interleave")
+        return self._wrap(transforms.InterleaveNode(self._node, make, structure, cycle, block))
+
+    def _sub_datasets(self, fn: Callable, what: str) -> tuple[Callable, Any]:
+        if not callable(fn):
+            raise invalid("map_func", "a callable returning a Dataset", fn, TypeError)
+        tree = self._node.structure if is_nested(self._node.structure) else None
+        seen: dict[str, Any] = {}
+
+        def make(leaves: list) -> Node:
+            out = mapping.call_with_element(fn, pack(tree, leaves))
+            node = getattr(out, "_node", None)
+            if not isinstance(node, Node):
+                raise TypeError(f"{what}: `map_func` must return a Dataset. Received: "
+                                f"{type(out).__name__}")
+            if "structure" in seen and [s.dtype for s in node.flat_specs] != \
+                    [s.dtype for s in flatten(seen["structure"])]:
+                raise TypeError(f"{what}: `map_func` returned datasets of different types")
+            return node
+
+        first = None
+        for chunk in self._node.chunks():
+            if chunk[0].shape[0]:
+                first = [a[0] for a in chunk]
+                break
+        if first is None:
+            structure = TensorSpec(None, dt.float32)
+        else:
+            probe = make(first)
+            structure = map_structure(lambda s: TensorSpec(TensorShape(None)
+                                                           if s.shape.rank is None else
+                                                           TensorShape([None] * s.shape.rank),
+                                                           s.dtype), probe.structure)
+        seen["structure"] = structure
+        return make, structure
+
+    def cache(self, filename: str = "") -> Dataset:
+        """Keeps the elements of the first complete pass in memory and replays them.
+
+        ``filename`` other than '' is accepted and the cache is still kept in memory
+        (estcore writes no cache files).
+        """
+        if not isinstance(filename, (str, os.PathLike)):
+            raise invalid("filename", "a str", filename, TypeError)
+        return self._wrap(transforms.CacheNode(self._node))
+
+    def prefetch(self, buffer_size: Any) -> Dataset:
+        """Accepted for TF compatibility (AUTOTUNE too); see PrefetchNode."""
+        b = _int_arg("buffer_size", buffer_size, AUTOTUNE)
+        return self._wrap(transforms.PrefetchNode(self._node, b))
+
+    def apply(self, transformation_func: Callable[[Dataset], Dataset]) -> Dataset:
+        """``transformation_func(self)``, which must return a Dataset."""
+        out = transformation_func(self)
+        _as_node(out, "the result of transformation_func")
+        return out
+
+    def with_options(self, options: Options) -> Dataset:
+        """This dataset with ``options`` (estcore reads ``threading.private_threadpool_size``:
+        the C stream's worker threads)."""
+        if not isinstance(options, Options):
+            raise invalid("options", "a tf.data.Options", options, TypeError)
+        return Dataset(self._node, self._options.merge(options))
+
+    def options(self) -> Options:
+        return self._options
+
+    # ------------------------------------------------------------------ description
+
+    @property
+    def element_spec(self) -> Any:
+        """The element structure with :class:`TensorSpec` leaves."""
+        return self._node.structure
+
+    @property
+    def output_shapes(self) -> Any:
+        return map_structure(lambda s: s.shape, self._node.structure)
+
+    @property
+    def output_types(self) -> Any:
+        return map_structure(lambda s: s.dtype, self._node.structure)
+
+    @property
+    def output_classes(self) -> Any:
+        return map_structure(lambda _s: Tensor, self._node.structure)
+
+    def cardinality(self) -> int:
+        """Number of elements, ``-1`` (infinite) or ``-2`` (unknown)."""
+        return self._node.cardinality()
+
+    def __len__(self) -> int:
+        c = self._node.cardinality()
+        if c == INFINITE:
+            raise TypeError("The dataset is infinite.")
+        if c < 0:
+            raise TypeError("The dataset length is unknown.")
+        return c
+
+    def __repr__(self) -> str:
+        return f"<Dataset element_spec={self.element_spec!r}>"
+
+    # ------------------------------------------------------------------ iteration
+
+    def __iter__(self) -> Iterator[Any]:
+        return iterators.DatasetIterator(self._node, self._options)
+
+    def as_numpy_iterator(self) -> Iterator[Any]:
+        return iter(self)
+
+    def make_one_shot_iterator(self) -> iterators.Iterator:
+        """TF1: an iterator whose ``get_next()`` tensors yield this dataset once."""
+        return iterators.Iterator(self._node, self._options, initializable=False)
+
+    def make_initializable_iterator(self, shared_name: str | None = None) -> iterators.Iterator:
+        """TF1: like make_one_shot_iterator, restarted by running ``iterator.initializer``."""
+        return iterators.Iterator(self._node, self._options, initializable=True)
+
+
+def _flatten_shapes(shapes: Any, structure: Any) -> list:
+    """Flatten ``padded_shapes`` along ``structure`` (shapes may be lists: leaves)."""
+    def walk(s: Any, st: Any) -> list:
+        if isinstance(st, TensorSpec):
+            return [s]
+        if isinstance(st, dict):
+            return [x for k in sorted(st) for x in walk(s[k], st[k])]
+        return [x for a, b in zip(s, st, strict=True) for x in walk(a, b)]
+    return walk(shapes, structure)
+
+
+def raise_not_found(pattern: Any) -> None:
+    raise InvalidArgumentError(f"Expected 'tf.Tensor(False, shape=(), dtype=bool)' to be true. "
+                               f"No files matched pattern: {pattern}")
+
+
+def map_mode(dataset: Dataset) -> str:
+    """How the last ``map``/``filter`` of ``dataset`` runs: ``"vectorized"``,
+    ``"per_element"`` or ``"numpy"`` (see :mod:`estcore.data.mapping`)."""
+    node = dataset._node
+    while node is not None:
+        how = getattr(node, "how", None)
+        if how is not None:
+            return how
+        node = node.inputs[0] if node.inputs else None
+    raise ValueError("map_mode: the dataset has no map or filter")
+

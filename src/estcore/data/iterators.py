@@ -1,0 +1,199 @@
+"""Iteration: :class:`DatasetIterator` (Python, numpy values, resumable) and TF1's
+:class:`Iterator` (``make_one_shot_iterator`` / ``make_initializable_iterator``).
+
+A DatasetIterator starts one pass over the pipeline: on the C stream when
+:func:`estcore.data.fast.plan` matches, else over chunks. It counts the elements it has
+handed out; :meth:`DatasetIterator.get_state` is that count plus the pipeline's
+fingerprint and shuffle seeds (JSON). A new iterator created inside
+:func:`estcore.inputs.resume.resume_scope` with a fitting state continues exactly after
+those elements: the C stream starts at that batch, the chunk path replays the pass and
+drops them (shuffle seeds and pass counters are restored, so the replay is the same).
+
+``Iterator.get_next()`` returns placeholders in the default graph, recorded in the
+graph collection :data:`estcore.inputs.source.GET_NEXT_COLLECTION`; the Estimator's
+input handling feeds them from the iterator (TF's ``OutOfRangeError`` at the end ends
+the call). Running them in a plain Session needs a feed (estcore has no iterator op).
+
+Must not: start threads itself (the C stream does); import the Estimator.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator as _PyIterator
+from typing import Any
+
+from estcore.data import fast
+from estcore.data.node import Node
+from estcore.data.options import Options
+from estcore.data.shuffle import ShuffleNode
+from estcore.data.structure import chunk_len, cut, pack
+from estcore.errors import InvalidArgumentError, OutOfRangeError
+from estcore.graph.ir import get_default_graph
+from estcore.graph.ops.array_ops import placeholder
+from estcore.inputs.resume import take_resume_state
+from estcore.inputs.source import GET_NEXT_COLLECTION, GetNextRecord
+from estcore.nest import flatten, is_nested, map_structure
+
+__all__ = ["DatasetIterator", "Iterator", "STATE_KIND"]
+
+STATE_KIND = "estcore.data.Dataset"
+STATE_VERSION = 1
+
+
+def _shuffles(node: Node) -> list[ShuffleNode]:
+    out: list[ShuffleNode] = []
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, ShuffleNode):
+            out.append(n)
+        stack.extend(reversed(n.inputs))
+    return out
+
+
+def _fingerprint(node: Node) -> str:
+    return json.dumps(node.describe(), sort_keys=True, default=str)
+
+
+class DatasetIterator:
+    """One pass over a Dataset, yielding numpy elements (see the module docstring).
+
+    Attributes:
+        element_spec: the dataset's element structure.
+        resumed: True if it started at a state offered by a resume scope.
+    """
+
+    def __init__(self, node: Node, options: Options, *, state: dict | None = None):
+        self._node = node
+        self.element_spec = node.structure
+        self._tree = node.structure if is_nested(node.structure) else None
+        self._shuffles = _shuffles(node)
+        self.resumed = False
+        if state is None:
+            state = take_resume_state(self._fits)
+            self.resumed = state is not None
+        elif not self._fits(state):
+            raise InvalidArgumentError("`state` does not match this dataset (another pipeline, "
+                                       "or not a DatasetIterator.get_state() dict)")
+        start = 0
+        if state is not None:
+            for sh, (seed, passes) in zip(self._shuffles, state["shuffles"], strict=True):
+                sh.seed, sh.passes = seed, passes
+            start = state["elements_consumed"]
+        self._start_shuffles = [[sh.seed, sh.passes] for sh in self._shuffles]
+        self._count = start
+        self._plan = fast.plan(node, options)
+        self.path = "c_stream" if self._plan is not None else "chunks"
+        self._gen = self._run(start)
+
+    def _fits(self, state: Any) -> bool:
+        return (isinstance(state, dict) and state.get("kind") == STATE_KIND
+                and state.get("version") == STATE_VERSION
+                and state.get("fingerprint") == _fingerprint(self._node)
+                and isinstance(state.get("elements_consumed"), int)
+                and state["elements_consumed"] >= 0
+                and isinstance(state.get("shuffles"), list)
+                and len(state["shuffles"]) == len(self._shuffles))
+
+    def _run(self, start: int) -> _PyIterator[Any]:
+        tree = self._tree
+        if self._plan is not None:
+            for leaves in self._plan.batches(start):
+                yield leaves[0] if tree is None else pack(tree, leaves)
+            return
+        skip = start
+        for chunk in self._node.chunks():
+            k = chunk_len(chunk)
+            if skip:
+                if skip >= k:
+                    skip -= k
+                    continue
+                chunk = cut(chunk, skip)
+                k -= skip
+                skip = 0
+            if tree is None:
+                yield from chunk[0]
+            else:
+                for i in range(k):
+                    yield pack(tree, [a[i] for a in chunk])
+
+    def __iter__(self) -> DatasetIterator:
+        return self
+
+    def __next__(self) -> Any:
+        value = next(self._gen)
+        self._count += 1
+        return value
+
+    def get_next(self) -> Any:
+        """The next element; raises OutOfRangeError at the end (TF's eager iterator)."""
+        try:
+            return next(self)
+        except StopIteration:
+            raise OutOfRangeError("End of sequence") from None
+
+    def get_state(self) -> dict[str, Any]:
+        """JSON state: resume with a new iterator of the same pipeline in a resume scope."""
+        return {"kind": STATE_KIND, "version": STATE_VERSION,
+                "fingerprint": _fingerprint(self._node),
+                "elements_consumed": self._count, "batches_consumed": self._count,
+                "shuffles": [list(s) for s in self._start_shuffles]}
+
+    def close(self) -> None:
+        """Stop the pass (joins the C workers of a C-stream pass)."""
+        self._gen.close()
+
+
+class Iterator:
+    """TF1's ``tf.data.Iterator`` of one Dataset (see the module docstring)."""
+
+    def __init__(self, node: Node, options: Options, initializable: bool):
+        self._node = node
+        self._options = options
+        self._initializable = initializable
+        self._tensors: list | None = None
+        self._structure: Any = None
+        self._initializer: Any = None
+
+    @property
+    def element_spec(self) -> Any:
+        return self._node.structure
+
+    @property
+    def output_types(self) -> Any:
+        return map_structure(lambda s: s.dtype, self._node.structure)
+
+    @property
+    def output_shapes(self) -> Any:
+        return map_structure(lambda s: s.shape, self._node.structure)
+
+    @property
+    def initializer(self) -> Any:
+        """An op to run before ``get_next`` (initializable iterators only)."""
+        if not self._initializable:
+            raise ValueError("Iterator does not have an initializer: use "
+                             "make_initializable_iterator()")
+        if self._initializer is None:
+            from estcore.graph.ops.core import make_op  # local: only TF1 initializable iterators
+
+            self._initializer = make_op("NoOp", [], name="MakeIterator")
+        return self._initializer
+
+    def get_next(self, name: str | None = None) -> Any:
+        """Tensors of the next element (the same ones on every call, as TF's values)."""
+        if self._tensors is None:
+            graph = get_default_graph()
+            specs = flatten(self._node.structure)
+            base = name or "IteratorGetNext"
+            self._tensors = [placeholder(s.dtype, s.shape, name=f"{base}_{i}" if i else base)
+                             for i, s in enumerate(specs)]
+            graph.add_to_collection(GET_NEXT_COLLECTION, GetNextRecord(
+                list(self._tensors), self.start))
+            tree = self._node.structure if is_nested(self._node.structure) else None
+            self._structure = self._tensors[0] if tree is None else pack(tree, self._tensors)
+        return self._structure
+
+    def start(self) -> DatasetIterator:
+        """A new pass of the dataset (what the Estimator feeds ``get_next`` from)."""
+        return DatasetIterator(self._node, self._options)

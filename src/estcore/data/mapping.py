@@ -1,0 +1,238 @@
+"""``map`` and ``filter`` functions: traced once, run vectorised, per element, or on numpy.
+
+A function is called ONCE on placeholders built from the element spec, inside a
+private :class:`~estcore.graph.Graph` (TF1's graph functions: the function receives
+tensors; a tuple element is unpacked into positional arguments). Then, in this order:
+
+1. ``"vectorized"``: every op that depends on the element has a batching rule
+   (:mod:`estcore.data.vectorize`): the rewritten graph runs once per chunk;
+2. ``"per_element"``: the traced graph runs once per element (ops without a rule:
+   StridedSlice, GatherV2, MatMul, random ops, ...);
+3. ``"numpy"``: tracing failed (the function uses numpy or Python control flow on its
+   arguments, which symbolic tensors refuse): the function is called per element with
+   numpy values, as ``tf.py_function`` would. Its output types come from a first call
+   on the first input element (so that element is read once more), with unknown
+   dimensions.
+
+``MapNode.how`` / ``FilterNode``'s runner tell which path was taken (tests and
+:func:`estcore.data.map_mode`). ``num_parallel_calls`` is accepted and not needed: the
+vectorised path is the parallel one.
+
+Must not: decide batching rules (``vectorize.py``); start threads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+
+from estcore.data.node import Node
+from estcore.data.structure import (
+    Chunk,
+    TensorSpec,
+    chunk_len,
+    element_at,
+    pack,
+    to_array,
+)
+from estcore.data.vectorize import NotVectorizable, vectorize
+from estcore.graph import dtypes as dt
+from estcore.graph.ir import Graph
+from estcore.graph.ops.array_ops import placeholder
+from estcore.graph.ops.core import convert_to_tensor
+from estcore.graph.session import Session
+from estcore.graph.shapes import TensorShape
+from estcore.graph.tensor import Tensor
+from estcore.nest import flatten, is_nested, pack_sequence_as
+
+__all__ = ["MapFunction", "MapNode", "make_filter", "call_with_element", "normalize_result"]
+
+VECTORIZED, PER_ELEMENT, NUMPY = "vectorized", "per_element", "numpy"
+
+
+def call_with_element(fn: Callable, element: Any) -> Any:
+    """TF's calling convention: a tuple element is unpacked into positional arguments."""
+    if type(element) is tuple:
+        return fn(*element)
+    return fn(element)
+
+
+def normalize_result(result: Any) -> Any:
+    """A top-level list returned by a map function is a tuple (TF converts it too)."""
+    if type(result) is list:
+        return tuple(result)
+    return result
+
+
+class MapFunction:
+    """A traced user function over elements of ``structure``.
+
+    Attributes:
+        how: ``"vectorized"``, ``"per_element"`` or ``"numpy"``.
+        out_structure: the result's structure with :class:`TensorSpec` leaves.
+        reason: why the function is not vectorised ('' when it is).
+    """
+
+    def __init__(self, fn: Callable, structure: Any, what: str,
+                 first_element: Callable[[], list | None]):
+        self.fn = fn
+        self.structure = structure
+        self.what = what
+        self.reason = ""
+        self._tree: Any = None
+        specs = flatten(structure)
+        graph = Graph()
+        try:
+            with graph.as_default():
+                phs = [placeholder(s.dtype, s.shape, name=f"arg{i}") for i, s in enumerate(specs)]
+                result = normalize_result(call_with_element(fn, pack(_tree_of(structure), phs)))
+                leaves = [convert_to_tensor(v) for v in flatten(result)]
+        except Exception as exc:  # noqa: BLE001 - any failure on symbolic tensors: numpy path
+            self.reason = f"tracing failed: {type(exc).__name__}: {exc}"
+            self._numpy_setup(first_element)
+            return
+        for t in leaves:
+            if not isinstance(t, Tensor) or t.graph is not graph:
+                raise ValueError(f"{what}: the function returned a tensor from another graph "
+                                 f"({getattr(t, 'name', t)!r}); build every value inside it")
+        self._tree = result if is_nested(result) else None
+        self.out_structure = pack(self._tree, [TensorSpec(t.shape, t.dtype) for t in leaves])
+        self._graph, self._phs, self._outs = graph, phs, leaves
+        try:
+            g2, bphs, bouts = vectorize(phs, leaves)
+        except NotVectorizable as exc:
+            self.reason = str(exc)
+            self.how = PER_ELEMENT
+            self._session = Session(graph=graph)
+            return
+        self.how = VECTORIZED
+        self._session = Session(graph=g2)
+        self._bphs = bphs
+        self._bouts = bouts
+
+    def _numpy_setup(self, first_element: Callable[[], list | None]) -> None:
+        self.how = NUMPY
+        first = first_element()
+        if first is None:  # empty input: the output types cannot be known; any will do
+            self._tree = None
+            self.out_structure = TensorSpec(None, dt.float32)
+            return
+        result = self._call_numpy(first)
+        self._tree = result if is_nested(result) else None
+        leaves = flatten(result)
+        arrays = [to_array(v, f"{self.what} result") for v in leaves]
+        self.out_structure = pack(self._tree, [
+            TensorSpec(TensorShape([None] * a.ndim), dt.as_dtype(a.dtype)) for a in arrays])
+
+    def _call_numpy(self, leaves: list) -> Any:
+        element = pack(_tree_of(self.structure), leaves)
+        return normalize_result(call_with_element(self.fn, element))
+
+    # ------------------------------------------------------------------ running
+
+    def run(self, chunk: Chunk) -> list[Chunk]:
+        """Outputs for the elements of ``chunk``: chunks of equal-shaped outputs."""
+        if self.how == VECTORIZED:
+            k = chunk_len(chunk)
+            vals = self._session.run([t for t, _ in self._bouts],
+                                     feed_dict=dict(zip(self._bphs, chunk, strict=True)))
+            out = []
+            for v, (_, batched) in zip(vals, self._bouts, strict=True):
+                v = np.asarray(v)
+                if not batched:
+                    v = np.broadcast_to(v, (k,) + v.shape).copy()
+                out.append(v)
+            return [out]
+        return _group(self._one(element_at(chunk, i)) for i in range(chunk_len(chunk)))
+
+    def _one(self, leaves: list) -> list[np.ndarray]:
+        if self.how == PER_ELEMENT:
+            vals = self._session.run(self._outs,
+                                     feed_dict=dict(zip(self._phs, leaves, strict=True)))
+            return [np.asarray(v) for v in vals]
+        result = self._call_numpy(leaves)
+        specs = flatten(self.out_structure)
+        got = flatten(result)
+        if len(got) != len(specs) or (is_nested(result) != (self._tree is not None)):
+            raise TypeError(f"{self.what}: the function returned a different structure for "
+                            f"another element: {type(result).__name__} with {len(got)} "
+                            f"values, expected {len(specs)}")
+        out = []
+        for v, s in zip(got, specs, strict=True):
+            a = to_array(v, f"{self.what} result")
+            if dt.as_dtype(a.dtype) is not s.dtype:
+                a = to_array(a, f"{self.what} result", s.dtype)
+            out.append(a)
+        return out
+
+
+def _tree_of(structure: Any) -> Any:
+    return structure if is_nested(structure) else None
+
+
+def _group(rows: Iterator[list[np.ndarray]]) -> list[Chunk]:
+    """Stack consecutive per-element outputs of equal shapes into chunks."""
+    chunks: list[Chunk] = []
+    run: list[list[np.ndarray]] = []
+    key: tuple | None = None
+    for r in rows:
+        k = tuple(a.shape for a in r)
+        if run and k != key:
+            chunks.append([np.stack(col) for col in zip(*run, strict=True)])
+            run = []
+        run.append(r)
+        key = k
+    if run:
+        chunks.append([np.stack(col) for col in zip(*run, strict=True)])
+    return chunks
+
+
+def _first_element(node: Node) -> Callable[[], list | None]:
+    def first() -> list | None:
+        for chunk in node.chunks():
+            if chunk_len(chunk):
+                return element_at(chunk, 0)
+        return None
+    return first
+
+
+class MapNode(Node):
+    """Elements are ``fn(element)`` (see the module docstring for how it runs)."""
+
+    def __init__(self, up: Node, fn: Callable):
+        self.inputs = (up,)
+        self.function = MapFunction(fn, up.structure, "map", _first_element(up))
+        self.how = self.function.how
+        super().__init__(self.function.out_structure)
+
+    def chunks(self) -> Iterator[Chunk]:
+        run = self.function.run
+        for chunk in self.inputs[0].chunks():
+            yield from run(chunk)
+
+    def cardinality(self) -> int:
+        return self.inputs[0].cardinality()
+
+    def describe(self) -> list:
+        return ["map", getattr(self.function.fn, "__qualname__", "?"),
+                self.inputs[0].describe()]
+
+
+def make_filter(up: Node, predicate: Callable) -> tuple[Callable[[Chunk], np.ndarray], str]:
+    """``(keep(chunk) -> bool mask, how)`` for a filter predicate."""
+    f = MapFunction(predicate, up.structure, "filter", _first_element(up))
+    spec = f.out_structure
+    if is_nested(spec) or spec.dtype is not dt.bool or (spec.shape.rank not in (0, None)):
+        raise ValueError("filter: `predicate` must return a scalar boolean tensor. Received: "
+                         f"{pack_sequence_as(spec, flatten(spec)) if is_nested(spec) else spec}")
+
+    def keep(chunk: Chunk) -> np.ndarray:
+        parts = f.run(chunk)
+        mask = np.concatenate([p[0].reshape(-1) for p in parts])
+        if mask.shape[0] != chunk_len(chunk):
+            raise ValueError("filter: `predicate` must return one boolean per element")
+        return mask.astype(bool, copy=False)
+
+    return keep, f.how

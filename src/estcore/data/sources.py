@@ -1,0 +1,213 @@
+"""Source nodes: in-memory slices, single tensors, ranges, generators, zip, concatenate.
+
+``from_tensor_slices`` data is held as numpy arrays (no copy for numpy input) and
+handed out as chunks of up to :data:`~estcore.data.node.CHUNK_ROWS` elements (views).
+A generator is pulled one element at a time (it is Python by nature); its elements are
+converted to arrays of the declared dtypes and checked against the declared shapes.
+
+Must not: loop over the elements of an in-memory source in Python; shuffle or batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+
+from estcore.data.node import CHUNK_ROWS, INFINITE, UNKNOWN, Node
+from estcore.data.structure import (
+    Chunk,
+    TensorSpec,
+    chunk_len,
+    cut,
+    join,
+    most_specific,
+    pack,
+    spec_for,
+    to_array,
+)
+from estcore.graph import dtypes as dt
+from estcore.graph.shapes import as_shape, fmt_shape
+from estcore.nest import assert_same_structure, flatten, is_nested, map_structure
+
+__all__ = ["SlicesNode", "TensorsNode", "RangeNode", "GeneratorNode", "ZipNode",
+           "ConcatenateNode"]
+
+
+def _structure_of(structure: Any, specs: list[TensorSpec]) -> Any:
+    return specs[0] if structure is None else pack(structure, specs)
+
+
+class SlicesNode(Node):
+    """Elements are the rows of arrays with a common first dimension."""
+
+    def __init__(self, structure: Any, arrays: list[np.ndarray]):
+        for a in arrays:
+            if a.ndim == 0:
+                raise ValueError("from_tensor_slices: every component must have at least one "
+                                 f"dimension to slice; got a scalar of dtype {a.dtype}")
+        rows = {a.shape[0] for a in arrays}
+        if len(rows) != 1:
+            shapes = [list(a.shape) for a in arrays]
+            raise ValueError("from_tensor_slices: all components must have the same size in "
+                             f"the first dimension. Received shapes {shapes}")
+        self.arrays = arrays
+        self.num_rows = rows.pop()
+        self.tree = structure
+        super().__init__(_structure_of(structure, [spec_for(a, True) for a in arrays]))
+
+    def chunks(self) -> Iterator[Chunk]:
+        for start in range(0, self.num_rows, CHUNK_ROWS):
+            yield cut(self.arrays, start, start + CHUNK_ROWS)
+
+    def cardinality(self) -> int:
+        return self.num_rows
+
+    def describe(self) -> list:
+        return ["slices", self.num_rows, [[a.dtype.str, list(a.shape[1:])] for a in self.arrays]]
+
+
+class TensorsNode(Node):
+    """One element: the given values."""
+
+    def __init__(self, structure: Any, arrays: list[np.ndarray]):
+        self.arrays = [a[None] for a in arrays]
+        super().__init__(_structure_of(structure, [spec_for(a, False) for a in arrays]))
+
+    def chunks(self) -> Iterator[Chunk]:
+        yield list(self.arrays)
+
+    def cardinality(self) -> int:
+        return 1
+
+    def describe(self) -> list:
+        return ["tensors", [[a.dtype.str, list(a.shape)] for a in self.arrays]]
+
+
+class RangeNode(Node):
+    """``range(start, stop, step)`` as int64 (or ``output_type``) scalars."""
+
+    def __init__(self, start: int, stop: int, step: int, dtype: dt.DType):
+        if step == 0:
+            raise ValueError("range: `step` must not be 0")
+        self.args = (start, stop, step)
+        self.dtype = dtype
+        super().__init__(TensorSpec([], dtype))
+
+    def chunks(self) -> Iterator[Chunk]:
+        start, stop, step = self.args
+        span = CHUNK_ROWS * step
+        a = start
+        while (a < stop) if step > 0 else (a > stop):
+            b = min(a + span, stop) if step > 0 else max(a + span, stop)
+            yield [np.arange(a, b, step, dtype=self.dtype.np)]
+            a = b
+
+    def cardinality(self) -> int:
+        return len(range(*self.args))
+
+    def describe(self) -> list:
+        return ["range", list(self.args), self.dtype.name]
+
+
+class GeneratorNode(Node):
+    """Elements from a Python generator function, checked against the declared types."""
+
+    def __init__(self, generator: Callable, structure: Any, args: tuple):
+        self.generator = generator
+        self.args = args
+        super().__init__(structure)
+
+    def chunks(self) -> Iterator[Chunk]:
+        specs = self.flat_specs
+        for n, value in enumerate(self.generator(*self.args)):
+            if is_nested(self.structure):
+                try:
+                    assert_same_structure(self.structure, value, check_types=False)
+                except (ValueError, TypeError) as exc:
+                    raise TypeError(f"from_generator: element {n} does not match the declared "
+                                    f"structure: {exc}") from None
+                leaves = flatten(value)
+            else:
+                leaves = [value]
+            out = []
+            for j, (v, spec) in enumerate(zip(leaves, specs, strict=True)):
+                a = to_array(v, f"from_generator element {n}", spec.dtype)
+                if not spec.shape.is_compatible_with(as_shape(a.shape)):
+                    raise ValueError(
+                        f"from_generator: element {n}, component {j} has shape "
+                        f"{list(a.shape)}, which is not compatible with the declared "
+                        f"shape {fmt_shape(spec.shape)}")
+                out.append(a[None])
+            yield out
+
+    def describe(self) -> list:
+        return ["generator", getattr(self.generator, "__qualname__", "?")]
+
+
+class ZipNode(Node):
+    """Elements are tuples (or the given structure) of the inputs' elements."""
+
+    def __init__(self, structure: Any, nodes: list[Node]):
+        self.inputs = tuple(nodes)
+        self.tree = structure
+        super().__init__(pack(structure, [n.structure for n in nodes]))
+
+    def chunks(self) -> Iterator[Chunk]:
+        iters = [n.chunks() for n in self.inputs]
+        pending: list[Chunk | None] = [None] * len(iters)
+        while True:
+            for i, it in enumerate(iters):
+                if pending[i] is None or chunk_len(pending[i]) == 0:
+                    nxt = next(it, None)
+                    if nxt is None:
+                        return
+                    pending[i] = nxt
+            k = min(chunk_len(c) for c in pending)
+            out: Chunk = []
+            for i, c in enumerate(pending):
+                out.extend(cut(c, 0, k))
+                pending[i] = cut(c, k)
+            yield out
+
+    def cardinality(self) -> int:
+        cards = [n.cardinality() for n in self.inputs]
+        known = [c for c in cards if c >= 0]
+        if known:
+            return min(known)
+        return UNKNOWN if UNKNOWN in cards else INFINITE
+
+
+class ConcatenateNode(Node):
+    """The elements of ``a`` then those of ``b`` (same structure and dtypes)."""
+
+    def __init__(self, a: Node, b: Node):
+        try:
+            assert_same_structure(a.structure, b.structure)
+        except (ValueError, TypeError) as exc:
+            raise TypeError(f"concatenate: the datasets have different structures: {exc}") \
+                from None
+        for sa, sb in zip(a.flat_specs, b.flat_specs, strict=True):
+            if sa.dtype is not sb.dtype:
+                raise TypeError(f"concatenate: incompatible dtypes {sa.dtype.name} and "
+                                f"{sb.dtype.name}")
+        self.inputs = (a, b)
+        super().__init__(map_structure(
+            lambda x, y: TensorSpec(most_specific(x.shape, y.shape), x.dtype),
+            a.structure, b.structure))
+
+    def chunks(self) -> Iterator[Chunk]:
+        yield from self.inputs[0].chunks()
+        yield from self.inputs[1].chunks()
+
+    def cardinality(self) -> int:
+        a, b = (n.cardinality() for n in self.inputs)
+        if INFINITE in (a, b):
+            return INFINITE
+        return UNKNOWN if UNKNOWN in (a, b) else a + b
+
+
+def rows_of(chunks: list[Chunk]) -> Chunk:
+    """All rows of some chunks as one chunk."""
+    return join(chunks)

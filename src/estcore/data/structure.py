@@ -1,0 +1,195 @@
+"""Element structures of a Dataset: :class:`TensorSpec`, value conversion, chunks.
+
+A Dataset's *element* is a nested structure (tuples, dicts, namedtuples; see
+:mod:`estcore.nest`) of arrays. Internally every Dataset moves *chunks*: the flat list
+of an element's leaves with every leaf stacked along a new leading axis (``k >= 1``
+consecutive elements, all of the same per-element shapes). Helpers here build, cut and
+join chunks; they never loop over elements in Python.
+
+Strings are numpy ``object`` arrays of ``bytes`` (TF's ``tf.string``). Python scalars
+and lists follow TF's conversion: ``int`` -> int32, ``float`` -> float32, ``bool`` ->
+bool, ``str`` / ``bytes`` -> string; numpy arrays keep their dtype.
+
+Must not: know any Dataset node, run graphs or start streams.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from estcore.graph import dtypes as dt
+from estcore.graph.shapes import TensorShape, as_shape, fmt_shape
+from estcore.nest import flatten, is_nested, pack_sequence_as
+
+__all__ = ["TensorSpec", "to_array", "flatten_value", "spec_for", "Chunk", "chunk_len",
+           "cut", "join", "element_at", "stack_elements", "most_specific", "is_batched_spec"]
+
+Chunk = list  # list[np.ndarray], one per leaf, equal leading length
+
+
+class TensorSpec:
+    """The type of one leaf of a Dataset element (TF's ``tf.TensorSpec``).
+
+    Attributes:
+        shape: a :class:`~estcore.TensorShape` (``None`` for unknown dimensions).
+        dtype: an estcore ``DType`` (``float32``, ``int64``, ``string``, ...).
+        name: optional name (unused by estcore's pipeline).
+    """
+
+    __slots__ = ("shape", "dtype", "name")
+
+    def __init__(self, shape: Any, dtype: Any = dt.float32, name: str | None = None):
+        self.shape = as_shape(shape)
+        self.dtype = dt.as_dtype(dtype)
+        self.name = name
+
+    def is_compatible_with(self, other: Any) -> bool:
+        return (isinstance(other, TensorSpec) and self.dtype is other.dtype
+                and self.shape.is_compatible_with(other.shape))
+
+    def _key(self) -> tuple:
+        dims = None if self.shape.rank is None else tuple(self.shape.as_list())
+        return (self.dtype.name, dims)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, TensorSpec) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return f"TensorSpec(shape={fmt_shape(self.shape)}, dtype=tf.{self.dtype.name}, " \
+               f"name={self.name!r})"
+
+
+def _np_dtype(d: dt.DType) -> np.dtype:
+    return np.dtype(object) if d.is_string else np.dtype(d.np)
+
+
+def to_array(value: Any, what: str, dtype: dt.DType | None = None) -> np.ndarray:
+    """One leaf as an ndarray with TF's dtype rules (strings as object arrays of bytes).
+
+    Raises:
+        TypeError: the value cannot be a tensor (ragged lists, mixed types, None).
+    """
+    if value is None:
+        raise TypeError(f"{what}: None is not a valid tensor value (TF raises the same); "
+                        "drop the entry or use a placeholder value")
+    if isinstance(value, np.ndarray) and value.dtype.kind not in "USOT":
+        arr = value
+    elif hasattr(value, "to_numpy") and not isinstance(value, np.generic):  # pandas
+        arr = np.asarray(value.to_numpy())
+    else:
+        try:
+            arr = np.asarray(value)
+        except ValueError as exc:  # ragged nesting
+            raise TypeError(f"{what}: cannot convert {type(value).__name__} to a tensor "
+                            f"(lists must be rectangular): {exc}") from None
+        if not isinstance(value, (np.ndarray, np.generic)):
+            if arr.dtype == np.float64:
+                arr = arr.astype(np.float32)
+            elif arr.dtype.kind in "iu" and arr.dtype != np.int32:
+                if arr.size == 0 or (arr.min() >= -2**31 and arr.max() < 2**31):
+                    arr = arr.astype(np.int32)
+                else:
+                    arr = arr.astype(np.int64)
+    if arr.dtype.kind in "USOT":
+        arr = _bytes_array(arr, what)
+    if dtype is not None:
+        want = _np_dtype(dtype)
+        if arr.dtype != want:
+            if dtype.is_string or arr.dtype == object:
+                raise TypeError(f"{what}: expected dtype {dtype.name}, got values of dtype "
+                                f"{dt.as_dtype(arr.dtype).name}")
+            arr = arr.astype(want)
+    return arr
+
+
+def _bytes_array(arr: np.ndarray, what: str) -> np.ndarray:
+    out = np.empty(arr.shape, dtype=object)
+    flat_in = arr.reshape(-1)
+    flat_out = out.reshape(-1)
+    for i, v in enumerate(flat_in.tolist()):  # strings: one conversion per value
+        if isinstance(v, str):
+            v = v.encode("utf-8")
+        elif isinstance(v, (bytes, np.bytes_)):
+            v = bytes(v)
+        elif v is None or (isinstance(v, float) and v != v):
+            raise TypeError(f"{what}: missing value (None/NaN) in a string column; fill it "
+                            "first (e.g. DataFrame.fillna(''))")
+        else:
+            raise TypeError(f"{what}: mixed types in a string tensor: {type(v).__name__}")
+        flat_out[i] = v
+    return out
+
+
+def flatten_value(value: Any, what: str) -> tuple[Any, list[np.ndarray]]:
+    """``(structure, leaves)`` of a Python value: tuples/dicts are structure, lists and
+    arrays leaves (TF's from_tensor_slices rule); a pandas Series is its values, a
+    DataFrame one 2-D array (as in TF; pass ``dict(df)`` for one leaf per column)."""
+    if isinstance(value, list) or not is_nested(value):
+        return None, [to_array(value, what)]
+    leaves = [to_array(v, f"{what} leaf {i}") for i, v in enumerate(flatten(value))]
+    return value, leaves
+
+
+def spec_for(arr: np.ndarray, drop_leading: bool) -> TensorSpec:
+    shape = arr.shape[1:] if drop_leading else arr.shape
+    return TensorSpec(shape, dt.as_dtype(arr.dtype))
+
+
+def pack(structure: Any, leaves: Sequence[Any]) -> Any:
+    """Rebuild an element from its leaves (``structure`` None: a single leaf)."""
+    if structure is None:
+        return leaves[0]
+    return pack_sequence_as(structure, list(leaves))
+
+
+def chunk_len(chunk: Chunk) -> int:
+    return int(chunk[0].shape[0])
+
+
+def cut(chunk: Chunk, start: int, stop: int | None = None) -> Chunk:
+    return [a[start:stop] for a in chunk]
+
+
+def join(chunks: list[Chunk]) -> Chunk:
+    """Concatenate chunks along the element axis (one chunk: returned as is)."""
+    if len(chunks) == 1:
+        return chunks[0]
+    return [np.concatenate([c[i] for c in chunks]) for i in range(len(chunks[0]))]
+
+
+def element_at(chunk: Chunk, i: int) -> list[Any]:
+    return [a[i] for a in chunk]
+
+
+def stack_elements(elements: list[list[np.ndarray]], what: str) -> Chunk:
+    """Stack elements (lists of leaves) into one chunk; shapes must agree."""
+    out = []
+    for j in range(len(elements[0])):
+        parts = [np.asarray(e[j]) for e in elements]
+        shape = parts[0].shape
+        for p in parts:
+            if p.shape != shape:
+                raise ValueError(
+                    f"{what}: cannot batch tensors with different shapes in component {j}. "
+                    f"First element had shape {list(shape)} and another element had shape "
+                    f"{list(p.shape)}. Use padded_batch for elements of varying shapes.")
+        out.append(np.stack(parts))
+    return out
+
+
+def most_specific(a: TensorShape, b: TensorShape) -> TensorShape:
+    """The most specific shape compatible with both (None where they differ)."""
+    if a.rank is None or b.rank is None or a.rank != b.rank:
+        return TensorShape(None)
+    return TensorShape([x if x == y else None for x, y in zip(a.as_list(), b.as_list(),
+                                                              strict=True)])
+
+
+def is_batched_spec(spec: TensorSpec) -> bool:
+    return spec.shape.rank is not None and spec.shape.rank >= 1
