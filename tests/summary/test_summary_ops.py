@@ -38,7 +38,7 @@ def test_summary_values_errors():
     with pytest.raises(ValueError, match="Scalar summary 'a' got a value of shape"):
         summary_values([SummaryOp("scalar", "a", None)], [np.zeros(3)])
     with pytest.raises(ValueError, match="Unknown summary kind"):
-        summary_values([SummaryOp("audio", "a", None)], [np.zeros(3)])
+        summary_values([SummaryOp("video", "a", None)], [np.zeros(3)])
 
 
 def test_text_summary_of_string_array_keeps_every_string_undecorated():

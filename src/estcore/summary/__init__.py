@@ -1,20 +1,32 @@
 """``estcore.summary``: summary ops and TensorBoard event files (writing and reading).
 
-``scalar`` / ``histogram`` / ``image`` / ``text`` add summary ops to the default graph.
+``scalar`` / ``histogram`` / ``image`` / ``text`` / ``audio`` / ``tensor_summary`` add summary
+ops to the default graph.
 
 ``FileWriter`` / ``FileWriterCache`` write ``events.out.tfevents.*`` files with
 scalar, histogram, image and text summaries and the graph (``add_graph``, for
 TensorBoard's Graphs tab); :func:`read_scalars` and
 :func:`read_eval_metrics` read them back.
 
-This ``__init__`` only re-exports (from ``ops``, ``image``, ``graph_def``, ``reader``,
+This ``__init__`` only re-exports (from ``ops``, ``image``, ``audio``, ``graph_def``, ``reader``,
 ``summary_pb``, ``writer``). Must not: hold code; be imported by estcore's own modules
 (they import the defining module).
 """
 
+from estcore.summary.audio import audio_values, encode_wav
 from estcore.summary.graph_def import graph_def_bytes
 from estcore.summary.image import image_values
-from estcore.summary.ops import SummaryOp, histogram, image, merge, merge_all, scalar, text
+from estcore.summary.ops import (
+    SummaryOp,
+    audio,
+    histogram,
+    image,
+    merge,
+    merge_all,
+    scalar,
+    tensor_summary,
+    text,
+)
 from estcore.summary.reader import (
     EventFileCorruptError,
     event_files,
@@ -23,6 +35,7 @@ from estcore.summary.reader import (
     read_scalars,
 )
 from estcore.summary.summary_pb import (
+    AudioValue,
     Event,
     HistogramValue,
     ImageValue,
@@ -43,6 +56,11 @@ from estcore.summary.writer import (
 
 __all__ = [
     "SummaryOp",
+    "audio",
+    "audio_values",
+    "encode_wav",
+    "tensor_summary",
+    "AudioValue",
     "histogram",
     "image",
     "merge",

@@ -1,4 +1,5 @@
-"""Summary ops in a graph: ``estcore.summary.scalar`` / ``histogram`` / ``image`` / ``text``.
+"""Summary ops in a graph: ``estcore.summary.scalar`` / ``histogram`` / ``image`` / ``text`` /
+``audio`` / ``tensor_summary``.
 
 A summary op is a :class:`SummaryOp` (kind, tag, tensor) registered in the
 default graph's ``SUMMARIES`` collection. A hook fetches the tensors of a list
@@ -17,21 +18,31 @@ import numpy as np
 
 from estcore.graph.ir import GraphKeys, add_to_collection, get_collection, get_default_graph
 from estcore.graph.ops.core import convert_to_tensor, is_tensor
+from estcore.summary.audio import audio_values
 from estcore.summary.image import CHANNELS, image_values
-from estcore.summary.summary_pb import SummaryValue, histogram_value, scalar_value, text_value
+from estcore.summary.summary_pb import (
+    SummaryValue,
+    histogram_value,
+    scalar_value,
+    tensor_value,
+    text_value,
+)
 
-__all__ = ["SummaryOp", "scalar", "histogram", "image", "text", "merge_all", "merge",
-           "summary_values", "fetches_of"]
+__all__ = ["SummaryOp", "scalar", "histogram", "image", "text", "audio", "tensor_summary",
+           "merge_all", "merge", "summary_values", "fetches_of"]
 
 
 class SummaryOp(NamedTuple):
-    """One summary in a graph: ``kind`` is 'scalar', 'histogram', 'image' or 'text';
-    ``max_outputs`` is the most images an image summary writes."""
+    """One summary in a graph: ``kind`` is 'scalar', 'histogram', 'image', 'text', 'audio'
+    or 'tensor'; ``max_outputs`` is the most images / clips written; ``tensor`` is what is
+    fetched (for 'audio' the pair ``(clips, sample_rate)``); ``extra`` holds a tensor
+    summary's ``(display_name, description)``."""
 
     kind: str
     tag: str
     tensor: Any
     max_outputs: int = 3
+    extra: Any = None
 
 
 def _register(op: SummaryOp, collections: Iterable[str] | None) -> SummaryOp:
@@ -115,6 +126,82 @@ def text(name: str, tensor: Any, collections: Iterable[str] | None = None) -> Su
     return _register(SummaryOp("text", _tag(name, None), _as_tensor(tensor)), collections)
 
 
+def _check_max_outputs(kind: str, name: str, max_outputs: Any) -> int:
+    if isinstance(max_outputs, bool) or not isinstance(max_outputs, (int, np.integer)) \
+            or max_outputs < 1:
+        raise ValueError(f"{kind} summary {name!r}: max_outputs must be a positive int, got "
+                         f"{max_outputs!r}")
+    return int(max_outputs)
+
+
+def audio(name: str, tensor: Any, sample_rate: Any, max_outputs: int = 3,
+          collections: Iterable[str] | None = None, family: str | None = None) -> SummaryOp:
+    """An audio summary of the first ``max_outputs`` clips of a batch (WAV, 16-bit PCM).
+
+    Args:
+        name: the summary name; clips are tagged ``<name>/audio/0``, ... (or
+            ``<name>/audio`` when ``max_outputs`` is 1).
+        tensor: float ``[batch, frames, channels]`` or ``[batch, frames]``, samples in
+            [-1, 1] (clipped).
+        sample_rate: samples per second: a positive number or a scalar tensor.
+        max_outputs: the most clips written per summary step (a positive int).
+        collections: the collections the op is added to (default ``SUMMARIES``).
+        family: an optional tag prefix.
+
+    Raises:
+        ValueError: a bad ``max_outputs`` / ``sample_rate``, or a static rank other than 2 or 3.
+        TypeError: non-float samples.
+    """
+    max_outputs = _check_max_outputs("audio", name, max_outputs)
+    t = _as_tensor(tensor)
+    if t.shape.rank not in (None, 2, 3):
+        raise ValueError(f"audio summary {name!r}: the tensor must be [batch, frames, channels] "
+                         f"or [batch, frames], got shape {tuple(t.shape.as_list())}")
+    if not t.dtype.is_floating:
+        raise TypeError(f"audio summary {name!r}: the samples must be float, got "
+                        f"{t.dtype.name}")
+    if is_tensor(sample_rate):
+        rate = _as_tensor(sample_rate)
+    else:
+        if isinstance(sample_rate, bool) or not isinstance(sample_rate, (int, float, np.number)) \
+                or not float(sample_rate) > 0:
+            raise ValueError(f"audio summary {name!r}: sample_rate must be a positive number or "
+                             f"a scalar tensor, got {sample_rate!r}")
+        rate = convert_to_tensor(np.float32(sample_rate))
+    return _register(SummaryOp("audio", _tag(name, family), (t, rate), max_outputs), collections)
+
+
+def tensor_summary(name: str, tensor: Any, summary_description: str | None = None,
+                   collections: Iterable[str] | None = None, summary_metadata: Any = None,
+                   family: str | None = None, display_name: str | None = None) -> SummaryOp:
+    """A summary of a whole tensor (TF1 ``tf.summary.tensor_summary``), written as a
+    ``TensorProto`` that TensorBoard lists under its tensors.
+
+    Args:
+        name: the summary name (the tag, made unique in the name scope).
+        tensor: a numeric, bool or string tensor of any shape.
+        summary_description: the metadata's description.
+        collections: the collections the op is added to (default ``SUMMARIES``).
+        summary_metadata: accepted for TF1 compatibility: a mapping with
+            ``display_name`` / ``summary_description`` keys (or an object with those
+            attributes); its values are used where the arguments are None.
+        family: an optional tag prefix.
+        display_name: the metadata's display name (default: ``name``).
+    """
+    def _meta(key: str) -> Any:
+        if summary_metadata is None:
+            return None
+        if isinstance(summary_metadata, dict):
+            return summary_metadata.get(key)
+        return getattr(summary_metadata, key, None)
+
+    description = summary_description if summary_description is not None else _meta(
+        "summary_description")
+    shown = display_name if display_name is not None else _meta("display_name")
+    return _register(SummaryOp("tensor", _tag(name, family), _as_tensor(tensor), 3,
+                               (str(shown or name), str(description or ""))), collections)
+
+
 def merge_all(key: str | None = None) -> list[SummaryOp] | None:
     """Every summary op of the default graph's collection, or None if there is none."""
     ops = [op for op in get_collection(key or GraphKeys.SUMMARIES) if isinstance(op, SummaryOp)]
@@ -154,6 +241,12 @@ def summary_values(ops: Sequence[SummaryOp], values: Sequence[Any]) -> list[Summ
             out.extend(image_values(op.tag, value, op.max_outputs))
         elif op.kind == "text":
             out.append(text_value(op.tag, value))
+        elif op.kind == "audio":
+            out.extend(audio_values(op.tag, value[0], value[1], op.max_outputs))
+        elif op.kind == "tensor":
+            v = tensor_value(op.tag, value)
+            v.display_name, v.description = op.extra
+            out.append(v)
         else:
             raise ValueError(f"Unknown summary kind {op.kind!r}")
     return out

@@ -8,14 +8,17 @@ Only the fields estcore writes and reads are modelled (numbers are the ones of
     SessionLog   status=1 (enum: START=1, STOP=2, CHECKPOINT=3), checkpoint_path=2
     Summary      value=1 (repeated Value)
     Value        tag=1, simple_value=2 (float), image=4 (Image), histo=5 (HistogramProto),
-                 tensor=8 (TensorProto), metadata=9 (SummaryMetadata)
+                 audio=6 (Audio), tensor=8 (TensorProto), metadata=9 (SummaryMetadata)
+    Audio        sample_rate=1 (float), num_channels=2, length_frames=3 (int64),
+                 encoded_audio_string=4 (WAV bytes), content_type=5
     Image        height=1, width=2, colorspace=3 (1 gray, 3 RGB, 4 RGBA),
                  encoded_image_string=4 (PNG bytes)
     HistogramProto  min=1 max=2 num=3 sum=4 sum_squares=5 (doubles),
                  bucket_limit=6, bucket=7 (packed doubles)
     TensorProto  dtype=1, tensor_shape=2 (dim=2 {size=1}), tensor_content=4,
                  string_val=8
-    SummaryMetadata  plugin_data=1 {plugin_name=1, content=2}
+    SummaryMetadata  plugin_data=1 {plugin_name=1, content=2}, display_name=2,
+                 summary_description=3
 
 Must not: import protobuf or TensorFlow; do file I/O or record framing (``writer.py``
 and ``reader.py``); build graph ops (``ops.py`` does). The generic wire helpers are
@@ -37,6 +40,7 @@ __all__ = [
     "SummaryValue",
     "HistogramValue",
     "ImageValue",
+    "AudioValue",
     "SessionLog",
     "encode_event",
     "decode_event",
@@ -83,8 +87,20 @@ class ImageValue:
 
 
 @dataclass
+class AudioValue:
+    """An encoded audio clip (``Summary.Audio``)."""
+
+    sample_rate: float
+    num_channels: int
+    length_frames: int
+    encoded: bytes  # WAV
+    content_type: str = "audio/wav"
+
+
+@dataclass
 class SummaryValue:
-    """One tagged value: exactly one of simple_value / histo / image / tensor is set."""
+    """One tagged value: exactly one of simple_value / histo / image / audio / tensor is
+    set. ``display_name`` / ``description`` are the metadata's (tensor summaries)."""
 
     tag: str
     simple_value: float | None = None
@@ -93,6 +109,9 @@ class SummaryValue:
     tensor: Any = None  # numpy array (strings: array of bytes objects)
     plugin_name: str | None = None
     plugin_content: bytes = b""
+    audio: AudioValue | None = None
+    display_name: str = ""
+    description: str = ""
 
 
 @dataclass
@@ -218,11 +237,18 @@ def _encode_tensor(arr: np.ndarray) -> bytes:
 
 def _encode_value(v: SummaryValue) -> bytes:
     out = p.field_bytes(1, v.tag)
-    if v.plugin_name is not None:
-        plugin = p.field_bytes(1, v.plugin_name)
-        if v.plugin_content:
-            plugin += p.field_bytes(2, v.plugin_content)
-        out += p.field_bytes(9, p.field_bytes(1, plugin))
+    if v.plugin_name is not None or v.display_name or v.description:
+        meta = b""
+        if v.plugin_name is not None:
+            plugin = p.field_bytes(1, v.plugin_name)
+            if v.plugin_content:
+                plugin += p.field_bytes(2, v.plugin_content)
+            meta += p.field_bytes(1, plugin)
+        if v.display_name:
+            meta += p.field_bytes(2, v.display_name)
+        if v.description:
+            meta += p.field_bytes(3, v.description)
+        out += p.field_bytes(9, meta)
     if v.simple_value is not None:
         out += p.field_float(2, v.simple_value)
     elif v.histo is not None:
@@ -235,6 +261,11 @@ def _encode_value(v: SummaryValue) -> bytes:
         im = v.image
         out += p.field_bytes(4, p.field_varint(1, im.height) + p.field_varint(2, im.width)
                              + p.field_varint(3, im.colorspace) + p.field_bytes(4, im.encoded))
+    elif v.audio is not None:
+        a = v.audio
+        out += p.field_bytes(6, p.field_float(1, a.sample_rate) + p.field_varint(2, a.num_channels)
+                             + p.field_varint(3, a.length_frames) + p.field_bytes(4, a.encoded)
+                             + p.field_bytes(5, a.content_type))
     elif v.tensor is not None:
         out += p.field_bytes(8, _encode_tensor(np.asarray(v.tensor)))
     return out
@@ -333,6 +364,22 @@ def _decode_image(data: bytes) -> ImageValue:
     return im
 
 
+def _decode_audio(data: bytes) -> AudioValue:
+    a = AudioValue(0.0, 0, 0, b"", "")
+    for f, w, raw in p.iter_fields(data):
+        if f == 1 and w == p.FIXED32:
+            a.sample_rate = p.as_float(raw)
+        elif f == 2 and w == p.VARINT:
+            a.num_channels = raw
+        elif f == 3 and w == p.VARINT:
+            a.length_frames = raw
+        elif f == 4 and w == p.LENGTH:
+            a.encoded = raw
+        elif f == 5 and w == p.LENGTH:
+            a.content_type = raw.decode("utf-8", errors="replace")
+    return a
+
+
 def _decode_value(data: bytes) -> SummaryValue:
     v = SummaryValue(tag="")
     for f, w, raw in p.iter_fields(data):
@@ -344,6 +391,8 @@ def _decode_value(data: bytes) -> SummaryValue:
             v.image = _decode_image(raw)
         elif f == 5 and w == p.LENGTH:
             v.histo = _decode_histo(raw)
+        elif f == 6 and w == p.LENGTH:
+            v.audio = _decode_audio(raw)
         elif f == 8 and w == p.LENGTH:
             v.tensor = _decode_tensor(raw)
         elif f == 9 and w == p.LENGTH:
@@ -354,6 +403,10 @@ def _decode_value(data: bytes) -> SummaryValue:
                             v.plugin_name = val.decode("utf-8", errors="replace")
                         elif f3 == 2:
                             v.plugin_content = val
+                elif f2 == 2:
+                    v.display_name = plugin.decode("utf-8", errors="replace")
+                elif f2 == 3:
+                    v.description = plugin.decode("utf-8", errors="replace")
     return v
 
 
