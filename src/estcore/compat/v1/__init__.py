@@ -164,6 +164,7 @@ from estcore import (
 from estcore._version import __version__ as _estcore_version
 from estcore.compat.v1 import app as app
 from estcore.compat.v1 import contrib as contrib
+from estcore.compat.v1 import data as data
 from estcore.compat.v1 import errors as errors
 from estcore.compat.v1 import estimator as estimator
 from estcore.compat.v1 import feature_column as feature_column
@@ -201,6 +202,7 @@ from estcore.compat.v1.ops import (
     to_int64,
 )
 from estcore.estimator.session_config import SessionConfig as ConfigProto
+from estcore.estimator.session_config import GPUOptions
 from estcore.graph.shapes import Dimension as _Dimension
 from estcore.graph.shapes import dimension_value
 from estcore.nn import sigmoid, tanh
