@@ -3,7 +3,8 @@
 ``Estimator``, ``RunConfig``, ``ModeKeys``, ``EstimatorSpec``, ``TrainSpec`` /
 ``EvalSpec`` / ``train_and_evaluate`` (defined in this package); the hooks
 (from ``estcore.hooks``), checkpoints and warm start (from ``estcore.checkpoint``),
-the exporters and serving receivers (from ``estcore.export``).
+the exporters and serving receivers (from ``estcore.export``); the premade estimators
+(``DNNClassifier`` & co.) and ``add_metrics`` (from ``estcore.estimator.canned``).
 ``estcore.estimator.inputs`` holds ``numpy_input_fn``,
 ``estcore.estimator.experimental`` the early-stopping hooks and
 ``estcore.estimator.export`` the serving output classes.
@@ -27,6 +28,14 @@ from estcore.checkpoint.warm_starting import WarmStartSettings
 from estcore.estimator import experimental as experimental
 from estcore.estimator import export as export
 from estcore.estimator import inputs as inputs
+from estcore.estimator.canned.baseline import BaselineClassifier, BaselineRegressor
+from estcore.estimator.canned.dnn import DNNClassifier, DNNRegressor
+from estcore.estimator.canned.dnn_linear_combined import (
+    DNNLinearCombinedClassifier,
+    DNNLinearCombinedRegressor,
+)
+from estcore.estimator.canned.extenders import add_metrics
+from estcore.estimator.canned.linear import LinearClassifier, LinearRegressor
 from estcore.estimator.cluster import ClusterSpec, TaskType
 from estcore.estimator.estimator import Estimator
 from estcore.estimator.mode_keys import ModeKeys
@@ -63,11 +72,17 @@ from estcore.hooks.session_run_hook import (
 )
 
 __all__ = [
+    "BaselineClassifier",
+    "BaselineRegressor",
     "BestExporter",
     "CheckpointReader",
     "CheckpointSaverHook",
     "CheckpointSaverListener",
     "ClusterSpec",
+    "DNNClassifier",
+    "DNNLinearCombinedClassifier",
+    "DNNLinearCombinedRegressor",
+    "DNNRegressor",
     "Estimator",
     "EstimatorSpec",
     "EvalSpec",
@@ -76,6 +91,8 @@ __all__ = [
     "FinalExporter",
     "FinalOpsHook",
     "LatestExporter",
+    "LinearClassifier",
+    "LinearRegressor",
     "LoggingTensorHook",
     "ModeKeys",
     "NanLossDuringTrainingError",
@@ -97,6 +114,7 @@ __all__ = [
     "TensorServingInputReceiver",
     "TrainSpec",
     "WarmStartSettings",
+    "add_metrics",
     "build_raw_serving_input_receiver_fn",
     "experimental",
     "export",
