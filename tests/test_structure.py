@@ -40,6 +40,7 @@ FACADES = frozenset({
     "estcore.estimator.inputs",
     "estcore.compat",
     "estcore.compat.v1",
+    "estcore.compat.v1.data",
     "estcore.compat.v1.errors",
     "estcore.compat.v1.estimator",
     "estcore.compat.v1.feature_column",

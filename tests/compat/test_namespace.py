@@ -13,8 +13,9 @@ pytestmark = pytest.mark.smoke
 
 @pytest.mark.parametrize("path", [
     "tf.contrib.rnn", "tf.contrib.slim", "tf.train.ProfilerHook", "tf.nn.rnn_cell",
-    "tf.keras.layers", "tf.estimator.DNNClassifier", "tf.estimator.inputs.pandas_input_fn",
-    "tf.data", "tf.feature_column.sequence_input_layer", "tf.saved_model.loader", "tf.logging.nonsense",
+    "tf.keras.layers", "tf.estimator.DNNClassifier", "tf.estimator.inputs.nonsense",
+    "tf.data.nonsense", "tf.feature_column.sequence_input_layer", "tf.saved_model.loader",
+    "tf.logging.nonsense",
     "tf.flags.nonsense", "tf.app.nonsense", "tf.layers.conv3d",
 ])
 def test_a_missing_name_says_so_and_points_to_the_docs(path):

@@ -22,7 +22,7 @@ import numpy as np
 
 from estcore.graph import dtypes as dt
 from estcore.graph.shapes import TensorShape, as_shape, fmt_shape
-from estcore.nest import flatten, is_nested, pack_sequence_as
+from estcore.nest import flatten, pack_sequence_as
 
 __all__ = ["TensorSpec", "to_array", "flatten_value", "spec_for", "Chunk", "chunk_len",
            "cut", "join", "element_at", "stack_elements", "most_specific", "is_batched_spec"]
@@ -126,14 +126,24 @@ def _bytes_array(arr: np.ndarray, what: str) -> np.ndarray:
     return out
 
 
+def _leaves_as_arrays(value: Any, what: str) -> Any:
+    """``value`` with every leaf (lists included, as tf.data reads them) an ndarray."""
+    if isinstance(value, dict):
+        return {k: _leaves_as_arrays(v, f"{what}[{k!r}]") for k, v in value.items()}
+    if isinstance(value, tuple):
+        items = [_leaves_as_arrays(v, f"{what}[{i}]") for i, v in enumerate(value)]
+        return type(value)(*items) if hasattr(value, "_fields") else tuple(items)
+    return to_array(value, what)
+
+
 def flatten_value(value: Any, what: str) -> tuple[Any, list[np.ndarray]]:
     """``(structure, leaves)`` of a Python value: tuples/dicts are structure, lists and
-    arrays leaves (TF's from_tensor_slices rule); a pandas Series is its values, a
-    DataFrame one 2-D array (as in TF; pass ``dict(df)`` for one leaf per column)."""
-    if isinstance(value, list) or not is_nested(value):
+    arrays leaves (tf.data's rule); a pandas Series is its values, a DataFrame one 2-D
+    array (as in TF; pass ``dict(df)`` for one leaf per column)."""
+    if not isinstance(value, (tuple, dict)):
         return None, [to_array(value, what)]
-    leaves = [to_array(v, f"{what} leaf {i}") for i, v in enumerate(flatten(value))]
-    return value, leaves
+    tree = _leaves_as_arrays(value, what)
+    return tree, flatten(tree)
 
 
 def spec_for(arr: np.ndarray, drop_leading: bool) -> TensorSpec:

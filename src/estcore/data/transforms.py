@@ -53,8 +53,7 @@ class BatchNode(Node):
         self.inputs = (up,)
         self.batch_size = batch_size
         self.drop_remainder = drop_remainder
-        card = up.cardinality()
-        static = batch_size if drop_remainder or card == INFINITE else None
+        static = batch_size if drop_remainder else None  # as TF 2.15 (also when endless)
         super().__init__(_batched(up.structure, static))
 
     def chunks(self) -> Iterator[Chunk]:

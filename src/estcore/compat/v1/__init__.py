@@ -164,6 +164,7 @@ from estcore import (
 from estcore._version import __version__ as _estcore_version
 from estcore.compat.v1 import app as app
 from estcore.compat.v1 import contrib as contrib
+from estcore.compat.v1 import data as data
 from estcore.compat.v1 import errors as errors
 from estcore.compat.v1 import estimator as estimator
 from estcore.compat.v1 import feature_column as feature_column

@@ -19,7 +19,6 @@ __all__ = ["missing", "namespace", "NotInCompat", "PLANNED"]
 
 # Names whose absence has a known reason (another issue brings them).
 PLANNED = {
-    "tf.data": "the Dataset API is a separate issue",
     "tf.feature_column": "feature columns are a separate issue",
     "tf.estimator.DNNClassifier": "premade estimators are a separate issue",
     "tf.estimator.DNNRegressor": "premade estimators are a separate issue",
@@ -27,7 +26,6 @@ PLANNED = {
     "tf.estimator.LinearRegressor": "premade estimators are a separate issue",
     "tf.estimator.DNNLinearCombinedClassifier": "premade estimators are a separate issue",
     "tf.estimator.DNNLinearCombinedRegressor": "premade estimators are a separate issue",
-    "tf.estimator.inputs.pandas_input_fn": "pandas_input_fn is a separate issue",
 }
 
 
