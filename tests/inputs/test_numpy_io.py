@@ -19,8 +19,9 @@ def rows_of(batches):
 
 def test_public_names():
     assert est_inputs.numpy_input_fn is numpy_input_fn
-    assert set(est_inputs.__all__) == {"numpy_input_fn", "NumpyInputStream", "TensorSpec",
-                                       "seed_scope", "shard_scope", "current_shard"}
+    assert set(est_inputs.__all__) == {"numpy_input_fn", "pandas_input_fn", "NumpyInputStream",
+                                       "TensorSpec", "seed_scope", "shard_scope",
+                                       "current_shard"}
 
 
 @pytest.mark.parametrize(("n", "batch", "epochs", "want"), [
