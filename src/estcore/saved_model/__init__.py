@@ -4,12 +4,17 @@
 >>> predictor.signatures["serving_default"].inputs
 >>> outputs = predictor({"x": batch})              # dict of numpy arrays
 
-Re-exports only (from :mod:`estcore.saved_model.loader` and
+``simple_save(session, export_dir, inputs, outputs)`` writes a session's graph in the same
+format (TF1's ``tf.saved_model.simple_save``).
+
+Re-exports only (from :mod:`estcore.saved_model.loader`, :mod:`.simple_save` and
 :mod:`estcore.export.format`). Must not: hold code; import the estimator (loading an
 export needs no Estimator).
 """
 
 from estcore.export.format import ExportFormatError
 from estcore.saved_model.loader import Predictor, SignatureSpec, TensorSpec, load
+from estcore.saved_model.simple_save import simple_save
 
-__all__ = ["load", "Predictor", "SignatureSpec", "TensorSpec", "ExportFormatError"]
+__all__ = ["load", "simple_save", "Predictor", "SignatureSpec", "TensorSpec",
+           "ExportFormatError"]

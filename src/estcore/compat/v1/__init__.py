@@ -201,11 +201,12 @@ from estcore.compat.v1.ops import (
     to_int32,
     to_int64,
 )
-from estcore.estimator.session_config import SessionConfig as ConfigProto
 from estcore.estimator.session_config import GPUOptions
+from estcore.estimator.session_config import SessionConfig as ConfigProto
 from estcore.graph.shapes import Dimension as _Dimension
 from estcore.graph.shapes import dimension_value
 from estcore.nn import sigmoid, tanh
+from estcore.saved_model.simple_save import simple_save as _simple_save
 
 __version__ = f"1.15.0+estcore.{_estcore_version}"
 
@@ -234,7 +235,7 @@ saved_model = _namespace(
         CLASSIFY_METHOD_NAME="tensorflow/serving/classify",
         REGRESS_METHOD_NAME="tensorflow/serving/regress"),
     SERVING="serve", TRAINING="train", EVAL="eval",
-    DEFAULT_SERVING_SIGNATURE_DEF_KEY="serving_default")
+    DEFAULT_SERVING_SIGNATURE_DEF_KEY="serving_default", simple_save=_simple_save)
 
 compat = _namespace("tf.compat", "TF1's tf.compat: ``tf.compat.v1`` is this namespace.",
                     v1=_sys.modules[__name__], dimension_value=dimension_value,
