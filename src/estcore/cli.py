@@ -1,10 +1,11 @@
-"""The ``estcore`` command line: serve an export without writing Python.
+"""The ``estcore`` command line: serve an export, convert checkpoints, without Python.
 
 Usage::
 
     estcore --version
     estcore predict EXPORT_DIR --input file.npz|file.npy|file.csv|file.tfrecord
                     [--output out.npz|out.csv] [--signature NAME] [--batch-size N]
+    estcore checkpoint convert SRC DST --to {tf,estcore} [--overwrite]
 
 ``.npz`` keys map to the signature's input names; a ``.npy`` or ``.csv`` file
 (comma-separated numbers, no header; ``#`` comments allowed) feeds the
@@ -15,12 +16,20 @@ serialized Examples (an export with ``build_parsing_serving_input_receiver_fn``)
 Inputs are run in batches of ``--batch-size`` rows (default: all at once).
 Without ``--output``, predictions are printed as JSON lines (one object per
 example); ``--output`` writes an ``.npz`` (one array per output) or a ``.csv``
-(one column per output element, with a header). Also ``python -m estcore.cli``.
-Exit status: 0 on success, 2 on a usage or input error.
+(one column per output element, with a header).
+
+``checkpoint convert`` rewrites checkpoints between estcore's format and TF's tensor
+bundle (:mod:`estcore.checkpoint.convert`): SRC a model_dir converts every checkpoint
+in it into the directory DST (with a ``checkpoint`` state file); SRC a checkpoint
+prefix (``model_dir/model.ckpt-100``) converts that one into the prefix DST (or into
+the directory DST under the same name). One line per checkpoint written goes to stdout.
+
+Also ``python -m estcore.cli``. Exit status: 0 on success, 2 on a usage or input error.
 
 Must not: import the Estimator, the graph-building library or ``estcore.train`` (it
-only loads an export through :mod:`estcore.saved_model.loader`); write anything but
-``--output`` and stdout / stderr.
+only loads an export through :mod:`estcore.saved_model.loader` and converts through
+:mod:`estcore.checkpoint.convert`); write anything but ``--output``, the conversion's
+DST and stdout / stderr.
 """
 
 from __future__ import annotations
@@ -34,6 +43,8 @@ from typing import Any
 import numpy as np
 
 from estcore._version import __version__
+from estcore.checkpoint.convert import convert_checkpoint, convert_model_dir
+from estcore.errors import EstcoreError
 from estcore.saved_model.loader import load
 from estcore.summary.reader import EventFileCorruptError, iter_records
 
@@ -167,6 +178,17 @@ def _predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def _convert(args: argparse.Namespace) -> int:
+    if os.path.isdir(args.src):
+        done = convert_model_dir(args.src, args.dst, args.to, overwrite=args.overwrite)
+    else:
+        done = [convert_checkpoint(args.src, args.dst, args.to, overwrite=args.overwrite)]
+    for c in done:
+        sys.stdout.write(f"{c.source} ({c.source_format}, {c.variables} variables) -> "
+                         f"{c.destination} ({args.to})\n")
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="estcore", description="estcore command line tools.")
     p.add_argument("--version", action="version", version=f"estcore {__version__}")
@@ -180,12 +202,30 @@ def _parser() -> argparse.ArgumentParser:
     pr.add_argument("--output", help="write predictions to .npz or .csv instead of printing")
     pr.add_argument("--signature", help="signature name (default: serving_default)")
     pr.add_argument("--batch-size", type=int, default=None, help="rows per run (default: all)")
+    ck = sub.add_parser("checkpoint", help="checkpoint tools")
+    ck_sub = ck.add_subparsers(dest="checkpoint_command", required=True)
+    cv = ck_sub.add_parser("convert", help="rewrite checkpoints in estcore's or TF's format")
+    cv.add_argument("src", metavar="SRC", help="a model_dir, or one checkpoint prefix "
+                    "(model_dir/model.ckpt-100)")
+    cv.add_argument("dst", metavar="DST", help="destination directory (SRC a model_dir) or "
+                    "prefix / directory (SRC a prefix)")
+    cv.add_argument("--to", required=True, choices=["tf", "estcore"],
+                    help="the format to write: tf (TF's tensor bundle, model.ckpt-N.index "
+                    "+ .data-00000-of-00001) or estcore (model.ckpt-N.data)")
+    cv.add_argument("--overwrite", action="store_true",
+                    help="replace destination checkpoints that already exist")
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``estcore`` script; returns the exit status."""
     args = _parser().parse_args(argv)
+    if args.command == "checkpoint":
+        try:
+            return _convert(args)
+        except (EstcoreError, ValueError, OSError) as e:
+            print(f"estcore: error: {e}", file=sys.stderr)
+            return 2
     if args.batch_size is not None and args.batch_size <= 0:
         print(f"estcore: error: --batch-size must be a positive int, got {args.batch_size}",
               file=sys.stderr)

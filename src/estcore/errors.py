@@ -28,6 +28,7 @@ __all__ = [
     "InternalError",
     "NotFoundError",
     "AlreadyExistsError",
+    "DataLossError",
     "UnknownStatusError",
     "STATUS_TO_ERROR",
     "error_for_status",
@@ -80,6 +81,11 @@ class NotFoundError(EstcoreError, LookupError):
 
 class AlreadyExistsError(EstcoreError, FileExistsError):
     """A thing to be created (a file, a directory) already exists."""
+
+
+class DataLossError(OpError, ValueError):
+    """Stored data is unrecoverably lost or corrupted: a checkpoint file whose
+    checksum, framing or sizes do not hold (TF's ``DataLossError``)."""
 
 
 class UnknownStatusError(OpError, RuntimeError):

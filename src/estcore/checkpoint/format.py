@@ -20,6 +20,12 @@ never read silently. Only plain numeric and bool dtypes are stored (object
 arrays are refused); nothing is ever unpickled. Files are written atomically
 (:func:`estcore.checkpoint.fileio.atomic_write`).
 
+The readers here also read TF's tensor bundle (``<prefix>.index`` + ``.data-*-of-*``,
+:mod:`estcore.checkpoint.tf_bundle`), so every caller restores either format: the format
+is told by the files present (:func:`stored_format`; when a prefix has both, the one
+written last). The writer writes estcore's format; the Saver picks
+:func:`~estcore.checkpoint.tf_bundle.write_bundle` for ``checkpoint_format="tf"``.
+
 Must not: decide which checkpoint to read or keep (``state.py`` and ``saver.py`` do);
 know variables, graphs or sessions (it stores name -> array mappings); return data from
 a file whose checks failed (the ``*_unverified`` readers skip only the CRC, by name).
@@ -37,6 +43,8 @@ from typing import Any
 
 import numpy as np
 
+from estcore.checkpoint import tf_bundle
+from estcore.checkpoint.errors import CheckpointCorruptError
 from estcore.checkpoint.fileio import atomic_write
 from estcore.errors import InvalidArgumentError, NotFoundError
 
@@ -50,6 +58,10 @@ __all__ = [
     "read_tensor_unverified",
     "read_header_unverified",
     "checkpoint_file",
+    "stored_format",
+    "marker_file",
+    "checkpoint_files",
+    "FORMATS",
 ]
 
 CHECKPOINT_SUFFIX = ".data"
@@ -63,13 +75,66 @@ _ALLOWED_KINDS = set("biuf")  # bool, signed, unsigned, float
 _PARALLEL_CRC_MIN_BYTES = 1 << 20
 
 
-class CheckpointCorruptError(InvalidArgumentError):
-    """A checkpoint file is truncated, corrupted or not a checkpoint."""
+FORMATS = ("estcore", "tf")
 
 
 def checkpoint_file(prefix: str) -> str:
-    """The file that holds the checkpoint ``prefix`` (``prefix + '.data'``)."""
+    """The file that holds the checkpoint ``prefix`` in estcore's format (``prefix +
+    '.data'``)."""
     return os.fspath(prefix) + CHECKPOINT_SUFFIX
+
+
+def stored_format(prefix: str) -> str | None:
+    """``"estcore"`` if ``prefix + '.data'`` exists, ``"tf"`` if ``prefix + '.index'``
+    does (TF's tensor bundle), else None. Both (a model_dir whose ``checkpoint_format``
+    changed saves the step it resumed at again): the one written last."""
+    prefix = os.fspath(prefix)
+    try:
+        ours = os.stat(prefix + CHECKPOINT_SUFFIX).st_mtime_ns
+    except OSError:
+        ours = None
+    if not tf_bundle.is_bundle(prefix):
+        return None if ours is None else "estcore"
+    if ours is None:
+        return "tf"
+    try:
+        theirs = os.stat(tf_bundle.index_file(prefix)).st_mtime_ns
+    except OSError:
+        return "estcore"
+    return "tf" if theirs > ours else "estcore"
+
+
+def marker_file(prefix: str) -> str | None:
+    """The file whose presence makes ``prefix`` a checkpoint (estcore's ``.data``, or
+    TF's ``.index``, written last), or None when neither exists."""
+    kind = stored_format(prefix)
+    if kind is None:
+        return None
+    return checkpoint_file(prefix) if kind == "estcore" else tf_bundle.index_file(prefix)
+
+
+def checkpoint_files(prefix: str) -> list[str]:
+    """Every existing file of the checkpoint ``prefix``, in both formats, the marker
+    file of each first (delete in this order: a crash then leaves no marker without
+    its data)."""
+    out = [checkpoint_file(prefix)] if os.path.isfile(checkpoint_file(prefix)) else []
+    return out + tf_bundle.bundle_files(prefix)
+
+
+def _tf_prefix(prefix_or_file: str) -> str | None:
+    """The bundle prefix when ``prefix_or_file`` names a TF checkpoint (its ``.index``
+    file, or a prefix whose :func:`stored_format` is ``"tf"``); else None."""
+    path = os.fspath(prefix_or_file)
+    if path.endswith(tf_bundle.INDEX_SUFFIX) and os.path.isfile(path):
+        return path[:-len(tf_bundle.INDEX_SUFFIX)]
+    return path if stored_format(path) == "tf" else None
+
+
+def _bundle_header(index: tf_bundle.BundleIndex) -> dict:
+    tensors = [{"name": e.name, "shape": list(e.shape), "offset": e.offset, "nbytes": e.size,
+                "dtype": e.dtype.newbyteorder("=").str if e.dtype is not None else e.dtype_name}
+               for e in index.entries.values()]
+    return {"tensors": tensors, "meta": dict(index.meta), "format": "tf"}
 
 
 def _pad(n: int) -> int:
@@ -254,7 +319,12 @@ def _parse(path: str, data: bytes) -> tuple[dict, int]:
 
 
 def read_header(prefix_or_file: str) -> dict:
-    """The JSON header (``tensors`` list and ``meta``) of a checkpoint, validated."""
+    """The JSON header (``tensors`` list and ``meta``) of a checkpoint, validated (a TF
+    checkpoint: its index and every tensor's checksum)."""
+    tf_prefix = _tf_prefix(prefix_or_file)
+    if tf_prefix is not None:
+        tf_bundle.read_bundle(tf_prefix)
+        return _bundle_header(tf_bundle.read_index(tf_prefix))
     path, data = _read_file(prefix_or_file)
     header, _ = _parse(path, data)
     return header
@@ -280,6 +350,9 @@ def read_tensor_unverified(prefix_or_file: str, name: str) -> np.ndarray:
         OSError, KeyError, ValueError, CheckpointCorruptError: unreadable file,
             missing tensor or a malformed header.
     """
+    tf_prefix = _tf_prefix(prefix_or_file)
+    if tf_prefix is not None:  # one tensor of a bundle is verified on its own
+        return tf_bundle.read_tensor(tf_bundle.read_index(tf_prefix), name)
     path = _resolve_file(prefix_or_file)
     with open(path, "rb") as f:
         header, start = _check_head(path, f, os.fstat(f.fileno()).st_size)
@@ -304,6 +377,9 @@ def read_header_unverified(prefix_or_file: str) -> dict:
         OSError: the file cannot be read.
         CheckpointCorruptError: not a checkpoint, or a malformed head.
     """
+    tf_prefix = _tf_prefix(prefix_or_file)
+    if tf_prefix is not None:
+        return _bundle_header(tf_bundle.read_index(tf_prefix))
     path = _resolve_file(prefix_or_file)
     with open(path, "rb") as f:
         header, _ = _check_head(path, f, os.fstat(f.fileno()).st_size)
@@ -315,18 +391,24 @@ def read_checkpoint(prefix_or_file: str, copy: bool = True
     """Load every tensor of a checkpoint.
 
     Args:
-        prefix_or_file: the prefix (``.../model.ckpt-100``) or the ``.data`` file.
+        prefix_or_file: the prefix (``.../model.ckpt-100``), the ``.data`` file, or a TF
+            checkpoint's ``.index`` file.
         copy: True: each tensor is a writable array of its own. False: read-only
             views into the file's bytes where the byte order allows (for a caller
             that copies them somewhere else anyway, e.g. a restore).
 
     Returns:
-        ``(tensors, meta)``: name -> numpy array, and the header's meta.
+        ``(tensors, meta)``: name -> numpy array, and the header's meta. For a TF
+        checkpoint, a :class:`~estcore.checkpoint.tf_bundle.BundleValues`: a variable
+        of a dtype estcore does not hold raises when it is looked up.
 
     Raises:
         NotFoundError: no such checkpoint.
         CheckpointCorruptError: truncated or corrupted file.
     """
+    tf_prefix = _tf_prefix(prefix_or_file)
+    if tf_prefix is not None:
+        return tf_bundle.read_bundle(tf_prefix, copy=copy)
     path, data = _read_file(prefix_or_file)
     header, start = _parse(path, data)
     out: dict[str, np.ndarray] = {}

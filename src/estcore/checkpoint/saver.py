@@ -28,9 +28,18 @@ Rotation follows TF's Saver (spec 5.4) with its known bugs fixed:
   checkpoint training resumed from, entries with a higher step (a newer checkpoint
   that did not load, or one the state file skipped) leave L too: they stay on disk,
   untouched, for inspection.
-* A file is deleted only if it is a ``<base>-<step>.data`` file directly inside the
-  save directory whose head reads as an estcore checkpoint (magic, version, tensor
-  table); anything else is left in place with a WARNING.
+* A checkpoint is deleted only if its marker file (``<base>-<step>.data``, or TF's
+  ``<base>-<step>.index``) lies directly inside the save directory and its head reads
+  as a checkpoint (magic, version, tensor table; TF: the whole index); anything else is
+  left in place with a WARNING. Deleting removes every file of the checkpoint (TF: the
+  index, then its data shards).
+* ``checkpoint_format="tf"`` writes TF's tensor bundle
+  (:func:`~estcore.checkpoint.tf_bundle.write_bundle`) instead of estcore's file.
+  Rotation and recovery treat both formats alike, so a TF model_dir that estcore
+  continues rotates TF's checkpoints out as TF would. Saving a prefix that exists in the
+  other format (the start-of-call save of a model_dir whose format changed) leaves the
+  other format's files in place (readers take the newer); rotating the prefix out
+  removes both.
 
 Order of a save: checkpoint file (atomic) -> state file (atomic) -> deletions,
 so a crash at any point leaves the state file naming only complete files.
@@ -50,10 +59,12 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from estcore._validation import invalid
+from estcore.checkpoint import tf_bundle
 from estcore.checkpoint.format import (
-    CHECKPOINT_SUFFIX,
+    FORMATS,
     CheckpointCorruptError,
-    checkpoint_file,
+    checkpoint_files,
+    marker_file,
     read_checkpoint,
     read_header_unverified,
     write_checkpoint,
@@ -62,6 +73,7 @@ from estcore.checkpoint.state import (
     CheckpointState,
     get_checkpoint_state,
     prefix_step,
+    scan_checkpoints,
     write_checkpoint_state,
 )
 
@@ -71,16 +83,32 @@ logger = logging.getLogger("estcore")
 
 
 def _is_checkpoint(directory: str, prefix: str) -> bool:
-    """True if ``prefix``'s file lies directly inside ``directory`` and its head reads as
-    an estcore checkpoint: the only files rotation may delete."""
-    path = checkpoint_file(prefix)
-    if os.path.dirname(os.path.realpath(path)) != os.path.realpath(directory):
+    """True if ``prefix``'s marker file lies directly inside ``directory`` and its head
+    reads as a checkpoint (either format): the only checkpoints rotation may delete."""
+    path = marker_file(prefix)
+    if path is None or os.path.dirname(os.path.realpath(path)) != os.path.realpath(directory):
         return False
     try:
-        read_header_unverified(path)
+        read_header_unverified(prefix)
     except (OSError, CheckpointCorruptError):
         return False
     return True
+
+
+def _delete(directory: str, prefix: str) -> None:
+    """Remove every file of the checkpoint ``prefix`` if it is one of ``directory``."""
+    files = checkpoint_files(prefix)
+    if not files:
+        return
+    if not _is_checkpoint(directory, prefix):
+        logger.warning("Not deleting %s: it is not a checkpoint file inside %s.",
+                       files[0], directory)
+        return
+    for path in files:
+        try:
+            os.remove(path)
+        except OSError as e:
+            logger.warning("Ignoring: failed to delete checkpoint file %s: %s", path, e)
 
 
 def _unlisted_older(directory: str, listed: list[str],
@@ -96,18 +124,13 @@ def _unlisted_older(directory: str, listed: list[str],
         newest = min(newest, limit)
     known = {os.path.basename(p) for p in listed}
     found = []
-    for entry in os.listdir(directory):
-        if not entry.endswith(CHECKPOINT_SUFFIX):
+    for step, prefix in scan_checkpoints(directory, base):
+        if step >= newest or os.path.basename(prefix) in known:
             continue
-        name = entry[:-len(CHECKPOINT_SUFFIX)]
-        parsed = prefix_step(name)
-        if parsed is None or parsed[0] != base or parsed[1] >= newest or name in known:
-            continue
-        prefix = os.path.join(directory, name)
         if not _is_checkpoint(directory, prefix):
             logger.warning("Not rotating %s: it does not read as a checkpoint.", prefix)
             continue
-        found.append((parsed[1], prefix, os.path.getmtime(checkpoint_file(prefix))))
+        found.append((step, prefix, os.path.getmtime(marker_file(prefix))))
     if found:
         logger.warning("Rotating %d checkpoint(s) of %s that the state file does not list "
                        "(left by an interrupted rotation): %s", len(found), directory,
@@ -124,11 +147,19 @@ class Saver:
             many hours (None = never).
         clock: returns the current time in seconds (``time.time``; tests pass a
             fake clock).
+        checkpoint_format: ``"estcore"`` (None: the same) or ``"tf"`` (TF's tensor
+            bundle).
     """
 
     def __init__(self, max_to_keep: int | None = 5,
                  keep_checkpoint_every_n_hours: float | None = 10000.0,
-                 clock: Callable[[], float] = time.time):
+                 clock: Callable[[], float] = time.time,
+                 checkpoint_format: str | None = "estcore"):
+        if checkpoint_format is None:
+            checkpoint_format = "estcore"
+        if checkpoint_format not in FORMATS:
+            raise invalid("checkpoint_format", "'estcore' or 'tf'", checkpoint_format)
+        self._format = checkpoint_format
         if max_to_keep is not None and (not isinstance(max_to_keep, int)
                                         or isinstance(max_to_keep, bool) or max_to_keep < 0):
             raise invalid("max_to_keep", "a non-negative int or None", max_to_keep)
@@ -184,8 +215,8 @@ class Saver:
         times = state.all_model_checkpoint_timestamps
         preserved = set(state.preserved_paths)
         for i, prefix in enumerate(state.all_model_checkpoint_paths):
-            path = checkpoint_file(prefix)
-            if not os.path.isfile(path):
+            path = marker_file(prefix)
+            if path is None:
                 continue
             stamp = times[i] if times else os.path.getmtime(path)
             step = prefix_step(prefix)
@@ -220,7 +251,10 @@ class Saver:
         full_meta = dict(meta or {})
         if global_step is not None:
             full_meta.setdefault("global_step", int(global_step))
-        write_checkpoint(prefix, values, full_meta)
+        if self._format == "tf":
+            tf_bundle.write_bundle(prefix, values, full_meta)
+        else:
+            write_checkpoint(prefix, values, full_meta)
         now = self._clock()
 
         self._last = [(p, t) for p, t in self._last if p != prefix]
@@ -249,16 +283,7 @@ class Saver:
             preserved_paths=[p for p, _ in self._preserved])
         write_checkpoint_state(directory, state)
         for old in to_delete:
-            if not os.path.lexists(checkpoint_file(old)):
-                continue
-            if not _is_checkpoint(directory, old):
-                logger.warning("Not deleting %s: it is not a checkpoint file inside %s.",
-                               checkpoint_file(old), directory)
-                continue
-            try:
-                os.remove(checkpoint_file(old))
-            except OSError as e:
-                logger.warning("Ignoring: failed to delete checkpoint %s: %s", old, e)
+            _delete(directory, old)
         return prefix
 
     @staticmethod

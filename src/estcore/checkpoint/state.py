@@ -23,6 +23,10 @@ estcore additions, all valid for TF's text parser (comments are skipped):
 Paths are written relative to the directory; readers join relative entries
 with the directory, so a model_dir can be moved.
 
+Every lookup here finds checkpoints of both formats: estcore's ``<prefix>.data`` and
+TF's ``<prefix>.index`` (+ data shards); :class:`CheckpointReader` reads either
+(:mod:`estcore.checkpoint.format` tells them apart).
+
 Must not: delete or rotate checkpoints (the Saver does); encode tensors (``format.py``
 does); write the state file other than through :func:`estcore.checkpoint.fileio.atomic_write`.
 """
@@ -36,13 +40,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from estcore.checkpoint import tf_bundle
 from estcore.checkpoint.fileio import atomic_write
 from estcore.checkpoint.format import (
     CHECKPOINT_SUFFIX,
     CheckpointCorruptError,
-    checkpoint_file,
+    marker_file,
     read_checkpoint,
     read_header,
+    stored_format,
 )
 from estcore.errors import NotFoundError
 
@@ -59,6 +65,7 @@ __all__ = [
     "restorable_checkpoint",
     "resolve_checkpoint_path",
     "prefix_step",
+    "scan_checkpoints",
     "CheckpointReader",
     "load_checkpoint",
     "list_variables",
@@ -270,8 +277,27 @@ def write_checkpoint_state(checkpoint_dir: str, state: CheckpointState) -> None:
 
 
 def checkpoint_exists(prefix: str) -> bool:
-    """True if the checkpoint file for ``prefix`` exists."""
-    return os.path.isfile(checkpoint_file(prefix))
+    """True if the checkpoint ``prefix`` exists in either format (estcore's ``.data``
+    file or TF's ``.index`` file)."""
+    return stored_format(prefix) is not None
+
+
+_SUFFIXES = (CHECKPOINT_SUFFIX, tf_bundle.INDEX_SUFFIX)
+
+
+def scan_checkpoints(checkpoint_dir: str, base: str = "model.ckpt") -> list[tuple[int, str]]:
+    """``(step, prefix)`` of every ``<base>-<step>`` checkpoint file in ``checkpoint_dir``
+    (either format; a prefix once), newest step first."""
+    found: dict[str, int] = {}
+    if os.path.isdir(checkpoint_dir):
+        for entry in os.listdir(checkpoint_dir):
+            for suffix in _SUFFIXES:
+                if not entry.endswith(suffix):
+                    continue
+                parsed = prefix_step(entry[:-len(suffix)])
+                if parsed is not None and parsed[0] == base:
+                    found[os.path.join(checkpoint_dir, entry[:-len(suffix)])] = parsed[1]
+    return sorted(((step, p) for p, step in found.items()), reverse=True)
 
 
 def latest_checkpoint(checkpoint_dir: str, latest_filename: str | None = None) -> str | None:
@@ -307,7 +333,8 @@ def restorable_checkpoint(checkpoint_dir: str, repair: bool = False) -> str | No
     """The newest checkpoint of ``checkpoint_dir`` that loads, for a restore.
 
     Candidates, newest first: the state file's ``model_checkpoint_path``, the other
-    paths it lists, then every ``model.ckpt-<step>.data`` in the directory by step.
+    paths it lists, then every ``model.ckpt-<step>`` checkpoint in the directory by step
+    (estcore's ``.data`` or TF's ``.index``).
     Each is verified (markers, length, checksum) before it is chosen; a state file may
     only name files inside ``checkpoint_dir``. Whatever is skipped is logged as a
     WARNING with the reason. With ``repair`` (the chief's train call), a state file that
@@ -332,23 +359,17 @@ def restorable_checkpoint(checkpoint_dir: str, repair: bool = False) -> str | No
     listed: list[str] = []
     if state is not None:
         listed = [state.model_checkpoint_path] + state.all_model_checkpoint_paths[::-1]
-    on_disk: list[tuple[int, str]] = []
-    if os.path.isdir(checkpoint_dir):
-        for entry in os.listdir(checkpoint_dir):
-            parsed = (prefix_step(entry[:-len(CHECKPOINT_SUFFIX)])
-                      if entry.endswith(CHECKPOINT_SUFFIX) else None)
-            if parsed is not None and parsed[0] == "model.ckpt":
-                on_disk.append((parsed[1], os.path.join(checkpoint_dir,
-                                                        entry[:-len(CHECKPOINT_SUFFIX)])))
-    on_disk.sort(reverse=True)
+    on_disk = scan_checkpoints(checkpoint_dir)
     candidates = list(dict.fromkeys(listed + [p for _, p in on_disk]))
     chosen = None
     for prefix in candidates:
-        if not _inside(checkpoint_dir, checkpoint_file(prefix)):
-            skipped.append(f"{prefix}: outside {checkpoint_dir}")
+        marker = marker_file(prefix)
+        if marker is None:
+            skipped.append(f"{prefix}: no file {prefix}{CHECKPOINT_SUFFIX} or "
+                           f"{tf_bundle.index_file(prefix)}")
             continue
-        if not os.path.isfile(checkpoint_file(prefix)):
-            skipped.append(f"{prefix}: no file {checkpoint_file(prefix)}")
+        if not _inside(checkpoint_dir, marker):
+            skipped.append(f"{prefix}: outside {checkpoint_dir}")
             continue
         try:
             read_header(prefix)
@@ -377,12 +398,13 @@ def restorable_checkpoint(checkpoint_dir: str, repair: bool = False) -> str | No
 def _rewrite_state(checkpoint_dir: str, state: CheckpointState | None, chosen: str) -> None:
     """Point the state file at ``chosen``, keeping the listed checkpoints still on disk."""
     old = state or CheckpointState()
+    markers = {p: marker_file(p) for p in old.all_model_checkpoint_paths + [chosen]}
     keep = [i for i, p in enumerate(old.all_model_checkpoint_paths)
-            if p != chosen and _inside(checkpoint_dir, checkpoint_file(p))
-            and os.path.isfile(checkpoint_file(p))]
+            if p != chosen and markers[p] is not None
+            and _inside(checkpoint_dir, markers[p])]
     times = old.all_model_checkpoint_timestamps
     paths = [old.all_model_checkpoint_paths[i] for i in keep] + [chosen]
-    stamps = ([times[i] for i in keep] + [os.path.getmtime(checkpoint_file(chosen))]
+    stamps = ([times[i] for i in keep] + [os.path.getmtime(markers[chosen])]
               if times else [])
     write_checkpoint_state(checkpoint_dir, CheckpointState(
         model_checkpoint_path=chosen, all_model_checkpoint_paths=paths,
@@ -407,16 +429,41 @@ def resolve_checkpoint_path(ckpt_dir_or_file: str) -> str:
 class CheckpointReader:
     """Read-only access to one checkpoint (TF's ``CheckpointReader``).
 
+    An estcore checkpoint is verified whole (its CRC covers the file) when the reader
+    is made; a TF checkpoint's index is checked then, and each variable's bytes against
+    their own CRC when :meth:`get_tensor` reads them (as TF).
+
     Args:
-        prefix: checkpoint prefix (``.../model.ckpt-100``) or its ``.data`` file.
+        prefix: checkpoint prefix (``.../model.ckpt-100``), its ``.data`` file or a TF
+            checkpoint's ``.index`` file.
+
+    Raises:
+        NotFoundError: no checkpoint there (TF's "Unsuccessful TensorSliceReader
+            constructor" message).
+        CheckpointCorruptError: the file (estcore) or the index (TF) fails its checks.
     """
 
     def __init__(self, prefix: str):
         self._prefix = os.fspath(prefix)
-        header = read_header(self._prefix)  # validates the whole file (CRC)
-        self._entries = {e["name"]: e for e in header.get("tensors", [])}
-        self._meta = header.get("meta", {})
+        if self._prefix.endswith(tf_bundle.INDEX_SUFFIX) and os.path.isfile(self._prefix):
+            self._prefix = self._prefix[:-len(tf_bundle.INDEX_SUFFIX)]
+        self._bundle: tf_bundle.BundleIndex | None = None
+        if stored_format(self._prefix) == "tf":
+            self._bundle = tf_bundle.read_index(self._prefix)
+            self._entries = {n: {"name": n, "shape": list(e.shape), "dtype": e.dtype_name}
+                             for n, e in self._bundle.entries.items()}
+            self._meta = dict(self._bundle.meta)
+        else:
+            header = read_header(self._prefix)  # validates the whole file (CRC)
+            self._entries = {e["name"]: {**e, "dtype": np.dtype(e["dtype"]).name}
+                             for e in header.get("tensors", [])}
+            self._meta = header.get("meta", {})
         self._values: dict | None = None
+
+    @property
+    def format(self) -> str:
+        """``"estcore"`` or ``"tf"``: the format of the checkpoint read."""
+        return "estcore" if self._bundle is None else "tf"
 
     @property
     def meta(self) -> dict:
@@ -426,8 +473,7 @@ class CheckpointReader:
         return {n: list(e["shape"]) for n, e in self._entries.items()}
 
     def get_variable_to_dtype_map(self) -> dict[str, str]:
-        return {n: np.dtype(e["dtype"]).newbyteorder("=").name
-                for n, e in self._entries.items()}
+        return {n: e["dtype"] for n, e in self._entries.items()}
 
     def has_tensor(self, name: str) -> bool:
         return name in self._entries
@@ -436,6 +482,8 @@ class CheckpointReader:
         """The value of variable ``name`` (a numpy array; 0-d for scalars)."""
         if name not in self._entries:
             raise NotFoundError(f"Key {name} not found in checkpoint")
+        if self._bundle is not None:
+            return tf_bundle.read_tensor(self._bundle, name)
         if self._values is None:
             self._values, _ = read_checkpoint(self._prefix)
         return self._values[name].copy()

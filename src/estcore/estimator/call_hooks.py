@@ -75,7 +75,8 @@ def train_hooks(config: Any, spec: Any, global_step: Any, user_hooks: list,
         saver = getattr(spec.scaffold, "saver", None)
         if saver is None:
             saver = Saver(max_to_keep=config.keep_checkpoint_max,
-                          keep_checkpoint_every_n_hours=config.keep_checkpoint_every_n_hours)
+                          keep_checkpoint_every_n_hours=config.keep_checkpoint_every_n_hours,
+                          checkpoint_format=config.checkpoint_format)
             saver.recover_last_checkpoints(model_dir, resumed_from)
         hook = CheckpointSaverHook(
             model_dir, save_secs=config.save_checkpoints_secs,

@@ -77,6 +77,7 @@ _DEFAULT_REPLACEABLE_LIST = [
     "experimental_max_worker_delay_secs",
     "session_creation_timeout_secs",
     "checkpoint_save_graph_def",
+    "checkpoint_format",
 ]
 
 
@@ -131,6 +132,9 @@ def _validate_properties(config: RunConfig) -> None:
           "protocol should be grpc or grpc+verbs", numeric=False)
     check("checkpoint_save_graph_def", lambda b: isinstance(b, bool),
           "checkpoint_save_graph_def must be a bool.", numeric=False)
+    check("checkpoint_format", lambda f: f in ("estcore", "tf"),
+          f"checkpoint_format must be 'estcore' or 'tf'. Received: {config._checkpoint_format!r}",
+          numeric=False)
 
 
 def _check_model_dir_is_a_directory(model_dir: Any) -> None:
@@ -280,7 +284,13 @@ class RunConfig:
         protocol, session_creation_timeout_secs: validated as TF's; no effect.
         experimental_max_worker_delay_secs: int or None (no effect locally).
         checkpoint_save_graph_def: whether the graph is written next to checkpoints.
+        checkpoint_format: the format checkpoints are written in: ``"estcore"``
+            (default; one ``model.ckpt-N.data`` file) or ``"tf"`` (TF's tensor bundle,
+            ``model.ckpt-N.index`` + ``.data-00000-of-00001``, which TF 1.x / 2.x
+            read). Restores read either, whatever this says (docs/compat.md).
     """
+
+    _checkpoint_format = "estcore"
 
     def __init__(self, model_dir: str | os.PathLike | None = None,
                  tf_random_seed: int | None = None, save_summary_steps: int | None = 100,
@@ -293,7 +303,7 @@ class RunConfig:
                  eval_distribute: Any = None, experimental_distribute: Any = None,
                  experimental_max_worker_delay_secs: int | None = None,
                  session_creation_timeout_secs: float = 7200,
-                 checkpoint_save_graph_def: bool = True):
+                 checkpoint_save_graph_def: bool = True, checkpoint_format: str = "estcore"):
         if save_checkpoints_steps is _USE_DEFAULT and save_checkpoints_secs is _USE_DEFAULT:
             save_checkpoints_steps = None
             save_checkpoints_secs = 600
@@ -333,6 +343,8 @@ class RunConfig:
         self._experimental_max_worker_delay_secs = experimental_max_worker_delay_secs
         self._session_creation_timeout_secs = session_creation_timeout_secs
         self._checkpoint_save_graph_def = checkpoint_save_graph_def
+        if checkpoint_format != "estcore":  # (the default is the class attribute, so
+            self._checkpoint_format = checkpoint_format  # vars() reads as TF's RunConfig)
         _validate_properties(self)
 
         self._init_distributed_setting_from_environment_var(tf_config)
@@ -450,6 +462,7 @@ class RunConfig:
         lambda self: self._experimental_max_worker_delay_secs)
     session_creation_timeout_secs = property(lambda self: self._session_creation_timeout_secs)
     checkpoint_save_graph_def = property(lambda self: self._checkpoint_save_graph_def)
+    checkpoint_format = property(lambda self: self._checkpoint_format)
     service = property(lambda self: self._service)
     cluster_spec = property(lambda self: self._cluster_spec)
     task_type = property(lambda self: self._task_type)
