@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 
 import estcore as ec
+from estcore.graph.ops import control_flow_ops as cf
+from estcore.graph.ops import debug_ops as dbg
 from estcore.graph.ops import fused, state_ops  # noqa: F401
 from estcore.graph.ops.core import make
 from estcore.graph.registry import all_rows
@@ -138,6 +140,16 @@ CASES = {
                       [lambda: _u((1, 4))]),
     "ReshapeLike": (lambda x: make("ReshapeLike", [x, ec.zeros([4, 3], f64)]),
                     [lambda: _u((3, 4))]),
+    # control flow and debug ops (graph/ops/control_flow_ops.py, debug_ops.py)
+    "Cond": (lambda x, w: cf.cond(ec.constant(True), lambda: ec.nn.tanh(x * w),
+                                  lambda: x), [lambda: _u((3, 4)), lambda: _u((4,))]),
+    "Cond_false": (lambda x, w: cf.cond(ec.constant(False), lambda: x,
+                                        lambda: ec.exp(x) * w), [lambda: _u((3, 4)),
+                                                                lambda: _u((4,))]),
+    "MapFn": (lambda x, w: cf.map_fn(lambda r: ec.reduce_sum(ec.square(r) * w), x),
+              [lambda: _u((3, 4)), lambda: _u((4,))]),
+    "CheckNumerics": (lambda x: dbg.check_numerics(x * x, "m"), [lambda: _u((3, 4))]),
+    "PrintV1": (lambda x: dbg.Print(x * x, [x], first_n=0), [lambda: _u((3, 4))]),
     "hand_mlp_fused_by_plan": (
         lambda x, w, b: ec.nn.tanh(ec.matmul(x, w) + b),
         [lambda: _u((3, 4)), lambda: _u((4, 2)), lambda: _u((2,))]),

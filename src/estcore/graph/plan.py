@@ -36,7 +36,8 @@ from estcore._lib import _kernels
 from estcore.graph.check import check_nodes
 from estcore.graph.executor import Plan
 from estcore.graph.registry import InferCtx, KernelCtx, get_row, shape_inputs
-from estcore.graph.shapes import TensorShape, fmt_shape
+from estcore.graph.segments import SegmentedPlan
+from estcore.graph.shapes import TensorShape, as_shape, fmt_shape
 
 __all__ = ["compile_plan", "PNode"]
 
@@ -74,8 +75,9 @@ def _feed_error(t, fed_shape=None):
         f"{t.dtype.name} and shape {fmt_shape(t.shape) if t.shape.dims is not None else '<any>'}")
 
 
-def _collect(fetch_tensors, target_ops, fed: dict) -> dict:
-    """Graph nodes needed for the fetches, keyed by node id."""
+def _collect(fetch_tensors, target_ops, fed: dict, stop_ops=None) -> dict:
+    """Graph nodes needed for the fetches, keyed by node id (a control input in
+    ``stop_ops``, ids of nodes that already ran, is not followed)."""
     needed: dict[int, object] = {}
     stack = [t.op for t in fetch_tensors if id(t) not in fed] + list(target_ops)
     while stack:
@@ -88,15 +90,25 @@ def _collect(fetch_tensors, target_ops, fed: dict) -> dict:
         for t in op.inputs:
             if id(t) not in fed:
                 stack.append(t.op)
-        stack.extend(op.control_inputs)
+        if stop_ops:
+            stack.extend(c for c in op.control_inputs if c._id not in stop_ops)
+        else:
+            stack.extend(op.control_inputs)
     return needed
 
 
 def compile_plan(session, fetch_tensors: list, target_ops: list, feed_tensors: list,
-                 feed_shapes: list) -> Plan:
-    """Compile a plan (see the module docstring)."""
+                 feed_shapes: list, stop_ops=None):
+    """Compile a plan (see the module docstring).
+
+    Returns a :class:`Plan`, or a :class:`~estcore.graph.segments.SegmentedPlan` when a
+    needed node's output shape is known only once it runs (a row with
+    ``extra["dynamic"]``: ``boolean_mask``, ``py_func``, a ``cond`` whose branches differ
+    in shape, ...). ``stop_ops``: ids of nodes that already ran (a segment's tail, a
+    branch's outer graph): control inputs on them are not followed.
+    """
     fed = {id(t): (t, s) for t, s in zip(feed_tensors, feed_shapes, strict=False)}
-    needed = _collect(fetch_tensors, target_ops, fed)
+    needed = _collect(fetch_tensors, target_ops, fed, stop_ops)
     ops = [needed[k] for k in sorted(needed)]
     check_nodes(session.graph, ops)
     shapes: dict[int, tuple] = {}      # id(tensor) -> concrete shape
@@ -104,11 +116,16 @@ def compile_plan(session, fetch_tensors: list, target_ops: list, feed_tensors: l
     for t, s in fed.values():
         shapes[id(t)] = tuple(s)
     pnodes: list[PNode] = []
+    dynamic: set[int] = set()   # ids of nodes whose output shapes are known only at run time
     for op in ops:
         row = get_row(op.type)
         if all(id(t) in fed for t in op.outputs) and op.outputs:
             continue
         attrs = dict(op.attrs)
+        if dynamic and (any(t.op._id in dynamic and id(t) not in fed for t in op.inputs)
+                        or any(c._id in dynamic for c in op.control_inputs)):
+            dynamic.add(op._id)   # downstream of a data-dependent shape: planned per run
+            continue
         if op.type == "VariableV2":
             shp = op.outputs[0].shape
             shapes[id(op.outputs[0])] = tuple(shp.dims)
@@ -120,6 +137,11 @@ def compile_plan(session, fetch_tensors: list, target_ops: list, feed_tensors: l
             ctx = InferCtx(op.type, op.name, [t.dtype for t in op.inputs], in_shapes,
                            [values.get(id(t)) for t in op.inputs], attrs)
             outs = row.infer(ctx)
+            if row.extra.get("dynamic") and not all(
+                    as_shape(s).is_fully_defined() for _, s in outs):
+                if not _fold_dynamic(op, row, attrs, shapes, values):
+                    dynamic.add(op._id)
+                continue
             for t, (_, s) in zip(op.outputs, outs, strict=False):
                 s = s if isinstance(s, TensorShape) else TensorShape(s)
                 if not s.is_fully_defined():
@@ -156,11 +178,28 @@ def compile_plan(session, fetch_tensors: list, target_ops: list, feed_tensors: l
             continue
         pnodes.append(PNode(op.type, op.inputs, op.outputs, attrs, op))
 
+    if dynamic:
+        return SegmentedPlan(session, ops, dynamic, fetch_tensors, target_ops, feed_tensors,
+                             fed, compile_plan, stop_ops)
     fetched = {id(t) for t in fetch_tensors}
     pnodes = _simplify(pnodes, values, shapes)
     pnodes = _fuse(pnodes, fetched, shapes, fed)
     pnodes = _schedule(pnodes)
     return _build(session, pnodes, fetch_tensors, feed_tensors, fed, shapes, values)
+
+
+def _fold_dynamic(op, row, attrs, shapes, values) -> bool:
+    """Run a data-dependent-shape node at compile time when it is pure and every input is
+    known (``boolean_mask`` of constants); False when it must run with the plan."""
+    if row.stateful or not all(id(t) in values for t in op.inputs):
+        return False
+    k = KernelCtx(op, [values[id(t)] for t in op.inputs], [], attrs, None)
+    for t, v in zip(op.outputs, row.extra["eager"](k), strict=True):
+        v = np.asarray(v, t.dtype.np)
+        v.flags.writeable = False
+        values[id(t)] = v
+        shapes[id(t)] = v.shape
+    return True
 
 
 # ---------------------------------------------------------------- simplification

@@ -52,12 +52,16 @@ def get_default_session():
 
 
 class _RunState:
-    """Per-session mutable state that kernels reach: random generators per node."""
+    """Per-session mutable state that kernels reach: random generators per node, the
+    session (for kernels that run sub-plans: cond, map_fn, data-dependent shapes) and a
+    scratch dict those kernels key by node id (a cond's values kept for its gradient)."""
 
-    __slots__ = ("rngs",)
+    __slots__ = ("rngs", "session", "scratch")
 
-    def __init__(self):
+    def __init__(self, session=None):
         self.rngs: dict[int, np.random.Generator] = {}
+        self.session = session
+        self.scratch: dict = {}
 
     def rng(self, node) -> np.random.Generator:
         g = self.rngs.get(node._id)
@@ -96,7 +100,7 @@ class Session:
         self._initialized: set[Operation] = set()
         self._families: dict[tuple, _Family] = {}
         self._plan_sets: dict[tuple, dict] = {}  # distinct fetches/targets/feeds -> plans
-        self._run_state = _RunState()
+        self._run_state = _RunState(self)
         self._closed = False
         self._lock = threading.Lock()
         self._graph_ctx = None

@@ -15,9 +15,13 @@ Must not: define op rows itself; import anything above the graph.
 from estcore.graph.ops import (  # noqa: F401 - imported to register their rows
     array_ops,
     c_emit,
+    checks,
     clip_ops,
+    control_flow_ops,
     conv_ops,
     core,
+    debug_ops,
+    dynamic_ops,
     fused,
     index_ops,
     math_ops,
@@ -25,6 +29,7 @@ from estcore.graph.ops import (  # noqa: F401 - imported to register their rows
     parsing_ops,
     random_ops,
     reduce_ops,
+    sparse_ids,
     sparse_ops,
     state_ops,
 )

@@ -20,6 +20,7 @@ from estcore.errors import InvalidArgumentError
 from estcore.graph import dtypes as dt
 from estcore.graph.ops import _infer as I
 from estcore.graph.ops.core import convert_to_tensor, is_tensor, make, row
+from estcore.graph.ops.dynamic_ops import where_indices
 from estcore.graph.shapes import TensorShape, broadcast_static
 
 if TYPE_CHECKING:
@@ -585,10 +586,11 @@ def where(condition, x=None, y=None, name=None) -> Tensor:
     A rank-1 ``condition`` whose length equals the first dimension of ``x`` selects
     whole rows, as TF1's ``tf.where``.
     """
+    if x is None and y is None:
+        return where_indices(condition, name=name)
     if x is None or y is None:
-        raise ValueError("estcore.where needs both `x` and `y` (the one-argument form, "
-                         "returning coordinates, has a data-dependent shape and is not "
-                         "supported).")
+        raise ValueError("`x` and `y` must both be given, or neither (where(condition) "
+                         "returns the coordinates of the true elements).")
     c = convert_to_tensor(condition, dtype=dt.bool)
     x, y = _pair(x, y)
     if (c.shape.rank == 1 and x.shape.rank is not None and x.shape.rank > 1):
