@@ -1,0 +1,104 @@
+"""In-memory pipelines on the C stream: which pipelines take it, and that it keeps the
+chunk path's element semantics for any number of worker threads."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from estcore.data import Dataset, Options
+from estcore.data.iterators import DatasetIterator
+
+from .conftest import values
+
+pytestmark = pytest.mark.smoke
+
+
+def threads(ds, n):
+    opts = Options()
+    opts.threading.private_threadpool_size = n
+    return ds.with_options(opts)
+
+
+def chunk_path(ds):
+    """The same pipeline forced onto the chunk path (a prefetch the matcher would skip is
+    not enough: an identity numpy map is)."""
+    return ds.map(lambda *e: e if len(e) > 1 else e[0])
+
+
+def rows(n):
+    return {"x": np.arange(n * 3, dtype=np.float32).reshape(n, 3), "i": np.arange(n)}
+
+
+@pytest.mark.parametrize("make", [
+    lambda d: d.batch(4),
+    lambda d: d.shuffle(1000, seed=1).batch(4),
+    lambda d: d.shuffle(50).repeat(3).batch(7, drop_remainder=True),
+    lambda d: d.repeat().batch(4).take(9),
+    lambda d: d.batch(4).repeat(2).prefetch(1),
+])
+def test_in_memory_pipelines_run_on_the_c_stream(make):
+    assert iter(make(Dataset.from_tensor_slices(rows(10)))).path == "c_stream"
+
+
+@pytest.mark.parametrize("make", [
+    lambda d: d.shuffle(5, seed=1).batch(4),  # buffer smaller than the data
+    lambda d: d.shuffle(50, reshuffle_each_iteration=False).repeat(2).batch(4),
+    lambda d: d.batch(4).map(lambda e: e),
+    lambda d: d.take(3).batch(2),
+])
+def test_other_pipelines_run_on_chunks(make):
+    assert iter(make(Dataset.from_tensor_slices(rows(10)))).path == "chunks"
+
+
+def test_strings_stay_on_chunks():
+    ds = Dataset.from_tensor_slices(np.array(["a", "b", "c"])).batch(2)
+    assert iter(ds).path == "chunks" and values(ds) == [[b"a", b"b"], [b"c"]]
+
+
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(1, 200), batch=st.integers(1, 50), inner=st.integers(0, 3),
+       outer=st.integers(1, 3), drop=st.booleans(), take=st.integers(-1, 20))
+def test_without_shuffle_the_c_stream_equals_the_chunk_path(n, batch, inner, outer, drop,
+                                                             take):
+    ds = Dataset.from_tensor_slices(rows(n)).repeat(inner).batch(batch, drop).repeat(outer)
+    ds = ds.take(take)
+    fast = values(ds)
+    assert iter(ds).path == "c_stream"
+    slow = chunk_path(ds)
+    assert iter(slow).path == "chunks"
+    assert fast == values(slow)
+
+
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(1, 200), batch=st.integers(1, 50), epochs=st.integers(1, 3),
+       seed=st.integers(0, 2**64 - 1), nthreads=st.integers(2, 4))
+def test_shuffled_stream_is_exactly_once_per_epoch_and_the_same_for_any_thread_count(
+        n, batch, epochs, seed, nthreads):
+    ds = Dataset.from_tensor_slices(rows(n)).shuffle(n, seed=seed).repeat(epochs).batch(batch)
+    one = values(ds)
+    many = values(threads(Dataset.from_tensor_slices(rows(n)).shuffle(n, seed=seed)
+                          .repeat(epochs).batch(batch), nthreads))
+    assert one == many
+    order = [i for b in one for i in b["i"]]
+    for e in range(epochs):
+        assert sorted(order[e * n:(e + 1) * n]) == list(range(n))
+    x = np.concatenate([np.asarray(b["x"]) for b in one])
+    np.testing.assert_array_equal(x[:, 0], np.asarray(order, np.float32) * 3)
+
+
+def test_batches_are_pooled_views_and_stay_valid():
+    ds = Dataset.from_tensor_slices(rows(100)).batch(10)
+    kept = list(ds)
+    assert [b["i"][0] for b in kept] == list(range(0, 100, 10))
+
+
+def test_closing_an_iterator_stops_the_stream():
+    it = DatasetIterator(Dataset.from_tensor_slices(rows(1000)).repeat().batch(8)._node,
+                         Options())
+    next(it)
+    it.close()
+    with pytest.raises(StopIteration):
+        next(it)
