@@ -1,6 +1,6 @@
 # _pipeline.pxd -- est_sampler.h, est_stream.h and est_crc32c.h mirrored for Cython (the
 # contracts -- ownership, locking, blocking -- are in those headers).
-from libc.stdint cimport int64_t, uint32_t, uint64_t
+from libc.stdint cimport int32_t, int64_t, uint32_t, uint64_t
 
 from estcore._lib._status cimport est_status
 
@@ -76,3 +76,95 @@ cdef extern from "estcore/est_crc32c.h" nogil:
     uint32_t est_crc32c_portable(const void *data, size_t len, uint32_t crc)
     uint32_t est_crc32c_mask(uint32_t crc)
     int est_crc32c_hardware()
+
+
+# File sources (FILES): record framing and CSV parsing (contracts in est_records.h and
+# est_csv.h).
+cdef extern from "estcore/est_records.h" nogil:
+    enum:
+        EST_RECORDS_LINES
+        EST_RECORDS_FIXED
+        EST_RECORDS_TFRECORD
+        EST_RECORDS_OK
+        EST_RECORDS_DATA_LOSS
+        EST_RECORDS_INVALID
+        EST_RECORDS_IO
+        EST_RECORDS_ERROR_LEN
+
+    ctypedef struct est_records_config:
+        int format
+        uint64_t record_bytes
+        uint64_t header_bytes
+        uint64_t footer_bytes
+        size_t buffer_size
+
+    ctypedef struct est_records_chunk:
+        const char *base
+        const uint64_t *offsets
+        const uint64_t *lengths
+        uint64_t count
+        uint64_t first
+        int need_input
+
+    ctypedef struct est_records:
+        pass
+
+    est_status est_records_open_fd(const est_records_config *cfg, int fd, int64_t size_hint,
+                                   est_records **out)
+    est_status est_records_open_push(const est_records_config *cfg, est_records **out)
+    void est_records_destroy(est_records *r)
+    est_status est_records_feed(est_records *r, const void *data, size_t len, int eof)
+    est_status est_records_next(est_records *r, uint64_t max_records, size_t max_bytes,
+                                est_records_chunk *out)
+    est_status est_records_skip(est_records *r, uint64_t n, uint64_t *skipped)
+    uint64_t est_records_position(const est_records *r)
+    int est_records_error_kind(const est_records *r)
+    int est_records_errno(const est_records *r)
+    void est_records_error(const est_records *r, char *buf, size_t len)
+
+
+cdef extern from "estcore/est_csv.h" nogil:
+    enum:
+        EST_CSV_INT32
+        EST_CSV_INT64
+        EST_CSV_FLOAT
+        EST_CSV_DOUBLE
+        EST_CSV_STRING
+        EST_CSV_DEFAULT
+        EST_CSV_ESCAPED
+        EST_CSV_MAX_THREADS
+
+    ctypedef struct est_csv_field:
+        uint32_t offset
+        uint32_t length
+        int32_t flags
+
+    ctypedef union est_csv_default:
+        int32_t i32
+        int64_t i64
+        float f32
+        double f64
+
+    ctypedef struct est_csv_column:
+        int type
+        int has_default
+        est_csv_default default "def"
+        void *out
+
+    ctypedef struct est_csv_config:
+        char delim
+        int use_quote
+        const char *na_value
+        size_t na_len
+        const int64_t *select_cols
+        int num_threads
+
+    ctypedef struct est_csv_error:
+        int64_t record
+        char message[320]
+
+    est_status est_csv_parse(const est_csv_config *cfg, const char *const *records,
+                             const size_t *lengths, size_t n, const est_csv_column *cols,
+                             int ncols, est_csv_error *err)
+    est_status est_csv_numbers(const char *const *strings, const size_t *lengths, size_t n,
+                               int type, void *out, int64_t *bad)

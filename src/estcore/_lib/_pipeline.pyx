@@ -362,3 +362,336 @@ def _gather_baseline_for_testing(x, idx, uint64_t batch_size, int num_threads):
         st = est_gather_baseline(src, row_bytes, ip, n, batch_size, num_threads)
     check_status(st, "gather baseline")
     return 0
+
+
+# ---------------------------------------------------------------- file sources (FILES)
+# Record framing (est_records.h) and CSV / number parsing (est_csv.h). The C side sees
+# only bytes; here records become Python bytes (or one 2-D uint8 array for fixed-length
+# records) and C errors become estcore.errors classes naming the file.
+
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
+from libc.string cimport memcpy
+
+from estcore._lib._status cimport EST_ERR_INVALID_ARGUMENT
+
+LINES = EST_RECORDS_LINES
+FIXED = EST_RECORDS_FIXED
+TFRECORD = EST_RECORDS_TFRECORD
+CSV_INT32 = EST_CSV_INT32
+CSV_INT64 = EST_CSV_INT64
+CSV_FLOAT = EST_CSV_FLOAT
+CSV_DOUBLE = EST_CSV_DOUBLE
+CSV_STRING = EST_CSV_STRING
+CSV_MAX_THREADS = EST_CSV_MAX_THREADS
+
+
+cdef class _RecordReader:
+    """Records of one stream: a file descriptor read in C (``fd >= 0``) or bytes
+    pushed with :meth:`feed` (``fd = -1``: decompressed input).
+
+    Args:
+        name: the file name errors start with.
+        fmt: LINES, FIXED or TFRECORD.
+        fd: an open descriptor positioned at the stream's start (owned by the
+            caller, who closes it after this reader is gone), or -1.
+        size_hint: bytes left in a regular file, else -1.
+        record_bytes, header_bytes, footer_bytes: FIXED's layout.
+        buffer_size: bytes per read (0: 256 KiB).
+
+    One thread at a time (the caller's generator); the GIL is released while C reads
+    and frames.
+    """
+    cdef est_records *r
+    cdef readonly str name
+    cdef readonly int fmt
+    cdef uint64_t record_bytes
+
+    def __cinit__(self, str name, int fmt, int fd, int64_t size_hint=-1,
+                  uint64_t record_bytes=0, uint64_t header_bytes=0,
+                  uint64_t footer_bytes=0, size_t buffer_size=0):
+        self.r = NULL
+        self.name = name
+        self.fmt = fmt
+        self.record_bytes = record_bytes
+        cdef est_records_config cfg
+        cfg.format = fmt
+        cfg.record_bytes = record_bytes
+        cfg.header_bytes = header_bytes
+        cfg.footer_bytes = footer_bytes
+        cfg.buffer_size = buffer_size
+        cdef est_status st
+        if fd >= 0:
+            st = est_records_open_fd(&cfg, fd, size_hint, &self.r)
+        else:
+            st = est_records_open_push(&cfg, &self.r)
+        check_status(st, f"{name}: could not open a record reader")
+
+    def __dealloc__(self):
+        if self.r != NULL:
+            est_records_destroy(self.r)
+            self.r = NULL
+
+    cdef int _raise(self, est_status st) except -1:
+        cdef char msg[EST_RECORDS_ERROR_LEN]
+        est_records_error(self.r, msg, EST_RECORDS_ERROR_LEN)
+        text = msg.decode("utf-8", "replace")
+        kind = est_records_error_kind(self.r)
+        from estcore import errors
+        if kind == EST_RECORDS_DATA_LOSS:
+            raise errors.DataLossError(f"{self.name}: {text}")
+        if kind == EST_RECORDS_INVALID and st == EST_ERR_INVALID_ARGUMENT:
+            raise errors.InvalidArgumentError(f"{self.name}: {text}")
+        if kind == EST_RECORDS_IO:
+            raise OSError(est_records_errno(self.r), f"{self.name}: {text}")
+        check_status(st, f"{self.name}: {text}" if text else self.name)
+        return -1
+
+    def feed(self, data, bint eof=False):
+        """Push mode: append ``data`` (bytes-like); ``eof``: the stream ends after it."""
+        cdef const unsigned char[::1] view = memoryview(data).cast("B") if len(data) else None
+        cdef size_t n = view.shape[0] if view is not None else 0
+        cdef const void *p = &view[0] if n else NULL
+        cdef est_status st
+        with nogil:
+            st = est_records_feed(self.r, p, n, 1 if eof else 0)
+        if st != EST_OK:
+            self._raise(st)
+
+    cdef int _next(self, uint64_t max_records, size_t max_bytes,
+                   est_records_chunk *c) except -1:
+        cdef est_status st
+        with nogil:
+            st = est_records_next(self.r, max_records, max_bytes, c)
+        if st == EST_ERR_OUT_OF_RANGE:
+            return 0
+        if st != EST_OK:
+            self._raise(st)
+        return 1
+
+    def next_records(self, uint64_t max_records=4096, size_t max_bytes=1 << 22):
+        """The next chunk as a 1-D object array of bytes; an empty array when a push
+        reader needs input; None at the end of the stream."""
+        cdef est_records_chunk c
+        if not self._next(max_records, max_bytes, &c):
+            return None
+        out = np.empty(<Py_ssize_t>c.count, dtype=object)
+        cdef object[::1] view = out
+        cdef Py_ssize_t i
+        for i in range(<Py_ssize_t>c.count):
+            view[i] = PyBytes_FromStringAndSize(c.base + c.offsets[i],
+                                                <Py_ssize_t>c.lengths[i])
+        return out
+
+    def next_matrix(self, uint64_t max_records=4096, size_t max_bytes=1 << 22):
+        """FIXED readers: the next chunk as a 2-D uint8 array ``[count, record_bytes]``
+        (one copy, no per-record object); ``[0, record_bytes]`` when a push reader
+        needs input; None at the end."""
+        if self.fmt != EST_RECORDS_FIXED:
+            raise TypeError("next_matrix is for fixed-length records")
+        cdef est_records_chunk c
+        if not self._next(max_records, max_bytes, &c):
+            return None
+        out = np.empty((<Py_ssize_t>c.count, <Py_ssize_t>self.record_bytes), dtype=np.uint8)
+        cdef unsigned char[:, ::1] view = out
+        if c.count:
+            with nogil:  # fixed records are consecutive in the buffer
+                memcpy(&view[0, 0], c.base + c.offsets[0], c.count * self.record_bytes)
+        return out
+
+    def skip(self, uint64_t n):
+        """Skip up to ``n`` records; how many were skipped (fewer at the end, or when a
+        push reader needs input)."""
+        cdef uint64_t done = 0
+        cdef est_status st
+        with nogil:
+            st = est_records_skip(self.r, n, &done)
+        if st != EST_OK:
+            self._raise(st)
+        return done
+
+    @property
+    def position(self):
+        """Records framed so far (handed out or skipped)."""
+        return est_records_position(self.r)
+
+
+cdef int _string_pointers(object[::1] view, const char **ptrs, size_t *lens,
+                          list keep) except -1:
+    """Pointers to the bytes of each element (str elements are encoded to UTF-8 and
+    kept alive in ``keep``)."""
+    cdef Py_ssize_t i
+    for i in range(view.shape[0]):
+        s = view[i]
+        if type(s) is not bytes:
+            if isinstance(s, bytes):
+                s = bytes(s)
+            elif isinstance(s, str):
+                s = (<str>s).encode("utf-8")
+            elif isinstance(s, (bytearray, memoryview)):
+                s = bytes(s)
+            else:
+                raise TypeError(f"element {i} is a {type(s).__name__}, not bytes or str")
+            keep.append(s)
+        ptrs[i] = PyBytes_AS_STRING(s)
+        lens[i] = <size_t>PyBytes_GET_SIZE(s)
+    return 0
+
+
+def decode_csv_columns(records, list types, list defaults, str delim, bint use_quote,
+                       bytes na_value, select_cols, int num_threads):
+    """Parse a 1-D C-contiguous object array of records (bytes or str) into columns.
+
+    Args:
+        types: one CSV_* code per output column.
+        defaults: per column, None (required) or the default (a Python number or bytes).
+        delim: one character.
+        use_quote, na_value (b"" for none), select_cols (None or increasing ints).
+        num_threads: threads for a large input (1..CSV_MAX_THREADS).
+
+    Returns:
+        A list of 1-D arrays (int32 / int64 / float32 / float64 / object of bytes).
+
+    Raises:
+        InvalidArgumentError: TF's DecodeCSV message (a record's field count, a field
+            that is not a number, a required field missing, a quoting error).
+    """
+    cdef object[::1] view = records
+    cdef Py_ssize_t n = view.shape[0]
+    cdef int ncols = len(types)
+    cdef est_csv_config cfg
+    cdef bytes delim_b = delim.encode("utf-8")
+    if len(delim_b) != 1:
+        raise ValueError(f"field_delim must be one single-byte character. Received: {delim!r}")
+    cfg.delim = (<char *>delim_b)[0]
+    cfg.use_quote = 1 if use_quote else 0
+    cfg.na_value = PyBytes_AS_STRING(na_value)
+    cfg.na_len = <size_t>len(na_value)
+    cfg.num_threads = max(1, min(num_threads, EST_CSV_MAX_THREADS))
+    sel = None
+    cdef int64_t[::1] sel_view
+    cfg.select_cols = NULL
+    if select_cols is not None:
+        sel = np.ascontiguousarray(select_cols, dtype=np.int64)
+        sel_view = sel
+        if sel_view.shape[0] != ncols:
+            raise ValueError("select_cols and the columns differ in length")
+        if ncols:
+            cfg.select_cols = &sel_view[0]
+    cdef est_csv_column *cols = <est_csv_column *>malloc(max(ncols, 1) * sizeof(est_csv_column))
+    cdef const char **ptrs = <const char **>malloc(max(n, 1) * sizeof(char *))
+    cdef size_t *lens = <size_t *>malloc(max(n, 1) * sizeof(size_t))
+    cdef est_csv_field *fields = NULL
+    cdef est_csv_error err
+    cdef est_status st
+    cdef list keep = []
+    cdef list outs = []
+    cdef int c, t
+    cdef Py_ssize_t i, s, nstr
+    cdef object[::1] ov
+    cdef est_csv_field *base
+    if cols == NULL or ptrs == NULL or lens == NULL:
+        free(cols)
+        free(ptrs)
+        free(lens)
+        raise MemoryError("decode_csv: could not allocate the record table")
+    try:
+        _string_pointers(view, ptrs, lens, keep)
+        nstr = sum(1 for code in types if code == EST_CSV_STRING)
+        if nstr:
+            fields = <est_csv_field *>malloc(max(n, 1) * nstr * sizeof(est_csv_field))
+            if fields == NULL:
+                raise MemoryError("decode_csv: could not allocate the field table")
+        s = 0
+        for c in range(ncols):
+            t = types[c]
+            cols[c].type = t
+            d = defaults[c]
+            cols[c].has_default = 0 if d is None else 1
+            cols[c].default.i64 = 0
+            if t == EST_CSV_STRING:
+                cols[c].out = <void *>(fields + s * n)
+                s += 1
+                outs.append(None)
+                continue
+            arr = np.empty(n, dtype=(np.int32, np.int64, np.float32, np.float64)[t])
+            outs.append(arr)
+            cols[c].out = <void *><size_t>arr.__array_interface__["data"][0]
+            if d is not None:
+                if t == EST_CSV_INT32:
+                    cols[c].default.i32 = d
+                elif t == EST_CSV_INT64:
+                    cols[c].default.i64 = d
+                elif t == EST_CSV_FLOAT:
+                    cols[c].default.f32 = d
+                else:
+                    cols[c].default.f64 = d
+        with nogil:
+            st = est_csv_parse(&cfg, ptrs, lens, <size_t>n, cols, ncols, &err)
+        if st == EST_ERR_INVALID_ARGUMENT and err.message[0] != 0:
+            from estcore.errors import InvalidArgumentError
+            raise InvalidArgumentError(err.message.decode("utf-8", "replace"))
+        check_status(st, "decode_csv")
+        s = 0
+        for c in range(ncols):
+            if types[c] != EST_CSV_STRING:
+                continue
+            out = np.empty(n, dtype=object)
+            ov = out
+            d = defaults[c]
+            base = fields + s * n
+            s += 1
+            for i in range(n):
+                if base[i].flags & EST_CSV_DEFAULT:
+                    ov[i] = d
+                    continue
+                if base[i].offset == 0 and base[i].length == lens[i] and not keep:
+                    ov[i] = view[i]  # the whole record: the same bytes object
+                    continue
+                b = PyBytes_FromStringAndSize(ptrs[i] + base[i].offset,
+                                              <Py_ssize_t>base[i].length)
+                if base[i].flags & EST_CSV_ESCAPED:
+                    b = b.replace(b'""', b'"')
+                ov[i] = b
+            outs[c] = out
+        return outs
+    finally:
+        free(cols)
+        free(ptrs)
+        free(lens)
+        free(fields)
+
+
+def strings_to_numbers(strings, int type_code):
+    """A 1-D C-contiguous object array of bytes / str -> a 1-D numeric array (TF's
+    StringToNumber rules, est_csv.h).
+
+    Raises:
+        InvalidArgumentError: "StringToNumberOp could not correctly convert string: ..."
+    """
+    cdef object[::1] view = strings
+    cdef Py_ssize_t n = view.shape[0]
+    cdef const char **ptrs = <const char **>malloc(max(n, 1) * sizeof(char *))
+    cdef size_t *lens = <size_t *>malloc(max(n, 1) * sizeof(size_t))
+    cdef list keep = []
+    cdef int64_t bad = -1
+    cdef est_status st
+    if ptrs == NULL or lens == NULL:
+        free(ptrs)
+        free(lens)
+        raise MemoryError("string_to_number: could not allocate the string table")
+    try:
+        _string_pointers(view, ptrs, lens, keep)
+        out = np.empty(n, dtype=(np.int32, np.int64, np.float32, np.float64)[type_code])
+        p = <void *><size_t>out.__array_interface__["data"][0]
+        with nogil:
+            st = est_csv_numbers(ptrs, lens, <size_t>n, type_code, p, &bad)
+        if st == EST_ERR_INVALID_ARGUMENT and bad >= 0:
+            from estcore.errors import InvalidArgumentError
+            text = PyBytes_FromStringAndSize(ptrs[bad], <Py_ssize_t>min(lens[bad], 200))
+            raise InvalidArgumentError("StringToNumberOp could not correctly convert string: "
+                                       + text.decode("utf-8", "replace"))
+        check_status(st, "string_to_number")
+        return out
+    finally:
+        free(ptrs)
+        free(lens)
