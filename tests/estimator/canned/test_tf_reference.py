@@ -12,12 +12,14 @@ variables (written into an estcore checkpoint) and must give TF's results.
 from __future__ import annotations
 
 import glob
+import inspect
 import os
 
 import numpy as np
 import pytest
 from tensorboard.backend.event_processing import event_accumulator as ea
 
+import estcore.estimator as est_lib
 import estcore.saved_model
 from estcore.checkpoint.saver import Saver
 from estcore.estimator import RunConfig
@@ -125,3 +127,12 @@ def test_with_tfs_weights_evaluation_and_predictions_are_tfs(name, tmp_path):
     preds = list(est.predict(input_fn(name, 1, labels=False)))[:4]
     _check_results(name, metrics, preds)
     assert glob.glob(os.path.join(tmp_path, "eval", "events.*"))
+
+
+@pytest.mark.parametrize("cls", sorted(FIXTURE["constructors"]))
+def test_constructor_arguments_and_defaults_are_tf_1_15s(cls):
+    params = inspect.signature(getattr(est_lib, cls).__init__).parameters
+    got = [[p.name, None if p.default is p.empty else
+            (p.default.__name__ if callable(p.default) else p.default)]
+           for p in params.values() if p.name != "self"]
+    assert got == FIXTURE["constructors"][cls]

@@ -9,9 +9,10 @@ eval metrics and export signatures carry TF's keys
 (``b"0"``, ``b"1"``, ... or the ``label_vocabulary`` entries), as TF returns them.
 
 String labels with a ``label_vocabulary`` are looked up by comparing each label with the
-vocabulary (both str and bytes labels match); a label outside it fails the run with an
-InvalidArgumentError naming the vocabulary, where TF's lookup gave -1 and failed its range
-assertion.
+vocabulary (both str and bytes labels match). Labels are checked when the step runs, as
+TF's: class ids in ``[0, n_classes)``, binary labels in ``[0, 1]``; a label outside the
+vocabulary fails with an InvalidArgumentError naming the vocabulary (TF's lookup gave -1
+and its message said "Labels must >= 0").
 
 Must not: create model variables; know which model made the logits.
 """
@@ -45,15 +46,18 @@ from estcore.export.export_output import (
     RegressionOutput,
 )
 from estcore.graph import dtypes
+from estcore.graph.ir import control_dependencies
 from estcore.graph.ops.array_ops import (
     concat,
     expand_dims,
+    identity,
     shape,
     squeeze,
     stack,
     tile,
     zeros_like,
 )
+from estcore.graph.ops.checks import assert_less_equal, assert_non_negative
 from estcore.graph.ops.core import constant, convert_to_tensor
 from estcore.graph.ops.index_ops import gather
 from estcore.graph.ops.math_ops import cast, equal, logical_or, maximum, where
@@ -125,15 +129,19 @@ def _lookup_ids(labels: Any, vocabulary: tuple):
 
 
 def _check_ids(ids: Any, n_classes: int, vocabulary: tuple | None):
-    """Ids ``[..., 1]`` unchanged; a run with an id outside ``[0, n_classes)`` fails.
-
-    The check gathers from a ``[n_classes]`` vector, which raises an InvalidArgumentError
-    at run time for an out-of-range id instead of reading another element.
-    """
-    what = "label_ids_in_vocabulary" if vocabulary else "label_ids_in_range"
+    """Labels ``[..., 1]`` unchanged, after run-time checks that they lie in
+    ``[0, n_classes - 1]`` (TF's ``_assert_range``: an InvalidArgumentError otherwise)."""
     with name_scope("assert_range"):
-        return gather(constant(np.arange(n_classes, dtype=np.int64)), cast(ids, dtypes.int64),
-                      name=what)
+        if vocabulary:
+            message = f"Labels must be in label_vocabulary {list(vocabulary)}"
+            low = high = message
+        else:
+            low, high = "Labels must >= 0", "Labels must <= n_classes - 1"
+        checks = [assert_less_equal(ids, constant(n_classes - 1, dtype=ids.dtype),
+                                    message=high),
+                  assert_non_negative(ids, message=low)]
+        with control_dependencies(checks):
+            return identity(ids)
 
 
 class _ClassHead(Head):
@@ -276,13 +284,12 @@ class BinaryClassHead(_ClassHead):
         logits = convert_to_tensor(logits)
         labels = check_dense_labels(labels, logits, 1)
         if self._label_vocabulary is not None:
-            labels = _check_ids(_lookup_ids(labels, self._label_vocabulary), 2,
-                                self._label_vocabulary)
+            labels = _lookup_ids(labels, self._label_vocabulary)
         elif labels.dtype.is_string:
             raise ValueError("Labels dtype should be a number (0 or 1) for a binary "
                              "classifier without label_vocabulary; got string labels. Pass "
                              "label_vocabulary=[negative, positive].")
-        labels = cast(labels, dtypes.float32)
+        labels = _check_ids(cast(labels, dtypes.float32), 2, self._label_vocabulary)
         if self._loss_fn:
             unweighted = call_loss_fn(self._loss_fn, labels, logits, features, 1)
         else:
