@@ -11,11 +11,15 @@ This ``__init__`` only re-exports. Must not: hold code.
 from estcore.data.dataset import AUTOTUNE as AUTOTUNE
 from estcore.data.dataset import Dataset as Dataset
 from estcore.data.dataset import map_mode as map_mode
+from estcore.data.files import FixedLengthRecordDataset as FixedLengthRecordDataset
+from estcore.data.files import TextLineDataset as TextLineDataset
+from estcore.data.files import TFRecordDataset as TFRecordDataset
 from estcore.data.iterators import Iterator as Iterator
 from estcore.data.node import INFINITE as INFINITE_CARDINALITY
 from estcore.data.node import UNKNOWN as UNKNOWN_CARDINALITY
 from estcore.data.options import Options as Options
 from estcore.data.structure import TensorSpec as TensorSpec
 
-__all__ = ["Dataset", "AUTOTUNE", "map_mode", "Iterator", "Options", "TensorSpec",
-           "INFINITE_CARDINALITY", "UNKNOWN_CARDINALITY"]
+__all__ = ["Dataset", "TextLineDataset", "FixedLengthRecordDataset", "TFRecordDataset",
+           "AUTOTUNE", "map_mode", "Iterator", "Options", "TensorSpec", "INFINITE_CARDINALITY",
+           "UNKNOWN_CARDINALITY"]

@@ -16,9 +16,12 @@ from estcore.data import (
     INFINITE_CARDINALITY,
     UNKNOWN_CARDINALITY,
     Dataset,
+    FixedLengthRecordDataset,
     Iterator,
     Options,
     TensorSpec,
+    TextLineDataset,
+    TFRecordDataset,
 )
 
 
