@@ -160,7 +160,7 @@ class BucketizedColumn(DenseColumn, CategoricalColumn, collections.namedtuple(
         flat = array_ops.reshape(math_ops.cast(ids, dt.int64), [-1, n])
         offsets = np.arange(n, dtype=np.int64) * (len(self.boundaries) + 1)
         ids2 = math_ops.add(flat, offsets)
-        sp = sparse_ops.from_dense(ids2, ignore_value=None)  # every slot present
+        sp = sparse_ops.all_present(ids2)
         return IdWeightPair(sp, None)
 
 

@@ -28,7 +28,7 @@ from estcore.graph.registry import NO_GRADIENT
 from estcore.graph.shapes import TensorShape, as_shape
 from estcore.graph.sparse_tensor import IndexedSlices, SparseTensor, is_sparse
 
-__all__ = ["bucketize", "sparse_placeholder", "from_dense", "to_dense", "map_values",
+__all__ = ["bucketize", "sparse_placeholder", "from_dense", "all_present", "to_dense", "map_values",
            "embedding_lookup_sparse", "indexed_slices_to_dense", "sparse_reduce_sum",
            "retain_valid", "dense_shape_of"]
 
@@ -122,6 +122,13 @@ def from_dense(tensor, ignore_value=None, name=None) -> SparseTensor:
             ignore_value = ignore_value.decode()
     cols = make("SparseColsFromDense", [t], {"ignore_value": ignore_value},
                 name=name or "to_sparse_input")
+    return SparseTensor.from_parts(cols, t, dense_shape_of(t), shape=t.shape)
+
+
+def all_present(tensor, name=None) -> SparseTensor:
+    """A SparseTensor in which every entry of the rank-2 ``tensor`` is present."""
+    t = convert_to_tensor(tensor)
+    cols = make("SparseColsFromDense", [t], {"ignore_value": None}, name=name or "all_present")
     return SparseTensor.from_parts(cols, t, dense_shape_of(t), shape=t.shape)
 
 
