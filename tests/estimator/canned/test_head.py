@@ -275,5 +275,5 @@ def test_bad_labels_are_refused_when_the_graph_is_built(head, labels, match):
 def test_missing_labels_and_missing_weight_feature_are_named():
     with pytest.raises(ValueError, match="You must provide a labels Tensor"):
         _run(regression_head(), ModeKeys.EVAL, LOGITS1)
-    with pytest.raises(ValueError, match="weight column 'w' is not in the features"):
+    with pytest.raises(ValueError, match="feature 'w' is not in features"):
         _run(regression_head(weight_column="w"), ModeKeys.EVAL, LOGITS1, LOGITS1)

@@ -33,6 +33,8 @@ from estcore.export.export_output import (
     PredictOutput,
     RegressionOutput,
 )
+from estcore.feature_column.base import DenseColumn, LazyBuilder
+from estcore.feature_column.numeric import numeric_column
 from estcore.graph import dtypes
 from estcore.graph.global_step import get_global_step
 from estcore.graph.ir import GraphKeys, get_default_graph
@@ -145,23 +147,13 @@ def check_dense_labels(labels: Any, logits: Any, expected_labels_dimension: int)
 
 
 def _weight_tensor(features: dict, weight_column: Any):
-    """The raw weight feature (a string key, or a numeric column's key and normalizer)."""
+    """The weight column's dense tensor (a string key means ``numeric_column(key)``)."""
     if isinstance(weight_column, str):
-        key, normalizer = weight_column, None
-    else:
-        key = getattr(weight_column, "key", None)
-        if not isinstance(key, str) or not hasattr(weight_column, "normalizer_fn"):
-            raise TypeError("Weight column must be either a string or _DenseColumn. "
-                            f"Given type: {type(weight_column)}.")
-        normalizer = weight_column.normalizer_fn
-    if not isinstance(features, dict) or key not in features:
-        have = sorted(features) if isinstance(features, dict) else type(features).__name__
-        raise ValueError(f"The weight column {key!r} is not in the features; features has "
-                         f"{have}.")
-    weights = convert_to_tensor(features[key])
-    if normalizer is not None:
-        weights = normalizer(weights)
-    return weights
+        weight_column = numeric_column(weight_column, shape=(1,))
+    if not isinstance(weight_column, DenseColumn):
+        raise TypeError("Weight column must be either a string or _DenseColumn. "
+                        f"Given type: {type(weight_column)}.")
+    return weight_column._get_dense_tensor(LazyBuilder(features))
 
 
 def get_weights(features: Any, weight_column: Any, logits: Any,

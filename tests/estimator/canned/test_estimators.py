@@ -1,0 +1,172 @@
+"""The premade estimators as a user drives them: optimizers, warm start, dropout, batch
+norm, add_metrics, serving tf.Examples, and the errors for bad arguments."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+import estcore as ec
+import estcore.saved_model
+from estcore.estimator import (
+    BaselineClassifier,
+    DNNClassifier,
+    DNNLinearCombinedClassifier,
+    DNNRegressor,
+    LinearClassifier,
+    LinearRegressor,
+    RunConfig,
+    WarmStartSettings,
+    add_metrics,
+)
+from estcore.estimator.canned.linear import default_optimizer
+from estcore.estimator.canned.optimizers import get_optimizer_instance
+from estcore.estimator.inputs import numpy_input_fn
+from estcore.export.receivers import build_parsing_serving_input_receiver_fn
+from estcore.feature_column.numeric import numeric_column
+from estcore.io import FixedLenFeature, encode_example
+from estcore.train import AdagradOptimizer, AdamOptimizer, GradientDescentOptimizer
+
+RNG = np.random.default_rng(0)
+X = RNG.normal(size=(64, 3)).astype(np.float32)
+Y = (X[:, 0] + X[:, 1] > 0).astype(np.int64)
+COLS = [numeric_column("x", shape=(3,))]
+
+
+def train_input(epochs=None, batch_size=16):
+    return numpy_input_fn({"x": X}, Y, batch_size=batch_size, num_epochs=epochs, shuffle=False)
+
+
+def eval_input():
+    return numpy_input_fn({"x": X}, Y, batch_size=16, num_epochs=1, shuffle=False)
+
+
+def pred_input():
+    return numpy_input_fn({"x": X}, batch_size=16, num_epochs=1, shuffle=False)
+
+
+@pytest.mark.parametrize("optimizer,slot", [
+    ("Adam", "Adam"), ("SGD", None), ("RMSProp", "RMSProp"), ("Ftrl", "Ftrl"),
+    (AdamOptimizer, "Adam"), (AdagradOptimizer(0.1), "Adagrad"),
+    (lambda: GradientDescentOptimizer(0.1), None)])
+def test_optimizer_by_name_class_instance_or_callable(optimizer, slot, tmp_path):
+    est = DNNClassifier([4], COLS, model_dir=str(tmp_path), optimizer=optimizer)
+    est.train(train_input(), steps=2)
+    names = est.get_variable_names()
+    slots = {n.rsplit("/", 1)[1] for n in names if n.startswith("dnn/logits/kernel/")}
+    assert (slot in slots) if slot else not slots
+
+
+def test_optimizer_names_get_the_estimators_learning_rate():
+    assert get_optimizer_instance("Adagrad", 0.05)._learning_rate == 0.05
+    assert default_optimizer([1] * 100)._learning_rate == pytest.approx(0.1)   # 1/sqrt(100)
+    assert default_optimizer([1] * 4)._learning_rate == pytest.approx(0.2)
+
+
+@pytest.mark.parametrize("make,match", [
+    (lambda: DNNClassifier([4], COLS, optimizer="Adadelta"), "Unsupported optimizer name"),
+    (lambda: DNNClassifier([4], COLS, optimizer=None), "optimizer"),
+    (lambda: DNNClassifier([4], COLS, optimizer=3), "optimizer"),
+    (lambda: DNNClassifier([4, 0], COLS), "hidden_units"),
+    (lambda: DNNClassifier(4, COLS), "hidden_units"),
+    (lambda: DNNClassifier([4], COLS, dropout=1.0), "dropout"),
+    (lambda: DNNClassifier([4], COLS, n_classes=1), "n_classes must be > 2: 1"),
+    (lambda: DNNClassifier([4], COLS, input_layer_partitioner=object()), "not supported"),
+    (lambda: LinearClassifier(COLS, partitioner=object()), "not supported"),
+    (lambda: LinearRegressor(COLS, sparse_combiner="max"), "sparse_combiner"),
+    (lambda: DNNLinearCombinedClassifier(), "Either linear_feature_columns"),
+    (lambda: DNNLinearCombinedClassifier(dnn_feature_columns=COLS), "dnn_hidden_units"),
+    (lambda: DNNRegressor([4], COLS, label_dimension=0), "label_dimension"),
+])
+def test_bad_arguments_are_refused_by_the_constructor(make, match):
+    with pytest.raises((ValueError, TypeError, NotImplementedError), match=match):
+        make()
+
+
+def test_an_optimizer_class_without_a_default_rate_says_what_to_pass(tmp_path):
+    est = DNNClassifier([4], COLS, model_dir=str(tmp_path), optimizer=AdagradOptimizer)
+    with pytest.raises(TypeError, match=r"AdagradOptimizer\(learning_rate=...\)"):
+        est.train(train_input(), steps=1)
+
+
+def test_warm_start_from_another_estimators_checkpoint(tmp_path):
+    src = DNNClassifier([4], COLS, model_dir=str(tmp_path / "src"))
+    src.train(train_input(), steps=3)
+    dst = DNNClassifier([4], COLS, model_dir=str(tmp_path / "dst"),
+                        optimizer=GradientDescentOptimizer(0.0),
+                        warm_start_from=WarmStartSettings(str(tmp_path / "src"),
+                                                          vars_to_warm_start="dnn/.*"))
+    dst.train(train_input(), steps=1)
+    for name in ("dnn/hiddenlayer_0/kernel", "dnn/logits/bias"):
+        np.testing.assert_array_equal(dst.get_variable_value(name),
+                                      src.get_variable_value(name))
+
+
+def test_dropout_is_applied_in_training_only(tmp_path):
+    est = DNNClassifier([32], COLS, model_dir=str(tmp_path), dropout=0.5,
+                        config=RunConfig(tf_random_seed=3))
+    est.train(train_input(), steps=5)
+    first = [p["logits"] for p in est.predict(pred_input())]
+    again = [p["logits"] for p in est.predict(pred_input())]
+    np.testing.assert_array_equal(np.array(first), np.array(again))
+    no_drop = DNNClassifier([32], COLS, model_dir=str(tmp_path / "b"), dropout=None,
+                            config=RunConfig(tf_random_seed=3))
+    no_drop.train(train_input(), steps=5)
+    assert not np.allclose(no_drop.get_variable_value("dnn/logits/kernel"),
+                           est.get_variable_value("dnn/logits/kernel"))
+
+
+def test_batch_norm_moving_statistics_are_updated_by_training(tmp_path):
+    est = DNNRegressor([4], COLS, model_dir=str(tmp_path), batch_norm=True)
+    est.train(numpy_input_fn({"x": X}, X[:, :1] * 2, batch_size=16, num_epochs=None,
+                             shuffle=False), steps=4)
+    mean = est.get_variable_value("dnn/hiddenlayer_0/batchnorm_0/moving_mean")
+    var = est.get_variable_value("dnn/hiddenlayer_0/batchnorm_0/moving_variance")
+    assert np.any(mean != 0) and np.any(var != 1)
+
+
+def test_add_metrics_adds_to_the_estimators_own(tmp_path):
+    est = LinearClassifier(COLS, model_dir=str(tmp_path))
+    est.train(train_input(), steps=4)
+
+    def my_metric(labels, predictions, features, config):
+        assert set(features) == {"x"} and config.model_dir == str(tmp_path)
+        return {"my_acc": ec.metrics.accuracy(labels, predictions["class_ids"])}
+
+    extended = add_metrics(est, my_metric)
+    got = extended.evaluate(eval_input())
+    assert got["my_acc"] == pytest.approx(got["accuracy"])
+    assert "auc" in got and extended.model_dir == est.model_dir
+    with pytest.raises(ValueError, match="not expected args"):
+        add_metrics(est, lambda labels, mode: {})
+
+
+def test_an_exported_classifier_serves_tf_examples(tmp_path):
+    est = DNNClassifier([8], COLS, model_dir=str(tmp_path / "m"), n_classes=3,
+                        label_vocabulary=["lo", "mid", "hi"])
+    labels = np.array(["lo", "mid", "hi"])[np.digitize(X[:, 0], [-0.5, 0.5])]
+    est.train(numpy_input_fn({"x": X}, labels, batch_size=16, num_epochs=None, shuffle=False),
+              steps=5)
+    receiver = build_parsing_serving_input_receiver_fn({"x": FixedLenFeature([3], ec.float32)})
+    path = est.export_saved_model(str(tmp_path / "export"), receiver)
+    predictor = estcore.saved_model.load(path)
+    served = predictor({"inputs": [encode_example({"x": row}) for row in X[:5]]},
+                       signature="classification")
+    direct = list(itertools.islice(est.predict(pred_input()), 5))
+    np.testing.assert_allclose(served["scores"], [p["probabilities"] for p in direct],
+                               rtol=1e-6)
+    names = [[c.decode() if isinstance(c, bytes) else c for c in row]
+             for row in served["classes"].tolist()]
+    assert names == [["lo", "mid", "hi"]] * 5
+
+
+def test_baseline_classifier_learns_the_label_distribution(tmp_path):
+    est = BaselineClassifier(model_dir=str(tmp_path), n_classes=3)   # Ftrl, rate 0.3
+    y = np.array([0] * 10 + [1] * 30 + [2] * 60, np.int64)
+    x = np.zeros((100, 1), np.float32)
+    est.train(numpy_input_fn({"x": x}, y, batch_size=100, num_epochs=None, shuffle=False),
+              steps=300)
+    probs = next(est.predict(numpy_input_fn({"x": x[:1]}, shuffle=False)))["probabilities"]
+    np.testing.assert_allclose(probs, [0.1, 0.3, 0.6], atol=1e-3)
