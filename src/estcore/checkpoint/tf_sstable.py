@@ -18,9 +18,10 @@ Layout of a table of ``N`` bytes (all integers little-endian)::
   magic ``0xdb4775248b80fb57``.
 
 :func:`read_table` checks the magic, every handle against the file's size, every
-block's checksum, restart array and entry bounds, and that keys strictly increase;
-anything else is :class:`CheckpointCorruptError` naming the file. Compressed blocks
-(TF can write Snappy tables; its checkpoints never do) are refused by name.
+block's checksum (the unused metaindex block's too), restart array and entry bounds,
+and that keys strictly increase; anything else is :class:`CheckpointCorruptError`
+naming the file. Compressed blocks (TF can write Snappy tables; its checkpoints never
+do) are refused by name.
 :func:`build_table` writes the same layout (restart every 16 entries in data blocks,
 every entry in the index block, as TF).
 
@@ -168,8 +169,11 @@ def read_table(data: bytes, path: str) -> list[tuple[bytes, bytes]]:
         raise _bad(path, "bad magic number in the footer (not a TF checkpoint index, or a "
                          "truncated one)")
     foot = n - FOOTER_SIZE
-    _, _, pos = _handle(data, foot, foot + _HANDLES_SIZE, path, "the footer")
+    meta_off, meta_size, pos = _handle(data, foot, foot + _HANDLES_SIZE, path, "the footer")
     index_off, index_size, _ = _handle(data, pos, foot + _HANDLES_SIZE, path, "the footer")
+    # the metaindex block is unused (no filters), but a damaged one is damage
+    _entries(_block(data, meta_off, meta_size, foot, path, "the metaindex block"), path,
+             "the metaindex block")
     index = _entries(_block(data, index_off, index_size, foot, path, "the index block"),
                      path, "the index block")
     out: list[tuple[bytes, bytes]] = []

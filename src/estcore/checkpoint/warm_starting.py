@@ -15,6 +15,10 @@ variable names so they can be tested without a graph:
 Vocabulary remapping (``VocabInfo``) is not supported: a non-empty
 ``var_name_to_vocab_info`` is refused with a clear error.
 
+The checkpoint may be estcore's or TF's (a TF model_dir or ``model.ckpt-N`` prefix):
+reading goes through :class:`~estcore.checkpoint.state.CheckpointReader`, which reads
+both; only the selected variables are read.
+
 Must not: assign values or run a session (the Estimator's session setup writes what
 :func:`warm_start_values` returns); read the checkpoint format itself (through
 :mod:`estcore.checkpoint.state`); import the hooks or the estimator.
@@ -159,8 +163,8 @@ def warm_start_values(settings: WarmStartSettings, trainable_names: Sequence[str
     for name in selected:
         source = prev_map.get(name, name)
         if source not in shapes:
-            raise ValueError(f"Tensor {source} is not found in {prefix} checkpoint "
-                             f"{sorted(shapes)}")
+            raise ValueError(f"Tensor {source} is not found in "
+                             f"{settings.ckpt_to_initialize_from} checkpoint {shapes}")
         want = list(var_shapes.get(name, shapes[source]))
         if list(shapes[source]) != want:
             raise ValueError(f"Shape of variable {name} ({want}) doesn't match with shape of "
