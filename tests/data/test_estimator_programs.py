@@ -1,0 +1,126 @@
+"""The guides' programs: an Estimator fed by Datasets (from a DataFrame, TFRecords with
+parse_example, TF1 get_next() tensors) and by pandas_input_fn."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.datasets import load_iris
+
+import estcore as ec
+import estcore.compat.v1 as tf
+from estcore.data import Dataset, TFRecordDataset
+from estcore.estimator import ModeKeys
+from estcore.io import FixedLenFeature, encode_example, parse_example
+from estcore.io.tf_record import TFRecordWriter
+
+COLUMNS = ["SepalLength", "SepalWidth", "PetalLength", "PetalWidth"]
+
+
+@pytest.fixture(scope="module")
+def iris():
+    data = load_iris()
+    frame = pd.DataFrame(data.data.astype(np.float32), columns=COLUMNS)
+    return frame, pd.Series(data.target.astype(np.int32), name="Species")
+
+
+def dnn_model_fn(features, labels, mode, params):
+    """The custom-estimator guide's classifier: input layer, hidden layers, logits."""
+    net = ec.concat([ec.reshape(ec.cast(features[k], ec.float32), [-1, 1]) for k in COLUMNS], 1)
+    for units in params["hidden_units"]:
+        net = ec.layers.dense(net, units, activation=ec.nn.relu)
+    logits = ec.layers.dense(net, 3)
+    predicted = ec.argmax(logits, 1)
+    if mode == ModeKeys.PREDICT:
+        return ec.estimator.EstimatorSpec(mode, predictions={"class_ids": predicted})
+    loss = ec.losses.sparse_softmax_cross_entropy(labels=labels, logits=logits)
+    if mode == ModeKeys.EVAL:
+        return ec.estimator.EstimatorSpec(mode, loss=loss, eval_metric_ops={
+            "accuracy": ec.metrics.accuracy(labels, predicted)})
+    train_op = ec.train.AdamOptimizer(0.05).minimize(
+        loss, global_step=ec.train.get_global_step())
+    return ec.estimator.EstimatorSpec(mode, loss=loss, train_op=train_op)
+
+
+def estimator(tmp_path):
+    return ec.estimator.Estimator(dnn_model_fn, model_dir=str(tmp_path),
+                                  params={"hidden_units": [10, 10]},
+                                  config=ec.estimator.RunConfig(tf_random_seed=7))
+
+
+def test_iris_from_a_dataframe_through_from_tensor_slices(iris, tmp_path):
+    x, y = iris
+
+    def train_input_fn():
+        return Dataset.from_tensor_slices((dict(x), y)).shuffle(1000).repeat().batch(32)
+
+    def eval_input_fn():
+        return Dataset.from_tensor_slices((dict(x), y)).batch(64)
+
+    est = estimator(tmp_path)
+    est.train(train_input_fn, steps=300)
+    result = est.evaluate(eval_input_fn)  # ends when the Dataset ends (3 batches)
+    assert result["global_step"] == 300
+    assert result["accuracy"] > 0.9
+    preds = list(est.predict(lambda: Dataset.from_tensor_slices(dict(x)).batch(50)))
+    assert len(preds) == len(x)
+    assert np.mean([p["class_ids"] for p in preds] == y.to_numpy()) > 0.9
+
+
+def test_tf1_get_next_tensors_from_a_one_shot_iterator(iris, tmp_path):
+    x, y = iris
+
+    def input_fn():
+        it = Dataset.from_tensor_slices((dict(x), y)).batch(40).make_one_shot_iterator()
+        features, labels = it.get_next()
+        return features, labels
+
+    est = estimator(tmp_path)
+    est.train(input_fn)  # one pass: ceil(150 / 40) = 4 steps, then the input ends
+    assert est.get_variable_value("global_step") == 4
+    est.train(lambda: tf.data.make_one_shot_iterator(
+        Dataset.from_tensor_slices(({k: x[k].to_numpy() for k in COLUMNS}, y.to_numpy()))
+        .repeat(2).batch(50)).get_next())
+    assert est.get_variable_value("global_step") == 4 + 6
+    preds = list(est.predict(lambda: Dataset.from_tensor_slices(dict(x)).batch(64)
+                             .make_one_shot_iterator().get_next()))
+    assert len(preds) == 150
+
+
+def test_tfrecords_through_tfrecorddataset_and_parse_example(iris, tmp_path):
+    x, y = iris
+    path = tmp_path / "iris.tfrecord"
+    with TFRecordWriter(str(path)) as w:
+        for (_, row), label in zip(x.iterrows(), y, strict=True):
+            w.write(encode_example({**{k: np.float32([row[k]]) for k in COLUMNS},
+                                    "label": np.int64([label])}))
+    spec = {**{k: FixedLenFeature([], ec.float32) for k in COLUMNS},
+            "label": FixedLenFeature([], ec.int64)}
+
+    def parse(records):
+        parsed = parse_example(records, spec)
+        label = parsed.pop("label")
+        return parsed, ec.cast(label, ec.int32)
+
+    def input_fn(epochs):
+        return TFRecordDataset(str(path)).shuffle(200).repeat(epochs).batch(32).map(parse)
+
+    est = estimator(tmp_path / "model")
+    est.train(lambda: input_fn(None), steps=300)
+    assert est.evaluate(lambda: input_fn(1))["accuracy"] > 0.9
+
+
+def test_pandas_input_fn_trains_the_same_model(iris, tmp_path):
+    x, y = iris
+    est = estimator(tmp_path)
+    est.train(ec.estimator.inputs.pandas_input_fn(x, y, batch_size=32, num_epochs=None,
+                                                  shuffle=True), steps=300)
+    result = est.evaluate(ec.estimator.inputs.pandas_input_fn(x, y, shuffle=False))
+    assert result["accuracy"] > 0.9
+
+
+def test_a_dataset_of_single_elements_is_refused_with_the_fix(iris, tmp_path):
+    x, y = iris
+    with pytest.raises(ValueError, match=r"call \.batch\(batch_size\)"):
+        estimator(tmp_path).train(lambda: Dataset.from_tensor_slices((dict(x), y)), steps=1)
