@@ -1,11 +1,14 @@
-"""``tf.keras`` where estcore has it: ``tf.keras.utils.get_file``.
+"""``tf.keras`` where estcore has it: ``tf.keras.utils.get_file``, ``tf.keras.regularizers`` and
+``tf.keras.layers`` (Dense, Conv2D, MaxPooling2D, AveragePooling2D, Flatten, Dropout,
+BatchNormalization: thin classes over estcore.layers, :mod:`estcore.compat.v1.keras_layers`).
 
 ``get_file(fname, origin, ...)`` returns the local path of a file cached under
 ``~/.keras/<cache_subdir>`` (``cache_dir`` or ``$KERAS_HOME`` elsewhere), downloading it
 from ``origin`` only when it is not cached yet (any URL ``urllib`` opens, ``file://``
 included). Without a network a cached file is returned as is; a missing one is an error
 naming the URL and the cache path. ``extract=True`` / ``untar=True`` unpack a tar or zip
-archive beside it. Keras models and layers are not part of estcore (docs/compat.md).
+archive beside it. Keras models (``Model``, ``Sequential``, ``fit``) are not part of estcore
+(docs/compat.md).
 
 Must not: fetch anything that is already cached.
 """
@@ -20,9 +23,10 @@ import tempfile
 import urllib.request
 import zipfile
 
+from estcore.compat.v1 import keras_layers as _kl
 from estcore.compat.v1._namespace import missing, namespace
 
-__all__ = ["get_file", "utils"]
+__all__ = ["get_file", "utils", "layers", "regularizers"]
 
 __getattr__ = missing("tf.keras")
 
@@ -121,3 +125,14 @@ def get_file(fname: str, origin: str, untar: bool = False, md5_hash: str | None 
 
 utils = namespace("tf.keras.utils", "TF1's tf.keras.utils, where estcore has it.",
                   get_file=get_file)
+
+layers = namespace(
+    "tf.keras.layers", "The Keras layer classes estcore has (estcore.compat.v1.keras_layers).",
+    Dense=_kl.Dense, Conv2D=_kl.Conv2D, Convolution2D=_kl.Convolution2D,
+    MaxPooling2D=_kl.MaxPooling2D, MaxPool2D=_kl.MaxPool2D,
+    AveragePooling2D=_kl.AveragePooling2D, AvgPool2D=_kl.AvgPool2D, Flatten=_kl.Flatten,
+    Dropout=_kl.Dropout, BatchNormalization=_kl.BatchNormalization)
+regularizers = namespace(
+    "tf.keras.regularizers", "Keras's weight regularizers.",
+    Regularizer=_kl.Regularizer, L1L2=_kl.L1L2, L1=_kl.L1, L2=_kl.L2, l1=_kl.l1, l2=_kl.l2,
+    l1_l2=_kl.l1_l2, get=_kl.get_regularizer)
