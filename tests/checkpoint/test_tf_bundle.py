@@ -210,3 +210,11 @@ def test_both_formats_at_one_prefix_newest_wins(tmp_path):
     saver.save({"w": np.zeros(2)}, str(tmp_path / "model.ckpt"), 5)
     saver.save({"w": np.zeros(2)}, str(tmp_path / "model.ckpt"), 6)
     assert sorted(os.listdir(tmp_path)) == ["checkpoint", "model.ckpt-6.data"]
+
+
+def test_tf_v1_checkpoint_file_is_named_as_unsupported(tmp_path):
+    v1 = tmp_path / "model.ckpt-5"
+    v1.write_bytes(b"\x00" * 64)  # TF's V1 format: one file named as the prefix
+    with pytest.raises(NotFoundError, match="V1 checkpoint format"):
+        read_checkpoint(str(v1))
+    assert not checkpoint_exists(str(v1))

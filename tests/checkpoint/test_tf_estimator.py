@@ -20,7 +20,9 @@ import estcore.compat.v1 as tf
 from estcore.checkpoint.format import read_checkpoint, read_header_unverified
 from estcore.errors import InvalidArgumentError, NotFoundError
 from estcore.estimator import Estimator, EstimatorSpec, ModeKeys, RunConfig, WarmStartSettings
+from estcore.estimator.export import build_raw_serving_input_receiver_fn
 from estcore.estimator.inputs import numpy_input_fn
+from estcore.saved_model import load
 
 from . import tf_models as tm
 
@@ -250,3 +252,17 @@ def test_tf_sharded_checkpoint_restores_through_compat_saver():
                 value = np.asarray(sess.run(var))
                 assert value.astype(value.dtype.newbyteorder("<")).tobytes().hex() == \
                     record[name]["hex"], name
+
+
+def test_export_saved_model_from_a_tf_model_dir(tmp_path):
+    _, arrays = tm.load_record("mlp_adam")
+    model_dir = _copy("mlp_adam", tmp_path)
+    values, _ = read_checkpoint(os.path.join(model_dir, "model.ckpt-6"))
+    est = Estimator(_mlp_all_modes, model_dir=model_dir, config=RunConfig(**QUIET))
+    receiver = build_raw_serving_input_receiver_fn(
+        {"x": ec.placeholder(ec.float32, [None, 4], name="x")})
+    export_dir = est.export_saved_model(str(tmp_path / "export"), receiver)
+    predictor = load(export_dir)
+    got = predictor({"x": arrays["x"][:3]})["logits"]
+    np.testing.assert_allclose(got, _numpy_mlp(values, arrays["x"][:3].astype(np.float64)),
+                               rtol=1e-5, atol=1e-6)

@@ -237,10 +237,15 @@ def _read_file(prefix_or_file: str) -> tuple[str, bytes]:
     small or sparse file cannot make the reader allocate more than its size, and a
     declared size beyond the file is an error before anything large is allocated)."""
     path = _resolve_file(prefix_or_file)
-    if not os.path.isfile(path):
+    if not os.path.isfile(path) or not path.endswith(CHECKPOINT_SUFFIX):
+        given = os.fspath(prefix_or_file)
+        hint = (f"; {given} itself is a file: TF's V1 checkpoint format (Saver "
+                "write_version=1), which estcore does not read (re-save it with TF's V2 "
+                "format, TF's default since 1.x)") if os.path.isfile(given) else ""
         raise NotFoundError(
             f"Unsuccessful TensorSliceReader constructor: Failed to find any matching files "
-            f"for {prefix_or_file} (no file {checkpoint_file(os.fspath(prefix_or_file))})")
+            f"for {given} (no file {checkpoint_file(given)} or "
+            f"{tf_bundle.index_file(given)}{hint})")
     with open(path, "rb") as f:
         _check_head(path, f, os.fstat(f.fileno()).st_size)
         f.seek(0)
