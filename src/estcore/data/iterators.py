@@ -9,10 +9,13 @@ fingerprint and shuffle seeds (JSON). A new iterator created inside
 those elements: the C stream starts at that batch, the chunk path replays the pass and
 drops them (shuffle seeds and pass counters are restored, so the replay is the same).
 
-``Iterator.get_next()`` returns placeholders in the default graph, recorded in the
-graph collection :data:`estcore.inputs.source.GET_NEXT_COLLECTION`; the Estimator's
-input handling feeds them from the iterator (TF's ``OutOfRangeError`` at the end ends
-the call). Running them in a plain Session needs a feed (estcore has no iterator op).
+``Iterator.get_next()`` returns the outputs of one ``PyFunc`` node (static shapes from
+the element spec) that pulls the next element of the iterator's pass when run: in a
+plain Session they raise ``OutOfRangeError`` after the last element (TF's behaviour);
+``initializer`` restarts the pass. They are also recorded in the graph collection
+:data:`estcore.inputs.source.GET_NEXT_COLLECTION`: an Estimator whose input_fn returns
+them feeds its placeholders from a pass of its own (resumable, on the C stream where
+possible) instead of running the node.
 
 Must not: start threads itself (the C stream does); import the Estimator.
 """
@@ -28,9 +31,9 @@ from estcore.data.node import Node
 from estcore.data.options import Options
 from estcore.data.shuffle import ShuffleNode
 from estcore.data.structure import chunk_len, cut, pack
-from estcore.errors import InvalidArgumentError, OutOfRangeError
+from estcore.errors import FailedPreconditionError, InvalidArgumentError, OutOfRangeError
 from estcore.graph.ir import get_default_graph
-from estcore.graph.ops.array_ops import placeholder
+from estcore.graph.ops.script_ops import py_func
 from estcore.inputs.resume import take_resume_state
 from estcore.inputs.source import GET_NEXT_COLLECTION, GetNextRecord
 from estcore.nest import flatten, is_nested, map_structure
@@ -155,6 +158,10 @@ class Iterator:
         self._tensors: list | None = None
         self._structure: Any = None
         self._initializer: Any = None
+        self._pass: DatasetIterator | None = None
+        self._tree = node.structure if is_nested(node.structure) else None
+        if initializable:  # in the graph the iterator is made in, as TF's MakeIterator op
+            self._initializer = py_func(self._restart, [], [], name="MakeIterator")
 
     @property
     def element_spec(self) -> Any:
@@ -170,29 +177,48 @@ class Iterator:
 
     @property
     def initializer(self) -> Any:
-        """An op to run before ``get_next`` (initializable iterators only)."""
+        """The op that (re)starts the iterator's pass (initializable iterators only)."""
         if not self._initializable:
             raise ValueError("Iterator does not have an initializer: use "
                              "make_initializable_iterator()")
-        if self._initializer is None:
-            from estcore.graph.ops.core import make_op  # local: only TF1 initializable iterators
-
-            self._initializer = make_op("NoOp", [], name="MakeIterator")
         return self._initializer
 
     def get_next(self, name: str | None = None) -> Any:
-        """Tensors of the next element (the same ones on every call, as TF's values)."""
+        """Tensors of the next element (the same ones on every call, as TF's values).
+
+        Running them in a Session pulls the next element of this iterator's pass
+        (``OutOfRangeError`` after the last one); the Estimator feeds them from a
+        pass of its own instead (see the module docstring).
+        """
         if self._tensors is None:
-            graph = get_default_graph()
             specs = flatten(self._node.structure)
-            base = name or "IteratorGetNext"
-            self._tensors = [placeholder(s.dtype, s.shape, name=f"{base}_{i}" if i else base)
-                             for i, s in enumerate(specs)]
-            graph.add_to_collection(GET_NEXT_COLLECTION, GetNextRecord(
+            outs = py_func(self._pull, [], [s.dtype for s in specs],
+                           name=name or "IteratorGetNext")
+            outs = [outs] if not isinstance(outs, list) else outs
+            for t, s in zip(outs, specs, strict=True):
+                t.set_shape(s.shape)
+            self._tensors = outs
+            get_default_graph().add_to_collection(GET_NEXT_COLLECTION, GetNextRecord(
                 list(self._tensors), self.start))
             tree = self._node.structure if is_nested(self._node.structure) else None
             self._structure = self._tensors[0] if tree is None else pack(tree, self._tensors)
         return self._structure
+
+    def _pull(self) -> list:
+        if self._pass is None:
+            if self._initializable:
+                raise FailedPreconditionError(
+                    "GetNext() failed because the iterator has not been initialized. Ensure "
+                    "that you have run the initializer operation for this iterator before "
+                    "getting the next element.")
+            self._pass = self.start()
+        element = next(self._pass)  # StopIteration: PyFunc raises OutOfRangeError
+        return flatten(element) if self._tree is not None else [element]
+
+    def _restart(self) -> None:
+        if self._pass is not None:
+            self._pass.close()
+        self._pass = self.start()
 
     def start(self) -> DatasetIterator:
         """A new pass of the dataset (what the Estimator feeds ``get_next`` from)."""
