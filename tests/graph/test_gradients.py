@@ -9,8 +9,10 @@ import estcore as ec
 from estcore.graph.ops import control_flow_ops as cf
 from estcore.graph.ops import debug_ops as dbg
 from estcore.graph.ops import fused, state_ops  # noqa: F401
+from estcore.graph.ops import sparse_ops as sp_ops
 from estcore.graph.ops.core import make
 from estcore.graph.registry import all_rows
+from estcore.graph.sparse_tensor import SparseTensor
 
 f64 = ec.float64
 RNG = np.random.default_rng(0)
@@ -159,7 +161,27 @@ CASES = {
     "TopKV2": (lambda x: ec.nn.top_k(x, 2)[0], [lambda: _distinct((3, 4))]),
     "moments": (lambda x: list(ec.nn.moments(x, [0])), [lambda: _u((4, 3))]),
     "l2_normalize": (lambda x: ec.nn.l2_normalize(x, axis=1), [lambda: _u((3, 4))]),
+    # sparse ops (row-padded SparseTensors: cols -1 = padding)
+    "EmbeddingLookupSparse": (lambda p: sp_ops.embedding_lookup_sparse(
+        p, _sp_ids(), None, combiner="sqrtn", max_norm=1.5), [lambda: _u((5, 3))]),
+    "EmbeddingLookupSparse_weighted": (lambda p: sp_ops.embedding_lookup_sparse(
+        p, _sp_ids(), _sp_ids(np.array([0.5, 2.0, 1.5, 1.0])), combiner="mean"),
+        [lambda: _u((5, 3))]),
+    "SparseToDense": (lambda v: sp_ops.to_dense(_sp_parts(v)), [lambda: _u((2, 2))]),
+    "SparseRowSum": (lambda v: sp_ops.sparse_reduce_sum(_sp_parts(v), axis=1),
+                     [lambda: _u((2, 2))]),
 }
+
+
+def _sp_ids(values=None):
+    """ids rows [1, 3, 1], [], [4] (values: per-slot weights instead of the ids)."""
+    v = np.array([1, 3, 1, 4], np.int64) if values is None else values
+    return SparseTensor([[0, 0], [0, 1], [0, 2], [2, 0]], v, [3, 3])
+
+
+def _sp_parts(v):
+    cols = ec.constant(np.array([[0, 2], [1, -1]], np.int64))
+    return SparseTensor.from_parts(cols, v, ec.constant(np.array([2, 3], np.int64)))
 
 
 def _op_type(case_id: str) -> str:

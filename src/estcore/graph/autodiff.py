@@ -7,7 +7,9 @@ Design:
        the graph is append-only). For each node, sum the gradients of every output
        (``add_n`` when several consumers contributed) and call the row's gradient
        rule, which returns one tensor or None per input.
-    3. Non-float tensors never carry gradients; ``StopGradient`` (and any row without
+    3. A sparse lookup's gradient is an IndexedSlices (the rows touched): several reaching
+       one tensor are concatenated, and an op whose rule needs a dense gradient gets it
+       densified. Non-float tensors never carry gradients; ``StopGradient`` (and any row without
        a rule) stops propagation; ``stop_gradients`` tensors are treated as constants.
     The result is ordinary IR, so the plan compiler prunes, fuses and plans the
     backward pass like any other subgraph.
@@ -20,12 +22,17 @@ plans like any other); hold gradient rules (each op row carries its own, in
 from __future__ import annotations
 
 from estcore._validation import invalid
-from estcore.graph.ops.array_ops import ones_like, zeros_like
+from estcore.graph.ops.array_ops import concat, ones_like, zeros_like
 from estcore.graph.ops.core import convert_to_tensor
 from estcore.graph.ops.math_ops import add_n
 from estcore.graph.registry import NO_GRADIENT, get_row
+from estcore.graph.sparse_tensor import IndexedSlices
 
 __all__ = ["gradients"]
+
+# ops whose gradient rule passes an IndexedSlices through unchanged (the read of a
+# variable); any other rule receives sparse gradients densified
+_SPARSE_PASS = frozenset({"Identity"})
 
 
 def _as_list(x):
@@ -133,6 +140,11 @@ def _gradients(ys, xs, grad_ys, name, stop_gradients):
             if row.grad is None:  # TF's error (second-order gradients land here too)
                 raise LookupError(f"No gradient defined for operation '{op.name}' "
                                   f"(op type: {op.type})")
+            if op.type not in _SPARSE_PASS and any(isinstance(g, IndexedSlices)
+                                                   for g in out_grads):
+                # a sparse gradient reaching an op whose rule expects tensors: densify
+                out_grads = [convert_to_tensor(g) if isinstance(g, IndexedSlices) else g
+                             for g in out_grads]
             with graph.name_scope(op.name + "_grad"):
                 in_grads = row.grad(op, out_grads)
             if len(in_grads) != len(op.inputs):
@@ -147,7 +159,20 @@ def _gradients(ys, xs, grad_ys, name, stop_gradients):
 
 
 def _total(partials: list | None):
-    """The sum of the partial gradients reaching one tensor (None when there is none)."""
+    """The sum of the partial gradients reaching one tensor (None when there is none).
+
+    Sparse partials (IndexedSlices, from sparse lookups) of one tensor stay sparse: their
+    rows are concatenated (duplicates are summed by whoever applies them); a mix of
+    sparse and dense partials is summed densely.
+    """
     if not partials:
         return None
-    return partials[0] if len(partials) == 1 else add_n(partials)
+    if len(partials) == 1:
+        return partials[0]
+    if all(isinstance(p, IndexedSlices) for p in partials):
+        first = partials[0]
+        return IndexedSlices(concat([p.values for p in partials], 0),
+                             concat([p.indices for p in partials], 0),
+                             first.dense_shape, first.dense_like)
+    return add_n([convert_to_tensor(p) if isinstance(p, IndexedSlices) else p
+                  for p in partials])

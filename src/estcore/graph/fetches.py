@@ -24,6 +24,9 @@ def flatten_fetches(fetches: Any, leaf: Callable[[Any], Any]
     their own order, so they need not be orderable (TF1's Session accepts any
     hashable key).
 
+    A composite leaf (one with ``_estcore_components()``, a SparseTensor) is fetched as
+    its parts and rebuilt by its ``_estcore_rebuild(values)`` (a SparseTensorValue).
+
     Args:
         fetches: a leaf or a nested list/tuple/namedtuple/dict of leaves.
         leaf: converts one leaf (Tensor, Operation, Variable or name) to a graph
@@ -34,7 +37,33 @@ def flatten_fetches(fetches: Any, leaf: Callable[[Any], Any]
         ``rebuild(values)``, taking one value per leaf.
     """
     leaves, rebuild = packer(fetches, sort_keys=False)
-    return [leaf(x) for x in leaves], rebuild
+    if not any(hasattr(x, "_estcore_components") for x in leaves):
+        return [leaf(x) for x in leaves], rebuild
+    # composite leaves (a SparseTensor): fetch their parts, rebuild their value
+    flat: list = []
+    spans: list = []
+    for x in leaves:
+        comps = getattr(x, "_estcore_components", None)
+        if comps is None:
+            spans.append(None)
+            flat.append(leaf(x))
+        else:
+            parts = comps()
+            spans.append((len(parts), x._estcore_rebuild))
+            flat.extend(leaf(p) for p in parts)
+
+    def rebuild_composites(values: Sequence):
+        out, i = [], 0
+        for span in spans:
+            if span is None:
+                out.append(values[i])
+                i += 1
+            else:
+                n, make = span
+                out.append(make(values[i:i + n]))
+                i += n
+        return rebuild(out)
+    return flat, rebuild_composites
 
 
 def structure_key(fetches: Any) -> Any:

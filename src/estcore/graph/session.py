@@ -82,7 +82,20 @@ class _Family:
     """
 
     __slots__ = ("rebuild", "fetch_tensors", "target_ops", "feed_tensors",
-                 "feed_dtypes", "plans", "leaf_index")
+                 "feed_dtypes", "plans", "leaf_index", "expand")
+
+
+def _expander(parts: list):
+    """``values -> values`` with each composite key's value replaced by its parts."""
+    def expand(values):
+        out = []
+        for conv, v in zip(parts, values, strict=True):
+            if conv is None:
+                out.append(v)
+            else:
+                out.extend(conv(v))
+        return out
+    return expand
 
 
 class Session:
@@ -181,7 +194,10 @@ class Session:
         if fam is None:
             fam = self._make_family(fetches, feeds)
             self._families[key] = fam
-        return fam.rebuild(self._execute(fam, list(feeds.values()) if feeds else ()))
+        values = list(feeds.values()) if feeds else ()
+        if fam.expand is not None:  # a SparseTensor key: its value feeds its parts
+            values = fam.expand(values)
+        return fam.rebuild(self._execute(fam, values))
 
     def _execute(self, fam: _Family, values: list) -> list:
         """Run ``fam`` on ``values`` (a sequence, one per ``fam.feed_tensors``, in
@@ -245,7 +261,8 @@ class Session:
             if len(args) != n:
                 raise TypeError(f"This callable takes {n} feed value(s) (for "
                                 f"{[t.name for t in fam.feed_tensors]}), got {len(args)}.")
-            return fam.rebuild(self._execute(fam, args))
+            return fam.rebuild(self._execute(fam, args if fam.expand is None
+                                             else fam.expand(args)))
 
         if accept_options:
             return run_callable
@@ -269,12 +286,16 @@ class Session:
         fam.leaf_index = None if leaf_index == list(range(len(leaves))) else leaf_index
         fam.feed_tensors = []
         seen = set()
+        parts = []   # per feed key: its value's converter to one value per part, or None
         for k in feeds:
-            t = self._as_feed(k)
-            if id(t) in seen:
-                raise errors.InvalidArgumentError(f"tensor '{t.name}' is fed twice")
-            seen.add(id(t))
-            fam.feed_tensors.append(t)
+            comps = getattr(k, "_estcore_components", None)  # a SparseTensor
+            parts.append(None if comps is None else k._estcore_feed_value)
+            for t in ([self._as_feed(c) for c in comps()] if comps else [self._as_feed(k)]):
+                if id(t) in seen:
+                    raise errors.InvalidArgumentError(f"tensor '{t.name}' is fed twice")
+                seen.add(id(t))
+                fam.feed_tensors.append(t)
+        fam.expand = None if all(p is None for p in parts) else _expander(parts)
         fam.feed_dtypes = [t.dtype.np for t in fam.feed_tensors]
         sig = (tuple(map(id, fam.fetch_tensors)), tuple(map(id, fam.target_ops)),
                tuple(map(id, fam.feed_tensors)))

@@ -237,6 +237,15 @@ class SparseTensor:
     def _estcore_rebuild(arrays) -> SparseTensorValue:
         return unpad_value(*arrays)
 
+    def _estcore_feed_value(self, value) -> list:
+        """A fed SparseTensorValue (or triple) as ``[cols, padded values, dense_shape]``."""
+        if isinstance(value, SparseTensor):
+            raise TypeError("The value of a feed cannot be a SparseTensor; feed a "
+                            "SparseTensorValue (indices, values, dense_shape).")
+        np_dtype = object if self.dtype.is_string else self.dtype.np
+        cols, vals, ds = pad_value(value, dtype=np_dtype)
+        return [cols, vals, ds]
+
     def __repr__(self) -> str:
         return (f"SparseTensor(indices=<padded cols {self.cols.name}>, values=<padded "
                 f"{self.padded_values.name}>, dense_shape={self.dense_shape.name}, "

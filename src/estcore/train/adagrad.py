@@ -9,6 +9,7 @@ base class does).
 from __future__ import annotations
 
 from estcore._validation import invalid
+from estcore.graph.ops import sparse_updates
 from estcore.train import _updates
 from estcore.train.optimizer import Optimizer, check_hyper
 
@@ -44,5 +45,10 @@ class AdagradOptimizer(Optimizer):
 
     def _apply_dense(self, grad, var):
         return _updates.apply_adagrad(
+            var, self.get_slot(var, "accumulator"),
+            self._hyper("learning_rate", self._learning_rate, var.dtype), grad)
+
+    def _apply_sparse(self, grad, var):
+        return sparse_updates.sparse_apply_adagrad(
             var, self.get_slot(var, "accumulator"),
             self._hyper("learning_rate", self._learning_rate, var.dtype), grad)

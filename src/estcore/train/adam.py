@@ -9,6 +9,7 @@ step (the base class does).
 from __future__ import annotations
 
 from estcore.graph.ir import control_dependencies
+from estcore.graph.ops import sparse_updates
 from estcore.graph.ops.core import constant, convert_to_tensor
 from estcore.graph.ops.math_ops import cast
 from estcore.graph.ops.state_ops import assign, group
@@ -65,6 +66,23 @@ class AdamOptimizer(Optimizer):
         if b1p.dtype != dtype:
             b1p, b2p = cast(b1p, dtype), cast(b2p, dtype)
         return _updates.apply_adam(
+            var, self.get_slot(var, "m"), self.get_slot(var, "v"), b1p, b2p,
+            self._hyper("learning_rate", self._learning_rate, dtype),
+            self._hyper("beta1", self._beta1, dtype), self._hyper("beta2", self._beta2, dtype),
+            self._hyper("epsilon", self._epsilon, dtype), grad)
+
+    def _apply_sparse(self, grad, var):
+        """Lazy sparse Adam: only the rows in ``grad`` update their ``m``, ``v`` and value
+        (``tf.contrib.opt.LazyAdamOptimizer``'s rule). TF1's AdamOptimizer instead decays
+        ``m`` and ``v`` of every row on each step, O(vocabulary) per step; estcore keeps a
+        sparse step's cost independent of the vocabulary size (documented difference)."""
+        dtype = var.dtype
+        beta1_power, beta2_power = self._get_beta_accumulators(var.graph)
+        b1p = convert_to_tensor(beta1_power)
+        b2p = convert_to_tensor(beta2_power)
+        if b1p.dtype != dtype:
+            b1p, b2p = cast(b1p, dtype), cast(b2p, dtype)
+        return sparse_updates.sparse_apply_adam(
             var, self.get_slot(var, "m"), self.get_slot(var, "v"), b1p, b2p,
             self._hyper("learning_rate", self._learning_rate, dtype),
             self._hyper("beta1", self._beta1, dtype), self._hyper("beta2", self._beta2, dtype),

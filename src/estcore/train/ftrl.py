@@ -8,6 +8,7 @@ from graph ops in :mod:`estcore.train._graph_updates` (the graph core has no fus
 from __future__ import annotations
 
 from estcore._validation import invalid
+from estcore.graph.ops import sparse_updates
 from estcore.train import _graph_updates
 from estcore.train.optimizer import Optimizer, check_hyper
 
@@ -93,3 +94,14 @@ class FtrlOptimizer(Optimizer):
             self._hyper("l1", self._l1, dt), self._hyper("l2", self._l2, dt),
             self._hyper("learning_rate_power", self._learning_rate_power, dt),
             self._hyper("l2_shrinkage", shrink, dt) if use_shrink else None)
+
+    def _apply_sparse(self, grad, var):
+        dt = var.dtype
+        shrink = self._l2_shrinkage
+        use_shrink = not (isinstance(shrink, (int, float)) and shrink <= 0)
+        return sparse_updates.sparse_apply_ftrl(
+            var, self.get_slot(var, "accum"), self.get_slot(var, "linear"),
+            self._hyper("learning_rate", self._learning_rate, dt),
+            self._hyper("l1", self._l1, dt), self._hyper("l2", self._l2, dt),
+            self._hyper("learning_rate_power", self._learning_rate_power, dt),
+            self._hyper("l2_shrinkage", shrink if use_shrink else 0.0, dt), grad)

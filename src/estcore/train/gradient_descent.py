@@ -7,6 +7,7 @@ No slots; the update is the graph core's ``ApplyGradientDescent`` through
 
 from __future__ import annotations
 
+from estcore.graph.ops import sparse_updates
 from estcore.train import _updates
 from estcore.train.optimizer import Optimizer, check_hyper
 
@@ -31,3 +32,7 @@ class GradientDescentOptimizer(Optimizer):
     def _apply_dense(self, grad, var):
         lr = self._hyper("learning_rate", self._learning_rate, var.dtype)
         return _updates.apply_gradient_descent(var, lr, grad)
+
+    def _apply_sparse(self, grad, var):
+        lr = self._hyper("learning_rate", self._learning_rate, var.dtype)
+        return sparse_updates.sparse_apply_gradient_descent(var, lr, grad)

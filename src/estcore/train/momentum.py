@@ -8,6 +8,7 @@ touch the global step (the base class does).
 from __future__ import annotations
 
 from estcore._validation import check_bool
+from estcore.graph.ops import sparse_updates
 from estcore.train import _updates
 from estcore.train.optimizer import Optimizer, check_hyper
 
@@ -44,3 +45,11 @@ class MomentumOptimizer(Optimizer):
             var, self.get_slot(var, "momentum"),
             self._hyper("learning_rate", self._learning_rate, dtype), grad,
             self._hyper("momentum", self._momentum, dtype), use_nesterov=self._use_nesterov)
+
+    def _apply_sparse(self, grad, var):
+        dtype = var.dtype
+        return sparse_updates.sparse_apply_momentum(
+            var, self.get_slot(var, "momentum"),
+            self._hyper("learning_rate", self._learning_rate, dtype),
+            self._hyper("momentum", self._momentum, dtype), grad,
+            use_nesterov=self._use_nesterov)

@@ -6,7 +6,8 @@ Design:
     slot variables once per variable (TF1 names: ``<var>/<OptimizerName>``,
     ``<var>/<OptimizerName>_1``, ...), builds one update op per variable
     (:mod:`estcore.train._updates`, a fused C update when the graph core has
-    one), then ``_finish`` (e.g. Adam's ``beta1_power`` / ``beta2_power``
+    one; for an IndexedSlices gradient, ``_apply_sparse``: a row-sparse C update
+    of the touched rows only), then ``_finish`` (e.g. Adam's ``beta1_power`` / ``beta2_power``
     updates) and, when ``global_step`` is given, increments it by 1 after all
     updates, in the same train op.
 
@@ -39,6 +40,7 @@ from estcore.graph.ir import GraphKeys, control_dependencies
 from estcore.graph.ops.core import constant, convert_to_tensor
 from estcore.graph.ops.math_ops import cast
 from estcore.graph.ops.state_ops import assign_add, group
+from estcore.graph.sparse_tensor import IndexedSlices
 from estcore.graph.tensor import Tensor
 from estcore.graph.variables import (
     Variable,
@@ -217,7 +219,8 @@ class Optimizer:
                                  "grads_and_vars.")
             seen.add(_var_key(v))
             if g is not None:
-                g = convert_to_tensor(g)
+                if not isinstance(g, IndexedSlices):
+                    g = convert_to_tensor(g)
                 if g.dtype != v.dtype:
                     raise TypeError(f"The gradient for {_display(v)} has dtype {g.dtype.name}; "
                                     f"expected {v.dtype.name} (the variable's dtype).")
@@ -238,7 +241,10 @@ class Optimizer:
                 if g is None:
                     continue
                 with name_scope("update_" + v.op.name.replace("/", "_")):
-                    update_ops.append(self._apply_dense(g, v))
+                    if isinstance(g, IndexedSlices):
+                        update_ops.append(self._apply_sparse(g, v))
+                    else:
+                        update_ops.append(self._apply_dense(g, v))
             if global_step is None:
                 return self._finish(update_ops, name or self._name)
             finish = self._finish(update_ops, "update")
@@ -273,6 +279,12 @@ class Optimizer:
 
     def _apply_dense(self, grad, var):
         raise NotImplementedError(f"{type(self).__name__} must implement _apply_dense")
+
+    def _apply_sparse(self, grad, var):
+        """The update for an IndexedSlices gradient (a sparse lookup's rows). Default: the
+        dense update of the densified gradient; SGD, Momentum, Adagrad, Adam and Ftrl
+        override it with a row-sparse C update (duplicate rows summed first)."""
+        return self._apply_dense(convert_to_tensor(grad), var)
 
     def _finish(self, update_ops, name):
         return group(*update_ops, name=name)

@@ -31,6 +31,7 @@ from estcore.graph.ops import (  # noqa: F401 - imported to register their rows
     reduce_ops,
     sparse_ids,
     sparse_ops,
+    sparse_updates,
     state_ops,
 )
 from estcore.graph.ops.core import constant, convert_to_tensor, make, make_op
