@@ -266,3 +266,16 @@ def test_export_saved_model_from_a_tf_model_dir(tmp_path):
     got = predictor({"x": arrays["x"][:3]})["logits"]
     np.testing.assert_allclose(got, _numpy_mlp(values, arrays["x"][:3].astype(np.float64)),
                                rtol=1e-5, atol=1e-6)
+
+
+def test_compat_train_readers_on_a_tf_model_dir():
+    source = str(tm.FIXTURES / "mlp_adam")
+    prefix = os.path.join(source, "model.ckpt-6")
+    assert tf.train.latest_checkpoint(source) == prefix
+    assert tf.train.checkpoint_exists(prefix)
+    names = [name for name, _ in tf.train.list_variables(source)]
+    assert names == sorted(names) and "dense/kernel/Adam_1" in names and "beta2_power" in names
+    assert int(tf.train.load_variable(source, "global_step")) == 6
+    reader = tf.train.load_checkpoint(prefix)
+    assert reader.get_variable_to_shape_map()["dense_1/kernel"] == [8, 3]
+    assert reader.get_variable_to_dtype_map()["global_step"] == "int64"
