@@ -4,7 +4,8 @@
 ``EvalSpec`` / ``train_and_evaluate`` (defined in this package); the hooks
 (from ``estcore.hooks``), checkpoints and warm start (from ``estcore.checkpoint``),
 the exporters and serving receivers (from ``estcore.export``); the premade estimators
-(``DNNClassifier`` & co.) and ``add_metrics`` (from ``estcore.estimator.canned``).
+(``DNNClassifier`` & co.), ``add_metrics`` and ``classifier_parse_example_spec`` /
+``regressor_parse_example_spec`` (from ``estcore.estimator.canned``).
 ``estcore.estimator.inputs`` holds ``numpy_input_fn``,
 ``estcore.estimator.experimental`` the early-stopping hooks and
 ``estcore.estimator.export`` the serving output classes.
@@ -36,6 +37,10 @@ from estcore.estimator.canned.dnn_linear_combined import (
 )
 from estcore.estimator.canned.extenders import add_metrics
 from estcore.estimator.canned.linear import LinearClassifier, LinearRegressor
+from estcore.estimator.canned.parsing_utils import (
+    classifier_parse_example_spec,
+    regressor_parse_example_spec,
+)
 from estcore.estimator.cluster import ClusterSpec, TaskType
 from estcore.estimator.estimator import Estimator
 from estcore.estimator.mode_keys import ModeKeys
@@ -116,6 +121,7 @@ __all__ = [
     "WarmStartSettings",
     "add_metrics",
     "build_raw_serving_input_receiver_fn",
+    "classifier_parse_example_spec",
     "experimental",
     "export",
     "get_checkpoint_state",
@@ -124,5 +130,6 @@ __all__ = [
     "list_variables",
     "load_checkpoint",
     "load_variable",
+    "regressor_parse_example_spec",
     "train_and_evaluate",
 ]

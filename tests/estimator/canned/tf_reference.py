@@ -12,9 +12,9 @@ import pathlib
 
 import numpy as np
 
+import estcore.compat.v1 as tf
 import estcore.estimator as est_lib
 from estcore.estimator.inputs import numpy_input_fn
-from estcore.feature_column.numeric import numeric_column
 
 FIXTURE = json.loads((pathlib.Path(__file__).parent / "fixtures" / "tf_premade.json").read_text())
 COLUMN_KEYS = ("feature_columns", "linear_feature_columns", "dnn_feature_columns")
@@ -35,7 +35,25 @@ def data() -> dict:
 
 
 def column(name: str):
-    return numeric_column(name, shape=(3,) if name == "x" else (1,))
+    """The columns the configurations name (as fixtures/make_tf_premade.py defines them)."""
+    fc = tf.feature_column
+    if name in ("x", "z"):
+        return fc.numeric_column(name, shape=(3,) if name == "x" else (1,))
+    if name == "c":
+        return fc.categorical_column_with_vocabulary_list("c", ["a", "b", "c"])
+    if name == "h":
+        return fc.categorical_column_with_hash_bucket("h", 10)
+    if name == "zb":
+        return fc.bucketized_column(column("z"), [-0.5, 0.5])
+    if name == "cross":
+        return fc.crossed_column([column("c"), column("zb")], 7)
+    if name == "c_emb":
+        return fc.embedding_column(column("c"), 2)
+    if name == "h_ind":
+        return fc.indicator_column(column("h"))
+    if name == "zb_ind":
+        return fc.indicator_column(column("zb"))
+    raise KeyError(name)
 
 
 def make_estimator(name: str, model_dir, **extra):
@@ -47,7 +65,7 @@ def make_estimator(name: str, model_dir, **extra):
 
 def input_fn(name: str, epochs: int | None, labels: bool = True):
     d = data()
-    features = {"x": d["x"], "z": d["z"], "w": d["w"]}
+    features = {k: d[k] for k in ("x", "z", "w", "c", "h")}
     y = d[FIXTURE["configs"][name]["label"]] if labels else None
     return numpy_input_fn(features, y, batch_size=FIXTURE["batch_size"], num_epochs=epochs,
                           shuffle=False)
