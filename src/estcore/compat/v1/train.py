@@ -48,6 +48,7 @@ from estcore.hooks.checkpoint_hooks import (
     CheckpointSaverListener,
     SummarySaverHook,
 )
+from estcore.hooks.profiler_hook import ProfilerHook
 from estcore.hooks.session_run_hook import (
     SessionRunArgs,
     SessionRunContext,
