@@ -33,6 +33,7 @@ from estcore.graph.ops import (  # noqa: F401 - imported to register their rows
     sparse_ops,
     sparse_updates,
     state_ops,
+    string_ops,
 )
 from estcore.graph.ops.core import constant, convert_to_tensor, make, make_op
 from estcore.graph.registry import not_differentiable
