@@ -12,10 +12,12 @@ import hashlib
 import json
 import os
 import shutil
+import struct
 
 import numpy as np
 import pytest
 
+from estcore._lib._pipeline import crc32c
 from estcore.checkpoint import tf_bundle
 from estcore.checkpoint.format import (
     read_checkpoint,
@@ -34,7 +36,9 @@ from estcore.checkpoint.state import (
     load_variable,
     restorable_checkpoint,
 )
+from estcore.checkpoint.tf_sstable import build_table, mask_crc, read_table
 from estcore.errors import InvalidArgumentError, NotFoundError
+from estcore.proto import wire
 
 from .tf_models import FIXTURES, deterministic_tensors
 
@@ -218,3 +222,23 @@ def test_tf_v1_checkpoint_file_is_named_as_unsupported(tmp_path):
     with pytest.raises(NotFoundError, match="V1 checkpoint format"):
         read_checkpoint(str(v1))
     assert not checkpoint_exists(str(v1))
+
+
+def test_big_endian_bundle_reads_in_native_order(tmp_path):
+    """A bundle whose header says BIG (TF on a big-endian host) holds big-endian bytes."""
+    prefix = str(tmp_path / "model.ckpt-1")
+    value = np.arange(6, dtype=np.float32).reshape(2, 3) / 7
+    tf_bundle.write_bundle(prefix, {"w": value})
+    big = value.astype(">f4").tobytes()
+    (tmp_path / "model.ckpt-1.data-00000-of-00001").write_bytes(big)
+    items = read_table((tmp_path / "model.ckpt-1.index").read_bytes(), "i")
+    entry = items[1][1]
+    crc_at = entry.rindex(bytes([0x35]))  # the fixed32 crc32c field's tag
+    entry = entry[:crc_at + 1] + struct.pack("<I", mask_crc(crc32c(big)))
+    header = wire.field_varint(1, 1) + wire.field_varint(2, 1) + wire.field_bytes(
+        3, wire.field_varint(1, 1))
+    (tmp_path / "model.ckpt-1.index").write_bytes(build_table([(b"", header),
+                                                               (b"w", entry)]))
+    got = read_checkpoint(prefix)[0]["w"]
+    assert got.dtype == np.float32 and got.dtype.isnative
+    np.testing.assert_array_equal(got, value)

@@ -39,6 +39,7 @@ from __future__ import annotations
 import json
 import os
 import struct
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -72,6 +73,9 @@ INDEX_SUFFIX = ".index"
 META_FIELD = 1000
 _BUNDLE_VERSION = 1  # TF's kTensorBundleVersion
 _MAX_RANK = 254
+# From this many bytes on, the CRCs are taken on a second thread while the data file is
+# written (below it, starting the thread costs more than the overlap saves).
+_PARALLEL_CRC_MIN_BYTES = 1 << 20
 
 # TF DataType number -> (numpy dtype or None, TF's name for it)
 _DTYPES: dict[int, tuple[np.dtype | None, str]] = {
@@ -413,7 +417,7 @@ def read_bundle(prefix: str, copy: bool = True) -> tuple[BundleValues, dict]:
     return BundleValues(values, unreadable), dict(index.meta)
 
 
-def _entry_bytes(arr: np.ndarray, offset: int, raw: memoryview) -> bytes:
+def _entry_bytes(arr: np.ndarray, offset: int, crc: int) -> bytes:
     dims = b"".join(wire.field_bytes(2, wire.field_varint(1, d) if d else b"")
                     for d in arr.shape)
     out = wire.field_varint(1, _ENUM_OF[arr.dtype.str]) + wire.field_bytes(2, dims)
@@ -421,7 +425,31 @@ def _entry_bytes(arr: np.ndarray, offset: int, raw: memoryview) -> bytes:
         out += wire.field_varint(4, offset)
     if arr.nbytes:
         out += wire.field_varint(5, arr.nbytes)
-    return out + wire.tag(6, wire.FIXED32) + struct.pack("<I", mask_crc(crc32c(raw)))
+    return out + wire.tag(6, wire.FIXED32) + struct.pack("<I", crc)
+
+
+def _write_data(path: str, views: list[memoryview]) -> list[int]:
+    """Write the data file; returns each view's masked CRC-32C, taken on a second
+    thread while the file is written when there is enough to overlap (both release the
+    GIL). The views stay unchanged until this returns."""
+    crcs: list[int] = []
+
+    def checksum() -> None:
+        crcs.extend(mask_crc(crc32c(v)) for v in views)
+
+    if sum(v.nbytes for v in views) < _PARALLEL_CRC_MIN_BYTES:
+        checksum()
+        atomic_write(path, [v for v in views if v.nbytes])
+        return crcs
+    helper = threading.Thread(target=checksum, name="estcore-bundle-crc")
+    helper.start()
+    try:
+        atomic_write(path, [v for v in views if v.nbytes])
+    finally:
+        helper.join()
+    if len(crcs) != len(views):
+        raise RuntimeError("estcore: the checkpoint checksum thread failed")
+    return crcs
 
 
 def write_bundle(prefix: str, tensors: Mapping[str, Any],
@@ -431,7 +459,8 @@ def write_bundle(prefix: str, tensors: Mapping[str, Any],
     Args:
         prefix: checkpoint prefix, e.g. ``model_dir/model.ckpt-100``.
         tensors: variable name -> array-like of a dtype a TF bundle and estcore share
-            (float16/32/64, int8/16/32/64, uint8/16/32/64, bool), any shape.
+            (float16/32/64, int8/16/32/64, uint8/16/32/64, bool), any shape. The
+            arrays must not change until this returns.
         meta: small JSON-serialisable dict, kept in the header for estcore.
 
     Returns:
@@ -454,20 +483,18 @@ def write_bundle(prefix: str, tensors: Mapping[str, Any],
                 f"Cannot save variable {name!r} in TF's format: dtype {arr.dtype} is not one "
                 "of float16/32/64, int8/16/32/64, uint8/16/32/64, bool.")
         arrays.append((name, np.asarray(arr, dtype=arr.dtype.newbyteorder("<"), order="C")))
-    items = []
-    offset = 0
-    views = []
-    for name, arr in arrays:
-        raw = memoryview(arr.reshape(-1).view(np.uint8)) if arr.size else memoryview(b"")
-        items.append((name.encode("utf-8"), _entry_bytes(arr, offset, raw)))
-        views.append(raw)
-        offset += arr.nbytes
     header = (wire.field_varint(1, 1)
               + wire.field_bytes(3, wire.field_varint(1, _BUNDLE_VERSION)))
     if meta:
         header += wire.field_bytes(META_FIELD, json.dumps(dict(meta), sort_keys=True))
-    table = build_table([(b"", header)] + items)
+    views = [memoryview(arr.reshape(-1).view(np.uint8)) if arr.size else memoryview(b"")
+             for _, arr in arrays]
     os.makedirs(os.path.dirname(os.path.abspath(prefix)), exist_ok=True)
-    atomic_write(data_file(prefix, 0, 1), [v for v in views if v.nbytes])
-    atomic_write(index_file(prefix), [table])
+    crcs = _write_data(data_file(prefix, 0, 1), views)
+    items = [(b"", header)]
+    offset = 0
+    for (name, arr), crc in zip(arrays, crcs, strict=True):
+        items.append((name.encode("utf-8"), _entry_bytes(arr, offset, crc)))
+        offset += arr.nbytes
+    atomic_write(index_file(prefix), [build_table(items)])
     return index_file(prefix)
