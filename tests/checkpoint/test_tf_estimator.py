@@ -279,3 +279,17 @@ def test_compat_train_readers_on_a_tf_model_dir():
     reader = tf.train.load_checkpoint(prefix)
     assert reader.get_variable_to_shape_map()["dense_1/kernel"] == [8, 3]
     assert reader.get_variable_to_dtype_map()["global_step"] == "int64"
+
+
+def test_a_moved_tf_model_dir_with_absolute_state_paths_restores(tmp_path, caplog):
+    """TF1's Saver wrote absolute paths into the state file; after the model_dir moved,
+    they name another machine's directory. The checkpoint on disk is still found."""
+    _, arrays = tm.load_record("mlp_adam")
+    model_dir = _copy("mlp_adam", tmp_path)
+    with open(os.path.join(model_dir, "checkpoint"), "w") as f:
+        f.write('model_checkpoint_path: "/old/host/run/model.ckpt-6"\n'
+                'all_model_checkpoint_paths: "/old/host/run/model.ckpt-6"\n')
+    est = Estimator(tm.mlp_model_fn, model_dir=model_dir, config=RunConfig(**QUIET))
+    est.train(tm.ordered_input_fn(arrays, 16), steps=1)
+    assert est.get_variable_value("global_step") == 7
+    assert "Skipping checkpoint candidate /old/host/run/model.ckpt-6" in caplog.text
