@@ -44,6 +44,7 @@ FACADES = frozenset({
     "estcore.compat.v1.errors",
     "estcore.compat.v1.estimator",
     "estcore.compat.v1.feature_column",
+    "estcore.compat.v1.sparse",
     "estcore.compat.v1.gfile",
     "estcore.compat.v1.io",
     "estcore.compat.v1.initializers",
@@ -69,7 +70,8 @@ FACADES = frozenset({
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("_lib", "_validation", "_version", "errors", "logging", "nest", "proto"),
     ("graph",),
-    ("nn", "math", "initializers", "io", "summary", "losses", "metrics", "layers", "train"),
+    ("nn", "math", "initializers", "io", "summary", "losses", "metrics", "layers", "train",
+     "image"),
     ("inputs", "data", "feature_column"),
     ("checkpoint", "hooks"),
     ("distribute", "export", "saved_model"),

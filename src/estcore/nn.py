@@ -19,9 +19,17 @@ from estcore.graph.ops import nn_ops as _nn
 from estcore.graph.ops import reduce_ops as _r
 from estcore.graph.ops import sparse_ops as _sp
 from estcore.graph.ops.clip_ops import clip_by_norm
+from estcore.graph.ops.conv_extra_ops import conv2d_transpose, depthwise_conv2d, separable_conv2d
 from estcore.graph.ops.conv_ops import avg_pool2d, conv2d, max_pool2d
 from estcore.graph.ops.core import constant_value as _constant_value
 from estcore.graph.ops.core import convert_to_tensor as _t
+from estcore.graph.ops.nn_extra_ops import (
+    fused_batch_norm,
+    local_response_normalization,
+    swish,
+    weighted_cross_entropy_with_logits,
+    zero_fraction,
+)
 from estcore.graph.ops.nn_ops import (
     bias_add,
     in_top_k,
@@ -44,7 +52,11 @@ __all__ = [
     "conv2d", "max_pool2d", "avg_pool2d", "max_pool", "avg_pool", "bias_add", "in_top_k",
     "l2_normalize", "embedding_lookup", "top_k", "embedding_lookup_sparse",
     "safe_embedding_lookup_sparse",
+    "swish", "lrn", "local_response_normalization", "fused_batch_norm", "zero_fraction",
+    "weighted_cross_entropy_with_logits", "conv2d_transpose", "depthwise_conv2d",
+    "separable_conv2d",
 ]
+lrn = local_response_normalization
 
 softmax_cross_entropy_with_logits_v2 = softmax_cross_entropy_with_logits
 max_pool = max_pool2d
@@ -65,8 +77,20 @@ relu = _act("relu", "``max(x, 0)``.")
 relu6 = _act("relu6", "``min(max(x, 0), 6)``.")
 elu = _act("elu", "``x`` if ``x > 0`` else ``exp(x) - 1``.")
 selu = _act("selu", "Scaled ELU (Klambauer et al.).")
-sigmoid = _act("sigmoid", "``1 / (1 + exp(-x))``.")
-tanh = _act("tanh", "Hyperbolic tangent.")
+
+
+def sigmoid(x, name=None) -> Tensor:
+    """``1 / (1 + exp(-x))`` (TF1's parameter name ``x``)."""
+    return _nn.activation("sigmoid", x, op_name=name)
+
+
+def tanh(x, name=None) -> Tensor:
+    """Hyperbolic tangent (TF1's parameter name ``x``)."""
+    return _nn.activation("tanh", x, op_name=name)
+
+
+sigmoid._estcore_activation = "sigmoid"
+tanh._estcore_activation = "tanh"
 softplus = _act("softplus", "``log(1 + exp(x))``.")
 softsign = _act("softsign", "``x / (1 + |x|)``.")
 

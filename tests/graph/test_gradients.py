@@ -6,9 +6,12 @@ import numpy as np
 import pytest
 
 import estcore as ec
+from estcore.graph.ops import contraction_ops as cx
 from estcore.graph.ops import control_flow_ops as cf
+from estcore.graph.ops import conv_extra_ops as ce
 from estcore.graph.ops import debug_ops as dbg
 from estcore.graph.ops import fused, state_ops  # noqa: F401
+from estcore.graph.ops import image_ops as img
 from estcore.graph.ops import sparse_ops as sp_ops
 from estcore.graph.ops.core import make
 from estcore.graph.registry import all_rows
@@ -152,6 +155,24 @@ CASES = {
               [lambda: _u((3, 4)), lambda: _u((4,))]),
     "CheckNumerics": (lambda x: dbg.check_numerics(x * x, "m"), [lambda: _u((3, 4))]),
     "PrintV1": (lambda x: dbg.Print(x * x, [x], first_n=0), [lambda: _u((3, 4))]),
+    "Einsum": (lambda a, b: cx.einsum("ijk,kl->jl", a, b),
+               [lambda: _u((2, 3, 4)), lambda: _u((4, 2))]),
+    "Einsum_ellipsis_summed": (lambda a, b: cx.einsum("...k,j->...", a, b),
+                               [lambda: _u((2, 3, 4)), lambda: _u((5,))]),
+    "Conv2DBackpropInput": (lambda x, w: ce.conv2d_transpose(x, w, None, 2, "SAME"),
+                            [lambda: _u((2, 3, 4, 3)), lambda: _u((3, 2, 2, 3))]),
+    "Conv2DBackpropInput_valid": (lambda x, w: ce.conv2d_transpose(x, w, None, [1, 2],
+                                                                   "VALID"),
+                                  [lambda: _u((1, 3, 2, 2)), lambda: _u((2, 3, 3, 2))]),
+    "DepthwiseConv2dNative": (lambda x, w: ce.depthwise_conv2d(x, w, [1, 2, 1, 1], "SAME"),
+                              [lambda: _u((2, 5, 4, 3)), lambda: _u((3, 2, 3, 2))]),
+    # bilinear resizing computes in float32 (TF's): a float32 tolerance
+    "ResizeImage": (lambda x: ec.cast(img.resize(x, (5, 3), "bilinear"), f64),
+                    [lambda: _u((2, 3, 4, 2))], {"eps": 1e-2, "tol": 1e-3}),
+    "ResizeImage_nearest": (lambda x: img.resize(x, (7, 2), "nearest", True),
+                            [lambda: _u((3, 4, 2))]),
+    # a crop as large as the value: the drawn offset is always 0
+    "RandomCrop": (lambda x: img.random_crop(x, [3, 4]) * x, [lambda: _u((3, 4))]),
     "hand_mlp_fused_by_plan": (
         lambda x, w, b: ec.nn.tanh(ec.matmul(x, w) + b),
         [lambda: _u((3, 4)), lambda: _u((4, 2)), lambda: _u((2,))]),

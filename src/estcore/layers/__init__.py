@@ -6,12 +6,24 @@ layers run on the graph core's fused C kernels; a layer takes its input's
 floating dtype.
 
 This ``__init__`` only re-exports (from ``base``, ``core``, ``convolutional``,
-``normalization``, ``pooling``). Must not: hold code; be imported by estcore's own
-modules (they import the defining module).
+``convolutional_extra``, ``normalization``, ``pooling``). Must not: hold code; be imported
+by estcore's own modules (they import the defining module).
 """
 
 from estcore.layers.base import Layer
 from estcore.layers.convolutional import Conv2D, conv2d
+from estcore.layers.convolutional_extra import (
+    AveragePooling1D,
+    Conv1D,
+    Conv2DTranspose,
+    MaxPooling1D,
+    SeparableConv2D,
+    average_pooling1d,
+    conv1d,
+    conv2d_transpose,
+    max_pooling1d,
+    separable_conv2d,
+)
 from estcore.layers.core import Dense, Dropout, Flatten, dense, dropout, flatten
 from estcore.layers.normalization import BatchNormalization, batch_normalization
 from estcore.layers.pooling import (
@@ -22,6 +34,16 @@ from estcore.layers.pooling import (
 )
 
 __all__ = [
+    "AveragePooling1D",
+    "Conv1D",
+    "Conv2DTranspose",
+    "MaxPooling1D",
+    "SeparableConv2D",
+    "average_pooling1d",
+    "conv1d",
+    "conv2d_transpose",
+    "max_pooling1d",
+    "separable_conv2d",
     "AveragePooling2D",
     "BatchNormalization",
     "Conv2D",

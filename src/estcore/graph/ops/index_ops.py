@@ -13,13 +13,13 @@ import numpy as np
 
 from estcore.graph import dtypes as dt
 from estcore.graph.ops import _infer as I
-from estcore.graph.ops.core import convert_to_tensor, make, row
+from estcore.graph.ops.core import constant_value, convert_to_tensor, make, row
 from estcore.graph.shapes import TensorShape
 
 if TYPE_CHECKING:
     from estcore.graph.tensor import Tensor
 
-__all__ = ["range", "one_hot", "gather", "slice_helper"]
+__all__ = ["range", "one_hot", "gather", "slice_helper", "strided_slice"]
 
 
 # ---------------------------------------------------------------- range / one_hot
@@ -260,3 +260,44 @@ def slice_helper(tensor, key, name=None) -> Tensor:
     """``tensor[key]`` with ints, slices (Python int bounds), ``...`` and ``None``."""
     t = convert_to_tensor(tensor)
     return make("StridedSlice", [t], {"key": _norm_key(key)}, name=name or "strided_slice")
+
+
+def strided_slice(input_, begin, end, strides=None, begin_mask=0, end_mask=0,
+                  ellipsis_mask=0, new_axis_mask=0, shrink_axis_mask=0, var=None,
+                  name=None) -> Tensor:
+    """TF1 ``tf.strided_slice``: the slice ``begin:end:strides`` with TF's bit masks.
+
+    Bit ``i`` of ``begin_mask`` / ``end_mask`` ignores ``begin[i]`` / ``end[i]`` (the
+    full range); of ``ellipsis_mask`` makes entry ``i`` an ``...``; of ``new_axis_mask``
+    inserts a dimension of 1; of ``shrink_axis_mask`` takes index ``begin[i]`` and drops
+    the dimension. ``begin``, ``end`` and ``strides`` must be known while building (Python
+    ints or constants); the result is a view-backed ``StridedSlice`` with its gradient.
+    """
+    def const(v, what):
+        arr = constant_value(v) if hasattr(v, "_as_tensor") else np.asarray(v)
+        if arr is None:
+            raise ValueError(f"`{what}` of strided_slice must be known when the graph is "
+                             f"built (Python ints or a constant). Received: {v!r}")
+        arr = np.asarray(arr).reshape(-1)
+        if arr.dtype.kind not in "iu":
+            raise TypeError(f"`{what}` must be integers. Received: {arr!r}")
+        return [int(x) for x in arr]
+
+    b, e = const(begin, "begin"), const(end, "end")
+    s = [1] * len(b) if strides is None else const(strides, "strides")
+    if not len(b) == len(e) == len(s):
+        raise ValueError(f"`begin`, `end` and `strides` must have the same length. Received: "
+                         f"{len(b)}, {len(e)}, {len(s)}")
+    key = []
+    for i in builtins.range(len(b)):
+        bit = 1 << i
+        if ellipsis_mask & bit:
+            key.append(Ellipsis)
+        elif new_axis_mask & bit:
+            key.append(None)
+        elif shrink_axis_mask & bit:
+            key.append(b[i])
+        else:
+            key.append(slice(None if begin_mask & bit else b[i],
+                             None if end_mask & bit else e[i], s[i]))
+    return slice_helper(input_, tuple(key), name=name or "StridedSlice")

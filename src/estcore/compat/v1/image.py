@@ -1,0 +1,11 @@
+"""``tf.image`` of TF 1.15: estcore's ``estcore.image`` (re-exports only).
+
+A TF1 name estcore does not have raises an AttributeError naming it (docs/compat.md).
+"""
+
+# ruff: noqa: F401, F403 - this module re-exports names
+
+from estcore.compat.v1._namespace import missing
+from estcore.image import *
+
+__getattr__ = missing("tf.image")
