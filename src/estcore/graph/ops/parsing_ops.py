@@ -241,8 +241,11 @@ def parse_example(serialized: Any, features: Mapping[str, Any], name: str | None
 
 
 def parse_single_example(serialized: Any, features: Mapping[str, Any],
-                         name: str | None = None) -> dict[str, Tensor]:
-    """One serialized Example (a scalar string tensor) -> dict key -> Tensor ``spec.shape``."""
+                         name: str | None = None,
+                         example_names: Any = None) -> dict[str, Tensor]:
+    """One serialized Example (a scalar string tensor) -> dict key -> Tensor ``spec.shape``
+    (TF's ``tf.io.parse_single_example``; ``example_names`` accepted, unused)."""
+    del example_names
     from estcore.graph.ops.array_ops import reshape, squeeze  # local: import cycle with array_ops
 
     t = convert_to_tensor(serialized, dt.string) if not isinstance(serialized, Tensor) \
@@ -526,8 +529,8 @@ dynamic_row("DecodeRaw", _raw_infer, _raw_eager, None)
 
 
 def decode_raw(input_bytes: Any = None, out_type: Any = None, little_endian: bool = True,
-               fixed_length: int | None = None, name: str | None = None,
-               bytes: Any = None) -> Tensor:  # noqa: A002 - TF1's deprecated alias
+               name: str | None = None, bytes: Any = None,  # noqa: A002 - TF1's old alias
+               fixed_length: int | None = None) -> Tensor:
     """Reinterpret the bytes of each string as numbers (TF's ``tf.io.decode_raw``).
 
     Elementwise over leading dimensions: output ``input.shape + [n]`` with
@@ -540,8 +543,10 @@ def decode_raw(input_bytes: Any = None, out_type: Any = None, little_endian: boo
         input_bytes: string tensor of any shape (``bytes``: TF1's old name for it).
         out_type: float16/32/64, int8/16/32/64, uint8 or bool.
         little_endian: the byte order of the data.
-        fixed_length: bytes per string (a multiple of the item size), or None.
         name: op name.
+        bytes: TF1's deprecated name for ``input_bytes``.
+        fixed_length: bytes per string (a multiple of the item size), or None (TF2's
+            argument, after TF1's parameters here).
 
     Raises:
         TypeError / ValueError: an unsupported ``out_type`` or a bad ``fixed_length``

@@ -441,18 +441,29 @@ def _split_op(source: Any, attrs: dict, name: str | None) -> SparseTensor:
                                                 None]))
 
 
-def string_split(source: Any, delimiter: Any = " ", skip_empty: bool = True,
-                 name: str | None = None) -> SparseTensor:
-    """Split each string of a vector (TF1's ``tf.string_split``): every byte of
-    ``delimiter`` is a delimiter (``''``: split into single bytes); empty tokens
-    dropped with ``skip_empty``. Token ``j`` of string ``i`` is at ``[i, j]`` of the
-    result, whose dense shape is ``[len(source), most tokens]``.
+def string_split(source: Any, sep: Any = None, skip_empty: bool = True, delimiter: Any = None,
+                 result_type: str = "SparseTensor", name: str | None = None) -> SparseTensor:
+    """Split each string of a vector (TF1's ``tf.string_split``): every byte of the
+    delimiter (``sep``, or its old name ``delimiter``; default ``' '``) is a delimiter
+    (``''``: split into single bytes); empty tokens dropped with ``skip_empty``. Token
+    ``j`` of string ``i`` is at ``[i, j]`` of the result, whose dense shape is
+    ``[len(source), most tokens]``.
 
     Returns:
         A string SparseTensor (row-padded inside the engine; ``Session.run`` gives a
         SparseTensorValue with TF's indices / values / dense_shape).
+
+    Raises:
+        ValueError: both ``sep`` and ``delimiter``, ``result_type='RaggedTensor'``, or a
+            source that is not a vector.
     """
-    delim = _const_text(delimiter, "delimiter").encode("utf-8")
+    if sep is not None and delimiter is not None:
+        raise ValueError("string_split: pass sep or its old name delimiter, not both")
+    if result_type != "SparseTensor":
+        raise ValueError(f"result_type={result_type!r}: estcore has no RaggedTensor; use "
+                         "result_type='SparseTensor' (TF 1.15's default)")
+    d = sep if sep is not None else (delimiter if delimiter is not None else " ")
+    delim = _const_text(d, "sep").encode("utf-8")
     return _split_op(source, {"mode": "chars", "sep": delim, "skip_empty": bool(skip_empty),
                               "maxsplit": -1}, name)
 
