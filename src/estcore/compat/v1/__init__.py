@@ -170,6 +170,7 @@ from estcore.compat.v1 import estimator as estimator
 from estcore.compat.v1 import feature_column as feature_column
 from estcore.compat.v1 import flags as flags
 from estcore.compat.v1 import gfile as gfile
+from estcore.compat.v1 import image as image
 from estcore.compat.v1 import initializers as initializers
 from estcore.compat.v1 import io as io
 from estcore.compat.v1 import keras as keras
@@ -180,12 +181,45 @@ from estcore.compat.v1 import math as math
 from estcore.compat.v1 import metrics as metrics
 from estcore.compat.v1 import nn as nn
 from estcore.compat.v1 import python_io as python_io
+from estcore.compat.v1 import sparse as sparse
+from estcore.compat.v1 import python_io as python_io
+from estcore.compat.v1 import strings as strings
 from estcore.compat.v1 import strings as strings
 from estcore.compat.v1 import summary as summary
 from estcore.compat.v1 import train as train
 from estcore.compat.v1._namespace import missing as _missing
 from estcore.compat.v1._namespace import namespace as _namespace
 from estcore.compat.v1.array_tf1 import gather_nd, pad, slice
+from estcore.compat.v1.control_flow import (
+    Assert,
+    Print,
+    assert_equal,
+    assert_greater,
+    assert_greater_equal,
+    assert_integer,
+    assert_less,
+    assert_less_equal,
+    assert_negative,
+    assert_non_negative,
+    assert_non_positive,
+    assert_none_equal,
+    assert_positive,
+    assert_rank,
+    assert_type,
+    boolean_mask,
+    case,
+    check_numerics,
+    cond,
+    debugging,
+    einsum,
+    map_fn,
+    print,  # noqa: A004 - TF1 name
+    py_func,
+    py_function,
+    random_crop,
+    strided_slice,
+    tensordot,
+)
 from estcore.compat.v1.ops import (
     count_nonzero,
     expand_dims,
@@ -214,8 +248,20 @@ from estcore.graph.ops.string_ops import (
     substr,
 )
 from estcore.graph.ops.string_ops import strip as string_strip
+from estcore.graph.ops.parsing_ops import decode_csv, decode_raw, string_to_number
+from estcore.graph.ops.string_ops import (
+    as_string,
+    regex_replace,
+    string_join,
+    string_split,
+    substr,
+)
+from estcore.graph.ops.string_ops import strip as string_strip
 from estcore.graph.shapes import Dimension as _Dimension
 from estcore.graph.shapes import dimension_value
+from estcore.graph.ops.sparse_ops import sparse_placeholder, sparse_reduce_sum
+from estcore.graph.ops.sparse_ops import to_dense as sparse_tensor_to_dense
+from estcore.graph.sparse_tensor import IndexedSlices, SparseTensor, SparseTensorValue
 from estcore.nn import sigmoid, tanh
 from estcore.saved_model.simple_save import simple_save as _simple_save
 
