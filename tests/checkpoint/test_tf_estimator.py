@@ -293,3 +293,16 @@ def test_a_moved_tf_model_dir_with_absolute_state_paths_restores(tmp_path, caplo
     est.train(tm.ordered_input_fn(arrays, 16), steps=1)
     assert est.get_variable_value("global_step") == 7
     assert "Skipping checkpoint candidate /old/host/run/model.ckpt-6" in caplog.text
+
+
+def test_run_config_checkpoint_format_is_validated_and_replaceable():
+    assert RunConfig().checkpoint_format == "estcore"
+    assert "_checkpoint_format" not in vars(RunConfig())  # vars() reads as TF's RunConfig
+    config = RunConfig(checkpoint_format="tf")
+    assert config.checkpoint_format == "tf"
+    assert config.replace(checkpoint_format="estcore").checkpoint_format == "estcore"
+    for bad in ("TF", "tensorflow", 1):
+        with pytest.raises(ValueError, match="checkpoint_format must be 'estcore' or 'tf'"):
+            RunConfig(checkpoint_format=bad)
+    with pytest.raises(ValueError, match="checkpoint_format"):
+        config.replace(checkpoint_format="onnx")
