@@ -180,10 +180,8 @@ from estcore.compat.v1 import losses as losses
 from estcore.compat.v1 import math as math
 from estcore.compat.v1 import metrics as metrics
 from estcore.compat.v1 import nn as nn
-from estcore.compat.v1 import python_io as python_io
 from estcore.compat.v1 import sparse as sparse
 from estcore.compat.v1 import python_io as python_io
-from estcore.compat.v1 import strings as strings
 from estcore.compat.v1 import strings as strings
 from estcore.compat.v1 import summary as summary
 from estcore.compat.v1 import train as train
@@ -239,15 +237,6 @@ from estcore.compat.v1.ops import (
 )
 from estcore.estimator.session_config import GPUOptions
 from estcore.estimator.session_config import SessionConfig as ConfigProto
-from estcore.graph.ops.parsing_ops import decode_csv, decode_raw, string_to_number
-from estcore.graph.ops.string_ops import (
-    as_string,
-    regex_replace,
-    string_join,
-    string_split,
-    substr,
-)
-from estcore.graph.ops.string_ops import strip as string_strip
 from estcore.graph.ops.parsing_ops import decode_csv, decode_raw, string_to_number
 from estcore.graph.ops.string_ops import (
     as_string,
