@@ -76,7 +76,6 @@ from estcore.train import (
     ProximalAdagradOptimizer,
     ProximalGradientDescentOptimizer,
     RMSPropOptimizer,
-    assign_moving_average,
     cosine_decay,
     cosine_decay_restarts,
     create_global_step,
