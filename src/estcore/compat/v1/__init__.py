@@ -180,8 +180,8 @@ from estcore.compat.v1 import losses as losses
 from estcore.compat.v1 import math as math
 from estcore.compat.v1 import metrics as metrics
 from estcore.compat.v1 import nn as nn
-from estcore.compat.v1 import sparse as sparse
 from estcore.compat.v1 import python_io as python_io
+from estcore.compat.v1 import sparse as sparse
 from estcore.compat.v1 import strings as strings
 from estcore.compat.v1 import summary as summary
 from estcore.compat.v1 import train as train
@@ -238,6 +238,8 @@ from estcore.compat.v1.ops import (
 from estcore.estimator.session_config import GPUOptions
 from estcore.estimator.session_config import SessionConfig as ConfigProto
 from estcore.graph.ops.parsing_ops import decode_csv, decode_raw, string_to_number
+from estcore.graph.ops.sparse_ops import sparse_placeholder, sparse_reduce_sum
+from estcore.graph.ops.sparse_ops import to_dense as sparse_tensor_to_dense
 from estcore.graph.ops.string_ops import (
     as_string,
     regex_replace,
@@ -248,8 +250,6 @@ from estcore.graph.ops.string_ops import (
 from estcore.graph.ops.string_ops import strip as string_strip
 from estcore.graph.shapes import Dimension as _Dimension
 from estcore.graph.shapes import dimension_value
-from estcore.graph.ops.sparse_ops import sparse_placeholder, sparse_reduce_sum
-from estcore.graph.ops.sparse_ops import to_dense as sparse_tensor_to_dense
 from estcore.graph.sparse_tensor import IndexedSlices, SparseTensor, SparseTensorValue
 from estcore.nn import sigmoid, tanh
 from estcore.saved_model.simple_save import simple_save as _simple_save

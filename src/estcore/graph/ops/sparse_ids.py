@@ -28,7 +28,8 @@ from estcore.graph.shapes import TensorShape
 from estcore.graph.sparse_tensor import SparseTensor, is_sparse
 
 __all__ = ["string_to_hash_bucket_fast", "vocabulary_lookup", "identity_ids",
-           "sparse_cross_hashed", "sparse_indicator", "fingerprint_cat64", "DEFAULT_HASH_KEY"]
+           "sparse_cross_hashed", "sparse_indicator", "fingerprint_cat64", "DEFAULT_HASH_KEY",
+           "to_indicator"]
 
 DEFAULT_HASH_KEY = 0xDECAFCAFFE  # TF's default crossed-column hash key (kFeatureCrossKey)
 _CAT_MUL = np.uint64(0xC6A4A7935BD1E995)
@@ -284,3 +285,10 @@ def sparse_indicator(ids: SparseTensor, depth: int, weights: SparseTensor | None
     if weights is not None:
         ins.append(math_ops.cast(weights.padded_values, dt.float32))
     return make("SparseIndicator", ins, {"depth": int(depth)}, name="indicator")
+
+
+def to_indicator(sp_input: SparseTensor, vocab_size: int, name=None):
+    """bool ``[B, vocab_size]``: True where the row holds that id (TF's
+    ``tf.sparse.to_indicator``)."""
+    counts = sparse_indicator(sp_input, vocab_size)
+    return math_ops.greater(counts, 0.0, name=name or "to_indicator")
