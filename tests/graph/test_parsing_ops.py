@@ -7,7 +7,6 @@ import estcore as ec
 from estcore.errors import InvalidArgumentError
 from estcore.io import (
     FixedLenFeature,
-    VarLenFeature,
     decode_example,
     encode_example,
     parse_example,
@@ -148,7 +147,6 @@ def test_run_time_errors_name_feature_and_example():
 
 
 @pytest.mark.parametrize("spec, match", [
-    (VarLenFeature(ec.float32), "VarLenFeature gives a SparseTensor"),
     (FixedLenFeature([None], ec.float32), "must be fully defined"),
     (FixedLenFeature([2], ec.int32), "unsupported dtype int32"),
     (FixedLenFeature([2], ec.float32, default_value=[1.0, 2.0, 3.0]), "has 3 values"),

@@ -35,6 +35,7 @@ from estcore.graph.ops import (  # noqa: F401 - imported to register their rows
     reduce_ops,
     sparse_ids,
     sparse_ops,
+    sparse_parse,
     sparse_updates,
     state_ops,
     string_ops,

@@ -31,6 +31,7 @@ from estcore._lib import _pipeline
 from estcore.errors import InvalidArgumentError
 from estcore.graph import dtypes as dt
 from estcore.graph import example_proto as ex
+from estcore.graph.ops import sparse_parse
 from estcore.graph.ops.core import constant_value, convert_to_tensor, is_tensor, make_op, row
 from estcore.graph.ops.dynamic_ops import dynamic_row
 from estcore.graph.registry import not_differentiable
@@ -61,8 +62,8 @@ class FixedLenFeature(NamedTuple):
 
 
 class VarLenFeature(NamedTuple):
-    """TF's sparse ``VarLenFeature``: accepted as a spec, refused by ``parse_example``
-    (estcore has no sparse tensors)."""
+    """TF's sparse ``VarLenFeature``: ``parse_example`` gives a row-padded SparseTensor
+    (``graph/ops/sparse_parse.py``)."""
 
     dtype: Any
 
@@ -77,8 +78,9 @@ def check_feature_spec(key: Any, spec: Any) -> tuple[str, dt.DType, tuple, np.nd
     if not isinstance(key, str) or not key:
         raise ValueError(f"Feature keys must be non-empty strings. Received: {key!r}")
     if isinstance(spec, VarLenFeature):
-        raise ValueError(f"Feature {key!r}: VarLenFeature gives a SparseTensor, which estcore "
-                         "does not have. Use FixedLenFeature(shape, dtype, default_value).")
+        raise ValueError(f"Feature {key!r}: VarLenFeature gives a SparseTensor, which this "
+                         "caller does not take. Use FixedLenFeature(shape, dtype, "
+                         "default_value).")
     if not isinstance(spec, FixedLenFeature):
         raise ValueError(f"Feature {key!r}: expected a FixedLenFeature, got "
                          f"{type(spec).__name__} ({spec!r})")
@@ -209,12 +211,13 @@ def parse_example(serialized: Any, features: Mapping[str, Any], name: str | None
     Args:
         serialized: string tensor ``[batch]`` (or a list of bytes) of serialized
             ``tf.train.Example`` protos.
-        features: dict key -> :class:`FixedLenFeature`.
+        features: dict key -> :class:`FixedLenFeature` or :class:`VarLenFeature`.
         name: op name (default ``ParseExample``).
         example_names: accepted for TF compatibility, unused.
 
     Returns:
-        dict key -> Tensor ``[batch] + spec.shape`` of ``spec.dtype``.
+        dict key -> Tensor ``[batch] + spec.shape`` of ``spec.dtype`` (a VarLenFeature:
+        a row-padded SparseTensor, dense_shape ``[batch, longest list]``).
 
     Raises:
         ValueError: a spec is not a FixedLenFeature with a supported dtype and a fully
@@ -229,15 +232,21 @@ def parse_example(serialized: Any, features: Mapping[str, Any], name: str | None
     for key in features:
         if not isinstance(key, str) or not key:
             raise ValueError(f"Feature keys must be non-empty strings. Received: {key!r}")
-    checked = [check_feature_spec(key, features[key]) for key in sorted(features)]
     t = convert_to_tensor(serialized, dt.string) if not isinstance(serialized, Tensor) \
         else serialized
+    varlen = {k: v for k, v in features.items() if isinstance(v, VarLenFeature)}
+    out = sparse_parse.parse_varlen(t, varlen, name) if varlen else {}
+    checked = [check_feature_spec(key, features[key]) for key in sorted(features)
+               if key not in varlen]
+    if not checked:
+        return out
     op = make_op("ParseExample", [t],
                  {"keys": tuple(c[0] for c in checked), "dtypes": tuple(c[1] for c in checked),
                   "shapes": tuple(c[2] for c in checked),
                   "defaults": tuple(c[3] for c in checked)},
                  name=name or "ParseExample")
-    return {c[0]: o for c, o in zip(checked, op.outputs, strict=True)}
+    out.update({c[0]: o for c, o in zip(checked, op.outputs, strict=True)})
+    return out
 
 
 def parse_single_example(serialized: Any, features: Mapping[str, Any],

@@ -135,7 +135,10 @@ def all_present(tensor, name=None) -> SparseTensor:
 # ---------------------------------------------------------------- sparse -> dense
 def _to_dense_infer(ctx):
     b = ctx.shapes[0][0] if ctx.shapes[0].rank else None
-    return [(ctx.dtypes[1], TensorShape([b, ctx.attrs["width"]]))]
+    w = ctx.attrs["width"]
+    if w is None:   # dense_shape is the padded parts' own shape: their width
+        w = ctx.shapes[0][1] if ctx.shapes[0].rank == 2 else None
+    return [(ctx.dtypes[1], TensorShape([b, w]))]
 
 
 def _to_dense_build(k):
@@ -172,15 +175,19 @@ row("SparseGatherDense", lambda ctx: [(ctx.dtypes[0], ctx.shapes[1])], _gather_d
     None, grad_op=True)
 
 
-def _static_width(sp: SparseTensor) -> int:
+def _static_width(sp: SparseTensor) -> int | None:
+    """The dense width when the graph is built, or None when ``dense_shape`` is the
+    shape of the padded parts themselves (``from_dense``, parsed ``VarLenFeature``s):
+    then the width is the parts' width, settled when the plan is compiled."""
     from estcore.graph.ops.core import constant_value  # local: keeps the import list flat
     w = sp.shape[1] if sp.shape.rank == 2 else None
     if w is None:
         v = constant_value(sp.dense_shape)
         if v is not None:
             w = int(v[1])
-        elif sp.dense_shape.op.type == "Shape":  # from_dense: the input's static width
-            w = sp.dense_shape.op.inputs[0].shape[1]
+        elif sp.dense_shape.op.type == "Shape" and sp.dense_shape.op.inputs[0] in (
+                sp.cols, sp.padded_values):
+            return sp.dense_shape.op.inputs[0].shape[1]
     if w is None:
         raise ValueError(
             "to_dense needs the SparseTensor's column count when the graph is built (plans "
