@@ -78,8 +78,8 @@ def _assert(cond, data, n, inputs):
             if bool(np.all(c)):
                 return no_op()
             raise errors.InvalidArgumentError("\n".join(
-                str(d) if isinstance(d, str) else summarize(constant_value(
-                    convert_to_tensor(d)), -1) for d in data))
+                str(d) if isinstance(d, str) else
+                f"[{summarize(constant_value(convert_to_tensor(d)), -1)}]" for d in data))
     return Assert(cond, data, summarize=n)
 
 

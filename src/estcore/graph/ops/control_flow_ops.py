@@ -83,7 +83,7 @@ def _cond_eager(k):
     b = 0 if bool(np.asarray(k.ins[0])) else 1
     body = a["branches"][b]
     values = [k.ins[1 + p] for p in a["cap_pos"][b]]
-    if a["grad_of"] is not None:
+    if a["grad_of"] is not None and body.stash:
         kept = state.scratch.get(("cond_stash", a["grad_of"]._id, b))
         if kept is None:
             raise errors.InternalError(f"Cond '{node.name}': the values of its forward cond "

@@ -43,32 +43,47 @@ def _item(v) -> str:
 
 
 def summarize(value, n: int | None = 3) -> str:
-    """TF's summary of a value: the first ``n`` elements in row-major order, nested
-    brackets per dimension, ``...`` where elements were left out (``n`` < 0: all)."""
+    """TF's summary of a value (as ``Assert`` and ``Print`` show it, inside their
+    brackets): the first ``n`` elements in row-major order, one bracket pair per inner
+    dimension, ``...`` where elements were left out (``n`` None or < 0: all)."""
     a = np.asarray(value)
     if a.ndim == 0:
         return _item(a.item() if a.dtype != object else a[()])
-    limit = a.size if n is None or n < 0 else n
     flat = a.reshape(-1)
+    limit = flat.size if n is None or n < 0 else min(n, flat.size)
+    out: list[str] = []
+    pos = [0]
 
-    def rec(dims, offset, budget):
-        if budget[0] <= 0:
-            return ""
-        if len(dims) == 1:
-            take = min(dims[0], budget[0])
-            budget[0] -= take
-            text = " ".join(_item(flat[offset + i]) for i in range(take))
-            return "[" + text + ("..." if take < dims[0] else "") + "]"
-        step = int(np.prod(dims[1:]))
-        parts = []
-        for i in range(dims[0]):
-            if budget[0] <= 0:
-                parts.append("...")
-                break
-            parts.append(rec(dims[1:], offset + i * step, budget))
-        return "[" + "".join(parts) + "]"
+    def dim(d):
+        if pos[0] >= limit:
+            return
+        if d == a.ndim - 1:
+            for i in range(a.shape[d]):
+                if pos[0] >= limit:
+                    if d != 0:
+                        out.append("...")
+                    return
+                if i:
+                    out.append(" ")
+                out.append(_item(flat[pos[0]]))
+                pos[0] += 1
+            return
+        for _ in range(a.shape[d]):
+            opened = pos[0] < limit
+            if opened:
+                out.append("[")
+            dim(d + 1)
+            if pos[0] < limit or opened:
+                out.append("]")
 
-    return rec(list(a.shape), 0, [limit])
+    dim(0)
+    if limit < flat.size:
+        out.append("...")
+    return "".join(out)
+
+
+def _bracketed(values, n) -> str:
+    return "".join(f"[{summarize(v, n)}]" for v in values)
 
 
 # ---------------------------------------------------------------- Assert
@@ -85,9 +100,7 @@ def _assert_build(k):
     def run():
         if not np.all(cond):
             raise errors.InvalidArgumentError(
-                "assertion failed: " + " ".join(f"[{summarize(v, n)[1:-1]}]"
-                                                 if np.ndim(v) else f"[{summarize(v, n)}]"
-                                                 for v in data))
+                "assertion failed: " + " ".join(f"[{summarize(v, n)}]" for v in data))
     return run
 
 
@@ -165,9 +178,7 @@ def _print_build(k):
         if first_n is None or first_n < 0 or count < first_n:
             if state is not None:
                 state.scratch[key] = count + 1
-            text = attrs["message"] + "".join(
-                f"[{summarize(v, attrs['summarize'])[1:-1]}]" if np.ndim(v)
-                else f"[{summarize(v, attrs['summarize'])}]" for v in data)
+            text = attrs["message"] + _bracketed(data, attrs["summarize"])
             sys.stderr.write(text + "\n")
         np.copyto(o, x)
     return run

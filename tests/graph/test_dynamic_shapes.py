@@ -1,0 +1,208 @@
+"""Data-dependent shapes: where(condition), boolean_mask, py_func, and the segmented plan
+(graph/segments.py) that runs the nodes downstream of them."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import estcore as ec
+from estcore.graph.executor import Plan
+from estcore.graph.ops.dynamic_ops import boolean_mask
+from estcore.graph.ops.script_ops import py_func, py_function
+from estcore.graph.segments import SegmentedPlan
+
+pytestmark = pytest.mark.smoke
+RNG = np.random.default_rng(7)
+
+
+def _plan(sess):
+    (plans,) = [p for ps in sess._plan_sets.values() for p in ps.values()][-1:]
+    return plans
+
+
+def test_where_one_argument_gives_coordinates_like_numpy():
+    c = ec.placeholder(ec.bool, [None, 3])
+    w = ec.where(c)
+    assert w.shape.as_list() == [None, 2] and w.dtype == ec.int64
+    with ec.Session() as sess:
+        for cv in (RNG.random((4, 3)) > 0.5, np.zeros((2, 3), bool), np.ones((1, 3), bool)):
+            np.testing.assert_array_equal(sess.run(w, {c: cv}), np.argwhere(cv))
+
+
+def test_where_with_only_x_is_refused():
+    with pytest.raises(ValueError, match="both be given, or neither"):
+        ec.where(ec.constant([True]), ec.constant([1.0]))
+
+
+@pytest.mark.parametrize("axis", [None, 1])
+def test_boolean_mask_matches_numpy_and_its_gradient_scatters_back(axis):
+    x = ec.placeholder(ec.float64, [None, 4, 2])
+    m = ec.placeholder(ec.bool, [None] if axis is None else [4])
+    y = boolean_mask(x, m, axis=axis)
+    w = ec.placeholder(ec.float64, None)
+    loss = ec.reduce_sum(y * w)
+    (g,) = ec.gradients(loss, [x])
+    xv = RNG.normal(size=(5, 4, 2))
+    with ec.Session() as sess:
+        for mv in ([True, False, True, True, False] if axis is None else [False, True, True,
+                                                                          False],
+                   [False] * (5 if axis is None else 4)):
+            mv = np.array(mv)
+            ref = xv[mv] if axis is None else xv[:, mv]
+            wv = RNG.normal(size=ref.shape)
+            yv, gv = sess.run([y, g], {x: xv, m: mv, w: wv})
+            np.testing.assert_allclose(yv, ref)
+            expect = np.zeros_like(xv)
+            if axis is None:
+                expect[mv] = wv
+            else:
+                expect[:, mv] = wv
+            np.testing.assert_allclose(gv, expect)
+
+
+def test_boolean_mask_of_constants_is_folded_into_a_static_plan():
+    y = boolean_mask(ec.constant([[1, 2], [3, 4], [5, 6]]), ec.constant([True, False, True]))
+    with ec.Session() as sess:
+        np.testing.assert_array_equal(sess.run(y * 2), [[2, 4], [10, 12]])
+        assert isinstance(_plan(sess), Plan)
+
+
+def test_boolean_mask_argument_errors():
+    x = ec.placeholder(ec.float32, [3, 4])
+    with pytest.raises(ValueError, match="cannot be a scalar"):
+        boolean_mask(x, True)
+    with pytest.raises(ValueError, match="known rank"):
+        boolean_mask(x, ec.placeholder(ec.bool, None))
+    with pytest.raises(ValueError, match="incompatible"):
+        boolean_mask(x, ec.placeholder(ec.bool, [5]))
+
+
+def test_static_graphs_keep_the_plain_plan():
+    x = ec.placeholder(ec.float32, [None, 3])
+    y = ec.reduce_sum(x * 2.0)
+    with ec.Session() as sess:
+        sess.run(y, {x: np.ones((2, 3), np.float32)})
+        assert isinstance(_plan(sess), Plan)
+
+
+def test_tail_is_compiled_once_per_boundary_shape_and_reused():
+    x = ec.placeholder(ec.float32, [None])
+    y = ec.reduce_sum(boolean_mask(x, x > 0.0) * 3.0)
+    with ec.Session() as sess:
+        for xv, want in (([1, -1, 2], 9), ([3, -1, -2], 9), ([1, 1, 1], 9), ([-1, 5, -1], 15)):
+            assert sess.run(y, {x: np.array(xv, np.float32)}) == pytest.approx(want)
+        plan = _plan(sess)
+        assert isinstance(plan, SegmentedPlan)
+        assert sorted(k[0][0] for k in plan.tails) == [1, 2, 3]   # (n_true, 1) coordinates
+        assert sess.compile_count == 1
+
+
+def test_variable_updates_downstream_of_a_dynamic_shape_reach_the_variable():
+    x = ec.placeholder(ec.float32, [None])
+    v = ec.Variable(0.0)
+    upd = ec.assign_add(v, ec.reduce_sum(boolean_mask(x, x > 0.0)))
+    with ec.Session() as sess:
+        sess.run(v.initializer)
+        sess.run(upd, {x: np.array([1.0, -2.0, 3.0], np.float32)})
+        sess.run(upd, {x: np.array([5.0], np.float32)})
+        assert sess.run(v) == pytest.approx(9.0)
+
+
+def test_control_dependency_on_an_op_that_already_ran_does_not_run_it_again():
+    x = ec.placeholder(ec.float32, [None])
+    v = ec.Variable(0.0)
+    bump = ec.assign_add(v, 1.0)
+    with ec.control_dependencies([bump]):
+        y = ec.reduce_sum(boolean_mask(x, x > 0.0)) + 0.0
+    with ec.control_dependencies([y]):
+        z = ec.identity(boolean_mask(x, x > 1.0))
+    with ec.Session() as sess:
+        sess.run(v.initializer)
+        yv, zv = sess.run([y, z], {x: np.array([1.0, 2.0, 3.0], np.float32)})
+        assert yv == pytest.approx(6.0)
+        np.testing.assert_array_equal(zv, [2.0, 3.0])
+        assert sess.run(v) == pytest.approx(1.0)
+
+
+def test_uninitialized_variable_in_the_tail_is_reported():
+    x = ec.placeholder(ec.float32, [None])
+    v = ec.Variable(2.0)
+    y = ec.reduce_sum(boolean_mask(x, x > 0.0)) * v
+    with ec.Session() as sess, pytest.raises(ec.errors.FailedPreconditionError,
+                                             match="uninitialized"):
+        sess.run(y, {x: np.array([1.0], np.float32)})
+
+
+def test_py_func_values_dtypes_and_downstream_ops():
+    x = ec.placeholder(ec.float32, [None])
+    calls = []
+
+    def f(a):
+        calls.append(a.copy())
+        return a[a > 0] * 2
+
+    y = py_func(f, [x], ec.float32)
+    assert y.shape.rank is None
+    z = ec.reduce_sum(y) + 1.0
+    pair = py_func(lambda a: [a + 1, np.int64(a.size)], [x], [ec.float32, ec.int64])
+    with ec.Session() as sess:
+        assert sess.run(z, {x: np.array([1.0, -1.0, 3.0], np.float32)}) == pytest.approx(9.0)
+        a, n = sess.run(pair, {x: np.array([1.0, 2.0], np.float32)})
+        np.testing.assert_allclose(a, [2.0, 3.0])
+        assert n == 2
+    assert len(calls) == 1
+
+
+def test_py_func_wrong_dtype_and_exceptions_map_to_tf_errors():
+    x = ec.placeholder(ec.float32, [2])
+
+    def bad(a):
+        raise ValueError("boom")
+
+    def stop(a):
+        raise StopIteration
+
+    def other(a):
+        raise KeyError("k")
+
+    with ec.Session() as sess:
+        with pytest.raises(ec.errors.InvalidArgumentError,
+                           match="0-th value returned by the function is double, but expects "
+                                 "float"):
+            sess.run(py_func(lambda a: a.astype(np.float64), [x], ec.float32), {x: [1, 2]})
+        with pytest.raises(ec.errors.InvalidArgumentError, match="ValueError: boom"):
+            sess.run(py_func(bad, [x], ec.float32), {x: [1, 2]})
+        with pytest.raises(ec.errors.OutOfRangeError):
+            sess.run(py_func(stop, [x], ec.float32), {x: [1, 2]})
+        with pytest.raises(KeyError):
+            sess.run(py_func(other, [x], ec.float32), {x: [1, 2]})
+        with pytest.raises(ec.errors.InvalidArgumentError, match="returned 1 values, Tout "
+                                                                 "lists 2"):
+            sess.run(py_func(lambda a: [a], [x], [ec.float32, ec.float32]), {x: [1, 2]})
+
+
+def test_py_func_has_no_gradient_as_in_tf1():
+    x = ec.placeholder(ec.float32, [2])
+    y = py_func(lambda a: a * 2, [x], ec.float32)
+    with pytest.raises(LookupError, match="PyFunc"):
+        ec.gradients(ec.reduce_sum(y), [x])
+
+
+def test_py_function_receives_values_with_numpy_method_and_set_shape():
+    x = ec.placeholder(ec.float32, [3])
+    y = py_function(lambda a: a.numpy() + 1.0, [x], ec.float32)
+    y.set_shape([3])
+    with ec.Session() as sess:
+        np.testing.assert_allclose(sess.run(y * 2.0, {x: [1, 2, 3]}), [4, 6, 8])
+
+
+def test_stateful_py_func_without_outputs_runs_as_a_target():
+    seen = []
+    op = py_func(lambda: seen.append(1) or [], [], [])
+    with ec.Session() as sess:
+        sess.run(op)
+        sess.run(op)
+    assert seen == [1, 1]
+    with pytest.raises(TypeError, match="must be callable"):
+        py_func(3, [], ec.float32)
