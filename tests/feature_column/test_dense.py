@@ -120,3 +120,24 @@ def test_linear_model_trains_with_sgd():
         for _ in range(50):
             s.run(train)
         assert s.run(loss) < 1e-4
+
+
+def test_weighted_column_weights_must_match_the_ids():
+    col = fc.weighted_categorical_column(fc.categorical_column_with_identity("i", 5), "w")
+    feats = {"i": np.array([[1, -1], [2, 3]]), "w": np.array([[1.0, 2.0], [1.0, 1.0]])}
+    out = fc.input_layer(feats, [fc.indicator_column(col)])
+    with ec.Session() as s:
+        with pytest.raises(ec.errors.InvalidArgumentError, match="same indices"):
+            s.run(out)
+
+
+def test_bucket_zero_counts_in_linear_model():
+    """Bucket id 0 (values below the first boundary) is a real id, not a missing one."""
+    bk = fc.bucketized_column(fc.numeric_column("a"), [0.0])
+    cols_to_vars = {}
+    out = fc.linear_model({"a": np.array([[-1.0], [1.0]], np.float32)}, [bk],
+                          cols_to_vars=cols_to_vars)
+    with ec.Session() as s:
+        s.run(ec.global_variables_initializer())
+        s.run(cols_to_vars[bk][0].assign([[5.0], [7.0]]))
+        np.testing.assert_allclose(s.run(out), [[5.0], [7.0]])

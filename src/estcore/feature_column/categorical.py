@@ -287,7 +287,7 @@ class WeightedCategoricalColumn(CategoricalColumn, collections.namedtuple(
                                  f"{w.dtype.name}.")
             w = sparse_ops.from_dense(w, ignore_value=0.0)
         ids = self.categorical_column._get_sparse_tensors(builder).id_tensor
-        return ids, w
+        return ids, sparse_ops.with_layout_of(w, ids, f"weighted column {self.name!r}")
 
     def _get_sparse_tensors(self, builder, weight_collections=None, trainable=None):
         ids, w = builder.get(self)

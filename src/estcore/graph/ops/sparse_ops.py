@@ -30,7 +30,7 @@ from estcore.graph.sparse_tensor import IndexedSlices, SparseTensor, is_sparse
 
 __all__ = ["bucketize", "sparse_placeholder", "from_dense", "all_present", "to_dense", "map_values",
            "embedding_lookup_sparse", "indexed_slices_to_dense", "sparse_reduce_sum",
-           "retain_valid", "dense_shape_of"]
+           "retain_valid", "dense_shape_of", "with_layout_of"]
 
 
 def _as_sparse(x, what: str = "sp_input") -> SparseTensor:
@@ -225,6 +225,34 @@ def retain_valid(sp: SparseTensor, keep) -> SparseTensor:
     from estcore.graph.ops import math_ops as m  # local: keeps module import order flat
     cols = m.where(keep, sp.cols, array_ops.fill(array_ops.shape(sp.cols), np.int64(-1)))
     return SparseTensor.from_parts(cols, sp.padded_values, sp.dense_shape, shape=sp.shape)
+
+
+def _same_layout_build(k):
+    vals, cols_a, cols_b = k.ins
+    o = k.outs[0]
+    what = k.attrs["what"]
+
+    def run():
+        if cols_a.shape != cols_b.shape or not np.array_equal(cols_a, cols_b):
+            ra, rb = int((cols_a >= 0).sum()), int((cols_b >= 0).sum())
+            raise errors.InvalidArgumentError(
+                f"{what}: the weights and the ids must have the same indices (TF's "
+                f"weighted_categorical_column rule); got {rb} weights for {ra} ids or "
+                "weights at other positions")
+        np.copyto(o, vals)
+    return run
+
+
+row("SparseSameLayout", lambda ctx: [(ctx.dtypes[0], ctx.shapes[0])], _same_layout_build,
+    NO_GRADIENT)
+
+
+def with_layout_of(values: SparseTensor, ids: SparseTensor, what: str) -> SparseTensor:
+    """``values`` checked at run time to have ``ids``' indices (an InvalidArgumentError
+    naming ``what`` otherwise)."""
+    v = make("SparseSameLayout", [values.padded_values, ids.cols, values.cols],
+             {"what": what}, name="same_layout")
+    return SparseTensor.from_parts(ids.cols, v, ids.dense_shape, shape=ids.shape)
 
 
 def _reduce_infer(ctx):

@@ -1,0 +1,57 @@
+"""Feature columns inside an Estimator's model_fn, fed string and numeric numpy features by
+numpy_input_fn: a wide (vocabulary, crossed bucketized) + deep (hashed embedding, numeric,
+indicator) model trains, evaluates, predicts and checkpoints the columns' variables."""
+
+import numpy as np
+
+import estcore as ec
+from estcore import feature_column as fc
+from estcore.estimator import Estimator, EstimatorSpec, ModeKeys, RunConfig
+from estcore.estimator.inputs import numpy_input_fn
+
+
+def _data(n=1200, seed=0):
+    rng = np.random.default_rng(seed)
+    color = rng.choice(["red", "green", "blue", ""], n)
+    city = np.array([f"c{i}" for i in rng.integers(0, 300, n)])
+    age = rng.uniform(10, 80, n).astype(np.float32)
+    y = ((color == "red") ^ (age > 40)).astype(np.int32)
+    return {"color": color, "city": city, "age": age}, y
+
+
+def _model_fn(features, labels, mode):
+    color = fc.categorical_column_with_vocabulary_list("color", ["red", "green", "blue"])
+    age = fc.numeric_column("age")
+    wide = [color, fc.crossed_column([fc.bucketized_column(age, [20.0, 40.0, 60.0]), "color"],
+                                     100)]
+    deep = [fc.embedding_column(fc.categorical_column_with_hash_bucket("city", 1000), 4),
+            fc.numeric_column("age", normalizer_fn=lambda x: (x - 45.0) / 20.0),
+            fc.indicator_column(color)]
+    h = ec.layers.dense(fc.input_layer(features, deep), 16, activation=ec.nn.relu)
+    logits = ec.layers.dense(h, 1) + fc.linear_model(features, wide)
+    pred = ec.cast(logits[:, 0] > 0, ec.int32)
+    if mode == ModeKeys.PREDICT:
+        return EstimatorSpec(mode, predictions={"class": pred})
+    loss = ec.losses.sigmoid_cross_entropy(ec.expand_dims(labels, 1), logits)
+    if mode == ModeKeys.EVAL:
+        return EstimatorSpec(mode, loss=loss,
+                             eval_metric_ops={"acc": ec.metrics.accuracy(labels, pred)})
+    op = ec.train.AdagradOptimizer(0.1).minimize(loss, global_step=ec.train.get_global_step())
+    return EstimatorSpec(mode, loss=loss, train_op=op)
+
+
+def test_wide_and_deep_columns_in_an_estimator(tmp_path):
+    x, y = _data()
+    est = Estimator(_model_fn, model_dir=str(tmp_path), config=RunConfig(tf_random_seed=1))
+    est.train(numpy_input_fn(x, y, batch_size=50, num_epochs=8, shuffle=True))
+    metrics = est.evaluate(numpy_input_fn(x, y, num_epochs=1, shuffle=False))
+    assert metrics["acc"] > 0.9, metrics
+    names = est.get_variable_names()
+    for want in ("input_layer/city_embedding/embedding_weights",
+                 "linear_model/age_bucketized_X_color/weights", "linear_model/color/weights",
+                 "linear_model/bias_weights"):
+        assert want in names
+    assert est.get_variable_value("input_layer/city_embedding/embedding_weights").shape == \
+        (1000, 4)
+    preds = list(est.predict(numpy_input_fn({k: v[:5] for k, v in x.items()}, shuffle=False)))
+    assert len(preds) == 5 and {int(p["class"]) for p in preds} <= {0, 1}
