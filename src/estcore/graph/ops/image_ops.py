@@ -44,7 +44,7 @@ def interp_matrix(n_in: int, n_out: int, method: str, align_corners: bool) -> np
         scale = n_in / n_out
     src = np.arange(n_out) * scale
     if method == "nearest":
-        idx = np.round(src) if align_corners else np.floor(src)
+        idx = np.floor(src + 0.5) if align_corners else np.floor(src)   # (half away from 0)
         idx = np.minimum(idx.astype(np.int64), n_in - 1)
         m[np.arange(n_out), idx] = 1.0
         return m
