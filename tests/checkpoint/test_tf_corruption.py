@@ -315,3 +315,36 @@ def test_fuzz_mutated_tf_checkpoint(tmp_path_factory, reference, edits, cut, tar
 def test_fuzz_table_round_trip(items, block_size):
     ordered = sorted(items.items())
     assert read_table(build_table(ordered, block_size=block_size), "t") == ordered
+
+
+_ENTRY_FIELDS = st.one_of(
+    st.tuples(st.sampled_from([1, 3, 4, 5]), st.integers(0, (1 << 64) - 1)).map(
+        lambda fv: wire.field_varint(fv[0], fv[1])),
+    st.lists(st.integers(-3, 1 << 40), max_size=4).map(
+        lambda dims: wire.field_bytes(2, b"".join(
+            wire.field_bytes(2, wire.field_varint(1, d)) for d in dims))),
+    st.integers(0, 0xFFFFFFFF).map(
+        lambda c: wire.tag(6, wire.FIXED32) + struct.pack("<I", c)),
+    st.binary(max_size=12),
+)
+
+
+@FUZZ
+@given(fields=st.lists(_ENTRY_FIELDS, max_size=7), header=st.one_of(
+    st.just(wire.field_varint(1, 1)), st.binary(max_size=12)))
+def test_fuzz_entry_protos_inside_a_valid_table(tmp_path_factory, fields, header):
+    """The table's checksums hold; the BundleEntryProto and header bytes are random:
+    either an error of the format or values that are exactly the checked extents."""
+    model_dir = str(tmp_path_factory.mktemp("ent") / "m")
+    shutil.copytree(tm.FIXTURES / "mlp_adam", model_dir)
+    prefix, index, _ = _files(model_dir, 6)
+    items = read_table(open_bytes(index), index)
+    items = [(b"", header)] + [(k, b"".join(fields) if k == b"dense/bias" else v)
+                               for k, v in items[1:]]
+    with open(index, "wb") as f:
+        f.write(build_table(items))
+    out, peak = _parse_or_error(prefix)
+    if isinstance(out, dict):
+        for name, value in out.items():
+            assert isinstance(value, np.ndarray), name
+    assert peak < MEMORY_FACTOR * 2000 + MEMORY_SLACK
