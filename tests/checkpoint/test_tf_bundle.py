@@ -20,6 +20,7 @@ import pytest
 from estcore._lib._pipeline import crc32c
 from estcore.checkpoint import tf_bundle
 from estcore.checkpoint.format import (
+    CheckpointCorruptError,
     read_checkpoint,
     read_header_unverified,
     read_tensor_unverified,
@@ -242,3 +243,17 @@ def test_big_endian_bundle_reads_in_native_order(tmp_path):
     got = read_checkpoint(prefix)[0]["w"]
     assert got.dtype == np.float32 and got.dtype.isnative
     np.testing.assert_array_equal(got, value)
+
+
+def test_an_entry_without_crc_field_means_a_masked_crc_of_zero(tmp_path):
+    """proto3 leaves a zero fixed32 out: such an entry is checked against 0 (and its
+    bytes, whose masked CRC is not 0, are then a checksum mismatch naming it)."""
+    prefix = str(tmp_path / "model.ckpt-1")
+    tf_bundle.write_bundle(prefix, {"w": np.ones(3, np.float32)})
+    items = read_table((tmp_path / "model.ckpt-1.index").read_bytes(), "i")
+    entry = items[1][1]
+    entry = entry[:entry.rindex(bytes([0x35]))]  # drop the crc32c field
+    (tmp_path / "model.ckpt-1.index").write_bytes(build_table([items[0], (b"w", entry)]))
+    assert tf_bundle.read_index(prefix).entries["w"].crc == 0
+    with pytest.raises(CheckpointCorruptError, match="checksum mismatch for variable 'w'"):
+        read_checkpoint(prefix)

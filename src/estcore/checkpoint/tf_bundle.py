@@ -235,7 +235,8 @@ def _parse_shape(raw: bytes, path: str, name: str) -> tuple[int, ...]:
 
 
 def _parse_entry(name: str, value: bytes, path: str, big: bool) -> BundleEntry:
-    dtype_num, shape, shard, offset, size, crc, sliced = 0, (), 0, 0, 0, None, False
+    # (proto3 leaves out zero fields: an absent crc32c is a masked CRC of 0)
+    dtype_num, shape, shard, offset, size, crc, sliced = 0, (), 0, 0, 0, 0, False
     for field, wt, raw in _ints(value, path, f"the entry of {name!r}"):
         if field == 1 and wt == wire.VARINT:
             dtype_num = raw
@@ -256,9 +257,7 @@ def _parse_entry(name: str, value: bytes, path: str, big: bool) -> BundleEntry:
         dtype = dtype.newbyteorder(">")
     if shard < 0 or offset < 0 or size < 0:
         raise _corrupt(path, f"variable {name!r} has a negative shard, offset or size")
-    if crc is None and not sliced:
-        raise _corrupt(path, f"variable {name!r} has no checksum")
-    return BundleEntry(name, dtype, dtype_name, shape, shard, offset, size, crc or 0, sliced)
+    return BundleEntry(name, dtype, dtype_name, shape, shard, offset, size, crc, sliced)
 
 
 def _check_extents(index: BundleIndex) -> None:
