@@ -6,8 +6,8 @@
    * ``dataset-T``: ``Dataset.from_tensor_slices((x, y)).shuffle(60000).batch(128)``
      with ``T`` C worker threads (``Options.threading.private_threadpool_size``);
    * ``numpy_input_fn-T``: ``numpy_input_fn(x, y, 128, shuffle=True, num_threads=T)``;
-   * ``dataset-buffer``: the same with ``shuffle(10000)`` (TF's buffer order, chunk path;
-     informational).
+   * ``dataset-buffer``: the same with ``shuffle(10000)`` (TF's buffer order: a table
+     computed in C per pass, gathered by the C workers; informational).
 
    Target: dataset-1 >= 0.9 x numpy_input_fn-1.
 
