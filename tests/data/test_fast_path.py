@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from estcore.data import Dataset, Options
 from estcore.data.iterators import DatasetIterator
+from estcore.inputs import shard_scope
 
 from .conftest import values
 
@@ -136,3 +137,18 @@ def test_closing_an_iterator_stops_the_stream():
     it.close()
     with pytest.raises(StopIteration):
         next(it)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: Dataset.from_tensor_slices(rows(23)).shuffle(23, seed=3).batch(4),  # C stream
+    lambda: Dataset.from_tensor_slices(rows(23)).batch(4).map(lambda e: e),      # chunks
+])
+def test_data_parallel_workers_split_the_batches(make):
+    whole = [b["i"] for b in values(make())]
+    parts = []
+    for index in range(3):
+        with shard_scope(index, 3):
+            it = iter(make())
+        parts.append([b["i"] for b in values(it)])
+        assert parts[-1] == whole[index::3]
+    assert sorted(i for p in parts for b in p for i in b) == list(range(23))

@@ -9,6 +9,10 @@ fingerprint and shuffle seeds (JSON). A new iterator created inside
 those elements: the C stream starts at that batch, the chunk path replays the pass and
 drops them (shuffle seeds and pass counters are restored, so the replay is the same).
 
+Inside :func:`estcore.inputs.shard_scope(i, n)` (the Estimator's data-parallel
+training) an iterator yields only elements ``i, i + n, ...`` of the pass: with batched
+elements, the n workers together see each batch once.
+
 ``Iterator.get_next()`` returns the outputs of one ``PyFunc`` node (static shapes from
 the element spec) that pulls the next element of the iterator's pass when run: in a
 plain Session they raise ``OutOfRangeError`` after the last element (TF's behaviour);
@@ -35,6 +39,7 @@ from estcore.errors import FailedPreconditionError, InvalidArgumentError, OutOfR
 from estcore.graph.ir import get_default_graph
 from estcore.graph.ops.script_ops import py_func
 from estcore.inputs.resume import take_resume_state
+from estcore.inputs.shard import current_shard
 from estcore.inputs.source import GET_NEXT_COLLECTION, GetNextRecord
 from estcore.nest import flatten, is_nested, map_structure
 
@@ -88,7 +93,8 @@ class DatasetIterator:
         self._count = start
         self._plan = fast.plan(node, options)
         self.path = "c_stream" if self._plan is not None else "chunks"
-        self._gen = self._run(start)
+        self.shard = current_shard()
+        self._gen = self._run(start) if self.shard[1] == 1 else self._sharded(start)
 
     def _fits(self, state: Any) -> bool:
         return (isinstance(state, dict) and state.get("kind") == STATE_KIND
@@ -120,6 +126,16 @@ class DatasetIterator:
             else:
                 for i in range(k):
                     yield pack(tree, [a[i] for a in chunk])
+
+    def _sharded(self, start: int) -> _PyIterator[Any]:
+        """Elements ``index, index + n, ...`` of the pass (data-parallel workers: with
+        batches of B, worker i of n gets the rows shard i of numpy_input_fn's global
+        batch of ``n * B`` would hold, except at a short end)."""
+        index, n = self.shard
+        for k, element in enumerate(self._run(start), start):
+            if k % n == index:
+                self._count = k  # the state counts positions of the whole pass
+                yield element
 
     def __iter__(self) -> DatasetIterator:
         return self
