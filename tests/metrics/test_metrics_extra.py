@@ -111,6 +111,19 @@ def test_mean_iou_rejects_out_of_range_class_at_run_time():
                 sess.run(update, {lab: [0, 1, 5]})
 
 
+def test_mean_iou_weights_of_the_wrong_size_at_run_time():
+    with ec.Graph().as_default():
+        lab = ec.placeholder(ec.int64, [None])
+        w = ec.placeholder(ec.float32, [None])
+        value, update = ec.metrics.mean_iou(lab, lab, num_classes=2, weights=w)
+        with ec.Session() as sess:
+            sess.run(ec.local_variables_initializer())
+            with pytest.raises(InvalidArgumentError, match="weights.*one value per label"):
+                sess.run(update, {lab: [0, 1, 1], w: [1.0, 2.0]})
+            sess.run(update, {lab: [0, 1, 1], w: [1.0, 0.0, 2.0]})
+            assert sess.run(value) == pytest.approx(1.0)
+
+
 @pytest.mark.parametrize("call, match", [
     (lambda: ec.metrics.mean_iou([0, 1], [0, 1], num_classes=0), "num_classes"),
     (lambda: ec.metrics.mean_iou([0.0, 1.0], [0, 1], num_classes=2), "labels"),
