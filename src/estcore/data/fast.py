@@ -31,8 +31,9 @@ path (tests compare the two).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -41,12 +42,57 @@ from estcore.data.node import Node
 from estcore.data.options import Options
 from estcore.data.shuffle import ShuffleNode
 from estcore.data.sources import SlicesNode
+from estcore.data.structure import pack
 from estcore.data.transforms import BatchNode, PrefetchNode, RepeatNode, TakeNode
 
 __all__ = ["FastPlan", "plan", "MAX_TABLE"]
 
 _QUEUE_ROWS = 1000  # rows buffered ahead, numpy_input_fn's default queue_capacity
 MAX_TABLE = 1 << 23  # order-table rows per stream (64 MiB of uint64)
+
+
+def _leaf_keys(part: Any) -> tuple[str, ...] | None:
+    """Sorted keys of a flat dict of arrays (the seam builds it), else None."""
+    if type(part) is dict and all(isinstance(k, str) for k in part) and \
+            all(isinstance(v, np.ndarray) for v in part.values()):
+        return tuple(sorted(part))
+    return None
+
+
+def seam_layout(tree: Any, num_leaves: int) -> tuple[Any, Any, Callable | None]:
+    """``(x_keys, y_keys, repack)`` for ``_pipeline._Stream``: the seam itself builds an
+    element that is one array, a flat dict of arrays, or a pair of those (repack None);
+    any other structure comes back as a dict of numbered columns that ``repack`` turns
+    into the element."""
+    if tree is None:
+        return None, None, None
+    x_keys = _leaf_keys(tree)
+    if x_keys is not None:
+        return x_keys, None, None
+    if type(tree) is tuple and len(tree) == 2:
+        sides = []
+        for part in tree:
+            if isinstance(part, np.ndarray):
+                sides.append((None, ""))
+            else:
+                keys = _leaf_keys(part)
+                if keys is None:
+                    break
+                sides.append((keys, keys))
+        else:
+            return sides[0][0], sides[1][1], None
+    keys = tuple(f"{i:04d}" for i in range(num_leaves))
+
+    def repack(batch: dict) -> Any:
+        return pack(tree, [batch[k] for k in keys])
+
+    return keys, None, repack
+
+
+def _rows(batch: Any) -> int:
+    while not isinstance(batch, np.ndarray):
+        batch = batch[0] if isinstance(batch, tuple) else next(iter(batch.values()))
+    return int(batch.shape[0])
 
 
 def _pass_seed(seed: int, pass_index: int, salt: int) -> int:
@@ -82,8 +128,8 @@ class FastPlan:
         rows = self.slices.num_rows * self.passes_per_stream
         return rows // self.batch_size if self.drop_remainder else -(-rows // self.batch_size)
 
-    def batches(self, start: int) -> Iterator[list[np.ndarray]]:
-        """Flat leaves of each batch from element (batch) ``start`` on."""
+    def batches(self, start: int) -> Iterator[Any]:
+        """Each batch (the element, in the pipeline's structure) from ``start`` on."""
         per = self.batches_per_stream()
         if per == 0 or self.streams == 0:
             return
@@ -95,6 +141,9 @@ class FastPlan:
         if self.shuffle is not None and per > 0:
             for _ in range(index * self.passes_per_stream):
                 self.shuffle.next_pass()  # the passes a resumed iterator skips
+        if self.limit < 0 and self.streams == 1 and index == 0:
+            yield from self._stream(first)  # the common case, one generator less
+            return
         while self.streams < 0 or index < self.streams:
             for leaves in self._stream(first):
                 yield leaves
@@ -113,7 +162,7 @@ class FastPlan:
                  for _ in range(self.passes_per_stream)]
         return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
-    def _stream(self, start: int) -> Iterator[list[np.ndarray]]:
+    def _stream(self, start: int) -> Iterator[Any]:
         s = self.slices
         epochs = max(self.passes_per_stream, 0)  # 0: endless
         order = None
@@ -125,18 +174,18 @@ class FastPlan:
             shuffle = True
             seed = _pass_seed(self.shuffle.seed, self.shuffle.next_pass(), 0xFA57)
         rows = self.batch_size if epochs == 0 else min(self.batch_size, s.num_rows * epochs)
-        keys = tuple(f"{i:04d}" for i in range(len(s.arrays)))
-        core = _pipeline._Stream(list(s.arrays), keys, None, rows, epochs, seed, shuffle,
+        x_keys, y_keys, repack = seam_layout(s.tree, len(s.arrays))
+        core = _pipeline._Stream(list(s.arrays), x_keys, y_keys, rows, epochs, seed, shuffle,
                                  self.num_threads, max(_QUEUE_ROWS, rows), start, order=order)
+        drop = self.drop_remainder
         try:
             while True:
                 batch = core.next()
                 if batch is None:
                     return
-                leaves = [batch[k] for k in keys]
-                if self.drop_remainder and leaves[0].shape[0] < self.batch_size:
+                if drop and _rows(batch) < self.batch_size:
                     return
-                yield leaves
+                yield batch if repack is None else repack(batch)
         finally:
             core.close()
 

@@ -108,8 +108,7 @@ class DatasetIterator:
     def _run(self, start: int) -> _PyIterator[Any]:
         tree = self._tree
         if self._plan is not None:
-            for leaves in self._plan.batches(start):
-                yield leaves[0] if tree is None else pack(tree, leaves)
+            yield from self._plan.batches(start)  # elements in their structure already
             return
         skip = start
         for chunk in self._node.chunks():
