@@ -152,3 +152,20 @@ def test_data_parallel_workers_split_the_batches(make):
         parts.append([b["i"] for b in values(it)])
         assert parts[-1] == whole[index::3]
     assert sorted(i for p in parts for b in p for i in b) == list(range(23))
+
+
+@pytest.mark.parametrize("element", [
+    lambda x, i: x,
+    lambda x, i: {"x": x, "i": i},
+    lambda x, i: (x, i),
+    lambda x, i: ({"x": x}, i),
+    lambda x, i: (x, {"i": i}),
+    lambda x, i: ({"x": x}, {"i": i, "j": i}),
+    lambda x, i: ({"a": {"x": x}}, (i, i)),  # any other structure: packed in Python
+    lambda x, i: (x, i, x),
+])
+def test_every_element_structure_comes_back_from_the_c_stream(element):
+    r = rows(9)
+    ds = Dataset.from_tensor_slices(element(r["x"], r["i"])).batch(4)
+    assert iter(ds).path == "c_stream"
+    assert values(ds) == values(chunk_path(ds))
