@@ -11,7 +11,9 @@ head and the factories the premade estimators call. The classification heads liv
 Loss reduction: TF 1.15's premade estimators (``tf.estimator.DNNClassifier`` & co. as a
 ``tf.compat.v1`` program gets them) reduce the weighted loss with ``Reduction.SUM``; so
 do estcore's. With ``SUM`` the training summaries hold ``loss`` (the batch sum) and
-``average_loss`` (the sum over the summed example weights).
+``average_loss`` (the sum over the summed example weights). Under a multi-process
+strategy the optimizer minimizes a ``SUM`` loss times the number of processes (see
+:func:`_replica_scaled`), so W processes train as one process on the global batch.
 
 Must not: create variables other than the metrics' local state; know which model made
 the logits (the estimators in this package do).
@@ -47,6 +49,7 @@ from estcore.graph.variables import name_scope
 from estcore.losses.losses_impl import Reduction, compute_weighted_loss
 from estcore.metrics.metrics_impl import mean
 from estcore.summary.ops import scalar
+from estcore.train.strategy_context import current_strategy
 
 __all__ = ["Head", "LossSpec", "RegressionHead", "regression_head", "summary_key",
            "check_loss_reduction", "check_dense_labels", "get_weights", "check_logits",
@@ -223,6 +226,23 @@ def call_loss_fn(loss_fn: Callable, labels: Any, logits: Any, features: Any,
         return loss
 
 
+def _replica_scaled(loss: Any, loss_reduction: str):
+    """The loss the optimizer minimizes: ``loss``, times the number of training processes
+    under a multi-process strategy when the reduction is ``SUM``.
+
+    estcore's data-parallel optimizer averages the processes' gradients (right for a mean
+    loss); a summed loss over each process's shard needs the factor so that W processes
+    step as one process on the global batch does (TF's strategies summed the replicas'
+    gradients instead). Exact for equal shards; the short last batch of a finite input
+    weighs its examples by ``W * n_r / N``.
+    """
+    strategy = current_strategy()
+    if strategy is None or loss_reduction != Reduction.SUM:
+        return loss
+    replicas = strategy.num_replicas_in_sync
+    return loss * float(replicas) if replicas > 1 else loss
+
+
 def _append_update_ops(train_op: Any):
     """``train_op`` grouped with the graph's ``UPDATE_OPS`` (batch-norm moving averages)."""
     update_ops = get_default_graph().get_collection(GraphKeys.UPDATE_OPS)
@@ -311,12 +331,13 @@ class Head:
                     metrics = self._eval_metric_ops(predictions, loss_spec, regularization_loss)
                 return EstimatorSpec(ModeKeys.EVAL, predictions=predictions, loss=loss,
                                      eval_metric_ops=metrics)
+            train_loss = _replica_scaled(loss, self._loss_reduction)
             if optimizer is not None:
                 if train_op_fn is not None:
                     raise ValueError("train_op_fn and optimizer cannot both be set.")
-                train_op = optimizer.minimize(loss, global_step=get_global_step())
+                train_op = optimizer.minimize(train_loss, global_step=get_global_step())
             elif train_op_fn is not None:
-                train_op = train_op_fn(loss)
+                train_op = train_op_fn(train_loss)
             else:
                 raise ValueError("train_op_fn and optimizer cannot both be None.")
             train_op = _append_update_ops(train_op)
