@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import estcore as ec
+import estcore.compat.v1 as tf
 import estcore.saved_model
 from estcore.estimator import (
     BaselineClassifier,
@@ -170,3 +171,26 @@ def test_baseline_classifier_learns_the_label_distribution(tmp_path):
               steps=300)
     probs = next(est.predict(numpy_input_fn({"x": x[:1]}, shuffle=False)))["probabilities"]
     np.testing.assert_allclose(probs, [0.1, 0.3, 0.6], atol=1e-3)
+
+
+def test_an_exported_wide_and_deep_model_serves_tf_examples_with_string_features(tmp_path):
+    fc = tf.feature_column
+    color = np.array(["red", "green", "blue", "grey"])[RNG.integers(0, 4, 64)]
+    vocab = fc.categorical_column_with_vocabulary_list("color", ["red", "green", "blue"])
+    hashed = fc.categorical_column_with_hash_bucket("color", 16)
+    est = tf.estimator.DNNLinearCombinedClassifier(
+        model_dir=str(tmp_path / "m"), linear_feature_columns=[COLS[0], vocab],
+        dnn_feature_columns=[COLS[0], fc.embedding_column(hashed, 2)], dnn_hidden_units=[4])
+    est.train(numpy_input_fn({"x": X, "color": color}, Y, batch_size=16, num_epochs=None,
+                             shuffle=False), steps=5)
+    spec = {"x": FixedLenFeature([3], ec.float32),
+            "color": FixedLenFeature([1], ec.string, default_value="")}
+    path = est.export_saved_model(str(tmp_path / "export"),
+                                  build_parsing_serving_input_receiver_fn(spec))
+    served = estcore.saved_model.load(path)(
+        {"inputs": [encode_example({"x": X[i], "color": [color[i].encode()]})
+                    for i in range(4)]})
+    direct = list(est.predict(numpy_input_fn({"x": X[:4], "color": color[:4]},
+                                             shuffle=False)))
+    np.testing.assert_allclose(served["scores"], [p["probabilities"] for p in direct],
+                               rtol=1e-6)
