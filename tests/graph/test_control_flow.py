@@ -228,3 +228,24 @@ def test_map_fn_with_per_element_data_dependent_shapes():
     with ec.Session() as sess:
         xv = np.array([[1, -1, 2, -3], [-1, -1, -1, 5.0]])
         np.testing.assert_allclose(sess.run(y, {x: xv}), [3.0, 5.0])
+
+
+def test_variables_created_inside_branches_get_gradients():
+    x = ec.placeholder(f64, [None, 3])
+    p = ec.placeholder_with_default(True, [])
+    y = cond(p, lambda: ec.layers.dense(x, 1, name="a"), lambda: ec.layers.dense(x, 1, name="b"))
+    loss = ec.reduce_mean(ec.square(y - ec.reduce_sum(x, 1, keepdims=True)))
+    opt = ec.train.GradientDescentOptimizer(0.2)
+    grads = dict((v.op.name, g) for g, v in opt.compute_gradients(loss))
+    assert {k for k, g in grads.items() if g is not None} == {"a/kernel", "a/bias", "b/kernel",
+                                                              "b/bias"}
+    step = opt.minimize(loss)
+    xv = RNG.normal(size=(16, 3))
+    with ec.Session() as sess:
+        sess.run(ec.global_variables_initializer())
+        b_before = sess.run("b/kernel:0")
+        first = sess.run(loss, {x: xv})
+        for _ in range(100):
+            sess.run(step, {x: xv})
+        assert sess.run(loss, {x: xv}) < first * 0.01
+        np.testing.assert_array_equal(sess.run("b/kernel:0"), b_before)   # not taken

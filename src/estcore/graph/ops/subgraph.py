@@ -80,16 +80,24 @@ class Body:
             else:
                 caps.setdefault(id(t), t)
 
+        def visit(t):
+            # a variable, even one created inside, is read from the session's storage and
+            # is an input of the owning op (so autodiff reaches it through that op)
+            if inside(t.op._id) and t.op.type != "VariableV2":
+                stack.append(t.op)
+            else:
+                outer(t)
+
         stack = []
         for t in self.outputs:
-            (stack.append(t.op) if inside(t.op._id) else outer(t))
+            visit(t)
         while stack:
             op = stack.pop()
             if op._id in seen:
                 continue
             seen[op._id] = op
             for t in op.inputs:
-                (stack.append(t.op) if inside(t.op._id) else outer(t))
+                visit(t)
             for c in op.control_inputs:
                 if inside(c._id):
                     stack.append(c)
