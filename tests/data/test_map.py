@@ -134,3 +134,10 @@ def test_string_ops_and_decoders_are_vectorised():
     lines = Dataset.from_tensor_slices(np.array(["1,a", "2,b"])).map(
         lambda line: decode_csv(line, [[0], [""]]))
     assert map_mode(lines) == "vectorized" and values(lines) == [(1, b"a"), (2, b"b")]
+
+
+def test_a_function_failing_both_ways_reports_both():
+    with pytest.raises(ValueError, match="could not be traced on tensors .*Reshape.* nor run"):
+        Dataset.range(3).map(lambda v: ec.reshape(v, [2]))
+    with pytest.raises(NameError, match="not defined"):
+        Dataset.range(3).map(lambda v: undefined_name + v)  # noqa: F821

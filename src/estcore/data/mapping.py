@@ -119,10 +119,16 @@ class MapFunction:
             self._tree = None
             self.out_structure = TensorSpec(None, dt.float32)
             return
-        result = self._call_numpy(first)
+        try:
+            result = self._call_numpy(first)
+            leaves = flatten(result)
+            if any(isinstance(v, Tensor) for v in leaves):
+                raise TypeError("it returned symbolic tensors for numpy arguments")
+            arrays = [to_array(v, f"{self.what} result") for v in leaves]
+        except Exception as exc:  # noqa: BLE001 - report both attempts, the cause chained
+            raise _same_kind(exc, f"{self.what}: the function could not be traced on tensors "
+                                  f"({self.reason}) nor run on numpy values ({exc})") from exc
         self._tree = result if is_nested(result) else None
-        leaves = flatten(result)
-        arrays = [to_array(v, f"{self.what} result") for v in leaves]
         self.out_structure = pack(self._tree, [
             TensorSpec(TensorShape([None] * a.ndim), dt.as_dtype(a.dtype)) for a in arrays])
 
@@ -166,6 +172,14 @@ class MapFunction:
                 a = to_array(a, f"{self.what} result", s.dtype)
             out.append(a)
         return out
+
+
+def _same_kind(exc: Exception, message: str) -> Exception:
+    """``exc``'s class with ``message`` where it takes one argument, else a TypeError."""
+    try:
+        return type(exc)(message)
+    except Exception:  # noqa: BLE001 - classes with other constructors
+        return TypeError(message)
 
 
 def _tree_of(structure: Any) -> Any:
