@@ -9,6 +9,7 @@ import estcore as ec
 import estcore.compat.v1 as tf
 from estcore.data import Dataset
 from estcore.errors import FailedPreconditionError, OutOfRangeError
+from estcore.inputs import shard_scope
 
 pytestmark = pytest.mark.smoke
 
@@ -56,3 +57,15 @@ def test_python_iterator_get_next_raises_out_of_range_at_the_end():
     assert it.get_next() == 0 and it.get_next() == 1
     with pytest.raises(OutOfRangeError):
         it.get_next()
+
+
+def test_len_of_an_iterator_is_what_is_left_when_known():
+    it = iter(Dataset.range(10).batch(3))
+    assert len(it) == 4
+    next(it)
+    assert len(it) == 3 and len(list(it)) == 3 and len(it) == 0
+    with pytest.raises(TypeError, match="not known"):
+        len(iter(Dataset.range(10).filter(lambda v: v > 3)))
+    with shard_scope(1, 3):
+        sharded = iter(Dataset.range(10))
+    assert len(sharded) == 3 and list(sharded) == [1, 4, 7]

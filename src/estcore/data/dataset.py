@@ -19,6 +19,7 @@ import the Estimator.
 from __future__ import annotations
 
 import os
+import zlib
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -60,12 +61,14 @@ def _int_arg(name: str, value: Any, minimum: int | None = None) -> int:
 
 
 def _seed(seed: Any, node: Node) -> int:
+    """A shuffle's 64-bit seed: the given one, else one derived from the seed scope and
+    the pipeline below the shuffle (two shuffles of one pipeline differ), else entropy."""
     if seed is not None:
         return _int_arg("seed", seed) & (2**64 - 1)
     scoped = current_seed()
-    depth = len(str(node.describe()))
     if scoped is not None:
-        ss = np.random.SeedSequence([scoped & (2**64 - 1), depth])
+        salt = zlib.crc32(repr(node.describe()).encode())
+        ss = np.random.SeedSequence([scoped & (2**64 - 1), salt])
         return int(ss.generate_state(1, np.uint64)[0])
     return int.from_bytes(os.urandom(8), "little")
 
@@ -332,7 +335,9 @@ class Dataset:
         the C stream's worker threads)."""
         if not isinstance(options, Options):
             raise invalid("options", "a tf.data.Options", options, TypeError)
-        return Dataset(self._node, self._options.merge(options))
+        merged = self._options.merge(options)
+        merged.num_threads()  # a bad private_threadpool_size fails here, not at iteration
+        return Dataset(self._node, merged)
 
     def options(self) -> Options:
         return self._options

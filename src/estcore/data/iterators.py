@@ -144,6 +144,16 @@ class DatasetIterator:
         self._count += 1
         return value
 
+    def __len__(self) -> int:
+        """Elements still to come when the dataset's cardinality is known (the progress
+        bar's total); TypeError otherwise."""
+        card = self._node.cardinality()
+        if card < 0:
+            raise TypeError("the number of elements of this dataset is not known")
+        index, n = self.shard
+        first = self._count + (index - self._count) % n  # the next position this yields
+        return max(0, -(-(card - first) // n))
+
     def get_next(self) -> Any:
         """The next element; raises OutOfRangeError at the end (TF's eager iterator)."""
         try:
