@@ -309,6 +309,12 @@ class Dataset:
         seen["structure"] = structure
         return make, structure
 
+    def ignore_errors(self, log_warning: bool = False) -> Dataset:
+        """Leaves out the elements whose production raises (TF's ``ignore_errors``): a
+        map / filter function failing on an element (e.g. ``decode_csv`` on a malformed
+        line), and a file reader's error, which ends that file. Other errors raise."""
+        return self._wrap(transforms.IgnoreErrorsNode(self._node, bool(log_warning)))
+
     def cache(self, filename: str = "") -> Dataset:
         """Keeps the elements of the first complete pass in memory and replays them.
 

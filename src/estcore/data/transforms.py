@@ -13,6 +13,7 @@ start threads.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -33,7 +34,7 @@ from estcore.nest import map_structure
 
 __all__ = ["BatchNode", "PaddedBatchNode", "UnbatchNode", "TakeNode", "SkipNode", "RepeatNode",
            "FilterNode", "ShardNode", "EnumerateNode", "FlatMapNode", "InterleaveNode",
-           "CacheNode", "PrefetchNode"]
+           "CacheNode", "PrefetchNode", "IgnoreErrorsNode"]
 
 
 def _prepend(size: int | None, shape: TensorShape) -> TensorShape:
@@ -272,7 +273,10 @@ class RepeatNode(Node):
 
 
 class FilterNode(Node):
-    """Keeps the elements whose predicate is True; ``keep(chunk)`` returns the mask."""
+    """Keeps the elements whose predicate is True; ``keep(chunk)`` returns the mask
+    (``keep.skipping``: the same, leaving out elements whose predicate raises)."""
+
+    tolerant = False
 
     def __init__(self, up: Node, keep: Callable[[Chunk], np.ndarray]):
         self.inputs = (up,)
@@ -280,8 +284,9 @@ class FilterNode(Node):
         super().__init__(up.structure)
 
     def chunks(self) -> Iterator[Chunk]:
+        keep = getattr(self.keep, "skipping", self.keep) if self.tolerant else self.keep
         for chunk in self.inputs[0].chunks():
-            mask = self.keep(chunk)
+            mask = keep(chunk)
             if mask.all():
                 yield chunk
             elif mask.any():
@@ -467,3 +472,35 @@ class PrefetchNode(Node):
 
     def describe(self) -> list:
         return self.inputs[0].describe()
+
+
+def _tolerant_copy(node: Node) -> Node:
+    """A copy of ``node``'s pipeline whose map / filter / file nodes leave out failing
+    elements (the original nodes, which other Datasets may share, are not changed)."""
+    new = copy.copy(node)
+    new.inputs = tuple(_tolerant_copy(n) for n in node.inputs)
+    if hasattr(type(new), "tolerant"):
+        new.tolerant = True
+    return new
+
+
+class IgnoreErrorsNode(Node):
+    """TF's ``ignore_errors``: elements whose production raises are left out (a map or
+    filter function failing on an element; a file reader's error ends that file, the
+    next file is read). Errors elsewhere (e.g. batching elements of different shapes)
+    still raise."""
+
+    def __init__(self, up: Node, log_warning: bool):
+        self.inputs = (_tolerant_copy(up),)
+        self.log_warning = log_warning
+        super().__init__(up.structure)
+
+    def chunks(self) -> Iterator[Chunk]:
+        return self.inputs[0].chunks()
+
+    def cardinality(self) -> int:
+        return UNKNOWN
+
+    def describe(self) -> list:
+        return ["ignore_errors", self.inputs[0].describe()]
+
