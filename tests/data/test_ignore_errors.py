@@ -66,3 +66,12 @@ def test_a_file_error_ends_that_file_only(tmp_path):
     assert got[-3:] == [b"record 0", b"record 1", b"record 2"]
     assert len(got) in (3, 4, 5)  # the bad file's records before the damaged one, then good
     assert np.all([isinstance(g, bytes) for g in got])
+
+
+def test_log_warning_says_what_was_left_out(csv, caplog):
+    with caplog.at_level("WARNING", logger="estcore"):
+        assert len(values(parsed(csv).ignore_errors())) == 3
+    assert not caplog.records
+    with caplog.at_level("WARNING", logger="estcore"):
+        assert len(values(parsed(csv).ignore_errors(log_warning=True))) == 3
+    assert any("2 element(s)" in r.getMessage() for r in caplog.records)

@@ -78,7 +78,7 @@ class FileNode(Node):
         self.args = args
         super().__init__(TensorSpec([], dt.string))
 
-    tolerant = False  # ignore_errors: a reader's error ends that file, not the pass
+    tolerant: bool | str = False  # ignore_errors ("log"/"quiet"): an error ends the file
 
     def chunks(self) -> Iterator[Chunk]:
         for name in self.names:
@@ -89,8 +89,9 @@ class FileNode(Node):
                 except Exception:  # noqa: BLE001 - re-raised unless ignore_errors
                     if not self.tolerant:
                         raise
-                    logger.warning("ignore_errors: the rest of %s is skipped after a read "
-                                   "error", name)
+                    if self.tolerant == "log":
+                        logger.warning("ignore_errors: the rest of %s is skipped after a "
+                                       "read error", name, exc_info=True)
                     break
                 if records is None:
                     break

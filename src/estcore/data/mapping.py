@@ -23,6 +23,7 @@ Must not: decide batching rules (``vectorize.py``); start threads.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -48,6 +49,8 @@ from estcore.graph.tensor import Tensor
 from estcore.nest import flatten, is_nested, pack_sequence_as
 
 __all__ = ["MapFunction", "MapNode", "make_filter", "call_with_element", "normalize_result"]
+
+logger = logging.getLogger("estcore")
 
 VECTORIZED, PER_ELEMENT, NUMPY = "vectorized", "per_element", "numpy"
 PROBE_ELEMENTS = 64  # numpy path: elements tried for the output types before giving up
@@ -252,7 +255,7 @@ def _elements(node: Node) -> Callable[[], Iterator[list]]:
 class MapNode(Node):
     """Elements are ``fn(element)`` (see the module docstring for how it runs)."""
 
-    tolerant = False  # ignore_errors: elements whose function raises are left out
+    tolerant: bool | str = False  # ignore_errors ("log"/"quiet"): failing elements left out
 
     def __init__(self, up: Node, fn: Callable):
         self.inputs = (up,)
@@ -270,6 +273,11 @@ class MapNode(Node):
                 if not self.tolerant:
                     raise self.function.locate(chunk, position, exc) from exc
                 parts = self.function.run_skipping(chunk)
+                if self.tolerant == "log":
+                    left = chunk_len(chunk) - sum(chunk_len(p) for p in parts)
+                    logger.warning("ignore_errors: %d element(s) of input elements %d..%d left "
+                                   "out: %s", left, position, position + chunk_len(chunk) - 1,
+                                   exc)
             position += chunk_len(chunk)
             yield from parts
 

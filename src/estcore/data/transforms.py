@@ -474,13 +474,14 @@ class PrefetchNode(Node):
         return self.inputs[0].describe()
 
 
-def _tolerant_copy(node: Node) -> Node:
+def _tolerant_copy(node: Node, mode: str) -> Node:
     """A copy of ``node``'s pipeline whose map / filter / file nodes leave out failing
-    elements (the original nodes, which other Datasets may share, are not changed)."""
+    elements (the original nodes, which other Datasets may share, are not changed).
+    ``mode``: ``"log"`` (each leaving-out logged as a warning) or ``"quiet"``."""
     new = copy.copy(node)
-    new.inputs = tuple(_tolerant_copy(n) for n in node.inputs)
+    new.inputs = tuple(_tolerant_copy(n, mode) for n in node.inputs)
     if hasattr(type(new), "tolerant"):
-        new.tolerant = True
+        new.tolerant = mode
     return new
 
 
@@ -491,7 +492,7 @@ class IgnoreErrorsNode(Node):
     still raise."""
 
     def __init__(self, up: Node, log_warning: bool):
-        self.inputs = (_tolerant_copy(up),)
+        self.inputs = (_tolerant_copy(up, "log" if log_warning else "quiet"),)
         self.log_warning = log_warning
         super().__init__(up.structure)
 
