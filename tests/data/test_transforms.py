@@ -4,6 +4,7 @@ TF 2.15.1: tensorflow-cpu in /work/tf-venv; outputs noted where the docs give no
 from __future__ import annotations
 
 import collections
+import os
 
 import numpy as np
 import pytest
@@ -197,3 +198,13 @@ def test_output_shapes_types_classes_and_element_spec():
     assert ds.output_shapes[0]["x"].as_list() == [None, 3]
     assert ds.output_types[1] is dt.int64
     assert ds.element_spec[0]["x"].shape.as_list() == [None, 3]
+
+
+def test_interleave_default_cycle_is_the_cpu_count():
+    cores = len(os.sched_getaffinity(0))
+    ds = Dataset.range(1, 5).interleave(lambda x: Dataset.from_tensors(x).repeat(3))
+    want = values(Dataset.range(1, 5).interleave(lambda x: Dataset.from_tensors(x).repeat(3),
+                                                 cycle_length=cores))
+    assert values(ds) == want
+    if cores == 2:  # TF 2.15 on a 2-core machine
+        assert want == [1, 2, 1, 2, 1, 2, 3, 4, 3, 4, 3, 4]

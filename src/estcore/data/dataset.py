@@ -269,9 +269,14 @@ class Dataset:
 
     def interleave(self, map_func: Callable, cycle_length: Any = None, block_length: Any = None,
                    num_parallel_calls: Any = None, deterministic: Any = None) -> Dataset:
-        """TF's interleave of the datasets ``map_func(element)`` returns (see flat_map)."""
-        cycle = 1 if cycle_length in (None, AUTOTUNE) else _int_arg("cycle_length",
-                                                                    cycle_length, 1)
+        """TF's interleave of the datasets ``map_func(element)`` returns (see flat_map).
+
+        ``cycle_length`` None or AUTOTUNE: the number of CPU cores this process may run
+        on, as TF (so the order depends on the machine, as in TF)."""
+        if cycle_length is None or cycle_length == AUTOTUNE:
+            cycle = len(os.sched_getaffinity(0))  # TF: the schedulable CPU cores
+        else:
+            cycle = _int_arg("cycle_length", cycle_length, 1)
         block = 1 if block_length is None else _int_arg("block_length", block_length, 1)
         make, structure = self._sub_datasets(map_func, "interleave")
         return self._wrap(transforms.InterleaveNode(self._node, make, structure, cycle, block))
