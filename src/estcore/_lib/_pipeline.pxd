@@ -161,6 +161,7 @@ cdef extern from "estcore/est_csv.h" nogil:
         size_t na_len
         const int64_t *select_cols
         int num_threads
+        int full_path_only
 
     ctypedef struct est_csv_error:
         int64_t record

@@ -603,6 +603,7 @@ def decode_csv_columns(records, list types, list defaults, str delim, bint use_q
     cfg.na_value = PyBytes_AS_STRING(na_value)
     cfg.na_len = <size_t>len(na_value)
     cfg.num_threads = max(1, min(num_threads, EST_CSV_MAX_THREADS))
+    cfg.full_path_only = 0
     sel = None
     cdef int64_t[::1] sel_view
     cfg.select_cols = NULL
