@@ -208,3 +208,25 @@ def test_interleave_default_cycle_is_the_cpu_count():
     assert values(ds) == want
     if cores == 2:  # TF 2.15 on a 2-core machine
         assert want == [1, 2, 1, 2, 1, 2, 3, 4, 3, 4, 3, 4]
+
+
+# Outputs of TF 2.15.1 (tensorflow-cpu, /work/tf-venv) for
+# range(1, 6).interleave(lambda x: range(10x, 10x + x), cycle_length, block_length):
+# an input found exhausted (at its turn or inside its block) is replaced by the next
+# element's dataset, first read at the slot's next turn.
+TF_INTERLEAVE = {
+    (2, 1): [10, 20, 21, 30, 31, 40, 32, 41, 42, 50, 43, 51, 52, 53, 54],
+    (2, 2): [10, 20, 21, 30, 31, 32, 40, 41, 50, 51, 42, 43, 52, 53, 54],
+    (3, 2): [10, 20, 21, 30, 31, 40, 41, 32, 42, 43, 50, 51, 52, 53, 54],
+    (1, 3): [10, 20, 21, 30, 31, 32, 40, 41, 42, 43, 50, 51, 52, 53, 54],
+}
+
+
+@pytest.mark.parametrize(("cycle", "block"), sorted(TF_INTERLEAVE))
+def test_interleave_replaces_exhausted_inputs_as_tf(cycle, block):
+    ds = Dataset.range(1, 6).interleave(lambda x: Dataset.range(x * 10, x * 10 + x),
+                                        cycle_length=cycle, block_length=block)
+    assert values(ds) == TF_INTERLEAVE[(cycle, block)]
+    empty_ones = Dataset.range(4).interleave(
+        lambda x: Dataset.range(x * 10, x * 10 + (x % 2) * 3), cycle_length=2, block_length=2)
+    assert values(empty_ones) == [10, 11, 12, 30, 31, 32]  # TF 2.15.1

@@ -347,7 +347,8 @@ class FlatMapNode(Node):
 
 class InterleaveNode(Node):
     """TF's interleave: ``cycle_length`` open inputs, ``block_length`` elements from each
-    in turn; an exhausted input is replaced by the next element's dataset."""
+    in turn; an input found exhausted (at its turn or inside its block) is replaced by
+    the next element's dataset, which is first read at the slot's next turn."""
 
     def __init__(self, up: Node, make: Callable[[list], Node], structure: Any,
                  cycle_length: int, block_length: int):
@@ -395,9 +396,7 @@ class InterleaveNode(Node):
                         return
                     i %= len(slots)
                     continue
-                slots[i] = r
-                if got is None:
-                    continue
+                slots[i] = r  # read at its next turn, as TF's interleave
             i = (i + 1) % len(slots)
 
 
