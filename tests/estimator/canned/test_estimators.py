@@ -194,3 +194,12 @@ def test_an_exported_wide_and_deep_model_serves_tf_examples_with_string_features
                                              shuffle=False)))
     np.testing.assert_allclose(served["scores"], [p["probabilities"] for p in direct],
                                rtol=1e-6)
+
+
+@pytest.mark.parametrize("n_classes,bad", [(2, 2), (3, 7), (3, -1)])
+def test_training_on_an_out_of_range_label_fails_the_step(n_classes, bad, tmp_path):
+    est = DNNClassifier([4], COLS, model_dir=str(tmp_path), n_classes=n_classes)
+    y = Y.copy()
+    y[5] = bad
+    with pytest.raises(ec.errors.InvalidArgumentError, match="abels"):
+        est.train(numpy_input_fn({"x": X}, y, batch_size=16, num_epochs=1, shuffle=False))

@@ -156,10 +156,15 @@ def test_a_label_outside_the_vocabulary_fails_the_run():
         fetch(spec.loss)
 
 
-def test_a_class_id_out_of_range_fails_the_run():
-    spec, fetch = _run(multi_class_head(3), ModeKeys.EVAL, np.zeros((2, 3), np.float32),
-                       np.array([[0], [3]], np.int64))
-    with pytest.raises(InvalidArgumentError, match="Labels must <= n_classes - 1"):
+@pytest.mark.parametrize("bad", [3, -1])
+def test_a_class_id_out_of_range_fails_the_run(bad):
+    ids = np.array([[0], [bad]], np.int64)
+    spec, fetch = _run(multi_class_head(3), ModeKeys.EVAL, np.zeros((2, 3), np.float32), ids)
+    with pytest.raises(InvalidArgumentError, match=r"`labels` must be in \[0, 3\)"):
+        fetch(spec.loss)
+    custom = multi_class_head(3, loss_fn=lambda labels, logits: ec.cast(labels, ec.float32))
+    spec, fetch = _run(custom, ModeKeys.EVAL, np.zeros((2, 3), np.float32), ids)
+    with pytest.raises(InvalidArgumentError, match=r"Labels must be in \[0, n_classes - 1\]"):
         fetch(spec.loss)
 
 
