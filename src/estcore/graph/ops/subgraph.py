@@ -33,6 +33,7 @@ from estcore.graph.shapes import TensorShape
 __all__ = ["Body", "trace", "concrete_shapes", "run_body"]
 
 _BOUND = ("VariableV2", "Const")
+MAX_PLANS = 256   # sub-plans kept per body and fetch set (oldest dropped)
 
 
 class _Outside:
@@ -197,6 +198,8 @@ def run_body(state, key, body: Body, fetch: list, values: list) -> list:
     skey = tuple(np.shape(v) for v in values)
     plan = cache.get(skey)
     if plan is None:
+        if len(cache) >= MAX_PLANS:   # a stream of new shapes: drop the oldest
+            del cache[next(iter(cache))]
         plan = cache[skey] = compile_plan(session, fetch, [], body.feeds(), list(skey),
                                           _Outside(body.ranges))
     return run_checked(session, plan, values)
