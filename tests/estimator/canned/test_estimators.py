@@ -22,6 +22,7 @@ from estcore.estimator import (
     WarmStartSettings,
     add_metrics,
 )
+from estcore.estimator.canned.classifier_heads import binary_classification_head
 from estcore.estimator.canned.linear import default_optimizer
 from estcore.estimator.canned.optimizers import get_optimizer_instance
 from estcore.estimator.inputs import numpy_input_fn
@@ -203,3 +204,25 @@ def test_training_on_an_out_of_range_label_fails_the_step(n_classes, bad, tmp_pa
     y[5] = bad
     with pytest.raises(ec.errors.InvalidArgumentError, match="abels"):
         est.train(numpy_input_fn({"x": X}, y, batch_size=16, num_epochs=1, shuffle=False))
+
+
+def test_a_custom_model_fn_from_the_logit_builders_and_a_head(tmp_path):
+    head = binary_classification_head()
+
+    def model_fn(features, labels, mode):
+        with tf.variable_scope("dnn"):
+            dnn = tf.estimator.experimental.dnn_logit_fn_builder(
+                units=1, hidden_units=[4], feature_columns=COLS, activation_fn=tf.nn.relu,
+                dropout=None, input_layer_partitioner=None, batch_norm=False)
+            logits = dnn(features=features, mode=mode)
+        with tf.variable_scope("linear"):
+            logits += tf.estimator.experimental.linear_logit_fn_builder(1, COLS)(features)
+        return head.create_estimator_spec(features=features, mode=mode, labels=labels,
+                                          logits=logits,
+                                          optimizer=tf.train.AdagradOptimizer(0.1))
+
+    est = tf.estimator.Estimator(model_fn, model_dir=str(tmp_path))
+    est.train(train_input(), steps=20)
+    assert est.evaluate(eval_input())["accuracy"] > 0.8
+    assert "linear/linear_model/x/weights" in est.get_variable_names()
+    assert "dnn/hiddenlayer_0/kernel" in est.get_variable_names()
