@@ -9,6 +9,7 @@ import os
 import numpy as np
 import pytest
 
+import estcore as ec
 from estcore.data import Dataset
 from estcore.data.node import CHUNK_ROWS
 from estcore.errors import InvalidArgumentError
@@ -230,3 +231,12 @@ def test_interleave_replaces_exhausted_inputs_as_tf(cycle, block):
     empty_ones = Dataset.range(4).interleave(
         lambda x: Dataset.range(x * 10, x * 10 + (x % 2) * 3), cycle_length=2, block_length=2)
     assert values(empty_ones) == [10, 11, 12, 30, 31, 32]  # TF 2.15.1
+
+
+def test_constant_tensors_are_values_and_placeholders_are_refused():
+    graph = ec.Graph()
+    with graph.as_default():
+        assert values(Dataset.from_tensor_slices(ec.constant([1, 2]))) == [1, 2]
+        ph = ec.placeholder(ec.float32, [None, 2], name="x_ph")
+        with pytest.raises(TypeError, match="'x_ph:0' has no value while the Dataset is built"):
+            Dataset.from_tensor_slices(ph)
