@@ -249,3 +249,18 @@ def test_variables_created_inside_branches_get_gradients():
             sess.run(step, {x: xv})
         assert sess.run(loss, {x: xv}) < first * 0.01
         np.testing.assert_array_equal(sess.run("b/kernel:0"), b_before)   # not taken
+
+
+def test_branches_returning_operations_give_an_op_to_run():
+    p = ec.placeholder(ec.bool, [])
+    v = ec.Variable(0.0)
+    op = cond(p, lambda: ec.assign_add(v, 1.0).op, ec.no_op)
+    assert isinstance(op, ec.Operation)
+    with ec.Session() as sess:
+        sess.run(v.initializer)
+        sess.run(op, {p: True})
+        sess.run(op, {p: False})
+        sess.run(op, {p: True})
+        assert sess.run(v) == pytest.approx(2.0)
+    with pytest.raises(ValueError, match="same kind"):
+        cond(p, ec.no_op, lambda: ec.constant(1.0))
