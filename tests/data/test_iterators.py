@@ -69,3 +69,21 @@ def test_len_of_an_iterator_is_what_is_left_when_known():
     with shard_scope(1, 3):
         sharded = iter(Dataset.range(10))
     assert len(sharded) == 3 and list(sharded) == [1, 4, 7]
+
+
+def test_a_tf1_training_loop_on_get_next_ends_with_the_data():
+    x = np.random.default_rng(0).normal(size=(100, 3)).astype(np.float32)
+    y = (x.sum(1) > 0).astype(np.int32)
+    graph = tf.Graph()
+    with graph.as_default():
+        gs = tf.train.get_or_create_global_step()
+        ds = Dataset.from_tensor_slices(({"x": x}, y)).shuffle(100, seed=1).repeat(3).batch(10)
+        features, labels = tf.data.make_one_shot_iterator(ds).get_next()
+        loss = tf.losses.sparse_softmax_cross_entropy(labels, tf.layers.dense(features["x"], 2))
+        train = tf.train.GradientDescentOptimizer(0.1).minimize(loss, global_step=gs)
+        steps = 0
+        with tf.train.MonitoredTrainingSession() as sess:
+            while not sess.should_stop():
+                sess.run(train)
+                steps += 1
+    assert steps == 30  # 3 epochs of 100 rows in batches of 10; OutOfRangeError ends it
