@@ -264,3 +264,14 @@ def test_branches_returning_operations_give_an_op_to_run():
         assert sess.run(v) == pytest.approx(2.0)
     with pytest.raises(ValueError, match="same kind"):
         cond(p, ec.no_op, lambda: ec.constant(1.0))
+
+
+def test_gradient_through_branches_of_different_shapes():
+    x = ec.placeholder(f64, [None])
+    p = ec.placeholder(ec.bool, [])
+    y = cond(p, lambda: ec.exp(x), lambda: ec.concat([x, x * 3.0], 0))
+    (g,) = ec.gradients(ec.reduce_sum(y * y), [x])
+    xv = np.array([0.1, 0.2, -0.4])
+    with ec.Session() as sess:
+        np.testing.assert_allclose(sess.run(g, {x: xv, p: True}), 2 * np.exp(2 * xv))
+        np.testing.assert_allclose(sess.run(g, {x: xv, p: False}), 20 * xv)
