@@ -275,3 +275,15 @@ def test_gradient_through_branches_of_different_shapes():
     with ec.Session() as sess:
         np.testing.assert_allclose(sess.run(g, {x: xv, p: True}), 2 * np.exp(2 * xv))
         np.testing.assert_allclose(sess.run(g, {x: xv, p: False}), 20 * xv)
+
+
+def test_cond_inside_map_fn_with_its_gradient():
+    x = ec.placeholder(f64, [None, 3])
+    y = map_fn(lambda r: cond(ec.reduce_sum(r) > 0.0, lambda: ec.reduce_sum(ec.exp(r)),
+                              lambda: ec.reduce_sum(r * r)), x)
+    (g,) = ec.gradients(ec.reduce_sum(y), [x])
+    xv = np.array([[0.1, 0.2, 0.3], [-1.0, 0.5, 0.1]])
+    with ec.Session() as sess:
+        yv, gv = sess.run([y, g], {x: xv})
+    np.testing.assert_allclose(yv, [np.exp(xv[0]).sum(), (xv[1] ** 2).sum()])
+    np.testing.assert_allclose(gv, [np.exp(xv[0]), 2 * xv[1]])
