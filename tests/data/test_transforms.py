@@ -240,3 +240,9 @@ def test_constant_tensors_are_values_and_placeholders_are_refused():
         ph = ec.placeholder(ec.float32, [None, 2], name="x_ph")
         with pytest.raises(TypeError, match="'x_ph:0' has no value while the Dataset is built"):
             Dataset.from_tensor_slices(ph)
+
+
+def test_padding_values_must_be_scalars():
+    ds = Dataset.range(1, 3).map(lambda x: np.full([x], x))
+    with pytest.raises(InvalidArgumentError, match="padding_values"):
+        ds.padded_batch(2, padded_shapes=[None], padding_values=[0, 1])

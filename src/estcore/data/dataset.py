@@ -226,8 +226,15 @@ class Dataset:
             values = flatten(padding_values)
         else:
             values = [padding_values]
-        values = [None if v is None else to_array(v, "padding_values").item()
-                  if np.ndim(v) == 0 else v for v in values]
+        scalars = []
+        for v in values:
+            if v is not None:
+                v = to_array(v, "padding_values")
+                if v.ndim:
+                    raise invalid("padding_values", "scalars (one per component)", v)
+                v = v.item()
+            scalars.append(v)
+        values = scalars
         return self._wrap(transforms.PaddedBatchNode(self._node, b, shapes, values,
                                                      bool(drop_remainder)))
 
@@ -240,7 +247,7 @@ class Dataset:
         return self._wrap(transforms.TakeNode(self._node, _int_arg("count", count, -1)))
 
     def skip(self, count: Any) -> Dataset:
-        """All but the first ``count`` elements (-1: none)."""
+        """All but the first ``count`` elements (-1: skips them all)."""
         return self._wrap(transforms.SkipNode(self._node, _int_arg("count", count, -1)))
 
     def shard(self, num_shards: Any, index: Any) -> Dataset:
