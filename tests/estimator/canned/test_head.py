@@ -20,6 +20,7 @@ from estcore.estimator.canned.classifier_heads import (
 )
 from estcore.estimator.canned.head import regression_head
 from estcore.feature_column.numeric import numeric_column
+from estcore.graph.sparse_tensor import SparseTensor
 from estcore.losses import Reduction
 from estcore.train import GradientDescentOptimizer
 
@@ -282,3 +283,11 @@ def test_missing_labels_and_missing_weight_feature_are_named():
         _run(regression_head(), ModeKeys.EVAL, LOGITS1)
     with pytest.raises(ValueError, match="feature 'w' is not in features"):
         _run(regression_head(weight_column="w"), ModeKeys.EVAL, LOGITS1, LOGITS1)
+
+
+def test_sparse_labels_are_refused_with_tfs_advice():
+    with ec.Graph().as_default():
+        labels = SparseTensor(indices=[[0, 0]], values=[1.0], dense_shape=[2, 1])
+        with pytest.raises(ValueError, match="SparseTensor labels are not supported"):
+            regression_head().create_estimator_spec({}, ModeKeys.EVAL, ec.zeros([2, 1]),
+                                                    labels)

@@ -41,10 +41,11 @@ from estcore.graph import dtypes
 from estcore.graph.global_step import get_global_step
 from estcore.graph.ir import GraphKeys, get_default_graph
 from estcore.graph.ops.array_ops import expand_dims, ones_like
-from estcore.graph.ops.core import convert_to_tensor, is_tensor
+from estcore.graph.ops.core import convert_to_tensor
 from estcore.graph.ops.math_ops import add_n, cast, squared_difference
 from estcore.graph.ops.reduce_ops import reduce_sum
 from estcore.graph.ops.state_ops import group
+from estcore.graph.sparse_tensor import is_sparse
 from estcore.graph.variables import name_scope
 from estcore.losses.losses_impl import Reduction, compute_weighted_loss
 from estcore.metrics.metrics_impl import mean
@@ -118,7 +119,7 @@ def check_dense_labels(labels: Any, logits: Any, expected_labels_dimension: int)
                          f"{expected_labels_dimension}] for this head; got a dict with keys "
                          f"{sorted(labels)}. Return the label as the second element of "
                          "input_fn's (features, labels), not a dict.")
-    if not is_tensor(labels) and hasattr(labels, "dense_shape"):
+    if is_sparse(labels):
         raise ValueError(
             "SparseTensor labels are not supported. labels must be a Tensor of shape "
             f"[D0, D1, ..., DN, {expected_labels_dimension}], e.g. [batch_size, "
