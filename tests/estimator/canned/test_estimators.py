@@ -22,7 +22,10 @@ from estcore.estimator import (
     WarmStartSettings,
     add_metrics,
 )
-from estcore.estimator.canned.classifier_heads import binary_classification_head
+from estcore.estimator.canned.classifier_heads import (
+    binary_classification_head,
+    multi_class_head,
+)
 from estcore.estimator.canned.linear import default_optimizer
 from estcore.estimator.canned.optimizers import get_optimizer_instance
 from estcore.estimator.inputs import numpy_input_fn
@@ -226,3 +229,36 @@ def test_a_custom_model_fn_from_the_logit_builders_and_a_head(tmp_path):
     assert est.evaluate(eval_input())["accuracy"] > 0.8
     assert "linear/linear_model/x/weights" in est.get_variable_names()
     assert "dnn/hiddenlayer_0/kernel" in est.get_variable_names()
+
+
+@pytest.mark.parametrize("make_pair", [
+    lambda d, h: (tf.estimator.DNNEstimator(h(), [4], COLS, model_dir=d + "a",
+                                            config=RunConfig(tf_random_seed=2)),
+                  DNNClassifier([4], COLS, model_dir=d + "b", n_classes=3,
+                                config=RunConfig(tf_random_seed=2))),
+    lambda d, h: (tf.estimator.LinearEstimator(h(), COLS, model_dir=d + "a"),
+                  LinearClassifier(COLS, model_dir=d + "b", n_classes=3)),
+    lambda d, h: (tf.estimator.DNNLinearCombinedEstimator(
+        h(), model_dir=d + "a", linear_feature_columns=COLS, dnn_feature_columns=COLS,
+        dnn_hidden_units=[3], config=RunConfig(tf_random_seed=2)),
+        DNNLinearCombinedClassifier(model_dir=d + "b", linear_feature_columns=COLS,
+                                    dnn_feature_columns=COLS, dnn_hidden_units=[3],
+                                    n_classes=3, config=RunConfig(tf_random_seed=2))),
+    lambda d, h: (tf.estimator.BaselineEstimator(h(), model_dir=d + "a"),
+                  BaselineClassifier(model_dir=d + "b", n_classes=3)),
+])
+def test_estimator_with_a_head_trains_as_the_matching_classifier(make_pair, tmp_path):
+    with_head, classifier = make_pair(str(tmp_path / "m"), lambda: multi_class_head(3))
+    y3 = np.digitize(X[:, 0], [-0.5, 0.5]).astype(np.int64)
+    for est in (with_head, classifier):
+        est.train(numpy_input_fn({"x": X}, y3, batch_size=16, num_epochs=None,
+                                 shuffle=False), steps=4)
+    assert with_head.get_variable_names() == classifier.get_variable_names()
+    for name in classifier.get_variable_names():
+        np.testing.assert_array_equal(with_head.get_variable_value(name),
+                                      classifier.get_variable_value(name))
+
+
+def test_an_estimator_needs_a_head():
+    with pytest.raises(TypeError, match="`head` must be a head"):
+        tf.estimator.DNNEstimator("multi_class", [4], COLS)

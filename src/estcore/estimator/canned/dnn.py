@@ -38,7 +38,8 @@ from estcore.losses.losses_impl import Reduction
 from estcore.nn import relu
 from estcore.summary.ops import histogram, scalar
 
-__all__ = ["DNNClassifier", "DNNRegressor", "dnn_logit_fn_builder", "dnn_model_fn",
+__all__ = ["DNNClassifier", "DNNRegressor", "DNNEstimator", "dnn_logit_fn_builder",
+           "dnn_model_fn", "check_head",
            "check_hidden_units", "check_dropout", "check_no_partitioner", "check_features"]
 
 LEARNING_RATE = 0.05
@@ -74,6 +75,15 @@ def check_no_partitioner(partitioner: Any, arg: str) -> None:
             f"`{arg}` is not supported by estcore: variables are not partitioned (one "
             f"process, or MPI replicas each holding every variable). Pass {arg}=None. "
             f"Received: {arg}={partitioner!r}")
+
+
+def check_head(head: Any) -> Head:
+    """The ``head`` of a ``*Estimator`` class: a :class:`Head` (a clear error otherwise)."""
+    if not isinstance(head, Head):
+        raise TypeError("`head` must be a head from estcore.estimator.canned (e.g. "
+                        "classifier_heads.multi_class_head(3) or head.regression_head()). "
+                        f"Received: head={head!r}")
+    return head
 
 
 def check_features(features: Any) -> None:
@@ -225,4 +235,24 @@ class DNNRegressor(Estimator):
         super().__init__(
             model_fn=_model_fn(head, hidden_units, feature_columns, optimizer, activation_fn,
                                dropout, input_layer_partitioner, batch_norm),
+            model_dir=model_dir, config=config, warm_start_from=warm_start_from)
+
+
+class DNNEstimator(Estimator):
+    """A DNN with a given head (TF 1.15's ``tf.estimator.DNNEstimator``).
+
+    Args: ``head`` (a :class:`~estcore.estimator.canned.head.Head`, e.g. from
+    ``classifier_heads.multi_class_head``), then as :class:`DNNClassifier` without
+    ``n_classes``, ``weight_column``, ``label_vocabulary`` and ``loss_reduction`` (the
+    head holds them).
+    """
+
+    def __init__(self, head: Head, hidden_units: Sequence[int], feature_columns: Any,
+                 model_dir: Any = None, optimizer: Any = "Adagrad",
+                 activation_fn: Callable = relu, dropout: float | None = None,
+                 input_layer_partitioner: Any = None, config: RunConfig | None = None,
+                 warm_start_from: Any = None, batch_norm: bool = False):
+        super().__init__(
+            model_fn=_model_fn(check_head(head), hidden_units, feature_columns, optimizer,
+                               activation_fn, dropout, input_layer_partitioner, batch_norm),
             model_dir=model_dir, config=config, warm_start_from=warm_start_from)
