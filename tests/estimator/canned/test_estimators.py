@@ -262,3 +262,16 @@ def test_estimator_with_a_head_trains_as_the_matching_classifier(make_pair, tmp_
 def test_an_estimator_needs_a_head():
     with pytest.raises(TypeError, match="`head` must be a head"):
         tf.estimator.DNNEstimator("multi_class", [4], COLS)
+
+
+def test_numpy_integers_are_accepted_where_tf_took_ints(tmp_path):
+    est = DNNClassifier(np.array([4, 3]), COLS, model_dir=str(tmp_path / "a"),
+                        n_classes=np.int64(3))
+    est.train(numpy_input_fn({"x": X}, Y, batch_size=16, num_epochs=None, shuffle=False),
+              steps=2)
+    assert est.get_variable_value("dnn/logits/kernel").shape == (3, 3)
+    reg = DNNRegressor([np.int32(2)], COLS, model_dir=str(tmp_path / "b"),
+                       label_dimension=np.int64(2))
+    reg.train(numpy_input_fn({"x": X}, X[:, :2], batch_size=16, num_epochs=None,
+                             shuffle=False), steps=2)
+    assert reg.get_variable_value("dnn/logits/bias").shape == (2,)

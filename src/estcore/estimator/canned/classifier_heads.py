@@ -20,6 +20,7 @@ Must not: create model variables; know which model made the logits.
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -202,9 +203,10 @@ class MultiClassHead(_ClassHead):
                  name: str | None = None):
         if n_classes is None:
             raise ValueError("n_classes cannot be None")
-        if not isinstance(n_classes, int) or isinstance(n_classes, bool) or n_classes <= 2:
+        if not isinstance(n_classes, numbers.Integral) or isinstance(n_classes, bool) \
+                or n_classes <= 2:
             raise ValueError(f"n_classes must be > 2: {n_classes}.")
-        self._n_classes = n_classes
+        self._n_classes = int(n_classes)
         self._weight_column = weight_column
         self._label_vocabulary = _check_vocabulary(label_vocabulary, n_classes)
         self._loss_reduction = check_loss_reduction(loss_reduction)

@@ -16,6 +16,7 @@ hold the feature columns' transformations (``estcore.feature_column``).
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -52,10 +53,10 @@ def check_hidden_units(hidden_units: Any, arg: str = "hidden_units") -> tuple[in
                          f"Received: {arg}={hidden_units!r}")
     units = tuple(hidden_units)
     for u in units:
-        if not isinstance(u, int) or isinstance(u, bool) or u < 1:
+        if not isinstance(u, numbers.Integral) or isinstance(u, bool) or u < 1:
             raise ValueError(f"`{arg}` must hold positive ints. Received: {arg}="
                              f"{list(units)!r}")
-    return units
+    return tuple(int(u) for u in units)
 
 
 def check_dropout(dropout: Any, arg: str = "dropout") -> float | None:
@@ -109,8 +110,9 @@ def dnn_logit_fn_builder(units: int, hidden_units: Sequence[int], feature_column
     Raises:
         ValueError: ``units`` is not an int.
     """
-    if not isinstance(units, int) or isinstance(units, bool):
+    if not isinstance(units, numbers.Integral) or isinstance(units, bool):
         raise ValueError(f"units must be an int.  Given type: {type(units)}")
+    units = int(units)
     hidden_units = check_hidden_units(hidden_units)
     check_no_partitioner(input_layer_partitioner, "input_layer_partitioner")
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import collections
 import inspect
+import numbers
 from collections.abc import Callable
 from typing import Any
 
@@ -367,10 +368,10 @@ class RegressionHead(Head):
     def __init__(self, label_dimension: int, weight_column: Any = None,
                  loss_reduction: str = Reduction.SUM, loss_fn: Callable | None = None,
                  inverse_link_fn: Callable | None = None, name: str | None = None):
-        if not isinstance(label_dimension, int) or isinstance(label_dimension, bool) \
-                or label_dimension < 1:
+        if not isinstance(label_dimension, numbers.Integral) \
+                or isinstance(label_dimension, bool) or label_dimension < 1:
             raise ValueError(f"Invalid label_dimension {label_dimension}.")
-        self._logits_dimension = label_dimension
+        self._logits_dimension = int(label_dimension)
         self._weight_column = weight_column
         self._loss_reduction = check_loss_reduction(loss_reduction)
         if loss_fn:
