@@ -10,6 +10,8 @@
 #   sparse_combine(params, ids, weights, out)   out[b] = sum_l weights[b, l] * params[ids[b, l]]
 #       params [rows, ...] float32/float64; ids int64 [B, L]; weights [B, L] of params' dtype
 #       (0: skip the slot); out [B, ...] (row shape of params), all C-contiguous
+#   map_ids(values, mapping, out)           out[i] = mapping[values[i]] (a dict of every value
+#       to an int; out: C-contiguous int64 of len(values)); KeyError for a missing value
 #   nonempty_strings(values, out)           out[i] = values[i] is not '' / b'' (values: a
 #       sequence of str/bytes; out: a C-contiguous bool array of len(values))
 #   sparse_apply(kind, var, s1, s2, grad, indices, hyper, flag=0)
@@ -83,6 +85,19 @@ def hash_strings(values, out, num_buckets=0):
     for i in range(n):
         h = _fp_obj(values[i])
         o[i] = h % nb if nb > 0 else h
+
+
+def map_ids(values, dict mapping, out):
+    """``out[i] = mapping[values[i]]`` (a C loop of dict lookups; see the contract)."""
+    cdef Py_ssize_t i, n = len(values)
+    cdef int64_t[::1] o
+    if not isinstance(out, _ndarray) or out.dtype != np.int64 or not out.flags.c_contiguous \
+            or out.size != n:
+        raise InvalidArgumentError(f"map_ids: `out` must be a C-contiguous int64 array of {n} "
+                                   f"elements. Received: {_describe_array('out', out)}")
+    o = out.reshape(-1)
+    for i in range(n):
+        o[i] = mapping[values[i]]
 
 
 def nonempty_strings(values, out):

@@ -111,20 +111,24 @@ def _vocab_build(k):
 
     def run():
         vals = x.reshape(-1).tolist()
+        ids = dict.fromkeys(vals)          # the batch's distinct values (C-level loop)
         miss = []
-        for i, v in enumerate(vals):
+        for v in ids:
             j = table.get(key(v), -1)
             if j < 0:
-                miss.append(i)
-            flat[i] = j
+                miss.append(v)
+            ids[v] = j
         if miss:
             if n_oov:
                 h = np.empty(len(miss), np.uint64)
-                _kernels.hash_strings([vals[i] if is_str else str(int(vals[i])) for i in miss],
-                                      h, n_oov)
-                flat[miss] = h.astype(np.int64) + n_vocab
+                _kernels.hash_strings(miss if is_str else [str(int(v)) for v in miss], h,
+                                      n_oov)
+                for v, b in zip(miss, h.tolist(), strict=True):
+                    ids[v] = n_vocab + b
             else:
-                flat[miss] = default
+                for v in miss:
+                    ids[v] = default
+        _kernels.map_ids(vals, ids, flat)
     return run
 
 
