@@ -55,3 +55,22 @@ def test_wide_and_deep_columns_in_an_estimator(tmp_path):
         (1000, 4)
     preds = list(est.predict(numpy_input_fn({k: v[:5] for k, v in x.items()}, shuffle=False)))
     assert len(preds) == 5 and {int(p["class"]) for p in preds} <= {0, 1}
+
+
+def test_exported_feature_column_model_serves_the_same_predictions(tmp_path):
+    import estcore.saved_model as sm
+    from estcore.estimator.export import build_raw_serving_input_receiver_fn
+
+    x, y = _data(400, seed=2)
+    est = Estimator(_model_fn, model_dir=str(tmp_path / "m"), config=RunConfig(tf_random_seed=1))
+    est.train(numpy_input_fn(x, y, batch_size=50, num_epochs=1, shuffle=True))
+    feats = {"color": ec.placeholder(ec.string, [None], name="color"),
+             "city": ec.placeholder(ec.string, [None], name="city"),
+             "age": ec.placeholder(ec.float32, [None], name="age")}
+    path = est.export_saved_model(str(tmp_path / "export"),
+                                  build_raw_serving_input_receiver_fn(feats))
+    predictor = sm.load(path)
+    some = {k: v[:20] for k, v in x.items()}
+    served = predictor(some)
+    want = [p["class"] for p in est.predict(numpy_input_fn(some, shuffle=False))]
+    np.testing.assert_array_equal(np.asarray(served["class"]).ravel(), want)

@@ -98,9 +98,11 @@ def _vocab_infer(ctx):
 
 def _vocab_build(k):
     x, o = k.ins[0], k.outs[0]
-    table = k.attrs["table"]
-    n_vocab, n_oov, default = k.attrs["size"], k.attrs["num_oov_buckets"], \
-        k.attrs["default_value"]
+    vocab = k.attrs["vocab"]
+    table: dict = {}
+    for i, v in enumerate(vocab):
+        table.setdefault(v, i)
+    n_vocab, n_oov, default = len(vocab), k.attrs["num_oov_buckets"], k.attrs["default_value"]
     is_str = x.dtype == object
     flat = o.reshape(-1)
 
@@ -139,13 +141,11 @@ def vocabulary_lookup(x, vocabulary, num_oov_buckets=0, default_value=-1, name=N
     """int64 ids of ``x``'s values in ``vocabulary`` (a sequence of str or int): the
     position, else ``len(vocabulary) + Fingerprint64(value) % num_oov_buckets`` when
     ``num_oov_buckets > 0``, else ``default_value``."""
-    table = {}
-    for i, v in enumerate(vocabulary):
-        table.setdefault(v if isinstance(v, str) else
-                         (v.decode() if isinstance(v, bytes) else int(v)), i)
+    vocab = tuple(v if isinstance(v, str) else (v.decode() if isinstance(v, bytes) else int(v))
+                  for v in vocabulary)
     return make("VocabularyLookup", [convert_to_tensor(x)],
-                {"table": table, "size": len(vocabulary),
-                 "num_oov_buckets": int(num_oov_buckets), "default_value": int(default_value)},
+                {"vocab": vocab, "num_oov_buckets": int(num_oov_buckets),
+                 "default_value": int(default_value)},
                 name=name or "hash_table_Lookup")
 
 
