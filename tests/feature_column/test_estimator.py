@@ -16,14 +16,16 @@ def _data(n=1200, seed=0):
     city = np.array([f"c{i}" for i in rng.integers(0, 300, n)])
     age = rng.uniform(10, 80, n).astype(np.float32)
     y = ((color == "red") ^ (age > 40)).astype(np.int32)
-    return {"color": color, "city": city, "age": age}, y
+    code = rng.integers(0, 5, n)
+    return {"color": color, "city": city, "age": age, "code": code}, y
 
 
 def _model_fn(features, labels, mode):
     color = fc.categorical_column_with_vocabulary_list("color", ["red", "green", "blue"])
     age = fc.numeric_column("age")
     wide = [color, fc.crossed_column([fc.bucketized_column(age, [20.0, 40.0, 60.0]), "color"],
-                                     100)]
+                                     100),
+            fc.categorical_column_with_vocabulary_list("code", [3, 1, 4], num_oov_buckets=1)]
     deep = [fc.embedding_column(fc.categorical_column_with_hash_bucket("city", 1000), 4),
             fc.numeric_column("age", normalizer_fn=lambda x: (x - 45.0) / 20.0),
             fc.indicator_column(color)]
@@ -66,7 +68,8 @@ def test_exported_feature_column_model_serves_the_same_predictions(tmp_path):
     est.train(numpy_input_fn(x, y, batch_size=50, num_epochs=1, shuffle=True))
     feats = {"color": ec.placeholder(ec.string, [None], name="color"),
              "city": ec.placeholder(ec.string, [None], name="city"),
-             "age": ec.placeholder(ec.float32, [None], name="age")}
+             "age": ec.placeholder(ec.float32, [None], name="age"),
+             "code": ec.placeholder(ec.int64, [None], name="code")}
     path = est.export_saved_model(str(tmp_path / "export"),
                                   build_raw_serving_input_receiver_fn(feats))
     predictor = sm.load(path)
