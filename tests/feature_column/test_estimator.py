@@ -77,3 +77,35 @@ def test_exported_feature_column_model_serves_the_same_predictions(tmp_path):
     served = predictor(some)
     want = [p["class"] for p in est.predict(numpy_input_fn(some, shuffle=False))]
     np.testing.assert_array_equal(np.asarray(served["class"]).ravel(), want)
+
+
+def test_parsing_receiver_serves_examples_with_varlen_features(tmp_path):
+    """An export through build_parsing_serving_input_receiver_fn with the columns' parse
+    spec (VarLenFeature for the categorical keys: SparseTensor features) serves
+    serialized Examples with the Estimator's predictions."""
+    import estcore.saved_model as sm
+    from estcore.estimator.export import build_parsing_serving_input_receiver_fn
+    from estcore.io import encode_example
+
+    x, y = _data(300, seed=3)
+    est = Estimator(_model_fn, model_dir=str(tmp_path / "m"), config=RunConfig(tf_random_seed=1))
+    est.train(numpy_input_fn(x, y, batch_size=50, num_epochs=1, shuffle=True))
+    spec = fc.make_parse_example_spec([
+        fc.categorical_column_with_vocabulary_list("color", ["red", "green", "blue"]),
+        fc.categorical_column_with_hash_bucket("city", 1000),
+        fc.categorical_column_with_vocabulary_list("code", [3, 1, 4]),
+        fc.numeric_column("age")])
+    path = est.export_saved_model(str(tmp_path / "export"),
+                                  build_parsing_serving_input_receiver_fn(spec))
+    n = 12
+    examples = []
+    for i in range(n):
+        feats = {"city": [x["city"][i].encode()], "age": [float(x["age"][i])],
+                 "code": [int(x["code"][i])]}
+        if x["color"][i]:   # a missing color is an absent feature (an empty sparse row)
+            feats["color"] = [x["color"][i].encode()]
+        examples.append(encode_example(feats))
+    served = sm.load(path)({"examples": np.array(examples, object)})
+    want = [p["class"] for p in est.predict(numpy_input_fn({k: v[:n] for k, v in x.items()},
+                                                           shuffle=False))]
+    np.testing.assert_array_equal(np.asarray(served["class"]).ravel(), want)
