@@ -109,3 +109,28 @@ def test_parsing_receiver_serves_examples_with_varlen_features(tmp_path):
     want = [p["class"] for p in est.predict(numpy_input_fn({k: v[:n] for k, v in x.items()},
                                                            shuffle=False))]
     np.testing.assert_array_equal(np.asarray(served["class"]).ravel(), want)
+
+
+def test_varlen_features_parsed_inside_model_fn_train_and_evaluate(tmp_path):
+    """Serialized Examples as the input, VarLenFeature parsed in the model_fn (a
+    data-dependent width every batch): training reaches a small loss."""
+    from estcore.io import encode_example, parse_example
+
+    words = [b"a", b"b", b"c"]
+    ex = np.array([encode_example({"w": words[: (i % 3) + 1]}) for i in range(64)], dtype="S")
+    y = (np.arange(64) % 3 == 0).astype(np.float32).reshape(-1, 1)
+    col = fc.embedding_column(fc.categorical_column_with_hash_bucket("w", 10), 3)
+
+    def model_fn(features, labels, mode):
+        parsed = parse_example(features["ex"], fc.make_parse_example_spec([col]))
+        logits = ec.layers.dense(fc.input_layer(parsed, [col]), 1)
+        loss = ec.losses.sigmoid_cross_entropy(labels, logits)
+        op = ec.train.AdagradOptimizer(0.3).minimize(loss,
+                                                     global_step=ec.train.get_global_step())
+        return EstimatorSpec(mode, loss=loss, train_op=op)
+
+    est = Estimator(model_fn, model_dir=str(tmp_path), config=RunConfig(tf_random_seed=1))
+    est.train(numpy_input_fn({"ex": ex}, y, batch_size=16, num_epochs=20, shuffle=True))
+    metrics = est.evaluate(numpy_input_fn({"ex": ex}, y, batch_size=16, num_epochs=1,
+                                          shuffle=False))
+    assert metrics["global_step"] == 80 and metrics["loss"] < 0.1
