@@ -41,7 +41,7 @@ from estcore.graph.ops.script_ops import py_func
 from estcore.inputs.resume import take_resume_state
 from estcore.inputs.shard import current_shard
 from estcore.inputs.source import GET_NEXT_COLLECTION, GetNextRecord
-from estcore.nest import flatten, is_nested, map_structure
+from estcore.nest import flatten, is_nested, map_structure, packer
 
 __all__ = ["DatasetIterator", "Iterator", "STATE_KIND"]
 
@@ -111,6 +111,7 @@ class DatasetIterator:
             yield from self._plan.batches(start)  # elements in their structure already
             return
         skip = start
+        rebuild = packer(tree)[1] if tree is not None else None  # compiled once per pass
         for chunk in self._node.chunks():
             k = chunk_len(chunk)
             if skip:
@@ -122,9 +123,12 @@ class DatasetIterator:
                 skip = 0
             if tree is None:
                 yield from chunk[0]
+            elif len(chunk) == 1:
+                for value in chunk[0]:
+                    yield rebuild([value])
             else:
                 for i in range(k):
-                    yield pack(tree, [a[i] for a in chunk])
+                    yield rebuild([a[i] for a in chunk])
 
     def _sharded(self, start: int) -> _PyIterator[Any]:
         """Elements ``index, index + n, ...`` of the pass (data-parallel workers: with
