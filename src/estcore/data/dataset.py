@@ -94,7 +94,18 @@ class Dataset:
 
     @staticmethod
     def from_tensor_slices(tensors: Any) -> Dataset:
-        """Elements are the slices of ``tensors`` along their first dimension."""
+        """Elements are the slices of ``tensors`` along their first dimension.
+
+        Args:
+            tensors: an array-like (numpy array, list, pandas Series; a DataFrame is one
+                2-D array, pass ``dict(df)`` for one leaf per column), or a tuple / dict /
+                namedtuple of them (lists inside are arrays, as in tf.data). Every leaf
+                has the same first dimension ``N``. Numpy arrays are not copied.
+
+        Returns:
+            A Dataset of ``N`` elements; leaf ``i`` of element ``j`` is ``leaf_i[j]``
+            (dtype kept; Python ints -> int32, floats -> float32, str -> bytes).
+        """
         tree, leaves = flatten_value(tensors, "from_tensor_slices")
         return Dataset(sources.SlicesNode(tree, leaves))
 
@@ -173,7 +184,17 @@ class Dataset:
 
     def map(self, map_func: Callable, num_parallel_calls: Any = None,
             deterministic: Any = None) -> Dataset:
-        """Elements are ``map_func(element)`` (see :mod:`estcore.data.mapping`)."""
+        """Elements are ``map_func(element)`` (see :mod:`estcore.data.mapping`).
+
+        Args:
+            map_func: a TF1 graph function of the element's tensors (a tuple element is
+                unpacked into positional arguments), returning a tensor or a structure
+                of tensors / values; or a numpy function (run per element).
+            num_parallel_calls, deterministic: accepted (AUTOTUNE too); unused.
+
+        Returns:
+            A Dataset of the results; ``map_mode(ds)`` tells how it runs.
+        """
         if not callable(map_func):
             raise invalid("map_func", "a callable", map_func, TypeError)
         return self._wrap(mapping.MapNode(self._node, map_func))
@@ -189,8 +210,16 @@ class Dataset:
 
     def shuffle(self, buffer_size: Any, seed: Any = None,
                 reshuffle_each_iteration: bool = True) -> Dataset:
-        """TF's buffer shuffle (:mod:`estcore.data.shuffle`); ``buffer_size >=`` the
-        number of elements gives a uniform permutation per pass."""
+        """TF's buffer shuffle (:mod:`estcore.data.shuffle`).
+
+        Args:
+            buffer_size: elements in the buffer (>= 1); ``>=`` the number of elements
+                gives a uniform permutation per pass.
+            seed: int; None takes the seed scope's (the Estimator's ``tf_random_seed``)
+                at construction, else fresh entropy.
+            reshuffle_each_iteration: a new order for every pass (repeat epoch, new
+                iterator); False repeats the first pass's order.
+        """
         b = _int_arg("buffer_size", buffer_size)
         if b == AUTOTUNE or b < 1:
             raise invalid("buffer_size", "a positive int", buffer_size)
@@ -204,7 +233,17 @@ class Dataset:
 
     def batch(self, batch_size: Any, drop_remainder: bool = False,
               num_parallel_calls: Any = None, deterministic: Any = None) -> Dataset:
-        """Consecutive elements stacked into batches of ``batch_size``."""
+        """Consecutive elements stacked into batches.
+
+        Args:
+            batch_size: elements per batch (>= 1).
+            drop_remainder: drop a last batch with fewer elements (its static batch
+                dimension is then ``batch_size``, else None).
+
+        Returns:
+            A Dataset whose leaves have shape ``[batch, *element_shape]``; elements of
+            one batch must have equal shapes (else use ``padded_batch``).
+        """
         b = _int_arg("batch_size", batch_size, 1)
         return self._wrap(transforms.BatchNode(self._node, b, bool(drop_remainder)))
 
