@@ -406,7 +406,7 @@ def _gather_baseline_for_testing(x, idx, uint64_t batch_size, int num_threads):
 # records) and C errors become estcore.errors classes naming the file.
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
-from libc.string cimport memcpy
+from libc.string cimport memcmp, memcpy
 
 from estcore._lib._status cimport EST_ERR_INVALID_ARGUMENT
 
@@ -573,6 +573,29 @@ cdef int _string_pointers(object[::1] view, const char **ptrs, size_t *lens,
     return 0
 
 
+DEF _CACHE_SLOTS = 1024   # per string column and call: repeated short values
+DEF _CACHE_MAX_LEN = 32   # (categories, labels) share one bytes object
+
+
+cdef inline object _cached_bytes(list cache, const char *p, size_t n):
+    """bytes(p[0:n]), reusing the object of an equal earlier value that hashes to the
+    same slot (short values only; bytes are immutable, so sharing is invisible)."""
+    if n > _CACHE_MAX_LEN:
+        return PyBytes_FromStringAndSize(p, <Py_ssize_t>n)
+    cdef uint32_t h = 2166136261u
+    cdef size_t k
+    for k in range(n):
+        h = (h ^ <unsigned char>p[k]) * 16777619u
+    cdef Py_ssize_t slot = h & (_CACHE_SLOTS - 1)
+    hit = cache[slot]
+    if hit is not None and PyBytes_GET_SIZE(hit) == <Py_ssize_t>n and \
+            memcmp(PyBytes_AS_STRING(hit), p, n) == 0:
+        return hit
+    b = PyBytes_FromStringAndSize(p, <Py_ssize_t>n)
+    cache[slot] = b
+    return b
+
+
 def decode_csv_columns(records, list types, list defaults, str delim, bint use_quote,
                        bytes na_value, select_cols, int num_threads):
     """Parse a 1-D C-contiguous object array of records (bytes or str) into columns.
@@ -677,6 +700,7 @@ def decode_csv_columns(records, list types, list defaults, str delim, bint use_q
             d = defaults[c]
             base = fields + s * n
             s += 1
+            cache = [None] * _CACHE_SLOTS
             for i in range(n):
                 if base[i].flags & EST_CSV_DEFAULT:
                     ov[i] = d
@@ -684,11 +708,12 @@ def decode_csv_columns(records, list types, list defaults, str delim, bint use_q
                 if base[i].offset == 0 and base[i].length == lens[i] and not keep:
                     ov[i] = view[i]  # the whole record: the same bytes object
                     continue
-                b = PyBytes_FromStringAndSize(ptrs[i] + base[i].offset,
-                                              <Py_ssize_t>base[i].length)
                 if base[i].flags & EST_CSV_ESCAPED:
-                    b = b.replace(b'""', b'"')
-                ov[i] = b
+                    b = PyBytes_FromStringAndSize(ptrs[i] + base[i].offset,
+                                                  <Py_ssize_t>base[i].length)
+                    ov[i] = b.replace(b'""', b'"')
+                else:
+                    ov[i] = _cached_bytes(cache, ptrs[i] + base[i].offset, base[i].length)
             outs[c] = out
         return outs
     finally:
