@@ -100,12 +100,19 @@ class Dataset:
             tensors: an array-like (numpy array, list, pandas Series; a DataFrame is one
                 2-D array, pass ``dict(df)`` for one leaf per column), or a tuple / dict /
                 namedtuple of them (lists inside are arrays, as in tf.data). Every leaf
-                has the same first dimension ``N``. Numpy arrays are not copied.
+                has the same first dimension ``N``. Numpy arrays are not copied. Leaves
+                may be graph tensors with no value yet (TF1's placeholders): the values
+                fed when ``make_initializable_iterator().initializer`` runs are sliced
+                (each run of the initializer starts a pass over the newly fed arrays).
 
         Returns:
             A Dataset of ``N`` elements; leaf ``i`` of element ``j`` is ``leaf_i[j]``
             (dtype kept; Python ints -> int32, floats -> float32, str -> bytes).
         """
+        fed = _with_graph_tensors(tensors, "from_tensor_slices")
+        if fed is not None:  # TF1's placeholders, fed by an initializable iterator
+            return Dataset(sources.FedSlicesNode(fed if is_nested(fed) else None,
+                                                 flatten(fed)))
         tree, leaves = flatten_value(tensors, "from_tensor_slices")
         return Dataset(sources.SlicesNode(tree, leaves))
 
@@ -442,12 +449,47 @@ class Dataset:
         return iter(self)
 
     def make_one_shot_iterator(self) -> iterators.Iterator:
-        """TF1: an iterator whose ``get_next()`` tensors yield this dataset once."""
+        """TF1: an iterator whose ``get_next()`` tensors yield this dataset once.
+
+        Raises:
+            ValueError: the dataset slices placeholders (only an initializable
+                iterator can feed them, as in TF).
+        """
+        fed = iterators.fed_sources(self._node)
+        if fed:
+            names = ", ".join(t.name for n in fed for t in n.tensors)
+            raise ValueError(f"Failed to capture the placeholders {names} in a one-shot "
+                             "iterator: use make_initializable_iterator() and feed them when "
+                             "running iterator.initializer")
         return iterators.Iterator(self._node, self._options, initializable=False)
 
     def make_initializable_iterator(self, shared_name: str | None = None) -> iterators.Iterator:
         """TF1: like make_one_shot_iterator, restarted by running ``iterator.initializer``."""
         return iterators.Iterator(self._node, self._options, initializable=True)
+
+
+def _is_graph_tensor(value: Any) -> bool:
+    return hasattr(value, "_as_tensor") and constant_value(value._as_tensor()) is None
+
+
+def _with_graph_tensors(value: Any, what: str) -> Any:
+    """``value`` with graph tensors kept and other leaves as arrays (tf.data's structure
+    rule: tuples and dicts are structure), or None when it holds no graph tensor."""
+    found = []
+
+    def walk(v: Any, where: str, convert: bool) -> Any:
+        if isinstance(v, dict):
+            return {k: walk(x, f"{where}[{k!r}]", convert) for k, x in v.items()}
+        if isinstance(v, tuple):
+            items = [walk(x, f"{where}[{i}]", convert) for i, x in enumerate(v)]
+            return type(v)(*items) if hasattr(v, "_fields") else tuple(items)
+        if _is_graph_tensor(v):
+            found.append(v)
+            return v._as_tensor()
+        return to_array(v, where) if convert else v
+
+    walk(value, what, False)
+    return walk(value, what, True) if found else None
 
 
 def _flatten_shapes(shapes: Any, structure: Any) -> list:
