@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from estcore._validation import invalid
-from estcore.data import iterators, mapping, shuffle, sources, transforms
+from estcore.data import file_cache, iterators, mapping, shuffle, sources, transforms
 from estcore.data.node import INFINITE, Node
 from estcore.data.options import Options
 from estcore.data.structure import TensorSpec, flatten_value, pack, to_array
@@ -374,13 +374,20 @@ class Dataset:
         return self._wrap(transforms.IgnoreErrorsNode(self._node, bool(log_warning)))
 
     def cache(self, filename: str = "") -> Dataset:
-        """Keeps the elements of the first complete pass in memory and replays them.
+        """Elements of the first complete pass, replayed by every later pass.
 
-        ``filename`` other than '' is accepted and the cache is still kept in memory
-        (estcore writes no cache files).
+        Args:
+            filename: '' keeps them in memory; a path writes them to
+                ``<filename>.data`` and ``<filename>.index`` (estcore's format, see
+                :mod:`estcore.data.file_cache`) at the end of the first complete pass,
+                and every later pass, in this program or another, reads those files. A
+                pass that stops early leaves no cache (as TF).
         """
         if not isinstance(filename, (str, os.PathLike)):
             raise invalid("filename", "a str", filename, TypeError)
+        filename = os.fspath(filename)
+        if filename:
+            return self._wrap(file_cache.FileCacheNode(self._node, filename))
         return self._wrap(transforms.CacheNode(self._node))
 
     def prefetch(self, buffer_size: Any) -> Dataset:
