@@ -141,7 +141,7 @@ def _read(base: str, specs: list) -> Iterator[Chunk]:
             chunk = []
             for dtype, leaf in zip(dtypes, leaves, strict=True):
                 shape = (rows, *leaf[0])
-                if dtype == object:
+                if dtype.kind == "O":
                     lengths = np.frombuffer(_exact(f, leaf[2], base, n), np.int64)
                     payload = _exact(f, leaf[1], base, n)
                     ends = np.cumsum(lengths).tolist()
