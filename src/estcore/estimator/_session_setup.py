@@ -22,6 +22,7 @@ from estcore.checkpoint.warm_starting import warm_start_values
 from estcore.errors import InvalidArgumentError, NotFoundError
 from estcore.graph.dtypes import as_dtype
 from estcore.graph.ops.array_ops import placeholder
+from estcore.graph.ops.sparse_ops import sparse_placeholder
 from estcore.graph.session import Session
 from estcore.graph.variables import global_variables, local_variables, trainable_variables
 from estcore.inputs.source import Leaf, flatten_structure
@@ -40,6 +41,8 @@ def variable_name(v: Any) -> str:
 
 def _placeholder(leaf: Leaf, name: str) -> Any:
     safe = "".join(c if (c.isalnum() or c in "_-./") else "_" for c in name) or "input"
+    if leaf.sparse:  # a Dataset's SparseTensor component, fed a SparseTensorValue
+        return sparse_placeholder(as_dtype(leaf.dtype), shape=[None, *leaf.shape], name=safe)
     return placeholder(as_dtype(leaf.dtype), shape=[None, *leaf.shape], name=safe)
 
 
