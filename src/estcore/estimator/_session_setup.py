@@ -43,7 +43,8 @@ def _placeholder(leaf: Leaf, name: str) -> Any:
     safe = "".join(c if (c.isalnum() or c in "_-./") else "_" for c in name) or "input"
     if leaf.sparse:  # a Dataset's SparseTensor component, fed a SparseTensorValue
         return sparse_placeholder(as_dtype(leaf.dtype), shape=[None, *leaf.shape], name=safe)
-    return placeholder(as_dtype(leaf.dtype), shape=[None, *leaf.shape], name=safe)
+    shape = [None, *leaf.shape] if leaf.batched else list(leaf.shape)
+    return placeholder(as_dtype(leaf.dtype), shape=shape, name=safe)
 
 
 def build_placeholders(spec: Any, prefix: str) -> Any:

@@ -54,11 +54,14 @@ class GetNextRecord:
 @dataclass(frozen=True)
 class Leaf:
     """Per-example description of one input array: dtype and shape without batch dim;
-    ``sparse``: a SparseTensor ``[batch, *shape]`` fed a SparseTensorValue per batch."""
+    ``sparse``: a SparseTensor ``[batch, *shape]`` fed a SparseTensorValue per batch;
+    ``batched=False``: ``shape`` is the whole fed shape (a Dataset's element shape,
+    batch dimension included when it has one)."""
 
     dtype: np.dtype
     shape: tuple
     sparse: bool = False
+    batched: bool = True
 
 
 def _is_batch_part(x: Any) -> bool:
@@ -149,6 +152,9 @@ class InputSource:
 
 
 def _dataset_leaf(spec: Any, path: str = "") -> Leaf:
+    """A Dataset component as its placeholder's description: the element shape as is
+    (TF: a batched Dataset's model sees ``[None, ...]``, an unbatched one's the element
+    shapes with no batch dimension); a SparseTensor keeps its ``[batch, columns]``."""
     shape = spec.shape
     where = f" at {path}" if path else ""
     if shape.rank is None:
@@ -156,12 +162,10 @@ def _dataset_leaf(spec: Any, path: str = "") -> Leaf:
                          "rank (e.g. a py_func result): give it a shape in the map function "
                          "(tensor.set_shape(...) or reshape); the Estimator builds its "
                          "placeholders from the Dataset's element_spec.")
-    if shape.rank == 0:
-        raise ValueError(f"input_fn returned a Dataset whose elements are not batches (a "
-                         f"component{where} has shape {shape}); call .batch(batch_size) on "
-                         "it: the Estimator feeds one element per step as a batch.")
     dtype = np.dtype(object) if spec.dtype.is_string else np.dtype(spec.dtype.as_numpy_dtype)
-    return Leaf(dtype, tuple(shape.as_list()[1:]), bool(getattr(spec, "is_sparse", False)))
+    if getattr(spec, "is_sparse", False):
+        return Leaf(dtype, tuple(shape.as_list()[1:]), sparse=True)
+    return Leaf(dtype, tuple(shape.as_list()), batched=False)
 
 
 def _leaves_up_to(spec: Any, value: Any) -> list:
