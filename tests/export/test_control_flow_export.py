@@ -57,16 +57,53 @@ def test_case_assert_is_kept(exported, models):
         pred({"x": x})
 
 
-def test_onnx_skips_control_flow_with_the_note(exported, caplog):
+def test_onnx_skips_a_branch_it_cannot_express_with_the_note(exported, caplog):
     pytest.importorskip("onnx")
     with caplog.at_level(logging.WARNING, logger="estcore"):
-        _, path = exported("cond")
+        _, path = exported("cond")   # tf.case without default: an Assert in a branch
     assert not os.path.exists(os.path.join(path, "model.onnx"))
-    assert "ONNX cannot express op type(s)" in caplog.text and "Cond" in caplog.text
+    assert "ONNX cannot express op type(s) Assert" in caplog.text
     with open(os.path.join(path, "saved_model.json")) as f:
         data = json.load(f)
     assert data["onnx"] is None
-    assert any(s.startswith("Cond ") for s in data["onnx_unsupported"])
+    assert data["onnx_unsupported"] == ["Assert 'case/cond/Assert'"]
+
+
+def test_onnx_if_and_scan_match_predict(models, tmp_path):
+    onnx = pytest.importorskip("onnx")
+    ort = pytest.importorskip("onnxruntime")
+
+    def model_fn(features, labels, mode):
+        x = features["x"]
+        h = ec.layers.dense(x, 8, activation=ec.nn.relu)
+        total = ec.reduce_sum(x)
+        logits = ec.cond(total > 0.0, lambda: ec.layers.dense(h, 3, name="pos"),
+                         lambda: ec.cond(total > -50.0, lambda: h[:, :3] * 2.0,
+                                         lambda: h[:, 3:6] - 1.0))
+        if mode != ModeKeys.PREDICT:
+            return models._head(logits, labels, mode)
+        rows = ec.map_fn(lambda r: ec.cond(r[0] > 0.0, lambda: r[:2] * 3.0,
+                                           lambda: r[2:4]), x)
+        pair = ec.map_fn(lambda e: (ec.reduce_sum(e[0] * e[1]), e[0][:3] + logits[0]),
+                         (x, x * 0.5), dtype=(ec.float32, ec.float32))
+        picked = ec.case([(total > 1e6, lambda: logits * 0.0)],
+                         default=lambda: ec.nn.softmax(logits))
+        return EstimatorSpec(mode, predictions={"logits": logits, "rows": rows,
+                                                "dot": pair[0], "shifted": pair[1],
+                                                "picked": picked})
+
+    est, path = _train_export(model_fn, models, tmp_path)
+    onnx_path = os.path.join(os.fsdecode(path), "model.onnx")
+    sess = ort.InferenceSession(onnx_path)
+    types = {n.op_type for n in onnx.load(onnx_path).graph.node}
+    assert {"If", "Scan"} <= types
+    names = [o.name for o in sess.get_outputs()]
+    for name, x in _batches(models).items():
+        got = dict(zip(names, sess.run(None, {"x": x}), strict=True))
+        want = models.predict_all(est, x)
+        for k in want:
+            np.testing.assert_allclose(got[k], want[k], rtol=1e-5, atol=1e-6,
+                                       err_msg=f"{name}/{k}")
 
 
 def _train_export(model_fn, models, tmp_path):
