@@ -27,6 +27,7 @@ def test_session_feeds_the_source_arrays_and_reinit_restarts_with_new_ones():
         sess.run(features)
     x = np.arange(10, dtype=np.float32).reshape(5, 2)
     sess.run(it.initializer, feed_dict={x_ph: x, y_ph: np.arange(5)})
+    assert it._pass.path == "c_stream"  # bound numeric slices run on the C stream
     got = [sess.run([features, labels]) for _ in range(3)]
     np.testing.assert_array_equal(np.concatenate([g[0] for g in got]), x)
     assert [g[1].tolist() for g in got] == [[0, 1], [2, 3], [4]]
