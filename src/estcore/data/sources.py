@@ -77,7 +77,9 @@ class FedSlicesNode(SlicesNode):
     leaf order). The element spec comes from their static shapes and dtypes. ``bind``
     (called by the initializer with the fed values) sets the arrays a pass reads; a
     pass started before any ``bind`` raises FailedPreconditionError. Binding again
-    (re-running the initializer) replaces the arrays for the passes started after.
+    (re-running the initializer) replaces the arrays for the passes started after (a
+    chunk pass started before keeps its arrays; the binding is the Dataset's, shared
+    by every iterator of it, as TF's placeholders are the graph's).
     """
 
     def __init__(self, structure: Any, leaves: list):
@@ -135,7 +137,9 @@ class FedSlicesNode(SlicesNode):
                 "initializable iterator's initializer runs: call "
                 "dataset.make_initializable_iterator() and run iterator.initializer with a "
                 "feed_dict for them before reading elements")
-        yield from super().chunks()
+        arrays, rows = self.arrays, self.num_rows  # a pass keeps the arrays it started on
+        for start in range(0, rows, CHUNK_ROWS):
+            yield cut(arrays, start, start + CHUNK_ROWS)
 
     def cardinality(self) -> int:
         return self.num_rows if self.bound else UNKNOWN
