@@ -10,7 +10,7 @@ import pytest
 import estcore as ec
 import estcore.compat.v1 as tf
 from estcore import feature_column as fc
-from estcore.data import Dataset, TFRecordDataset, map_mode
+from estcore.data import Dataset, TensorSpec, TFRecordDataset, map_mode
 from estcore.data.structure import SparseTensorSpec
 from estcore.estimator import Estimator, EstimatorSpec, ModeKeys, RunConfig
 from estcore.graph.sparse_tensor import SparseTensor
@@ -122,3 +122,38 @@ def test_estimator_tfrecords_parse_example_varlen_feature_columns(tmp_path, tf1_
     probs = [p["p"][0] for p in est.predict(input_fn(1, False))]
     assert len(probs) == 64
     np.testing.assert_array_equal(np.asarray(probs) > 0.5, np.arange(64) % 3 == 0)
+
+
+def test_from_generator_yields_sparse_batches_to_an_estimator(tmp_path):
+    words = [b"a", b"b", b"c"]
+
+    def gen():
+        for start in range(0, 48, 8):  # batches of 8 rows; row i holds words[:i % 3 + 1]
+            rows = range(start, start + 8)
+            idx = [[r - start, k] for r in rows for k in range(r % 3 + 1)]
+            vals = [words[k] for r in rows for k in range(r % 3 + 1)]
+            label = np.array([[float(r % 3 == 0)] for r in rows], np.float32)
+            yield {"w": tf.SparseTensorValue(idx, vals, [8, 3])}, label
+
+    sig = ({"w": SparseTensorSpec([None, None], tf.string)}, TensorSpec([None, 1]))
+    ds = Dataset.from_generator(gen, output_signature=sig)
+    features, label = next(iter(ds))
+    assert features["w"].values.tolist()[:3] == [b"a", b"a", b"b"]
+    assert features["w"].dense_shape.tolist() == [8, 3] and label.shape == (8, 1)
+    bad = Dataset.from_generator(lambda: iter([({"w": np.zeros(3)}, np.zeros((1, 1)))]),
+                                 output_signature=sig)
+    with pytest.raises(TypeError, match="declared sparse"):
+        list(bad)
+    col = fc.embedding_column(fc.categorical_column_with_hash_bucket("w", 10), 3)
+
+    def model_fn(features, labels, mode):
+        logits = ec.layers.dense(fc.input_layer(features, [col]), 1)
+        loss = ec.losses.sigmoid_cross_entropy(labels, logits)
+        op = ec.train.AdagradOptimizer(0.3).minimize(loss,
+                                                     global_step=ec.train.get_global_step())
+        return EstimatorSpec(mode, loss=loss, train_op=op)
+
+    est = Estimator(model_fn, model_dir=str(tmp_path), config=RunConfig(tf_random_seed=1))
+    est.train(lambda: Dataset.from_generator(gen, output_signature=sig).repeat(15))
+    metrics = est.evaluate(lambda: Dataset.from_generator(gen, output_signature=sig))
+    assert metrics["global_step"] == 90 and metrics["loss"] < 0.1
