@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import os
+import random
+import shutil
+
 import pytest
 
 import estcore.saved_model as sm
@@ -115,3 +120,41 @@ def test_body_output_must_be_defined_earlier(exported):
     edit_json(path, craft)
     with pytest.raises(ExportFormatError, match="name tensors not defined earlier"):
         sm.load(path)
+
+
+def _paths(o, p=()):
+    if isinstance(o, dict):
+        for k, v in o.items():
+            yield from _paths(v, (*p, k))
+    elif isinstance(o, list):
+        for i, v in enumerate(o):
+            yield from _paths(v, (*p, i))
+    yield p
+
+
+def test_mutated_control_flow_fields_fail_as_format_errors(exported, tmp_path):
+    """Any junk in a sub-graph, cap_pos, control list or MapFn attribute loads or fails
+    with ExportFormatError (never another exception)."""
+    _, path = exported("cond")
+    with open(os.path.join(path, "saved_model.json")) as f:
+        graph = json.load(f)["graph"]
+    keys = ("branches", "body", "cap_pos", "control", "n_elems", "static", "$body")
+    targets = [p for p in _paths(graph) if p and any(k in p for k in keys)]
+    junk = [None, 0, -1, 10**9, "x", [], {}, [[0, 1]], {"$body": {}}, True, 1.5,
+            ["Relu:0"], [[1, 0]]]
+    rng = random.Random(0)
+    for i in range(40):
+        target, value = rng.choice(targets), rng.choice(junk)
+        d = str(tmp_path / f"m{i}")
+        shutil.copytree(path, d)
+
+        def craft(data, target=target, value=value):
+            o = data["graph"]
+            for k in target[:-1]:
+                o = o[k]
+            o[target[-1]] = value
+        edit_json(d, craft)
+        try:
+            sm.load(d)
+        except ExportFormatError:
+            pass
