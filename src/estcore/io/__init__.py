@@ -2,7 +2,8 @@
 text and raw bytes, and TFRecord files.
 
 ``FixedLenFeature`` / ``parse_example`` / ``parse_single_example`` / ``decode_csv`` /
-``decode_raw`` build graph ops (see :mod:`estcore.graph.ops.parsing_ops`);
+``decode_raw`` / ``read_file`` / ``write_file`` build graph ops (see
+:mod:`estcore.graph.ops.parsing_ops` and :mod:`estcore.graph.ops.io_ops`);
 ``encode_example`` serializes an Example without TensorFlow or protobuf (for serving
 clients and tests); ``TFRecordWriter`` / ``TFRecordOptions`` write TFRecord files
 (:mod:`estcore.io.tf_record`) and ``tf_record_iterator`` reads them
@@ -15,6 +16,7 @@ A façade: re-exports only. Must not: hold code; be imported by estcore's own mo
 
 from estcore.data.readers import tf_record_iterator
 from estcore.graph.example_proto import decode_example, encode_example
+from estcore.graph.ops.io_ops import read_file, write_file
 from estcore.graph.ops.parsing_ops import (
     FixedLenFeature,
     VarLenFeature,
@@ -27,4 +29,5 @@ from estcore.io.tf_record import TFRecordCompressionType, TFRecordOptions, TFRec
 
 __all__ = ["FixedLenFeature", "VarLenFeature", "parse_example", "parse_single_example",
            "encode_example", "decode_example", "decode_csv", "decode_raw", "TFRecordWriter",
-           "TFRecordOptions", "TFRecordCompressionType", "tf_record_iterator"]
+           "TFRecordOptions", "TFRecordCompressionType", "tf_record_iterator", "read_file",
+           "write_file"]

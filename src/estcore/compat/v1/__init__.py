@@ -233,6 +233,7 @@ from estcore.compat.v1.ops import (
     reduce_sum,
     split,
     squeeze,
+    tables_initializer,
     to_double,
     to_float,
     to_int32,
@@ -241,7 +242,9 @@ from estcore.compat.v1.ops import (
 from estcore.data.structure import SparseTensorSpec, TensorSpec
 from estcore.estimator.session_config import GPUOptions
 from estcore.estimator.session_config import SessionConfig as ConfigProto
+from estcore.graph.ops.io_ops import read_file, write_file
 from estcore.graph.ops.parsing_ops import decode_csv, decode_raw, string_to_number
+from estcore.graph.ops.sparse_ids import string_to_hash_bucket_fast
 from estcore.graph.ops.sparse_ops import sparse_placeholder, sparse_reduce_sum
 from estcore.graph.ops.sparse_ops import to_dense as sparse_tensor_to_dense
 from estcore.graph.ops.string_ops import (

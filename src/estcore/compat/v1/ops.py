@@ -17,11 +17,12 @@ from estcore.graph.ops import index_ops as _i
 from estcore.graph.ops import math_ops as _m
 from estcore.graph.ops import reduce_ops as _r
 from estcore.graph.ops.core import convert_to_tensor as _convert
+from estcore.graph.ops.state_ops import no_op as _no_op
 from estcore.graph.variables import name_scope as _name_scope
 
 __all__ = ["to_float", "to_double", "to_int32", "to_int64", "reduce_sum", "reduce_mean",
            "reduce_max", "reduce_min", "reduce_prod", "reduce_all", "reduce_any",
-           "expand_dims", "squeeze", "count_nonzero", "split"]
+           "expand_dims", "squeeze", "count_nonzero", "split", "tables_initializer"]
 
 
 def to_float(x: Any, name: str = "ToFloat") -> Any:
@@ -158,3 +159,12 @@ def split(value: Any, num_or_size_splits: Any, axis: int = 0, num: int | None = 
             start = start + s
     with _name_scope(name):
         return [_i.gather(x, _i.range(lo, hi), axis=axis) for lo, hi in bounds]
+
+
+def tables_initializer(name: str = "init_all_tables") -> Any:
+    """The op that initializes every lookup table (TF1's ``tf.tables_initializer``).
+
+    estcore's vocabulary lookups (feature columns) build their tables with the plan and
+    need no initialization, so this is a no-op, as TF's is for a graph without tables.
+    """
+    return _no_op(name=name)
