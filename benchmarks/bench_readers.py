@@ -9,9 +9,11 @@
      with ``T`` threads, the columns concatenated at the end;
    * ``estcore-op-2``: the same through the graph op (``decode_csv`` on a string
      placeholder, one ``Session.run`` per chunk, 2 threads): the TextLine + decode_csv
-     path of a TF1 input pipeline.
+     path of a TF1 input pipeline;
+   * ``estcore-bulk-T``: ``iter_csv(path, header_lines=1)``: the lines parsed in the
+     reader's buffer (no bytes object per line), ``T`` threads.
 
-   Target: estcore-2 at least as fast as pandas.
+   Target: estcore at least as fast as pandas with 2 threads.
 
 2. TFRecord: 50,000 serialized ``tf.train.Example``s (4 float features + an int64 label):
 
@@ -39,7 +41,7 @@ import pytest
 
 import estcore as ec
 from estcore._lib import _pipeline
-from estcore.data.readers import iter_text_lines, iter_tfrecords
+from estcore.data.readers import iter_csv, iter_text_lines, iter_tfrecords
 from estcore.graph.ops.parsing_ops import decode_csv, set_parse_threads
 from estcore.io import FixedLenFeature, decode_example, encode_example, parse_example
 from estcore.io.tf_record import TFRecordWriter
@@ -77,6 +79,12 @@ def run_estcore(path: Path, threads: int):
                 chunk, TYPES, DEFAULTS, ",", True, b"", None, threads), strict=True):
             acc.append(col)
     return [np.concatenate(c) for c in cols]
+
+
+def run_bulk(path: Path, threads: int):
+    chunks = list(iter_csv(path, [[0.0]] * 6 + [[0]] * 2 + [[""]], header_lines=1,
+                           num_threads=threads))
+    return [np.concatenate([c[k] for c in chunks]) for k in range(len(TYPES))]
 
 
 class _OpPath:
@@ -169,6 +177,8 @@ def measure(rounds: int = 5, rows: int = N_ROWS, records: int = N_RECORDS) -> di
         "estcore-1": lambda: run_estcore(csv, 1),
         "estcore-2": lambda: run_estcore(csv, 2),
         "estcore-op-2": lambda: op_path(csv),
+        "estcore-bulk-1": lambda: run_bulk(csv, 1),
+        "estcore-bulk-2": lambda: run_bulk(csv, 2),
         "tfrecord-estcore": lambda: tfr_path(tfrecords),
         "tfrecord-python-loop": lambda: run_python_loop(tfrecords),
     }
@@ -176,8 +186,10 @@ def measure(rounds: int = 5, rows: int = N_ROWS, records: int = N_RECORDS) -> di
     ref = run_pandas(csv)
     got = run_estcore(csv, 2)
     assert len(ref) == rows and got[0].shape[0] == rows
+    bulk = run_bulk(csv, 2)
     for j, name in enumerate(ref.columns[:8]):   # same numbers as pandas' parse
         np.testing.assert_allclose(got[j], ref[name].to_numpy(), rtol=1e-6)
+        np.testing.assert_array_equal(bulk[j], got[j])
     fast, slow = tfr_path(tfrecords), run_python_loop(tfrecords)
     for k in SPEC:                               # same values as the Python loop
         np.testing.assert_array_equal(fast[k], slow[k])
@@ -196,6 +208,8 @@ def measure(rounds: int = 5, rows: int = N_ROWS, records: int = N_RECORDS) -> di
     out["ratio estcore-1 / pandas"] = rate["estcore-1"] / rate["pandas"]
     out["ratio estcore-2 / pandas"] = rate["estcore-2"] / rate["pandas"]
     out["ratio estcore-op-2 / pandas"] = rate["estcore-op-2"] / rate["pandas"]
+    out["ratio estcore-bulk-1 / pandas"] = rate["estcore-bulk-1"] / rate["pandas"]
+    out["ratio estcore-bulk-2 / pandas"] = rate["estcore-bulk-2"] / rate["pandas"]
     out["ratio tfrecord-estcore / python-loop"] = (rate["tfrecord-estcore"]
                                                    / rate["tfrecord-python-loop"])
     return out
@@ -220,10 +234,11 @@ def csv_file(request):
     return make_files(20_000 if disabled else N_ROWS, 10)[0]
 
 
-@pytest.mark.parametrize("name", ["estcore-2", "pandas"])
+@pytest.mark.parametrize("name", ["estcore-bulk-2", "estcore-2", "pandas"])
 def test_csv(benchmark, ratios, name, csv_file):
     """One parse of the CSV file per round; extra_info holds every variant's rate."""
-    fn = {"estcore-2": lambda: run_estcore(csv_file, 2),
+    fn = {"estcore-bulk-2": lambda: run_bulk(csv_file, 2),
+          "estcore-2": lambda: run_estcore(csv_file, 2),
           "pandas": lambda: run_pandas(csv_file)}[name]
     benchmark.extra_info.update(ratios)
     benchmark.pedantic(fn, rounds=3, iterations=1, warmup_rounds=1)

@@ -614,8 +614,37 @@ def decode_csv_columns(records, list types, list defaults, str delim, bint use_q
         InvalidArgumentError: TF's DecodeCSV message (a record's field count, a field
             that is not a number, a required field missing, a quoting error).
     """
-    cdef object[::1] view = records
-    cdef Py_ssize_t n = view.shape[0]
+    return _csv_impl(records, NULL, None, types, defaults, delim, use_quote, na_value,
+                     select_cols, num_threads)
+
+
+def csv_chunk(_RecordReader reader, uint64_t max_records, size_t max_bytes, list types,
+              list defaults, str delim, bint use_quote, bytes na_value, select_cols,
+              int num_threads):
+    """The next chunk of a LINES reader parsed as CSV in place (no bytes object per
+    line): ``(count, columns)``; ``(0, None)`` when a push reader needs input; None at
+    the end. Errors name the file and the line (1-based, counting skipped lines)."""
+    cdef est_records_chunk c
+    if not reader._next(max_records, max_bytes, &c):
+        return None
+    if c.count == 0:
+        return (0, None)
+    return (c.count, _csv_impl(None, &c, reader.name, types, defaults, delim, use_quote,
+                               na_value, select_cols, num_threads))
+
+
+cdef object _csv_impl(records, est_records_chunk *chunk, str name, list types, list defaults,
+                      str delim, bint use_quote, bytes na_value, select_cols,
+                      int num_threads):
+    """decode_csv_columns over an object array (``records``) or over the spans of a
+    reader chunk (``records`` None)."""
+    cdef object[::1] view
+    cdef Py_ssize_t n
+    if records is not None:
+        view = records
+        n = view.shape[0]
+    else:
+        n = <Py_ssize_t>chunk.count
     cdef int ncols = len(types)
     cdef est_csv_config cfg
     cdef bytes delim_b = delim.encode("utf-8")
@@ -655,7 +684,12 @@ def decode_csv_columns(records, list types, list defaults, str delim, bint use_q
         free(lens)
         raise MemoryError("decode_csv: could not allocate the record table")
     try:
-        _string_pointers(view, ptrs, lens, keep)
+        if records is not None:
+            _string_pointers(view, ptrs, lens, keep)
+        else:
+            for i in range(n):
+                ptrs[i] = chunk.base + chunk.offsets[i]
+                lens[i] = <size_t>chunk.lengths[i]
         nstr = sum(1 for code in types if code == EST_CSV_STRING)
         if nstr:
             fields = <est_csv_field *>malloc(max(n, 1) * nstr * sizeof(est_csv_field))
@@ -689,7 +723,10 @@ def decode_csv_columns(records, list types, list defaults, str delim, bint use_q
             st = est_csv_parse(&cfg, ptrs, lens, <size_t>n, cols, ncols, &err)
         if st == EST_ERR_INVALID_ARGUMENT and err.message[0] != 0:
             from estcore.errors import InvalidArgumentError
-            raise InvalidArgumentError(err.message.decode("utf-8", "replace"))
+            text = err.message.decode("utf-8", "replace")
+            if records is None:
+                text = f"{name}: line {chunk.first + <uint64_t>err.record + 1}: {text}"
+            raise InvalidArgumentError(text)
         check_status(st, "decode_csv")
         s = 0
         for c in range(ncols):
@@ -705,7 +742,8 @@ def decode_csv_columns(records, list types, list defaults, str delim, bint use_q
                 if base[i].flags & EST_CSV_DEFAULT:
                     ov[i] = d
                     continue
-                if base[i].offset == 0 and base[i].length == lens[i] and not keep:
+                if records is not None and base[i].offset == 0 and \
+                        base[i].length == lens[i] and not keep:
                     ov[i] = view[i]  # the whole record: the same bytes object
                     continue
                 if base[i].flags & EST_CSV_ESCAPED:

@@ -28,9 +28,13 @@ Every error names the file and the record (or line) number; a missing file raise
 TF). ``start`` skips that many records first (exact resume: a consumer that took
 ``k`` records restarts with ``start=k``).
 
+:func:`iter_csv` is the bulk CSV form: lines framed and parsed into columns by the
+``DecodeCSV`` kernel inside the reader's buffer, no Python object per line.
+
 Must not: know Datasets (``estcore.data``'s sources call these functions); parse
-record contents (``decode_csv`` / ``parse_example`` are graph ops); hold a file open
-after its generator is closed or exhausted.
+record contents other than through the decode kernels (``decode_csv`` /
+``parse_example`` are graph ops); hold a file open after its generator is closed or
+exhausted.
 """
 
 from __future__ import annotations
@@ -44,9 +48,11 @@ import numpy as np
 
 from estcore import errors
 from estcore._lib import _pipeline
+from estcore.graph.ops.decode_ops import CSV_CODES, check_csv_args, parse_threads
 
 __all__ = ["iter_text_lines", "iter_fixed_length_records", "iter_fixed_length_matrices",
-           "iter_tfrecords", "tf_record_iterator", "compression_wbits", "CHUNK_RECORDS"]
+           "iter_tfrecords", "iter_csv", "tf_record_iterator", "compression_wbits",
+           "CHUNK_RECORDS"]
 
 CHUNK_RECORDS = 4096          # records per chunk at most
 _CHUNK_BYTES = 4 << 20        # and about this many bytes
@@ -112,18 +118,19 @@ def _open(path: str) -> int:
 
 def _records(path: str, fmt: int, compression_type: Any, buffer_size: Any, start: Any,
              matrix: bool = False, record_bytes: int = 0, header_bytes: int = 0,
-             footer_bytes: int = 0) -> Iterator[np.ndarray]:
+             footer_bytes: int = 0, csv: tuple | None = None) -> Iterator[Any]:
     """Check the arguments now (as TF does when the dataset is built), then return the
     generator, which opens the file at its first ``next()``."""
     wbits = compression_wbits(compression_type)
     size = _buffer(buffer_size)
     skip = _positive("start", start, 0)
     return _chunks(path, fmt, wbits, size, skip, matrix, record_bytes, header_bytes,
-                   footer_bytes)
+                   footer_bytes, csv)
 
 
 def _chunks(path: str, fmt: int, wbits: int | None, size: int, skip: int, matrix: bool,
-            record_bytes: int, header_bytes: int, footer_bytes: int) -> Iterator[np.ndarray]:
+            record_bytes: int, header_bytes: int, footer_bytes: int,
+            csv: tuple | None) -> Iterator[Any]:
     fd = _open(path)
     try:
         if wbits is None:
@@ -140,12 +147,23 @@ def _chunks(path: str, fmt: int, wbits: int | None, size: int, skip: int, matrix
             skip -= reader.skip(skip)
             if skip and not (feed is not None and next(feed, False)):
                 break  # the stream ended before `start` records
-        take = reader.next_matrix if matrix else reader.next_records
+        if csv is not None:
+            rows, limit = csv[0], csv[1]
+
+            def take(n, b):  # (count, columns) chunks, parsed in the reader's buffer
+                return _pipeline.csv_chunk(reader, n, b, *csv[2:])
+        else:
+            rows, limit = CHUNK_RECORDS, _CHUNK_BYTES
+            take = reader.next_matrix if matrix else reader.next_records
         while True:
-            chunk = take(CHUNK_RECORDS, _CHUNK_BYTES)
+            chunk = take(rows, limit)
             if chunk is None:
                 return
-            if len(chunk):
+            if csv is not None:
+                count, chunk = chunk
+            else:
+                count = len(chunk)
+            if count:
                 yield chunk
             elif feed is None or not next(feed, False):
                 raise errors.InternalError(f"{path}: the record reader asked for input "
@@ -253,6 +271,45 @@ def iter_fixed_length_matrices(filename: Any, record_bytes: int, header_bytes: i
     rb, hb, fb = _fixed_args(record_bytes, header_bytes, footer_bytes)
     return _records(_path(filename), _pipeline.FIXED, compression_type, buffer_size, start,
                     True, rb, hb, fb)
+
+
+def iter_csv(filename: Any, record_defaults: Any, *, field_delim: str = ",",
+             use_quote_delim: bool = True, na_value: str = "", select_cols: Any = None,
+             header_lines: int = 0, compression_type: Any = None, buffer_size: Any = None,
+             chunk_records: int = 65536, num_threads: int | None = None
+             ) -> Iterator[list[np.ndarray]]:
+    """The lines of a CSV file parsed into columns in C, chunk by chunk: the bulk form of
+    ``TextLineDataset(f).skip(header_lines).map(decode_csv)`` (same line and field
+    rules), with no Python object per line.
+
+    Args:
+        filename: str, bytes or os.PathLike.
+        record_defaults, field_delim, use_quote_delim, na_value, select_cols: as
+            :func:`~estcore.graph.ops.decode_ops.decode_csv`.
+        header_lines: lines skipped first.
+        compression_type, buffer_size: as :func:`iter_text_lines`.
+        chunk_records: lines per chunk at most (about 64 MiB of text at most).
+        num_threads: parse threads per chunk (None: ``set_parse_threads``' count).
+
+    Yields:
+        Per chunk a list of 1-D arrays, one per column (int32 / int64 / float32 /
+        float64, or object arrays of bytes).
+
+    Raises:
+        InvalidArgumentError: a line that is not valid for the defaults, named by file
+            and line number (1-based) with TF's DecodeCSV text. Argument errors as
+            decode_csv's and :func:`iter_text_lines`'.
+    """
+    dtypes, defaults, delim, na, sel = check_csv_args(record_defaults, field_delim,
+                                                      na_value, select_cols)
+    rows = _positive("chunk_records", chunk_records, 1)
+    threads = parse_threads() if num_threads is None else \
+        _positive("num_threads", num_threads, 1)
+    csv = (rows, 64 << 20, [CSV_CODES[d.name] for d in dtypes], list(defaults), delim,
+           bool(use_quote_delim), na, sel, threads)
+    skip = _positive("header_lines", header_lines, 0)
+    return _records(_path(filename), _pipeline.LINES, compression_type, buffer_size, skip,
+                    csv=csv)
 
 
 def iter_tfrecords(filename: Any, compression_type: Any = None, buffer_size: Any = None,

@@ -30,11 +30,11 @@ from estcore.graph.shapes import TensorShape
 from estcore.graph.tensor import Tensor
 
 __all__ = ["decode_csv", "decode_raw", "string_to_number", "set_parse_threads",
-           "parse_threads", "strings_1d"]
+           "parse_threads", "strings_1d", "check_csv_args", "CSV_CODES"]
 
 
 # ------------------------------------------------------------------ decode_csv
-_CSV_CODES = {"int32": _pipeline.CSV_INT32, "int64": _pipeline.CSV_INT64,
+CSV_CODES = {"int32": _pipeline.CSV_INT32, "int64": _pipeline.CSV_INT64,
               "float32": _pipeline.CSV_FLOAT, "float64": _pipeline.CSV_DOUBLE,
               "string": _pipeline.CSV_STRING}
 _CSV_ALLOWED = "float, double, int32, int64, string"
@@ -110,7 +110,7 @@ def _csv_default(i: int, d: Any) -> tuple[dt.DType, Any]:
             dtype = dt.int64 if big else dt.int32
         else:
             dtype = dt.as_dtype(arr.dtype)
-    if dtype.name not in _CSV_CODES:
+    if dtype.name not in CSV_CODES:
         raise TypeError(f"decode_csv: record_defaults[{i}] has dtype {dtype.name}, which is "
                         f"not in the list of allowed values: {_CSV_ALLOWED}")
     if arr.ndim > 1:
@@ -133,7 +133,7 @@ def _csv_infer(ctx):
 
 def _csv_build(k):
     records, outs, a = k.ins[0], k.outs, k.attrs
-    types = [_CSV_CODES[d.name] for d in a["dtypes"]]
+    types = [CSV_CODES[d.name] for d in a["dtypes"]]
     defaults = list(a["defaults"])
 
     def run():
@@ -146,6 +146,39 @@ def _csv_build(k):
 
 
 row("DecodeCSV", _csv_infer, _csv_build, None)
+
+
+def check_csv_args(record_defaults: Any, field_delim: Any, na_value: Any,
+                   select_cols: Any) -> tuple[tuple, tuple, str, bytes, tuple | None]:
+    """Check decode_csv's arguments (TF's rules and messages).
+
+    Returns:
+        (dtypes, defaults (Python scalars / bytes, None = required), the delimiter,
+        na_value as bytes, select_cols as a tuple or None). :data:`CSV_CODES` maps a
+        dtype's name to the C kernel's column type.
+    """
+    if isinstance(record_defaults, (str, bytes)) or not isinstance(record_defaults,
+                                                                    (list, tuple)):
+        raise TypeError("decode_csv: record_defaults must be a list with one entry per "
+                        f"column. Received: {record_defaults!r}")
+    if not record_defaults:
+        raise ValueError("decode_csv: record_defaults must name at least one column")
+    checked = [_csv_default(i, d) for i, d in enumerate(record_defaults)]
+    if isinstance(field_delim, bytes):
+        field_delim = field_delim.decode("utf-8")
+    if not isinstance(field_delim, str) or len(field_delim.encode("utf-8")) != 1:
+        raise ValueError(f"field_delim should be only 1 char. Received: {field_delim!r}")
+    na = na_value.encode("utf-8") if isinstance(na_value, str) else bytes(na_value)
+    sel = None
+    if select_cols is not None:
+        sel = tuple(int(c) for c in np.asarray(select_cols).reshape(-1))
+        if any(c < 0 for c in sel):
+            raise ValueError("select_cols contains negative values.")
+        if any(b <= a for a, b in zip(sel, sel[1:], strict=False)):
+            raise ValueError("select_cols is not strictly increasing.")
+        if len(sel) != len(checked):
+            raise ValueError("Length of select_cols and record_defaults do not match.")
+    return (tuple(c[0] for c in checked), tuple(c[1] for c in checked), field_delim, na, sel)
 
 
 def decode_csv(records: Any, record_defaults: Any, field_delim: str = ",",
@@ -182,32 +215,12 @@ def decode_csv(records: Any, record_defaults: Any, field_delim: str = ",",
             1 in record 0 is not a valid float: x", "Field 0 is required but missing in
             record 0!", quoting errors); the lowest bad record is reported.
     """
-    if isinstance(record_defaults, (str, bytes)) or not isinstance(record_defaults,
-                                                                    (list, tuple)):
-        raise TypeError("decode_csv: record_defaults must be a list with one entry per "
-                        f"column. Received: {record_defaults!r}")
-    if not record_defaults:
-        raise ValueError("decode_csv: record_defaults must name at least one column")
-    checked = [_csv_default(i, d) for i, d in enumerate(record_defaults)]
-    if isinstance(field_delim, bytes):
-        field_delim = field_delim.decode("utf-8")
-    if not isinstance(field_delim, str) or len(field_delim.encode("utf-8")) != 1:
-        raise ValueError(f"field_delim should be only 1 char. Received: {field_delim!r}")
-    na = na_value.encode("utf-8") if isinstance(na_value, str) else bytes(na_value)
-    sel = None
-    if select_cols is not None:
-        sel = tuple(int(c) for c in np.asarray(select_cols).reshape(-1))
-        if any(c < 0 for c in sel):
-            raise ValueError("select_cols contains negative values.")
-        if any(b <= a for a, b in zip(sel, sel[1:], strict=False)):
-            raise ValueError("select_cols is not strictly increasing.")
-        if len(sel) != len(checked):
-            raise ValueError("Length of select_cols and record_defaults do not match.")
+    dtypes, defaults, field_delim, na, sel = check_csv_args(record_defaults, field_delim,
+                                                            na_value, select_cols)
     t = records._as_tensor() if is_tensor(records) else convert_to_tensor(records, dt.string)
     op = make_op("DecodeCSV", [t],
-                 {"dtypes": tuple(c[0] for c in checked), "defaults": tuple(c[1] for c in checked),
-                  "field_delim": field_delim, "use_quote_delim": bool(use_quote_delim),
-                  "na_value": na, "select_cols": sel},
+                 {"dtypes": dtypes, "defaults": defaults, "field_delim": field_delim,
+                  "use_quote_delim": bool(use_quote_delim), "na_value": na, "select_cols": sel},
                  name=name or "DecodeCSV")
     return list(op.outputs)
 
@@ -225,7 +238,7 @@ def _to_number_infer(ctx):
 
 def _to_number_build(k):
     x, out = k.ins[0], k.outs[0]
-    code = _CSV_CODES[k.attrs["out_type"].name]
+    code = CSV_CODES[k.attrs["out_type"].name]
 
     def run():
         out.reshape(-1)[...] = _pipeline.strings_to_numbers(strings_1d(x), code)
