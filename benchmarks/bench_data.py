@@ -6,8 +6,8 @@
    * ``dataset-T``: ``Dataset.from_tensor_slices((x, y)).shuffle(60000).batch(128)``
      with ``T`` C worker threads (``Options.threading.private_threadpool_size``);
    * ``numpy_input_fn-T``: ``numpy_input_fn(x, y, 128, shuffle=True, num_threads=T)``;
-   * ``dataset-buffer``: the same with ``shuffle(10000)`` (TF's buffer order, chunk path;
-     informational).
+   * ``dataset-buffer``: the same with ``shuffle(10000)`` (TF's buffer order: a table
+     computed in C per pass, gathered by the C workers; informational).
 
    Target: dataset-1 >= 0.9 x numpy_input_fn-1.
 
@@ -15,6 +15,11 @@
    in one file, read by ``TFRecordDataset(f).batch(256).map(parse_example)`` against a
    plain Python loop over the same records (``tf_record_iterator`` +
    ``estcore.io.decode_example`` per record).
+
+3. CSV: 100,000 rows of 6 float columns and an int label with a header, read by
+   ``TextLineDataset(f).skip(1).batch(1024).map(decode_csv)`` (one vectorised
+   ``decode_csv`` run per batch) against ``pandas.read_csv(f)`` (informational; the
+   reader-level comparison is benchmarks/bench_readers.py).
 
 Run with ``--benchmark-only`` (ratios in extra_info, printed) or as a script
 (``python benchmarks/bench_data.py [rounds]``), under the shared lock.
@@ -32,14 +37,15 @@ import numpy as np
 import pytest
 
 import estcore as ec
-from estcore.data import Dataset, Options, TFRecordDataset
+from estcore.data import Dataset, Options, TextLineDataset, TFRecordDataset
 from estcore.data.readers import tf_record_iterator
 from estcore.inputs import numpy_input_fn
-from estcore.io import FixedLenFeature, decode_example, encode_example, parse_example
+from estcore.io import FixedLenFeature, decode_csv, decode_example, encode_example, parse_example
 from estcore.io.tf_record import TFRecordWriter
 
 N, D, BATCH = 60000, 784, 128
 N_RECORDS, RECORD_BATCH = 20000, 256
+CSV_ROWS, CSV_BATCH = 100000, 1024
 KEYS = ("a", "b", "c", "d")
 
 
@@ -106,12 +112,42 @@ def run_python_loop(path: Path) -> int:
     return rows
 
 
+def make_csv(path: Path) -> None:
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(CSV_ROWS, 6))
+    y = rng.integers(0, 10, CSV_ROWS)
+    lines = ["a,b,c,d,e,f,label"] + [",".join(f"{v:.6f}" for v in row) + f",{lab}"
+                                      for row, lab in zip(x, y, strict=True)]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def run_csv_dataset(path: Path) -> int:
+    defaults = [[0.0]] * 6 + [[0]]
+    ds = TextLineDataset(str(path)).skip(1).batch(CSV_BATCH).map(
+        lambda lines: decode_csv(lines, defaults))
+    rows = 0
+    for cols in ds:
+        rows += cols[0].shape[0]
+    assert rows == CSV_ROWS
+    return rows
+
+
+def run_pandas_csv(path: Path) -> int:
+    import pandas  # local: optional dependency, only this baseline needs it
+
+    frame = pandas.read_csv(path)
+    assert len(frame) == CSV_ROWS
+    return len(frame)
+
+
 def measure(rounds: int = 7) -> dict[str, float]:
     """Median rates (rows or records per second) and the ratios, interleaved."""
     x, y = make_data()
     tmp = Path(tempfile.mkdtemp())
     records = tmp / "bench.tfrecord"
     make_records(records)
+    csv = tmp / "bench.csv"
+    make_csv(csv)
     fns = {
         "dataset-1": lambda s: run_dataset(x, y, 1, s),
         "numpy_input_fn-1": lambda s: run_numpy_input_fn(x, y, 1, s),
@@ -120,8 +156,11 @@ def measure(rounds: int = 7) -> dict[str, float]:
         "dataset-buffer": lambda s: run_dataset(x, y, 1, s, buffer=10000),
         "tfrecord-dataset": lambda s: run_tfrecord_dataset(records),
         "tfrecord-python-loop": lambda s: run_python_loop(records),
+        "csv-dataset": lambda s: run_csv_dataset(csv),
+        "csv-pandas": lambda s: run_pandas_csv(csv),
     }
-    sizes = {k: (N_RECORDS if k.startswith("tfrecord") else N) for k in fns}
+    sizes = {k: (N_RECORDS if k.startswith("tfrecord") else CSV_ROWS if k.startswith("csv")
+                 else N) for k in fns}
     for fn in fns.values():
         fn(99)
     times: dict[str, list[float]] = {k: [] for k in fns}
@@ -137,6 +176,7 @@ def measure(rounds: int = 7) -> dict[str, float]:
     out["ratio dataset-buffer / dataset-1"] = rate["dataset-buffer"] / rate["dataset-1"]
     out["ratio tfrecord-dataset / python-loop"] = (rate["tfrecord-dataset"]
                                                    / rate["tfrecord-python-loop"])
+    out["ratio csv-dataset / pandas"] = rate["csv-dataset"] / rate["csv-pandas"]
     return out
 
 

@@ -11,7 +11,8 @@ framework first, then runs the program with ``runpy``, so three times are measur
 * ``wall``: the whole process, interpreter start included (what a user waits for).
 
 The ratios are estcore / TF (below 1: estcore is faster). Each program's last stdout line
-(its JSON metrics) is shown for both, so the metrics can be compared too.
+(its JSON metrics) is shown for both, so the metrics can be compared too. A program that
+TF 2.15 cannot run (``tf.contrib`` is gone from TF 2.x) is listed with TF's error.
 
 TensorFlow is never a dependency: give its Python with ``ESTCORE_TF_PYTHON`` (or
 ``--tf-python``), e.g. ``/work/tf-venv/bin/python`` (tensorflow-cpu 2.15.1 +
@@ -148,8 +149,10 @@ def report(results: list[dict]) -> str:
     for r in results:
         ec, tfr = r["estcore"], r["tf"]
         if "ratio_run" not in r:
-            why = "estcore failed" if not ec["ok"] else "TF failed"
-            lines.append(f"{r['program']:28} {why}")
+            side = ec if not ec["ok"] else tfr
+            who = "estcore" if side is ec else "TF"
+            last = (side["stderr_tail"].strip().splitlines() or ["?"])[-1]
+            lines.append(f"{r['program']:28} {who} failed: {last[:120]}")
             continue
         lines.append(
             f"{r['program']:28} {ec['run_s']:10.2f}s {tfr['run_s']:7.2f}s {r['ratio_run']:6.2f}"
@@ -171,8 +174,9 @@ def test_tf1_programs_against_tensorflow():
     pytest.importorskip("sklearn")
     results = [compare(p, tf_py) for p in programs()]
     print("\n" + report(results))
-    failed = [(r["program"], side, r[side]["stderr_tail"]) for r in results
-              for side in ("estcore", "tf") if not r[side]["ok"]]
+    # A program may need what TF 2.x removed (tf.contrib): reported above, not a failure.
+    failed = [(r["program"], r["estcore"]["stderr_tail"]) for r in results
+              if not r["estcore"]["ok"]]
     assert not failed, failed
 
 
@@ -200,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
     print(report(results))
     if args.json:
         pathlib.Path(args.json).write_text(json.dumps(results, indent=1))
-    return 0 if all("ratio_run" in r for r in results) else 1
+    return 0 if all(r["estcore"]["ok"] for r in results) else 1
 
 
 if __name__ == "__main__":

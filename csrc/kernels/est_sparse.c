@@ -141,16 +141,6 @@ uint64_t est_fingerprint_cat64(uint64_t fp1, uint64_t fp2) {
 }
 
 /* ------------------------------------------------------------------ sparse updates */
-typedef struct {
-    int64_t row, pos;
-} pair_t;
-
-static int cmp_pair(const void *a, const void *b) {
-    const pair_t *x = a, *y = b;
-    if (x->row != y->row) return x->row < y->row ? -1 : 1;
-    return x->pos < y->pos ? -1 : (x->pos > y->pos);
-}
-
 #define T float
 #define SFX(name) name##_f32
 #define SQRT sqrtf

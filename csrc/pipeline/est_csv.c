@@ -51,6 +51,43 @@ static est_status job_fail(job *j, size_t rec, const char *fmt, ...) {
     return j->st;
 }
 
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define EST_CSV_SWAR 1
+#endif
+
+#ifdef EST_CSV_SWAR
+/* Bytes of w equal to the byte repeated in pat: the high bit of the lowest such byte
+ * is set (higher flags may be false positives; only the lowest is used). */
+static inline uint64_t match_bytes(uint64_t w, uint64_t pat) {
+    uint64_t x = w ^ pat;
+    return (x - 0x0101010101010101ull) & ~x & 0x8080808080808080ull;
+}
+#endif
+
+/* The first index >= pos of the delimiter, '\n', '\r' or (with quote) '"' in
+ * rec[0, len), or len. Eight bytes at a time where the byte order allows. */
+static size_t find_special(const char *rec, size_t pos, size_t len, char d, int quote) {
+    size_t k = pos;
+#ifdef EST_CSV_SWAR
+    const uint64_t ones = 0x0101010101010101ull;
+    const uint64_t pd = ones * (unsigned char)d, pn = ones * '\n', pr = ones * '\r';
+    const uint64_t pq = ones * '"';
+    while (k + 8 <= len) {
+        uint64_t w;
+        memcpy(&w, rec + k, 8);
+        uint64_t m = match_bytes(w, pd) | match_bytes(w, pn) | match_bytes(w, pr);
+        if (quote) m |= match_bytes(w, pq);
+        if (m) return k + ((size_t)__builtin_ctzll(m) >> 3);
+        k += 8;
+    }
+#endif
+    for (; k < len; k++) {
+        char c = rec[k];
+        if (c == d || c == '\n' || c == '\r' || (quote && c == '"')) return k;
+    }
+    return len;
+}
+
 /* Split rec[0, len) into the kept fields fs[0, ncols); *count: fields found (all of
  * them without select_cols, the kept ones with it). NULL, or the error text. */
 static const char *split(const est_csv_config *cfg, const char *rec, size_t len, int ncols,
@@ -84,12 +121,8 @@ static const char *split(const est_csv_config *cfg, const char *rec, size_t len,
                 break;
             }
         } else {
-            size_t k = pos;
-            for (; k < len; k++) {
-                char c = rec[k];
-                if (c == d) break;
-                if (c == '\n' || c == '\r' || (quote && c == '"')) return ERR_UNQUOTED;
-            }
+            size_t k = find_special(rec, pos, len, d, quote);
+            if (k < len && rec[k] != d) return ERR_UNQUOTED;
             f.n = k - pos;
             next = k;
         }
@@ -122,12 +155,19 @@ static int parse_int(const char *p, size_t n, int64_t lo, int64_t hi, int64_t *o
     int neg = p[i] == '-';
     if (neg && ++i == n) return -1;
     uint64_t lim = neg ? (uint64_t)(-(lo + 1)) + 1u : (uint64_t)hi;
-    uint64_t v = 0;
+    while (i + 1 < n && p[i] == '0') i++;  /* leading zeros (one digit stays) */
+    if (n - i > 19) {                      /* 20 digits or more: beyond int64 (or junk) */
+        for (; i < n; i++)
+            if ((unsigned)(unsigned char)p[i] - '0' > 9) return -1;
+        return -1;
+    }
+    uint64_t v = 0;                        /* at most 19 digits: no uint64 overflow */
     for (; i < n; i++) {
         unsigned c = (unsigned)(unsigned char)p[i] - '0';
-        if (c > 9 || v > (lim - c) / 10) return -1;
+        if (c > 9) return -1;
         v = v * 10 + c;
     }
+    if (v > lim) return -1;
     if (!neg) *out = (int64_t)v;
     else *out = v == (uint64_t)INT64_MAX + 1u ? INT64_MIN : -(int64_t)v;
     return 0;
@@ -259,15 +299,14 @@ static int parse_real(const char *p, size_t n, int is_float, double *out) {
             return 0;
         }
         /* d is the correctly rounded double; rounding it to float is correct unless
-         * d falls exactly on the midpoint of two floats (a double rounding) */
-        float f = (float)d;
-        double back = (double)f;
-        int midpoint = 0;
-        if (back != d) {
-            double other = (double)nextafterf(f, d > back ? INFINITY : -INFINITY);
-            midpoint = (back + other) * 0.5 == d;
-        }
-        if (!midpoint) {
+         * d falls exactly on the midpoint of two floats (a double rounding): in the
+         * normal float range that is a double whose 29 bits below float precision are
+         * exactly 1 followed by zeros. Outside that range, the slow path. */
+        uint64_t bits;
+        memcpy(&bits, &d, sizeof bits);
+        if (d >= 0x1p-126 && d <= 0x1.fffffep127 &&
+            (bits & 0x1FFFFFFFull) != 0x10000000ull) {
+            double back = (double)(float)d;
             *out = neg ? -back : back;
             return 0;
         }
@@ -288,12 +327,108 @@ static const char *type_name(int type) {
     }
 }
 
+/* The fast path: one pass over a plain record (unquoted, unpadded numbers in the
+ * exact fast-conversion range, non-empty fields that are not na_value), writing each
+ * column as it goes. Anything else returns -1 and the record takes the full
+ * path (split, count check, conversion), which gives the same values for what this
+ * accepts and TF's errors for the rest. */
+static int fast_record(const est_csv_config *cfg, const char *rec, size_t len,
+                       const est_csv_column *cols, int ncols, size_t r) {
+    const char d = cfg->delim;
+    const int64_t *sel = cfg->select_cols;
+    size_t i = 0;
+    int64_t src = 0;  /* source column at i */
+    for (int c = 0; c < ncols; c++) {
+        const est_csv_column *col = &cols[c];
+        for (; sel != NULL && src < sel[c]; src++) {  /* fields not kept: skip them */
+            if (i < len && rec[i] == '"' && cfg->use_quote) return -1;
+            i = find_special(rec, i, len, d, cfg->use_quote);
+            if (i >= len || rec[i] != d) return -1;
+            i++;
+        }
+        src++;
+        const size_t start = i;
+        if (col->type == EST_CSV_STRING) {
+            if (i < len && rec[i] == '"' && cfg->use_quote) return -1;
+            i = find_special(rec, i, len, d, cfg->use_quote);
+            if (i == start || (i < len && rec[i] != d)) return -1;
+            est_csv_field *o = &((est_csv_field *)col->out)[r];
+            o->offset = (uint32_t)start;
+            o->length = (uint32_t)(i - start);
+            o->flags = 0;
+        } else {
+            int neg = 0;
+            if (i < len && rec[i] == '-') {
+                neg = 1;
+                i++;
+            }
+            uint64_t m = 0;
+            int digits = 0;
+            while (i < len && (unsigned)(unsigned char)rec[i] - '0' <= 9) {
+                m = m * 10 + (uint64_t)(rec[i] - '0');
+                i++;
+                digits++;
+            }
+            if (col->type <= EST_CSV_INT64) {
+                if (digits == 0 || digits > 18) return -1;
+                int64_t v = neg ? -(int64_t)m : (int64_t)m;
+                if (col->type == EST_CSV_INT32) {
+                    if (v < INT32_MIN || v > INT32_MAX) return -1;
+                    ((int32_t *)col->out)[r] = (int32_t)v;
+                } else {
+                    ((int64_t *)col->out)[r] = v;
+                }
+            } else {
+                long e = 0;
+                if (i < len && rec[i] == '.') {
+                    i++;
+                    while (i < len && (unsigned)(unsigned char)rec[i] - '0' <= 9) {
+                        m = m * 10 + (uint64_t)(rec[i] - '0');
+                        i++;
+                        digits++;
+                        e--;
+                    }
+                }
+                if (digits == 0 || digits > 19 || m > ((uint64_t)1 << 53) || e < -22)
+                    return -1;
+                if (i < len && (rec[i] == 'e' || rec[i] == 'E')) return -1;
+                double v = (double)m;
+                if (e < 0) v /= POW10[-e];
+                if (col->type == EST_CSV_FLOAT) {
+                    uint64_t bits;
+                    memcpy(&bits, &v, sizeof bits);
+                    if (m != 0 && (v < 0x1p-126 || v > 0x1.fffffep127 ||
+                                   (bits & 0x1FFFFFFFull) == 0x10000000ull))
+                        return -1;
+                    float f = (float)v;
+                    ((float *)col->out)[r] = neg ? -f : f;
+                } else {
+                    ((double *)col->out)[r] = neg ? -v : v;
+                }
+            }
+            if (i < len && rec[i] != d) return -1;
+        }
+        if (cfg->na_len && i - start == cfg->na_len &&
+            memcmp(rec + start, cfg->na_value, cfg->na_len) == 0)
+            return -1;                /* an NA field: the full path takes the default */
+        if (c + 1 < ncols) {
+            if (i >= len) return -1;  /* too few fields */
+            i++;                      /* the delimiter */
+        } else if (i != len && sel == NULL) {
+            return -1;                /* more fields (with select_cols: not examined) */
+        }
+    }
+    return 0;
+}
+
 static est_status run_range(job *j, span *fs) {
     const est_csv_config *cfg = j->cfg;
     const int ncols = j->ncols;
     for (size_t r = j->lo; r < j->hi; r++) {
         const char *rec = j->recs[r];
         size_t len = j->lens[r];
+        if (!cfg->full_path_only && fast_record(cfg, rec, len, j->cols, ncols, r) == 0)
+            continue;
         int64_t count = 0;
         const char *msg = split(cfg, rec, len, ncols, fs, &count);
         if (msg != NULL) return job_fail(j, r, "%s", msg);

@@ -1,6 +1,8 @@
 /* est_sampler.c -- stateless (seed, epoch, i) -> row; see est_sampler.h. */
 #include "estcore/est_sampler.h"
 
+#include <stdlib.h>
+
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 #define EST_HAVE_ZMM_SAMPLER 1
@@ -235,6 +237,49 @@ void est_sampler_fill(const est_sampler *s, uint64_t first, uint64_t count, uint
         epoch++;
         i = 0;
     }
+}
+
+/* A uniform integer in [0, range) (range >= 1) from the splitmix64 stream: Lemire's
+ * multiply-shift with rejection of the biased low products. */
+static uint64_t bounded(uint64_t *state, uint64_t range) {
+    __uint128_t m = (__uint128_t)splitmix64(state) * range;
+    uint64_t low = (uint64_t)m;
+    if (low < range) {
+        uint64_t threshold = (0 - range) % range;
+        while (low < threshold) {
+            m = (__uint128_t)splitmix64(state) * range;
+            low = (uint64_t)m;
+        }
+    }
+    return (uint64_t)(m >> 64);
+}
+
+est_status est_shuffle_buffer_order(const uint64_t *in, uint64_t n, uint64_t buffer_size,
+                                    uint64_t seed, uint64_t *out) {
+    if (buffer_size == 0 || (out == NULL && n > 0))
+        return EST_ERR_INVALID_ARGUMENT;
+    if (n == 0)
+        return EST_OK;
+    uint64_t b = buffer_size < n ? buffer_size : n;
+    uint64_t *buf = malloc((size_t)b * sizeof *buf);
+    if (buf == NULL)
+        return EST_ERR_OUT_OF_MEMORY;
+    uint64_t st = seed ^ 0x6A09E667F3BCC909ull;  /* its own stream, apart from the Feistel keys */
+    for (uint64_t i = 0; i < b; i++)
+        buf[i] = in ? in[i] : i;
+    uint64_t j = 0;
+    for (uint64_t i = b; i < n; i++) {  /* steady state: emit a slot, refill it */
+        uint64_t r = bounded(&st, buffer_size);
+        out[j++] = buf[r];
+        buf[r] = in ? in[i] : i;
+    }
+    for (uint64_t m = b; m > 0; m--) {  /* end of input: the rest in random order */
+        uint64_t r = bounded(&st, m);
+        out[j++] = buf[r];
+        buf[r] = buf[m - 1];
+    }
+    free(buf);
+    return EST_OK;
 }
 
 est_status est_batch_span(uint64_t batch_size, uint64_t total_examples, uint64_t k,

@@ -199,7 +199,11 @@ static est_status fill_batch(est_stream *s, worker *w, uint64_t k, est_slab *sla
                  (unsigned long long)k);
         return EST_ERR_INTERNAL;
     }
-    est_sampler_fill(&s->sampler, first, count, w->rows);
+    const uint64_t *rows = w->rows;
+    if (s->cfg.order != NULL)
+        rows = s->cfg.order + first;  /* the caller's table (est_stream_create checked it) */
+    else
+        est_sampler_fill(&s->sampler, first, count, w->rows);
     char *base = (char *)slab + SLAB_HEADER;
     for (int ci = 0; ci < s->ncols; ci++) {
         const est__column *c = &s->cols[ci];
@@ -207,7 +211,7 @@ static est_status fill_batch(est_stream *s, worker *w, uint64_t k, est_slab *sla
             if (atomic_load_explicit(&s->closing, memory_order_relaxed))
                 return EST_ERR_CANCELLED;
             uint64_t hi = lo + CLOSE_CHECK_ROWS < count ? lo + CLOSE_CHECK_ROWS : count;
-            est__gather_rows(c, w->rows, lo, hi, base + c->offset + lo * c->row_bytes);
+            est__gather_rows(c, rows, lo, hi, base + c->offset + lo * c->row_bytes);
         }
     }
     *rows_out = count;
@@ -377,6 +381,18 @@ est_status est_stream_create(const est_stream_config *cfg, const est_column *col
         return EST_ERR_INVALID_ARGUMENT;
     }
     s->total = cfg->num_epochs ? cfg->num_rows * cfg->num_epochs : UINT64_MAX;
+    if (cfg->order != NULL) {  /* an explicit order: finite, every entry a row */
+        if (cfg->num_epochs == 0 || s->total / cfg->num_epochs != cfg->num_rows) {
+            free(s);
+            return EST_ERR_INVALID_ARGUMENT;
+        }
+        for (uint64_t g = 0; g < s->total; g++) {
+            if (cfg->order[g] >= cfg->num_rows) {
+                free(s);
+                return EST_ERR_INVALID_ARGUMENT;
+            }
+        }
+    }
     s->end_batch = cfg->num_epochs ? (s->total + cfg->batch_size - 1) / cfg->batch_size
                                    : UINT64_MAX;
     s->slab_rows = (cfg->batch_size + cfg->num_shards - 1) / cfg->num_shards;

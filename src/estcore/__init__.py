@@ -10,6 +10,7 @@ No module of estcore imports it.
 # ruff: noqa: F401 - this module re-exports names
 
 from estcore import errors as errors
+from estcore import feature_column as feature_column
 from estcore import graph as graph
 from estcore import initializers as initializers
 from estcore import io as io

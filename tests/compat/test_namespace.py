@@ -13,7 +13,7 @@ pytestmark = pytest.mark.smoke
 
 @pytest.mark.parametrize("path", [
     "tf.contrib.rnn", "tf.contrib.slim", "tf.train.SyncReplicasOptimizer", "tf.nn.rnn_cell",
-    "tf.keras.layers.LSTM", "tf.estimator.DNNClassifier", "tf.estimator.inputs.nonsense",
+    "tf.keras.layers.LSTM", "tf.estimator.BoostedTreesClassifier", "tf.estimator.inputs.nonsense",
     "tf.data.nonsense", "tf.feature_column.sequence_input_layer", "tf.saved_model.loader",
     "tf.logging.nonsense",
     "tf.flags.nonsense", "tf.app.nonsense", "tf.layers.conv3d",

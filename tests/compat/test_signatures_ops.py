@@ -52,6 +52,9 @@ TABLE = {
     "nn.sigmoid": "(x, name=None)",
     "nn.tanh": "(x, name=None)",
     "random_crop": "(value, size, seed=None, name=None)",
+    "unique": "(x, out_idx=ANY, name=None)",
+    "reverse": "(tensor, axis, name=None)",
+    "reverse_v2": "(tensor, axis, name=None)",
     "nn.swish": "(features)",
     "nn.lrn": "(input, depth_radius=5, bias=1, alpha=1, beta=0.5, name=None)",
     "nn.local_response_normalization": "(input, depth_radius=5, bias=1, alpha=1, beta=0.5, "

@@ -124,3 +124,38 @@ def test_a_dataset_of_single_elements_is_refused_with_the_fix(iris, tmp_path):
     x, y = iris
     with pytest.raises(ValueError, match=r"call \.batch\(batch_size\)"):
         estimator(tmp_path).train(lambda: Dataset.from_tensor_slices((dict(x), y)), steps=1)
+
+
+def test_initializable_iterator_with_an_initializer_hook(iris, tmp_path):
+    """TF1's official MNIST pattern: the iterator's initializer run by a hook."""
+    x, y = iris
+
+    class IteratorInitializerHook(tf.train.SessionRunHook):
+        init = None
+
+        def after_create_session(self, session, coord):
+            session.run(self.init)
+
+    hook = IteratorInitializerHook()
+
+    def input_fn():
+        it = tf.data.make_initializable_iterator(
+            Dataset.from_tensor_slices((dict(x), y)).batch(50))
+        hook.init = it.initializer
+        return it.get_next()
+
+    est = estimator(tmp_path)
+    est.train(input_fn, hooks=[hook])
+    assert est.get_variable_value("global_step") == 3
+
+
+def test_a_component_of_unknown_rank_is_refused_with_the_fix(iris, tmp_path):
+    x, y = iris
+
+    def input_fn():
+        ds = Dataset.from_tensor_slices((dict(x), y)).batch(10)
+        return ds.map(lambda f, label: (
+            {**f, "SepalLength": tf.py_func(np.copy, [f["SepalLength"]], tf.float32)}, label))
+
+    with pytest.raises(ValueError, match=r"unknown rank .*set_shape"):
+        estimator(tmp_path).train(input_fn, steps=1)

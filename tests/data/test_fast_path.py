@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from estcore.data import Dataset, Options
 from estcore.data.iterators import DatasetIterator
+from estcore.inputs import shard_scope
 
 from .conftest import values
 
@@ -38,14 +39,15 @@ def rows(n):
     lambda d: d.shuffle(50).repeat(3).batch(7, drop_remainder=True),
     lambda d: d.repeat().batch(4).take(9),
     lambda d: d.batch(4).repeat(2).prefetch(1),
+    lambda d: d.shuffle(5, seed=1).batch(4),  # buffer smaller than the data: order table
+    lambda d: d.shuffle(50, reshuffle_each_iteration=False).repeat(2).batch(4),
+    lambda d: d.shuffle(3).repeat().batch(4),
 ])
 def test_in_memory_pipelines_run_on_the_c_stream(make):
     assert iter(make(Dataset.from_tensor_slices(rows(10)))).path == "c_stream"
 
 
 @pytest.mark.parametrize("make", [
-    lambda d: d.shuffle(5, seed=1).batch(4),  # buffer smaller than the data
-    lambda d: d.shuffle(50, reshuffle_each_iteration=False).repeat(2).batch(4),
     lambda d: d.batch(4).map(lambda e: e),
     lambda d: d.take(3).batch(2),
 ])
@@ -89,6 +91,39 @@ def test_shuffled_stream_is_exactly_once_per_epoch_and_the_same_for_any_thread_c
     np.testing.assert_array_equal(x[:, 0], np.asarray(order, np.float32) * 3)
 
 
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(1, 150), buffer=st.integers(1, 160), batch=st.integers(1, 40),
+       epochs=st.integers(1, 3), reshuffle=st.booleans(), seed=st.integers(0, 2**64 - 1),
+       nthreads=st.integers(1, 4))
+def test_buffer_shuffle_on_the_c_stream_keeps_tf_buffer_semantics(n, buffer, batch, epochs,
+                                                                   reshuffle, seed, nthreads):
+    def make(t):
+        ds = Dataset.from_tensor_slices(rows(n)).shuffle(buffer, seed=seed,
+                                                         reshuffle_each_iteration=reshuffle)
+        return threads(ds.repeat(epochs).batch(batch), t)
+
+    got = values(make(nthreads))
+    assert got == values(make(1))  # the same for any thread count
+    order = [i for b in got for i in b["i"]]
+    passes = [order[e * n:(e + 1) * n] for e in range(epochs)]
+    for p in passes:
+        assert sorted(p) == list(range(n))
+        assert all(x < j + buffer for j, x in enumerate(p))
+    if not reshuffle:
+        assert all(p == passes[0] for p in passes)
+
+
+@pytest.mark.parametrize("n", [10, 7, 128])
+def test_endless_buffer_shuffle_keeps_batch_boundaries(n):
+    ds = Dataset.from_tensor_slices(rows(n)).shuffle(3, seed=4).repeat().batch(16).take(40)
+    assert iter(ds).path == "c_stream"
+    got = [b["i"] for b in values(ds)]
+    assert all(len(b) == 16 for b in got)
+    flat = sum(got, [])
+    for e in range(len(flat) // n):
+        assert sorted(flat[e * n:(e + 1) * n]) == list(range(n))
+
+
 def test_batches_are_pooled_views_and_stay_valid():
     ds = Dataset.from_tensor_slices(rows(100)).batch(10)
     kept = list(ds)
@@ -102,3 +137,35 @@ def test_closing_an_iterator_stops_the_stream():
     it.close()
     with pytest.raises(StopIteration):
         next(it)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: Dataset.from_tensor_slices(rows(23)).shuffle(23, seed=3).batch(4),  # C stream
+    lambda: Dataset.from_tensor_slices(rows(23)).batch(4).map(lambda e: e),      # chunks
+])
+def test_data_parallel_workers_split_the_batches(make):
+    whole = [b["i"] for b in values(make())]
+    parts = []
+    for index in range(3):
+        with shard_scope(index, 3):
+            it = iter(make())
+        parts.append([b["i"] for b in values(it)])
+        assert parts[-1] == whole[index::3]
+    assert sorted(i for p in parts for b in p for i in b) == list(range(23))
+
+
+@pytest.mark.parametrize("element", [
+    lambda x, i: x,
+    lambda x, i: {"x": x, "i": i},
+    lambda x, i: (x, i),
+    lambda x, i: ({"x": x}, i),
+    lambda x, i: (x, {"i": i}),
+    lambda x, i: ({"x": x}, {"i": i, "j": i}),
+    lambda x, i: ({"a": {"x": x}}, (i, i)),  # any other structure: packed in Python
+    lambda x, i: (x, i, x),
+])
+def test_every_element_structure_comes_back_from_the_c_stream(element):
+    r = rows(9)
+    ds = Dataset.from_tensor_slices(element(r["x"], r["i"])).batch(4)
+    assert iter(ds).path == "c_stream"
+    assert values(ds) == values(chunk_path(ds))

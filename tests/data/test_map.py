@@ -9,7 +9,8 @@ import pytest
 import estcore as ec
 from estcore.data import Dataset, map_mode
 from estcore.graph import dtypes as dt
-from estcore.io import encode_example
+from estcore.graph.ops import string_ops as so
+from estcore.io import decode_csv, encode_example
 
 from .conftest import values
 
@@ -120,3 +121,23 @@ def test_a_tensor_from_another_graph_is_refused():
     outside = ec.constant(1.0)
     with pytest.raises(ValueError, match="another graph"):
         Dataset.range(3).map(lambda v: outside)
+
+
+def test_string_ops_and_decoders_are_vectorised():
+    words = np.array(["Ab", "cD ", "x"])
+    ds = Dataset.from_tensor_slices(words).map(
+        lambda s: (so.upper(s), so.length(s), so.join([s, s], separator="-"),
+                   so.substr(s, 0, 1), so.regex_full_match(s, "[a-z].*")))
+    assert map_mode(ds) == "vectorized"
+    assert values(ds) == [(w.upper().encode(), len(w), f"{w}-{w}".encode(), w[:1].encode(),
+                           w[0].islower()) for w in words.tolist()]
+    lines = Dataset.from_tensor_slices(np.array(["1,a", "2,b"])).map(
+        lambda line: decode_csv(line, [[0], [""]]))
+    assert map_mode(lines) == "vectorized" and values(lines) == [(1, b"a"), (2, b"b")]
+
+
+def test_a_function_failing_both_ways_reports_both():
+    with pytest.raises(ValueError, match="could not be traced on tensors .*Reshape.* nor run"):
+        Dataset.range(3).map(lambda v: ec.reshape(v, [2]))
+    with pytest.raises(NameError, match="not defined"):
+        Dataset.range(3).map(lambda v: undefined_name + v)  # noqa: F821

@@ -23,6 +23,8 @@ PIPELINES = {
     .repeat(2).batch(3),
     "c_stream_outer": lambda n, s: Dataset.from_tensor_slices(np.arange(n)).shuffle(n, seed=s)
     .batch(4).repeat(3),
+    "c_stream_buffer": lambda n, s: Dataset.from_tensor_slices(np.arange(n)).shuffle(3, seed=s)
+    .repeat().batch(4).take(25),
     "buffer": lambda n, s: Dataset.range(n).shuffle(4, seed=s).repeat(2).batch(3),
     "map": lambda n, s: Dataset.range(n).map(lambda x: x * 2).shuffle(n, seed=s).batch(2)
     .repeat(2),

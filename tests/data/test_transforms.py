@@ -4,10 +4,12 @@ TF 2.15.1: tensorflow-cpu in /work/tf-venv; outputs noted where the docs give no
 from __future__ import annotations
 
 import collections
+import os
 
 import numpy as np
 import pytest
 
+import estcore as ec
 from estcore.data import Dataset
 from estcore.data.node import CHUNK_ROWS
 from estcore.errors import InvalidArgumentError
@@ -197,3 +199,50 @@ def test_output_shapes_types_classes_and_element_spec():
     assert ds.output_shapes[0]["x"].as_list() == [None, 3]
     assert ds.output_types[1] is dt.int64
     assert ds.element_spec[0]["x"].shape.as_list() == [None, 3]
+
+
+def test_interleave_default_cycle_is_the_cpu_count():
+    cores = len(os.sched_getaffinity(0))
+    ds = Dataset.range(1, 5).interleave(lambda x: Dataset.from_tensors(x).repeat(3))
+    want = values(Dataset.range(1, 5).interleave(lambda x: Dataset.from_tensors(x).repeat(3),
+                                                 cycle_length=cores))
+    assert values(ds) == want
+    if cores == 2:  # TF 2.15 on a 2-core machine
+        assert want == [1, 2, 1, 2, 1, 2, 3, 4, 3, 4, 3, 4]
+
+
+# Outputs of TF 2.15.1 (tensorflow-cpu, /work/tf-venv) for
+# range(1, 6).interleave(lambda x: range(10x, 10x + x), cycle_length, block_length):
+# an input found exhausted (at its turn or inside its block) is replaced by the next
+# element's dataset, first read at the slot's next turn.
+TF_INTERLEAVE = {
+    (2, 1): [10, 20, 21, 30, 31, 40, 32, 41, 42, 50, 43, 51, 52, 53, 54],
+    (2, 2): [10, 20, 21, 30, 31, 32, 40, 41, 50, 51, 42, 43, 52, 53, 54],
+    (3, 2): [10, 20, 21, 30, 31, 40, 41, 32, 42, 43, 50, 51, 52, 53, 54],
+    (1, 3): [10, 20, 21, 30, 31, 32, 40, 41, 42, 43, 50, 51, 52, 53, 54],
+}
+
+
+@pytest.mark.parametrize(("cycle", "block"), sorted(TF_INTERLEAVE))
+def test_interleave_replaces_exhausted_inputs_as_tf(cycle, block):
+    ds = Dataset.range(1, 6).interleave(lambda x: Dataset.range(x * 10, x * 10 + x),
+                                        cycle_length=cycle, block_length=block)
+    assert values(ds) == TF_INTERLEAVE[(cycle, block)]
+    empty_ones = Dataset.range(4).interleave(
+        lambda x: Dataset.range(x * 10, x * 10 + (x % 2) * 3), cycle_length=2, block_length=2)
+    assert values(empty_ones) == [10, 11, 12, 30, 31, 32]  # TF 2.15.1
+
+
+def test_constant_tensors_are_values_and_placeholders_are_refused():
+    graph = ec.Graph()
+    with graph.as_default():
+        assert values(Dataset.from_tensor_slices(ec.constant([1, 2]))) == [1, 2]
+        ph = ec.placeholder(ec.float32, [None, 2], name="x_ph")
+        with pytest.raises(TypeError, match="'x_ph:0' has no value while the Dataset is built"):
+            Dataset.from_tensor_slices(ph)
+
+
+def test_padding_values_must_be_scalars():
+    ds = Dataset.range(1, 3).map(lambda x: np.full([x], x))
+    with pytest.raises(InvalidArgumentError, match="padding_values"):
+        ds.padded_batch(2, padded_shapes=[None], padding_values=[0, 1])

@@ -228,3 +228,62 @@ def test_map_fn_with_per_element_data_dependent_shapes():
     with ec.Session() as sess:
         xv = np.array([[1, -1, 2, -3], [-1, -1, -1, 5.0]])
         np.testing.assert_allclose(sess.run(y, {x: xv}), [3.0, 5.0])
+
+
+def test_variables_created_inside_branches_get_gradients():
+    x = ec.placeholder(f64, [None, 3])
+    p = ec.placeholder_with_default(True, [])
+    y = cond(p, lambda: ec.layers.dense(x, 1, name="a"), lambda: ec.layers.dense(x, 1, name="b"))
+    loss = ec.reduce_mean(ec.square(y - ec.reduce_sum(x, 1, keepdims=True)))
+    opt = ec.train.GradientDescentOptimizer(0.2)
+    grads = dict((v.op.name, g) for g, v in opt.compute_gradients(loss))
+    assert {k for k, g in grads.items() if g is not None} == {"a/kernel", "a/bias", "b/kernel",
+                                                              "b/bias"}
+    step = opt.minimize(loss)
+    xv = RNG.normal(size=(16, 3))
+    with ec.Session() as sess:
+        sess.run(ec.global_variables_initializer())
+        b_before = sess.run("b/kernel:0")
+        first = sess.run(loss, {x: xv})
+        for _ in range(100):
+            sess.run(step, {x: xv})
+        assert sess.run(loss, {x: xv}) < first * 0.01
+        np.testing.assert_array_equal(sess.run("b/kernel:0"), b_before)   # not taken
+
+
+def test_branches_returning_operations_give_an_op_to_run():
+    p = ec.placeholder(ec.bool, [])
+    v = ec.Variable(0.0)
+    op = cond(p, lambda: ec.assign_add(v, 1.0).op, ec.no_op)
+    assert isinstance(op, ec.Operation)
+    with ec.Session() as sess:
+        sess.run(v.initializer)
+        sess.run(op, {p: True})
+        sess.run(op, {p: False})
+        sess.run(op, {p: True})
+        assert sess.run(v) == pytest.approx(2.0)
+    with pytest.raises(ValueError, match="same kind"):
+        cond(p, ec.no_op, lambda: ec.constant(1.0))
+
+
+def test_gradient_through_branches_of_different_shapes():
+    x = ec.placeholder(f64, [None])
+    p = ec.placeholder(ec.bool, [])
+    y = cond(p, lambda: ec.exp(x), lambda: ec.concat([x, x * 3.0], 0))
+    (g,) = ec.gradients(ec.reduce_sum(y * y), [x])
+    xv = np.array([0.1, 0.2, -0.4])
+    with ec.Session() as sess:
+        np.testing.assert_allclose(sess.run(g, {x: xv, p: True}), 2 * np.exp(2 * xv))
+        np.testing.assert_allclose(sess.run(g, {x: xv, p: False}), 20 * xv)
+
+
+def test_cond_inside_map_fn_with_its_gradient():
+    x = ec.placeholder(f64, [None, 3])
+    y = map_fn(lambda r: cond(ec.reduce_sum(r) > 0.0, lambda: ec.reduce_sum(ec.exp(r)),
+                              lambda: ec.reduce_sum(r * r)), x)
+    (g,) = ec.gradients(ec.reduce_sum(y), [x])
+    xv = np.array([[0.1, 0.2, 0.3], [-1.0, 0.5, 0.1]])
+    with ec.Session() as sess:
+        yv, gv = sess.run([y, g], {x: xv})
+    np.testing.assert_allclose(yv, [np.exp(xv[0]).sum(), (xv[1] ** 2).sum()])
+    np.testing.assert_allclose(gv, [np.exp(xv[0]), 2 * xv[1]])

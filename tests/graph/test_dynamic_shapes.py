@@ -7,8 +7,10 @@ import numpy as np
 import pytest
 
 import estcore as ec
+from estcore.graph import segments
 from estcore.graph.executor import Plan
-from estcore.graph.ops.dynamic_ops import boolean_mask
+from estcore.graph.ops.dynamic_ops import boolean_mask, unique
+from estcore.graph.ops.index_ops import reverse
 from estcore.graph.ops.script_ops import py_func, py_function
 from estcore.graph.segments import SegmentedPlan
 
@@ -206,3 +208,32 @@ def test_stateful_py_func_without_outputs_runs_as_a_target():
     assert seen == [1, 1]
     with pytest.raises(TypeError, match="must be callable"):
         py_func(3, [], ec.float32)
+
+
+def test_unique_and_reverse():
+    x = ec.placeholder(ec.int64, [None])
+    y, idx = unique(x, out_idx=ec.int64)
+    r = reverse(ec.placeholder_with_default(np.arange(6.0).reshape(2, 3), [2, 3]), [-1])
+    with ec.Session() as sess:
+        for xv in ([4, 1, 4, 2, 1, 9], [5], []):
+            yv, iv = sess.run([y, idx], {x: np.array(xv, np.int64)})
+            first = list(dict.fromkeys(xv))
+            np.testing.assert_array_equal(yv, first)
+            np.testing.assert_array_equal(iv, [first.index(v) for v in xv])
+            assert iv.dtype == np.int64
+        np.testing.assert_array_equal(sess.run(r), np.arange(6.0).reshape(2, 3)[:, ::-1])
+    with pytest.raises(TypeError, match="out_idx"):
+        unique(x, out_idx=ec.float32)
+    with pytest.raises(ValueError, match="out of range"):
+        reverse(np.zeros((2, 2)), [2])
+
+
+def test_the_tail_cache_is_bounded(monkeypatch):
+    monkeypatch.setattr(segments, "MAX_TAILS", 2)
+    x = ec.placeholder(ec.float32, [None])
+    y = ec.reduce_sum(boolean_mask(x, x > 0.0) * 2.0)
+    with ec.Session() as sess:
+        for n in (1, 2, 3, 4, 1):
+            xv = np.array([1.0] * n + [-1.0] * (4 - n), np.float32)
+            assert sess.run(y, {x: xv}) == pytest.approx(2.0 * n)
+        assert sorted(k[0][0] for k in _plan(sess).tails) == [1, 4]

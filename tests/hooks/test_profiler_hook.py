@@ -31,33 +31,40 @@ def _batch():
     return rng.random((32, 8), dtype=np.float32), rng.integers(0, 3, 32).astype(np.int32)
 
 
+def _two_steps(use_callable: bool, traced: bool):
+    """The losses of steps 2 and 3 of a fresh model (step 2 traced when ``traced``)."""
+    xs, ys = _batch()
+    with ec.Graph().as_default():
+        ec.set_random_seed(1)
+        x, y, loss, train = _mlp()
+        sess = ec.Session()
+        sess.run(ec.global_variables_initializer())
+        if use_callable:
+            run = sess.make_callable([train, loss], [x, y])
+        else:
+            def run(a, b):
+                return sess.run([train, loss], {x: a, y: b})
+        run(xs, ys)
+        trace = trace_next_run(sess) if traced else None
+        losses = [run(xs, ys)[1], run(xs, ys)[1]]
+        return losses, trace, sess
+
+
 @pytest.mark.parametrize("use_callable", [False, True])
 def test_traced_run_computes_the_same_and_times_every_kernel(use_callable):
-    xs, ys = _batch()
-    results = []
-    for traced in (False, True):
-        with ec.Graph().as_default():
-            ec.set_random_seed(1)
-            x, y, loss, train = _mlp()
-            sess = ec.Session()
-            sess.run(ec.global_variables_initializer())
-            run = (sess.make_callable([train, loss], [x, y]) if use_callable
-                   else lambda a, b: sess.run([train, loss], {x: a, y: b}))
-            run(xs, ys)
-            trace = trace_next_run(sess) if traced else None
-            results.append([run(xs, ys)[1], run(xs, ys)[1]])
-            if traced:
-                assert trace.done and "_execute" not in sess.__dict__
-                ops = [e.op for e in trace.events]
-                names = [e.name for e in trace.events]
-                assert "SparseSoftmaxCrossEntropyWithLogits" in ops
-                assert any(n.startswith("dense_1/") for n in names)
-                assert all(e.dur_ns >= 0 for e in trace.events)
-                starts = [e.start_ns for e in trace.events]
-                assert starts == sorted(starts)
-                assert trace.planned_bytes > 0
-                assert sum(e.dur_ns for e in trace.events) <= trace.wall_ns
-    assert results[0] == results[1]      # the timed step computes exactly the same
+    plain, _, _ = _two_steps(use_callable, traced=False)
+    timed, trace, sess = _two_steps(use_callable, traced=True)
+    assert plain == timed                # the timed step computes exactly the same
+    assert trace.done and "_execute" not in sess.__dict__
+    ops = [e.op for e in trace.events]
+    names = [e.name for e in trace.events]
+    assert "SparseSoftmaxCrossEntropyWithLogits" in ops
+    assert any(n.startswith("dense_1/") for n in names)
+    assert all(e.dur_ns >= 0 for e in trace.events)
+    starts = [e.start_ns for e in trace.events]
+    assert starts == sorted(starts)
+    assert trace.planned_bytes > 0
+    assert sum(e.dur_ns for e in trace.events) <= trace.wall_ns
 
 
 def test_plan_compiled_during_the_traced_run_is_timed_and_restored():

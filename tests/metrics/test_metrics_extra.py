@@ -12,23 +12,36 @@ import numpy as np
 import pytest
 
 import estcore as ec
+import estcore.compat.v1 as tf
 from estcore.errors import InvalidArgumentError
 
 FIXTURES = json.loads((pathlib.Path(__file__).parent / "fixtures" /
                        "metrics_extra_tf.json").read_text())["cases"]
 
 
+def _placeholder(dtype: str, value, name: str):
+    if dtype == "sparse_int64":
+        return tf.sparse_placeholder(tf.int64, name=name)
+    return ec.placeholder(getattr(ec, dtype), np.asarray(value).shape, name=name)
+
+
+def _feed(dtype: str, value):
+    if dtype == "sparse_int64":
+        return tf.SparseTensorValue(np.array(value["indices"], np.int64).reshape(-1, 2),
+                                    np.array(value["values"], np.int64), value["dense_shape"])
+    return np.asarray(value, dtype=dtype)
+
+
 def _run_case(case):
     g = ec.Graph()
     with g.as_default():
         first = case["batches"][0]
-        phs = {k: ec.placeholder(getattr(ec, case["dtypes"][k]), np.asarray(v).shape, name=k)
-               for k, v in first.items()}
+        phs = {k: _placeholder(case["dtypes"][k], v, k) for k, v in first.items()}
         value, update = getattr(ec.metrics, case["metric"])(**phs, **case["kwargs"])
         names = [[v.op.name, v.dtype.name, v.shape.as_list()] for v in ec.local_variables()]
         with ec.Session() as sess:
             sess.run(ec.local_variables_initializer())
-            updates = [sess.run(update, {phs[k]: np.asarray(v, dtype=case["dtypes"][k])
+            updates = [sess.run(update, {phs[k]: _feed(case["dtypes"][k], v)
                                          for k, v in b.items()})
                        for b in case["batches"]]
             final = sess.run(value)
@@ -98,6 +111,19 @@ def test_mean_iou_rejects_out_of_range_class_at_run_time():
                 sess.run(update, {lab: [0, 1, 5]})
 
 
+def test_mean_iou_weights_of_the_wrong_size_at_run_time():
+    with ec.Graph().as_default():
+        lab = ec.placeholder(ec.int64, [None])
+        w = ec.placeholder(ec.float32, [None])
+        value, update = ec.metrics.mean_iou(lab, lab, num_classes=2, weights=w)
+        with ec.Session() as sess:
+            sess.run(ec.local_variables_initializer())
+            with pytest.raises(InvalidArgumentError, match="weights.*one value per label"):
+                sess.run(update, {lab: [0, 1, 1], w: [1.0, 2.0]})
+            sess.run(update, {lab: [0, 1, 1], w: [1.0, 0.0, 2.0]})
+            assert sess.run(value) == pytest.approx(1.0)
+
+
 @pytest.mark.parametrize("call, match", [
     (lambda: ec.metrics.mean_iou([0, 1], [0, 1], num_classes=0), "num_classes"),
     (lambda: ec.metrics.mean_iou([0.0, 1.0], [0, 1], num_classes=2), "labels"),
@@ -127,8 +153,6 @@ def test_at_k_weights_must_broadcast():
 
 
 def test_compat_v1_namespace_has_them():
-    import estcore.compat.v1 as tf
-
     for name in ("mean_iou", "precision_at_k", "recall_at_k", "sparse_precision_at_k",
                  "sparse_recall_at_k", "specificity_at_sensitivity",
                  "sensitivity_at_specificity", "percentage_below", "mean_relative_error",

@@ -87,3 +87,11 @@ def test_missing_placeholder_is_named(tmp_path):
         with pytest.raises(ValueError, match="placeholder 'y'"):
             tf.saved_model.simple_save(sess, str(tmp_path / "out"), {"x": x}, {"e": err})
     assert not (tmp_path / "out").exists()
+
+
+def test_uninitialized_variable_is_named(tmp_path):
+    g, x, _, pred, _ = _trained_graph()
+    with tf.Session(graph=g) as sess:
+        with pytest.raises(ec.errors.FailedPreconditionError, match="dense/kernel"):
+            tf.saved_model.simple_save(sess, str(tmp_path / "out"), {"x": x}, {"p": pred})
+    assert not (tmp_path / "out").exists()

@@ -40,6 +40,16 @@ def test_encode_wav_pcm16():
     np.testing.assert_array_equal(pcm, [[0, 32767], [-32768, 16384], [32767, -8192]])
 
 
+def test_encode_wav_bytes_equal_tensorflows():
+    samples = np.array([[0.0, 1.0], [-1.0, 0.5], [2.0, -0.25], [0.3, -0.7],
+                        [0.00001, -0.99999]], np.float32)
+    # tf.audio.encode_wav(samples, 8000) of TF 2.15 on the same samples
+    want = bytes.fromhex("524946463800000057415645666d74201000000001000200401f0000007d0000"
+                         "040010006461746114000000"
+                         "0000ff7f00800040ff7f00e0662666a600000080")
+    assert encode_wav(samples, 8000) == want
+
+
 def test_audio_values_tags_and_shapes():
     clips = np.zeros((4, 10), np.float32)
     values = audio_values("voice", clips, 16000, max_outputs=2)

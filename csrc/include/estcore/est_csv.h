@@ -79,6 +79,7 @@ typedef struct est_csv_config {
     size_t na_len;
     const int64_t *select_cols; /* NULL: every column; else ncols increasing indices */
     int num_threads;           /* >= 1 */
+    int full_path_only;        /* tests: 1 skips the one-pass fast path (same results) */
 } est_csv_config;
 
 typedef struct est_csv_error {

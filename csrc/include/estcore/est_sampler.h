@@ -81,6 +81,21 @@ uint64_t est_sampler_row(const est_sampler *s, uint64_t epoch, uint64_t i);
  * boundaries (keys are recomputed once per epoch segment). */
 void est_sampler_fill(const est_sampler *s, uint64_t first, uint64_t count, uint64_t *out);
 
+/* TF's shuffle-buffer order of one pass (tf.data's shuffle with buffer_size < n):
+ *   the buffer holds the first min(buffer_size, n) inputs; for each further input a
+ *   slot r, uniform in [0, buffer_size), is emitted and the input takes its place; at
+ *   the end the rest of the buffer is emitted in uniformly random order (Fisher-Yates).
+ * out[j] = in[position of the j-th emitted input]; in == NULL means in[i] = i. So out
+ * is a permutation of in, and out[j] is one of in[0 .. j + buffer_size - 1]; with
+ * buffer_size >= n it is a uniform permutation. Random numbers: splitmix64 from seed,
+ * bounded without bias (Lemire's multiply with rejection); pure function of
+ * (in, n, buffer_size, seed). Memory: min(buffer_size, n) * 8 bytes, allocated and
+ * freed here. out must not overlap in.
+ * Returns EST_ERR_INVALID_ARGUMENT (buffer_size == 0, out == NULL with n > 0) or
+ * EST_ERR_OUT_OF_MEMORY. Cost: ~5-10 ns per element. Any thread. */
+est_status est_shuffle_buffer_order(const uint64_t *in, uint64_t n, uint64_t buffer_size,
+                                    uint64_t seed, uint64_t *out);
+
 /* Global position and row count of shard `shard` of batch k.
  * total_examples = UINT64_MAX means an endless stream. Returns EST_ERR_OUT_OF_RANGE
  * when batch k starts at or past total_examples; EST_ERR_INVALID_ARGUMENT when

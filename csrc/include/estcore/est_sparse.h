@@ -12,8 +12,8 @@
  *   outside [0, rows) is EST_ERR_INVALID_ARGUMENT (nothing is written then).
  *   Duplicate indices are summed first (TF's _deduplicate_indexed_slices), then each
  *   touched row is updated once; untouched rows (and their slots) are not read or written.
- *   Cost: O(n log n + u * dim) for u distinct rows, independent of `rows`. Scratch memory
- *   O(n * dim) is malloc'ed per call (EST_ERR_OUT_OF_MEMORY if that fails).
+ *   Cost: O(n * dim) (a hash table finds the distinct rows), independent of `rows`;
+ *   scratch memory O(n * dim) is malloc'ed per call (EST_ERR_OUT_OF_MEMORY if that fails).
  *   h: the hyperparameters of the kind, read at call time:
  *     EST_SPARSE_SGD       h[0]=lr                              var -= lr g
  *     EST_SPARSE_MOMENTUM  h[0]=lr h[1]=momentum, flag=nesterov  (s1 = accum)
@@ -55,6 +55,16 @@ est_status est_sparse_apply_f32(est_sparse_kind kind, float *var, float *s1, flo
 est_status est_sparse_apply_f64(est_sparse_kind kind, double *var, double *s1, double *s2,
                                 int64_t rows, int64_t dim, const double *grad,
                                 const int64_t *idx, int64_t n, const double *h, int flag);
+
+/* out[b] = sum_l w[b, l] * params[ids[b, l]] (rows of width dim); slots with w == 0 are
+ * skipped (their id is not read); an id outside [0, rows) where w != 0 is
+ * EST_ERR_INVALID_ARGUMENT (nothing written). The embedding lookup's forward pass. */
+est_status est_sparse_combine_f32(const float *params, int64_t rows, int64_t dim,
+                                  const int64_t *ids, const float *w, int64_t batch,
+                                  int64_t slots, float *out);
+est_status est_sparse_combine_f64(const double *params, int64_t rows, int64_t dim,
+                                  const int64_t *ids, const double *w, int64_t batch,
+                                  int64_t slots, double *out);
 
 #ifdef __cplusplus
 }

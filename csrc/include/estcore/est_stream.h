@@ -12,8 +12,14 @@
  *   optionally one shard of each window). Its content depends only on
  *   (seed, shuffle, num_rows, batch_size, num_epochs, k, shard) -- never on
  *   num_threads or timing -- and the consumer receives batches in increasing k.
+ *   With an explicit `order` (finite streams), global position g is row order[g]
+ *   instead of the sampler's (tf.data's buffer shuffle, est_shuffle_buffer_order);
+ *   seed and shuffle are then unused.
  *
  * OWNERSHIP
+ *   - The order table (cfg.order), when given: borrowed like the columns, read
+ *     by the workers; num_rows * num_epochs entries, each < num_rows (checked
+ *     by est_stream_create).
  *   - Source columns (est_column.data): borrowed. The caller keeps them alive
  *     and unmodified from est_stream_create until est_stream_close returns
  *     (the Cython seam holds the numpy arrays for the stream's lifetime).
@@ -147,6 +153,8 @@ typedef struct est_stream_config {
     uint64_t start_batch;     /* first batch index to produce (resume) */
     uint32_t shard_index;     /* 0 <= shard_index < num_shards; (0, 1) = whole batches */
     uint32_t num_shards;
+    const uint64_t *order;    /* NULL: the sampler's order; else num_rows * num_epochs row
+                                 indices (num_epochs >= 1), borrowed (see OWNERSHIP) */
     /* Test hooks (0 / -1 in production): */
     int64_t fail_at_batch;    /* >= 0: filling this batch fails with EST_ERR_INTERNAL */
     uint32_t delay_us;        /* each worker waits this long (interruptibly) per batch */

@@ -12,7 +12,7 @@
 #include "estcore/est_csv.h"
 
 static est_csv_config config(void) {
-    est_csv_config cfg = {',', 1, NULL, 0, NULL, 1};
+    est_csv_config cfg = {',', 1, NULL, 0, NULL, 1, 0};
     return cfg;
 }
 
@@ -239,11 +239,94 @@ static void test_threads(void) {
     free(s);
 }
 
+/* One record parsed with the one-pass fast path allowed and with the full path only
+ * (also with select_cols and an na_value): same status, same message, same bits. */
+typedef struct parsed {
+    est_status st;
+    char msg[320];
+    int32_t a;
+    float bf, cf;
+    double bd, cd;
+    est_csv_field s;
+} parsed;
+
+static parsed parse_record(const char *rec, int use_double, int full, int variant) {
+    static const int64_t sel[4] = {0, 1, 2, 4};
+    parsed p;
+    memset(&p, 0, sizeof p);
+    est_csv_config cfg = config();
+    if (variant & 1) cfg.select_cols = sel;
+    if (variant & 2) {
+        cfg.na_value = "7";
+        cfg.na_len = 1;
+    }
+    cfg.full_path_only = full;
+    est_csv_column cols[4] = {
+        {EST_CSV_INT32, 1, {.i32 = -1}, &p.a},
+        {use_double ? EST_CSV_DOUBLE : EST_CSV_FLOAT, 1, {.f64 = 0}, NULL},
+        {use_double ? EST_CSV_DOUBLE : EST_CSV_FLOAT, 1, {.f64 = 0}, NULL},
+        {EST_CSV_STRING, 1, {.i32 = 0}, &p.s}};
+    if (use_double) {
+        cols[1].def.f64 = 0.25;
+        cols[2].def.f64 = 0.25;
+    } else {
+        cols[1].def.f32 = 0.25f;
+        cols[2].def.f32 = 0.25f;
+    }
+    cols[1].out = use_double ? (void *)&p.bd : (void *)&p.bf;
+    cols[2].out = use_double ? (void *)&p.cd : (void *)&p.cf;
+    est_csv_error err;
+    p.st = parse1(&cfg, rec, cols, 4, &err);
+    if (p.st != EST_OK) snprintf(p.msg, sizeof p.msg, "%s", err.message);
+    return p;
+}
+
+static void test_fast_path_equals_full_path(void) {
+    const char *fixed[] = {"1,-0,0.5,x", "-0,-0.0,1.,yy", "2147483647,1e5,.5,z",
+                           "-2147483648,0.000000059604644775390625,7,w",
+                           "2147483648,1,1,a", "1, 2,3,b", "1,2 ,3,c", "1,\"2\",3,d",
+                           "1,2,3,\"q\"", "1,2,3,", ",2,3,e", "1,2,3,e,f", "1,2,3",
+                           "1,1.0000000596046448,3,g", "0001,00.100,-.0,h",
+                           "1,12345678901234567890,1,i", "1,1e-40,1,j", "1,3.4028236e38,1,k",
+                           "1,340282356779733661637539395458142568448,1,l", "5,6,7,m\r",
+                           "-,1,2,n", "1,-,2,o", "1,.,2,p", "1,1.5.5,2,q", "1,0x10,2,r",
+                           "1,1.00000005960464477539062,2,s", "1,0.0000000000000000000001,2,t",
+                           "999999999999999999,1,2,u", "1,9007199254740993,2,v", "", ",,,", "1,7,7,x,y", "7,2,3,\"x\",y",
+                           "1,2,3,x,\"y", "1,2,3,\"x,y"};
+    char text[160];
+    unsigned long long state = 12345;
+    const int nfixed = (int)(sizeof fixed / sizeof *fixed);
+    for (int i = 0; i < nfixed + 20000; i++) {
+        const char *rec = text;
+        if (i < nfixed) {
+            rec = fixed[i];
+        } else {
+            state = state * 6364136223846793005ull + 1442695040888963407ull;
+            double v = (double)(int64_t)(state >> 11) / (double)(1ull << (state % 60));
+            snprintf(text, sizeof text, "%lld,%.*f,%.*g,s%llu",
+                     (long long)(int32_t)(state >> 20), (int)(state % 12), v,
+                     (int)(1 + state % 17), v / 3, state % 1000);
+        }
+        for (int k = 0; k < 8; k++) {
+            int dbl = k & 1, variant = k >> 1;
+            parsed f = parse_record(rec, dbl, 0, variant), g = parse_record(rec, dbl, 1, variant);
+            CHECK_EQ(f.st, g.st);
+            if (f.st != EST_OK) {
+                CHECK(strcmp(f.msg, g.msg) == 0);
+                continue;
+            }
+            if (memcmp(&f, &g, sizeof f) != 0) fprintf(stderr, "differ on '%s'\n", rec);
+            CHECK(memcmp(&f, &g, sizeof f) == 0);
+        }
+    }
+}
+
 int main(void) {
     RUN(test_basic);
     RUN(test_errors);
     RUN(test_select);
     RUN(test_numbers);
     RUN(test_threads);
+    RUN(test_fast_path_equals_full_path);
     return 0;
 }

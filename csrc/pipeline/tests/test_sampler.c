@@ -146,6 +146,56 @@ static void test_init_rejects(void) {
     CHECK_EQ(est_sampler_init(5, 0, 1, NULL), EST_ERR_INVALID_ARGUMENT);
 }
 
+/* TF's buffer order: a permutation of the input, output j drawn from the first
+ * j + buffer inputs, a buffer of one keeps the order, deterministic per seed, the
+ * input sequence is followed, bad arguments refused. */
+static void test_shuffle_buffer_order(void) {
+    uint64_t n = 1000, out[1000], again[1000], in[1000];
+    uint64_t buffers[] = {1, 2, 7, 100, 999, 1000, 5000};
+    for (size_t t = 0; t < sizeof buffers / sizeof buffers[0]; t++) {
+        uint64_t b = buffers[t];
+        CHECK_EQ(est_shuffle_buffer_order(NULL, n, b, 11 + b, out), EST_OK);
+        unsigned char seen[1000] = {0};
+        for (uint64_t j = 0; j < n; j++) {
+            CHECK(out[j] < n);
+            CHECK(!seen[out[j]]);
+            seen[out[j]] = 1;
+            CHECK(out[j] < j + b);
+            if (b == 1)
+                CHECK_EQ(out[j], j);
+        }
+        CHECK_EQ(est_shuffle_buffer_order(NULL, n, b, 11 + b, again), EST_OK);
+        CHECK(memcmp(out, again, sizeof out) == 0);
+    }
+    CHECK_EQ(est_shuffle_buffer_order(NULL, n, 10, 1, out), EST_OK);
+    CHECK_EQ(est_shuffle_buffer_order(NULL, n, 10, 2, again), EST_OK);
+    CHECK(memcmp(out, again, sizeof out) != 0);
+    for (uint64_t i = 0; i < n; i++)
+        in[i] = 5000 + 3 * i;
+    CHECK_EQ(est_shuffle_buffer_order(in, n, 10, 1, again), EST_OK);
+    for (uint64_t j = 0; j < n; j++)
+        CHECK_EQ(again[j], 5000 + 3 * out[j]);
+    CHECK_EQ(est_shuffle_buffer_order(NULL, n, 0, 1, out), EST_ERR_INVALID_ARGUMENT);
+    CHECK_EQ(est_shuffle_buffer_order(NULL, 0, 3, 1, NULL), EST_OK);
+}
+
+/* With the buffer holding everything, the position of element 0 is uniform. */
+static void test_shuffle_buffer_uniform(void) {
+    enum { N = 10, TRIALS = 20000 };
+    uint64_t out[N];
+    double counts[N] = {0};
+    for (uint64_t seed = 0; seed < TRIALS; seed++) {
+        CHECK_EQ(est_shuffle_buffer_order(NULL, N, N, seed, out), EST_OK);
+        for (int j = 0; j < N; j++)
+            if (out[j] == 0)
+                counts[j] += 1;
+    }
+    double chi2 = 0, expect = (double)TRIALS / N;
+    for (int j = 0; j < N; j++)
+        chi2 += (counts[j] - expect) * (counts[j] - expect) / expect;
+    CHECK(chi2 < 27.9);  /* 9 degrees of freedom, p = 0.001 */
+}
+
 int main(void) {
     RUN(test_permutation_many_sizes);
     RUN(test_identity);
@@ -155,5 +205,7 @@ int main(void) {
     RUN(test_roughly_uniform);
     RUN(test_batch_span);
     RUN(test_init_rejects);
+    RUN(test_shuffle_buffer_order);
+    RUN(test_shuffle_buffer_uniform);
     return 0;
 }

@@ -378,6 +378,61 @@ static void test_slab_cache(void) {
     free(c.data);
 }
 
+/* An explicit order table: batches follow it for any thread count and resume point;
+ * a table of the wrong length (or endless stream) or with an entry out of range is
+ * refused. */
+static void test_explicit_order(void) {
+    ids c;
+    ids_init(&c, 100);
+    uint64_t order[300];
+    for (int e = 0; e < 3; e++)
+        CHECK_EQ(est_shuffle_buffer_order(NULL, 100, 9, (uint64_t)e, order + 100 * e), EST_OK);
+    for (int threads = 1; threads <= 3; threads++) {
+        for (uint64_t start = 0; start < 3; start++) {
+            est_stream_config cfg;
+            est_stream_config_default(&cfg);
+            cfg.num_rows = 100;
+            cfg.batch_size = 7;
+            cfg.num_epochs = 3;
+            cfg.num_threads = threads;
+            cfg.queue_capacity = 15;
+            cfg.start_batch = start * 13;
+            cfg.order = order;
+            est_stream *s;
+            CHECK_EQ(est_stream_create(&cfg, &c.col, 1, &s), EST_OK);
+            uint64_t pos = cfg.start_batch * 7;
+            for (;;) {
+                est_slab *slab;
+                uint64_t k, rows;
+                est_status st = est_stream_next(s, -1, &slab, &k, &rows);
+                if (st == EST_ERR_OUT_OF_RANGE)
+                    break;
+                CHECK_EQ(st, EST_OK);
+                const uint64_t *data =
+                    (const uint64_t *)(est_slab_data(slab) + est_stream_column_offset(s, 0));
+                for (uint64_t j = 0; j < rows; j++)
+                    CHECK_EQ(data[j], order[pos + j]);
+                pos += rows;
+                est_slab_release(slab);
+            }
+            CHECK_EQ(pos, 300);
+            est_stream_destroy(s);
+        }
+    }
+    est_stream_config cfg;
+    est_stream_config_default(&cfg);
+    cfg.num_rows = 100;
+    cfg.order = order;
+    cfg.num_epochs = 0;
+    est_stream *s;
+    CHECK_EQ(est_stream_create(&cfg, &c.col, 1, &s), EST_ERR_INVALID_ARGUMENT);
+    CHECK(s == NULL);
+    cfg.num_epochs = 3;
+    order[250] = 100;
+    CHECK_EQ(est_stream_create(&cfg, &c.col, 1, &s), EST_ERR_INVALID_ARGUMENT);
+    free(c.data);
+}
+
 int main(void) {
     RUN(test_order_any_threads);
     RUN(test_resume_and_shards);
@@ -389,6 +444,7 @@ int main(void) {
     RUN(test_create_rejects);
     RUN(test_baseline);
     RUN(test_slab_cache);
+    RUN(test_explicit_order);
     est_slab_cache_trim();
     return 0;
 }

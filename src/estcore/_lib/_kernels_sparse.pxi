@@ -7,6 +7,11 @@
 #       when > 0, then as int64); values: a sequence of str/bytes, out: int64 or uint64
 #       C-contiguous array of len(values)
 #   fingerprint_cat64(a, b) -> int          TF's FingerprintCat64 of two uint64 ints
+#   sparse_combine(params, ids, weights, out)   out[b] = sum_l weights[b, l] * params[ids[b, l]]
+#       params [rows, ...] float32/float64; ids int64 [B, L]; weights [B, L] of params' dtype
+#       (0: skip the slot); out [B, ...] (row shape of params), all C-contiguous
+#   nonempty_strings(values, out)           out[i] = values[i] is not '' / b'' (values: a
+#       sequence of str/bytes; out: a C-contiguous bool array of len(values))
 #   sparse_apply(kind, var, s1, s2, grad, indices, hyper, flag=0)
 #       kind: "sgd" | "momentum" | "adagrad" | "adam" | "ftrl"; var/s1/s2 [rows, ...]
 #       float32/float64 C-contiguous writeable (s1/s2 None where the kind has none);
@@ -27,6 +32,12 @@ cdef extern from "estcore/est_sparse.h" nogil:
     est_status est_sparse_apply_f32(est_sparse_kind kind, float *var, float *s1, float *s2,
                                     int64_t rows, int64_t dim, const float *grad,
                                     const int64_t *idx, int64_t n, const double *h, int flag)
+    est_status est_sparse_combine_f32(const float *params, int64_t rows, int64_t dim,
+                                      const int64_t *ids, const float *w, int64_t batch,
+                                      int64_t slots, float *out)
+    est_status est_sparse_combine_f64(const double *params, int64_t rows, int64_t dim,
+                                      const int64_t *ids, const double *w, int64_t batch,
+                                      int64_t slots, double *out)
     est_status est_sparse_apply_f64(est_sparse_kind kind, double *var, double *s1, double *s2,
                                     int64_t rows, int64_t dim, const double *grad,
                                     const int64_t *idx, int64_t n, const double *h, int flag)
@@ -72,6 +83,28 @@ def hash_strings(values, out, num_buckets=0):
     for i in range(n):
         h = _fp_obj(values[i])
         o[i] = h % nb if nb > 0 else h
+
+
+def nonempty_strings(values, out):
+    """``out[i] = len(values[i]) > 0`` for a sequence of str/bytes (missing entries of a
+    dense string feature are empty strings)."""
+    cdef Py_ssize_t i, n = len(values)
+    cdef unsigned char[::1] o
+    if not isinstance(out, _ndarray) or out.dtype != np.bool_ or not out.flags.c_contiguous \
+            or out.size != n:
+        raise InvalidArgumentError(f"nonempty_strings: `out` must be a C-contiguous bool "
+                                   f"array of {n} elements. Received: "
+                                   f"{_describe_array('out', out)}")
+    o = out.reshape(-1).view(np.uint8)
+    for i in range(n):
+        v = values[i]
+        if isinstance(v, str):
+            o[i] = len(<str>v) != 0
+        elif isinstance(v, bytes):
+            o[i] = len(<bytes>v) != 0
+        else:
+            raise TypeError(f"nonempty_strings: expected str or bytes at {i}. Received: "
+                            f"{type(v).__name__}")
 
 
 def sparse_apply(str kind, var, s1, s2, grad, indices, hyper, int flag=0):
@@ -138,4 +171,47 @@ def sparse_apply(str kind, var, s1, s2, grad, indices, hyper, int flag=0):
         if bad.size:
             raise InvalidArgumentError(f"{fn}: index {int(bad[0])} is out of range [0, {rows}) "
                                        f"for a variable of shape {_shape_str(var.shape)}")
+    check_status(st, fn)
+
+
+def sparse_combine(params, ids, weights, out):
+    """Weighted sum of embedding rows per batch row (see the contract at the top)."""
+    cdef str fn = "sparse_combine"
+    if not isinstance(params, _ndarray) or params.dtype not in (np.float32, np.float64) \
+            or not params.flags.c_contiguous or params.ndim < 1:
+        raise TypeError(f"{fn}: `params` must be a C-contiguous float32/float64 array. "
+                        f"Received: {_describe_array('params', params)}")
+    for name, a, dtype in (("ids", ids, np.int64), ("weights", weights, params.dtype)):
+        if not isinstance(a, _ndarray) or a.dtype != dtype or a.ndim != 2 \
+                or not a.flags.c_contiguous:
+            raise TypeError(f"{fn}: `{name}` must be a C-contiguous [B, L] {np.dtype(dtype)} "
+                            f"array. Received: {_describe_array(name, a)}")
+    if weights.shape != ids.shape:
+        raise InvalidArgumentError(f"{fn}: `weights` must have ids' shape "
+                                   f"{_shape_str(ids.shape)}. Received: "
+                                   f"{_describe_array('weights', weights)}")
+    cdef int64_t rows = params.shape[0], batch = ids.shape[0], slots = ids.shape[1]
+    cdef int64_t dim = params.size // rows if rows else 0
+    if not isinstance(out, _ndarray) or out.dtype != params.dtype or \
+            not out.flags.c_contiguous or not out.flags.writeable or \
+            out.shape != (batch,) + tuple(params.shape[1:]):
+        raise InvalidArgumentError(f"{fn}: `out` must be a writeable C-contiguous "
+                                   f"{_shape_str((batch,) + tuple(params.shape[1:]))} "
+                                   f"{params.dtype} array. Received: "
+                                   f"{_describe_array('out', out)}")
+    cdef uintptr_t pp = params.ctypes.data, pi = ids.ctypes.data, pw = weights.ctypes.data
+    cdef uintptr_t po = out.ctypes.data
+    cdef est_status st
+    if params.dtype == np.float32:
+        with nogil:
+            st = est_sparse_combine_f32(<const float *>pp, rows, dim, <const int64_t *>pi,
+                                        <const float *>pw, batch, slots, <float *>po)
+    else:
+        with nogil:
+            st = est_sparse_combine_f64(<const double *>pp, rows, dim, <const int64_t *>pi,
+                                        <const double *>pw, batch, slots, <double *>po)
+    if st == EST_ERR_INVALID_ARGUMENT:
+        bad = ids[(weights != 0) & ((ids < 0) | (ids >= rows))]
+        if bad.size:
+            raise InvalidArgumentError(f"{fn}: id {int(bad[0])} is out of range [0, {rows})")
     check_status(st, fn)

@@ -14,6 +14,8 @@ cdef extern from "estcore/est_sampler.h" nogil:
     est_status est_sampler_init(uint64_t num_rows, uint64_t seed, int shuffle, est_sampler *out)
     uint64_t est_sampler_row(const est_sampler *s, uint64_t epoch, uint64_t i)
     void est_sampler_fill(const est_sampler *s, uint64_t first, uint64_t count, uint64_t *out)
+    est_status est_shuffle_buffer_order(const uint64_t *inp, uint64_t n, uint64_t buffer_size,
+                                        uint64_t seed, uint64_t *out)
     est_status est_batch_span(uint64_t batch_size, uint64_t total_examples, uint64_t k,
                               uint32_t shard, uint32_t num_shards,
                               uint64_t *first, uint64_t *count)
@@ -44,6 +46,7 @@ cdef extern from "estcore/est_stream.h" nogil:
         uint64_t start_batch
         uint32_t shard_index
         uint32_t num_shards
+        const uint64_t *order
         int64_t fail_at_batch
         uint32_t delay_us
 
@@ -158,6 +161,7 @@ cdef extern from "estcore/est_csv.h" nogil:
         size_t na_len
         const int64_t *select_cols
         int num_threads
+        int full_path_only
 
     ctypedef struct est_csv_error:
         int64_t record

@@ -101,14 +101,22 @@ cdef class _Stream:
     cdef object y_keys
     cdef readonly bint closed
     cdef bint busy           # a thread is inside next() (one consumer at a time)
+    cdef object order        # the explicit order table (uint64 array), kept alive, or None
 
     def __cinit__(self, list columns, x_keys, y_keys, uint64_t batch_size,
                   uint64_t num_epochs, uint64_t seed, bint shuffle, int num_threads,
                   uint64_t queue_capacity, uint64_t start_batch=0,
                   int64_t fail_at_batch=-1, uint32_t delay_us=0,
-                  uint32_t shard_index=0, uint32_t num_shards=1):
+                  uint32_t shard_index=0, uint32_t num_shards=1, order=None):
         self.s = NULL
         self.closed = True
+        cdef const uint64_t[::1] order_view
+        if order is not None:
+            order = np.ascontiguousarray(order, dtype=np.uint64)
+            if order.ndim != 1 or order.shape[0] == 0:
+                raise ValueError("order must be a non-empty 1-D array of row indices")
+            order_view = order
+        self.order = order
         self.columns = list(columns)
         self.ncols = len(self.columns)
         self.x_keys = x_keys
@@ -129,6 +137,10 @@ cdef class _Stream:
         cfg.delay_us = delay_us
         cfg.shard_index = shard_index
         cfg.num_shards = num_shards
+        if order is not None:
+            if <uint64_t>order.shape[0] != <uint64_t>self.columns[0].shape[0] * num_epochs:
+                raise ValueError("order must hold num_rows * num_epochs row indices")
+            cfg.order = &order_view[0]
         cdef est_column *cols = <est_column *>malloc(self.ncols * sizeof(est_column))
         cdef int64_t *dims = <int64_t *>malloc(
             2 * sum(max(a.ndim, 1) for a in self.columns) * sizeof(int64_t))
@@ -319,6 +331,30 @@ def _status_for_testing(int code):
 def _status_count_for_testing():
     """EST_STATUS__COUNT: one past the last status code."""
     return <int>EST_STATUS__COUNT
+
+
+def shuffle_buffer_order(uint64_t n, uint64_t buffer_size, uint64_t seed, inp=None):
+    """tf.data's shuffle-buffer order of one pass (est_shuffle_buffer_order), uint64 [n].
+
+    ``inp``: the input sequence (uint64 [n]; None: 0 .. n-1).
+    """
+    out = np.empty(n, dtype=np.uint64)
+    cdef uint64_t[::1] ov = out
+    cdef const uint64_t[::1] iv
+    cdef const uint64_t *ip = NULL
+    cdef uint64_t *op = &ov[0] if n else NULL
+    cdef est_status st
+    if inp is not None:
+        arr = np.ascontiguousarray(inp, dtype=np.uint64)
+        if arr.ndim != 1 or <uint64_t>arr.shape[0] != n:
+            raise ValueError("inp must be a 1-D array of n values")
+        if n:
+            iv = arr
+            ip = &iv[0]
+    with nogil:
+        st = est_shuffle_buffer_order(ip, n, buffer_size, seed, op)
+    check_status(st, "shuffle buffer order")
+    return out
 
 
 def _sampler_rows_for_testing(uint64_t num_rows, uint64_t seed, bint shuffle, uint64_t first,
@@ -567,6 +603,7 @@ def decode_csv_columns(records, list types, list defaults, str delim, bint use_q
     cfg.na_value = PyBytes_AS_STRING(na_value)
     cfg.na_len = <size_t>len(na_value)
     cfg.num_threads = max(1, min(num_threads, EST_CSV_MAX_THREADS))
+    cfg.full_path_only = 0
     sel = None
     cdef int64_t[::1] sel_view
     cfg.select_cols = NULL

@@ -286,6 +286,16 @@ class Saver:
             _delete(directory, old)
         return prefix
 
+    def restore_names(self) -> dict[str, Any] | None:
+        """What a session restore through this saver assigns: ``checkpoint name ->
+        variable``, or None for every global variable under its own name (this class).
+
+        TF1's ``Saver(var_list={...})`` in a ``Scaffold`` overrides it, so that a restore
+        reads the names it was given (e.g. the shadow variables of
+        ``ExponentialMovingAverage.variables_to_restore()``).
+        """
+        return None
+
     @staticmethod
     def restore(prefix: str) -> dict:
         """All variables of the checkpoint ``prefix`` (name -> array)."""

@@ -19,6 +19,7 @@ import the Estimator.
 from __future__ import annotations
 
 import os
+import zlib
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -60,12 +61,14 @@ def _int_arg(name: str, value: Any, minimum: int | None = None) -> int:
 
 
 def _seed(seed: Any, node: Node) -> int:
+    """A shuffle's 64-bit seed: the given one, else one derived from the seed scope and
+    the pipeline below the shuffle (two shuffles of one pipeline differ), else entropy."""
     if seed is not None:
         return _int_arg("seed", seed) & (2**64 - 1)
     scoped = current_seed()
-    depth = len(str(node.describe()))
     if scoped is not None:
-        ss = np.random.SeedSequence([scoped & (2**64 - 1), depth])
+        salt = zlib.crc32(repr(node.describe()).encode())
+        ss = np.random.SeedSequence([scoped & (2**64 - 1), salt])
         return int(ss.generate_state(1, np.uint64)[0])
     return int.from_bytes(os.urandom(8), "little")
 
@@ -223,8 +226,15 @@ class Dataset:
             values = flatten(padding_values)
         else:
             values = [padding_values]
-        values = [None if v is None else to_array(v, "padding_values").item()
-                  if np.ndim(v) == 0 else v for v in values]
+        scalars = []
+        for v in values:
+            if v is not None:
+                v = to_array(v, "padding_values")
+                if v.ndim:
+                    raise invalid("padding_values", "scalars (one per component)", v)
+                v = v.item()
+            scalars.append(v)
+        values = scalars
         return self._wrap(transforms.PaddedBatchNode(self._node, b, shapes, values,
                                                      bool(drop_remainder)))
 
@@ -237,7 +247,7 @@ class Dataset:
         return self._wrap(transforms.TakeNode(self._node, _int_arg("count", count, -1)))
 
     def skip(self, count: Any) -> Dataset:
-        """All but the first ``count`` elements (-1: none)."""
+        """All but the first ``count`` elements (-1: skips them all)."""
         return self._wrap(transforms.SkipNode(self._node, _int_arg("count", count, -1)))
 
     def shard(self, num_shards: Any, index: Any) -> Dataset:
@@ -266,9 +276,14 @@ class Dataset:
 
     def interleave(self, map_func: Callable, cycle_length: Any = None, block_length: Any = None,
                    num_parallel_calls: Any = None, deterministic: Any = None) -> Dataset:
-        """TF's interleave of the datasets ``map_func(element)`` returns (see flat_map)."""
-        cycle = 1 if cycle_length in (None, AUTOTUNE) else _int_arg("cycle_length",
-                                                                    cycle_length, 1)
+        """TF's interleave of the datasets ``map_func(element)`` returns (see flat_map).
+
+        ``cycle_length`` None or AUTOTUNE: the number of CPU cores this process may run
+        on, as TF (so the order depends on the machine, as in TF)."""
+        if cycle_length is None or cycle_length == AUTOTUNE:
+            cycle = len(os.sched_getaffinity(0))  # TF: the schedulable CPU cores
+        else:
+            cycle = _int_arg("cycle_length", cycle_length, 1)
         block = 1 if block_length is None else _int_arg("block_length", block_length, 1)
         make, structure = self._sub_datasets(map_func, "interleave")
         return self._wrap(transforms.InterleaveNode(self._node, make, structure, cycle, block))
@@ -306,6 +321,12 @@ class Dataset:
         seen["structure"] = structure
         return make, structure
 
+    def ignore_errors(self, log_warning: bool = False) -> Dataset:
+        """Leaves out the elements whose production raises (TF's ``ignore_errors``): a
+        map / filter function failing on an element (e.g. ``decode_csv`` on a malformed
+        line), and a file reader's error, which ends that file. Other errors raise."""
+        return self._wrap(transforms.IgnoreErrorsNode(self._node, bool(log_warning)))
+
     def cache(self, filename: str = "") -> Dataset:
         """Keeps the elements of the first complete pass in memory and replays them.
 
@@ -332,7 +353,9 @@ class Dataset:
         the C stream's worker threads)."""
         if not isinstance(options, Options):
             raise invalid("options", "a tf.data.Options", options, TypeError)
-        return Dataset(self._node, self._options.merge(options))
+        merged = self._options.merge(options)
+        merged.num_threads()  # a bad private_threadpool_size fails here, not at iteration
+        return Dataset(self._node, merged)
 
     def options(self) -> Options:
         return self._options

@@ -16,6 +16,7 @@ Must not: frame records or parse them (``readers.py`` frames; ``decode_csv``,
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -32,6 +33,8 @@ from estcore.graph import dtypes as dt
 from estcore.graph.ops.core import constant_value
 
 __all__ = ["TextLineDataset", "FixedLengthRecordDataset", "TFRecordDataset"]
+
+logger = logging.getLogger("estcore")
 
 
 def _names(filenames: Any) -> list[str] | Node:
@@ -75,9 +78,23 @@ class FileNode(Node):
         self.args = args
         super().__init__(TensorSpec([], dt.string))
 
+    tolerant: bool | str = False  # ignore_errors ("log"/"quiet"): an error ends the file
+
     def chunks(self) -> Iterator[Chunk]:
         for name in self.names:
-            for records in self.read(name):
+            records_of = self.read(name)
+            while True:
+                try:
+                    records = next(records_of, None)
+                except Exception:  # noqa: BLE001 - re-raised unless ignore_errors
+                    if not self.tolerant:
+                        raise
+                    if self.tolerant == "log":
+                        logger.warning("ignore_errors: the rest of %s is skipped after a "
+                                       "read error", name, exc_info=True)
+                    break
+                if records is None:
+                    break
                 if records.shape[0]:
                     yield [records]
 

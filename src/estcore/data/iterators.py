@@ -9,6 +9,10 @@ fingerprint and shuffle seeds (JSON). A new iterator created inside
 those elements: the C stream starts at that batch, the chunk path replays the pass and
 drops them (shuffle seeds and pass counters are restored, so the replay is the same).
 
+Inside :func:`estcore.inputs.shard_scope(i, n)` (the Estimator's data-parallel
+training) an iterator yields only elements ``i, i + n, ...`` of the pass: with batched
+elements, the n workers together see each batch once.
+
 ``Iterator.get_next()`` returns the outputs of one ``PyFunc`` node (static shapes from
 the element spec) that pulls the next element of the iterator's pass when run: in a
 plain Session they raise ``OutOfRangeError`` after the last element (TF's behaviour);
@@ -35,6 +39,7 @@ from estcore.errors import FailedPreconditionError, InvalidArgumentError, OutOfR
 from estcore.graph.ir import get_default_graph
 from estcore.graph.ops.script_ops import py_func
 from estcore.inputs.resume import take_resume_state
+from estcore.inputs.shard import current_shard
 from estcore.inputs.source import GET_NEXT_COLLECTION, GetNextRecord
 from estcore.nest import flatten, is_nested, map_structure
 
@@ -88,7 +93,8 @@ class DatasetIterator:
         self._count = start
         self._plan = fast.plan(node, options)
         self.path = "c_stream" if self._plan is not None else "chunks"
-        self._gen = self._run(start)
+        self.shard = current_shard()
+        self._gen = self._run(start) if self.shard[1] == 1 else self._sharded(start)
 
     def _fits(self, state: Any) -> bool:
         return (isinstance(state, dict) and state.get("kind") == STATE_KIND
@@ -102,8 +108,7 @@ class DatasetIterator:
     def _run(self, start: int) -> _PyIterator[Any]:
         tree = self._tree
         if self._plan is not None:
-            for leaves in self._plan.batches(start):
-                yield leaves[0] if tree is None else pack(tree, leaves)
+            yield from self._plan.batches(start)  # elements in their structure already
             return
         skip = start
         for chunk in self._node.chunks():
@@ -121,6 +126,16 @@ class DatasetIterator:
                 for i in range(k):
                     yield pack(tree, [a[i] for a in chunk])
 
+    def _sharded(self, start: int) -> _PyIterator[Any]:
+        """Elements ``index, index + n, ...`` of the pass (data-parallel workers: with
+        batches of B, worker i of n gets the rows shard i of numpy_input_fn's global
+        batch of ``n * B`` would hold, except at a short end)."""
+        index, n = self.shard
+        for k, element in enumerate(self._run(start), start):
+            if k % n == index:
+                self._count = k  # the state counts positions of the whole pass
+                yield element
+
     def __iter__(self) -> DatasetIterator:
         return self
 
@@ -128,6 +143,16 @@ class DatasetIterator:
         value = next(self._gen)
         self._count += 1
         return value
+
+    def __len__(self) -> int:
+        """Elements still to come when the dataset's cardinality is known (the progress
+        bar's total); TypeError otherwise."""
+        card = self._node.cardinality()
+        if card < 0:
+            raise TypeError("the number of elements of this dataset is not known")
+        index, n = self.shard
+        first = self._count + (index - self._count) % n  # the next position this yields
+        return max(0, -(-(card - first) // n))
 
     def get_next(self) -> Any:
         """The next element; raises OutOfRangeError at the end (TF's eager iterator)."""

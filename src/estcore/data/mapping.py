@@ -11,8 +11,8 @@ tensors; a tuple element is unpacked into positional arguments). Then, in this o
 3. ``"numpy"``: tracing failed (the function uses numpy or Python control flow on its
    arguments, which symbolic tensors refuse): the function is called per element with
    numpy values, as ``tf.py_function`` would. Its output types come from a first call
-   on the first input element (so that element is read once more), with unknown
-   dimensions.
+   on the first input element it succeeds on (at most :data:`PROBE_ELEMENTS` tried; so
+   those elements are read once more), with unknown dimensions.
 
 ``MapNode.how`` / ``FilterNode``'s runner tell which path was taken (tests and
 :func:`estcore.data.map_mode`). ``num_parallel_calls`` is accepted and not needed: the
@@ -23,6 +23,7 @@ Must not: decide batching rules (``vectorize.py``); start threads.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -49,7 +50,10 @@ from estcore.nest import flatten, is_nested, pack_sequence_as
 
 __all__ = ["MapFunction", "MapNode", "make_filter", "call_with_element", "normalize_result"]
 
+logger = logging.getLogger("estcore")
+
 VECTORIZED, PER_ELEMENT, NUMPY = "vectorized", "per_element", "numpy"
+PROBE_ELEMENTS = 64  # numpy path: elements tried for the output types before giving up
 
 
 def call_with_element(fn: Callable, element: Any) -> Any:
@@ -76,12 +80,13 @@ class MapFunction:
     """
 
     def __init__(self, fn: Callable, structure: Any, what: str,
-                 first_element: Callable[[], list | None]):
+                 elements: Callable[[], Iterator[list]]):
         self.fn = fn
         self.structure = structure
         self.what = what
         self.reason = ""
         self._tree: Any = None
+        self._element_session: Session | None = None
         specs = flatten(structure)
         graph = Graph()
         try:
@@ -91,7 +96,7 @@ class MapFunction:
                 leaves = [convert_to_tensor(v) for v in flatten(result)]
         except Exception as exc:  # noqa: BLE001 - any failure on symbolic tensors: numpy path
             self.reason = f"tracing failed: {type(exc).__name__}: {exc}"
-            self._numpy_setup(first_element)
+            self._numpy_setup(elements)
             return
         for t in leaves:
             if not isinstance(t, Tensor) or t.graph is not graph:
@@ -105,26 +110,38 @@ class MapFunction:
         except NotVectorizable as exc:
             self.reason = str(exc)
             self.how = PER_ELEMENT
-            self._session = Session(graph=graph)
+            self._element_session = Session(graph=graph)
             return
         self.how = VECTORIZED
         self._session = Session(graph=g2)
         self._bphs = bphs
         self._bouts = bouts
 
-    def _numpy_setup(self, first_element: Callable[[], list | None]) -> None:
+    def _numpy_setup(self, elements: Callable[[], Iterator[list]]) -> None:
         self.how = NUMPY
-        first = first_element()
-        if first is None:  # empty input: the output types cannot be known; any will do
-            self._tree = None
-            self.out_structure = TensorSpec(None, dt.float32)
+        error: Exception | None = None
+        for tried, leaves in enumerate(elements()):
+            if tried == PROBE_ELEMENTS:
+                break
+            try:
+                result = self._call_numpy(leaves)
+                flat = flatten(result)
+                if any(isinstance(v, Tensor) for v in flat):
+                    raise TypeError("it returned symbolic tensors for numpy arguments")
+                arrays = [to_array(v, f"{self.what} result") for v in flat]
+            except Exception as exc:  # noqa: BLE001 - try the next element, report the first
+                error = error or exc
+                continue
+            self._tree = result if is_nested(result) else None
+            self.out_structure = pack(self._tree, [
+                TensorSpec(TensorShape([None] * a.ndim), dt.as_dtype(a.dtype)) for a in arrays])
             return
-        result = self._call_numpy(first)
-        self._tree = result if is_nested(result) else None
-        leaves = flatten(result)
-        arrays = [to_array(v, f"{self.what} result") for v in leaves]
-        self.out_structure = pack(self._tree, [
-            TensorSpec(TensorShape([None] * a.ndim), dt.as_dtype(a.dtype)) for a in arrays])
+        if error is not None:
+            raise _same_kind(error, f"{self.what}: the function could not be traced on "
+                                    f"tensors ({self.reason}) nor run on numpy values "
+                                    f"({error})") from error
+        self._tree = None  # empty input: the output types cannot be known; any will do
+        self.out_structure = TensorSpec(None, dt.float32)
 
     def _call_numpy(self, leaves: list) -> Any:
         element = pack(_tree_of(self.structure), leaves)
@@ -147,10 +164,39 @@ class MapFunction:
             return [out]
         return _group(self._one(element_at(chunk, i)) for i in range(chunk_len(chunk)))
 
+    def locate(self, chunk: Chunk, position: int, exc: Exception) -> Exception:
+        """The error ``exc`` (raised for the whole chunk) naming the first element it
+        comes from: ``element <i> of the input``, counted from the pass's start."""
+        where = f"elements {position}..{position + chunk_len(chunk) - 1}"
+        if chunk_len(chunk) == 1:
+            where = f"element {position}"
+        else:
+            for i in range(chunk_len(chunk)):
+                try:
+                    self._one(element_at(chunk, i))
+                except Exception as one:  # noqa: BLE001 - this is the element
+                    exc, where = one, f"element {position + i}"
+                    break
+        return _same_kind(exc, f"{self.what}: the function failed on {where} of the input "
+                               f"(0-based): {exc}")
+
+    def run_skipping(self, chunk: Chunk) -> list[Chunk]:
+        """:meth:`run` element by element, leaving out the elements that raise
+        (``ignore_errors``)."""
+        rows = []
+        for i in range(chunk_len(chunk)):
+            try:
+                rows.append(self._one(element_at(chunk, i)))
+            except Exception:  # noqa: BLE001 - ignore_errors drops any failing element
+                continue
+        return _group(iter(rows))
+
     def _one(self, leaves: list) -> list[np.ndarray]:
-        if self.how == PER_ELEMENT:
-            vals = self._session.run(self._outs,
-                                     feed_dict=dict(zip(self._phs, leaves, strict=True)))
+        if self.how in (PER_ELEMENT, VECTORIZED):
+            if self._element_session is None:
+                self._element_session = Session(graph=self._graph)
+            vals = self._element_session.run(
+                self._outs, feed_dict=dict(zip(self._phs, leaves, strict=True)))
             return [np.asarray(v) for v in vals]
         result = self._call_numpy(leaves)
         specs = flatten(self.out_structure)
@@ -166,6 +212,14 @@ class MapFunction:
                 a = to_array(a, f"{self.what} result", s.dtype)
             out.append(a)
         return out
+
+
+def _same_kind(exc: Exception, message: str) -> Exception:
+    """``exc``'s class with ``message`` where it takes one argument, else a TypeError."""
+    try:
+        return type(exc)(message)
+    except Exception:  # noqa: BLE001 - classes with other constructors
+        return TypeError(message)
 
 
 def _tree_of(structure: Any) -> Any:
@@ -189,28 +243,43 @@ def _group(rows: Iterator[list[np.ndarray]]) -> list[Chunk]:
     return chunks
 
 
-def _first_element(node: Node) -> Callable[[], list | None]:
-    def first() -> list | None:
+def _elements(node: Node) -> Callable[[], Iterator[list]]:
+    """The elements of a new pass over ``node`` (the numpy path's type probe)."""
+    def elements() -> Iterator[list]:
         for chunk in node.chunks():
-            if chunk_len(chunk):
-                return element_at(chunk, 0)
-        return None
-    return first
+            for i in range(chunk_len(chunk)):
+                yield element_at(chunk, i)
+    return elements
 
 
 class MapNode(Node):
     """Elements are ``fn(element)`` (see the module docstring for how it runs)."""
 
+    tolerant: bool | str = False  # ignore_errors ("log"/"quiet"): failing elements left out
+
     def __init__(self, up: Node, fn: Callable):
         self.inputs = (up,)
-        self.function = MapFunction(fn, up.structure, "map", _first_element(up))
+        self.function = MapFunction(fn, up.structure, "map", _elements(up))
         self.how = self.function.how
         super().__init__(self.function.out_structure)
 
     def chunks(self) -> Iterator[Chunk]:
         run = self.function.run
+        position = 0  # elements of the input before this chunk
         for chunk in self.inputs[0].chunks():
-            yield from run(chunk)
+            try:
+                parts = run(chunk)
+            except Exception as exc:  # noqa: BLE001 - locate (or, tolerant, drop) it
+                if not self.tolerant:
+                    raise self.function.locate(chunk, position, exc) from exc
+                parts = self.function.run_skipping(chunk)
+                if self.tolerant == "log":
+                    left = chunk_len(chunk) - sum(chunk_len(p) for p in parts)
+                    logger.warning("ignore_errors: %d element(s) of input elements %d..%d left "
+                                   "out: %s", left, position, position + chunk_len(chunk) - 1,
+                                   exc)
+            position += chunk_len(chunk)
+            yield from parts
 
     def cardinality(self) -> int:
         return self.inputs[0].cardinality()
@@ -222,7 +291,7 @@ class MapNode(Node):
 
 def make_filter(up: Node, predicate: Callable) -> tuple[Callable[[Chunk], np.ndarray], str]:
     """``(keep(chunk) -> bool mask, how)`` for a filter predicate."""
-    f = MapFunction(predicate, up.structure, "filter", _first_element(up))
+    f = MapFunction(predicate, up.structure, "filter", _elements(up))
     spec = f.out_structure
     if is_nested(spec) or spec.dtype is not dt.bool or (spec.shape.rank not in (0, None)):
         raise ValueError("filter: `predicate` must return a scalar boolean tensor. Received: "
@@ -235,4 +304,19 @@ def make_filter(up: Node, predicate: Callable) -> tuple[Callable[[Chunk], np.nda
             raise ValueError("filter: `predicate` must return one boolean per element")
         return mask.astype(bool, copy=False)
 
+    def keep_skipping(chunk: Chunk) -> np.ndarray:
+        """ignore_errors: an element whose predicate raises is left out."""
+        try:
+            return keep(chunk)
+        except Exception:  # noqa: BLE001 - decide element by element
+            out = np.zeros(chunk_len(chunk), dtype=bool)
+            for i in range(chunk_len(chunk)):
+                try:
+                    out[i] = bool(np.asarray(f.run([a[i:i + 1] for a in chunk])[0][0])
+                                  .reshape(-1)[0])
+                except Exception:  # noqa: BLE001 - dropped
+                    out[i] = False
+            return out
+
+    keep.skipping = keep_skipping  # type: ignore[attr-defined]
     return keep, f.how

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from estcore.graph import dtypes as dt
+from estcore.graph.ops.core import constant_value
 from estcore.graph.shapes import TensorShape, as_shape, fmt_shape
 from estcore.nest import flatten, pack_sequence_as
 
@@ -78,6 +79,15 @@ def to_array(value: Any, what: str, dtype: dt.DType | None = None) -> np.ndarray
     if value is None:
         raise TypeError(f"{what}: None is not a valid tensor value (TF raises the same); "
                         "drop the entry or use a placeholder value")
+    if hasattr(value, "_as_tensor"):  # a symbolic tensor: only constants have a value
+        known = constant_value(value._as_tensor())
+        if known is None:
+            raise TypeError(
+                f"{what}: the tensor '{value._as_tensor().name}' has no value while the "
+                "Dataset is built (a placeholder or a computed tensor); estcore Datasets "
+                "hold numpy values: pass the arrays themselves (TF1's placeholders fed at "
+                "iterator initialization are not supported)")
+        value = known
     if isinstance(value, np.ndarray) and value.dtype.kind not in "USOT":
         arr = value
     elif hasattr(value, "to_numpy") and not isinstance(value, np.generic):  # pandas

@@ -13,6 +13,7 @@ start threads.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -33,7 +34,7 @@ from estcore.nest import map_structure
 
 __all__ = ["BatchNode", "PaddedBatchNode", "UnbatchNode", "TakeNode", "SkipNode", "RepeatNode",
            "FilterNode", "ShardNode", "EnumerateNode", "FlatMapNode", "InterleaveNode",
-           "CacheNode", "PrefetchNode"]
+           "CacheNode", "PrefetchNode", "IgnoreErrorsNode"]
 
 
 def _prepend(size: int | None, shape: TensorShape) -> TensorShape:
@@ -272,7 +273,10 @@ class RepeatNode(Node):
 
 
 class FilterNode(Node):
-    """Keeps the elements whose predicate is True; ``keep(chunk)`` returns the mask."""
+    """Keeps the elements whose predicate is True; ``keep(chunk)`` returns the mask
+    (``keep.skipping``: the same, leaving out elements whose predicate raises)."""
+
+    tolerant = False
 
     def __init__(self, up: Node, keep: Callable[[Chunk], np.ndarray]):
         self.inputs = (up,)
@@ -280,8 +284,9 @@ class FilterNode(Node):
         super().__init__(up.structure)
 
     def chunks(self) -> Iterator[Chunk]:
+        keep = getattr(self.keep, "skipping", self.keep) if self.tolerant else self.keep
         for chunk in self.inputs[0].chunks():
-            mask = self.keep(chunk)
+            mask = keep(chunk)
             if mask.all():
                 yield chunk
             elif mask.any():
@@ -342,7 +347,8 @@ class FlatMapNode(Node):
 
 class InterleaveNode(Node):
     """TF's interleave: ``cycle_length`` open inputs, ``block_length`` elements from each
-    in turn; an exhausted input is replaced by the next element's dataset."""
+    in turn; an input found exhausted (at its turn or inside its block) is replaced by
+    the next element's dataset, which is first read at the slot's next turn."""
 
     def __init__(self, up: Node, make: Callable[[list], Node], structure: Any,
                  cycle_length: int, block_length: int):
@@ -390,9 +396,7 @@ class InterleaveNode(Node):
                         return
                     i %= len(slots)
                     continue
-                slots[i] = r
-                if got is None:
-                    continue
+                slots[i] = r  # read at its next turn, as TF's interleave
             i = (i + 1) % len(slots)
 
 
@@ -467,3 +471,36 @@ class PrefetchNode(Node):
 
     def describe(self) -> list:
         return self.inputs[0].describe()
+
+
+def _tolerant_copy(node: Node, mode: str) -> Node:
+    """A copy of ``node``'s pipeline whose map / filter / file nodes leave out failing
+    elements (the original nodes, which other Datasets may share, are not changed).
+    ``mode``: ``"log"`` (each leaving-out logged as a warning) or ``"quiet"``."""
+    new = copy.copy(node)
+    new.inputs = tuple(_tolerant_copy(n, mode) for n in node.inputs)
+    if hasattr(type(new), "tolerant"):
+        new.tolerant = mode
+    return new
+
+
+class IgnoreErrorsNode(Node):
+    """TF's ``ignore_errors``: elements whose production raises are left out (a map or
+    filter function failing on an element; a file reader's error ends that file, the
+    next file is read). Errors elsewhere (e.g. batching elements of different shapes)
+    still raise."""
+
+    def __init__(self, up: Node, log_warning: bool):
+        self.inputs = (_tolerant_copy(up, "log" if log_warning else "quiet"),)
+        self.log_warning = log_warning
+        super().__init__(up.structure)
+
+    def chunks(self) -> Iterator[Chunk]:
+        return self.inputs[0].chunks()
+
+    def cardinality(self) -> int:
+        return UNKNOWN
+
+    def describe(self) -> list:
+        return ["ignore_errors", self.inputs[0].describe()]
+

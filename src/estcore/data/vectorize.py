@@ -43,13 +43,16 @@ ELEMENTWISE = frozenset({
     "Add", "Sub", "Mul", "RealDiv", "FloorDiv", "FloorMod", "Pow", "Maximum", "Minimum",
     "SquaredDifference", "Equal", "NotEqual", "Greater", "GreaterEqual", "Less", "LessEqual",
     "LogicalAnd", "LogicalOr", "LogicalXor", "SelectV2", "AddN",
+    "StringJoin", "Substr",  # string ops that broadcast their inputs elementwise
 })
 
-# Elementwise over any leading dimensions (FILES' decoders: one record -> its values).
+# Elementwise over any leading dimensions, one element-dependent input (the first): the
+# decoders (one record -> its values; FILES' parsing_ops) and the unary string ops of
+# string_ops.py, bucketize and vocabulary lookup (values -> ids).
 LEADING = frozenset({
     "DecodeCSV", "DecodeRaw", "StringToNumber", "StringStrip", "StringLower", "StringUpper",
-    "StringLength", "RegexReplace", "StaticRegexReplace", "StringJoin", "AsString",
-    "Substr", "StringToHashBucketFast", "DecodeBase64", "EncodeBase64",
+    "StringLength", "RegexReplace", "RegexFullMatch", "AsString", "StringToHashBucketFast",
+    "Bucketize", "VocabularyLookup",
 })
 
 AXIS_OPS = frozenset({"Sum", "Mean", "Max", "Min", "Prod", "All", "Any", "ArgMax", "ArgMin",

@@ -29,14 +29,19 @@ from estcore.checkpoint.warm_starting import WarmStartSettings
 from estcore.estimator import experimental as experimental
 from estcore.estimator import export as export
 from estcore.estimator import inputs as inputs
-from estcore.estimator.canned.baseline import BaselineClassifier, BaselineRegressor
-from estcore.estimator.canned.dnn import DNNClassifier, DNNRegressor
+from estcore.estimator.canned.baseline import (
+    BaselineClassifier,
+    BaselineEstimator,
+    BaselineRegressor,
+)
+from estcore.estimator.canned.dnn import DNNClassifier, DNNEstimator, DNNRegressor
 from estcore.estimator.canned.dnn_linear_combined import (
     DNNLinearCombinedClassifier,
+    DNNLinearCombinedEstimator,
     DNNLinearCombinedRegressor,
 )
 from estcore.estimator.canned.extenders import add_metrics
-from estcore.estimator.canned.linear import LinearClassifier, LinearRegressor
+from estcore.estimator.canned.linear import LinearClassifier, LinearEstimator, LinearRegressor
 from estcore.estimator.canned.parsing_utils import (
     classifier_parse_example_spec,
     regressor_parse_example_spec,
@@ -78,6 +83,7 @@ from estcore.hooks.session_run_hook import (
 
 __all__ = [
     "BaselineClassifier",
+    "BaselineEstimator",
     "BaselineRegressor",
     "BestExporter",
     "CheckpointReader",
@@ -85,7 +91,9 @@ __all__ = [
     "CheckpointSaverListener",
     "ClusterSpec",
     "DNNClassifier",
+    "DNNEstimator",
     "DNNLinearCombinedClassifier",
+    "DNNLinearCombinedEstimator",
     "DNNLinearCombinedRegressor",
     "DNNRegressor",
     "Estimator",
@@ -97,6 +105,7 @@ __all__ = [
     "FinalOpsHook",
     "LatestExporter",
     "LinearClassifier",
+    "LinearEstimator",
     "LinearRegressor",
     "LoggingTensorHook",
     "ModeKeys",

@@ -11,7 +11,7 @@ placeholders. It must not run steps or hooks: the loop (``estimator.py``) does.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -180,11 +180,32 @@ def read_global_step(checkpoint_path: str | None, verify: bool = True) -> int:
         return 0
 
 
-def restore_session(sess: Any, variables: list, checkpoint_path: str) -> None:
-    """Assign every variable of ``variables`` from the checkpoint, by name."""
+def restore_session(sess: Any, variables: list, checkpoint_path: str,
+                    names: Mapping[str, Any] | None = None) -> None:
+    """Assign every variable of ``variables`` from the checkpoint.
+
+    Args:
+        sess: the session whose variables are set.
+        variables: the global variables; each must be restored.
+        checkpoint_path: the checkpoint prefix.
+        names: ``checkpoint name -> variable`` (a ``Scaffold`` saver's ``var_list``);
+            None reads each variable under its own name. A variable it leaves out is
+            not initialised: TF's "Init operations did not make model ready" error.
+    """
     logger.info("Restoring parameters from %s", checkpoint_path)
     values, _ = read_checkpoint(checkpoint_path, copy=False)  # copied into the session
-    wanted = {variable_name(v): v for v in variables}
+    if names is not None:
+        covered = {variable_name(v) for v in names.values()}
+        left = [variable_name(v) for v in variables if variable_name(v) not in covered]
+        if left:
+            raise RuntimeError(
+                "Init operations did not make model ready.  Init op: None, init fn: None, "
+                f"error: Variables not initialized: {', '.join(left)} (the Scaffold's saver "
+                "restores only its var_list)")
+        rename = {ckpt: variable_name(v) for ckpt, v in names.items()}
+    else:
+        rename = {variable_name(v): variable_name(v) for v in variables}
+    wanted = rename
     missing = sorted(n for n in wanted if n not in values)
     if missing:
         raise NotFoundError(
@@ -193,7 +214,7 @@ def restore_session(sess: Any, variables: list, checkpoint_path: str) -> None:
             "not altered the graph expected based on the checkpoint. Original error:\n\n"
             f"Key {missing[0]} not found in checkpoint {checkpoint_path}")
     try:
-        sess.set_variable_values({n: values[n] for n in wanted})
+        sess.set_variable_values({var: values[ckpt] for ckpt, var in wanted.items()})
     except InvalidArgumentError as e:
         raise InvalidArgumentError(
             "Restoring from checkpoint failed. This is most likely due to a mismatch between "
@@ -217,7 +238,9 @@ def create_session(graph: Any, config: Any, checkpoint_path: str | None,
         local_ops = [v.initializer for v in local_variables()]
     feed = getattr(scaffold, "init_feed_dict", None)
     if checkpoint_path:
-        restore_session(sess, global_vars, checkpoint_path)
+        saver = getattr(scaffold, "saver", None)
+        names = saver.restore_names() if hasattr(saver, "restore_names") else None
+        restore_session(sess, global_vars, checkpoint_path, names)
     else:
         if init_ops:
             sess.run(init_ops, feed_dict=feed)

@@ -1,9 +1,13 @@
-"""``estcore.estimator.experimental``: early-stopping hooks (TF's names).
+"""``estcore.estimator.experimental``: early-stopping hooks and the premade logit builders
+(TF's names).
 
-Re-exports only (from :mod:`estcore.hooks.early_stopping`). Must not: hold code; be
-imported by estcore's own modules.
+Re-exports only (from :mod:`estcore.hooks.early_stopping` and
+:mod:`estcore.estimator.canned`). Must not: hold code; be imported by estcore's own
+modules.
 """
 
+from estcore.estimator.canned.dnn import dnn_logit_fn_builder
+from estcore.estimator.canned.linear import linear_logit_fn_builder
 from estcore.hooks.early_stopping import (
     make_early_stopping_hook,
     stop_if_higher_hook,
@@ -13,6 +17,8 @@ from estcore.hooks.early_stopping import (
 )
 
 __all__ = [
+    "dnn_logit_fn_builder",
+    "linear_logit_fn_builder",
     "make_early_stopping_hook",
     "stop_if_higher_hook",
     "stop_if_lower_hook",

@@ -14,8 +14,9 @@ shapes and folded constants, it hands the whole fetch set to :class:`SegmentedPl
 2. **frontier**: each frontier node runs once, eagerly (its row's
    ``extra["eager"](KernelCtx) -> [ndarray]``), in creation order.
 3. **tail**: the rest, compiled with the frontier outputs and the head's boundary tensors
-   as feeds, for their concrete shapes, and cached by those shapes (a tail may itself be
-   segmented, for a second generation of data-dependent nodes). Control inputs on nodes
+   as feeds, for their concrete shapes, and cached by those shapes (at most
+   :data:`MAX_TAILS`, the oldest dropped first; a tail may itself be segmented, for a
+   second generation of data-dependent nodes). Control inputs on nodes
    that already ran are not followed (they ran once, in the head or the frontier).
 
 A graph without such nodes never comes here: its plan, and its per-run cost, are as
@@ -37,6 +38,7 @@ from estcore.graph.registry import KernelCtx, get_row
 __all__ = ["SegmentedPlan", "run_checked"]
 
 _BOUND = ("VariableV2", "Const")   # bound by the tail itself, never fed across
+MAX_TAILS = 256                     # tail plans kept per segmented plan (oldest dropped)
 
 
 def run_checked(session, plan, values) -> list:
@@ -131,6 +133,8 @@ class SegmentedPlan:
             key = tuple(v.shape for v in tail_values)
             tail = self.tails.get(key)
             if tail is None:
+                if len(self.tails) >= MAX_TAILS:   # a stream of new shapes: drop the oldest
+                    del self.tails[next(iter(self.tails))]
                 tail = self.tails[key] = self.compile_fn(
                     session, self.tail_fetch, self.tail_targets, self.tail_feeds,
                     [v.shape for v in tail_values], self.tail_stop)

@@ -148,8 +148,13 @@ class InputSource:
 
 def _dataset_leaf(spec: Any, path: str = "") -> Leaf:
     shape = spec.shape
-    if shape.rank is None or shape.rank == 0:
-        where = f" at {path}" if path else ""
+    where = f" at {path}" if path else ""
+    if shape.rank is None:
+        raise ValueError(f"input_fn returned a Dataset with a component{where} of unknown "
+                         "rank (e.g. a py_func result): give it a shape in the map function "
+                         "(tensor.set_shape(...) or reshape); the Estimator builds its "
+                         "placeholders from the Dataset's element_spec.")
+    if shape.rank == 0:
         raise ValueError(f"input_fn returned a Dataset whose elements are not batches (a "
                          f"component{where} has shape {shape}); call .batch(batch_size) on "
                          "it: the Estimator feeds one element per step as a batch.")

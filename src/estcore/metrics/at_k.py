@@ -25,12 +25,13 @@ from estcore._validation import check_positive_int, invalid
 from estcore.graph.dtypes import float64, int64
 from estcore.graph.ops.array_ops import expand_dims, ones_like
 from estcore.graph.ops.core import constant, make_op, row
-from estcore.graph.ops.math_ops import greater, truediv, where
+from estcore.graph.ops.math_ops import greater, greater_equal, truediv, where
 from estcore.graph.ops.nn_ops import top_k
 from estcore.graph.ops.reduce_ops import reduce_sum
 from estcore.graph.ops.state_ops import assign_add
 from estcore.graph.registry import not_differentiable
 from estcore.graph.shapes import TensorShape
+from estcore.graph.sparse_tensor import is_sparse
 from estcore.losses import util
 from estcore.metrics._base import _cast, _publish, _scope, _tensor
 from estcore.metrics.metrics_extra import metric_variable
@@ -50,7 +51,7 @@ __all__ = [
 # ----------------------------------------------------------------------------
 
 def _counts_infer(ctx):
-    labels, idx = ctx.shapes
+    labels, idx = ctx.shapes[:2]
     if labels.rank is None or idx.rank is None:
         out = TensorShape(None)
     else:
@@ -71,8 +72,12 @@ def _first_occurrence(ids: np.ndarray) -> np.ndarray:
     return ~(same & earlier).any(axis=2)
 
 
+_NO_LABEL = np.iinfo(np.int64).min   # a padding slot of sparse labels: matches no id
+
+
 def _counts_build(k):
-    labels, idx = k.ins
+    labels, idx = k.ins[:2]
+    present = k.ins[2] if len(k.ins) > 2 else None   # sparse labels: slot holds a value
     tp, fp, fn = k.outs
     class_id = k.attrs["class_id"]
 
@@ -80,23 +85,28 @@ def _counts_build(k):
         rows = int(np.prod(labels.shape[:-1]))
         lab = labels.reshape(rows, labels.shape[-1])
         pred = idx.reshape(rows, idx.shape[-1])
+        valid = (np.ones(lab.shape, dtype=bool) if present is None
+                 else present.reshape(lab.shape))
+        if present is not None:
+            lab = np.where(valid, lab, _NO_LABEL)
         if class_id is None:
             in_labels = (pred[:, :, None] == lab[:, None, :]).any(axis=2)
             first_pred = _first_occurrence(pred)
             n_pred = first_pred.sum(axis=1)
-            n_lab = _first_occurrence(lab).sum(axis=1)
+            n_lab = (_first_occurrence(lab) & valid).sum(axis=1)
             hits = (in_labels & first_pred).sum(axis=1)
             values = (hits, n_pred - hits, n_lab - hits)
         else:
             c_pred = (pred == class_id).any(axis=1)
-            c_lab = (lab == class_id).any(axis=1)
+            c_lab = ((lab == class_id) & valid).any(axis=1)
             values = (c_pred & c_lab, c_pred & ~c_lab, c_lab & ~c_pred)
         for out, v in zip((tp, fp, fn), values, strict=True):
             np.copyto(out, v.reshape(out.shape), casting="unsafe")
     return run
 
 
-# labels int64 [..., L], top-k ids int64 [..., k] -> TP, FP, FN float64 [...]
+# labels int64 [..., L], top-k ids int64 [..., k] (, present bool [..., L] for sparse
+# labels) -> TP, FP, FN float64 [...]
 row("MetricTopKSetCounts", _counts_infer, _counts_build, None)
 not_differentiable("MetricTopKSetCounts")
 
@@ -137,15 +147,22 @@ def _at_top_k(other: str, base: str, labels, predictions_idx, k, class_id, weigh
     if k is not None:
         check_positive_int("k", k)
     with _scope(name, _at_k_name(base, k, class_id)):
+        present = None
+        if is_sparse(labels):   # [batch, num_labels] SparseTensor: its padding slots excluded
+            present = greater_equal(labels.cols, constant(np.int64(0)))
+            labels = labels.padded_values
         labels = _tensor(labels, "labels")
         idx = _tensor(predictions_idx, "predictions_idx")
         for what, t in (("labels", labels), ("predictions_idx", idx)):
             if not t.dtype.is_integer:
                 raise invalid(what, "integer class ids", t.dtype.name, TypeError)
+        if present is not None and idx.shape.rank != 2:
+            raise invalid("labels", "a dense tensor (a SparseTensor needs [batch, k] "
+                          "predictions)", util.format_shape(idx))
         labels = _cast(_expand_labels(labels, idx), int64)
         idx = _cast(idx, int64)
-        op = make_op("MetricTopKSetCounts", [labels, idx], {"class_id": class_id},
-                     name="set_counts")
+        ins = [labels, idx] if present is None else [labels, idx, present]
+        op = make_op("MetricTopKSetCounts", ins, {"class_id": class_id}, name="set_counts")
         tp, fp, fn = op.outputs
         counted = {"true_positive": tp, "false_positive": fp, "false_negative": fn}
         if weights is not None:
@@ -177,7 +194,8 @@ def precision_at_top_k(labels, predictions_idx, k=None, class_id=None, weights=N
 
     Args:
         labels: int class ids ``[D1, ..., DN, num_labels]`` or ``[D1, ..., DN]`` (one label
-            per example).
+            per example), or a ``[batch, num_labels]`` SparseTensor of ids (only its present
+            values are labels).
         predictions_idx: int class ids ``[D1, ..., DN, k]`` (the top ``k`` predictions).
         k: the k of the name (``precision_at_<k>``); not used otherwise.
         class_id: None, or the one class to count.

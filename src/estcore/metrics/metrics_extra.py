@@ -232,8 +232,13 @@ def _confusion_build(k):
                 raise InvalidArgumentError(
                     f"`{what}` must be class ids in [0, {n}); got {ids[bad][0].item()!r} in "
                     f"'{k.node.name}'")
+        if weights.size not in (1, labels.size):
+            raise InvalidArgumentError(
+                f"`weights` must be a scalar or have one value per label ({labels.size}); got "
+                f"{weights.size} values in '{k.node.name}'")
         out.fill(0.0)
-        w = np.broadcast_to(weights.astype(np.float64), labels.shape)
+        w = np.broadcast_to(weights.astype(np.float64).reshape(-1)
+                            if weights.size > 1 else weights.reshape(()), labels.shape)
         np.add.at(out, (labels.astype(np.intp), predictions.astype(np.intp)), w)
     return run
 

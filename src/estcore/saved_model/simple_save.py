@@ -23,8 +23,9 @@ from typing import Any
 
 from estcore._validation import invalid
 from estcore.checkpoint.format import write_checkpoint
+from estcore.errors import FailedPreconditionError
 from estcore.export.export_output import DEFAULT_SERVING_SIGNATURE_DEF_KEY
-from estcore.export.writer import write_saved_model
+from estcore.export.writer import prune, write_saved_model
 from estcore.graph.tensor import Tensor
 
 __all__ = ["simple_save"]
@@ -66,6 +67,7 @@ def simple_save(session: Any, export_dir: str | bytes | os.PathLike, inputs: Map
 
     Raises:
         AssertionError: ``export_dir`` exists and is not empty (TF's error).
+        FailedPreconditionError: an output reads a variable the session has not initialized.
         TypeError / ValueError: ``inputs`` / ``outputs`` are not dicts of tensors of the
             session's graph, or the outputs need a placeholder that is not an input or a
             state-changing op (the writer's checks).
@@ -82,6 +84,12 @@ def simple_save(session: Any, export_dir: str | bytes | os.PathLike, inputs: Map
         logger.info("simple_save: legacy_init_op is not part of an estcore export (nothing "
                     "is initialised when it is loaded).")
     values = session.get_variable_values()
+    needed = [op.name for op in prune(list(outs.values())) if op.type == "VariableV2"]
+    missing = [name for name in needed if name not in values]
+    if missing:
+        raise FailedPreconditionError(
+            f"simple_save: the outputs read variables the session has not initialized: "
+            f"{missing} (run their initializer or restore a checkpoint first)")
     parent = os.path.dirname(target)
     os.makedirs(parent, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=parent, prefix=".simple_save-") as tmp:

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import estcore as ec
+import estcore.compat.v1 as tf
 import estcore.saved_model
 from estcore.estimator import (
     BaselineClassifier,
@@ -20,6 +21,10 @@ from estcore.estimator import (
     RunConfig,
     WarmStartSettings,
     add_metrics,
+)
+from estcore.estimator.canned.classifier_heads import (
+    binary_classification_head,
+    multi_class_head,
 )
 from estcore.estimator.canned.linear import default_optimizer
 from estcore.estimator.canned.optimizers import get_optimizer_instance
@@ -170,3 +175,103 @@ def test_baseline_classifier_learns_the_label_distribution(tmp_path):
               steps=300)
     probs = next(est.predict(numpy_input_fn({"x": x[:1]}, shuffle=False)))["probabilities"]
     np.testing.assert_allclose(probs, [0.1, 0.3, 0.6], atol=1e-3)
+
+
+def test_an_exported_wide_and_deep_model_serves_tf_examples_with_string_features(tmp_path):
+    fc = tf.feature_column
+    color = np.array(["red", "green", "blue", "grey"])[RNG.integers(0, 4, 64)]
+    vocab = fc.categorical_column_with_vocabulary_list("color", ["red", "green", "blue"])
+    hashed = fc.categorical_column_with_hash_bucket("color", 16)
+    est = tf.estimator.DNNLinearCombinedClassifier(
+        model_dir=str(tmp_path / "m"), linear_feature_columns=[COLS[0], vocab],
+        dnn_feature_columns=[COLS[0], fc.embedding_column(hashed, 2)], dnn_hidden_units=[4])
+    est.train(numpy_input_fn({"x": X, "color": color}, Y, batch_size=16, num_epochs=None,
+                             shuffle=False), steps=5)
+    spec = {"x": FixedLenFeature([3], ec.float32),
+            "color": FixedLenFeature([1], ec.string, default_value="")}
+    path = est.export_saved_model(str(tmp_path / "export"),
+                                  build_parsing_serving_input_receiver_fn(spec))
+    served = estcore.saved_model.load(path)(
+        {"inputs": [encode_example({"x": X[i], "color": [color[i].encode()]})
+                    for i in range(4)]})
+    direct = list(est.predict(numpy_input_fn({"x": X[:4], "color": color[:4]},
+                                             shuffle=False)))
+    np.testing.assert_allclose(served["scores"], [p["probabilities"] for p in direct],
+                               rtol=1e-6)
+
+
+@pytest.mark.parametrize("n_classes,bad", [(2, 2), (3, 7), (3, -1)])
+def test_training_on_an_out_of_range_label_fails_the_step(n_classes, bad, tmp_path):
+    est = DNNClassifier([4], COLS, model_dir=str(tmp_path), n_classes=n_classes)
+    y = Y.copy()
+    y[5] = bad
+    with pytest.raises(ec.errors.InvalidArgumentError, match="abels"):
+        est.train(numpy_input_fn({"x": X}, y, batch_size=16, num_epochs=1, shuffle=False))
+
+
+def test_a_custom_model_fn_from_the_logit_builders_and_a_head(tmp_path):
+    head = binary_classification_head()
+
+    def model_fn(features, labels, mode):
+        with tf.variable_scope("dnn"):
+            dnn = tf.estimator.experimental.dnn_logit_fn_builder(
+                units=1, hidden_units=[4], feature_columns=COLS, activation_fn=tf.nn.relu,
+                dropout=None, input_layer_partitioner=None, batch_norm=False)
+            logits = dnn(features=features, mode=mode)
+        with tf.variable_scope("linear"):
+            logits += tf.estimator.experimental.linear_logit_fn_builder(1, COLS)(features)
+        return head.create_estimator_spec(features=features, mode=mode, labels=labels,
+                                          logits=logits,
+                                          optimizer=tf.train.AdagradOptimizer(0.1))
+
+    est = tf.estimator.Estimator(model_fn, model_dir=str(tmp_path))
+    est.train(train_input(), steps=20)
+    assert est.evaluate(eval_input())["accuracy"] > 0.8
+    assert "linear/linear_model/x/weights" in est.get_variable_names()
+    assert "dnn/hiddenlayer_0/kernel" in est.get_variable_names()
+
+
+@pytest.mark.parametrize("make_pair", [
+    lambda d, h: (tf.estimator.DNNEstimator(h(), [4], COLS, model_dir=d + "a",
+                                            config=RunConfig(tf_random_seed=2)),
+                  DNNClassifier([4], COLS, model_dir=d + "b", n_classes=3,
+                                config=RunConfig(tf_random_seed=2))),
+    lambda d, h: (tf.estimator.LinearEstimator(h(), COLS, model_dir=d + "a"),
+                  LinearClassifier(COLS, model_dir=d + "b", n_classes=3)),
+    lambda d, h: (tf.estimator.DNNLinearCombinedEstimator(
+        h(), model_dir=d + "a", linear_feature_columns=COLS, dnn_feature_columns=COLS,
+        dnn_hidden_units=[3], config=RunConfig(tf_random_seed=2)),
+        DNNLinearCombinedClassifier(model_dir=d + "b", linear_feature_columns=COLS,
+                                    dnn_feature_columns=COLS, dnn_hidden_units=[3],
+                                    n_classes=3, config=RunConfig(tf_random_seed=2))),
+    lambda d, h: (tf.estimator.BaselineEstimator(h(), model_dir=d + "a"),
+                  BaselineClassifier(model_dir=d + "b", n_classes=3)),
+])
+def test_estimator_with_a_head_trains_as_the_matching_classifier(make_pair, tmp_path):
+    with_head, classifier = make_pair(str(tmp_path / "m"), lambda: multi_class_head(3))
+    y3 = np.digitize(X[:, 0], [-0.5, 0.5]).astype(np.int64)
+    for est in (with_head, classifier):
+        est.train(numpy_input_fn({"x": X}, y3, batch_size=16, num_epochs=None,
+                                 shuffle=False), steps=4)
+    assert with_head.get_variable_names() == classifier.get_variable_names()
+    for name in classifier.get_variable_names():
+        np.testing.assert_array_equal(with_head.get_variable_value(name),
+                                      classifier.get_variable_value(name))
+
+
+def test_an_estimator_needs_a_head():
+    with pytest.raises(TypeError, match="`head` must be a head"):
+        tf.estimator.DNNEstimator("multi_class", [4], COLS)
+
+
+def test_numpy_integers_are_accepted_where_tf_took_ints(tmp_path):
+    est = DNNClassifier(np.array([4, 3]), COLS, model_dir=str(tmp_path / "a"),
+                        n_classes=np.int64(3))
+    est.train(numpy_input_fn({"x": X}, Y, batch_size=16, num_epochs=None, shuffle=False),
+              steps=2)
+    assert est.get_variable_value("dnn/logits/kernel").shape == (3, 3)
+    reg = DNNRegressor([np.int32(2)], COLS, model_dir=str(tmp_path / "b"),
+                       label_dimension=np.int64(2))
+    reg.train(numpy_input_fn({"x": X}, X[:, :2], batch_size=16, num_epochs=None,
+                             shuffle=False), steps=2)
+    assert reg.get_variable_value("dnn/logits/bias").shape == (2,)

@@ -20,6 +20,7 @@ from estcore.estimator.canned.classifier_heads import (
 )
 from estcore.estimator.canned.head import regression_head
 from estcore.feature_column.numeric import numeric_column
+from estcore.graph.sparse_tensor import SparseTensor
 from estcore.losses import Reduction
 from estcore.train import GradientDescentOptimizer
 
@@ -156,10 +157,15 @@ def test_a_label_outside_the_vocabulary_fails_the_run():
         fetch(spec.loss)
 
 
-def test_a_class_id_out_of_range_fails_the_run():
-    spec, fetch = _run(multi_class_head(3), ModeKeys.EVAL, np.zeros((2, 3), np.float32),
-                       np.array([[0], [3]], np.int64))
-    with pytest.raises(InvalidArgumentError, match="Labels must <= n_classes - 1"):
+@pytest.mark.parametrize("bad", [3, -1])
+def test_a_class_id_out_of_range_fails_the_run(bad):
+    ids = np.array([[0], [bad]], np.int64)
+    spec, fetch = _run(multi_class_head(3), ModeKeys.EVAL, np.zeros((2, 3), np.float32), ids)
+    with pytest.raises(InvalidArgumentError, match=r"`labels` must be in \[0, 3\)"):
+        fetch(spec.loss)
+    custom = multi_class_head(3, loss_fn=lambda labels, logits: ec.cast(labels, ec.float32))
+    spec, fetch = _run(custom, ModeKeys.EVAL, np.zeros((2, 3), np.float32), ids)
+    with pytest.raises(InvalidArgumentError, match=r"Labels must be in \[0, n_classes - 1\]"):
         fetch(spec.loss)
 
 
@@ -277,3 +283,11 @@ def test_missing_labels_and_missing_weight_feature_are_named():
         _run(regression_head(), ModeKeys.EVAL, LOGITS1)
     with pytest.raises(ValueError, match="feature 'w' is not in features"):
         _run(regression_head(weight_column="w"), ModeKeys.EVAL, LOGITS1, LOGITS1)
+
+
+def test_sparse_labels_are_refused_with_tfs_advice():
+    with ec.Graph().as_default():
+        labels = SparseTensor(indices=[[0, 0]], values=[1.0], dense_shape=[2, 1])
+        with pytest.raises(ValueError, match="SparseTensor labels are not supported"):
+            regression_head().create_estimator_spec({}, ModeKeys.EVAL, ec.zeros([2, 1]),
+                                                    labels)

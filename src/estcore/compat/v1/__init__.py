@@ -215,8 +215,11 @@ from estcore.compat.v1.control_flow import (
     py_func,
     py_function,
     random_crop,
+    reverse,
+    reverse_v2,
     strided_slice,
     tensordot,
+    unique,
 )
 from estcore.compat.v1.ops import (
     count_nonzero,

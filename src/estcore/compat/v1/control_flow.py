@@ -2,7 +2,7 @@
 for ``estcore.compat.v1``: ``tf.cond``, ``tf.case``, ``tf.map_fn``, ``tf.py_func``,
 ``tf.py_function``, ``tf.Print``, ``tf.print``, ``tf.Assert``, the ``tf.assert_*`` family,
 ``tf.check_numerics``, ``tf.debugging``, ``tf.strided_slice``, ``tf.boolean_mask``,
-``tf.tensordot``, ``tf.einsum``, ``tf.random_crop``.
+``tf.tensordot``, ``tf.einsum``, ``tf.random_crop``, ``tf.unique``, ``tf.reverse``.
 
 Re-exports of the graph's op builders (``estcore.graph.ops``) with TF 1.15's signatures;
 ``tf.print`` is the one adapter (TF's ``(*inputs, **kwargs)`` form). Must not: implement
@@ -34,20 +34,22 @@ from estcore.graph.ops.checks import (
 from estcore.graph.ops.contraction_ops import einsum, tensordot
 from estcore.graph.ops.control_flow_ops import case, cond, map_fn
 from estcore.graph.ops.debug_ops import Assert, Print, check_numerics, print_v2
-from estcore.graph.ops.dynamic_ops import boolean_mask
-from estcore.graph.ops.index_ops import strided_slice
+from estcore.graph.ops.dynamic_ops import boolean_mask, unique
+from estcore.graph.ops.index_ops import reverse, strided_slice
 from estcore.graph.ops.math_ops import is_finite, is_inf, is_nan
 from estcore.graph.ops.script_ops import py_func, py_function
 from estcore.image import random_crop
 
 __all__ = ["cond", "case", "map_fn", "py_func", "py_function", "Print", "print", "Assert",
            "check_numerics", "strided_slice", "boolean_mask", "tensordot", "einsum",
-           "random_crop", "debugging", "assert_equal", "assert_none_equal", "assert_greater",
+           "random_crop", "unique", "reverse", "reverse_v2", "debugging", "assert_equal",
+           "assert_none_equal", "assert_greater",
            "assert_greater_equal", "assert_less", "assert_less_equal", "assert_negative",
            "assert_non_negative", "assert_positive", "assert_non_positive", "assert_rank",
            "assert_type", "assert_integer"]
 
 _PRINT_KWARGS = ("output_stream", "summarize", "sep", "end", "name")
+reverse_v2 = reverse
 
 
 def print(*inputs, **kwargs):  # noqa: A001 - TF1 name

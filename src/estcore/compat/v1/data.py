@@ -47,10 +47,15 @@ def get_output_classes(dataset_or_iterator: Any) -> Any:
     return dataset_or_iterator.output_classes
 
 
+def _ignore_errors(log_warning: bool = False) -> Any:
+    """TF's ``tf.data.experimental.ignore_errors()``: for ``dataset.apply``."""
+    return lambda dataset: dataset.ignore_errors(log_warning)
+
+
 experimental = namespace(
     "tf.data.experimental", "TF's tf.data.experimental: AUTOTUNE and cardinality constants.",
     AUTOTUNE=AUTOTUNE, INFINITE_CARDINALITY=INFINITE_CARDINALITY,
     UNKNOWN_CARDINALITY=UNKNOWN_CARDINALITY,
-    cardinality=lambda dataset: dataset.cardinality())
+    cardinality=lambda dataset: dataset.cardinality(), ignore_errors=_ignore_errors)
 
 __getattr__ = missing("tf.data")

@@ -1,8 +1,8 @@
 """``tf.estimator`` of TF 1.15: estcore's ``estcore.estimator`` (re-exports only).
 
 ``inputs``, ``export`` and ``experimental`` are namespaces whose missing names (e.g.
-``pandas_input_fn``) raise an AttributeError naming them; the premade estimators
-(``DNNClassifier`` & co.) come with their own issue (docs/compat.md).
+``pandas_input_fn``) raise an AttributeError naming them. The premade estimators
+(``DNNClassifier`` & co., docs/premade.md) come with ``estcore.estimator``'s names.
 """
 
 # ruff: noqa: F401, F403 - this module re-exports names

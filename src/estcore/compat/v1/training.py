@@ -102,6 +102,11 @@ class Saver(_CheckpointSaver):
             values = {ckpt: current[_var_name(v)] for ckpt, v in names.items()}
         return super().save(values, save_path, global_step=global_step, meta=meta)
 
+    def restore_names(self) -> dict[str, Any] | None:
+        """``checkpoint name -> variable`` of ``var_list`` (None: every global variable):
+        what the Estimator restores through a ``Scaffold(saver=...)``, as TF1."""
+        return None if self._var_list is None else _checkpoint_names(self._var_list)
+
     def restore(self, sess: Any, save_path: str) -> None:  # type: ignore[override]
         """Assign every variable of ``var_list`` from the checkpoint ``save_path``."""
         if save_path is None:

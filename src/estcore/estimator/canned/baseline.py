@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from estcore.estimator.canned.classifier_heads import binary_logistic_or_multi_class_head
+from estcore.estimator.canned.dnn import check_head
 from estcore.estimator.canned.head import Head, regression_head
 from estcore.estimator.canned.optimizers import check_optimizer, get_optimizer_instance
 from estcore.estimator.estimator import Estimator
@@ -30,7 +31,7 @@ from estcore.graph.ops.math_ops import multiply
 from estcore.graph.variables import get_variable, variable_scope
 from estcore.losses.losses_impl import Reduction
 
-__all__ = ["BaselineClassifier", "BaselineRegressor", "baseline_logit_fn"]
+__all__ = ["BaselineClassifier", "BaselineRegressor", "BaselineEstimator", "baseline_logit_fn"]
 
 LEARNING_RATE = 0.3
 
@@ -122,4 +123,17 @@ class BaselineRegressor(Estimator):
         head = regression_head(label_dimension=label_dimension, weight_column=weight_column,
                                loss_reduction=loss_reduction)
         super().__init__(model_fn=_model_fn(head, optimizer, weight_column),
+                         model_dir=model_dir, config=config)
+
+
+class BaselineEstimator(Estimator):
+    """The bias-only model with a given head (TF 1.15's ``tf.estimator.BaselineEstimator``).
+
+    Args: ``head`` (a :class:`~estcore.estimator.canned.head.Head`), ``model_dir``,
+    ``optimizer`` (``'Ftrl'``, learning rate 0.3), ``config``.
+    """
+
+    def __init__(self, head: Head, model_dir: Any = None, optimizer: Any = "Ftrl",
+                 config: RunConfig | None = None):
+        super().__init__(model_fn=_model_fn(check_head(head), optimizer, None),
                          model_dir=model_dir, config=config)

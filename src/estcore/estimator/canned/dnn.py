@@ -16,6 +16,7 @@ hold the feature columns' transformations (``estcore.feature_column``).
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -38,7 +39,8 @@ from estcore.losses.losses_impl import Reduction
 from estcore.nn import relu
 from estcore.summary.ops import histogram, scalar
 
-__all__ = ["DNNClassifier", "DNNRegressor", "dnn_logit_fn_builder", "dnn_model_fn",
+__all__ = ["DNNClassifier", "DNNRegressor", "DNNEstimator", "dnn_logit_fn_builder",
+           "dnn_model_fn", "check_head",
            "check_hidden_units", "check_dropout", "check_no_partitioner", "check_features"]
 
 LEARNING_RATE = 0.05
@@ -51,10 +53,10 @@ def check_hidden_units(hidden_units: Any, arg: str = "hidden_units") -> tuple[in
                          f"Received: {arg}={hidden_units!r}")
     units = tuple(hidden_units)
     for u in units:
-        if not isinstance(u, int) or isinstance(u, bool) or u < 1:
+        if not isinstance(u, numbers.Integral) or isinstance(u, bool) or u < 1:
             raise ValueError(f"`{arg}` must hold positive ints. Received: {arg}="
                              f"{list(units)!r}")
-    return units
+    return tuple(int(u) for u in units)
 
 
 def check_dropout(dropout: Any, arg: str = "dropout") -> float | None:
@@ -74,6 +76,15 @@ def check_no_partitioner(partitioner: Any, arg: str) -> None:
             f"`{arg}` is not supported by estcore: variables are not partitioned (one "
             f"process, or MPI replicas each holding every variable). Pass {arg}=None. "
             f"Received: {arg}={partitioner!r}")
+
+
+def check_head(head: Any) -> Head:
+    """The ``head`` of a ``*Estimator`` class: a :class:`Head` (a clear error otherwise)."""
+    if not isinstance(head, Head):
+        raise TypeError("`head` must be a head from estcore.estimator.canned (e.g. "
+                        "classifier_heads.multi_class_head(3) or head.regression_head()). "
+                        f"Received: head={head!r}")
+    return head
 
 
 def check_features(features: Any) -> None:
@@ -99,8 +110,9 @@ def dnn_logit_fn_builder(units: int, hidden_units: Sequence[int], feature_column
     Raises:
         ValueError: ``units`` is not an int.
     """
-    if not isinstance(units, int) or isinstance(units, bool):
+    if not isinstance(units, numbers.Integral) or isinstance(units, bool):
         raise ValueError(f"units must be an int.  Given type: {type(units)}")
+    units = int(units)
     hidden_units = check_hidden_units(hidden_units)
     check_no_partitioner(input_layer_partitioner, "input_layer_partitioner")
 
@@ -225,4 +237,24 @@ class DNNRegressor(Estimator):
         super().__init__(
             model_fn=_model_fn(head, hidden_units, feature_columns, optimizer, activation_fn,
                                dropout, input_layer_partitioner, batch_norm),
+            model_dir=model_dir, config=config, warm_start_from=warm_start_from)
+
+
+class DNNEstimator(Estimator):
+    """A DNN with a given head (TF 1.15's ``tf.estimator.DNNEstimator``).
+
+    Args: ``head`` (a :class:`~estcore.estimator.canned.head.Head`, e.g. from
+    ``classifier_heads.multi_class_head``), then as :class:`DNNClassifier` without
+    ``n_classes``, ``weight_column``, ``label_vocabulary`` and ``loss_reduction`` (the
+    head holds them).
+    """
+
+    def __init__(self, head: Head, hidden_units: Sequence[int], feature_columns: Any,
+                 model_dir: Any = None, optimizer: Any = "Adagrad",
+                 activation_fn: Callable = relu, dropout: float | None = None,
+                 input_layer_partitioner: Any = None, config: RunConfig | None = None,
+                 warm_start_from: Any = None, batch_norm: bool = False):
+        super().__init__(
+            model_fn=_model_fn(check_head(head), hidden_units, feature_columns, optimizer,
+                               activation_fn, dropout, input_layer_partitioner, batch_norm),
             model_dir=model_dir, config=config, warm_start_from=warm_start_from)

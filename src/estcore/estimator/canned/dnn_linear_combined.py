@@ -24,6 +24,7 @@ from estcore.estimator.canned.dnn import (
     add_layer_summary,
     check_dropout,
     check_features,
+    check_head,
     check_hidden_units,
     check_no_partitioner,
     dnn_logit_fn_builder,
@@ -41,7 +42,7 @@ from estcore.losses.losses_impl import Reduction
 from estcore.nn import relu
 
 __all__ = ["DNNLinearCombinedClassifier", "DNNLinearCombinedRegressor",
-           "dnn_linear_combined_model_fn"]
+           "DNNLinearCombinedEstimator", "dnn_linear_combined_model_fn"]
 
 DNN_LEARNING_RATE = 0.001
 LINEAR_LEARNING_RATE = 0.005
@@ -203,3 +204,25 @@ class DNNLinearCombinedRegressor(Estimator):
                                dnn_activation_fn, dnn_dropout, input_layer_partitioner,
                                batch_norm, linear_sparse_combiner),
             model_dir=model_dir, config=config, warm_start_from=warm_start_from)
+
+
+class DNNLinearCombinedEstimator(Estimator):
+    """Wide and deep with a given head (TF 1.15's ``tf.estimator.DNNLinearCombinedEstimator``).
+
+    Args: ``head`` (a :class:`~estcore.estimator.canned.head.Head`), then as
+    :class:`DNNLinearCombinedClassifier` without the arguments the head holds and, as in
+    TF, without ``warm_start_from``.
+    """
+
+    def __init__(self, head: Head, model_dir: Any = None, linear_feature_columns: Any = None,
+                 linear_optimizer: Any = "Ftrl", dnn_feature_columns: Any = None,
+                 dnn_optimizer: Any = "Adagrad", dnn_hidden_units: Any = None,
+                 dnn_activation_fn: Callable = relu, dnn_dropout: float | None = None,
+                 input_layer_partitioner: Any = None, config: RunConfig | None = None,
+                 batch_norm: bool = False, linear_sparse_combiner: str = "sum"):
+        super().__init__(
+            model_fn=_model_fn(check_head(head), linear_feature_columns, linear_optimizer,
+                               dnn_feature_columns, dnn_optimizer, dnn_hidden_units,
+                               dnn_activation_fn, dnn_dropout, input_layer_partitioner,
+                               batch_norm, linear_sparse_combiner),
+            model_dir=model_dir, config=config)

@@ -11,7 +11,9 @@ head and the factories the premade estimators call. The classification heads liv
 Loss reduction: TF 1.15's premade estimators (``tf.estimator.DNNClassifier`` & co. as a
 ``tf.compat.v1`` program gets them) reduce the weighted loss with ``Reduction.SUM``; so
 do estcore's. With ``SUM`` the training summaries hold ``loss`` (the batch sum) and
-``average_loss`` (the sum over the summed example weights).
+``average_loss`` (the sum over the summed example weights). Under a multi-process
+strategy the optimizer minimizes a ``SUM`` loss times the number of processes (see
+:func:`_replica_scaled`), so W processes train as one process on the global batch.
 
 Must not: create variables other than the metrics' local state; know which model made
 the logits (the estimators in this package do).
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import collections
 import inspect
+import numbers
 from collections.abc import Callable
 from typing import Any
 
@@ -39,14 +42,16 @@ from estcore.graph import dtypes
 from estcore.graph.global_step import get_global_step
 from estcore.graph.ir import GraphKeys, get_default_graph
 from estcore.graph.ops.array_ops import expand_dims, ones_like
-from estcore.graph.ops.core import convert_to_tensor, is_tensor
+from estcore.graph.ops.core import convert_to_tensor
 from estcore.graph.ops.math_ops import add_n, cast, squared_difference
 from estcore.graph.ops.reduce_ops import reduce_sum
 from estcore.graph.ops.state_ops import group
+from estcore.graph.sparse_tensor import is_sparse
 from estcore.graph.variables import name_scope
 from estcore.losses.losses_impl import Reduction, compute_weighted_loss
 from estcore.metrics.metrics_impl import mean
 from estcore.summary.ops import scalar
+from estcore.train.strategy_context import current_strategy
 
 __all__ = ["Head", "LossSpec", "RegressionHead", "regression_head", "summary_key",
            "check_loss_reduction", "check_dense_labels", "get_weights", "check_logits",
@@ -115,7 +120,7 @@ def check_dense_labels(labels: Any, logits: Any, expected_labels_dimension: int)
                          f"{expected_labels_dimension}] for this head; got a dict with keys "
                          f"{sorted(labels)}. Return the label as the second element of "
                          "input_fn's (features, labels), not a dict.")
-    if not is_tensor(labels) and hasattr(labels, "dense_shape"):
+    if is_sparse(labels):
         raise ValueError(
             "SparseTensor labels are not supported. labels must be a Tensor of shape "
             f"[D0, D1, ..., DN, {expected_labels_dimension}], e.g. [batch_size, "
@@ -223,6 +228,23 @@ def call_loss_fn(loss_fn: Callable, labels: Any, logits: Any, features: Any,
         return loss
 
 
+def _replica_scaled(loss: Any, loss_reduction: str):
+    """The loss the optimizer minimizes: ``loss``, times the number of training processes
+    under a multi-process strategy when the reduction is ``SUM``.
+
+    estcore's data-parallel optimizer averages the processes' gradients (right for a mean
+    loss); a summed loss over each process's shard needs the factor so that W processes
+    step as one process on the global batch does (TF's strategies summed the replicas'
+    gradients instead). Exact for equal shards; the short last batch of a finite input
+    weighs its examples by ``W * n_r / N``.
+    """
+    strategy = current_strategy()
+    if strategy is None or loss_reduction != Reduction.SUM:
+        return loss
+    replicas = strategy.num_replicas_in_sync
+    return loss * float(replicas) if replicas > 1 else loss
+
+
 def _append_update_ops(train_op: Any):
     """``train_op`` grouped with the graph's ``UPDATE_OPS`` (batch-norm moving averages)."""
     update_ops = get_default_graph().get_collection(GraphKeys.UPDATE_OPS)
@@ -311,12 +333,13 @@ class Head:
                     metrics = self._eval_metric_ops(predictions, loss_spec, regularization_loss)
                 return EstimatorSpec(ModeKeys.EVAL, predictions=predictions, loss=loss,
                                      eval_metric_ops=metrics)
+            train_loss = _replica_scaled(loss, self._loss_reduction)
             if optimizer is not None:
                 if train_op_fn is not None:
                     raise ValueError("train_op_fn and optimizer cannot both be set.")
-                train_op = optimizer.minimize(loss, global_step=get_global_step())
+                train_op = optimizer.minimize(train_loss, global_step=get_global_step())
             elif train_op_fn is not None:
-                train_op = train_op_fn(loss)
+                train_op = train_op_fn(train_loss)
             else:
                 raise ValueError("train_op_fn and optimizer cannot both be None.")
             train_op = _append_update_ops(train_op)
@@ -345,10 +368,10 @@ class RegressionHead(Head):
     def __init__(self, label_dimension: int, weight_column: Any = None,
                  loss_reduction: str = Reduction.SUM, loss_fn: Callable | None = None,
                  inverse_link_fn: Callable | None = None, name: str | None = None):
-        if not isinstance(label_dimension, int) or isinstance(label_dimension, bool) \
-                or label_dimension < 1:
+        if not isinstance(label_dimension, numbers.Integral) \
+                or isinstance(label_dimension, bool) or label_dimension < 1:
             raise ValueError(f"Invalid label_dimension {label_dimension}.")
-        self._logits_dimension = label_dimension
+        self._logits_dimension = int(label_dimension)
         self._weight_column = weight_column
         self._loss_reduction = check_loss_reduction(loss_reduction)
         if loss_fn:

@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from estcore.estimator.canned.classifier_heads import binary_logistic_or_multi_class_head
-from estcore.estimator.canned.dnn import check_features, check_no_partitioner
+from estcore.estimator.canned.dnn import check_features, check_head, check_no_partitioner
 from estcore.estimator.canned.head import Head, regression_head
 from estcore.estimator.canned.optimizers import check_optimizer, get_optimizer_instance
 from estcore.estimator.estimator import Estimator
@@ -34,7 +34,7 @@ from estcore.losses.losses_impl import Reduction
 from estcore.summary.ops import histogram, scalar
 from estcore.train.ftrl import FtrlOptimizer
 
-__all__ = ["LinearClassifier", "LinearRegressor", "linear_logit_fn_builder",
+__all__ = ["LinearClassifier", "LinearRegressor", "LinearEstimator", "linear_logit_fn_builder",
            "linear_model_fn", "check_sparse_combiner"]
 
 LEARNING_RATE = 0.2
@@ -165,4 +165,22 @@ class LinearRegressor(Estimator):
                                loss_reduction=loss_reduction)
         super().__init__(
             model_fn=_model_fn(head, feature_columns, optimizer, partitioner, sparse_combiner),
+            model_dir=model_dir, config=config, warm_start_from=warm_start_from)
+
+
+class LinearEstimator(Estimator):
+    """A linear model with a given head (TF 1.15's ``tf.estimator.LinearEstimator``).
+
+    Args: ``head`` (a :class:`~estcore.estimator.canned.head.Head`), then as
+    :class:`LinearClassifier` without the arguments the head holds (note TF's order:
+    ``sparse_combiner`` before ``warm_start_from``).
+    """
+
+    def __init__(self, head: Head, feature_columns: Any, model_dir: Any = None,
+                 optimizer: Any = "Ftrl", config: RunConfig | None = None,
+                 partitioner: Any = None, sparse_combiner: str = "sum",
+                 warm_start_from: Any = None):
+        super().__init__(
+            model_fn=_model_fn(check_head(head), feature_columns, optimizer, partitioner,
+                               sparse_combiner),
             model_dir=model_dir, config=config, warm_start_from=warm_start_from)

@@ -39,7 +39,7 @@ from estcore.graph.ops import reduce_ops as R
 from estcore.graph.ops.core import convert_to_tensor, make, make_op, row
 from estcore.graph.ops.debug_ops import Assert
 from estcore.graph.ops.dynamic_ops import dynamic_row
-from estcore.graph.ops.subgraph import Body, concrete_shapes, run_body, trace
+from estcore.graph.ops.subgraph import Body, concrete_shapes, is_op_marker, run_body, trace
 from estcore.graph.shapes import TensorShape
 
 __all__ = ["cond", "case", "map_fn"]
@@ -139,8 +139,8 @@ dynamic_row("Cond", _cond_infer, _cond_eager, _cond_grad, stateful=True)
 def _build_cond(pred, fns, name, strict, grad_of=None, out_like=None):
     graph = pred.graph
     with graph.name_scope(name):
-        traced = [trace(graph, fn, (), what) for fn, what in zip(fns, ("true_fn", "false_fn"),
-                                                                 strict=True)]
+        traced = [trace(graph, fn, (), what, ops_ok=True)
+                  for fn, what in zip(fns, ("true_fn", "false_fn"), strict=True)]
     (s0, e0, flat0, st0), (s1, e1, flat1, st1) = traced
     try:
         nest.assert_same_structure(st0, st1)
@@ -151,6 +151,9 @@ def _build_cond(pred, fns, name, strict, grad_of=None, out_like=None):
         raise ValueError(f"true_fn returned {len(flat0)} tensors and false_fn {len(flat1)}; "
                          "they must return the same number")
     for i, (x, y) in enumerate(zip(flat0, flat1, strict=True)):
+        if is_op_marker(x) != is_op_marker(y):
+            raise ValueError(f"Output {i}: one branch returned an Operation and the other a "
+                             "tensor; both must return the same kind")
         if x.dtype is not y.dtype:
             raise ValueError(f"Outputs of true_fn and false_fn must have the same type: "
                              f"output {i} is {x.dtype.name} in true_fn and {y.dtype.name} in "
@@ -186,7 +189,9 @@ def _build_cond(pred, fns, name, strict, grad_of=None, out_like=None):
              "out_like": None if out_like is None else [at[id(t)] for t in out_like]}
     with graph.control_dependencies([ctrl[k] for k in sorted(ctrl)]):
         op = make_op("Cond", inputs, attrs, name=name)
-    outs = list(op.outputs)
+    # an Operation returned by both branches: the result is the Cond node (run it to run
+    # the taken branch's op), as TF1's cond returns an op there
+    outs = [op if is_op_marker(x) else t for x, t in zip(flat0, op.outputs, strict=True)]
     if strict:
         return outs
     result = nest.pack_sequence_as(st0, outs)

@@ -19,12 +19,12 @@ import numpy as np
 from estcore import errors
 from estcore.graph import dtypes as dt
 from estcore.graph.ops import array_ops as A
-from estcore.graph.ops.core import convert_to_tensor, make, row
+from estcore.graph.ops.core import convert_to_tensor, make, make_op, row
 from estcore.graph.ops.index_ops import gather, slice_helper
 from estcore.graph.shapes import TensorShape, fmt_shape
 from estcore.graph.tensor import Tensor
 
-__all__ = ["dynamic_row", "where_indices", "boolean_mask"]
+__all__ = ["dynamic_row", "where_indices", "boolean_mask", "unique"]
 
 
 def dynamic_row(op_type: str, infer, eager, grad=None, **kw):
@@ -139,3 +139,38 @@ def boolean_mask(tensor, mask, name: str = "boolean_mask", axis=None) -> Tensor:
         flat = A.reshape(t, flat_shape)
         idx = A.squeeze(where_indices(A.reshape(m, [-1])), axis=[1])
         return gather(flat, idx, axis=axis)
+
+
+# ---------------------------------------------------------------- Unique
+def _unique_infer(ctx):
+    if ctx.shapes[0].rank not in (1, None):
+        raise ctx.fail(f"`x` must be 1-D. Received: shape {ctx.fmt(0)}")
+    return [(ctx.dtypes[0], TensorShape([None])), (ctx.attrs["out_idx"], ctx.shapes[0])]
+
+
+def _unique_eager(k):
+    x = np.asarray(k.ins[0])
+    values, first, inverse = np.unique(x, return_index=True, return_inverse=True)
+    order = np.argsort(first, kind="stable")       # TF: in order of first occurrence
+    rank = np.empty_like(order)
+    rank[order] = np.arange(order.size)
+    return [values[order], rank[inverse.reshape(-1)].astype(k.attrs["out_idx"].np)]
+
+
+dynamic_row("Unique", _unique_infer, _unique_eager, None)
+
+
+def unique(x, out_idx=dt.int32, name=None) -> tuple[Tensor, Tensor]:
+    """The distinct values of 1-D ``x`` in order of first occurrence, and for each element
+    of ``x`` the index of its value in them (TF1 ``tf.unique``).
+
+    Returns:
+        ``(y, idx)``: ``y`` has ``x``'s dtype and a length known only when the graph runs;
+        ``idx`` has ``x``'s shape and dtype ``out_idx`` (int32 or int64); ``y[idx] == x``.
+    """
+    t = convert_to_tensor(x)
+    want = dt.as_dtype(out_idx)
+    if want not in (dt.int32, dt.int64):
+        raise TypeError(f"`out_idx` must be int32 or int64. Received: {want.name}")
+    op = make_op("Unique", [t], {"out_idx": want}, name=name or "Unique")
+    return op.outputs[0], op.outputs[1]

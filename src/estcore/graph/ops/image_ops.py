@@ -211,8 +211,8 @@ def _pillow():
     try:
         from PIL import Image  # optional third-party dependency
     except ImportError:
-        raise ImportError("decoding PNG/JPEG images needs Pillow: pip install pillow "
-                          "(or estcore[image])") from None
+        raise ImportError("decoding PNG/JPEG images needs Pillow, which is not installed: "
+                          "pip install pillow") from None
     return Image
 
 

@@ -19,7 +19,7 @@ from estcore.graph.shapes import TensorShape
 if TYPE_CHECKING:
     from estcore.graph.tensor import Tensor
 
-__all__ = ["range", "one_hot", "gather", "slice_helper", "strided_slice"]
+__all__ = ["range", "one_hot", "gather", "slice_helper", "strided_slice", "reverse"]
 
 
 # ---------------------------------------------------------------- range / one_hot
@@ -301,3 +301,21 @@ def strided_slice(input_, begin, end, strides=None, begin_mask=0, end_mask=0,
             key.append(slice(None if begin_mask & bit else b[i],
                              None if end_mask & bit else e[i], s[i]))
     return slice_helper(input_, tuple(key), name=name or "StridedSlice")
+
+
+def reverse(tensor, axis, name=None) -> Tensor:
+    """``tensor`` with the dimensions in ``axis`` (ints, negative from the end) reversed
+    (TF1 ``tf.reverse`` / ``reverse_v2``); a view-backed ``StridedSlice`` with its
+    gradient. The rank must be known."""
+    t = convert_to_tensor(tensor)
+    r = t.shape.rank
+    if r is None:
+        raise ValueError(f"reverse needs a tensor of known rank. Received: '{t.name}'")
+    axes = [int(axis)] if isinstance(axis, (int, np.integer)) else [int(a) for a in axis]
+    norm = set()
+    for a in axes:
+        if not -r <= a < r:
+            raise ValueError(f"`axis` {a} is out of range for a tensor of rank {r}")
+        norm.add(a % r)
+    key = tuple(slice(None, None, -1) if i in norm else slice(None) for i in builtins.range(r))
+    return slice_helper(t, key, name=name or "ReverseV2")

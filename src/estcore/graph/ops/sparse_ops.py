@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from estcore import errors
+from estcore._lib import _kernels
 from estcore._validation import invalid
 from estcore.graph import dtypes as dt
 from estcore.graph.ops import array_ops
@@ -77,15 +78,18 @@ def _cols_build(k):
     x, o = k.ins[0], k.outs[0]
     ignore = k.attrs["ignore_value"]
     ar = np.arange(x.shape[1] if x.ndim == 2 else 0, dtype=np.int64)
-    if x.dtype == object:
+    if x.dtype == object and ignore not in (None, ""):
         def missing(v):
             return v == ignore or v == ignore.encode()
         vmiss = np.frompyfunc(missing, 1, 1)
     mask = np.empty(x.shape, np.bool_)
+    nonempty = _kernels.nonempty_strings
 
     def run():
         if ignore is None:
             mask.fill(True)
+        elif x.dtype == object and ignore == "":
+            nonempty(x.reshape(-1).tolist(), mask)
         elif x.dtype == object:
             np.logical_not(vmiss(x).astype(np.bool_), out=mask)
         elif x.dtype.kind == "f" and ignore != ignore:  # NaN
@@ -401,13 +405,20 @@ def _els_build(k):
     o2 = o.reshape(o.shape[0], -1)
     weff = np.empty(ids.shape, params.dtype)
 
+    fast = max_norm is None and p2.flags.c_contiguous and o2.flags.c_contiguous and \
+        p2.dtype.kind == "f" and p2.dtype.itemsize >= 4 and ids.dtype == np.int64
+    combine = _kernels.sparse_combine
+
     def run():
         _check_ids(ids, V, k.node.name)
         _els_weights(cols, ids, w, weff)
-        e = p2[np.where(weff != 0, ids, 0)]          # [B, L, D]
-        if max_norm is not None:
-            e = _clip_rows(e, max_norm)[0]
-        np.einsum("bl,bld->bd", weff, e, out=o2)
+        if fast:   # one C pass over the looked-up rows (prefetching them)
+            combine(p2, ids if ids.flags.c_contiguous else np.ascontiguousarray(ids), weff, o2)
+        else:
+            e = p2[np.where(weff != 0, ids, 0)]          # [B, L, D]
+            if max_norm is not None:
+                e = _clip_rows(e, max_norm)[0]
+            np.einsum("bl,bld->bd", weff, e, out=o2)
         d = _els_denom(weff, combiner)
         if d is not None:
             np.divide(o2, d[:, None], out=o2)

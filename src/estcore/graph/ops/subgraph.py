@@ -23,16 +23,20 @@ from collections.abc import Callable
 import numpy as np
 
 from estcore import nest
+from estcore.graph import dtypes as dt
 from estcore.graph.ir import Graph
-from estcore.graph.ops.core import convert_to_tensor
+from estcore.graph.ops.core import convert_to_tensor, make
 from estcore.graph.plan import compile_plan
 from estcore.graph.registry import InferCtx, get_row
 from estcore.graph.segments import run_checked
 from estcore.graph.shapes import TensorShape
 
-__all__ = ["Body", "trace", "concrete_shapes", "run_body"]
+__all__ = ["Body", "trace", "is_op_marker", "concrete_shapes", "run_body"]
 
 _BOUND = ("VariableV2", "Const")
+MAX_PLANS = 256   # sub-plans kept per body and fetch set (oldest dropped)
+_TRUE = np.array(True)
+_TRUE.flags.writeable = False
 
 
 class _Outside:
@@ -80,16 +84,24 @@ class Body:
             else:
                 caps.setdefault(id(t), t)
 
+        def visit(t):
+            # a variable, even one created inside, is read from the session's storage and
+            # is an input of the owning op (so autodiff reaches it through that op)
+            if inside(t.op._id) and t.op.type != "VariableV2":
+                stack.append(t.op)
+            else:
+                outer(t)
+
         stack = []
         for t in self.outputs:
-            (stack.append(t.op) if inside(t.op._id) else outer(t))
+            visit(t)
         while stack:
             op = stack.pop()
             if op._id in seen:
                 continue
             seen[op._id] = op
             for t in op.inputs:
-                (stack.append(t.op) if inside(t.op._id) else outer(t))
+                visit(t)
             for c in op.control_inputs:
                 if inside(c._id):
                     stack.append(c)
@@ -110,8 +122,18 @@ class Body:
         return self.inputs + self.captures + self.stash
 
 
-def trace(graph: Graph, fn: Callable, args=(), what: str = "fn") -> tuple:
+def is_op_marker(t) -> bool:
+    """Whether ``t`` stands for an Operation a traced function returned (see :func:`trace`)."""
+    return t.op.type == "Const" and bool(t.op.attrs.get("op_marker"))
+
+
+def trace(graph: Graph, fn: Callable, args=(), what: str = "fn", ops_ok: bool = False) -> tuple:
     """Call ``fn(*args)`` recording the nodes it creates.
+
+    Args:
+        ops_ok: an Operation in the result (``tf.cond(p, lambda: train_op, tf.no_op)``)
+            becomes a scalar constant that depends on it (:func:`is_op_marker`); without
+            it, an Operation is refused.
 
     Returns:
         ``(start, end, flat_outputs, structure)``: the node id range, the result's
@@ -129,6 +151,12 @@ def trace(graph: Graph, fn: Callable, args=(), what: str = "fn") -> tuple:
             if x is None:
                 raise ValueError(f"`{what}` returned None where a tensor is expected.")
             if hasattr(x, "type") and hasattr(x, "outputs") and not hasattr(x, "_as_tensor"):
+                if ops_ok:
+                    with graph.control_dependencies([x]):
+                        flat.append(make("Const", [], {"value": _TRUE, "dtype": dt.bool,
+                                                       "op_marker": True},
+                                         name=x.name.rsplit("/", 1)[-1] + "_done"))
+                    continue
                 raise TypeError(f"`{what}` must return tensors, not an Operation "
                                 f"('{x.name}'): return a tensor computed after it (e.g. "
                                 "with tf.control_dependencies([op]): tf.identity(x)).")
@@ -189,6 +217,8 @@ def run_body(state, key, body: Body, fetch: list, values: list) -> list:
     skey = tuple(np.shape(v) for v in values)
     plan = cache.get(skey)
     if plan is None:
+        if len(cache) >= MAX_PLANS:   # a stream of new shapes: drop the oldest
+            del cache[next(iter(cache))]
         plan = cache[skey] = compile_plan(session, fetch, [], body.feeds(), list(skey),
                                           _Outside(body.ranges))
     return run_checked(session, plan, values)
