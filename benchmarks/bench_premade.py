@@ -113,7 +113,7 @@ def worker(framework: str, model: str, steps: int, calls: int) -> dict:
 def run_worker(python: str, framework: str, model: str, steps: int, calls: int) -> dict:
     cmd = [python, str(pathlib.Path(__file__).resolve()), "--worker", framework, model,
            "--steps", str(steps), "--calls", str(calls)]
-    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"), ESTCORE_PROGRESS="0")
+    env = dict(os.environ, ESTCORE_PROGRESS="0")   # the estcore worker: this Python's estcore
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=1800)
     if proc.returncode != 0:
         raise RuntimeError(f"{framework} {model} worker failed:\n{proc.stderr[-3000:]}")

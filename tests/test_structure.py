@@ -46,6 +46,7 @@ FACADES = frozenset({
     "estcore.compat.v1.feature_column",
     "estcore.compat.v1.sparse",
     "estcore.compat.v1.gfile",
+    "estcore.compat.v1.image",
     "estcore.compat.v1.io",
     "estcore.compat.v1.initializers",
     "estcore.compat.v1.layers",

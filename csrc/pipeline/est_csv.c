@@ -12,6 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 static const char ERR_QUOTE_ESC[] = "Quote inside a string has to be escaped by another quote";
 static const char ERR_UNQUOTED[] = "Unquoted fields cannot have quotes/CRLFs inside";
@@ -332,17 +335,64 @@ static const char *type_name(int type) {
  * column as it goes. Anything else returns -1 and the record takes the full
  * path (split, count check, conversion), which gives the same values for what this
  * accepts and TF's errors for the rest. */
+#define FAST_WORDS 4                 /* records up to 256 bytes get delimiter bitmaps */
+#define FAST_MAX (64 * FAST_WORDS)
+
+/* Bit k of dm: rec[k] is the delimiter. Returns 1 if the record holds '\n', '\r' or
+ * (with quote) '"', which the fast path leaves to the full path. */
+static int scan_masks(const char *rec, size_t len, char d, int quote, uint64_t *dm) {
+    memset(dm, 0, FAST_WORDS * sizeof *dm);
+    unsigned special = 0;
+    size_t i = 0;
+#ifdef __SSE2__
+    const __m128i vd = _mm_set1_epi8(d), vq = _mm_set1_epi8('"');
+    const __m128i vn = _mm_set1_epi8('\n'), vr = _mm_set1_epi8('\r');
+    for (; i + 16 <= len; i += 16) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(rec + i));
+        unsigned md = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, vd));
+        __m128i sp = _mm_or_si128(_mm_cmpeq_epi8(x, vn), _mm_cmpeq_epi8(x, vr));
+        if (quote) sp = _mm_or_si128(sp, _mm_cmpeq_epi8(x, vq));
+        special |= (unsigned)_mm_movemask_epi8(sp);
+        dm[i >> 6] |= (uint64_t)md << (i & 63);
+    }
+#endif
+    for (; i < len; i++) {
+        char c = rec[i];
+        dm[i >> 6] |= (uint64_t)(c == d) << (i & 63);
+        special |= (unsigned)(c == '\n' || c == '\r' || (quote && c == '"'));
+    }
+    return special != 0;
+}
+
+/* The first delimiter at or after pos (len if none), from the bitmaps. */
+static size_t mask_next(const uint64_t *dm, size_t pos, size_t len) {
+    size_t w = pos >> 6;
+    if (w >= FAST_WORDS) return len;
+    uint64_t bits = dm[w] & (~0ull << (pos & 63));
+    while (bits == 0) {
+        if (++w >= FAST_WORDS) return len;
+        bits = dm[w];
+    }
+    size_t k = (w << 6) + (size_t)__builtin_ctzll(bits);
+    return k < len ? k : len;
+}
+
 static int fast_record(const est_csv_config *cfg, const char *rec, size_t len,
                        const est_csv_column *cols, int ncols, size_t r) {
     const char d = cfg->delim;
     const int64_t *sel = cfg->select_cols;
     size_t i = 0;
     int64_t src = 0;  /* source column at i */
+    uint64_t dm[FAST_WORDS];
+    const int masked = len <= FAST_MAX;
+    if (masked && scan_masks(rec, len, d, cfg->use_quote, dm)) return -1;
+#define FIELD_END(from) \
+    (masked ? mask_next(dm, (from), len) : find_special(rec, (from), len, d, cfg->use_quote))
     for (int c = 0; c < ncols; c++) {
         const est_csv_column *col = &cols[c];
         for (; sel != NULL && src < sel[c]; src++) {  /* fields not kept: skip them */
             if (i < len && rec[i] == '"' && cfg->use_quote) return -1;
-            i = find_special(rec, i, len, d, cfg->use_quote);
+            i = FIELD_END(i);
             if (i >= len || rec[i] != d) return -1;
             i++;
         }
@@ -350,7 +400,7 @@ static int fast_record(const est_csv_config *cfg, const char *rec, size_t len,
         const size_t start = i;
         if (col->type == EST_CSV_STRING) {
             if (i < len && rec[i] == '"' && cfg->use_quote) return -1;
-            i = find_special(rec, i, len, d, cfg->use_quote);
+            i = FIELD_END(i);
             if (i == start || (i < len && rec[i] != d)) return -1;
             est_csv_field *o = &((est_csv_field *)col->out)[r];
             o->offset = (uint32_t)start;
@@ -419,6 +469,7 @@ static int fast_record(const est_csv_config *cfg, const char *rec, size_t len,
         }
     }
     return 0;
+#undef FIELD_END
 }
 
 static est_status run_range(job *j, span *fs) {

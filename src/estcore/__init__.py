@@ -12,6 +12,7 @@ No module of estcore imports it.
 from estcore import errors as errors
 from estcore import feature_column as feature_column
 from estcore import graph as graph
+from estcore import image as image
 from estcore import initializers as initializers
 from estcore import io as io
 from estcore import layers as layers
@@ -88,8 +89,16 @@ from estcore.graph.ops.array_ops import (
     zeros_like,
 )
 from estcore.graph.ops.clip_ops import clip_by_global_norm, clip_by_norm, global_norm
+from estcore.graph.ops.contraction_ops import einsum, tensordot
+from estcore.graph.ops.control_flow_ops import case, cond, map_fn
 from estcore.graph.ops.core import constant, convert_to_tensor
-from estcore.graph.ops.index_ops import range  # noqa: A004 - TF1 name
+from estcore.graph.ops.debug_ops import Assert, Print, check_numerics
+from estcore.graph.ops.dynamic_ops import boolean_mask, unique
+from estcore.graph.ops.index_ops import (
+    range,  # noqa: A004 - TF1 name
+    reverse,
+    strided_slice,
+)
 from estcore.graph.ops.math_ops import (
     abs,  # noqa: A004 - TF1 name
     add,
@@ -157,6 +166,7 @@ from estcore.graph.ops.reduce_ops import (
     reduce_prod,
     reduce_sum,
 )
+from estcore.graph.ops.script_ops import py_func, py_function
 from estcore.graph.ops.state_ops import assign, assign_add, assign_sub, group, no_op
 from estcore.graph.random import get_seed, set_random_seed
 from estcore.graph.session import InteractiveSession, Session, get_default_session

@@ -159,3 +159,27 @@ def test_a_component_of_unknown_rank_is_refused_with_the_fix(iris, tmp_path):
 
     with pytest.raises(ValueError, match=r"unknown rank .*set_shape"):
         estimator(tmp_path).train(input_fn, steps=1)
+
+
+def test_premade_estimators_guide_dnnclassifier_on_datasets(iris, tmp_path):
+    """The 'Premade Estimators' guide's program, verbatim apart from the import."""
+    train_x, train_y = iris
+
+    def train_input_fn(features, labels, batch_size):
+        dataset = tf.data.Dataset.from_tensor_slices((dict(features), labels))
+        return dataset.shuffle(1000).repeat().batch(batch_size)
+
+    def eval_input_fn(features, labels, batch_size):
+        features = dict(features)
+        inputs = features if labels is None else (features, labels)
+        return tf.data.Dataset.from_tensor_slices(inputs).batch(batch_size)
+
+    my_feature_columns = [tf.feature_column.numeric_column(key=k) for k in train_x.keys()]
+    classifier = tf.estimator.DNNClassifier(
+        feature_columns=my_feature_columns, hidden_units=[10, 10], n_classes=3,
+        model_dir=str(tmp_path), config=tf.estimator.RunConfig(tf_random_seed=1))
+    classifier.train(input_fn=lambda: train_input_fn(train_x, train_y, 100), steps=1000)
+    result = classifier.evaluate(input_fn=lambda: eval_input_fn(train_x, train_y, 100))
+    assert result["accuracy"] > 0.9
+    preds = list(classifier.predict(input_fn=lambda: eval_input_fn(train_x[:3], None, 100)))
+    assert [p["class_ids"][0] for p in preds] == train_y[:3].tolist()

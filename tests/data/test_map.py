@@ -40,6 +40,11 @@ def mapped(fn, data=X):
     (lambda x: ec.argmax(x, axis=1), lambda x: x.argmax(1)),
     (lambda x: ec.one_hot(ec.cast(x[0], dt.int32) % 4, 4), None),
     (lambda x: ec.cast(ec.shape(x)[0], dt.float32) * x, lambda x: 2 * x),
+    (lambda x: x[..., 1:], lambda x: x[..., 1:]),
+    (lambda x: x[::-1, None, :2], lambda x: x[::-1, None, :2]),
+    (lambda x: x[1, -1] + x[0], lambda x: x[1, -1] + x[0]),
+    (lambda x: ec.gather(x, [2, 0], axis=1), lambda x: x[:, [2, 0]]),
+    (lambda x: ec.gather(x, [1], axis=-2), lambda x: x[[1]]),
 ])
 def test_vectorised_maps_equal_the_per_element_reference(fn, ref):
     ds, got = mapped(fn)
@@ -54,8 +59,8 @@ def test_vectorised_maps_equal_the_per_element_reference(fn, ref):
 def test_which_path_each_function_takes():
     assert map_mode(mapped(lambda x: x * 2.0)[0]) == "vectorized"
     assert map_mode(mapped(lambda x: ec.reshape(x, [6]))[0]) == "vectorized"
-    ds, got = mapped(lambda x: x[0])  # StridedSlice: no rule
-    assert map_mode(ds) == "per_element"
+    ds, got = mapped(lambda x: x[0])  # StridedSlice: x[:, 0] over the chunk
+    assert map_mode(ds) == "vectorized"
     np.testing.assert_array_equal(got, X[:, 0])
     ds, got = mapped(lambda x: ec.matmul(x, ec.ones([3, 1])))
     assert map_mode(ds) == "per_element"
@@ -141,3 +146,10 @@ def test_a_function_failing_both_ways_reports_both():
         Dataset.range(3).map(lambda v: ec.reshape(v, [2]))
     with pytest.raises(NameError, match="not defined"):
         Dataset.range(3).map(lambda v: undefined_name + v)  # noqa: F821
+
+
+def test_shape_values_stay_constants_in_the_batched_graph():
+    ds, got = mapped(lambda x: x * ec.cast(ec.size(x), dt.float32) + ec.cast(ec.rank(x),
+                                                                             dt.float32))
+    assert map_mode(ds) == "vectorized"
+    np.testing.assert_allclose(got, X * 6 + 2)

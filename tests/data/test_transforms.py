@@ -12,7 +12,7 @@ import pytest
 import estcore as ec
 from estcore.data import Dataset
 from estcore.data.node import CHUNK_ROWS
-from estcore.errors import InvalidArgumentError
+from estcore.errors import FailedPreconditionError, InvalidArgumentError
 from estcore.graph import dtypes as dt
 
 from .conftest import values
@@ -233,13 +233,17 @@ def test_interleave_replaces_exhausted_inputs_as_tf(cycle, block):
     assert values(empty_ones) == [10, 11, 12, 30, 31, 32]  # TF 2.15.1
 
 
-def test_constant_tensors_are_values_and_placeholders_are_refused():
+def test_constant_tensors_are_values_and_placeholders_wait_for_an_initializer():
     graph = ec.Graph()
     with graph.as_default():
         assert values(Dataset.from_tensor_slices(ec.constant([1, 2]))) == [1, 2]
         ph = ec.placeholder(ec.float32, [None, 2], name="x_ph")
+        ds = Dataset.from_tensor_slices(ph)  # fed by an initializable iterator
+        assert ds.element_spec.shape.as_list() == [2]
+        with pytest.raises(FailedPreconditionError, match="'x_ph:0'.*initializer"):
+            list(ds)
         with pytest.raises(TypeError, match="'x_ph:0' has no value while the Dataset is built"):
-            Dataset.from_tensor_slices(ph)
+            Dataset.from_tensors(ph)
 
 
 def test_padding_values_must_be_scalars():

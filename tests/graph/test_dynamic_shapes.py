@@ -237,3 +237,16 @@ def test_the_tail_cache_is_bounded(monkeypatch):
             xv = np.array([1.0] * n + [-1.0] * (4 - n), np.float32)
             assert sess.run(y, {x: xv}) == pytest.approx(2.0 * n)
         assert sorted(k[0][0] for k in _plan(sess).tails) == [1, 4]
+
+
+def test_a_second_generation_dynamic_node_does_not_rerun_its_control_inputs():
+    x = ec.placeholder(ec.float32, [None])
+    v = ec.Variable(0.0)
+    bump = ec.assign_add(v, 1.0)
+    first = boolean_mask(x, x > 0.0)
+    with ec.control_dependencies([bump]):
+        second = boolean_mask(first, first > 1.0)   # planned in the first one's tail
+    with ec.Session() as sess:
+        sess.run(v.initializer)
+        np.testing.assert_array_equal(sess.run(second, {x: [1.0, 2.0, -1.0, 3.0]}), [2, 3])
+        assert sess.run(v) == pytest.approx(1.0)

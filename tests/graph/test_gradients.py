@@ -188,6 +188,15 @@ CASES = {
     "EmbeddingLookupSparse_weighted": (lambda p: sp_ops.embedding_lookup_sparse(
         p, _sp_ids(), _sp_ids(np.array([0.5, 2.0, 1.5, 1.0])), combiner="mean"),
         [lambda: _u((5, 3))]),
+    "EmbeddingLookupSparse_weights_mean": (lambda w: sp_ops.embedding_lookup_sparse(
+        ec.constant(_u((5, 3))), _sp_ids(), _sp_ids_w(w), combiner="mean"),
+        [lambda: _u((4,), 0.5, 2.0)]),
+    "EmbeddingLookupSparse_weights_sqrtn": (lambda w: sp_ops.embedding_lookup_sparse(
+        ec.constant(_u((5, 3))), _sp_ids(), _sp_ids_w(w), combiner="sqrtn", max_norm=1.0),
+        [lambda: _u((4,), 0.5, 2.0)]),
+    "EmbeddingLookupSparse_weights_sum": (lambda w: sp_ops.embedding_lookup_sparse(
+        ec.constant(_u((5, 3))), _sp_ids(), _sp_ids_w(w), combiner="sum"),
+        [lambda: _u((4,), 0.5, 2.0)]),
     "SparseToDense": (lambda v: sp_ops.to_dense(_sp_parts(v)), [lambda: _u((2, 2))]),
     "SparseRowSum": (lambda v: sp_ops.sparse_reduce_sum(_sp_parts(v), axis=1),
                      [lambda: _u((2, 2))]),
@@ -198,6 +207,14 @@ def _sp_ids(values=None):
     """ids rows [1, 3, 1], [], [4] (values: per-slot weights instead of the ids)."""
     v = np.array([1, 3, 1, 4], np.int64) if values is None else values
     return SparseTensor([[0, 0], [0, 1], [0, 2], [2, 0]], v, [3, 3])
+
+
+def _sp_ids_w(w):
+    """Weights for :func:`_sp_ids`' slots from a [4] tensor (rows [w0, w1, w2], [], [w3])."""
+    cols = ec.constant(np.array([[0, 1, 2, -1], [-1] * 4, [0, -1, -1, -1]], np.int64))
+    z = ec.zeros([1], w.dtype)
+    pad = ec.reshape(ec.concat([w[:3], z, z, z, z, z, w[3:], z, z, z], 0), [3, 4])
+    return SparseTensor.from_parts(cols, pad, ec.constant(np.array([3, 3], np.int64)))
 
 
 def _sp_parts(v):

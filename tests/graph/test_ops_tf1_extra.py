@@ -215,3 +215,47 @@ def test_decoding_without_pillow_names_it(monkeypatch):
     monkeypatch.setitem(sys.modules, "PIL", None)
     with pytest.raises(ImportError, match="pip install pillow"):
         image.decode_png(ec.constant(b"x"))
+
+
+GRAD_CASES = {
+    "lrn": (lambda x: ec.nn.lrn(x, 1, 1.5, 0.3, 0.7), [(1, 2, 2, 4)]),
+    "fused_batch_norm": (lambda x, s, o: ec.nn.fused_batch_norm(x, s, o)[0],
+                         [(2, 2, 3, 3), (3,), (3,)]),
+    "swish": (lambda x: ec.nn.swish(x, beta=1.5), [(3, 4)]),
+    "weighted_xent": (lambda z: ec.nn.weighted_cross_entropy_with_logits(
+        labels=np.array([0.0, 1.0, 0.3]), logits=z, pos_weight=2.5), [(3,)]),
+    "tensordot": (lambda a, b: tensordot(a, b, [[0, 2], [1, 0]]), [(2, 3, 4), (4, 2, 5)]),
+    "strided_slice": (lambda x: strided_slice(x, [1, 0], [3, 4], [1, 2]), [(4, 5)]),
+    "per_image_standardization": (image.per_image_standardization, [(2, 3, 3)]),
+    "depthwise_same_rate2": (lambda x, w: ce.depthwise_conv2d(x, w, [1, 1, 1, 1], "SAME",
+                                                              rate=2),
+                             [(1, 5, 5, 2), (2, 2, 2, 2)]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(GRAD_CASES))
+def test_compositions_differentiate_like_finite_differences(case):
+    fn, shapes = GRAD_CASES[case]
+    f32 = case == "per_image_standardization"   # computes in float32 (TF's rule)
+    dtype = ec.float32 if f32 else ec.float64
+    vals = [RNG.uniform(0.5, 1.5, size=s) * RNG.choice([-1, 1], size=s) for s in shapes]
+    vals = [v.astype(dtype.np) for v in vals]
+    phs = [ec.placeholder(dtype, s) for s in shapes]
+    y = fn(*phs)
+    w = RNG.normal(size=y.shape.as_list()).astype(y.dtype.np)
+    loss = ec.reduce_sum(y * w)
+    grads = ec.gradients(loss, phs)
+    eps, tol = (1e-2, 2e-2) if f32 else (1e-6, 1e-6)
+    with ec.Session() as sess:
+        feed = dict(zip(phs, vals, strict=True))
+        analytic = sess.run(grads, feed)
+        for i, v in enumerate(vals):
+            num = np.zeros_like(v, np.float64)
+            for j in range(v.size):
+                vp, vm = v.copy(), v.copy()
+                vp.reshape(-1)[j] += eps
+                vm.reshape(-1)[j] -= eps
+                num.reshape(-1)[j] = (sess.run(loss, {**feed, phs[i]: vp})
+                                      - sess.run(loss, {**feed, phs[i]: vm})) / (2 * eps)
+            np.testing.assert_allclose(analytic[i], num, rtol=10 * tol, atol=tol,
+                                       err_msg=f"{case} input {i}")

@@ -337,3 +337,23 @@ def test_regex_bad_pattern_named():
     with ec.Graph().as_default(), pytest.raises(errors.InvalidArgumentError,
                                                 match="Invalid pattern"):
         S.regex_full_match(["a"], "(")
+
+
+def test_decode_csv_string_columns_match_pythons_csv_module():
+    import csv  # noqa: PLC0415 - the reference parser of this test only
+
+    rng = random.Random(11)
+    words = [b"setosa", b"versicolor", b"virginica", b"", b"x" * 40]
+    lines = []
+    for _ in range(20000):
+        a = rng.choice(words) if rng.random() < 0.8 else rng.randbytes(rng.randint(1, 9))
+        a = a.replace(b'"', b"'").replace(b"\n", b" ").replace(b"\r", b" ")
+        b = rng.choice([b"plain", b'with "quote"', b"a,b", b"x" * rng.randint(1, 70)])
+        quoted_b = b'"' + b.replace(b'"', b'""') + b'"' if b'"' in b or b"," in b else b
+        quoted_a = b'"' + a + b'"' if b"," in a or not a else a
+        lines.append(quoted_a + b"," + quoted_b)
+    got = _run(lambda x: P.decode_csv(x, [["dflt"], [""]]), np.array(lines, dtype=object))
+    texts = [line.decode("latin-1") for line in lines]
+    want = list(csv.reader(texts))
+    assert [v.decode("latin-1") for v in got[0]] == [r[0] or "dflt" for r in want]
+    assert [v.decode("latin-1") for v in got[1]] == [r[1] for r in want]

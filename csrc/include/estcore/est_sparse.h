@@ -7,7 +7,8 @@
  *   est_fingerprint_cat64(a, b) TF's FingerprintCat64 (chaining for crossed features).
  *
  * Row-sparse updates (TF1's SparseApply* semantics on the rows named by idx):
- *   var, s1, s2: [rows, dim] row-major, caller-owned, written in place.
+ *   var, s1, s2, s3: [rows, dim] row-major, caller-owned, written in place (NULL where the
+ *   kind has no such slot).
  *   grad: [n, dim], idx: [n] int64; idx[i] == -1 marks a row to skip, any other value
  *   outside [0, rows) is EST_ERR_INVALID_ARGUMENT (nothing is written then).
  *   Duplicate indices are summed first (TF's _deduplicate_indexed_slices), then each
@@ -23,6 +24,8 @@
  *                          lazy: only the touched rows' m, v and var change.
  *     EST_SPARSE_FTRL      h[0]=lr h[1]=l1 h[2]=l2 h[3]=lr_power h[4]=l2_shrinkage
  *                          (s1 = accum, s2 = linear; TF's ApplyFtrlV2 per row)
+ *     EST_SPARSE_RMSPROP   h[0]=lr h[1]=rho h[2]=momentum h[3]=eps, flag=centered
+ *                          (s1 = ms, s2 = mom, s3 = mg when centered; TF's SparseApplyRMSProp)
  * Threads: single-threaded (u * dim is small by construction). Concurrent calls on
  * different variables are fine.
  */
@@ -46,14 +49,15 @@ typedef enum est_sparse_kind {
     EST_SPARSE_MOMENTUM = 1,
     EST_SPARSE_ADAGRAD = 2,
     EST_SPARSE_ADAM = 3,
-    EST_SPARSE_FTRL = 4
+    EST_SPARSE_FTRL = 4,
+    EST_SPARSE_RMSPROP = 5
 } est_sparse_kind;
 
 est_status est_sparse_apply_f32(est_sparse_kind kind, float *var, float *s1, float *s2,
-                                int64_t rows, int64_t dim, const float *grad,
+                                float *s3, int64_t rows, int64_t dim, const float *grad,
                                 const int64_t *idx, int64_t n, const double *h, int flag);
 est_status est_sparse_apply_f64(est_sparse_kind kind, double *var, double *s1, double *s2,
-                                int64_t rows, int64_t dim, const double *grad,
+                                double *s3, int64_t rows, int64_t dim, const double *grad,
                                 const int64_t *idx, int64_t n, const double *h, int flag);
 
 /* out[b] = sum_l w[b, l] * params[ids[b, l]] (rows of width dim); slots with w == 0 are

@@ -32,15 +32,15 @@ static void test_updates(void) {
     double var[10] = {0}, grad[8] = {1, 2, 3, 4, 9, 9, 1, 1};
     int64_t idx[4] = {3, 3, -1, 0};
     double h[6] = {0.5, 0, 0, 0, 0, 0};
-    CHECK_OK(est_sparse_apply_f64(EST_SPARSE_SGD, var, NULL, NULL, 5, 2, grad, idx, 4, h, 0));
+    CHECK_OK(est_sparse_apply_f64(EST_SPARSE_SGD, var, NULL, NULL, NULL, 5, 2, grad, idx, 4, h, 0));
     double want[10] = {-0.5, -0.5, 0, 0, 0, 0, -2, -3, 0, 0};
     CHECK(memcmp(var, want, sizeof want) == 0);
     /* out of range: an error and nothing written */
     int64_t bad[2] = {0, 5};
-    CHECK(est_sparse_apply_f64(EST_SPARSE_SGD, var, NULL, NULL, 5, 2, grad, bad, 2, h, 0) ==
+    CHECK(est_sparse_apply_f64(EST_SPARSE_SGD, var, NULL, NULL, NULL, 5, 2, grad, bad, 2, h, 0) ==
           EST_ERR_INVALID_ARGUMENT);
     CHECK(memcmp(var, want, sizeof want) == 0);
-    CHECK(est_sparse_apply_f64(EST_SPARSE_ADAGRAD, var, NULL, NULL, 5, 2, grad, idx, 4, h, 0) ==
+    CHECK(est_sparse_apply_f64(EST_SPARSE_ADAGRAD, var, NULL, NULL, NULL, 5, 2, grad, idx, 4, h, 0) ==
           EST_ERR_INVALID_ARGUMENT); /* adagrad needs its accumulator */
     /* adagrad on many random rows with duplicates vs a dense reference */
     enum { R = 50, D = 3, N = 400 };
@@ -55,7 +55,7 @@ static void test_updates(void) {
         for (int d = 0; d < D && ix[i] >= 0; d++) dense[ix[i] * D + d] += g[i * D + d];
     }
     double hg[6] = {0.1, 0, 0, 0, 0, 0};
-    CHECK_OK(est_sparse_apply_f32(EST_SPARSE_ADAGRAD, v, a, NULL, R, D, g, ix, N, hg, 0));
+    CHECK_OK(est_sparse_apply_f32(EST_SPARSE_ADAGRAD, v, a, NULL, NULL, R, D, g, ix, N, hg, 0));
     double err = 0;
     for (int r = 0; r < R; r++) {
         int touched = 0;

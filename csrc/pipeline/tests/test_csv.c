@@ -293,13 +293,19 @@ static void test_fast_path_equals_full_path(void) {
                            "1,1.00000005960464477539062,2,s", "1,0.0000000000000000000001,2,t",
                            "999999999999999999,1,2,u", "1,9007199254740993,2,v", "", ",,,", "1,7,7,x,y", "7,2,3,\"x\",y",
                            "1,2,3,x,\"y", "1,2,3,\"x,y"};
-    char text[160];
+    char text[160], longer[3][400];
+    memset(longer, 0, sizeof longer);   /* over 256 bytes: the scanning fast path */
+    snprintf(longer[0], sizeof longer[0], "1,2.5,3,%0300d", 7);
+    snprintf(longer[1], sizeof longer[1], "1,2.5,3,%0300d,x", 7);
+    snprintf(longer[2], sizeof longer[2], "%0200d,2.5,3,%0100d", 7, 8);
     unsigned long long state = 12345;
     const int nfixed = (int)(sizeof fixed / sizeof *fixed);
-    for (int i = 0; i < nfixed + 20000; i++) {
+    for (int i = 0; i < nfixed + 3 + 20000; i++) {
         const char *rec = text;
         if (i < nfixed) {
             rec = fixed[i];
+        } else if (i < nfixed + 3) {
+            rec = longer[i - nfixed];
         } else {
             state = state * 6364136223846793005ull + 1442695040888963407ull;
             double v = (double)(int64_t)(state >> 11) / (double)(1ull << (state % 60));

@@ -10,10 +10,13 @@
 #   sparse_combine(params, ids, weights, out)   out[b] = sum_l weights[b, l] * params[ids[b, l]]
 #       params [rows, ...] float32/float64; ids int64 [B, L]; weights [B, L] of params' dtype
 #       (0: skip the slot); out [B, ...] (row shape of params), all C-contiguous
+#   map_ids(values, mapping, out)           out[i] = mapping[values[i]] (a dict of every value
+#       to an int; out: C-contiguous int64 of len(values)); KeyError for a missing value
 #   nonempty_strings(values, out)           out[i] = values[i] is not '' / b'' (values: a
 #       sequence of str/bytes; out: a C-contiguous bool array of len(values))
-#   sparse_apply(kind, var, s1, s2, grad, indices, hyper, flag=0)
-#       kind: "sgd" | "momentum" | "adagrad" | "adam" | "ftrl"; var/s1/s2 [rows, ...]
+#   sparse_apply(kind, var, s1, s2, grad, indices, hyper, flag=0, s3=None)
+#       kind: "sgd" | "momentum" | "adagrad" | "adam" | "ftrl" | "rmsprop" (flag: centered,
+#       s3 = mg); var/s1/s2/s3 [rows, ...]
 #       float32/float64 C-contiguous writeable (s1/s2 None where the kind has none);
 #       grad [n, ...] of var's dtype, row shape equal to var's; indices int64 [n] (-1: skip).
 #       hyper: up to 6 floats (est_sparse.h). Runs with the GIL released.
@@ -27,10 +30,11 @@ cdef extern from "estcore/est_sparse.h" nogil:
         EST_SPARSE_ADAGRAD
         EST_SPARSE_ADAM
         EST_SPARSE_FTRL
+        EST_SPARSE_RMSPROP
     uint64_t est_fingerprint64(const char *s, size_t length)
     uint64_t est_fingerprint_cat64(uint64_t fp1, uint64_t fp2)
     est_status est_sparse_apply_f32(est_sparse_kind kind, float *var, float *s1, float *s2,
-                                    int64_t rows, int64_t dim, const float *grad,
+                                    float *s3, int64_t rows, int64_t dim, const float *grad,
                                     const int64_t *idx, int64_t n, const double *h, int flag)
     est_status est_sparse_combine_f32(const float *params, int64_t rows, int64_t dim,
                                       const int64_t *ids, const float *w, int64_t batch,
@@ -39,11 +43,11 @@ cdef extern from "estcore/est_sparse.h" nogil:
                                       const int64_t *ids, const double *w, int64_t batch,
                                       int64_t slots, double *out)
     est_status est_sparse_apply_f64(est_sparse_kind kind, double *var, double *s1, double *s2,
-                                    int64_t rows, int64_t dim, const double *grad,
+                                    double *s3, int64_t rows, int64_t dim, const double *grad,
                                     const int64_t *idx, int64_t n, const double *h, int flag)
 
-_SPARSE_KINDS = {"sgd": 0, "momentum": 1, "adagrad": 2, "adam": 3, "ftrl": 4}
-_SPARSE_SLOTS = {"sgd": 0, "momentum": 1, "adagrad": 1, "adam": 2, "ftrl": 2}
+_SPARSE_KINDS = {"sgd": 0, "momentum": 1, "adagrad": 2, "adam": 3, "ftrl": 4, "rmsprop": 5}
+_SPARSE_SLOTS = {"sgd": 0, "momentum": 1, "adagrad": 1, "adam": 2, "ftrl": 2, "rmsprop": 2}
 
 
 cdef uint64_t _fp_obj(object s) except? 0:
@@ -85,6 +89,19 @@ def hash_strings(values, out, num_buckets=0):
         o[i] = h % nb if nb > 0 else h
 
 
+def map_ids(values, dict mapping, out):
+    """``out[i] = mapping[values[i]]`` (a C loop of dict lookups; see the contract)."""
+    cdef Py_ssize_t i, n = len(values)
+    cdef int64_t[::1] o
+    if not isinstance(out, _ndarray) or out.dtype != np.int64 or not out.flags.c_contiguous \
+            or out.size != n:
+        raise InvalidArgumentError(f"map_ids: `out` must be a C-contiguous int64 array of {n} "
+                                   f"elements. Received: {_describe_array('out', out)}")
+    o = out.reshape(-1)
+    for i in range(n):
+        o[i] = mapping[values[i]]
+
+
 def nonempty_strings(values, out):
     """``out[i] = len(values[i]) > 0`` for a sequence of str/bytes (missing entries of a
     dense string feature are empty strings)."""
@@ -107,7 +124,7 @@ def nonempty_strings(values, out):
                             f"{type(v).__name__}")
 
 
-def sparse_apply(str kind, var, s1, s2, grad, indices, hyper, int flag=0):
+def sparse_apply(str kind, var, s1, s2, grad, indices, hyper, int flag=0, s3=None):
     """Row-sparse optimizer update in place (see the contract at the top of this file)."""
     cdef str fn = "sparse_apply"
     if kind not in _SPARSE_KINDS:
@@ -119,6 +136,8 @@ def sparse_apply(str kind, var, s1, s2, grad, indices, hyper, int flag=0):
         arrays.append(("s1", s1, True))
     if nslots >= 2:
         arrays.append(("s2", s2, True))
+    if kind == "rmsprop" and flag:
+        arrays.append(("s3", s3, True))
     for name, a, _w in arrays:
         if not isinstance(a, _ndarray) or a.dtype not in (np.float32, np.float64) \
                 or not a.flags.c_contiguous or not a.flags.writeable or a.ndim < 1:
@@ -156,15 +175,18 @@ def sparse_apply(str kind, var, s1, s2, grad, indices, hyper, int flag=0):
     cdef uintptr_t pv = var.ctypes.data
     cdef uintptr_t p1 = s1.ctypes.data if nslots >= 1 else 0
     cdef uintptr_t p2 = s2.ctypes.data if nslots >= 2 else 0
+    cdef uintptr_t p3 = s3.ctypes.data if kind == "rmsprop" and flag else 0
     cdef uintptr_t pg = grad.ctypes.data
     cdef uintptr_t pi = indices.ctypes.data
     if var.dtype == np.float32:
         with nogil:
-            st = est_sparse_apply_f32(kd, <float *>pv, <float *>p1, <float *>p2, rows, dim,
+            st = est_sparse_apply_f32(kd, <float *>pv, <float *>p1, <float *>p2, <float *>p3,
+                                      rows, dim,
                                       <const float *>pg, <const int64_t *>pi, n, h, flag)
     else:
         with nogil:
-            st = est_sparse_apply_f64(kd, <double *>pv, <double *>p1, <double *>p2, rows, dim,
+            st = est_sparse_apply_f64(kd, <double *>pv, <double *>p1, <double *>p2,
+                                      <double *>p3, rows, dim,
                                       <const double *>pg, <const int64_t *>pi, n, h, flag)
     if st == EST_ERR_INVALID_ARGUMENT:
         bad = indices[(indices != -1) & ((indices < 0) | (indices >= rows))]

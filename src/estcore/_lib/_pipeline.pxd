@@ -172,3 +172,26 @@ cdef extern from "estcore/est_csv.h" nogil:
                              int ncols, est_csv_error *err)
     est_status est_csv_numbers(const char *const *strings, const size_t *lengths, size_t n,
                                int type, void *out, int64_t *bad)
+
+
+cdef extern from "estcore/est_example.h" nogil:
+    enum:
+        EST_EXAMPLE_BYTES
+        EST_EXAMPLE_FLOAT
+        EST_EXAMPLE_INT64
+        EST_EXAMPLE_MAX_THREADS
+
+    ctypedef struct est_example_span:
+        uint64_t offset
+        uint64_t length
+
+    ctypedef struct est_example_key:
+        const char *name
+        size_t name_len
+        int kind
+        uint64_t count
+        void *out
+
+    est_status est_example_parse(const char *const *records, const size_t *lengths, size_t n,
+                                 const est_example_key *keys, int nkeys, unsigned char *found,
+                                 int num_threads, int64_t *bad)

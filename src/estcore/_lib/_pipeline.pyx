@@ -406,7 +406,7 @@ def _gather_baseline_for_testing(x, idx, uint64_t batch_size, int num_threads):
 # records) and C errors become estcore.errors classes naming the file.
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
-from libc.string cimport memcpy
+from libc.string cimport memcmp, memcpy
 
 from estcore._lib._status cimport EST_ERR_INVALID_ARGUMENT
 
@@ -573,6 +573,29 @@ cdef int _string_pointers(object[::1] view, const char **ptrs, size_t *lens,
     return 0
 
 
+DEF _CACHE_SLOTS = 1024   # per string column and call: repeated short values
+DEF _CACHE_MAX_LEN = 32   # (categories, labels) share one bytes object
+
+
+cdef inline object _cached_bytes(list cache, const char *p, size_t n):
+    """bytes(p[0:n]), reusing the object of an equal earlier value that hashes to the
+    same slot (short values only; bytes are immutable, so sharing is invisible)."""
+    if n > _CACHE_MAX_LEN:
+        return PyBytes_FromStringAndSize(p, <Py_ssize_t>n)
+    cdef uint32_t h = 2166136261u
+    cdef size_t k
+    for k in range(n):
+        h = (h ^ <unsigned char>p[k]) * 16777619u
+    cdef Py_ssize_t slot = h & (_CACHE_SLOTS - 1)
+    hit = cache[slot]
+    if hit is not None and PyBytes_GET_SIZE(hit) == <Py_ssize_t>n and \
+            memcmp(PyBytes_AS_STRING(hit), p, n) == 0:
+        return hit
+    b = PyBytes_FromStringAndSize(p, <Py_ssize_t>n)
+    cache[slot] = b
+    return b
+
+
 def decode_csv_columns(records, list types, list defaults, str delim, bint use_quote,
                        bytes na_value, select_cols, int num_threads):
     """Parse a 1-D C-contiguous object array of records (bytes or str) into columns.
@@ -677,6 +700,7 @@ def decode_csv_columns(records, list types, list defaults, str delim, bint use_q
             d = defaults[c]
             base = fields + s * n
             s += 1
+            cache = [None] * _CACHE_SLOTS
             for i in range(n):
                 if base[i].flags & EST_CSV_DEFAULT:
                     ov[i] = d
@@ -684,11 +708,12 @@ def decode_csv_columns(records, list types, list defaults, str delim, bint use_q
                 if base[i].offset == 0 and base[i].length == lens[i] and not keep:
                     ov[i] = view[i]  # the whole record: the same bytes object
                     continue
-                b = PyBytes_FromStringAndSize(ptrs[i] + base[i].offset,
-                                              <Py_ssize_t>base[i].length)
                 if base[i].flags & EST_CSV_ESCAPED:
-                    b = b.replace(b'""', b'"')
-                ov[i] = b
+                    b = PyBytes_FromStringAndSize(ptrs[i] + base[i].offset,
+                                                  <Py_ssize_t>base[i].length)
+                    ov[i] = b.replace(b'""', b'"')
+                else:
+                    ov[i] = _cached_bytes(cache, ptrs[i] + base[i].offset, base[i].length)
             outs[c] = out
         return outs
     finally:
@@ -730,5 +755,97 @@ def strings_to_numbers(strings, int type_code):
         check_status(st, "string_to_number")
         return out
     finally:
+        free(ptrs)
+        free(lens)
+
+
+EXAMPLE_BYTES = EST_EXAMPLE_BYTES
+EXAMPLE_FLOAT = EST_EXAMPLE_FLOAT
+EXAMPLE_INT64 = EST_EXAMPLE_INT64
+
+
+def parse_example_columns(records, list names, list kinds, list counts, list outs,
+                          int num_threads):
+    """Parse a 1-D C-contiguous object array of serialized Examples (est_example.h).
+
+    Args:
+        names: feature keys (bytes); kinds: EXAMPLE_*; counts: values per record.
+        outs: per key, a C-contiguous float32 / int64 array of n * count elements to
+            fill, or None for EXAMPLE_BYTES keys.
+        num_threads: 1..EST_EXAMPLE_MAX_THREADS.
+
+    Returns:
+        (found: uint8 [n, nkeys], bad: the first record the caller must re-read (-1:
+        none), per key an object array of n * count bytes for EXAMPLE_BYTES keys (None
+        for the others)). None instead of the tuple on a host the C parser does not
+        serve (big-endian): the caller decodes in Python.
+    """
+    cdef object[::1] view = records
+    cdef Py_ssize_t n = view.shape[0]
+    cdef int nk = len(names)
+    cdef est_example_key *keys = <est_example_key *>malloc(max(nk, 1) * sizeof(est_example_key))
+    cdef const char **ptrs = <const char **>malloc(max(n, 1) * sizeof(char *))
+    cdef size_t *lens = <size_t *>malloc(max(n, 1) * sizeof(size_t))
+    cdef list spans = []
+    cdef list keep = []
+    cdef int64_t bad = -1
+    cdef est_status st
+    cdef int k
+    cdef Py_ssize_t i, m, cnt, limit
+    cdef int nt
+    cdef unsigned char *fp = NULL
+    cdef unsigned char[:, ::1] fview
+    cdef uint64_t[:, ::1] sview
+    cdef object[::1] ov
+    if keys == NULL or ptrs == NULL or lens == NULL:
+        free(keys)
+        free(ptrs)
+        free(lens)
+        raise MemoryError("parse_example: could not allocate the record table")
+    try:
+        _string_pointers(view, ptrs, lens, keep)
+        found = np.zeros((n, max(nk, 1)), dtype=np.uint8)
+        fview = found
+        for k in range(nk):
+            keys[k].name = PyBytes_AS_STRING(names[k])
+            keys[k].name_len = <size_t>len(names[k])
+            keys[k].kind = kinds[k]
+            keys[k].count = counts[k]
+            if kinds[k] == EST_EXAMPLE_BYTES:
+                sp = np.empty((max(n * counts[k], 1), 2), dtype=np.uint64)
+                spans.append(sp)
+                keys[k].out = <void *><size_t>sp.__array_interface__["data"][0]
+            else:
+                spans.append(None)
+                keys[k].out = <void *><size_t>outs[k].__array_interface__["data"][0] \
+                    if outs[k].size else NULL
+        if n:
+            fp = &fview[0, 0]
+        nt = max(1, min(num_threads, EST_EXAMPLE_MAX_THREADS))
+        with nogil:
+            st = est_example_parse(ptrs, lens, <size_t>n, keys, nk, fp, nt, &bad)
+        if st == EST_ERR_FAILED_PRECONDITION:
+            return None
+        if st != EST_OK and not (st == EST_ERR_INVALID_ARGUMENT and bad >= 0):
+            check_status(st, "parse_example")
+        strings = []
+        for k in range(nk):
+            if spans[k] is None:
+                strings.append(None)
+                continue
+            cnt = counts[k]
+            m = n * cnt
+            out = np.empty(m, dtype=object)
+            ov = out
+            sview = spans[k]
+            limit = m if bad < 0 else bad * cnt
+            for i in range(limit):
+                if fview[i // cnt, k]:
+                    ov[i] = PyBytes_FromStringAndSize(ptrs[i // cnt] + sview[i, 0],
+                                                      <Py_ssize_t>sview[i, 1])
+            strings.append(out)
+        return found[:, :nk], bad, strings
+    finally:
+        free(keys)
         free(ptrs)
         free(lens)

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from estcore._validation import invalid
-from estcore.data import iterators, mapping, shuffle, sources, transforms
+from estcore.data import file_cache, iterators, mapping, shuffle, sources, transforms
 from estcore.data.node import INFINITE, Node
 from estcore.data.options import Options
 from estcore.data.structure import TensorSpec, flatten_value, pack, to_array
@@ -94,7 +94,25 @@ class Dataset:
 
     @staticmethod
     def from_tensor_slices(tensors: Any) -> Dataset:
-        """Elements are the slices of ``tensors`` along their first dimension."""
+        """Elements are the slices of ``tensors`` along their first dimension.
+
+        Args:
+            tensors: an array-like (numpy array, list, pandas Series; a DataFrame is one
+                2-D array, pass ``dict(df)`` for one leaf per column), or a tuple / dict /
+                namedtuple of them (lists inside are arrays, as in tf.data). Every leaf
+                has the same first dimension ``N``. Numpy arrays are not copied. Leaves
+                may be graph tensors with no value yet (TF1's placeholders): the values
+                fed when ``make_initializable_iterator().initializer`` runs are sliced
+                (each run of the initializer starts a pass over the newly fed arrays).
+
+        Returns:
+            A Dataset of ``N`` elements; leaf ``i`` of element ``j`` is ``leaf_i[j]``
+            (dtype kept; Python ints -> int32, floats -> float32, str -> bytes).
+        """
+        fed = _with_graph_tensors(tensors, "from_tensor_slices")
+        if fed is not None:  # TF1's placeholders, fed by an initializable iterator
+            return Dataset(sources.FedSlicesNode(fed if is_nested(fed) else None,
+                                                 flatten(fed)))
         tree, leaves = flatten_value(tensors, "from_tensor_slices")
         return Dataset(sources.SlicesNode(tree, leaves))
 
@@ -173,7 +191,17 @@ class Dataset:
 
     def map(self, map_func: Callable, num_parallel_calls: Any = None,
             deterministic: Any = None) -> Dataset:
-        """Elements are ``map_func(element)`` (see :mod:`estcore.data.mapping`)."""
+        """Elements are ``map_func(element)`` (see :mod:`estcore.data.mapping`).
+
+        Args:
+            map_func: a TF1 graph function of the element's tensors (a tuple element is
+                unpacked into positional arguments), returning a tensor or a structure
+                of tensors / values; or a numpy function (run per element).
+            num_parallel_calls, deterministic: accepted (AUTOTUNE too); unused.
+
+        Returns:
+            A Dataset of the results; ``map_mode(ds)`` tells how it runs.
+        """
         if not callable(map_func):
             raise invalid("map_func", "a callable", map_func, TypeError)
         return self._wrap(mapping.MapNode(self._node, map_func))
@@ -189,8 +217,16 @@ class Dataset:
 
     def shuffle(self, buffer_size: Any, seed: Any = None,
                 reshuffle_each_iteration: bool = True) -> Dataset:
-        """TF's buffer shuffle (:mod:`estcore.data.shuffle`); ``buffer_size >=`` the
-        number of elements gives a uniform permutation per pass."""
+        """TF's buffer shuffle (:mod:`estcore.data.shuffle`).
+
+        Args:
+            buffer_size: elements in the buffer (>= 1); ``>=`` the number of elements
+                gives a uniform permutation per pass.
+            seed: int; None takes the seed scope's (the Estimator's ``tf_random_seed``)
+                at construction, else fresh entropy.
+            reshuffle_each_iteration: a new order for every pass (repeat epoch, new
+                iterator); False repeats the first pass's order.
+        """
         b = _int_arg("buffer_size", buffer_size)
         if b == AUTOTUNE or b < 1:
             raise invalid("buffer_size", "a positive int", buffer_size)
@@ -204,7 +240,17 @@ class Dataset:
 
     def batch(self, batch_size: Any, drop_remainder: bool = False,
               num_parallel_calls: Any = None, deterministic: Any = None) -> Dataset:
-        """Consecutive elements stacked into batches of ``batch_size``."""
+        """Consecutive elements stacked into batches.
+
+        Args:
+            batch_size: elements per batch (>= 1).
+            drop_remainder: drop a last batch with fewer elements (its static batch
+                dimension is then ``batch_size``, else None).
+
+        Returns:
+            A Dataset whose leaves have shape ``[batch, *element_shape]``; elements of
+            one batch must have equal shapes (else use ``padded_batch``).
+        """
         b = _int_arg("batch_size", batch_size, 1)
         return self._wrap(transforms.BatchNode(self._node, b, bool(drop_remainder)))
 
@@ -328,13 +374,20 @@ class Dataset:
         return self._wrap(transforms.IgnoreErrorsNode(self._node, bool(log_warning)))
 
     def cache(self, filename: str = "") -> Dataset:
-        """Keeps the elements of the first complete pass in memory and replays them.
+        """Elements of the first complete pass, replayed by every later pass.
 
-        ``filename`` other than '' is accepted and the cache is still kept in memory
-        (estcore writes no cache files).
+        Args:
+            filename: '' keeps them in memory; a path writes them to
+                ``<filename>.data`` and ``<filename>.index`` (estcore's format, see
+                :mod:`estcore.data.file_cache`) at the end of the first complete pass,
+                and every later pass, in this program or another, reads those files. A
+                pass that stops early leaves no cache (as TF).
         """
         if not isinstance(filename, (str, os.PathLike)):
             raise invalid("filename", "a str", filename, TypeError)
+        filename = os.fspath(filename)
+        if filename:
+            return self._wrap(file_cache.FileCacheNode(self._node, filename))
         return self._wrap(transforms.CacheNode(self._node))
 
     def prefetch(self, buffer_size: Any) -> Dataset:
@@ -403,12 +456,47 @@ class Dataset:
         return iter(self)
 
     def make_one_shot_iterator(self) -> iterators.Iterator:
-        """TF1: an iterator whose ``get_next()`` tensors yield this dataset once."""
+        """TF1: an iterator whose ``get_next()`` tensors yield this dataset once.
+
+        Raises:
+            ValueError: the dataset slices placeholders (only an initializable
+                iterator can feed them, as in TF).
+        """
+        fed = iterators.fed_sources(self._node)
+        if fed:
+            names = ", ".join(t.name for n in fed for t in n.tensors)
+            raise ValueError(f"Failed to capture the placeholders {names} in a one-shot "
+                             "iterator: use make_initializable_iterator() and feed them when "
+                             "running iterator.initializer")
         return iterators.Iterator(self._node, self._options, initializable=False)
 
     def make_initializable_iterator(self, shared_name: str | None = None) -> iterators.Iterator:
         """TF1: like make_one_shot_iterator, restarted by running ``iterator.initializer``."""
         return iterators.Iterator(self._node, self._options, initializable=True)
+
+
+def _is_graph_tensor(value: Any) -> bool:
+    return hasattr(value, "_as_tensor") and constant_value(value._as_tensor()) is None
+
+
+def _with_graph_tensors(value: Any, what: str) -> Any:
+    """``value`` with graph tensors kept and other leaves as arrays (tf.data's structure
+    rule: tuples and dicts are structure), or None when it holds no graph tensor."""
+    found = []
+
+    def walk(v: Any, where: str, convert: bool) -> Any:
+        if isinstance(v, dict):
+            return {k: walk(x, f"{where}[{k!r}]", convert) for k, x in v.items()}
+        if isinstance(v, tuple):
+            items = [walk(x, f"{where}[{i}]", convert) for i, x in enumerate(v)]
+            return type(v)(*items) if hasattr(v, "_fields") else tuple(items)
+        if _is_graph_tensor(v):
+            found.append(v)
+            return v._as_tensor()
+        return to_array(v, where) if convert else v
+
+    walk(value, what, False)
+    return walk(value, what, True) if found else None
 
 
 def _flatten_shapes(shapes: Any, structure: Any) -> list:

@@ -34,6 +34,7 @@ from estcore.data import fast
 from estcore.data.node import Node
 from estcore.data.options import Options
 from estcore.data.shuffle import ShuffleNode
+from estcore.data.sources import FedSlicesNode
 from estcore.data.structure import chunk_len, cut, pack
 from estcore.errors import FailedPreconditionError, InvalidArgumentError, OutOfRangeError
 from estcore.graph.ir import get_default_graph
@@ -41,9 +42,9 @@ from estcore.graph.ops.script_ops import py_func
 from estcore.inputs.resume import take_resume_state
 from estcore.inputs.shard import current_shard
 from estcore.inputs.source import GET_NEXT_COLLECTION, GetNextRecord
-from estcore.nest import flatten, is_nested, map_structure
+from estcore.nest import flatten, is_nested, map_structure, packer
 
-__all__ = ["DatasetIterator", "Iterator", "STATE_KIND"]
+__all__ = ["DatasetIterator", "Iterator", "STATE_KIND", "fed_sources"]
 
 STATE_KIND = "estcore.data.Dataset"
 STATE_VERSION = 1
@@ -55,6 +56,18 @@ def _shuffles(node: Node) -> list[ShuffleNode]:
     while stack:
         n = stack.pop()
         if isinstance(n, ShuffleNode):
+            out.append(n)
+        stack.extend(reversed(n.inputs))
+    return out
+
+
+def fed_sources(node: Node) -> list[FedSlicesNode]:
+    """The sources of ``node``'s pipeline that slice fed graph tensors (each once)."""
+    out: list[FedSlicesNode] = []
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, FedSlicesNode) and all(n is not m for m in out):
             out.append(n)
         stack.extend(reversed(n.inputs))
     return out
@@ -111,6 +124,7 @@ class DatasetIterator:
             yield from self._plan.batches(start)  # elements in their structure already
             return
         skip = start
+        rebuild = packer(tree)[1] if tree is not None else None  # compiled once per pass
         for chunk in self._node.chunks():
             k = chunk_len(chunk)
             if skip:
@@ -122,9 +136,12 @@ class DatasetIterator:
                 skip = 0
             if tree is None:
                 yield from chunk[0]
+            elif len(chunk) == 1:
+                for value in chunk[0]:
+                    yield rebuild([value])
             else:
                 for i in range(k):
-                    yield pack(tree, [a[i] for a in chunk])
+                    yield rebuild([a[i] for a in chunk])
 
     def _sharded(self, start: int) -> _PyIterator[Any]:
         """Elements ``index, index + n, ...`` of the pass (data-parallel workers: with
@@ -185,8 +202,10 @@ class Iterator:
         self._initializer: Any = None
         self._pass: DatasetIterator | None = None
         self._tree = node.structure if is_nested(node.structure) else None
+        self._fed = fed_sources(node)
         if initializable:  # in the graph the iterator is made in, as TF's MakeIterator op
-            self._initializer = py_func(self._restart, [], [], name="MakeIterator")
+            inputs = [t for n in self._fed for t in n.tensors]  # their feeds reach _restart
+            self._initializer = py_func(self._restart, inputs, [], name="MakeIterator")
 
     @property
     def element_spec(self) -> Any:
@@ -240,11 +259,54 @@ class Iterator:
         element = next(self._pass)  # StopIteration: PyFunc raises OutOfRangeError
         return flatten(element) if self._tree is not None else [element]
 
-    def _restart(self) -> None:
+    def _restart(self, *fed: Any) -> None:
         if self._pass is not None:
             self._pass.close()
-        self._pass = self.start()
+            self._pass = None
+        values = list(fed)
+        for n in self._fed:  # the initializer's feeds become the sources' arrays
+            k = len(n.tensors)
+            n.bind(values[:k])
+            values = values[k:]
+        self._pass = DatasetIterator(self._node, self._options)
 
-    def start(self) -> DatasetIterator:
-        """A new pass of the dataset (what the Estimator feeds ``get_next`` from)."""
+    def start(self) -> Any:
+        """A new pass of the dataset (what the Estimator feeds ``get_next`` from).
+
+        For a dataset of fed placeholders, the passes the initializer starts instead
+        (the Estimator reads them after a hook has run ``initializer``)."""
+        if self._fed:
+            return _InitializedPasses(self)
         return DatasetIterator(self._node, self._options)
+
+
+class _InitializedPasses:
+    """The elements of the pass an initializable iterator's ``initializer`` last
+    started (TF1's feed-at-initialization pattern under an Estimator: a hook runs the
+    initializer in ``after_create_session``; running it again restarts the pass)."""
+
+    def __init__(self, iterator: Iterator):
+        self._it = iterator
+        self.element_spec = iterator.element_spec
+
+    def __iter__(self) -> _InitializedPasses:
+        return self
+
+    def __next__(self) -> Any:
+        it = self._it
+        if it._pass is None:
+            raise FailedPreconditionError(
+                "GetNext() failed because the iterator has not been initialized. Ensure "
+                "that you have run the initializer operation for this iterator before "
+                "getting the next element (e.g. in a SessionRunHook's "
+                "after_create_session, with a feed_dict for the placeholders).")
+        return next(it._pass)
+
+    def get_state(self) -> dict[str, Any]:
+        if self._it._pass is None:
+            raise FailedPreconditionError("the iterator has not been initialized")
+        return self._it._pass.get_state()
+
+    def close(self) -> None:
+        if self._it._pass is not None:
+            self._it._pass.close()

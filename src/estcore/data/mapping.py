@@ -107,8 +107,9 @@ class MapFunction:
         self._graph, self._phs, self._outs = graph, phs, leaves
         try:
             g2, bphs, bouts = vectorize(phs, leaves)
-        except NotVectorizable as exc:
-            self.reason = str(exc)
+        except Exception as exc:  # noqa: BLE001 - no rule, or a rule's graph rejected: per element
+            self.reason = str(exc) if isinstance(exc, NotVectorizable) else \
+                f"the batched graph failed to build ({type(exc).__name__}: {exc})"
             self.how = PER_ELEMENT
             self._element_session = Session(graph=graph)
             return

@@ -27,11 +27,12 @@ from estcore.data.structure import (
     spec_for,
     to_array,
 )
+from estcore.errors import FailedPreconditionError, InvalidArgumentError
 from estcore.graph import dtypes as dt
 from estcore.graph.shapes import as_shape, fmt_shape
 from estcore.nest import assert_same_structure, flatten, is_nested, map_structure
 
-__all__ = ["SlicesNode", "TensorsNode", "RangeNode", "GeneratorNode", "ZipNode",
+__all__ = ["SlicesNode", "FedSlicesNode", "TensorsNode", "RangeNode", "GeneratorNode", "ZipNode",
            "ConcatenateNode"]
 
 
@@ -66,6 +67,82 @@ class SlicesNode(Node):
 
     def describe(self) -> list:
         return ["slices", self.num_rows, [[a.dtype.str, list(a.shape[1:])] for a in self.arrays]]
+
+
+class FedSlicesNode(SlicesNode):
+    """``from_tensor_slices`` of graph tensors with no value at build time (TF1's
+    placeholders fed when an initializable iterator's initializer runs).
+
+    ``leaves`` are arrays (constants) or symbolic tensors (``tensors`` lists those, in
+    leaf order). The element spec comes from their static shapes and dtypes. ``bind``
+    (called by the initializer with the fed values) sets the arrays a pass reads; a
+    pass started before any ``bind`` raises FailedPreconditionError. Binding again
+    (re-running the initializer) replaces the arrays for the passes started after.
+    """
+
+    def __init__(self, structure: Any, leaves: list):
+        self.leaves = leaves
+        self.tensors = [t for t in leaves if not isinstance(t, np.ndarray)]
+        specs = []
+        for leaf in leaves:
+            if isinstance(leaf, np.ndarray):
+                if leaf.ndim == 0:
+                    raise ValueError("from_tensor_slices: every component must have at least "
+                                     f"one dimension to slice; got a scalar of dtype {leaf.dtype}")
+                specs.append(spec_for(leaf, True))
+                continue
+            shape = leaf.shape
+            if shape.rank == 0:
+                raise ValueError(f"from_tensor_slices: the tensor '{leaf.name}' is a scalar; "
+                                 "every component must have at least one dimension to slice")
+            inner = shape[1:] if shape.rank is not None else None
+            specs.append(TensorSpec(inner, leaf.dtype))
+        self.arrays = []
+        self.num_rows = 0
+        self.bound = False
+        self.tree = structure
+        Node.__init__(self, _structure_of(structure, specs))
+
+    def bind(self, values: list) -> None:
+        """Set the fed values of ``tensors`` (in that order) as this source's arrays."""
+        it = iter(values)
+        arrays = []
+        for leaf, spec in zip(self.leaves, self.flat_specs, strict=True):
+            if isinstance(leaf, np.ndarray):
+                arrays.append(leaf)
+                continue
+            a = to_array(next(it), f"the value fed for '{leaf.name}'", spec.dtype)
+            if a.ndim == 0 or not spec.shape.is_compatible_with(as_shape(a.shape[1:])):
+                raise InvalidArgumentError(
+                    f"from_tensor_slices: the value fed for '{leaf.name}' has shape "
+                    f"{list(a.shape)}, which does not fit the tensor's shape "
+                    f"{fmt_shape(leaf.shape)}")
+            arrays.append(a)
+        rows = {a.shape[0] for a in arrays}
+        if len(rows) != 1:
+            raise InvalidArgumentError(
+                "from_tensor_slices: all components must have the same size in the first "
+                f"dimension. Received shapes {[list(a.shape) for a in arrays]}")
+        self.arrays = arrays
+        self.num_rows = rows.pop()
+        self.bound = True
+
+    def chunks(self) -> Iterator[Chunk]:
+        if not self.bound:
+            names = ", ".join(f"'{t.name}'" for t in self.tensors)
+            raise FailedPreconditionError(
+                f"This Dataset slices graph tensors ({names}) that get their values when an "
+                "initializable iterator's initializer runs: call "
+                "dataset.make_initializable_iterator() and run iterator.initializer with a "
+                "feed_dict for them before reading elements")
+        yield from super().chunks()
+
+    def cardinality(self) -> int:
+        return self.num_rows if self.bound else UNKNOWN
+
+    def describe(self) -> list:
+        return ["fed_slices", [t.name for t in self.tensors],
+                [[s.dtype.name, str(s.shape)] for s in self.flat_specs]]
 
 
 class TensorsNode(Node):

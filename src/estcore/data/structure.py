@@ -85,8 +85,8 @@ def to_array(value: Any, what: str, dtype: dt.DType | None = None) -> np.ndarray
             raise TypeError(
                 f"{what}: the tensor '{value._as_tensor().name}' has no value while the "
                 "Dataset is built (a placeholder or a computed tensor); estcore Datasets "
-                "hold numpy values: pass the arrays themselves (TF1's placeholders fed at "
-                "iterator initialization are not supported)")
+                "hold numpy values: pass the arrays themselves (only from_tensor_slices "
+                "takes placeholders, fed when an initializable iterator's initializer runs)")
         value = known
     if isinstance(value, np.ndarray) and value.dtype.kind not in "USOT":
         arr = value

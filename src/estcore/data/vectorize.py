@@ -16,10 +16,12 @@ repeats it):
   Transpose, OneHot): the axis attribute shifted by one (negative axes unchanged; "all
   axes" made explicit);
 * Reshape: ``[-1] + per-element target`` (the target must be known when tracing);
+* StridedSlice (``x[key]``): ``x[:, key]``; GatherV2 with indices that do not depend on
+  the element: the axis shifted;
 * ParseExample: the element and record axes are merged before and split after;
 * Shape / Size / Rank of an input with a fully known per-element shape: a constant.
 
-Anything else (StridedSlice, GatherV2, MatMul, random ops, ...) is not vectorised.
+Anything else (MatMul, random ops, py_func, image ops, ...) is not vectorised.
 
 Must not: run graphs (``mapping.py`` does); change the per-element graph.
 """
@@ -60,6 +62,7 @@ AXIS_OPS = frozenset({"Sum", "Mean", "Max", "Min", "Prod", "All", "Any", "ArgMax
                       "OneHot"})
 
 _REDUCE = frozenset({"Sum", "Mean", "Max", "Min", "Prod", "All", "Any"})
+_CONSTANT_PER_ELEMENT = frozenset({"Shape", "Size", "Rank"})  # rewritten to constants
 
 
 class NotVectorizable(Exception):
@@ -130,6 +133,16 @@ class _Rewriter:
             outs = self.copy(op, [flat, *xs[1:]])
             return [reshape(o, [-1, *inner, *old.shape.as_list()[len(inner):]])
                     for o, old in zip(outs, op.outputs, strict=True)]
+        if t == "StridedSlice":  # x[key] per element is x[:, key] over the chunk
+            attrs = dict(op.attrs)
+            attrs["key"] = (slice(None), *attrs["key"])
+            return self.copy(op, xs, attrs)
+        if t == "GatherV2":
+            if ins[1][1]:
+                raise NotVectorizable("GatherV2 with per-element indices")
+            attrs = dict(op.attrs)
+            attrs["axis"] = _shift(int(attrs["axis"]))
+            return self.copy(op, xs, attrs)
         if t in ("Shape", "Size", "Rank"):
             v = constant_value(op.outputs[0])
             if v is None:
@@ -202,7 +215,7 @@ def vectorize(inputs: list[Tensor], outputs: list[Tensor]) -> tuple[Graph, list,
             ins = [rw.get(x) for x in op.inputs]
             if any(b for _, b in ins):
                 outs = rw.batched_node(op, ins)
-                batched = True
+                batched = op.type not in _CONSTANT_PER_ELEMENT
             else:
                 outs = rw.copy(op, [x for x, _ in ins])
                 batched = False

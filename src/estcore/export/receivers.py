@@ -18,7 +18,8 @@ import numpy as np
 from estcore.graph.dtypes import as_dtype, string
 from estcore.graph.ops.array_ops import placeholder
 from estcore.graph.ops.core import is_tensor
-from estcore.graph.ops.parsing_ops import check_feature_spec, parse_example
+from estcore.graph.ops.parsing_ops import VarLenFeature, check_feature_spec, parse_example
+from estcore.graph.sparse_tensor import is_sparse
 
 __all__ = ["ServingInputReceiver", "TensorServingInputReceiver",
            "build_raw_serving_input_receiver_fn", "build_parsing_serving_input_receiver_fn"]
@@ -37,7 +38,7 @@ def _wrap_and_check(tensors: Any, field: str, default_name: str,
         if not isinstance(name, str) and not (int_keys_ok and isinstance(name, int)):
             allowed = "string or int" if int_keys_ok else "string"
             raise ValueError(f"{field} keys must be {allowed}s: {name}.")
-        if not is_tensor(tensor):
+        if not (is_tensor(tensor) or (field == "feature" and is_sparse(tensor))):
             raise ValueError(f"{field} {name} must be a Tensor, SparseTensor, or RaggedTensor.")
     return dict(tensors)
 
@@ -127,7 +128,8 @@ def build_parsing_serving_input_receiver_fn(feature_spec: dict,
     """A receiver fn for clients that send serialized ``tf.train.Example`` protos (TF's).
 
     Args:
-        feature_spec: dict name -> :class:`estcore.io.FixedLenFeature`, as for
+        feature_spec: dict name -> :class:`estcore.io.FixedLenFeature` or
+            :class:`estcore.io.VarLenFeature` (a SparseTensor feature), as for
             :func:`estcore.io.parse_example`.
         default_batch_size: the batch dimension of the input (None: any).
 
@@ -145,7 +147,13 @@ def build_parsing_serving_input_receiver_fn(feature_spec: dict,
         raise ValueError("`feature_spec` must be a non-empty dict of name -> FixedLenFeature. "
                          f"Received: {feature_spec!r}")
     for key, spec in feature_spec.items():
-        check_feature_spec(key, spec)
+        if isinstance(spec, VarLenFeature):   # parsed into a SparseTensor feature
+            name = as_dtype(spec.dtype).name
+            if name not in ("float32", "int64", "string"):
+                raise ValueError(f"Feature {key!r}: unsupported dtype {name}; a serialized "
+                                 "Example holds float32, int64 or string values.")
+        else:
+            check_feature_spec(key, spec)
     spec_copy = dict(feature_spec)
 
     def serving_input_receiver_fn() -> ServingInputReceiver:

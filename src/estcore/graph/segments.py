@@ -89,14 +89,17 @@ class SegmentedPlan:
                 head_fetch.setdefault(id(t), t)
         boundary: dict[int, object] = {}
         head_targets = [op for op in target_ops if op._id not in dynamic]
+        # control inputs to run first: the needed static ones (one in the caller's
+        # ``stop_ops`` already ran and is not among ``ops``)
+        static_ids = {op._id for op in static}
         for op in rest:
             for t in op.inputs:
                 if not is_dyn(t) and t.op.type not in _BOUND:
                     head_fetch.setdefault(id(t), t)
                     boundary.setdefault(id(t), t)
-            head_targets.extend(c for c in op.control_inputs if c._id not in dynamic)
+            head_targets.extend(c for c in op.control_inputs if c._id in static_ids)
         for op in self.frontier:
-            head_targets.extend(op.control_inputs)
+            head_targets.extend(c for c in op.control_inputs if c._id in static_ids)
         self.head_fetch = list(head_fetch.values())
         feed_shapes = [fed[id(t)][1] for t in feed_tensors]
         self.head = compile_fn(session, self.head_fetch, _unique(head_targets), feed_tensors,

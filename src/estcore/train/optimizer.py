@@ -282,8 +282,8 @@ class Optimizer:
 
     def _apply_sparse(self, grad, var):
         """The update for an IndexedSlices gradient (a sparse lookup's rows). Default: the
-        dense update of the densified gradient; SGD, Momentum, Adagrad, Adam and Ftrl
-        override it with a row-sparse C update (duplicate rows summed first)."""
+        dense update of the densified gradient; SGD, Momentum, Adagrad, Adam, Ftrl and
+        RMSProp override it with a row-sparse C update (duplicate rows summed first)."""
         return self._apply_dense(convert_to_tensor(grad), var)
 
     def _finish(self, update_ops, name):

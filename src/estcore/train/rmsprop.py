@@ -9,6 +9,7 @@ step (the base class does).
 from __future__ import annotations
 
 from estcore._validation import check_bool
+from estcore.graph.ops import sparse_updates
 from estcore.train import _updates
 from estcore.train.optimizer import Optimizer, check_hyper
 
@@ -55,6 +56,16 @@ class RMSPropOptimizer(Optimizer):
     def _apply_dense(self, grad, var):
         dtype = var.dtype
         return _updates.apply_rmsprop(
+            var, self.get_slot(var, "rms"), self.get_slot(var, "momentum"),
+            self._hyper("learning_rate", self._learning_rate, dtype),
+            self._hyper("decay", self._decay, dtype),
+            self._hyper("momentum", self._momentum, dtype),
+            self._hyper("epsilon", self._epsilon, dtype), grad,
+            mg=self.get_slot(var, "mg") if self._centered else None)
+
+    def _apply_sparse(self, grad, var):
+        dtype = var.dtype
+        return sparse_updates.sparse_apply_rmsprop(
             var, self.get_slot(var, "rms"), self.get_slot(var, "momentum"),
             self._hyper("learning_rate", self._learning_rate, dtype),
             self._hyper("decay", self._decay, dtype),

@@ -275,3 +275,23 @@ def test_numpy_integers_are_accepted_where_tf_took_ints(tmp_path):
     reg.train(numpy_input_fn({"x": X}, X[:, :2], batch_size=16, num_epochs=None,
                              shuffle=False), steps=2)
     assert reg.get_variable_value("dnn/logits/bias").shape == (2,)
+
+
+@pytest.mark.parametrize("make", [
+    lambda d: DNNRegressor([8, 4], COLS, model_dir=d),
+    lambda d: LinearRegressor(COLS, model_dir=d, optimizer="Adam"),
+])
+def test_an_exported_regressor_runs_in_onnxruntime_as_predict(make, tmp_path):
+    ort = pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+    est = make(str(tmp_path / "m"))
+    est.train(numpy_input_fn({"x": X}, X[:, 0] * 2 + 1, batch_size=16, num_epochs=2,
+                             shuffle=False))
+    receiver = ec.estimator.export.build_raw_serving_input_receiver_fn(
+        {"x": np.zeros((1, 3), np.float32)})
+    path = est.export_saved_model(str(tmp_path / "export"), receiver).decode()
+    sess = ort.InferenceSession(f"{path}/model.onnx", providers=["CPUExecutionProvider"])
+    (outputs,) = sess.run(["outputs"], {"x": X[:8]})
+    direct = [p["predictions"] for p in est.predict(numpy_input_fn({"x": X[:8]},
+                                                                   shuffle=False))]
+    np.testing.assert_allclose(outputs, direct, rtol=1e-5, atol=1e-6)

@@ -6,7 +6,8 @@ their outputs, and the training summaries' tags equal TF's. Values: the linear a
 baseline runs start from zeros, so training the same steps on the same batches must end
 at TF's variables, metrics and predictions; the DNN and wide-and-deep models start from
 random weights, so they are evaluated and asked for predictions with TF's trained
-variables (written into an estcore checkpoint) and must give TF's results.
+variables (written into an estcore checkpoint) and must give TF's results. Two of TF's own
+model_dirs (fixtures/tf_model_dirs/) are evaluated and warm-started from as they are.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from __future__ import annotations
 import glob
 import inspect
 import os
+import pathlib
+import shutil
 
 import numpy as np
 import pytest
@@ -26,6 +29,7 @@ from estcore.estimator import RunConfig
 from estcore.export.receivers import build_parsing_serving_input_receiver_fn
 from estcore.graph import dtypes
 from estcore.io import FixedLenFeature
+from estcore.train import GradientDescentOptimizer
 
 from .tf_reference import FIXTURE, ZERO_INIT, input_fn, make_estimator, tf_slot_free_name
 
@@ -136,3 +140,27 @@ def test_constructor_arguments_and_defaults_are_tf_1_15s(cls):
             (p.default.__name__ if callable(p.default) else p.default)]
            for p in params.values() if p.name != "self"]
     assert got == FIXTURE["constructors"][cls]
+
+
+TF_DIRS = pathlib.Path(__file__).parent / "fixtures" / "tf_model_dirs"
+
+
+@pytest.mark.parametrize("name", ["dnn_binary", "linear_categorical"])
+def test_evaluate_and_predict_from_tfs_own_model_dir(name, tmp_path):
+    model_dir = tmp_path / "tf"
+    shutil.copytree(TF_DIRS / name, model_dir)
+    est = make_estimator(name, model_dir)
+    metrics = est.evaluate(input_fn(name, 1))
+    preds = list(est.predict(input_fn(name, 1, labels=False)))[:4]
+    _check_results(name, metrics, preds)
+
+
+@pytest.mark.parametrize("name", ["dnn_binary", "linear_categorical"])
+def test_warm_start_from_tfs_own_model_dir(name, tmp_path):
+    est = make_estimator(name, tmp_path / "new", warm_start_from=str(TF_DIRS / name),
+                         optimizer=GradientDescentOptimizer(0.0))
+    est.train(input_fn(name, None), steps=1)
+    for var, value in FIXTURE["configs"][name]["variables"].items():
+        if var != "global_step":
+            np.testing.assert_array_equal(est.get_variable_value(var),
+                                          np.asarray(value, np.float32), err_msg=var)

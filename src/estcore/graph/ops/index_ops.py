@@ -226,14 +226,21 @@ def _slice_infer(ctx):
     return [(ctx.dtypes[0], TensorShape(dims))]
 
 
+def _view_key(key: tuple) -> tuple:
+    """``key`` with a trailing ``...`` when it has none: numpy then returns a view even
+    when every axis is indexed by an int (``x[0, 1]`` alone is a scalar copy, which
+    would freeze the value the buffer held when the plan was built)."""
+    return key if Ellipsis in key else key + (Ellipsis,)
+
+
 def _slice_build(k):
     x, o = k.ins[0], k.outs[0]
-    v = x[k.attrs["key"]]
+    v = x[_view_key(k.attrs["key"])]
     return lambda: np.copyto(o, v)
 
 
 def _slice_view(ins, out_shape, attrs):
-    return ins[0][attrs["key"]]
+    return ins[0][_view_key(attrs["key"])]
 
 
 def _slice_grad(op, g):
@@ -242,7 +249,7 @@ def _slice_grad(op, g):
 
 def _slice_grad_build(k):
     g, o = k.ins[0], k.outs[0]
-    v = o[k.attrs["key"]]
+    v = o[_view_key(k.attrs["key"])]
 
     def run():
         o.fill(0)

@@ -98,9 +98,11 @@ def _vocab_infer(ctx):
 
 def _vocab_build(k):
     x, o = k.ins[0], k.outs[0]
-    table = k.attrs["table"]
-    n_vocab, n_oov, default = k.attrs["size"], k.attrs["num_oov_buckets"], \
-        k.attrs["default_value"]
+    vocab = k.attrs["vocab"]
+    table: dict = {}
+    for i, v in enumerate(vocab):
+        table.setdefault(v, i)
+    n_vocab, n_oov, default = len(vocab), k.attrs["num_oov_buckets"], k.attrs["default_value"]
     is_str = x.dtype == object
     flat = o.reshape(-1)
 
@@ -111,20 +113,24 @@ def _vocab_build(k):
 
     def run():
         vals = x.reshape(-1).tolist()
+        ids = dict.fromkeys(vals)          # the batch's distinct values (C-level loop)
         miss = []
-        for i, v in enumerate(vals):
+        for v in ids:
             j = table.get(key(v), -1)
             if j < 0:
-                miss.append(i)
-            flat[i] = j
+                miss.append(v)
+            ids[v] = j
         if miss:
             if n_oov:
                 h = np.empty(len(miss), np.uint64)
-                _kernels.hash_strings([vals[i] if is_str else str(int(vals[i])) for i in miss],
-                                      h, n_oov)
-                flat[miss] = h.astype(np.int64) + n_vocab
+                _kernels.hash_strings(miss if is_str else [str(int(v)) for v in miss], h,
+                                      n_oov)
+                for v, b in zip(miss, h.tolist(), strict=True):
+                    ids[v] = n_vocab + b
             else:
-                flat[miss] = default
+                for v in miss:
+                    ids[v] = default
+        _kernels.map_ids(vals, ids, flat)
     return run
 
 
@@ -135,13 +141,11 @@ def vocabulary_lookup(x, vocabulary, num_oov_buckets=0, default_value=-1, name=N
     """int64 ids of ``x``'s values in ``vocabulary`` (a sequence of str or int): the
     position, else ``len(vocabulary) + Fingerprint64(value) % num_oov_buckets`` when
     ``num_oov_buckets > 0``, else ``default_value``."""
-    table = {}
-    for i, v in enumerate(vocabulary):
-        table.setdefault(v if isinstance(v, str) else
-                         (v.decode() if isinstance(v, bytes) else int(v)), i)
+    vocab = tuple(v if isinstance(v, str) else (v.decode() if isinstance(v, bytes) else int(v))
+                  for v in vocabulary)
     return make("VocabularyLookup", [convert_to_tensor(x)],
-                {"table": table, "size": len(vocabulary),
-                 "num_oov_buckets": int(num_oov_buckets), "default_value": int(default_value)},
+                {"vocab": vocab, "num_oov_buckets": int(num_oov_buckets),
+                 "default_value": int(default_value)},
                 name=name or "hash_table_Lookup")
 
 

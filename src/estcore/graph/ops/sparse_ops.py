@@ -358,6 +358,9 @@ def _els_infer(ctx):
     if len(ctx.dtypes) == 4 and ctx.dtypes[3] is not ctx.dtypes[0]:
         raise ctx.fail(f"weights must have the params' dtype {ctx.dtypes[0].name}, got "
                        f"{ctx.dtypes[3].name}", TypeError)
+    if len(ctx.dtypes) == 4 and not ctx.shapes[3].is_compatible_with(ctx.shapes[1]):
+        raise ctx.fail(f"sp_weights must have sp_ids' layout: padded values {ctx.fmt(3)} "
+                       f"for ids {ctx.fmt(1)}")
     if p.rank is not None and p.rank < 1:
         raise ctx.fail(f"`params` must have rank >= 1, got shape {ctx.fmt(0)}")
     b = ids[0] if ids.rank else None
@@ -431,8 +434,43 @@ def _els_grad(op, g):
     values, indices = grad_op.outputs
     params = ins[0]
     dense_shape = array_ops.shape(params, out_type=dt.int64)
-    return [IndexedSlices(values, indices, dense_shape, dense_like=params), None, None] + \
-        ([None] if len(ins) == 4 else [])
+    out = [IndexedSlices(values, indices, dense_shape, dense_like=params), None, None]
+    if len(ins) == 4:   # the weights' gradient (an op of its own: pruned when unused)
+        out.append(make("EmbeddingLookupSparseWeightGrad", [g[0]] + ins, dict(op.attrs)))
+    return out
+
+
+def _els_wgrad_build(k):
+    """d out[b] / d w[b, l] (``g`` the output's gradient, ``e`` the clipped embedding):
+    sum: ``g.e``; mean: ``(g.e - g.out) / sum(w)``; sqrtn:
+    ``g.e / s - (g.out) w / s**2`` with ``s = sqrt(sum(w**2))``; 0 for a dropped slot."""
+    g, params, ids, cols, w = k.ins
+    o = k.outs[0]
+    combiner, max_norm = k.attrs["combiner"], k.attrs["max_norm"]
+    V = params.shape[0]
+    p2 = params.reshape(V, -1)
+    g2 = g.reshape(g.shape[0], -1)
+    weff = np.empty(ids.shape, params.dtype)
+
+    def run():
+        _els_weights(cols, ids, w, weff)
+        keep = weff != 0
+        e = p2[np.where(keep, ids, 0)]                      # [B, L, D]
+        if max_norm is not None:
+            e = _clip_rows(e, max_norm)[0]
+        ge = np.einsum("bd,bld->bl", g2, e)
+        if combiner == "sum":
+            grad = ge
+        else:
+            d = _els_denom(weff, combiner)                  # [B]
+            out = np.einsum("bl,bld->bd", weff, e) / d[:, None]
+            gout = np.einsum("bd,bd->b", g2, out)[:, None]
+            if combiner == "mean":
+                grad = (ge - gout) / d[:, None]
+            else:
+                grad = ge / d[:, None] - gout * weff / (d * d)[:, None]
+        np.copyto(o, np.where(keep, grad, 0))
+    return run
 
 
 def _els_grad_infer(ctx):
@@ -477,6 +515,8 @@ def _els_grad_build(k):
 
 row("EmbeddingLookupSparse", _els_infer, _els_build, _els_grad)
 row("EmbeddingLookupSparseGrad", _els_grad_infer, _els_grad_build, None, grad_op=True)
+row("EmbeddingLookupSparseWeightGrad", lambda ctx: [(ctx.dtypes[0], ctx.shapes[2])],
+    _els_wgrad_build, None, grad_op=True)
 
 
 def embedding_lookup_sparse(params, sp_ids, sp_weights, partition_strategy="mod", name=None,

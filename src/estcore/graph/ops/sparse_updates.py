@@ -12,6 +12,8 @@ Owns one row per family (TF1's ``SparseApply*`` input orders, with the IndexedSl
   step, O(vocabulary); this is ``tf.contrib.opt.LazyAdamOptimizer``'s rule)
 * ``SparseApplyFtrl(var, accum, linear, lr, l1, l2, lr_power, l2_shrinkage, values,
   indices)``
+* ``SparseApplyRMSProp(var, ms, mom, lr, rho, momentum, epsilon, values, indices)`` and
+  ``SparseApplyCenteredRMSProp(var, mg, ms, mom, ...)``
 
 Each kernel is one C call (``_kernels.sparse_apply``, GIL released) that sums duplicate
 indices first and then updates each touched row once; cost O(n log n + rows touched x
@@ -30,7 +32,7 @@ from estcore.graph.ops.core import convert_to_tensor, make, row
 from estcore.graph.ops.state_ops import variable_ref
 
 __all__ = ["sparse_apply_gradient_descent", "sparse_apply_momentum", "sparse_apply_adagrad",
-           "sparse_apply_adam", "sparse_apply_ftrl"]
+           "sparse_apply_adam", "sparse_apply_ftrl", "sparse_apply_rmsprop"]
 
 # op type -> (kind, number of slot variables after var, number of scalar hyperparameters)
 _ROWS = {
@@ -39,6 +41,8 @@ _ROWS = {
     "SparseApplyAdagrad": ("adagrad", 1, 1),
     "SparseApplyAdam": ("adam", 2, 6),
     "SparseApplyFtrl": ("ftrl", 2, 5),
+    "SparseApplyRMSProp": ("rmsprop", 2, 4),
+    "SparseApplyCenteredRMSProp": ("rmsprop", 3, 4),
 }
 
 
@@ -70,10 +74,13 @@ def _build(k):
     kind, n_slots, n_hyper = _ROWS[k.node.type]
     ins = k.ins
     var = ins[0]
-    slots = list(ins[1:1 + n_slots]) + [None] * (2 - n_slots)
+    slots = list(ins[1:1 + n_slots]) + [None] * (3 - n_slots)
     hyper = ins[1 + n_slots:1 + n_slots + n_hyper]
     values, indices = ins[-2], ins[-1]
     flag = 1 if k.attrs.get("use_nesterov") else 0
+    if n_slots == 3:   # centered RMSProp: TF's order (mg, ms, mom); C's (ms, mom, mg)
+        slots = [slots[1], slots[2], slots[0]]
+        flag = 1
     apply = _kernels.sparse_apply
 
     if kind == "adam":   # C order: lr, beta1, beta2, eps, beta1_power, beta2_power
@@ -89,7 +96,7 @@ def _build(k):
         idx = indices if indices.dtype == np.int64 and indices.flags.c_contiguous \
             else np.ascontiguousarray(indices, np.int64)
         apply(kind, var, slots[0], slots[1], g.reshape((idx.shape[0],) + var.shape[1:]),
-              idx.reshape(-1), hyper_values(), flag)
+              idx.reshape(-1), hyper_values(), flag, slots[2])
     return run
 
 
@@ -134,3 +141,13 @@ def sparse_apply_ftrl(var, accum, linear, lr, l1, l2, lr_power, l2_shrinkage, gr
     """TF1's ``SparseApplyFtrlV2`` on the touched rows."""
     return _apply("SparseApplyFtrl", [var, accum, linear], [lr, l1, l2, lr_power, l2_shrinkage],
                   grad, name=name)
+
+
+def sparse_apply_rmsprop(var, ms, mom, lr, rho, momentum, epsilon, grad, mg=None, name=None):
+    """TF1's ``SparseApplyRMSProp`` (``SparseApplyCenteredRMSProp`` with ``mg``) on the
+    touched rows."""
+    if mg is not None:
+        return _apply("SparseApplyCenteredRMSProp", [var, mg, ms, mom],
+                      [lr, rho, momentum, epsilon], grad, name=name)
+    return _apply("SparseApplyRMSProp", [var, ms, mom], [lr, rho, momentum, epsilon], grad,
+                  name=name)
