@@ -326,3 +326,14 @@ def test_pool_errors():
         K.avg_pool2d_backward(np.ones((1, 3, 3, 2)), np.empty_like(x), 2, 2)
     with pytest.raises(TypeError, match="`ksize` must be an int"):
         K.max_pool2d_forward(x, np.empty((1, 2, 2, 2)), "2", 2)
+
+
+def test_conv2d_col_size_covers_only_the_filter_gradient():
+    """The forward pass and the input gradient use per-thread scratch: the caller's col
+    holds the filter gradient's im2col only (whole batch with in_c < 8, one group of
+    images of >= 256 output rows otherwise, nothing for a 1x1 stride-1 window)."""
+    assert K.conv2d_col_size((100, 28, 28, 1), (5, 5, 1, 32), 1, "SAME") == 100 * 784 * 25
+    assert K.conv2d_col_size((100, 14, 14, 32), (5, 5, 32, 64), 1, "SAME") == 2 * 196 * 800
+    assert K.conv2d_col_size((1, 14, 14, 32), (5, 5, 32, 64), 1, "SAME") == 196 * 800
+    assert K.conv2d_col_size((4, 9, 9, 4), (1, 1, 4, 3), 1, "SAME") == 0
+    assert K.conv2d_col_size((4, 9, 9, 4), (1, 1, 4, 3), 2, "SAME") == 4 * 25 * 4
