@@ -23,7 +23,7 @@ def test_warm_start_settings_validation():
     s = WarmStartSettings("/ckpt")
     assert s.vars_to_warm_start == ".*" and s.var_name_to_prev_var_name == {}
     assert s.var_name_to_vocab_info == {}
-    with pytest.raises(ValueError, match="var_name_to_vocab_info"):
+    with pytest.raises(TypeError, match=r"^var_name_to_vocab_info\['a'\] must be a VocabInfo"):
         WarmStartSettings("/c", var_name_to_vocab_info={"a": object()})
 
 

@@ -120,12 +120,6 @@ def test_pandas_input_fn_trains_the_same_model(iris, tmp_path):
     assert result["accuracy"] > 0.9
 
 
-def test_a_dataset_of_single_elements_is_refused_with_the_fix(iris, tmp_path):
-    x, y = iris
-    with pytest.raises(ValueError, match=r"call \.batch\(batch_size\)"):
-        estimator(tmp_path).train(lambda: Dataset.from_tensor_slices((dict(x), y)), steps=1)
-
-
 def test_initializable_iterator_with_an_initializer_hook(iris, tmp_path):
     """TF1's official MNIST pattern: the iterator's initializer run by a hook."""
     x, y = iris

@@ -27,6 +27,7 @@ def test_session_feeds_the_source_arrays_and_reinit_restarts_with_new_ones():
         sess.run(features)
     x = np.arange(10, dtype=np.float32).reshape(5, 2)
     sess.run(it.initializer, feed_dict={x_ph: x, y_ph: np.arange(5)})
+    assert it._pass.path == "c_stream"  # bound numeric slices run on the C stream
     got = [sess.run([features, labels]) for _ in range(3)]
     np.testing.assert_array_equal(np.concatenate([g[0] for g in got]), x)
     assert [g[1].tolist() for g in got] == [[0, 1], [2, 3], [4]]
@@ -135,3 +136,24 @@ def test_estimator_without_the_hook_names_the_missing_initializer(tmp_path):
     train_fn, _hook = get_inputs(x, np.zeros(4, np.float32), 2, repeat=False)
     with pytest.raises(FailedPreconditionError, match="initializer"):
         est.train(train_fn, steps=1)
+
+
+@pytest.mark.parametrize("chunks", [False, True])
+def test_a_started_pass_keeps_its_arrays_when_another_iterator_is_initialized(chunks):
+    graph = tf.Graph()
+    with graph.as_default():
+        ph = tf.placeholder(tf.int64, [None])
+        ds = tf.data.Dataset.from_tensor_slices(ph)
+        if chunks:
+            ds = ds.map(lambda v: v + 0)
+        ds = ds.batch(1000)
+        first, second = ds.make_initializable_iterator(), ds.make_initializable_iterator()
+        a, b = first.get_next(), second.get_next()
+    sess = tf.Session(graph=graph)
+    sess.run(first.initializer, feed_dict={ph: np.arange(5000)})  # more than one chunk
+    assert first._pass.path == ("chunks" if chunks else "c_stream")
+    assert sess.run(a).tolist() == list(range(1000))
+    sess.run(second.initializer, feed_dict={ph: np.arange(10**6, 10**6 + 5000)})
+    assert sess.run(b)[0] == 10**6
+    rest = np.concatenate([sess.run(a) for _ in range(4)])
+    np.testing.assert_array_equal(rest, np.arange(1000, 5000))

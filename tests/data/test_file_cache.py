@@ -7,6 +7,8 @@ import os
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from estcore.data import Dataset, TensorSpec
 from estcore.errors import DataLossError, InvalidArgumentError, NotFoundError
@@ -93,3 +95,27 @@ def test_bad_caches_and_folders_raise_clear_errors(tmp_path):
         list(Dataset.range(3).cache(base))
     with pytest.raises(NotFoundError, match="does not exist"):
         list(Dataset.range(3).cache(str(tmp_path / "missing" / "c")))
+
+
+@settings(max_examples=25, deadline=None)
+@given(sizes=st.lists(st.integers(0, 6), min_size=0, max_size=30),
+       kind=st.sampled_from(["f4", "i8", "S", "?"]))
+def test_property_file_cache_replays_exactly_what_the_pass_produced(tmp_path_factory, sizes,
+                                                                   kind):
+    base = str(tmp_path_factory.mktemp("prop") / "c")
+
+    def value(i, n):
+        if kind == "S":
+            return np.array([bytes([97 + (i + j) % 26]) * j for j in range(n)], dtype=object)
+        return (np.arange(n) * (i + 1)).astype(kind)
+
+    leaf_type = dt.string if kind == "S" else dt.as_dtype(np.dtype(kind))
+    ds = Dataset.from_generator(
+        lambda: ((np.int64(i), value(i, n)) for i, n in enumerate(sizes)),
+        output_signature=(TensorSpec([], dt.int64), TensorSpec([None], leaf_type)))
+    expected = list(ds)
+    for _ in range(2):  # the writing pass, then a pass from the files
+        got = list(ds.cache(base))
+        assert len(got) == len(expected)
+        for (a, b), (c, d) in zip(got, expected, strict=True):
+            assert a == c and b.dtype == d.dtype and b.tolist() == d.tolist()

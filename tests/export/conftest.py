@@ -80,9 +80,28 @@ def classify_model_fn(features, labels, mode):
                  predictions={"probabilities": probs})
 
 
+def cond_model_fn(features, labels, mode):
+    """Control flow in the serving graph: cond (a dense layer in one branch), case with
+    two predicates and no default (an Assert inside a branch), map_fn with a cond in its
+    body, and a nested cond."""
+    x = features["x"]
+    h = ec.layers.dense(x, 8, activation=ec.nn.relu)
+    total = ec.reduce_sum(x)
+    logits = ec.cond(total > 0.0, lambda: ec.layers.dense(h, 3, name="pos"),
+                     lambda: ec.cond(total > -50.0, lambda: h[:, :3] * 2.0,
+                                     lambda: h[:, 3:6] - 1.0))
+    if mode != ModeKeys.PREDICT:
+        return _head(logits, labels, mode)
+    rows = ec.map_fn(lambda r: ec.cond(r[0] > 0.0, lambda: r[:2] * 3.0, lambda: r[2:4]), x)
+    picked = ec.case([(total > 1e6, lambda: logits * 0.0),
+                      (total > -1e6, lambda: ec.nn.softmax(logits))])
+    return _head(logits, labels, mode, predictions={
+        "classes": ec.argmax(logits, 1), "probabilities": picked, "rows": rows})
+
+
 MODELS = {"mlp": (mlp_model_fn, {"hidden": (16, 16)}), "cnn": (cnn_model_fn, None),
           "bn": (bn_model_fn, None), "linear": (linear_model_fn, None),
-          "classify": (classify_model_fn, None)}
+          "classify": (classify_model_fn, None), "cond": (cond_model_fn, None)}
 
 
 def data(n: int = 96, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -43,7 +43,7 @@ from typing import Any
 
 import numpy as np
 
-from estcore.checkpoint import tf_bundle
+from estcore.checkpoint import tf_bundle, verified
 from estcore.checkpoint.errors import CheckpointCorruptError
 from estcore.checkpoint.fileio import atomic_write
 from estcore.errors import InvalidArgumentError, NotFoundError
@@ -54,6 +54,7 @@ __all__ = [
     "CheckpointCorruptError",
     "write_checkpoint",
     "read_checkpoint",
+    "verify_checkpoint",
     "read_header",
     "read_tensor_unverified",
     "read_header_unverified",
@@ -355,6 +356,9 @@ def read_tensor_unverified(prefix_or_file: str, name: str) -> np.ndarray:
         OSError, KeyError, ValueError, CheckpointCorruptError: unreadable file,
             missing tensor or a malformed header.
     """
+    kept = verified.peek(prefix_or_file, lambda: _fingerprint(prefix_or_file))
+    if kept is not None and name in kept:  # verified whole just before
+        return np.array(kept[name])
     tf_prefix = _tf_prefix(prefix_or_file)
     if tf_prefix is not None:  # one tensor of a bundle is verified on its own
         return tf_bundle.read_tensor(tf_bundle.read_index(tf_prefix), name)
@@ -411,6 +415,40 @@ def read_checkpoint(prefix_or_file: str, copy: bool = True
         NotFoundError: no such checkpoint.
         CheckpointCorruptError: truncated or corrupted file.
     """
+    kept = verified.take(prefix_or_file, lambda: _fingerprint(prefix_or_file))
+    if kept is not None:  # read and checked whole by verify_checkpoint just before
+        values, meta = kept
+        return (_copied(values) if copy else values), meta
+    return _read_checkpoint(prefix_or_file, copy)
+
+
+def _fingerprint(prefix: str) -> verified.Fingerprint | None:
+    return verified.fingerprint(checkpoint_files(prefix))
+
+
+def _copied(values: Mapping[str, np.ndarray]) -> dict:
+    if isinstance(values, tf_bundle.BundleValues):
+        return values.copied()
+    return {name: arr.copy() for name, arr in values.items()}
+
+
+def verify_checkpoint(prefix: str) -> None:
+    """Read the checkpoint ``prefix`` whole and run every check on it (markers, length,
+    every checksum), keeping what was read for the next :func:`read_checkpoint` of the
+    same unchanged files (:mod:`estcore.checkpoint.verified`): choosing a checkpoint and
+    restoring it read and check its files once.
+
+    Raises:
+        NotFoundError, OSError: no such checkpoint, or it cannot be read.
+        CheckpointCorruptError: a check failed.
+    """
+    before = _fingerprint(prefix)
+    values, meta = _read_checkpoint(prefix, copy=False)
+    if before is not None and _fingerprint(prefix) == before:
+        verified.keep(prefix, before, values, meta)
+
+
+def _read_checkpoint(prefix_or_file: str, copy: bool) -> tuple[dict[str, np.ndarray], dict]:
     tf_prefix = _tf_prefix(prefix_or_file)
     if tf_prefix is not None:
         return tf_bundle.read_bundle(tf_prefix, copy=copy)

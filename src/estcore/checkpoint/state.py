@@ -49,6 +49,7 @@ from estcore.checkpoint.format import (
     read_checkpoint,
     read_header,
     stored_format,
+    verify_checkpoint,
 )
 from estcore.errors import NotFoundError
 
@@ -335,11 +336,14 @@ def restorable_checkpoint(checkpoint_dir: str, repair: bool = False) -> str | No
     Candidates, newest first: the state file's ``model_checkpoint_path``, the other
     paths it lists, then every ``model.ckpt-<step>`` checkpoint in the directory by step
     (estcore's ``.data`` or TF's ``.index``).
-    Each is verified (markers, length, checksum) before it is chosen; a state file may
-    only name files inside ``checkpoint_dir``. Whatever is skipped is logged as a
-    WARNING with the reason. With ``repair`` (the chief's train call), a state file that
-    is missing, unreadable or names another checkpoint is rewritten to name the one
-    chosen (its list keeps every listed checkpoint that is still on disk).
+    Each is read whole and verified (markers, length, every checksum) before it is
+    chosen, and what was read is kept for the restore that follows
+    (:func:`~estcore.checkpoint.format.verify_checkpoint`), so the restore does not read
+    and check the files again; a state file may only name files inside ``checkpoint_dir``.
+    Whatever is skipped is logged as a WARNING with the reason. With ``repair`` (the
+    chief's train call), a state file that is missing, unreadable or names another
+    checkpoint is rewritten to name the one chosen (its list keeps every listed
+    checkpoint that is still on disk).
 
     Returns:
         The chosen prefix (joined with ``checkpoint_dir``), or None when the directory
@@ -372,7 +376,7 @@ def restorable_checkpoint(checkpoint_dir: str, repair: bool = False) -> str | No
             skipped.append(f"{prefix}: outside {checkpoint_dir}")
             continue
         try:
-            read_header(prefix)
+            verify_checkpoint(prefix)  # kept for the restore that follows
         except (CheckpointCorruptError, OSError) as e:
             skipped.append(f"{prefix}: {e}")
             continue

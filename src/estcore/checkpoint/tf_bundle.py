@@ -49,6 +49,7 @@ import numpy as np
 from estcore._lib._pipeline import crc32c
 from estcore.checkpoint.errors import CheckpointCorruptError
 from estcore.checkpoint.fileio import atomic_write
+from estcore.checkpoint.tf_names import alias_hint, partition_aliases
 from estcore.checkpoint.tf_sstable import build_table, mask_crc, read_table
 from estcore.errors import InvalidArgumentError, NotFoundError
 from estcore.proto import wire
@@ -367,24 +368,51 @@ def read_tensor(index: BundleIndex, name: str, copy: bool = True) -> np.ndarray:
 class BundleValues(dict):
     """The readable variables of a bundle (name -> array). A variable that cannot be
     read (dtype, partitioning) is ``in`` the mapping and raises the error naming it
-    when it is looked up, so a restore that does not need it still works."""
+    when it is looked up, so a restore that does not need it still works.
 
-    def __init__(self, values: dict, unreadable: dict[str, Exception]):
+    estcore's name ``<var>/<slot>`` of a single-partition variable's optimizer slot,
+    which TF stores as ``<var>/part_0/<slot>`` or ``<var>/t_0/<slot>``
+    (:func:`~estcore.checkpoint.tf_names.partition_aliases`), is ``in`` the mapping too
+    and looks up TF's tensor; iterating gives TF's stored names only."""
+
+    def __init__(self, values: dict, unreadable: dict[str, Exception],
+                 aliases: dict[str, str] | None = None,
+                 ambiguous: dict[str, list[str]] | None = None):
         super().__init__(values)
         self._unreadable = unreadable
+        self._aliases = dict(aliases or {})
+        self._ambiguous = dict(ambiguous or {})
 
     def __contains__(self, name: object) -> bool:
-        return super().__contains__(name) or name in self._unreadable
+        return (super().__contains__(name) or name in self._unreadable
+                or name in self._aliases)
 
     def __missing__(self, name: str) -> Any:
         if name in self._unreadable:
             raise self._unreadable[name]
+        stored = self._aliases.get(name)
+        if stored is not None:
+            return self[stored]
         raise KeyError(name)
 
     @property
     def unreadable(self) -> list[str]:
         """Names of the variables that cannot be read, sorted."""
         return sorted(self._unreadable)
+
+    def copied(self) -> BundleValues:
+        """The same mapping with a writable copy of every array."""
+        return BundleValues({n: a.copy() for n, a in dict.items(self)}, self._unreadable,
+                            self._aliases, self._ambiguous)
+
+    @property
+    def aliases(self) -> dict[str, str]:
+        """estcore's slot name -> TF's stored name (single-partition slots)."""
+        return dict(self._aliases)
+
+    def missing_hint(self, name: str) -> str:
+        """Why ``name`` is not mapped to a TF partition name (empty if unrelated)."""
+        return alias_hint(name, self._ambiguous)
 
 
 def read_bundle(prefix: str, copy: bool = True) -> tuple[BundleValues, dict]:
@@ -413,7 +441,8 @@ def read_bundle(prefix: str, copy: bool = True) -> tuple[BundleValues, dict]:
                     raise _corrupt(index.shard_path(shard),
                                    f"variable {entry.name!r} is truncated")
                 values[entry.name] = _decode(index, entry, raw, copy)
-    return BundleValues(values, unreadable), dict(index.meta)
+    aliases, ambiguous = partition_aliases(index.entries)
+    return BundleValues(values, unreadable, aliases, ambiguous), dict(index.meta)
 
 
 def _entry_bytes(arr: np.ndarray, offset: int, crc: int) -> bytes:

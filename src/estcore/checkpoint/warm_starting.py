@@ -12,12 +12,17 @@ variable names so they can be tested without a graph:
 * ``var_name_to_prev_var_name`` maps a current name to its name in the source
   checkpoint; it does not change the selection. Unused entries are an error.
 
-Vocabulary remapping (``VocabInfo``) is not supported: a non-empty
-``var_name_to_vocab_info`` is refused with a clear error.
+* ``var_name_to_vocab_info`` maps a variable's name to a
+  :class:`~estcore.checkpoint.vocab_remap.VocabInfo`: that variable, when selected, is
+  remapped by vocabulary entry (:func:`~estcore.checkpoint.vocab_remap.remap`, TF 1.15's
+  semantics) instead of copied. Unused entries are an error, as TF.
 
 The checkpoint may be estcore's or TF's (a TF model_dir or ``model.ckpt-N`` prefix):
 reading goes through :class:`~estcore.checkpoint.state.CheckpointReader`, which reads
-both; only the selected variables are read.
+both; only the selected variables are read. From a TF checkpoint, a slot ``<var>/<slot>``
+the checkpoint holds only as ``<var>/part_0/<slot>`` or ``<var>/t_0/<slot>`` (TF's premade
+estimators' single-partition variables) is read from there
+(:func:`~estcore.checkpoint.tf_names.partition_aliases`), as a restore does.
 
 Must not: assign values or run a session (the Estimator's session setup writes what
 :func:`warm_start_values` returns); read the checkpoint format itself (through
@@ -36,9 +41,12 @@ from typing import Any
 import numpy as np
 
 from estcore.checkpoint.state import CheckpointReader, checkpoint_exists, resolve_checkpoint_path
+from estcore.checkpoint.tf_names import alias_hint, partition_aliases
+from estcore.checkpoint.vocab_remap import VocabInfo, remap
 from estcore.graph.variables import Variable
 
-__all__ = ["WarmStartSettings", "select_variables", "resolve_checkpoint", "warm_start_values"]
+__all__ = ["VocabInfo", "WarmStartSettings", "select_variables", "resolve_checkpoint",
+           "warm_start_values"]
 
 logger = logging.getLogger("estcore")
 
@@ -53,7 +61,8 @@ class WarmStartSettings(collections.namedtuple(
             used) or a checkpoint prefix.
         vars_to_warm_start: regex string, list of regex strings, list of
             Variables, or None (see the module docstring).
-        var_name_to_vocab_info: must be empty (vocab remapping unsupported).
+        var_name_to_vocab_info: variable name -> :class:`VocabInfo` (vocabulary
+            remapping of that variable).
         var_name_to_prev_var_name: current name -> name in the checkpoint.
     """
 
@@ -66,9 +75,10 @@ class WarmStartSettings(collections.namedtuple(
             ckpt_to_initialize_from = os.fspath(ckpt_to_initialize_from)
         if isinstance(ckpt_to_initialize_from, bytes):
             ckpt_to_initialize_from = ckpt_to_initialize_from.decode("utf-8")
-        if var_name_to_vocab_info:
-            raise ValueError("`var_name_to_vocab_info` (vocabulary remapping) is not supported "
-                             f"by estcore. Received: {var_name_to_vocab_info!r}")
+        for name, info in dict(var_name_to_vocab_info or {}).items():
+            if not isinstance(info, VocabInfo):
+                raise TypeError(f"var_name_to_vocab_info[{name!r}] must be a VocabInfo. "
+                                f"Received: {info!r}")
         return super().__new__(cls, ckpt_to_initialize_from, vars_to_warm_start,
                                dict(var_name_to_vocab_info or {}),
                                dict(var_name_to_prev_var_name or {}))
@@ -133,18 +143,21 @@ def resolve_checkpoint(ckpt_to_initialize_from: str) -> str:
 
 
 def warm_start_values(settings: WarmStartSettings, trainable_names: Sequence[str],
-                      global_names: Sequence[str],
-                      var_shapes: Mapping[str, Sequence[int]]) -> dict[str, np.ndarray]:
+                      global_names: Sequence[str], var_shapes: Mapping[str, Sequence[int]],
+                      graph_seed: int | None = None) -> dict[str, np.ndarray]:
     """Values to assign (current name -> array) for a warm start.
 
     Args:
         settings: the WarmStartSettings.
         trainable_names / global_names: the graph's variable names.
         var_shapes: current variable name -> shape, used to check the checkpoint.
+        graph_seed: the graph-level seed, for a ``VocabInfo.backup_initializer``
+            without its own seed.
 
     Raises:
-        ValueError: unused ``var_name_to_prev_var_name`` entries, a tensor missing
-            from the checkpoint, or a shape mismatch.
+        ValueError: unused ``var_name_to_prev_var_name`` or ``var_name_to_vocab_info``
+            entries, a tensor missing from the checkpoint, a shape mismatch, or a
+            vocabulary that does not fit.
     """
     prefix = resolve_checkpoint(settings.ckpt_to_initialize_from)
     logger.info("Warm-starting from: %s", settings.ckpt_to_initialize_from)
@@ -157,14 +170,28 @@ def warm_start_values(settings: WarmStartSettings, trainable_names: Sequence[str
         raise ValueError("You provided the following variables in var_name_to_prev_var_name "
                          f"that were not used: {unused}.  Perhaps you misspelled them?  Here "
                          f"is the list of viable variable names: {selected}")
+    vocab_infos = settings.var_name_to_vocab_info
+    vocab_unused = set(vocab_infos) - set(selected)
+    if vocab_unused:
+        raise ValueError("You provided the following variables in var_name_to_vocab_info that "
+                         f"were not used: {vocab_unused}.  Perhaps you misspelled them?  Here "
+                         f"is the list of viable variable names: {selected}")
     reader = CheckpointReader(prefix)
     shapes = reader.get_variable_to_shape_map()
+    aliases, ambiguous = partition_aliases(shapes) if reader.format == "tf" else ({}, {})
     out: dict[str, np.ndarray] = {}
     for name in selected:
         source = prev_map.get(name, name)
+        if source not in shapes and source in aliases:
+            source = aliases[source]  # TF's <var>/part_0/<slot> or <var>/t_0/<slot>
         if source not in shapes:
             raise ValueError(f"Tensor {source} is not found in "
-                             f"{settings.ckpt_to_initialize_from} checkpoint {shapes}")
+                             f"{settings.ckpt_to_initialize_from} checkpoint {shapes}"
+                             + alias_hint(source, ambiguous))
+        if name in vocab_infos:
+            out[name] = remap(name, reader.get_tensor(source), vocab_infos[name],
+                              tuple(var_shapes.get(name, shapes[source])), graph_seed)
+            continue
         want = list(var_shapes.get(name, shapes[source]))
         if list(shapes[source]) != want:
             raise ValueError(f"Shape of variable {name} ({want}) doesn't match with shape of "

@@ -2,7 +2,7 @@
 
 Public names: :class:`Dataset`, :class:`TextLineDataset`,
 :class:`FixedLengthRecordDataset`, :class:`TFRecordDataset`, :class:`Options`,
-:class:`TensorSpec`, :data:`AUTOTUNE`, :func:`map_mode` (how a map runs),
+:class:`TensorSpec`, :class:`SparseTensorSpec`, :data:`AUTOTUNE`, :func:`map_mode` (how a map runs),
 :class:`Iterator` (TF1's ``make_one_shot_iterator`` result).
 
 This ``__init__`` only re-exports. Must not: hold code.
@@ -18,8 +18,9 @@ from estcore.data.iterators import Iterator as Iterator
 from estcore.data.node import INFINITE as INFINITE_CARDINALITY
 from estcore.data.node import UNKNOWN as UNKNOWN_CARDINALITY
 from estcore.data.options import Options as Options
+from estcore.data.structure import SparseTensorSpec as SparseTensorSpec
 from estcore.data.structure import TensorSpec as TensorSpec
 
 __all__ = ["Dataset", "TextLineDataset", "FixedLengthRecordDataset", "TFRecordDataset",
-           "AUTOTUNE", "map_mode", "Iterator", "Options", "TensorSpec", "INFINITE_CARDINALITY",
-           "UNKNOWN_CARDINALITY"]
+           "AUTOTUNE", "map_mode", "Iterator", "Options", "TensorSpec", "SparseTensorSpec",
+           "INFINITE_CARDINALITY", "UNKNOWN_CARDINALITY"]

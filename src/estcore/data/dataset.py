@@ -29,7 +29,7 @@ from estcore._validation import invalid
 from estcore.data import file_cache, iterators, mapping, shuffle, sources, transforms
 from estcore.data.node import INFINITE, Node
 from estcore.data.options import Options
-from estcore.data.structure import TensorSpec, flatten_value, pack, to_array
+from estcore.data.structure import TensorSpec, flatten_value, is_sparse_spec, pack, to_array
 from estcore.errors import InvalidArgumentError
 from estcore.graph import dtypes as dt
 from estcore.graph.ops.core import constant_value
@@ -252,12 +252,14 @@ class Dataset:
             one batch must have equal shapes (else use ``padded_batch``).
         """
         b = _int_arg("batch_size", batch_size, 1)
+        self._no_sparse("batch")
         return self._wrap(transforms.BatchNode(self._node, b, bool(drop_remainder)))
 
     def padded_batch(self, batch_size: Any, padded_shapes: Any = None,
                      padding_values: Any = None, drop_remainder: bool = False) -> Dataset:
         """Batches of elements padded to ``padded_shapes`` (None dims: the batch's max)."""
         b = _int_arg("batch_size", batch_size, 1)
+        self._no_sparse("padded_batch")
         specs = self._node.flat_specs
         if padded_shapes is None:
             shapes = [s.shape for s in specs]
@@ -286,6 +288,7 @@ class Dataset:
 
     def unbatch(self) -> Dataset:
         """Splits each element along its first dimension into elements."""
+        self._no_sparse("unbatch")
         return self._wrap(transforms.UnbatchNode(self._node))
 
     def take(self, count: Any) -> Dataset:
@@ -387,6 +390,7 @@ class Dataset:
             raise invalid("filename", "a str", filename, TypeError)
         filename = os.fspath(filename)
         if filename:
+            self._no_sparse("cache(filename)")
             return self._wrap(file_cache.FileCacheNode(self._node, filename))
         return self._wrap(transforms.CacheNode(self._node))
 
@@ -412,6 +416,14 @@ class Dataset:
 
     def options(self) -> Options:
         return self._options
+
+    def _no_sparse(self, what: str) -> None:
+        if any(is_sparse_spec(s) for s in self._node.flat_specs):
+            raise ValueError(
+                f"{what}: this Dataset has SparseTensor components {self.element_spec}; "
+                "estcore's SparseTensors have rank 2, so their elements are already batches: "
+                "batch the serialized records first, then map parse_example over the "
+                "batches (ds.batch(n).map(lambda s: parse_example(s, features)))")
 
     # ------------------------------------------------------------------ description
 

@@ -145,7 +145,7 @@ def _read(base: str, specs: list) -> Iterator[Chunk]:
                     lengths = np.frombuffer(_exact(f, leaf[2], base, n), np.int64)
                     payload = _exact(f, leaf[1], base, n)
                     ends = np.cumsum(lengths).tolist()
-                    starts = [0, *ends[:-1]]
+                    starts = [0, *ends[:-1]] if ends else []
                     out = np.empty(len(ends), dtype=object)
                     out[:] = [payload[a:b] for a, b in zip(starts, ends, strict=True)]
                     chunk.append(out.reshape(shape))

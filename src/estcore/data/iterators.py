@@ -35,10 +35,12 @@ from estcore.data.node import Node
 from estcore.data.options import Options
 from estcore.data.shuffle import ShuffleNode
 from estcore.data.sources import FedSlicesNode
-from estcore.data.structure import chunk_len, cut, pack
+from estcore.data.structure import chunk_len, cut, flatten_up_to, is_sparse_spec, pack
 from estcore.errors import FailedPreconditionError, InvalidArgumentError, OutOfRangeError
+from estcore.graph import dtypes as dt
 from estcore.graph.ir import get_default_graph
 from estcore.graph.ops.script_ops import py_func
+from estcore.graph.sparse_tensor import SparseTensor, pad_value
 from estcore.inputs.resume import take_resume_state
 from estcore.inputs.shard import current_shard
 from estcore.inputs.source import GET_NEXT_COLLECTION, GetNextRecord
@@ -201,6 +203,7 @@ class Iterator:
         self._structure: Any = None
         self._initializer: Any = None
         self._pass: DatasetIterator | None = None
+        self._sparse: list[bool] = []
         self._tree = node.structure if is_nested(node.structure) else None
         self._fed = fed_sources(node)
         if initializable:  # in the graph the iterator is made in, as TF's MakeIterator op
@@ -236,12 +239,21 @@ class Iterator:
         """
         if self._tensors is None:
             specs = flatten(self._node.structure)
-            outs = py_func(self._pull, [], [s.dtype for s in specs],
-                           name=name or "IteratorGetNext")
+            self._sparse = [is_sparse_spec(s) for s in specs]
+            dtypes = [d for s, sp in zip(specs, self._sparse, strict=True)
+                      for d in ((dt.int64, s.dtype, dt.int64) if sp else (s.dtype,))]
+            outs = py_func(self._pull, [], dtypes, name=name or "IteratorGetNext")
             outs = [outs] if not isinstance(outs, list) else outs
-            for t, s in zip(outs, specs, strict=True):
-                t.set_shape(s.shape)
-            self._tensors = outs
+            tensors = []
+            for s, sp in zip(specs, self._sparse, strict=True):
+                if sp:  # a SparseTensor from its padded parts (cols, values, dense_shape)
+                    cols, vals, shape = outs[:3]
+                    outs = outs[3:]
+                    tensors.append(SparseTensor.from_parts(cols, vals, shape, shape=s.shape))
+                    continue
+                outs[0].set_shape(s.shape)
+                tensors.append(outs.pop(0))
+            self._tensors = tensors
             get_default_graph().add_to_collection(GET_NEXT_COLLECTION, GetNextRecord(
                 list(self._tensors), self.start))
             tree = self._node.structure if is_nested(self._node.structure) else None
@@ -257,7 +269,13 @@ class Iterator:
                     "getting the next element.")
             self._pass = self.start()
         element = next(self._pass)  # StopIteration: PyFunc raises OutOfRangeError
-        return flatten(element) if self._tree is not None else [element]
+        if not any(self._sparse):
+            return flatten(element) if self._tree is not None else [element]
+        flat = flatten_up_to(self._node.structure, element)
+        out = []
+        for v, sp in zip(flat, self._sparse, strict=True):
+            out.extend(pad_value(v) if sp else (v,))
+        return out
 
     def _restart(self, *fed: Any) -> None:
         if self._pass is not None:

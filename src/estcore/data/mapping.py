@@ -32,9 +32,12 @@ import numpy as np
 from estcore.data.node import Node
 from estcore.data.structure import (
     Chunk,
+    SparseTensorSpec,
     TensorSpec,
+    box,
     chunk_len,
     element_at,
+    is_sparse_spec,
     pack,
     to_array,
 )
@@ -43,8 +46,10 @@ from estcore.graph import dtypes as dt
 from estcore.graph.ir import Graph
 from estcore.graph.ops.array_ops import placeholder
 from estcore.graph.ops.core import convert_to_tensor
+from estcore.graph.ops.sparse_ops import sparse_placeholder
 from estcore.graph.session import Session
 from estcore.graph.shapes import TensorShape
+from estcore.graph.sparse_tensor import is_sparse
 from estcore.graph.tensor import Tensor
 from estcore.nest import flatten, is_nested, pack_sequence_as
 
@@ -87,25 +92,34 @@ class MapFunction:
         self.reason = ""
         self._tree: Any = None
         self._element_session: Session | None = None
+        self._sparse_out: list[bool] = []
         specs = flatten(structure)
         graph = Graph()
         try:
             with graph.as_default():
-                phs = [placeholder(s.dtype, s.shape, name=f"arg{i}") for i, s in enumerate(specs)]
+                phs = [sparse_placeholder(s.dtype, s.shape, name=f"arg{i}") if is_sparse_spec(s)
+                       else placeholder(s.dtype, s.shape, name=f"arg{i}")
+                       for i, s in enumerate(specs)]
                 result = normalize_result(call_with_element(fn, pack(_tree_of(structure), phs)))
-                leaves = [convert_to_tensor(v) for v in flatten(result)]
+                leaves = [v if is_sparse(v) else convert_to_tensor(v) for v in flatten(result)]
         except Exception as exc:  # noqa: BLE001 - any failure on symbolic tensors: numpy path
             self.reason = f"tracing failed: {type(exc).__name__}: {exc}"
             self._numpy_setup(elements)
             return
         for t in leaves:
-            if not isinstance(t, Tensor) or t.graph is not graph:
+            if not isinstance(t, Tensor) and not is_sparse(t) or t.graph is not graph:
                 raise ValueError(f"{what}: the function returned a tensor from another graph "
                                  f"({getattr(t, 'name', t)!r}); build every value inside it")
         self._tree = result if is_nested(result) else None
-        self.out_structure = pack(self._tree, [TensorSpec(t.shape, t.dtype) for t in leaves])
+        self._sparse_out = [is_sparse(t) for t in leaves]
+        self.out_structure = pack(self._tree, [
+            (SparseTensorSpec if is_sparse(t) else TensorSpec)(t.shape, t.dtype) for t in leaves])
         self._graph, self._phs, self._outs = graph, phs, leaves
         try:
+            if any(self._sparse_out) or any(map(is_sparse_spec, specs)):
+                raise NotVectorizable("SparseTensor inputs or results run per element (one "
+                                      "Session run per element: batch records before a "
+                                      "parse_example map)")
             g2, bphs, bouts = vectorize(phs, leaves)
         except Exception as exc:  # noqa: BLE001 - no rule, or a rule's graph rejected: per element
             self.reason = str(exc) if isinstance(exc, NotVectorizable) else \
@@ -198,6 +212,9 @@ class MapFunction:
                 self._element_session = Session(graph=self._graph)
             vals = self._element_session.run(
                 self._outs, feed_dict=dict(zip(self._phs, leaves, strict=True)))
+            if any(self._sparse_out):  # a SparseTensorValue is one object entry
+                return [box(v) if sp else np.asarray(v)
+                        for v, sp in zip(vals, self._sparse_out, strict=True)]
             return [np.asarray(v) for v in vals]
         result = self._call_numpy(leaves)
         specs = flatten(self.out_structure)

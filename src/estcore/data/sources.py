@@ -19,8 +19,11 @@ from estcore.data.node import CHUNK_ROWS, INFINITE, UNKNOWN, Node
 from estcore.data.structure import (
     Chunk,
     TensorSpec,
+    box,
     chunk_len,
     cut,
+    flatten_up_to,
+    is_sparse_spec,
     join,
     most_specific,
     pack,
@@ -30,6 +33,7 @@ from estcore.data.structure import (
 from estcore.errors import FailedPreconditionError, InvalidArgumentError
 from estcore.graph import dtypes as dt
 from estcore.graph.shapes import as_shape, fmt_shape
+from estcore.graph.sparse_tensor import SparseTensorValue
 from estcore.nest import assert_same_structure, flatten, is_nested, map_structure
 
 __all__ = ["SlicesNode", "FedSlicesNode", "TensorsNode", "RangeNode", "GeneratorNode", "ZipNode",
@@ -77,7 +81,9 @@ class FedSlicesNode(SlicesNode):
     leaf order). The element spec comes from their static shapes and dtypes. ``bind``
     (called by the initializer with the fed values) sets the arrays a pass reads; a
     pass started before any ``bind`` raises FailedPreconditionError. Binding again
-    (re-running the initializer) replaces the arrays for the passes started after.
+    (re-running the initializer) replaces the arrays for the passes started after (a
+    chunk pass started before keeps its arrays; the binding is the Dataset's, shared
+    by every iterator of it, as TF's placeholders are the graph's).
     """
 
     def __init__(self, structure: Any, leaves: list):
@@ -135,7 +141,9 @@ class FedSlicesNode(SlicesNode):
                 "initializable iterator's initializer runs: call "
                 "dataset.make_initializable_iterator() and run iterator.initializer with a "
                 "feed_dict for them before reading elements")
-        yield from super().chunks()
+        arrays, rows = self.arrays, self.num_rows  # a pass keeps the arrays it started on
+        for start in range(0, rows, CHUNK_ROWS):
+            yield cut(arrays, start, start + CHUNK_ROWS)
 
     def cardinality(self) -> int:
         return self.num_rows if self.bound else UNKNOWN
@@ -198,8 +206,15 @@ class GeneratorNode(Node):
 
     def chunks(self) -> Iterator[Chunk]:
         specs = self.flat_specs
+        sparse = any(map(is_sparse_spec, specs))
         for n, value in enumerate(self.generator(*self.args)):
-            if is_nested(self.structure):
+            if sparse:  # a SparseTensorValue (a namedtuple) is one leaf
+                try:
+                    leaves = flatten_up_to(self.structure, value)
+                except (ValueError, TypeError, KeyError, IndexError) as exc:
+                    raise TypeError(f"from_generator: element {n} does not match the declared "
+                                    f"structure: {exc!r}") from None
+            elif is_nested(self.structure):
                 try:
                     assert_same_structure(self.structure, value, check_types=False)
                 except (ValueError, TypeError) as exc:
@@ -210,6 +225,9 @@ class GeneratorNode(Node):
                 leaves = [value]
             out = []
             for j, (v, spec) in enumerate(zip(leaves, specs, strict=True)):
+                if is_sparse_spec(spec):
+                    out.append(box(_sparse_value(v, spec, n, j))[None])
+                    continue
                 a = to_array(v, f"from_generator element {n}", spec.dtype)
                 if not spec.shape.is_compatible_with(as_shape(a.shape)):
                     raise ValueError(
@@ -221,6 +239,30 @@ class GeneratorNode(Node):
 
     def describe(self) -> list:
         return ["generator", getattr(self.generator, "__qualname__", "?")]
+
+
+def _sparse_value(value: Any, spec: TensorSpec, n: int, j: int) -> SparseTensorValue:
+    """A generator's SparseTensorValue (or ``(indices, values, dense_shape)``) checked
+    against its SparseTensorSpec (rank 2, dtype, shape)."""
+    what = f"from_generator: element {n}, component {j}"
+    if not isinstance(value, (tuple, list)) or len(value) != 3:
+        raise TypeError(f"{what} is declared sparse: expected a SparseTensorValue(indices, "
+                        f"values, dense_shape), got {type(value).__name__}")
+    indices, values, dense_shape = value
+    ds = np.asarray(dense_shape, np.int64).reshape(-1)
+    idx = np.asarray(indices, np.int64)
+    if idx.size == 0:
+        idx = idx.reshape(0, 2)
+    if idx.ndim != 2 or idx.shape[1] != 2:
+        raise ValueError(f"{what}: `indices` must have shape [nnz, 2]; got {list(idx.shape)}")
+    vals = to_array(values, what, spec.dtype).reshape(-1)
+    if ds.size != 2 or not spec.shape.is_compatible_with(as_shape(ds.tolist())):
+        raise ValueError(f"{what} has dense_shape {ds.tolist()}, which is not compatible with "
+                         f"the declared shape {fmt_shape(spec.shape)} (estcore SparseTensors "
+                         "have rank 2)")
+    if idx.shape[0] != vals.shape[0]:
+        raise ValueError(f"{what} has {vals.shape[0]} values for {idx.shape[0]} indices")
+    return SparseTensorValue(idx, vals, ds)
 
 
 class ZipNode(Node):

@@ -23,10 +23,11 @@ import numpy as np
 from estcore.graph import dtypes as dt
 from estcore.graph.ops.core import constant_value
 from estcore.graph.shapes import TensorShape, as_shape, fmt_shape
-from estcore.nest import flatten, pack_sequence_as
+from estcore.nest import flatten, is_nested, pack_sequence_as
 
-__all__ = ["TensorSpec", "to_array", "flatten_value", "spec_for", "Chunk", "chunk_len",
-           "cut", "join", "element_at", "stack_elements", "most_specific", "is_batched_spec"]
+__all__ = ["TensorSpec", "SparseTensorSpec", "is_sparse_spec", "box", "to_array", "flatten_value",
+           "spec_for", "Chunk", "chunk_len", "cut", "join", "element_at", "stack_elements",
+           "most_specific", "is_batched_spec", "flatten_up_to"]
 
 Chunk = list  # list[np.ndarray], one per leaf, equal leading length
 
@@ -41,6 +42,7 @@ class TensorSpec:
     """
 
     __slots__ = ("shape", "dtype", "name")
+    is_sparse = False  # SparseTensorSpec: True (read by estcore.inputs without an import)
 
     def __init__(self, shape: Any, dtype: Any = dt.float32, name: str | None = None):
         self.shape = as_shape(shape)
@@ -64,6 +66,43 @@ class TensorSpec:
     def __repr__(self) -> str:
         return f"TensorSpec(shape={fmt_shape(self.shape)}, dtype=tf.{self.dtype.name}, " \
                f"name={self.name!r})"
+
+
+class SparseTensorSpec(TensorSpec):
+    """The type of a SparseTensor leaf (TF's ``tf.SparseTensorSpec``): rank 2
+    ``[rows, columns]`` (estcore's SparseTensors). In a chunk such a leaf is an object
+    array holding one ``SparseTensorValue`` per element (see :func:`box`)."""
+
+    __slots__ = ()
+    is_sparse = True
+
+    def __repr__(self) -> str:
+        dims = None if self.shape.rank is None else self.shape.as_list()
+        return f"SparseTensorSpec(TensorShape({dims}), tf.{self.dtype.name})"
+
+    def _key(self) -> tuple:
+        return ("sparse", *super()._key())
+
+
+def is_sparse_spec(spec: Any) -> bool:
+    return isinstance(spec, SparseTensorSpec)
+
+
+def box(value: Any) -> np.ndarray:
+    """A 0-d object array holding ``value`` (a SparseTensorValue as one chunk entry)."""
+    out = np.empty((), dtype=object)
+    out[()] = value
+    return out
+
+
+def flatten_up_to(structure: Any, value: Any) -> list:
+    """The leaves of ``value`` at the leaves of ``structure`` (an element spec): a
+    SparseTensorValue (a namedtuple) stays one leaf where the spec has a leaf."""
+    if isinstance(structure, TensorSpec) or not is_nested(structure):
+        return [value]
+    if isinstance(structure, dict):
+        return [x for k in sorted(structure) for x in flatten_up_to(structure[k], value[k])]
+    return [x for s, v in zip(structure, value, strict=True) for x in flatten_up_to(s, v)]
 
 
 def _np_dtype(d: dt.DType) -> np.dtype:

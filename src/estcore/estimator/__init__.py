@@ -25,7 +25,7 @@ from estcore.checkpoint.state import (
     load_checkpoint,
     load_variable,
 )
-from estcore.checkpoint.warm_starting import WarmStartSettings
+from estcore.checkpoint.warm_starting import VocabInfo, WarmStartSettings
 from estcore.estimator import experimental as experimental
 from estcore.estimator import export as export
 from estcore.estimator import inputs as inputs
@@ -127,6 +127,7 @@ __all__ = [
     "TaskType",
     "TensorServingInputReceiver",
     "TrainSpec",
+    "VocabInfo",
     "WarmStartSettings",
     "add_metrics",
     "build_raw_serving_input_receiver_fn",

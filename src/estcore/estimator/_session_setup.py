@@ -18,10 +18,12 @@ import numpy as np
 
 from estcore.checkpoint.format import read_checkpoint, read_tensor_unverified
 from estcore.checkpoint.state import CheckpointReader
+from estcore.checkpoint.tf_bundle import BundleValues
 from estcore.checkpoint.warm_starting import warm_start_values
 from estcore.errors import InvalidArgumentError, NotFoundError
 from estcore.graph.dtypes import as_dtype
 from estcore.graph.ops.array_ops import placeholder
+from estcore.graph.ops.sparse_ops import sparse_placeholder
 from estcore.graph.session import Session
 from estcore.graph.variables import global_variables, local_variables, trainable_variables
 from estcore.inputs.source import Leaf, flatten_structure
@@ -40,7 +42,10 @@ def variable_name(v: Any) -> str:
 
 def _placeholder(leaf: Leaf, name: str) -> Any:
     safe = "".join(c if (c.isalnum() or c in "_-./") else "_" for c in name) or "input"
-    return placeholder(as_dtype(leaf.dtype), shape=[None, *leaf.shape], name=safe)
+    if leaf.sparse:  # a Dataset's SparseTensor component, fed a SparseTensorValue
+        return sparse_placeholder(as_dtype(leaf.dtype), shape=[None, *leaf.shape], name=safe)
+    shape = [None, *leaf.shape] if leaf.batched else list(leaf.shape)
+    return placeholder(as_dtype(leaf.dtype), shape=shape, name=safe)
 
 
 def build_placeholders(spec: Any, prefix: str) -> Any:
@@ -208,11 +213,18 @@ def restore_session(sess: Any, variables: list, checkpoint_path: str,
     wanted = rename
     missing = sorted(n for n in wanted if n not in values)
     if missing:
+        hint = values.missing_hint(missing[0]) if isinstance(values, BundleValues) else ""
         raise NotFoundError(
             "Restoring from checkpoint failed. This is most likely due to a Variable name or "
             "other graph key that is missing from the checkpoint. Please ensure that you have "
             "not altered the graph expected based on the checkpoint. Original error:\n\n"
-            f"Key {missing[0]} not found in checkpoint {checkpoint_path}")
+            f"Key {missing[0]} not found in checkpoint {checkpoint_path}{hint}")
+    if isinstance(values, BundleValues):
+        mapped = sorted(n for n in wanted if n in values.aliases)
+        if mapped:
+            logger.info("Restoring %d optimizer slot(s) from TF's names for the slots of "
+                        "single-partition variables (%s <- %s%s)", len(mapped), mapped[0],
+                        values.aliases[mapped[0]], ", ..." if len(mapped) > 1 else "")
     try:
         sess.set_variable_values({var: values[ckpt] for ckpt, var in wanted.items()})
     except InvalidArgumentError as e:
@@ -247,7 +259,8 @@ def create_session(graph: Any, config: Any, checkpoint_path: str | None,
         if warm_start is not None:
             shapes = {variable_name(v): list(v.shape.as_list()) for v in global_vars}
             values = warm_start_values(warm_start, [variable_name(v) for v in trainable],
-                                       [variable_name(v) for v in global_vars], shapes)
+                                       [variable_name(v) for v in global_vars], shapes,
+                                       graph.seed)
             if values:
                 sess.set_variable_values({k: np.asarray(v) for k, v in values.items()})
         init_fn = getattr(scaffold, "init_fn", None)

@@ -87,10 +87,13 @@ def _log_signature_report(signatures: dict) -> None:
 
 
 def _resolve_checkpoint(estimator: Estimator, checkpoint_path: Any) -> str:
-    """The checkpoint to export: the given one, the latest, or the warm-start source."""
+    """The checkpoint to export: the given one, else the newest of model_dir that loads
+    (the choice train / evaluate / predict make: a damaged newest checkpoint is skipped
+    with a WARNING, and checkpoint files of which none loads are an error), else the
+    warm-start source."""
     if checkpoint_path:
         return os.fspath(checkpoint_path)
-    ckpt = estimator.latest_checkpoint()
+    ckpt = cs.restorable_checkpoint(estimator.model_dir)
     if ckpt:
         return ckpt
     warm = estimator._warm_start_settings

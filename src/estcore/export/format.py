@@ -1,4 +1,4 @@
-"""The estcore export directory format (version 1).
+"""The estcore export directory format (versions 1 and 2).
 
 An export is a directory ``export_dir_base/<10-digit timestamp>/`` holding::
 
@@ -14,7 +14,8 @@ An export is a directory ``export_dir_base/<10-digit timestamp>/`` holding::
 ``saved_model.json``::
 
     {"format": "estcore-saved-model",
-     "format_version": 1,                 readers refuse any other version
+     "format_version": 1 | 2,             2 when the graph holds control flow (below);
+                                          readers refuse any version they do not know
      "estcore_version": "0.1.0",
      "tags": ["serve"],
      "global_step": 1000,
@@ -58,7 +59,27 @@ tagged objects for what JSON lacks:
 ``{"$float": "nan" | "inf" | "-inf"}``  a non-finite float
 ``{"$slice": [start, stop, step]}``     a slice (ints or null)
 ``{"$ellipsis": null}``                 ``...``
+``{"$body": {...}}``                    a control-flow sub-graph (version 2 only, below)
 =====================================  ==============================================
+
+Version 2 (written only when the serving graph holds ``cond`` / ``case`` / ``map_fn``;
+other exports stay version 1, readable by older estcore): a ``Cond`` node's ``branches``
+and a ``MapFn`` node's ``body`` are ``$body`` objects that refer to nodes of the same
+list, never to code::
+
+    {"$body": {"ranges":   [[first, end], ...],  positions in graph.nodes (end excluded)
+                                                 of the sub-graph's nodes, which are
+                                                 listed before the node owning it
+               "outputs":  ["<node>:<i>", ...],  the function's flat results
+               "inputs":   [...],                map_fn's per-element placeholders
+               "captures": [...],                outside tensors it reads (checked)
+               "variables": [...]}}              variables it reads (checked)
+
+A node inside a sub-graph may carry ``"control": ["<node>", ...]``: the earlier nodes
+of the same sub-graph it waits for (an ``Assert`` before a result, as ``tf.case``
+builds); control edges elsewhere are not kept. The loader rebuilds the nodes in order
+and the ``Cond`` / ``MapFn`` nodes with sub-graphs over the rebuilt nodes; the captures
+and variables it finds must equal the recorded ones.
 
 ``as_text`` is accepted for TF compatibility; the graph is always JSON text.
 Nothing in the directory is ever executed: no pickle, no eval, no import by
@@ -74,6 +95,7 @@ import json
 import math
 import os
 import zlib
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -84,11 +106,14 @@ from estcore.graph.shapes import TensorShape
 
 __all__ = ["FORMAT_NAME", "FORMAT_VERSION", "GRAPH_FILE", "VARIABLES_DIR", "VARIABLES_FILE",
            "CONSTS_FILE", "ONNX_FILE", "ASSETS_EXTRA_DIR", "ExportFormatError",
-           "MAX_JSON_DEPTH", "encode_attr", "decode_attr", "read_json", "write_json",
-           "json_checksum", "file_manifest", "verify_files"]
+           "MAX_JSON_DEPTH", "FORMAT_VERSIONS", "BASE_FORMAT_VERSION", "encode_attr",
+           "decode_attr", "read_json", "write_json", "json_checksum", "file_manifest",
+           "verify_files"]
 
 FORMAT_NAME = "estcore-saved-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2         # the newest version written
+FORMAT_VERSIONS = (1, 2)   # the versions this estcore reads
+BASE_FORMAT_VERSION = 1    # written when no version-2 feature is used
 GRAPH_FILE = "saved_model.json"
 VARIABLES_DIR = "variables"
 VARIABLES_FILE = os.path.join(VARIABLES_DIR, "variables.data")
@@ -108,8 +133,13 @@ class ExportFormatError(ValueError):
     """An export directory is missing files, corrupted, or not understood."""
 
 
-def encode_attr(value: Any, key: str, consts: dict[str, np.ndarray]) -> Any:
+def encode_attr(value: Any, key: str, consts: dict[str, np.ndarray],
+                bodies: Callable[[Any, str], dict | None] | None = None) -> Any:
     """Encode one attribute value as JSON data; arrays go to ``consts`` under ``key``.
+
+    Args:
+        bodies: the writer's encoder of sub-graphs: returns the ``$body`` content for a
+            value it knows (a traced branch or body), None for anything else.
 
     Raises:
         ValueError: the value cannot be stored without code (e.g. a callable).
@@ -140,7 +170,7 @@ def encode_attr(value: Any, key: str, consts: dict[str, np.ndarray]) -> Any:
                              "be exported")
         item = value.item()
         if isinstance(item, float) and not math.isfinite(item):
-            item = encode_attr(item, key, consts)
+            item = encode_attr(item, key, consts, bodies)
         return {"$scalar": [value.dtype.str, item]}
     if isinstance(value, np.ndarray):
         if value.dtype.kind in _NUMERIC_KINDS:
@@ -153,26 +183,37 @@ def encode_attr(value: Any, key: str, consts: dict[str, np.ndarray]) -> Any:
             return {"$strings": items, "shape": list(value.shape)}
         raise ValueError(f"attribute {key!r}: array of dtype {value.dtype} cannot be exported")
     if isinstance(value, tuple):
-        return {"$tuple": [encode_attr(v, f"{key}/{i}", consts) for i, v in enumerate(value)]}
+        return {"$tuple": [encode_attr(v, f"{key}/{i}", consts, bodies)
+                           for i, v in enumerate(value)]}
     if isinstance(value, list):
-        return [encode_attr(v, f"{key}/{i}", consts) for i, v in enumerate(value)]
+        return [encode_attr(v, f"{key}/{i}", consts, bodies) for i, v in enumerate(value)]
     if isinstance(value, dict):
         out = {}
         for k, v in value.items():
             if not isinstance(k, str):
                 raise ValueError(f"attribute {key!r}: dict key {k!r} is not a string")
-            out[k] = encode_attr(v, f"{key}/{k}", consts)
+            out[k] = encode_attr(v, f"{key}/{k}", consts, bodies)
         return {"$dict": out}
+    if bodies is not None:
+        enc = bodies(value, key)
+        if enc is not None:
+            return {"$body": enc}
     raise ValueError(f"attribute {key!r} holds a {type(value).__name__} ({value!r}), which "
                      "cannot be exported without Python code")
 
 
-def decode_attr(value: Any, where: str, consts: dict[str, np.ndarray]) -> Any:
-    """Inverse of :func:`encode_attr`; unknown tags raise :class:`ExportFormatError`."""
+def decode_attr(value: Any, where: str, consts: dict[str, np.ndarray],
+                bodies: Callable[[Any, str], Any] | None = None) -> Any:
+    """Inverse of :func:`encode_attr`; unknown tags raise :class:`ExportFormatError`.
+
+    Args:
+        bodies: the loader's builder of a sub-graph from a ``$body`` content; None (a
+            version-1 file) makes ``$body`` an error.
+    """
     if value is None or isinstance(value, (bool, str, int, float)):
         return value
     if isinstance(value, list):
-        return [decode_attr(v, where, consts) for v in value]
+        return [decode_attr(v, where, consts, bodies) for v in value]
     if not isinstance(value, dict) or len(value) == 0:
         raise ExportFormatError(f"{where}: attribute value {value!r} is not understood")
     tag = next(iter(value))
@@ -189,9 +230,9 @@ def decode_attr(value: Any, where: str, consts: dict[str, np.ndarray]) -> Any:
                 raise ExportFormatError(f"{where}: bad shape {body!r}")
             return TensorShape(body)
         if tag == "$tuple" and len(value) == 1 and isinstance(body, list):
-            return tuple(decode_attr(v, where, consts) for v in body)
+            return tuple(decode_attr(v, where, consts, bodies) for v in body)
         if tag == "$dict" and len(value) == 1 and isinstance(body, dict):
-            return {str(k): decode_attr(v, where, consts) for k, v in body.items()}
+            return {str(k): decode_attr(v, where, consts, bodies) for k, v in body.items()}
         if tag == "$array" and len(value) == 1 and isinstance(body, str):
             if body not in consts:
                 raise ExportFormatError(f"{where}: constant {body!r} is missing from "
@@ -208,6 +249,11 @@ def decode_attr(value: Any, where: str, consts: dict[str, np.ndarray]) -> Any:
             if dtype.kind not in _NUMERIC_KINDS:
                 raise ExportFormatError(f"{where}: bad scalar dtype {body[0]!r}")
             return dtype.type(decode_attr(body[1], where, consts))
+        if tag == "$body" and len(value) == 1:
+            if bodies is None:
+                raise ExportFormatError(f"{where}: a control-flow sub-graph ($body) in a "
+                                        "format_version 1 file (it needs format_version 2)")
+            return bodies(body, where)
         if tag == "$ellipsis" and len(value) == 1 and body is None:
             return Ellipsis
         if tag == "$slice" and len(value) == 1 and isinstance(body, list) and len(body) == 3 \
@@ -320,10 +366,11 @@ def read_json(path: str) -> dict:
         raise ExportFormatError(f"{path} is corrupted: checksum mismatch (the file was "
                                 "modified or damaged after export)")
     version = data.get("format_version")
-    if version != FORMAT_VERSION:
+    if isinstance(version, bool) or version not in FORMAT_VERSIONS:
+        known = " or ".join(str(v) for v in FORMAT_VERSIONS)
         raise ExportFormatError(
             f"{path} has format_version {version!r}; this estcore reads format_version "
-            f"{FORMAT_VERSION} only (re-export the model with this estcore version, or "
+            f"{known} only (re-export the model with this estcore version, or "
             "upgrade estcore)")
     for key, kind in (("graph", dict), ("signatures", dict)):
         if not isinstance(data.get(key), kind):

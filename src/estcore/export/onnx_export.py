@@ -14,7 +14,12 @@ Mapping (NHWC ops get Transposes around the NCHW ONNX op; onnxruntime folds them
 * elementwise math, comparisons, logical ops, activations, Softmax/LogSoftmax,
   ArgMax/ArgMin, Cast, Reshape, Transpose, ConcatV2, Pack, ExpandDims, Squeeze,
   Tile, Shape, GatherV2, SelectV2, StridedSlice (ints, slices, ``...``, newaxis),
-  reductions (Sum/Mean/Max/Min/Prod), Identity/StopGradient, BiasAdd, MatMul (with transposes).
+  reductions (Sum/Mean/Max/Min/Prod), Identity/StopGradient, BiasAdd, MatMul (with transposes);
+* control flow: ``Cond`` (``tf.cond`` / ``tf.case``) -> If, its branches converted into
+  the If's sub-graphs (they read outer values by name); ``MapFn`` (``tf.map_fn``) ->
+  Scan over dimension 0 with the body as the Scan body. A branch or body holding an op
+  without a mapping (``Assert``, as ``tf.case`` without a default builds, ``PyFunc``, ...)
+  makes the whole graph unsupported, as anywhere else.
 
 Any other op type raises :class:`UnsupportedOpsError` naming every unsupported
 node; the caller then writes the native format only.
@@ -328,15 +333,21 @@ def convert(inputs: dict, outputs: dict, variables: dict) -> Any:
     """
     import onnx  # optional third-party dependency (estcore[onnx])
 
-    from estcore.export.writer import prune  # the writer imports this module: a real cycle
+    # the writer imports this module: a real cycle
+    from estcore.export.writer import bodies_of, prune
 
     global _HANDLERS
     if _HANDLERS is None:
         _HANDLERS = _handlers()
     fed = {id(t.op): k for k, t in inputs.items()}
     nodes = prune(list(outputs.values()), stop=fed)
+    inside = set()   # nodes of cond branches and map_fn bodies: emitted in sub-graphs
+    for op in nodes:
+        for body in bodies_of(op):
+            inside.update(id(o) for o in body.ops)
+            inside.update(id(t.op) for t in body.inputs)
     bad = [f"{op.type} '{op.name}'" for op in nodes
-           if op.type not in _HANDLERS and op.type not in ("Const", "VariableV2")
+           if op.type not in _HANDLERS and op.type not in _STRUCTURAL
            and id(op) not in fed]
     if bad:
         raise UnsupportedOpsError(bad)
@@ -350,22 +361,12 @@ def convert(inputs: dict, outputs: dict, variables: dict) -> Any:
         graph_inputs.append(onnx.helper.make_tensor_value_info(
             key, _onnx_dtype(onnx, t.dtype.np), dims))
     for op in nodes:
-        if id(op) in fed:
+        if id(op) in fed or id(op) in inside:
             continue
-        t0 = op.outputs[0]
         if op.type == "VariableV2":
-            b.initializer(t0.name, variables[op.name])
-        elif op.type == "Const":
-            value = op.attrs["value"]
-            if value.dtype.kind not in "biuf":
-                raise UnsupportedOpsError([f"Const '{op.name}' (string constant)"])
-            b.initializer(t0.name, value)
+            b.initializer(op.outputs[0].name, variables[op.name])
         else:
-            ins = [names.get(t.name, t.name) for t in op.inputs]
-            try:
-                _HANDLERS[op.type](b, op, ins, t0.name)
-            except KeyError:
-                raise UnsupportedOpsError([f"{op.type} '{op.name}' (attributes)"]) from None
+            _emit(b, op, names, top=True)
     graph_outputs = []
     for key, t in outputs.items():
         src = names.get(t.name, t.name)
@@ -381,6 +382,72 @@ def convert(inputs: dict, outputs: dict, variables: dict) -> Any:
     model.ir_version = min(model.ir_version, 8)
     onnx.checker.check_model(model)
     return model
+
+
+_STRUCTURAL = ("Const", "VariableV2", "Cond", "MapFn", "MapElement")
+
+
+def _emit(b: _Builder, op: Any, names: dict, top: bool = False) -> None:
+    """Add the ONNX nodes of one estcore node (a constant becomes an initializer at the
+    top level, a Constant node inside a sub-graph)."""
+    t0 = op.outputs[0] if op.outputs else None
+    if op.type == "Const":
+        value = op.attrs["value"]
+        if value.dtype.kind not in "biuf":
+            raise UnsupportedOpsError([f"Const '{op.name}' (string constant)"])
+        if top:
+            b.initializer(t0.name, value)
+        else:
+            b.nodes.append(b.helper.make_node(
+                "Constant", [], [t0.name], name=b.fresh("Constant"),
+                value=b.onnx.numpy_helper.from_array(np.ascontiguousarray(value))))
+        return
+    if op.type == "VariableV2":   # read inside a sub-graph: an outer initializer
+        return
+    ins = [names.get(t.name, t.name) for t in op.inputs]
+    if op.type == "Cond":
+        graphs = [_sub_graph(b, body, names, f"{op.name}/branch{i}", [])
+                  for i, body in enumerate(op.attrs["branches"])]
+        b.nodes.append(b.helper.make_node("If", [ins[0]], [t.name for t in op.outputs],
+                                          name=b.fresh("If"), then_branch=graphs[0],
+                                          else_branch=graphs[1]))
+        return
+    if op.type == "MapFn":
+        body, n = op.attrs["body"], op.attrs["n_elems"]
+        elems = [b.helper.make_tensor_value_info(t.name, _onnx_dtype(b.onnx, t.dtype.np),
+                                                 _dims(t))
+                 for t in body.inputs]
+        graph = _sub_graph(b, body, names, f"{op.name}/body", elems)
+        b.nodes.append(b.helper.make_node("Scan", ins[:n], [t.name for t in op.outputs],
+                                          name=b.fresh("Scan"), body=graph,
+                                          num_scan_inputs=n))
+        return
+    try:
+        _HANDLERS[op.type](b, op, ins, t0.name)
+    except KeyError:
+        raise UnsupportedOpsError([f"{op.type} '{op.name}' (attributes)"]) from None
+
+
+def _dims(t: Any) -> list | None:
+    return None if t.shape.rank is None else t.shape.as_list()
+
+
+def _sub_graph(b: _Builder, body: Any, names: dict, label: str, inputs: list) -> Any:
+    """An If branch / Scan body: ``body``'s nodes, outer values read by name."""
+    sub = _Builder(b.onnx)
+    sub._n = b._n
+    fed = {id(t.op) for t in body.inputs}
+    for op in body.ops:
+        if id(op) not in fed:
+            _emit(sub, op, names)
+    outs = []
+    for t in body.outputs:
+        out = sub.node("Identity", [names.get(t.name, t.name)], base=f"{label}/out")
+        outs.append(b.helper.make_tensor_value_info(out, _onnx_dtype(b.onnx, t.dtype.np),
+                                                    _dims(t)))
+    b._n = sub._n
+    return b.helper.make_graph(sub.nodes, label.replace("/", "_"), inputs, outs,
+                               initializer=sub.inits)
 
 
 def write_onnx(path: str, inputs: dict, outputs: dict, variables: dict) -> None:

@@ -10,6 +10,7 @@ PREDICT graph and builds the signatures, then calls :func:`write_saved_model`.
 
 from __future__ import annotations
 
+import bisect
 import logging
 import os
 import shutil
@@ -22,6 +23,7 @@ from estcore._version import __version__
 from estcore.checkpoint.format import read_checkpoint, write_checkpoint
 from estcore.export import format as fmt
 from estcore.export.onnx_export import UnsupportedOpsError, write_onnx
+from estcore.graph.ops.subgraph import Body
 from estcore.graph.registry import get_row
 
 __all__ = ["write_saved_model", "get_timestamped_export_dir", "prune", "graph_to_json",
@@ -101,12 +103,25 @@ def _tensor_spec(t: Any) -> dict:
     return {"tensor": t.name, "dtype": t.dtype.name, "shape": shape}
 
 
+def bodies_of(op: Any) -> list:
+    """The traced sub-graphs (:class:`Body`) an op's attributes hold (a ``Cond``'s
+    branches, a ``MapFn``'s body)."""
+    out = []
+    for v in op.attrs.values():
+        if isinstance(v, Body):
+            out.append(v)
+        elif isinstance(v, (list, tuple)):
+            out.extend(b for b in v if isinstance(b, Body))
+    return out
+
+
 def prune(fetches: list, stop: Any = ()) -> list:
     """The nodes ``fetches`` (tensors) depend on through data inputs, in graph order.
 
-    Control dependencies are not followed (a serving graph has no state to order).
-    The inputs of ops whose id is in ``stop`` (ops that become graph inputs) are not
-    followed either.
+    Control dependencies are not followed (a serving graph has no state to order),
+    except inside a control-flow sub-graph: the nodes a ``Cond`` / ``MapFn`` runs
+    (its bodies' nodes, with the control edges between them) are included. The inputs
+    of ops whose id is in ``stop`` (ops that become graph inputs) are not followed.
     """
     seen: dict[int, Any] = {}
     stack = [t.op for t in fetches]
@@ -117,13 +132,57 @@ def prune(fetches: list, stop: Any = ()) -> list:
         seen[id(op)] = op
         if id(op) not in stop:
             stack.extend(t.op for t in op.inputs)
+            for body in bodies_of(op):
+                stack.extend(body.ops)
+                stack.extend(t.op for t in body.inputs + body.outputs)
     return sorted(seen.values(), key=lambda op: op._id)
 
 
+def _body_encoder(nodes: list) -> tuple:
+    """``(encode, inside)``: the ``$body`` encoder for sub-graphs of ``nodes`` (sorted by
+    id), and the set of node ids inside some sub-graph (filled as bodies are encoded)."""
+    ids = [op._id for op in nodes]
+    present = set(ids)
+    inside: set[int] = set()
+
+    def encode(value: Any, key: str) -> dict | None:
+        if not isinstance(value, Body):
+            return None
+        if value.stash:
+            raise ValueError(f"attribute {key!r} is a gradient's sub-graph (it reads values "
+                             "kept by a forward cond), which is not part of a serving graph")
+        ranges = []
+        for a, b in value.ranges:
+            lo, hi = bisect.bisect_left(ids, a), bisect.bisect_left(ids, b)
+            ranges.append([lo, hi])
+            inside.update(ids[lo:hi])
+        names = {}
+        for part in ("outputs", "inputs", "captures", "variables"):
+            ts = getattr(value, part)
+            lost = [t.name for t in ts if t.op._id not in present]
+            if lost:
+                raise ValueError(f"attribute {key!r}: the sub-graph's {part} {lost} are not "
+                                 "in the exported graph")
+            names[part] = [t.name for t in ts]
+        return {"ranges": ranges, **names}
+    return encode, inside
+
+
 def graph_to_json(nodes: list, seed: Any) -> tuple[dict, dict[str, np.ndarray]]:
-    """Encode ``nodes`` as plain data; returns ``(graph json, constants)``."""
+    """Encode ``nodes`` as plain data; returns ``(graph json, constants)``.
+
+    A graph with control flow (``$body`` attributes, ``control`` lists) gets the key
+    ``"format_version": 2`` in the returned dict for the writer (popped before writing).
+    """
     consts: dict[str, np.ndarray] = {}
     out = []
+    encode_body, inside = _body_encoder(nodes)
+    # sub-graphs are encoded at their owner, which comes after their nodes: first pass
+    # to learn which nodes are inside one (for their control lists)
+    owners = [op for op in nodes if bodies_of(op)]
+    for op in owners:
+        for i, body in enumerate(bodies_of(op)):
+            encode_body(body, f"{op.name}/body{i}")
     for op in nodes:
         row = get_row(op.type)
         if row.writes or op.type in _FORBIDDEN or row.grad_op:
@@ -132,16 +191,27 @@ def graph_to_json(nodes: list, seed: Any) -> tuple[dict, dict[str, np.ndarray]]:
                              "predictions without it in PREDICT mode.")
         attrs = {}
         for k, v in op.attrs.items():
+            if op.type == "Cond" and k == "stash":
+                # what a forward cond keeps for its gradient: no gradient is exported
+                v = [[] for _ in v]
             try:
-                attrs[k] = fmt.encode_attr(v, f"{op.name}/{k}", consts)
+                attrs[k] = fmt.encode_attr(v, f"{op.name}/{k}", consts, encode_body)
             except ValueError as e:
                 raise ValueError(f"Cannot export node '{op.name}' ({op.type}): {e}") from None
-        out.append({"name": op.name, "type": op.type,
-                    "inputs": [t.name for t in op.inputs], "attrs": attrs,
-                    "outputs": [{"dtype": t.dtype.name,
-                                 "shape": None if t.shape.rank is None else t.shape.as_list()}
-                                for t in op.outputs]})
-    return {"seed": seed, "nodes": out}, consts
+        entry = {"name": op.name, "type": op.type,
+                 "inputs": [t.name for t in op.inputs], "attrs": attrs,
+                 "outputs": [{"dtype": t.dtype.name,
+                              "shape": None if t.shape.rank is None else t.shape.as_list()}
+                             for t in op.outputs]}
+        if op._id in inside:
+            control = [c.name for c in op.control_inputs if c._id in inside]
+            if control:
+                entry["control"] = control
+        out.append(entry)
+    graph = {"seed": seed, "nodes": out}
+    if owners:
+        graph["format_version"] = fmt.FORMAT_VERSION
+    return graph, consts
 
 
 def _copy_assets_extra(assets_extra: dict | None, export_dir: str) -> None:
@@ -179,6 +249,7 @@ def write_saved_model(export_dir_base: Any, signatures: dict, checkpoint: str,
     nodes = prune(fetches)
     _check_placeholders(signatures)
     graph_json, consts = graph_to_json(nodes, graph_seed)
+    version = graph_json.pop("format_version", fmt.BASE_FORMAT_VERSION)
     var_names = [op.name for op in nodes if op.type == "VariableV2"]
     ckpt = checkpoint
     values, _ = read_checkpoint(ckpt)
@@ -202,7 +273,7 @@ def write_saved_model(export_dir_base: Any, signatures: dict, checkpoint: str,
                        "outputs": {k: _tensor_spec(t) for k, t in outs.items()}}
                 for name, (method, ins, outs) in signatures.items()}
     step = values.get("global_step")
-    meta = {"format": fmt.FORMAT_NAME, "format_version": fmt.FORMAT_VERSION,
+    meta = {"format": fmt.FORMAT_NAME, "format_version": version,
             "estcore_version": __version__, "tags": ["serve"],
             "global_step": int(step) if step is not None else None,
             "checkpoint": os.fspath(ckpt), "graph": graph_json, "signatures": sig_json,

@@ -53,10 +53,15 @@ class GetNextRecord:
 
 @dataclass(frozen=True)
 class Leaf:
-    """Per-example description of one input array: dtype and shape without batch dim."""
+    """Per-example description of one input array: dtype and shape without batch dim;
+    ``sparse``: a SparseTensor ``[batch, *shape]`` fed a SparseTensorValue per batch;
+    ``batched=False``: ``shape`` is the whole fed shape (a Dataset's element shape,
+    batch dimension included when it has one)."""
 
     dtype: np.dtype
     shape: tuple
+    sparse: bool = False
+    batched: bool = True
 
 
 def _is_batch_part(x: Any) -> bool:
@@ -147,6 +152,9 @@ class InputSource:
 
 
 def _dataset_leaf(spec: Any, path: str = "") -> Leaf:
+    """A Dataset component as its placeholder's description: the element shape as is
+    (TF: a batched Dataset's model sees ``[None, ...]``, an unbatched one's the element
+    shapes with no batch dimension); a SparseTensor keeps its ``[batch, columns]``."""
     shape = spec.shape
     where = f" at {path}" if path else ""
     if shape.rank is None:
@@ -154,12 +162,20 @@ def _dataset_leaf(spec: Any, path: str = "") -> Leaf:
                          "rank (e.g. a py_func result): give it a shape in the map function "
                          "(tensor.set_shape(...) or reshape); the Estimator builds its "
                          "placeholders from the Dataset's element_spec.")
-    if shape.rank == 0:
-        raise ValueError(f"input_fn returned a Dataset whose elements are not batches (a "
-                         f"component{where} has shape {shape}); call .batch(batch_size) on "
-                         "it: the Estimator feeds one element per step as a batch.")
     dtype = np.dtype(object) if spec.dtype.is_string else np.dtype(spec.dtype.as_numpy_dtype)
-    return Leaf(dtype, tuple(shape.as_list()[1:]))
+    if getattr(spec, "is_sparse", False):
+        return Leaf(dtype, tuple(shape.as_list()[1:]), sparse=True)
+    return Leaf(dtype, tuple(shape.as_list()), batched=False)
+
+
+def _leaves_up_to(spec: Any, value: Any) -> list:
+    """The leaves of an element at the leaves of its spec (a SparseTensorValue, a
+    namedtuple, stays one leaf)."""
+    if not is_nested(spec):
+        return [value]
+    if isinstance(spec, dict):
+        return [x for k in sorted(spec) for x in _leaves_up_to(spec[k], value[k])]
+    return [x for s, v in zip(spec, value, strict=True) for x in _leaves_up_to(s, v)]
 
 
 def _dataset_source(iterator: Any) -> InputSource:
@@ -188,9 +204,11 @@ def _get_next_source(result: Any) -> InputSource | None:
     spec = pack_sequence_as(structure, [None if i is None else flat_specs[i] for i in slots])
     f_spec, l_spec = _split(spec)
 
+    element_spec = iterator.element_spec
+
     def batches() -> Iterator[Any]:
         for element in iterator:
-            flat = [leaf for _, leaf in flatten_with_paths(element)]
+            flat = _leaves_up_to(element_spec, element)
             yield pack_sequence_as(structure, [None if i is None else flat[i] for i in slots])
 
     return InputSource(_map(f_spec, _dataset_leaf, "features"),

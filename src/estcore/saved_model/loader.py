@@ -21,9 +21,11 @@ from estcore import errors
 from estcore.checkpoint.format import CheckpointCorruptError, read_checkpoint
 from estcore.export import format as fmt
 from estcore.export.export_output import DEFAULT_SERVING_SIGNATURE_DEF_KEY
+from estcore.export.writer import bodies_of
 from estcore.graph.dtypes import DType, as_dtype
 from estcore.graph.ir import Graph
 from estcore.graph.ops import make_op
+from estcore.graph.ops.subgraph import Body
 from estcore.graph.registry import all_rows
 from estcore.graph.session import Session
 from estcore.graph.shapes import TensorShape
@@ -94,9 +96,74 @@ def _shape_list(path: str, where: str, shape: Any) -> list | None:
     return shape
 
 
+_BODY_KEYS = {"ranges", "outputs", "inputs", "captures", "variables"}
+
+
+def _body_builder(path: str, tensors: dict, ids: list) -> Any:
+    """The ``$body`` decoder: a :class:`Body` over the nodes rebuilt so far (``ids``: the
+    graph id of the node at each position of ``graph.nodes``)."""
+    def build(spec: Any, where: str) -> Body:
+        if not isinstance(spec, dict) or set(spec) != _BODY_KEYS:
+            raise _fail(path, f"{where}: a sub-graph needs exactly the keys "
+                              f"{sorted(_BODY_KEYS)}")
+        ranges = []
+        if not isinstance(spec["ranges"], list):
+            raise _fail(path, f"{where}: sub-graph ranges must be a list")
+        for r in spec["ranges"]:
+            if not (isinstance(r, list) and len(r) == 2
+                    and all(isinstance(x, int) and not isinstance(x, bool) for x in r)
+                    and 0 <= r[0] <= r[1] <= len(ids)):
+                raise _fail(path, f"{where}: sub-graph range {r!r} is not [first, end] of "
+                                  f"earlier nodes (0..{len(ids)})")
+            ranges.append((ids[r[0]], ids[r[1] - 1] + 1) if r[1] > r[0] else (0, 0))
+        parts = {}
+        for part in ("outputs", "inputs", "captures", "variables"):
+            names = spec[part]
+            if not isinstance(names, list) or not all(isinstance(n, str) and n in tensors
+                                                      for n in names):
+                raise _fail(path, f"{where}: sub-graph {part} {str(names)[:200]} name "
+                                  "tensors not defined earlier")
+            parts[part] = names
+        body = Body(ranges, [tensors[n] for n in parts["outputs"]], None,
+                    inputs=[tensors[n] for n in parts["inputs"]])
+        for part in ("captures", "variables"):
+            found = [t.name for t in getattr(body, part)]
+            if found != parts[part]:
+                raise _fail(path, f"{where}: the sub-graph reads {part} {found}, the file "
+                                  f"records {parts[part]}")
+        return body
+    return build
+
+
+def _check_owner(path: str, op: Any) -> None:
+    """A Cond / MapFn node feeds each sub-graph the tensors it captured, in order."""
+    names = [t.name for t in op.inputs]
+    a = op.attrs
+    if op.type == "Cond":
+        for b, body in enumerate(a["branches"]):
+            fed = [names[1 + p] for p in a["cap_pos"][b]]
+            if fed != [t.name for t in body.captures]:
+                raise _fail(path, f"node '{op.name}' feeds branch {b} {fed}, the branch "
+                                  f"reads {[t.name for t in body.captures]}")
+    elif op.type == "MapFn":
+        n = a["n_elems"]
+        body = a["body"]
+        fed = names[n:n + len(body.captures)]
+        if len(body.inputs) != n or fed != [t.name for t in body.captures]:
+            raise _fail(path, f"node '{op.name}' feeds its body {fed} for "
+                              f"{len(body.inputs)} element(s), the body reads "
+                              f"{[t.name for t in body.captures]} for {n}")
+    for body in bodies_of(op):
+        missing = [t.name for t in body.variables if t.name not in names]
+        if missing:
+            raise _fail(path, f"node '{op.name}': its sub-graph reads variables {missing} "
+                              "that are not inputs of the node")
+
+
 def _rebuild(path: str, data: dict, variables: dict, consts: dict):
     """Build the Graph; returns ``(graph, tensors by name, variable values by name)``."""
     rows = all_rows()
+    v2 = data["format_version"] >= 2
     gdata = data["graph"]
     nodes = gdata.get("nodes")
     if not isinstance(nodes, list):
@@ -108,6 +175,9 @@ def _rebuild(path: str, data: dict, variables: dict, consts: dict):
     graph.seed = seed
     tensors: dict[str, Any] = {}
     var_values: dict[str, np.ndarray] = {}
+    ids: list[int] = []
+    ops_by_name: dict[str, Any] = {}
+    bodies = _body_builder(path, tensors, ids) if v2 else None
     with graph.as_default():
         for i, node in enumerate(nodes):
             try:
@@ -136,14 +206,20 @@ def _rebuild(path: str, data: dict, variables: dict, consts: dict):
                         raise _fail(path, f"node '{name}' input {ref!r} is dangling (no earlier "
                                           "node has that output)")
                     inputs.append(t)
-                attrs = {k: fmt.decode_attr(v, f"node '{name}' attr {k!r}", consts)
+                attrs = {k: fmt.decode_attr(v, f"node '{name}' attr {k!r}", consts, bodies)
                          for k, v in attrs_json.items()}
+                control = _control(path, node, ops_by_name, v2)
                 try:
-                    op = make_op(op_type, inputs, attrs, name=name)
+                    with graph.control_dependencies(control):
+                        op = make_op(op_type, inputs, attrs, name=name)
                 except Exception as e:  # noqa: BLE001 - any shape-rule failure is a format error
                     raise _fail(path, f"node '{name}' ({op_type}) does not rebuild: {e}") from None
                 if op.name != name:
                     raise _fail(path, f"node name '{name}' is duplicated")
+                ids.append(op._id)
+                ops_by_name[name] = op
+                if v2:
+                    _check_owner(path, op)
                 if len(op.outputs) != len(outs_json):
                     raise _fail(path, f"node '{name}' ({op_type}) declares {len(outs_json)} "
                                       f"outputs, the op has {len(op.outputs)}")
@@ -180,6 +256,20 @@ def _rebuild(path: str, data: dict, variables: dict, consts: dict):
                 raise _fail(path, f"graph node #{i} is malformed ({type(e).__name__}: "
                                   f"{e})") from None
     return graph, tensors, var_values
+
+
+def _control(path: str, node: dict, ops_by_name: dict, v2: bool) -> list:
+    """The earlier nodes a node waits for (version 2, inside sub-graphs only)."""
+    names = node.get("control")
+    if names is None:
+        return []
+    if not v2:
+        raise _fail(path, f"node '{node['name']}': 'control' needs format_version 2")
+    if not isinstance(names, list) or not all(isinstance(n, str) and n in ops_by_name
+                                              for n in names):
+        raise _fail(path, f"node '{node['name']}': control {str(names)[:200]} names nodes "
+                          "not defined earlier")
+    return [ops_by_name[n] for n in names]
 
 
 def _signatures(path: str, data: dict, tensors: dict) -> dict[str, SignatureSpec]:
@@ -399,6 +489,14 @@ def _dry_run(path: str, predictor: Predictor) -> None:
             try:
                 with np.errstate(all="ignore"):
                     predictor(feed, signature=name)
+            except errors.InvalidArgumentError as e:
+                if "assertion failed: " not in str(e):
+                    raise _fail(path, f"signature {name!r} does not run on a zero batch "
+                                      f"({type(e).__name__}: {e})") from None
+                # the model's own Assert rejects zeros (e.g. tf.case without a default):
+                # the graph ran up to it, which is what this check is for
+                logger.info("Export %s: signature %r refuses a zero batch (%s); loaded.",
+                            path, name, e)
             except Exception as e:  # noqa: BLE001 - any failure here is a broken export
                 raise _fail(path, f"signature {name!r} does not run on a zero batch "
                                   f"({type(e).__name__}: {e})") from None

@@ -238,6 +238,7 @@ from estcore.compat.v1.ops import (
     to_int32,
     to_int64,
 )
+from estcore.data.structure import SparseTensorSpec, TensorSpec
 from estcore.estimator.session_config import GPUOptions
 from estcore.estimator.session_config import SessionConfig as ConfigProto
 from estcore.graph.ops.parsing_ops import decode_csv, decode_raw, string_to_number

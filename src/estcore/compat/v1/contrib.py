@@ -1,8 +1,12 @@
 """``tf.contrib``: the handful of contrib names real TF1 Estimator code used.
 
 ``tf.contrib.layers``: ``l1_regularizer``, ``l2_regularizer``, ``xavier_initializer``,
-``flatten``, ``optimize_loss``; ``tf.contrib.training.create_train_op``. Each is a thin
-adapter on estcore's layers, initializers, optimizers and collections. Every other
+``flatten``, ``optimize_loss``; ``tf.contrib.training.create_train_op``;
+``tf.contrib.estimator``: the head factories ``binary_classification_head``,
+``multi_class_head``, ``regression_head``, ``poisson_regression_head``,
+``logistic_regression_head`` (TF 1.15 contrib defaults: ``loss_reduction`` is
+``SUM_OVER_BATCH_SIZE``, where the canned heads use SUM) and ``add_metrics``. Each is a
+thin adapter on estcore's layers, initializers, optimizers, heads and collections. Every other
 contrib module (``tf.contrib.rnn``, ``tf.contrib.slim``, ...) raises an AttributeError
 naming it (docs/compat.md).
 
@@ -15,11 +19,18 @@ import numbers
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from estcore.compat.v1._namespace import missing, namespace
+from estcore.estimator.canned import classifier_heads
+from estcore.estimator.canned import head as head_lib
+from estcore.estimator.canned.extenders import add_metrics
 from estcore.graph.global_step import get_or_create_global_step
 from estcore.graph.initializers import VarianceScaling
 from estcore.graph.ir import GraphKeys, control_dependencies, get_collection
+from estcore.graph.ops import math_ops as M
 from estcore.graph.ops.array_ops import identity
+from estcore.graph.ops.checks import assert_greater_equal, assert_less_equal
 from estcore.graph.ops.clip_ops import clip_by_global_norm
 from estcore.graph.ops.core import convert_to_tensor
 from estcore.graph.ops.math_ops import abs as _abs
@@ -28,7 +39,8 @@ from estcore.graph.ops.reduce_ops import reduce_sum
 from estcore.graph.ops.state_ops import no_op
 from estcore.graph.variables import name_scope, trainable_variables
 from estcore.layers.core import flatten as _flatten
-from estcore.nn import l2_loss
+from estcore.losses.losses_impl import Reduction
+from estcore.nn import l2_loss, sigmoid, sigmoid_cross_entropy_with_logits
 from estcore.summary.ops import scalar
 from estcore.train.adagrad import AdagradOptimizer
 from estcore.train.adam import AdamOptimizer
@@ -37,8 +49,10 @@ from estcore.train.momentum import MomentumOptimizer
 from estcore.train.optimizer import Optimizer
 from estcore.train.rmsprop import RMSPropOptimizer
 
-__all__ = ["layers", "training", "l1_regularizer", "l2_regularizer", "xavier_initializer",
-           "flatten", "optimize_loss", "create_train_op"]
+__all__ = ["layers", "training", "estimator", "l1_regularizer", "l2_regularizer",
+           "xavier_initializer", "flatten", "optimize_loss", "create_train_op",
+           "binary_classification_head", "multi_class_head", "regression_head",
+           "poisson_regression_head", "logistic_regression_head", "add_metrics"]
 
 __getattr__ = missing("tf.contrib")
 
@@ -204,9 +218,108 @@ def optimize_loss(loss: Any, global_step: Any, learning_rate: Any, optimizer: An
             return identity(loss, name="train_op")
 
 
+# ---------------------------------------------------------------- tf.contrib.estimator heads
+_CONTRIB_REDUCTION = Reduction.SUM_OVER_BATCH_SIZE
+
+
+def binary_classification_head(weight_column: Any = None, thresholds: Any = None,
+                               label_vocabulary: Any = None,
+                               loss_reduction: str = _CONTRIB_REDUCTION,
+                               loss_fn: Callable | None = None, name: str | None = None) -> Any:
+    """TF 1.15 ``tf.contrib.estimator.binary_classification_head``: sigmoid cross-entropy
+    over logits ``[batch, 1]``; ``loss_reduction`` defaults to SUM_OVER_BATCH_SIZE.
+
+    Args as :func:`estcore.estimator.canned.classifier_heads.binary_classification_head`.
+    """
+    return classifier_heads.binary_classification_head(
+        weight_column=weight_column, thresholds=thresholds, label_vocabulary=label_vocabulary,
+        loss_reduction=loss_reduction, loss_fn=loss_fn, name=name)
+
+
+def multi_class_head(n_classes: int, weight_column: Any = None, label_vocabulary: Any = None,
+                     loss_reduction: str = _CONTRIB_REDUCTION, loss_fn: Callable | None = None,
+                     name: str | None = None) -> Any:
+    """TF 1.15 ``tf.contrib.estimator.multi_class_head``: softmax cross-entropy over
+    logits ``[batch, n_classes]``; ``loss_reduction`` defaults to SUM_OVER_BATCH_SIZE.
+
+    Args as :func:`estcore.estimator.canned.classifier_heads.multi_class_head`.
+    """
+    return classifier_heads.multi_class_head(
+        n_classes, weight_column=weight_column, label_vocabulary=label_vocabulary,
+        loss_reduction=loss_reduction, loss_fn=loss_fn, name=name)
+
+
+def regression_head(weight_column: Any = None, label_dimension: int = 1,
+                    loss_reduction: str = _CONTRIB_REDUCTION, loss_fn: Callable | None = None,
+                    inverse_link_fn: Callable | None = None, name: str | None = None) -> Any:
+    """TF 1.15 ``tf.contrib.estimator.regression_head``: squared error over logits
+    ``[batch, label_dimension]`` (or ``loss_fn``); ``loss_reduction`` defaults to
+    SUM_OVER_BATCH_SIZE.
+
+    Args as :func:`estcore.estimator.canned.head.regression_head`.
+    """
+    return head_lib.regression_head(
+        weight_column=weight_column, label_dimension=label_dimension,
+        loss_reduction=loss_reduction, loss_fn=loss_fn, inverse_link_fn=inverse_link_fn,
+        name=name)
+
+
+def _log_poisson_loss(labels: Any, log_input: Any, compute_full_loss: bool) -> Any:
+    """``exp(c) - c * z`` (TF's ``log_poisson_loss``), plus Stirling's approximation of
+    ``log(z!)`` where ``z > 1`` when ``compute_full_loss``: ``z log z - z + log(2 pi z) / 2``.
+    """
+    loss = M.subtract(M.exp(log_input), M.multiply(log_input, labels))
+    if not compute_full_loss:
+        return loss
+    safe = M.maximum(labels, 1.0)   # log of labels <= 1 is never used (masked below)
+    stirling = M.add(M.subtract(M.multiply(labels, M.log(safe)), labels),
+                     M.multiply(0.5, M.log(M.multiply(2.0 * np.pi, safe))))
+    return M.add(loss, M.where(M.greater(labels, 1.0), stirling, M.multiply(stirling, 0.0)))
+
+
+def poisson_regression_head(weight_column: Any = None, label_dimension: int = 1,
+                            loss_reduction: str = _CONTRIB_REDUCTION,
+                            compute_full_loss: bool = True, name: str | None = None) -> Any:
+    """TF 1.15 ``tf.contrib.estimator.poisson_regression_head``: a regression head whose
+    logits are log rates: loss ``log_poisson_loss(labels, logits, compute_full_loss)``,
+    predictions ``exp(logits)``. Labels are counts (float32 ``[batch, label_dimension]``).
+    """
+    def poisson_loss(labels: Any, logits: Any) -> Any:
+        return _log_poisson_loss(labels, logits, compute_full_loss)
+    return regression_head(weight_column=weight_column, label_dimension=label_dimension,
+                           loss_reduction=loss_reduction, loss_fn=poisson_loss,
+                           inverse_link_fn=M.exp, name=name)
+
+
+def logistic_regression_head(weight_column: Any = None,
+                             loss_reduction: str = _CONTRIB_REDUCTION,
+                             name: str | None = None) -> Any:
+    """TF 1.15 ``tf.contrib.estimator.logistic_regression_head``: a regression head for
+    labels in ``[0, 1]`` (float ``[batch, 1]``; outside the range the run fails with
+    "Labels must be in range [0, 1]"): loss sigmoid cross-entropy on logits ``[batch,
+    1]``, predictions ``sigmoid(logits)``.
+    """
+    def logistic_loss(labels: Any, logits: Any) -> Any:
+        checks = [assert_greater_equal(labels, 0.0, message="Labels must be in range [0, 1]"),
+                  assert_less_equal(labels, 1.0, message="Labels must be in range [0, 1]")]
+        with control_dependencies(checks):
+            labels = identity(labels)
+        return sigmoid_cross_entropy_with_logits(labels=labels, logits=logits)
+    return regression_head(weight_column=weight_column, label_dimension=1,
+                           loss_reduction=loss_reduction, loss_fn=logistic_loss,
+                           inverse_link_fn=sigmoid, name=name)
+
+
 layers = namespace("tf.contrib.layers", "TF1's tf.contrib.layers, the names estcore has.",
                    l1_regularizer=l1_regularizer, l2_regularizer=l2_regularizer,
                    xavier_initializer=xavier_initializer, flatten=flatten,
                    optimize_loss=optimize_loss)
 training = namespace("tf.contrib.training", "TF1's tf.contrib.training, the names estcore "
                      "has.", create_train_op=create_train_op)
+estimator = namespace("tf.contrib.estimator", "TF1's tf.contrib.estimator: head factories "
+                      "(TF 1.15 contrib defaults) and add_metrics.",
+                      binary_classification_head=binary_classification_head,
+                      multi_class_head=multi_class_head, regression_head=regression_head,
+                      poisson_regression_head=poisson_regression_head,
+                      logistic_regression_head=logistic_regression_head,
+                      add_metrics=add_metrics)
