@@ -107,6 +107,37 @@ static void *ws_get(void) {
     return p;
 }
 
+/* ---- per-thread growable buffers (est__tls_buf) ------------------------------------ */
+
+/* Each slot's buffer starts with a 64-byte header holding its capacity. */
+static pthread_key_t g_buf_key[EST__BUF__COUNT];
+static int g_buf_key_ok;
+static pthread_once_t g_buf_once = PTHREAD_ONCE_INIT;
+
+static void buf_key_init(void) {
+    int ok = 1;
+    for (int i = 0; i < EST__BUF__COUNT; i++) ok &= pthread_key_create(&g_buf_key[i], ws_free) == 0;
+    g_buf_key_ok = ok;
+}
+
+void *est__tls_buf(int slot, size_t bytes) {
+    if (slot < 0 || slot >= EST__BUF__COUNT || bytes > ((size_t)1 << 40)) return NULL;
+    pthread_once(&g_buf_once, buf_key_init);
+    if (!g_buf_key_ok) return NULL;
+    char *p = pthread_getspecific(g_buf_key[slot]);
+    if (p != NULL && *(size_t *)p >= bytes) return p + 64;
+    size_t cap = bytes < ((size_t)256 << 10) ? ((size_t)256 << 10) : (bytes + 63) / 64 * 64;
+    char *q = aligned_alloc(64, 64 + cap);
+    if (q == NULL) return NULL;
+    if (pthread_setspecific(g_buf_key[slot], q) != 0) {
+        free(q);
+        return NULL;
+    }
+    free(p);
+    *(size_t *)q = cap;
+    return q + 64;
+}
+
 /* ---- checks ------------------------------------------------------------------------ */
 
 static est_status check_gemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
@@ -137,6 +168,28 @@ static est_status check_gemm(int trans_a, int trans_b, int64_t m, int64_t n, int
 EST__ISA_FN(float, _f32)
 EST__ISA_FN(double, _f64)
 #undef EST__ISA_FN
+
+/* The packed-B entry points per ISA (est_gemm_isa.h), in est_isa order. */
+#if defined(EST_HAVE_X86_GEMM)
+#define EST__ISA_LIST(NAME, SFX_)                                                             \
+    {NAME##generic##SFX_, NAME##generic##SFX_, NAME##avx2##SFX_, NAME##avx512##SFX_}
+#else
+#define EST__ISA_LIST(NAME, SFX_)                                                             \
+    {NAME##generic##SFX_, NAME##generic##SFX_, NAME##generic##SFX_, NAME##generic##SFX_}
+#endif
+#define EST__ISA_PB(T, SFX_)                                                                  \
+    static int64_t (*const g_packb_size##SFX_[EST_ISA__COUNT])(int64_t, int64_t) =            \
+        EST__ISA_LIST(est__packb_size_, SFX_);                                                \
+    static void (*const g_packb##SFX_[EST_ISA__COUNT])(int, const T *, int64_t, int64_t,      \
+                                                       int64_t, T *) =                        \
+        EST__ISA_LIST(est__packb_, SFX_);                                                     \
+    static void (*const g_gemm_pb##SFX_[EST_ISA__COUNT])(int, int64_t, int64_t, int64_t, T,   \
+        const T *, int64_t, const T *, T, T *, int64_t, const T *, int, T *, size_t) =         \
+        EST__ISA_LIST(est__gemm_pb_, SFX_);
+EST__ISA_PB(float, _f32)
+EST__ISA_PB(double, _f64)
+#undef EST__ISA_PB
+#undef EST__ISA_LIST
 
 double est_fma_probe_f32(int64_t iters, float *sink) {
     if (iters < 0) iters = 0;

@@ -10,6 +10,13 @@
  * shrink the blocks, which changes KC and therefore rounding). Thread-safe: no
  * global state. The AVX files are compiled with their own target flags and must
  * only be called when the CPU supports them (est_gemm_isa_supported).
+ *
+ * est__packb_<isa>_<type> packs a whole op(B) [k, n] once (est__packb_size_... elements,
+ * a layout private to that ISA and type) and est__gemm_pb_<isa>_<type> is the GEMM
+ * reading it (op(A) untransposed or transposed as ta says): threads computing
+ * different rows of C share one packed B instead of each packing its own. Same bits
+ * as est__gemm_<isa>_<type> with a workspace of EST__GEMM_WS_BYTES (both keep KC;
+ * see est_gemm_driver.inc).
  */
 #ifndef ESTCORE_EST_GEMM_ISA_H
 #define ESTCORE_EST_GEMM_ISA_H
@@ -27,7 +34,12 @@
     void est__gemm_##ISA##SFX_(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,     \
                                T alpha, const T *a, int64_t lda, const T *b, int64_t ldb,     \
                                T beta, T *c, int64_t ldc, const T *bias, int relu, T *ws,     \
-                               size_t ws_elems);
+                               size_t ws_elems);                                           \
+    int64_t est__packb_size_##ISA##SFX_(int64_t k, int64_t n);                                 \
+    void est__packb_##ISA##SFX_(int tb, const T *b, int64_t ldb, int64_t k, int64_t n, T *dst); \
+    void est__gemm_pb_##ISA##SFX_(int ta, int64_t m, int64_t n, int64_t k, T alpha, const T *a,  \
+                                  int64_t lda, const T *bp, T beta, T *c, int64_t ldc,         \
+                                  const T *bias, int relu, T *ws, size_t ws_elems);
 EST__DECLARE_GEMM_ISA(generic, float, _f32)
 EST__DECLARE_GEMM_ISA(generic, double, _f64)
 #if defined(EST_HAVE_X86_GEMM)

@@ -50,6 +50,30 @@ EST__DECLARE_GEMM2(float, _f32)
 EST__DECLARE_GEMM2(double, _f64)
 #undef EST__DECLARE_GEMM2
 
+/* op(B) packed once and shared (est_gemm_isa.h): `isa` is est_gemm_get_isa() read ONCE
+ * by the caller for both the packing and every product reading it. est__packb_size is
+ * the elements of the packed [k, n] op(B) (B^T when tb), est__packb packs it (serial),
+ * est__gemm_pb is the serial GEMM of est__gemm_epi with that packed B (read only, so
+ * pool tasks computing different rows of C share it); the same bits as est__gemm_epi. */
+#define EST__DECLARE_PACKB(T, SFX_)                                                            \
+    int64_t est__packb_size##SFX_(int isa, int64_t k, int64_t n);                              \
+    void est__packb##SFX_(int isa, int tb, const T *b, int64_t ldb, int64_t k, int64_t n,      \
+                          T *dst);                                                            \
+    void est__gemm_pb##SFX_(int isa, int ta, int64_t m, int64_t n, int64_t k, T alpha,          \
+                            const T *a, int64_t lda, const T *bp, T beta, T *c, int64_t ldc,   \
+                            const T *bias, int relu);
+EST__DECLARE_PACKB(float, _f32)
+EST__DECLARE_PACKB(double, _f64)
+#undef EST__DECLARE_PACKB
+
+/* Per-thread buffers that grow on demand and live until the thread exits (64-byte
+ * aligned; contents undefined on each call). A slot is used by one kind of work at
+ * a time on a thread: SHARED for data the calling thread prepares for the tasks of
+ * one pool round (a packed B), SCRATCH for a task's own private data. NULL when
+ * memory cannot be had (callers then fall back to caller-given buffers). */
+enum { EST__BUF_SHARED, EST__BUF_SCRATCH, EST__BUF__COUNT };
+void *est__tls_buf(int slot, size_t bytes);
+
 
 /* Elementwise work below this many elements runs inline (a task must carry at
  * least this much work). */

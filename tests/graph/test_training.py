@@ -179,3 +179,43 @@ def test_conv_bias_relu_chain_is_fused_and_matches(use_c):
         ref = sess.run([loss, gw, gb, conv], {x: xv})[:3]
     for a, r in zip(got, ref, strict=True):
         np.testing.assert_allclose(a, r, rtol=1e-12, atol=1e-12)
+
+
+def _adam_mlp_run(fetch_dw1: bool):
+    """Three Adam steps of a 2-layer MLP (float32) in a fresh graph; returns the Program
+    ops of the train step's plan, the final weights and the losses."""
+    with ec.Graph().as_default():
+        ec.set_random_seed(3)
+        x = ec.placeholder(ec.float32, [None, 6])
+        y = ec.placeholder(ec.int32, [None])
+        h = ec.layers.dense(x, 8, activation=ec.nn.relu)
+        logits = ec.layers.dense(h, 3)
+        loss = ec.losses.sparse_softmax_cross_entropy(labels=y, logits=logits)
+        opt = ec.train.AdamOptimizer(0.01)
+        grads = opt.compute_gradients(loss)
+        train = opt.apply_gradients(grads)
+        fetches = [loss, train] + ([grads[0][0]] if fetch_dw1 else [])
+        rs = np.random.RandomState(0)
+        with ec.Session() as sess:
+            sess.run(ec.global_variables_initializer())
+            losses = [sess.run(fetches, {x: rs.randn(16, 6).astype(np.float32),
+                                         y: rs.randint(0, 3, 16)})[0] for _ in range(3)]
+            ops = [op for f in sess._families.values() for pl in f.plans.values()
+                   for s in pl.steps if hasattr(getattr(s, "__self__", None), "ops")
+                   for op in s.__self__.ops]
+            weights = sess.run(ec.trainable_variables())
+    return ops, weights, losses
+
+
+def test_plan_fuses_adam_into_the_input_layer_backward():
+    """The plan compiler (not the C seam, which no longer fuses on its own) decides to run
+    W1's Adam update inside the input layer's dense backward (one instruction); dW1 is
+    still written, so fetching it changes nothing (same bits). Bit-identity with the
+    separate instructions: tests/lib/test_kernels_program.py."""
+    ops, weights, losses = _adam_mlp_run(fetch_dw1=False)
+    assert ops.count("dense_backward+apply_adam") == 1
+    ops2, weights2, losses2 = _adam_mlp_run(fetch_dw1=True)
+    assert ops2.count("dense_backward+apply_adam") == 1  # dW1 is still written: fetchable
+    for a, b in zip(weights, weights2, strict=True):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(losses, losses2)

@@ -66,7 +66,8 @@ CONV_CASES = [  # (batch, h, w, c), (kh, kw, oc), strides
     ((8, 16, 16, 3), (5, 5, 8), (1, 1)),     # split over threads
     ((3, 9, 7, 8), (3, 2, 5), (2, 1)),       # in_c >= 8: filter gradient per tap slice
     ((20, 4, 4, 9), (3, 3, 6), (1, 1)),      # ... over two groups of images (16 + 4)
-]
+    ((2, 16, 16, 80), (5, 3, 70), (1, 1)),   # kk 1200: dcol of an image in 2 chunks of rows,
+]                                            # oc > one register panel (shared packed B)
 
 
 @pytest.mark.smoke
@@ -118,6 +119,35 @@ def test_conv2d_filter_gradient_same_bits_for_any_thread_count(in_c, rng):
     finally:
         K.set_num_threads(before)
     np.testing.assert_array_equal(got[0], got[1])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_conv2d_forward_and_input_gradient_same_bits_for_any_thread_count(dtype, gemm_isa, rng):
+    """Forward rows and input-gradient images are independent tasks reading one filter
+    packed once (dcol in chunks of rows, col2im in row order): the same bits at 1 and 2
+    threads, under every ISA."""
+    x = rng.standard_normal((6, 16, 16, 48)).astype(dtype)
+    f = rng.standard_normal((5, 5, 48, 70)).astype(dtype)
+    b = rng.standard_normal(70).astype(dtype)
+    oshape = K.conv2d_output_shape(x.shape, f.shape, 1, "SAME")
+    col = np.empty(K.conv2d_col_size(x.shape, f.shape, 1, "SAME"), dtype)
+    dy = rng.standard_normal(oshape).astype(dtype)
+    before = K.get_num_threads()
+    got = []
+    try:
+        for t in (1, 2):
+            K.set_num_threads(t)
+            y, dx = np.empty(oshape, dtype), np.empty_like(x)
+            K.conv2d_forward(x, f, b, y, col, padding="SAME", act="relu")
+            K.conv2d_backward(x, f, None, dy, col, dx, None, None, padding="SAME")
+            got.append((y, dx))
+    finally:
+        K.set_num_threads(before)
+    for a, c in zip(got[0], got[1], strict=True):
+        np.testing.assert_array_equal(a, c)
+    want = np.maximum(conv_ref(x, f, b, (1, 1), "SAME"), 0)
+    np.testing.assert_allclose(got[0][0], want, rtol=10 * RTOL[np.dtype(dtype)],
+                               atol=10 * RTOL[np.dtype(dtype)])
 
 
 def test_conv2d_no_activation_and_tf_strides(rng):
@@ -296,3 +326,14 @@ def test_pool_errors():
         K.avg_pool2d_backward(np.ones((1, 3, 3, 2)), np.empty_like(x), 2, 2)
     with pytest.raises(TypeError, match="`ksize` must be an int"):
         K.max_pool2d_forward(x, np.empty((1, 2, 2, 2)), "2", 2)
+
+
+def test_conv2d_col_size_covers_only_the_filter_gradient():
+    """The forward pass and the input gradient use per-thread scratch: the caller's col
+    holds the filter gradient's im2col only (whole batch with in_c < 8, one group of
+    images of >= 256 output rows otherwise, nothing for a 1x1 stride-1 window)."""
+    assert K.conv2d_col_size((100, 28, 28, 1), (5, 5, 1, 32), 1, "SAME") == 100 * 784 * 25
+    assert K.conv2d_col_size((100, 14, 14, 32), (5, 5, 32, 64), 1, "SAME") == 2 * 196 * 800
+    assert K.conv2d_col_size((1, 14, 14, 32), (5, 5, 32, 64), 1, "SAME") == 196 * 800
+    assert K.conv2d_col_size((4, 9, 9, 4), (1, 1, 4, 3), 1, "SAME") == 0
+    assert K.conv2d_col_size((4, 9, 9, 4), (1, 1, 4, 3), 2, "SAME") == 4 * 25 * 4

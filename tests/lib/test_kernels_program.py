@@ -403,8 +403,9 @@ def test_run_with_error_on_a_read_only_label_buffer():
 
 def _fusable_program(net, fuse, nesterov=False):
     """net.program() but with the input layer's backward given no w (it has no dx), as
-    the graph compiler emits it: its apply_adam can fuse into it."""
-    p = K.Program(fuse=fuse)
+    the graph compiler emits it: its apply_adam can fuse into it (merge_adam when
+    ``fuse``, the plan compiler's call)."""
+    p = K.Program()
     ins = [net.x, net.h[0], net.h[1]]
     for i, act in enumerate(["relu", "relu", None]):
         p.dense_forward(ins[i], net.w[i], net.b[i], net.h[i], act)
@@ -414,9 +415,12 @@ def _fusable_program(net, fuse, nesterov=False):
         p.dense_backward(ins[i], net.w[i] if i > 0 else None, net.h[i], dys[i], net.dw[i],
                          net.db[i], net.dh[i - 1] if i > 0 else None,
                          dz_out=dys[i] if act else None, act=act)
-    for var, grad, m, v in zip(net.w + net.b, net.dw + net.db, net.m, net.v, strict=True):
+    for i, (var, grad, m, v) in enumerate(zip(net.w + net.b, net.dw + net.db, net.m, net.v,
+                                              strict=True)):
         p.apply_adam(var, m, v, grad, net.b1p, net.b2p, net.lr, B1, B2, EPS,
                      use_nesterov=nesterov)
+        if i == 0 and fuse:  # W1's update right after the input layer's backward
+            p.merge_adam()
     p.scale(net.b1p, net.b1p, B1)
     p.scale(net.b2p, net.b2p, B2)
     return p
@@ -436,7 +440,9 @@ def test_adam_fused_into_the_input_layer_backward_is_bit_identical(dtype, num_th
             np.testing.assert_array_equal(got, want)
 
 
-def test_adam_is_fused_only_when_nothing_overlaps():
+def test_merge_adam_refuses_a_pair_that_cannot_run_as_one():
+    """Program.merge_adam only validates and rewrites (the plan decides); a pair that
+    cannot be one instruction raises ValueError naming why and changes nothing."""
     rng = np.random.default_rng(0)
     x = rng.standard_normal((4, 3)).astype(np.float32)
     dy = rng.standard_normal((4, 2)).astype(np.float32)
@@ -447,6 +453,10 @@ def test_adam_is_fused_only_when_nothing_overlaps():
         p = K.Program()
         backward(p)
         p.apply_adam(var, m, v, grad, half, half, half, 0.9, 0.999, 1e-8)
+        try:
+            p.merge_adam()
+        except ValueError as e:
+            assert str(e).startswith("Program.merge_adam: ")
         return p.ops
 
     fused = ["dense_backward+apply_adam"]
@@ -461,6 +471,11 @@ def test_adam_is_fused_only_when_nothing_overlaps():
     buf = np.ones(12, np.float32)  # the weight shares memory with the layer input
     assert ops(lambda p: p.dense_backward(buf.reshape(4, 3), None, None, dy, dw, db),
                var=buf[:6].reshape(3, 2)) == separate
+    p = K.Program()
+    p.apply_adam(w, m, v, dw, half, half, half, 0.9, 0.999, 1e-8)
+    with pytest.raises(ValueError, match="has 1 instruction"):
+        p.merge_adam()
+    assert p.ops == ["apply_adam"]
 
 
 def test_run_with_refuses_a_second_run_while_one_is_in_flight():

@@ -4,17 +4,20 @@
  * max((out - 1) * stride + k - in, 0) in total, the smaller half before (top/left);
  * VALID gives out = ceil((in - k + 1) / stride). Dilation is 1.
  *
- * Convolution is im2col + GEMM: the caller provides `col`, a scratch buffer of
- * est_conv2d_col_size() elements ([batch*out_h*out_w, k_h*k_w*in_c]), whose
- * content is undefined before and after every call. The filter HWIO [k_h,k_w,in_c,
- * out_c] is, row-major, already the [k_h*k_w*in_c, out_c] GEMM operand. The forward
- * pass and the input gradient work block by block (rows of output pixels, images), so
- * only a block's part of `col` is live at a time. The filter gradient with in_c >= 8
- * splits the window's taps over threads; each runs over groups of images in a fixed
- * order (>= 256 output rows per group), im2col-ing only its taps of one group into its
- * own slice of `col` and accumulating its rows of df group by group, so the result is
- * the same for any thread count; with in_c < 8 it is one GEMM over the whole batch's
- * im2col.
+ * Convolution is im2col + GEMM without the whole batch's im2col where it can: the
+ * forward pass copies a block of output-pixel rows (about 256 KiB) at a time into a
+ * per-thread scratch kept in cache and multiplies it right away; the input gradient
+ * computes dcol = dz @ f^T per image in chunks of rows (about 1 MiB) into that scratch
+ * and adds each chunk into dx (col2im) at once; both read the filter packed once per
+ * call and shared by all threads. The caller's `col` (est_conv2d_col_size() elements,
+ * content undefined before and after every call) serves the filter gradient only:
+ * with in_c >= 8 it splits the window's taps over tasks; each runs over groups of
+ * images in a fixed order (>= 256 output rows per group), im2col-ing only its taps of
+ * one group into its own slice of `col` and accumulating its rows of df group by
+ * group, so the result is the same for any thread count; with in_c < 8 it is one GEMM
+ * over the whole batch's im2col (few bytes per tap: copied faster in whole rows). The
+ * filter HWIO [k_h,k_w,in_c,out_c] is, row-major, already the [k_h*k_w*in_c, out_c]
+ * GEMM operand.
  *
  * Pooling: max ignores padded positions; avg divides by the number of VALID
  * (non-padded) positions in each window (TF semantics). Max backward routes each
@@ -23,13 +26,15 @@
  * so NaN checks still see it) and the first NaN receives the gradient. Max pooling
  * runs branch-free over contiguous channels (vectorized, compiled per ISA).
  *
- * Buffers: all C-contiguous, owned by the caller, nothing allocated. Outputs must not
- * overlap inputs. Threads: split over the default pool by output pixels (conv
+ * Buffers: all C-contiguous, owned by the caller; the kernels' own per-thread scratch
+ * and packed filter grow on first use and live until the thread exits (allocated
+ * again only for a larger convolution). Outputs must not overlap inputs. Threads: split over the default pool by output pixels (conv
  * im2col/GEMM/epilogue per block), by window taps (filter gradient), by images
  * (col2im, pooling), several tasks per thread claimed dynamically. Concurrent calls on
  * different buffers (including different `col` scratch) are fine.
  * Errors: EST_ERR_INVALID_ARGUMENT (bad geometry, NULLs, unknown activation),
- * EST_ERR_FAILED_PRECONDITION (no BLAS installed).
+ * EST_ERR_OUT_OF_MEMORY (a thread's scratch could not be allocated; outputs are then
+ * undefined).
  */
 #ifndef ESTCORE_EST_CONV_H
 #define ESTCORE_EST_CONV_H
@@ -60,7 +65,9 @@ est_status est_window_init(int64_t batch, int64_t in_h, int64_t in_w, int64_t in
                            int64_t k_w, int64_t out_c, int64_t stride_h, int64_t stride_w,
                            est_padding padding, est_window *out);
 
-/* Elements of the im2col scratch: batch*out_h*out_w*k_h*k_w*in_c. Pure. */
+/* Elements of the `col` scratch (the filter gradient's im2col, see above): 0 for a 1x1
+ * stride-1 window, batch*out_h*out_w*k_h*k_w*in_c with in_c < 8, else one group of
+ * images' rows (>= 256, at most the batch) times k_h*k_w*in_c. Pure. */
 int64_t est_conv2d_col_size(const est_window *g);
 
 /* y = act(conv2d(x, f) + b): x [batch,in_h,in_w,in_c], f [k_h,k_w,in_c,out_c],

@@ -90,7 +90,6 @@ cdef class Program(_Builder):
     cdef list _names      # per instruction: the operation name
     cdef list _labels     # per instruction: (labels, classes) or None, for errors
     cdef bint _running
-    cdef bint _fuse       # merge apply_adam into the dense_backward before it
 
     def __cinit__(self, *args, **kwargs):
         self._prefix = "Program."
@@ -100,17 +99,6 @@ cdef class Program(_Builder):
         self._writes = []
         self._stand_in_ok = {}
         self._running = False
-        self._fuse = True
-
-    def __init__(self, fuse: bool = True):
-        """Args:
-            fuse: an ``apply_adam`` added right after the ``dense_backward`` (without
-                ``dx_out`` or ``accumulate``) whose ``dw_out`` is its gradient becomes one
-                instruction, ``dense_backward+apply_adam``: each task applies Adam to
-                its block of the weight as soon as it has that block of dW (same results
-                bit for bit, est_dense.h). False keeps every call separate.
-        """
-        self._fuse = bool(fuse)
 
     def __dealloc__(self):
         free(self._ins)
@@ -142,28 +130,48 @@ cdef class Program(_Builder):
         self._names.append(fn[len(self._prefix):])
         self._labels.append(labels)
         self._n += 1
-        if self._fuse:
-            self._fuse_adam()
         return 0
 
-    cdef int _fuse_adam(self) except -1:
-        """Merge the last instruction (apply_adam) into the one before it (a dense_backward
-        without dx or accumulate whose dw is the Adam gradient) when nothing the update
-        writes overlaps what the backward uses: DENSE_BACKWARD_ADAM (est_program.h)."""
+    def merge_adam(self) -> None:
+        """Merge the last instruction, an ``apply_adam``, into the one before it, a
+        ``dense_backward``, as one instruction ``dense_backward+apply_adam``
+        (DENSE_BACKWARD_ADAM, est_program.h): each task applies Adam to its block of
+        the weight as soon as it has that block of dW, bit for bit the results of the
+        two instructions run one after the other (est_dense.h).
+
+        Whether to fuse is the plan compiler's decision (graph/plan.py); this only
+        checks that the pair CAN run as one and rewrites the instruction.
+
+        Raises:
+            ValueError: the pair does not qualify (names why): the last two
+                instructions are not dense_backward then apply_adam of one dtype; the
+                backward computes dx, accumulates or has no dw; the update's gradient is
+                not exactly that dw; or the update's var/m/v overlap memory the backward
+                uses (the update would change the backward's inputs while it runs).
+                Nothing is changed then.
+        """
+        cdef str fn = "Program.merge_adam"
+        self._check_idle()
         if self._n < 2:
-            return 0
+            raise ValueError(f"{fn}: needs a dense_backward then an apply_adam; the program "
+                             f"has {self._n} instruction(s)")
         cdef est_instr *a = &self._ins[self._n - 1]
         cdef est_instr *d = &self._ins[self._n - 2]
         if a.op != EST_OP_ADAM or d.op != EST_OP_DENSE_BACKWARD or a.dtype != d.dtype:
-            return 0
+            raise ValueError(f"{fn}: the last two instructions must be dense_backward then "
+                             f"apply_adam of one dtype. Received: {self._names[self._n - 2]}, "
+                             f"{self._names[self._n - 1]}")
         if d.p[7] != NULL or d.p[5] == NULL or (d.flags & EST_FLAG_ACCUMULATE):
-            return 0
-        if a.p[3] != d.p[5] or a.n[0] != d.n[1] * d.n[2]:  # the gradient is exactly dw
-            return 0
+            raise ValueError(f"{fn}: the dense_backward must compute dw, and neither dx nor "
+                             "accumulate into its outputs")
+        if a.p[3] != d.p[5] or a.n[0] != d.n[1] * d.n[2]:
+            raise ValueError(f"{fn}: the apply_adam gradient must be exactly the "
+                             "dense_backward's dw_out")
         backward = [arr for arr in self._keep[self._n - 2] if arr is not None]
-        for arr in self._keep[self._n - 1][:3]:  # var, m, v
+        for name, arr in zip(("var", "m", "v"), self._keep[self._n - 1][:3]):
             if any(np.may_share_memory(arr, other) for other in backward):
-                return 0
+                raise ValueError(f"{fn}: the apply_adam {name} shares memory with an array "
+                                 "of the dense_backward")
         cdef void *var = a.p[0]
         cdef void *ms = a.p[1]
         cdef void *vs = a.p[2]
@@ -182,7 +190,7 @@ cdef class Program(_Builder):
         self._names.pop()
         self._labels.pop()
         self._n -= 1
-        return 0
+        self._stand_in_ok = {}
 
     def run(self) -> None:
         """Run every instruction in order, in one call with the GIL released."""

@@ -538,24 +538,36 @@ def _build(session, pnodes, fetch_tensors, feed_tensors, fed, shapes, values) ->
 def _group_programs(steps, emit_info):
     """Replace each maximal run of C-emittable steps by one ``Program.run``.
 
+    Fusion across instructions is decided here too (:func:`_fuses_adam`): the seam
+    (``Program.merge_adam``) only validates and rewrites the pair it is asked to merge.
+
     Returns ``(steps, step_nodes, n_programs)``: ``step_nodes[i]`` is the graph node of
     a Python step, or for a program the graph node of each of its instructions (an
     error in a run names the user's op, :meth:`Plan.run`).
     """
     program_cls = _kernels.Program
     out, nodes, prog, prog_nodes, n_prog, in_prog = [], [], None, [], 0, 0
+    last = None  # (PNode, KernelCtx, instructions) of the last node emitted into prog
     for fn, (p, k) in zip(steps, emit_info, strict=True):
         done = False
         if p.row.emit is not None:
             if prog is None:
-                prog, prog_nodes = program_cls(), []
+                prog, prog_nodes, last = program_cls(), [], None
             before = len(prog)
             try:
                 done = bool(p.row.emit(prog, k))
             except (TypeError, ValueError):
                 done = False
             if done:
-                prog_nodes.extend([p.node] * (len(prog) - before))
+                added = len(prog) - before
+                if added == 1 and last is not None and last[2] == 1 and _fuses_adam(last, p, k):
+                    try:
+                        prog.merge_adam()
+                        added = 0
+                    except ValueError:  # memory overlap etc.: keep both instructions
+                        pass
+                prog_nodes.extend([p.node] * added)
+                last = (p, k, added) if added else None
         if done:
             in_prog += 1
             continue
@@ -571,3 +583,21 @@ def _group_programs(steps, emit_info):
         nodes.append(prog_nodes)
         n_prog += 1
     return out, nodes, n_prog
+
+
+def _fuses_adam(last, p, k) -> bool:
+    """The plan's rule for running an ``ApplyAdam`` inside the dense backward before it
+    (one instruction, ``dense_backward+apply_adam``: each block of the weight is updated
+    as soon as its block of dW exists, while it is still in cache; same bits): the
+    update comes right after a ``DenseGrad`` in the program, its gradient is that
+    node's dW buffer (directly or through a view: an Identity), and the backward needs
+    no dx (with dx it reads the weight the update writes). ``last`` is (PNode,
+    KernelCtx, instructions) of the previous node; ``k`` is the update's KernelCtx."""
+    dp, dk, _ = last
+    if p.type != "ApplyAdam" or dp.type != "DenseGrad" or len(k.ins) != 10:
+        return False
+    if dk.needed[0] or not dk.needed[1]:
+        return False
+    grad, dw = k.ins[9], dk.outs[1]
+    return (grad.shape == dw.shape and grad.dtype == dw.dtype
+            and grad.__array_interface__["data"][0] == dw.__array_interface__["data"][0])
