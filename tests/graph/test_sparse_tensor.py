@@ -80,12 +80,33 @@ def test_to_dense_of_a_placeholder_without_width_says_how_to_fix():
         sparse_ops.to_dense(sp)
 
 
-def test_graph_indices_and_values_are_refused_with_guidance():
-    sp = SparseTensor([[0, 0]], [1.0], [1, 1])
-    with pytest.raises(TypeError, match="map_values"):
-        _ = sp.values
-    with pytest.raises(TypeError, match="SparseTensorValue"):
-        _ = sp.indices
+def test_graph_indices_and_values_are_tensors_in_tf_order():
+    sp = SparseTensor([[0, 1], [0, 3], [2, 0]], [1.0, 2.0, 3.0], [3, 4])
+    ph = sparse_ops.sparse_placeholder(ec.float32, shape=[None, 5])
+    sess = ec.Session()
+    values, indices = sess.run([sp.values, sp.indices])
+    np.testing.assert_array_equal(values, [1.0, 2.0, 3.0])
+    np.testing.assert_array_equal(indices, [[0, 1], [0, 3], [2, 0]])
+    assert indices.dtype == np.int64
+    fed = SparseTensorValue([[0, 4], [1, 0], [1, 2], [3, 1]], [5.0, 6.0, 7.0, 8.0], [4, 5])
+    total = ec.reduce_sum(ph.values * 2.0)          # ops after a data-dependent size
+    v, i, t = sess.run([ph.values, ph.indices, total], {ph: fed})
+    np.testing.assert_array_equal(v, fed.values)
+    np.testing.assert_array_equal(i, fed.indices)
+    assert t == 52.0
+    empty = SparseTensorValue(np.zeros((0, 2), np.int64), np.zeros(0, np.float32), [2, 5])
+    v, i = sess.run([ph.values, ph.indices], {ph: empty})
+    assert v.shape == (0,) and i.shape == (0, 2)
+
+
+def test_gradient_through_values_reaches_the_padded_values():
+    w = ec.Variable(np.array([[1.0, 2.0], [3.0, 4.0]], np.float32))
+    sp = SparseTensor.from_parts(ec.constant(np.array([[0, -1], [0, 1]], np.int64)), w,
+                                 ec.constant(np.array([2, 2], np.int64)))
+    (g,) = ec.gradients(ec.reduce_sum(sp.values * 3.0), [w])
+    sess = ec.Session()
+    sess.run(ec.global_variables_initializer())
+    np.testing.assert_array_equal(sess.run(g), [[3.0, 0.0], [3.0, 3.0]])
 
 
 def _numpy_lookup(params, rows, weights, combiner, max_norm=None):

@@ -209,21 +209,29 @@ class SparseTensor:
     def name(self) -> str:
         return self.padded_values.name
 
+    def _filled(self):
+        from estcore.graph.ops import math_ops  # local: the op modules import this one
+        return math_ops.greater_equal(self.cols, 0)
+
     @property
     def indices(self):
-        raise TypeError(
-            "estcore keeps SparseTensors row-padded in the graph, so `indices` (whose size "
-            "depends on the data) is not a graph tensor. Use tf.sparse ops (to_dense, "
-            "reduce_sum, map_values, ...), or fetch the SparseTensor: Session.run returns "
-            "a SparseTensorValue with TF's indices/values/dense_shape.")
+        """int64 ``[nnz, 2]``: ``(row, column)`` of each value, in the order of
+        :attr:`values`. ``nnz`` is known only when the graph runs (a data-dependent shape:
+        the ops after it are planned per run)."""
+        from estcore.graph.ops import array_ops, dynamic_ops  # local: import cycle
+        filled = self._filled()
+        rows = dynamic_ops.where_indices(filled)[:, :1]
+        cols = array_ops.expand_dims(dynamic_ops.boolean_mask(self.cols, filled), 1)
+        return array_ops.concat([rows, cols], 1)
 
     @property
     def values(self):
-        raise TypeError(
-            "estcore keeps SparseTensors row-padded in the graph, so `values` (whose size "
-            "depends on the data) is not a graph tensor. Use tf.sparse.map_values(fn, st) "
-            "to transform the values, or fetch the SparseTensor: Session.run returns a "
-            "SparseTensorValue with TF's indices/values/dense_shape.")
+        """``[nnz]`` values, row by row and within a row in the order they were stored
+        (TF's order for ``string_split``, parsed ``VarLenFeature``s and canonically ordered
+        ``indices``); e.g. ``tf.string_split([line]).values`` is the line's tokens. ``nnz``
+        is known only when the graph runs. Gradients flow to :attr:`padded_values`."""
+        from estcore.graph.ops import dynamic_ops  # local: import cycle
+        return dynamic_ops.boolean_mask(self.padded_values, self._filled())
 
     def eval(self, feed_dict=None, session=None):
         from estcore.graph.session import get_default_session  # local: import cycle
