@@ -7,6 +7,7 @@ import pytest
 
 import estcore as ec
 from estcore.graph.ops import fused
+from estcore.graph.shapes import dimension_value
 
 
 @pytest.mark.smoke
@@ -179,3 +180,20 @@ def test_liveness_reuses_buffers():
     for _ in range(6):
         ref = np.exp(-ref)
     np.testing.assert_allclose(out, ref, rtol=1e-6)
+
+
+def test_get_shape_gives_tf1_dimensions_for_unknown_sizes():
+    x = ec.placeholder(ec.float32, [None, 4])
+    s = x.get_shape()
+    assert s[0].value is None and s[-1].value == 4 and repr(s[0]) == "Dimension(None)"
+    assert (s[0] * 2).value is None and (s[1] * 2).value == 8 and (s[0] + s[1]).value is None
+    assert [d.value for d in s] == [None, 4] and s.as_list() == [None, 4]
+    assert s == x.shape and s[1:].as_list() == [4] and s[1:][0].value == 4
+    assert (s[0] == None) is None     # noqa: E711 - TF1: an unknown dimension compares unknown
+    with pytest.raises(TypeError, match="unknown Dimension"):
+        int(s[0])
+    assert x.shape[0] is None          # .shape keeps None (TF 2's rule, estcore's own)
+    assert ec.TensorShape([s[0], s[1]]).as_list() == [None, 4]
+    assert dimension_value(s[0]) is None and dimension_value(s[1]) == 4
+    v = ec.Variable(np.zeros((2, 3), np.float32))
+    assert v.get_shape()[1].value == 3

@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-__all__ = ["TensorShape", "Dimension", "dimension_value", "as_shape", "fmt_shape",
-           "broadcast_static"]
+__all__ = ["TensorShape", "TF1TensorShape", "Dimension", "UNKNOWN_DIMENSION", "dimension_value",
+           "as_shape", "fmt_shape", "broadcast_static", "tf1_shape"]
 
 
 def _dim_result(value: Any) -> Any:
@@ -23,14 +23,21 @@ def _dim_result(value: Any) -> Any:
 
 
 class Dimension(int):
-    """A known dimension of a :class:`TensorShape` (TF1's ``Dimension``): an ``int`` that
-    also has TF1's ``.value``.
+    """A dimension of a :class:`TensorShape` (TF1's ``Dimension``): an ``int`` that also
+    has TF1's ``.value``; ``Dimension(None)`` is :data:`UNKNOWN_DIMENSION`.
 
     ``shape[i]`` and iteration give a ``Dimension`` for a known size and ``None`` for
-    an unknown one (TF1 gave ``Dimension(None)``; see docs/compat.md). Arithmetic with
-    ints keeps a ``Dimension``; with ``None`` (an unknown size) it gives ``None``, as an
-    unknown TF1 dimension would.
+    an unknown one; ``get_shape()[i]`` gives TF1's ``Dimension(None)`` there instead (see
+    :class:`TF1TensorShape` and docs/compat.md). Arithmetic with ints keeps a
+    ``Dimension``; with ``None`` it gives ``None`` and with ``Dimension(None)`` it gives
+    ``Dimension(None)``, as an unknown TF1 dimension would.
     """
+
+    def __new__(cls, value: Any):
+        value = getattr(value, "value", value)
+        if value is None:
+            return UNKNOWN_DIMENSION
+        return super().__new__(cls, value)
 
     __slots__ = ()
 
@@ -47,6 +54,8 @@ class Dimension(int):
     def _op(self, other: Any, fn: Any) -> Any:
         if other is None:
             return None
+        if other is UNKNOWN_DIMENSION:
+            return UNKNOWN_DIMENSION
         if isinstance(other, bool) or not isinstance(other, int):
             return NotImplemented
         return _dim_result(fn(int(self), int(other)))
@@ -82,12 +91,60 @@ class Dimension(int):
         return (Dimension, (int(self),))
 
 
+class _UnknownDimension:
+    """TF1's ``Dimension(None)``: ``.value`` is None, arithmetic with ints or dimensions
+    stays unknown, ``==`` / ``!=`` give None (unknown), ``int()`` is a TypeError."""
+
+    __slots__ = ()
+    value = None
+
+    def __repr__(self) -> str:
+        return "Dimension(None)"
+
+    def __str__(self) -> str:
+        return "?"
+
+    def __reduce__(self) -> Any:
+        return (Dimension, (None,))
+
+    def __hash__(self) -> int:
+        return hash(None)
+
+    def __int__(self) -> int:
+        raise TypeError("Cannot convert an unknown Dimension (Dimension(None)) to an int")
+
+    __index__ = __int__
+
+    def _unknown(self, other: Any) -> Any:
+        if other is None or isinstance(other, (int, _UnknownDimension)) \
+                and not isinstance(other, bool):
+            return self
+        return NotImplemented
+
+    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = _unknown
+    __floordiv__ = __rfloordiv__ = __mod__ = __rmod__ = _unknown
+
+    def __eq__(self, other: Any) -> Any:   # TF1: unknown compared with anything is None
+        return None
+
+    def __ne__(self, other: Any) -> Any:
+        return None
+
+    def is_compatible_with(self, other: Any) -> bool:
+        return True
+
+    def merge_with(self, other: Any) -> Any:
+        return Dimension(other)
+
+
+UNKNOWN_DIMENSION = _UnknownDimension()
+
+
 def dimension_value(dimension: Any) -> int | None:
     """The size of a dimension as an int, or None when unknown (TF's
     ``tf.compat.dimension_value``): accepts a :class:`Dimension`, an int or None."""
-    if dimension is None:
-        return None
-    return int(getattr(dimension, "value", dimension))
+    value = getattr(dimension, "value", dimension)
+    return None if value is None else int(value)
 
 
 class TensorShape:
@@ -202,6 +259,29 @@ class TensorShape:
 
     def __str__(self) -> str:
         return fmt_shape(self)
+
+
+class TF1TensorShape(TensorShape):
+    """What ``get_shape()`` returns: a :class:`TensorShape` whose unknown dimensions index
+    and iterate as TF1's ``Dimension(None)`` (so ``x.get_shape()[0].value`` is None, as in
+    TF1) instead of ``None``. Everything else (``dims``, ``as_list()``, equality, ``rank``)
+    is the plain shape's; ``.shape`` stays the plain :class:`TensorShape`."""
+
+    __slots__ = ()
+
+    def __iter__(self):
+        return (Dimension(d) for d in super().__iter__())
+
+    def __getitem__(self, key):
+        got = super().__getitem__(key)
+        if isinstance(got, TensorShape):
+            return TF1TensorShape(got.dims)
+        return Dimension(got)
+
+
+def tf1_shape(shape: TensorShape) -> TF1TensorShape:
+    """``shape`` as ``get_shape()`` gives it (:class:`TF1TensorShape`)."""
+    return TF1TensorShape(shape.dims)
 
 
 def as_shape(value: Any) -> TensorShape:

@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from estcore.graph import dtypes as dt
-from estcore.graph.shapes import TensorShape
+from estcore.graph.shapes import TensorShape, tf1_shape
 
 __all__ = ["SparseTensor", "SparseTensorValue", "IndexedSlices", "IndexedSlicesValue",
            "is_sparse", "pad_value", "unpad_value", "round_slots"]
@@ -195,7 +195,8 @@ class SparseTensor:
         return self._shape
 
     def get_shape(self) -> TensorShape:
-        return self._shape
+        """The static shape, TF1 style: an unknown dimension is ``Dimension(None)``."""
+        return tf1_shape(self._shape)
 
     @property
     def graph(self):

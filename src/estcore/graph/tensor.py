@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from estcore.graph.shapes import TensorShape, as_shape, fmt_shape
+from estcore.graph.shapes import TensorShape, as_shape, fmt_shape, tf1_shape
 
 __all__ = ["Tensor", "TensorOperators"]
 
@@ -174,7 +174,8 @@ class Tensor(TensorOperators):
         return self._shape
 
     def get_shape(self) -> TensorShape:
-        return self._shape
+        """The static shape, TF1 style: an unknown dimension is ``Dimension(None)``."""
+        return tf1_shape(self._shape)
 
     def set_shape(self, shape: Any) -> None:
         """Refine the static shape (must be compatible with the current one)."""
