@@ -36,6 +36,7 @@ from collections.abc import Iterable
 
 from estcore._lib._pipeline import crc32c
 from estcore.checkpoint.errors import CheckpointCorruptError
+from estcore.proto.wire import ProtoDecodeError, read_varint, varint
 
 __all__ = ["TABLE_MAGIC", "FOOTER_SIZE", "read_table", "build_table", "mask_crc", "unmask_crc"]
 
@@ -63,30 +64,11 @@ def unmask_crc(masked: int) -> int:
 
 
 def _varint(data: bytes, pos: int, end: int, path: str, what: str) -> tuple[int, int]:
-    result = 0
-    shift = 0
-    while True:
-        if pos >= end:
-            raise CheckpointCorruptError(f"Checkpoint index {path} is corrupted: truncated "
-                                         f"varint in {what}")
-        byte = data[pos]
-        pos += 1
-        result |= (byte & 0x7F) << shift
-        if not byte & 0x80:
-            return result, pos
-        shift += 7
-        if shift > 63:
-            raise CheckpointCorruptError(f"Checkpoint index {path} is corrupted: varint too "
-                                         f"long in {what}")
-
-
-def _put_varint(value: int) -> bytes:
-    out = bytearray()
-    while value >= 0x80:
-        out.append((value & 0x7F) | 0x80)
-        value >>= 7
-    out.append(value)
-    return bytes(out)
+    try:
+        return read_varint(data, pos, end)
+    except ProtoDecodeError as e:   # "truncated varint" / "varint too long"
+        raise CheckpointCorruptError(f"Checkpoint index {path} is corrupted: {e} in "
+                                     f"{what}") from None
 
 
 def _bad(path: str, why: str) -> CheckpointCorruptError:
@@ -217,8 +199,8 @@ class _BlockBuilder:
         else:
             self._restarts.append(len(self._buf))
             self._since_restart = 0
-        self._buf += (_put_varint(shared) + _put_varint(len(key) - shared)
-                      + _put_varint(len(value)) + key[shared:] + value)
+        self._buf += (varint(shared) + varint(len(key) - shared)
+                      + varint(len(value)) + key[shared:] + value)
         self._last = key
         self._since_restart += 1
         self.count += 1
@@ -254,7 +236,7 @@ def build_table(items: Iterable[tuple[bytes, bytes]],
 
     def flush() -> None:
         contents = block.finish()
-        handle = _put_varint(len(out)) + _put_varint(len(contents))
+        handle = varint(len(out)) + varint(len(contents))
         out.extend(_with_trailer(contents))
         index.add(last, handle)  # the block's last key: >= its keys, < the next block's
         block.reset()
@@ -268,10 +250,10 @@ def build_table(items: Iterable[tuple[bytes, bytes]],
             flush()
     if block.count:
         flush()
-    meta_handle = _put_varint(len(out)) + _put_varint(len(_BlockBuilder(1).finish()))
+    meta_handle = varint(len(out)) + varint(len(_BlockBuilder(1).finish()))
     out.extend(_with_trailer(_BlockBuilder(1).finish()))
     index_contents = index.finish()
-    index_handle = _put_varint(len(out)) + _put_varint(len(index_contents))
+    index_handle = varint(len(out)) + varint(len(index_contents))
     out.extend(_with_trailer(index_contents))
     handles = meta_handle + index_handle
     out.extend(handles + b"\0" * (_HANDLES_SIZE - len(handles)))

@@ -16,9 +16,9 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterator
 
-__all__ = ["varint", "tag", "field_varint", "field_double", "field_float", "field_bytes",
-           "field_packed_doubles", "iter_fields", "as_double", "as_float", "as_signed64",
-           "ProtoDecodeError", "VARINT", "FIXED64", "LENGTH", "FIXED32"]
+__all__ = ["varint", "read_varint", "tag", "field_varint", "field_double", "field_float",
+           "field_bytes", "field_packed_doubles", "iter_fields", "as_double", "as_float",
+           "as_signed64", "ProtoDecodeError", "VARINT", "FIXED64", "LENGTH", "FIXED32"]
 
 VARINT, FIXED64, LENGTH, FIXED32 = 0, 1, 2, 5
 
@@ -74,11 +74,16 @@ def field_packed_doubles(field: int, values) -> bytes:
     return field_bytes(field, payload)
 
 
-def _read_varint(data: bytes, pos: int) -> tuple[int, int]:
+def read_varint(data: bytes | memoryview, pos: int, end: int | None = None) -> tuple[int, int]:
+    """Decode the varint at ``data[pos]``, reading no further than ``end`` (default: the
+    end of ``data``); returns ``(value, position after it)``. Raises ProtoDecodeError
+    ("truncated varint" / "varint too long")."""
+    if end is None:
+        end = len(data)
     result = 0
     shift = 0
     while True:
-        if pos >= len(data):
+        if pos >= end:
             raise ProtoDecodeError("truncated varint")
         byte = data[pos]
         pos += 1
@@ -99,12 +104,12 @@ def iter_fields(data: bytes | memoryview) -> Iterator[tuple[int, int, int | byte
     pos = 0
     n = len(data)
     while pos < n:
-        key, pos = _read_varint(data, pos)
+        key, pos = read_varint(data, pos)
         field, wire = key >> 3, key & 7
         if field == 0:
             raise ProtoDecodeError("field number 0")
         if wire == VARINT:
-            value, pos = _read_varint(data, pos)
+            value, pos = read_varint(data, pos)
             yield field, wire, value
         elif wire == FIXED64:
             if pos + 8 > n:
@@ -112,7 +117,7 @@ def iter_fields(data: bytes | memoryview) -> Iterator[tuple[int, int, int | byte
             yield field, wire, struct.unpack_from("<Q", data, pos)[0]
             pos += 8
         elif wire == LENGTH:
-            length, pos = _read_varint(data, pos)
+            length, pos = read_varint(data, pos)
             if pos + length > n:
                 raise ProtoDecodeError("truncated length-delimited field")
             value = data[pos:pos + length]
