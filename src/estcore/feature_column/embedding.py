@@ -97,17 +97,11 @@ def _embed(pair, weights, combiner, max_norm):
                                         max_norm=max_norm)
 
 
-class EmbeddingColumn(DenseColumn, collections.namedtuple(
-        "EmbeddingColumn", ("categorical_column", "dimension", "combiner", "layer_creator",
-                            "ckpt_to_load_from", "tensor_name_in_ckpt", "max_norm",
-                            "trainable"))):
-    """See :func:`embedding_column`."""
+class _EmbeddingParts:
+    """What an embedding column and a shared one have in common: the categorical column's
+    parse spec and ids, and a ``[dimension]`` output per example."""
 
     __slots__ = ()
-
-    @property
-    def name(self) -> str:
-        return f"{self.categorical_column.name}_embedding"
 
     @property
     def _parse_example_spec(self) -> dict:
@@ -119,6 +113,19 @@ class EmbeddingColumn(DenseColumn, collections.namedtuple(
 
     def _transform_feature(self, builder):
         return self.categorical_column._get_sparse_tensors(builder)
+
+
+class EmbeddingColumn(_EmbeddingParts, DenseColumn, collections.namedtuple(
+        "EmbeddingColumn", ("categorical_column", "dimension", "combiner", "layer_creator",
+                            "ckpt_to_load_from", "tensor_name_in_ckpt", "max_norm",
+                            "trainable"))):
+    """See :func:`embedding_column`."""
+
+    __slots__ = ()
+
+    @property
+    def name(self) -> str:
+        return f"{self.categorical_column.name}_embedding"
 
     def _get_dense_tensor(self, builder, weight_collections=None, trainable=None):
         pair = builder.get(self)
@@ -173,7 +180,7 @@ def embedding_column(categorical_column, dimension, combiner="mean", initializer
                            ckpt_to_load_from, tensor_name_in_ckpt, max_norm, bool(trainable))
 
 
-class SharedEmbeddingColumn(DenseColumn, collections.namedtuple(
+class SharedEmbeddingColumn(_EmbeddingParts, DenseColumn, collections.namedtuple(
         "SharedEmbeddingColumn", ("categorical_column", "dimension", "combiner",
                                   "initializer", "shared_embedding_collection_name",
                                   "ckpt_to_load_from", "tensor_name_in_ckpt", "max_norm",
@@ -189,17 +196,6 @@ class SharedEmbeddingColumn(DenseColumn, collections.namedtuple(
     @property
     def _var_scope_name(self) -> str:
         return self.shared_embedding_collection_name
-
-    @property
-    def _parse_example_spec(self) -> dict:
-        return self.categorical_column._parse_example_spec
-
-    @property
-    def _variable_shape(self) -> TensorShape:
-        return TensorShape([self.dimension])
-
-    def _transform_feature(self, builder):
-        return self.categorical_column._get_sparse_tensors(builder)
 
     def _get_dense_tensor(self, builder, weight_collections=None, trainable=None):
         pair = builder.get(self)
