@@ -74,6 +74,8 @@ typedef struct job {
     int nkeys;
     uint8_t *found;
     int64_t bad;
+    int64_t *counts;          /* VarLen mode: counts[r * nkeys + k] (NULL: FixedLen mode) */
+    const uint64_t *strides;  /* VarLen write pass: row width per key (NULL: count pass) */
 } job;
 
 /* Count the values of a list message (FLOAT / INT64 / BYTES); -1 malformed or a
@@ -212,10 +214,23 @@ static int parse_one(const job *jb, size_t r, cursor *last_value, int *last_kind
         uint8_t *fd = &jb->found[r * (size_t)nk + (size_t)k];
         if (last_kind[k] == 0) {
             *fd = 0;
+            if (jb->counts != NULL) jb->counts[r * (size_t)nk + (size_t)k] = 0;
             continue;
         }
         if (last_kind[k] != key->kind) return -1;
         int64_t count = count_values(key->kind, last_value[k]);
+        if (jb->counts != NULL) {  /* VarLen: any count; values only in the write pass */
+            if (count < 0) return -1;
+            jb->counts[r * (size_t)nk + (size_t)k] = count;
+            *fd = 1;
+            if (jb->strides == NULL || count == 0) continue;
+            if ((uint64_t)count > jb->strides[k]) return -1;
+            size_t vitem = key->kind == EST_EXAMPLE_BYTES ? sizeof(est_example_span)
+                           : key->kind == EST_EXAMPLE_FLOAT ? 4 : 8;
+            void *vout = (char *)key->out + r * jb->strides[k] * vitem;
+            if (write_values(key->kind, last_value[k], rec, vout) != 0) return -1;
+            continue;
+        }
         if (count < 0 || (uint64_t)count != key->count) return -1;
         size_t item = key->kind == EST_EXAMPLE_BYTES ? sizeof(est_example_span)
                       : key->kind == EST_EXAMPLE_FLOAT ? 4 : 8;
@@ -245,22 +260,27 @@ static void *worker(void *arg) {
     return NULL;
 }
 
-est_status est_example_parse(const char *const *records, const size_t *lengths, size_t n,
-                             const est_example_key *keys, int nkeys, uint8_t *found,
-                             int num_threads, int64_t *bad) {
+static est_status run_jobs(const char *const *records, const size_t *lengths, size_t n,
+                           const est_example_key *keys, int nkeys, uint8_t *found,
+                           int num_threads, int64_t *bad, int64_t *counts,
+                           const uint64_t *strides) {
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
     (void)records; (void)lengths; (void)n; (void)keys; (void)nkeys; (void)found;
-    (void)num_threads; (void)bad;
+    (void)num_threads; (void)bad; (void)counts; (void)strides;
     return EST_ERR_FAILED_PRECONDITION;  /* big-endian hosts: the caller's own decoder */
 #else
     if (bad == NULL || nkeys < 1 || keys == NULL || num_threads < 1 ||
-        (n && (records == NULL || lengths == NULL || found == NULL)))
+        (n && (records == NULL || lengths == NULL || found == NULL)) ||
+        (n && counts == NULL && strides != NULL))
         return EST_ERR_INVALID_ARGUMENT;
     *bad = -1;
-    for (int k = 0; k < nkeys; k++)
+    for (int k = 0; k < nkeys; k++) {
         if ((keys[k].name == NULL && keys[k].name_len) || keys[k].kind < EST_EXAMPLE_BYTES ||
-            keys[k].kind > EST_EXAMPLE_INT64 || (n && keys[k].count && keys[k].out == NULL))
+            keys[k].kind > EST_EXAMPLE_INT64)
             return EST_ERR_INVALID_ARGUMENT;
+        uint64_t width = counts == NULL ? keys[k].count : strides == NULL ? 0 : strides[k];
+        if (n && width && keys[k].out == NULL) return EST_ERR_INVALID_ARGUMENT;
+    }
     size_t bytes = 0;
     for (size_t i = 0; i < n; i++) bytes += lengths[i];
     size_t nt = (size_t)num_threads;
@@ -271,7 +291,8 @@ est_status est_example_parse(const char *const *records, const size_t *lengths, 
     pthread_t tids[EST_EXAMPLE_MAX_THREADS];
     int started[EST_EXAMPLE_MAX_THREADS] = {0};
     for (size_t t = 0; t < nt; t++)
-        jobs[t] = (job){records, lengths, n * t / nt, n * (t + 1) / nt, keys, nkeys, found, -1};
+        jobs[t] = (job){records, lengths, n * t / nt, n * (t + 1) / nt, keys, nkeys, found, -1,
+                        counts, strides};
     for (size_t t = 1; t < nt; t++)
         started[t] = pthread_create(&tids[t], NULL, worker, &jobs[t]) == 0;
     worker(&jobs[0]);
@@ -288,4 +309,19 @@ est_status est_example_parse(const char *const *records, const size_t *lengths, 
     }
     return EST_OK;
 #endif
+}
+
+est_status est_example_parse(const char *const *records, const size_t *lengths, size_t n,
+                             const est_example_key *keys, int nkeys, uint8_t *found,
+                             int num_threads, int64_t *bad) {
+    return run_jobs(records, lengths, n, keys, nkeys, found, num_threads, bad, NULL, NULL);
+}
+
+est_status est_example_parse_varlen(const char *const *records, const size_t *lengths,
+                                    size_t n, const est_example_key *keys, int nkeys,
+                                    uint8_t *found, int64_t *counts, const uint64_t *strides,
+                                    int num_threads, int64_t *bad) {
+    if (n && counts == NULL) return EST_ERR_INVALID_ARGUMENT;
+    return run_jobs(records, lengths, n, keys, nkeys, found, num_threads, bad,
+                    n ? counts : NULL, n ? strides : NULL);
 }

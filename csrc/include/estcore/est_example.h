@@ -57,6 +57,20 @@ est_status est_example_parse(const char *const *records, const size_t *lengths, 
                              const est_example_key *keys, int nkeys, uint8_t *found,
                              int num_threads, int64_t *bad);
 
+/* VarLenFeature: any number of values per record, row-padded. Same walk and rules as
+ * est_example_parse (keys[k].count is ignored); per record and key,
+ * counts[record * nkeys + k] receives the value count (0 when absent) and found[...]
+ * whether the key was present. With strides == NULL only counts and found are written
+ * (the count pass; keys[k].out may be NULL). With strides (the row width per key, at
+ * least the largest count of that key) the values are written too, to
+ * out[record * strides[k] + j] for j < count (elements as above; the rest of each row
+ * is left as it was). A record that is not a valid Example, or whose feature has another
+ * kind (or, in the write pass, more values than its stride), stops the parse as above. */
+est_status est_example_parse_varlen(const char *const *records, const size_t *lengths,
+                                    size_t n, const est_example_key *keys, int nkeys,
+                                    uint8_t *found, int64_t *counts, const uint64_t *strides,
+                                    int num_threads, int64_t *bad);
+
 #ifdef __cplusplus
 }
 #endif

@@ -220,10 +220,73 @@ static void test_threads_lowest_bad(void) {
     free(found);
 }
 
+/* VarLen: counts (0 when absent), a count pass without outputs, then values written
+ * row-padded at the given strides (the padding untouched); a kind mismatch, a count over
+ * the stride and junk bytes stop at the record. */
+static void test_varlen(void) {
+    const float fv[3] = {1.5f, -2.0f, 4.0f};
+    const int64_t iv[2] = {-7, 9};
+    buf f3 = float_feature(fv, 3, 1), f1 = float_feature(fv, 1, 0), fi = int_feature(iv, 2, 0);
+    buf fs = bytes_feature("ab", "c");
+    buf a = {{0}, 0}, b = {{0}, 0}, c = {{0}, 0};
+    put_entry(&a, "f", &f3);
+    put_entry(&a, "s", &fs);
+    put_entry(&b, "ids", &fi);
+    put_entry(&b, "f", &f1);
+    buf ea = example(&a), eb = example(&b), ec = example(&c);
+    const char *recs[3] = {(const char *)ea.b, (const char *)eb.b, (const char *)ec.b};
+    size_t lens[3] = {ea.n, eb.n, ec.n};
+    est_example_key keys[3] = {{"f", 1, EST_EXAMPLE_FLOAT, 0, NULL},
+                               {"ids", 3, EST_EXAMPLE_INT64, 0, NULL},
+                               {"s", 1, EST_EXAMPLE_BYTES, 0, NULL}};
+    int64_t counts[9], bad;
+    uint8_t found[9];
+    memset(counts, 0x55, sizeof counts);
+    CHECK(est_example_parse_varlen(recs, lens, 3, keys, 3, found, counts, NULL, 2, &bad) ==
+          EST_OK);
+    CHECK_EQ(bad, (uint64_t)-1);
+    CHECK(counts[0] == 3 && counts[1] == 0 && counts[2] == 2);
+    CHECK(counts[3] == 1 && counts[4] == 2 && counts[5] == 0);
+    CHECK(counts[6] == 0 && counts[7] == 0 && counts[8] == 0);
+    CHECK(found[0] == 1 && found[1] == 0 && found[4] == 1 && found[8] == 0);
+    float f[9];
+    int64_t ids[6];
+    est_example_span s[6];
+    for (int i = 0; i < 9; i++) f[i] = 99.0f;
+    for (int i = 0; i < 6; i++) ids[i] = 99;
+    keys[0].out = f;
+    keys[1].out = ids;
+    keys[2].out = s;
+    const uint64_t strides[3] = {3, 2, 2};
+    CHECK(est_example_parse_varlen(recs, lens, 3, keys, 3, found, counts, strides, 1, &bad) ==
+          EST_OK);
+    CHECK(f[0] == 1.5f && f[1] == -2.0f && f[2] == 4.0f && f[3] == 1.5f && f[4] == 99.0f);
+    CHECK(f[6] == 99.0f && ids[0] == 99 && ids[2] == -7 && ids[3] == 9 && ids[4] == 99);
+    CHECK(s[0].length == 2 && memcmp(ea.b + s[0].offset, "ab", 2) == 0 && s[1].length == 1);
+    const uint64_t narrow[3] = {2, 2, 2};
+    CHECK(est_example_parse_varlen(recs, lens, 3, keys, 3, found, counts, narrow, 1, &bad) ==
+          EST_ERR_INVALID_ARGUMENT);
+    CHECK_EQ(bad, 0);
+    keys[1].kind = EST_EXAMPLE_FLOAT;  /* record 1 holds int64 values */
+    CHECK(est_example_parse_varlen(recs, lens, 3, keys, 3, found, counts, NULL, 1, &bad) ==
+          EST_ERR_INVALID_ARGUMENT);
+    CHECK_EQ(bad, 1);
+    keys[1].kind = EST_EXAMPLE_INT64;
+    buf junk = {{0x0a, 0x7f, 0x01}, 3};
+    recs[2] = (const char *)junk.b;
+    lens[2] = junk.n;
+    CHECK(est_example_parse_varlen(recs, lens, 3, keys, 3, found, counts, NULL, 1, &bad) ==
+          EST_ERR_INVALID_ARGUMENT);
+    CHECK_EQ(bad, 2);
+    CHECK(est_example_parse_varlen(recs, lens, 3, keys, 3, found, NULL, NULL, 1, &bad) ==
+          EST_ERR_INVALID_ARGUMENT);
+}
+
 int main(void) {
     RUN(test_values);
     RUN(test_last_wins_and_missing);
     RUN(test_bad_records);
     RUN(test_threads_lowest_bad);
+    RUN(test_varlen);
     return 0;
 }

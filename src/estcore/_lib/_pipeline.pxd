@@ -195,3 +195,7 @@ cdef extern from "estcore/est_example.h" nogil:
     est_status est_example_parse(const char *const *records, const size_t *lengths, size_t n,
                                  const est_example_key *keys, int nkeys, unsigned char *found,
                                  int num_threads, int64_t *bad)
+    est_status est_example_parse_varlen(const char *const *records, const size_t *lengths,
+                                        size_t n, const est_example_key *keys, int nkeys,
+                                        unsigned char *found, int64_t *counts,
+                                        const uint64_t *strides, int num_threads, int64_t *bad)

@@ -5,7 +5,9 @@ the padded width ``L`` is the longest value list of the batch, known only once t
 Examples are decoded; see ``graph/segments.py``) and :func:`parse_varlen`, which
 ``parse_example`` calls for its ``VarLenFeature`` keys. Each key gives a SparseTensor
 with TF's ``dense_shape`` ``[batch, longest list]`` and TF's values in order; an Example
-without the feature contributes an empty row.
+without the feature contributes an empty row. The C kernel
+(``est_example_parse_varlen``, csrc/pipeline/est_example.c) parses the batch; a record
+it cannot serve sends the whole batch to the Python decoder here, which words TF's error.
 
 Must not: parse ``FixedLenFeature`` (``parsing_ops.py`` does); hold the SparseTensor class.
 """
@@ -14,11 +16,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from estcore._lib import _pipeline
 from estcore.errors import InvalidArgumentError
 from estcore.graph import dtypes as dt
 from estcore.graph import example_proto as ex
 from estcore.graph.ops import array_ops
 from estcore.graph.ops.core import convert_to_tensor, make_op
+from estcore.graph.ops.decode_ops import parse_threads, strings_1d
 from estcore.graph.ops.dynamic_ops import dynamic_row
 from estcore.graph.registry import NO_GRADIENT
 from estcore.graph.shapes import TensorShape
@@ -41,9 +45,41 @@ def _infer(ctx):
     return out
 
 
+_C_KINDS = {"float32": _pipeline.EXAMPLE_FLOAT, "int64": _pipeline.EXAMPLE_INT64,
+            "string": _pipeline.EXAMPLE_BYTES}
+
+
 def _eager(k):
-    serialized = np.asarray(k.ins[0]).reshape(-1)
     keys, dtypes = k.attrs["keys"], k.attrs["dtypes"]
+    out = _parse_in_c(np.asarray(k.ins[0]), keys, dtypes)
+    return out if out is not None else _parse_in_python(k, keys, dtypes)
+
+
+def _parse_in_c(serialized: np.ndarray, keys: tuple, dtypes: tuple) -> list | None:
+    """``[cols, values] * len(keys)`` from the C kernel; None when a record (or an
+    element that is not bytes, or the host) needs the Python decoder."""
+    flat = strings_1d(serialized)
+    try:
+        res = _pipeline.parse_example_varlen(flat, [key.encode("utf-8") for key in keys],
+                                             [_C_KINDS[d.name] for d in dtypes],
+                                             parse_threads())
+    except TypeError:  # an element that is not bytes / str
+        return None
+    if res is None or res[0] >= 0:
+        return None
+    _, counts, values = res
+    out = []
+    for j, (vals, d) in enumerate(zip(values, dtypes, strict=True)):
+        cols = np.arange(vals.shape[1], dtype=np.int64)[None, :].repeat(vals.shape[0], 0)
+        cols[cols >= counts[:, j:j + 1]] = -1
+        out += [cols, vals if vals.dtype == (object if d.is_string else d.np)
+                else vals.astype(d.np)]
+    return out
+
+
+def _parse_in_python(k, keys: tuple, dtypes: tuple) -> list:
+    """The reference decoder: words every error."""
+    serialized = np.asarray(k.ins[0]).reshape(-1)
     where = f"ParseExample '{k.node.name}': " if k.node is not None else ""
     rows: list[list] = [[] for _ in keys]
     for b, data in enumerate(serialized):
