@@ -54,7 +54,7 @@ def test_csv_regression_through_textlinedataset_and_decode_csv(csv_file, tmp_pat
         ds = TextLineDataset(csv_file).skip(1).map(parse_line).cache()
         return ds.shuffle(100).repeat(epochs).batch(32)
 
-    assert map_mode(TextLineDataset(csv_file).skip(1).map(parse_line)) == "vectorized"
+    assert map_mode(TextLineDataset(csv_file).skip(1).map(parse_line)) == "bulk_csv"
     first = list(TextLineDataset(csv_file).skip(1).map(parse_line).take(1))[0]
     assert set(first[0]) == {"x1", "x2"} and first[1].dtype == np.float32
     est = Estimator(regression_fn, model_dir=str(tmp_path), config=RunConfig(tf_random_seed=1))

@@ -14,6 +14,9 @@ tensors; a tuple element is unpacked into positional arguments). Then, in this o
    on the first input element it succeeds on (at most :data:`PROBE_ELEMENTS` tried; so
    those elements are read once more), with unknown dimensions.
 
+A vectorised ``decode_csv`` map over ``TextLineDataset`` lines runs as ``"bulk_csv"``
+on the reader's buffer (:mod:`estcore.data.csv_map`).
+
 ``MapNode.how`` / ``FilterNode``'s runner tell which path was taken (tests and
 :func:`estcore.data.map_mode`). ``num_parallel_calls`` is accepted and not needed: the
 vectorised path is the parallel one.
@@ -29,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from estcore.data import csv_map
 from estcore.data.node import Node
 from estcore.data.structure import (
     Chunk,
@@ -279,9 +283,42 @@ class MapNode(Node):
         self.inputs = (up,)
         self.function = MapFunction(fn, up.structure, "map", _elements(up))
         self.how = self.function.how
+        self.csv: csv_map.CsvPlan | None = None
+        if self.how == VECTORIZED:
+            f = self.function
+            self.csv = csv_map.match_csv(up, f._phs, f._outs)
+            if self.csv is not None:
+                self.how = csv_map.BULK_CSV
         super().__init__(self.function.out_structure)
 
     def chunks(self) -> Iterator[Chunk]:
+        if self.csv is not None:
+            return csv_map.bulk_chunks(self.inputs[0], self.csv, self.tolerant, self._unfused)
+        return self._chunks()
+
+    def _unfused(self, chunk: Chunk, position: int, name: str, line: int) -> Iterator[Chunk]:
+        """The unfused outputs of ``chunk`` (lines ``line..`` of file ``name``): a failing
+        element raises naming it, the file and the line, or is left out (ignore_errors)."""
+        try:
+            parts = self.function.run(chunk)
+        except Exception as exc:  # noqa: BLE001 - locate (or, tolerant, drop) it
+            if not self.tolerant:
+                for i in range(chunk_len(chunk)):
+                    try:
+                        self.function._one(element_at(chunk, i))
+                    except Exception as one:  # noqa: BLE001 - this is the element
+                        raise _same_kind(one, f"map: the function failed on element "
+                                              f"{position + i} of the input (0-based), "
+                                              f"{name}: line {line + i}: {one}") from exc
+                raise self.function.locate(chunk, position, exc) from exc
+            parts = self.function.run_skipping(chunk)
+            if self.tolerant == "log":
+                left = chunk_len(chunk) - sum(chunk_len(p) for p in parts)
+                logger.warning("ignore_errors: %d element(s) of input elements %d..%d left "
+                               "out: %s", left, position, position + chunk_len(chunk) - 1, exc)
+        yield from parts
+
+    def _chunks(self) -> Iterator[Chunk]:
         run = self.function.run
         position = 0  # elements of the input before this chunk
         for chunk in self.inputs[0].chunks():

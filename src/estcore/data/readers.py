@@ -51,8 +51,8 @@ from estcore._lib import _pipeline
 from estcore.graph.ops.decode_ops import CSV_CODES, check_csv_args, parse_threads
 
 __all__ = ["iter_text_lines", "iter_fixed_length_records", "iter_fixed_length_matrices",
-           "iter_tfrecords", "iter_csv", "tf_record_iterator", "compression_wbits",
-           "CHUNK_RECORDS"]
+           "iter_tfrecords", "iter_csv", "iter_csv_checked", "tf_record_iterator",
+           "compression_wbits", "CHUNK_RECORDS"]
 
 CHUNK_RECORDS = 4096          # records per chunk at most
 _CHUNK_BYTES = 4 << 20        # and about this many bytes
@@ -300,8 +300,19 @@ def iter_csv(filename: Any, record_defaults: Any, *, field_delim: str = ",",
             and line number (1-based) with TF's DecodeCSV text. Argument errors as
             decode_csv's and :func:`iter_text_lines`'.
     """
-    dtypes, defaults, delim, na, sel = check_csv_args(record_defaults, field_delim,
-                                                      na_value, select_cols)
+    checked = check_csv_args(record_defaults, field_delim, na_value, select_cols)
+    return iter_csv_checked(filename, checked, use_quote_delim, header_lines=header_lines,
+                            compression_type=compression_type, buffer_size=buffer_size,
+                            chunk_records=chunk_records, num_threads=num_threads)
+
+
+def iter_csv_checked(filename: Any, checked: tuple, use_quote_delim: bool, *,
+                     header_lines: int = 0, compression_type: Any = None,
+                     buffer_size: Any = None, chunk_records: int = 65536,
+                     num_threads: int | None = None) -> Iterator[list[np.ndarray]]:
+    """:func:`iter_csv` with the CSV arguments already checked: ``checked`` is
+    ``check_csv_args``' result (a traced DecodeCSV op's attributes)."""
+    dtypes, defaults, delim, na, sel = checked
     rows = _positive("chunk_records", chunk_records, 1)
     threads = parse_threads() if num_threads is None else \
         _positive("num_threads", num_threads, 1)
