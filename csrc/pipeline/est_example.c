@@ -84,7 +84,7 @@ static int64_t count_values(int kind, cursor list) {
     int64_t count = 0;
     uint32_t f;
     int wt, rc;
-    cursor pl;
+    cursor pl = {0};
     uint64_t v;
     while ((rc = next_field(&list, &f, &wt, &pl, &v)) == 0) {
         if (f != 1) continue;
@@ -119,7 +119,7 @@ static int write_values(int kind, cursor list, const unsigned char *rec, void *o
     uint64_t j = 0;
     uint32_t f;
     int wt;
-    cursor pl;
+    cursor pl = {0};
     uint64_t v = 0;
     while (next_field(&list, &f, &wt, &pl, &v) == 0) {
         if (f != 1) continue;
