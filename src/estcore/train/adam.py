@@ -58,35 +58,30 @@ class AdamOptimizer(Optimizer):
             self._zeros_slot(v, "m", self._name)
             self._zeros_slot(v, "v", self._name)
 
-    def _apply_dense(self, grad, var):
+    def _update_inputs(self, var) -> tuple:
+        """``(var, m, v, beta1_power, beta2_power, lr, beta1, beta2, epsilon)`` in the
+        variable's dtype: the inputs of the dense and the sparse update alike."""
         dtype = var.dtype
         beta1_power, beta2_power = self._get_beta_accumulators(var.graph)
         b1p = convert_to_tensor(beta1_power)
         b2p = convert_to_tensor(beta2_power)
         if b1p.dtype != dtype:
             b1p, b2p = cast(b1p, dtype), cast(b2p, dtype)
-        return _updates.apply_adam(
-            var, self.get_slot(var, "m"), self.get_slot(var, "v"), b1p, b2p,
-            self._hyper("learning_rate", self._learning_rate, dtype),
-            self._hyper("beta1", self._beta1, dtype), self._hyper("beta2", self._beta2, dtype),
-            self._hyper("epsilon", self._epsilon, dtype), grad)
+        return (var, self.get_slot(var, "m"), self.get_slot(var, "v"), b1p, b2p,
+                self._hyper("learning_rate", self._learning_rate, dtype),
+                self._hyper("beta1", self._beta1, dtype),
+                self._hyper("beta2", self._beta2, dtype),
+                self._hyper("epsilon", self._epsilon, dtype))
+
+    def _apply_dense(self, grad, var):
+        return _updates.apply_adam(*self._update_inputs(var), grad)
 
     def _apply_sparse(self, grad, var):
         """Lazy sparse Adam: only the rows in ``grad`` update their ``m``, ``v`` and value
         (``tf.contrib.opt.LazyAdamOptimizer``'s rule). TF1's AdamOptimizer instead decays
         ``m`` and ``v`` of every row on each step, O(vocabulary) per step; estcore keeps a
         sparse step's cost independent of the vocabulary size (documented difference)."""
-        dtype = var.dtype
-        beta1_power, beta2_power = self._get_beta_accumulators(var.graph)
-        b1p = convert_to_tensor(beta1_power)
-        b2p = convert_to_tensor(beta2_power)
-        if b1p.dtype != dtype:
-            b1p, b2p = cast(b1p, dtype), cast(b2p, dtype)
-        return sparse_updates.sparse_apply_adam(
-            var, self.get_slot(var, "m"), self.get_slot(var, "v"), b1p, b2p,
-            self._hyper("learning_rate", self._learning_rate, dtype),
-            self._hyper("beta1", self._beta1, dtype), self._hyper("beta2", self._beta2, dtype),
-            self._hyper("epsilon", self._epsilon, dtype), grad)
+        return sparse_updates.sparse_apply_adam(*self._update_inputs(var), grad)
 
     def _finish(self, update_ops, name):
         if not update_ops:

@@ -53,22 +53,22 @@ class RMSPropOptimizer(Optimizer):
                 self._zeros_slot(v, "mg", self._name)
             self._zeros_slot(v, "momentum", self._name)
 
-    def _apply_dense(self, grad, var):
+    def _update_inputs(self, var) -> tuple:
+        """``(var, rms, momentum, lr, decay, momentum, epsilon)`` in the variable's dtype:
+        the inputs of the dense and the sparse update alike."""
         dtype = var.dtype
-        return _updates.apply_rmsprop(
-            var, self.get_slot(var, "rms"), self.get_slot(var, "momentum"),
-            self._hyper("learning_rate", self._learning_rate, dtype),
-            self._hyper("decay", self._decay, dtype),
-            self._hyper("momentum", self._momentum, dtype),
-            self._hyper("epsilon", self._epsilon, dtype), grad,
-            mg=self.get_slot(var, "mg") if self._centered else None)
+        return (var, self.get_slot(var, "rms"), self.get_slot(var, "momentum"),
+                self._hyper("learning_rate", self._learning_rate, dtype),
+                self._hyper("decay", self._decay, dtype),
+                self._hyper("momentum", self._momentum, dtype),
+                self._hyper("epsilon", self._epsilon, dtype))
+
+    def _mg(self, var):
+        return self.get_slot(var, "mg") if self._centered else None
+
+    def _apply_dense(self, grad, var):
+        return _updates.apply_rmsprop(*self._update_inputs(var), grad, mg=self._mg(var))
 
     def _apply_sparse(self, grad, var):
-        dtype = var.dtype
-        return sparse_updates.sparse_apply_rmsprop(
-            var, self.get_slot(var, "rms"), self.get_slot(var, "momentum"),
-            self._hyper("learning_rate", self._learning_rate, dtype),
-            self._hyper("decay", self._decay, dtype),
-            self._hyper("momentum", self._momentum, dtype),
-            self._hyper("epsilon", self._epsilon, dtype), grad,
-            mg=self.get_slot(var, "mg") if self._centered else None)
+        return sparse_updates.sparse_apply_rmsprop(*self._update_inputs(var), grad,
+                                                   mg=self._mg(var))
