@@ -1,7 +1,10 @@
-/* est_threadpool.c -- persistent, sleeping worker threads (see est_threadpool.h).
+/* est_threadpool.c -- persistent worker threads that spin briefly, then sleep
+ * (see est_threadpool.h).
  *
  * Lock order: g_mu (the default-pool registry) may be held while a pool's `mu` is
  * taken (destroy joins workers); never the reverse. Tasks run with no lock held.
+ * Lock-free reads: `posted` (a worker spinning for work) and a job's `pending` (its
+ * caller spinning for the workers' tasks); every write of either happens under `mu`.
  */
 #define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
 #include "estcore/est_threadpool.h"
@@ -9,30 +12,99 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define EST_CPU_RELAX() _mm_pause()
+#elif defined(__aarch64__)
+#define EST_CPU_RELAX() __asm__ __volatile__("yield")
+#else
+#define EST_CPU_RELAX() ((void)0)
+#endif
 
 typedef struct est_job {
     est_task_fn fn;
     void *ctx;
     int64_t n_tasks;
-    int64_t next;          /* next task index to hand out; guarded by pool->mu */
-    int64_t pending;       /* tasks not yet finished; guarded by pool->mu */
-    struct est_job *link;  /* queue link; guarded by pool->mu */
+    int64_t next;             /* next task index to hand out; guarded by pool->mu */
+    _Atomic int64_t pending;  /* tasks not yet finished; written under pool->mu, read
+                                 without it by the job's caller while it spins */
+    int waiting;              /* the caller sleeps on done_cv; guarded by pool->mu */
+    struct est_job *link;     /* queue link; guarded by pool->mu */
 } est_job;
 
 struct est_threadpool {
-    pthread_mutex_t mu;     /* guards everything below */
-    pthread_cond_t work_cv; /* signalled when a job is queued or on shutdown */
-    pthread_cond_t done_cv; /* broadcast when some job's pending count reaches 0 */
+    pthread_mutex_t mu;     /* guards everything below except `posted` */
+    pthread_cond_t work_cv; /* signalled when a job is queued for a sleeper, or on shutdown */
+    pthread_cond_t done_cv; /* broadcast when a waiting caller's job finishes */
     est_job *head;          /* jobs with untaken tasks, oldest first */
     est_job *tail;
     int shutdown;
     int started;            /* workers that have entered their loop (start handshake) */
+    int sleepers;           /* workers waiting on work_cv */
     int num_workers;
+    _Atomic uint64_t posted; /* bumped (under mu) on every queued job and on shutdown */
     pthread_t *threads;
 };
+
+static int64_t now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* ---- spin budget ---------------------------------------------------------------- */
+
+/* How long an idle worker, or a caller waiting for its workers, spins before it
+ * sleeps (ns). ESTCORE_SPIN_US (0..100000, read once) overrides the default. */
+static int64_t g_spin_ns = EST_SPIN_DEFAULT_US * (int64_t)1000;
+static pthread_once_t g_spin_once = PTHREAD_ONCE_INIT;
+static void read_spin_env(void) {
+    const char *env = getenv("ESTCORE_SPIN_US");
+    if (env == NULL || env[0] == '\0') return;
+    char *end = NULL;
+    long v = strtol(env, &end, 10);
+    if (end != NULL && *end == '\0' && v >= 0 && v <= 100000) g_spin_ns = (int64_t)v * 1000;
+}
+static int64_t spin_budget_ns(void) {
+    pthread_once(&g_spin_once, read_spin_env);
+    return g_spin_ns;
+}
+
+/* Spin until *word differs from `seen` (returns 1) or `budget` ns pass (returns 0).
+ * After the first EST__SPIN_PURE_NS the loop also yields the CPU on each check, so a
+ * spinner that shares its core with a runnable thread (another process, or this
+ * process's own caller) hands the core over instead of burning its time slice. */
+#define EST__SPIN_PURE_NS ((int64_t)20000)
+static int spin_u64(const _Atomic uint64_t *word, uint64_t seen, int64_t budget) {
+    if (budget <= 0) return 0;
+    const int64_t t0 = now_ns();
+    for (;;) {
+        for (int i = 0; i < 64; i++) {
+            if (atomic_load_explicit(word, memory_order_acquire) != seen) return 1;
+            EST_CPU_RELAX();
+        }
+        const int64_t t = now_ns() - t0;
+        if (t >= budget) return 0;
+        if (t >= EST__SPIN_PURE_NS) sched_yield();
+    }
+}
+static int spin_zero_i64(const _Atomic int64_t *word, int64_t budget) {
+    if (budget <= 0) return 0;
+    const int64_t t0 = now_ns();
+    for (;;) {
+        for (int i = 0; i < 64; i++) {
+            if (atomic_load_explicit(word, memory_order_acquire) == 0) return 1;
+            EST_CPU_RELAX();
+        }
+        const int64_t t = now_ns() - t0;
+        if (t >= budget) return 0;
+        if (t >= EST__SPIN_PURE_NS) sched_yield();
+    }
+}
 
 /* Unlink `job` from the queue. `pool->mu` is held here. */
 static void queue_remove(est_threadpool *pool, est_job *job) {
@@ -56,11 +128,21 @@ static int64_t take_task(est_threadpool *pool, est_job *job) {
 
 /* Run one task with the lock released, then account for it. `pool->mu` held on
  * entry and on return. */
+static void finish_task(est_threadpool *pool, est_job *job) {
+    /* `waiting` is read first: once pending is 0 the caller may return and its job
+     * (on the caller's stack) is gone -- though the caller always takes `mu` before
+     * returning, so nothing here races with that as long as `mu` is held. */
+    const int waiting = job->waiting;
+    const int64_t left = atomic_load_explicit(&job->pending, memory_order_relaxed) - 1;
+    atomic_store_explicit(&job->pending, left, memory_order_release);
+    if (left == 0 && waiting) pthread_cond_broadcast(&pool->done_cv);
+}
+
 static void run_task(est_threadpool *pool, est_job *job, int64_t i) {
     pthread_mutex_unlock(&pool->mu);
     job->fn(job->ctx, i);
     pthread_mutex_lock(&pool->mu);
-    if (--job->pending == 0) pthread_cond_broadcast(&pool->done_cv);
+    finish_task(pool, job);
 }
 
 static void *worker(void *arg) {
@@ -68,11 +150,26 @@ static void *worker(void *arg) {
     pthread_mutex_lock(&pool->mu);
     pool->started++;
     pthread_cond_broadcast(&pool->done_cv); /* start handshake */
+    const int64_t budget = spin_budget_ns();
     for (;;) {
-        while (pool->head == NULL && !pool->shutdown) pthread_cond_wait(&pool->work_cv, &pool->mu);
-        if (pool->head == NULL) break; /* shutdown and nothing left to take */
-        est_job *job = pool->head;
-        run_task(pool, job, take_task(pool, job));
+        if (pool->head != NULL) {
+            est_job *job = pool->head;
+            run_task(pool, job, take_task(pool, job));
+            continue;
+        }
+        if (pool->shutdown) break; /* nothing left to take */
+        /* Idle: spin a while for the next job (kernels of a plan run come back to
+         * back), then sleep. A poster signals work_cv only when someone sleeps. */
+        const uint64_t seen = atomic_load_explicit(&pool->posted, memory_order_relaxed);
+        pthread_mutex_unlock(&pool->mu);
+        spin_u64(&pool->posted, seen, budget);
+        pthread_mutex_lock(&pool->mu);
+        if (pool->head != NULL || pool->shutdown ||
+            atomic_load_explicit(&pool->posted, memory_order_relaxed) != seen)
+            continue;
+        pool->sleepers++;
+        pthread_cond_wait(&pool->work_cv, &pool->mu);
+        pool->sleepers--;
     }
     pthread_mutex_unlock(&pool->mu);
     return NULL;
@@ -81,6 +178,7 @@ static void *worker(void *arg) {
 static void stop_workers(est_threadpool *pool, int n) {
     pthread_mutex_lock(&pool->mu);
     pool->shutdown = 1;
+    atomic_fetch_add_explicit(&pool->posted, 1, memory_order_release);
     pthread_cond_broadcast(&pool->work_cv);
     pthread_mutex_unlock(&pool->mu);
     for (int i = 0; i < n; i++) pthread_join(pool->threads[i], NULL);
@@ -132,26 +230,24 @@ int est_threadpool_num_threads(const est_threadpool *pool) {
     return pool ? pool->num_workers + 1 : 0;
 }
 
-static int64_t now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* est_threadpool_run; when `stats` is non-NULL it also receives how many tasks the
  * caller ran, how long they took and how long the whole run took (for the contention
  * guard of the default pool). */
 static void pool_run(est_threadpool *pool, int64_t n_tasks, est_task_fn fn, void *ctx,
                      est__run_stats *stats) {
-    est_job job = {fn, ctx, n_tasks, 0, n_tasks, NULL};
+    est_job job = {fn, ctx, n_tasks, 0, n_tasks, 0, NULL};
     int64_t t_start = stats ? now_ns() : 0, own_ns = 0, own = 0;
     pthread_mutex_lock(&pool->mu);
     if (pool->tail) pool->tail->link = &job; else pool->head = &job;
     pool->tail = &job;
-    if (n_tasks - 1 >= pool->num_workers) {
-        pthread_cond_broadcast(&pool->work_cv);
-    } else {
-        for (int64_t i = 0; i < n_tasks - 1; i++) pthread_cond_signal(&pool->work_cv);
+    atomic_fetch_add_explicit(&pool->posted, 1, memory_order_release);
+    /* Spinning workers see `posted` change; only sleepers need a (costly) wake-up. */
+    if (pool->sleepers > 0) {
+        if (n_tasks - 1 >= pool->sleepers) {
+            pthread_cond_broadcast(&pool->work_cv);
+        } else {
+            for (int64_t i = 0; i < n_tasks - 1; i++) pthread_cond_signal(&pool->work_cv);
+        }
     }
     /* The caller claims tasks like any worker until every task is taken ... */
     while (job.next < job.n_tasks) {
@@ -163,14 +259,23 @@ static void pool_run(est_threadpool *pool, int64_t n_tasks, est_task_fn fn, void
             own_ns += now_ns() - t0;
             own++;
             pthread_mutex_lock(&pool->mu);
-            if (--job.pending == 0) pthread_cond_broadcast(&pool->done_cv);
+            finish_task(pool, &job);
         } else {
             run_task(pool, &job, i);
         }
     }
-    /* ... then waits for the tasks the workers took. `job` lives on this stack, so
-     * nobody may touch it after pending reaches 0: workers only touch it under mu. */
-    while (job.pending > 0) pthread_cond_wait(&pool->done_cv, &pool->mu);
+    /* ... then waits for the tasks the workers took: spinning a while, then asleep.
+     * `job` lives on this stack, so nobody may touch it after pending reaches 0:
+     * workers only touch it under mu, and this thread takes mu before returning. */
+    if (atomic_load_explicit(&job.pending, memory_order_acquire) > 0) {
+        pthread_mutex_unlock(&pool->mu);
+        spin_zero_i64(&job.pending, spin_budget_ns());
+        pthread_mutex_lock(&pool->mu);
+        while (atomic_load_explicit(&job.pending, memory_order_relaxed) > 0) {
+            job.waiting = 1;
+            pthread_cond_wait(&pool->done_cv, &pool->mu);
+        }
+    }
     pthread_mutex_unlock(&pool->mu);
     if (stats) {
         stats->n_tasks = n_tasks;
