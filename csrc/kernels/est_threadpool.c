@@ -13,6 +13,7 @@
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
@@ -33,6 +34,9 @@ typedef struct est_job {
     _Atomic int64_t pending;  /* tasks not yet finished; written under pool->mu, read
                                  without it by the job's caller while it spins */
     int waiting;              /* the caller sleeps on done_cv; guarded by pool->mu */
+    int max_helpers;          /* workers that may take tasks of this job */
+    int helpers;              /* workers that have; guarded by pool->mu */
+    uint64_t id;              /* unique per pool (the `posted` count at queueing) */
     struct est_job *link;     /* queue link; guarded by pool->mu */
 } est_job;
 
@@ -44,7 +48,8 @@ struct est_threadpool {
     est_job *tail;
     int shutdown;
     int started;            /* workers that have entered their loop (start handshake) */
-    int sleepers;           /* workers waiting on work_cv */
+    _Atomic int sleepers;   /* workers waiting on work_cv; written under mu, read
+                               without it by est_parallel_for's load sensing */
     int num_workers;
     _Atomic uint64_t posted; /* bumped (under mu) on every queued job and on shutdown */
     pthread_t *threads;
@@ -126,6 +131,23 @@ static int64_t take_task(est_threadpool *pool, est_job *job) {
     return i;
 }
 
+/* The first queued job this worker may take a task of: the one it helps already
+ * (*helping holds that job's id), or one with room for another helper, which it
+ * then joins when `join`. NULL when there is none. `pool->mu` is held here. */
+static est_job *pick_job(est_threadpool *pool, uint64_t *helping, int join) {
+    for (est_job *j = pool->head; j != NULL; j = j->link) {
+        if (j->id == *helping) return j;
+        if (j->helpers < j->max_helpers) {
+            if (join) {
+                j->helpers++;
+                *helping = j->id;
+            }
+            return j;
+        }
+    }
+    return NULL;
+}
+
 /* Run one task with the lock released, then account for it. `pool->mu` held on
  * entry and on return. */
 static void finish_task(est_threadpool *pool, est_job *job) {
@@ -151,25 +173,26 @@ static void *worker(void *arg) {
     pool->started++;
     pthread_cond_broadcast(&pool->done_cv); /* start handshake */
     const int64_t budget = spin_budget_ns();
+    uint64_t helping = 0; /* id of the job this worker helps (ids start at 1) */
     for (;;) {
-        if (pool->head != NULL) {
-            est_job *job = pool->head;
+        est_job *job = pick_job(pool, &helping, 1);
+        if (job != NULL) {
             run_task(pool, job, take_task(pool, job));
             continue;
         }
-        if (pool->shutdown) break; /* nothing left to take */
+        if (pool->shutdown) break; /* nothing left this worker may take */
         /* Idle: spin a while for the next job (kernels of a plan run come back to
          * back), then sleep. A poster signals work_cv only when someone sleeps. */
         const uint64_t seen = atomic_load_explicit(&pool->posted, memory_order_relaxed);
         pthread_mutex_unlock(&pool->mu);
         spin_u64(&pool->posted, seen, budget);
         pthread_mutex_lock(&pool->mu);
-        if (pool->head != NULL || pool->shutdown ||
+        if (pick_job(pool, &helping, 0) != NULL || pool->shutdown ||
             atomic_load_explicit(&pool->posted, memory_order_relaxed) != seen)
             continue;
-        pool->sleepers++;
+        atomic_fetch_add_explicit(&pool->sleepers, 1, memory_order_relaxed);
         pthread_cond_wait(&pool->work_cv, &pool->mu);
-        pool->sleepers--;
+        atomic_fetch_sub_explicit(&pool->sleepers, 1, memory_order_relaxed);
     }
     pthread_mutex_unlock(&pool->mu);
     return NULL;
@@ -230,23 +253,26 @@ int est_threadpool_num_threads(const est_threadpool *pool) {
     return pool ? pool->num_workers + 1 : 0;
 }
 
-/* est_threadpool_run; when `stats` is non-NULL it also receives how many tasks the
- * caller ran, how long they took and how long the whole run took (for the contention
- * guard of the default pool). */
+/* est_threadpool_run with at most `max_helpers` workers taking tasks (1 or more);
+ * when `stats` is non-NULL it also receives how many tasks the caller ran, how long
+ * they took and how long the whole run took (for the contention guard of the default
+ * pool). */
 static void pool_run(est_threadpool *pool, int64_t n_tasks, est_task_fn fn, void *ctx,
-                     est__run_stats *stats) {
-    est_job job = {fn, ctx, n_tasks, 0, n_tasks, 0, NULL};
+                     int max_helpers, est__run_stats *stats) {
+    est_job job = {fn, ctx, n_tasks, 0, n_tasks, 0, max_helpers, 0, 0, NULL};
     int64_t t_start = stats ? now_ns() : 0, own_ns = 0, own = 0;
     pthread_mutex_lock(&pool->mu);
     if (pool->tail) pool->tail->link = &job; else pool->head = &job;
     pool->tail = &job;
-    atomic_fetch_add_explicit(&pool->posted, 1, memory_order_release);
+    job.id = atomic_fetch_add_explicit(&pool->posted, 1, memory_order_release) + 1;
     /* Spinning workers see `posted` change; only sleepers need a (costly) wake-up. */
-    if (pool->sleepers > 0) {
-        if (n_tasks - 1 >= pool->sleepers) {
+    const int sleepers = atomic_load_explicit(&pool->sleepers, memory_order_relaxed);
+    int64_t wake = n_tasks - 1 < max_helpers ? n_tasks - 1 : max_helpers;
+    if (sleepers > 0 && wake > 0) {
+        if (wake >= sleepers) {
             pthread_cond_broadcast(&pool->work_cv);
         } else {
-            for (int64_t i = 0; i < n_tasks - 1; i++) pthread_cond_signal(&pool->work_cv);
+            for (int64_t i = 0; i < wake; i++) pthread_cond_signal(&pool->work_cv);
         }
     }
     /* The caller claims tasks like any worker until every task is taken ... */
@@ -292,7 +318,7 @@ est_status est_threadpool_run(est_threadpool *pool, int64_t n_tasks, est_task_fn
         for (int64_t i = 0; i < n_tasks; i++) fn(ctx, i);
         return EST_OK;
     }
-    pool_run(pool, n_tasks, fn, ctx, NULL);
+    pool_run(pool, n_tasks, fn, ctx, pool->num_workers, NULL);
     return EST_OK;
 }
 
@@ -375,8 +401,23 @@ int est_get_num_threads(void) {
     return n;
 }
 
+static int helpers_allowed(int workers, int sleepers);
+
+/* Threads a split run would use now: 1 while the guard runs kernels inline or no CPU
+ * is left idle by other processes (load sensing), else 1 + the helpers allowed. */
+static int effective_threads(void) {
+    pthread_mutex_lock(&g_mu);
+    int n = resolved_num_threads();
+    int sleepers = g_pool != NULL ? atomic_load_explicit(&g_pool->sleepers, memory_order_relaxed) : n - 1;
+    pthread_mutex_unlock(&g_mu);
+    if (n <= 1) return 1;
+    if (now_ns() < atomic_load_explicit(&g_serial_until, memory_order_relaxed)) return 1;
+    pthread_once(&g_guard_once, read_guard_env);
+    return g_guard_on ? 1 + helpers_allowed(n - 1, sleepers) : n;
+}
+
 int64_t est_split_count(int64_t work, int64_t min_work, int per_thread) {
-    int64_t threads = est_get_num_threads();
+    int64_t threads = effective_threads();
     if (threads <= 1) return 1;
     if (min_work < 1) min_work = 1;
     if (per_thread < 1) per_thread = 1;
@@ -384,6 +425,67 @@ int64_t est_split_count(int64_t work, int64_t min_work, int per_thread) {
     int64_t n = work / min_work;
     if (n > per_thread * threads) n = per_thread * threads;
     return n < 1 ? 1 : n;
+}
+
+/* ---- load sensing (default pool) ----------------------------------------------------
+ * Every EST__SENSE_PERIOD_NS at most, a split run reads the number of runnable threads
+ * of the whole machine (/proc/loadavg's fourth field, twice, the smaller count kept
+ * against momentary blips), takes away this pool's own (the caller and the workers
+ * not asleep) and lets only as many workers help as there are CPUs left idle by the
+ * others: none while another process keeps the only other core of a 2-CPU machine
+ * busy. A worker that shares its core with a busy thread is preempted for whole time
+ * slices while its caller waits for its task; the guard above only notices that after
+ * it happened. Where /proc/loadavg cannot be read every worker helps. Off with the
+ * guard (ESTCORE_CONTENTION_GUARD=0). */
+#define EST__SENSE_PERIOD_NS ((int64_t)2000000)
+static int g_load_fd = -1;
+static int g_online_cpus = 1;
+static pthread_once_t g_load_once = PTHREAD_ONCE_INIT;
+static _Atomic int64_t g_sense_next; /* CLOCK_MONOTONIC ns of the next sample */
+static _Atomic int g_busy_others;    /* runnable threads not of the pool, last sample */
+
+static void open_load(void) {
+    g_load_fd = open("/proc/loadavg", O_RDONLY | O_CLOEXEC);
+    long c = sysconf(_SC_NPROCESSORS_ONLN);
+    g_online_cpus = c > 0 ? (int)c : 1;
+}
+
+/* Runnable threads on the machine now, or -1 when unknown. */
+static int read_running(void) {
+    char buf[160];
+    ssize_t n = pread(g_load_fd, buf, sizeof buf - 1, 0);
+    if (n <= 0) return -1;
+    buf[n] = '\0';
+    const char *p = buf;
+    for (int field = 0; field < 3; field++) { /* "0.13 0.84 1.13 2/345 6789" */
+        while (*p != '\0' && *p != ' ') p++;
+        while (*p == ' ') p++;
+    }
+    if (*p < '0' || *p > '9') return -1;
+    long v = strtol(p, NULL, 10);
+    return v >= 0 && v < 1000000 ? (int)v : -1;
+}
+
+/* Workers of a pool with `workers` workers, `sleepers` of them asleep, that may help a
+ * split run now (0: run inline). */
+static int helpers_allowed(int workers, int sleepers) {
+    pthread_once(&g_load_once, open_load);
+    if (g_load_fd < 0) return workers;
+    const int64_t t = now_ns();
+    if (t >= atomic_load_explicit(&g_sense_next, memory_order_relaxed)) {
+        atomic_store_explicit(&g_sense_next, t + EST__SENSE_PERIOD_NS, memory_order_relaxed);
+        int a = read_running(), b = read_running();
+        int running = a < b ? a : b;
+        int others = running < 0 ? 0 : running - (1 + workers - sleepers);
+        atomic_store_explicit(&g_busy_others, others < 0 ? 0 : others, memory_order_relaxed);
+    }
+    return est__helpers_policy(g_online_cpus, workers,
+                               atomic_load_explicit(&g_busy_others, memory_order_relaxed));
+}
+
+static int pool_helpers_allowed(est_threadpool *pool) {
+    return helpers_allowed(pool->num_workers,
+                           atomic_load_explicit(&pool->sleepers, memory_order_relaxed));
 }
 
 void est_parallel_for(int64_t n_tasks, est_task_fn fn, void *ctx) {
@@ -399,10 +501,11 @@ void est_parallel_for(int64_t n_tasks, est_task_fn fn, void *ctx) {
         }
         if (pool != NULL) g_users++;
         pthread_mutex_unlock(&g_mu);
-        if (pool != NULL) {
+        pthread_once(&g_guard_once, read_guard_env);
+        const int helpers = pool == NULL ? 0 : (g_guard_on ? pool_helpers_allowed(pool) : pool->num_workers);
+        if (pool != NULL && helpers > 0) {
             est__run_stats stats;
-            pool_run(pool, n_tasks, fn, ctx, &stats);
-            pthread_once(&g_guard_once, read_guard_env);
+            pool_run(pool, n_tasks, fn, ctx, helpers, &stats);
             int64_t backoff = atomic_load_explicit(&g_backoff, memory_order_relaxed);
             int64_t inline_ns = g_guard_on ? est__guard_update(&stats, &backoff) : 0;
             atomic_store_explicit(&g_backoff, backoff, memory_order_relaxed);
@@ -412,6 +515,11 @@ void est_parallel_for(int64_t n_tasks, est_task_fn fn, void *ctx) {
             if (--g_users == 0) pthread_cond_broadcast(&g_cv);
             pthread_mutex_unlock(&g_mu);
             return;
+        }
+        if (pool != NULL) {
+            pthread_mutex_lock(&g_mu);
+            if (--g_users == 0) pthread_cond_broadcast(&g_cv);
+            pthread_mutex_unlock(&g_mu);
         }
     }
     for (int64_t i = 0; i < n_tasks; i++) fn(ctx, i);

@@ -139,7 +139,21 @@ static void test_guard_policy(void) {
     CHECK(est__guard_update(&gain, &backoff) == 0 && backoff == EST__GUARD_MIN_NS);
 }
 
+/* Load sensing's policy: workers may use the CPUs other runnable threads leave idle. */
+static void test_helpers_policy(void) {
+    CHECK(est__helpers_policy(2, 1, 0) == 1);  /* quiet 2-CPU machine */
+    CHECK(est__helpers_policy(2, 1, 1) == 0);  /* another process spinning: inline */
+    CHECK(est__helpers_policy(16, 15, 4) == 11);
+    CHECK(est__helpers_policy(16, 3, 4) == 3); /* at most the pool's workers */
+    CHECK(est__helpers_policy(4, 3, 9) == 0);
+    CHECK(est__helpers_policy(4, 3, -2) == 3); /* a miscount below 0 is 0 */
+}
+
 int main(void) {
+    /* The split counts checked below are the configured ones: no guard or load
+     * sensing (other jobs on this machine must not change them). */
+    setenv("ESTCORE_CONTENTION_GUARD", "0", 1);
+    test_helpers_policy();
     test_guard_policy();
     test_many_tasks(1);
     test_many_tasks(2);
