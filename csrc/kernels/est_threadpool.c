@@ -431,18 +431,22 @@ int64_t est_split_count(int64_t work, int64_t min_work, int per_thread) {
  * Every EST__SENSE_PERIOD_NS at most, a split run reads the number of runnable threads
  * of the whole machine (/proc/loadavg's fourth field, twice, the smaller count kept
  * against momentary blips), takes away this pool's own (the caller and the workers
- * not asleep) and lets only as many workers help as there are CPUs left idle by the
- * others: none while another process keeps the only other core of a 2-CPU machine
- * busy. A worker that shares its core with a busy thread is preempted for whole time
+ * not asleep) and folds the rest into a moving average (weight 1/8 per sample, so
+ * about 10 ms of samples): only as many workers help as there are CPUs the others
+ * leave idle on average: none while another process keeps the only other core of a
+ * 2-CPU machine busy, all while the others run in bursts (an input pipeline's
+ * threads filling the next batch: counted at each instant, they made the MLP step
+ * of an Estimator 1.09 ms instead of 0.89). A worker that shares its core with a busy thread is preempted for whole time
  * slices while its caller waits for its task; the guard above only notices that after
  * it happened. Where /proc/loadavg cannot be read every worker helps. Off with the
  * guard (ESTCORE_CONTENTION_GUARD=0). */
-#define EST__SENSE_PERIOD_NS ((int64_t)2000000)
+#define EST__SENSE_PERIOD_NS ((int64_t)1000000)
 static int g_load_fd = -1;
 static int g_online_cpus = 1;
 static pthread_once_t g_load_once = PTHREAD_ONCE_INIT;
 static _Atomic int64_t g_sense_next; /* CLOCK_MONOTONIC ns of the next sample */
-static _Atomic int g_busy_others;    /* runnable threads not of the pool, last sample */
+static _Atomic int g_busy_others;    /* runnable threads not of the pool: moving average,
+                                        in 1/256ths */
 
 static void open_load(void) {
     g_load_fd = open("/proc/loadavg", O_RDONLY | O_CLOEXEC);
@@ -477,10 +481,13 @@ static int helpers_allowed(int workers, int sleepers) {
         int a = read_running(), b = read_running();
         int running = a < b ? a : b;
         int others = running < 0 ? 0 : running - (1 + workers - sleepers);
-        atomic_store_explicit(&g_busy_others, others < 0 ? 0 : others, memory_order_relaxed);
+        if (others < 0) others = 0;
+        int avg = atomic_load_explicit(&g_busy_others, memory_order_relaxed);
+        avg += (others * 256 - avg) / 8;
+        atomic_store_explicit(&g_busy_others, avg, memory_order_relaxed);
     }
-    return est__helpers_policy(g_online_cpus, workers,
-                               atomic_load_explicit(&g_busy_others, memory_order_relaxed));
+    const int avg = atomic_load_explicit(&g_busy_others, memory_order_relaxed);
+    return est__helpers_policy(g_online_cpus, workers, (avg + 128) / 256);
 }
 
 static int pool_helpers_allowed(est_threadpool *pool) {

@@ -48,9 +48,10 @@
  * runs inline for a back-off period (1 ms, doubling while split runs keep losing,
  * and at least 32 times the time the losing run waited; at most 1 s; reset by a run
  * that gains), after which one split run probes again.
- * Load sensing (default pool only) acts before the loss: every 2 ms at most a split
- * run counts the machine's runnable threads (/proc/loadavg), and only as many workers
- * help as there are CPUs the other threads leave idle (est__helpers_policy); with
+ * Load sensing (default pool only) acts before the loss: every 1 ms at most a split
+ * run counts the machine's runnable threads (/proc/loadavg) into a moving average of
+ * the threads that are not the pool's, and only as many workers help as there are
+ * CPUs those leave idle on average (est__helpers_policy); with
  * none left the run, and the split of the kernels planned meanwhile
  * (est_split_count), is the one-thread one. A 2-CPU machine with another process
  * spinning runs the tutorial CNN step in 74.5 ms on 2 threads against 74.6 ms on
