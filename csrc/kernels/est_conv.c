@@ -116,6 +116,14 @@ static int64_t conv_dw_chunks(const est_window *g) {
     return n;
 }
 
+/* Input channels up to which the forward pass and the filter gradient build the
+ * transposed im2col (im2colT_rows: one strided copy per window element and output
+ * row) instead of the row-major one. */
+#define EST_CONV_T_MAX_IC 3
+static int conv_small_ic(const est_window *g) {
+    return g->in_c <= EST_CONV_T_MAX_IC && !conv_is_direct(g);
+}
+
 /* Window rows (k_w * in_c elements) up to this long are copied by plain loops in
  * im2col (few input channels: a memcpy call per piece costs more than the copy). */
 #define EST_CONV_SHORT_ROW 16

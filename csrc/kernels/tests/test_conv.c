@@ -156,6 +156,11 @@ int main(void) {
                 test_conv_case(2, 6, 6, 3, 3, 3, 70, 1, 1, p);   /* out_c over one AVX-512 tile */
                 test_conv_case(20, 4, 4, 9, 3, 3, 6, 1, 1, p);   /* in_c >= 8: df per tap slice, 2 groups */
                 test_conv_case(6, 10, 10, 16, 5, 5, 8, 1, 1, p); /* ... split over threads */
+                /* filter gradient in chunks of images: many groups, small and large in_c,
+                 * strides (transposed im2col for in_c <= 3) */
+                test_conv_case(40, 9, 7, 2, 3, 3, 5, 2, 1, p);
+                test_conv_case(37, 6, 5, 1, 2, 3, 3, 1, 2, p);
+                test_conv_case(33, 6, 6, 16, 3, 3, 4, 1, 1, p);
             }
             CHECK_OK(est_gemm_set_isa(EST_ISA_AUTO));
             test_pool_case(2, 7, 7, 3, 2, 2, p, 0);
