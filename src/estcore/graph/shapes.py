@@ -9,11 +9,13 @@ Must not: import any other estcore module, or know dtypes or ops (the op rows in
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable
 from typing import Any
 
 __all__ = ["TensorShape", "TF1TensorShape", "Dimension", "UNKNOWN_DIMENSION", "dimension_value",
-           "as_shape", "fmt_shape", "broadcast_static", "tf1_shape"]
+           "as_shape", "fmt_shape", "broadcast_static", "tf1_shape", "set_v1_shapes",
+           "v1_shapes", "user_shape"]
 
 
 def _dim_result(value: Any) -> Any:
@@ -156,11 +158,11 @@ class TensorShape:
     a list of ints and Nones.
     """
 
-    __slots__ = ("dims",)
+    __slots__ = ("_dims",)
 
     def __init__(self, dims: Iterable[Any] | None):
         if dims is None:
-            self.dims = None
+            self._dims = None
         else:
             if isinstance(dims, (str, bytes)):
                 raise TypeError(f"a shape must be a list of dimensions (ints or None), not a "
@@ -180,68 +182,74 @@ class TensorShape:
                     raise ValueError("a shape dimension must be a non-negative int or None. "
                                      f"Received: {d!r}")
                 out.append(di)
-            self.dims = tuple(out)
+            self._dims = tuple(out)
+
+    @property
+    def dims(self) -> tuple | None:
+        """The dimensions: a tuple of ints (known) and Nones (unknown), or None for an
+        unknown rank."""
+        return self._dims
 
     @property
     def rank(self) -> int | None:
-        return None if self.dims is None else len(self.dims)
+        return None if self._dims is None else len(self._dims)
 
     ndims = rank
 
     def as_list(self) -> list:
-        if self.dims is None:
+        if self._dims is None:
             raise ValueError("as_list() is not defined on an unknown TensorShape.")
-        return list(self.dims)
+        return list(self._dims)
 
     def is_fully_defined(self) -> bool:
-        return self.dims is not None and all(d is not None for d in self.dims)
+        return self._dims is not None and all(d is not None for d in self._dims)
 
     def num_elements(self) -> int | None:
         if not self.is_fully_defined():
             return None
         n = 1
-        for d in self.dims:
+        for d in self._dims:
             n *= d
         return n
 
     def is_compatible_with(self, other: Any) -> bool:
         other = as_shape(other)
-        if self.dims is None or other.dims is None:
+        if self._dims is None or other._dims is None:
             return True
-        if len(self.dims) != len(other.dims):
+        if len(self._dims) != len(other._dims):
             return False
         return all(a is None or b is None or a == b
-                   for a, b in zip(self.dims, other.dims, strict=True))
+                   for a, b in zip(self._dims, other._dims, strict=True))
 
     def merge_with(self, other: Any) -> TensorShape:
         other = as_shape(other)
-        if self.dims is None:
+        if self._dims is None:
             return other
-        if other.dims is None:
+        if other._dims is None:
             return self
         if not self.is_compatible_with(other):
             raise ValueError(f"shapes {fmt_shape(self)} and {fmt_shape(other)} are not compatible")
         return TensorShape(a if a is not None else b
-                           for a, b in zip(self.dims, other.dims, strict=True))
+                           for a, b in zip(self._dims, other._dims, strict=True))
 
     def __len__(self) -> int:
-        if self.dims is None:
+        if self._dims is None:
             raise ValueError("Cannot take the length of a shape with unknown rank.")
-        return len(self.dims)
+        return len(self._dims)
 
     def __iter__(self):
-        if self.dims is None:
+        if self._dims is None:
             raise ValueError("Cannot iterate over a shape with unknown rank.")
-        return (None if d is None else Dimension(d) for d in self.dims)
+        return (None if d is None else Dimension(d) for d in self._dims)
 
     def __getitem__(self, key):
-        if self.dims is None:
+        if self._dims is None:
             if isinstance(key, slice):
                 return TensorShape(None)
             return None
         if isinstance(key, slice):
-            return TensorShape(self.dims[key])
-        d = self.dims[key]
+            return TensorShape(self._dims[key])
+        d = self._dims[key]
         return None if d is None else Dimension(d)
 
     def __eq__(self, other: Any) -> bool:
@@ -249,25 +257,35 @@ class TensorShape:
             other = as_shape(other)
         except (TypeError, ValueError):
             return NotImplemented
-        return self.dims == other.dims
+        return self._dims == other._dims
 
     def __hash__(self) -> int:
-        return hash(self.dims)
+        return hash(self._dims)
+
+    def __reduce__(self) -> Any:
+        return (type(self), (self._dims,))
 
     def __repr__(self) -> str:
-        return f"TensorShape({None if self.dims is None else list(self.dims)})"
+        return f"TensorShape({None if self._dims is None else list(self._dims)})"
 
     def __str__(self) -> str:
         return fmt_shape(self)
 
 
 class TF1TensorShape(TensorShape):
-    """What ``get_shape()`` returns: a :class:`TensorShape` whose unknown dimensions index
-    and iterate as TF1's ``Dimension(None)`` (so ``x.get_shape()[0].value`` is None, as in
-    TF1) instead of ``None``. Everything else (``dims``, ``as_list()``, equality, ``rank``)
-    is the plain shape's; ``.shape`` stays the plain :class:`TensorShape`."""
+    """A shape as TF1 shows it (``get_shape()``, and ``.shape`` under v1 shapes): a
+    :class:`TensorShape` whose dimensions index and iterate as :class:`Dimension` s,
+    unknown ones as TF1's ``Dimension(None)`` (so ``x.get_shape()[0].value`` is None, as in
+    TF1), and whose ``dims`` is a list of them. ``as_list()``, equality and ``rank`` are the
+    plain shape's; :func:`as_shape` turns it back into a plain :class:`TensorShape`."""
 
     __slots__ = ()
+
+    @property
+    def dims(self) -> list | None:
+        """TF1's ``dims``: a list of :class:`Dimension` (``Dimension(None)`` when unknown),
+        or None for an unknown rank."""
+        return None if self._dims is None else [Dimension(d) for d in self._dims]
 
     def __iter__(self):
         return (Dimension(d) for d in super().__iter__())
@@ -275,19 +293,53 @@ class TF1TensorShape(TensorShape):
     def __getitem__(self, key):
         got = super().__getitem__(key)
         if isinstance(got, TensorShape):
-            return TF1TensorShape(got.dims)
+            return TF1TensorShape(got._dims)
         return Dimension(got)
 
 
 def tf1_shape(shape: TensorShape) -> TF1TensorShape:
     """``shape`` as ``get_shape()`` gives it (:class:`TF1TensorShape`)."""
-    return TF1TensorShape(shape.dims)
+    return TF1TensorShape(shape._dims)
+
+
+# ---------------------------------------------------------------- v1 / v2 shapes
+# TF's process-wide switch (tf.compat.v1.disable_v2_tensorshape / enable_v2_tensorshape):
+# with v1 shapes, ``.shape`` of a tensor, variable or sparse tensor is what ``get_shape()``
+# gives. Only code outside estcore sees it: estcore's own modules are written against the
+# v2 shape (``shape[i] is None``) and keep reading that whichever mode the program picked.
+_V1_SHAPES = [False]
+_OWN = "estcore."
+
+
+def set_v1_shapes(enabled: bool) -> None:
+    """Turn v1 shapes on (TF's ``disable_v2_tensorshape``) or off (the default)."""
+    _V1_SHAPES[0] = bool(enabled)
+
+
+def v1_shapes() -> bool:
+    """Whether v1 shapes are on (see :func:`set_v1_shapes`)."""
+    return _V1_SHAPES[0]
+
+
+def user_shape(shape: TensorShape) -> TensorShape:
+    """What a ``.shape`` property returns: ``shape`` itself, or under v1 shapes, for a
+    caller outside estcore, ``shape`` as :class:`TF1TensorShape`.
+
+    Call it directly from the property (it looks at the property's caller's module).
+    """
+    if not _V1_SHAPES[0]:
+        return shape
+    caller = sys._getframe(2).f_globals.get("__name__", "")
+    if caller.startswith(_OWN):
+        return shape
+    return TF1TensorShape(shape._dims)
 
 
 def as_shape(value: Any) -> TensorShape:
-    """Convert a TensorShape, list/tuple of dims, int or None to a :class:`TensorShape`."""
+    """Convert a TensorShape, list/tuple of dims, int or None to a :class:`TensorShape` (a
+    :class:`TF1TensorShape` becomes a plain one)."""
     if isinstance(value, TensorShape):
-        return value
+        return value if type(value) is TensorShape else TensorShape(value._dims)
     if value is None:
         return TensorShape(None)
     if isinstance(value, int):
@@ -297,7 +349,7 @@ def as_shape(value: Any) -> TensorShape:
 
 def fmt_shape(shape: Any) -> str:
     """``(None, 784)`` style text for error messages."""
-    dims = shape.dims if isinstance(shape, TensorShape) else tuple(shape)
+    dims = shape._dims if isinstance(shape, TensorShape) else tuple(shape)
     if dims is None:
         return "<unknown>"
     if len(dims) == 1:
@@ -307,9 +359,9 @@ def fmt_shape(shape: Any) -> str:
 
 def broadcast_static(a: TensorShape, b: TensorShape) -> TensorShape | None:
     """numpy broadcasting of two static shapes; ``None`` when they cannot broadcast."""
-    if a.dims is None or b.dims is None:
+    if a._dims is None or b._dims is None:
         return TensorShape(None)
-    da, db = a.dims, b.dims
+    da, db = a._dims, b._dims
     n = max(len(da), len(db))
     da = (1,) * (n - len(da)) + da
     db = (1,) * (n - len(db)) + db

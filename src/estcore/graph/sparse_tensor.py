@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from estcore.graph import dtypes as dt
-from estcore.graph.shapes import TensorShape, tf1_shape
+from estcore.graph.shapes import TensorShape, tf1_shape, user_shape
 
 __all__ = ["SparseTensor", "SparseTensorValue", "IndexedSlices", "IndexedSlicesValue",
            "is_sparse", "pad_value", "unpad_value", "round_slots"]
@@ -192,7 +192,7 @@ class SparseTensor:
 
     @property
     def shape(self) -> TensorShape:
-        return self._shape
+        return user_shape(self._shape)
 
     def get_shape(self) -> TensorShape:
         """The static shape, TF1 style: an unknown dimension is ``Dimension(None)``."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from estcore.graph.shapes import TensorShape, as_shape, fmt_shape, tf1_shape
+from estcore.graph.shapes import TensorShape, as_shape, fmt_shape, tf1_shape, user_shape
 
 __all__ = ["Tensor", "TensorOperators"]
 
@@ -171,7 +171,7 @@ class Tensor(TensorOperators):
 
     @property
     def shape(self) -> TensorShape:
-        return self._shape
+        return user_shape(self._shape)
 
     def get_shape(self) -> TensorShape:
         """The static shape, TF1 style: an unknown dimension is ``Dimension(None)``."""

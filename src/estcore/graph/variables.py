@@ -29,7 +29,7 @@ from estcore.graph.ir import Graph, GraphKeys, get_default_graph
 from estcore.graph.ops import state_ops
 from estcore.graph.ops.core import convert_to_tensor, make, make_op, row
 from estcore.graph.registry import not_differentiable
-from estcore.graph.shapes import TensorShape, as_shape, fmt_shape, tf1_shape
+from estcore.graph.shapes import TensorShape, as_shape, fmt_shape, tf1_shape, user_shape
 from estcore.graph.tensor import TensorOperators
 
 __all__ = ["Variable", "VariableScope", "variable_scope", "get_variable_scope", "get_variable",
@@ -140,7 +140,7 @@ class Variable(TensorOperators):
 
     @property
     def shape(self) -> TensorShape:
-        return self._ref.shape
+        return user_shape(self._ref._shape)
 
     def get_shape(self) -> TensorShape:
         """The static shape, TF1 style: an unknown dimension is ``Dimension(None)``."""

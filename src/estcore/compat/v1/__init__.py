@@ -17,6 +17,7 @@ This is a façade: re-exports and namespace objects only. estcore's own top-leve
 
 # ruff: noqa: F401 - this module re-exports names
 
+import platform as _platform
 import sys as _sys
 
 from estcore import (
@@ -181,6 +182,7 @@ from estcore.compat.v1 import math as math
 from estcore.compat.v1 import metrics as metrics
 from estcore.compat.v1 import nn as nn
 from estcore.compat.v1 import python_io as python_io
+from estcore.compat.v1 import random as random
 from estcore.compat.v1 import sparse as sparse
 from estcore.compat.v1 import strings as strings
 from estcore.compat.v1 import summary as summary
@@ -188,6 +190,23 @@ from estcore.compat.v1 import train as train
 from estcore.compat.v1._namespace import missing as _missing
 from estcore.compat.v1._namespace import namespace as _namespace
 from estcore.compat.v1.array_tf1 import gather_nd, pad, slice
+from estcore.compat.v1.behavior import (
+    control_flow_v2_enabled,
+    disable_control_flow_v2,
+    disable_eager_execution,
+    disable_resource_variables,
+    disable_tensor_equality,
+    disable_v2_behavior,
+    disable_v2_tensorshape,
+    enable_control_flow_v2,
+    enable_eager_execution,
+    enable_resource_variables,
+    enable_tensor_equality,
+    enable_v2_behavior,
+    enable_v2_tensorshape,
+    executing_eagerly,
+    resource_variables_enabled,
+)
 from estcore.compat.v1.control_flow import (
     Assert,
     Print,
@@ -211,6 +230,7 @@ from estcore.compat.v1.control_flow import (
     debugging,
     einsum,
     map_fn,
+    numpy_function,
     print,  # noqa: A004 - TF1 name
     py_func,
     py_function,
@@ -220,6 +240,7 @@ from estcore.compat.v1.control_flow import (
     strided_slice,
     tensordot,
     unique,
+    while_loop,
 )
 from estcore.compat.v1.ops import (
     count_nonzero,
@@ -239,11 +260,13 @@ from estcore.compat.v1.ops import (
     to_int32,
     to_int64,
 )
+from estcore.compat.v1.template import make_template
 from estcore.data.structure import SparseTensorSpec, TensorSpec
 from estcore.estimator.session_config import GPUOptions
 from estcore.estimator.session_config import SessionConfig as ConfigProto
 from estcore.graph.ops.io_ops import read_file, write_file
 from estcore.graph.ops.parsing_ops import decode_csv, decode_raw, string_to_number
+from estcore.graph.ops.random_extra_ops import multinomial, random_shuffle
 from estcore.graph.ops.sparse_ids import string_to_hash_bucket_fast
 from estcore.graph.ops.sparse_ops import sparse_placeholder, sparse_reduce_sum
 from estcore.graph.ops.sparse_ops import to_dense as sparse_tensor_to_dense
@@ -273,6 +296,10 @@ def _as_text(data, encoding="utf-8"):  # noqa: ANN001, ANN202 - TF's tf.compat.a
 
 
 VERSION = __version__
+GIT_VERSION = __git_version__ = f"estcore-{_estcore_version}"
+COMPILER_VERSION = __compiler_version__ = _platform.python_compiler()
+version = _namespace("tf.version", "TF's tf.version: the version strings.", VERSION=VERSION,
+                     GIT_VERSION=GIT_VERSION, COMPILER_VERSION=COMPILER_VERSION)
 
 double = float64
 newaxis = None

@@ -1,11 +1,13 @@
 """TF1's control flow, Python escape hatches, run-time checks and the remaining array ops
-for ``estcore.compat.v1``: ``tf.cond``, ``tf.case``, ``tf.map_fn``, ``tf.py_func``,
-``tf.py_function``, ``tf.Print``, ``tf.print``, ``tf.Assert``, the ``tf.assert_*`` family,
+for ``estcore.compat.v1``: ``tf.cond``, ``tf.case``, ``tf.map_fn``, ``tf.while_loop``,
+``tf.py_func``, ``tf.py_function``, ``tf.numpy_function``, ``tf.Print``, ``tf.print``,
+``tf.Assert``, the ``tf.assert_*`` family,
 ``tf.check_numerics``, ``tf.debugging``, ``tf.strided_slice``, ``tf.boolean_mask``,
 ``tf.tensordot``, ``tf.einsum``, ``tf.random_crop``, ``tf.unique``, ``tf.reverse``.
 
 Re-exports of the graph's op builders (``estcore.graph.ops``) with TF 1.15's signatures;
-``tf.print`` is the one adapter (TF's ``(*inputs, **kwargs)`` form). Must not: implement
+``tf.print`` (TF's ``(*inputs, **kwargs)`` form) and ``tf.numpy_function`` (TF's signature
+of ``py_func``) are the adapters. Must not: implement
 an op (the graph's op modules do).
 """
 
@@ -38,9 +40,11 @@ from estcore.graph.ops.dynamic_ops import boolean_mask, unique
 from estcore.graph.ops.index_ops import reverse, strided_slice
 from estcore.graph.ops.math_ops import is_finite, is_inf, is_nan
 from estcore.graph.ops.script_ops import py_func, py_function
+from estcore.graph.ops.while_ops import while_loop
 from estcore.image import random_crop
 
-__all__ = ["cond", "case", "map_fn", "py_func", "py_function", "Print", "print", "Assert",
+__all__ = ["cond", "case", "map_fn", "while_loop", "numpy_function", "py_func", "py_function",
+           "Print", "print", "Assert",
            "check_numerics", "strided_slice", "boolean_mask", "tensordot", "einsum",
            "random_crop", "unique", "reverse", "reverse_v2", "debugging", "assert_equal",
            "assert_none_equal", "assert_greater",
@@ -65,6 +69,20 @@ def print(*inputs, **kwargs):  # noqa: A001 - TF1 name
         raise ValueError(f"Unrecognized keyword arguments for tf.print: {unknown}")
     kwargs.setdefault("output_stream", sys.stderr)
     return print_v2(*inputs, **kwargs)
+
+
+def numpy_function(func, inp, Tout, name=None):  # noqa: N803 - TF's argument name
+    """Call ``func`` on numpy arrays when the graph runs (TF's ``tf.numpy_function``): TF's
+    ``py_func`` under its TF 2 name, always stateful.
+
+    Args:
+        func: ``func(*arrays)`` returning an array (``Tout`` a dtype) or a list of arrays
+            (``Tout`` a list of dtypes).
+        inp: a tensor or list of tensors.
+        Tout: a dtype or a list of dtypes.
+        name: node name.
+    """
+    return py_func(func, inp, Tout, stateful=True, name=name)
 
 
 debugging = namespace(

@@ -32,6 +32,7 @@ from estcore.graph.ops import (  # noqa: F401 - imported to register their rows
     nn_extra_ops,
     nn_ops,
     parsing_ops,
+    random_extra_ops,
     random_ops,
     reduce_ops,
     sparse_ids,
@@ -40,6 +41,7 @@ from estcore.graph.ops import (  # noqa: F401 - imported to register their rows
     sparse_updates,
     state_ops,
     string_ops,
+    while_ops,
 )
 from estcore.graph.ops.core import constant, convert_to_tensor, make, make_op
 from estcore.graph.registry import not_differentiable

@@ -1,0 +1,271 @@
+"""``while_loop`` (TF1 ``tf.while_loop``): repeat ``body`` while ``cond`` holds.
+
+Design (sub-graphs: :mod:`estcore.graph.ops.subgraph`, as ``cond`` and ``map_fn``):
+    one ``WhileVar`` node per (flat) loop variable stands for its value in an iteration;
+    ``cond`` and ``body`` are traced once on them. One ``While`` node takes the initial
+    values, what the two functions read from outside (captures) and the variables they
+    read. Its kernel runs the cond sub-plan, then the body sub-plan on the values the last
+    iteration gave, until cond is false (or ``maximum_iterations`` is reached), and
+    returns the last values. Each sub-plan is compiled once per loop-variable shapes, so a
+    loop whose shapes stay put compiles once.
+
+    Shapes: a loop variable keeps its entry shape unless ``shape_invariants`` gives it a
+    less specific one; the body must return a shape that fits (TF's rule, checked when
+    the loop is built and again per iteration). When the loop's output shapes depend on
+    the values (a growing tensor), the node is data-dependent (``graph/segments.py``).
+
+    Gradients through the loop are not implemented: asking for one (a float path from
+    a loss back through the loop, with ``back_prop=True``) raises a LookupError naming
+    the node.
+
+Must not: run a cond/body node in the outer plan; loop without a bound other than
+``cond`` and ``maximum_iterations`` (a cond that never turns false runs forever, as in TF).
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from estcore import errors, nest
+from estcore.graph.ops.core import convert_to_tensor, make, make_op, row
+from estcore.graph.ops.dynamic_ops import dynamic_row
+from estcore.graph.ops.subgraph import Body, concrete_shapes, run_body, trace
+from estcore.graph.shapes import TensorShape, as_shape, fmt_shape
+
+__all__ = ["while_loop"]
+
+row("WhileVar", lambda ctx: [(ctx.attrs["dtype"], ctx.attrs["shape"])], None, None,
+    stateful=True)
+
+
+def _fits(shape, invariant: TensorShape) -> bool:
+    """Whether ``shape`` (a TensorShape or a tuple) is at least as specific as
+    ``invariant`` (TF's ``_ShapeLessThanOrEqual``)."""
+    dims = shape.dims if isinstance(shape, TensorShape) else tuple(shape)
+    if invariant.dims is None:
+        return True
+    if dims is None or len(dims) != len(invariant.dims):
+        return False
+    return all(b is None or a == b for a, b in zip(dims, invariant.dims, strict=True))
+
+
+def _planning(ctx) -> bool:
+    return all(s.is_fully_defined() for s in ctx.shapes)
+
+
+def _while_infer(ctx):
+    a = ctx.attrs
+    static = a["static"]
+    if not _planning(ctx):
+        return static
+    n = len(static)
+    off = a["n_max"]
+    entry = [ctx.shapes[off + i].dims for i in range(n)]
+    body = a["body"]
+    caps = [off + n + p for p in a["cap_pos"][1]]
+    per = concrete_shapes(body, entry + [ctx.shapes[i].dims for i in caps],
+                          [None] * n + [ctx.values[i] for i in caps])
+    if per is not None and all(tuple(p) == tuple(e) for p, e in zip(per, entry, strict=True)):
+        return [(d, TensorShape(e)) for (d, _), e in zip(static, entry, strict=True)]
+    # the shapes may change from one iteration to the next: known at run time only
+    return [(d, s) for d, s in static]
+
+
+def _while_eager(k):
+    a, node, state = k.attrs, k.node, k.state
+    n, off = len(a["static"]), a["n_max"]
+    limit = int(np.asarray(k.ins[0])) if off else None
+    values = [np.array(v, copy=True) for v in k.ins[off:off + n]]
+    caps = [[k.ins[off + n + p] for p in pos] for pos in a["cap_pos"]]
+    cbody, bbody = a["cond"], a["body"]
+    i = 0
+    while limit is None or i < limit:
+        pred = run_body(state, (node._id, 0), cbody, cbody.outputs, values + caps[0])[0]
+        if not bool(np.asarray(pred)):
+            break
+        out = run_body(state, (node._id, 1), bbody, bbody.outputs, values + caps[1])
+        for j, (v, (_, s)) in enumerate(zip(out, a["static"], strict=True)):
+            if not _fits(np.shape(v), s):
+                raise errors.InvalidArgumentError(
+                    f"While '{node.name}': loop variable {j} has shape "
+                    f"{fmt_shape(np.shape(v))} after iteration {i + 1}, which does not fit "
+                    f"its shape invariant {fmt_shape(s)}")
+        values = [np.array(v, dtype=d.np, copy=True) for v, (d, _) in
+                  zip(out, a["static"], strict=True)]
+        i += 1
+    return values
+
+
+def _while_grad(op, grads):
+    if not op.attrs["back_prop"]:
+        return [None] * len(op.inputs)
+    if not any(t.dtype.is_floating for t in op.inputs) or \
+            not any(t.dtype.is_floating for t in op.outputs):
+        return [None] * len(op.inputs)
+    raise LookupError(f"No gradient defined for operation '{op.name}' (op type: While): "
+                      "estcore does not differentiate through tf.while_loop. Build the "
+                      "trained part outside the loop, pass back_prop=False, or wrap the "
+                      "loop's inputs in tf.stop_gradient.")
+
+
+dynamic_row("While", _while_infer, _while_eager, _while_grad, stateful=True)
+
+
+def _loop_vars(loop_vars):
+    if isinstance(loop_vars, (list, tuple)) and not hasattr(loop_vars, "_fields") \
+            and len(loop_vars) == 0:
+        raise ValueError("while_loop: no loop variables provided (`loop_vars` is empty)")
+    flat = nest.flatten(loop_vars)
+    if not flat:
+        raise ValueError("while_loop: no loop variables provided (`loop_vars` is empty)")
+    return [convert_to_tensor(x) for x in flat]
+
+
+def _invariants(shape_invariants, loop_vars, flat):
+    if shape_invariants is None:
+        return [t.shape for t in flat]
+    if not isinstance(loop_vars, (list, tuple)):
+        shape_invariants = [shape_invariants]
+    got = [as_shape(s) for s in nest.flatten(shape_invariants)]
+    if len(got) != len(flat):
+        raise ValueError(f"while_loop: `shape_invariants` must give one shape per loop "
+                         f"variable ({len(flat)}; give each as a tf.TensorShape). Received "
+                         f"{len(got)}: {shape_invariants!r}")
+    for t, s in zip(flat, got, strict=True):
+        if not _fits(t.shape, s):
+            raise ValueError(f"while_loop: the shape invariant {fmt_shape(s)} is not "
+                             f"compatible with the initial shape {fmt_shape(t.shape)} of "
+                             f"loop variable '{t.name}'")
+    return got
+
+
+def _same(a, b) -> bool:
+    try:
+        nest.assert_same_structure(a, b, check_types=False)
+    except (ValueError, TypeError):
+        return False
+    return True
+
+
+def _call(fn, args, single: bool):
+    return fn(*args) if not single else fn(args[0])
+
+
+def while_loop(cond, body, loop_vars, shape_invariants=None, parallel_iterations: int = 10,
+               back_prop: bool = True, swap_memory: bool = False, name=None,
+               maximum_iterations=None, return_same_structure: bool = False):
+    """Repeat ``body`` while ``cond`` is true (TF1 ``tf.while_loop``).
+
+    Args:
+        cond: callable taking the loop variables (``cond(*loop_vars)``) and returning a
+            scalar bool tensor.
+        body: callable taking the loop variables and returning their next values, in
+            the structure of ``loop_vars`` (a single tensor for a single variable).
+        loop_vars: a list or tuple (possibly nested, namedtuples too) of tensors, numpy
+            values or Python numbers: the initial values.
+        shape_invariants: per loop variable, a shape (``TensorShape`` or list with
+            None) that its value keeps in every iteration, less specific than the
+            entry shape where it changes. Default: the entry shapes.
+        parallel_iterations, swap_memory: accepted for TF1 compatibility; no effect.
+        back_prop: False: no gradient flows through the loop. True (the default): a
+            gradient through the loop raises LookupError (not implemented in estcore).
+        name: name scope (``while``).
+        maximum_iterations: optional int scalar (or int tensor): at most this many
+            iterations.
+        return_same_structure: True: always return the structure of ``loop_vars``;
+            False (TF1's default): a single loop variable comes back as a tensor.
+
+    Returns:
+        The values after the last iteration, in ``body``'s result structure.
+
+    Raises:
+        TypeError: ``cond`` or ``body`` is not callable.
+        ValueError: no loop variables; ``body`` returns another structure, dtype, or a
+            shape that does not fit the shape invariant.
+    """
+    if not callable(cond):
+        raise TypeError(f"while_loop: `cond` must be callable. Received: {cond!r}")
+    if not callable(body):
+        raise TypeError(f"while_loop: `body` must be callable. Received: {body!r}")
+    if isinstance(parallel_iterations, bool) or not isinstance(
+            parallel_iterations, numbers.Integral) or parallel_iterations < 1:
+        raise TypeError(f"while_loop: `parallel_iterations` must be a positive integer. "
+                        f"Received: {parallel_iterations!r}")
+    single_arg = not isinstance(loop_vars, (list, tuple))
+    flat = _loop_vars(loop_vars)
+    invariants = _invariants(shape_invariants, loop_vars, flat)
+    graph = flat[0].graph
+    with graph.name_scope(name or "while"):
+        max_in = []
+        if maximum_iterations is not None:
+            m = convert_to_tensor(maximum_iterations)
+            if not m.dtype.is_integer:
+                raise TypeError(f"while_loop: `maximum_iterations` must be an integer. "
+                                f"Received: dtype {m.dtype.name}")
+            if m.shape.rank != 0:
+                raise ValueError(f"while_loop: `maximum_iterations` must be a scalar. "
+                                 f"Received: shape {fmt_shape(m.shape)}")
+            max_in = [m]
+        start = len(graph._nodes)
+        var_ts = [make("WhileVar", [], {"dtype": t.dtype, "shape": s}, name="loop_var")
+                  for t, s in zip(flat, invariants, strict=True)]
+        args = [var_ts[0]] if single_arg else nest.pack_sequence_as(loop_vars, var_ts)
+        _, c1, c_flat, _ = trace(graph, lambda: _call(cond, args, single_arg), (), "cond")
+        if len(c_flat) != 1 or not c_flat[0].dtype.is_bool or c_flat[0].shape.rank not in \
+                (0, None):
+            got = ", ".join(f"{t.dtype.name} {fmt_shape(t.shape)}" for t in c_flat)
+            raise ValueError(f"while_loop: `cond` must return one scalar bool tensor. "
+                             f"Received: {got}")
+        b0, b1, b_flat, structure = trace(graph, lambda: _call(body, args, single_arg), (),
+                                          "body")
+        if not single_arg:
+            if len(loop_vars) == 1 and _same(loop_vars[0], structure):
+                structure = type(loop_vars)([structure]) if type(loop_vars) in (list, tuple) \
+                    else [structure]   # one loop variable: its value stands for [value]
+            try:
+                nest.assert_same_structure(loop_vars, structure, check_types=False)
+            except (ValueError, TypeError) as exc:
+                raise ValueError(f"while_loop: `body` must return the structure of "
+                                 f"`loop_vars`: {exc}") from None
+        elif len(b_flat) != 1:
+            raise ValueError(f"while_loop: `body` must return one tensor for the one loop "
+                             f"variable. Received {len(b_flat)}")
+        for t, out, s in zip(flat, b_flat, invariants, strict=True):
+            if out.dtype is not t.dtype:
+                raise ValueError(f"while_loop: loop variable '{t.name}' is {t.dtype.name} but "
+                                 f"`body` returns {out.dtype.name} for it")
+            if not _fits(out.shape, s):
+                raise ValueError(
+                    f"while_loop: loop variable '{t.name}' enters the loop with shape "
+                    f"{fmt_shape(s)}, but has shape {fmt_shape(out.shape)} after one "
+                    "iteration. To allow the shape to vary across iterations, use the "
+                    "`shape_invariants` argument of tf.while_loop to specify a "
+                    "less-specific shape.")
+        cbody = Body([(start, c1)], c_flat, None, inputs=var_ts)
+        bbody = Body([(start, var_ts[-1].op._id + 1), (b0, b1)], b_flat, structure,
+                     inputs=var_ts)
+        caps: dict[int, object] = {}
+        var: dict[int, object] = {}
+        ctrl: dict[int, object] = {}
+        for bd in (cbody, bbody):
+            for t in bd.captures:
+                caps.setdefault(id(t), t)
+            for t in bd.variables:
+                var.setdefault(id(t), t)
+            for c in bd.control:
+                ctrl.setdefault(c._id, c)
+        cap_list = list(caps.values())
+        index = {id(t): i for i, t in enumerate(cap_list)}
+        attrs = {"cond": cbody, "body": bbody, "n_max": len(max_in),
+                 "cap_pos": [[index[id(t)] for t in bd.captures] for bd in (cbody, bbody)],
+                 "static": [(t.dtype, s) for t, s in zip(flat, invariants, strict=True)],
+                 "back_prop": bool(back_prop)}
+        with graph.control_dependencies([ctrl[k] for k in sorted(ctrl)]):
+            op = make_op("While", [*max_in, *flat, *cap_list, *var.values()], attrs,
+                         name="While")
+    outs = list(op.outputs)
+    if single_arg or (len(outs) == 1 and not return_same_structure):
+        return outs[0]
+    return nest.pack_sequence_as(structure, outs)
