@@ -260,6 +260,25 @@ from estcore.compat.v1.ops import (
     to_int32,
     to_int64,
 )
+from estcore.compat.v1.ops_extra import as_str_any as _as_str_any
+from estcore.compat.v1.ops_extra import (
+    div_no_nan,
+    eye,
+    get_local_variable,
+    identity_n,
+    log_sigmoid,
+    matrix_transpose,
+    moving_average_variables,
+    no_regularizer,
+    norm,
+    reduce_logsumexp,
+    scalar_mul,
+    sequence_mask,
+    shape_n,
+    verify_tensor_all_finite,
+)
+from estcore.compat.v1.ops_extra import path_to_str as _path_to_str
+from estcore.compat.v1.ops_extra import tuple_ as tuple  # noqa: A004 - TF1 name
 from estcore.compat.v1.template import make_template
 from estcore.data.structure import SparseTensorSpec, TensorSpec
 from estcore.estimator.session_config import GPUOptions
@@ -281,6 +300,8 @@ from estcore.graph.ops.string_ops import strip as string_strip
 from estcore.graph.shapes import Dimension as _Dimension
 from estcore.graph.shapes import dimension_value
 from estcore.graph.sparse_tensor import IndexedSlices, SparseTensor, SparseTensorValue
+from estcore.math import floormod as _floormod
+from estcore.nn import l2_normalize as _l2_normalize
 from estcore.nn import sigmoid, tanh
 from estcore.saved_model.simple_save import simple_save as _simple_save
 
@@ -319,7 +340,18 @@ saved_model = _namespace(
 
 compat = _namespace("tf.compat", "TF1's tf.compat: ``tf.compat.v1`` is this namespace.",
                     v1=_sys.modules[__name__], dimension_value=dimension_value,
-                    as_bytes=_as_bytes, as_text=_as_text, as_str=_as_text)
+                    as_bytes=_as_bytes, as_text=_as_text, as_str=_as_text,
+                    as_str_any=_as_str_any, path_to_str=_path_to_str)
 Dimension = _Dimension
+where_v2 = where
+floor_div = floordiv
+floormod = _floormod
+initialize_all_variables = global_variables_initializer
+initialize_local_variables = local_variables_initializer
+initialize_all_tables = tables_initializer
+linalg = _namespace(
+    "tf.linalg", "TF 1.15's tf.linalg, where estcore has it.", matmul=matmul,
+    matrix_transpose=matrix_transpose, transpose=matrix_transpose, einsum=einsum,
+    tensordot=tensordot, eye=eye, norm=norm, l2_normalize=_l2_normalize)
 
 __getattr__ = _missing("tf")

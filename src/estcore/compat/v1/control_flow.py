@@ -18,6 +18,7 @@ from __future__ import annotations
 import sys
 
 from estcore.compat.v1._namespace import namespace
+from estcore.compat.v1.ops_extra import verify_tensor_all_finite
 from estcore.graph.ops.checks import (
     assert_equal,
     assert_greater,
@@ -93,4 +94,5 @@ debugging = namespace(
     assert_negative=assert_negative, assert_non_negative=assert_non_negative,
     assert_positive=assert_positive, assert_non_positive=assert_non_positive,
     assert_rank=assert_rank, assert_type=assert_type, assert_integer=assert_integer,
-    check_numerics=check_numerics, is_finite=is_finite, is_inf=is_inf, is_nan=is_nan)
+    check_numerics=check_numerics, is_finite=is_finite, is_inf=is_inf, is_nan=is_nan,
+    assert_all_finite=verify_tensor_all_finite)

@@ -16,6 +16,7 @@ from estcore.graph.ops.parsing_ops import (
     parse_example,
     parse_single_example,
 )
+from estcore.image import decode_image, decode_jpeg, decode_png
 from estcore.io import gfile as _gfile
 from estcore.io.tf_record import TFRecordCompressionType, TFRecordOptions, TFRecordWriter
 

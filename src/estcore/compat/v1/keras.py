@@ -25,8 +25,9 @@ import zipfile
 
 from estcore.compat.v1 import keras_layers as _kl
 from estcore.compat.v1._namespace import missing, namespace
+from estcore.graph import initializers as _init
 
-__all__ = ["get_file", "utils", "layers", "regularizers"]
+__all__ = ["get_file", "utils", "layers", "regularizers", "initializers"]
 
 __getattr__ = missing("tf.keras")
 
@@ -132,6 +133,40 @@ layers = namespace(
     MaxPooling2D=_kl.MaxPooling2D, MaxPool2D=_kl.MaxPool2D,
     AveragePooling2D=_kl.AveragePooling2D, AvgPool2D=_kl.AvgPool2D, Flatten=_kl.Flatten,
     Dropout=_kl.Dropout, BatchNormalization=_kl.BatchNormalization)
+class RandomNormal(_init.RandomNormal):
+    """Keras's ``RandomNormal``: ``tf.random_normal_initializer`` with Keras's default
+    ``stddev=0.05`` (TF 1.15's ``tf.keras.initializers.RandomNormal``)."""
+
+    def __init__(self, mean=0.0, stddev=0.05, seed=None, dtype=None):
+        super().__init__(mean, stddev, seed, dtype)
+
+
+class RandomUniform(_init.RandomUniform):
+    """Keras's ``RandomUniform``: uniform in ``[-0.05, 0.05)`` unless told otherwise."""
+
+    def __init__(self, minval=-0.05, maxval=0.05, seed=None, dtype=None):
+        super().__init__(minval, maxval, seed, dtype)
+
+
+class TruncatedNormal(_init.TruncatedNormal):
+    """Keras's ``TruncatedNormal``: ``stddev=0.05`` by default."""
+
+    def __init__(self, mean=0.0, stddev=0.05, seed=None, dtype=None):
+        super().__init__(mean, stddev, seed, dtype)
+
+
+initializers = namespace(
+    "tf.keras.initializers", "TF 1.15's tf.keras.initializers (Keras's defaults).",
+    Initializer=_init.Initializer, Zeros=_init.Zeros, Ones=_init.Ones,
+    Constant=_init.Constant, RandomNormal=RandomNormal, RandomUniform=RandomUniform,
+    TruncatedNormal=TruncatedNormal, VarianceScaling=_init.VarianceScaling,
+    GlorotUniform=_init.GlorotUniform, GlorotNormal=_init.GlorotNormal,
+    zeros=_init.Zeros, ones=_init.Ones, constant=_init.Constant, normal=RandomNormal,
+    random_normal=RandomNormal, uniform=RandomUniform, random_uniform=RandomUniform,
+    truncated_normal=TruncatedNormal, glorot_uniform=_init.GlorotUniform,
+    glorot_normal=_init.GlorotNormal, he_normal=_init.he_normal, he_uniform=_init.he_uniform,
+    lecun_normal=_init.lecun_normal, lecun_uniform=_init.lecun_uniform)
+
 regularizers = namespace(
     "tf.keras.regularizers", "Keras's weight regularizers.",
     Regularizer=_kl.Regularizer, L1L2=_kl.L1L2, L1=_kl.L1, L2=_kl.L2, l1=_kl.l1, l2=_kl.l2,

@@ -3,6 +3,13 @@
 # ruff: noqa: F401, F403 - this module re-exports names
 
 from estcore.compat.v1._namespace import missing
+from estcore.compat.v1.ops_extra import div_no_nan as divide_no_nan
+from estcore.compat.v1.ops_extra import (
+    log_sigmoid,
+    reduce_logsumexp,
+    reduce_std,
+    reduce_variance,
+)
 from estcore.math import *
 from estcore.nn import sigmoid, tanh
 

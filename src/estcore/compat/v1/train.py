@@ -19,6 +19,7 @@ from estcore.checkpoint.state import (
     load_checkpoint,
     load_variable,
 )
+from estcore.checkpoint.vocab_remap import VocabInfo
 from estcore.compat.v1._namespace import missing
 from estcore.compat.v1.training import (
     ChiefSessionCreator,
