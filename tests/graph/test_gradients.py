@@ -13,6 +13,7 @@ from estcore.graph.ops import debug_ops as dbg
 from estcore.graph.ops import fused, state_ops  # noqa: F401
 from estcore.graph.ops import image_ops as img
 from estcore.graph.ops import sparse_ops as sp_ops
+from estcore.graph.ops import while_ops as wl
 from estcore.graph.ops.core import make
 from estcore.graph.registry import all_rows
 from estcore.graph.sparse_tensor import SparseTensor
@@ -152,6 +153,10 @@ CASES = {
                                         lambda: ec.exp(x) * w), [lambda: _u((3, 4)),
                                                                 lambda: _u((4,))]),
     "MapFn": (lambda x, w: cf.map_fn(lambda r: ec.reduce_sum(ec.square(r) * w), x),
+              [lambda: _u((3, 4)), lambda: _u((4,))]),
+    "While": (lambda x, w: wl.while_loop(lambda i, a: i < 3,
+                                         lambda i, a: (i + 1, ec.nn.tanh(a * w) + x),
+                                         [ec.constant(0), x])[1],
               [lambda: _u((3, 4)), lambda: _u((4,))]),
     "CheckNumerics": (lambda x: dbg.check_numerics(x * x, "m"), [lambda: _u((3, 4))]),
     "PrintV1": (lambda x: dbg.Print(x * x, [x], first_n=0), [lambda: _u((3, 4))]),

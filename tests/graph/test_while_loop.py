@@ -122,19 +122,79 @@ def test_bad_arguments_are_named():
                    maximum_iterations=2.5)
 
 
-def test_gradient_through_the_loop_is_a_clear_error():
-    w = ec.Variable(2.0)
+def _numeric(f, x, eps=1e-6):
+    g = np.zeros_like(x)
+    for j in np.ndindex(x.shape):
+        xp, xm = x.copy(), x.copy()
+        xp[j] += eps
+        xm[j] -= eps
+        g[j] = (f(xp) - f(xm)) / (2 * eps)
+    return g
+
+
+def test_gradients_match_finite_differences_for_any_iteration_count():
+    f64 = ec.float64
+    w = ec.Variable(np.array([1.5, -0.5]), dtype=f64)
+    c = ec.placeholder_with_default(np.float64(0.3), [])
+    x = ec.placeholder(f64, [None, 2])
+    lim = ec.placeholder(ec.int32, [])
+    _, y = while_loop(lambda i, a: i < lim, lambda i, a: (i + 1, ec.sin(a) * w + c * a),
+                      [ec.constant(0), x], maximum_iterations=4)
+    loss = ec.reduce_sum(y * y)
+    gx, gw, gc = ec.gradients(loss, [x, w, c])
+
+    w0 = np.array([1.5, -0.5])
+
+    def ref(xv, wv=w0, cv=0.3, n=0):
+        a = xv.copy()
+        for _ in range(min(n, 4)):
+            a = np.sin(a) * wv + cv * a
+        return (a * a).sum()
+
+    xv = np.array([[0.2, -0.7], [1.1, 0.4], [-0.3, 0.9]])
+    with ec.Session() as sess:
+        sess.run(ec.global_variables_initializer())
+        for n in (0, 1, 3, 9):
+            a, b, cc = sess.run([gx, gw, gc], {x: xv, lim: n})
+            np.testing.assert_allclose(a, _numeric(lambda v, n=n: ref(v, n=n), xv),
+                                       rtol=1e-6, atol=1e-8)
+            np.testing.assert_allclose(
+                b, _numeric(lambda v, n=n: ref(xv, wv=v, n=n), w0), rtol=1e-6, atol=1e-8)
+            np.testing.assert_allclose(
+                cc, _numeric(lambda v, n=n: ref(xv, cv=float(v), n=n), np.array(0.3)),
+                rtol=1e-6, atol=1e-8)
+
+
+def test_gradient_through_a_growing_loop_variable():
+    x = ec.placeholder(ec.float64, [2])
+    _, v = while_loop(lambda k, v: k < 2, lambda k, v: (k + 1, ec.concat([v, v * 3.0], 0)),
+                      [ec.constant(0), x],
+                      shape_invariants=[ec.TensorShape([]), ec.TensorShape([None])])
+    wts = ec.constant(np.arange(1.0, 9.0))
+    (g,) = ec.gradients(ec.reduce_sum(v * wts), [x])
+    with ec.Session() as sess:
+        gv = sess.run(g, {x: [1.0, 2.0]})
+    # v = [x, 3x, 3x, 9x]: d/dx of sum(v * w) per element of x
+    w = np.arange(1.0, 9.0).reshape(4, 2)
+    np.testing.assert_allclose(gv, w[0] + 3 * w[1] + 3 * w[2] + 9 * w[3])
+
+
+def test_training_through_a_loop_and_back_prop_false():
+    w = ec.Variable(0.5)
     _, y = while_loop(lambda i, a: i < 3, lambda i, a: (i + 1, a * w),
-                      [ec.constant(0), ec.constant(1.0)])
-    with pytest.raises(LookupError, match=r"'while/While' \(op type: While\)"):
-        ec.gradients(y, [w])
+                      [ec.constant(0), ec.constant(2.0)])
+    loss = ec.square(y - 1.0)
+    train = ec.train.GradientDescentOptimizer(0.05).minimize(loss)
     _, y2 = while_loop(lambda i, a: i < 3, lambda i, a: (i + 1, a * w),
                        [ec.constant(0), ec.constant(1.0)], back_prop=False)
     assert ec.gradients(y2, [w]) == [None]
-    # a loop over ints only does not stand in the way of other gradients
     n = while_loop(lambda i: i < 3, lambda i: i + 1, [ec.constant(0)])
-    loss = w * ec.cast(n, ec.float32)
-    (g,) = ec.gradients(loss, [w])
+    (g,) = ec.gradients(w * ec.cast(n, ec.float32), [w])   # an int loop: no gradient path
     with ec.Session() as sess:
         sess.run(ec.global_variables_initializer())
         assert sess.run(g) == 3.0
+        first = sess.run(loss)
+        for _ in range(50):
+            sess.run(train)
+        assert sess.run(loss) < first * 1e-3
+        assert sess.run(w) ** 3 * 2.0 == pytest.approx(1.0, rel=1e-2)

@@ -14,9 +14,12 @@ Design (sub-graphs: :mod:`estcore.graph.ops.subgraph`, as ``cond`` and ``map_fn`
     the loop is built and again per iteration). When the loop's output shapes depend on
     the values (a growing tensor), the node is data-dependent (``graph/segments.py``).
 
-    Gradients through the loop are not implemented: asking for one (a float path from
-    a loss back through the loop, with ``back_prop=True``) raises a LookupError naming
-    the node.
+    Gradient (as ``map_fn``'s, over iterations): once a gradient is built, the forward
+    kernel keeps each iteration's loop-variable values in the session's run state; a
+    ``WhileGrad`` node (after the loop: control edge) runs the body's gradient sub-plan
+    from the last iteration back to the first, carrying the loop variables' gradients
+    and summing those of the captures and variables. The body is recomputed inside it
+    per iteration, so a body that draws random numbers draws again for the gradient.
 
 Must not: run a cond/body node in the outer plan; loop without a bound other than
 ``cond`` and ``maximum_iterations`` (a cond that never turns false runs forever, as in TF).
@@ -29,6 +32,7 @@ import numbers
 import numpy as np
 
 from estcore import errors, nest
+from estcore.graph.ops import array_ops as A
 from estcore.graph.ops.core import convert_to_tensor, make, make_op, row
 from estcore.graph.ops.dynamic_ops import dynamic_row
 from estcore.graph.ops.subgraph import Body, concrete_shapes, run_body, trace
@@ -80,11 +84,14 @@ def _while_eager(k):
     values = [np.array(v, copy=True) for v in k.ins[off:off + n]]
     caps = [[k.ins[off + n + p] for p in pos] for pos in a["cap_pos"]]
     cbody, bbody = a["cond"], a["body"]
+    kept = [] if a["stash"][0] else None
     i = 0
     while limit is None or i < limit:
         pred = run_body(state, (node._id, 0), cbody, cbody.outputs, values + caps[0])[0]
         if not bool(np.asarray(pred)):
             break
+        if kept is not None:
+            kept.append(values)
         out = run_body(state, (node._id, 1), bbody, bbody.outputs, values + caps[1])
         for j, (v, (_, s)) in enumerate(zip(out, a["static"], strict=True)):
             if not _fits(np.shape(v), s):
@@ -95,19 +102,102 @@ def _while_eager(k):
         values = [np.array(v, dtype=d.np, copy=True) for v, (d, _) in
                   zip(out, a["static"], strict=True)]
         i += 1
+    if kept is not None:
+        state.scratch[("while_stash", node._id)] = kept
     return values
 
 
+def _grad_autodiff():
+    from estcore.graph import autodiff  # local: autodiff imports the op modules (cycle)
+    return autodiff.gradients
+
+
 def _while_grad(op, grads):
-    if not op.attrs["back_prop"]:
+    a = op.attrs
+    if not a["back_prop"]:
         return [None] * len(op.inputs)
-    if not any(t.dtype.is_floating for t in op.inputs) or \
-            not any(t.dtype.is_floating for t in op.outputs):
+    n, off = len(a["static"]), a["n_max"]
+    bbody = a["body"]
+    inner_vars = bbody.inputs
+    outer = list(op.inputs)
+    # what can get a gradient: float loop variables, the body's float captures, variables
+    var_at = [j for j in range(n) if inner_vars[j].dtype.is_floating]
+    cap_base = off + n
+    n_caps = len(outer) - cap_base - a["n_vars"]
+    caps_all = outer[cap_base:cap_base + n_caps]
+    body_caps = [caps_all[p] for p in a["cap_pos"][1]]
+    cap_x = [t for t in body_caps if t.dtype.is_floating]
+    var_x = outer[cap_base + n_caps:]
+    if not var_at or all(grads[j] is None for j in var_at):
         return [None] * len(op.inputs)
-    raise LookupError(f"No gradient defined for operation '{op.name}' (op type: While): "
-                      "estcore does not differentiate through tf.while_loop. Build the "
-                      "trained part outside the loop, pass back_prop=False, or wrap the "
-                      "loop's inputs in tf.stop_gradient.")
+    gys = [grads[j] if grads[j] is not None else A.zeros_like(op.outputs[j]) for j in var_at]
+    gradients = _grad_autodiff()
+    graph = op.graph
+    with graph.name_scope("while_grad"):
+        start = len(graph._nodes)
+        g_in = [make("WhileVar", [], {"dtype": g.dtype, "shape": a["static"][j][1]},
+                     name="grad_var") for g, j in zip(gys, var_at, strict=True)]
+        xs = [inner_vars[j] for j in var_at] + cap_x + var_x
+
+        def fn():
+            gs = gradients([bbody.outputs[j] for j in var_at], xs, grad_ys=g_in)
+            return [A.zeros_like(x) if g is None else g for g, x in zip(gs, xs, strict=True)]
+
+        _, end, flat, _ = trace(graph, fn, (), "body_grad")
+        gbody = Body([(start, end), *bbody.ranges], flat, None,
+                     inputs=list(inner_vars) + g_in)
+        like = [outer[off + j] for j in var_at] + cap_x + var_x
+        attrs = {"body": gbody, "grad_of": op, "n_like": len(like), "n_g": len(gys),
+                 "out": [(t.dtype, t.shape) for t in like]}
+        a["stash"][0] = True
+        with graph.control_dependencies([op, *gbody.control]):
+            gop = make_op("WhileGrad", [*gys, *like, *gbody.captures, *gbody.variables],
+                          attrs, name="WhileGrad")
+    outs = list(gop.outputs)
+    result = [None] * len(op.inputs)
+    for k, j in enumerate(var_at):
+        result[off + j] = outs[k]
+    rest = outs[len(var_at):]
+    cap_index = {id(t): cap_base + i for i, t in enumerate(caps_all)}
+    for t, g in zip(cap_x, rest[:len(cap_x)], strict=True):
+        result[cap_index[id(t)]] = g
+    var_base = cap_base + n_caps
+    for i, g in enumerate(rest[len(cap_x):]):
+        result[var_base + i] = g
+    return result
+
+
+def _while_grad_infer(ctx):
+    a = ctx.attrs
+    if not _planning(ctx):
+        return a["out"]
+    return [(d, ctx.shapes[a["n_g"] + i]) for i, (d, _) in enumerate(a["out"])]
+
+
+def _while_grad_eager(k):
+    a, node, state = k.attrs, k.node, k.state
+    fwd = a["grad_of"]
+    kept = state.scratch.get(("while_stash", fwd._id))
+    if kept is None:
+        raise errors.InternalError(f"WhileGrad '{node.name}': the iteration values of its "
+                                   f"loop '{fwd.name}' are missing")
+    n_g, n_like = a["n_g"], a["n_like"]
+    body = a["body"]
+    g_vars = [np.asarray(v) for v in k.ins[:n_g]]
+    caps = list(k.ins[n_g + n_like:n_g + n_like + len(body.captures)])
+    n_rest = n_like - n_g
+    total = [np.zeros(np.shape(v), a["out"][n_g + i][0].np)
+             for i, v in enumerate(k.ins[n_g + n_g:n_g + n_like])]
+    for values in reversed(kept):
+        res = run_body(state, (node._id, 0), body, body.outputs, values + g_vars + caps)
+        g_vars = [np.array(r, copy=True) for r in res[:n_g]]
+        for i in range(n_rest):
+            total[i] += res[n_g + i]
+    return g_vars + total
+
+
+dynamic_row("WhileGrad", _while_grad_infer, _while_grad_eager, None, stateful=True,
+            grad_op=True)
 
 
 dynamic_row("While", _while_infer, _while_eager, _while_grad, stateful=True)
@@ -169,8 +259,9 @@ def while_loop(cond, body, loop_vars, shape_invariants=None, parallel_iterations
             None) that its value keeps in every iteration, less specific than the
             entry shape where it changes. Default: the entry shapes.
         parallel_iterations, swap_memory: accepted for TF1 compatibility; no effect.
-        back_prop: False: no gradient flows through the loop. True (the default): a
-            gradient through the loop raises LookupError (not implemented in estcore).
+        back_prop: False: no gradient flows through the loop. True (the default):
+            gradients flow to the initial values, to the float tensors the body reads
+            from outside and to the variables it reads (not to constants it builds).
         name: name scope (``while``).
         maximum_iterations: optional int scalar (or int tensor): at most this many
             iterations.
@@ -261,7 +352,8 @@ def while_loop(cond, body, loop_vars, shape_invariants=None, parallel_iterations
         attrs = {"cond": cbody, "body": bbody, "n_max": len(max_in),
                  "cap_pos": [[index[id(t)] for t in bd.captures] for bd in (cbody, bbody)],
                  "static": [(t.dtype, s) for t, s in zip(flat, invariants, strict=True)],
-                 "back_prop": bool(back_prop)}
+                 "back_prop": bool(back_prop), "n_vars": len(var),
+                 "stash": [False]}   # set by a gradient: keep each iteration's values
         with graph.control_dependencies([ctrl[k] for k in sorted(ctrl)]):
             op = make_op("While", [*max_in, *flat, *cap_list, *var.values()], attrs,
                          name="While")
