@@ -92,6 +92,21 @@ class Dimension(int):
     def __reduce__(self) -> Any:
         return (Dimension, (int(self),))
 
+    def is_compatible_with(self, other: Any) -> bool:
+        """TF1: unknown, or the same size."""
+        other = getattr(other, "value", other)
+        return other is None or int(self) == int(other)
+
+    def assert_is_compatible_with(self, other: Any) -> None:
+        """Raise ValueError unless :meth:`is_compatible_with` ``other``."""
+        if not self.is_compatible_with(other):
+            raise ValueError(f"Dimensions {self} and {other} are not compatible")
+
+    def merge_with(self, other: Any) -> Dimension:
+        """This size, checked compatible with ``other`` (TF1)."""
+        self.assert_is_compatible_with(other)
+        return self
+
 
 class _UnknownDimension:
     """TF1's ``Dimension(None)``: ``.value`` is None, arithmetic with ints or dimensions
@@ -137,6 +152,9 @@ class _UnknownDimension:
 
     def merge_with(self, other: Any) -> Any:
         return Dimension(other)
+
+    def assert_is_compatible_with(self, other: Any) -> None:
+        return None
 
 
 UNKNOWN_DIMENSION = _UnknownDimension()
@@ -231,6 +249,54 @@ class TensorShape:
             raise ValueError(f"shapes {fmt_shape(self)} and {fmt_shape(other)} are not compatible")
         return TensorShape(a if a is not None else b
                            for a, b in zip(self._dims, other._dims, strict=True))
+
+    def concatenate(self, other: Any) -> TensorShape:
+        """This shape's dimensions followed by ``other``'s (unknown rank if either is)."""
+        other = as_shape(other)
+        if self._dims is None or other._dims is None:
+            return TensorShape(None)
+        return TensorShape(self._dims + other._dims)
+
+    def assert_has_rank(self, rank: int) -> None:
+        """Raise ValueError unless the rank is unknown or ``rank``."""
+        if self._dims is not None and len(self._dims) != rank:
+            raise ValueError(f"Shape {fmt_shape(self)} must have rank {rank}")
+
+    def with_rank(self, rank: int) -> TensorShape:
+        """This shape with rank ``rank`` (unknown rank: ``rank`` unknown dimensions)."""
+        self.assert_has_rank(rank)
+        return type(self)([None] * rank) if self._dims is None else self
+
+    def with_rank_at_least(self, rank: int) -> TensorShape:
+        """This shape, checked to have at least ``rank`` dimensions (when known)."""
+        if self._dims is not None and len(self._dims) < rank:
+            raise ValueError(f"Shape {fmt_shape(self)} must have rank at least {rank}")
+        return self
+
+    def with_rank_at_most(self, rank: int) -> TensorShape:
+        """This shape, checked to have at most ``rank`` dimensions (when known)."""
+        if self._dims is not None and len(self._dims) > rank:
+            raise ValueError(f"Shape {fmt_shape(self)} must have rank at most {rank}")
+        return self
+
+    def assert_same_rank(self, other: Any) -> None:
+        """Raise ValueError when both ranks are known and differ."""
+        other = as_shape(other)
+        if self._dims is not None and other._dims is not None \
+                and len(self._dims) != len(other._dims):
+            raise ValueError(f"Shapes {fmt_shape(self)} and {fmt_shape(other)} must have "
+                             "the same rank")
+
+    def assert_is_compatible_with(self, other: Any) -> None:
+        """Raise ValueError unless :meth:`is_compatible_with` ``other``."""
+        if not self.is_compatible_with(other):
+            raise ValueError(f"Shapes {fmt_shape(self)} and {fmt_shape(as_shape(other))} "
+                             "are incompatible")
+
+    def assert_is_fully_defined(self) -> None:
+        """Raise ValueError unless every dimension is known."""
+        if not self.is_fully_defined():
+            raise ValueError(f"Shape {fmt_shape(self)} is not fully defined")
 
     def __len__(self) -> int:
         if self._dims is None:

@@ -344,6 +344,10 @@ compat = _namespace("tf.compat", "TF1's tf.compat: ``tf.compat.v1`` is this name
                     as_str_any=_as_str_any, path_to_str=_path_to_str)
 Dimension = _Dimension
 where_v2 = where
+AggregationMethod = _namespace(
+    "tf.AggregationMethod", "TF's gradient aggregation methods (accepted by tf.gradients; "
+    "estcore always adds with add_n).", ADD_N=0, DEFAULT=0, EXPERIMENTAL_TREE=1,
+    EXPERIMENTAL_ACCUMULATE_N=2)
 floor_div = floordiv
 floormod = _floormod
 initialize_all_variables = global_variables_initializer

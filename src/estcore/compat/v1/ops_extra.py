@@ -4,7 +4,7 @@
 ``reduce_std``, ``tf.div_no_nan``, ``tf.scalar_mul``, ``tf.matrix_transpose``, ``tf.norm``
 (vector norms), ``tf.eye``, ``tf.tuple`` (``tuple_`` here), ``tf.identity_n``, ``tf.shape_n``,
 ``tf.sequence_mask``, ``tf.verify_tensor_all_finite``, ``tf.nn.xw_plus_b``,
-``tf.nn.crelu``, ``tf.get_local_variable``, ``tf.moving_average_variables``,
+``tf.nn.crelu``, ``tf.nn.conv1d``, ``tf.get_local_variable``, ``tf.moving_average_variables``,
 ``tf.no_regularizer`` and ``tf.compat.as_str_any`` / ``path_to_str``. Each is built from
 ops estcore has (so gradients, planning and export come with them), with TF 1.15's
 signature and documented result.
@@ -25,6 +25,7 @@ from estcore.graph.ops import array_ops as _a
 from estcore.graph.ops import index_ops as _i
 from estcore.graph.ops import math_ops as _m
 from estcore.graph.ops import reduce_ops as _r
+from estcore.graph.ops.conv_ops import conv2d as _conv2d
 from estcore.graph.ops.core import constant as _constant
 from estcore.graph.ops.core import constant_value as _constant_value
 from estcore.graph.ops.core import convert_to_tensor as _convert
@@ -38,7 +39,7 @@ from estcore.nn import softplus as _softplus
 
 __all__ = ["log_sigmoid", "reduce_logsumexp", "reduce_variance", "reduce_std", "div_no_nan",
            "scalar_mul", "matrix_transpose", "norm", "eye", "tuple_", "identity_n", "shape_n",
-           "sequence_mask", "verify_tensor_all_finite", "xw_plus_b", "crelu",
+           "sequence_mask", "verify_tensor_all_finite", "xw_plus_b", "crelu", "conv1d",
            "get_local_variable", "moving_average_variables", "no_regularizer", "as_str_any",
            "path_to_str"]
 
@@ -250,6 +251,46 @@ def xw_plus_b(x: Any, weights: Any, biases: Any, name: str | None = None) -> Any
     """``matmul(x, weights) + biases`` (TF's ``tf.nn.xw_plus_b``)."""
     with _name_scope(name or "xw_plus_b"):
         return _m.add(_m.matmul(x, weights), biases)
+
+
+def conv1d(value: Any = None, filters: Any = None, stride: Any = None, padding: Any = None,
+           use_cudnn_on_gpu: Any = None, data_format: Any = None, name: str | None = None,
+           input: Any = None, dilations: Any = None) -> Any:  # noqa: A002 - TF name
+    """1-D convolution of ``[batch, width, in_channels]`` with filters ``[width,
+    in_channels, out_channels]`` (TF1's ``tf.nn.conv1d``), as TF computes it: a 2-D
+    convolution over a height-1 image.
+
+    Args:
+        value / input: the input, NWC (``data_format`` "NWC" or None).
+        filters: the filters.
+        stride: an int (or a 1- or 3-element list with ones around it).
+        padding: "SAME" or "VALID".
+        dilations: an int (or list like ``stride``), default 1.
+        use_cudnn_on_gpu: accepted, no effect.
+    """
+    x = _convert(input if value is None else value)
+    if data_format not in (None, "NWC"):
+        raise ValueError(f"conv1d: `data_format` must be 'NWC' in estcore. Received: "
+                         f"{data_format!r}")
+    if filters is None or stride is None or padding is None:
+        raise TypeError("conv1d: `filters`, `stride` and `padding` are required")
+
+    def one(v: Any, what: str) -> int:
+        if isinstance(v, (list, np.ndarray)) or type(v).__name__ == "tuple":
+            v = list(v)
+            if len(v) == 3 and v[0] == v[2] == 1:
+                v = [v[1]]
+            if len(v) != 1:
+                raise ValueError(f"conv1d: `{what}` must be an int or [1, n, 1]. Received: "
+                                 f"{v}")
+            v = v[0]
+        return int(v)
+
+    s, d = one(stride, "stride"), one(1 if dilations is None else dilations, "dilations")
+    with _name_scope(name or "conv1d"):
+        out = _conv2d(_a.expand_dims(x, 1), _a.expand_dims(_convert(filters, x.dtype), 0),
+                      [1, 1, s, 1], padding, dilations=[1, 1, d, 1])
+        return _a.squeeze(out, axis=[1])
 
 
 def crelu(features: Any, name: str | None = None, axis: int = -1) -> Any:

@@ -21,6 +21,7 @@ from estcore.checkpoint.state import (
 )
 from estcore.checkpoint.vocab_remap import VocabInfo
 from estcore.compat.v1._namespace import missing
+from estcore.compat.v1.coordinator import Coordinator, start_queue_runners
 from estcore.compat.v1.training import (
     ChiefSessionCreator,
     GlobalStepWaiterHook,
