@@ -189,6 +189,20 @@ from estcore.compat.v1 import summary as summary
 from estcore.compat.v1 import train as train
 from estcore.compat.v1._namespace import missing as _missing
 from estcore.compat.v1._namespace import namespace as _namespace
+from estcore.compat.v1.array_extra import (
+    broadcast_to,
+    clip_by_average_norm,
+    cumsum,
+    is_numeric_tensor,
+    linspace,
+    matrix_band_part,
+    matrix_diag,
+    matrix_diag_part,
+    meshgrid,
+    parallel_stack,
+    saturate_cast,
+    trace,
+)
 from estcore.compat.v1.array_tf1 import gather_nd, pad, slice
 from estcore.compat.v1.behavior import (
     control_flow_v2_enabled,
@@ -241,6 +255,14 @@ from estcore.compat.v1.control_flow import (
     tensordot,
     unique,
     while_loop,
+)
+from estcore.compat.v1.functional import foldl, foldr, scan
+from estcore.compat.v1.graph_tf1 import (
+    RunMetadata,
+    RunOptions,
+    colocate_with,
+    device,
+    init_scope,
 )
 from estcore.compat.v1.ops import (
     count_nonzero,
@@ -344,6 +366,9 @@ compat = _namespace("tf.compat", "TF1's tf.compat: ``tf.compat.v1`` is this name
                     as_str_any=_as_str_any, path_to_str=_path_to_str)
 Dimension = _Dimension
 where_v2 = where
+lin_space = linspace
+diag = matrix_diag
+diag_part = matrix_diag_part
 AggregationMethod = _namespace(
     "tf.AggregationMethod", "TF's gradient aggregation methods (accepted by tf.gradients; "
     "estcore always adds with add_n).", ADD_N=0, DEFAULT=0, EXPERIMENTAL_TREE=1,
@@ -356,6 +381,7 @@ initialize_all_tables = tables_initializer
 linalg = _namespace(
     "tf.linalg", "TF 1.15's tf.linalg, where estcore has it.", matmul=matmul,
     matrix_transpose=matrix_transpose, transpose=matrix_transpose, einsum=einsum,
-    tensordot=tensordot, eye=eye, norm=norm, l2_normalize=_l2_normalize)
+    tensordot=tensordot, eye=eye, norm=norm, l2_normalize=_l2_normalize, diag=matrix_diag,
+    diag_part=matrix_diag_part, trace=trace, band_part=matrix_band_part)
 
 __getattr__ = _missing("tf")
