@@ -367,6 +367,7 @@ compat = _namespace("tf.compat", "TF1's tf.compat: ``tf.compat.v1`` is this name
 Dimension = _Dimension
 where_v2 = where
 lin_space = linspace
+orthogonal_initializer = keras.Orthogonal
 diag = matrix_diag
 diag_part = matrix_diag_part
 AggregationMethod = _namespace(

@@ -23,7 +23,10 @@ import tempfile
 import urllib.request
 import zipfile
 
+import numpy as np
+
 from estcore.compat.v1 import keras_layers as _kl
+from estcore.compat.v1 import keras_layers_extra as _kx
 from estcore.compat.v1._namespace import missing, namespace
 from estcore.graph import initializers as _init
 
@@ -132,7 +135,8 @@ layers = namespace(
     Dense=_kl.Dense, Conv2D=_kl.Conv2D, Convolution2D=_kl.Convolution2D,
     MaxPooling2D=_kl.MaxPooling2D, MaxPool2D=_kl.MaxPool2D,
     AveragePooling2D=_kl.AveragePooling2D, AvgPool2D=_kl.AvgPool2D, Flatten=_kl.Flatten,
-    Dropout=_kl.Dropout, BatchNormalization=_kl.BatchNormalization)
+    Dropout=_kl.Dropout, BatchNormalization=_kl.BatchNormalization,
+    **{name: getattr(_kx, name) for name in _kx.__all__})
 class RandomNormal(_init.RandomNormal):
     """Keras's ``RandomNormal``: ``tf.random_normal_initializer`` with Keras's default
     ``stddev=0.05`` (TF 1.15's ``tf.keras.initializers.RandomNormal``)."""
@@ -155,6 +159,40 @@ class TruncatedNormal(_init.TruncatedNormal):
         super().__init__(mean, stddev, seed, dtype)
 
 
+class Orthogonal(_init.Initializer):
+    """A (semi-)orthogonal matrix times ``gain`` (TF's ``orthogonal_initializer``): the Q
+    of a QR decomposition of a normal matrix, signs fixed by R's diagonal; a shape of rank
+    > 2 is flattened to ``[prod(shape[:-1]), shape[-1]]``."""
+
+    def __init__(self, gain=1.0, seed=None, dtype=None):
+        self.gain, self.seed, self.dtype = gain, seed, dtype
+
+    def _generate(self, shape, dtype, rng):
+        if len(shape) < 2:
+            raise ValueError(f"The orthogonal initializer needs a shape of rank >= 2. "
+                             f"Received: {shape}")
+        rows, cols = int(np.prod(shape[:-1])), shape[-1]
+        a = rng.standard_normal((max(rows, cols), min(rows, cols)))
+        q, r = np.linalg.qr(a)
+        q = q * np.sign(np.diag(r))
+        if rows < cols:
+            q = q.T
+        return self.gain * q.reshape(shape)
+
+
+class Identity(_init.Initializer):
+    """``gain`` times the identity matrix (2-D shapes only; TF's
+    ``tf.initializers.identity``)."""
+
+    def __init__(self, gain=1.0, dtype=None):
+        self.gain, self.dtype = gain, dtype
+
+    def _generate(self, shape, dtype, rng):
+        if len(shape) != 2:
+            raise ValueError(f"The identity initializer needs a 2-D shape. Received: {shape}")
+        return self.gain * np.eye(*shape)
+
+
 initializers = namespace(
     "tf.keras.initializers", "TF 1.15's tf.keras.initializers (Keras's defaults).",
     Initializer=_init.Initializer, Zeros=_init.Zeros, Ones=_init.Ones,
@@ -165,7 +203,8 @@ initializers = namespace(
     random_normal=RandomNormal, uniform=RandomUniform, random_uniform=RandomUniform,
     truncated_normal=TruncatedNormal, glorot_uniform=_init.GlorotUniform,
     glorot_normal=_init.GlorotNormal, he_normal=_init.he_normal, he_uniform=_init.he_uniform,
-    lecun_normal=_init.lecun_normal, lecun_uniform=_init.lecun_uniform)
+    lecun_normal=_init.lecun_normal, lecun_uniform=_init.lecun_uniform,
+    Orthogonal=Orthogonal, orthogonal=Orthogonal, Identity=Identity, identity=Identity)
 
 regularizers = namespace(
     "tf.keras.regularizers", "Keras's weight regularizers.",
