@@ -5,9 +5,11 @@
 ``tf.contrib.estimator``: the head factories ``binary_classification_head``,
 ``multi_class_head``, ``regression_head``, ``poisson_regression_head``,
 ``logistic_regression_head`` (TF 1.15 contrib defaults: ``loss_reduction`` is
-``SUM_OVER_BATCH_SIZE``, where the canned heads use SUM) and ``add_metrics``. Each is a
+``SUM_OVER_BATCH_SIZE``, where the canned heads use SUM) and ``add_metrics``;
+``tf.contrib.rnn``: the cells of ``tf.nn.rnn_cell`` (compat/v1/rnn.py);
+``tf.contrib.framework``: ``get_or_create_global_step``, ``get_global_step``. Each is a
 thin adapter on estcore's layers, initializers, optimizers, heads and collections. Every other
-contrib module (``tf.contrib.rnn``, ``tf.contrib.slim``, ...) raises an AttributeError
+contrib module (``tf.contrib.slim``, ``tf.contrib.learn``, ...) raises an AttributeError
 naming it (docs/compat.md).
 
 Must not: grow into a second library (new behaviour belongs in estcore's packages).
@@ -21,11 +23,12 @@ from typing import Any
 
 import numpy as np
 
+from estcore.compat.v1 import rnn as _rnn
 from estcore.compat.v1._namespace import missing, namespace
 from estcore.estimator.canned import classifier_heads
 from estcore.estimator.canned import head as head_lib
 from estcore.estimator.canned.extenders import add_metrics
-from estcore.graph.global_step import get_or_create_global_step
+from estcore.graph.global_step import get_global_step, get_or_create_global_step
 from estcore.graph.initializers import VarianceScaling
 from estcore.graph.ir import GraphKeys, control_dependencies, get_collection
 from estcore.graph.ops import math_ops as M
@@ -323,3 +326,11 @@ estimator = namespace("tf.contrib.estimator", "TF1's tf.contrib.estimator: head 
                       poisson_regression_head=poisson_regression_head,
                       logistic_regression_head=logistic_regression_head,
                       add_metrics=add_metrics)
+rnn = namespace("tf.contrib.rnn", "TF1's tf.contrib.rnn: the cells of tf.nn.rnn_cell.",
+                RNNCell=_rnn.RNNCell, BasicRNNCell=_rnn.BasicRNNCell,
+                BasicLSTMCell=_rnn.BasicLSTMCell, LSTMCell=_rnn.LSTMCell,
+                GRUCell=_rnn.GRUCell, MultiRNNCell=_rnn.MultiRNNCell,
+                LSTMStateTuple=_rnn.LSTMStateTuple)
+framework = namespace("tf.contrib.framework", "TF1's tf.contrib.framework, the names "
+                      "estcore has.", get_or_create_global_step=get_or_create_global_step,
+                      get_global_step=get_global_step)

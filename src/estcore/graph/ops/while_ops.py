@@ -82,6 +82,11 @@ def _while_eager(k):
     n, off = len(a["static"]), a["n_max"]
     limit = int(np.asarray(k.ins[0])) if off else None
     values = [np.array(v, copy=True) for v in k.ins[off:off + n]]
+    for j, (v, (_, s)) in enumerate(zip(values, a["static"], strict=True)):
+        if not _fits(v.shape, s):
+            raise errors.InvalidArgumentError(
+                f"While '{node.name}': loop variable {j} enters the loop with shape "
+                f"{fmt_shape(v.shape)}, which does not fit its shape invariant {fmt_shape(s)}")
     caps = [[k.ins[off + n + p] for p in pos] for pos in a["cap_pos"]]
     cbody, bbody = a["cond"], a["body"]
     kept = [] if a["stash"][0] else None
@@ -224,7 +229,7 @@ def _invariants(shape_invariants, loop_vars, flat):
                          f"variable ({len(flat)}; give each as a tf.TensorShape). Received "
                          f"{len(got)}: {shape_invariants!r}")
     for t, s in zip(flat, got, strict=True):
-        if not _fits(t.shape, s):
+        if not t.shape.is_compatible_with(s):
             raise ValueError(f"while_loop: the shape invariant {fmt_shape(s)} is not "
                              f"compatible with the initial shape {fmt_shape(t.shape)} of "
                              f"loop variable '{t.name}'")
