@@ -198,3 +198,18 @@ def test_training_through_a_loop_and_back_prop_false():
             sess.run(train)
         assert sess.run(loss) < first * 1e-3
         assert sess.run(w) ** 3 * 2.0 == pytest.approx(1.0, rel=1e-2)
+
+
+def test_an_invariant_more_specific_than_an_unknown_entry_shape():
+    """TF's rule: the invariant must be compatible with the entry shape (not less
+    specific); the value entering the loop is checked against it when it runs."""
+    x = ec.placeholder(ec.float32, None)            # unknown rank
+    _, y = while_loop(lambda i, v: i < 2, lambda i, v: (i + 1, v * 2.0),
+                      [ec.constant(0), x], shape_invariants=[ec.TensorShape([]),
+                                                            ec.TensorShape([None, 2])])
+    assert y.shape.as_list() == [None, 2]
+    with ec.Session() as sess:
+        np.testing.assert_allclose(sess.run(y, {x: np.ones((3, 2), np.float32)}),
+                                   np.full((3, 2), 4.0))
+        with pytest.raises(ec.errors.InvalidArgumentError, match="enters the loop with shape"):
+            sess.run(y, {x: np.ones((3, 5), np.float32)})

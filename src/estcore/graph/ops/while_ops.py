@@ -67,6 +67,11 @@ def _while_infer(ctx):
     n = len(static)
     off = a["n_max"]
     entry = [ctx.shapes[off + i].dims for i in range(n)]
+    for j, (e, (_, s)) in enumerate(zip(entry, static, strict=True)):
+        if not _fits(e, s):
+            raise ctx.fail(f"loop variable {j} enters the loop with shape {fmt_shape(e)}, "
+                           f"which does not fit its shape invariant {fmt_shape(s)}",
+                           errors.InvalidArgumentError)
     body = a["body"]
     caps = [off + n + p for p in a["cap_pos"][1]]
     per = concrete_shapes(body, entry + [ctx.shapes[i].dims for i in caps],
