@@ -213,3 +213,21 @@ def test_an_invariant_more_specific_than_an_unknown_entry_shape():
                                    np.full((3, 2), 4.0))
         with pytest.raises(ec.errors.InvalidArgumentError, match="enters the loop with shape"):
             sess.run(y, {x: np.ones((3, 5), np.float32)})
+
+
+def test_gradient_uses_the_forward_random_draws():
+    """A body with dropout: the gradient is the gradient of the values the forward pass
+    computed (the masks are kept, not drawn again)."""
+    w = ec.Variable(1.5, dtype=ec.float64)
+    x = ec.placeholder(ec.float64, [200])
+    _, a = while_loop(lambda i, a: i < 2,
+                      lambda i, a: (i + 1, ec.nn.dropout(a * w, rate=0.5)),
+                      [ec.constant(0), x])
+    (g,) = ec.gradients(ec.reduce_sum(a), [w])
+    with ec.Session() as sess:
+        sess.run(ec.global_variables_initializer())
+        for _ in range(3):
+            av, gv = sess.run([a, g], {x: np.ones(200)})
+            # a = 4 * m1 * m2 * x * w**2 elementwise: d sum(a) / dw = sum(2 * a / w)
+            assert 0 < np.count_nonzero(av) < 200
+            assert gv == pytest.approx((2.0 * av / 1.5).sum())

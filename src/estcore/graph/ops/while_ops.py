@@ -15,11 +15,13 @@ Design (sub-graphs: :mod:`estcore.graph.ops.subgraph`, as ``cond`` and ``map_fn`
     the values (a growing tensor), the node is data-dependent (``graph/segments.py``).
 
     Gradient (as ``map_fn``'s, over iterations): once a gradient is built, the forward
-    kernel keeps each iteration's loop-variable values in the session's run state; a
-    ``WhileGrad`` node (after the loop: control edge) runs the body's gradient sub-plan
-    from the last iteration back to the first, carrying the loop variables' gradients
-    and summing those of the captures and variables. The body is recomputed inside it
-    per iteration, so a body that draws random numbers draws again for the gradient.
+    kernel keeps each iteration's loop-variable values, and the outputs of the body's
+    random nodes (dropout masks, ...), in the session's run state; a ``WhileGrad`` node
+    (after the loop: control edge) runs the body's gradient sub-plan from the last
+    iteration back to the first, carrying the loop variables' gradients and summing those
+    of the captures and variables. The body's other nodes are recomputed inside it per
+    iteration; the random ones are fed the kept draws, so the gradient is that of what
+    the forward pass computed.
 
 Must not: run a cond/body node in the outer plan; loop without a bound other than
 ``cond`` and ``maximum_iterations`` (a cond that never turns false runs forever, as in TF).
@@ -95,14 +97,17 @@ def _while_eager(k):
     caps = [[k.ins[off + n + p] for p in pos] for pos in a["cap_pos"]]
     cbody, bbody = a["cond"], a["body"]
     kept = [] if a["stash"][0] else None
+    drawn = getattr(bbody, "drawn", []) if kept is not None else []
+    n_out = len(bbody.outputs)
     i = 0
     while limit is None or i < limit:
         pred = run_body(state, (node._id, 0), cbody, cbody.outputs, values + caps[0])[0]
         if not bool(np.asarray(pred)):
             break
-        if kept is not None:
-            kept.append(values)
-        out = run_body(state, (node._id, 1), bbody, bbody.outputs, values + caps[1])
+        out = run_body(state, (node._id, 1), bbody, bbody.outputs + drawn, values + caps[1])
+        if kept is not None:   # the iteration's inputs and its random draws, for the gradient
+            kept.append(values + [np.array(v, copy=True) for v in out[n_out:]])
+        out = out[:n_out]
         for j, (v, (_, s)) in enumerate(zip(out, a["static"], strict=True)):
             if not _fits(np.shape(v), s):
                 raise errors.InvalidArgumentError(
@@ -154,8 +159,12 @@ def _while_grad(op, grads):
             return [A.zeros_like(x) if g is None else g for g, x in zip(gs, xs, strict=True)]
 
         _, end, flat, _ = trace(graph, fn, (), "body_grad")
+        # the body's random draws (dropout masks, ...) are fed from the forward loop, never
+        # drawn again: the gradient is the gradient of what the forward pass computed
+        drawn = [t for o in bbody.ops if "seed" in o.attrs for t in o.outputs]
+        bbody.drawn = drawn
         gbody = Body([(start, end), *bbody.ranges], flat, None,
-                     inputs=list(inner_vars) + g_in)
+                     inputs=list(inner_vars) + drawn + g_in)
         like = [outer[off + j] for j in var_at] + cap_x + var_x
         attrs = {"body": gbody, "grad_of": op, "n_like": len(like), "n_g": len(gys),
                  "out": [(t.dtype, t.shape) for t in like]}
