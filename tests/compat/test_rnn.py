@@ -135,3 +135,50 @@ def test_rnn_errors():
         tf.nn.rnn_cell.LSTMCell(3, use_peepholes=True)
     with pytest.raises(ValueError, match="num_units"):
         tf.nn.rnn_cell.BasicRNNCell(0)
+
+
+def test_dropout_wrapper_keeps_names_and_trains():
+    x = tf.placeholder(tf.float32, [None, 5, 3])
+    keep = tf.placeholder_with_default(1.0, [])
+    cells = tf.nn.rnn_cell.MultiRNNCell([
+        tf.nn.rnn_cell.DropoutWrapper(tf.nn.rnn_cell.BasicLSTMCell(4), output_keep_prob=keep,
+                                      state_keep_prob=keep) for _ in range(2)])
+    outs, _ = tf.nn.dynamic_rnn(cells, x, dtype=tf.float32)
+    assert [v.name for v in tf.trainable_variables()] == [
+        "rnn/multi_rnn_cell/cell_0/basic_lstm_cell/kernel:0",
+        "rnn/multi_rnn_cell/cell_0/basic_lstm_cell/bias:0",
+        "rnn/multi_rnn_cell/cell_1/basic_lstm_cell/kernel:0",
+        "rnn/multi_rnn_cell/cell_1/basic_lstm_cell/bias:0"]
+    loss = tf.reduce_mean(tf.square(outs - 0.3))
+    train = tf.train.AdamOptimizer(0.05).minimize(loss)
+    xv = RNG.random((8, 5, 3)).astype(np.float32)
+    with tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+        first = sess.run(loss, {x: xv})
+        full1, full2 = sess.run(outs, {x: xv}), sess.run(outs, {x: xv})
+        np.testing.assert_array_equal(full1, full2)          # keep 1.0: no dropout
+        dropped = sess.run(outs, {x: xv, keep: 0.5})
+        assert 0.3 < np.mean(dropped == 0) < 0.7
+        for _ in range(40):
+            sess.run(train, {x: xv, keep: 0.8})
+        assert sess.run(loss, {x: xv}) < first
+    with pytest.raises(ValueError, match="output_keep_prob"):
+        tf.nn.rnn_cell.DropoutWrapper(tf.nn.rnn_cell.GRUCell(2), output_keep_prob=1.5)
+    with pytest.raises(NotImplementedError, match="variational"):
+        tf.nn.rnn_cell.DropoutWrapper(tf.nn.rnn_cell.GRUCell(2), variational_recurrent=True)
+
+
+def test_nn_dropout_with_a_keep_prob_placeholder():
+    x = tf.placeholder(tf.float32, [None, 4000])
+    keep_prob = tf.placeholder(tf.float32)
+    y = tf.nn.dropout(x, keep_prob)
+    (g,) = tf.gradients(tf.reduce_sum(y * 3.0), [x])
+    with tf.Session() as sess:
+        yv, gv = sess.run([y, g], {x: np.ones((2, 4000)), keep_prob: 0.8})
+        same = sess.run(y, {x: np.ones((2, 4000)), keep_prob: 1.0})
+    assert set(np.unique(yv)) == {0.0, np.float32(1.25)}
+    assert abs(np.mean(yv != 0) - 0.8) < 0.03
+    np.testing.assert_allclose(gv, 3.0 * yv)          # the mask of the same run
+    np.testing.assert_array_equal(same, np.ones((2, 4000)))
+    with pytest.raises(ValueError, match="exactly one"):
+        tf.nn.dropout(x, keep_prob, rate=0.5)

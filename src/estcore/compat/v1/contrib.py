@@ -330,6 +330,7 @@ rnn = namespace("tf.contrib.rnn", "TF1's tf.contrib.rnn: the cells of tf.nn.rnn_
                 RNNCell=_rnn.RNNCell, BasicRNNCell=_rnn.BasicRNNCell,
                 BasicLSTMCell=_rnn.BasicLSTMCell, LSTMCell=_rnn.LSTMCell,
                 GRUCell=_rnn.GRUCell, MultiRNNCell=_rnn.MultiRNNCell,
+                DropoutWrapper=_rnn.DropoutWrapper,
                 LSTMStateTuple=_rnn.LSTMStateTuple)
 framework = namespace("tf.contrib.framework", "TF1's tf.contrib.framework, the names "
                       "estcore has.", get_or_create_global_step=get_or_create_global_step,

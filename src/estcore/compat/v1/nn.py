@@ -9,13 +9,16 @@ from estcore.compat.v1 import rnn as _rnn
 from estcore.compat.v1._namespace import missing
 from estcore.compat.v1._namespace import namespace as _namespace
 from estcore.compat.v1.ops_extra import conv1d, crelu, log_sigmoid, xw_plus_b
+from estcore.compat.v1.ops_extra import dropout as _dropout_tf1
 from estcore.compat.v1.rnn import dynamic_rnn
 from estcore.nn import *
 
+dropout = _dropout_tf1   # after the star import: TF1's dropout (a tensor keep_prob too)
 rnn_cell = _namespace(
     "tf.nn.rnn_cell", "TF1's tf.nn.rnn_cell: the cells estcore has (compat/v1/rnn.py).",
     RNNCell=_rnn.RNNCell, BasicRNNCell=_rnn.BasicRNNCell, BasicLSTMCell=_rnn.BasicLSTMCell,
     LSTMCell=_rnn.LSTMCell, GRUCell=_rnn.GRUCell, MultiRNNCell=_rnn.MultiRNNCell,
+    DropoutWrapper=_rnn.DropoutWrapper,
     LSTMStateTuple=_rnn.LSTMStateTuple)
 
 __getattr__ = missing("tf.nn")

@@ -4,7 +4,8 @@
 ``reduce_std``, ``tf.div_no_nan``, ``tf.scalar_mul``, ``tf.matrix_transpose``, ``tf.norm``
 (vector norms), ``tf.eye``, ``tf.tuple`` (``tuple_`` here), ``tf.identity_n``, ``tf.shape_n``,
 ``tf.sequence_mask``, ``tf.verify_tensor_all_finite``, ``tf.nn.xw_plus_b``,
-``tf.nn.crelu``, ``tf.nn.conv1d``, ``tf.get_local_variable``, ``tf.moving_average_variables``,
+``tf.nn.crelu``, ``tf.nn.conv1d``, ``tf.nn.dropout`` (a tensor ``keep_prob`` too),
+``tf.get_local_variable``, ``tf.moving_average_variables``,
 ``tf.no_regularizer`` and ``tf.compat.as_str_any`` / ``path_to_str``. Each is built from
 ops estcore has (so gradients, planning and export come with them), with TF 1.15's
 signature and documented result.
@@ -30,16 +31,19 @@ from estcore.graph.ops.core import constant as _constant
 from estcore.graph.ops.core import constant_value as _constant_value
 from estcore.graph.ops.core import convert_to_tensor as _convert
 from estcore.graph.ops.debug_ops import check_numerics as _check_numerics
+from estcore.graph.ops.random_ops import random_uniform as _random_uniform
 from estcore.graph.ops.script_ops import py_func as _py_func
 from estcore.graph.ops.state_ops import group as _group
 from estcore.graph.variables import get_variable as _get_variable
 from estcore.graph.variables import name_scope as _name_scope
+from estcore.nn import dropout as _nn_dropout
 from estcore.nn import relu as _relu
 from estcore.nn import softplus as _softplus
 
 __all__ = ["log_sigmoid", "reduce_logsumexp", "reduce_variance", "reduce_std", "div_no_nan",
            "scalar_mul", "matrix_transpose", "norm", "eye", "tuple_", "identity_n", "shape_n",
            "sequence_mask", "verify_tensor_all_finite", "xw_plus_b", "crelu", "conv1d",
+           "dropout",
            "get_local_variable", "moving_average_variables", "no_regularizer", "as_str_any",
            "path_to_str"]
 
@@ -291,6 +295,30 @@ def conv1d(value: Any = None, filters: Any = None, stride: Any = None, padding: 
         out = _conv2d(_a.expand_dims(x, 1), _a.expand_dims(_convert(filters, x.dtype), 0),
                       [1, 1, s, 1], padding, dilations=[1, 1, d, 1])
         return _a.squeeze(out, axis=[1])
+
+
+def dropout(x: Any, keep_prob: Any = None, noise_shape: Any = None, seed: Any = None,
+            name: str | None = None, rate: Any = None) -> Any:
+    """TF1's ``tf.nn.dropout``: estcore's dropout, and for a ``keep_prob`` / ``rate`` given
+    as a tensor (TF1's ``keep_prob = tf.placeholder(tf.float32)`` idiom) TF's own
+    construction: ``x / keep_prob * (uniform >= rate)``, a new mask every run."""
+    if (keep_prob is None) == (rate is None):
+        raise ValueError("Pass exactly one of `rate` and `keep_prob` to dropout. Received: "
+                         f"rate={rate!r}, keep_prob={keep_prob!r}")
+    given = keep_prob if rate is None else rate
+    if not hasattr(given, "_as_tensor"):
+        return _nn_dropout(x, keep_prob=keep_prob, noise_shape=noise_shape, seed=seed,
+                           name=name, rate=rate)
+    with _name_scope(name or "dropout"):
+        v = _convert(x)
+        if not v.dtype.is_floating:
+            raise TypeError(f"dropout: `x` must be a float tensor. Received: {v.dtype.name}")
+        g = _m.cast(_convert(given), v.dtype)
+        drop = 1.0 - g if rate is None else g
+        shape = _a.shape(v) if noise_shape is None else noise_shape
+        u = _random_uniform(shape, dtype=v.dtype, seed=seed)
+        keep = _m.cast(_m.greater_equal(u, drop), v.dtype)
+        return v * (1.0 / (1.0 - drop)) * keep
 
 
 def crelu(features: Any, name: str | None = None, axis: int = -1) -> Any:

@@ -1,6 +1,6 @@
 """TF1's recurrent networks: ``tf.nn.dynamic_rnn`` and the cells of ``tf.nn.rnn_cell``
 (``BasicRNNCell``, ``BasicLSTMCell``, ``LSTMCell``, ``GRUCell``, ``MultiRNNCell``,
-``LSTMStateTuple``), for ``estcore.compat.v1``.
+``DropoutWrapper``, ``LSTMStateTuple``), for ``estcore.compat.v1``.
 
 The cells are :class:`estcore.layers.base.Layer` s with TF 1.15's math and variable names
 (``rnn/basic_lstm_cell/kernel``, ``rnn/multi_rnn_cell/cell_0/gru_cell/gates/kernel``, ...)
@@ -18,6 +18,7 @@ import collections
 from typing import Any
 
 from estcore import nest
+from estcore.compat.v1.ops_extra import dropout as _dropout
 from estcore.graph import dtypes as _dt
 from estcore.graph.initializers import Constant, Zeros
 from estcore.graph.ops import array_ops as _a
@@ -31,7 +32,7 @@ from estcore.layers.base import Layer
 from estcore.nn import sigmoid, tanh
 
 __all__ = ["LSTMStateTuple", "RNNCell", "BasicRNNCell", "BasicLSTMCell", "LSTMCell", "GRUCell",
-           "MultiRNNCell", "dynamic_rnn"]
+           "MultiRNNCell", "DropoutWrapper", "dynamic_rnn"]
 
 LSTMStateTuple = collections.namedtuple("LSTMStateTuple", ["c", "h"])
 LSTMStateTuple.__doc__ = "An LSTM state: ``c`` (the memory) and ``h`` (the output)."
@@ -225,6 +226,61 @@ class MultiRNNCell(Layer):
 
     def __call__(self, inputs: Any, state: Any, scope: Any = None):
         return super().__call__(inputs, state)
+
+
+class DropoutWrapper:
+    """Dropout on a cell's inputs, outputs and state (TF1's ``DropoutWrapper``; each keep
+    probability a float in ``(0, 1]`` or a scalar tensor). It adds no variable scope: the
+    wrapped cell's variables keep their names. State dropout skips an LSTM's ``c`` (TF's
+    default filter). ``variational_recurrent`` is not supported."""
+
+    def __init__(self, cell: Any, input_keep_prob: Any = 1.0, output_keep_prob: Any = 1.0,
+                 state_keep_prob: Any = 1.0, variational_recurrent: bool = False,
+                 input_size: Any = None, dtype: Any = None, seed: Any = None,
+                 dropout_state_filter_visitor: Any = None):
+        if variational_recurrent:
+            raise NotImplementedError("DropoutWrapper: variational_recurrent=True is not "
+                                      "supported in estcore")
+        if dropout_state_filter_visitor is not None:
+            raise NotImplementedError("DropoutWrapper: dropout_state_filter_visitor is not "
+                                      "supported in estcore")
+        for arg, p in (("input_keep_prob", input_keep_prob),
+                       ("output_keep_prob", output_keep_prob),
+                       ("state_keep_prob", state_keep_prob)):
+            if not hasattr(p, "_as_tensor") and not 0.0 < float(p) <= 1.0:
+                raise ValueError(f"DropoutWrapper: `{arg}` must be in (0, 1]. Received: {p}")
+        self._cell, self._seed = cell, seed
+        self._input_keep, self._output_keep, self._state_keep = (
+            input_keep_prob, output_keep_prob, state_keep_prob)
+
+    @property
+    def wrapped_cell(self) -> Any:
+        return self._cell
+
+    @property
+    def state_size(self) -> Any:
+        return self._cell.state_size
+
+    @property
+    def output_size(self) -> Any:
+        return self._cell.output_size
+
+    def zero_state(self, batch_size: Any, dtype: Any) -> Any:
+        return self._cell.zero_state(batch_size, dtype)
+
+    def _drop(self, x: Any, keep: Any) -> Any:
+        if not hasattr(keep, "_as_tensor") and float(keep) == 1.0:
+            return x
+        return _dropout(x, keep_prob=keep, seed=self._seed)
+
+    def __call__(self, inputs: Any, state: Any, scope: Any = None):
+        out, new_state = self._cell(self._drop(inputs, self._input_keep), state)
+        if isinstance(new_state, LSTMStateTuple):
+            new_state = LSTMStateTuple(new_state.c, self._drop(new_state.h, self._state_keep))
+        else:
+            new_state = nest.map_structure(lambda t: self._drop(t, self._state_keep),
+                                           new_state)
+        return self._drop(out, self._output_keep), new_state
 
 
 def dynamic_rnn(cell: Any, inputs: Any, sequence_length: Any = None, initial_state: Any = None,
