@@ -1,6 +1,13 @@
 """Shared fixtures for the whole test suite."""
 
 import logging
+import os
+
+# The kernels split over estcore's thread pool as configured, whatever else this machine
+# runs: without this the pool's load sensing and contention guard (est_threadpool.h) run
+# kernels inline while other jobs keep the CPUs busy, and the tests of the split paths
+# would test the one-thread path instead. Read once, before the first split run.
+os.environ.setdefault("ESTCORE_CONTENTION_GUARD", "0")
 
 import pytest
 
