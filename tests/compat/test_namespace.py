@@ -13,7 +13,7 @@ pytestmark = pytest.mark.smoke
 
 @pytest.mark.parametrize("path", [
     "tf.contrib.learn", "tf.contrib.slim", "tf.train.SyncReplicasOptimizer", "tf.nn.ctc_loss",
-    "tf.contrib.rnn.static_rnn",
+    "tf.contrib.rnn.AttentionCellWrapper",
     "tf.keras.layers.LSTM", "tf.estimator.BoostedTreesClassifier", "tf.estimator.inputs.nonsense",
     "tf.data.nonsense", "tf.feature_column.sequence_input_layer", "tf.saved_model.loader",
     "tf.logging.nonsense",

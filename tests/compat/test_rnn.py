@@ -182,3 +182,47 @@ def test_nn_dropout_with_a_keep_prob_placeholder():
     np.testing.assert_array_equal(same, np.ones((2, 4000)))
     with pytest.raises(ValueError, match="exactly one"):
         tf.nn.dropout(x, keep_prob, rate=0.5)
+
+
+def test_reverse_sequence_bidirectional_and_static_rnn():
+    x = tf.placeholder(tf.float64, [None, 5, 2])
+    lengths = tf.placeholder(tf.int32, [None])
+    rev = tf.reverse_sequence(x, lengths, seq_axis=1, batch_axis=0)
+    rev_t = tf.reverse_sequence(tf.transpose(x, [1, 0, 2]), lengths, seq_axis=0, batch_axis=1)
+    (fw, bw), (s_fw, s_bw) = tf.nn.bidirectional_dynamic_rnn(
+        tf.nn.rnn_cell.GRUCell(3), tf.nn.rnn_cell.GRUCell(3), x, sequence_length=lengths,
+        dtype=tf.float64)
+    names = [v.name for v in tf.global_variables()]
+    assert names[0] == "bidirectional_rnn/fw/gru_cell/gates/kernel:0"
+    assert names[4] == "bidirectional_rnn/bw/gru_cell/gates/kernel:0"
+    steps = [x[:, t] for t in range(5)]
+    s_outs, s_last = tf.nn.static_rnn(tf.nn.rnn_cell.BasicRNNCell(2), steps, dtype=tf.float64,
+                                      sequence_length=lengths, scope="static")
+    xv, lv = RNG.standard_normal((2, 5, 2)), np.array([3, 5])
+    with tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+        vals = sess.run(tf.global_variables())
+        r, rt, f, b, sb, so, sl = sess.run([rev, rev_t, fw, bw, s_bw, s_outs, s_last],
+                                           {x: xv, lengths: lv})
+    want = xv.copy()
+    for e, n in enumerate(lv):
+        want[e, :n] = xv[e, :n][::-1]
+    np.testing.assert_array_equal(r, want)
+    np.testing.assert_array_equal(rt, want.transpose(1, 0, 2))
+    for e, n in enumerate(lv):      # backward GRU: run on the reversed valid steps
+        ref_out, ref_h = _gru(xv[e:e + 1, :n][:, ::-1], *vals[4:8])
+        np.testing.assert_allclose(b[e, :n], ref_out[0, ::-1], atol=1e-12)
+        np.testing.assert_allclose(b[e, n:], 0.0)
+        np.testing.assert_allclose(sb[e], ref_h[0], atol=1e-12)
+        ref_f, _ = _gru(xv[e:e + 1, :n], *vals[0:4])
+        np.testing.assert_allclose(f[e, :n], ref_f[0], atol=1e-12)
+    k, bias = vals[8], vals[9]
+    for e, n in enumerate(lv):
+        h = np.zeros(2)
+        for t in range(5):
+            if t < n:
+                h = np.tanh(np.concatenate([xv[e, t], h]) @ k + bias)
+                np.testing.assert_allclose(so[t][e], h, atol=1e-12)
+            else:
+                np.testing.assert_allclose(so[t][e], 0.0)
+        np.testing.assert_allclose(sl[e], h, atol=1e-12)

@@ -301,6 +301,7 @@ from estcore.compat.v1.ops_extra import (
 )
 from estcore.compat.v1.ops_extra import path_to_str as _path_to_str
 from estcore.compat.v1.ops_extra import tuple_ as tuple  # noqa: A004 - TF1 name
+from estcore.compat.v1.rnn import reverse_sequence
 from estcore.compat.v1.template import make_template
 from estcore.data.structure import SparseTensorSpec, TensorSpec
 from estcore.estimator.session_config import GPUOptions

@@ -331,7 +331,7 @@ rnn = namespace("tf.contrib.rnn", "TF1's tf.contrib.rnn: the cells of tf.nn.rnn_
                 BasicLSTMCell=_rnn.BasicLSTMCell, LSTMCell=_rnn.LSTMCell,
                 GRUCell=_rnn.GRUCell, MultiRNNCell=_rnn.MultiRNNCell,
                 DropoutWrapper=_rnn.DropoutWrapper,
-                LSTMStateTuple=_rnn.LSTMStateTuple)
+                LSTMStateTuple=_rnn.LSTMStateTuple, static_rnn=_rnn.static_rnn)
 framework = namespace("tf.contrib.framework", "TF1's tf.contrib.framework, the names "
                       "estcore has.", get_or_create_global_step=get_or_create_global_step,
                       get_global_step=get_global_step)

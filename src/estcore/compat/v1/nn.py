@@ -10,7 +10,7 @@ from estcore.compat.v1._namespace import missing
 from estcore.compat.v1._namespace import namespace as _namespace
 from estcore.compat.v1.ops_extra import conv1d, crelu, log_sigmoid, xw_plus_b
 from estcore.compat.v1.ops_extra import dropout as _dropout_tf1
-from estcore.compat.v1.rnn import dynamic_rnn
+from estcore.compat.v1.rnn import bidirectional_dynamic_rnn, dynamic_rnn, static_rnn
 from estcore.nn import *
 
 dropout = _dropout_tf1   # after the star import: TF1's dropout (a tensor keep_prob too)

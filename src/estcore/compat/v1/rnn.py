@@ -1,4 +1,5 @@
-"""TF1's recurrent networks: ``tf.nn.dynamic_rnn`` and the cells of ``tf.nn.rnn_cell``
+"""TF1's recurrent networks: ``tf.nn.dynamic_rnn``, ``bidirectional_dynamic_rnn``,
+``static_rnn``, ``tf.reverse_sequence`` and the cells of ``tf.nn.rnn_cell``
 (``BasicRNNCell``, ``BasicLSTMCell``, ``LSTMCell``, ``GRUCell``, ``MultiRNNCell``,
 ``DropoutWrapper``, ``LSTMStateTuple``), for ``estcore.compat.v1``.
 
@@ -27,12 +28,13 @@ from estcore.graph.ops import math_ops as _m
 from estcore.graph.ops.core import convert_to_tensor
 from estcore.graph.ops.while_ops import while_loop
 from estcore.graph.shapes import TensorShape
-from estcore.graph.variables import variable_scope
+from estcore.graph.variables import name_scope, variable_scope
 from estcore.layers.base import Layer
 from estcore.nn import sigmoid, tanh
 
 __all__ = ["LSTMStateTuple", "RNNCell", "BasicRNNCell", "BasicLSTMCell", "LSTMCell", "GRUCell",
-           "MultiRNNCell", "DropoutWrapper", "dynamic_rnn"]
+           "MultiRNNCell", "DropoutWrapper", "dynamic_rnn", "bidirectional_dynamic_rnn",
+           "static_rnn", "reverse_sequence"]
 
 LSTMStateTuple = collections.namedtuple("LSTMStateTuple", ["c", "h"])
 LSTMStateTuple.__doc__ = "An LSTM state: ``c`` (the memory) and ``h`` (the output)."
@@ -348,3 +350,94 @@ def dynamic_rnn(cell: Any, inputs: Any, sequence_length: Any = None, initial_sta
         if not time_major:
             outputs = _a.transpose(outputs, [1, 0, 2])
         return outputs, final
+
+
+def reverse_sequence(input: Any, seq_lengths: Any, seq_axis: int = 1,  # noqa: A002 - TF name
+                     batch_axis: int = 0, name: str | None = None) -> Any:
+    """Reverse each example's first ``seq_lengths[b]`` steps along ``seq_axis``, the rest
+    unchanged (TF's ``tf.reverse_sequence``; ``batch_axis`` 0 or 1, ``seq_axis`` the other
+    of the two first dimensions)."""
+    x = convert_to_tensor(input)
+    if x.shape.rank is None or x.shape.rank < 2 or {seq_axis, batch_axis} != {0, 1}:
+        raise ValueError(f"reverse_sequence: estcore takes a known rank >= 2 with seq_axis and "
+                         f"batch_axis 0 and 1. Received: shape {x.shape}, seq_axis={seq_axis}, "
+                         f"batch_axis={batch_axis}")
+    with name_scope(name or "ReverseSequence"):
+        bt = x if batch_axis == 0 else _a.transpose(x, [1, 0, *range(2, x.shape.rank)])
+        steps = _a.shape(bt)[1]
+        lengths = _m.cast(convert_to_tensor(seq_lengths), _dt.int32)
+        t = _a.expand_dims(_i.range(0, steps), 0)                      # [1, T]
+        ln = _a.expand_dims(lengths, 1)                                # [B, 1]
+        idx = _m.where(_m.less(t, ln), ln - 1 - t, t + _a.zeros_like(ln))   # [B, T]
+        rows = _a.expand_dims(_i.range(0, _a.shape(bt)[0]), 1) * steps
+        flat = _a.reshape(bt, _a.concat([[-1], _a.shape(bt)[2:]], 0))
+        out = _i.gather(flat, _a.reshape(rows + idx, [-1]))
+        out = _a.reshape(out, _a.shape(bt))
+        out.set_shape(bt.shape)
+        return out if batch_axis == 0 else _a.transpose(out, [1, 0, *range(2, x.shape.rank)])
+
+
+def bidirectional_dynamic_rnn(cell_fw: Any, cell_bw: Any, inputs: Any,
+                              sequence_length: Any = None, initial_state_fw: Any = None,
+                              initial_state_bw: Any = None, dtype: Any = None,
+                              parallel_iterations: Any = None, swap_memory: bool = False,
+                              time_major: bool = False, scope: Any = None) -> tuple:
+    """A forward and a backward :func:`dynamic_rnn` (TF1's
+    ``tf.nn.bidirectional_dynamic_rnn``): the backward one reads each example's steps in
+    reverse (up to its ``sequence_length``) and its outputs are reversed back.
+
+    Returns:
+        ``((output_fw, output_bw), (state_fw, state_bw))``; variables under
+        ``bidirectional_rnn/fw/...`` and ``bidirectional_rnn/bw/...``.
+    """
+    with variable_scope(scope or "bidirectional_rnn"):
+        out_fw, st_fw = dynamic_rnn(cell_fw, inputs, sequence_length, initial_state_fw,
+                                    dtype, time_major=time_major, scope="fw")
+        x = convert_to_tensor(inputs)
+        seq_axis, batch_axis = (0, 1) if time_major else (1, 0)
+        if sequence_length is None:
+            rev = _i.reverse(x, [seq_axis])
+        else:
+            rev = reverse_sequence(x, sequence_length, seq_axis, batch_axis)
+        out_bw, st_bw = dynamic_rnn(cell_bw, rev, sequence_length, initial_state_bw, dtype,
+                                    time_major=time_major, scope="bw")
+        if sequence_length is None:
+            out_bw = _i.reverse(out_bw, [seq_axis])
+        else:
+            out_bw = reverse_sequence(out_bw, sequence_length, seq_axis, batch_axis)
+    return (out_fw, out_bw), (st_fw, st_bw)
+
+
+def static_rnn(cell: Any, inputs: list, initial_state: Any = None, dtype: Any = None,
+               sequence_length: Any = None, scope: Any = None) -> tuple:
+    """The cell over a Python list of ``[batch, depth]`` inputs, one graph copy per step
+    (TF1's ``tf.nn.static_rnn`` / ``tf.contrib.rnn.static_rnn``), with ``sequence_length``
+    as :func:`dynamic_rnn`.
+
+    Returns:
+        ``(outputs, final_state)``: a list of ``[batch, output_size]`` tensors.
+    """
+    if not isinstance(inputs, (list, tuple)) or not inputs:
+        raise TypeError(f"static_rnn: `inputs` must be a non-empty list of tensors. "
+                        f"Received: {inputs!r}")
+    with variable_scope(scope or "rnn"):
+        xs = [convert_to_tensor(t) for t in inputs]
+        if initial_state is None:
+            if dtype is None:
+                raise ValueError("static_rnn: if there is no initial_state, you must give a "
+                                 "dtype.")
+            b = xs[0].shape.dims[0] if xs[0].shape.rank else None
+            initial_state = cell.zero_state(b if b is not None else _a.shape(xs[0])[0], dtype)
+        lengths = None if sequence_length is None else \
+            _m.cast(convert_to_tensor(sequence_length), _dt.int32)
+        state, outs = initial_state, []
+        for t, x in enumerate(xs):
+            out, new_state = cell(x, state)
+            if lengths is not None:
+                live = _a.expand_dims(_m.less(t, lengths), 1)
+                out = _m.where(live, out, _a.zeros_like(out))
+                new_state = nest.map_structure(lambda n, o, live=live: _m.where(live, n, o),
+                                               new_state, state)
+            outs.append(out)
+            state = new_state
+        return outs, state
