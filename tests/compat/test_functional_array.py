@@ -115,3 +115,23 @@ def test_cumsum_gradient():
     (g,) = tf.gradients(tf.reduce_sum(tf.cumsum(x, 1) * tf.constant([1.0, 2.0, 3.0],
                                                                      tf.float64)), [x])
     np.testing.assert_allclose(_run(g, {x: np.ones((2, 3))}), [[6, 5, 3], [6, 5, 3]])
+
+
+def test_unsorted_segment_sum_and_mean():
+    data = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0], [7.0, 8.0]], np.float32)
+    ids = tf.placeholder(tf.int32, [None])
+    s = tf.unsorted_segment_sum(tf.constant(data), ids, 3)
+    m = tf.math.unsorted_segment_mean(tf.constant(data), ids, 3)
+    v = tf.math.unsorted_segment_sum(tf.constant([1.0, 2.0, 3.0, 4.0]), ids, 3)
+    (g,) = tf.gradients(tf.reduce_sum(s * tf.constant([[1.0, 1.0], [2.0, 2.0], [3.0, 3.0]])),
+                        [tf.constant(0.0)])
+    with tf.Session() as sess:
+        sv, mv, vv = sess.run([s, m, v], {ids: [0, 2, 0, -1]})
+        np.testing.assert_allclose(sv, [[6, 8], [0, 0], [3, 4]])     # -1: dropped
+        np.testing.assert_allclose(mv, [[3, 4], [0, 0], [3, 4]])
+        np.testing.assert_allclose(vv, [4, 0, 2])
+        with pytest.raises(tf.errors.InvalidArgumentError, match="num_segments"):
+            sess.run(s, {ids: [0, 3, 0, 1]})
+    assert g is None
+    with pytest.raises(TypeError, match="num_segments"):
+        tf.unsorted_segment_sum(tf.constant(data), ids, tf.constant(3))

@@ -92,3 +92,18 @@ def test_orthogonal_and_identity_initializers():
     np.testing.assert_allclose(ev, 0.5 * np.eye(3))
     with pytest.raises(ValueError, match="rank >= 2"):
         tf.keras.initializers.Orthogonal()([3])
+
+
+def test_keras_conv_wrappers_and_layer_alias():
+    assert KL.Layer is tf.layers.Layer
+    x = tf.placeholder(tf.float32, [None, 10, 3])
+    c1 = KL.Conv1D(4, 3, padding="same", activation="relu", kernel_initializer="he_normal")(x)
+    c2 = KL.Conv2DTranspose(2, 3, strides=2, padding="same")(tf.zeros([1, 4, 4, 3]))
+    c3 = KL.SeparableConv2D(5, 3, depthwise_regularizer="l2")(tf.zeros([1, 6, 6, 3]))
+    assert c1.shape.as_list() == [None, 10, 4] and c2.shape.as_list() == [1, 8, 8, 2]
+    assert c3.shape.as_list() == [1, 4, 4, 5]
+    assert [v.name for v in tf.global_variables()] == [
+        "conv1d/kernel:0", "conv1d/bias:0", "conv2d_transpose/kernel:0",
+        "conv2d_transpose/bias:0", "separable_conv2d/depthwise_kernel:0",
+        "separable_conv2d/pointwise_kernel:0", "separable_conv2d/bias:0"]
+    assert len(tf.get_collection(tf.GraphKeys.REGULARIZATION_LOSSES)) == 1

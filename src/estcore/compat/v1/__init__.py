@@ -202,6 +202,8 @@ from estcore.compat.v1.array_extra import (
     parallel_stack,
     saturate_cast,
     trace,
+    unsorted_segment_mean,
+    unsorted_segment_sum,
 )
 from estcore.compat.v1.array_tf1 import gather_nd, pad, slice
 from estcore.compat.v1.behavior import (

@@ -18,18 +18,22 @@ from typing import Any
 import numpy as np
 
 from estcore.graph import dtypes as _dt
+from estcore.graph.ir import get_default_graph
 from estcore.graph.ops import array_ops as _a
 from estcore.graph.ops import math_ops as _m
 from estcore.graph.ops import reduce_ops as _r
+from estcore.graph.ops.checks import assert_less as _assert_less
+from estcore.graph.ops.contraction_ops import tensordot as _tensordot
 from estcore.graph.ops.core import constant as _constant
 from estcore.graph.ops.core import constant_value as _constant_value
 from estcore.graph.ops.core import convert_to_tensor as _convert
 from estcore.graph.ops.core import is_tensor as _is_tensor
+from estcore.graph.ops.index_ops import one_hot as _one_hot
 from estcore.graph.variables import name_scope as _name_scope
 
 __all__ = ["broadcast_to", "linspace", "saturate_cast", "parallel_stack", "is_numeric_tensor",
            "clip_by_average_norm", "cumsum", "matrix_diag", "matrix_diag_part", "trace",
-           "matrix_band_part", "meshgrid"]
+           "matrix_band_part", "meshgrid", "unsorted_segment_sum", "unsorted_segment_mean"]
 
 
 def _static(x: Any, axis: int, fn: str) -> int:
@@ -189,3 +193,40 @@ def meshgrid(*args: Any, **kwargs: Any) -> list:
         for g in grids[1:]:     # zeros of the full grid shape, by broadcasting
             zero = _m.add(zero, _a.zeros_like(g, dtype=_dt.int32))
         return [_m.add(g, _m.cast(zero, g.dtype)) for g in grids]
+
+
+def unsorted_segment_sum(data: Any, segment_ids: Any, num_segments: int,
+                         name: str | None = None) -> Any:
+    """``out[s] = sum of data[i] with segment_ids[i] == s`` for ``s < num_segments`` (TF's
+    ``tf.math.unsorted_segment_sum`` with 1-D ``segment_ids``: a negative id is dropped, an
+    id >= ``num_segments`` is an InvalidArgumentError when it runs), as a one-hot
+    contraction; ``num_segments`` a Python int."""
+    if isinstance(num_segments, bool) or not isinstance(num_segments, (int, np.integer)) \
+            or num_segments < 0:
+        raise TypeError(f"unsorted_segment_sum: `num_segments` must be a Python int >= 0 in "
+                        f"estcore. Received: {num_segments!r}")
+    with _name_scope(name or "UnsortedSegmentSum"):
+        x = _convert(data)
+        ids = _convert(segment_ids)
+        if ids.shape.rank != 1:
+            raise ValueError(f"unsorted_segment_sum: estcore takes 1-D `segment_ids`. "
+                             f"Received: shape {ids.shape}")
+        check = _assert_less(ids, _m.cast(int(num_segments), ids.dtype),
+                             message=f"segment_ids must be < num_segments ({num_segments})")
+        with get_default_graph().control_dependencies([check]):
+            ids = _a.identity(ids)
+        onehot = _one_hot(ids, int(num_segments), dtype=x.dtype)     # [n, segments]
+        return _tensordot(onehot, x, [[0], [0]])
+
+
+def unsorted_segment_mean(data: Any, segment_ids: Any, num_segments: int,
+                          name: str | None = None) -> Any:
+    """:func:`unsorted_segment_sum` divided by each segment's count (0 for an empty
+    segment), TF's ``tf.math.unsorted_segment_mean``."""
+    with _name_scope(name or "UnsortedSegmentMean"):
+        x = _convert(data)
+        total = unsorted_segment_sum(x, segment_ids, num_segments)
+        count = unsorted_segment_sum(_a.ones_like(_convert(segment_ids), dtype=x.dtype),
+                                     segment_ids, num_segments)
+        count = _a.reshape(count, _a.concat([[-1], _a.ones_like(_a.shape(total)[1:])], 0))
+        return total / _m.maximum(count, 1.0)

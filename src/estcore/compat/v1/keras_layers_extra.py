@@ -17,7 +17,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from estcore.compat.v1.keras_layers import _initializer, _layer_kwargs, get_regularizer
+from estcore.compat.v1.keras_layers import (
+    _initializer,
+    _kernel_args,
+    _layer_kwargs,
+    get_regularizer,
+)
 from estcore.graph import dtypes as _dt
 from estcore.graph.initializers import RandomUniform
 from estcore.graph.ops import array_ops as _a
@@ -25,6 +30,7 @@ from estcore.graph.ops import math_ops as _m
 from estcore.graph.ops import reduce_ops as _r
 from estcore.graph.ops.core import convert_to_tensor
 from estcore.graph.variables import name_scope, variable_scope
+from estcore.layers import convolutional_extra as _cx
 from estcore.layers.base import Layer, get_activation
 from estcore.nn import embedding_lookup, leaky_relu, relu, softmax
 
@@ -32,7 +38,8 @@ __all__ = ["Activation", "ReLU", "LeakyReLU", "Softmax", "Reshape", "Permute", "
            "RepeatVector", "GlobalAveragePooling1D", "GlobalMaxPooling1D",
            "GlobalAveragePooling2D", "GlobalMaxPooling2D", "Concatenate", "Add", "Subtract",
            "Multiply", "Average", "Maximum", "Minimum", "concatenate", "add", "subtract",
-           "multiply", "average", "maximum", "minimum", "Embedding"]
+           "multiply", "average", "maximum", "minimum", "Embedding", "Layer", "Conv1D",
+           "Conv2DTranspose", "SeparableConv2D"]
 
 
 class Activation(Layer):
@@ -351,3 +358,66 @@ class Embedding(Layer):
                 return embedding_lookup(self.embeddings, ids)
         with name_scope(self.name):
             return embedding_lookup(self.embeddings, ids)
+
+
+class Conv1D(_cx.Conv1D):
+    """Keras ``Conv1D(filters, kernel_size, ...)`` over ``tf.layers.Conv1D`` (Keras's
+    initializer and regularizer names, ``data_format=None`` is channels-last)."""
+
+    def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None,
+                 dilation_rate=1, activation=None, use_bias=True,
+                 kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 kernel_constraint=None, bias_constraint=None, **kwargs):
+        super().__init__(filters, kernel_size, strides=strides, padding=padding,
+                         data_format=data_format or "channels_last",
+                         dilation_rate=dilation_rate, activation=activation,
+                         use_bias=use_bias, kernel_constraint=kernel_constraint,
+                         bias_constraint=bias_constraint,
+                         **_kernel_args(kernel_initializer, bias_initializer,
+                                        kernel_regularizer, bias_regularizer,
+                                        activity_regularizer),
+                         **_layer_kwargs(kwargs))
+
+
+class Conv2DTranspose(_cx.Conv2DTranspose):
+    """Keras ``Conv2DTranspose(filters, kernel_size, ...)`` over
+    ``tf.layers.Conv2DTranspose``."""
+
+    def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid",
+                 data_format=None, activation=None, use_bias=True,
+                 kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 kernel_constraint=None, bias_constraint=None, **kwargs):
+        super().__init__(filters, kernel_size, strides=strides, padding=padding,
+                         data_format=data_format or "channels_last", activation=activation,
+                         use_bias=use_bias, kernel_constraint=kernel_constraint,
+                         bias_constraint=bias_constraint,
+                         **_kernel_args(kernel_initializer, bias_initializer,
+                                        kernel_regularizer, bias_regularizer,
+                                        activity_regularizer),
+                         **_layer_kwargs(kwargs))
+
+
+class SeparableConv2D(_cx.SeparableConv2D):
+    """Keras ``SeparableConv2D(filters, kernel_size, ...)`` over
+    ``tf.layers.SeparableConv2D``."""
+
+    def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid",
+                 data_format=None, dilation_rate=(1, 1), depth_multiplier=1, activation=None,
+                 use_bias=True, depthwise_initializer="glorot_uniform",
+                 pointwise_initializer="glorot_uniform", bias_initializer="zeros",
+                 depthwise_regularizer=None, pointwise_regularizer=None,
+                 bias_regularizer=None, activity_regularizer=None, **kwargs):
+        super().__init__(
+            filters, kernel_size, strides=strides, padding=padding,
+            data_format=data_format or "channels_last", dilation_rate=dilation_rate,
+            depth_multiplier=depth_multiplier, activation=activation, use_bias=use_bias,
+            depthwise_initializer=_initializer(depthwise_initializer, "depthwise_initializer"),
+            pointwise_initializer=_initializer(pointwise_initializer, "pointwise_initializer"),
+            bias_initializer=_initializer(bias_initializer, "bias_initializer"),
+            depthwise_regularizer=get_regularizer(depthwise_regularizer),
+            pointwise_regularizer=get_regularizer(pointwise_regularizer),
+            bias_regularizer=get_regularizer(bias_regularizer),
+            activity_regularizer=get_regularizer(activity_regularizer),
+            **_layer_kwargs(kwargs))
