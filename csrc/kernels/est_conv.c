@@ -139,7 +139,8 @@ int64_t est_conv2d_col_size(const est_window *g) {
     return conv_dw_group(g) * per_img * kk;
 }
 
-enum { P_MAX_FWD, P_AVG_FWD, P_MAX_BWD, P_AVG_BWD }; /* pooling job kinds */
+/* pooling job kinds; P_MAX_BWD_RELU: max backward through the ReLU that made x */
+enum { P_MAX_FWD, P_AVG_FWD, P_MAX_BWD, P_AVG_BWD, P_MAX_BWD_RELU };
 
 #include "est_tmpl_f32.h"
 #include "est_conv.inc"

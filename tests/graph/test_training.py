@@ -219,3 +219,59 @@ def test_plan_fuses_adam_into_the_input_layer_backward():
     for a, b in zip(weights, weights2, strict=True):
         np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(losses, losses2)
+
+
+def _conv_relu_pool_run(use_c: bool, fetch_pool_grad: bool):
+    """Three SGD steps of conv(relu) -> max-pool -> dense; returns (program ops, the
+    filter after training, and from the last step the fetched gradient at the pool's
+    input and the ReLU output, or None)."""
+    g = ec.Graph()
+    with g.as_default():
+        ec.set_random_seed(3)
+        x = ec.placeholder(ec.float32, [None, 8, 8, 1], name="x")
+        y = ec.placeholder(ec.int32, [None], name="y")
+        c = ec.layers.conv2d(x, 4, 3, padding="same", activation=ec.nn.relu,
+                             bias_initializer=ec.constant_initializer(-0.3))
+        p = ec.layers.max_pooling2d(c, 2, 2)
+        logits = ec.layers.dense(ec.reshape(p, [-1, 4 * 4 * 4]), 3)
+        loss = ec.reduce_mean(ec.nn.sparse_softmax_cross_entropy_with_logits(labels=y,
+                                                                              logits=logits))
+        kernel = [v for v in ec.trainable_variables() if "conv2d/kernel" in v.name][0]
+        params = ec.trainable_variables()
+        # one gradient graph: d loss / d c is the pool gradient the conv backward reads
+        grads = ec.gradients(loss, [c] + params)
+        train = ec.train.GradientDescentOptimizer(0.5).apply_gradients(
+            list(zip(grads[1:], params, strict=True)))
+        fetches = [train, loss]
+        if fetch_pool_grad:
+            fetches += [grads[0], c]
+        rng = np.random.default_rng(0)
+        xs = rng.standard_normal((6, 8, 8, 1)).astype(np.float32)
+        ys = rng.integers(0, 3, 6).astype(np.int32)
+        with ec.Session(config={"use_c_kernels": use_c}) as sess:
+            sess.run(ec.global_variables_initializer())
+            for _ in range(3):
+                out = sess.run(fetches, {x: xs, y: ys})
+            ops = [op for f in sess._families.values() for pl in f.plans.values()
+                   for s in pl.steps if hasattr(getattr(s, "__self__", None), "ops")
+                   for op in s.__self__.ops]
+            return (ops, sess.run(kernel), out[2] if fetch_pool_grad else None,
+                    out[3] if fetch_pool_grad else None)
+
+
+def test_plan_folds_the_conv_relu_gradient_into_the_max_pool_gradient():
+    """conv(relu) -> max-pool: the plan runs the pool gradient through the ReLU
+    (max_pool2d_backward+relu; the conv backward skips its activation pass) and trains
+    as the numpy kernels do; when the pool gradient is also fetched it is not folded
+    (the fetched value is the plain pool gradient, nonzero where the ReLU output is 0).
+    The pair's bit-identity: tests/lib/test_kernels_conv.py."""
+    ops, kernel, _, _ = _conv_relu_pool_run(True, False)
+    assert ops.count("max_pool2d_backward+relu") == 1
+    _, want, _, _ = _conv_relu_pool_run(False, False)
+    np.testing.assert_allclose(kernel, want, rtol=1e-4, atol=1e-5)
+    ops, kernel2, gc, conv = _conv_relu_pool_run(True, True)
+    assert "max_pool2d_backward+relu" not in ops and "max_pool2d_backward" in ops
+    assert np.any((conv == 0) & (gc != 0))
+    _, _, gc_np, _ = _conv_relu_pool_run(False, True)
+    np.testing.assert_allclose(gc, gc_np, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(kernel2, want, rtol=1e-4, atol=1e-5)

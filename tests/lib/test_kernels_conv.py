@@ -337,3 +337,75 @@ def test_conv2d_col_size_covers_only_the_filter_gradient():
     assert K.conv2d_col_size((1, 14, 14, 32), (5, 5, 32, 64), 1, "SAME") == 196 * 800
     assert K.conv2d_col_size((4, 9, 9, 4), (1, 1, 4, 3), 1, "SAME") == 0
     assert K.conv2d_col_size((4, 9, 9, 4), (1, 1, 4, 3), 2, "SAME") == 4 * 25 * 4
+
+
+def _conv_relu_pool_backward(x, f, y, dpool, k, s, padding, fold):
+    """A Program with the max-pool gradient then the relu conv's backward, as the plan
+    emits them, folded (``fold_relu_into_pool``) or not; returns (program, outputs)."""
+    gy = np.full(y.shape, np.nan, y.dtype)
+    dx, df, db, dz = (np.full(sh, np.nan, y.dtype) for sh in (x.shape, f.shape,
+                                                              (f.shape[3],), y.shape))
+    col = np.empty(K.conv2d_col_size(x.shape, f.shape, 1, "SAME"), y.dtype)
+    p = K.Program()
+    p.max_pool2d_backward(y, dpool, gy, k, s, padding)
+    p.conv2d_backward(x, f, y, gy, col, dx, df, db, dz_out=dz, strides=1, padding="SAME",
+                      act="relu")
+    if fold:
+        p.fold_relu_into_pool()
+    return p, (gy, dx, df, db)
+
+
+@pytest.mark.parametrize("k,s,padding", [(2, 2, "VALID"), (3, 2, "SAME"), (3, 1, "VALID")])
+def test_relu_folded_into_max_pool_backward_is_bit_identical(k, s, padding, dtype, num_threads,
+                                                             rng):
+    """max_pool2d_backward+relu then the conv backward without its activation pass gives
+    the gradients of the two separate instructions bit for bit (windows whose maximum
+    is 0 or NaN included: their gradient stops at the ReLU), and the folded pool
+    gradient is the plain one masked by y > 0."""
+    x = rng.standard_normal((3, 9, 9, 2)).astype(dtype)
+    x[0, 4, 4, 0] = np.nan  # NaN outputs around it
+    f = rng.standard_normal((3, 3, 2, 5)).astype(dtype)
+    b = np.full(5, -0.5, dtype)  # many outputs <= 0: windows with maximum 0
+    col = np.empty(K.conv2d_col_size(x.shape, f.shape, 1, "SAME"), dtype)
+    y = np.empty(K.conv2d_output_shape(x.shape, f.shape, 1, "SAME"), dtype)
+    K.conv2d_forward(x, f, b, y, col, strides=1, padding="SAME", act="relu")
+    dpool = rng.standard_normal(K.pool2d_output_shape(y.shape, k, s, padding)).astype(dtype)
+    pa, got = _conv_relu_pool_backward(x, f, y, dpool, k, s, padding, fold=True)
+    pb, want = _conv_relu_pool_backward(x, f, y, dpool, k, s, padding, fold=False)
+    assert pa.ops == ["max_pool2d_backward+relu", "conv2d_backward"]
+    assert pb.ops == ["max_pool2d_backward", "conv2d_backward"]
+    pa.run()
+    pb.run()
+    assert np.any((y == 0) & (want[0] != 0))  # the plain pool gradient reaches zeros
+    np.testing.assert_array_equal(got[0], np.where(y > 0, want[0], 0))
+    for g, w in zip(got[1:], want[1:], strict=True):
+        np.testing.assert_array_equal(g, w)
+
+
+def test_fold_relu_into_pool_refuses_a_pair_that_does_not_qualify(rng):
+    """Program.fold_relu_into_pool only validates and rewrites (the plan decides): a
+    pair that is not that pool gradient feeding that relu conv backward raises
+    ValueError naming why and changes nothing."""
+    x = rng.standard_normal((2, 6, 6, 1)).astype(np.float32)
+    f = rng.standard_normal((3, 3, 1, 4)).astype(np.float32)
+    y = np.maximum(rng.standard_normal((2, 6, 6, 4)), 0).astype(np.float32)
+    dpool = rng.standard_normal((2, 3, 3, 4)).astype(np.float32)
+    col = np.empty(K.conv2d_col_size(x.shape, f.shape, 1, "SAME"), np.float32)
+    out = [np.empty(sh, np.float32) for sh in (y.shape, x.shape, f.shape, (4,), y.shape)]
+
+    def ops(act="relu", pool_x=y, conv_dy=None):
+        gy, dx, df, db, dz = out
+        p = K.Program()
+        p.max_pool2d_backward(pool_x, dpool, gy, 2, 2)
+        p.conv2d_backward(x, f, y, gy if conv_dy is None else conv_dy, col, dx, df, db,
+                          dz_out=dz, padding="SAME", act=act)
+        with pytest.raises(ValueError, match=r"^Program\.fold_relu_into_pool: "):
+            p.fold_relu_into_pool()
+        return p.ops
+
+    separate = ["max_pool2d_backward", "conv2d_backward"]
+    assert ops(act=None) == separate
+    assert ops(pool_x=y.copy()) == separate  # the pool's input is not the conv's output
+    assert ops(conv_dy=np.zeros_like(y)) == separate  # not the pool's gradient
+    with pytest.raises(ValueError, match="needs a max_pool2d_backward"):
+        K.Program().fold_relu_into_pool()

@@ -107,6 +107,16 @@ est_status est_max_pool2d_backward_f32(const est_window *g, const float *x, cons
                                        float *dx);
 est_status est_max_pool2d_backward_f64(const est_window *g, const double *x, const double *dy,
                                        double *dx);
+/* The gradient of max pooling composed with the ReLU that produced x (x = relu(z)):
+ * dx = relu'(x) * max-pool gradient of dy, in one pass. A window's dy goes to the
+ * element the forward picked only when the window's maximum is > 0 (a ReLU passes
+ * the gradient where its output is > 0, and the picked element holds the maximum);
+ * every element of dx equals est_max_pool2d_backward followed by est_act_backward
+ * (EST_ACT_RELU, y = x), bit for bit, without the second pass over dx. */
+est_status est_max_pool2d_relu_backward_f32(const est_window *g, const float *x,
+                                            const float *dy, float *dx);
+est_status est_max_pool2d_relu_backward_f64(const est_window *g, const double *x,
+                                            const double *dy, double *dx);
 est_status est_avg_pool2d_backward_f32(const est_window *g, const float *dy, float *dx);
 est_status est_avg_pool2d_backward_f64(const est_window *g, const double *dy, double *dx);
 

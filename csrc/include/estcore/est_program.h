@@ -12,7 +12,9 @@
  *   DENSE_BACKWARD  x w y dy dz dw db dx       n: m k n   act, s0, ACCUMULATE
  *   CONV2D_FORWARD  x f b y col                win, act, s0
  *   CONV2D_BACKWARD x f y dy dz col dx df db   win, act, s0, ACCUMULATE
- *   MAX_POOL_FWD x y / AVG_POOL_FWD x y / MAX_POOL_BWD x dy dx / AVG_POOL_BWD dy dx   win
+ *   MAX_POOL_FWD x y / AVG_POOL_FWD x y / MAX_POOL_BWD x dy dx / AVG_POOL_BWD dy dx   win;
+ *                   MAX_POOL_BWD with act RELU: est_max_pool2d_relu_backward (x is a
+ *                   ReLU's output: the gradient goes through that ReLU too)
  *   SPARSE_XENT     logits labels scale loss dlogits   n: m c   LABELS_I64
  *   XENT            logits labels scale loss dlogits   n: m c
  *   SGD             var grad lr                        n0 = count

@@ -192,6 +192,48 @@ cdef class Program(_Builder):
         self._n -= 1
         self._stand_in_ok = {}
 
+    def fold_relu_into_pool(self) -> None:
+        """Fold the ReLU gradient of the last instruction, a ``conv2d_backward`` with
+        activation relu, into the one before it, the ``max_pool2d_backward`` whose
+        output is that backward's ``dy`` and whose input is the conv's output ``y``:
+        the pool backward then routes a window's gradient only where the window's
+        maximum is > 0 (est_max_pool2d_relu_backward) and the conv backward takes it
+        as dz, with no activation pass over it; bit for bit the same results.
+
+        Whether to fold is the plan compiler's decision (graph/plan.py: the pool
+        gradient must have no other reader); this only checks that the pair CAN be
+        folded and rewrites the two instructions.
+
+        Raises:
+            ValueError: the pair does not qualify (names why). Nothing is changed then.
+        """
+        cdef str fn = "Program.fold_relu_into_pool"
+        self._check_idle()
+        if self._n < 2:
+            raise ValueError(f"{fn}: needs a max_pool2d_backward then a conv2d_backward; the "
+                             f"program has {self._n} instruction(s)")
+        cdef est_instr *c = &self._ins[self._n - 1]
+        cdef est_instr *q = &self._ins[self._n - 2]
+        if q.op != EST_OP_MAX_POOL_BACKWARD or c.op != EST_OP_CONV2D_BACKWARD or \
+                q.dtype != c.dtype or q.act != EST_ACT_NONE:
+            raise ValueError(f"{fn}: the last two instructions must be max_pool2d_backward "
+                             f"then conv2d_backward of one dtype. Received: "
+                             f"{self._names[self._n - 2]}, {self._names[self._n - 1]}")
+        if c.act != EST_ACT_RELU:
+            raise ValueError(f"{fn}: the conv2d_backward's activation must be relu")
+        # conv backward: x f y dy dz col dx df db; max pool backward: x dy dx
+        if c.p[3] != q.p[2] or c.p[2] != q.p[0] or c.p[2] == NULL:
+            raise ValueError(f"{fn}: the pool gradient must be the conv backward's dy and "
+                             "the pool's input the conv's output y")
+        cdef est_window *wq = &q.win
+        cdef est_window *wc = &c.win
+        if wq.batch * wq.in_h * wq.in_w * wq.in_c != wc.batch * wc.out_h * wc.out_w * wc.out_c:
+            raise ValueError(f"{fn}: the pool's input and the conv's output differ in size")
+        q.act = EST_ACT_RELU
+        c.act = EST_ACT_NONE
+        self._names[self._n - 2] = "max_pool2d_backward+relu"
+        self._stand_in_ok = {}
+
     def run(self) -> None:
         """Run every instruction in order, in one call with the GIL released."""
         cdef est_status st

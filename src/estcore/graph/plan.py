@@ -429,9 +429,11 @@ def _build(session, pnodes, fetch_tensors, feed_tensors, fed, shapes, values) ->
         if a is not None:
             alias_of[id(p)] = a
     consumed: set[int] = set()
+    reads: dict[int, int] = {}  # tensor id -> how many node inputs read it
     for p in pnodes:
         for t in p.data_inputs():
             consumed.add(id(t))
+            reads[id(t)] = reads.get(id(t), 0) + 1
     pool: dict[tuple, list] = {}
     last_use: dict[int, int] = {}
     # first pass: decide groups (alias outputs join their input's group)
@@ -525,7 +527,9 @@ def _build(session, pnodes, fetch_tensors, feed_tensors, fed, shapes, values) ->
     n_programs = 0
     step_nodes = [p.node for p, _ in emit_info]
     if session._use_c:
-        steps, step_nodes, n_programs = _group_programs(steps, emit_info)
+        def sole_reader(t) -> bool:
+            return reads.get(id(t), 0) == 1 and id(t) not in fetched
+        steps, step_nodes, n_programs = _group_programs(steps, emit_info, sole_reader)
     fetch_bufs = [bufs[id(t)] for t in fetch_tensors]
     feed_bufs = [bufs[id(t)] for t in feed_tensors]
     all_bufs = {k: v for k, v in bufs.items()}
@@ -535,11 +539,13 @@ def _build(session, pnodes, fetch_tensors, feed_tensors, fed, shapes, values) ->
     return plan
 
 
-def _group_programs(steps, emit_info):
+def _group_programs(steps, emit_info, sole_reader=lambda t: False):
     """Replace each maximal run of C-emittable steps by one ``Program.run``.
 
-    Fusion across instructions is decided here too (:func:`_fuses_adam`): the seam
-    (``Program.merge_adam``) only validates and rewrites the pair it is asked to merge.
+    Fusion across instructions is decided here too (:func:`_fuses_adam`,
+    :func:`_folds_relu_into_pool`): the seam (``Program.merge_adam``,
+    ``Program.fold_relu_into_pool``) only validates and rewrites the pair it is asked
+    to merge. ``sole_reader(t)``: tensor ``t`` is read by one node input and not fetched.
 
     Returns ``(steps, step_nodes, n_programs)``: ``step_nodes[i]`` is the graph node of
     a Python step, or for a program the graph node of each of its instructions (an
@@ -566,6 +572,12 @@ def _group_programs(steps, emit_info):
                         added = 0
                     except ValueError:  # memory overlap etc.: keep both instructions
                         pass
+                elif added == 1 and last is not None and last[2] == 1 and \
+                        _folds_relu_into_pool(last, p, sole_reader):
+                    try:
+                        prog.fold_relu_into_pool()
+                    except ValueError:  # buffers not as the rule expects: keep both
+                        pass
                 prog_nodes.extend([p.node] * added)
                 last = (p, k, added) if added else None
         if done:
@@ -583,6 +595,23 @@ def _group_programs(steps, emit_info):
         nodes.append(prog_nodes)
         n_prog += 1
     return out, nodes, n_prog
+
+
+def _folds_relu_into_pool(last, p, sole_reader) -> bool:
+    """The plan's rule for moving a conv's ReLU gradient into the max-pool gradient
+    before it (``max_pool2d_backward+relu``: the pool routes a window's gradient only
+    where the maximum is > 0, the conv backward then skips its activation pass; same
+    bits): a ``FusedConv2DGrad`` with activation relu right after the ``MaxPoolGrad``
+    whose output is its incoming gradient, read by nothing else (the folded value is
+    no longer the plain pool gradient), and whose input is the conv's output."""
+    qp = last[0]
+    if qp.type != "MaxPoolGrad" or p.type != "FusedConv2DGrad":
+        return False
+    if p.attrs.get("activation") != "relu" or not p.inputs or not qp.outputs:
+        return False
+    gy, y = p.inputs[0], p.inputs[3] if len(p.inputs) > 3 else None
+    return gy is qp.outputs[0] and sole_reader(gy) and len(qp.inputs) > 1 and \
+        qp.inputs[1] is y
 
 
 def _fuses_adam(last, p, k) -> bool:
