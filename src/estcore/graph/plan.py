@@ -18,7 +18,8 @@ Design (one pass each, run once per fetch set and feed signature):
        output, reused across tensors whose lifetimes do not overlap (liveness by
        step index; fetched buffers are never reused).
     6. Kernels: one closure per node from the row's factory (C programs group
-       consecutive C-capable nodes into one ``estcore._lib._kernels.Program``).
+       consecutive C-capable nodes into one ``estcore._lib._kernels.Program``, with
+       the fusions between their instructions: :mod:`estcore.graph.programs`).
 
 Must not: run a plan (:class:`~estcore.graph.executor.Plan` does, per call); change the
 user's graph (fusion and folding happen on the plan's own nodes); know about hooks,
@@ -32,9 +33,9 @@ import heapq
 import numpy as np
 
 from estcore import errors
-from estcore._lib import _kernels
 from estcore.graph.check import check_nodes
 from estcore.graph.executor import Plan
+from estcore.graph.programs import group_programs
 from estcore.graph.registry import InferCtx, KernelCtx, get_row, shape_inputs
 from estcore.graph.segments import SegmentedPlan
 from estcore.graph.shapes import TensorShape, as_shape, fmt_shape
@@ -529,7 +530,7 @@ def _build(session, pnodes, fetch_tensors, feed_tensors, fed, shapes, values) ->
     if session._use_c:
         def sole_reader(t) -> bool:
             return reads.get(id(t), 0) == 1 and id(t) not in fetched
-        steps, step_nodes, n_programs = _group_programs(steps, emit_info, sole_reader)
+        steps, step_nodes, n_programs = group_programs(steps, emit_info, sole_reader)
     fetch_bufs = [bufs[id(t)] for t in fetch_tensors]
     feed_bufs = [bufs[id(t)] for t in feed_tensors]
     all_bufs = {k: v for k, v in bufs.items()}
@@ -537,96 +538,3 @@ def _build(session, pnodes, fetch_tensors, feed_tensors, fed, shapes, values) ->
                 emit_info, step_nodes)
     plan.programs = n_programs
     return plan
-
-
-def _group_programs(steps, emit_info, sole_reader=lambda t: False):
-    """Replace each maximal run of C-emittable steps by one ``Program.run``.
-
-    Fusion across instructions is decided here too (:func:`_fuses_adam`,
-    :func:`_folds_relu_into_pool`): the seam (``Program.merge_adam``,
-    ``Program.fold_relu_into_pool``) only validates and rewrites the pair it is asked
-    to merge. ``sole_reader(t)``: tensor ``t`` is read by one node input and not fetched.
-
-    Returns ``(steps, step_nodes, n_programs)``: ``step_nodes[i]`` is the graph node of
-    a Python step, or for a program the graph node of each of its instructions (an
-    error in a run names the user's op, :meth:`Plan.run`).
-    """
-    program_cls = _kernels.Program
-    out, nodes, prog, prog_nodes, n_prog, in_prog = [], [], None, [], 0, 0
-    last = None  # (PNode, KernelCtx, instructions) of the last node emitted into prog
-    for fn, (p, k) in zip(steps, emit_info, strict=True):
-        done = False
-        if p.row.emit is not None:
-            if prog is None:
-                prog, prog_nodes, last = program_cls(), [], None
-            before = len(prog)
-            try:
-                done = bool(p.row.emit(prog, k))
-            except (TypeError, ValueError):
-                done = False
-            if done:
-                added = len(prog) - before
-                if added == 1 and last is not None and last[2] == 1 and _fuses_adam(last, p, k):
-                    try:
-                        prog.merge_adam()
-                        added = 0
-                    except ValueError:  # memory overlap etc.: keep both instructions
-                        pass
-                elif added == 1 and last is not None and last[2] == 1 and \
-                        _folds_relu_into_pool(last, p, sole_reader):
-                    try:
-                        prog.fold_relu_into_pool()
-                    except ValueError:  # buffers not as the rule expects: keep both
-                        pass
-                prog_nodes.extend([p.node] * added)
-                last = (p, k, added) if added else None
-        if done:
-            in_prog += 1
-            continue
-        if prog is not None and in_prog:
-            out.append(prog.run)
-            nodes.append(prog_nodes)
-            n_prog += 1
-            prog, prog_nodes, in_prog = None, [], 0
-        out.append(fn)
-        nodes.append(p.node)
-    if prog is not None and in_prog:
-        out.append(prog.run)
-        nodes.append(prog_nodes)
-        n_prog += 1
-    return out, nodes, n_prog
-
-
-def _folds_relu_into_pool(last, p, sole_reader) -> bool:
-    """The plan's rule for moving a conv's ReLU gradient into the max-pool gradient
-    before it (``max_pool2d_backward+relu``: the pool routes a window's gradient only
-    where the maximum is > 0, the conv backward then skips its activation pass; same
-    bits): a ``FusedConv2DGrad`` with activation relu right after the ``MaxPoolGrad``
-    whose output is its incoming gradient, read by nothing else (the folded value is
-    no longer the plain pool gradient), and whose input is the conv's output."""
-    qp = last[0]
-    if qp.type != "MaxPoolGrad" or p.type != "FusedConv2DGrad":
-        return False
-    if p.attrs.get("activation") != "relu" or not p.inputs or not qp.outputs:
-        return False
-    gy, y = p.inputs[0], p.inputs[3] if len(p.inputs) > 3 else None
-    return gy is qp.outputs[0] and sole_reader(gy) and len(qp.inputs) > 1 and \
-        qp.inputs[1] is y
-
-
-def _fuses_adam(last, p, k) -> bool:
-    """The plan's rule for running an ``ApplyAdam`` inside the dense backward before it
-    (one instruction, ``dense_backward+apply_adam``: each block of the weight is updated
-    as soon as its block of dW exists, while it is still in cache; same bits): the
-    update comes right after a ``DenseGrad`` in the program, its gradient is that
-    node's dW buffer (directly or through a view: an Identity), and the backward needs
-    no dx (with dx it reads the weight the update writes). ``last`` is (PNode,
-    KernelCtx, instructions) of the previous node; ``k`` is the update's KernelCtx."""
-    dp, dk, _ = last
-    if p.type != "ApplyAdam" or dp.type != "DenseGrad" or len(k.ins) != 10:
-        return False
-    if dk.needed[0] or not dk.needed[1]:
-        return False
-    grad, dw = k.ins[9], dk.outs[1]
-    return (grad.shape == dw.shape and grad.dtype == dw.dtype
-            and grad.__array_interface__["data"][0] == dw.__array_interface__["data"][0])
