@@ -360,6 +360,16 @@ static void atfork_child(void) {
 }
 static void register_atfork(void) { pthread_atfork(atfork_prepare, atfork_parent, atfork_child); }
 
+/* Lock g_mu, with the atfork handlers registered first: a fork() while another thread
+ * holds g_mu must go through atfork_prepare, or the child inherits a locked g_mu and
+ * hangs in its first kernel. Every lock of g_mu goes through here (est_split_count
+ * locks it on every kernel call, long before, or without ever, creating a pool: with
+ * one thread est_parallel_for never gets past its inline path). */
+static void registry_lock(void) {
+    pthread_once(&g_atfork_once, register_atfork);
+    pthread_mutex_lock(&g_mu);
+}
+
 static int default_num_threads(void) {
     int n = 1;
     cpu_set_t set;
@@ -382,8 +392,7 @@ static int resolved_num_threads(void) {
 
 est_status est_set_num_threads(int num_threads) {
     if (num_threads < 1 || num_threads > EST_MAX_THREADS) return EST_ERR_INVALID_ARGUMENT;
-    pthread_once(&g_atfork_once, register_atfork);
-    pthread_mutex_lock(&g_mu);
+    registry_lock();
     while (g_users > 0) pthread_cond_wait(&g_cv, &g_mu);
     if (g_pool != NULL && est_threadpool_num_threads(g_pool) != num_threads) {
         est_threadpool_destroy(g_pool);
@@ -395,7 +404,7 @@ est_status est_set_num_threads(int num_threads) {
 }
 
 int est_get_num_threads(void) {
-    pthread_mutex_lock(&g_mu);
+    registry_lock();
     int n = resolved_num_threads();
     pthread_mutex_unlock(&g_mu);
     return n;
@@ -406,7 +415,7 @@ static int helpers_allowed(int workers, int sleepers);
 /* Threads a split run would use now: 1 while the guard runs kernels inline or no CPU
  * is left idle by other processes (load sensing), else 1 + the helpers allowed. */
 static int effective_threads(void) {
-    pthread_mutex_lock(&g_mu);
+    registry_lock();
     int n = resolved_num_threads();
     int sleepers = g_pool != NULL ? atomic_load_explicit(&g_pool->sleepers, memory_order_relaxed) : n - 1;
     pthread_mutex_unlock(&g_mu);
@@ -498,8 +507,7 @@ static int pool_helpers_allowed(est_threadpool *pool) {
 void est_parallel_for(int64_t n_tasks, est_task_fn fn, void *ctx) {
     if (n_tasks <= 0) return;
     if (n_tasks > 1 && now_ns() >= atomic_load_explicit(&g_serial_until, memory_order_relaxed)) {
-        pthread_once(&g_atfork_once, register_atfork);
-        pthread_mutex_lock(&g_mu);
+        registry_lock();
         est_threadpool *pool = NULL;
         if (resolved_num_threads() > 1) {
             if (g_pool == NULL && est_threadpool_create(g_num_threads, &g_pool) != EST_OK)

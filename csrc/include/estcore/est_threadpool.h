@@ -13,7 +13,7 @@
  *     (15-40 us in a VM, and a woken vCPU then runs its first tens of
  *     microseconds slower): a 128x784x256 GEMM on 2 threads took 306 us with
  *     sleeping workers and 155 us with spinning ones (1 thread: 305 us). Spinning
- *     is bounded and, after its first 20 us, yields the CPU on every check, and
+ *     is bounded and, after its first 20 us, yields the CPU every 64 checks, and
  *     nothing ever spins waiting on a preempted thread for longer than the budget:
  *     the collapse of OpenBLAS's pool on a shared 2-core machine (10-40x, its
  *     threads spin inside the GEMM on each other) cannot happen here.
@@ -38,7 +38,10 @@
  * The process-wide default pool (est_set_num_threads / est_parallel_for) is what
  * the kernels use. It is created lazily, resized by est_set_num_threads() (which
  * waits for runs in flight), and reset in a fork()ed child (the child starts
- * without workers and creates a fresh pool on first use).
+ * without workers and creates a fresh pool on first use; the atfork handlers are
+ * registered before the registry's lock is first taken, by any of the functions
+ * below). A pool from est_threadpool_create has no such handling: a fork()ed child
+ * must neither use nor destroy it (its workers do not exist there).
  *
  * Contention guard (default pool only): when another process holds a core, a worker
  * that took a task may be preempted for a whole time slice while the caller, done
@@ -107,6 +110,9 @@ est_status est_threadpool_run(est_threadpool *pool, int64_t n_tasks, est_task_fn
 /* Set the compute threads of the default pool (1..EST_MAX_THREADS). Waits until
  * kernel runs in flight on the old pool finish, then drops it; the new pool is
  * created lazily on first use. Does not touch any BLAS library's threads.
+ * Must not be called from inside a task (it would wait for its own run). Kernel runs
+ * that other threads start while it waits are let in, so threads that run kernels
+ * back to back without a pause can delay it indefinitely.
  * Errors: EST_ERR_INVALID_ARGUMENT. Thread-safe. */
 est_status est_set_num_threads(int num_threads);
 
@@ -180,8 +186,13 @@ static inline int est__helpers_policy(int online_cpus, int workers, int others) 
 #define EST_TASKS_PER_THREAD 4
 
 /* How many tasks a kernel should split `work` units into, given that a task should
- * carry at least `min_work` units and a thread at most `per_thread` tasks: 1 with one
- * thread, else min(per_thread * num_threads, work / min_work), at least 1. GEMM-based
+ * carry at least `min_work` units and a thread at most `per_thread` tasks (clamped to
+ * 1..EST_TASKS_PER_THREAD): 1 with one thread, else min(per_thread * threads,
+ * work / min_work), at least 1, where `threads` is what a split run would use now:
+ * est_get_num_threads(), or fewer while the contention guard runs kernels inline or
+ * load sensing holds workers back (default pool; so the answer may change from call
+ * to call, and kernels must give the same bits for any split). Locks the default
+ * pool's registry briefly and, every 1 ms at most, reads /proc/loadavg. GEMM-based
  * kernels use fewer tasks per thread (each BLAS call repacks its operands). */
 int64_t est_split_count(int64_t work, int64_t min_work, int per_thread);
 
