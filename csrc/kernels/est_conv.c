@@ -50,6 +50,13 @@ est_status est_window_init(int64_t batch, int64_t in_h, int64_t in_w, int64_t in
     if (rows < 0 || kk < 0 || in_sz < 0 || mul_or_neg(rows, kk) < 0 || mul_or_neg(rows, out_c) < 0 ||
         mul_or_neg(kk, out_c) < 0 || rows > INT32_MAX || kk > INT32_MAX || out_c > INT32_MAX)
         return EST_ERR_INVALID_ARGUMENT;
+    /* ... and so must their sizes in bytes: the kernels size buffers (their own
+     * per-thread scratch included) as (size_t)elements * sizeof(T), which must not wrap
+     * (rows * kk alone may reach 2^62 within the limits above). */
+    const int64_t max_elems = INT64_MAX / 8;
+    if (in_sz > max_elems || rows * kk > max_elems || rows * out_c > max_elems ||
+        kk * out_c > max_elems)
+        return EST_ERR_INVALID_ARGUMENT;
     *out = g;
     return EST_OK;
 }

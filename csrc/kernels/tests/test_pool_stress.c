@@ -298,10 +298,29 @@ static void test_split_independence(void) {
     CHECK_OK(est_set_num_threads(2));
 }
 
+/* Geometries whose buffers fit int64 in elements but not in bytes are refused: the
+ * kernels size their scratch as (size_t)elements * sizeof(T), which would wrap to a
+ * small buffer. */
+static void test_window_byte_limits(void) {
+    est_window g;
+    const int64_t big = INT32_MAX;
+    /* rows = kk = 2^31 - 1 (1x1 window, stride 2: not direct): ~2^62 elements of im2col
+     * fit int64, but not in bytes; as f64 bytes they wrap around size_t */
+    CHECK(est_window_init(big, 1, 1, big, 1, 1, 1, 2, 2, EST_PADDING_VALID, &g) ==
+          EST_ERR_INVALID_ARGUMENT);
+    /* rows * kk = (2^31 - 1) * 2^30 elements: more bytes than int64 holds */
+    CHECK(est_window_init(big, 1, 1, (int64_t)1 << 29, 1, 2, 1, 1, 1, EST_PADDING_SAME, &g) ==
+          EST_ERR_INVALID_ARGUMENT);
+    /* 2^50 elements (2^53 bytes) are still a valid geometry */
+    CHECK(est_window_init(1 << 20, 1, 1, (int64_t)1 << 30, 1, 1, 1, 1, 1, EST_PADDING_VALID, &g) ==
+          EST_OK);
+}
+
 int main(void) {
     /* First, while no pool and no atfork handler exist yet. The child only uses the
      * registry (no threads: TSan does not support starting threads after such a fork). */
     test_fork_registry();
+    test_window_byte_limits();
     test_shared_pool();
     test_destroy_states();
     test_default_pool_race();
