@@ -9,15 +9,19 @@
  * per-thread scratch kept in cache and multiplies it right away; the input gradient
  * computes dcol = dz @ f^T per image in chunks of rows (about 1 MiB) into that scratch
  * and adds each chunk into dx (col2im) at once; both read the filter packed once per
- * call and shared by all threads. The caller's `col` (est_conv2d_col_size() elements,
- * content undefined before and after every call) serves the filter gradient only:
- * with in_c >= 8 it splits the window's taps over tasks; each runs over groups of
- * images in a fixed order (>= 256 output rows per group), im2col-ing only its taps of
- * one group into its own slice of `col` and accumulating its rows of df group by
- * group, so the result is the same for any thread count; with in_c < 8 it is one GEMM
- * over the whole batch's im2col (few bytes per tap: copied faster in whole rows). The
- * filter HWIO [k_h,k_w,in_c,out_c] is, row-major, already the [k_h*k_w*in_c, out_c]
- * GEMM operand.
+ * call and shared by all threads. With in_c <= 3 the forward pass builds the
+ * transposed im2col (one strided copy per window element and output row).
+ * The filter gradient runs in fixed chunks of whole groups of images (>= 256 output
+ * rows per group, at most 16 chunks, their partial sums at most 2^21 elements; a
+ * function of the geometry only): each chunk im2cols its groups into the running
+ * thread's scratch and accumulates its own partial sum of df, kept in the caller
+ * thread's shared buffer; the partial sums are then added in chunk order, so the
+ * result is the same for any thread count. Where that gives fewer than 2 chunks, the
+ * caller's `col` (est_conv2d_col_size() elements, content undefined before and after
+ * every call) serves it: with in_c >= 8 the window's taps are split over tasks, each
+ * im2col-ing its taps of one group of images into its own slice of `col`; with in_c
+ * < 8 it is one GEMM over the whole batch's im2col. The filter HWIO
+ * [k_h,k_w,in_c,out_c] is, row-major, already the [k_h*k_w*in_c, out_c] GEMM operand.
  *
  * Pooling: max ignores padded positions; avg divides by the number of VALID
  * (non-padded) positions in each window (TF semantics). Max backward routes each
@@ -26,11 +30,13 @@
  * so NaN checks still see it) and the first NaN receives the gradient. Max pooling
  * runs branch-free over contiguous channels (vectorized, compiled per ISA).
  *
- * Buffers: all C-contiguous, owned by the caller; the kernels' own per-thread scratch
- * and packed filter grow on first use and live until the thread exits (allocated
- * again only for a larger convolution). Outputs must not overlap inputs. Threads: split over the default pool by output pixels (conv
- * im2col/GEMM/epilogue per block), by window taps (filter gradient), by images
- * (col2im, pooling), several tasks per thread claimed dynamically. Concurrent calls on
+ * Buffers: all C-contiguous, owned by the caller; the kernels' own per-thread scratch,
+ * packed filter and filter-gradient partial sums grow on first use and live until the
+ * thread exits (allocated again only for a larger convolution). Outputs must not
+ * overlap inputs. Threads: split over the default pool by output pixels (conv
+ * im2col/GEMM/epilogue per block), by chunks of images (filter gradient, then its
+ * partial sums by elements), by images (col2im, pooling), several tasks per thread
+ * claimed dynamically. Concurrent calls on
  * different buffers (including different `col` scratch) are fine.
  * Errors: EST_ERR_INVALID_ARGUMENT (bad geometry, NULLs, unknown activation),
  * EST_ERR_OUT_OF_MEMORY (a thread's scratch could not be allocated; outputs are then

@@ -12,9 +12,11 @@
  * Contract shared by every kernel:
  *   - Float kernels come in _f32 and _f64 versions with identical semantics.
  *   - Buffers are C-contiguous row-major and ALWAYS owned by the caller. Kernels never
- *     allocate per call; the only memory estcore's kernels own is the thread pool's
- *     state and one GEMM packing workspace per thread that has run a GEMM (allocated
- *     on its first GEMM, freed when the thread exits; est_blas.h).
+ *     allocate per call in steady state; the only memory estcore's kernels own is the
+ *     thread pool's state, one GEMM packing workspace per thread that has run a GEMM,
+ *     and per-thread growable buffers (est__tls_buf: convolution scratch, packed
+ *     filters, filter-gradient partial sums), each allocated on first use, grown only
+ *     for a larger problem and freed when the thread exits (est_blas.h, est_conv.h).
  *     Scratch buffers (dense dz, conv col) are passed in and documented per kernel.
  *   - A kernel call may run concurrently with other kernel calls on different output
  *     buffers; the pool serialises its own task queue under one mutex per pool.
