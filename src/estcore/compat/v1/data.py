@@ -3,13 +3,15 @@
 
 ``tf.data.make_one_shot_iterator(ds)`` / ``make_initializable_iterator(ds)`` and
 ``get_output_types/shapes/classes`` are TF1's ``tf.compat.v1.data`` functions;
-``tf.data.experimental`` holds AUTOTUNE and the cardinality constants.
+``tf.data.experimental`` holds AUTOTUNE, the cardinality constants and the
+transformations and CSV readers of :mod:`estcore.compat.v1.data_experimental`.
 """
 
 # ruff: noqa: F401 - this module re-exports names
 
 from typing import Any
 
+from estcore.compat.v1 import data_experimental as _exp
 from estcore.compat.v1._namespace import missing, namespace
 from estcore.data import (
     AUTOTUNE,
@@ -53,9 +55,14 @@ def _ignore_errors(log_warning: bool = False) -> Any:
 
 
 experimental = namespace(
-    "tf.data.experimental", "TF's tf.data.experimental: AUTOTUNE and cardinality constants.",
+    "tf.data.experimental", "TF's tf.data.experimental: AUTOTUNE, cardinality constants, "
+    "CSV readers and the transformations estcore has.",
     AUTOTUNE=AUTOTUNE, INFINITE_CARDINALITY=INFINITE_CARDINALITY,
     UNKNOWN_CARDINALITY=UNKNOWN_CARDINALITY,
-    cardinality=lambda dataset: dataset.cardinality(), ignore_errors=_ignore_errors)
+    cardinality=lambda dataset: dataset.cardinality(), ignore_errors=_ignore_errors,
+    CsvDataset=_exp.CsvDataset, make_csv_dataset=_exp.make_csv_dataset,
+    shuffle_and_repeat=_exp.shuffle_and_repeat, map_and_batch=_exp.map_and_batch,
+    parallel_interleave=_exp.parallel_interleave, enumerate_dataset=_exp.enumerate_dataset,
+    unbatch=_exp.unbatch, prefetch_to_device=_exp.prefetch_to_device)
 
 __getattr__ = missing("tf.data")
