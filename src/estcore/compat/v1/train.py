@@ -33,6 +33,7 @@ from estcore.compat.v1.training import (
     global_step,
     init_from_checkpoint,
 )
+from estcore.compat.v1.warm_start import WarmStartSettings, warm_start
 from estcore.estimator.cluster import ClusterSpec
 from estcore.estimator.model_fn import Scaffold
 from estcore.hooks.basic_hooks import (
