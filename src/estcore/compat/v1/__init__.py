@@ -314,6 +314,17 @@ from estcore.graph.ops.random_extra_ops import multinomial, random_shuffle
 from estcore.graph.ops.sparse_ids import string_to_hash_bucket_fast
 from estcore.graph.ops.sparse_ops import sparse_placeholder, sparse_reduce_sum
 from estcore.graph.ops.sparse_ops import to_dense as sparse_tensor_to_dense
+from estcore.graph.ops.special_ops import (
+    cosh,
+    digamma,
+    erf,
+    erfc,
+    expm1,
+    lgamma,
+    rint,
+    sinh,
+    tan,
+)
 from estcore.graph.ops.string_ops import (
     as_string,
     regex_replace,

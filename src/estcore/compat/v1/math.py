@@ -11,6 +11,17 @@ from estcore.compat.v1.ops_extra import (
     reduce_std,
     reduce_variance,
 )
+from estcore.graph.ops.special_ops import (
+    cosh,
+    digamma,
+    erf,
+    erfc,
+    expm1,
+    lgamma,
+    rint,
+    sinh,
+    tan,
+)
 from estcore.math import *
 from estcore.nn import sigmoid, tanh
 

@@ -39,6 +39,7 @@ from estcore.graph.ops import (  # noqa: F401 - imported to register their rows
     sparse_ops,
     sparse_parse,
     sparse_updates,
+    special_ops,
     state_ops,
     string_ops,
     while_ops,
