@@ -311,6 +311,19 @@ from estcore.estimator.session_config import SessionConfig as ConfigProto
 from estcore.graph.ops.io_ops import read_file, write_file
 from estcore.graph.ops.parsing_ops import decode_csv, decode_raw, string_to_number
 from estcore.graph.ops.random_extra_ops import multinomial, random_shuffle
+from estcore.graph.ops.segment_ops import (
+    bincount,
+    dynamic_stitch,
+    segment_max,
+    segment_mean,
+    segment_min,
+    segment_prod,
+    segment_sum,
+    setdiff1d,
+    unsorted_segment_max,
+    unsorted_segment_min,
+    unsorted_segment_prod,
+)
 from estcore.graph.ops.sparse_ids import string_to_hash_bucket_fast
 from estcore.graph.ops.sparse_ops import sparse_placeholder, sparse_reduce_sum
 from estcore.graph.ops.sparse_ops import to_dense as sparse_tensor_to_dense

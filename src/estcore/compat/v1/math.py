@@ -11,6 +11,17 @@ from estcore.compat.v1.ops_extra import (
     reduce_std,
     reduce_variance,
 )
+from estcore.graph.ops.segment_ops import (
+    bincount,
+    segment_max,
+    segment_mean,
+    segment_min,
+    segment_prod,
+    segment_sum,
+    unsorted_segment_max,
+    unsorted_segment_min,
+    unsorted_segment_prod,
+)
 from estcore.graph.ops.special_ops import (
     cosh,
     digamma,

@@ -35,6 +35,7 @@ from estcore.graph.ops import (  # noqa: F401 - imported to register their rows
     random_extra_ops,
     random_ops,
     reduce_ops,
+    segment_ops,
     sparse_ids,
     sparse_ops,
     sparse_parse,
