@@ -309,6 +309,12 @@ from estcore.data.structure import SparseTensorSpec, TensorSpec
 from estcore.estimator.session_config import GPUOptions
 from estcore.estimator.session_config import SessionConfig as ConfigProto
 from estcore.graph.ops.io_ops import read_file, write_file
+from estcore.graph.ops.linalg_ops import (
+    cholesky,
+    matrix_determinant,
+    matrix_inverse,
+    matrix_solve,
+)
 from estcore.graph.ops.parsing_ops import decode_csv, decode_raw, string_to_number
 from estcore.graph.ops.random_extra_ops import multinomial, random_shuffle
 from estcore.graph.ops.segment_ops import (
@@ -410,6 +416,7 @@ linalg = _namespace(
     "tf.linalg", "TF 1.15's tf.linalg, where estcore has it.", matmul=matmul,
     matrix_transpose=matrix_transpose, transpose=matrix_transpose, einsum=einsum,
     tensordot=tensordot, eye=eye, norm=norm, l2_normalize=_l2_normalize, diag=matrix_diag,
-    diag_part=matrix_diag_part, trace=trace, band_part=matrix_band_part)
+    diag_part=matrix_diag_part, trace=trace, band_part=matrix_band_part, inv=matrix_inverse,
+    det=matrix_determinant, solve=matrix_solve, cholesky=cholesky, global_norm=global_norm)
 
 __getattr__ = _missing("tf")

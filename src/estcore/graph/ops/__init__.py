@@ -28,6 +28,7 @@ from estcore.graph.ops import (  # noqa: F401 - imported to register their rows
     image_ops,
     index_ops,
     io_ops,
+    linalg_ops,
     math_ops,
     nn_extra_ops,
     nn_ops,
