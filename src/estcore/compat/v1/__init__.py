@@ -205,6 +205,19 @@ from estcore.compat.v1.array_extra import (
     unsorted_segment_mean,
     unsorted_segment_sum,
 )
+from estcore.compat.v1.array_more import (
+    argsort,
+    confusion_matrix,
+    cumprod,
+    depth_to_space,
+    dynamic_partition,
+    matrix_set_diag,
+    scatter_nd,
+    sort,
+    space_to_depth,
+    sparse_tensor_dense_matmul,
+    sparse_to_dense,
+)
 from estcore.compat.v1.array_tf1 import gather_nd, pad, slice
 from estcore.compat.v1.behavior import (
     control_flow_v2_enabled,
@@ -417,6 +430,7 @@ linalg = _namespace(
     matrix_transpose=matrix_transpose, transpose=matrix_transpose, einsum=einsum,
     tensordot=tensordot, eye=eye, norm=norm, l2_normalize=_l2_normalize, diag=matrix_diag,
     diag_part=matrix_diag_part, trace=trace, band_part=matrix_band_part, inv=matrix_inverse,
-    det=matrix_determinant, solve=matrix_solve, cholesky=cholesky, global_norm=global_norm)
+    det=matrix_determinant, solve=matrix_solve, cholesky=cholesky, global_norm=global_norm,
+    set_diag=matrix_set_diag)
 
 __getattr__ = _missing("tf")

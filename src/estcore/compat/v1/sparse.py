@@ -9,6 +9,7 @@ A TF1 name estcore does not have raises an AttributeError naming it (docs/compat
 # ruff: noqa: F401 - this module re-exports names
 
 from estcore.compat.v1._namespace import missing
+from estcore.compat.v1.array_more import sparse_tensor_dense_matmul as matmul
 from estcore.graph.ops.sparse_ids import sparse_cross_hashed as cross_hashed
 from estcore.graph.ops.sparse_ids import to_indicator
 from estcore.graph.ops.sparse_ops import from_dense, map_values, to_dense
@@ -17,6 +18,6 @@ from estcore.graph.ops.sparse_ops import sparse_reduce_sum as reduce_sum
 from estcore.graph.sparse_tensor import SparseTensor, SparseTensorValue
 
 __all__ = ["SparseTensor", "SparseTensorValue", "to_dense", "from_dense", "map_values",
-           "placeholder", "reduce_sum", "cross_hashed", "to_indicator"]
+           "placeholder", "reduce_sum", "cross_hashed", "to_indicator", "matmul"]
 
 __getattr__ = missing("tf.sparse")

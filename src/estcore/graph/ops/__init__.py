@@ -37,6 +37,7 @@ from estcore.graph.ops import (  # noqa: F401 - imported to register their rows
     random_ops,
     reduce_ops,
     segment_ops,
+    sort_ops,
     sparse_ids,
     sparse_ops,
     sparse_parse,

@@ -110,10 +110,24 @@ def _unsorted_eager(k):
                                           f"be >= 0, got {n}")
     if ids.size and ids.max() >= n:
         bad = int(np.argmax(ids >= n))
-        raise errors.InvalidArgumentError(
-            f"{k.node.type} '{k.node.name}': segment_ids[{bad}] = {ids[bad]} is out of range "
-            f"[0, {n})")
+        raise errors.InvalidArgumentError(_range_error(k, bad, int(ids[bad]), n))
     return [_reduce(x, ids, n, k.attrs["kind"], False)]
+
+
+def _range_error(k, bad: int, value: int, n: int) -> str:
+    """The out-of-range message, in the terms of the op that built the segment sum."""
+    shape = k.attrs.get("index_shape")
+    what = k.attrs.get("what")
+    if shape is not None:
+        if len(shape) == 1:
+            where = f"[{value}]"
+        else:   # the components are not recoverable from a row-major position past the end
+            where = f"(row-major position {value})"
+        return f"{what}: indices[{bad}] = {where} does not index into shape {list(shape)}"
+    if what is not None:
+        return f"{what}: entry {bad} is out of bound ({value} not in [0, {n}))"
+    return (f"{k.node.type} '{k.node.name}': segment_ids[{bad}] = {value} is out of range "
+            f"[0, {n})")
 
 
 def _bcast(mask_1d, like):
@@ -169,9 +183,17 @@ dynamic_row("SegmentReduce", _segment_infer, _sorted_eager, _sorted_grad)
 dynamic_row("UnsortedSegmentReduce", _unsorted_infer, _unsorted_eager, _unsorted_grad)
 
 
-def unsorted_segment_sum_dyn(data, segment_ids, num_segments) -> Tensor:
-    """Plan-internal unsorted segment sum with a tensor ``num_segments``."""
-    return make("UnsortedSegmentReduce", [data, segment_ids, num_segments], {"kind": "sum"})
+def unsorted_segment_sum_dyn(data, segment_ids, num_segments, what: str | None = None,
+                             index_shape: list | None = None) -> Tensor:
+    """Unsorted segment sum with a tensor ``num_segments``, for compositions: ``what`` (the
+    op the user called) and ``index_shape`` (the shape row-major ``segment_ids`` index)
+    word an out-of-range id in the user's terms."""
+    attrs = {"kind": "sum"}
+    if what is not None:
+        attrs["what"] = what
+    if index_shape is not None:
+        attrs["index_shape"] = tuple(int(d) for d in index_shape)
+    return make("UnsortedSegmentReduce", [data, segment_ids, num_segments], attrs)
 
 
 def _sorted(kind: str, default_name: str):
