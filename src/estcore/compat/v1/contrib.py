@@ -1,7 +1,9 @@
 """``tf.contrib``: the handful of contrib names real TF1 Estimator code used.
 
-``tf.contrib.layers``: ``l1_regularizer``, ``l2_regularizer``, ``xavier_initializer``,
-``flatten``, ``optimize_loss``; ``tf.contrib.training.create_train_op``;
+``tf.contrib.layers``: ``l1_regularizer``, ``l2_regularizer``, ``flatten``,
+``optimize_loss`` and (compat/v1/contrib_layers.py) ``fully_connected``, ``conv2d``,
+``batch_norm``, ``variance_scaling_initializer``, ``xavier_initializer``;
+``tf.contrib.training.create_train_op``;
 ``tf.contrib.estimator``: the head factories ``binary_classification_head``,
 ``multi_class_head``, ``regression_head``, ``poisson_regression_head``,
 ``logistic_regression_head`` (TF 1.15 contrib defaults: ``loss_reduction`` is
@@ -25,11 +27,17 @@ import numpy as np
 
 from estcore.compat.v1 import rnn as _rnn
 from estcore.compat.v1._namespace import missing, namespace
+from estcore.compat.v1.contrib_layers import (
+    batch_norm,
+    conv2d,
+    fully_connected,
+    variance_scaling_initializer,
+    xavier_initializer,
+)
 from estcore.estimator.canned import classifier_heads
 from estcore.estimator.canned import head as head_lib
 from estcore.estimator.canned.extenders import add_metrics
 from estcore.graph.global_step import get_global_step, get_or_create_global_step
-from estcore.graph.initializers import VarianceScaling
 from estcore.graph.ir import GraphKeys, control_dependencies, get_collection
 from estcore.graph.ops import math_ops as M
 from estcore.graph.ops.array_ops import identity
@@ -92,15 +100,6 @@ def l1_regularizer(scale: float, scope: str | None = None) -> Callable[[Any], An
             return multiply(convert_to_tensor(scale, dtype=weights.dtype),
                             reduce_sum(_abs(weights)), name="value")
     return l1
-
-
-def xavier_initializer(uniform: bool = True, seed: int | None = None,
-                       dtype: Any = None) -> VarianceScaling:
-    """Glorot initialisation: variance ``2 / (fan_in + fan_out)``, uniform or truncated
-    normal (TF1's ``variance_scaling_initializer(1.0, "FAN_AVG", uniform)``)."""
-    return VarianceScaling(scale=1.0, mode="fan_avg",
-                           distribution="uniform" if uniform else "truncated_normal",
-                           seed=seed, dtype=dtype)
 
 
 def flatten(inputs: Any, outputs_collections: Any = None, scope: str | None = None) -> Any:
@@ -316,7 +315,10 @@ def logistic_regression_head(weight_column: Any = None,
 layers = namespace("tf.contrib.layers", "TF1's tf.contrib.layers, the names estcore has.",
                    l1_regularizer=l1_regularizer, l2_regularizer=l2_regularizer,
                    xavier_initializer=xavier_initializer, flatten=flatten,
-                   optimize_loss=optimize_loss)
+                   optimize_loss=optimize_loss, fully_connected=fully_connected,
+                   conv2d=conv2d, convolution2d=conv2d, batch_norm=batch_norm,
+                   variance_scaling_initializer=variance_scaling_initializer,
+                   xavier_initializer_conv2d=xavier_initializer)
 training = namespace("tf.contrib.training", "TF1's tf.contrib.training, the names estcore "
                      "has.", create_train_op=create_train_op)
 estimator = namespace("tf.contrib.estimator", "TF1's tf.contrib.estimator: head factories "
