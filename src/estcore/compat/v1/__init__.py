@@ -279,6 +279,16 @@ from estcore.compat.v1.graph_tf1 import (
     device,
     init_scope,
 )
+from estcore.compat.v1.math_more import (
+    histogram_fixed_width,
+    invert_permutation,
+    lbeta,
+    searchsorted,
+    truncatediv,
+    truncatemod,
+    unique_with_counts,
+    unravel_index,
+)
 from estcore.compat.v1.ops import (
     count_nonzero,
     expand_dims,

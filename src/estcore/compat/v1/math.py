@@ -5,6 +5,14 @@
 from estcore.compat.v1._namespace import missing
 from estcore.compat.v1.array_extra import cumsum, unsorted_segment_mean, unsorted_segment_sum
 from estcore.compat.v1.array_more import confusion_matrix, cumprod
+from estcore.compat.v1.math_more import (
+    lbeta,
+    polyval,
+    searchsorted,
+    truncatediv,
+    truncatemod,
+    xdivy,
+)
 from estcore.compat.v1.ops_extra import div_no_nan as divide_no_nan
 from estcore.compat.v1.ops_extra import (
     log_sigmoid,

@@ -9,6 +9,12 @@ from estcore.compat.v1 import rnn as _rnn
 from estcore.compat.v1._namespace import missing
 from estcore.compat.v1._namespace import namespace as _namespace
 from estcore.compat.v1.array_more import depth_to_space, space_to_depth
+from estcore.compat.v1.math_more import (
+    log_poisson_loss,
+    normalize_moments,
+    sufficient_statistics,
+    weighted_moments,
+)
 from estcore.compat.v1.ops_extra import conv1d, crelu, log_sigmoid, xw_plus_b
 from estcore.compat.v1.ops_extra import dropout as _dropout_tf1
 from estcore.compat.v1.rnn import bidirectional_dynamic_rnn, dynamic_rnn, static_rnn
