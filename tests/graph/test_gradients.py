@@ -12,7 +12,10 @@ from estcore.graph.ops import conv_extra_ops as ce
 from estcore.graph.ops import debug_ops as dbg
 from estcore.graph.ops import fused, state_ops  # noqa: F401
 from estcore.graph.ops import image_ops as img
+from estcore.graph.ops import linalg_ops as linalg
+from estcore.graph.ops import segment_ops as seg
 from estcore.graph.ops import sparse_ops as sp_ops
+from estcore.graph.ops import special_ops as special
 from estcore.graph.ops import while_ops as wl
 from estcore.graph.ops.core import make
 from estcore.graph.registry import all_rows
@@ -205,6 +208,30 @@ CASES = {
     "SparseToDense": (lambda v: sp_ops.to_dense(_sp_parts(v)), [lambda: _u((2, 2))]),
     "SparseRowSum": (lambda v: sp_ops.sparse_reduce_sum(_sp_parts(v), axis=1),
                      [lambda: _u((2, 2))]),
+    # special functions, segment reductions, dense linear algebra (compat.v1's names)
+    "Tan": (special.tan, [lambda: _u((3, 4), -1.2, 1.2)]),
+    "Sinh": (special.sinh, [lambda: _u((3, 4))]),
+    "Cosh": (special.cosh, [lambda: _u((3, 4))]),
+    "Expm1": (special.expm1, [lambda: _u((3, 4))]),
+    "Rint": (special.rint, [lambda: np.floor(_u((3, 4)) * 3) + 0.25]),
+    "Erf": (special.erf, [lambda: _u((3, 4))]),
+    "Erfc": (special.erfc, [lambda: _u((3, 4))]),
+    "Lgamma": (special.lgamma, [lambda: _u((3, 4), 0.3, 4.0)]),
+    **{f"SegmentReduce_{k}": (lambda x, k=k: ec.reshape(getattr(seg, f"segment_{k}")(
+        x, ec.constant([0, 0, 2, 2, 2])), [3, 2]), [lambda: _distinct((5, 2))])
+       for k in ("sum", "mean", "max", "min", "prod")},
+    **{f"UnsortedSegmentReduce_{k}": (lambda x, k=k: ec.reshape(getattr(
+        seg, f"unsorted_segment_{k}")(x, ec.constant([2, -1, 0, 2, 1]), 3), [3, 2]),
+        [lambda: _distinct((5, 2))]) for k in ("max", "min", "prod")},
+    "DynamicStitch": (lambda a, b: ec.reshape(seg.dynamic_stitch(
+        [ec.constant([0, 2]), ec.constant([1, 3])], [a, b]), [4, 2]),
+        [lambda: _u((2, 2)), lambda: _u((2, 2))]),
+    "MatrixInverse": (linalg.matrix_inverse, [lambda: _u((2, 3, 3)) + 3 * np.eye(3)]),
+    "MatrixDeterminant": (linalg.matrix_determinant, [lambda: _u((3, 3)) + 2 * np.eye(3)]),
+    "MatrixSolve": (linalg.matrix_solve, [lambda: _u((3, 3)) + 3 * np.eye(3),
+                                          lambda: _u((3, 2))]),
+    "Cholesky": (lambda a: linalg.cholesky(ec.matmul(a, a, transpose_b=True) + 2 * np.eye(3)),
+                 [lambda: _u((3, 3))]),
 }
 
 
