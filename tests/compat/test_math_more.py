@@ -103,3 +103,23 @@ def test_nn_log_poisson_loss_and_moments():
     np.testing.assert_allclose(wv, (w * (x - ref_m) ** 2).sum(0) / w.sum(), rtol=1e-12)
     km, _ = tf.nn.weighted_moments(tf.constant(x), [0], w, keep_dims=True)
     assert km.shape.as_list() == [1, 3]
+
+
+def test_atrous_conv2d_and_assert_global_step():
+    x = RNG.normal(size=(1, 6, 6, 2))
+    w = RNG.normal(size=(2, 2, 2, 3))
+    y = _run(tf.nn.atrous_conv2d(x, w, 2, "VALID"))
+    ref = sum(np.tensordot(x[:, 2 * i:2 * i + 4, 2 * j:2 * j + 4, :], w[i, j], [[3], [0]])
+              for i in range(2) for j in range(2))
+    np.testing.assert_allclose(y, ref, rtol=1e-10)
+    with pytest.raises(ValueError, match="cannot be less than one"):
+        tf.nn.atrous_conv2d(x, w, 0, "SAME")
+    with tf.Graph().as_default():
+        tf.train.assert_global_step(tf.train.get_or_create_global_step())
+        tf.train.assert_global_step(tf.placeholder(tf.int64, None))   # shape not known
+        with pytest.raises(TypeError, match="not scalar"):
+            tf.train.assert_global_step(tf.constant([1, 2]))
+        with pytest.raises(TypeError, match="integer type"):
+            tf.train.assert_global_step(tf.constant(1.0))
+        with pytest.raises(TypeError, match="Variable or Tensor"):
+            tf.train.assert_global_step(3)

@@ -15,7 +15,7 @@ from estcore.compat.v1.math_more import (
     sufficient_statistics,
     weighted_moments,
 )
-from estcore.compat.v1.ops_extra import conv1d, crelu, log_sigmoid, xw_plus_b
+from estcore.compat.v1.ops_extra import atrous_conv2d, conv1d, crelu, log_sigmoid, xw_plus_b
 from estcore.compat.v1.ops_extra import dropout as _dropout_tf1
 from estcore.compat.v1.rnn import bidirectional_dynamic_rnn, dynamic_rnn, static_rnn
 from estcore.nn import *

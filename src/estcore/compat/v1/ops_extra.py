@@ -4,8 +4,8 @@
 ``reduce_std``, ``tf.div_no_nan``, ``tf.scalar_mul``, ``tf.matrix_transpose``, ``tf.norm``
 (vector norms), ``tf.eye``, ``tf.tuple`` (``tuple_`` here), ``tf.identity_n``, ``tf.shape_n``,
 ``tf.sequence_mask``, ``tf.verify_tensor_all_finite``, ``tf.nn.xw_plus_b``,
-``tf.nn.crelu``, ``tf.nn.conv1d``, ``tf.nn.dropout`` (a tensor ``keep_prob`` too),
-``tf.get_local_variable``, ``tf.moving_average_variables``,
+``tf.nn.crelu``, ``tf.nn.conv1d``, ``tf.nn.atrous_conv2d``, ``tf.nn.dropout`` (a tensor
+``keep_prob`` too), ``tf.get_local_variable``, ``tf.moving_average_variables``,
 ``tf.no_regularizer`` and ``tf.compat.as_str_any`` / ``path_to_str``. Each is built from
 ops estcore has (so gradients, planning and export come with them), with TF 1.15's
 signature and documented result.
@@ -43,7 +43,7 @@ from estcore.nn import softplus as _softplus
 __all__ = ["log_sigmoid", "reduce_logsumexp", "reduce_variance", "reduce_std", "div_no_nan",
            "scalar_mul", "matrix_transpose", "norm", "eye", "tuple_", "identity_n", "shape_n",
            "sequence_mask", "verify_tensor_all_finite", "xw_plus_b", "crelu", "conv1d",
-           "dropout",
+           "atrous_conv2d", "dropout",
            "get_local_variable", "moving_average_variables", "no_regularizer", "as_str_any",
            "path_to_str"]
 
@@ -255,6 +255,16 @@ def xw_plus_b(x: Any, weights: Any, biases: Any, name: str | None = None) -> Any
     """``matmul(x, weights) + biases`` (TF's ``tf.nn.xw_plus_b``)."""
     with _name_scope(name or "xw_plus_b"):
         return _m.add(_m.matmul(x, weights), biases)
+
+
+def atrous_conv2d(value: Any, filters: Any, rate: int, padding: str,
+                  name: str | None = None) -> Any:
+    """TF's ``tf.nn.atrous_conv2d``: a stride-1 NHWC ``conv2d`` of ``value`` with
+    ``filters`` dilated by ``rate`` (an int >= 1) in height and width."""
+    if isinstance(rate, bool) or not isinstance(rate, (int, np.integer)) or rate < 1:
+        raise ValueError(f"rate {rate} cannot be less than one")
+    return _conv2d(_convert(value), filters, [1, 1, 1, 1], padding,
+                   dilations=[1, int(rate), int(rate), 1], name=name or "atrous_conv2d")
 
 
 def conv1d(value: Any = None, filters: Any = None, stride: Any = None, padding: Any = None,

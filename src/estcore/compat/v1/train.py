@@ -29,6 +29,7 @@ from estcore.compat.v1.training import (
     MonitoredTrainingSession,
     Saver,
     SingularMonitoredSession,
+    assert_global_step,
     checkpoint_exists,
     global_step,
     init_from_checkpoint,

@@ -7,7 +7,7 @@ hooks)``); TF1 programs call ``saver.save(sess, path)`` and
 those calls onto estcore's pieces: :class:`Saver`, :class:`ChiefSessionCreator`,
 :class:`MonitoredSession`, :func:`MonitoredTrainingSession`,
 :class:`SingularMonitoredSession`, :func:`global_step`, :class:`GlobalStepWaiterHook`,
-:func:`init_from_checkpoint`.
+:func:`init_from_checkpoint`, :func:`assert_global_step`.
 
 Must not: re-implement the loop, the checkpoint format or any hook (it composes them).
 """
@@ -29,6 +29,7 @@ from estcore.estimator.monitored_session import MonitoredSession as _LoopSession
 from estcore.graph.global_step import get_global_step
 from estcore.graph.ir import get_default_graph
 from estcore.graph.session import Session
+from estcore.graph.tensor import Tensor
 from estcore.graph.variables import Variable, global_variables, local_variables
 from estcore.hooks.basic_hooks import StepCounterHook
 from estcore.hooks.checkpoint_hooks import CheckpointSaverHook, SummarySaverHook
@@ -36,7 +37,7 @@ from estcore.hooks.session_run_hook import SessionRunHook
 
 __all__ = ["Saver", "ChiefSessionCreator", "MonitoredSession", "MonitoredTrainingSession",
            "SingularMonitoredSession", "global_step", "GlobalStepWaiterHook",
-           "init_from_checkpoint", "checkpoint_exists", "USE_DEFAULT"]
+           "init_from_checkpoint", "checkpoint_exists", "assert_global_step", "USE_DEFAULT"]
 
 USE_DEFAULT = object()   # TF1's sentinel in MonitoredTrainingSession's defaults
 
@@ -338,3 +339,17 @@ class _FromCheckpoint:
 
     def __call__(self, shape: Any, dtype: Any = None, seed: Any = None, **_: Any) -> np.ndarray:
         return self._value.copy()
+
+
+def assert_global_step(global_step_tensor: Any) -> None:
+    """TF1's ``tf.train.assert_global_step``: TypeError unless ``global_step_tensor`` is a
+    Variable or Tensor of an integer dtype and scalar (or not fully known) shape."""
+    if not isinstance(global_step_tensor, (Variable, Tensor)):
+        raise TypeError(f'Existing "global_step" must be a Variable or Tensor: '
+                        f"{global_step_tensor}.")
+    if not global_step_tensor.dtype.is_integer:
+        raise TypeError(f'Existing "global_step" does not have integer type: '
+                        f"{global_step_tensor.dtype}")
+    shape = global_step_tensor.shape
+    if shape.rank != 0 and shape.is_fully_defined():
+        raise TypeError(f'Existing "global_step" is not scalar: {shape}')
