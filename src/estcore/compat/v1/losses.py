@@ -11,5 +11,6 @@ from estcore.compat.v1._namespace import missing
 from estcore.losses import *
 
 mean_squared_error = _tf1.mean_squared_error   # after the * import, which has estcore's
+mean_pairwise_squared_error = _tf1.mean_pairwise_squared_error
 
 __getattr__ = missing("tf.losses")
