@@ -28,7 +28,7 @@ def run_program(name: str, *args: str) -> dict:
 
 def test_each_program_imports_estcore_only_as_tf():
     names = sorted(p.name for p in PROGRAMS.glob("*.py"))
-    assert len(names) == 6
+    assert len(names) == 7
     for name in names:
         imports = re.findall(r"^\s*(?:import|from)\s+(estcore\S*)(.*)$",
                              (PROGRAMS / name).read_text(), flags=re.M)
@@ -73,3 +73,14 @@ def test_batch_norm_update_ops_three_ways_train_alike(tmp_path):
         assert res["accuracy"] >= 0.88 and res["global_step"] == 300
         assert res["moving_mean_abs"] > 1.0     # the moving averages were updated
     assert results[0] == results[1] == results[2]
+
+
+def test_csv_estimator_with_contrib_layers_and_warm_start(tmp_path):
+    res = run_program("csv_contrib_warm_start.py", f"--model_dir={tmp_path}")
+    assert res["accuracy"] >= 0.95 and res["global_step"] == 300
+    # learning rate 0 after warm-starting every layer: the same model, evaluated again
+    assert res["warm_global_step"] == 1 and res["warm_accuracy"] == res["accuracy"]
+    assert res["variables"] == ["BatchNorm/beta", "BatchNorm/gamma", "BatchNorm/moving_mean",
+                                "BatchNorm/moving_variance", "fully_connected/biases",
+                                "fully_connected/weights", "global_step", "logits/biases",
+                                "logits/weights"]
