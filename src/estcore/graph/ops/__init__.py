@@ -14,6 +14,7 @@ Must not: define op rows itself; import anything above the graph.
 
 from estcore.graph.ops import (  # noqa: F401 - imported to register their rows
     array_ops,
+    base64_ops,
     c_emit,
     checks,
     clip_ops,
