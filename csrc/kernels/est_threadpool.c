@@ -445,10 +445,10 @@ int64_t est_split_count(int64_t work, int64_t min_work, int per_thread) {
  * leave idle on average: none while another process keeps the only other core of a
  * 2-CPU machine busy, all while the others run in bursts (an input pipeline's
  * threads filling the next batch: counted at each instant, they made the MLP step
- * of an Estimator 1.09 ms instead of 0.89). A worker that shares its core with a busy thread is preempted for whole time
- * slices while its caller waits for its task; the guard above only notices that after
- * it happened. Where /proc/loadavg cannot be read every worker helps. Off with the
- * guard (ESTCORE_CONTENTION_GUARD=0). */
+ * of an Estimator 1.09 ms instead of 0.89). Why: a worker that shares its core with
+ * a busy thread is preempted for whole time slices while its caller waits for its
+ * task; the guard above only notices that after it happened. Where /proc/loadavg
+ * cannot be read every worker helps. Off with the guard (ESTCORE_CONTENTION_GUARD=0). */
 #define EST__SENSE_PERIOD_NS ((int64_t)1000000)
 static int g_load_fd = -1;
 static int g_online_cpus = 1;
