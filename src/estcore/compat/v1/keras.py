@@ -27,6 +27,7 @@ import numpy as np
 
 from estcore.compat.v1 import keras_layers as _kl
 from estcore.compat.v1 import keras_layers_extra as _kx
+from estcore.compat.v1 import keras_layers_more as _km
 from estcore.compat.v1._namespace import missing, namespace
 from estcore.graph import initializers as _init
 
@@ -136,7 +137,8 @@ layers = namespace(
     MaxPooling2D=_kl.MaxPooling2D, MaxPool2D=_kl.MaxPool2D,
     AveragePooling2D=_kl.AveragePooling2D, AvgPool2D=_kl.AvgPool2D, Flatten=_kl.Flatten,
     Dropout=_kl.Dropout, BatchNormalization=_kl.BatchNormalization,
-    **{name: getattr(_kx, name) for name in _kx.__all__})
+    **{name: getattr(_kx, name) for name in _kx.__all__},
+    **{name: getattr(_km, name) for name in _km.__all__})
 class RandomNormal(_init.RandomNormal):
     """Keras's ``RandomNormal``: ``tf.random_normal_initializer`` with Keras's default
     ``stddev=0.05`` (TF 1.15's ``tf.keras.initializers.RandomNormal``)."""
