@@ -1,5 +1,5 @@
-"""EncodeBase64 / DecodeBase64: TF's web-safe alphabet, padding only on request, both
-paddings decoded, bad input named."""
+"""EncodeBase64 / DecodeBase64 (TF's web-safe alphabet, padding only on request, both
+paddings decoded, bad input named) and MatchingFiles (globbed when the graph runs)."""
 
 from __future__ import annotations
 
@@ -39,3 +39,21 @@ def test_bad_input():
         _run(B.decode_base64(["abcde"]))             # no base64 string has this length
     with pytest.raises(TypeError, match="string tensor"):
         B.encode_base64(ec.constant([1, 2]))
+
+
+def test_matching_files_is_read_when_the_graph_runs(tmp_path):
+    for name in ("a.txt", "b.txt", "c.csv"):
+        (tmp_path / name).write_text("")
+    pattern = tf.placeholder(tf.string, [])
+    found = tf.io.matching_files(pattern)
+    both = tf.matching_files([str(tmp_path / "*.csv"), str(tmp_path / "a*")])
+    fixed = tf.matching_files(str(tmp_path / "*.txt"))
+    with ec.Session() as sess:
+        assert sess.run(found, {pattern: str(tmp_path / "*.txt")}).tolist() == [
+            str(tmp_path / "a.txt").encode(), str(tmp_path / "b.txt").encode()]
+        assert sess.run(both).tolist() == [str(tmp_path / "a.txt").encode(),
+                                           str(tmp_path / "c.csv").encode()]
+        assert sess.run(found, {pattern: str(tmp_path / "none*")}).tolist() == []
+        assert len(sess.run(fixed)) == 2
+        (tmp_path / "d.txt").write_text("")
+        assert len(sess.run(fixed)) == 3       # not folded when the graph was built

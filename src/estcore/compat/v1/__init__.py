@@ -332,6 +332,7 @@ from estcore.data.structure import SparseTensorSpec, TensorSpec
 from estcore.estimator.session_config import GPUOptions
 from estcore.estimator.session_config import SessionConfig as ConfigProto
 from estcore.graph.ops.base64_ops import decode_base64, encode_base64
+from estcore.graph.ops.file_match_ops import matching_files
 from estcore.graph.ops.io_ops import read_file, write_file
 from estcore.graph.ops.linalg_ops import (
     cholesky,

@@ -25,6 +25,7 @@ from estcore.graph.ops import (  # noqa: F401 - imported to register their rows
     core,
     debug_ops,
     dynamic_ops,
+    file_match_ops,
     fused,
     image_ops,
     index_ops,
