@@ -272,3 +272,17 @@ def test_constant_integer_range_and_object_numbers():
     assert ec.constant(np.array([1, 2], dtype=object)).dtype in (ec.int32, ec.int64)
     with ec.Session() as sess:
         assert sess.run(ec.constant(1.0), feed_dict=[]) == 1.0  # TF1 accepts an empty list
+
+
+@pytest.mark.parametrize("dtype", [ec.uint8, ec.int32, ec.int64, ec.float32])
+def test_top_k_orders_integers_without_wrapping(dtype):
+    """top_k on integers: the largest first, ties at the lower index first, at the
+    dtype's extremes too (negating them wraps: uint8 255 -> 1, int32 INT_MIN)."""
+    npd = dtype.np
+    info = np.iinfo(npd) if np.issubdtype(npd, np.integer) else np.finfo(npd)
+    x = np.array([[0, info.max, 1, info.max, info.min]], npd)
+    vals, idx = ec.nn.top_k(ec.constant(x), k=4)
+    with ec.Session() as sess:
+        v, i = sess.run([vals, idx])
+    np.testing.assert_array_equal(i, [[1, 3, 2, 0]])
+    np.testing.assert_array_equal(v, x[:, [1, 3, 2, 0]])

@@ -558,8 +558,16 @@ def _top_k_build(k):
     vals, idx = k.outs
     kk = k.attrs["k"]
 
+    floating = np.issubdtype(x.dtype, np.floating)
+    n = x.shape[-1] if x.ndim else 0
+
     def run():
-        order = np.argsort(-x, axis=-1, kind="stable")[..., :kk]  # ties: lower index first
+        if floating:
+            order = np.argsort(-x, axis=-1, kind="stable")[..., :kk]  # ties: lower index first
+        else:  # -x wraps for integers (uint8 255 -> 1, int32 INT_MIN stays INT_MIN):
+            # the reversed axis sorted ascending, stably, then reversed back
+            order = (n - 1 - np.argsort(x[..., ::-1], axis=-1, kind="stable"))[..., ::-1]
+            order = order[..., :kk]
         np.copyto(idx, order, casting="unsafe")
         np.copyto(vals, np.take_along_axis(x, order, axis=-1))
     return run
