@@ -29,6 +29,11 @@ __all__ = [
     "NotFoundError",
     "AlreadyExistsError",
     "DataLossError",
+    "UnimplementedError",
+    "AbortedError",
+    "UnknownError",
+    "PermissionDeniedError",
+    "UnauthenticatedError",
     "UnknownStatusError",
     "STATUS_TO_ERROR",
     "error_for_status",
@@ -86,6 +91,29 @@ class AlreadyExistsError(EstcoreError, FileExistsError):
 class DataLossError(OpError, ValueError):
     """Stored data is unrecoverably lost or corrupted: a checkpoint file whose
     checksum, framing or sizes do not hold (TF's ``DataLossError``)."""
+
+
+class UnimplementedError(OpError, NotImplementedError):
+    """An operation is not supported (TF's ``UnimplementedError``); estcore itself raises
+    ``NotImplementedError`` subclasses like this one for features it does not have."""
+
+
+class AbortedError(OpError, RuntimeError):
+    """An operation was aborted, e.g. by a concurrent action (TF's ``AbortedError``);
+    for user code that raises or catches it by TF's name."""
+
+
+class UnknownError(OpError, RuntimeError):
+    """An error of no other kind (TF's ``UnknownError``); for user code that raises or
+    catches it by TF's name."""
+
+
+class PermissionDeniedError(OpError, PermissionError):
+    """The caller may not run the operation (TF's ``PermissionDeniedError``)."""
+
+
+class UnauthenticatedError(OpError, PermissionError):
+    """The request has no valid credentials (TF's ``UnauthenticatedError``)."""
 
 
 class UnknownStatusError(OpError, RuntimeError):
