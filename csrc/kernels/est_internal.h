@@ -69,8 +69,10 @@ EST__DECLARE_PACKB(double, _f64)
 /* Per-thread buffers that grow on demand and live until the thread exits (64-byte
  * aligned; contents undefined on each call). A slot is used by one kind of work at
  * a time on a thread: SHARED for data the calling thread prepares for the tasks of
- * one pool round (a packed B), SCRATCH for a task's own private data. NULL when
- * memory cannot be had (callers then fall back to caller-given buffers). */
+ * one pool round (a packed B, the conv filter gradient's partial sums), SCRATCH for
+ * a task's own private data. NULL when memory cannot be had: a packed filter then
+ * falls back to packing per task; a conv's scratch or partial sums make the kernel
+ * return EST_ERR_OUT_OF_MEMORY (est_conv.h: outputs undefined). */
 enum { EST__BUF_SHARED, EST__BUF_SCRATCH, EST__BUF__COUNT };
 void *est__tls_buf(int slot, size_t bytes);
 
