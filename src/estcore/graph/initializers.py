@@ -108,7 +108,9 @@ class RandomNormal(Initializer):
         return rng.standard_normal(shape) * self.stddev + self.mean
 
 
-def _truncated(rng, shape):
+def truncated_standard_normal(rng: np.random.Generator, shape: tuple) -> np.ndarray:
+    """Standard normal draws of ``shape`` (float64), each redrawn until within 2 standard
+    deviations (TF's truncated normal)."""
     out = rng.standard_normal(shape)
     bad = np.abs(out) > 2
     while bad.any():
@@ -122,7 +124,7 @@ class TruncatedNormal(Initializer):
         self.mean, self.stddev, self.seed, self.dtype = mean, stddev, seed, dtype
 
     def _generate(self, shape, dtype, rng):
-        return _truncated(rng, shape) * self.stddev + self.mean
+        return truncated_standard_normal(rng, shape) * self.stddev + self.mean
 
 
 class RandomUniform(Initializer):
@@ -136,7 +138,10 @@ class RandomUniform(Initializer):
         return rng.uniform(self.minval, hi, size=shape)
 
 
-def _fans(shape):
+def fans(shape: tuple) -> tuple:
+    """``(fan_in, fan_out)`` of a weight shape as TF counts them: ``[n]`` gives
+    ``(n, n)``, ``[..., in, out]`` multiplies both by the receptive field (the leading
+    dimensions), a scalar gives ``(1, 1)``."""
     if len(shape) < 1:
         return 1, 1
     if len(shape) == 1:
@@ -167,7 +172,7 @@ class VarianceScaling(Initializer):
         self.seed, self.dtype = seed, dtype
 
     def _generate(self, shape, dtype, rng):
-        fan_in, fan_out = _fans(shape)
+        fan_in, fan_out = fans(shape)
         n = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}[self.mode]
         var = self.scale / max(1.0, n)
         if self.distribution == "uniform":
@@ -176,7 +181,7 @@ class VarianceScaling(Initializer):
         if self.distribution == "untruncated_normal":
             return rng.standard_normal(shape) * math.sqrt(var)
         # std of a N(0,1) truncated to [-2, 2] is 0.87962566103423978
-        return _truncated(rng, shape) * (math.sqrt(var) / 0.87962566103423978)
+        return truncated_standard_normal(rng, shape) * (math.sqrt(var) / 0.87962566103423978)
 
 
 class GlorotUniform(VarianceScaling):

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from estcore.graph import dtypes as dt
-from estcore.graph.initializers import Initializer, Zeros
+from estcore.graph.initializers import Initializer, Zeros, fans, truncated_standard_normal
 from estcore.graph.ir import GraphKeys, add_to_collections, control_dependencies, get_collection_ref
 from estcore.graph.ops.array_ops import identity
 from estcore.graph.ops.contraction_ops import tensordot
@@ -43,16 +43,6 @@ from estcore.nn import conv2d as _conv2d
 
 __all__ = ["variance_scaling_initializer", "xavier_initializer", "fully_connected",
            "conv2d", "batch_norm"]
-
-
-def _truncated_normal(rng: np.random.Generator, shape: tuple) -> np.ndarray:
-    """Standard normal draws, each redrawn until within 2 standard deviations (TF's)."""
-    out = rng.standard_normal(shape)
-    bad = np.abs(out) > 2
-    while bad.any():
-        out[bad] = rng.standard_normal(int(bad.sum()))
-        bad = np.abs(out) > 2
-    return out
 
 
 _ZEROS = Zeros()   # contrib's default biases_initializer
@@ -68,20 +58,13 @@ class _ContribVarianceScaling(Initializer):
     def _generate(self, shape, dtype, rng):
         if not dtype.is_floating:
             raise TypeError("Cannot create initializer for non-floating point type.")
-        if shape:
-            fan_in = float(shape[-2]) if len(shape) > 1 else float(shape[-1])
-            fan_out = float(shape[-1])
-        else:
-            fan_in = fan_out = 1.0
-        for d in shape[:-2]:
-            fan_in *= d
-            fan_out *= d
+        fan_in, fan_out = fans(shape)
         n = {"FAN_IN": fan_in, "FAN_OUT": fan_out, "FAN_AVG": (fan_in + fan_out) / 2.0}[
             self.mode]
         if self.uniform:
             limit = math.sqrt(3.0 * self.factor / n)
             return rng.uniform(-limit, limit, size=shape)
-        return _truncated_normal(rng, shape) * math.sqrt(1.3 * self.factor / n)
+        return truncated_standard_normal(rng, shape) * math.sqrt(1.3 * self.factor / n)
 
 
 def variance_scaling_initializer(factor: float = 2.0, mode: str = "FAN_IN",
