@@ -18,8 +18,17 @@ import math
 import numpy as np
 
 from estcore.graph.ops import _infer as I
-from estcore.graph.ops.core import convert_to_tensor, make, row
-from estcore.graph.ops.math_ops import cos, exp, multiply, negative, square
+from estcore.graph.ops.core import make, row
+from estcore.graph.ops.math_ops import (
+    _unary,
+    _unary_grad,
+    _unary_kernel,
+    cos,
+    exp,
+    multiply,
+    negative,
+    square,
+)
 
 __all__ = ["tan", "sinh", "cosh", "expm1", "rint", "erf", "erfc", "lgamma", "digamma"]
 
@@ -62,34 +71,13 @@ def _digamma(x, out):
     out[...] = np.where(pole, np.nan, res)
 
 
-def _kernel(fn):
-    def build(k):
-        x, o = k.ins[0], k.outs[0]
-        return lambda: fn(x, o)
-    return build
-
-
-def _grad(gfn):
-    def grad(op, grads):
-        x = op.inputs[0]
-        if not x.dtype.is_floating or grads[0] is None:
-            return [None]
-        return [gfn(x, op.outputs[0], grads[0])]
-    return grad
-
-
 _OPS = {
-    # type: (kernel(x, out), gradient(x, y, g) or None)
-    "Tan": (lambda x, o: np.tan(x, out=o),
-            lambda x, y, g: g / square(cos(x))),
-    "Sinh": (lambda x, o: np.sinh(x, out=o),
-             lambda x, y, g: g * make("Cosh", [x])),
-    "Cosh": (lambda x, o: np.cosh(x, out=o),
-             lambda x, y, g: g * make("Sinh", [x])),
-    "Expm1": (lambda x, o: np.expm1(x, out=o),
-              lambda x, y, g: g * exp(x)),
-    "Rint": (lambda x, o: np.rint(x, out=o),
-             lambda x, y, g: make("ZerosLike", [x])),
+    # type: (kernel(x, out=...), gradient(x, y, g) or None)
+    "Tan": (np.tan, lambda x, y, g: g / square(cos(x))),
+    "Sinh": (np.sinh, lambda x, y, g: g * make("Cosh", [x])),
+    "Cosh": (np.cosh, lambda x, y, g: g * make("Sinh", [x])),
+    "Expm1": (np.expm1, lambda x, y, g: g * exp(x)),
+    "Rint": (np.rint, lambda x, y, g: make("ZerosLike", [x])),
     "Erf": (_elementwise(math.erf),
             lambda x, y, g: g * multiply(_TWO_OVER_SQRT_PI, exp(negative(square(x))))),
     "Erfc": (_elementwise(math.erfc),
@@ -99,14 +87,13 @@ _OPS = {
     "Digamma": (_digamma, None),
 }
 
-for _t, (_fn, _g) in _OPS.items():
-    row(_t, I.float_unary, _kernel(_fn), None if _g is None else _grad(_g))
+for _t, (_fn, _g) in _OPS.items():  # registered as math_ops' unary ops are
+    row(_t, I.float_unary, _unary_kernel(_fn), None if _g is None else _unary_grad(_g))
 
 
 def _op(op_type: str, what: str):
-    def f(x, name=None):
-        return make(op_type, [convert_to_tensor(x)], name=name)
-    f.__name__ = f.__qualname__ = op_type.lower()
+    f = _unary(op_type)
+    f.__qualname__ = f.__name__
     f.__doc__ = (f"Elementwise {what} (TF's ``{op_type}``): a float tensor of any shape in, "
                  "the same shape and dtype out.")
     return f
