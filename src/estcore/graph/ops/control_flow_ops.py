@@ -39,7 +39,14 @@ from estcore.graph.ops import reduce_ops as R
 from estcore.graph.ops.core import convert_to_tensor, make, make_op, row
 from estcore.graph.ops.debug_ops import Assert
 from estcore.graph.ops.dynamic_ops import dynamic_row
-from estcore.graph.ops.subgraph import Body, concrete_shapes, is_op_marker, run_body, trace
+from estcore.graph.ops.subgraph import (
+    Body,
+    concrete_shapes,
+    is_op_marker,
+    outside_inputs,
+    run_body,
+    trace,
+)
 from estcore.graph.shapes import TensorShape
 
 __all__ = ["cond", "case", "map_fn"]
@@ -161,16 +168,7 @@ def _build_cond(pred, fns, name, strict, grad_of=None, out_like=None):
     stash_of = [grad_of.attrs["branches"][b].ranges for b in (0, 1)] if grad_of else [(), ()]
     bodies = [Body([(s0, e0)], flat0, st0, stash_ranges=stash_of[0]),
               Body([(s1, e1)], flat1, st1, stash_ranges=stash_of[1])]
-    caps: dict[int, object] = {}
-    var: dict[int, object] = {}
-    ctrl: dict[int, object] = {}
-    for body in bodies:
-        for t in body.captures:
-            caps.setdefault(id(t), t)
-        for t in body.variables:
-            var.setdefault(id(t), t)
-        for c in body.control:
-            ctrl.setdefault(c._id, c)
+    caps, var, ctrl = outside_inputs(bodies)
     for t in out_like or ():   # a gradient's outputs take these tensors' shapes
         (var if t.op.type == "VariableV2" else caps).setdefault(id(t), t)
     cap_list = list(caps.values())

@@ -9,7 +9,7 @@ and the scheduler see the read). So the outer plan never runs a body node: the o
 op's kernel compiles, per input shapes, a plan of the body with the captures as feeds and
 runs it when (and as often as) it decides.
 
-Owns: :class:`Body` (the traced nodes, outputs, captures), :func:`trace`,
+Owns: :class:`Body` (the traced nodes, outputs, captures), :func:`trace`, :func:`outside_inputs`,
 :func:`concrete_shapes` (the body's output shapes for concrete capture shapes, at plan
 time) and :func:`run_body`. Must not: decide what a body means (``control_flow_ops``
 does); follow a control edge out of a body when planning it (the owning op carries
@@ -31,7 +31,7 @@ from estcore.graph.registry import InferCtx, get_row
 from estcore.graph.segments import run_checked
 from estcore.graph.shapes import TensorShape
 
-__all__ = ["Body", "trace", "is_op_marker", "concrete_shapes", "run_body"]
+__all__ = ["Body", "trace", "is_op_marker", "outside_inputs", "concrete_shapes", "run_body"]
 
 _BOUND = ("VariableV2", "Const")
 MAX_PLANS = 256   # sub-plans kept per body and fetch set (oldest dropped)
@@ -120,6 +120,23 @@ class Body:
     def feeds(self) -> list:
         """The tensors its sub-plan is fed: inputs, captures, stash (in that order)."""
         return self.inputs + self.captures + self.stash
+
+
+def outside_inputs(bodies) -> tuple[dict, dict, dict]:
+    """What several bodies of one op read from outside, each once, in first-seen order:
+    ``(captures, variables, control)``, the first two by ``id`` of the tensor, control
+    ops by node id (for an op that owns all these bodies: ``Cond``, ``While``)."""
+    caps: dict[int, object] = {}
+    var: dict[int, object] = {}
+    ctrl: dict[int, object] = {}
+    for body in bodies:
+        for t in body.captures:
+            caps.setdefault(id(t), t)
+        for t in body.variables:
+            var.setdefault(id(t), t)
+        for c in body.control:
+            ctrl.setdefault(c._id, c)
+    return caps, var, ctrl
 
 
 def is_op_marker(t) -> bool:

@@ -37,7 +37,7 @@ from estcore import errors, nest
 from estcore.graph.ops import array_ops as A
 from estcore.graph.ops.core import convert_to_tensor, make, make_op, row
 from estcore.graph.ops.dynamic_ops import dynamic_row
-from estcore.graph.ops.subgraph import Body, concrete_shapes, run_body, trace
+from estcore.graph.ops.subgraph import Body, concrete_shapes, outside_inputs, run_body, trace
 from estcore.graph.shapes import TensorShape, as_shape, fmt_shape
 
 __all__ = ["while_loop"]
@@ -356,16 +356,7 @@ def while_loop(cond, body, loop_vars, shape_invariants=None, parallel_iterations
         cbody = Body([(start, c1)], c_flat, None, inputs=var_ts)
         bbody = Body([(start, var_ts[-1].op._id + 1), (b0, b1)], b_flat, structure,
                      inputs=var_ts)
-        caps: dict[int, object] = {}
-        var: dict[int, object] = {}
-        ctrl: dict[int, object] = {}
-        for bd in (cbody, bbody):
-            for t in bd.captures:
-                caps.setdefault(id(t), t)
-            for t in bd.variables:
-                var.setdefault(id(t), t)
-            for c in bd.control:
-                ctrl.setdefault(c._id, c)
+        caps, var, ctrl = outside_inputs((cbody, bbody))
         cap_list = list(caps.values())
         index = {id(t): i for i, t in enumerate(cap_list)}
         attrs = {"cond": cbody, "body": bbody, "n_max": len(max_in),
