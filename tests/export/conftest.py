@@ -80,16 +80,23 @@ def classify_model_fn(features, labels, mode):
                  predictions={"probabilities": probs})
 
 
-def cond_model_fn(features, labels, mode):
-    """Control flow in the serving graph: cond (a dense layer in one branch), case with
-    two predicates and no default (an Assert inside a branch), map_fn with a cond in its
-    body, and a nested cond."""
-    x = features["x"]
+def cond_trunk(x):
+    """The control-flow models' shared part: ``(total, logits)``, logits from a cond with
+    a dense layer in one branch and a nested cond in the other."""
     h = ec.layers.dense(x, 8, activation=ec.nn.relu)
     total = ec.reduce_sum(x)
     logits = ec.cond(total > 0.0, lambda: ec.layers.dense(h, 3, name="pos"),
                      lambda: ec.cond(total > -50.0, lambda: h[:, :3] * 2.0,
                                      lambda: h[:, 3:6] - 1.0))
+    return total, logits
+
+
+def cond_model_fn(features, labels, mode):
+    """Control flow in the serving graph: cond (a dense layer in one branch), case with
+    two predicates and no default (an Assert inside a branch), map_fn with a cond in its
+    body, and a nested cond."""
+    x = features["x"]
+    total, logits = cond_trunk(x)
     if mode != ModeKeys.PREDICT:
         return _head(logits, labels, mode)
     rows = ec.map_fn(lambda r: ec.cond(r[0] > 0.0, lambda: r[:2] * 3.0, lambda: r[2:4]), x)

@@ -75,11 +75,7 @@ def test_onnx_if_and_scan_match_predict(models, tmp_path):
 
     def model_fn(features, labels, mode):
         x = features["x"]
-        h = ec.layers.dense(x, 8, activation=ec.nn.relu)
-        total = ec.reduce_sum(x)
-        logits = ec.cond(total > 0.0, lambda: ec.layers.dense(h, 3, name="pos"),
-                         lambda: ec.cond(total > -50.0, lambda: h[:, :3] * 2.0,
-                                         lambda: h[:, 3:6] - 1.0))
+        total, logits = models.cond_trunk(x)
         if mode != ModeKeys.PREDICT:
             return models._head(logits, labels, mode)
         rows = ec.map_fn(lambda r: ec.cond(r[0] > 0.0, lambda: r[:2] * 3.0,
