@@ -185,7 +185,16 @@ EST__ISA_FN(double, _f64)
         EST__ISA_LIST(est__packb_, SFX_);                                                     \
     static void (*const g_gemm_pb##SFX_[EST_ISA__COUNT])(int, int64_t, int64_t, int64_t, T,   \
         const T *, int64_t, const T *, T, T *, int64_t, const T *, int, T *, size_t) =         \
-        EST__ISA_LIST(est__gemm_pb_, SFX_);
+        EST__ISA_LIST(est__gemm_pb_, SFX_);                                                \
+    static void (*const g_packk##SFX_[EST_ISA__COUNT])(int, const T *, int64_t, int64_t,      \
+                                                       int64_t, T *) =                        \
+        EST__ISA_LIST(est__packk_, SFX_);                                                     \
+    static void (*const g_igemm##SFX_[EST_ISA__COUNT])(int64_t, int64_t, const T *,           \
+        const int64_t *, int64_t, const int64_t *, int64_t, const T *, int64_t, T, T *,       \
+        int64_t, const T *, int) = EST__ISA_LIST(est__igemm_, SFX_);                          \
+    static void (*const g_kgemm##SFX_[EST_ISA__COUNT])(int64_t, int64_t, const T *,           \
+        const int64_t *, const int64_t *, int64_t, const T *, T, T *, int64_t) =              \
+        EST__ISA_LIST(est__kgemm_, SFX_);
 EST__ISA_PB(float, _f32)
 EST__ISA_PB(double, _f64)
 #undef EST__ISA_PB

@@ -133,6 +133,41 @@ static int conv_small_ic(const est_window *g) {
     return g->in_c <= EST_CONV_T_MAX_IC && !conv_is_direct(g);
 }
 
+/* Channels from which a convolution runs as an implicit GEMM (est__igemm: the tiles
+ * read each window tap's in_c contiguous channels straight from a zero-padded copy of
+ * one image, no im2col matrix): the forward pass from in_c channels, the input
+ * gradient (stride 1: a convolution of the padded dz with the flipped filter) from
+ * out_c. Below, a tap's few channels are too short a stretch of the product. */
+#define EST_CONV_IMPLICIT_MIN_C 8
+static int conv_implicit_fwd(const est_window *g) {
+    return !conv_is_direct(g) && g->in_c >= EST_CONV_IMPLICIT_MIN_C;
+}
+static int conv_implicit_dx(const est_window *g) {
+    return !conv_is_direct(g) && g->stride_h == 1 && g->stride_w == 1 &&
+           g->out_c >= EST_CONV_IMPLICIT_MIN_C;
+}
+
+/* The zero-padded image an implicit GEMM reads: ph x pw pixels of `c` channels, the
+ * image's pixel (iy, ix) at (iy + top, ix + left). Forward: every window of every
+ * output pixel, top/left the padding before (rows past the last window are not
+ * kept). Input gradient: dz padded by k - 1 - pad before, so that
+ * dx[iy, ix] = sum over taps (ky', kx') of dzp[iy + ky', ix + kx'] @ f[flipped tap]^T. */
+typedef struct {
+    int64_t ph, pw, c, top, left, h, w; /* h, w: the source image */
+} conv_pad;
+
+static conv_pad conv_pad_fwd(const est_window *g) {
+    conv_pad p = {(g->out_h - 1) * g->stride_h + g->k_h, (g->out_w - 1) * g->stride_w + g->k_w,
+                  g->in_c, g->pad_top, g->pad_left, g->in_h, g->in_w};
+    return p;
+}
+
+static conv_pad conv_pad_dx(const est_window *g) {
+    conv_pad p = {g->in_h + g->k_h - 1, g->in_w + g->k_w - 1, g->out_c, g->k_h - 1 - g->pad_top,
+                  g->k_w - 1 - g->pad_left, g->out_h, g->out_w};
+    return p;
+}
+
 /* Window rows (k_w * in_c elements) up to this long are copied by plain loops in
  * im2col (few input channels: a memcpy call per piece costs more than the copy). */
 #define EST_CONV_SHORT_ROW 16

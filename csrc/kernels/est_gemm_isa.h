@@ -17,6 +17,12 @@
  * different rows of C share one packed B instead of each packing its own. Same bits
  * as est__gemm_<isa>_<type> with a workspace of EST__GEMM_WS_BYTES (both keep KC;
  * see est_gemm_driver.inc).
+ *
+ * est__packk_<isa>_<type> packs a whole op(B) as one K block (same size as packb) for
+ * est__igemm_<isa>_<type>, the implicit GEMM of the convolutions: rows of op(A) are
+ * addressed through row and segment offsets instead of a materialized matrix, and
+ * est__kgemm_<isa>_<type> the filter gradient's, op(A) gathered through row and step
+ * offsets (contracts in est_gemm_driver.inc).
  */
 #ifndef ESTCORE_EST_GEMM_ISA_H
 #define ESTCORE_EST_GEMM_ISA_H
@@ -39,7 +45,15 @@
     void est__packb_##ISA##SFX_(int tb, const T *b, int64_t ldb, int64_t k, int64_t n, T *dst); \
     void est__gemm_pb_##ISA##SFX_(int ta, int64_t m, int64_t n, int64_t k, T alpha, const T *a,  \
                                   int64_t lda, const T *bp, T beta, T *c, int64_t ldc,         \
-                                  const T *bias, int relu, T *ws, size_t ws_elems);
+                                  const T *bias, int relu, T *ws, size_t ws_elems);        \
+    void est__packk_##ISA##SFX_(int tb, const T *b, int64_t ldb, int64_t k, int64_t n, T *dst); \
+    void est__igemm_##ISA##SFX_(int64_t m, int64_t n, const T *a, const int64_t *roff,         \
+                                int64_t nseg, const int64_t *aoff, int64_t kseg, const T *bp,  \
+                                int64_t ktot, T beta, T *c, int64_t ldc, const T *bias,        \
+                                int relu);                                              \
+    void est__kgemm_##ISA##SFX_(int64_t m, int64_t n, const T *a, const int64_t *roff,         \
+                                const int64_t *koff, int64_t k, const T *bp, T beta, T *c,     \
+                                int64_t ldc);
 EST__DECLARE_GEMM_ISA(generic, float, _f32)
 EST__DECLARE_GEMM_ISA(generic, double, _f64)
 #if defined(EST_HAVE_X86_GEMM)

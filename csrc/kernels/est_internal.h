@@ -54,14 +54,26 @@ EST__DECLARE_GEMM2(double, _f64)
  * by the caller for both the packing and every product reading it. est__packb_size is
  * the elements of the packed [k, n] op(B) (B^T when tb), est__packb packs it (serial),
  * est__gemm_pb is the serial GEMM of est__gemm_epi with that packed B (read only, so
- * pool tasks computing different rows of C share it); the same bits as est__gemm_epi. */
+ * pool tasks computing different rows of C share it); the same bits as est__gemm_epi.
+ * est__packk packs op(B) whole as one K block (est__packb_size elements) for
+ * est__igemm, the convolutions' implicit GEMM (contract in est_gemm_driver.inc): C
+ * rows address their A data through offsets, segment after segment, no im2col;
+ * est__kgemm, the filter gradient's, gathers op(A) through row and step offsets. */
 #define EST__DECLARE_PACKB(T, SFX_)                                                            \
     int64_t est__packb_size##SFX_(int isa, int64_t k, int64_t n);                              \
     void est__packb##SFX_(int isa, int tb, const T *b, int64_t ldb, int64_t k, int64_t n,      \
                           T *dst);                                                            \
     void est__gemm_pb##SFX_(int isa, int ta, int64_t m, int64_t n, int64_t k, T alpha,          \
                             const T *a, int64_t lda, const T *bp, T beta, T *c, int64_t ldc,   \
-                            const T *bias, int relu);
+                            const T *bias, int relu);                                  \
+    void est__packk##SFX_(int isa, int tb, const T *b, int64_t ldb, int64_t k, int64_t n,      \
+                          T *dst);                                                            \
+    void est__igemm##SFX_(int isa, int64_t m, int64_t n, const T *a, const int64_t *roff,     \
+                          int64_t nseg, const int64_t *aoff, int64_t kseg, const T *bp,        \
+                          int64_t ktot, T beta, T *c, int64_t ldc, const T *bias, int relu); \
+    void est__kgemm##SFX_(int isa, int64_t m, int64_t n, const T *a, const int64_t *roff,     \
+                          const int64_t *koff, int64_t k, const T *bp, T beta, T *c,           \
+                          int64_t ldc);
 EST__DECLARE_PACKB(float, _f32)
 EST__DECLARE_PACKB(double, _f64)
 #undef EST__DECLARE_PACKB

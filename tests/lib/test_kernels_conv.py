@@ -1,4 +1,5 @@
-"""conv2d (NHWC / HWIO, im2col + GEMM) and max / avg pooling against numpy references."""
+"""conv2d (NHWC / HWIO: implicit GEMM from 8 channels, im2col + GEMM below) and max / avg
+pooling against numpy references."""
 
 from __future__ import annotations
 
@@ -66,8 +67,13 @@ CONV_CASES = [  # (batch, h, w, c), (kh, kw, oc), strides
     ((8, 16, 16, 3), (5, 5, 8), (1, 1)),     # split over threads
     ((3, 9, 7, 8), (3, 2, 5), (2, 1)),       # in_c >= 8: filter gradient per tap slice
     ((20, 4, 4, 9), (3, 3, 6), (1, 1)),      # ... over two groups of images (16 + 4)
-    ((2, 16, 16, 80), (5, 3, 70), (1, 1)),   # kk 1200: dcol of an image in 2 chunks of rows,
-]                                            # oc > one register panel (shared packed B)
+    ((2, 16, 16, 80), (5, 3, 70), (1, 1)),   # kk 1200, oc > one register panel
+    ((2, 7, 9, 8), (4, 2, 9), (1, 1)),       # implicit GEMM both ways, even window (SAME pads
+                                             # more after), oc not a whole vector
+    ((3, 5, 6, 10), (3, 3, 33), (3, 2)),     # implicit forward with strides
+    ((1, 6, 6, 16), (5, 5, 8), (1, 1)),      # window nearly as large as the image
+    ((5, 3, 4, 12), (2, 3, 16), (1, 1)),     # images smaller than a tile of rows
+]
 
 
 @pytest.mark.smoke

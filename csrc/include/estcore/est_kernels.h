@@ -4,7 +4,7 @@
  *   est_blas.h        estcore's own packed GEMM (per-ISA micro-kernels), pool-split
  *   est_eltwise.h     activations, elementwise ops, reductions, int64 increment
  *   est_dense.h       fused dense forward / backward
- *   est_conv.h        conv2d (im2col + GEMM) and max / avg pooling, NHWC
+ *   est_conv.h        conv2d (implicit GEMM / im2col) and max / avg pooling, NHWC
  *   est_xent.h        fused (sparse) softmax cross-entropy
  *   est_optim.h       SGD, Momentum, Adagrad, RMSProp, Adam (TF1 semantics)
  *   est_program.h     prepared instruction lists run in one call

@@ -161,6 +161,12 @@ int main(void) {
                 test_conv_case(40, 9, 7, 2, 3, 3, 5, 2, 1, p);
                 test_conv_case(37, 6, 5, 1, 2, 3, 3, 1, 2, p);
                 test_conv_case(33, 6, 6, 16, 3, 3, 4, 1, 1, p);
+                /* implicit GEMMs (in_c / out_c >= 8): even windows, strides, images
+                 * smaller than a tile of rows, window near the image size */
+                test_conv_case(3, 7, 9, 8, 4, 2, 9, 1, 1, p);
+                test_conv_case(2, 5, 6, 10, 3, 3, 33, 3, 2, p);
+                test_conv_case(5, 3, 4, 12, 2, 3, 16, 1, 1, p);
+                test_conv_case(1, 6, 6, 16, 5, 5, 8, 1, 1, p);
             }
             CHECK_OK(est_gemm_set_isa(EST_ISA_AUTO));
             test_pool_case(2, 7, 7, 3, 2, 2, p, 0);

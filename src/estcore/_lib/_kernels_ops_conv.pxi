@@ -9,7 +9,8 @@ cdef class _BuilderConv(_BuilderBase):
 
     def conv2d_forward(self, x, filters, bias, out, col, strides=1, padding="VALID", act=None,
                        alpha=None):
-        """out = act(conv2d(x, filters) + bias), im2col + GEMM with a fused epilogue.
+        """out = act(conv2d(x, filters) + bias): a GEMM (implicit from 8 input channels, else
+        over blocks of im2col rows) with the bias and activation fused in its store.
 
         Args:
             x: float32/float64 (batch, in_h, in_w, in_c), NHWC.
