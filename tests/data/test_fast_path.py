@@ -1,5 +1,6 @@
 """In-memory pipelines on the C stream: which pipelines take it, and that it keeps the
-chunk path's element semantics for any number of worker threads."""
+chunk path's element semantics for any number of worker threads; unshuffled ones as
+read-only views inside ``views_scope`` (the Estimator's input)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from hypothesis import strategies as st
 from estcore.data import Dataset, Options
 from estcore.data.iterators import DatasetIterator
 from estcore.inputs import shard_scope
+from estcore.inputs.resume import resume_scope
+from estcore.inputs.views import views_scope
 
 from .conftest import values
 
@@ -169,3 +172,120 @@ def test_every_element_structure_comes_back_from_the_c_stream(element):
     ds = Dataset.from_tensor_slices(element(r["x"], r["i"])).batch(4)
     assert iter(ds).path == "c_stream"
     assert values(ds) == values(chunk_path(ds))
+
+
+# ---- views: unshuffled pipelines read by a consumer that only reads (views_scope) ------
+
+def in_views_scope(ds):
+    with views_scope():
+        return iter(ds)
+
+
+def test_unshuffled_pipelines_are_views_only_inside_the_scope():
+    plain = Dataset.from_tensor_slices(rows(10)).repeat().batch(4)
+    shuffled = Dataset.from_tensor_slices(rows(10)).shuffle(10, seed=1).batch(4)
+    assert in_views_scope(plain).path == "views"
+    assert in_views_scope(shuffled).path == "c_stream"  # a gather: the stream does it
+    assert in_views_scope(chunk_path(plain)).path == "chunks"
+    assert iter(plain).path == "c_stream"  # outside the scope: writable copies, as before
+
+
+@settings(max_examples=80, deadline=None)
+@given(n=st.integers(1, 200), batch=st.integers(1, 50), inner=st.integers(-1, 3),
+       outer=st.integers(1, 3), drop=st.booleans(), take=st.integers(-1, 20))
+def test_views_equal_the_c_stream_and_the_chunk_path(n, batch, inner, outer, drop, take):
+    if inner < 0 and take < 0:
+        take = 7  # an endless pipeline: look at a few batches
+    ds = Dataset.from_tensor_slices(rows(n)).repeat(inner).batch(batch, drop).repeat(outer)
+    ds = ds.take(take)
+    it = in_views_scope(ds)
+    assert it.path == "views"
+    got = values(it)
+    assert got == values(ds)  # the C stream
+    assert got == values(chunk_path(ds))
+
+
+def test_views_are_read_only_and_copy_nothing_inside_a_pass():
+    r = rows(10)
+    ds = Dataset.from_tensor_slices(r).repeat(2).batch(4)  # batches 0-3, 4-7, 8-1, ...
+    batches = list(in_views_scope(ds))
+    assert [b["i"].tolist() for b in batches[:3]] == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 0, 1]]
+    for b in batches:
+        for a in b.values():
+            assert not a.flags.writeable
+            with pytest.raises(ValueError, match="read-only"):
+                a[0] = 0
+    assert np.shares_memory(batches[1]["x"], r["x"])
+    assert not np.shares_memory(batches[2]["x"], r["x"])  # across the pass end: a copy
+    assert r["i"].tolist() == list(range(10)) and r["x"].flags.writeable
+
+
+def test_a_batch_longer_than_the_data_takes_its_rows_pass_after_pass():
+    ds = Dataset.from_tensor_slices(np.arange(3)).repeat().batch(8).take(2)
+    assert values(in_views_scope(ds)) == [[0, 1, 2, 0, 1, 2, 0, 1], [2, 0, 1, 2, 0, 1, 2, 0]]
+
+
+@pytest.mark.parametrize("element", [
+    lambda x, i: x,
+    lambda x, i: {"x": x, "i": i},
+    lambda x, i: (x, i),
+    lambda x, i: ({"x": x}, i),
+    lambda x, i: (x, {"i": i}),
+    lambda x, i: ({"x": x}, {"i": i, "j": i}),
+    lambda x, i: ({"a": {"x": x}}, (i, i)),
+    lambda x, i: (x, i, x),
+])
+def test_views_build_the_same_containers_as_the_c_stream(element):
+    r = rows(9)
+    ds = Dataset.from_tensor_slices(element(r["x"], r["i"])).batch(4)
+
+    def shape(e):  # containers, key order and dtypes, values aside
+        if isinstance(e, dict):
+            return (type(e), [(k, shape(v)) for k, v in e.items()])
+        if isinstance(e, tuple):
+            return (type(e), [shape(v) for v in e])
+        return (type(e), e.dtype, e.shape)
+
+    views, stream = list(in_views_scope(ds)), list(ds)
+    assert [shape(e) for e in views] == [shape(e) for e in stream]
+    assert values(views) == values(stream)
+
+
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(1, 40), batch=st.integers(1, 9), cut=st.integers(0, 30))
+def test_views_resume_where_the_state_says(n, batch, cut):
+    def make():
+        return Dataset.from_tensor_slices(np.arange(n)).repeat(2).batch(batch).repeat(2)
+
+    full = values(make())
+    cut = min(cut, len(full))
+    first = in_views_scope(make())
+    head = values(next(first) for _ in range(cut))
+    state = first.get_state()
+    with resume_scope(state), views_scope():
+        it = iter(make())
+    assert it.resumed and it.path == "views"
+    assert head + values(it) == full
+
+
+def test_views_split_between_data_parallel_workers():
+    make = lambda: Dataset.from_tensor_slices(rows(23)).repeat(2).batch(4)  # noqa: E731
+    whole = [b["i"] for b in values(make())]
+    for index in range(3):
+        with shard_scope(index, 3), views_scope():
+            it = iter(make())
+        assert it.path == "views"
+        assert [b["i"] for b in values(it)] == whole[index::3]
+
+
+@pytest.mark.parametrize("make", [
+    lambda d: d.repeat().batch(4).take(3),
+    lambda d: d.shuffle(4).repeat().batch(4).take(3),
+    lambda d: d.batch(4),
+])
+def test_an_empty_source_yields_nothing_even_repeated_forever(make):
+    # TF: repeat() of an empty dataset is empty; the C stream refused to start on it
+    # ("numpy_input_fn: could not start the input stream: invalid argument")
+    ds = make(Dataset.from_tensor_slices(np.zeros((0, 3), np.float32)))
+    assert values(ds) == [] and values(in_views_scope(ds)) == []
+    assert values(chunk_path(ds)) == []

@@ -24,6 +24,13 @@ The seed of a pass is derived from the shuffle node's seed and the pass index, a
 chunk path does (the two paths draw different numbers: the path is fixed by the
 pipeline's shape). Anything else returns None from :func:`plan` and runs on chunks.
 
+Views: an unshuffled pipeline planned with ``views=True`` (an iterator started inside
+:func:`estcore.inputs.views.views_scope`, whose consumer only reads its batches) starts no
+stream: each batch is a run of consecutive rows of the source arrays, handed out as
+read-only views of them (a batch across the end of a pass, or longer than it, is
+gathered by one ``take``, also read-only). Same elements, batch boundaries and resume
+positions as the stream; no copy and no worker thread.
+
 Must not: loop over rows in Python; decide element semantics differently from the chunk
 path (tests compare the two).
 """
@@ -89,6 +96,31 @@ def seam_layout(tree: Any, num_leaves: int) -> tuple[Any, Any, Callable | None]:
     return keys, None, repack
 
 
+def element_packer(tree: Any, num_leaves: int) -> Callable[[list], Any]:
+    """``leaves -> element`` building what ``_pipeline._Stream`` builds for ``tree``
+    (same containers and key order; see :func:`seam_layout`)."""
+    x_keys, y_keys, repack = seam_layout(tree, num_leaves)
+    if repack is not None:
+        return lambda leaves: pack(tree, leaves)
+    nx = 1 if x_keys is None else len(x_keys)
+
+    def build(leaves: list) -> Any:
+        features = leaves[0] if x_keys is None else dict(zip(x_keys, leaves[:nx], strict=True))
+        if y_keys is None:
+            return features
+        if y_keys == "":
+            return (features, leaves[nx])
+        return (features, dict(zip(y_keys, leaves[nx:], strict=True)))
+
+    return build
+
+
+def _read_only(a: np.ndarray) -> np.ndarray:
+    view = a.view()
+    view.flags.writeable = False
+    return view
+
+
 def _rows(batch: Any) -> int:
     while not isinstance(batch, np.ndarray):
         batch = batch[0] if isinstance(batch, tuple) else next(iter(batch.values()))
@@ -109,6 +141,8 @@ class FastPlan:
             sampler stream).
         table: True when streams gather by an order table (see the module docstring).
         streams: streams in all (-1: endless).
+        views: batches are read-only views of the source arrays (unshuffled only; see
+            the module docstring) instead of a stream's.
     """
 
     slices: SlicesNode
@@ -120,6 +154,7 @@ class FastPlan:
     drop_remainder: bool
     limit: int  # take after everything (-1: none)
     num_threads: int
+    views: bool = False
 
     def batches_per_stream(self) -> int:
         """Batches of one stream (-1: endless)."""
@@ -141,11 +176,12 @@ class FastPlan:
         if self.shuffle is not None and per > 0:
             for _ in range(index * self.passes_per_stream):
                 self.shuffle.next_pass()  # the passes a resumed iterator skips
+        stream = self._views if self.views else self._stream
         if self.limit < 0 and self.streams == 1 and index == 0:
-            yield from self._stream(first)  # the common case, one generator less
+            yield from stream(first)  # the common case, one generator less
             return
         while self.streams < 0 or index < self.streams:
-            for leaves in self._stream(first):
+            for leaves in stream(first):
                 yield leaves
                 if remaining > 0:
                     remaining -= 1
@@ -161,6 +197,29 @@ class FastPlan:
                                                 _pass_seed(sh.seed, sh.next_pass(), 0xB0FF))
                  for _ in range(self.passes_per_stream)]
         return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+    def _views(self, start: int) -> Iterator[Any]:
+        """The batches of one unshuffled stream from batch ``start`` on, as views."""
+        s = self.slices
+        n, size = s.num_rows, self.batch_size
+        if n == 0:
+            return
+        total = n * self.passes_per_stream if self.passes_per_stream >= 0 else -1
+        arrays = [_read_only(a) for a in s.arrays]
+        build = element_packer(s.tree, len(arrays))
+        row = start * size  # position in the stream's rows (pass after pass)
+        while total < 0 or row < total:
+            end = row + size if total < 0 else min(row + size, total)
+            if end - row < size and self.drop_remainder:
+                return
+            first = row % n
+            if first + (end - row) <= n:  # inside one pass: consecutive rows
+                leaves = [a[first:first + end - row] for a in arrays]
+            else:  # across the end of a pass
+                rows = np.arange(row, end, dtype=np.int64) % n
+                leaves = [_read_only(a.take(rows, axis=0)) for a in arrays]
+            yield build(leaves)
+            row = end
 
     def _stream(self, start: int) -> Iterator[Any]:
         s = self.slices
@@ -196,8 +255,11 @@ def _skip_prefetch(node: Node) -> Node:
     return node
 
 
-def plan(node: Node, options: Options) -> FastPlan | None:
-    """The C-stream plan of ``node``'s pipeline, or None when it has another shape."""
+def plan(node: Node, options: Options, views: bool = False) -> FastPlan | None:
+    """The C-stream plan of ``node``'s pipeline, or None when it has another shape.
+
+    ``views``: an unshuffled pipeline's batches may be read-only views of its source
+    arrays (the consumer only reads them); a shuffled one runs on the stream anyway."""
     node = _skip_prefetch(node)
     limit = -1
     if isinstance(node, TakeNode):
@@ -231,7 +293,7 @@ def plan(node: Node, options: Options) -> FastPlan | None:
     n, b = node.num_rows, batch.batch_size
     table = shuffle is not None and (shuffle.buffer_size < n
                                      or (inner != 1 and not shuffle.reshuffle))
-    if inner == 0 or outer == 0:
+    if inner == 0 or outer == 0 or n == 0:  # nothing to yield (repeat of nothing included)
         passes, streams = 1, 0
     elif inner > 0:
         passes, streams = inner, outer
@@ -244,4 +306,4 @@ def plan(node: Node, options: Options) -> FastPlan | None:
     if table and n * passes > MAX_TABLE:
         return None
     return FastPlan(node, shuffle, passes, table, streams, b, batch.drop_remainder, limit,
-                    threads)
+                    threads, views and shuffle is None)

@@ -2,8 +2,10 @@
 :class:`Iterator` (``make_one_shot_iterator`` / ``make_initializable_iterator``).
 
 A DatasetIterator starts one pass over the pipeline: on the C stream when
-:func:`estcore.data.fast.plan` matches, else over chunks. It counts the elements it has
-handed out; :meth:`DatasetIterator.get_state` is that count plus the pipeline's
+:func:`estcore.data.fast.plan` matches (an unshuffled one started inside
+:func:`estcore.inputs.views.views_scope`: read-only views of the source arrays, no
+stream), else over chunks. It counts the elements it has handed out;
+:meth:`DatasetIterator.get_state` is that count plus the pipeline's
 fingerprint and shuffle seeds (JSON). A new iterator created inside
 :func:`estcore.inputs.resume.resume_scope` with a fitting state continues exactly after
 those elements: the C stream starts at that batch, the chunk path replays the pass and
@@ -44,6 +46,7 @@ from estcore.graph.sparse_tensor import SparseTensor, pad_value
 from estcore.inputs.resume import take_resume_state
 from estcore.inputs.shard import current_shard
 from estcore.inputs.source import GET_NEXT_COLLECTION, GetNextRecord
+from estcore.inputs.views import views_allowed
 from estcore.nest import flatten, is_nested, map_structure, packer
 
 __all__ = ["DatasetIterator", "Iterator", "STATE_KIND", "fed_sources"]
@@ -106,10 +109,16 @@ class DatasetIterator:
             start = state["elements_consumed"]
         self._start_shuffles = [[sh.seed, sh.passes] for sh in self._shuffles]
         self._count = start
-        self._plan = fast.plan(node, options)
-        self.path = "c_stream" if self._plan is not None else "chunks"
+        self._plan = fast.plan(node, options, views=views_allowed())
+        self.path = ("chunks" if self._plan is None else
+                     "views" if self._plan.views else "c_stream")
         self.shard = current_shard()
-        self._gen = self._run(start) if self.shard[1] == 1 else self._sharded(start)
+        if self.shard[1] != 1:
+            self._gen = self._sharded(start)
+        elif self._plan is not None:
+            self._gen = self._plan.batches(start)  # _run's first branch, one generator less
+        else:
+            self._gen = self._run(start)
 
     def _fits(self, state: Any) -> bool:
         return (isinstance(state, dict) and state.get("kind") == STATE_KIND

@@ -19,9 +19,11 @@ A tuple/list of arrays of another length than 2 raises TF's
 ``input_fn should return (features, labels) as a len 2 tuple.``
 
 Placeholders are built from the stream's ``element_spec`` (or the first batch's
-arrays) with an unknown batch dimension; each step feeds the next batch. Structures
-are walked with :mod:`estcore.nest`. This module must not build graphs or sessions
-(the Estimator's session setup does, from the :class:`Leaf` descriptions here).
+arrays) with an unknown batch dimension; each step feeds the next batch. A Dataset's
+pass is started inside :func:`estcore.inputs.views.views_scope`: the batches are only
+fed, so an unshuffled in-memory pipeline hands out read-only views, not copies.
+Structures are walked with :mod:`estcore.nest`. This module must not build graphs or
+sessions (the Estimator's session setup does, from the :class:`Leaf` descriptions here).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from estcore.inputs.views import views_scope
 from estcore.nest import flatten_with_paths, is_nested, pack_sequence_as
 
 __all__ = ["InputSource", "make_input_source", "derive_input_seed", "flatten_structure",
@@ -218,9 +221,11 @@ def _get_next_source(result: Any) -> InputSource | None:
 def make_input_source(result: Any) -> InputSource:
     """Normalise an input_fn's return value (see the module docstring)."""
     if hasattr(result, "make_one_shot_iterator") and hasattr(result, "element_spec"):
-        return _dataset_source(iter(result))
+        with views_scope():  # the batches are only fed: they may be read-only views
+            return _dataset_source(iter(result))
     if is_nested(result) or hasattr(result, "op"):
-        source = _get_next_source(result)
+        with views_scope():
+            source = _get_next_source(result)
         if source is not None:
             return source
     if hasattr(result, "element_spec"):
