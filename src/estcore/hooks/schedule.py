@@ -134,10 +134,16 @@ class HookSchedule:
         """The hooks to call on the run numbered ``iteration`` (0-based), the global
         step being ``step`` before it (None without a global step)."""
         if (self._changed or iteration >= self._next_iteration
-                or (step is not None and step >= self._next_step)
-                or (self._next_times and any(clock() >= t for clock, t in self._next_times))):
+                or (step is not None and step >= self._next_step) or self._time_reached()):
             self._regroup(step, iteration)
         return self._group  # type: ignore[return-value]
+
+    def _time_reached(self) -> bool:
+        """Whether a clock has passed the earliest time a hook waits for on it."""
+        for clock, t in self._next_times:
+            if clock() >= t:
+                return True
+        return False
 
     def ran(self, group: HookGroup) -> None:
         """After a run that called ``group``: ask each of its hooks when it is next due."""
