@@ -1,4 +1,5 @@
-/* est_conv.c -- conv2d via im2col + GEMM, and max / avg pooling, NHWC (est_conv.h). */
+/* est_conv.c -- conv2d as implicit GEMMs (dcol + col2im for some input gradients), and max / avg
+ * pooling, NHWC (est_conv.h). */
 #include <math.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -71,7 +72,7 @@ static inline void window_range(int64_t o, int64_t stride, int64_t pad, int64_t 
     if (*k1 < *k0) *k1 = *k0;
 }
 
-/* True when conv's im2col is the input itself (1x1 window, stride 1, no padding). */
+/* True when the conv GEMM operand is the input itself (1x1 window, stride 1, no padding). */
 static int conv_is_direct(const est_window *g) {
     return g->k_h == 1 && g->k_w == 1 && g->stride_h == 1 && g->stride_w == 1;
 }
@@ -92,12 +93,6 @@ static est_status check_window(const est_window *g) {
     return EST_OK;
 }
 
-/* Input channels from which the filter gradient runs per group of images on slices of
- * taps (conv_dw_task) instead of one GEMM over the whole batch's im2col; measured on
- * the tutorial CNN (in_c 1: whole batch 5.5 ms, per group 7.1; in_c 32: 37.9 / 15.4 ms,
- * one thread). */
-#define EST_CONV_DW_MIN_IN_C 8
-
 /* Images per group of the filter gradient: at least 256 output rows (the inner
  * dimension of each group's GEMM), a constant of the geometry, never of the thread
  * count, so the summation order and the result do not depend on the split. */
@@ -110,10 +105,7 @@ static int64_t conv_dw_group(const est_window *g) {
 /* Filter gradient in fixed chunks of images (conv_dw_chunk_task), at most this many,
  * with their partial sums at most EST_CONV_DW_PARTIAL_ELEMS elements in all; a
  * geometry with fewer than 2 chunks (one group of images, or a filter too large for
- * two partial sums) keeps the paths below. Measured on the tutorial CNN's conv2
- * (5x5x32->64, batch 100, with the ReLU and bias gradients): 14.9 -> 15.3 ms on one
- * thread (the same work), 11.1 -> 8.6 ms on two (the slices of taps repacked dz per
- * task and split 25 taps unevenly). */
+ * two partial sums) splits the rows of df over the tasks instead (conv_dw_rows_task). */
 #define EST_CONV_DW_CHUNKS 16
 #define EST_CONV_DW_PARTIAL_ELEMS ((int64_t)1 << 21)
 
@@ -125,26 +117,19 @@ static int64_t conv_dw_chunks(const est_window *g) {
     return n;
 }
 
-/* Input channels up to which the forward pass and the filter gradient build the
- * transposed im2col (im2colT_rows: one strided copy per window element and output
- * row) instead of the row-major one. */
-#define EST_CONV_T_MAX_IC 3
-static int conv_small_ic(const est_window *g) {
-    return g->in_c <= EST_CONV_T_MAX_IC && !conv_is_direct(g);
-}
-
-/* Channels from which a convolution runs as an implicit GEMM (est__igemm: the tiles
- * read each window tap's in_c contiguous channels straight from a zero-padded copy of
- * one image, no im2col matrix): the forward pass from in_c channels, the input
- * gradient (stride 1: a convolution of the padded dz with the flipped filter) from
- * out_c. Below, a tap's few channels are too short a stretch of the product. */
-#define EST_CONV_IMPLICIT_MIN_C 8
-static int conv_implicit_fwd(const est_window *g) {
-    return !conv_is_direct(g) && g->in_c >= EST_CONV_IMPLICIT_MIN_C;
-}
+/* Every convolution but a 1x1 stride-1 one (whose GEMM operand is the input itself)
+ * runs its forward pass and filter gradient as implicit GEMMs (est__igemm /
+ * est__kgemm: the tiles read each window row's k_w * in_c contiguous elements
+ * straight from a zero-padded copy of the image, no im2col matrix; measured on the
+ * tutorial CNN, one thread: conv1 (1 channel) forward 2.9 -> 1.0 ms, filter gradient
+ * 3.0 -> 1.5; conv2 (32 channels) 14.9 -> 11.4 and 16.1 -> 12.3). The input gradient
+ * does so with stride 1 from this many input channels (a convolution of the padded dz
+ * with the flipped filter, vectorized over in_c: fewer leave most of a vector idle;
+ * conv2 13.6 -> 11.9 ms); otherwise dz @ f^T and col2im per chunk of rows. */
+#define EST_CONV_IMPLICIT_DX_MIN_C 16
 static int conv_implicit_dx(const est_window *g) {
     return !conv_is_direct(g) && g->stride_h == 1 && g->stride_w == 1 &&
-           g->out_c >= EST_CONV_IMPLICIT_MIN_C;
+           g->in_c >= EST_CONV_IMPLICIT_DX_MIN_C;
 }
 
 /* The zero-padded image an implicit GEMM reads: ph x pw pixels of `c` channels, the
@@ -168,19 +153,10 @@ static conv_pad conv_pad_dx(const est_window *g) {
     return p;
 }
 
-/* Window rows (k_w * in_c elements) up to this long are copied by plain loops in
- * im2col (few input channels: a memcpy call per piece costs more than the copy). */
-#define EST_CONV_SHORT_ROW 16
-
-/* The caller's scratch serves only the filter gradient's im2col (the forward pass and
- * the input gradient use per-thread scratch of a block of rows): one group of images
- * (conv_dw_group) of every tap with in_c >= 8, the whole batch's with fewer input
- * channels, none for a 1x1 stride-1 window (its im2col is the input). */
+/* The `col` scratch is no longer used by any path (kept in the API for callers). */
 int64_t est_conv2d_col_size(const est_window *g) {
-    if (conv_is_direct(g)) return 0;
-    const int64_t kk = g->k_h * g->k_w * g->in_c, per_img = g->out_h * g->out_w;
-    if (g->in_c < EST_CONV_DW_MIN_IN_C) return g->batch * per_img * kk;
-    return conv_dw_group(g) * per_img * kk;
+    (void)g;
+    return 0;
 }
 
 /* pooling job kinds; P_MAX_BWD_RELU: max backward through the ReLU that made x */

@@ -181,8 +181,8 @@ def test_conv2d_errors():
         K.conv2d_forward(x, np.ones((3, 3, 2, 4), np.float32), None, y, col)
     with pytest.raises(InvalidArgumentError, match=r"`out` must have shape \(2, 3, 3, 4\)"):
         K.conv2d_forward(x, f, None, np.empty((2, 5, 5, 4), np.float32), col)
-    with pytest.raises(InvalidArgumentError, match="`col` must have at least 486 elements"):
-        K.conv2d_forward(x, f, None, y, col[:10])
+    with pytest.raises(TypeError, match="`col` must have dtype float32 to match x"):
+        K.conv2d_forward(x, f, None, y, np.empty(4, np.float64))
     with pytest.raises(InvalidArgumentError, match="does not fit the input"):
         K.conv2d_forward(x, np.ones((7, 7, 3, 4), np.float32), None, y, col)
     with pytest.raises(InvalidArgumentError, match="`padding` must be 'SAME' or 'VALID'"):
@@ -334,15 +334,27 @@ def test_pool_errors():
         K.max_pool2d_forward(x, np.empty((1, 2, 2, 2)), "2", 2)
 
 
-def test_conv2d_col_size_covers_only_the_filter_gradient():
-    """The forward pass and the input gradient use per-thread scratch: the caller's col
-    holds the filter gradient's im2col only (whole batch with in_c < 8, one group of
-    images of >= 256 output rows otherwise, nothing for a 1x1 stride-1 window)."""
-    assert K.conv2d_col_size((100, 28, 28, 1), (5, 5, 1, 32), 1, "SAME") == 100 * 784 * 25
-    assert K.conv2d_col_size((100, 14, 14, 32), (5, 5, 32, 64), 1, "SAME") == 2 * 196 * 800
-    assert K.conv2d_col_size((1, 14, 14, 32), (5, 5, 32, 64), 1, "SAME") == 196 * 800
-    assert K.conv2d_col_size((4, 9, 9, 4), (1, 1, 4, 3), 1, "SAME") == 0
-    assert K.conv2d_col_size((4, 9, 9, 4), (1, 1, 4, 3), 2, "SAME") == 4 * 25 * 4
+def test_conv2d_needs_no_col_scratch(rng):
+    """Every path reads the input through offsets (implicit GEMMs) or keeps its scratch
+    per thread: the caller's col is no longer needed, None works and an array given is
+    left as it was."""
+    for xs, fs, s in (((100, 28, 28, 1), (5, 5, 1, 32), 1), ((100, 14, 14, 32), (5, 5, 32, 64), 1),
+                      ((4, 9, 9, 4), (1, 1, 4, 3), 1), ((4, 9, 9, 4), (1, 1, 4, 3), 2)):
+        assert K.conv2d_col_size(xs, fs, s, "SAME") == 0
+    x = rng.standard_normal((3, 6, 6, 4)).astype(np.float32)
+    f = rng.standard_normal((3, 3, 4, 16)).astype(np.float32)
+    y = np.empty((3, 6, 6, 16), np.float32)
+    dy = rng.standard_normal(y.shape).astype(np.float32)
+    dx, df = np.empty_like(x), np.empty_like(f)
+    K.conv2d_forward(x, f, None, y, None, padding="SAME")
+    K.conv2d_backward(x, f, None, dy, None, dx, df, None, padding="SAME")
+    col = np.full(7, 3.0, np.float32)
+    y2, dx2, df2 = np.empty_like(y), np.empty_like(dx), np.empty_like(df)
+    K.conv2d_forward(x, f, None, y2, col, padding="SAME")
+    K.conv2d_backward(x, f, None, dy, col, dx2, df2, None, padding="SAME")
+    np.testing.assert_array_equal(col, 3.0)
+    for a, b in ((y, y2), (dx, dx2), (df, df2)):
+        np.testing.assert_array_equal(a, b)
 
 
 def _conv_relu_pool_backward(x, f, y, dpool, k, s, padding, fold):

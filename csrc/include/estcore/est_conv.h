@@ -4,33 +4,25 @@
  * max((out - 1) * stride + k - in, 0) in total, the smaller half before (top/left);
  * VALID gives out = ceil((in - k + 1) / stride). Dilation is 1.
  *
- * Convolution from 8 input channels is an implicit GEMM (no im2col matrix): each
- * image is copied, zero-padded, into the running thread's scratch and the GEMM tiles
- * read every window tap's in_c contiguous channels straight from it, the filter packed
- * once per call and shared by all threads (est__igemm, est_gemm_driver.inc). The input
- * gradient with stride 1 and out_c >= 8 is the same kind of product: dz padded by
- * k - 1 - pad, convolved with the filter flipped and transposed per tap. The filter
- * gradient from 8 input channels gathers its GEMM operand the same way (est__kgemm:
- * for each output pixel of a group of images, the tap's channels in the padded
- * image), the group's dz packed as the other operand. Below 8 channels, and for the
- * input gradient with strides, it is im2col + GEMM without the whole batch's im2col
- * where it can: the forward pass copies a block of output-pixel rows (about 256 KiB)
- * into a per-thread scratch kept in cache and multiplies it right away; the input
- * gradient computes dcol = dz @ f^T per image in chunks of rows (about 1 MiB) into
- * that scratch and adds each chunk into dx (col2im) at once. With in_c <= 3 the
- * forward pass builds the transposed im2col (one strided copy per window element and
- * output row).
- * The filter gradient runs in fixed chunks of whole groups of images (>= 256 output
- * rows per group, at most 16 chunks, their partial sums at most 2^21 elements; a
+ * Convolution is an implicit GEMM (no im2col matrix): each image is copied,
+ * zero-padded, into the running thread's scratch and the GEMM tiles read each window
+ * row's k_w * in_c contiguous elements straight from it, the filter packed once per
+ * call and shared by all threads (est__igemm, est_gemm_driver.inc). The input
+ * gradient with stride 1 and in_c >= 16 is the same kind of product: dz padded by
+ * k - 1 - pad, convolved with the filter flipped and transposed per tap; otherwise
+ * it computes dcol = dz @ f^T per image in chunks of rows (about 1 MiB) into a
+ * per-thread scratch and adds each chunk into dx (col2im) at once. The filter
+ * gradient gathers its GEMM operand the same way (est__kgemm: for each output pixel
+ * of a group of images, a tap's channels in the padded image), the group's dz packed
+ * as the other operand, in groups of whole images (>= 256 output rows per group) and
+ * fixed chunks of groups (at most 16, their partial sums at most 2^21 elements; a
  * function of the geometry only): each chunk accumulates its own partial sum of df
- * (kept in the caller thread's shared buffer) group after group; the partial sums
- * are then added in chunk order, so the result is the same for any thread count.
- * Where that gives fewer than 2 chunks, the caller's `col` (est_conv2d_col_size()
- * elements, content undefined before and after every call) serves it: with in_c >= 8
- * the window's taps are split over tasks, each im2col-ing its taps of one group of
- * images into its own slice of `col`; with in_c < 8 it is one GEMM over the whole
- * batch's im2col. The filter HWIO [k_h,k_w,in_c,out_c] is, row-major, already the
- * [k_h*k_w*in_c, out_c] GEMM operand.
+ * (kept in the caller thread's shared buffer) and the partial sums are then added in
+ * chunk order, so the result is the same for any thread count. With fewer than 2
+ * chunks the rows of df are split over the tasks instead. A 1x1 stride-1 convolution
+ * multiplies the input itself. The filter HWIO [k_h,k_w,in_c,out_c] is, row-major,
+ * already the [k_h*k_w*in_c, out_c] GEMM operand. The `col` argument of the
+ * functions below is no longer read (est_conv2d_col_size is 0); it may be NULL.
  *
  * Pooling: max ignores padded positions; avg divides by the number of VALID
  * (non-padded) positions in each window (TF semantics). Max backward routes each
@@ -43,10 +35,10 @@
  * packed filter and filter-gradient partial sums grow on first use and live until the
  * thread exits (allocated again only for a larger convolution). Outputs must not
  * overlap inputs. Threads: split over the default pool by images (implicit GEMMs,
- * col2im, pooling), by output pixels (the im2col forward pass), by chunks of images
- * (filter gradient, then its partial sums by elements), several tasks per thread
+ * col2im, pooling), by output pixels (1x1 stride 1), by chunks of images or rows of
+ * df (filter gradient, then its partial sums by elements), several tasks per thread
  * claimed dynamically. Concurrent calls on
- * different buffers (including different `col` scratch) are fine.
+ * different buffers are fine.
  * Errors: EST_ERR_INVALID_ARGUMENT (bad geometry, NULLs, unknown activation),
  * EST_ERR_OUT_OF_MEMORY (a thread's scratch could not be allocated; outputs are then
  * undefined).
@@ -80,15 +72,14 @@ est_status est_window_init(int64_t batch, int64_t in_h, int64_t in_w, int64_t in
                            int64_t k_w, int64_t out_c, int64_t stride_h, int64_t stride_w,
                            est_padding padding, est_window *out);
 
-/* Elements of the `col` scratch (the filter gradient's im2col, see above): 0 for a 1x1
- * stride-1 window, batch*out_h*out_w*k_h*k_w*in_c with in_c < 8, else one group of
- * images' rows (>= 256, at most the batch) times k_h*k_w*in_c. Pure. */
+/* Elements of the `col` scratch: 0 (no path uses one now; kept for existing callers).
+ * Pure. */
 int64_t est_conv2d_col_size(const est_window *g);
 
 /* y = act(conv2d(x, f) + b): x [batch,in_h,in_w,in_c], f [k_h,k_w,in_c,out_c],
- * b [out_c] or NULL, y [batch,out_h,out_w,out_c], col scratch (see above).
+ * b [out_c] or NULL, y [batch,out_h,out_w,out_c], col unused (may be NULL).
  * Cost: 2*batch*out_h*out_w*k_h*k_w*in_c*out_c flops + the padded copy of the input
- * (implicit GEMM) or the im2col copy. */
+ * (implicit GEMM). */
 est_status est_conv2d_forward_f32(const est_window *g, const float *x, const float *f,
                                   const float *b, float *y, float *col, est_act act, float alpha);
 est_status est_conv2d_forward_f64(const est_window *g, const double *x, const double *f,
@@ -100,7 +91,8 @@ est_status est_conv2d_forward_f64(const est_window *g, const double *x, const do
  *   db (+)= sum over batch,h,w of dz      (skipped when db NULL)
  *   df (+)= im2col(x)^T @ dz              (skipped when df NULL)
  *   dx (+)= col2im(dz @ f^T)              (skipped when dx NULL)
- * accumulate != 0 adds into df/db/dx. col is the scratch described above. */
+ * (as products; no im2col matrix is built, see above). accumulate != 0 adds into
+ * df/db/dx. col is unused (may be NULL). */
 est_status est_conv2d_backward_f32(const est_window *g, const float *x, const float *f,
                                    const float *y, const float *dy, float *dz, float *col,
                                    float *dx, float *df, float *db, est_act act, float alpha,

@@ -38,7 +38,8 @@ cdef int _disjoint_all(str fn, _Arr **outs, list out_names, _Arr **srcs,
 
 
 cdef char *_col(str fn, object col, _Arr *ac, int kind, int64_t need) except? NULL:
-    """The im2col scratch: same dtype, C-contiguous, writeable, >= need elements."""
+    """The conv scratch (no kernel needs one now: need is 0): same dtype, C-contiguous,
+    writeable, >= need elements; None when need is 0."""
     if col is None:
         if need == 0:
             return NULL

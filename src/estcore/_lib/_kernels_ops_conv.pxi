@@ -17,8 +17,8 @@ cdef class _BuilderConv(_BuilderBase):
             filters: (k_h, k_w, in_c, out_c), HWIO (TF's layout).
             bias: (out_c,) or None.
             out: (batch, out_h, out_w, out_c), written (see conv2d_output_shape).
-            col: scratch of the same dtype with at least conv2d_col_size(...) elements;
-                its content is undefined afterwards. May be None when that size is 0.
+            col: no longer needed (conv2d_col_size is 0 for every geometry): None, or a
+                scratch array of x's dtype, which is checked and left as it was.
             strides: int, (h, w) or [1, h, w, 1]. padding: 'SAME' or 'VALID' (TF rules).
             act, alpha: as for dense_forward.
         """

@@ -493,8 +493,8 @@ def conv2d_output_shape(input_shape, filter_shape, strides=1, padding="VALID") -
 
 
 def conv2d_col_size(input_shape, filter_shape, strides=1, padding="VALID") -> int:
-    """Elements of the ``col`` scratch conv2d_forward/backward need:
-    batch * out_h * out_w * k_h * k_w * in_c."""
+    """Elements of the ``col`` scratch conv2d_forward/backward need: 0 (kept for callers
+    written when the kernels took an im2col scratch)."""
     f = _filter_hwio("conv2d_col_size", filter_shape, input_shape)
     cdef est_window g = _geometry("conv2d_col_size", input_shape, f[0], f[1], f[3], strides, padding)
     return est_conv2d_col_size(&g)
