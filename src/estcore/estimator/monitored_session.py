@@ -158,8 +158,11 @@ class HookedSession:
         if layout.step_fetched:  # the global step as it was before the run, at index -1
             values = [*values, np.int64(global_step)]
         for after, plan in zip(group.afters, layout.hook_plans, strict=True):
-            after(run_context, SessionRunValues(values[plan] if type(plan) is int
-                                                else plan(values)))
+            if plan is _no_results:  # the hook fetched nothing
+                after(run_context, _NO_VALUES)
+            else:
+                after(run_context, SessionRunValues(values[plan] if type(plan) is int
+                                                    else plan(values)))
         if group.scheduled:
             self._schedule.ran(group)
         self._iteration += 1
@@ -191,6 +194,9 @@ class _StepContext(SessionRunContext):
 
 def _no_results(values: Sequence) -> None:
     return None
+
+
+_NO_VALUES = SessionRunValues(None)  # what a hook that fetched nothing gets (immutable)
 
 
 class _Layout:
