@@ -111,7 +111,7 @@ static int64_t conv_dw_group(const est_window *g) {
 
 static int64_t conv_dw_chunks(const est_window *g) {
     const int64_t grp = conv_dw_group(g), groups = g->batch > 0 ? (g->batch + grp - 1) / grp : 0;
-    const int64_t filt = g->k_h * g->k_w * g->in_c * g->out_c;
+    const int64_t filt = (g->k_h * g->k_w * g->in_c + 1) * g->out_c; /* df and db */
     int64_t n = groups < EST_CONV_DW_CHUNKS ? groups : EST_CONV_DW_CHUNKS;
     if (filt > 0 && n > EST_CONV_DW_PARTIAL_ELEMS / filt) n = EST_CONV_DW_PARTIAL_ELEMS / filt;
     return n;

@@ -105,26 +105,33 @@ def test_conv2d_forward_backward(case, padding, dtype, num_threads, gemm_isa, rn
         np.testing.assert_allclose(got, 2 * want, rtol=10 * rtol, atol=10 * rtol)
 
 
-@pytest.mark.parametrize("in_c", [3, 16])
-def test_conv2d_filter_gradient_same_bits_for_any_thread_count(in_c, rng):
-    """The filter gradient is the same chain of sums whatever the split (taps over
-    threads for in_c >= 8, the whole-batch GEMM below): bit-identical at 1 and 2 threads."""
+@pytest.mark.parametrize("in_c", [1, 3, 16])
+def test_conv2d_filter_and_bias_gradients_same_bits_for_any_thread_count(in_c, rng):
+    """The filter gradient (and the bias gradient computed with it) are the same chains
+    of sums whatever the split (fixed chunks of images summed in chunk order):
+    bit-identical at 1, 2 and 3 threads, accumulate included."""
     x = rng.standard_normal((24, 6, 6, in_c)).astype(np.float32)
     f = rng.standard_normal((5, 5, in_c, 16)).astype(np.float32)
     oshape = K.conv2d_output_shape(x.shape, f.shape, 1, "SAME")
-    col = np.empty(K.conv2d_col_size(x.shape, f.shape, 1, "SAME"), np.float32)
     dy = rng.standard_normal(oshape).astype(np.float32)
     before = K.get_num_threads()
     got = []
     try:
-        for t in (1, 2):
+        for t in (1, 2, 3):
             K.set_num_threads(t)
-            df = np.empty_like(f)
-            K.conv2d_backward(x, f, None, dy, col, None, df, None, padding="SAME")
-            got.append(df)
+            df, db = np.empty_like(f), np.empty(16, np.float32)
+            K.conv2d_backward(x, f, None, dy, None, None, df, db, padding="SAME")
+            df2, db2 = df.copy(), db.copy()
+            K.conv2d_backward(x, f, None, dy, None, None, df2, db2, padding="SAME",
+                              accumulate=True)
+            got.append((df, db, df2, db2))
     finally:
         K.set_num_threads(before)
-    np.testing.assert_array_equal(got[0], got[1])
+    for other in got[1:]:
+        for a, b in zip(got[0], other, strict=True):
+            np.testing.assert_array_equal(a, b)
+    np.testing.assert_allclose(got[0][1], dy.sum(axis=(0, 1, 2)), rtol=1e-5, atol=1e-4)
+    np.testing.assert_allclose(got[0][3], 2 * got[0][1], rtol=1e-6)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

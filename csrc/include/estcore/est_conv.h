@@ -18,8 +18,10 @@
  * fixed chunks of groups (at most 16, their partial sums at most 2^21 elements; a
  * function of the geometry only): each chunk accumulates its own partial sum of df
  * (kept in the caller thread's shared buffer) and the partial sums are then added in
- * chunk order, so the result is the same for any thread count. With fewer than 2
- * chunks the rows of df are split over the tasks instead. A 1x1 stride-1 convolution
+ * chunk order, so the result is the same for any thread count; the bias gradient
+ * rides along (each group's column sums of dz, taken while the group's dz is in cache
+ * from its packing, into the chunk's partial sum). With fewer than 2 chunks the rows
+ * of df are split over the tasks instead (and db is a separate sum over dz). A 1x1 stride-1 convolution
  * multiplies the input itself. The filter HWIO [k_h,k_w,in_c,out_c] is, row-major,
  * already the [k_h*k_w*in_c, out_c] GEMM operand. The `col` argument of the
  * functions below is no longer read (est_conv2d_col_size is 0); it may be NULL.
