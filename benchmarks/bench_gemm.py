@@ -5,7 +5,9 @@ dW = x^T dz and dx = dz W^T of each layer) and the tutorial CNN's im2col GEMMs a
 batch 100 (conv1 5x5x1->32 and conv2 5x5x32->64 on 28x28 / 14x14, SAME: forward,
 filter gradient col^T dz, input-gradient dcol = dz f^T; dense 3136->1024 and
 1024->10). float32, C-contiguous operands, transposes as flags (numpy gets the
-transposed views; both read the same memory).
+transposed views; both read the same memory). The conv kernels themselves no longer
+build these im2col products (they run implicit GEMMs, ``bench_kernels.py`` times them
+against numpy's im2col); the shapes stay as a GEMM benchmark of sizes a CNN has.
 
 Contenders: ``numpy`` (numpy.matmul into a preallocated out, numpy's OpenBLAS limited
 to the same thread count with threadpoolctl) and ``estcore`` (``_kernels.gemm``: the
