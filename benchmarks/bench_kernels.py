@@ -70,27 +70,62 @@ def dense_backward_fns(batch, n_in, n_out):
     return numpy_backward, prog
 
 
+def _im2col(x, k):
+    """The SAME-padded stride-1 im2col of x [batch, size, size, c]: [batch*size*size, k*k*c]."""
+    batch, size, _, c = x.shape
+    pad = (k - 1) // 2, k // 2
+    xp = np.pad(x, ((0, 0), pad, pad, (0, 0)))
+    win = np.lib.stride_tricks.sliding_window_view(xp, (k, k), axis=(1, 2))
+    return win.transpose(0, 1, 2, 4, 5, 3).reshape(batch * size * size, k * k * c)
+
+
 def conv_fns(batch=64, size=28, c_in=1, c_out=32, k=5):
     """(numpy im2col reference, estcore program): relu(conv2d(x, f, SAME) + b)."""
     rng = np.random.default_rng(0)
     x = rng.standard_normal((batch, size, size, c_in), dtype=np.float32)
     f = (rng.standard_normal((k, k, c_in, c_out), dtype=np.float32) / k).astype(np.float32)
     b = rng.standard_normal(c_out, dtype=np.float32)
-    pad = (k - 1) // 2, k // 2
 
     def numpy_conv():
-        xp = np.pad(x, ((0, 0), pad, pad, (0, 0)))
-        win = np.lib.stride_tricks.sliding_window_view(xp, (k, k), axis=(1, 2))
-        col = win.transpose(0, 1, 2, 4, 5, 3).reshape(batch * size * size, k * k * c_in)
+        col = _im2col(x, k)
         return np.maximum(col @ f.reshape(-1, c_out) + b, 0).reshape(batch, size, size, c_out)
 
     y = np.empty((batch, size, size, c_out), np.float32)
-    col = np.empty(K.conv2d_col_size(x.shape, f.shape, 1, "SAME"), np.float32)
     prog = K.Program()
-    prog.conv2d_forward(x, f, b, y, col, strides=1, padding="SAME", act="relu")
+    prog.conv2d_forward(x, f, b, y, None, strides=1, padding="SAME", act="relu")
     prog.run()
     np.testing.assert_allclose(y, numpy_conv(), rtol=1e-4, atol=1e-4)  # same problem
     return numpy_conv, prog
+
+
+def conv_backward_fns(batch=100, size=14, c_in=32, c_out=64, k=5):
+    """(numpy im2col reference, estcore program): the filter, bias and input gradients of
+    a SAME stride-1 conv (default: the tutorial CNN's second conv at batch 100). numpy:
+    df = col^T dz, db = column sums, dcol = dz f^T added back window tap by tap."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((batch, size, size, c_in), dtype=np.float32)
+    f = (rng.standard_normal((k, k, c_in, c_out), dtype=np.float32) / k).astype(np.float32)
+    dz = rng.standard_normal((batch, size, size, c_out), dtype=np.float32)
+    p0 = (k - 1) // 2
+
+    def numpy_backward():
+        dz2 = dz.reshape(-1, c_out)
+        df = (_im2col(x, k).T @ dz2).reshape(f.shape)
+        db = dz2.sum(axis=0)
+        dcol = (dz2 @ f.reshape(-1, c_out).T).reshape(batch, size, size, k, k, c_in)
+        dxp = np.zeros((batch, size + k - 1, size + k - 1, c_in), np.float32)
+        for ky in range(k):
+            for kx in range(k):
+                dxp[:, ky:ky + size, kx:kx + size] += dcol[:, :, :, ky, kx]
+        return df, db, dxp[:, p0:p0 + size, p0:p0 + size]
+
+    dx, df, db = np.empty_like(x), np.empty_like(f), np.empty(c_out, np.float32)
+    prog = K.Program()
+    prog.conv2d_backward(x, f, None, dz, None, dx, df, db, strides=1, padding="SAME")
+    prog.run()
+    for got, want in zip((df, db, dx), numpy_backward(), strict=True):  # same problem
+        np.testing.assert_allclose(got, want, rtol=1e-3, atol=1e-2)
+    return numpy_backward, prog
 
 
 def _run(benchmark, impl, numpy_fn, prog, group):
@@ -137,6 +172,18 @@ def test_dense_forward_immediate(benchmark, impl):
 def test_conv2d_forward(benchmark, impl):
     numpy_fn, prog = conv_fns()
     _run(benchmark, impl, numpy_fn, prog, "conv2d_forward 64x28x28x1 -> 32x5x5 SAME relu")
+
+
+@pytest.mark.parametrize("impl", IMPLS)
+def test_conv2d_forward_cnn_conv2(benchmark, impl):
+    numpy_fn, prog = conv_fns(100, 14, 32, 64)
+    _run(benchmark, impl, numpy_fn, prog, "conv2d_forward 100x14x14x32 -> 64x5x5 SAME relu")
+
+
+@pytest.mark.parametrize("impl", IMPLS)
+def test_conv2d_backward_cnn_conv2(benchmark, impl):
+    numpy_fn, prog = conv_backward_fns()
+    _run(benchmark, impl, numpy_fn, prog, "conv2d_backward 100x14x14x32 -> 64x5x5 SAME")
 
 
 def mlp_step_calls(batch=1, sizes=(4, 4, 4, 2), dtype=np.float32):
@@ -219,7 +266,9 @@ def main():  # pragma: no cover - a manual report
           f"{'np/1t':>6} {'np/2t':>6}")
     cases = [("dense_forward", s, dense_forward_fns(*s)) for s in DENSE_SIZES]
     cases += [("dense_backward", s, dense_backward_fns(*s)) for s in DENSE_SIZES]
-    cases += [("conv2d_forward", (64, 28, 32), conv_fns())]
+    cases += [("conv2d_forward", (64, 28, 32), conv_fns()),
+              ("conv2d_forward", (100, 14, 64), conv_fns(100, 14, 32, 64)),
+              ("conv2d_backward", (100, 14, 64), conv_backward_fns())]
     before = K.get_num_threads()
     for name, size, (numpy_fn, prog) in cases:
         t = _interleaved_medians(numpy_fn, prog)
