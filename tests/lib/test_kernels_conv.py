@@ -292,6 +292,24 @@ def test_max_pool_ties_route_to_first_max():
     np.testing.assert_array_equal(dx.ravel(), [1, 0, 0, 0])
 
 
+def test_max_pool_backward_of_tiling_windows_adds_into_zero(rng):
+    """Windows that tile the image write dx without a zeroing pass, as 0 + value: a -0.0
+    gradient arrives as +0.0, as when it is added into a zeroed dx (TF's result), and
+    every element outside the picks is written."""
+    x = rng.standard_normal((2, 4, 6, 20)).astype(np.float32)
+    dy = rng.standard_normal((2, 2, 3, 20)).astype(np.float32)
+    dy[..., ::3] = -0.0
+    dx = np.full_like(x, np.nan)
+    K.max_pool2d_backward(x, dy, dx, 2, 2)
+    want = np.zeros_like(x)
+    for n, oy, ox, ch in np.ndindex(dy.shape):
+        win = x[n, 2 * oy:2 * oy + 2, 2 * ox:2 * ox + 2, ch]
+        ky, kx = np.unravel_index(np.argmax(win), win.shape)  # first maximum, row-major
+        want[n, 2 * oy + ky, 2 * ox + kx, ch] = 0.0 + dy[n, oy, ox, ch]
+    np.testing.assert_array_equal(dx, want)
+    assert not np.signbit(dx[dx == 0]).any()  # no -0.0 (assert_array_equal can't tell)
+
+
 def test_max_pool_nan_propagates():
     x = np.array([1.0, np.nan, 3.0, 2.0]).reshape(1, 2, 2, 1)
     y = np.empty((1, 1, 1, 1))
