@@ -105,6 +105,40 @@ def test_conv2d_forward_backward(case, padding, dtype, num_threads, gemm_isa, rn
         np.testing.assert_allclose(got, 2 * want, rtol=10 * rtol, atol=10 * rtol)
 
 
+@pytest.mark.parametrize("seed", range(60))
+def test_conv2d_random_geometries(seed):
+    """Random sizes, windows, strides, paddings, channel counts (1 to 33 in, 1 to 65
+    out), dtypes and thread counts: every path (implicit GEMMs, the stride-1 input
+    gradient, dcol + col2im, 1x1) against the numpy reference."""
+    rng = np.random.default_rng(seed)
+    b, h, w = (int(v) for v in rng.integers(1, [5, 12, 12]))
+    c = int(rng.choice([1, 2, 3, 5, 8, 16, 17, 33]))
+    oc = int(rng.choice([1, 3, 8, 16, 17, 40, 65]))
+    kh, kw = (int(v) for v in rng.integers(1, 6, 2))
+    strides = tuple(int(v) for v in rng.integers(1, 4, 2))
+    padding = "VALID" if rng.random() < 0.4 and kh <= h and kw <= w else "SAME"
+    dtype = np.float64 if seed % 3 == 0 else np.float32
+    x = rng.standard_normal((b, h, w, c)).astype(dtype)
+    f = rng.standard_normal((kh, kw, c, oc)).astype(dtype)
+    bias = rng.standard_normal(oc).astype(dtype)
+    oshape = K.conv2d_output_shape(x.shape, f.shape, strides, padding)
+    y, dy = np.empty(oshape, dtype), rng.standard_normal(oshape).astype(dtype)
+    dx, df, db = np.empty_like(x), np.empty_like(f), np.empty_like(bias)
+    before = K.get_num_threads()
+    try:
+        K.set_num_threads(int(rng.integers(1, 4)))
+        K.conv2d_forward(x, f, bias, y, None, strides, padding)
+        K.conv2d_backward(x, f, None, dy, None, dx, df, db, strides=strides, padding=padding)
+    finally:
+        K.set_num_threads(before)
+    rdx, rdf, rdb = conv_grads_ref(x, f, dy.astype(np.float64), strides, padding)
+    tol = 10 * RTOL[np.dtype(dtype)]
+    for got, want in ((y, conv_ref(x, f, bias, strides, padding)), (dx, rdx), (df, rdf),
+                      (db, rdb)):
+        scale = np.abs(want).max() + 1
+        np.testing.assert_allclose(got / scale, want / scale, rtol=0, atol=tol)
+
+
 @pytest.mark.parametrize("in_c", [1, 3, 16])
 def test_conv2d_filter_and_bias_gradients_same_bits_for_any_thread_count(in_c, rng):
     """The filter gradient (and the bias gradient computed with it) are the same chains
