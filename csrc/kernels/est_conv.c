@@ -1,5 +1,5 @@
-/* est_conv.c -- conv2d as implicit GEMMs (dcol + col2im for some input gradients), and max / avg
- * pooling, NHWC (est_conv.h). */
+/* est_conv.c -- conv2d as implicit GEMMs (dcol + col2im for some input gradients) and
+ * max / avg pooling, NHWC (est_conv.h). */
 #include <math.h>
 #include <stdatomic.h>
 #include <string.h>

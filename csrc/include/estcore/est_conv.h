@@ -21,10 +21,11 @@
  * chunk order, so the result is the same for any thread count; the bias gradient
  * rides along (each group's column sums of dz, taken while the group's dz is in cache
  * from its packing, into the chunk's partial sum). With fewer than 2 chunks the rows
- * of df are split over the tasks instead (and db is a separate sum over dz). A 1x1 stride-1 convolution
- * multiplies the input itself. The filter HWIO [k_h,k_w,in_c,out_c] is, row-major,
- * already the [k_h*k_w*in_c, out_c] GEMM operand. The `col` argument of the
- * functions below is no longer read (est_conv2d_col_size is 0); it may be NULL.
+ * of df are split over the tasks instead (and db is a separate sum over dz). A 1x1
+ * stride-1 convolution multiplies the input itself. The filter HWIO
+ * [k_h,k_w,in_c,out_c] is, row-major, already the [k_h*k_w*in_c, out_c] GEMM operand.
+ * The `col` argument of the functions below is no longer read (est_conv2d_col_size
+ * is 0); it may be NULL.
  *
  * Pooling: max ignores padded positions; avg divides by the number of VALID
  * (non-padded) positions in each window (TF semantics). Max backward routes each
