@@ -15,16 +15,6 @@ RNG = np.random.default_rng(3)
 f64 = ec.float64
 
 
-def _fd(f, x, eps=1e-6):
-    g = np.zeros_like(x)
-    for j in range(x.size):
-        xp, xm = x.copy().reshape(-1), x.copy().reshape(-1)
-        xp[j] += eps
-        xm[j] -= eps
-        g.reshape(-1)[j] = (f(xp.reshape(x.shape)) - f(xm.reshape(x.shape))) / (2 * eps)
-    return g
-
-
 def test_only_the_taken_branch_has_side_effects(capsys):
     p = ec.placeholder(ec.bool, [])
     v = ec.Variable(0.0)
@@ -66,7 +56,7 @@ def test_an_assert_in_the_branch_not_taken_does_not_fire():
         sess.run(z, {x: [-1.0, 2.0]})
 
 
-def test_gradients_flow_through_the_taken_branch():
+def test_gradients_flow_through_the_taken_branch(numeric_gradient):
     x = ec.placeholder(f64, [2, 3])
     p = ec.placeholder(ec.bool, [])
     w = ec.Variable(RNG.normal(size=(3, 2)))
@@ -82,10 +72,10 @@ def test_gradients_flow_through_the_taken_branch():
                 yy = np.tanh(xx @ wv) if pv else np.exp(xx[:, :2]) * 2.0
                 return float(np.sum(yy * yy))
             gxv, gwv = sess.run([gx, gw], {x: xv, p: pv})
-            np.testing.assert_allclose(gxv, _fd(f, xv), rtol=1e-6, atol=1e-8)
+            np.testing.assert_allclose(gxv, numeric_gradient(f, xv), rtol=1e-6, atol=1e-8)
             if pv:
                 np.testing.assert_allclose(
-                    gwv, _fd(lambda ww: float(np.sum(np.tanh(xv @ ww) ** 2)), wv),
+                    gwv, numeric_gradient(lambda ww: float(np.sum(np.tanh(xv @ ww) ** 2)), wv),
                     rtol=1e-6, atol=1e-8)
             else:
                 np.testing.assert_array_equal(gwv, np.zeros((3, 2)))
@@ -189,7 +179,7 @@ def test_case_picks_the_first_true_predicate_default_and_exclusive():
         case([ec.less(x, 0)])
 
 
-def test_map_fn_matches_numpy_and_differentiates():
+def test_map_fn_matches_numpy_and_differentiates(numeric_gradient):
     x = ec.placeholder(f64, [None, 3])
     w = ec.Variable(RNG.normal(size=(3,)))
     y = map_fn(lambda r: ec.reduce_sum(ec.square(r) * w), x)
@@ -200,10 +190,10 @@ def test_map_fn_matches_numpy_and_differentiates():
         wv = sess.run(w)
         yv, gxv, gwv = sess.run([y, gx, gw], {x: xv})
     np.testing.assert_allclose(yv, (xv ** 2) @ wv)
-    np.testing.assert_allclose(gxv, _fd(lambda a: float(np.sum(((a ** 2) @ wv) ** 2)), xv),
-                               rtol=1e-6)
-    np.testing.assert_allclose(gwv, _fd(lambda b: float(np.sum(((xv ** 2) @ b) ** 2)), wv),
-                               rtol=1e-6)
+    np.testing.assert_allclose(
+        gxv, numeric_gradient(lambda a: float(np.sum(((a ** 2) @ wv) ** 2)), xv), rtol=1e-6)
+    np.testing.assert_allclose(
+        gwv, numeric_gradient(lambda b: float(np.sum(((xv ** 2) @ b) ** 2)), wv), rtol=1e-6)
 
 
 def test_map_fn_structures_dtype_and_zero_elements():

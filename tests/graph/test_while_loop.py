@@ -122,17 +122,7 @@ def test_bad_arguments_are_named():
                    maximum_iterations=2.5)
 
 
-def _numeric(f, x, eps=1e-6):
-    g = np.zeros_like(x)
-    for j in np.ndindex(x.shape):
-        xp, xm = x.copy(), x.copy()
-        xp[j] += eps
-        xm[j] -= eps
-        g[j] = (f(xp) - f(xm)) / (2 * eps)
-    return g
-
-
-def test_gradients_match_finite_differences_for_any_iteration_count():
+def test_gradients_match_finite_differences_for_any_iteration_count(numeric_gradient):
     f64 = ec.float64
     w = ec.Variable(np.array([1.5, -0.5]), dtype=f64)
     c = ec.placeholder_with_default(np.float64(0.3), [])
@@ -156,12 +146,12 @@ def test_gradients_match_finite_differences_for_any_iteration_count():
         sess.run(ec.global_variables_initializer())
         for n in (0, 1, 3, 9):
             a, b, cc = sess.run([gx, gw, gc], {x: xv, lim: n})
-            np.testing.assert_allclose(a, _numeric(lambda v, n=n: ref(v, n=n), xv),
+            np.testing.assert_allclose(a, numeric_gradient(lambda v, n=n: ref(v, n=n), xv),
                                        rtol=1e-6, atol=1e-8)
             np.testing.assert_allclose(
-                b, _numeric(lambda v, n=n: ref(xv, wv=v, n=n), w0), rtol=1e-6, atol=1e-8)
+                b, numeric_gradient(lambda v, n=n: ref(xv, wv=v, n=n), w0), rtol=1e-6, atol=1e-8)
             np.testing.assert_allclose(
-                cc, _numeric(lambda v, n=n: ref(xv, cv=float(v), n=n), np.array(0.3)),
+                cc, numeric_gradient(lambda v, n=n: ref(xv, cv=float(v), n=n), np.array(0.3)),
                 rtol=1e-6, atol=1e-8)
 
 
