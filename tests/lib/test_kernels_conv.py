@@ -344,6 +344,40 @@ def test_max_pool_backward_of_tiling_windows_adds_into_zero(rng):
     assert not np.signbit(dx[dx == 0]).any()  # no -0.0 (assert_array_equal can't tell)
 
 
+@pytest.mark.parametrize("k", [2, 3])
+@pytest.mark.parametrize("c", [16, 32, 48])
+def test_max_pool_backward_tiling_windows_same_bits_on_every_isa(k, c, gemm_isa, num_threads,
+                                                                 rng):
+    """The tiling-window backward has a vector path (AVX-512, float32, channels a
+    multiple of 16, est_conv.c): every ISA gives the same dx bit for bit as the
+    reference rule, with ties, NaNs, -0.0 gradients and the ReLU fold (only a maximum
+    > 0 passes)."""
+    shape = (3, 2 * k, 3 * k, c)
+    x = np.round(rng.standard_normal(shape) * 1.5).astype(np.float32)  # ties and zeros
+    x[rng.random(shape) < 0.1] = np.nan
+    dy = rng.standard_normal((3, 2, 3, c)).astype(np.float32)
+    dy[..., ::5] = -0.0
+    for relu in (False, True):
+        want = np.zeros_like(x)
+        for n, oy, ox, ch in np.ndindex(dy.shape):
+            win = x[n, k * oy:k * oy + k, k * ox:k * ox + k, ch].ravel()
+            nans = np.flatnonzero(np.isnan(win))
+            pick = int(nans[0]) if nans.size else int(np.argmax(win))
+            g = dy[n, oy, ox, ch] if not relu or win[pick] > 0 else np.float32(0)
+            want[n, k * oy + pick // k, k * ox + pick % k, ch] = np.float32(0) + g
+        if relu:  # the pool gradient folded into a relu conv's backward (x: its output)
+            xin = rng.standard_normal(shape[:3] + (1,)).astype(np.float32)
+            f = rng.standard_normal((3, 3, 1, c)).astype(np.float32)
+            prog, out = _conv_relu_pool_backward(xin, f, x, dy, k, k, "VALID", fold=True)
+            prog.run()
+            dx = out[0]
+        else:
+            dx = np.full_like(x, np.nan)
+            K.max_pool2d_backward(x, dy, dx, k, k)
+        np.testing.assert_array_equal(dx, want)
+        assert not np.signbit(dx[dx == 0]).any()
+
+
 def test_max_pool_nan_propagates():
     x = np.array([1.0, np.nan, 3.0, 2.0]).reshape(1, 2, 2, 1)
     y = np.empty((1, 1, 1, 1))
