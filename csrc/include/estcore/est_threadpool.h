@@ -48,9 +48,13 @@
  * with its own tasks, waits for it; the split run is then slower than running every
  * task on the caller. est_parallel_for times each split run (the caller's own tasks
  * and the whole run); a run that gained nothing (est__guard_update) makes the next
- * runs inline for a back-off period (1 ms, doubling while split runs keep losing,
- * and at least 32 times the time the losing run waited; at most 1 s; reset by a run
- * that gains), after which one split run probes again.
+ * runs inline for a back-off period (1 ms after a first loss; then doubling while
+ * split runs keep losing, and at least 32 times the time the losing run waited; at
+ * most 1 s; reset by a run that gains), after which one split run probes again.
+ * A single loss is often not contention: a worker's first run of a kernel, touching
+ * its fresh scratch, took 30-65 ms in the tutorial CNN's first step, and when that
+ * one loss set a 1 s inline period the next 10-14 steps ran on one thread (68 ms
+ * instead of 36).
  * Load sensing (default pool only) acts before the loss: every 1 ms at most a split
  * run counts the machine's runnable threads (/proc/loadavg) into a moving average of
  * the threads that are not the pool's, and only as many workers help as there are
@@ -144,11 +148,14 @@ typedef struct est__run_stats {
  * EST__GUARD_MIN_WAIT_NS for the workers, gained nothing because a worker was
  * preempted (a worker's wake-up latency, tens of us, never counts: it costs small
  * runs a little and must not turn off the split of the large ones): it returns the
- * inline period to apply now, the larger of *backoff and EST__GUARD_WASTE_FACTOR
- * times the time the caller sat waiting (total - own), capped at EST__GUARD_MAX_NS,
- * and doubles *backoff. The waste term bounds what probing costs on a busy machine:
- * one probe that waited a whole time slice (tens of ms when the run queue is long)
- * is followed by at least 32 times as long inline, so probes cost at most ~3%.
+ * inline period to apply now and doubles *backoff: EST__GUARD_MIN_NS for the first
+ * loss after a gain (*backoff at EST__GUARD_MIN_NS: one slow run may be a one-off,
+ * such as a worker's first touch of its scratch), else the larger of *backoff and
+ * EST__GUARD_WASTE_FACTOR times the time the caller sat waiting (total - own),
+ * capped at EST__GUARD_MAX_NS. The waste term bounds what probing costs on a busy
+ * machine: from the second loss in a row, a probe that waited a whole time slice
+ * (tens of ms when the run queue is long) is followed by at least 32 times as long
+ * inline, so probes cost at most ~3% (plus the one short pause of the first loss).
  * A run that gained resets *backoff to EST__GUARD_MIN_NS and returns 0. A run with
  * no estimate (the caller ran none or all of the tasks) returns 0, *backoff kept. */
 static inline int64_t est__guard_update(const est__run_stats *s, int64_t *backoff) {
@@ -158,6 +165,10 @@ static inline int64_t est__guard_update(const est__run_stats *s, int64_t *backof
     if (s->total_ns - s->own_ns >= EST__GUARD_MIN_WAIT_NS &&
         s->total_ns * 10 * s->own_tasks >= 9 * s->own_ns * s->n_tasks) {
         int64_t now = *backoff < EST__GUARD_MIN_NS ? EST__GUARD_MIN_NS : *backoff;
+        if (now == EST__GUARD_MIN_NS) { /* the first loss after a gain: a short pause */
+            *backoff = 2 * EST__GUARD_MIN_NS;
+            return EST__GUARD_MIN_NS;
+        }
         int64_t waited = s->total_ns - s->own_ns;
         if (waited > EST__GUARD_MAX_NS / EST__GUARD_WASTE_FACTOR) waited = EST__GUARD_MAX_NS;
         else waited *= EST__GUARD_WASTE_FACTOR;

@@ -109,8 +109,9 @@ static void test_default_pool_resize(void) {
     CHECK_OK(est_set_num_threads(1)); /* leaves no workers behind at exit */
 }
 
-/* The contention guard's policy: a split run that gained nothing starts an inline
- * period that doubles while runs keep losing (capped); a run that gained resets it;
+/* The contention guard's policy: a split run that gained nothing starts a short
+ * inline period; from the second loss in a row the period doubles while runs keep
+ * losing and is at least 32 times the wait (capped); a run that gained resets it;
  * runs without an estimate change nothing. */
 static void test_guard_policy(void) {
     int64_t backoff = EST__GUARD_MIN_NS;
@@ -121,13 +122,20 @@ static void test_guard_policy(void) {
     est__run_stats late = {2, 1, 100000, 190000};
     CHECK(est__guard_update(&late, &backoff) == 0 && backoff == EST__GUARD_MIN_NS);
     est__run_stats loss = {2, 1, 100000, 400000};  /* waited 300 us for the worker */
-    CHECK(est__guard_update(&loss, &backoff) == 32 * 300000); /* 9.6 ms > 1 ms */
+    est__run_stats slice = {2, 1, 100000, 40100000}; /* waited 40 ms */
+    /* a first loss, however long it waited: a short pause only */
+    CHECK(est__guard_update(&slice, &backoff) == EST__GUARD_MIN_NS);
     CHECK(backoff == 2 * EST__GUARD_MIN_NS);
-    CHECK(est__guard_update(&loss, &backoff) == 32 * 300000);
+    CHECK(est__guard_update(&gain, &backoff) == 0 && backoff == EST__GUARD_MIN_NS);
+    CHECK(est__guard_update(&loss, &backoff) == EST__GUARD_MIN_NS);
+    CHECK(backoff == 2 * EST__GUARD_MIN_NS);
+    CHECK(est__guard_update(&loss, &backoff) == 32 * 300000); /* 9.6 ms > 2 ms */
     CHECK(backoff == 4 * EST__GUARD_MIN_NS);
-    for (int i = 0; i < 3; i++) est__guard_update(&loss, &backoff); /* 32 ms */
+    CHECK(est__guard_update(&loss, &backoff) == 32 * 300000);
+    CHECK(backoff == 8 * EST__GUARD_MIN_NS);
+    for (int i = 0; i < 2; i++) est__guard_update(&loss, &backoff); /* 32 ms */
     CHECK(est__guard_update(&loss, &backoff) == 32 * EST__GUARD_MIN_NS); /* > 9.6 ms */
-    est__run_stats slice = {2, 1, 100000, 40100000}; /* waited 40 ms: capped at 1 s */
+    /* a loss in a streak that waited 40 ms: 32 x 40 ms capped at 1 s */
     CHECK(est__guard_update(&slice, &backoff) == EST__GUARD_MAX_NS);
     for (int i = 0; i < 20; i++) est__guard_update(&loss, &backoff);
     CHECK(backoff == EST__GUARD_MAX_NS);
