@@ -211,12 +211,26 @@ EST__DECLARE_SERIAL(float, _f32)
 EST__DECLARE_SERIAL(double, _f64)
 #undef EST__DECLARE_SERIAL
 
-/* The Adam update of elements [0, n) (est_optim.inc): shared by est_apply_adam and the
- * fused dense backward + Adam, so both give bit-identical results. lr_t is the
- * bias-corrected rate lr sqrt(1 - beta2^t) / (1 - beta1^t). */
-void est__adam_serial_f32(float *var, float *m, float *v, const float *g, int64_t n, float lr_t,
-                          float beta1, float beta2, float eps, int nesterov);
-void est__adam_serial_f64(double *var, double *m, double *v, const double *g, int64_t n,
-                          double lr_t, double beta1, double beta2, double eps, int nesterov);
+/* ---- optimizer updates shared by est_apply_* and the fused dense backward -------------
+ * est__opt_make checks an update's arguments as est_apply_<kind> does (kind an
+ * est_update_kind; slots and hyperparameters as est_dense_backward_update lists them)
+ * and resolves the rate (Adam: lr sqrt(1 - beta2^t) / (1 - beta1^t)), reading the
+ * pointers once; est__opt_range applies the update to elements [lo, hi) (est_optim.inc).
+ * Both entry points use them, so a fused update gives the same bits as est_apply_*. */
+#define EST__DECLARE_OPT(T, SFX_)                                                             \
+    typedef struct est__opt_args##SFX_ {                                                      \
+        int kind, flag; /* flag: nesterov (momentum, adam) or centered (rmsprop) */           \
+        T *var, *s1, *s2, *s3;                                                                \
+        const T *grad;                                                                        \
+        T lr, h1, h2, h3; /* momentum | rho, momentum, eps | beta1, beta2, eps */            \
+    } est__opt_args##SFX_;                                                                    \
+    est_status est__opt_make##SFX_(int kind, int flag, T *var, T *s1, T *s2, T *s3,          \
+                                   const T *grad, int64_t n, const T *lr,                     \
+                                   const T *beta1_power, const T *beta2_power, T h1, T h2,    \
+                                   T h3, est__opt_args##SFX_ *out);                           \
+    void est__opt_range##SFX_(const est__opt_args##SFX_ *a, int64_t lo, int64_t hi);
+EST__DECLARE_OPT(float, _f32)
+EST__DECLARE_OPT(double, _f64)
+#undef EST__DECLARE_OPT
 
 #endif /* ESTCORE_EST_INTERNAL_H */

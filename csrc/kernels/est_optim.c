@@ -3,8 +3,6 @@
 
 #include "est_internal.h"
 
-enum { O_SGD, O_MOMENTUM, O_ADAGRAD, O_RMSPROP, O_ADAM }; /* update kinds */
-
 #include "est_tmpl_f32.h"
 #include "est_optim.inc"
 #include "est_tmpl_end.h"

@@ -207,18 +207,63 @@ def _adam_mlp_run(fetch_dw1: bool):
     return ops, weights, losses
 
 
-def test_plan_fuses_adam_into_the_input_layer_backward():
-    """The plan compiler (not the C seam, which no longer fuses on its own) decides to run
-    W1's Adam update inside the input layer's dense backward (one instruction); dW1 is
-    still written, so fetching it changes nothing (same bits). Bit-identity with the
-    separate instructions: tests/lib/test_kernels_program.py."""
+def test_plan_fuses_adam_into_each_layer_backward():
+    """The plan compiler (not the C seam, which no longer fuses on its own) schedules each
+    weight's Adam update right after its layer's gradient and runs it inside that dense
+    backward (one instruction): the input layer's, and the logits layer's, whose dx
+    reads the weight first; dW1 is still written, so fetching it changes nothing (same
+    bits). Bit-identity with the separate instructions:
+    tests/lib/test_kernels_program.py."""
     ops, weights, losses = _adam_mlp_run(fetch_dw1=False)
-    assert ops.count("dense_backward+apply_adam") == 1
+    assert ops.count("dense_backward+apply_adam") == 2
     ops2, weights2, losses2 = _adam_mlp_run(fetch_dw1=True)
-    assert ops2.count("dense_backward+apply_adam") == 1  # dW1 is still written: fetchable
+    assert ops2.count("dense_backward+apply_adam") == 2  # dW1 is still written: fetchable
     for a, b in zip(weights, weights2, strict=True):
         np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(losses, losses2)
+
+
+def _mlp_opt_run(make_opt, use_c: bool):
+    """Three steps of a 3-layer float64 MLP under one optimizer; returns (program ops,
+    the weights after training, the losses)."""
+    with ec.Graph().as_default():
+        ec.set_random_seed(5)
+        x = ec.placeholder(ec.float64, [None, 7])
+        y = ec.placeholder(ec.int32, [None])
+        h = ec.layers.dense(x, 9, activation=ec.nn.relu)
+        h = ec.layers.dense(h, 6, activation=ec.nn.relu)
+        logits = ec.layers.dense(h, 3)
+        loss = ec.losses.sparse_softmax_cross_entropy(labels=y, logits=logits)
+        train = make_opt().minimize(loss, global_step=ec.train.get_or_create_global_step())
+        rs = np.random.RandomState(1)
+        with ec.Session(config={"use_c_kernels": use_c}) as sess:
+            sess.run(ec.global_variables_initializer())
+            losses = [sess.run([loss, train], {x: rs.randn(12, 7), y: rs.randint(0, 3, 12)})[0]
+                      for _ in range(3)]
+            ops = [op for f in sess._families.values() for pl in f.plans.values()
+                   for s in pl.steps if hasattr(getattr(s, "__self__", None), "ops")
+                   for op in s.__self__.ops]
+            return ops, sess.run(ec.trainable_variables()), losses
+
+
+@pytest.mark.parametrize("name,make_opt", [
+    ("sgd", lambda: ec.train.GradientDescentOptimizer(0.3)),
+    ("momentum", lambda: ec.train.MomentumOptimizer(0.1, 0.9, use_nesterov=True)),
+    ("adagrad", lambda: ec.train.AdagradOptimizer(0.2)),
+    ("rmsprop", lambda: ec.train.RMSPropOptimizer(0.01, momentum=0.5, centered=True)),
+    ("adam", lambda: ec.train.AdamOptimizer(0.05)),
+])
+def test_plan_fuses_every_optimizer_into_each_dense_backward(name, make_opt):
+    """Each weight's update runs inside its layer's dense backward (the hidden layers'
+    compute dx from the weight first), for every optimizer with a C update; training
+    matches the numpy path (no C programs, no fusion)."""
+    ops, weights, losses = _mlp_opt_run(make_opt, True)
+    assert ops.count(f"dense_backward+apply_{name}") == 3, ops
+    ops_np, weights_np, losses_np = _mlp_opt_run(make_opt, False)
+    assert not any("+apply" in op for op in ops_np)
+    np.testing.assert_allclose(losses, losses_np, rtol=1e-10)
+    for a, b in zip(weights, weights_np, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
 
 
 def _conv_relu_pool_run(use_c: bool, fetch_pool_grad: bool):

@@ -401,10 +401,27 @@ def test_run_with_error_on_a_read_only_label_buffer():
         prog.run_with([(labels, np.array([0, 9, 1], np.int64))])
 
 
-def _fusable_program(net, fuse, nesterov=False):
-    """net.program() but with the input layer's backward given no w (it has no dx), as
-    the graph compiler emits it: its apply_adam can fuse into it (merge_adam when
-    ``fuse``, the plan compiler's call)."""
+def _update(p, net, i, kind, var, grad, flag):
+    """Layer i's update of ``var`` (weights i < 3, biases 3..5), TF1's five kinds: the
+    slots are net.m / net.v (and a third, for centered RMSProp, in net.mg)."""
+    m, v = net.m[i], net.v[i]
+    if kind == "sgd":
+        p.apply_sgd(var, grad, net.lr)
+    elif kind == "momentum":
+        p.apply_momentum(var, m, grad, net.lr, 0.9, use_nesterov=flag)
+    elif kind == "adagrad":
+        p.apply_adagrad(var, v, grad, net.lr)
+    elif kind == "rmsprop":
+        p.apply_rmsprop(var, v, m, grad, net.lr, 0.9, 0.5, EPS, mg=net.mg[i] if flag else None)
+    else:
+        p.apply_adam(var, m, v, grad, net.b1p, net.b2p, net.lr, B1, B2, EPS, use_nesterov=flag)
+
+
+def _fusable_program(net, fuse, kind="adam", flag=False):
+    """net.program() with each layer's weight update right after that layer's backward,
+    as the plan schedules them, merged into it (merge_update) when ``fuse`` (the plan
+    compiler's call): the hidden layers' backwards compute dx from the weight their
+    update then changes; the input layer's gets no w (it has no dx)."""
     p = K.Program()
     ins = [net.x, net.h[0], net.h[1]]
     for i, act in enumerate(["relu", "relu", None]):
@@ -415,56 +432,73 @@ def _fusable_program(net, fuse, nesterov=False):
         p.dense_backward(ins[i], net.w[i] if i > 0 else None, net.h[i], dys[i], net.dw[i],
                          net.db[i], net.dh[i - 1] if i > 0 else None,
                          dz_out=dys[i] if act else None, act=act)
-    for i, (var, grad, m, v) in enumerate(zip(net.w + net.b, net.dw + net.db, net.m, net.v,
-                                              strict=True)):
-        p.apply_adam(var, m, v, grad, net.b1p, net.b2p, net.lr, B1, B2, EPS,
-                     use_nesterov=nesterov)
-        if i == 0 and fuse:  # W1's update right after the input layer's backward
-            p.merge_adam()
+        _update(p, net, i, kind, net.w[i], net.dw[i], flag)
+        if fuse:
+            p.merge_update()
+    for i in range(3):
+        _update(p, net, 3 + i, kind, net.b[i], net.db[i], flag)
     p.scale(net.b1p, net.b1p, B1)
     p.scale(net.b2p, net.b2p, B2)
     return p
 
 
-@pytest.mark.parametrize("nesterov", [False, True])
-def test_adam_fused_into_the_input_layer_backward_is_bit_identical(dtype, num_threads, nesterov):
-    a, b = MLP(dtype, np.random.default_rng(3)), MLP(dtype, np.random.default_rng(3))
-    pa, pb = _fusable_program(a, True, nesterov), _fusable_program(b, False, nesterov)
-    assert [n for n in pa.ops if "+" in n] == ["dense_backward+apply_adam"]
-    assert len(pa) == len(pb) - 1 and not any("+" in n for n in pb.ops)
+@pytest.mark.parametrize("kind,flag", [("sgd", False), ("momentum", False), ("momentum", True),
+                                       ("adagrad", False), ("rmsprop", False), ("rmsprop", True),
+                                       ("adam", False), ("adam", True)])
+def test_update_fused_into_the_dense_backward_is_bit_identical(dtype, num_threads, kind, flag):
+    """dense_backward+apply_<kind>: every layer's weight update inside its backward (dx
+    first, from the weight before the update) gives the separate instructions' results
+    bit for bit, every optimizer kind and flag (nesterov / centered)."""
+    nets = []
+    for _ in range(2):
+        net = MLP(dtype, np.random.default_rng(3))
+        net.v = [np.abs(v) + 0.5 for v in net.v]  # adagrad / rmsprop: positive accumulators
+        net.mg = [np.zeros_like(v) for v in net.v]
+        nets.append(net)
+    a, b = nets
+    pa, pb = _fusable_program(a, True, kind, flag), _fusable_program(b, False, kind, flag)
+    assert [n for n in pa.ops if "+" in n] == [f"dense_backward+apply_{kind}"] * 3
+    assert len(pa) == len(pb) - 3 and not any("+" in n for n in pb.ops)
     for _ in range(3):
         pa.run()
         pb.run()
-        for got, want in zip(a.w + a.b + a.m + a.v + a.dw + [a.loss],
-                             b.w + b.b + b.m + b.v + b.dw + [b.loss], strict=True):
+        for got, want in zip(a.w + a.b + a.m + a.v + a.mg + a.dw + a.dh + [a.loss],
+                             b.w + b.b + b.m + b.v + b.mg + b.dw + b.dh + [b.loss], strict=True):
             np.testing.assert_array_equal(got, want)
 
 
-def test_merge_adam_refuses_a_pair_that_cannot_run_as_one():
-    """Program.merge_adam only validates and rewrites (the plan decides); a pair that
+def test_merge_update_refuses_a_pair_that_cannot_run_as_one():
+    """Program.merge_update only validates and rewrites (the plan decides); a pair that
     cannot be one instruction raises ValueError naming why and changes nothing."""
     rng = np.random.default_rng(0)
     x = rng.standard_normal((4, 3)).astype(np.float32)
     dy = rng.standard_normal((4, 2)).astype(np.float32)
     w, dw, db = np.ones((3, 2), np.float32), np.empty((3, 2), np.float32), np.empty(2, np.float32)
     m, v, half = np.zeros_like(w), np.zeros_like(w), np.array(0.5, np.float32)
+    dx = np.empty((4, 3), np.float32)
 
-    def ops(backward, var=w, grad=dw):
+    def ops(backward, var=w, grad=dw, slot=m):
         p = K.Program()
         backward(p)
-        p.apply_adam(var, m, v, grad, half, half, half, 0.9, 0.999, 1e-8)
+        p.apply_adam(var, slot, v, grad, half, half, half, 0.9, 0.999, 1e-8)
         try:
-            p.merge_adam()
+            p.merge_update()
         except ValueError as e:
-            assert str(e).startswith("Program.merge_adam: ")
+            assert str(e).startswith("Program.merge_update: ")
         return p.ops
 
     fused = ["dense_backward+apply_adam"]
     assert ops(lambda p: p.dense_backward(x, None, None, dy, dw, db)) == fused
+    # dx wanted: the backward reads w, which is the update's var: dx comes first
+    assert ops(lambda p: p.dense_backward(x, w, None, dy, dw, db, dx)) == fused
     separate = ["dense_backward", "apply_adam"]
-    # dx wanted: the backward reads w, the update has to wait for it
-    assert ops(lambda p: p.dense_backward(x, w, None, dy, dw, db,
-                                          np.empty((4, 3), np.float32))) == separate
+    # a slot that is the backward's w: the update would change what dx reads
+    assert ops(lambda p: p.dense_backward(x, w, None, dy, dw, db, dx), var=np.ones_like(w),
+               slot=w) == separate
+    # var overlapping w without being it
+    big = np.ones((4, 2), np.float32)
+    assert ops(lambda p: p.dense_backward(x, big[:3], None, dy, dw, db, dx),
+               var=big[1:]) == separate
     assert ops(lambda p: p.dense_backward(x, None, None, dy, dw, db, accumulate=True)) == separate
     assert ops(lambda p: p.dense_backward(x, None, None, dy, dw, db),
                grad=np.ones_like(w)) == separate  # not this backward's dw
@@ -474,8 +508,14 @@ def test_merge_adam_refuses_a_pair_that_cannot_run_as_one():
     p = K.Program()
     p.apply_adam(w, m, v, dw, half, half, half, 0.9, 0.999, 1e-8)
     with pytest.raises(ValueError, match="has 1 instruction"):
-        p.merge_adam()
+        p.merge_update()
     assert p.ops == ["apply_adam"]
+    p = K.Program()  # an update that is not an optimizer's
+    p.dense_backward(x, None, None, dy, dw, db)
+    p.scale(dw, dw, 0.5)
+    with pytest.raises(ValueError, match="optimizer update"):
+        p.merge_update()
+    assert p.ops == ["dense_backward", "scale"]
 
 
 def test_run_with_refuses_a_second_run_while_one_is_in_flight():

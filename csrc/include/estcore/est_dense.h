@@ -46,25 +46,37 @@ est_status est_dense_backward_f64(const double *x, const double *w, const double
                                   int64_t m, int64_t k, int64_t n, est_act act, double alpha,
                                   int accumulate);
 
-/* est_dense_backward (no dx, accumulate 0) with TF1's Adam update of the layer's weight
- * applied on the way: each block of dW = x^T @ dz is followed at once by
- *   var/m/v (Adam, est_apply_adam's formula and rounding) on the same block,
- * so the result equals est_dense_backward + est_apply_adam(var, m, v, dw) bit for bit,
- * with the block of dW still in cache. dw is still written (the gradient). var must
- * not be read by this layer's backward (there is no dx) and must not overlap any
- * other argument. Hyperparameters behind pointers are read once per call. */
-est_status est_dense_backward_adam_f32(const float *x, const float *y, const float *dy, float *dz,
-                                       float *dw, float *db, int64_t m, int64_t k, int64_t n,
-                                       est_act act, float alpha, float *var, float *ms, float *vs,
-                                       const float *beta1_power, const float *beta2_power,
-                                       const float *lr, float beta1, float beta2, float eps,
-                                       int nesterov);
-est_status est_dense_backward_adam_f64(const double *x, const double *y, const double *dy,
-                                       double *dz, double *dw, double *db, int64_t m, int64_t k,
-                                       int64_t n, est_act act, double alpha, double *var,
-                                       double *ms, double *vs, const double *beta1_power,
-                                       const double *beta2_power, const double *lr,
-                                       double beta1, double beta2, double eps, int nesterov);
+/* est_dense_backward (accumulate 0, dw given) with one optimizer update of the
+ * layer's weight applied on the way (kind: est_update_kind; the update's gradient is
+ * dw, k * n elements): dx first, if asked for (it reads w, which may be var: the
+ * update comes after), then each block of dW = x^T @ dz followed at once by the
+ * update of the same block of var and its slots (est_apply_<kind>'s formula and
+ * rounding), while the block of dW is still in cache. The result equals
+ * est_dense_backward + est_apply_<kind>(var, ..., dw) bit for bit; dw is still
+ * written. var and the slots must not overlap any other argument, except that var
+ * may be w itself. Slots and hyperparameters, as est_apply_<kind> takes them:
+ *   SGD       -                    lr
+ *   MOMENTUM  s1 accum             lr, h1 momentum, flag nesterov
+ *   ADAGRAD   s1 accum             lr
+ *   RMSPROP   s1 ms, s2 mom, s3 mg lr, h1 rho, h2 momentum, h3 eps, flag centered
+ *   ADAM      s1 m, s2 v           lr, beta1_power, beta2_power, h1 beta1, h2 beta2,
+ *                                  h3 eps, flag nesterov
+ * (unused slots and pointers may be NULL). Hyperparameters behind pointers are read
+ * once per call. */
+est_status est_dense_backward_update_f32(const float *x, const float *w, const float *y,
+                                         const float *dy, float *dz, float *dw, float *db,
+                                         float *dx, int64_t m, int64_t k, int64_t n, est_act act,
+                                         float alpha, int kind, float *var, float *s1, float *s2,
+                                         float *s3, const float *lr, const float *beta1_power,
+                                         const float *beta2_power, float h1, float h2, float h3,
+                                         int flag);
+est_status est_dense_backward_update_f64(const double *x, const double *w, const double *y,
+                                         const double *dy, double *dz, double *dw, double *db,
+                                         double *dx, int64_t m, int64_t k, int64_t n, est_act act,
+                                         double alpha, int kind, double *var, double *s1,
+                                         double *s2, double *s3, const double *lr,
+                                         const double *beta1_power, const double *beta2_power,
+                                         double h1, double h2, double h3, int flag);
 
 #ifdef __cplusplus
 }

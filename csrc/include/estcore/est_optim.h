@@ -32,6 +32,16 @@
 extern "C" {
 #endif
 
+/* The update kinds, for an update fused into a layer's backward
+ * (est_dense_backward_update, est_dense.h). */
+typedef enum est_update_kind {
+    EST_UPDATE_SGD = 0,
+    EST_UPDATE_MOMENTUM = 1,
+    EST_UPDATE_ADAGRAD = 2,
+    EST_UPDATE_RMSPROP = 3,
+    EST_UPDATE_ADAM = 4
+} est_update_kind;
+
 est_status est_apply_sgd_f32(float *var, const float *grad, int64_t n, const float *lr);
 est_status est_apply_sgd_f64(double *var, const double *grad, int64_t n, const double *lr);
 

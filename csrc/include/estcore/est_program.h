@@ -32,9 +32,10 @@
  *   REDUCE_SUM      x out                              n: rows cols, sub = est_reduce,
  *                                                      MEAN, ACCUMULATE
  *   INCREMENT_I64   value (int64)                      n0 = delta
- *   DENSE_BACKWARD_ADAM  x y dy dz dw db var m v beta1_power beta2_power lr
- *                   n: m k n   act, s: alpha beta1 beta2 eps, NESTEROV (the seam fuses a
- *                   DENSE_BACKWARD without dx and the ADAM right after it on its dw)
+ *   DENSE_BACKWARD_UPDATE  x w y dy dz dw db dx var s1 s2 s3 lr beta1_power beta2_power
+ *                   n: m k n kind (est_update_kind)   act, s: alpha h1 h2 h3,
+ *                   NESTEROV / CENTERED (est_dense_backward_update; the seam fuses a
+ *                   DENSE_BACKWARD and the optimizer update right after it on its dw)
  * Ownership: an instruction borrows every pointer; the caller (the Cython Program)
  * keeps the buffers alive and unmoved for as long as the instruction may run.
  * Threads: running one program from two threads at once is a data race on its
@@ -78,7 +79,7 @@ typedef enum est_opcode {
     EST_OP_COPY,
     EST_OP_REDUCE_SUM,
     EST_OP_INCREMENT_I64,
-    EST_OP_DENSE_BACKWARD_ADAM,
+    EST_OP_DENSE_BACKWARD_UPDATE,
     EST_OP__COUNT
 } est_opcode;
 

@@ -234,48 +234,83 @@ static void test_fast_exp_tanh(void) {
     CHECK(est__tanh_f32(0.0f) == 0.0f && est__tanh_f32(30.0f) == 1.0f && est__tanh_f32(-30.0f) == -1.0f);
 }
 
-/* dense backward + Adam fused == est_dense_backward then est_apply_adam, bit for bit */
-static void test_dense_backward_adam(void) {
+/* The separate update, as the unfused program runs it after the backward. */
+static void apply_update_f32(int kind, float *var, float *s1, float *s2, float *s3,
+                             const float *g, int64_t n, const float *lr, const float *b1p,
+                             const float *b2p, int flag) {
+    switch (kind) {
+    case EST_UPDATE_SGD: CHECK_OK(est_apply_sgd_f32(var, g, n, lr)); break;
+    case EST_UPDATE_MOMENTUM: CHECK_OK(est_apply_momentum_f32(var, s1, g, n, lr, 0.9f, flag)); break;
+    case EST_UPDATE_ADAGRAD: CHECK_OK(est_apply_adagrad_f32(var, s1, g, n, lr)); break;
+    case EST_UPDATE_RMSPROP:
+        CHECK_OK(est_apply_rmsprop_f32(var, s1, s2, s3, g, n, lr, 0.9f, 0.5f, 1e-7f, flag));
+        break;
+    default:
+        CHECK_OK(est_apply_adam_f32(var, s1, s2, g, n, b1p, b2p, lr, 0.9f, 0.999f, 1e-7f, flag));
+    }
+}
+
+/* dense backward + update fused == est_dense_backward then est_apply_<kind>, bit for
+ * bit, every kind, with dx (the update's var being the layer's w, read by dx before
+ * the update) and without */
+static void test_dense_backward_update(void) {
     const int64_t shapes[][3] = {{1, 1, 1}, {5, 3, 7}, {37, 23, 17}, {128, 200, 90}, {3, 0, 4}};
+    const float h[5][3] = {{0, 0, 0}, {0.9f, 0, 0}, {0, 0, 0}, {0.9f, 0.5f, 1e-7f},
+                           {0.9f, 0.999f, 1e-7f}};
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
         int64_t m = shapes[s][0], k = shapes[s][1], n = shapes[s][2];
         size_t mk = (size_t)(m * k), kn = (size_t)(k * n), mn = (size_t)(m * n);
         float *x = malloc(4 * mk + 4), *y = malloc(4 * mn), *dy = malloc(4 * mn);
-        float *dz[2], *dw[2], *db[2], *var[2], *ms[2], *vs[2];
+        float *dz[2], *dw[2], *db[2], *dx[2], *var[2], *sl[2][3];
         for (int r = 0; r < 2; r++) {
             dz[r] = malloc(4 * mn); dw[r] = malloc(4 * kn + 4); db[r] = malloc(4 * (size_t)n);
-            var[r] = malloc(4 * kn + 4); ms[r] = malloc(4 * kn + 4); vs[r] = malloc(4 * kn + 4);
+            dx[r] = malloc(4 * mk + 4); var[r] = malloc(4 * kn + 4);
+            for (int q = 0; q < 3; q++) sl[r][q] = malloc(4 * kn + 4);
         }
         fill_f(x, (int64_t)mk); fill_f(y, (int64_t)mn); fill_f(dy, (int64_t)mn);
-        fill_f(var[0], (int64_t)kn); fill_f(ms[0], (int64_t)kn);
-        for (size_t i = 0; i < kn; i++) vs[0][i] = (float)fabs(rnd());
-        memcpy(var[1], var[0], 4 * kn); memcpy(ms[1], ms[0], 4 * kn); memcpy(vs[1], vs[0], 4 * kn);
         float b1p = 0.81f, b2p = 0.998f, lr = 0.01f;
-        for (int nesterov = 0; nesterov < 2; nesterov++) {
-            for (int act = EST_ACT_NONE; act <= EST_ACT_RELU; act++) {
-                CHECK_OK(est_dense_backward_f32(x, NULL, y, dy, dz[0], dw[0], db[0], NULL, m, k, n,
-                                                (est_act)act, 0, 0));
-                CHECK_OK(est_apply_adam_f32(var[0], ms[0], vs[0], dw[0], k * n, &b1p, &b2p, &lr,
-                                            0.9f, 0.999f, 1e-7f, nesterov));
-                CHECK_OK(est_dense_backward_adam_f32(x, y, dy, dz[1], dw[1], db[1], m, k, n,
-                                                     (est_act)act, 0, var[1], ms[1], vs[1], &b1p,
-                                                     &b2p, &lr, 0.9f, 0.999f, 1e-7f, nesterov));
-                CHECK(memcmp(dw[0], dw[1], 4 * kn) == 0);
-                CHECK(memcmp(db[0], db[1], 4 * (size_t)n) == 0);
-                CHECK(memcmp(var[0], var[1], 4 * kn) == 0);
-                CHECK(memcmp(ms[0], ms[1], 4 * kn) == 0);
-                CHECK(memcmp(vs[0], vs[1], 4 * kn) == 0);
-            }
+        for (int kind = EST_UPDATE_SGD; kind <= EST_UPDATE_ADAM; kind++) {
+            fill_f(var[0], (int64_t)kn);
+            for (int q = 0; q < 3; q++)
+                for (size_t i = 0; i < kn; i++) sl[0][q][i] = (float)fabs(rnd()) + (q == 0);
+            memcpy(var[1], var[0], 4 * kn);
+            for (int q = 0; q < 3; q++) memcpy(sl[1][q], sl[0][q], 4 * kn);
+            for (int with_dx = 0; with_dx < 2; with_dx++)
+                for (int flag = 0; flag < 2; flag++)
+                    for (int act = EST_ACT_NONE; act <= EST_ACT_RELU; act++) {
+                        CHECK_OK(est_dense_backward_f32(x, var[0], y, dy, dz[0], dw[0], db[0],
+                                                        with_dx ? dx[0] : NULL, m, k, n,
+                                                        (est_act)act, 0, 0));
+                        apply_update_f32(kind, var[0], sl[0][0], sl[0][1], sl[0][2], dw[0],
+                                         k * n, &lr, &b1p, &b2p, flag);
+                        CHECK_OK(est_dense_backward_update_f32(
+                            x, var[1], y, dy, dz[1], dw[1], db[1], with_dx ? dx[1] : NULL, m,
+                            k, n, (est_act)act, 0, kind, var[1], sl[1][0], sl[1][1], sl[1][2],
+                            &lr, &b1p, &b2p, h[kind][0], h[kind][1], h[kind][2], flag));
+                        CHECK(memcmp(dw[0], dw[1], 4 * kn) == 0);
+                        CHECK(memcmp(db[0], db[1], 4 * (size_t)n) == 0);
+                        CHECK(!with_dx || memcmp(dx[0], dx[1], 4 * mk) == 0);
+                        CHECK(memcmp(var[0], var[1], 4 * kn) == 0);
+                        for (int q = 0; q < 3; q++) CHECK(memcmp(sl[0][q], sl[1][q], 4 * kn) == 0);
+                    }
         }
         float f = 0;
-        CHECK(est_dense_backward_adam_f32(x, y, dy, dz[1], dw[1], db[1], m, k, n, EST_ACT_NONE, 0,
-                                          var[1], ms[1], vs[1], NULL, &b2p, &lr, 0.9f, 0.999f,
-                                          1e-7f, 0) == EST_ERR_INVALID_ARGUMENT);
-        CHECK(est_dense_backward_adam_f32(&f, &f, &f, &f, &f, &f, 1, 1, 1, EST_ACT_RELU, 0, NULL,
-                                          &f, &f, &b1p, &b2p, &lr, 0.9f, 0.999f, 1e-7f, 0)
+        CHECK(est_dense_backward_update_f32(x, NULL, y, dy, dz[1], dw[1], db[1], NULL, m, k, n,
+                                            EST_ACT_NONE, 0, EST_UPDATE_ADAM, var[1], sl[1][0],
+                                            sl[1][1], NULL, &lr, NULL, &b2p, 0.9f, 0.999f, 1e-7f,
+                                            0) == EST_ERR_INVALID_ARGUMENT);
+        CHECK(est_dense_backward_update_f32(&f, &f, &f, &f, &f, &f, &f, NULL, 1, 1, 1,
+                                            EST_ACT_RELU, 0, EST_UPDATE_MOMENTUM, &f, NULL, NULL,
+                                            NULL, &lr, NULL, NULL, 0.9f, 0, 0, 0)
               == EST_ERR_INVALID_ARGUMENT);
+        CHECK(est_dense_backward_update_f32(&f, &f, &f, &f, &f, &f, &f, NULL, 1, 1, 1,
+                                            EST_ACT_RELU, 0, 99, &f, &f, &f, &f, &lr, &b1p, &b2p,
+                                            0, 0, 0, 0) == EST_ERR_INVALID_ARGUMENT);
         free(x); free(y); free(dy);
-        for (int r = 0; r < 2; r++) { free(dz[r]); free(dw[r]); free(db[r]); free(var[r]); free(ms[r]); free(vs[r]); }
+        for (int r = 0; r < 2; r++) {
+            free(dz[r]); free(dw[r]); free(db[r]); free(dx[r]); free(var[r]);
+            for (int q = 0; q < 3; q++) free(sl[r][q]);
+        }
     }
 }
 
@@ -291,7 +326,7 @@ int main(void) {
             CHECK_OK(est_gemm_set_isa(isas[ii]));
             test_gemm();
             test_dense();
-            test_dense_backward_adam();
+            test_dense_backward_update();
         }
         CHECK_OK(est_gemm_set_isa(EST_ISA_AUTO));
         test_eltwise();

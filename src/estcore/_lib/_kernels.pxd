@@ -60,6 +60,14 @@ cdef extern from "estcore/est_conv.h" nogil:
                                int64_t stride_w, est_padding padding, est_window *out)
     int64_t est_conv2d_col_size(const est_window *g)
 
+cdef extern from "estcore/est_optim.h" nogil:
+    ctypedef enum est_update_kind:
+        EST_UPDATE_SGD
+        EST_UPDATE_MOMENTUM
+        EST_UPDATE_ADAGRAD
+        EST_UPDATE_RMSPROP
+        EST_UPDATE_ADAM
+
 cdef extern from "estcore/est_program.h" nogil:
     ctypedef enum est_opcode:
         EST_OP_NOP
@@ -89,7 +97,7 @@ cdef extern from "estcore/est_program.h" nogil:
         EST_OP_COPY
         EST_OP_REDUCE_SUM
         EST_OP_INCREMENT_I64
-        EST_OP_DENSE_BACKWARD_ADAM
+        EST_OP_DENSE_BACKWARD_UPDATE
         EST_OP__COUNT
     ctypedef enum est_dtype:
         EST_DTYPE_F32

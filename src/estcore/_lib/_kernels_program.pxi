@@ -132,60 +132,80 @@ cdef class Program(_Builder):
         self._n += 1
         return 0
 
-    def merge_adam(self) -> None:
-        """Merge the last instruction, an ``apply_adam``, into the one before it, a
-        ``dense_backward``, as one instruction ``dense_backward+apply_adam``
-        (DENSE_BACKWARD_ADAM, est_program.h): each task applies Adam to its block of
-        the weight as soon as it has that block of dW, bit for bit the results of the
-        two instructions run one after the other (est_dense.h).
+    def merge_update(self) -> None:
+        """Merge the last instruction, an optimizer update (``apply_sgd``,
+        ``apply_momentum``, ``apply_adagrad``, ``apply_rmsprop`` or ``apply_adam``),
+        into the one before it, a ``dense_backward`` whose dw is that update's gradient,
+        as one instruction ``dense_backward+apply_<kind>`` (DENSE_BACKWARD_UPDATE,
+        est_program.h): dx first, if the backward computes it, then each task updates
+        its block of the weight as soon as it has that block of dW, bit for bit the
+        results of the two instructions run one after the other (est_dense.h).
 
-        Whether to fuse is the plan compiler's decision (graph/plan.py); this only
+        Whether to fuse is the plan compiler's decision (graph/programs.py); this only
         checks that the pair CAN run as one and rewrites the instruction.
 
         Raises:
             ValueError: the pair does not qualify (names why): the last two
-                instructions are not dense_backward then apply_adam of one dtype; the
-                backward computes dx, accumulates or has no dw; the update's gradient is
-                not exactly that dw; or the update's var/m/v overlap memory the backward
-                uses (the update would change the backward's inputs while it runs).
-                Nothing is changed then.
+                instructions are not a dense_backward then an optimizer update of one
+                dtype; the backward accumulates or has no dw; the update's gradient is
+                not exactly that dw; or the update's variable or slots overlap memory
+                the backward uses (the update would change the backward's inputs while
+                it runs), other than the variable being the backward's w itself (dx
+                reads it before the update). Nothing is changed then.
         """
-        cdef str fn = "Program.merge_adam"
+        cdef str fn = "Program.merge_update"
         self._check_idle()
         if self._n < 2:
-            raise ValueError(f"{fn}: needs a dense_backward then an apply_adam; the program "
-                             f"has {self._n} instruction(s)")
+            raise ValueError(f"{fn}: needs a dense_backward then an optimizer update; the "
+                             f"program has {self._n} instruction(s)")
         cdef est_instr *a = &self._ins[self._n - 1]
         cdef est_instr *d = &self._ins[self._n - 2]
-        if a.op != EST_OP_ADAM or d.op != EST_OP_DENSE_BACKWARD or a.dtype != d.dtype:
-            raise ValueError(f"{fn}: the last two instructions must be dense_backward then "
-                             f"apply_adam of one dtype. Received: {self._names[self._n - 2]}, "
-                             f"{self._names[self._n - 1]}")
-        if d.p[7] != NULL or d.p[5] == NULL or (d.flags & EST_FLAG_ACCUMULATE):
-            raise ValueError(f"{fn}: the dense_backward must compute dw, and neither dx nor "
-                             "accumulate into its outputs")
-        if a.p[3] != d.p[5] or a.n[0] != d.n[1] * d.n[2]:
-            raise ValueError(f"{fn}: the apply_adam gradient must be exactly the "
-                             "dense_backward's dw_out")
-        backward = [arr for arr in self._keep[self._n - 2] if arr is not None]
-        for name, arr in zip(("var", "m", "v"), self._keep[self._n - 1][:3]):
-            if any(np.may_share_memory(arr, other) for other in backward):
-                raise ValueError(f"{fn}: the apply_adam {name} shares memory with an array "
-                                 "of the dense_backward")
-        cdef void *var = a.p[0]
-        cdef void *ms = a.p[1]
-        cdef void *vs = a.p[2]
-        cdef void *b1p = a.p[4]
-        cdef void *b2p = a.p[5]
-        cdef void *lr = a.p[6]
-        d.op = EST_OP_DENSE_BACKWARD_ADAM
-        # x w y dy dz dw db dx  ->  x y dy dz dw db var m v beta1_power beta2_power lr
-        d.p[1], d.p[2], d.p[3], d.p[4], d.p[5] = d.p[2], d.p[3], d.p[4], d.p[5], d.p[6]
-        d.p[6], d.p[7], d.p[8], d.p[9], d.p[10], d.p[11] = var, ms, vs, b1p, b2p, lr
+        # per update opcode: kind, names of var and its slots (their _keep positions),
+        # grad / lr / beta power slots, its hyperparameters s[0..2] and its flag
+        cdef dict layout = {
+            EST_OP_SGD: (EST_UPDATE_SGD, ("var",), 1, 2, -1, -1),
+            EST_OP_MOMENTUM: (EST_UPDATE_MOMENTUM, ("var", "accum"), 2, 3, -1, -1),
+            EST_OP_ADAGRAD: (EST_UPDATE_ADAGRAD, ("var", "accum"), 2, 3, -1, -1),
+            EST_OP_RMSPROP: (EST_UPDATE_RMSPROP, ("var", "ms", "mom"), 4, 5, -1, -1),
+            EST_OP_ADAM: (EST_UPDATE_ADAM, ("var", "m", "v"), 3, 6, 4, 5),
+        }
+        if a.op not in layout or d.op != EST_OP_DENSE_BACKWARD or a.dtype != d.dtype:
+            raise ValueError(f"{fn}: the last two instructions must be dense_backward then an "
+                             f"optimizer update of one dtype. Received: "
+                             f"{self._names[self._n - 2]}, {self._names[self._n - 1]}")
+        kind, names, gi, li, b1i, b2i = layout[a.op]
+        if d.p[5] == NULL or (d.flags & EST_FLAG_ACCUMULATE):
+            raise ValueError(f"{fn}: the dense_backward must compute dw and not accumulate "
+                             "into its outputs")
+        if a.p[gi] != d.p[5] or a.n[0] != d.n[1] * d.n[2]:
+            raise ValueError(f"{fn}: the {self._names[self._n - 1]} gradient must be exactly "
+                             "the dense_backward's dw_out")
+        bkeep = self._keep[self._n - 2]
+        ukeep = self._keep[self._n - 1]
+        state = list(zip(names, ukeep[:len(names)]))
+        if a.op == EST_OP_RMSPROP and (a.flags & EST_FLAG_CENTERED):
+            state.append(("mg", ukeep[4]))
+        for name, arr in state:
+            for pos, other in enumerate(bkeep):
+                if other is None or not np.may_share_memory(arr, other):
+                    continue
+                if name == "var" and pos == 1 and a.p[0] == d.p[1]:
+                    continue  # var is w itself: dx reads it before the update
+                raise ValueError(f"{fn}: the {self._names[self._n - 1]} {name} shares memory "
+                                 "with an array of the dense_backward")
+        d.op = EST_OP_DENSE_BACKWARD_UPDATE
+        d.n[3] = kind
+        d.p[8] = a.p[0]
+        d.p[9] = a.p[1] if len(names) > 1 else NULL
+        d.p[10] = a.p[2] if len(names) > 2 else NULL
+        d.p[11] = a.p[3] if a.op == EST_OP_RMSPROP else NULL
+        d.p[12] = a.p[li]
+        d.p[13] = a.p[b1i] if b1i >= 0 else NULL
+        d.p[14] = a.p[b2i] if b2i >= 0 else NULL
         d.s[1], d.s[2], d.s[3] = a.s[0], a.s[1], a.s[2]
-        d.flags |= a.flags & EST_FLAG_NESTEROV
-        self._keep[self._n - 2] = self._keep[self._n - 2] + self._keep[self._n - 1]
-        self._names[self._n - 2] = "dense_backward+apply_adam"
+        d.flags |= a.flags & (EST_FLAG_NESTEROV | EST_FLAG_CENTERED)
+        self._keep[self._n - 2] = bkeep + ukeep
+        self._names[self._n - 2] = "dense_backward+" + self._names[self._n - 1]
         self._keep.pop()
         self._names.pop()
         self._labels.pop()

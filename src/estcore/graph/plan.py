@@ -10,9 +10,10 @@ Design (one pass each, run once per fetch set and feed signature):
     3. Fuse: ``MatMul -> Add/BiasAdd(bias vector) [-> Relu|Sigmoid|Tanh|Elu|Selu]``
        becomes one ``Dense`` node when the intermediates have no other consumer
        (same for ``Conv2D -> bias -> act`` into ``FusedConv2D``).
-    4. Schedule: a topological order (Kahn, creation index as priority) with extra
-       edges so that every in-place write of a variable runs after all reads of
-       it that do not depend on the write.
+    4. Schedule: a topological order (Kahn, creation index as priority; an optimizer
+       update first as soon as it is ready, so it lands right after the gradient it
+       reads and can fuse into it) with extra edges so that every in-place write of
+       a variable runs after all reads of it that do not depend on the write.
     5. Buffers: views for alias rows (reshape, identity, slices, ...), session
        storage for variables, one buffer per fed tensor, and one buffer per other
        output, reused across tensors whose lifetimes do not overlap (liveness by
@@ -35,7 +36,7 @@ import numpy as np
 from estcore import errors
 from estcore.graph.check import check_nodes
 from estcore.graph.executor import Plan
-from estcore.graph.programs import group_programs
+from estcore.graph.programs import FUSABLE_UPDATES, group_programs
 from estcore.graph.registry import InferCtx, KernelCtx, get_row, shape_inputs
 from estcore.graph.segments import SegmentedPlan
 from estcore.graph.shapes import TensorShape, as_shape, fmt_shape
@@ -372,16 +373,22 @@ def _schedule(pnodes: list[PNode]) -> list[PNode]:
     for k, ps in preds.items():
         for q in ps:
             succ2[q].append(k)
-    heap = [(node_of[k].order, k) for k, d in indeg.items() if d == 0]
+    def key(k):
+        """An optimizer update runs as soon as it is ready (fusion, programs.py); so do
+        variables (no work: slots made after the gradients must not hold it back)."""
+        p = node_of[k]
+        return (0 if p.type in FUSABLE_UPDATES or p.type == "VariableV2" else 1, p.order, k)
+
+    heap = [key(k) for k, d in indeg.items() if d == 0]
     heapq.heapify(heap)
     order = []
     while heap:
-        _, k = heapq.heappop(heap)
+        k = heapq.heappop(heap)[2]
         order.append(node_of[k])
         for s in succ2[k]:
             indeg[s] -= 1
             if indeg[s] == 0:
-                heapq.heappush(heap, (node_of[s].order, s))
+                heapq.heappush(heap, key(s))
     if len(order) != len(pnodes):
         raise errors.InvalidArgumentError(
             "the fetched subgraph has a cycle between variable reads and writes; add "

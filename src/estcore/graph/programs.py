@@ -1,6 +1,6 @@
 """C programs of a plan: consecutive C-emittable steps grouped into one
 ``estcore._lib._kernels.Program``, and the plan's fusions between instructions of a
-program (the seam, ``Program.merge_adam`` / ``Program.fold_relu_into_pool``, only checks
+program (the seam, ``Program.merge_update`` / ``Program.fold_relu_into_pool``, only checks
 that a pair can run as one and rewrites it; whether to fuse is decided here).
 
 Must not: emit instructions itself (each row's emitter does, ``graph/ops/c_emit.py``);
@@ -11,14 +11,14 @@ from __future__ import annotations
 
 from estcore._lib import _kernels
 
-__all__ = ["group_programs"]
+__all__ = ["FUSABLE_UPDATES", "group_programs"]
 
 
 def group_programs(steps, emit_info, sole_reader=lambda t: False):
     """Replace each maximal run of C-emittable steps by one ``Program.run``.
 
-    Fusion across instructions is decided here too (:func:`_fuses_adam`,
-    :func:`_folds_relu_into_pool`): the seam (``Program.merge_adam``,
+    Fusion across instructions is decided here too (:func:`_fuses_update`,
+    :func:`_folds_relu_into_pool`): the seam (``Program.merge_update``,
     ``Program.fold_relu_into_pool``) only validates and rewrites the pair it is asked
     to merge. ``sole_reader(t)``: tensor ``t`` is read by one node input and not fetched.
 
@@ -41,9 +41,10 @@ def group_programs(steps, emit_info, sole_reader=lambda t: False):
                 done = False
             if done:
                 added = len(prog) - before
-                if added == 1 and last is not None and last[2] == 1 and _fuses_adam(last, p, k):
+                if added == 1 and last is not None and last[2] == 1 and \
+                        _fuses_update(last, p, k):
                     try:
-                        prog.merge_adam()
+                        prog.merge_update()
                         added = 0
                     except ValueError:  # memory overlap etc.: keep both instructions
                         pass
@@ -89,19 +90,29 @@ def _folds_relu_into_pool(last, p, sole_reader) -> bool:
         qp.inputs[1] is y
 
 
-def _fuses_adam(last, p, k) -> bool:
-    """The plan's rule for running an ``ApplyAdam`` inside the dense backward before it
-    (one instruction, ``dense_backward+apply_adam``: each block of the weight is updated
-    as soon as its block of dW exists, while it is still in cache; same bits): the
-    update comes right after a ``DenseGrad`` in the program, its gradient is that
-    node's dW buffer (directly or through a view: an Identity), and the backward needs
-    no dx (with dx it reads the weight the update writes). ``last`` is (PNode,
-    KernelCtx, instructions) of the previous node; ``k`` is the update's KernelCtx."""
+# The optimizer updates a dense backward can take in (graph op -> position of the
+# gradient among its inputs).
+_UPDATE_GRAD = {"ApplyGradientDescent": 2, "ApplyMomentum": 3, "ApplyAdagrad": 3,
+                "ApplyRMSProp": 7, "ApplyCenteredRMSProp": 8, "ApplyAdam": 9}
+#: The update ops :func:`_fuses_update` takes in; the plan schedules them as soon as
+#: they are ready (``plan._schedule``), so each lands right after its gradient.
+FUSABLE_UPDATES = frozenset(_UPDATE_GRAD)
+
+
+def _fuses_update(last, p, k) -> bool:
+    """The plan's rule for running an optimizer update inside the dense backward before
+    it (one instruction, ``dense_backward+apply_<kind>``: dx first if needed, then each
+    block of the weight is updated as soon as its block of dW exists, while it is still
+    in cache; same bits): the update comes right after a ``DenseGrad`` in the program
+    (the plan schedules each update as soon as it is ready, :func:`plan._schedule`) and
+    its gradient is that node's dW buffer (directly or through a view: an Identity).
+    The seam refuses a pair whose buffers overlap other than the weight being the
+    update's variable. ``last`` is (PNode, KernelCtx, instructions) of the previous
+    node; ``k`` is the update's KernelCtx."""
     dp, dk, _ = last
-    if p.type != "ApplyAdam" or dp.type != "DenseGrad" or len(k.ins) != 10:
+    gi = _UPDATE_GRAD.get(p.type)
+    if gi is None or dp.type != "DenseGrad" or len(k.ins) <= gi or not dk.needed[1]:
         return False
-    if dk.needed[0] or not dk.needed[1]:
-        return False
-    grad, dw = k.ins[9], dk.outs[1]
+    grad, dw = k.ins[gi], dk.outs[1]
     return (grad.shape == dw.shape and grad.dtype == dw.dtype
             and grad.__array_interface__["data"][0] == dw.__array_interface__["data"][0])
