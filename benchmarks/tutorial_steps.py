@@ -20,9 +20,10 @@ import estcore as ec
 KINDS = ("mlp", "cnn")
 
 
-def build_step(kind: str, seed: int = 0):
+def build_step(kind: str, seed: int = 0, return_session: bool = False):
     """``(step, x, y)``: ``step(x, y)`` runs one training step and returns
-    ``[None, loss]``; ``x``, ``y`` are one fixed random batch."""
+    ``[None, loss]``; ``x``, ``y`` are one fixed random batch. With ``return_session``,
+    ``(step, x, y, session)`` (to trace a step: ``graph.profiling.trace_next_run``)."""
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}. Received: {kind!r}")
     g = ec.Graph()
@@ -56,7 +57,8 @@ def build_step(kind: str, seed: int = 0):
     sess = ec.Session(graph=g)
     sess.run(init)
     ys = rng.integers(0, 10, batch).astype(np.int32)
-    return sess.make_callable([train, loss], [x, y]), xs, ys
+    step = sess.make_callable([train, loss], [x, y])
+    return (step, xs, ys, sess) if return_session else (step, xs, ys)
 
 
 def gemm_flops(kind: str) -> int:
