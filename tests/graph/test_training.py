@@ -223,9 +223,10 @@ def test_plan_fuses_adam_into_each_layer_backward():
     np.testing.assert_array_equal(losses, losses2)
 
 
-def _mlp_opt_run(make_opt, use_c: bool):
+def _mlp_opt_run(make_opt, use_c: bool, reverse: bool = False):
     """Three steps of a 3-layer float64 MLP under one optimizer; returns (program ops,
-    the weights after training, the losses)."""
+    the weights after training, the losses). ``reverse``: the (gradient, variable)
+    pairs go to apply_gradients last layer first, each bias before its weight."""
     with ec.Graph().as_default():
         ec.set_random_seed(5)
         x = ec.placeholder(ec.float64, [None, 7])
@@ -234,7 +235,10 @@ def _mlp_opt_run(make_opt, use_c: bool):
         h = ec.layers.dense(h, 6, activation=ec.nn.relu)
         logits = ec.layers.dense(h, 3)
         loss = ec.losses.sparse_softmax_cross_entropy(labels=y, logits=logits)
-        train = make_opt().minimize(loss, global_step=ec.train.get_or_create_global_step())
+        opt = make_opt()
+        pairs = opt.compute_gradients(loss)
+        train = opt.apply_gradients(pairs[::-1] if reverse else pairs,
+                                    global_step=ec.train.get_or_create_global_step())
         rs = np.random.RandomState(1)
         with ec.Session(config={"use_c_kernels": use_c}) as sess:
             sess.run(ec.global_variables_initializer())
@@ -264,6 +268,11 @@ def test_plan_fuses_every_optimizer_into_each_dense_backward(name, make_opt):
     np.testing.assert_allclose(losses, losses_np, rtol=1e-10)
     for a, b in zip(weights, weights_np, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+    # updates created bias first: each weight's update still follows its gradient
+    ops_r, weights_r, _ = _mlp_opt_run(make_opt, True, reverse=True)
+    assert ops_r.count(f"dense_backward+apply_{name}") == 3, ops_r
+    for a, b in zip(weights_r, weights, strict=True):
+        np.testing.assert_array_equal(a, b)
 
 
 def _conv_relu_pool_run(use_c: bool, fetch_pool_grad: bool):

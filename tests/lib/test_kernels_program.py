@@ -505,6 +505,13 @@ def test_merge_update_refuses_a_pair_that_cannot_run_as_one():
     buf = np.ones(12, np.float32)  # the weight shares memory with the layer input
     assert ops(lambda p: p.dense_backward(buf.reshape(4, 3), None, None, dy, dw, db),
                var=buf[:6].reshape(3, 2)) == separate
+    # the rate is an output of the backward: the fused op would read it before it is written
+    p = K.Program()
+    p.dense_backward(x, w, None, dy, dw, db, dx)
+    p.apply_sgd(w, dw, db[:1])
+    with pytest.raises(ValueError, match="scalar input"):
+        p.merge_update()
+    assert p.ops == ["dense_backward", "apply_sgd"]
     p = K.Program()
     p.apply_adam(w, m, v, dw, half, half, half, 0.9, 0.999, 1e-8)
     with pytest.raises(ValueError, match="has 1 instruction"):

@@ -99,10 +99,11 @@ def tf1_update(kind, var, slots, g, lr, hp):
     if kind in ("rmsprop", "centered_rmsprop"):
         rho, mom, eps = hp["rho"], hp["momentum"], hp["epsilon"]
         s[0] = rho * s[0] + (1 - rho) * g * g
-        denom = s[0] + eps
+        denom = s[0]
         if kind == "centered_rmsprop":
             s[2] = rho * s[2] + (1 - rho) * g
             denom = denom - s[2] ** 2
+        denom = denom + eps  # TF: (ms - mg^2) + eps
         s[1] = mom * s[1] + lr * g / np.sqrt(denom)
         return var - s[1], s
     if kind in ("adam", "nesterov_adam"):
@@ -152,6 +153,26 @@ def test_optimizer_updates_match_tf1(kind, shape, dtype, num_threads, rng):
     np.testing.assert_allclose(var, want_var, rtol=rtol, atol=rtol)
     for got, want in zip(slots, want_slots, strict=True):
         np.testing.assert_allclose(got, want, rtol=rtol, atol=rtol)
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_centered_rmsprop_adds_epsilon_last_as_tf(sparse):
+    """TF's ApplyCenteredRMSProp divides by sqrt((ms - mg^2) + eps): epsilon is added
+    after the subtraction. With ms close to mg^2 in float32 the other order, (ms + eps)
+    - mg^2, rounds differently; the dense and the row-sparse kernels follow TF's."""
+    f32 = np.float32
+    ms, mg = np.array([1.0], f32), np.array([0.99999], f32)
+    rho, eps, lr = f32(1.0), f32(1e-7), f32(1.0)  # rho 1: ms and mg stay as they are
+    g = np.array([1e-3], f32)
+    want = lr * g / np.sqrt((ms - mg * mg) + eps)
+    assert want[0] != (lr * g / np.sqrt((ms + eps) - mg * mg))[0]  # the order matters here
+    var, mom = np.zeros(1, f32), np.zeros(1, f32)
+    if sparse:
+        K.sparse_apply("rmsprop", var, ms, mom, g, np.array([0], np.int64),
+                       [lr, rho, 0.0, eps], 1, mg)
+    else:
+        K.apply_rmsprop(var, ms, mom, g, np.array(lr), rho, 0.0, eps, mg=mg)
+    assert mom[0] == want[0] and var[0] == -want[0]
 
 
 def test_optimizer_errors():

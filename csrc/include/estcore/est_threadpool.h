@@ -155,7 +155,9 @@ typedef struct est__run_stats {
  * capped at EST__GUARD_MAX_NS. The waste term bounds what probing costs on a busy
  * machine: from the second loss in a row, a probe that waited a whole time slice
  * (tens of ms when the run queue is long) is followed by at least 32 times as long
- * inline, so probes cost at most ~3% (plus the one short pause of the first loss).
+ * inline, so probes cost at most ~3% during a streak of losses. Losses that alternate
+ * with gains (a busy neighbour that comes and goes) each get the short pause only and
+ * may cost up to a time slice each; load sensing is what keeps those runs inline.
  * A run that gained resets *backoff to EST__GUARD_MIN_NS and returns 0. A run with
  * no estimate (the caller ran none or all of the tasks) returns 0, *backoff kept. */
 static inline int64_t est__guard_update(const est__run_stats *s, int64_t *backoff) {

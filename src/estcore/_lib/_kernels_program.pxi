@@ -193,6 +193,19 @@ cdef class Program(_Builder):
                     continue  # var is w itself: dx reads it before the update
                 raise ValueError(f"{fn}: the {self._names[self._n - 1]} {name} shares memory "
                                  "with an array of the dense_backward")
+        # the fused op reads the update's lr / beta powers first, before the backward
+        # writes its outputs: none of them may be one of those outputs
+        grad_at = {EST_OP_SGD: 1, EST_OP_MOMENTUM: 2, EST_OP_ADAGRAD: 2, EST_OP_RMSPROP: 3,
+                   EST_OP_ADAM: 3}[a.op]
+        for arr in ukeep[grad_at + 1:]:
+            if arr is None or (a.op == EST_OP_RMSPROP and arr is ukeep[4] and
+                               (a.flags & EST_FLAG_CENTERED)):
+                continue  # centered RMSProp's mg: a slot, checked above
+            if any(other is not None and np.may_share_memory(arr, other)
+                   for other in bkeep[4:8]):
+                raise ValueError(f"{fn}: a scalar input of the {self._names[self._n - 1]} "
+                                 "(lr, beta powers) shares memory with an output of the "
+                                 "dense_backward")
         d.op = EST_OP_DENSE_BACKWARD_UPDATE
         d.n[3] = kind
         d.p[8] = a.p[0]

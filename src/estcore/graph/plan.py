@@ -373,11 +373,27 @@ def _schedule(pnodes: list[PNode]) -> list[PNode]:
     for k, ps in preds.items():
         for q in ps:
             succ2[q].append(k)
+    def updates_a_dense_weight(p) -> bool:
+        """An optimizer update whose gradient is a DenseGrad's dW (through Identity
+        views): the one kind of node that can fuse into the node before it."""
+        gi = FUSABLE_UPDATES.get(p.type)
+        if gi is None or gi >= len(p.inputs):
+            return False
+        t = p.inputs[gi]
+        q = producer.get(id(t))
+        while q is not None and q.type == "Identity" and q.inputs:
+            t = q.inputs[0]
+            q = producer.get(id(t))
+        return q is not None and q.type == "DenseGrad" and len(q.outputs) > 1 and \
+            q.outputs[1] is t
+
+    # Such an update runs as soon as it is ready (it lands right after its gradient and
+    # can fuse into it, programs.py); so do variables (no work: slots made after the
+    # gradients must not hold it back). Otherwise creation order.
+    first = {id(p) for p in pnodes if p.type == "VariableV2" or updates_a_dense_weight(p)}
+
     def key(k):
-        """An optimizer update runs as soon as it is ready (fusion, programs.py); so do
-        variables (no work: slots made after the gradients must not hold it back)."""
-        p = node_of[k]
-        return (0 if p.type in FUSABLE_UPDATES or p.type == "VariableV2" else 1, p.order, k)
+        return (0 if k in first else 1, node_of[k].order, k)
 
     heap = [key(k) for k, d in indeg.items() if d == 0]
     heapq.heapify(heap)

@@ -94,9 +94,10 @@ def _folds_relu_into_pool(last, p, sole_reader) -> bool:
 # gradient among its inputs).
 _UPDATE_GRAD = {"ApplyGradientDescent": 2, "ApplyMomentum": 3, "ApplyAdagrad": 3,
                 "ApplyRMSProp": 7, "ApplyCenteredRMSProp": 8, "ApplyAdam": 9}
-#: The update ops :func:`_fuses_update` takes in; the plan schedules them as soon as
-#: they are ready (``plan._schedule``), so each lands right after its gradient.
-FUSABLE_UPDATES = frozenset(_UPDATE_GRAD)
+#: The update ops :func:`_fuses_update` takes in, with the position of their gradient
+#: input; the plan schedules one whose gradient is a ``DenseGrad``'s dW as soon as it is
+#: ready (``plan._schedule``), so it lands right after that gradient.
+FUSABLE_UPDATES = dict(_UPDATE_GRAD)
 
 
 def _fuses_update(last, p, k) -> bool:
