@@ -60,21 +60,11 @@ TIMEOUT_S = 1200
 # ---- the program (runs inside a worker process, under either framework) -------------
 
 def _model_fn(tf, kind):
+    sys.path.insert(0, HERE)
+    from tutorial_steps import tutorial_model
+
     def model_fn(features, labels, mode):
-        x = features["x"]
-        if kind == "mlp":
-            h = tf.layers.dense(x, 256, activation=tf.nn.relu)
-            h = tf.layers.dense(h, 256, activation=tf.nn.relu)
-            logits = tf.layers.dense(h, 10)
-            opt = tf.train.AdamOptimizer()
-        else:
-            c = tf.layers.conv2d(x, 32, 5, padding="same", activation=tf.nn.relu)
-            p = tf.layers.max_pooling2d(c, 2, 2)
-            c = tf.layers.conv2d(p, 64, 5, padding="same", activation=tf.nn.relu)
-            p = tf.layers.max_pooling2d(c, 2, 2)
-            d = tf.layers.dense(tf.reshape(p, [-1, 7 * 7 * 64]), 1024, activation=tf.nn.relu)
-            logits = tf.layers.dense(d, 10)
-            opt = tf.train.GradientDescentOptimizer(0.001)
+        logits, opt = tutorial_model(tf, kind, features["x"])
         loss = tf.losses.sparse_softmax_cross_entropy(labels=labels, logits=logits)
         if mode == tf.estimator.ModeKeys.TRAIN:
             train_op = opt.minimize(loss, global_step=tf.train.get_global_step())

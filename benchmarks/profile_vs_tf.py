@@ -47,29 +47,17 @@ def _tf_worker(kind: str, threads: int, steps: int, traced: int) -> None:
     import tensorflow.compat.v1 as tf
     tf.disable_eager_execution()
     tf.logging.set_verbosity(tf.logging.ERROR)
+    sys.path.insert(0, HERE)
+    from tutorial_steps import batch_size, input_shape, tutorial_model
+
     g = tf.Graph()
     rng = np.random.default_rng(0)
+    batch = batch_size(kind)
     with g.as_default():
         tf.set_random_seed(1)
-        if kind == "mlp":
-            batch = 128
-            x = tf.placeholder(tf.float32, [None, 784])
-            h = tf.layers.dense(x, 256, activation=tf.nn.relu)
-            h = tf.layers.dense(h, 256, activation=tf.nn.relu)
-            logits = tf.layers.dense(h, 10)
-            opt = tf.train.AdamOptimizer()
-            xs = rng.normal(size=(batch, 784)).astype(np.float32)
-        else:
-            batch = 100
-            x = tf.placeholder(tf.float32, [None, 28, 28, 1])
-            c = tf.layers.conv2d(x, 32, 5, padding="same", activation=tf.nn.relu)
-            p = tf.layers.max_pooling2d(c, 2, 2)
-            c = tf.layers.conv2d(p, 64, 5, padding="same", activation=tf.nn.relu)
-            p = tf.layers.max_pooling2d(c, 2, 2)
-            d = tf.layers.dense(tf.reshape(p, [-1, 7 * 7 * 64]), 1024, activation=tf.nn.relu)
-            logits = tf.layers.dense(d, 10)
-            opt = tf.train.GradientDescentOptimizer(0.001)
-            xs = rng.normal(size=(batch, 28, 28, 1)).astype(np.float32)
+        x = tf.placeholder(tf.float32, input_shape(kind))
+        logits, opt = tutorial_model(tf, kind, x)
+        xs = rng.normal(size=tuple(input_shape(kind, batch))).astype(np.float32)
         y = tf.placeholder(tf.int32, [None])
         loss = tf.losses.sparse_softmax_cross_entropy(labels=y, logits=logits)
         train = opt.minimize(loss)

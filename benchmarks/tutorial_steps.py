@@ -15,15 +15,44 @@ from __future__ import annotations
 
 import numpy as np
 
-import estcore as ec
-
 KINDS = ("mlp", "cnn")
+
+
+def tutorial_model(tf, kind: str, x):
+    """The reference model on input ``x`` under a TF1-style module ``tf``
+    (``estcore``, ``estcore.compat.v1`` or TensorFlow's ``tensorflow.compat.v1``: the
+    comparisons with TF build it from here too): ``(logits, optimizer)``. ``x``:
+    (batch, 784) for ``mlp``, (batch, 28, 28, 1) for ``cnn``."""
+    if kind == "mlp":
+        h = tf.layers.dense(x, 256, activation=tf.nn.relu)
+        h = tf.layers.dense(h, 256, activation=tf.nn.relu)
+        return tf.layers.dense(h, 10), tf.train.AdamOptimizer()
+    if kind == "cnn":
+        c = tf.layers.conv2d(x, 32, 5, padding="same", activation=tf.nn.relu)
+        p = tf.layers.max_pooling2d(c, 2, 2)
+        c = tf.layers.conv2d(p, 64, 5, padding="same", activation=tf.nn.relu)
+        p = tf.layers.max_pooling2d(c, 2, 2)
+        d = tf.layers.dense(tf.reshape(p, [-1, 7 * 7 * 64]), 1024, activation=tf.nn.relu)
+        return tf.layers.dense(d, 10), tf.train.GradientDescentOptimizer(0.001)
+    raise ValueError(f"kind must be one of {KINDS}. Received: {kind!r}")
+
+
+def input_shape(kind: str, batch=None) -> list:
+    """The model input's shape: [batch, 784] (mlp) or [batch, 28, 28, 1] (cnn)."""
+    return [batch, 784] if kind == "mlp" else [batch, 28, 28, 1]
+
+
+def batch_size(kind: str) -> int:
+    """The steps' batch: 128 (mlp) or 100 (cnn)."""
+    return 128 if kind == "mlp" else 100
 
 
 def build_step(kind: str, seed: int = 0, return_session: bool = False):
     """``(step, x, y)``: ``step(x, y)`` runs one training step and returns
     ``[None, loss]``; ``x``, ``y`` are one fixed random batch. With ``return_session``,
     ``(step, x, y, session)`` (to trace a step: ``graph.profiling.trace_next_run``)."""
+    import estcore as ec  # here, so TF's Python can import this module for the model
+
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}. Received: {kind!r}")
     g = ec.Graph()
@@ -31,25 +60,10 @@ def build_step(kind: str, seed: int = 0, return_session: bool = False):
         ec.set_random_seed(1)
         gs = ec.train.get_or_create_global_step()
         rng = np.random.default_rng(seed)
-        if kind == "mlp":
-            batch = 128
-            x = ec.placeholder(ec.float32, [None, 784])
-            h = ec.layers.dense(x, 256, activation=ec.nn.relu)
-            h = ec.layers.dense(h, 256, activation=ec.nn.relu)
-            logits = ec.layers.dense(h, 10)
-            xs = rng.normal(size=(batch, 784)).astype(np.float32)
-            opt = ec.train.AdamOptimizer()
-        else:
-            batch = 100
-            x = ec.placeholder(ec.float32, [None, 28, 28, 1])
-            c = ec.layers.conv2d(x, 32, 5, padding="same", activation=ec.nn.relu)
-            p = ec.layers.max_pooling2d(c, 2, 2)
-            c = ec.layers.conv2d(p, 64, 5, padding="same", activation=ec.nn.relu)
-            p = ec.layers.max_pooling2d(c, 2, 2)
-            d = ec.layers.dense(ec.reshape(p, [-1, 7 * 7 * 64]), 1024, activation=ec.nn.relu)
-            logits = ec.layers.dense(d, 10)
-            xs = rng.normal(size=(batch, 28, 28, 1)).astype(np.float32)
-            opt = ec.train.GradientDescentOptimizer(0.001)
+        batch = batch_size(kind)
+        x = ec.placeholder(ec.float32, input_shape(kind))
+        logits, opt = tutorial_model(ec, kind, x)
+        xs = rng.normal(size=tuple(input_shape(kind, batch))).astype(np.float32)
         y = ec.placeholder(ec.int32, [None])
         loss = ec.losses.sparse_softmax_cross_entropy(labels=y, logits=logits)
         train = opt.minimize(loss, global_step=gs)
