@@ -90,14 +90,12 @@ def _folds_relu_into_pool(last, p, sole_reader) -> bool:
         qp.inputs[1] is y
 
 
-# The optimizer updates a dense backward can take in (graph op -> position of the
-# gradient among its inputs).
-_UPDATE_GRAD = {"ApplyGradientDescent": 2, "ApplyMomentum": 3, "ApplyAdagrad": 3,
-                "ApplyRMSProp": 7, "ApplyCenteredRMSProp": 8, "ApplyAdam": 9}
-#: The update ops :func:`_fuses_update` takes in, with the position of their gradient
-#: input; the plan schedules one whose gradient is a ``DenseGrad``'s dW as soon as it is
-#: ready (``plan._schedule``), so it lands right after that gradient.
-FUSABLE_UPDATES = dict(_UPDATE_GRAD)
+#: The optimizer updates a dense backward can take in (graph op -> position of its
+#: gradient among the op's inputs); the plan schedules one whose gradient is a
+#: ``DenseGrad``'s dW as soon as it is ready (``plan._schedule``), so it lands right
+#: after that gradient.
+FUSABLE_UPDATES = {"ApplyGradientDescent": 2, "ApplyMomentum": 3, "ApplyAdagrad": 3,
+                   "ApplyRMSProp": 7, "ApplyCenteredRMSProp": 8, "ApplyAdam": 9}
 
 
 # With dx, the fused instruction runs dx first, then dW with the update: two parallel
@@ -120,7 +118,7 @@ def _fuses_update(last, p, k) -> bool:
     update's variable. ``last`` is (PNode, KernelCtx, instructions) of the previous
     node; ``k`` is the update's KernelCtx."""
     dp, dk, _ = last
-    gi = _UPDATE_GRAD.get(p.type)
+    gi = FUSABLE_UPDATES.get(p.type)
     if gi is None or dp.type != "DenseGrad" or len(k.ins) <= gi or not dk.needed[1]:
         return False
     if dk.needed[0] and dk.outs[1].size < _DX_FUSE_MIN_WEIGHT:
