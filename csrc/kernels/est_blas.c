@@ -72,6 +72,16 @@ est_isa est_gemm_get_isa(void) {
     return (est_isa)atomic_load_explicit(&g_isa, memory_order_relaxed);
 }
 
+int est__gemm_row_align(int isa) {
+    switch (isa) {
+#if defined(EST_HAVE_X86_GEMM)
+    case EST_ISA_AVX2: return 2 * EST__MR_AVX2;
+    case EST_ISA_AVX512: return 2 * EST__MR_AVX512;
+#endif
+    default: return 2 * EST__MR_GENERIC;
+    }
+}
+
 est_status est_gemm_set_isa(est_isa isa) {
     if (isa < 0 || isa >= EST_ISA__COUNT || !est_gemm_isa_supported(isa))
         return EST_ERR_INVALID_ARGUMENT;

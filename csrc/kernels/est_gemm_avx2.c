@@ -19,7 +19,7 @@ static inline __m256i est__mask64(int n) {
 #define EST__GEMM_FN est__gemm_avx2_f32
 #define VEC __m256
 #define VL 8
-#define MR 6
+#define MR EST__MR_AVX2
 #define NVMAX 2
 #define KC 256
 #define MC 192
@@ -45,7 +45,7 @@ static inline __m256i est__mask64(int n) {
 #define EST__GEMM_FN est__gemm_avx2_f64
 #define VEC __m256d
 #define VL 4
-#define MR 6
+#define MR EST__MR_AVX2
 #define NVMAX 2
 #define KC 256
 #define MC 96

@@ -88,7 +88,7 @@ static void est__pack_bt_pd(const double *src, int64_t ldb, int64_t kc, double *
 #define EST__GEMM_FN est__gemm_avx512_f32
 #define VEC __m512
 #define VL 16
-#define MR 6
+#define MR EST__MR_AVX512
 #define NVMAX 4
 #define KC 128
 #define MC 192
@@ -115,7 +115,7 @@ static void est__pack_bt_pd(const double *src, int64_t ldb, int64_t kc, double *
 #define EST__GEMM_FN est__gemm_avx512_f64
 #define VEC __m512d
 #define VL 8
-#define MR 6
+#define MR EST__MR_AVX512
 #define NVMAX 4
 #define KC 128
 #define MC 192

@@ -21,7 +21,7 @@
 #define EST__GEMM_FN est__gemm_generic_f32
 #define VEC float
 #define VL 1
-#define MR 4
+#define MR EST__MR_GENERIC
 #define NVMAX 8
 #define KC 256
 #define MC 128
@@ -45,7 +45,7 @@
 #define EST__GEMM_FN est__gemm_generic_f64
 #define VEC double
 #define VL 1
-#define MR 4
+#define MR EST__MR_GENERIC
 #define NVMAX 8
 #define KC 256
 #define MC 128

@@ -30,6 +30,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Rows of each ISA's micro-tile (MR; a tile is MR or 2 MR rows of C), both types. */
+#define EST__MR_GENERIC 4
+#define EST__MR_AVX2 6
+#define EST__MR_AVX512 6
+
 /* Scratch each thread keeps for packing: the largest KC*NC + MC*KC over the ISAs and
  * types, in bytes (avx512 f32: 128 x 2048 + 192 x 128 floats = 1.1 MiB). */
 #define EST__GEMM_WS_BYTES ((size_t)1280 * 1024)

@@ -59,6 +59,11 @@ EST__DECLARE_GEMM2(double, _f64)
  * est__igemm, the convolutions' implicit GEMM (contract in est_gemm_driver.inc): C
  * rows address their A data through offsets, segment after segment, no im2col;
  * est__kgemm, the filter gradient's, gathers op(A) through row and step offsets. */
+/* Rows that a split of C's rows should keep together for the GEMMs of `isa` (an
+ * est_isa): a multiple of every tile height (MR, 2 MR), so tiles start at the same
+ * rows whatever the split (est_blas.c). */
+int est__gemm_row_align(int isa);
+
 #define EST__DECLARE_PACKB(T, SFX_)                                                            \
     int64_t est__packb_size##SFX_(int isa, int64_t k, int64_t n);                              \
     void est__packb##SFX_(int isa, int tb, const T *b, int64_t ldb, int64_t k, int64_t n,      \

@@ -168,6 +168,36 @@ def test_conv2d_filter_and_bias_gradients_same_bits_for_any_thread_count(in_c, r
     np.testing.assert_allclose(got[0][3], 2 * got[0][1], rtol=1e-6)
 
 
+@pytest.mark.parametrize("shape,fshape,stride", [((1, 16, 16, 24), (7, 7, 24, 32), 2),
+                                                 ((1, 10, 10, 40), (5, 5, 40, 48), 1)], ids=str)
+def test_conv2d_filter_gradient_non_finite_dy_same_bits_for_any_thread_count(shape, fshape,
+                                                                            stride, gemm_isa):
+    """The filter gradient skips the padded rows a tile's taps do not need; with an inf
+    in dy the skipped products would have been NaN, so where NaN lands depends on which
+    taps share a tile. The split keeps tiles at the same rows for any thread count (one
+    image: the split over filter rows), so the bits, NaNs included, do not change."""
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal(shape).astype(np.float32)
+    f = rng.standard_normal(fshape).astype(np.float32)
+    oshape = K.conv2d_output_shape(shape, fshape, stride, "SAME")
+    dy = rng.standard_normal(oshape).astype(np.float32)
+    dy[0, 0, 0, :] = np.inf
+    got = []
+    before = K.get_num_threads()
+    try:
+        for threads in (1, 2, 3):
+            K.set_num_threads(threads)
+            df = np.full(fshape, 7.0, np.float32)
+            K.conv2d_backward(x, f, None, dy, None, None, df, None, strides=stride,
+                              padding="SAME")
+            got.append(df)
+    finally:
+        K.set_num_threads(before)
+    assert np.isnan(got[0]).any()
+    for df in got[1:]:
+        np.testing.assert_array_equal(df, got[0])
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_conv2d_forward_and_input_gradient_same_bits_for_any_thread_count(dtype, gemm_isa, rng):
     """Forward rows and input-gradient images are independent tasks reading one filter

@@ -9,6 +9,8 @@ run a program; change the user's graph.
 
 from __future__ import annotations
 
+from types import MappingProxyType
+
 from estcore._lib import _kernels
 
 __all__ = ["FUSABLE_UPDATES", "group_programs"]
@@ -94,8 +96,9 @@ def _folds_relu_into_pool(last, p, sole_reader) -> bool:
 #: gradient among the op's inputs); the plan schedules one whose gradient is a
 #: ``DenseGrad``'s dW as soon as it is ready (``plan._schedule``), so it lands right
 #: after that gradient.
-FUSABLE_UPDATES = {"ApplyGradientDescent": 2, "ApplyMomentum": 3, "ApplyAdagrad": 3,
-                   "ApplyRMSProp": 7, "ApplyCenteredRMSProp": 8, "ApplyAdam": 9}
+FUSABLE_UPDATES = MappingProxyType({
+    "ApplyGradientDescent": 2, "ApplyMomentum": 3, "ApplyAdagrad": 3, "ApplyRMSProp": 7,
+    "ApplyCenteredRMSProp": 8, "ApplyAdam": 9})
 
 
 # With dx, the fused instruction runs dx first, then dW with the update: two parallel
