@@ -68,29 +68,42 @@ def _tf_worker(kind: str, threads: int, steps: int, traced: int) -> None:
     with tf.Session(graph=g, config=cfg) as sess:
         sess.run(init)
         feed = {x: xs, y: ys}
-        for _ in range(5):
-            sess.run(train, feed)
-        times = []
-        for _ in range(steps):
-            t0 = time.perf_counter()
-            sess.run(train, feed)
-            times.append(time.perf_counter() - t0)
-        per_op = collections.defaultdict(list)
-        for _ in range(traced):
+
+        def traced_step():
             meta = tf.RunMetadata()
             sess.run(train, feed, options=tf.RunOptions(trace_level=tf.RunOptions.FULL_TRACE),
                      run_metadata=meta)
-            step = collections.defaultdict(float)
+            us = collections.defaultdict(float)
             for dev in meta.step_stats.dev_stats:
                 for ns in dev.node_stats:
                     label = ns.timeline_label or ""
                     op = label.split("=")[-1].split("(")[0].strip() if "=" in label else label
-                    step[(ns.node_name, op)] += ns.all_end_rel_micros
-            for key, us in step.items():
-                per_op[key].append(us)
+                    us[(ns.node_name, op)] += ns.all_end_rel_micros
+            return us
+
+        res = _profile(lambda: sess.run(train, feed), traced_step, steps, traced)
+    print(json.dumps(res))
+
+
+def _profile(run_step, traced_step, steps: int, traced: int) -> dict:
+    """Either framework's figures: ``run_step()`` runs one step, ``traced_step()`` one
+    traced step and returns its {(node name, op): microseconds}. After 5 warm-up steps,
+    the median wall time of ``steps`` steps and each op's median over ``traced`` traced
+    steps, ops sorted by it: {step_ms, ops: [[name, op, us], ...]}."""
+    for _ in range(5):
+        run_step()
+    times = []
+    for _ in range(steps):
+        t0 = time.perf_counter()
+        run_step()
+        times.append(time.perf_counter() - t0)
+    per_op = collections.defaultdict(list)
+    for _ in range(traced):
+        for key, us in traced_step().items():
+            per_op[key].append(us)
     ops = sorted(([name, op, statistics.median(us)] for (name, op), us in per_op.items()),
                  key=lambda r: -r[2])
-    print(json.dumps({"step_ms": 1000 * statistics.median(times), "ops": ops}))
+    return {"step_ms": 1000 * statistics.median(times), "ops": ops}
 
 
 def estcore_profile(kind: str, threads: int, steps: int, traced: int) -> dict:
@@ -103,25 +116,16 @@ def estcore_profile(kind: str, threads: int, steps: int, traced: int) -> dict:
 
     _kernels.set_num_threads(threads)
     step, x, y, sess = build_step(kind, return_session=True)
-    for _ in range(5):
-        step(x, y)
-    times = []
-    for _ in range(steps):
-        t0 = time.perf_counter()
-        step(x, y)
-        times.append(time.perf_counter() - t0)
-    per_op = collections.defaultdict(list)
-    for _ in range(traced):
+
+    def traced_step():
         trace = trace_next_run(sess)
         step(x, y)
-        step_us = collections.defaultdict(float)
+        us = collections.defaultdict(float)
         for ev in trace.events:
-            step_us[(ev.name, ev.op)] += ev.dur_ns / 1e3
-        for key, us in step_us.items():
-            per_op[key].append(us)
-    ops = sorted(([name, op, statistics.median(us)] for (name, op), us in per_op.items()),
-                 key=lambda r: -r[2])
-    return {"step_ms": 1000 * statistics.median(times), "ops": ops}
+            us[(ev.name, ev.op)] += ev.dur_ns / 1e3
+        return us
+
+    return _profile(lambda: step(x, y), traced_step, steps, traced)
 
 
 def tf_profile(python: str, kind: str, threads: int, steps: int, traced: int) -> dict:

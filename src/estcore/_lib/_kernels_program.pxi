@@ -181,10 +181,11 @@ cdef class Program(_Builder):
             raise ValueError(f"{fn}: the {self._names[self._n - 1]} gradient must be exactly "
                              "the dense_backward's dw_out")
         bkeep = self._keep[self._n - 2]
-        ukeep = self._keep[self._n - 1]
+        ukeep = self._keep[self._n - 1]  # the update's slots, grad, [mg,] then its scalars
         state = list(zip(names, ukeep[:len(names)]))
-        if a.op == EST_OP_RMSPROP and (a.flags & EST_FLAG_CENTERED):
-            state.append(("mg", ukeep[4]))
+        cdef int centered = a.op == EST_OP_RMSPROP and (a.flags & EST_FLAG_CENTERED) != 0
+        if centered:
+            state.append(("mg", ukeep[len(names) + 1]))
         for name, arr in state:
             for pos, other in enumerate(bkeep):
                 if other is None or not np.may_share_memory(arr, other):
@@ -195,12 +196,7 @@ cdef class Program(_Builder):
                                  "with an array of the dense_backward")
         # the fused op reads the update's lr / beta powers first, before the backward
         # writes its outputs: none of them may be one of those outputs
-        grad_at = {EST_OP_SGD: 1, EST_OP_MOMENTUM: 2, EST_OP_ADAGRAD: 2, EST_OP_RMSPROP: 3,
-                   EST_OP_ADAM: 3}[a.op]
-        for arr in ukeep[grad_at + 1:]:
-            if arr is None or (a.op == EST_OP_RMSPROP and arr is ukeep[4] and
-                               (a.flags & EST_FLAG_CENTERED)):
-                continue  # centered RMSProp's mg: a slot, checked above
+        for arr in ukeep[len(names) + 1 + centered:]:
             if any(other is not None and np.may_share_memory(arr, other)
                    for other in bkeep[4:8]):
                 raise ValueError(f"{fn}: a scalar input of the {self._names[self._n - 1]} "
