@@ -13,7 +13,10 @@
  * transpose exchanges the off-diagonal h x h blocks of each 2h x 2h block for
  * h = VL/2, ..., 1 (rows r and r + h, one two-source permute each), so no element
  * is touched by a scalar load or store. Tail steps (kc not a multiple of VL) use
- * masked, fault-free loads and store only the rows that exist. */
+ * masked, fault-free loads and store only the rows that exist. The loops over the
+ * rows and stages must unroll completely so the rows stay in registers (rolled, GCC
+ * keeps them on the stack: 3136 x 1024 floats packed at 9 GB/s instead of 18). */
+#define EST__UNROLL_ALL _Pragma("GCC unroll 16")
 
 /* Permute indices of the exchange at block size h, for VL lanes: lo keeps the
  * first h lanes of each 2h-chunk of row r and takes row r+h's first h lanes into the
@@ -41,9 +44,11 @@ static void est__pack_bt_ps(const float *src, int64_t ldb, int64_t kc, float *ds
             const int cnt = kc - pb < 16 ? (int)(kc - pb) : 16;
             const __mmask16 mask = (__mmask16)((1u << cnt) - 1u);
             __m512 r[16];
-            for (int i = 0; i < 16; i++) r[i] = _mm512_maskz_loadu_ps(mask, rows + i * ldb + pb);
-            for (int s = 0, h = 8; h >= 1; s++, h /= 2)
-                for (int i = 0; i < 16; i++) {
+            EST__UNROLL_ALL for (int i = 0; i < 16; i++)
+                r[i] = _mm512_maskz_loadu_ps(mask, rows + i * ldb + pb);
+            EST__UNROLL_ALL for (int s = 0; s < 4; s++)
+                EST__UNROLL_ALL for (int i = 0; i < 16; i++) {
+                    const int h = 8 >> s;
                     if (i & h) continue;
                     __m512 a = r[i], b = r[i + h];
                     r[i] = _mm512_permutex2var_ps(a, lo[s], b);
@@ -70,9 +75,11 @@ static void est__pack_bt_pd(const double *src, int64_t ldb, int64_t kc, double *
             const int cnt = kc - pb < 8 ? (int)(kc - pb) : 8;
             const __mmask8 mask = (__mmask8)((1u << cnt) - 1u);
             __m512d r[8];
-            for (int i = 0; i < 8; i++) r[i] = _mm512_maskz_loadu_pd(mask, rows + i * ldb + pb);
-            for (int s = 0, h = 4; h >= 1; s++, h /= 2)
-                for (int i = 0; i < 8; i++) {
+            EST__UNROLL_ALL for (int i = 0; i < 8; i++)
+                r[i] = _mm512_maskz_loadu_pd(mask, rows + i * ldb + pb);
+            EST__UNROLL_ALL for (int s = 0; s < 3; s++)
+                EST__UNROLL_ALL for (int i = 0; i < 8; i++) {
+                    const int h = 4 >> s;
                     if (i & h) continue;
                     __m512d a = r[i], b = r[i + h];
                     r[i] = _mm512_permutex2var_pd(a, lo[s], b);
