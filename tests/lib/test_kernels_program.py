@@ -467,6 +467,34 @@ def test_update_fused_into_the_dense_backward_is_bit_identical(dtype, num_thread
             np.testing.assert_array_equal(got, want)
 
 
+@pytest.mark.parametrize("mkn", [(150, 333, 75), (9, 1100, 130)], ids=str)
+def test_fused_update_with_dx_on_larger_layers(mkn, dtype, num_threads, gemm_isa):
+    """Layers of several GEMM blocks and tasks (a batch over more than one K block,
+    partial panels): the fused backward + update gives the separate instructions' bits
+    at any thread count and GEMM ISA, the weight read by dx before its update."""
+    m, k, n = mkn
+    rng = np.random.default_rng(5)
+    x, dy = (rng.standard_normal(s).astype(dtype) for s in [(m, k), (m, n)])
+    y = np.abs(rng.standard_normal((m, n))).astype(dtype) * (rng.random((m, n)) > 0.3)
+    w0 = (rng.standard_normal((k, n)) / np.sqrt(k)).astype(dtype)
+    lr = np.array(0.05, dtype)
+    runs = []
+    for fuse in (True, False):
+        w, acc = w0.copy(), np.full_like(w0, 0.25)
+        out = [np.empty(s, dtype) for s in [(m, n), (k, n), (n,), (m, k)]]  # dz dw db dx
+        p = K.Program()
+        p.dense_backward(x, w, y, dy, out[1], out[2], out[3], dz_out=out[0], act="relu")
+        p.apply_momentum(w, acc, out[1], lr, 0.9, use_nesterov=True)
+        if fuse:
+            p.merge_update()
+            assert p.ops == ["dense_backward+apply_momentum"]
+        p.run()
+        p.run()
+        runs.append([w, acc, *out])
+    for got, want in zip(*runs, strict=True):
+        np.testing.assert_array_equal(got, want)
+
+
 def test_merge_update_refuses_a_pair_that_cannot_run_as_one():
     """Program.merge_update only validates and rewrites (the plan decides); a pair that
     cannot be one instruction raises ValueError naming why and changes nothing."""

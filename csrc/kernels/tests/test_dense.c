@@ -254,7 +254,8 @@ static void apply_update_f32(int kind, float *var, float *s1, float *s2, float *
  * bit, every kind, with dx (the update's var being the layer's w, read by dx before
  * the update) and without */
 static void test_dense_backward_update(void) {
-    const int64_t shapes[][3] = {{1, 1, 1}, {5, 3, 7}, {37, 23, 17}, {128, 200, 90}, {3, 0, 4}};
+    const int64_t shapes[][3] = {{1, 1, 1},    {5, 3, 7},     {37, 23, 17},
+                                 {128, 200, 90}, {300, 150, 70}, {3, 0, 4}};
     const float h[5][3] = {{0, 0, 0}, {0.9f, 0, 0}, {0, 0, 0}, {0.9f, 0.5f, 1e-7f},
                            {0.9f, 0.999f, 1e-7f}};
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
