@@ -53,7 +53,8 @@
                                   const T *bias, int relu, T *ws, size_t ws_elems);        \
     void est__packk_##ISA##SFX_(int tb, const T *b, int64_t ldb, int64_t k, int64_t n, T *dst); \
     void est__igemm_##ISA##SFX_(int64_t m, int64_t n, const T *a, const int64_t *roff,         \
-                                const int32_t *vseg, int64_t nseg, const int64_t *aoff,        \
+                                const int32_t *vseg, const int32_t *cseg,                      \
+                                const int64_t *crow, int64_t nseg, const int64_t *aoff,        \
                                 int64_t kseg, const T *bp, int64_t ktot, T beta, T *c,         \
                                 int64_t ldc, const T *bias, int relu);                     \
     void est__kgemm_##ISA##SFX_(int64_t m, int64_t n, const T *a, const int64_t *roff,         \

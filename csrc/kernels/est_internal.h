@@ -74,7 +74,8 @@ int est__gemm_row_align(int isa);
     void est__packk##SFX_(int isa, int tb, const T *b, int64_t ldb, int64_t k, int64_t n,      \
                           T *dst);                                                            \
     void est__igemm##SFX_(int isa, int64_t m, int64_t n, const T *a, const int64_t *roff,     \
-                          const int32_t *vseg, int64_t nseg, const int64_t *aoff,              \
+                          const int32_t *vseg, const int32_t *cseg, const int64_t *crow,       \
+                          int64_t nseg, const int64_t *aoff,                                   \
                           int64_t kseg, const T *bp, int64_t ktot, T beta, T *c, int64_t ldc,  \
                           const T *bias, int relu);                                           \
     void est__kgemm##SFX_(int isa, int64_t m, int64_t n, const T *a, const int64_t *roff,     \
