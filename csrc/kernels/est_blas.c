@@ -204,7 +204,8 @@ EST__ISA_FN(double, _f64)
         const int64_t *, int64_t, const T *,                                                  \
         int64_t, T, T *, int64_t, const T *, int) = EST__ISA_LIST(est__igemm_, SFX_);         \
     static void (*const g_kgemm##SFX_[EST_ISA__COUNT])(int64_t, int64_t, const T *,           \
-        const int64_t *, const int32_t *, int64_t, const int64_t *, int64_t, const T *, T,    \
+        const int64_t *, const int32_t *, int64_t, const int32_t *, int64_t, const int64_t *, \
+        int64_t, const T *, T,                                                                \
         T *, int64_t) =                                                                       \
         EST__ISA_LIST(est__kgemm_, SFX_);
 EST__ISA_PB(float, _f32)

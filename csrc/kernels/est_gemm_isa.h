@@ -58,7 +58,8 @@
                                 int64_t kseg, const T *bp, int64_t ktot, T beta, T *c,         \
                                 int64_t ldc, const T *bias, int relu);                     \
     void est__kgemm_##ISA##SFX_(int64_t m, int64_t n, const T *a, const int64_t *roff,         \
-                                const int32_t *rvalid, int64_t period, const int64_t *koff,    \
+                                const int32_t *rvalid, int64_t period,                         \
+                                const int32_t *cvalid, int64_t cperiod, const int64_t *koff,   \
                                 int64_t k, const T *bp, T beta, T *c, int64_t ldc);
 EST__DECLARE_GEMM_ISA(generic, float, _f32)
 EST__DECLARE_GEMM_ISA(generic, double, _f64)

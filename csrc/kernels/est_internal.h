@@ -79,7 +79,8 @@ int est__gemm_row_align(int isa);
                           int64_t kseg, const T *bp, int64_t ktot, T beta, T *c, int64_t ldc,  \
                           const T *bias, int relu);                                           \
     void est__kgemm##SFX_(int isa, int64_t m, int64_t n, const T *a, const int64_t *roff,     \
-                          const int32_t *rvalid, int64_t period, const int64_t *koff,          \
+                          const int32_t *rvalid, int64_t period, const int32_t *cvalid,        \
+                          int64_t cperiod, const int64_t *koff,                                \
                           int64_t k, const T *bp, T beta, T *c, int64_t ldc);
 EST__DECLARE_PACKB(float, _f32)
 EST__DECLARE_PACKB(double, _f64)
