@@ -280,10 +280,11 @@ def test_plan_fuses_every_optimizer_into_each_dense_backward(name, make_opt):
         np.testing.assert_array_equal(a, b)
 
 
-def _conv_relu_pool_run(use_c: bool, fetch_pool_grad: bool):
+def _conv_relu_pool_run(use_c: bool, fetch_pool_grad: bool, fetch_input_grad: bool = False):
     """Three SGD steps of conv(relu) -> max-pool -> dense; returns (program ops, the
     filter after training, and from the last step the fetched gradient at the pool's
-    input and the ReLU output, or None)."""
+    input and the ReLU output, or None). ``fetch_input_grad``: the gradient at x is
+    fetched too (the conv backward then computes its input gradient)."""
     g = ec.Graph()
     with g.as_default():
         ec.set_random_seed(3)
@@ -298,12 +299,14 @@ def _conv_relu_pool_run(use_c: bool, fetch_pool_grad: bool):
         kernel = [v for v in ec.trainable_variables() if "conv2d/kernel" in v.name][0]
         params = ec.trainable_variables()
         # one gradient graph: d loss / d c is the pool gradient the conv backward reads
-        grads = ec.gradients(loss, [c] + params)
+        grads = ec.gradients(loss, [c] + params + [x])
         train = ec.train.GradientDescentOptimizer(0.5).apply_gradients(
-            list(zip(grads[1:], params, strict=True)))
+            list(zip(grads[1:-1], params, strict=True)))
         fetches = [train, loss]
         if fetch_pool_grad:
             fetches += [grads[0], c]
+        if fetch_input_grad:
+            fetches += [grads[-1]]
         rng = np.random.default_rng(0)
         xs = rng.standard_normal((6, 8, 8, 1)).astype(np.float32)
         ys = rng.integers(0, 3, 6).astype(np.int32)
@@ -320,14 +323,20 @@ def _conv_relu_pool_run(use_c: bool, fetch_pool_grad: bool):
 
 def test_plan_folds_the_conv_relu_gradient_into_the_max_pool_gradient():
     """conv(relu) -> max-pool: the plan runs the pool gradient through the ReLU
-    (max_pool2d_backward+relu; the conv backward skips its activation pass) and trains
-    as the numpy kernels do; when the pool gradient is also fetched it is not folded
-    (the fetched value is the plain pool gradient, nonzero where the ReLU output is 0).
-    The pair's bit-identity: tests/lib/test_kernels_conv.py."""
+    (max_pool2d_backward+relu; the conv backward skips its activation pass) and, the
+    conv having no input gradient, makes it inside the filter gradient
+    (max_pool2d_backward+relu+conv2d_backward); with the input gradient fetched only the
+    fold happens. Both train as the numpy kernels do. When the pool gradient is also
+    fetched it is not folded (the fetched value is the plain pool gradient, nonzero
+    where the ReLU output is 0). Bit-identity of the pairs: tests/lib."""
     ops, kernel, _, _ = _conv_relu_pool_run(True, False)
-    assert ops.count("max_pool2d_backward+relu") == 1
+    assert ops.count("max_pool2d_backward+relu+conv2d_backward") == 1
+    assert "conv2d_backward" not in ops
     _, want, _, _ = _conv_relu_pool_run(False, False)
     np.testing.assert_allclose(kernel, want, rtol=1e-4, atol=1e-5)
+    ops, kernel_dx, _, _ = _conv_relu_pool_run(True, False, fetch_input_grad=True)
+    assert ops.count("max_pool2d_backward+relu") == 1 and "conv2d_backward" in ops
+    np.testing.assert_allclose(kernel_dx, want, rtol=1e-4, atol=1e-5)
     ops, kernel2, gc, conv = _conv_relu_pool_run(True, True)
     assert "max_pool2d_backward+relu" not in ops and "max_pool2d_backward" in ops
     assert np.any((conv == 0) & (gc != 0))

@@ -552,3 +552,81 @@ def test_fold_relu_into_pool_refuses_a_pair_that_does_not_qualify(rng):
     assert ops(conv_dy=np.zeros_like(y)) == separate  # not the pool's gradient
     with pytest.raises(ValueError, match="needs a max_pool2d_backward"):
         K.Program().fold_relu_into_pool()
+
+
+def _pooled_pair(x, f, y, dpool, k, dx=None, accumulate=False, merge=True, start=None):
+    """A Program with the max-pool gradient through the ReLU (k x k windows, stride k)
+    then the conv backward taking it as dz (filter and bias gradients), merged
+    (``merge_conv_backward_pooled``) or not; returns (program, (df, db))."""
+    gy = np.full(y.shape, np.nan, y.dtype)
+    df, db = (np.full(sh, 0.25, y.dtype) if start is None else start[i].copy()
+              for i, sh in enumerate((f.shape, (f.shape[3],))))
+    p = K.Program()
+    p.max_pool2d_backward(y, dpool, gy, k, k)
+    p.conv2d_backward(x, f, y, gy, None, dx, df, db, dz_out=np.empty_like(y), strides=1,
+                      padding="SAME", act="relu", accumulate=accumulate)
+    p.fold_relu_into_pool()
+    if merge:
+        p.merge_conv_backward_pooled()
+    return p, (df, db)
+
+
+@pytest.mark.parametrize("shape,fshape,k", [((9, 8, 8, 3), (3, 3, 3, 16), 2),   # chunks
+                                            ((1, 6, 6, 1), (5, 5, 1, 7), 3),    # one group
+                                            ((40, 12, 12, 1), (5, 5, 1, 32), 2)], ids=str)
+@pytest.mark.parametrize("accumulate", [False, True])
+def test_pool_gradient_made_inside_the_filter_gradient_is_bit_identical(
+        shape, fshape, k, accumulate, dtype, num_threads, gemm_isa, rng):
+    """max_pool2d_backward+relu+conv2d_backward (each group of images' dz made in the
+    filter gradient's scratch, or the two kernels in turn where the filter gradient
+    does not run by chunks of images) gives the pair's df and db bit for bit, windows
+    whose maximum is 0 or NaN included, accumulating or not."""
+    x = rng.standard_normal(shape).astype(dtype)
+    f = rng.standard_normal(fshape).astype(dtype)
+    y = np.empty(K.conv2d_output_shape(x.shape, f.shape, 1, "SAME"), dtype)
+    K.conv2d_forward(x, f, np.full(fshape[3], -0.4, dtype), y, None, padding="SAME",
+                     act="relu")
+    y[0, 1, 1, 0] = np.nan  # a window whose maximum is NaN
+    dpool = rng.standard_normal(K.pool2d_output_shape(y.shape, k, k, "VALID")).astype(dtype)
+    start = (rng.standard_normal(fshape).astype(dtype), rng.standard_normal(fshape[3]).astype(dtype))
+    pa, got = _pooled_pair(x, f, y, dpool, k, accumulate=accumulate, start=start)
+    pb, want = _pooled_pair(x, f, y, dpool, k, accumulate=accumulate, merge=False, start=start)
+    assert pa.ops == ["max_pool2d_backward+relu+conv2d_backward"]
+    assert pb.ops == ["max_pool2d_backward+relu", "conv2d_backward"]
+    for _ in range(2):
+        pa.run()
+        pb.run()
+    assert np.isfinite(want[0]).all() and np.any(want[0] != start[0])
+    for g, w in zip(got, want, strict=True):
+        np.testing.assert_array_equal(g, w)
+
+
+def test_merge_conv_backward_pooled_refuses_a_pair_that_does_not_qualify(rng):
+    """Program.merge_conv_backward_pooled only validates and rewrites (the plan decides):
+    a conv backward with an input gradient, a pool whose windows do not tile its input,
+    or a pair that is not the folded pool gradient feeding the conv raises ValueError
+    naming why and changes nothing."""
+    x = rng.standard_normal((2, 6, 6, 1)).astype(np.float32)
+    f = rng.standard_normal((3, 3, 1, 4)).astype(np.float32)
+    y = np.maximum(rng.standard_normal((2, 6, 6, 4)), 0).astype(np.float32)
+
+    def refused(match, k=2, s=2, pad="VALID", dx=None, fold=True):
+        gy = np.empty_like(y)
+        p = K.Program()
+        p.max_pool2d_backward(y, np.ones(K.pool2d_output_shape(y.shape, k, s, pad), np.float32),
+                              gy, k, s, pad)
+        p.conv2d_backward(x, f, y, gy, None, dx, np.empty_like(f), None,
+                          dz_out=np.empty_like(y), padding="SAME", act="relu")
+        if fold:
+            p.fold_relu_into_pool()
+        before = p.ops
+        with pytest.raises(ValueError, match=r"^Program\.merge_conv_backward_pooled: " + match):
+            p.merge_conv_backward_pooled()
+        assert p.ops == before
+
+    refused("the conv2d_backward must not compute the input gradient", dx=np.empty_like(x))
+    refused("the pool's windows must tile its input", k=3, s=2, pad="SAME")
+    refused("the pool's windows must tile its input", k=4, s=4)  # 6 is no multiple of 4
+    refused("the last two instructions", fold=False)
+    with pytest.raises(ValueError, match="needs a max_pool2d_backward"):
+        K.Program().merge_conv_backward_pooled()

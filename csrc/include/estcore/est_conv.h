@@ -105,6 +105,23 @@ est_status est_conv2d_backward_f64(const est_window *g, const double *x, const d
                                    double *dx, double *df, double *db, est_act act, double alpha,
                                    int accumulate);
 
+/* The filter and bias gradients of a convolution (no input gradient) whose output y
+ * [batch,out_h,out_w,out_c] went through a ReLU and then a max pool of pool_kh x pool_kw
+ * windows that tile it (stride = window, no padding; out_h, out_w multiples of the
+ * window), from the pooled gradient pdy [batch,out_h/pool_kh,out_w/pool_kw,out_c]:
+ * bit for bit est_max_pool2d_relu_backward (that pool, y, pdy) into dz followed by
+ * est_conv2d_backward(g, x, NULL, NULL, dz, NULL, NULL, NULL, df, db, EST_ACT_NONE, 0,
+ * accumulate). Where the filter gradient runs by chunks of images, each group's dz is
+ * made in the thread's scratch right before its product (in cache) and dz is not
+ * touched; otherwise the two kernels run one after the other through dz. dz's
+ * contents afterwards are unspecified (scratch of y's size). df or db may be NULL. */
+est_status est_conv2d_backward_pooled_f32(const est_window *g, const float *x, const float *y,
+                                          const float *pdy, int64_t pool_kh, int64_t pool_kw,
+                                          float *dz, float *df, float *db, int accumulate);
+est_status est_conv2d_backward_pooled_f64(const est_window *g, const double *x, const double *y,
+                                          const double *pdy, int64_t pool_kh, int64_t pool_kw,
+                                          double *dz, double *df, double *db, int accumulate);
+
 /* Pooling over x [batch,in_h,in_w,c] into y [batch,out_h,out_w,c] (g->out_c == c).
  * Cost: one pass over each window. */
 est_status est_max_pool2d_forward_f32(const est_window *g, const float *x, float *y);

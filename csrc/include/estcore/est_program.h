@@ -36,6 +36,9 @@
  *                   n: m k n kind (est_update_kind)   act, s: alpha h1 h2 h3,
  *                   NESTEROV / CENTERED (est_dense_backward_update; the seam fuses a
  *                   DENSE_BACKWARD and the optimizer update right after it on its dw)
+ *   CONV2D_BACKWARD_POOLED x y pdy dz df db   win (the conv's), n: pool_kh pool_kw,
+ *                   ACCUMULATE (est_conv2d_backward_pooled; the seam fuses a
+ *                   MAX_POOL_BWD with act RELU and the CONV2D_BACKWARD without dx after it)
  * Ownership: an instruction borrows every pointer; the caller (the Cython Program)
  * keeps the buffers alive and unmoved for as long as the instruction may run.
  * Threads: running one program from two threads at once is a data race on its
@@ -80,6 +83,7 @@ typedef enum est_opcode {
     EST_OP_REDUCE_SUM,
     EST_OP_INCREMENT_I64,
     EST_OP_DENSE_BACKWARD_UPDATE,
+    EST_OP_CONV2D_BACKWARD_POOLED,
     EST_OP__COUNT
 } est_opcode;
 

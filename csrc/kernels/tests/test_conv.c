@@ -138,6 +138,41 @@ static void test_pool_case(int64_t n, int64_t h, int64_t w, int64_t c, int64_t k
     free(x); free(y); free(ry); free(dy); free(dx); free(rdx);
 }
 
+/* est_conv2d_backward_pooled == est_max_pool2d_relu_backward then est_conv2d_backward,
+ * bit for bit (float32, chunked filter gradient and the two-kernel fallback), with
+ * accumulate; refuses a pool that does not tile the conv output. */
+static void test_pooled_case(int64_t n, int64_t h, int64_t w, int64_t c, int64_t k, int64_t oc,
+                             int64_t pk) {
+    est_window g, pw;
+    CHECK_OK(est_window_init(n, h, w, c, k, k, oc, 1, 1, EST_PADDING_SAME, &g));
+    CHECK_OK(est_window_init(n, g.out_h, g.out_w, oc, pk, pk, oc, pk, pk, EST_PADDING_VALID, &pw));
+    const int64_t nx = n * h * w * c, nf = k * k * c * oc, ny = n * g.out_h * g.out_w * oc;
+    const int64_t np = n * pw.out_h * pw.out_w * oc;
+    float *x = malloc(4 * (size_t)nx), *f = malloc(4 * (size_t)nf), *y = malloc(4 * (size_t)ny);
+    float *pdy = malloc(4 * (size_t)np), *dz = malloc(4 * (size_t)ny);
+    float *df[2], *db[2];
+    for (int r = 0; r < 2; r++) { df[r] = malloc(4 * (size_t)nf); db[r] = malloc(4 * (size_t)oc); }
+    fill_f(x, nx); fill_f(f, nf); fill_f(pdy, np);
+    CHECK_OK(est_conv2d_forward_f32(&g, x, f, NULL, y, NULL, EST_ACT_RELU, 0));
+    for (int acc = 0; acc < 2; acc++) {
+        for (int r = 0; r < 2; r++) {
+            for (int64_t i = 0; i < nf; i++) df[r][i] = 0.5f;
+            for (int64_t i = 0; i < oc; i++) db[r][i] = -0.5f;
+        }
+        CHECK_OK(est_max_pool2d_relu_backward_f32(&pw, y, pdy, dz));
+        CHECK_OK(est_conv2d_backward_f32(&g, x, NULL, NULL, dz, NULL, NULL, NULL, df[0], db[0],
+                                         EST_ACT_NONE, 0, acc));
+        CHECK_OK(est_conv2d_backward_pooled_f32(&g, x, y, pdy, pk, pk, dz, df[1], db[1], acc));
+        CHECK(memcmp(df[0], df[1], 4 * (size_t)nf) == 0);
+        CHECK(memcmp(db[0], db[1], 4 * (size_t)oc) == 0);
+    }
+    if (g.out_h > 1)
+        CHECK(est_conv2d_backward_pooled_f32(&g, x, y, pdy, g.out_h + 1, pk, dz, df[1], db[1],
+                                             0) == EST_ERR_INVALID_ARGUMENT);
+    free(x); free(f); free(y); free(pdy); free(dz);
+    for (int r = 0; r < 2; r++) { free(df[r]); free(db[r]); }
+}
+
 int main(void) {
     est_isa isas[EST_ISA__COUNT];
     const int n_isas = est_test_isas(isas);
@@ -175,6 +210,9 @@ int main(void) {
             test_pool_case(8, 16, 16, 8, 3, 1, p, 0);      /* large enough to split */
             test_pool_case(4, 8, 8, 20, 2, 2, p, 0);       /* tiled windows: dx zeroed per window */
         }
+        test_pooled_case(12, 8, 8, 1, 5, 32, 2); /* chunks of images, AVX-512 pool path */
+        test_pooled_case(20, 6, 9, 3, 3, 7, 3);  /* chunks, odd channels: the generic pool rule */
+        test_pooled_case(1, 4, 4, 2, 3, 5, 2);   /* one group: the two kernels in turn */
     }
     est_window g;
     CHECK(est_window_init(1, 3, 3, 1, 5, 5, 1, 1, 1, EST_PADDING_VALID, &g) == EST_ERR_INVALID_ARGUMENT);

@@ -98,6 +98,7 @@ cdef extern from "estcore/est_program.h" nogil:
         EST_OP_REDUCE_SUM
         EST_OP_INCREMENT_I64
         EST_OP_DENSE_BACKWARD_UPDATE
+        EST_OP_CONV2D_BACKWARD_POOLED
         EST_OP__COUNT
     ctypedef enum est_dtype:
         EST_DTYPE_F32

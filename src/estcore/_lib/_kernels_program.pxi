@@ -263,6 +263,76 @@ cdef class Program(_Builder):
         self._names[self._n - 2] = "max_pool2d_backward+relu"
         self._stand_in_ok = {}
 
+    def merge_conv_backward_pooled(self) -> None:
+        """Merge the last two instructions, a ``max_pool2d_backward+relu`` (after
+        :meth:`fold_relu_into_pool`) whose windows tile the conv output (stride =
+        window, no padding) and the ``conv2d_backward`` without an input gradient that
+        takes its result as dz, into one (est_conv2d_backward_pooled): the filter
+        gradient makes each group of images' dz in its scratch right before using it,
+        instead of the pool writing all of dz and the conv reading it back; bit for bit
+        the same df and db. The pool gradient's buffer becomes scratch (its contents
+        are unspecified after a run).
+
+        Whether to merge is the plan compiler's decision (graph/programs.py: the pool
+        gradient must have no other reader, and the conv no input gradient); this only
+        checks that the pair CAN be merged and rewrites it.
+
+        Raises:
+            ValueError: the pair does not qualify (names why). Nothing is changed then.
+        """
+        cdef str fn = "Program.merge_conv_backward_pooled"
+        self._check_idle()
+        if self._n < 2:
+            raise ValueError(f"{fn}: needs a max_pool2d_backward+relu then a conv2d_backward; "
+                             f"the program has {self._n} instruction(s)")
+        cdef est_instr *c = &self._ins[self._n - 1]
+        cdef est_instr *q = &self._ins[self._n - 2]
+        if q.op != EST_OP_MAX_POOL_BACKWARD or q.act != EST_ACT_RELU or \
+                c.op != EST_OP_CONV2D_BACKWARD or c.act != EST_ACT_NONE or q.dtype != c.dtype:
+            raise ValueError(f"{fn}: the last two instructions must be max_pool2d_backward+relu "
+                             f"then conv2d_backward (no activation) of one dtype. Received: "
+                             f"{self._names[self._n - 2]}, {self._names[self._n - 1]}")
+        # conv backward: x f y dy dz col dx df db; max pool backward: x dy dx
+        if c.p[6] != NULL:
+            raise ValueError(f"{fn}: the conv2d_backward must not compute the input gradient")
+        if c.p[7] == NULL:
+            raise ValueError(f"{fn}: the conv2d_backward must compute the filter gradient")
+        if c.p[3] != q.p[2]:
+            raise ValueError(f"{fn}: the pool gradient must be the conv backward's dy")
+        cdef est_window *wq = &q.win
+        cdef est_window *wc = &c.win
+        if wq.batch != wc.batch or wq.in_h != wc.out_h or wq.in_w != wc.out_w or \
+                wq.in_c != wc.out_c:
+            raise ValueError(f"{fn}: the pool's input must have the conv output's shape")
+        if wq.stride_h != wq.k_h or wq.stride_w != wq.k_w or wq.pad_top != 0 or \
+                wq.pad_left != 0 or wq.out_h * wq.k_h != wq.in_h or wq.out_w * wq.k_w != wq.in_w:
+            raise ValueError(f"{fn}: the pool's windows must tile its input (stride = window, "
+                             f"no padding). Received: window {wq.k_h}x{wq.k_w}, strides "
+                             f"{wq.stride_h}x{wq.stride_w} over {wq.in_h}x{wq.in_w}")
+        cdef void *x = c.p[0]
+        cdef void *y = q.p[0]
+        cdef void *pdy = q.p[1]
+        cdef void *dz = q.p[2]
+        cdef void *df = c.p[7]
+        cdef void *db = c.p[8]
+        cdef int64_t kh = wq.k_h, kw = wq.k_w
+        q.win = c.win
+        q.op = EST_OP_CONV2D_BACKWARD_POOLED
+        q.act = EST_ACT_NONE
+        q.flags = c.flags & EST_FLAG_ACCUMULATE
+        memset(q.p, 0, sizeof(q.p))
+        memset(q.n, 0, sizeof(q.n))
+        memset(q.s, 0, sizeof(q.s))
+        q.p[0], q.p[1], q.p[2], q.p[3], q.p[4], q.p[5] = x, y, pdy, dz, df, db
+        q.n[0], q.n[1] = kh, kw
+        self._keep[self._n - 2] = self._keep[self._n - 2] + self._keep[self._n - 1]
+        self._names[self._n - 2] = "max_pool2d_backward+relu+conv2d_backward"
+        self._keep.pop()
+        self._names.pop()
+        self._labels.pop()
+        self._n -= 1
+        self._stand_in_ok = {}
+
     def run(self) -> None:
         """Run every instruction in order, in one call with the GIL released."""
         cdef est_status st

@@ -1,7 +1,8 @@
 """C programs of a plan: consecutive C-emittable steps grouped into one
 ``estcore._lib._kernels.Program``, and the plan's fusions between instructions of a
-program (the seam, ``Program.merge_update`` / ``Program.fold_relu_into_pool``, only checks
-that a pair can run as one and rewrites it; whether to fuse is decided here).
+program (the seam, ``Program.merge_update`` / ``Program.fold_relu_into_pool`` /
+``Program.merge_conv_backward_pooled``, only checks that a pair can run as one and
+rewrites it; whether to fuse is decided here).
 
 Must not: emit instructions itself (each row's emitter does, ``graph/ops/c_emit.py``);
 run a program; change the user's graph.
@@ -20,9 +21,10 @@ def group_programs(steps, emit_info, sole_reader=lambda t: False):
     """Replace each maximal run of C-emittable steps by one ``Program.run``.
 
     Fusion across instructions is decided here too (:func:`_fuses_update`,
-    :func:`_folds_relu_into_pool`): the seam (``Program.merge_update``,
-    ``Program.fold_relu_into_pool``) only validates and rewrites the pair it is asked
-    to merge. ``sole_reader(t)``: tensor ``t`` is read by one node input and not fetched.
+    :func:`_folds_relu_into_pool`, :func:`_merges_pool_into_conv`): the seam
+    (``Program.merge_update``, ``Program.fold_relu_into_pool``,
+    ``Program.merge_conv_backward_pooled``) only validates and rewrites the pair it is
+    asked to merge. ``sole_reader(t)``: tensor ``t`` is read by one node input and not fetched.
 
     Returns ``(steps, step_nodes, n_programs)``: ``step_nodes[i]`` is the graph node of
     a Python step, or for a program the graph node of each of its instructions (an
@@ -54,6 +56,9 @@ def group_programs(steps, emit_info, sole_reader=lambda t: False):
                         _folds_relu_into_pool(last, p, sole_reader):
                     try:
                         prog.fold_relu_into_pool()
+                        if _merges_pool_into_conv(k):
+                            prog.merge_conv_backward_pooled()
+                            added = 0
                     except ValueError:  # buffers not as the rule expects: keep both
                         pass
                 prog_nodes.extend([p.node] * added)
@@ -90,6 +95,17 @@ def _folds_relu_into_pool(last, p, sole_reader) -> bool:
     gy, y = p.inputs[0], p.inputs[3] if len(p.inputs) > 3 else None
     return gy is qp.outputs[0] and sole_reader(gy) and len(qp.inputs) > 1 and \
         qp.inputs[1] is y
+
+
+def _merges_pool_into_conv(k) -> bool:
+    """The plan's rule for making a conv's gradient from the max-pool gradient inside
+    its filter gradient (``max_pool2d_backward+relu+conv2d_backward``, after
+    :func:`_folds_relu_into_pool`: each group of images' dz is made in cache right
+    before its product instead of written whole by the pool and read back; same bits):
+    the ``FusedConv2DGrad`` computes its filter gradient and no input gradient (the
+    first layer of a CNN). The seam refuses pools whose windows do not tile the conv
+    output. ``k`` is the conv gradient's KernelCtx (outputs dx, dw, db)."""
+    return not k.needed[0] and k.needed[1]
 
 
 #: The optimizer updates a dense backward can take in (graph op -> position of its
