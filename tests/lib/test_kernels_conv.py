@@ -588,7 +588,7 @@ def test_pool_gradient_made_inside_the_filter_gradient_is_bit_identical(
                      act="relu")
     y[0, 1, 1, 0] = np.nan  # a window whose maximum is NaN
     dpool = rng.standard_normal(K.pool2d_output_shape(y.shape, k, k, "VALID")).astype(dtype)
-    start = (rng.standard_normal(fshape).astype(dtype), rng.standard_normal(fshape[3]).astype(dtype))
+    start = tuple(rng.standard_normal(sh).astype(dtype) for sh in (fshape, fshape[3]))
     pa, got = _pooled_pair(x, f, y, dpool, k, accumulate=accumulate, start=start)
     pb, want = _pooled_pair(x, f, y, dpool, k, accumulate=accumulate, merge=False, start=start)
     assert pa.ops == ["max_pool2d_backward+relu+conv2d_backward"]
