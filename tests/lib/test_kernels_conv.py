@@ -554,43 +554,49 @@ def test_fold_relu_into_pool_refuses_a_pair_that_does_not_qualify(rng):
         K.Program().fold_relu_into_pool()
 
 
-def _pooled_pair(x, f, y, dpool, k, dx=None, accumulate=False, merge=True, start=None):
-    """A Program with the max-pool gradient through the ReLU (k x k windows, stride k)
-    then the conv backward taking it as dz (filter and bias gradients), merged
-    (``merge_conv_backward_pooled``) or not; returns (program, (df, db))."""
+def _pooled_pair(x, f, y, dpool, k, conv, accumulate=False, merge=True, start=None):
+    """A Program with the max-pool gradient through the ReLU (k windows, stride k)
+    then the conv backward (strides and padding ``conv``) taking it as dz (filter and
+    bias gradients), merged (``merge_conv_backward_pooled``) or not; returns
+    (program, (df, db))."""
     gy = np.full(y.shape, np.nan, y.dtype)
     df, db = (np.full(sh, 0.25, y.dtype) if start is None else start[i].copy()
               for i, sh in enumerate((f.shape, (f.shape[3],))))
     p = K.Program()
     p.max_pool2d_backward(y, dpool, gy, k, k)
-    p.conv2d_backward(x, f, y, gy, None, dx, df, db, dz_out=np.empty_like(y), strides=1,
-                      padding="SAME", act="relu", accumulate=accumulate)
+    p.conv2d_backward(x, f, y, gy, None, None, df, db, dz_out=np.empty_like(y),
+                      strides=conv[0], padding=conv[1], act="relu", accumulate=accumulate)
     p.fold_relu_into_pool()
     if merge:
         p.merge_conv_backward_pooled()
     return p, (df, db)
 
 
-@pytest.mark.parametrize("shape,fshape,k", [((9, 8, 8, 3), (3, 3, 3, 16), 2),   # chunks
-                                            ((1, 6, 6, 1), (5, 5, 1, 7), 3),    # one group
-                                            ((40, 12, 12, 1), (5, 5, 1, 32), 2)], ids=str)
+@pytest.mark.parametrize("shape,fshape,conv,k", [
+    ((9, 8, 8, 3), (3, 3, 3, 16), (1, "SAME"), 2),       # chunks of images
+    ((1, 6, 6, 1), (5, 5, 1, 7), (1, "SAME"), 3),        # one group: the two kernels
+    ((40, 12, 12, 1), (5, 5, 1, 32), (1, "SAME"), 2),    # the tutorial's first layer
+    ((30, 13, 11, 2), (3, 2, 2, 5), (2, "VALID"), (3, 5)),  # strided, VALID, rectangular
+    ((6, 9, 16, 4), (4, 4, 4, 8), ((1, 2), "SAME"), (9, 2)),  # a window the output's height
+], ids=str)
 @pytest.mark.parametrize("accumulate", [False, True])
 def test_pool_gradient_made_inside_the_filter_gradient_is_bit_identical(
-        shape, fshape, k, accumulate, dtype, num_threads, gemm_isa, rng):
+        shape, fshape, conv, k, accumulate, dtype, num_threads, gemm_isa, rng):
     """max_pool2d_backward+relu+conv2d_backward (each group of images' dz made in the
     filter gradient's scratch, or the two kernels in turn where the filter gradient
     does not run by chunks of images) gives the pair's df and db bit for bit, windows
     whose maximum is 0 or NaN included, accumulating or not."""
     x = rng.standard_normal(shape).astype(dtype)
     f = rng.standard_normal(fshape).astype(dtype)
-    y = np.empty(K.conv2d_output_shape(x.shape, f.shape, 1, "SAME"), dtype)
-    K.conv2d_forward(x, f, np.full(fshape[3], -0.4, dtype), y, None, padding="SAME",
+    y = np.empty(K.conv2d_output_shape(x.shape, f.shape, conv[0], conv[1]), dtype)
+    K.conv2d_forward(x, f, np.full(fshape[3], -0.4, dtype), y, None, conv[0], conv[1],
                      act="relu")
     y[0, 1, 1, 0] = np.nan  # a window whose maximum is NaN
     dpool = rng.standard_normal(K.pool2d_output_shape(y.shape, k, k, "VALID")).astype(dtype)
     start = tuple(rng.standard_normal(sh).astype(dtype) for sh in (fshape, fshape[3]))
-    pa, got = _pooled_pair(x, f, y, dpool, k, accumulate=accumulate, start=start)
-    pb, want = _pooled_pair(x, f, y, dpool, k, accumulate=accumulate, merge=False, start=start)
+    pa, got = _pooled_pair(x, f, y, dpool, k, conv, accumulate=accumulate, start=start)
+    pb, want = _pooled_pair(x, f, y, dpool, k, conv, accumulate=accumulate, merge=False,
+                            start=start)
     assert pa.ops == ["max_pool2d_backward+relu+conv2d_backward"]
     assert pb.ops == ["max_pool2d_backward+relu", "conv2d_backward"]
     for _ in range(2):
@@ -630,3 +636,20 @@ def test_merge_conv_backward_pooled_refuses_a_pair_that_does_not_qualify(rng):
     refused("the last two instructions", fold=False)
     with pytest.raises(ValueError, match="needs a max_pool2d_backward"):
         K.Program().merge_conv_backward_pooled()
+
+
+def test_pool_gradient_in_memory_the_conv_reads_is_neither_folded_nor_merged(rng):
+    """A pool gradient written over an input the conv backward reads other than as dy
+    (its x here): the pair reads what the pool wrote, which folding (masked values) or
+    merging (nothing written) would change, so the seam refuses both."""
+    x = rng.standard_normal((8, 8, 8, 4)).astype(np.float32)
+    f = rng.standard_normal((3, 3, 4, 4)).astype(np.float32)
+    y = np.empty((8, 8, 8, 4), np.float32)
+    K.conv2d_forward(x, f, None, y, None, padding="SAME", act="relu")
+    p = K.Program()
+    p.max_pool2d_backward(y, np.ones((8, 4, 4, 4), np.float32), x, 2, 2)  # written over x
+    p.conv2d_backward(x, f, y, x, None, None, np.empty_like(f), None, dz_out=np.empty_like(y),
+                      padding="SAME", act="relu")
+    with pytest.raises(ValueError, match="must not share memory with the conv backward's x"):
+        p.fold_relu_into_pool()
+    assert p.ops == ["max_pool2d_backward", "conv2d_backward"]

@@ -114,7 +114,8 @@ est_status est_conv2d_backward_f64(const est_window *g, const double *x, const d
  * accumulate). Where the filter gradient runs by chunks of images, each group's dz is
  * made in the thread's scratch right before its product (in cache) and dz is not
  * touched; otherwise the two kernels run one after the other through dz. dz's
- * contents afterwards are unspecified (scratch of y's size). df or db may be NULL. */
+ * contents afterwards are unspecified (scratch of y's size); it must not overlap x
+ * (the pair would read x after the pool wrote dz). df or db may be NULL. */
 est_status est_conv2d_backward_pooled_f32(const est_window *g, const float *x, const float *y,
                                           const float *pdy, int64_t pool_kh, int64_t pool_kw,
                                           float *dz, float *df, float *db, int accumulate);

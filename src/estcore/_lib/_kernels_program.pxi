@@ -68,6 +68,14 @@ cdef uintptr_t _c_data(object arr) except? 0:
     return address
 
 
+def _pool_gradient_read_elsewhere(list pool_keep, list conv_keep):
+    """Whether the pool gradient (the max_pool2d_backward's output) shares memory with
+    an input the conv2d_backward reads other than as its dy (x, filters, y): the pair
+    then reads what the pool wrote there, which folding or merging would change."""
+    out = pool_keep[2]
+    return any(arr is not None and np.may_share_memory(out, arr) for arr in conv_keep[:3])
+
+
 cdef class Program(_Builder):
     """A list of validated kernel calls, run in order by one ``run()`` call.
 
@@ -254,6 +262,9 @@ cdef class Program(_Builder):
         if c.p[3] != q.p[2] or c.p[2] != q.p[0] or c.p[2] == NULL:
             raise ValueError(f"{fn}: the pool gradient must be the conv backward's dy and "
                              "the pool's input the conv's output y")
+        if _pool_gradient_read_elsewhere(self._keep[self._n - 2], self._keep[self._n - 1]):
+            raise ValueError(f"{fn}: the pool gradient must not share memory with the conv "
+                             "backward's x, filters or y")
         cdef est_window *wq = &q.win
         cdef est_window *wc = &c.win
         if wq.batch * wq.in_h * wq.in_w * wq.in_c != wc.batch * wc.out_h * wc.out_w * wc.out_c:
@@ -299,6 +310,9 @@ cdef class Program(_Builder):
             raise ValueError(f"{fn}: the conv2d_backward must compute the filter gradient")
         if c.p[3] != q.p[2]:
             raise ValueError(f"{fn}: the pool gradient must be the conv backward's dy")
+        if _pool_gradient_read_elsewhere(self._keep[self._n - 2], self._keep[self._n - 1]):
+            raise ValueError(f"{fn}: the pool gradient must not share memory with the conv "
+                             "backward's x, filters or y")
         cdef est_window *wq = &q.win
         cdef est_window *wc = &c.win
         if wq.batch != wc.batch or wq.in_h != wc.out_h or wq.in_w != wc.out_w or \
