@@ -22,7 +22,8 @@
                                                n[0], n[1], n[2], act, (T)s[0], (int)n[3], p[8], \
                                                p[9], p[10], p[11], p[12], p[13], p[14],         \
                                                (T)s[1], (T)s[2], (T)s[3],                       \
-                                               (fl & (EST_FLAG_NESTEROV | EST_FLAG_CENTERED)) != 0); \
+                                               (fl & (EST_FLAG_NESTEROV | EST_FLAG_CENTERED)) != 0, \
+                                               (fl & EST_FLAG_DW_SCRATCH) == 0);                \
     case EST_OP_CONV2D_FORWARD:                                                                 \
         return est_conv2d_forward##SFX_(w, p[0], p[1], p[2], p[3], p[4], act, (T)s[0]);         \
     case EST_OP_CONV2D_BACKWARD:                                                                \

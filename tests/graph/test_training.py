@@ -222,6 +222,41 @@ def test_plan_fuses_adam_into_the_input_layer_backward():
     np.testing.assert_array_equal(losses, losses2)
 
 
+@pytest.mark.parametrize("fetch_dw1", [False, True])
+def test_plan_keeps_the_fused_weight_gradient_in_scratch_unless_it_is_read(fetch_dw1):
+    """With nothing else reading the input layer's dW (2^19 elements: large enough),
+    the fused backward + Adam keeps each block of dW in a thread's scratch and never
+    writes the dW buffer (sentinel NaNs survive a step); fetched, dW is written and
+    returned. Same weights either way (test_plan_fuses_adam_into_the_input_layer_backward
+    for a small layer; the seam's bit-identity: tests/lib/test_kernels_program.py)."""
+    with ec.Graph().as_default():
+        ec.set_random_seed(3)
+        x = ec.placeholder(ec.float32, [None, 1024])
+        y = ec.placeholder(ec.int32, [None])
+        logits = ec.layers.dense(ec.layers.dense(x, 512, activation=ec.nn.relu), 3)
+        loss = ec.losses.sparse_softmax_cross_entropy(labels=y, logits=logits)
+        opt = ec.train.AdamOptimizer(0.01)
+        grads = opt.compute_gradients(loss)
+        train = opt.apply_gradients(grads)
+        fetches = [loss, train] + ([grads[0][0]] if fetch_dw1 else [])
+        rs = np.random.RandomState(0)
+        feed = {x: rs.randn(16, 1024).astype(np.float32), y: rs.randint(0, 3, 16)}
+        with ec.Session() as sess:
+            sess.run(ec.global_variables_initializer())
+            sess.run(fetches, feed)
+            plan = [pl for f in sess._families.values() for pl in f.plans.values()
+                    if any(q.type == "DenseGrad" for q in pl.pnodes)][0]
+            grad = [q for q in plan.pnodes if q.type == "DenseGrad"
+                    and q.outputs[1].shape.as_list() == [1024, 512]][0]
+            dw = plan.buffers[id(grad.outputs[1])]
+            dw[...] = np.nan
+            out = sess.run(fetches, feed)
+            if fetch_dw1:
+                assert np.isfinite(out[2]).all() and np.isfinite(dw).all()
+            else:
+                assert np.isnan(dw).all()
+
+
 def _mlp_opt_run(make_opt, use_c: bool, reverse: bool = False):
     """Three steps of a 4-layer float64 MLP under one optimizer; returns (program ops,
     the weights after training, the losses). Weights 7x16 (the input layer: no dx),

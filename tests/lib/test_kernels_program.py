@@ -467,11 +467,14 @@ def test_update_fused_into_the_dense_backward_is_bit_identical(dtype, num_thread
             np.testing.assert_array_equal(got, want)
 
 
+@pytest.mark.parametrize("drop", [False, True], ids=["dw_kept", "dw_dropped"])
 @pytest.mark.parametrize("mkn", [(150, 333, 75), (9, 1100, 130)], ids=str)
-def test_fused_update_with_dx_on_larger_layers(mkn, dtype, num_threads, gemm_isa):
+def test_fused_update_with_dx_on_larger_layers(mkn, drop, dtype, num_threads, gemm_isa):
     """Layers of several GEMM blocks and tasks (a batch over more than one K block,
     partial panels): the fused backward + update gives the separate instructions' bits
-    at any thread count and GEMM ISA, the weight read by dx before its update."""
+    at any thread count and GEMM ISA, the weight read by dx before its update; with
+    drop_gradient each block of dW stays in scratch (the dw buffer is not written)
+    and the weight and slots are still the same bits."""
     m, k, n = mkn
     rng = np.random.default_rng(5)
     x, dy = (rng.standard_normal(s).astype(dtype) for s in [(m, k), (m, n)])
@@ -486,11 +489,15 @@ def test_fused_update_with_dx_on_larger_layers(mkn, dtype, num_threads, gemm_isa
         p.dense_backward(x, w, y, dy, out[1], out[2], out[3], dz_out=out[0], act="relu")
         p.apply_momentum(w, acc, out[1], lr, 0.9, use_nesterov=True)
         if fuse:
-            p.merge_update()
+            p.merge_update(drop_gradient=drop)
             assert p.ops == ["dense_backward+apply_momentum"]
+            out[1][...] = np.nan
         p.run()
         p.run()
         runs.append([w, acc, *out])
+    if drop:
+        assert np.isnan(runs[0][3]).all()  # dw: never written
+        runs = [r[:3] + r[4:] for r in runs]
     for got, want in zip(*runs, strict=True):
         np.testing.assert_array_equal(got, want)
 

@@ -62,21 +62,25 @@ est_status est_dense_backward_f64(const double *x, const double *w, const double
  *   ADAM      s1 m, s2 v           lr, beta1_power, beta2_power, h1 beta1, h2 beta2,
  *                                  h3 eps, flag nesterov
  * (unused slots and pointers may be NULL). Hyperparameters behind pointers are read
- * once per call. */
+ * once per call. keep_dw 0: dw's values are not needed afterwards (its contents are
+ * then unspecified): each block of dW lives only in the thread's scratch, by blocks of
+ * rows of W, and dw is written at most where a thread could not get its scratch; the
+ * same var and slots, bit for bit. */
 est_status est_dense_backward_update_f32(const float *x, const float *w, const float *y,
                                          const float *dy, float *dz, float *dw, float *db,
                                          float *dx, int64_t m, int64_t k, int64_t n, est_act act,
                                          float alpha, int kind, float *var, float *s1, float *s2,
                                          float *s3, const float *lr, const float *beta1_power,
                                          const float *beta2_power, float h1, float h2, float h3,
-                                         int flag);
+                                         int flag, int keep_dw);
 est_status est_dense_backward_update_f64(const double *x, const double *w, const double *y,
                                          const double *dy, double *dz, double *dw, double *db,
                                          double *dx, int64_t m, int64_t k, int64_t n, est_act act,
                                          double alpha, int kind, double *var, double *s1,
                                          double *s2, double *s3, const double *lr,
                                          const double *beta1_power, const double *beta2_power,
-                                         double h1, double h2, double h3, int flag);
+                                         double h1, double h2, double h3, int flag,
+                                         int keep_dw);
 
 #ifdef __cplusplus
 }

@@ -34,8 +34,9 @@
  *   INCREMENT_I64   value (int64)                      n0 = delta
  *   DENSE_BACKWARD_UPDATE  x w y dy dz dw db dx var s1 s2 s3 lr beta1_power beta2_power
  *                   n: m k n kind (est_update_kind)   act, s: alpha h1 h2 h3,
- *                   NESTEROV / CENTERED (est_dense_backward_update; the seam fuses a
- *                   DENSE_BACKWARD and the optimizer update right after it on its dw)
+ *                   NESTEROV / CENTERED, DW_SCRATCH: dw's values not kept
+ *                   (est_dense_backward_update; the seam fuses a DENSE_BACKWARD and the
+ *                   optimizer update right after it on its dw)
  *   CONV2D_BACKWARD_POOLED x y pdy dz df db   win (the conv's), n: pool_kh pool_kw,
  *                   ACCUMULATE (est_conv2d_backward_pooled; the seam fuses a
  *                   MAX_POOL_BWD with act RELU and the CONV2D_BACKWARD without dx after it)
@@ -96,7 +97,8 @@ enum {
     EST_FLAG_NESTEROV = 8,
     EST_FLAG_CENTERED = 16,
     EST_FLAG_LABELS_I64 = 32,
-    EST_FLAG_MEAN = 64
+    EST_FLAG_MEAN = 64,
+    EST_FLAG_DW_SCRATCH = 128
 };
 
 #define EST_INSTR_MAX_PTRS 16

@@ -252,7 +252,7 @@ static void apply_update_f32(int kind, float *var, float *s1, float *s2, float *
 
 /* dense backward + update fused == est_dense_backward then est_apply_<kind>, bit for
  * bit, every kind, with dx (the update's var being the layer's w, read by dx before
- * the update) and without */
+ * the update) and without, dW kept or only in scratch (keep_dw 0) */
 static void test_dense_backward_update(void) {
     const int64_t shapes[][3] = {{1, 1, 1},    {5, 3, 7},     {37, 23, 17},
                                  {128, 200, 90}, {300, 150, 70}, {3, 0, 4}};
@@ -276,6 +276,7 @@ static void test_dense_backward_update(void) {
                 for (size_t i = 0; i < kn; i++) sl[0][q][i] = (float)fabs(rnd()) + (q == 0);
             memcpy(var[1], var[0], 4 * kn);
             for (int q = 0; q < 3; q++) memcpy(sl[1][q], sl[0][q], 4 * kn);
+            for (int keep = 0; keep < 2; keep++)
             for (int with_dx = 0; with_dx < 2; with_dx++)
                 for (int flag = 0; flag < 2; flag++)
                     for (int act = EST_ACT_NONE; act <= EST_ACT_RELU; act++) {
@@ -287,8 +288,8 @@ static void test_dense_backward_update(void) {
                         CHECK_OK(est_dense_backward_update_f32(
                             x, var[1], y, dy, dz[1], dw[1], db[1], with_dx ? dx[1] : NULL, m,
                             k, n, (est_act)act, 0, kind, var[1], sl[1][0], sl[1][1], sl[1][2],
-                            &lr, &b1p, &b2p, h[kind][0], h[kind][1], h[kind][2], flag));
-                        CHECK(memcmp(dw[0], dw[1], 4 * kn) == 0);
+                            &lr, &b1p, &b2p, h[kind][0], h[kind][1], h[kind][2], flag, keep));
+                        CHECK(!keep || memcmp(dw[0], dw[1], 4 * kn) == 0);
                         CHECK(memcmp(db[0], db[1], 4 * (size_t)n) == 0);
                         CHECK(!with_dx || memcmp(dx[0], dx[1], 4 * mk) == 0);
                         CHECK(memcmp(var[0], var[1], 4 * kn) == 0);
@@ -299,14 +300,14 @@ static void test_dense_backward_update(void) {
         CHECK(est_dense_backward_update_f32(x, NULL, y, dy, dz[1], dw[1], db[1], NULL, m, k, n,
                                             EST_ACT_NONE, 0, EST_UPDATE_ADAM, var[1], sl[1][0],
                                             sl[1][1], NULL, &lr, NULL, &b2p, 0.9f, 0.999f, 1e-7f,
-                                            0) == EST_ERR_INVALID_ARGUMENT);
+                                            0, 1) == EST_ERR_INVALID_ARGUMENT);
         CHECK(est_dense_backward_update_f32(&f, &f, &f, &f, &f, &f, &f, NULL, 1, 1, 1,
                                             EST_ACT_RELU, 0, EST_UPDATE_MOMENTUM, &f, NULL, NULL,
-                                            NULL, &lr, NULL, NULL, 0.9f, 0, 0, 0)
+                                            NULL, &lr, NULL, NULL, 0.9f, 0, 0, 0, 1)
               == EST_ERR_INVALID_ARGUMENT);
         CHECK(est_dense_backward_update_f32(&f, &f, &f, &f, &f, &f, &f, NULL, 1, 1, 1,
                                             EST_ACT_RELU, 0, 99, &f, &f, &f, &f, &lr, &b1p, &b2p,
-                                            0, 0, 0, 0) == EST_ERR_INVALID_ARGUMENT);
+                                            0, 0, 0, 0, 1) == EST_ERR_INVALID_ARGUMENT);
         free(x); free(y); free(dy);
         for (int r = 0; r < 2; r++) {
             free(dz[r]); free(dw[r]); free(db[r]); free(dx[r]); free(var[r]);

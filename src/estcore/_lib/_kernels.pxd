@@ -105,6 +105,7 @@ cdef extern from "estcore/est_program.h" nogil:
         EST_DTYPE_F64
     enum:
         EST_FLAG_ACCUMULATE
+        EST_FLAG_DW_SCRATCH
         EST_FLAG_TRANS_A
         EST_FLAG_TRANS_B
         EST_FLAG_NESTEROV

@@ -140,7 +140,7 @@ cdef class Program(_Builder):
         self._n += 1
         return 0
 
-    def merge_update(self) -> None:
+    def merge_update(self, bint drop_gradient=False) -> None:
         """Merge the last instruction, an optimizer update (``apply_sgd``,
         ``apply_momentum``, ``apply_adagrad``, ``apply_rmsprop`` or ``apply_adam``),
         into the one before it, a ``dense_backward`` whose dw is that update's gradient,
@@ -149,8 +149,15 @@ cdef class Program(_Builder):
         its block of the weight as soon as it has that block of dW, bit for bit the
         results of the two instructions run one after the other (est_dense.h).
 
-        Whether to fuse is the plan compiler's decision (graph/programs.py); this only
-        checks that the pair CAN run as one and rewrites the instruction.
+        Args:
+            drop_gradient: dw's values are not needed after the run (nothing else reads
+                it): each block of dW then lives only in a thread's scratch and dw's
+                contents are unspecified afterwards (est_dense.h keep_dw 0); the
+                weight and slots are the same bits.
+
+        Whether to fuse, and whether dw is read elsewhere, is the plan compiler's
+        decision (graph/programs.py); this only checks that the pair CAN run as one
+        and rewrites the instruction.
 
         Raises:
             ValueError: the pair does not qualify (names why): the last two
@@ -221,6 +228,8 @@ cdef class Program(_Builder):
         d.p[14] = a.p[b2i] if b2i >= 0 else NULL
         d.s[1], d.s[2], d.s[3] = a.s[0], a.s[1], a.s[2]
         d.flags |= a.flags & (EST_FLAG_NESTEROV | EST_FLAG_CENTERED)
+        if drop_gradient:
+            d.flags |= EST_FLAG_DW_SCRATCH
         self._keep[self._n - 2] = bkeep + ukeep
         self._names[self._n - 2] = "dense_backward+" + self._names[self._n - 1]
         self._keep.pop()
