@@ -29,6 +29,9 @@
     case EST_OP_CONV2D_BACKWARD:                                                                \
         return est_conv2d_backward##SFX_(w, p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7],     \
                                          p[8], act, (T)s[0], acc);                              \
+    case EST_OP_CONV2D_FORWARD_POOLED:                                                          \
+        return est_conv2d_forward_pooled##SFX_(w, p[0], p[1], p[2], p[3], act, (T)s[0], &ins->win2, \
+                                               p[4]);                                           \
     case EST_OP_CONV2D_BACKWARD_POOLED:                                                         \
         return est_conv2d_backward_pooled##SFX_(w, p[0], p[1], p[2], n[0], n[1], p[3], p[4], p[5],  \
                                                 acc);                                           \

@@ -367,6 +367,8 @@ def test_plan_folds_the_conv_relu_gradient_into_the_max_pool_gradient():
     ops, kernel, _, _ = _conv_relu_pool_run(True, False)
     assert ops.count("max_pool2d_backward+relu+conv2d_backward") == 1
     assert "conv2d_backward" not in ops
+    # the forward pass pools each image of the conv output right after it is made
+    assert ops.count("conv2d_forward+max_pool2d_forward") == 1 and "conv2d_forward" not in ops
     _, want, _, _ = _conv_relu_pool_run(False, False)
     np.testing.assert_allclose(kernel, want, rtol=1e-4, atol=1e-5)
     ops, kernel_dx, _, _ = _conv_relu_pool_run(True, False, fetch_input_grad=True)

@@ -653,3 +653,68 @@ def test_pool_gradient_in_memory_the_conv_reads_is_neither_folded_nor_merged(rng
     with pytest.raises(ValueError, match="must not share memory with the conv backward's x"):
         p.fold_relu_into_pool()
     assert p.ops == ["max_pool2d_backward", "conv2d_backward"]
+
+
+@pytest.mark.parametrize("shape,fshape,conv,pool", [
+    ((5, 12, 12, 3), (5, 5, 3, 16), (1, "SAME"), (2, 2, "VALID")),   # the tutorial's shape
+    ((3, 13, 11, 4), (3, 2, 4, 7), (2, "VALID"), (3, 2, "SAME")),    # overlapping windows
+    ((4, 9, 9, 6), (1, 1, 6, 5), (1, "VALID"), (2, 2, "SAME")),      # 1x1: conv, then pool
+    ((2, 7, 8, 2), (3, 3, 2, 33), ((2, 1), "SAME"), ((3, 1), (1, 2), "VALID")),
+], ids=str)
+@pytest.mark.parametrize("act", ["relu", "tanh"])
+def test_conv_pool_forward_merged_is_bit_identical(shape, fshape, conv, pool, act, dtype,
+                                                    num_threads, gemm_isa, rng):
+    """conv2d_forward+max_pool2d_forward (each image pooled right after it is made)
+    writes the pair's conv output and pooled output bit for bit, windows with NaN
+    included; a 1x1 stride-1 conv runs the two kernels in turn."""
+    x = rng.standard_normal(shape).astype(dtype)
+    x[0, 1, 1, 0] = np.nan
+    f = rng.standard_normal(fshape).astype(dtype)
+    b = rng.standard_normal(fshape[3]).astype(dtype)
+    yshape = K.conv2d_output_shape(x.shape, f.shape, conv[0], conv[1])
+    pshape = K.pool2d_output_shape(yshape, *pool)
+    outs = []
+    for merge in (True, False):
+        y, py = np.full(yshape, 7.0, dtype), np.full(pshape, 7.0, dtype)
+        p = K.Program()
+        p.conv2d_forward(x, f, b, y, None, conv[0], conv[1], act)
+        p.max_pool2d_forward(y, py, *pool)
+        if merge:
+            p.merge_conv_pool_forward()
+            assert p.ops == ["conv2d_forward+max_pool2d_forward"]
+        p.run()
+        outs.append((y, py))
+    assert np.isnan(outs[1][1]).any()
+    for g, w in zip(*outs, strict=True):
+        np.testing.assert_array_equal(g, w)
+
+
+def test_merge_conv_pool_forward_refuses_a_pair_that_does_not_qualify(rng):
+    """Program.merge_conv_pool_forward only validates and rewrites (the plan decides): a
+    pool of another array than the conv's output, a pool output over the conv's input,
+    or instructions that are not that pair raise ValueError naming why, changing
+    nothing."""
+    x = rng.standard_normal((2, 8, 8, 4)).astype(np.float32)
+    f = rng.standard_normal((3, 3, 4, 4)).astype(np.float32)
+    y = np.empty((2, 8, 8, 4), np.float32)
+
+    def refused(match, pool_x=None, out=None):
+        p = K.Program()
+        p.conv2d_forward(x, f, None, y, None, padding="SAME")
+        p.max_pool2d_forward(y if pool_x is None else pool_x,
+                             np.empty((2, 4, 4, 4), np.float32) if out is None else out, 2, 2)
+        with pytest.raises(ValueError, match=r"^Program\.merge_conv_pool_forward: " + match):
+            p.merge_conv_pool_forward()
+        assert p.ops == ["conv2d_forward", "max_pool2d_forward"]
+
+    refused("the pool's input must be the conv's output", pool_x=y.copy())
+    big = np.empty((2, 8, 8, 4), np.float32)
+    xs = big.reshape(-1)[:x.size].reshape(x.shape)
+    xs[...] = x
+    p = K.Program()
+    p.conv2d_forward(xs, f, None, y, None, padding="SAME")
+    p.max_pool2d_forward(y, big.reshape(-1)[:128].reshape(2, 4, 4, 4), 2, 2)  # over x
+    with pytest.raises(ValueError, match="must not share memory with the conv's x"):
+        p.merge_conv_pool_forward()
+    with pytest.raises(ValueError, match="needs a conv2d_forward"):
+        K.Program().merge_conv_pool_forward()

@@ -105,6 +105,18 @@ est_status est_conv2d_backward_f64(const est_window *g, const double *x, const d
                                    double *dx, double *df, double *db, est_act act, double alpha,
                                    int accumulate);
 
+/* est_conv2d_forward followed by est_max_pool2d_forward(pw, y, py) of its output,
+ * bit for bit; pw's input is the conv output (pw->batch, in_h, in_w, in_c equal to
+ * g's batch, out_h, out_w, out_c). Where the convolution runs image by image (every
+ * path but 1x1 stride 1), each image of y is pooled right after it is made, while it
+ * is in cache; y is written too. py must not overlap x, f or b. */
+est_status est_conv2d_forward_pooled_f32(const est_window *g, const float *x, const float *f,
+                                         const float *b, float *y, est_act act, float alpha,
+                                         const est_window *pw, float *py);
+est_status est_conv2d_forward_pooled_f64(const est_window *g, const double *x, const double *f,
+                                         const double *b, double *y, est_act act, double alpha,
+                                         const est_window *pw, double *py);
+
 /* The filter and bias gradients of a convolution (no input gradient) whose output y
  * [batch,out_h,out_w,out_c] went through a ReLU and then a max pool of pool_kh x pool_kw
  * windows that tile it (stride = window, no padding; out_h, out_w multiples of the

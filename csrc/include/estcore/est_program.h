@@ -37,6 +37,9 @@
  *                   NESTEROV / CENTERED, DW_SCRATCH: dw's values not kept
  *                   (est_dense_backward_update; the seam fuses a DENSE_BACKWARD and the
  *                   optimizer update right after it on its dw)
+ *   CONV2D_FORWARD_POOLED x f b y py          win (the conv's), win2 (the max pool's),
+ *                   act, s0 (est_conv2d_forward_pooled; the seam fuses a CONV2D_FORWARD
+ *                   and the MAX_POOL_FWD of its output)
  *   CONV2D_BACKWARD_POOLED x y pdy dz df db   win (the conv's), n: pool_kh pool_kw,
  *                   ACCUMULATE (est_conv2d_backward_pooled; the seam fuses a
  *                   MAX_POOL_BWD with act RELU and the CONV2D_BACKWARD without dx after it)
@@ -85,6 +88,7 @@ typedef enum est_opcode {
     EST_OP_INCREMENT_I64,
     EST_OP_DENSE_BACKWARD_UPDATE,
     EST_OP_CONV2D_BACKWARD_POOLED,
+    EST_OP_CONV2D_FORWARD_POOLED,
     EST_OP__COUNT
 } est_opcode;
 
@@ -113,6 +117,7 @@ typedef struct est_instr {
     int64_t n[6];
     double s[4];
     est_window win;
+    est_window win2; /* a fused pair's second window (CONV2D_FORWARD_POOLED's pool) */
     void *p[EST_INSTR_MAX_PTRS];
 } est_instr;
 

@@ -173,6 +173,32 @@ static void test_pooled_case(int64_t n, int64_t h, int64_t w, int64_t c, int64_t
     for (int r = 0; r < 2; r++) { free(df[r]); free(db[r]); }
 }
 
+/* est_conv2d_forward_pooled == est_conv2d_forward then est_max_pool2d_forward of its
+ * output, bit for bit (float32; image by image, and the 1x1 conv run in turn). */
+static void test_pooled_fwd_case(int64_t n, int64_t h, int64_t w, int64_t c, int64_t k,
+                                 int64_t oc, int64_t pk, int64_t ps, est_padding ppad) {
+    est_window g, pw;
+    CHECK_OK(est_window_init(n, h, w, c, k, k, oc, 1, 1, EST_PADDING_SAME, &g));
+    CHECK_OK(est_window_init(n, g.out_h, g.out_w, oc, pk, pk, oc, ps, ps, ppad, &pw));
+    const int64_t nx = n * h * w * c, nf = k * k * c * oc, ny = n * g.out_h * g.out_w * oc;
+    const int64_t np = n * pw.out_h * pw.out_w * oc;
+    float *x = malloc(4 * (size_t)nx), *f = malloc(4 * (size_t)nf), *b = malloc(4 * (size_t)oc);
+    float *y[2], *py[2];
+    for (int r = 0; r < 2; r++) { y[r] = malloc(4 * (size_t)ny); py[r] = malloc(4 * (size_t)np); }
+    fill_f(x, nx); fill_f(f, nf); fill_f(b, oc);
+    CHECK_OK(est_conv2d_forward_f32(&g, x, f, b, y[0], NULL, EST_ACT_RELU, 0));
+    CHECK_OK(est_max_pool2d_forward_f32(&pw, y[0], py[0]));
+    CHECK_OK(est_conv2d_forward_pooled_f32(&g, x, f, b, y[1], EST_ACT_RELU, 0, &pw, py[1]));
+    CHECK(memcmp(y[0], y[1], 4 * (size_t)ny) == 0);
+    CHECK(memcmp(py[0], py[1], 4 * (size_t)np) == 0);
+    est_window bad = pw;
+    bad.in_c = oc + 1;
+    CHECK(est_conv2d_forward_pooled_f32(&g, x, f, b, y[1], EST_ACT_RELU, 0, &bad, py[1]) ==
+          EST_ERR_INVALID_ARGUMENT);
+    free(x); free(f); free(b);
+    for (int r = 0; r < 2; r++) { free(y[r]); free(py[r]); }
+}
+
 int main(void) {
     est_isa isas[EST_ISA__COUNT];
     const int n_isas = est_test_isas(isas);
@@ -213,6 +239,9 @@ int main(void) {
         test_pooled_case(12, 8, 8, 1, 5, 32, 2); /* chunks of images, AVX-512 pool path */
         test_pooled_case(20, 6, 9, 3, 3, 7, 3);  /* chunks, odd channels: the generic pool rule */
         test_pooled_case(1, 4, 4, 2, 3, 5, 2);   /* one group: the two kernels in turn */
+        test_pooled_fwd_case(6, 12, 12, 1, 5, 32, 2, 2, EST_PADDING_VALID);
+        test_pooled_fwd_case(3, 9, 7, 5, 3, 7, 3, 2, EST_PADDING_SAME);
+        test_pooled_fwd_case(2, 6, 6, 4, 1, 3, 2, 2, EST_PADDING_VALID); /* 1x1: in turn */
     }
     est_window g;
     CHECK(est_window_init(1, 3, 3, 1, 5, 5, 1, 1, 1, EST_PADDING_VALID, &g) == EST_ERR_INVALID_ARGUMENT);

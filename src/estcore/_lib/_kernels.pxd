@@ -99,6 +99,7 @@ cdef extern from "estcore/est_program.h" nogil:
         EST_OP_INCREMENT_I64
         EST_OP_DENSE_BACKWARD_UPDATE
         EST_OP_CONV2D_BACKWARD_POOLED
+        EST_OP_CONV2D_FORWARD_POOLED
         EST_OP__COUNT
     ctypedef enum est_dtype:
         EST_DTYPE_F32
@@ -122,6 +123,7 @@ cdef extern from "estcore/est_program.h" nogil:
         int64_t n[6]
         double s[4]
         est_window win
+        est_window win2
         void *p[16]  # EST_INSTR_MAX_PTRS
     est_status est_instr_run(const est_instr *instr, int64_t *err_detail)
     est_status est_program_run(const est_instr *instrs, int64_t count, int64_t *failed_index,

@@ -283,6 +283,52 @@ cdef class Program(_Builder):
         self._names[self._n - 2] = "max_pool2d_backward+relu"
         self._stand_in_ok = {}
 
+    def merge_conv_pool_forward(self) -> None:
+        """Merge the last two instructions, a ``conv2d_forward`` and the
+        ``max_pool2d_forward`` of its output, into one (``conv2d_forward+max_pool2d_forward``,
+        est_conv2d_forward_pooled): each image of the conv output is pooled right after
+        it is made, while it is in cache, instead of the pool reading all of it back;
+        the conv output is still written, and both outputs are the pair's, bit for bit.
+
+        Whether to merge is the plan compiler's decision (graph/programs.py); this only
+        checks that the pair CAN be merged and rewrites it.
+
+        Raises:
+            ValueError: the pair does not qualify (names why). Nothing is changed then.
+        """
+        cdef str fn = "Program.merge_conv_pool_forward"
+        self._check_idle()
+        if self._n < 2:
+            raise ValueError(f"{fn}: needs a conv2d_forward then a max_pool2d_forward; the "
+                             f"program has {self._n} instruction(s)")
+        cdef est_instr *c = &self._ins[self._n - 2]
+        cdef est_instr *q = &self._ins[self._n - 1]
+        if c.op != EST_OP_CONV2D_FORWARD or q.op != EST_OP_MAX_POOL_FORWARD or \
+                q.dtype != c.dtype:
+            raise ValueError(f"{fn}: the last two instructions must be conv2d_forward then "
+                             f"max_pool2d_forward of one dtype. Received: "
+                             f"{self._names[self._n - 2]}, {self._names[self._n - 1]}")
+        # conv forward: x f b y col; max pool forward: x y
+        cdef est_window *wq = &q.win
+        cdef est_window *wc = &c.win
+        if q.p[0] != c.p[3] or wq.batch != wc.batch or wq.in_h != wc.out_h or \
+                wq.in_w != wc.out_w or wq.in_c != wc.out_c:
+            raise ValueError(f"{fn}: the pool's input must be the conv's output")
+        ckeep, pkeep = self._keep[self._n - 2], self._keep[self._n - 1]
+        if any(arr is not None and np.may_share_memory(pkeep[2], arr) for arr in ckeep[:3]):
+            raise ValueError(f"{fn}: the pool's output must not share memory with the conv's "
+                             "x, filters or bias (the conv reads them while images are pooled)")
+        c.win2 = q.win
+        c.op = EST_OP_CONV2D_FORWARD_POOLED
+        c.p[4] = q.p[1]
+        self._keep[self._n - 2] = ckeep + pkeep
+        self._names[self._n - 2] = "conv2d_forward+max_pool2d_forward"
+        self._keep.pop()
+        self._names.pop()
+        self._labels.pop()
+        self._n -= 1
+        self._stand_in_ok = {}
+
     def merge_conv_backward_pooled(self) -> None:
         """Merge the last two instructions, a ``max_pool2d_backward+relu`` (after
         :meth:`fold_relu_into_pool`) whose windows tile the conv output (stride =

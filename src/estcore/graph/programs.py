@@ -1,8 +1,8 @@
 """C programs of a plan: consecutive C-emittable steps grouped into one
 ``estcore._lib._kernels.Program``, and the plan's fusions between instructions of a
-program (the seam, ``Program.merge_update`` / ``Program.fold_relu_into_pool`` /
-``Program.merge_conv_backward_pooled``, only checks that a pair can run as one and
-rewrites it; whether to fuse is decided here).
+program (the seam, ``Program.merge_update`` / ``Program.merge_conv_pool_forward`` /
+``Program.fold_relu_into_pool`` / ``Program.merge_conv_backward_pooled``, only checks
+that a pair can run as one and rewrites it; whether to fuse is decided here).
 
 Must not: emit instructions itself (each row's emitter does, ``graph/ops/c_emit.py``);
 run a program; change the user's graph.
@@ -21,8 +21,9 @@ def group_programs(steps, emit_info, sole_reader=lambda t: False):
     """Replace each maximal run of C-emittable steps by one ``Program.run``.
 
     Fusion across instructions is decided here too (:func:`_fuses_update`,
-    :func:`_folds_relu_into_pool`, :func:`_merges_pool_into_conv`): the seam
-    (``Program.merge_update``, ``Program.fold_relu_into_pool``,
+    :func:`_merges_conv_pool`, :func:`_folds_relu_into_pool`,
+    :func:`_merges_pool_into_conv`): the seam (``Program.merge_update``,
+    ``Program.merge_conv_pool_forward``, ``Program.fold_relu_into_pool``,
     ``Program.merge_conv_backward_pooled``) only validates and rewrites the pair it is
     asked to merge. ``sole_reader(t)``: tensor ``t`` is read by one node input and not fetched.
 
@@ -51,6 +52,13 @@ def group_programs(steps, emit_info, sole_reader=lambda t: False):
                         prog.merge_update(drop_gradient=_drops_gradient(last, p, sole_reader))
                         added = 0
                     except ValueError:  # memory overlap etc.: keep both instructions
+                        pass
+                elif added == 1 and last is not None and last[2] == 1 and \
+                        _merges_conv_pool(last, p):
+                    try:
+                        prog.merge_conv_pool_forward()
+                        added = 0
+                    except ValueError:  # buffers not as the rule expects: keep both
                         pass
                 elif added == 1 and last is not None and last[2] == 1 and \
                         _folds_relu_into_pool(last, p, sole_reader):
@@ -85,6 +93,17 @@ def group_programs(steps, emit_info, sole_reader=lambda t: False):
 # (Adam, fits in L2) no gain (272-279 / 253-337 us, within noise). So only weights of
 # at least this many elements (2 MiB of float32, an L2) drop dW.
 _DROP_GRADIENT_MIN = 1 << 19
+
+
+def _merges_conv_pool(last, p) -> bool:
+    """The plan's rule for pooling each image of a conv's output right after it is made
+    (``conv2d_forward+max_pool2d_forward``: the pool reads the image from cache instead
+    of the whole output from memory; the output is still written, for the backward and
+    any other reader; same bits): a ``MaxPool`` right after the convolution whose
+    output it pools. ``last`` is the conv's (PNode, KernelCtx, instructions)."""
+    cp = last[0]
+    return p.type == "MaxPool" and cp.type in ("Conv2D", "FusedConv2D") and \
+        bool(p.inputs) and bool(cp.outputs) and p.inputs[0] is cp.outputs[0]
 
 
 def _drops_gradient(last, p, sole_reader) -> bool:
