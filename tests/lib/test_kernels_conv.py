@@ -708,6 +708,11 @@ def test_merge_conv_pool_forward_refuses_a_pair_that_does_not_qualify(rng):
         assert p.ops == ["conv2d_forward", "max_pool2d_forward"]
 
     refused("the pool's input must be the conv's output", pool_x=y.copy())
+    p = K.Program()
+    p.conv2d_forward(x, f, None, y, None, padding="SAME")
+    p.max_pool2d_forward(np.zeros(y.shape), np.empty((2, 4, 4, 4)), 2, 2)
+    with pytest.raises(ValueError, match="of one dtype"):
+        p.merge_conv_pool_forward()
     big = np.empty((2, 8, 8, 4), np.float32)
     xs = big.reshape(-1)[:x.size].reshape(x.shape)
     xs[...] = x

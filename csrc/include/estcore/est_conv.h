@@ -109,7 +109,7 @@ est_status est_conv2d_backward_f64(const est_window *g, const double *x, const d
  * bit for bit; pw's input is the conv output (pw->batch, in_h, in_w, in_c equal to
  * g's batch, out_h, out_w, out_c). Where the convolution runs image by image (every
  * path but 1x1 stride 1), each image of y is pooled right after it is made, while it
- * is in cache; y is written too. py must not overlap x, f or b. */
+ * is in cache; y is written too. py must not overlap x, f, b or y. */
 est_status est_conv2d_forward_pooled_f32(const est_window *g, const float *x, const float *f,
                                          const float *b, float *y, est_act act, float alpha,
                                          const est_window *pw, float *py);

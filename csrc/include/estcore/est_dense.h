@@ -64,7 +64,8 @@ est_status est_dense_backward_f64(const double *x, const double *w, const double
  * (unused slots and pointers may be NULL). Hyperparameters behind pointers are read
  * once per call. keep_dw 0: dw's values are not needed afterwards (its contents are
  * then unspecified): each block of dW lives only in the thread's scratch, by blocks of
- * rows of W, and dw is written at most where a thread could not get its scratch; the
+ * rows of W, and dw is written at most where a thread could not get its scratch (a
+ * layer too wide for a block and dz to stay in L2 writes dw as with keep_dw 1); the
  * same var and slots, bit for bit. */
 est_status est_dense_backward_update_f32(const float *x, const float *w, const float *y,
                                          const float *dy, float *dz, float *dw, float *db,

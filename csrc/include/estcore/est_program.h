@@ -117,8 +117,8 @@ typedef struct est_instr {
     int64_t n[6];
     double s[4];
     est_window win;
-    est_window win2; /* a fused pair's second window (CONV2D_FORWARD_POOLED's pool) */
     void *p[EST_INSTR_MAX_PTRS];
+    est_window win2; /* a fused pair's second window (CONV2D_FORWARD_POOLED's pool) */
 } est_instr;
 
 /* Run one instruction. On EST_ERR_INVALID_ARGUMENT from SPARSE_XENT, *err_detail (if

@@ -123,8 +123,8 @@ cdef extern from "estcore/est_program.h" nogil:
         int64_t n[6]
         double s[4]
         est_window win
-        est_window win2
         void *p[16]  # EST_INSTR_MAX_PTRS
+        est_window win2
     est_status est_instr_run(const est_instr *instr, int64_t *err_detail)
     est_status est_program_run(const est_instr *instrs, int64_t count, int64_t *failed_index,
                                int64_t *err_detail)
