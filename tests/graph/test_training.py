@@ -181,20 +181,25 @@ def test_conv_bias_relu_chain_is_fused_and_matches(use_c):
         np.testing.assert_allclose(a, r, rtol=1e-12, atol=1e-12)
 
 
+def _adam_mlp(n_in, n_hidden, fetch_dw1):
+    """An n_in-n_hidden-3 ReLU MLP under Adam in the default graph; returns (x, y,
+    fetches: loss, the train op and, with ``fetch_dw1``, the input layer's dW)."""
+    ec.set_random_seed(3)
+    x = ec.placeholder(ec.float32, [None, n_in])
+    y = ec.placeholder(ec.int32, [None])
+    logits = ec.layers.dense(ec.layers.dense(x, n_hidden, activation=ec.nn.relu), 3)
+    loss = ec.losses.sparse_softmax_cross_entropy(labels=y, logits=logits)
+    opt = ec.train.AdamOptimizer(0.01)
+    grads = opt.compute_gradients(loss)
+    train = opt.apply_gradients(grads)
+    return x, y, [loss, train] + ([grads[0][0]] if fetch_dw1 else [])
+
+
 def _adam_mlp_run(fetch_dw1: bool):
     """Three Adam steps of a 2-layer MLP (float32) in a fresh graph; returns the Program
     ops of the train step's plan, the final weights and the losses."""
     with ec.Graph().as_default():
-        ec.set_random_seed(3)
-        x = ec.placeholder(ec.float32, [None, 6])
-        y = ec.placeholder(ec.int32, [None])
-        h = ec.layers.dense(x, 8, activation=ec.nn.relu)
-        logits = ec.layers.dense(h, 3)
-        loss = ec.losses.sparse_softmax_cross_entropy(labels=y, logits=logits)
-        opt = ec.train.AdamOptimizer(0.01)
-        grads = opt.compute_gradients(loss)
-        train = opt.apply_gradients(grads)
-        fetches = [loss, train] + ([grads[0][0]] if fetch_dw1 else [])
+        x, y, fetches = _adam_mlp(6, 8, fetch_dw1)
         rs = np.random.RandomState(0)
         with ec.Session() as sess:
             sess.run(ec.global_variables_initializer())
@@ -227,15 +232,7 @@ def _scratch_dw_run(fetch_dw1):
     the second step, which was set to NaN before it; the second step's fetches; the
     weights after it)."""
     with ec.Graph().as_default():
-        ec.set_random_seed(3)
-        x = ec.placeholder(ec.float32, [None, 1024])
-        y = ec.placeholder(ec.int32, [None])
-        logits = ec.layers.dense(ec.layers.dense(x, 512, activation=ec.nn.relu), 3)
-        loss = ec.losses.sparse_softmax_cross_entropy(labels=y, logits=logits)
-        opt = ec.train.AdamOptimizer(0.01)
-        grads = opt.compute_gradients(loss)
-        train = opt.apply_gradients(grads)
-        fetches = [loss, train] + ([grads[0][0]] if fetch_dw1 else [])
+        x, y, fetches = _adam_mlp(1024, 512, fetch_dw1)
         rs = np.random.RandomState(0)
         feed = {x: rs.randn(16, 1024).astype(np.float32), y: rs.randint(0, 3, 16)}
         with ec.Session() as sess:
