@@ -12,6 +12,11 @@ Design:
   (d) ``Program`` keeps the instructions (and references to every array they point
       into) and ``Program.run()`` executes all of them in ONE C call with the GIL
       released: no Python work per instruction.
+  (e) ``Program``'s fusion methods (``merge_update(drop_gradient=False)``,
+      ``merge_conv_pool_forward()``, ``fold_relu_into_pool()``,
+      ``merge_conv_backward_pooled()``; their rewrites in ``_kernels_fusion.pxi``) turn
+      its last two instructions into one with the same results, or refuse; the plan
+      compiler (graph/programs.py) decides when to call them.
 
 Contract with the graph engine (stable; change only by adding):
   Immediate functions, each also a ``Program`` method with the same arguments:
@@ -96,4 +101,5 @@ include "_kernels_ops.pxi"
 include "_kernels_ops_conv.pxi"
 include "_kernels_ops_train.pxi"
 include "_kernels_program.pxi"
+include "_kernels_fusion.pxi"
 include "_kernels_sparse.pxi"
