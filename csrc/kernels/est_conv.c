@@ -235,9 +235,11 @@ enum { P_MAX_FWD, P_AVG_FWD, P_MAX_BWD, P_AVG_BWD, P_MAX_BWD_RELU };
 
 #include "est_tmpl_f32.h"
 #include "est_conv.inc"
+#include "est_conv_pooled.inc"
 #include "est_pool.inc"
 #include "est_tmpl_end.h"
 #include "est_tmpl_f64.h"
 #include "est_conv.inc"
+#include "est_conv_pooled.inc"
 #include "est_pool.inc"
 #include "est_tmpl_end.h"
