@@ -5,12 +5,31 @@
 # to fuse is the plan compiler's decision (graph/programs.py), never made here.
 # Included by _kernels.pyx after _kernels_program.pxi (it needs Program's fields).
 
+def _overlaps_any(out, arrays):
+    """Whether ``out`` shares memory with any of ``arrays`` (None entries skipped): an
+    output the second instruction of a pair writes over an input the first reads, which
+    a merge that interleaves them would change."""
+    return any(arr is not None and np.may_share_memory(out, arr) for arr in arrays)
+
+
 def _pool_gradient_read_elsewhere(list pool_keep, list conv_keep):
     """Whether the pool gradient (the max_pool2d_backward's output) shares memory with
     an input the conv2d_backward reads other than as its dy (x, filters, y): the pair
     then reads what the pool wrote there, which folding or merging would change."""
-    out = pool_keep[2]
-    return any(arr is not None and np.may_share_memory(out, arr) for arr in conv_keep[:3])
+    return _overlaps_any(pool_keep[2], conv_keep[:3])
+
+
+cdef int _fuse_pop_merged(Program self, str name) except -1:
+    """The bookkeeping of a merge into instruction n-2: it keeps both instructions'
+    arrays and takes ``name``; instruction n-1 is dropped."""
+    self._keep[self._n - 2] = self._keep[self._n - 2] + self._keep[self._n - 1]
+    self._names[self._n - 2] = name
+    self._keep.pop()
+    self._names.pop()
+    self._labels.pop()
+    self._n -= 1
+    self._stand_in_ok = {}
+    return 0
 
 
 cdef int _fuse_merge_update(Program self, bint drop_gradient=False) except -1:
@@ -58,8 +77,7 @@ cdef int _fuse_merge_update(Program self, bint drop_gradient=False) except -1:
     # the fused op reads the update's lr / beta powers first, before the backward
     # writes its outputs: none of them may be one of those outputs
     for arr in ukeep[len(names) + 1 + centered:]:
-        if any(other is not None and np.may_share_memory(arr, other)
-               for other in bkeep[4:8]):
+        if _overlaps_any(arr, bkeep[4:8]):
             raise ValueError(f"{fn}: a scalar input of the {self._names[self._n - 1]} "
                              "(lr, beta powers) shares memory with an output of the "
                              "dense_backward")
@@ -76,14 +94,7 @@ cdef int _fuse_merge_update(Program self, bint drop_gradient=False) except -1:
     d.flags |= a.flags & (EST_FLAG_NESTEROV | EST_FLAG_CENTERED)
     if drop_gradient:
         d.flags |= EST_FLAG_DW_SCRATCH
-    self._keep[self._n - 2] = bkeep + ukeep
-    self._names[self._n - 2] = "dense_backward+" + self._names[self._n - 1]
-    self._keep.pop()
-    self._names.pop()
-    self._labels.pop()
-    self._n -= 1
-    self._stand_in_ok = {}
-    return 0
+    return _fuse_pop_merged(self, "dense_backward+" + self._names[self._n - 1])
 
 
 cdef int _fuse_fold_relu_into_pool(Program self) except -1:
@@ -138,21 +149,13 @@ cdef int _fuse_merge_conv_pool_forward(Program self) except -1:
     if q.p[0] != c.p[3] or wq.batch != wc.batch or wq.in_h != wc.out_h or \
             wq.in_w != wc.out_w or wq.in_c != wc.out_c:
         raise ValueError(f"{fn}: the pool's input must be the conv's output")
-    ckeep, pkeep = self._keep[self._n - 2], self._keep[self._n - 1]
-    if any(arr is not None and np.may_share_memory(pkeep[2], arr) for arr in ckeep[:3]):
+    if _overlaps_any(self._keep[self._n - 1][2], self._keep[self._n - 2][:3]):
         raise ValueError(f"{fn}: the pool's output must not share memory with the conv's "
                          "x, filters or bias (the conv reads them while images are pooled)")
     c.win2 = q.win
     c.op = EST_OP_CONV2D_FORWARD_POOLED
     c.p[4] = q.p[1]
-    self._keep[self._n - 2] = ckeep + pkeep
-    self._names[self._n - 2] = "conv2d_forward+max_pool2d_forward"
-    self._keep.pop()
-    self._names.pop()
-    self._labels.pop()
-    self._n -= 1
-    self._stand_in_ok = {}
-    return 0
+    return _fuse_pop_merged(self, "conv2d_forward+max_pool2d_forward")
 
 
 cdef int _fuse_merge_conv_backward_pooled(Program self) except -1:
@@ -204,11 +207,4 @@ cdef int _fuse_merge_conv_backward_pooled(Program self) except -1:
     memset(q.s, 0, sizeof(q.s))
     q.p[0], q.p[1], q.p[2], q.p[3], q.p[4], q.p[5] = x, y, pdy, dz, df, db
     q.n[0], q.n[1] = kh, kw
-    self._keep[self._n - 2] = self._keep[self._n - 2] + self._keep[self._n - 1]
-    self._names[self._n - 2] = "max_pool2d_backward+relu+conv2d_backward"
-    self._keep.pop()
-    self._names.pop()
-    self._labels.pop()
-    self._n -= 1
-    self._stand_in_ok = {}
-    return 0
+    return _fuse_pop_merged(self, "max_pool2d_backward+relu+conv2d_backward")
