@@ -325,3 +325,47 @@ def test_dense_grid_split_matches_numpy(mkn, many_threads, rng):
     close(dw, x.T.astype(np.float64) @ dz_ref, dtype, scale=20)
     close(db, dz_ref.sum(0), dtype, scale=20)
     close(dx, dz_ref @ w.T.astype(np.float64), dtype, scale=20)
+
+
+# Forwards the kernel sums over K in two fixed halves (x wide, y small: est_dense.inc).
+K_HALF_SHAPES = [(128, 784, 256), (5, 600, 7), (33, 1030, 64), (1, 512, 512)]
+
+
+@pytest.mark.parametrize("act", ["none", "relu", "tanh"])
+@pytest.mark.parametrize("mkn", K_HALF_SHAPES, ids=str)
+def test_dense_forward_over_k_halves(mkn, act, dtype, gemm_isa, rng):
+    """y = act((x[:, :h] @ W[:h] + x[:, h:] @ W[h:]) + b), h the multiple of 128 nearest
+    k / 2, bit for bit, whatever the thread count; and close to numpy."""
+    m, k, n = mkn
+    h = (k // 2 + 64) // 128 * 128
+    x = rng.standard_normal((m, k)).astype(dtype)
+    w = (rng.standard_normal((k, n)) / np.sqrt(k)).astype(dtype)
+    before = K.get_num_threads()
+    try:
+        for b in (rng.standard_normal(n).astype(dtype), None):
+            K.set_num_threads(1)
+            p0, p1 = np.empty((m, n), dtype), np.empty((m, n), dtype)
+            K.gemm(np.ascontiguousarray(x[:, :h]), w[:h], p0)
+            K.gemm(np.ascontiguousarray(x[:, h:]), w[h:], p1)
+            want = p0 + p1 if b is None else (p0 + p1) + b
+            K.activation_forward(want, want, act)
+            z = x.astype(np.float64) @ w + (0 if b is None else b)
+            for threads in (1, 2, 3, 16):
+                K.set_num_threads(threads)
+                y = np.full((m, n), np.nan, dtype)
+                K.dense_forward(x, w, b, y, act)
+                np.testing.assert_array_equal(y, want)
+                close(y, act_ref(z, act), dtype, scale=5)
+    finally:
+        K.set_num_threads(before)
+
+
+def test_dense_forward_k_halves_keep_nan_rows(rng):
+    """A NaN in x reaches only its row of y, through either half."""
+    x = rng.standard_normal((9, 784)).astype(np.float32)
+    x[2, 10] = np.nan  # first half
+    x[6, 700] = np.nan  # second half
+    w = rng.standard_normal((784, 256)).astype(np.float32)
+    y = np.empty((9, 256), np.float32)
+    K.dense_forward(x, w, np.zeros(256, np.float32), y, "relu")
+    assert np.isnan(y[[2, 6]]).all() and not np.isnan(np.delete(y, [2, 6], 0)).any()
