@@ -52,10 +52,12 @@ est_status est_dense_backward_f64(const double *x, const double *w, const double
 
 /* est_dense_backward (accumulate 0, dw given) with one optimizer update of the
  * layer's weight applied on the way (kind: est_update_kind; the update's gradient is
- * dw, k * n elements): dx first, if asked for (it reads w, which may be var: the
- * update comes after), then each block of dW = x^T @ dz followed at once by the
- * update of the same block of var and its slots (est_apply_<kind>'s formula and
- * rounding), while the block of dW is still in cache. The result equals
+ * dw, k * n elements): each block of dW = x^T @ dz followed at once by the update of
+ * the same block of var and its slots (est_apply_<kind>'s formula and rounding), while
+ * the block of dW is still in cache. dx, if asked for, reads w, which may be var: with
+ * dW kept (below), each task owns a block of rows of W and takes its columns of
+ * dx = dz @ W^T from those rows before updating them (dx, dW and the update in one
+ * parallel region); otherwise dx is computed whole first. The result equals
  * est_dense_backward + est_apply_<kind>(var, ..., dw) bit for bit; dw is still
  * written. var and the slots must not overlap any other argument, except that var
  * may be w itself. Slots and hyperparameters, as est_apply_<kind> takes them:
