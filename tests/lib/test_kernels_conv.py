@@ -660,6 +660,7 @@ def test_pool_gradient_in_memory_the_conv_reads_is_neither_folded_nor_merged(rng
     ((3, 13, 11, 4), (3, 2, 4, 7), (2, "VALID"), (3, 2, "SAME")),    # overlapping windows
     ((4, 9, 9, 6), (1, 1, 6, 5), (1, "VALID"), (2, 2, "SAME")),      # 1x1: conv, then pool
     ((2, 7, 8, 2), (3, 3, 2, 33), ((2, 1), "SAME"), ((3, 1), (1, 2), "VALID")),
+    ((50, 6, 6, 8), (3, 3, 8, 16), (1, "SAME"), (2, 2, "VALID")),    # groups of 3 images
 ], ids=str)
 @pytest.mark.parametrize("act", ["relu", "tanh"])
 def test_conv_pool_forward_merged_is_bit_identical(shape, fshape, conv, pool, act, dtype,
@@ -723,3 +724,78 @@ def test_merge_conv_pool_forward_refuses_a_pair_that_does_not_qualify(rng):
         p.merge_conv_pool_forward()
     with pytest.raises(ValueError, match="needs a conv2d_forward"):
         K.Program().merge_conv_pool_forward()
+
+
+# Batches of at least 48 small images: the implicit GEMMs run groups of 3 images at a
+# time (est_conv.c: conv_igemm_imgs), the last group short when 3 does not divide the
+# batch; strided forward; window as large as the image.
+GROUPED_CASES = [
+    ((50, 7, 6, 16), (3, 3, 20), (1, 1)),
+    ((49, 5, 5, 8), (5, 5, 12), (1, 1)),
+    ((48, 9, 9, 4), (3, 3, 33), (2, 2)),
+]
+
+
+@pytest.mark.parametrize("case", GROUPED_CASES, ids=str)
+def test_conv2d_image_groups_same_bits_as_one_image_at_a_time(case, dtype, gemm_isa, rng):
+    """Forward and input gradient over groups of images give, for finite data, the bits
+    of the same images run one by one (one image per GEMM), at 1, 2, 3 and 7 threads;
+    and match the numpy reference."""
+    xs, (kh, kw, oc), strides = case
+    x = rng.standard_normal(xs).astype(dtype)
+    f = (rng.standard_normal((kh, kw, xs[3], oc)) / np.sqrt(kh * kw * xs[3])).astype(dtype)
+    b = rng.standard_normal(oc).astype(dtype)
+    oshape = K.conv2d_output_shape(xs, f.shape, strides, "SAME")
+    dy = rng.standard_normal(oshape).astype(dtype)
+
+    def run(xb, dyb):
+        y = np.full((len(xb),) + oshape[1:], np.nan, dtype)
+        dx = np.full(xb.shape, np.nan, dtype)
+        K.conv2d_forward(xb, f, b, y, None, strides=strides, padding="SAME", act="relu")
+        K.conv2d_backward(xb, f, None, dyb, None, dx, None, None, strides=strides,
+                          padding="SAME")
+        return y, dx
+
+    before = K.get_num_threads()
+    try:
+        K.set_num_threads(1)
+        single = [run(x[i:i + 1], dy[i:i + 1]) for i in range(xs[0])]
+        y1 = np.concatenate([s[0] for s in single])
+        dx1 = np.concatenate([s[1] for s in single])
+        for threads in (1, 2, 3, 7):
+            K.set_num_threads(threads)
+            y, dx = run(x, dy)
+            np.testing.assert_array_equal(y, y1)
+            np.testing.assert_array_equal(dx, dx1)
+    finally:
+        K.set_num_threads(before)
+    rtol = 10 * RTOL[dtype]
+    np.testing.assert_allclose(y, np.maximum(conv_ref(x, f, b, strides, "SAME"), 0), rtol=rtol,
+                               atol=rtol)
+    rdx, _, _ = conv_grads_ref(x, f, dy.astype(np.float64), strides, "SAME")
+    np.testing.assert_allclose(dx, rdx, rtol=rtol, atol=rtol)
+
+
+def test_conv2d_image_groups_non_finite_filter_same_bits_for_any_thread_count(rng):
+    """An inf in the filter: which padded taps a tile forms (0 * inf = NaN) depends on
+    the group's tiles, which are fixed by the geometry and the batch: the same NaNs at
+    any thread count."""
+    x = rng.standard_normal((50, 7, 7, 16)).astype(np.float32)
+    f = rng.standard_normal((3, 3, 16, 16)).astype(np.float32)
+    f[0, 0, 3, 5] = np.inf
+    dy = rng.standard_normal((50, 7, 7, 16)).astype(np.float32)
+    before = K.get_num_threads()
+    got = []
+    try:
+        for threads in (1, 2, 5):
+            K.set_num_threads(threads)
+            y, dx = np.empty_like(dy), np.empty_like(x)
+            K.conv2d_forward(x, f, None, y, None, padding="SAME")
+            K.conv2d_backward(x, f, None, dy, None, dx, None, None, padding="SAME")
+            got.append((y, dx))
+    finally:
+        K.set_num_threads(before)
+    assert np.isnan(got[0][0]).any() and np.isinf(got[0][0]).any()
+    for y, dx in got[1:]:
+        np.testing.assert_array_equal(y, got[0][0])
+        np.testing.assert_array_equal(dx, got[0][1])

@@ -228,6 +228,8 @@ int main(void) {
                 test_conv_case(2, 5, 6, 10, 3, 3, 33, 3, 2, p);
                 test_conv_case(5, 3, 4, 12, 2, 3, 16, 1, 1, p);
                 test_conv_case(1, 6, 6, 16, 5, 5, 8, 1, 1, p);
+                /* 50 small images: groups of 3 per implicit GEMM, the last short */
+                test_conv_case(50, 5, 6, 8, 3, 3, 9, 1, 1, p);
             }
             CHECK_OK(est_gemm_set_isa(EST_ISA_AUTO));
             test_pool_case(2, 7, 7, 3, 2, 2, p, 0);
@@ -242,6 +244,7 @@ int main(void) {
         test_pooled_fwd_case(6, 12, 12, 1, 5, 32, 2, 2, EST_PADDING_VALID);
         test_pooled_fwd_case(3, 9, 7, 5, 3, 7, 3, 2, EST_PADDING_SAME);
         test_pooled_fwd_case(2, 6, 6, 4, 1, 3, 2, 2, EST_PADDING_VALID); /* 1x1: in turn */
+        test_pooled_fwd_case(49, 6, 6, 8, 3, 9, 2, 2, EST_PADDING_SAME); /* groups of 3 images */
     }
     est_window g;
     CHECK(est_window_init(1, 3, 3, 1, 5, 5, 1, 1, 1, EST_PADDING_VALID, &g) == EST_ERR_INVALID_ARGUMENT);
