@@ -109,13 +109,14 @@ static int64_t conv_dw_group(const est_window *g) {
  * tiles, which then skip those taps: a 5x5 SAME conv on 14x14 runs 93.1% of the full
  * windows' multiply-adds with 12-row tiles one image at a time, 86.1% three at a time
  * (all of the padding left out: 83.6%); 6-row tiles 88.2% -> 84.2%. Only for small
- * images (larger ones have few edge pixels) and batches of 16 groups or more, so that
- * many threads still get whole groups. */
+ * images (at most 256 pixels: the tutorial's 28x28 conv1 forward, whose edge classes
+ * already fill tiles, ran 4% slower in groups) and batches of 16 groups or more, so
+ * that many threads still get whole groups. */
 #define EST_CONV_IGEMM_IMGS 3
 static int64_t conv_igemm_imgs(const est_window *g) {
     const int64_t px = g->out_h * g->out_w > g->in_h * g->in_w ? g->out_h * g->out_w
                                                                : g->in_h * g->in_w;
-    return px <= 1024 && g->batch >= 16 * EST_CONV_IGEMM_IMGS ? EST_CONV_IGEMM_IMGS : 1;
+    return px <= 256 && g->batch >= 16 * EST_CONV_IGEMM_IMGS ? EST_CONV_IGEMM_IMGS : 1;
 }
 
 /* Filter gradient in fixed chunks of images (conv_dw_chunk_task), at most this many,
