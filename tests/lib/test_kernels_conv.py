@@ -728,19 +728,20 @@ def test_merge_conv_pool_forward_refuses_a_pair_that_does_not_qualify(rng):
 
 # Batches of at least 48 small images: the implicit GEMMs run groups of 3 images at a
 # time (est_conv.c: conv_igemm_imgs), the last group short when 3 does not divide the
-# batch; strided forward; window as large as the image.
+# batch; window as large as the image; the input gradient by implicit GEMM from 16
+# input channels (stride 1); a strided forward (its input gradient by col2im).
 GROUPED_CASES = [
     ((50, 7, 6, 16), (3, 3, 20), (1, 1)),
-    ((49, 5, 5, 8), (5, 5, 12), (1, 1)),
+    ((49, 5, 5, 16), (5, 5, 12), (1, 1)),
     ((48, 9, 9, 4), (3, 3, 33), (2, 2)),
 ]
 
 
 @pytest.mark.parametrize("case", GROUPED_CASES, ids=str)
 def test_conv2d_image_groups_same_bits_as_one_image_at_a_time(case, dtype, gemm_isa, rng):
-    """Forward and input gradient over groups of images give, for finite data, the bits
-    of the same images run one by one (one image per GEMM), at 1, 2, 3 and 7 threads;
-    and match the numpy reference."""
+    """Forward and input gradient (also accumulated) over groups of images give, for
+    finite data, the bits of the same images run one by one (one image per GEMM), at 1,
+    2, 3 and 7 threads; and match the numpy reference."""
     xs, (kh, kw, oc), strides = case
     x = rng.standard_normal(xs).astype(dtype)
     f = (rng.standard_normal((kh, kw, xs[3], oc)) / np.sqrt(kh * kw * xs[3])).astype(dtype)
@@ -754,19 +755,22 @@ def test_conv2d_image_groups_same_bits_as_one_image_at_a_time(case, dtype, gemm_
         K.conv2d_forward(xb, f, b, y, None, strides=strides, padding="SAME", act="relu")
         K.conv2d_backward(xb, f, None, dyb, None, dx, None, None, strides=strides,
                           padding="SAME")
-        return y, dx
+        dx2 = (dx * 0.5).astype(dtype)
+        K.conv2d_backward(xb, f, None, dyb, None, dx2, None, None, strides=strides,
+                          padding="SAME", accumulate=True)
+        return y, dx, dx2
 
     before = K.get_num_threads()
     try:
         K.set_num_threads(1)
         single = [run(x[i:i + 1], dy[i:i + 1]) for i in range(xs[0])]
-        y1 = np.concatenate([s[0] for s in single])
-        dx1 = np.concatenate([s[1] for s in single])
+        want = [np.concatenate([s[q] for s in single]) for q in range(3)]
         for threads in (1, 2, 3, 7):
             K.set_num_threads(threads)
-            y, dx = run(x, dy)
-            np.testing.assert_array_equal(y, y1)
-            np.testing.assert_array_equal(dx, dx1)
+            got = run(x, dy)
+            for g, w in zip(got, want, strict=True):
+                np.testing.assert_array_equal(g, w)
+        y, dx, dx2 = got
     finally:
         K.set_num_threads(before)
     rtol = 10 * RTOL[dtype]
@@ -774,6 +778,7 @@ def test_conv2d_image_groups_same_bits_as_one_image_at_a_time(case, dtype, gemm_
                                atol=rtol)
     rdx, _, _ = conv_grads_ref(x, f, dy.astype(np.float64), strides, "SAME")
     np.testing.assert_allclose(dx, rdx, rtol=rtol, atol=rtol)
+    np.testing.assert_allclose(dx2, 1.5 * rdx, rtol=rtol, atol=rtol)
 
 
 def test_conv2d_image_groups_non_finite_filter_same_bits_for_any_thread_count(rng):

@@ -7,7 +7,13 @@
  * Convolution is an implicit GEMM (no im2col matrix): each image is copied,
  * zero-padded, into the running thread's scratch and the GEMM tiles read each window
  * row's k_w * in_c contiguous elements straight from it, the filter packed once per
- * call and shared by all threads (est__igemm, est_gemm_driver.inc). The input
+ * call and shared by all threads (est__igemm, est_gemm_driver.inc). Images of at most
+ * 256 pixels in batches of at least 48 go 3 at a time into one GEMM (fixed groups of
+ * consecutive images, the last one short), so that the few pixels at each edge fill
+ * whole tiles that skip the padded taps; a tile's rows may then come from different
+ * images of a group. Where a filter holds inf or NaN, 0 * inf from a padded tap a
+ * tile-mate needs can make NaN outputs, so which outputs get NaN depends on the
+ * geometry and the batch (never on the thread count). The input
  * gradient with stride 1 and in_c >= 16 is the same kind of product: dz padded by
  * k - 1 - pad, convolved with the filter flipped and transposed per tap; otherwise
  * it computes dcol = dz @ f^T per image in chunks of rows (about 1 MiB) into a
@@ -37,10 +43,10 @@
  * Buffers: all C-contiguous, owned by the caller; the kernels' own per-thread scratch,
  * packed filter and filter-gradient partial sums grow on first use and live until the
  * thread exits (allocated again only for a larger convolution). Outputs must not
- * overlap inputs. Threads: split over the default pool by images (implicit GEMMs,
- * col2im, pooling), by output pixels (1x1 stride 1), by chunks of images or rows of
- * df (filter gradient, then its partial sums by elements), several tasks per thread
- * claimed dynamically. Concurrent calls on
+ * overlap inputs. Threads: split over the default pool by images or those groups of
+ * images (implicit GEMMs, col2im, pooling), by output pixels (1x1 stride 1), by
+ * chunks of images or rows of df (filter gradient, then its partial sums by
+ * elements), several tasks per thread claimed dynamically. Concurrent calls on
  * different buffers are fine.
  * Errors: EST_ERR_INVALID_ARGUMENT (bad geometry, NULLs, unknown activation),
  * EST_ERR_OUT_OF_MEMORY (a thread's scratch could not be allocated; outputs are then
@@ -107,9 +113,10 @@ est_status est_conv2d_backward_f64(const est_window *g, const double *x, const d
 
 /* est_conv2d_forward followed by est_max_pool2d_forward(pw, y, py) of its output,
  * bit for bit; pw's input is the conv output (pw->batch, in_h, in_w, in_c equal to
- * g's batch, out_h, out_w, out_c). Where the convolution runs image by image (every
- * path but 1x1 stride 1), each image of y is pooled right after it is made, while it
- * is in cache; y is written too. py must not overlap x, f, b or y. */
+ * g's batch, out_h, out_w, out_c). Where the convolution runs image by image or by
+ * groups of images (every path but 1x1 stride 1), each image of y is pooled right after
+ * its group is made, while it is in cache; y is written too. py must not overlap x, f,
+ * b or y. */
 est_status est_conv2d_forward_pooled_f32(const est_window *g, const float *x, const float *f,
                                          const float *b, float *y, est_act act, float alpha,
                                          const est_window *pw, float *py);

@@ -14,7 +14,8 @@
  * Concurrent calls on different outputs are fine.
  * Errors: EST_ERR_INVALID_ARGUMENT (negative or too large sizes, NULLs where a
  * buffer is required, unknown activation, negative alpha for ELU/LEAKY_RELU),
- * EST_ERR_FAILED_PRECONDITION (no BLAS installed, est_blas_set).
+ * EST_ERR_OUT_OF_MEMORY (the forward over K halves could not get its m x n scratch;
+ * nothing is written then).
  */
 #ifndef ESTCORE_EST_DENSE_H
 #define ESTCORE_EST_DENSE_H
@@ -54,10 +55,12 @@ est_status est_dense_backward_f64(const double *x, const double *w, const double
  * layer's weight applied on the way (kind: est_update_kind; the update's gradient is
  * dw, k * n elements): each block of dW = x^T @ dz followed at once by the update of
  * the same block of var and its slots (est_apply_<kind>'s formula and rounding), while
- * the block of dW is still in cache. dx, if asked for, reads w, which may be var: with
- * dW kept (below), each task owns a block of rows of W and takes its columns of
- * dx = dz @ W^T from those rows before updating them (dx, dW and the update in one
- * parallel region); otherwise dx is computed whole first. The result equals
+ * the block of dW is still in cache. dx, if asked for, reads w, which may be var:
+ * where dW is written (keep_dw 1, or a layer too wide for scratch) and W has at least
+ * four B panels' width of rows (or the work is not split), each task owns a block of
+ * rows of W and takes its columns of dx = dz @ W^T from those rows before updating
+ * them (dx, dW and the update in one parallel region); otherwise dx is computed whole
+ * first. The result equals
  * est_dense_backward + est_apply_<kind>(var, ..., dw) bit for bit; dw is still
  * written. var and the slots must not overlap any other argument, except that var
  * may be w itself. Slots and hyperparameters, as est_apply_<kind> takes them:

@@ -137,9 +137,10 @@ cdef class Program(_Builder):
         ``apply_momentum``, ``apply_adagrad``, ``apply_rmsprop`` or ``apply_adam``),
         into the one before it, a ``dense_backward`` whose dw is that update's gradient,
         as one instruction ``dense_backward+apply_<kind>`` (DENSE_BACKWARD_UPDATE,
-        est_program.h): dx first, if the backward computes it, then each task updates
-        its block of the weight as soon as it has that block of dW, bit for bit the
-        results of the two instructions run one after the other (est_dense.h).
+        est_program.h): each task updates its block of the weight as soon as it has
+        that block of dW, dx (if the backward computes it) read from the weight before
+        its update (by the same blocks of rows of W, or whole first: est_dense.h), bit
+        for bit the results of the two instructions run one after the other.
 
         Args:
             drop_gradient: dw's values are not needed after the run (nothing else reads

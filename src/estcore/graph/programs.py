@@ -156,28 +156,38 @@ FUSABLE_UPDATES = MappingProxyType({
     "ApplyCenteredRMSProp": 8, "ApplyAdam": 9})
 
 
-# Every weight fuses, with or without dx: with dx the fused instruction runs dx, dW
-# and the update by blocks of rows of W in one parallel region (est_dense.inc).
-# Measured (2 threads, Adam, the MLP 784-256-256-10 at batch 128): fusing the
-# 256x256 and 256x10 layers too, 0.76-0.77 -> 0.73-0.76 ms a step. (When dx ran
-# first as a whole, then dW with the update, small layers were better unfused:
-# 256x256 1.11x the unfused time.)
+# With dx, the fused instruction runs dx, dW and the update by blocks of rows of W in
+# one parallel region (est_dense.inc), blocks at least two B panels wide (128 rows on
+# AVX-512): measured (2 threads, Adam, the MLP 784-256-256-10 at batch 128) fusing
+# the 256x256 and 256x10 layers too took the step from 0.76-0.77 to 0.73-0.76 ms.
+# A W of fewer rows runs dx whole first, then dW with the update: two parallel
+# regions where the unfused backward runs both GEMMs in one (fused / unfused, 2
+# threads: 256x256 1.11 when every layer ran that way; 784x256 0.94, 3136x1024 0.95).
+# So with dx a layer fuses when its weight has at least this many rows (two blocks)
+# or at least ``_DX_FUSE_MIN_WEIGHT`` elements.
+_DX_FUSE_MIN_ROWS = 256
+_DX_FUSE_MIN_WEIGHT = 1 << 17
 
 
 def _fuses_update(last, p, k) -> bool:
     """The plan's rule for running an optimizer update inside the dense backward before
     it (one instruction, ``dense_backward+apply_<kind>``: each block of the weight is
-    updated as soon as its block of dW exists, while it is still in cache, with dx
-    taken from the block first; same bits): the update comes right after a
-    ``DenseGrad`` in the program (the plan schedules each update as soon as it is
-    ready, :func:`plan._schedule`), and its gradient is that node's dW buffer
-    (directly or through a view: an Identity). The seam refuses a pair whose buffers
-    overlap other than the weight being the update's variable. ``last`` is (PNode,
-    KernelCtx, instructions) of the previous node; ``k`` is the update's KernelCtx."""
+    updated as soon as its block of dW exists, while it is still in cache; dx, when
+    needed, is read from the weight before its update; same bits): the update comes
+    right after a ``DenseGrad`` in the program (the plan schedules each update as
+    soon as it is ready, :func:`plan._schedule`), its gradient is that node's dW
+    buffer (directly or through a view: an Identity), and the layer has no dx or a
+    weight of at least ``_DX_FUSE_MIN_ROWS`` rows or ``_DX_FUSE_MIN_WEIGHT``
+    elements. The seam refuses a pair whose buffers overlap other than the weight
+    being the update's variable. ``last`` is (PNode, KernelCtx, instructions) of the
+    previous node; ``k`` is the update's KernelCtx."""
     dp, dk, _ = last
     gi = FUSABLE_UPDATES.get(p.type)
     if gi is None or dp.type != "DenseGrad" or len(k.ins) <= gi or not dk.needed[1]:
         return False
-    grad, dw = k.ins[gi], dk.outs[1]
+    dw = dk.outs[1]
+    if dk.needed[0] and dw.shape[0] < _DX_FUSE_MIN_ROWS and dw.size < _DX_FUSE_MIN_WEIGHT:
+        return False  # a narrow layer with dx: its two GEMMs are better run together
+    grad = k.ins[gi]
     return (grad.shape == dw.shape and grad.dtype == dw.dtype
             and grad.__array_interface__["data"][0] == dw.__array_interface__["data"][0])
