@@ -119,6 +119,11 @@ static int64_t conv_igemm_imgs(const est_window *g) {
     return px <= 256 && g->batch >= 16 * EST_CONV_IGEMM_IMGS ? EST_CONV_IGEMM_IMGS : 1;
 }
 
+/* Groups of conv_igemm_imgs images in the batch (the last may be short). */
+static int64_t conv_igemm_groups(const est_window *g) {
+    return (g->batch + conv_igemm_imgs(g) - 1) / conv_igemm_imgs(g);
+}
+
 /* Filter gradient in fixed chunks of images (conv_dw_chunk_task), at most this many,
  * with their partial sums at most EST_CONV_DW_PARTIAL_ELEMS elements in all; a
  * geometry with fewer than 2 chunks (one group of images, or a filter too large for
