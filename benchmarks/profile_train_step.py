@@ -32,8 +32,10 @@ def step_program(step: EstcoreStep) -> _kernels.Program:
     batch = _batch()
     step(*batch)
     plans = [p for fam in step.sess._families.values() for p in fam.plans.values()
-             if p.n_runs > 0 and any("dense_backward" in getattr(getattr(s, "__self__", None),
-                                                                  "ops", ()) for s in p.steps)]
+             if p.n_runs > 0 and any(op.startswith("dense_backward")
+                                                  for s in p.steps
+                                                  for op in getattr(getattr(s, "__self__", None),
+                                                                    "ops", ()))]
     progs = [s.__self__ for p in plans for s in p.steps
              if isinstance(getattr(s, "__self__", None), _kernels.Program)]
     if len(plans) != 1 or len(progs) != 1:
