@@ -7,7 +7,9 @@ profiled interleaved with it, round by round, so both see the same machine load.
 Prints per-instruction medians (us), the per-layer comparison against the bare GEMMs
 and the step/GEMM ratio of the summed medians.
 
-Run: ``python benchmarks/profile_train_step.py [threads] [rounds]``.
+Run: ``python benchmarks/profile_train_step.py [threads] [rounds]``. Under pytest
+(``pytest benchmarks/profile_train_step.py``) two short rounds run, so the script
+cannot rot.
 """
 
 from __future__ import annotations
@@ -89,6 +91,14 @@ def main(threads: int | None = None, rounds: int = 300) -> None:
     other = total_a - sum(ma[i] for i in fwd + bwd)
     print(f"non-dense instructions: {other:.1f} us ({100 * other / total_a:.1f}%)")
     print(f"step Program / GEMM-only Program = {total_a / total_b:.3f}")
+
+
+def test_profile_train_step_runs(capsys):
+    """Two rounds on one thread (the script must not rot: it reads the plan's steps)."""
+    main(1, 2)
+    out = capsys.readouterr().out
+    assert "fused layer vs its GEMMs:" in out
+    assert "step Program / GEMM-only Program = " in out
 
 
 if __name__ == "__main__":
