@@ -33,11 +33,11 @@ def step_program(step: EstcoreStep) -> _kernels.Program:
     its feed buffers (the session itself reads feeds in place, ``Program.run_with``)."""
     batch = _batch()
     step(*batch)
+    def ops(plan):
+        return [op for s in plan.steps for op in getattr(getattr(s, "__self__", None), "ops", ())]
+
     plans = [p for fam in step.sess._families.values() for p in fam.plans.values()
-             if p.n_runs > 0 and any(op.startswith("dense_backward")
-                                                  for s in p.steps
-                                                  for op in getattr(getattr(s, "__self__", None),
-                                                                    "ops", ()))]
+             if p.n_runs > 0 and any(op.startswith("dense_backward") for op in ops(p))]
     progs = [s.__self__ for p in plans for s in p.steps
              if isinstance(getattr(s, "__self__", None), _kernels.Program)]
     if len(plans) != 1 or len(progs) != 1:
