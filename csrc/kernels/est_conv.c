@@ -124,6 +124,13 @@ static int64_t conv_igemm_groups(const est_window *g) {
     return (g->batch + conv_igemm_imgs(g) - 1) / conv_igemm_imgs(g);
 }
 
+/* Tasks of the implicit GEMMs' passes: at most `parts`, each whole groups of images
+ * (est_conv.inc: igemm_part splits the groups among them). */
+static int64_t conv_igemm_parts(const est_window *g, int64_t parts) {
+    const int64_t groups = conv_igemm_groups(g);
+    return parts > groups ? groups : parts;
+}
+
 /* Filter gradient in fixed chunks of images (conv_dw_chunk_task), at most this many,
  * with their partial sums at most EST_CONV_DW_PARTIAL_ELEMS elements in all; a
  * geometry with fewer than 2 chunks (one group of images, or a filter too large for
