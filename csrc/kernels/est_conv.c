@@ -240,6 +240,61 @@ __attribute__((target("avx512f"))) static void max_tile_grad_avx512(const est_wi
 }
 #endif
 
+/* ---- max-pool forward, windows inside the image, AVX-512 -----------------------------
+ * One image of the forward where no window reaches into padding (pad 0 and the last
+ * window ends inside the image; any stride) with in_c a multiple of 16, float32:
+ * max_window's rule (est_pool.inc) lane by lane, 16 channels per register, the running
+ * maximum in a register: the first element, then each later one in window order
+ * replaces it when greater or when it is the first NaN. Same values, ties, NaNs and
+ * bits (-0.0 and +0.0 keep the first seen). Measured, 2x2 windows over 100x28x28x32:
+ * the conv forward with its pool, 2 threads, 0.80-0.81 -> 0.74-0.76 ms (the pool
+ * reads each image from cache); the pool alone, 1 thread, 0.56-0.58 -> 0.51-0.54 ms
+ * (reading 10 MB from memory bounds it). x, y: the image's first element.
+ * max_window_fwd_f32 / _f64 return 0 (nothing done) where it does not apply. */
+#if defined(EST_HAVE_X86_GEMM)
+__attribute__((target("avx512f"))) static void max_window_fwd_avx512(const est_window *g,
+        const float *x, float *y) {
+    const int64_t c = g->in_c, in_w = g->in_w, kh = g->k_h, kw = g->k_w;
+    for (int64_t oy = 0; oy < g->out_h; oy++)
+        for (int64_t ox = 0; ox < g->out_w; ox++) {
+            const float *x0 = x + (oy * g->stride_h * in_w + ox * g->stride_w) * c;
+            float *yp = y + (oy * g->out_w + ox) * c;
+            for (int64_t c0 = 0; c0 < c; c0 += 16) {
+                __m512 best = _mm512_loadu_ps(x0 + c0);
+                for (int64_t ky = 0; ky < kh; ky++)
+                    for (int64_t kx = ky == 0 ? 1 : 0; kx < kw; kx++) {
+                        const __m512 v = _mm512_loadu_ps(x0 + (ky * in_w + kx) * c + c0);
+                        const __mmask16 takes = _mm512_cmp_ps_mask(v, best, _CMP_GT_OQ) |
+                            (_mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q) &
+                             _mm512_cmp_ps_mask(best, best, _CMP_ORD_Q));
+                        best = _mm512_mask_mov_ps(best, takes, v);
+                    }
+                _mm512_storeu_ps(yp + c0, best);
+            }
+        }
+}
+#endif
+
+static int max_window_fwd_f32(const est_window *g, const float *x, float *y) {
+#if defined(EST_HAVE_X86_GEMM)
+    if (g->in_c % 16 == 0 && g->pad_top == 0 && g->pad_left == 0 && g->out_h > 0 &&
+        g->out_w > 0 && (g->out_h - 1) * g->stride_h + g->k_h <= g->in_h &&
+        (g->out_w - 1) * g->stride_w + g->k_w <= g->in_w &&
+        est_gemm_get_isa() == EST_ISA_AVX512) {
+        max_window_fwd_avx512(g, x, y);
+        return 1;
+    }
+#else
+    (void)g; (void)x; (void)y;
+#endif
+    return 0;
+}
+
+static int max_window_fwd_f64(const est_window *g, const double *x, double *y) {
+    (void)g; (void)x; (void)y;
+    return 0;
+}
+
 static int max_tile_grad_f32(const est_window *g, const float *x, const float *dy, float *dx,
                              int relu) {
 #if defined(EST_HAVE_X86_GEMM)

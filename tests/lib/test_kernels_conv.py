@@ -410,6 +410,57 @@ def test_max_pool_backward_tiling_windows_same_bits_on_every_isa(k, c, gemm_isa,
         assert not np.signbit(dx[dx == 0]).any()
 
 
+def _max_pool_rule(x, k, s, oshape):
+    """The forward's rule, window by window (no padding): the first element, replaced
+    by a greater one or by the first NaN."""
+    want = np.empty(oshape, x.dtype)
+    for n, oy, ox, ch in np.ndindex(oshape):
+        win = x[n, s * oy:s * oy + k, s * ox:s * ox + k, ch].ravel()
+        m = win[0]
+        for v in win[1:]:
+            if v > m or (np.isnan(v) and not np.isnan(m)):
+                m = v
+        want[n, oy, ox, ch] = m
+    return want
+
+
+def _assert_same_bits(got, want):
+    np.testing.assert_array_equal(got, want)  # NaN where NaN
+    finite = ~np.isnan(want)
+    np.testing.assert_array_equal(got.view(np.uint32)[finite], want.view(np.uint32)[finite])
+
+
+@pytest.mark.parametrize("k,s,padding", [(2, 2, "VALID"), (3, 2, "VALID"), (3, 1, "VALID"),
+                                         (2, 2, "SAME")])
+@pytest.mark.parametrize("c", [16, 48])
+def test_max_pool_forward_windows_inside_same_bits_on_every_isa(k, s, padding, c, gemm_isa,
+                                                                num_threads, rng):
+    """The forward has a vector path where no window reaches into padding (AVX-512,
+    float32, channels a multiple of 16, est_conv.c); every ISA gives the reference
+    rule's bits: ties keep the first (-0.0 before +0.0 stays -0.0) and a NaN wins.
+    Alone and merged after its conv (the fused forward pools each image in cache)."""
+    shape = (3, 8, 10, c)  # SAME 2x2/2 on even sizes has no padding
+    x = np.round(rng.standard_normal(shape) * 1.5).astype(np.float32)  # ties and zeros
+    x[rng.random(shape) < 0.3] = -0.0
+    x[rng.random(shape) < 0.08] = np.nan
+    oshape = K.pool2d_output_shape(shape, k, s, padding)
+    y = np.full(oshape, 7.0, np.float32)
+    K.max_pool2d_forward(x, y, k, s, padding)
+    _assert_same_bits(y, _max_pool_rule(x, k, s, oshape))
+    if padding == "VALID":  # the same pool merged after a relu conv
+        xin = rng.standard_normal(shape[:3] + (2,)).astype(np.float32)
+        f = rng.standard_normal((3, 3, 2, c)).astype(np.float32)
+        conv_y = np.empty(shape, np.float32)
+        pooled = np.full(oshape, 7.0, np.float32)
+        prog = K.Program()
+        prog.conv2d_forward(xin, f, None, conv_y, None, 1, "SAME", "relu")
+        prog.max_pool2d_forward(conv_y, pooled, k, s, "VALID")
+        prog.merge_conv_pool_forward()
+        assert prog.ops == ["conv2d_forward+max_pool2d_forward"]
+        prog.run()
+        _assert_same_bits(pooled, _max_pool_rule(conv_y, k, s, oshape))
+
+
 def test_max_pool_nan_propagates():
     x = np.array([1.0, np.nan, 3.0, 2.0]).reshape(1, 2, 2, 1)
     y = np.empty((1, 1, 1, 1))
