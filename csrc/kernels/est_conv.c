@@ -200,6 +200,24 @@ int64_t est_conv2d_col_size(const est_window *g) {
 #if defined(EST_HAVE_X86_GEMM)
 #include <immintrin.h>
 
+/* The max-pool rule (est_pool.inc: max_window) for 16 channels of one kh x kw window:
+ * the first element, then each later one in window order replaces the running
+ * maximum when greater or when it is the first NaN. x0: the window's first element;
+ * rows `row` elements apart, taps `c` apart. Shared by both AVX-512 pool paths. */
+__attribute__((target("avx512f"))) static inline __m512 max_window_avx512(const float *x0,
+        int64_t row, int64_t c, int64_t kh, int64_t kw) {
+    __m512 best = _mm512_loadu_ps(x0);
+    for (int64_t ky = 0; ky < kh; ky++)
+        for (int64_t kx = ky == 0 ? 1 : 0; kx < kw; kx++) {
+            const __m512 v = _mm512_loadu_ps(x0 + ky * row + kx * c);
+            const __mmask16 takes = _mm512_cmp_ps_mask(v, best, _CMP_GT_OQ) |
+                (_mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q) &
+                 _mm512_cmp_ps_mask(best, best, _CMP_ORD_Q));
+            best = _mm512_mask_mov_ps(best, takes, v);
+        }
+    return best;
+}
+
 __attribute__((target("avx512f"))) static void max_tile_grad_avx512(const est_window *g,
         const float *x, const float *dy, float *dx, int relu) {
     const int64_t c = g->in_c, in_w = g->in_w, kh = g->k_h, kw = g->k_w;
@@ -211,15 +229,7 @@ __attribute__((target("avx512f"))) static void max_tile_grad_avx512(const est_wi
             for (int64_t c0 = 0; c0 < c; c0 += 16) {
                 const float *x0 = x + base + c0;
                 float *d0 = dx + base + c0;
-                __m512 best = _mm512_loadu_ps(x0);
-                for (int64_t ky = 0; ky < kh; ky++)
-                    for (int64_t kx = ky == 0 ? 1 : 0; kx < kw; kx++) {
-                        const __m512 v = _mm512_loadu_ps(x0 + (ky * in_w + kx) * c);
-                        const __mmask16 takes = _mm512_cmp_ps_mask(v, best, _CMP_GT_OQ) |
-                            (_mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q) &
-                             _mm512_cmp_ps_mask(best, best, _CMP_ORD_Q));
-                        best = _mm512_mask_mov_ps(best, takes, v);
-                    }
+                const __m512 best = max_window_avx512(x0, in_w * c, c, kh, kw);
                 __m512 gy = _mm512_loadu_ps(gyp + c0);
                 if (relu)
                     gy = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(best, zero, _CMP_GT_OQ), gy);
@@ -243,10 +253,8 @@ __attribute__((target("avx512f"))) static void max_tile_grad_avx512(const est_wi
 /* ---- max-pool forward, windows inside the image, AVX-512 -----------------------------
  * One image of the forward where no window reaches into padding (pad 0 and the last
  * window ends inside the image; any stride) with in_c a multiple of 16, float32:
- * max_window's rule (est_pool.inc) lane by lane, 16 channels per register, the running
- * maximum in a register: the first element, then each later one in window order
- * replaces it when greater or when it is the first NaN. Same values, ties, NaNs and
- * bits (-0.0 and +0.0 keep the first seen). Measured, 2x2 windows over 100x28x28x32:
+ * max_window_avx512 per 16 channels, the running maximum in a register. Same values,
+ * ties, NaNs and bits (-0.0 and +0.0 keep the first seen). Measured, 2x2 windows over 100x28x28x32:
  * the conv forward with its pool, 2 threads, 0.80-0.81 -> 0.74-0.76 ms (the pool
  * reads each image from cache); the pool alone, 1 thread, 0.56-0.58 -> 0.51-0.54 ms
  * (reading 10 MB from memory bounds it). x, y: the image's first element.
@@ -259,18 +267,8 @@ __attribute__((target("avx512f"))) static void max_window_fwd_avx512(const est_w
         for (int64_t ox = 0; ox < g->out_w; ox++) {
             const float *x0 = x + (oy * g->stride_h * in_w + ox * g->stride_w) * c;
             float *yp = y + (oy * g->out_w + ox) * c;
-            for (int64_t c0 = 0; c0 < c; c0 += 16) {
-                __m512 best = _mm512_loadu_ps(x0 + c0);
-                for (int64_t ky = 0; ky < kh; ky++)
-                    for (int64_t kx = ky == 0 ? 1 : 0; kx < kw; kx++) {
-                        const __m512 v = _mm512_loadu_ps(x0 + (ky * in_w + kx) * c + c0);
-                        const __mmask16 takes = _mm512_cmp_ps_mask(v, best, _CMP_GT_OQ) |
-                            (_mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q) &
-                             _mm512_cmp_ps_mask(best, best, _CMP_ORD_Q));
-                        best = _mm512_mask_mov_ps(best, takes, v);
-                    }
-                _mm512_storeu_ps(yp + c0, best);
-            }
+            for (int64_t c0 = 0; c0 < c; c0 += 16)
+                _mm512_storeu_ps(yp + c0, max_window_avx512(x0 + c0, in_w * c, c, kh, kw));
         }
 }
 #endif
