@@ -139,6 +139,7 @@ void *est__tls_buf(int slot, size_t bytes) {
     size_t cap = bytes < ((size_t)256 << 10) ? ((size_t)256 << 10) : (bytes + 63) / 64 * 64;
     char *q = aligned_alloc(64, 64 + cap);
     if (q == NULL) return NULL;
+    est__pool_note_warmup(); /* the caller's first touch of q is no sign of contention */
     if (pthread_setspecific(g_buf_key[slot], q) != 0) {
         free(q);
         return NULL;

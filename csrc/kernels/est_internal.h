@@ -92,7 +92,9 @@ EST__DECLARE_PACKB(double, _f64)
  * one pool round (a packed B, the conv filter gradient's partial sums), SCRATCH for
  * a task's own private data. NULL when memory cannot be had: a packed filter then
  * falls back to packing per task; a conv's scratch or partial sums make the kernel
- * return EST_ERR_OUT_OF_MEMORY (est_conv.h: outputs undefined). */
+ * return EST_ERR_OUT_OF_MEMORY (est_conv.h: outputs undefined). A buffer allocated
+ * (or grown) is noted to the pool (est__pool_note_warmup): its first touch would
+ * otherwise look like contention to the guard. */
 enum { EST__BUF_SHARED, EST__BUF_SCRATCH, EST__BUF__COUNT };
 void *est__tls_buf(int slot, size_t bytes);
 

@@ -337,6 +337,19 @@ static pthread_once_t g_atfork_once = PTHREAD_ONCE_INIT;
  * between concurrent callers only shifts a period, never correctness. */
 static _Atomic int64_t g_serial_until;
 static _Atomic int64_t g_backoff = EST__GUARD_MIN_NS;
+/* Warm-ups noted by kernels (est__pool_note_warmup), ever: a split run during which it
+ * changed is no evidence. Relaxed: a worker's increment comes before its task's
+ * finish (pending, released under mu), which the caller acquires before reading. */
+static _Atomic uint64_t g_warmups;
+
+void est__pool_note_warmup(void) {
+    atomic_fetch_add_explicit(&g_warmups, 1, memory_order_relaxed);
+}
+
+int64_t est__guard_inline_ns(void) {
+    const int64_t left = atomic_load_explicit(&g_serial_until, memory_order_relaxed) - now_ns();
+    return left > 0 ? left : 0;
+}
 /* ESTCORE_CONTENTION_GUARD=0 turns the guard off (read once, for measurements). */
 static int g_guard_on = 1;
 static pthread_once_t g_guard_once = PTHREAD_ONCE_INIT;
@@ -509,9 +522,14 @@ void est_parallel_for(int64_t n_tasks, est_task_fn fn, void *ctx) {
     if (n_tasks > 1 && now_ns() >= atomic_load_explicit(&g_serial_until, memory_order_relaxed)) {
         registry_lock();
         est_threadpool *pool = NULL;
+        int fresh = 0; /* the pool's first run: its workers are just starting */
         if (resolved_num_threads() > 1) {
-            if (g_pool == NULL && est_threadpool_create(g_num_threads, &g_pool) != EST_OK)
-                g_pool = NULL; /* could not start workers: run inline below */
+            if (g_pool == NULL) {
+                if (est_threadpool_create(g_num_threads, &g_pool) != EST_OK)
+                    g_pool = NULL; /* could not start workers: run inline below */
+                else
+                    fresh = 1;
+            }
             pool = g_pool;
         }
         if (pool != NULL) g_users++;
@@ -520,9 +538,12 @@ void est_parallel_for(int64_t n_tasks, est_task_fn fn, void *ctx) {
         const int helpers = pool == NULL ? 0 : (g_guard_on ? pool_helpers_allowed(pool) : pool->num_workers);
         if (pool != NULL && helpers > 0) {
             est__run_stats stats;
+            const uint64_t warmups = atomic_load_explicit(&g_warmups, memory_order_relaxed);
             pool_run(pool, n_tasks, fn, ctx, helpers, &stats);
+            const int evidence =
+                !fresh && atomic_load_explicit(&g_warmups, memory_order_relaxed) == warmups;
             int64_t backoff = atomic_load_explicit(&g_backoff, memory_order_relaxed);
-            int64_t inline_ns = g_guard_on ? est__guard_update(&stats, &backoff) : 0;
+            int64_t inline_ns = g_guard_on && evidence ? est__guard_update(&stats, &backoff) : 0;
             atomic_store_explicit(&g_backoff, backoff, memory_order_relaxed);
             if (inline_ns > 0)
                 atomic_store_explicit(&g_serial_until, now_ns() + inline_ns, memory_order_relaxed);

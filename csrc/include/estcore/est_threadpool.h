@@ -54,7 +54,13 @@
  * A single loss is often not contention: a worker's first run of a kernel, touching
  * its fresh scratch, took 30-65 ms in the tutorial CNN's first step, and when that
  * one loss set a 1 s inline period the next 10-14 steps ran on one thread (68 ms
- * instead of 36).
+ * instead of 36). So a run is no evidence at all, and leaves the guard as it was,
+ * when it was the first on a pool just started (its workers were starting) or when a
+ * thread grew a per-thread buffer during it (est__pool_note_warmup: the kernel's
+ * first touch of fresh memory, which the caller's tasks did not pay alike). Before,
+ * two such runs in a row (the pool's first, then a worker's first implicit GEMM)
+ * counted as two losses: the second set a 126-997 ms inline period, and the
+ * tutorial CNN's first 16-18 steps ran on one thread (56-60 ms instead of 29-31).
  * Load sensing (default pool only) acts before the loss: every 1 ms at most a split
  * run counts the machine's runnable threads (/proc/loadavg) into a moving average of
  * the threads that are not the pool's, and only as many workers help as there are
@@ -135,6 +141,16 @@ void est_parallel_for(int64_t n_tasks, est_task_fn fn, void *ctx);
 #define EST__GUARD_MAX_NS ((int64_t)1000000000) /* longest inline period: 1 s */
 #define EST__GUARD_WASTE_FACTOR 32 /* inline period >= 32 x the time a loss wasted */
 #define EST__GUARD_MIN_WAIT_NS ((int64_t)250000) /* a loss waited at least 250 us */
+
+/* A kernel, on any thread, has just allocated memory that it is about to touch for
+ * the first time (a grown per-thread buffer): the default pool's split run in
+ * progress, if any, is no evidence for the contention guard (see above). Lock-free,
+ * callable from inside a task. */
+void est__pool_note_warmup(void);
+
+/* What is left now of the default pool's inline period (ns; 0 when split runs are
+ * allowed): the guard's state, for tests. */
+int64_t est__guard_inline_ns(void);
 
 /* What one split run measured: its tasks, how many the caller ran, their total
  * duration and the whole run's duration (nanoseconds). */
