@@ -341,6 +341,8 @@ static _Atomic int64_t g_backoff = EST__GUARD_MIN_NS;
  * changed is no evidence. Relaxed: a worker's increment comes before its task's
  * finish (pending, released under mu), which the caller acquires before reading. */
 static _Atomic uint64_t g_warmups;
+/* 1 from a pool's creation until its first split run (whose workers are starting). */
+static _Atomic int g_pool_fresh;
 
 void est__pool_note_warmup(void) {
     atomic_fetch_add_explicit(&g_warmups, 1, memory_order_relaxed);
@@ -522,13 +524,12 @@ void est_parallel_for(int64_t n_tasks, est_task_fn fn, void *ctx) {
     if (n_tasks > 1 && now_ns() >= atomic_load_explicit(&g_serial_until, memory_order_relaxed)) {
         registry_lock();
         est_threadpool *pool = NULL;
-        int fresh = 0; /* the pool's first run: its workers are just starting */
         if (resolved_num_threads() > 1) {
             if (g_pool == NULL) {
                 if (est_threadpool_create(g_num_threads, &g_pool) != EST_OK)
                     g_pool = NULL; /* could not start workers: run inline below */
                 else
-                    fresh = 1;
+                    atomic_store_explicit(&g_pool_fresh, 1, memory_order_relaxed);
             }
             pool = g_pool;
         }
@@ -538,6 +539,7 @@ void est_parallel_for(int64_t n_tasks, est_task_fn fn, void *ctx) {
         const int helpers = pool == NULL ? 0 : (g_guard_on ? pool_helpers_allowed(pool) : pool->num_workers);
         if (pool != NULL && helpers > 0) {
             est__run_stats stats;
+            const int fresh = atomic_exchange_explicit(&g_pool_fresh, 0, memory_order_relaxed);
             const uint64_t warmups = atomic_load_explicit(&g_warmups, memory_order_relaxed);
             pool_run(pool, n_tasks, fn, ctx, helpers, &stats);
             const int evidence =

@@ -55,7 +55,7 @@
  * its fresh scratch, took 30-65 ms in the tutorial CNN's first step, and when that
  * one loss set a 1 s inline period the next 10-14 steps ran on one thread (68 ms
  * instead of 36). So a run is no evidence at all, and leaves the guard as it was,
- * when it was the first on a pool just started (its workers were starting) or when a
+ * when it was the first split run of a new pool (its workers were starting) or when a
  * thread grew a per-thread buffer during it (est__pool_note_warmup: the kernel's
  * first touch of fresh memory, which the caller's tasks did not pay alike). Before,
  * two such runs in a row (the pool's first, then a worker's first implicit GEMM)
