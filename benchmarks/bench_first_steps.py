@@ -5,9 +5,11 @@ Each round starts two fresh Python processes, one with the thread pool's content
 tutorial CNN step (``tutorial_steps.build_step``) on 2 threads and timing its first
 ``steps`` steps. Printed per mode: the median over rounds of the mean of steps 2..steps
 (ms; step 1 compiles the plan), and the ratio guard on / guard off. On a quiet machine
-the guard must not engage, so the ratio is about 1. It was about 1.6 when the guard read
-a worker's first touch of its fresh scratch as contention (the first 16-18 steps of the
-CNN ran on one thread; ``est_threadpool.h``).
+the guard must not engage, so the ratio is about 1. When the guard read a worker's first
+touch of its fresh scratch as contention, steps 2 to 16-18 of the CNN ran on one thread
+(56-60 ms against 29-31; ``est_threadpool.h``): a ratio of about 1.7-1.85 by those step
+times (that behaviour came and went with the machine's state; the benchmark was written
+after it).
 
 Run: ``python benchmarks/bench_first_steps.py [rounds] [steps]`` (defaults 3, 20).
 Under pytest one short round of the MLP step runs, so the script cannot rot.
