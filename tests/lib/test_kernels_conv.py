@@ -376,6 +376,13 @@ def test_max_pool_backward_of_tiling_windows_adds_into_zero(rng):
     assert not np.signbit(dx[dx == 0]).any()  # no -0.0 (assert_array_equal can't tell)
 
 
+def _max_pool_pick(win):
+    """Index of the element the max-pool rule takes in a window (row-major): the first
+    NaN, else the first maximum (a tie keeps the first: -0.0 before +0.0 stays)."""
+    nans = np.flatnonzero(np.isnan(win))
+    return int(nans[0]) if nans.size else int(np.argmax(win))
+
+
 @pytest.mark.parametrize("k", [2, 3])
 @pytest.mark.parametrize("c", [16, 32, 48])
 def test_max_pool_backward_tiling_windows_same_bits_on_every_isa(k, c, gemm_isa, num_threads,
@@ -393,8 +400,7 @@ def test_max_pool_backward_tiling_windows_same_bits_on_every_isa(k, c, gemm_isa,
         want = np.zeros_like(x)
         for n, oy, ox, ch in np.ndindex(dy.shape):
             win = x[n, k * oy:k * oy + k, k * ox:k * ox + k, ch].ravel()
-            nans = np.flatnonzero(np.isnan(win))
-            pick = int(nans[0]) if nans.size else int(np.argmax(win))
+            pick = _max_pool_pick(win)
             g = dy[n, oy, ox, ch] if not relu or win[pick] > 0 else np.float32(0)
             want[n, k * oy + pick // k, k * ox + pick % k, ch] = np.float32(0) + g
         if relu:  # the pool gradient folded into a relu conv's backward (x: its output)
@@ -411,16 +417,12 @@ def test_max_pool_backward_tiling_windows_same_bits_on_every_isa(k, c, gemm_isa,
 
 
 def _max_pool_rule(x, k, s, oshape):
-    """The forward's rule, window by window (no padding): the first element, replaced
-    by a greater one or by the first NaN."""
+    """The forward's rule, window by window (no padding): the element _max_pool_pick
+    picks."""
     want = np.empty(oshape, x.dtype)
     for n, oy, ox, ch in np.ndindex(oshape):
         win = x[n, s * oy:s * oy + k, s * ox:s * ox + k, ch].ravel()
-        m = win[0]
-        for v in win[1:]:
-            if v > m or (np.isnan(v) and not np.isnan(m)):
-                m = v
-        want[n, oy, ox, ch] = m
+        want[n, oy, ox, ch] = win[_max_pool_pick(win)]
     return want
 
 
