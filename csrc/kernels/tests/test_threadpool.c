@@ -1,8 +1,10 @@
 /* test_threadpool.c -- the worker pool: many tasks, concurrent runs, shutdown, reuse,
- * resizing the default pool while other threads use it. */
+ * resizing the default pool while other threads use it, which thread takes which
+ * task (owner ranges). */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <time.h>
 
 #include "est_test.h"
 
@@ -157,6 +159,71 @@ static void test_helpers_policy(void) {
     CHECK(est__helpers_policy(4, 3, -2) == 3); /* a miscount below 0 is 0 */
 }
 
+/* Owner ranges (est_threadpool.c, est_job): with T threads and n tasks, range s is
+ * [s * n / T, (s + 1) * n / T); its owner (the caller for range 0) runs it front to
+ * back, and a thread with nothing left of its own takes tasks from the back of
+ * another range. Whatever the timing (a late or preempted worker only changes how
+ * far the others get into its range from the back), the tasks one thread ran in one
+ * range, in the order it ran them, are either lo, lo + 1, ... (its own range, from the
+ * front) or in decreasing index order (taken from the back); and the caller, which
+ * takes its first task before any worker can look at the job, runs task 0. */
+#define OWN_MAX_TASKS 64
+typedef struct {
+    pthread_t who[OWN_MAX_TASKS]; /* the thread that ran task i */
+    int64_t order[OWN_MAX_TASKS]; /* when it started it (a global sequence number) */
+    _Atomic int64_t seq;
+    int sleep_us;
+} own_log;
+
+static void own_task(void *ctx, int64_t i) {
+    own_log *l = ctx;
+    l->who[i] = pthread_self();
+    l->order[i] = atomic_fetch_add(&l->seq, 1);
+    if (l->sleep_us > 0) {
+        struct timespec ts = {0, (long)l->sleep_us * 1000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+static void check_owner_ranges(int threads, int64_t n, const own_log *l) {
+    CHECK(pthread_equal(l->who[0], pthread_self()));
+    const int64_t slots = threads < n ? threads : n;
+    for (int64_t s = 0; s < slots; s++) {
+        const int64_t lo = n * s / slots, hi = n * (s + 1) / slots;
+        for (int64_t t = lo; t < hi; t++) { /* the thread that ran task t ... */
+            int64_t seqn[OWN_MAX_TASKS], cnt = 0; /* ... its tasks here, by time */
+            for (int64_t o = 0; o < n; o++)
+                for (int64_t i = lo; i < hi; i++)
+                    if (l->order[i] == o && pthread_equal(l->who[i], l->who[t])) seqn[cnt++] = i;
+            int front = seqn[0] == lo, back = 1;
+            for (int64_t q = 1; q < cnt; q++) {
+                front &= seqn[q] == seqn[q - 1] + 1;
+                back &= seqn[q] < seqn[q - 1];
+            }
+            CHECK(front || back);
+        }
+    }
+}
+
+static void test_owner_ranges(void) {
+    for (int threads = 2; threads <= 4; threads += 2) {
+        est_threadpool *pool = NULL;
+        CHECK_OK(est_threadpool_create(threads, &pool));
+        const int64_t sizes[] = {2, 3, 8, 13, 64};
+        for (size_t z = 0; z < sizeof sizes / sizeof sizes[0]; z++)
+            for (int sleep_us = 0; sleep_us <= 200; sleep_us += 200)
+                for (int rep = 0; rep < 20; rep++) {
+                    own_log l;
+                    memset(&l, 0, sizeof l);
+                    l.sleep_us = sleep_us;
+                    CHECK_OK(est_threadpool_run(pool, sizes[z], own_task, &l));
+                    CHECK(atomic_load(&l.seq) == sizes[z]);
+                    check_owner_ranges(threads, sizes[z], &l);
+                }
+        est_threadpool_destroy(pool);
+    }
+}
+
 int main(void) {
     /* The split counts checked below are the configured ones: no guard or load
      * sensing (other jobs on this machine must not change them). */
@@ -166,6 +233,7 @@ int main(void) {
     test_many_tasks(1);
     test_many_tasks(2);
     test_many_tasks(5);
+    test_owner_ranges();
     test_concurrent_runs();
     test_create_destroy_reuse();
     test_default_pool_resize();
