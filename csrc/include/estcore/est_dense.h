@@ -55,12 +55,11 @@ est_status est_dense_backward_f64(const double *x, const double *w, const double
  * layer's weight applied on the way (kind: est_update_kind; the update's gradient is
  * dw, k * n elements): each block of dW = x^T @ dz followed at once by the update of
  * the same block of var and its slots (est_apply_<kind>'s formula and rounding), while
- * the block of dW is still in cache. dx, if asked for, reads w, which may be var:
- * where dW is written (keep_dw 1, or a layer too wide for scratch) and W has at least
- * four B panels' width of rows (or the work is not split), each task owns a block of
- * rows of W and takes its columns of dx = dz @ W^T from those rows before updating
- * them (dx, dW and the update in one parallel region); otherwise dx is computed whole
- * first. The result equals
+ * the block of dW is still in cache. One parallel region: each task owns a block of
+ * rows of W, makes its own copy of dz, writes its share of the columns of db and dz,
+ * takes its columns of dx = dz @ W^T from its rows of W (dx reads w, which may be var)
+ * and then updates those rows (est_dense.inc; dz in place or larger than 2^21 elements:
+ * dz, dx and dW in turn instead). The result equals
  * est_dense_backward + est_apply_<kind>(var, ..., dw) bit for bit; dw is still
  * written. var and the slots must not overlap any other argument, except that var
  * may be w itself. Slots and hyperparameters, as est_apply_<kind> takes them:
@@ -73,8 +72,7 @@ est_status est_dense_backward_f64(const double *x, const double *w, const double
  * (unused slots and pointers may be NULL). Hyperparameters behind pointers are read
  * once per call. keep_dw 0: dw's values are not needed afterwards (its contents are
  * then unspecified): each block of dW lives only in the thread's scratch, by blocks of
- * rows of W, and dw is written at most where a thread could not get its scratch (a
- * layer too wide for a block and dz to stay in L2 writes dw as with keep_dw 1); the
+ * rows of W, and dw is written at most where a thread could not get its scratch; the
  * same var and slots, bit for bit. */
 est_status est_dense_backward_update_f32(const float *x, const float *w, const float *y,
                                          const float *dy, float *dz, float *dw, float *db,

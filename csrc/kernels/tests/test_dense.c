@@ -255,7 +255,7 @@ static void apply_update_f32(int kind, float *var, float *s1, float *s2, float *
  * bit, every kind, with dx (the update's var being the layer's w, read by dx before
  * the update) and without, dW kept or only in scratch (keep_dw 0) */
 static void test_dense_backward_update(void) {
-    /* {4, 6, 20000}: too wide for dW blocks in scratch (keep_dw 0 writes dw) */
+    /* {4, 6, 20000}: a wide layer (dW blocks of a few rows in scratch) */
     const int64_t shapes[][3] = {{1, 1, 1},      {5, 3, 7},      {37, 23, 17},
                                  {128, 200, 90}, {300, 150, 70}, {4, 6, 20000}, {3, 0, 4}};
     const float h[5][3] = {{0, 0, 0}, {0.9f, 0, 0}, {0, 0, 0}, {0.9f, 0.5f, 1e-7f},
@@ -318,6 +318,54 @@ static void test_dense_backward_update(void) {
     }
 }
 
+/* The fused op's unsplit passes (est_dense.inc), against the unfused ops bit for bit:
+ * dz computed in place (dz == dy: the one-region path would overwrite dy that other
+ * tasks still read; tanh, whose gradient applied twice differs) and a dz larger than
+ * EST_DENSE_COPY_MAX (2^21) elements. */
+static void test_dense_backward_update_fallbacks(void) {
+    const int64_t shapes[][3] = {{37, 23, 17}, {128, 200, 90}, {2, 1, 1100000}};
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        const int64_t m = shapes[s][0], k = shapes[s][1], n = shapes[s][2];
+        const size_t mk = (size_t)(m * k), kn = (size_t)(k * n), mn = (size_t)(m * n);
+        const int in_place_cases = n < 1000 ? 2 : 1;
+        float *x = malloc(4 * mk), *y = malloc(4 * mn), *dy0 = malloc(4 * mn);
+        fill_f(x, (int64_t)mk); fill_f(y, (int64_t)mn); fill_f(dy0, (int64_t)mn);
+        float *dy[2], *dz[2], *dw[2], *db[2], *dx[2], *var[2], *m1[2], *v1[2];
+        for (int r = 0; r < 2; r++) {
+            dy[r] = malloc(4 * mn); dz[r] = malloc(4 * mn); dw[r] = malloc(4 * kn);
+            db[r] = malloc(4 * (size_t)n); dx[r] = malloc(4 * mk); var[r] = malloc(4 * kn);
+            m1[r] = malloc(4 * kn); v1[r] = malloc(4 * kn);
+        }
+        float b1p = 0.81f, b2p = 0.998f, lr = 0.01f;
+        for (int in_place = 0; in_place < in_place_cases; in_place++) {
+            fill_f(var[0], (int64_t)kn);
+            for (size_t i = 0; i < kn; i++) { m1[0][i] = 0.1f * (float)(i % 7); v1[0][i] = 0.01f * (float)(i % 5); }
+            for (int r = 0; r < 2; r++) memcpy(dy[r], dy0, 4 * mn);
+            memcpy(var[1], var[0], 4 * kn); memcpy(m1[1], m1[0], 4 * kn); memcpy(v1[1], v1[0], 4 * kn);
+            float *dz0 = in_place ? dy[0] : dz[0], *dz1 = in_place ? dy[1] : dz[1];
+            CHECK_OK(est_dense_backward_f32(x, var[0], y, dy[0], dz0, dw[0], db[0], dx[0], m, k, n,
+                                            EST_ACT_TANH, 0, 0));
+            CHECK_OK(est_apply_adam_f32(var[0], m1[0], v1[0], dw[0], (int64_t)kn, &b1p, &b2p, &lr,
+                                        0.9f, 0.999f, 1e-7f, 0));
+            CHECK_OK(est_dense_backward_update_f32(x, var[1], y, dy[1], dz1, dw[1], db[1], dx[1], m,
+                                                   k, n, EST_ACT_TANH, 0, EST_UPDATE_ADAM, var[1],
+                                                   m1[1], v1[1], NULL, &lr, &b1p, &b2p, 0.9f,
+                                                   0.999f, 1e-7f, 0, 0));
+            CHECK(memcmp(dz0, dz1, 4 * mn) == 0);
+            CHECK(memcmp(db[0], db[1], 4 * (size_t)n) == 0);
+            CHECK(memcmp(dx[0], dx[1], 4 * mk) == 0);
+            CHECK(memcmp(var[0], var[1], 4 * kn) == 0);
+            CHECK(memcmp(m1[0], m1[1], 4 * kn) == 0);
+            CHECK(memcmp(v1[0], v1[1], 4 * kn) == 0);
+        }
+        free(x); free(y); free(dy0);
+        for (int r = 0; r < 2; r++) {
+            free(dy[r]); free(dz[r]); free(dw[r]); free(db[r]); free(dx[r]); free(var[r]);
+            free(m1[r]); free(v1[r]);
+        }
+    }
+}
+
 int main(void) {
     test_fast_exp_tanh();
     /* 8 threads: the larger GEMMs and dense layers split into 2-D grids of blocks */
@@ -331,6 +379,7 @@ int main(void) {
             test_gemm();
             test_dense();
             test_dense_backward_update();
+            test_dense_backward_update_fallbacks();
         }
         CHECK_OK(est_gemm_set_isa(EST_ISA_AUTO));
         test_eltwise();
