@@ -58,8 +58,8 @@ est_status est_dense_backward_f64(const double *x, const double *w, const double
  * the block of dW is still in cache. One parallel region: each task owns a block of
  * rows of W, makes its own copy of dz, writes its share of the columns of db and dz,
  * takes its columns of dx = dz @ W^T from its rows of W (dx reads w, which may be var)
- * and then updates those rows (est_dense.inc; dz in place or larger than 2^21 elements:
- * dz, dx and dW in turn instead). The result equals
+ * and then updates those rows (est_dense.inc; dz in place, or the copies of dz of all
+ * threads over 2^21 elements: dz, dx and dW in turn instead). The result equals
  * est_dense_backward + est_apply_<kind>(var, ..., dw) bit for bit; dw is still
  * written. var and the slots must not overlap any other argument, except that var
  * may be w itself. Slots and hyperparameters, as est_apply_<kind> takes them:

@@ -318,10 +318,10 @@ static void test_dense_backward_update(void) {
     }
 }
 
-/* The fused op's unsplit passes (est_dense.inc), against the unfused ops bit for bit:
+/* The fused op's passes in turn (est_dense.inc), against the unfused ops bit for bit:
  * dz computed in place (dz == dy: the one-region path would overwrite dy that other
  * tasks still read; tanh, whose gradient applied twice differs) and a dz larger than
- * EST_DENSE_COPY_MAX (2^21) elements. */
+ * EST_DENSE_COPY_MAX (2^21) elements (the copies of all tasks together must fit). */
 static void test_dense_backward_update_fallbacks(void) {
     const int64_t shapes[][3] = {{37, 23, 17}, {128, 200, 90}, {2, 1, 1100000}};
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
