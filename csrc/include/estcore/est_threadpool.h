@@ -23,8 +23,9 @@
  *     ranges: the caller owns the first n_tasks / T, worker w the (w + 1)-th, and
  *     each thread runs its own range front to back before it takes from the back of
  *     another's, so the same thread runs the same part of each kernel from run to
- *     run and reads what it wrote while it is still in its own cache. The caller always works on its own
- *     job, so a run makes progress even if every worker is busy elsewhere.
+ *     run and reads what it wrote while it is still in its own cache. The caller
+ *     always works on its own job, so a run makes progress even if every worker is
+ *     busy elsewhere.
  *   - The pool's job queue (an intrusive list of jobs that still have untaken
  *     tasks) and each job's counters are guarded by one mutex per pool. Several
  *     threads may call est_threadpool_run() on the same pool at once; their jobs
