@@ -312,6 +312,104 @@ static int max_tile_grad_f64(const est_window *g, const double *x, const double 
     return 0;
 }
 
+/* ---- the pool's picks, AVX-512 (est_pool.inc: max_pick_fwd_image / _grad_image) -----
+ * One image, windows that tile it, in_c a multiple of 16, float32: 16 channels per
+ * register, the running maximum and its position in registers (max_window_avx512's
+ * rule, so the same y bits), the picks narrowed to bytes; the backward widens 16
+ * picks and compares them with each position of the window. Same values as the
+ * scalar loops. max_pick_fwd_f32 / _f64 and max_pick_grad_f32 / _f64 return 0
+ * (nothing done) where they do not apply. */
+#if defined(EST_HAVE_X86_GEMM)
+__attribute__((target("avx512f"))) static void max_pick_fwd_avx512(const est_window *g,
+        const float *x, float *y, uint8_t *pick) {
+    const int64_t c = g->in_c, in_w = g->in_w, kh = g->k_h, kw = g->k_w;
+    const __m512 zero = _mm512_setzero_ps();
+    const __m512i none = _mm512_set1_epi32(EST_POOL_PICK_NONE);
+    for (int64_t oy = 0; oy < g->out_h; oy++)
+        for (int64_t ox = 0; ox < g->out_w; ox++) {
+            const float *x0 = x + (oy * kh * in_w + ox * kw) * c;
+            const int64_t o = (oy * g->out_w + ox) * c;
+            for (int64_t c0 = 0; c0 < c; c0 += 16) {
+                __m512 best = _mm512_loadu_ps(x0 + c0);
+                __m512i pos = _mm512_setzero_si512();
+                for (int64_t ky = 0; ky < kh; ky++)
+                    for (int64_t kx = ky == 0 ? 1 : 0; kx < kw; kx++) {
+                        const __m512 v = _mm512_loadu_ps(x0 + (ky * in_w + kx) * c + c0);
+                        const __mmask16 takes = _mm512_cmp_ps_mask(v, best, _CMP_GT_OQ) |
+                            (_mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q) &
+                             _mm512_cmp_ps_mask(best, best, _CMP_ORD_Q));
+                        best = _mm512_mask_mov_ps(best, takes, v);
+                        pos = _mm512_mask_mov_epi32(pos, takes,
+                                                    _mm512_set1_epi32((int)(ky * kw + kx)));
+                    }
+                _mm512_storeu_ps(y + o + c0, best);
+                const __m512i code = _mm512_mask_mov_epi32(
+                    none, _mm512_cmp_ps_mask(best, zero, _CMP_GT_OQ), pos);
+                _mm_storeu_si128((__m128i *)(void *)(pick + o + c0), _mm512_cvtepi32_epi8(code));
+            }
+        }
+}
+
+__attribute__((target("avx512f"))) static void max_pick_grad_avx512(const est_window *g,
+        const uint8_t *pick, const float *dy, float *dx) {
+    const int64_t c = g->in_c, in_w = g->in_w, kh = g->k_h, kw = g->k_w;
+    const __m512 zero = _mm512_setzero_ps();
+    for (int64_t oy = 0; oy < g->out_h; oy++)
+        for (int64_t ox = 0; ox < g->out_w; ox++) {
+            const int64_t o = (oy * g->out_w + ox) * c;
+            float *d0 = dx + (oy * kh * in_w + ox * kw) * c;
+            for (int64_t c0 = 0; c0 < c; c0 += 16) {
+                const __m512i code = _mm512_cvtepu8_epi32(
+                    _mm_loadu_si128((const __m128i *)(const void *)(pick + o + c0)));
+                const __m512 gy = _mm512_loadu_ps(dy + o + c0);
+                for (int64_t ky = 0; ky < kh; ky++)
+                    for (int64_t kx = 0; kx < kw; kx++) {
+                        const __mmask16 hit = _mm512_cmpeq_epi32_mask(
+                            code, _mm512_set1_epi32((int)(ky * kw + kx)));
+                        _mm512_storeu_ps(d0 + (ky * in_w + kx) * c + c0,
+                                         _mm512_add_ps(zero, _mm512_maskz_mov_ps(hit, gy)));
+                    }
+            }
+        }
+}
+#endif
+
+static int max_pick_fwd_f32(const est_window *g, const float *x, float *y, uint8_t *pick) {
+#if defined(EST_HAVE_X86_GEMM)
+    if (g->in_c % 16 == 0 && est_gemm_get_isa() == EST_ISA_AVX512) {
+        max_pick_fwd_avx512(g, x, y, pick);
+        return 1;
+    }
+#else
+    (void)g; (void)x; (void)y; (void)pick;
+#endif
+    return 0;
+}
+
+static int max_pick_fwd_f64(const est_window *g, const double *x, double *y, uint8_t *pick) {
+    (void)g; (void)x; (void)y; (void)pick;
+    return 0;
+}
+
+static int max_pick_grad_f32(const est_window *g, const uint8_t *pick, const float *dy,
+                             float *dx) {
+#if defined(EST_HAVE_X86_GEMM)
+    if (g->in_c % 16 == 0 && est_gemm_get_isa() == EST_ISA_AVX512) {
+        max_pick_grad_avx512(g, pick, dy, dx);
+        return 1;
+    }
+#else
+    (void)g; (void)pick; (void)dy; (void)dx;
+#endif
+    return 0;
+}
+
+static int max_pick_grad_f64(const est_window *g, const uint8_t *pick, const double *dy,
+                             double *dx) {
+    (void)g; (void)pick; (void)dy; (void)dx;
+    return 0;
+}
+
 /* pooling job kinds; P_MAX_BWD_RELU: max backward through the ReLU that made x */
 enum { P_MAX_FWD, P_AVG_FWD, P_MAX_BWD, P_AVG_BWD, P_MAX_BWD_RELU };
 

@@ -142,6 +142,43 @@ est_status est_conv2d_backward_pooled_f64(const est_window *g, const double *x, 
                                           const double *pdy, int64_t pool_kh, int64_t pool_kw,
                                           double *dz, double *df, double *db, int accumulate);
 
+/* The pool's picks: a byte per element of a max pool's output, where a training step
+ * keeps them instead of the conv output y between its forward and its backward (10 MB
+ * a step for the tutorial CNN's first conv at batch 100, written, then read back).
+ * pick = the position ky * pool_kw + kx in its window of the element the pool's
+ * gradient through the ReLU goes to (the first maximum in window order, as
+ * est_max_pool2d_relu_backward picks it), or EST_POOL_PICK_NONE where the window's
+ * maximum is not > 0 (NaN included): no gradient passes the ReLU there. */
+#define EST_POOL_PICK_NONE 255
+
+/* est_conv2d_forward_pooled with act EST_ACT_RELU, keeping the pool's picks pick
+ * [batch,out_h/pool_kh,out_w/pool_kw,out_c] (py's shape, uint8) instead of y: each
+ * image's (or group of images') conv output lives only in the running thread's
+ * scratch while it is pooled. py is the same, bit for bit. The pool windows must
+ * tile the conv output (stride = window, no padding, out_h and out_w multiples of
+ * the window) and hold at most 254 elements, and the convolution must not be 1x1
+ * stride 1 (that one runs as one product over every pixel, not image by image):
+ * otherwise EST_ERR_INVALID_ARGUMENT. Errors also as est_conv2d_forward_pooled;
+ * EST_ERR_OUT_OF_MEMORY when a thread's scratch cannot be had. */
+est_status est_conv2d_forward_pooled_pick_f32(const est_window *g, const float *x,
+                                              const float *f, const float *b,
+                                              const est_window *pw, float *py, uint8_t *pick);
+est_status est_conv2d_forward_pooled_pick_f64(const est_window *g, const double *x,
+                                              const double *f, const double *b,
+                                              const est_window *pw, double *py, uint8_t *pick);
+
+/* est_conv2d_backward_pooled from the picks of est_conv2d_forward_pooled_pick instead
+ * of the conv output y: the same dz, df and db, bit for bit. dz: scratch of y's size
+ * (as there; its contents afterwards unspecified). */
+est_status est_conv2d_backward_pooled_pick_f32(const est_window *g, const float *x,
+                                               const uint8_t *pick, const float *pdy,
+                                               int64_t pool_kh, int64_t pool_kw, float *dz,
+                                               float *df, float *db, int accumulate);
+est_status est_conv2d_backward_pooled_pick_f64(const est_window *g, const double *x,
+                                               const uint8_t *pick, const double *pdy,
+                                               int64_t pool_kh, int64_t pool_kw, double *dz,
+                                               double *df, double *db, int accumulate);
+
 /* Pooling over x [batch,in_h,in_w,c] into y [batch,out_h,out_w,c] (g->out_c == c).
  * Cost: one pass over each window. */
 est_status est_max_pool2d_forward_f32(const est_window *g, const float *x, float *y);
