@@ -371,10 +371,12 @@ def test_plan_folds_the_conv_relu_gradient_into_the_max_pool_gradient():
     fetched it is not folded (the fetched value is the plain pool gradient, nonzero
     where the ReLU output is 0). Bit-identity of the pairs: tests/lib."""
     ops, kernel, _, _ = _conv_relu_pool_run(True, False)
-    assert ops.count("max_pool2d_backward+relu+conv2d_backward") == 1
+    # (+picks: the conv output is kept as the pool's picks, test_plan_keeps_pool_picks)
+    assert ops.count("max_pool2d_backward+relu+conv2d_backward+picks") == 1
     assert "conv2d_backward" not in ops
     # the forward pass pools each image of the conv output right after it is made
-    assert ops.count("conv2d_forward+max_pool2d_forward") == 1 and "conv2d_forward" not in ops
+    assert ops.count("conv2d_forward+max_pool2d_forward+picks") == 1 and \
+        "conv2d_forward" not in ops
     _, want, _, _ = _conv_relu_pool_run(False, False)
     np.testing.assert_allclose(kernel, want, rtol=1e-4, atol=1e-5)
     ops, kernel_dx, _, _ = _conv_relu_pool_run(True, False, fetch_input_grad=True)
@@ -386,3 +388,56 @@ def test_plan_folds_the_conv_relu_gradient_into_the_max_pool_gradient():
     _, _, gc_np, _ = _conv_relu_pool_run(False, True)
     np.testing.assert_allclose(gc, gc_np, rtol=1e-4, atol=1e-6)
     np.testing.assert_allclose(kernel2, want, rtol=1e-4, atol=1e-5)
+
+
+def _pick_run(fetch_conv: bool, extra_reader: bool = False, steps: int = 3):
+    """Three SGD steps of conv(relu) 5x5 -> 2x2 max-pool -> dense on 28x28x1 images,
+    16 filters (the AVX-512 pick loops) and 40 images (chunks of images in the
+    filter gradient); returns (program ops, the losses, every variable after
+    training). ``fetch_conv``: the conv output is fetched too; ``extra_reader``: a
+    node outside the pool and its gradient reads it (a sum added to the loss)."""
+    g = ec.Graph()
+    with g.as_default():
+        ec.set_random_seed(5)
+        x = ec.placeholder(ec.float32, [None, 28, 28, 1], name="x")
+        y = ec.placeholder(ec.int32, [None], name="y")
+        c = ec.layers.conv2d(x, 16, 5, padding="same", activation=ec.nn.relu,
+                             bias_initializer=ec.constant_initializer(-0.05))
+        p = ec.layers.max_pooling2d(c, 2, 2)
+        logits = ec.layers.dense(ec.reshape(p, [-1, 14 * 14 * 16]), 3)
+        loss = ec.losses.sparse_softmax_cross_entropy(labels=y, logits=logits)
+        if extra_reader:
+            loss = loss + 1e-4 * ec.reduce_sum(c)
+        train = ec.train.GradientDescentOptimizer(0.1).minimize(loss)
+        fetches = [train, loss] + ([c] if fetch_conv else [])
+        rng = np.random.default_rng(1)
+        xs = rng.standard_normal((40, 28, 28, 1)).astype(np.float32)
+        xs[xs < -1.5] = 0.0  # ties at zero in some windows
+        ys = rng.integers(0, 3, 40).astype(np.int32)
+        with ec.Session() as sess:
+            sess.run(ec.global_variables_initializer())
+            losses = [sess.run(fetches, {x: xs, y: ys})[1] for _ in range(steps)]
+            ops = [op for f in sess._families.values() for pl in f.plans.values()
+                   for s in pl.steps if hasattr(getattr(s, "__self__", None), "ops")
+                   for op in s.__self__.ops]
+            return ops, losses, sess.run(ec.trainable_variables())
+
+
+def test_plan_keeps_pool_picks_instead_of_the_conv_output():
+    """A training step's conv(relu) -> max-pool keeps the pool's picks (a byte per
+    pooled element) between forward and backward instead of the conv output, when
+    nothing else reads that output: the same losses and variables, bit for bit, as the
+    step that fetches the conv output (which keeps it, so no picks); a second reader of
+    the conv output keeps it too."""
+    ops, losses, weights = _pick_run(False)
+    assert ops.count("conv2d_forward+max_pool2d_forward+picks") == 1, ops
+    assert ops.count("max_pool2d_backward+relu+conv2d_backward+picks") == 1, ops
+    ops_y, losses_y, weights_y = _pick_run(True)
+    assert not any("+picks" in op for op in ops_y), ops_y
+    assert ops_y.count("max_pool2d_backward+relu+conv2d_backward") == 1, ops_y
+    np.testing.assert_array_equal(losses, losses_y)
+    for a, b in zip(weights, weights_y, strict=True):
+        np.testing.assert_array_equal(a, b)
+    ops_r, _, weights_r = _pick_run(False, extra_reader=True)
+    assert not any("+picks" in op for op in ops_r), ops_r
+    assert any(not np.array_equal(a, b) for a, b in zip(weights_r, weights, strict=True))

@@ -43,6 +43,12 @@
  *   CONV2D_BACKWARD_POOLED x y pdy dz df db   win (the conv's), n: pool_kh pool_kw,
  *                   ACCUMULATE (est_conv2d_backward_pooled; the seam fuses a
  *                   MAX_POOL_BWD with act RELU and the CONV2D_BACKWARD without dx after it)
+ *   CONV2D_FORWARD_POOLED_PICK x f b y py pick   win, win2 (est_conv2d_forward_pooled_pick:
+ *                   y is not read or written, pick is uint8; the seam turns a
+ *                   CONV2D_FORWARD_POOLED with act RELU into it, together with the
+ *                   CONV2D_BACKWARD_POOLED that reads its y)
+ *   CONV2D_BACKWARD_POOLED_PICK x pick pdy dz df db   as CONV2D_BACKWARD_POOLED
+ *                   (est_conv2d_backward_pooled_pick)
  * Ownership: an instruction borrows every pointer; the caller (the Cython Program)
  * keeps the buffers alive and unmoved for as long as the instruction may run.
  * Threads: running one program from two threads at once is a data race on its
@@ -89,6 +95,8 @@ typedef enum est_opcode {
     EST_OP_DENSE_BACKWARD_UPDATE,
     EST_OP_CONV2D_BACKWARD_POOLED,
     EST_OP_CONV2D_FORWARD_POOLED,
+    EST_OP_CONV2D_FORWARD_POOLED_PICK,
+    EST_OP_CONV2D_BACKWARD_POOLED_PICK,
     EST_OP__COUNT
 } est_opcode;
 

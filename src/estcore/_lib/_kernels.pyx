@@ -88,7 +88,7 @@ except ImportError:  # numpy < 2
 
 from libc.stdint cimport int64_t, uintptr_t
 from libc.stdlib cimport free, malloc, realloc
-from libc.string cimport memset
+from libc.string cimport memcmp, memset
 
 from estcore._lib._status cimport (
     EST_ERR_INVALID_ARGUMENT, EST_OK, check_status, est_status, est_status_str,

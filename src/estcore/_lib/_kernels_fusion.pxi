@@ -208,3 +208,72 @@ cdef int _fuse_merge_conv_backward_pooled(Program self) except -1:
     q.p[0], q.p[1], q.p[2], q.p[3], q.p[4], q.p[5] = x, y, pdy, dz, df, db
     q.n[0], q.n[1] = kh, kw
     return _fuse_pop_merged(self, "max_pool2d_backward+relu+conv2d_backward")
+
+
+cdef bint _pool_pick_pair(Program self, Py_ssize_t f, Py_ssize_t b):
+    """Whether instruction f, a ``conv2d_forward+max_pool2d_forward`` with ReLU, and
+    instruction b, after it, the ``max_pool2d_backward+relu+conv2d_backward`` that reads
+    f's conv output y, CAN keep the pool's picks instead of y (est_conv.h: the same
+    pooled output, df and db): one dtype and convolution, the pool windows tile the
+    conv output with at most 254 elements each, the conv is not 1x1 stride 1, and no
+    instruction between them or after b touches y's bytes."""
+    cdef est_instr *c = &self._ins[f]
+    cdef est_instr *q = &self._ins[b]
+    if c.op != EST_OP_CONV2D_FORWARD_POOLED or c.act != EST_ACT_RELU or \
+            q.op != EST_OP_CONV2D_BACKWARD_POOLED or c.dtype != q.dtype or \
+            c.p[3] == NULL or q.p[1] != c.p[3] or f >= b:
+        return False
+    if memcmp(&c.win, &q.win, sizeof(est_window)) != 0:
+        return False
+    cdef est_window *pw = &c.win2
+    if pw.k_h != q.n[0] or pw.k_w != q.n[1] or pw.stride_h != pw.k_h or \
+            pw.stride_w != pw.k_w or pw.pad_top != 0 or pw.pad_left != 0 or \
+            pw.out_h * pw.k_h != pw.in_h or pw.out_w * pw.k_w != pw.in_w or \
+            pw.k_h * pw.k_w >= 255:
+        return False
+    if c.win.k_h == 1 and c.win.k_w == 1 and c.win.stride_h == 1 and c.win.stride_w == 1:
+        return False
+    y = self._keep[f][3]
+    for i in range(self._n):
+        if i == f or i == b:
+            continue
+        if _overlaps_any(y, self._keep[i]):
+            return False
+    return True
+
+
+cdef list _fuse_pool_pick_pairs(Program self):
+    cdef Py_ssize_t f, b
+    out = []
+    for f in range(self._n):
+        for b in range(f + 1, self._n):
+            if _pool_pick_pair(self, f, b):
+                out.append((f, b))
+    return out
+
+
+cdef int _fuse_use_pool_picks(Program self, Py_ssize_t f, Py_ssize_t b) except -1:
+    cdef str fn = "Program.use_pool_picks"
+    self._check_idle()
+    if not (0 <= f < self._n and 0 <= b < self._n) or not _pool_pick_pair(self, f, b):
+        raise ValueError(f"{fn}: instructions {f} and {b} must be a conv2d_forward+"
+                         "max_pool2d_forward with relu and the max_pool2d_backward+relu+"
+                         "conv2d_backward after it that reads its conv output, whose pool "
+                         "windows tile that output (at most 254 elements each), with no "
+                         "other instruction touching the conv output")
+    cdef est_instr *c = &self._ins[f]
+    cdef est_instr *q = &self._ins[b]
+    picks = np.empty((c.win2.batch, c.win2.out_h, c.win2.out_w, c.win2.out_c), np.uint8)
+    cdef uintptr_t at = _c_data(picks) if picks.size else 0
+    c.op = EST_OP_CONV2D_FORWARD_POOLED_PICK
+    c.p[5] = <void *>at
+    q.op = EST_OP_CONV2D_BACKWARD_POOLED_PICK
+    q.p[1] = <void *>at
+    self._keep[f] = self._keep[f] + [picks]
+    self._keep[b] = self._keep[b] + [picks]
+    if picks.nbytes:
+        self._writes.append(_byte_bounds(picks))
+    self._names[f] = self._names[f] + "+picks"
+    self._names[b] = self._names[b] + "+picks"
+    self._stand_in_ok = {}
+    return 0

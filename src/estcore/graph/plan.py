@@ -553,7 +553,17 @@ def _build(session, pnodes, fetch_tensors, feed_tensors, fed, shapes, values) ->
     if session._use_c:
         def sole_reader(t) -> bool:
             return reads.get(id(t), 0) == 1 and id(t) not in fetched
-        steps, step_nodes, n_programs = group_programs(steps, emit_info, sole_reader)
+        group_size: dict[int, int] = {}
+        for g in group.values():
+            group_size[g] = group_size.get(g, 0) + 1
+
+        def private_reads(t):
+            g = group.get(id(t), id(t))
+            if id(t) in fetched or g in pinned or group_size.get(g, 0) != 1:
+                return None
+            return reads.get(id(t), 0)
+        steps, step_nodes, n_programs = group_programs(steps, emit_info, sole_reader,
+                                                       private_reads)
     fetch_bufs = [bufs[id(t)] for t in fetch_tensors]
     feed_bufs = [bufs[id(t)] for t in feed_tensors]
     all_bufs = {k: v for k, v in bufs.items()}

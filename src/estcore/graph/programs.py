@@ -17,7 +17,8 @@ from estcore._lib import _kernels
 __all__ = ["FUSABLE_UPDATES", "group_programs"]
 
 
-def group_programs(steps, emit_info, sole_reader=lambda t: False):
+def group_programs(steps, emit_info, sole_reader=lambda t: False,
+                   private_reads=lambda t: None):
     """Replace each maximal run of C-emittable steps by one ``Program.run``.
 
     Fusion across instructions is decided here too (:func:`_fuses_update`,
@@ -26,6 +27,9 @@ def group_programs(steps, emit_info, sole_reader=lambda t: False):
     ``Program.merge_conv_pool_forward``, ``Program.fold_relu_into_pool``,
     ``Program.merge_conv_backward_pooled``) only validates and rewrites the pair it is
     asked to merge. ``sole_reader(t)``: tensor ``t`` is read by one node input and not fetched.
+    ``private_reads(t)``: how many node inputs read ``t`` where its storage is its own
+    (not fetched, no view of it, not a variable or constant), else None
+    (:func:`_uses_pool_picks`).
 
     Returns ``(steps, step_nodes, n_programs)``: ``step_nodes[i]`` is the graph node of
     a Python step, or for a program the graph node of each of its instructions (an
@@ -33,12 +37,13 @@ def group_programs(steps, emit_info, sole_reader=lambda t: False):
     """
     program_cls = _kernels.Program
     out, nodes, prog, prog_nodes, n_prog, in_prog = [], [], None, [], 0, 0
+    members = []  # per instruction of prog: the PNodes merged into it, emitter first
     last = None  # (PNode, KernelCtx, instructions) of the last node emitted into prog
     for fn, (p, k) in zip(steps, emit_info, strict=True):
         done = False
         if p.row.emit is not None:
             if prog is None:
-                prog, prog_nodes, last = program_cls(), [], None
+                prog, prog_nodes, last, members = program_cls(), [], None, []
             before = len(prog)
             try:
                 done = bool(p.row.emit(prog, k))
@@ -70,11 +75,16 @@ def group_programs(steps, emit_info, sole_reader=lambda t: False):
                     except ValueError:  # buffers not as the rule expects: keep both
                         pass
                 prog_nodes.extend([p.node] * added)
+                if added:
+                    members.extend([p] for _ in range(added))
+                else:
+                    members[-1].append(p)
                 last = (p, k, added) if added else None
         if done:
             in_prog += 1
             continue
         if prog is not None and in_prog:
+            _use_pool_picks(prog, members, private_reads)
             out.append(prog.run)
             nodes.append(prog_nodes)
             n_prog += 1
@@ -82,6 +92,7 @@ def group_programs(steps, emit_info, sole_reader=lambda t: False):
         out.append(fn)
         nodes.append(p.node)
     if prog is not None and in_prog:
+        _use_pool_picks(prog, members, private_reads)
         out.append(prog.run)
         nodes.append(prog_nodes)
         n_prog += 1
@@ -104,6 +115,26 @@ def _merges_conv_pool(last, p) -> bool:
     cp = last[0]
     return p.type == "MaxPool" and cp.type in ("Conv2D", "FusedConv2D") and \
         bool(p.inputs) and bool(cp.outputs) and p.inputs[0] is cp.outputs[0]
+
+
+def _use_pool_picks(prog, members, private_reads) -> None:
+    """The plan's rule for keeping a max pool's picks instead of the conv output y
+    between a training step's forward and backward (``...+picks``: a byte per pooled
+    element instead of y, written and read back through memory: for the tutorial CNN's
+    first conv at batch 100, 10 MB of y each way a step; same bits): each pair the
+    program offers (``Program.pool_pick_pairs``: the fused conv + pool forward with
+    ReLU and the fused pool + conv backward reading its y) whose y is read by no node
+    but the ones fused into the two instructions (the pool, its gradient and the
+    conv's gradient), is not fetched and has no view. ``members[i]``: the PNodes
+    fused into instruction i of ``prog``, the emitting node first."""
+    for f, b in prog.pool_pick_pairs():
+        conv = members[f][0]
+        if not conv.outputs:
+            continue
+        y = conv.outputs[0]
+        n = sum(t is y for m in members[f] + members[b] for t in m.data_inputs())
+        if n and private_reads(y) == n:
+            prog.use_pool_picks(f, b)
 
 
 def _drops_gradient(last, p, sole_reader) -> bool:
