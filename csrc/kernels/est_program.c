@@ -41,6 +41,8 @@
     case EST_OP_CONV2D_BACKWARD_POOLED_PICK:                                                    \
         return est_conv2d_backward_pooled_pick##SFX_(w, p[0], p[1], p[2], n[0], n[1], p[3],     \
                                                      p[4], p[5], acc);                          \
+    case EST_OP_MAX_POOL_BACKWARD_PICK:                                                         \
+        return est_max_pool2d_relu_backward_pick##SFX_(w, p[0], p[1], p[2]);                    \
     case EST_OP_MAX_POOL_FORWARD: return est_max_pool2d_forward##SFX_(w, p[0], p[1]);           \
     case EST_OP_MAX_POOL_BACKWARD:                                                              \
         return act == EST_ACT_RELU ? est_max_pool2d_relu_backward##SFX_(w, p[0], p[1], p[2])     \

@@ -380,7 +380,7 @@ def test_plan_folds_the_conv_relu_gradient_into_the_max_pool_gradient():
     _, want, _, _ = _conv_relu_pool_run(False, False)
     np.testing.assert_allclose(kernel, want, rtol=1e-4, atol=1e-5)
     ops, kernel_dx, _, _ = _conv_relu_pool_run(True, False, fetch_input_grad=True)
-    assert ops.count("max_pool2d_backward+relu") == 1 and "conv2d_backward" in ops
+    assert ops.count("max_pool2d_backward+relu+picks") == 1 and "conv2d_backward" in ops
     np.testing.assert_allclose(kernel_dx, want, rtol=1e-4, atol=1e-5)
     ops, kernel2, gc, conv = _conv_relu_pool_run(True, True)
     assert "max_pool2d_backward+relu" not in ops and "max_pool2d_backward" in ops
@@ -391,11 +391,12 @@ def test_plan_folds_the_conv_relu_gradient_into_the_max_pool_gradient():
 
 
 def _pick_run(fetch_conv: bool, extra_reader: bool = False, steps: int = 3):
-    """Three SGD steps of conv(relu) 5x5 -> 2x2 max-pool -> dense on 28x28x1 images,
-    16 filters (the AVX-512 pick loops) and 40 images (chunks of images in the
-    filter gradient); returns (program ops, the losses, every variable after
-    training). ``fetch_conv``: the conv output is fetched too; ``extra_reader``: a
-    node outside the pool and its gradient reads it (a sum added to the loss)."""
+    """Three SGD steps of conv(relu) 5x5 -> 2x2 max-pool -> conv(relu) 3x3 -> 2x2
+    max-pool -> dense on 28x28x1 images, 16 filters (the AVX-512 pick loops) and 40
+    images (chunks of images in the filter gradient); returns (program ops, the
+    losses, every variable after training). ``fetch_conv``: both conv outputs are
+    fetched too; ``extra_reader``: a node outside the pools and gradients reads them
+    (sums added to the loss)."""
     g = ec.Graph()
     with g.as_default():
         ec.set_random_seed(5)
@@ -404,12 +405,14 @@ def _pick_run(fetch_conv: bool, extra_reader: bool = False, steps: int = 3):
         c = ec.layers.conv2d(x, 16, 5, padding="same", activation=ec.nn.relu,
                              bias_initializer=ec.constant_initializer(-0.05))
         p = ec.layers.max_pooling2d(c, 2, 2)
-        logits = ec.layers.dense(ec.reshape(p, [-1, 14 * 14 * 16]), 3)
+        c2 = ec.layers.conv2d(p, 16, 3, padding="same", activation=ec.nn.relu)
+        p2 = ec.layers.max_pooling2d(c2, 2, 2)
+        logits = ec.layers.dense(ec.reshape(p2, [-1, 7 * 7 * 16]), 3)
         loss = ec.losses.sparse_softmax_cross_entropy(labels=y, logits=logits)
         if extra_reader:
-            loss = loss + 1e-4 * ec.reduce_sum(c)
+            loss = loss + 1e-4 * (ec.reduce_sum(c) + ec.reduce_sum(c2))
         train = ec.train.GradientDescentOptimizer(0.1).minimize(loss)
-        fetches = [train, loss] + ([c] if fetch_conv else [])
+        fetches = [train, loss] + ([c, c2] if fetch_conv else [])
         rng = np.random.default_rng(1)
         xs = rng.standard_normal((40, 28, 28, 1)).astype(np.float32)
         xs[xs < -1.5] = 0.0  # ties at zero in some windows
@@ -426,15 +429,18 @@ def _pick_run(fetch_conv: bool, extra_reader: bool = False, steps: int = 3):
 def test_plan_keeps_pool_picks_instead_of_the_conv_output():
     """A training step's conv(relu) -> max-pool keeps the pool's picks (a byte per
     pooled element) between forward and backward instead of the conv output, when
-    nothing else reads that output: the same losses and variables, bit for bit, as the
-    step that fetches the conv output (which keeps it, so no picks); a second reader of
-    the conv output keeps it too."""
+    nothing else reads that output, for a first conv (its pool gradient inside its
+    filter gradient) and a second (with an input gradient): the same losses and
+    variables, bit for bit, as the step that fetches the conv outputs (which keeps
+    them, so no picks); a second reader of the conv outputs keeps them too."""
     ops, losses, weights = _pick_run(False)
-    assert ops.count("conv2d_forward+max_pool2d_forward+picks") == 1, ops
+    assert ops.count("conv2d_forward+max_pool2d_forward+picks") == 2, ops
     assert ops.count("max_pool2d_backward+relu+conv2d_backward+picks") == 1, ops
+    assert ops.count("max_pool2d_backward+relu+picks") == 1, ops  # the second conv's
     ops_y, losses_y, weights_y = _pick_run(True)
     assert not any("+picks" in op for op in ops_y), ops_y
     assert ops_y.count("max_pool2d_backward+relu+conv2d_backward") == 1, ops_y
+    assert ops_y.count("max_pool2d_backward+relu") == 1, ops_y
     np.testing.assert_array_equal(losses, losses_y)
     for a, b in zip(weights, weights_y, strict=True):
         np.testing.assert_array_equal(a, b)

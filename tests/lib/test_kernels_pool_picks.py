@@ -1,7 +1,8 @@
 """Program.pool_pick_pairs / use_pool_picks: a conv(relu) + max-pool forward and the
-pooled backward that reads its conv output keep the pool's picks (a byte per pooled
-element) instead of that output, with the same pooled output, filter and bias
-gradients bit for bit; the seam refuses pairs that do not qualify."""
+pool's gradient that reads its conv output (merged into the conv's filter gradient, or
+before a conv backward with an input gradient) keep the pool's picks (a byte per pooled
+element) instead of that output, with the same pooled output and gradients bit for
+bit; the seam refuses pairs that do not qualify."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ def _program(x, f, b, dpool, k, y, py, df, db, picks: bool, accumulate=False):
                       padding="SAME", act="relu", accumulate=accumulate)
     p.fold_relu_into_pool()
     p.merge_conv_backward_pooled()
-    assert p.pool_pick_pairs() == [(0, 1)]
+    assert p.pool_pick_pairs() == [(0, 1, ())]
     if picks:
         p.use_pool_picks(0, 1)
         assert p.ops == ["conv2d_forward+max_pool2d_forward+picks",
@@ -103,7 +104,7 @@ def test_use_pool_picks_refuses_a_pair_that_does_not_qualify(rng):
     def refused(p, f=0, b=None):
         before = p.ops
         b = len(p.ops) - 1 if b is None else b
-        assert (f, b) not in p.pool_pick_pairs()
+        assert (f, b) not in [pair[:2] for pair in p.pool_pick_pairs()]
         with pytest.raises(ValueError, match=r"^Program\.use_pool_picks: instructions"):
             p.use_pool_picks(f, b)
         assert p.ops == before
@@ -115,5 +116,50 @@ def test_use_pool_picks_refuses_a_pair_that_does_not_qualify(rng):
     refused(good, 1, 0)
     refused(good, 0, 5)
     refused(good, -1, 1)
-    assert good.pool_pick_pairs() == [(0, 1)]
+    assert good.pool_pick_pairs() == [(0, 1, ())]
     good.use_pool_picks(0, 1)
+
+
+@pytest.mark.parametrize("shape,fshape,k", [
+    ((12, 14, 14, 32), (5, 5, 32, 64), 2),  # the tutorial's second layer
+    ((5, 6, 9, 3), (3, 3, 3, 5), (2, 3)),   # odd channels, rectangular windows
+], ids=str)
+def test_pool_picks_before_a_conv_backward_with_input_gradient(shape, fshape, k, dtype,
+                                                               num_threads, rng):
+    """A conv with an input gradient keeps its pool gradient a separate instruction
+    (max_pool2d_backward+relu, then conv2d_backward without activation): that pool
+    gradient reads the picks (max_pool2d_backward+relu+picks) and the conv backward no
+    longer holds y; py, dx, df and db are the bits of the program that keeps y."""
+    x = rng.standard_normal(shape).astype(dtype)
+    x[x < -1.2] = 0.0
+    f = rng.standard_normal(fshape).astype(dtype)
+    b = np.full(fshape[3], -0.2, dtype)
+    yshape = K.conv2d_output_shape(x.shape, f.shape, 1, "SAME")
+    pshape = K.pool2d_output_shape(yshape, k, k, "VALID")
+    dpool = rng.standard_normal(pshape).astype(dtype)
+    outs = []
+    for picks in (True, False):
+        y = np.full(yshape, 7.0, dtype)
+        py = np.empty(pshape, dtype)
+        dx, df, db = np.empty_like(x), np.empty_like(f), np.empty_like(b)
+        p = K.Program()
+        p.conv2d_forward(x, f, b, y, None, 1, "SAME", "relu")
+        p.max_pool2d_forward(y, py, k, k)
+        p.merge_conv_pool_forward()
+        gy = np.empty_like(y)
+        p.max_pool2d_backward(y, dpool, gy, k, k)
+        p.conv2d_backward(x, f, y, gy, None, dx, df, db, dz_out=np.empty_like(y),
+                          padding="SAME", act="relu")
+        p.fold_relu_into_pool()
+        assert p.pool_pick_pairs() == [(0, 1, (2,))]
+        if picks:
+            p.use_pool_picks(0, 1)
+            assert p.ops == ["conv2d_forward+max_pool2d_forward+picks",
+                             "max_pool2d_backward+relu+picks", "conv2d_backward"]
+        for _ in range(2):
+            p.run()
+        if picks:
+            assert (y == 7.0).all()
+        outs.append((py, dx, df, db))
+    for got, want in zip(*outs, strict=True):
+        np.testing.assert_array_equal(got, want)

@@ -179,6 +179,16 @@ est_status est_conv2d_backward_pooled_pick_f64(const est_window *g, const double
                                                int64_t pool_kh, int64_t pool_kw, double *dz,
                                                double *df, double *db, int accumulate);
 
+/* est_max_pool2d_relu_backward (window g, which must tile its input: stride = window,
+ * no padding, in_h and in_w multiples of the window, at most 254 elements) from the
+ * pool's picks of its input (pick [batch,out_h,out_w,c], as
+ * est_conv2d_forward_pooled_pick keeps them) instead of the input itself: the same dx,
+ * bit for bit. Errors: EST_ERR_INVALID_ARGUMENT (windows that do not tile, NULLs). */
+est_status est_max_pool2d_relu_backward_pick_f32(const est_window *g, const uint8_t *pick,
+                                                 const float *dy, float *dx);
+est_status est_max_pool2d_relu_backward_pick_f64(const est_window *g, const uint8_t *pick,
+                                                 const double *dy, double *dx);
+
 /* Pooling over x [batch,in_h,in_w,c] into y [batch,out_h,out_w,c] (g->out_c == c).
  * Cost: one pass over each window. */
 est_status est_max_pool2d_forward_f32(const est_window *g, const float *x, float *y);

@@ -49,6 +49,9 @@
  *                   CONV2D_BACKWARD_POOLED that reads its y)
  *   CONV2D_BACKWARD_POOLED_PICK x pick pdy dz df db   as CONV2D_BACKWARD_POOLED
  *                   (est_conv2d_backward_pooled_pick)
+ *   MAX_POOL_BACKWARD_PICK pick dy dx   win (est_max_pool2d_relu_backward_pick: the seam
+ *                   turns a MAX_POOL_BWD with act RELU into it, with the
+ *                   CONV2D_FORWARD_POOLED whose y it read)
  * Ownership: an instruction borrows every pointer; the caller (the Cython Program)
  * keeps the buffers alive and unmoved for as long as the instruction may run.
  * Threads: running one program from two threads at once is a data race on its
@@ -97,6 +100,7 @@ typedef enum est_opcode {
     EST_OP_CONV2D_FORWARD_POOLED,
     EST_OP_CONV2D_FORWARD_POOLED_PICK,
     EST_OP_CONV2D_BACKWARD_POOLED_PICK,
+    EST_OP_MAX_POOL_BACKWARD_PICK,
     EST_OP__COUNT
 } est_opcode;
 

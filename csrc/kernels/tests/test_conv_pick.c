@@ -1,9 +1,10 @@
 /* test_conv_pick.c -- the pool's picks (est_conv.h: est_conv2d_forward_pooled_pick,
- * est_conv2d_backward_pooled_pick) against the paths that keep the conv output y:
- * the pooled output and the filter and bias gradients bit for bit, the picks against
- * a naive first-maximum search, with ties, zeros, NaN and inf in the data, float32
- * (the AVX-512 pick loops where the ISA runs them) and float64 (the scalar ones),
- * every GEMM ISA, 1 to 3 threads; and the geometries the picks refuse. */
+ * est_conv2d_backward_pooled_pick, est_max_pool2d_relu_backward_pick) against the
+ * paths that keep the conv output y: the pooled output, the pool's gradient and the
+ * filter and bias gradients bit for bit, the picks against a naive first-maximum
+ * search, with ties, zeros, NaN and inf in the data, float32 (the AVX-512 pick loops
+ * where the ISA runs them) and float64 (the scalar ones), every GEMM ISA, 1 to 3
+ * threads; and the geometries the picks refuse. */
 #include <string.h>
 
 #include "est_test.h"
@@ -90,6 +91,15 @@ static void test_pick_case(int64_t n, int64_t h, int64_t w, int64_t c, int64_t k
         CHECK(memcmp(py[0], py[1], es * (size_t)np) == 0);
         naive_picks(&pw, yd, want);
         CHECK(memcmp(want, pick, (size_t)np) == 0);
+        /* the pool's gradient alone: from the picks as from y */
+        if (t) {
+            CHECK_OK(est_max_pool2d_relu_backward_f64(&pw, y, pdy, dz));
+            CHECK_OK(est_max_pool2d_relu_backward_pick_f64(&pw, pick, pdy, dz2));
+        } else {
+            CHECK_OK(est_max_pool2d_relu_backward_f32(&pw, y, pdy, dz));
+            CHECK_OK(est_max_pool2d_relu_backward_pick_f32(&pw, pick, pdy, dz2));
+        }
+        CHECK(memcmp(dz, dz2, es * (size_t)ny) == 0);
         for (int acc = 0; acc < 2; acc++) {
             for (int r = 0; r < 2; r++) {
                 memset(df[r], 0, es * (size_t)nf);
@@ -138,6 +148,12 @@ static void test_pick_refusals(void) {
     CHECK(est_conv2d_backward_pooled_pick_f32(&g, v, NULL, v, 2, 2, v, v, v, 0) == EST_ERR_INVALID_ARGUMENT);
     CHECK_OK(est_conv2d_forward_pooled_pick_f32(&g, v, v, NULL, &pw, v, p));
     CHECK_OK(est_conv2d_backward_pooled_pick_f32(&g, v, p, v, 2, 2, v, v, v, 0));
+    CHECK(est_max_pool2d_relu_backward_pick_f32(&pw, NULL, v, v) == EST_ERR_INVALID_ARGUMENT);
+    CHECK_OK(est_max_pool2d_relu_backward_pick_f32(&pw, p, v, v));
+    CHECK_OK(est_window_init(1, 5, 5, 16, 2, 2, 16, 2, 2, EST_PADDING_VALID, &pw));
+    CHECK(est_max_pool2d_relu_backward_pick_f32(&pw, p, v, v) == EST_ERR_INVALID_ARGUMENT);
+    CHECK_OK(est_window_init(1, 4, 4, 16, 3, 3, 16, 1, 1, EST_PADDING_SAME, &pw));
+    CHECK(est_max_pool2d_relu_backward_pick_f32(&pw, p, v, v) == EST_ERR_INVALID_ARGUMENT);
 }
 
 int main(void) {

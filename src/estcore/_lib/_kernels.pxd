@@ -102,6 +102,7 @@ cdef extern from "estcore/est_program.h" nogil:
         EST_OP_CONV2D_FORWARD_POOLED
         EST_OP_CONV2D_FORWARD_POOLED_PICK
         EST_OP_CONV2D_BACKWARD_POOLED_PICK
+        EST_OP_MAX_POOL_BACKWARD_PICK
         EST_OP__COUNT
     ctypedef enum est_dtype:
         EST_DTYPE_F32

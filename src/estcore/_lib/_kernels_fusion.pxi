@@ -210,36 +210,55 @@ cdef int _fuse_merge_conv_backward_pooled(Program self) except -1:
     return _fuse_pop_merged(self, "max_pool2d_backward+relu+conv2d_backward")
 
 
-cdef bint _pool_pick_pair(Program self, Py_ssize_t f, Py_ssize_t b):
+cdef bint _pool_window_tiles(est_window *pw):
+    """Whether a pool's windows tile its input (stride = window, no padding, the input
+    a whole number of windows) and hold at most 254 elements (a pick is a byte)."""
+    return pw.stride_h == pw.k_h and pw.stride_w == pw.k_w and pw.pad_top == 0 and \
+        pw.pad_left == 0 and pw.out_h * pw.k_h == pw.in_h and \
+        pw.out_w * pw.k_w == pw.in_w and pw.k_h * pw.k_w < 255
+
+
+cdef object _pool_pick_users(Program self, Py_ssize_t f, Py_ssize_t b):
     """Whether instruction f, a ``conv2d_forward+max_pool2d_forward`` with ReLU, and
-    instruction b, after it, the ``max_pool2d_backward+relu+conv2d_backward`` that reads
-    f's conv output y, CAN keep the pool's picks instead of y (est_conv.h: the same
-    pooled output, df and db): one dtype and convolution, the pool windows tile the
-    conv output with at most 254 elements each, the conv is not 1x1 stride 1, and no
-    instruction between them or after b touches y's bytes."""
+    instruction b after it, the pool's gradient through the ReLU that reads f's conv
+    output y (``max_pool2d_backward+relu+conv2d_backward``, or ``max_pool2d_backward+
+    relu`` of the same pool window), CAN keep the pool's picks instead of y (est_conv.h:
+    the same pooled output and gradients): one dtype, pool windows that tile y with at
+    most 254 elements each, not a 1x1 stride-1 conv. Returns None where not, else the
+    other instructions holding y that do not read it (a ``conv2d_backward`` without
+    activation, y its unused y argument, after b); any other instruction touching y's
+    bytes makes it None."""
     cdef est_instr *c = &self._ins[f]
     cdef est_instr *q = &self._ins[b]
-    if c.op != EST_OP_CONV2D_FORWARD_POOLED or c.act != EST_ACT_RELU or \
-            q.op != EST_OP_CONV2D_BACKWARD_POOLED or c.dtype != q.dtype or \
-            c.p[3] == NULL or q.p[1] != c.p[3] or f >= b:
-        return False
-    if memcmp(&c.win, &q.win, sizeof(est_window)) != 0:
-        return False
-    cdef est_window *pw = &c.win2
-    if pw.k_h != q.n[0] or pw.k_w != q.n[1] or pw.stride_h != pw.k_h or \
-            pw.stride_w != pw.k_w or pw.pad_top != 0 or pw.pad_left != 0 or \
-            pw.out_h * pw.k_h != pw.in_h or pw.out_w * pw.k_w != pw.in_w or \
-            pw.k_h * pw.k_w >= 255:
-        return False
+    cdef est_instr *o
+    if c.op != EST_OP_CONV2D_FORWARD_POOLED or c.act != EST_ACT_RELU or c.dtype != q.dtype \
+            or c.p[3] == NULL or f >= b or not _pool_window_tiles(&c.win2):
+        return None
     if c.win.k_h == 1 and c.win.k_w == 1 and c.win.stride_h == 1 and c.win.stride_w == 1:
-        return False
+        return None
+    if q.op == EST_OP_CONV2D_BACKWARD_POOLED:
+        if q.p[1] != c.p[3] or memcmp(&c.win, &q.win, sizeof(est_window)) != 0 or \
+                c.win2.k_h != q.n[0] or c.win2.k_w != q.n[1]:
+            return None
+    elif q.op == EST_OP_MAX_POOL_BACKWARD:
+        if q.act != EST_ACT_RELU or q.p[0] != c.p[3] or \
+                memcmp(&c.win2, &q.win, sizeof(est_window)) != 0:
+            return None
+    else:
+        return None
     y = self._keep[f][3]
+    others = []
     for i in range(self._n):
-        if i == f or i == b:
+        if i == f or i == b or not _overlaps_any(y, self._keep[i]):
             continue
-        if _overlaps_any(y, self._keep[i]):
-            return False
-    return True
+        o = &self._ins[i]
+        if i > b and o.op == EST_OP_CONV2D_BACKWARD and o.act == EST_ACT_NONE and \
+                o.p[2] == c.p[3] and not _overlaps_any(y, [a for j, a in
+                                                          enumerate(self._keep[i]) if j != 2]):
+            others.append(i)
+            continue
+        return None
+    return others
 
 
 cdef list _fuse_pool_pick_pairs(Program self):
@@ -247,28 +266,41 @@ cdef list _fuse_pool_pick_pairs(Program self):
     out = []
     for f in range(self._n):
         for b in range(f + 1, self._n):
-            if _pool_pick_pair(self, f, b):
-                out.append((f, b))
+            others = _pool_pick_users(self, f, b)
+            if others is not None:
+                out.append((f, b, tuple(others)))
     return out
 
 
 cdef int _fuse_use_pool_picks(Program self, Py_ssize_t f, Py_ssize_t b) except -1:
     cdef str fn = "Program.use_pool_picks"
     self._check_idle()
-    if not (0 <= f < self._n and 0 <= b < self._n) or not _pool_pick_pair(self, f, b):
+    others = None
+    if 0 <= f < self._n and 0 <= b < self._n:
+        others = _pool_pick_users(self, f, b)
+    if others is None:
         raise ValueError(f"{fn}: instructions {f} and {b} must be a conv2d_forward+"
-                         "max_pool2d_forward with relu and the max_pool2d_backward+relu+"
-                         "conv2d_backward after it that reads its conv output, whose pool "
-                         "windows tile that output (at most 254 elements each), with no "
-                         "other instruction touching the conv output")
+                         "max_pool2d_forward with relu and, after it, the gradient of that "
+                         "pool through the relu reading its conv output (max_pool2d_"
+                         "backward+relu, or merged with the conv's gradient), the pool "
+                         "windows tiling that output (at most 254 elements each), with no "
+                         "other instruction reading the conv output")
     cdef est_instr *c = &self._ins[f]
     cdef est_instr *q = &self._ins[b]
+    cdef Py_ssize_t i
     picks = np.empty((c.win2.batch, c.win2.out_h, c.win2.out_w, c.win2.out_c), np.uint8)
     cdef uintptr_t at = _c_data(picks) if picks.size else 0
     c.op = EST_OP_CONV2D_FORWARD_POOLED_PICK
     c.p[5] = <void *>at
-    q.op = EST_OP_CONV2D_BACKWARD_POOLED_PICK
-    q.p[1] = <void *>at
+    if q.op == EST_OP_CONV2D_BACKWARD_POOLED:
+        q.op = EST_OP_CONV2D_BACKWARD_POOLED_PICK
+        q.p[1] = <void *>at
+    else:
+        q.op = EST_OP_MAX_POOL_BACKWARD_PICK
+        q.act = EST_ACT_NONE
+        q.p[0] = <void *>at
+    for i in others:  # a conv2d_backward without activation: y is not read, say so
+        self._ins[i].p[2] = NULL
     self._keep[f] = self._keep[f] + [picks]
     self._keep[b] = self._keep[b] + [picks]
     if picks.nbytes:

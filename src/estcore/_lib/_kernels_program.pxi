@@ -215,24 +215,28 @@ cdef class Program(_Builder):
         _fuse_merge_conv_backward_pooled(self)
 
     def pool_pick_pairs(self) -> list:
-        """The pairs ``(f, b)`` of instruction indices that :meth:`use_pool_picks` can
-        rewrite: f a ``conv2d_forward+max_pool2d_forward`` with ReLU, b after it the
-        ``max_pool2d_backward+relu+conv2d_backward`` reading f's conv output y, the
-        same convolution, pool windows that tile y (at most 254 elements each), not a
-        1x1 stride-1 conv, and no other instruction of the program touching y's bytes.
-        Whether y has readers outside the program is not known here."""
+        """The pairs :meth:`use_pool_picks` can rewrite, as ``(f, b, others)``
+        instruction indices: f a ``conv2d_forward+max_pool2d_forward`` with ReLU, b
+        after it the pool's gradient through the ReLU reading f's conv output y
+        (``max_pool2d_backward+relu``, or merged with the conv's gradient), pool
+        windows that tile y (at most 254 elements each), not a 1x1 stride-1 conv;
+        ``others``: the instructions that hold y without reading it (a
+        ``conv2d_backward`` whose ReLU was folded into b). No other instruction of the
+        program touches y's bytes. Whether y has readers outside the program is not
+        known here."""
         return _fuse_pool_pick_pairs(self)
 
     def use_pool_picks(self, Py_ssize_t f, Py_ssize_t b) -> None:
         """Rewrite the pair ``(f, b)`` (:meth:`pool_pick_pairs`) to keep the pool's
         picks, a byte per pooled element in an array the program owns, instead of the
-        conv output y (est_conv2d_forward_pooled_pick / _backward_pooled_pick: for the
-        tutorial CNN's first conv at batch 100, 10 MB written and read back a step
-        become 0.6 MB). The pooled output, df and db are the same bits; y's buffer is
-        no longer written (its contents are stale after a run).
+        conv output y (est_conv2d_forward_pooled_pick, est_conv2d_backward_pooled_pick
+        / est_max_pool2d_relu_backward_pick: for the tutorial CNN at batch 100, 10 MB
+        and 5 MB written and read back a step become 0.6 and 0.3 MB). The pooled output
+        and the gradients are the same bits; y's buffer is no longer written (its
+        contents are stale after a run).
 
         Whether to rewrite is the plan compiler's decision (graph/programs.py: y must
-        have no reader but the two instructions, and not be fetched); this only checks
+        have no reader but these instructions, and not be fetched); this only checks
         that the pair CAN be rewritten.
 
         Raises:

@@ -120,19 +120,21 @@ def _merges_conv_pool(last, p) -> bool:
 def _use_pool_picks(prog, members, private_reads) -> None:
     """The plan's rule for keeping a max pool's picks instead of the conv output y
     between a training step's forward and backward (``...+picks``: a byte per pooled
-    element instead of y, written and read back through memory: for the tutorial CNN's
-    first conv at batch 100, 10 MB of y each way a step; same bits): each pair the
+    element instead of y, written and read back through memory: for the tutorial CNN at
+    batch 100, 10 MB and 5 MB of conv output each way a step; same bits): each pair the
     program offers (``Program.pool_pick_pairs``: the fused conv + pool forward with
-    ReLU and the fused pool + conv backward reading its y) whose y is read by no node
-    but the ones fused into the two instructions (the pool, its gradient and the
-    conv's gradient), is not fetched and has no view. ``members[i]``: the PNodes
-    fused into instruction i of ``prog``, the emitting node first."""
-    for f, b in prog.pool_pick_pairs():
+    ReLU, and the pool's gradient through the ReLU reading its y, merged with the conv's
+    gradient or not) whose y is read by no node but the ones fused into the program's
+    instructions that hold it (the pool, its gradient, the conv's gradient), is not
+    fetched and has no view. ``members[i]``: the PNodes fused into instruction i of
+    ``prog``, the emitting node first."""
+    for f, b, others in prog.pool_pick_pairs():
         conv = members[f][0]
         if not conv.outputs:
             continue
         y = conv.outputs[0]
-        n = sum(t is y for m in members[f] + members[b] for t in m.data_inputs())
+        holders = [m for i in (f, b, *others) for m in members[i]]
+        n = sum(t is y for m in holders for t in m.data_inputs())
         if n and private_reads(y) == n:
             prog.use_pool_picks(f, b)
 
