@@ -12,25 +12,33 @@ import pytest
 from estcore._lib import _kernels as K
 
 
-def _program(x, f, b, dpool, k, y, py, df, db, picks: bool, accumulate=False):
+def _program(x, f, b, dpool, k, y, py, df, db, picks: bool, accumulate=False, dx=None):
     """conv2d_forward (relu) + max_pool2d_forward merged, then the pool gradient through
-    the ReLU merged into the conv's filter gradient; with ``picks`` the pair is
-    rewritten to keep the pool's picks."""
+    the ReLU, merged into the conv's filter gradient (``dx`` None) or before the conv
+    backward computing ``dx``; with ``picks`` the pair is rewritten to keep the pool's
+    picks."""
     p = K.Program()
     p.conv2d_forward(x, f, b, y, None, 1, "SAME", "relu")
     p.max_pool2d_forward(y, py, k, k)
     p.merge_conv_pool_forward()
     gy = np.empty_like(y)
     p.max_pool2d_backward(y, dpool, gy, k, k)
-    p.conv2d_backward(x, f, y, gy, None, None, df, db, dz_out=np.empty_like(y),
+    p.conv2d_backward(x, f, y, gy, None, dx, df, db, dz_out=np.empty_like(y),
                       padding="SAME", act="relu", accumulate=accumulate)
     p.fold_relu_into_pool()
-    p.merge_conv_backward_pooled()
-    assert p.pool_pick_pairs() == [(0, 1, ())]
+    if dx is None:
+        p.merge_conv_backward_pooled()
+        pairs = [(0, 1, ())]
+        ops = ["conv2d_forward+max_pool2d_forward+picks",
+               "max_pool2d_backward+relu+conv2d_backward+picks"]
+    else:
+        pairs = [(0, 1, (2,))]
+        ops = ["conv2d_forward+max_pool2d_forward+picks", "max_pool2d_backward+relu+picks",
+               "conv2d_backward"]
+    assert p.pool_pick_pairs() == pairs
     if picks:
         p.use_pool_picks(0, 1)
-        assert p.ops == ["conv2d_forward+max_pool2d_forward+picks",
-                         "max_pool2d_backward+relu+conv2d_backward+picks"]
+        assert p.ops == ops
         assert p.pool_pick_pairs() == []
     return p
 
@@ -142,20 +150,7 @@ def test_pool_picks_before_a_conv_backward_with_input_gradient(shape, fshape, k,
         y = np.full(yshape, 7.0, dtype)
         py = np.empty(pshape, dtype)
         dx, df, db = np.empty_like(x), np.empty_like(f), np.empty_like(b)
-        p = K.Program()
-        p.conv2d_forward(x, f, b, y, None, 1, "SAME", "relu")
-        p.max_pool2d_forward(y, py, k, k)
-        p.merge_conv_pool_forward()
-        gy = np.empty_like(y)
-        p.max_pool2d_backward(y, dpool, gy, k, k)
-        p.conv2d_backward(x, f, y, gy, None, dx, df, db, dz_out=np.empty_like(y),
-                          padding="SAME", act="relu")
-        p.fold_relu_into_pool()
-        assert p.pool_pick_pairs() == [(0, 1, (2,))]
-        if picks:
-            p.use_pool_picks(0, 1)
-            assert p.ops == ["conv2d_forward+max_pool2d_forward+picks",
-                             "max_pool2d_backward+relu+picks", "conv2d_backward"]
+        p = _program(x, f, b, dpool, k, y, py, df, db, picks, dx=dx)
         for _ in range(2):
             p.run()
         if picks:

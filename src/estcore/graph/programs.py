@@ -29,7 +29,7 @@ def group_programs(steps, emit_info, sole_reader=lambda t: False,
     asked to merge. ``sole_reader(t)``: tensor ``t`` is read by one node input and not fetched.
     ``private_reads(t)``: how many node inputs read ``t`` where its storage is its own
     (not fetched, no view of it, not a variable or constant), else None
-    (:func:`_uses_pool_picks`).
+    (:func:`_use_pool_picks`).
 
     Returns ``(steps, step_nodes, n_programs)``: ``step_nodes[i]`` is the graph node of
     a Python step, or for a program the graph node of each of its instructions (an
@@ -50,7 +50,7 @@ def group_programs(steps, emit_info, sole_reader=lambda t: False,
             except (TypeError, ValueError):
                 done = False
             if done:
-                added = len(prog) - before
+                added = emitted = len(prog) - before
                 if added == 1 and last is not None and last[2] == 1 and \
                         _fuses_update(last, p, k):
                     try:
@@ -77,7 +77,7 @@ def group_programs(steps, emit_info, sole_reader=lambda t: False,
                 prog_nodes.extend([p.node] * added)
                 if added:
                     members.extend([p] for _ in range(added))
-                else:
+                elif emitted:  # merged into the instruction before
                     members[-1].append(p)
                 last = (p, k, added) if added else None
         if done:
@@ -128,6 +128,8 @@ def _use_pool_picks(prog, members, private_reads) -> None:
     instructions that hold it (the pool, its gradient, the conv's gradient), is not
     fetched and has no view. ``members[i]``: the PNodes fused into instruction i of
     ``prog``, the emitting node first."""
+    if len(members) != len(prog):  # the bookkeeping does not match: decide nothing
+        return
     for f, b, others in prog.pool_pick_pairs():
         conv = members[f][0]
         if not conv.outputs:
