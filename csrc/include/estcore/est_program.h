@@ -46,7 +46,8 @@
  *   CONV2D_FORWARD_POOLED_PICK x f b y py pick   win, win2 (est_conv2d_forward_pooled_pick:
  *                   y is not read or written, pick is uint8; the seam turns a
  *                   CONV2D_FORWARD_POOLED with act RELU into it, together with the
- *                   CONV2D_BACKWARD_POOLED that reads its y)
+ *                   CONV2D_BACKWARD_POOLED or the MAX_POOL_BWD (act RELU) that reads
+ *                   its y)
  *   CONV2D_BACKWARD_POOLED_PICK x pick pdy dz df db   as CONV2D_BACKWARD_POOLED
  *                   (est_conv2d_backward_pooled_pick)
  *   MAX_POOL_BACKWARD_PICK pick dy dx   win (est_max_pool2d_relu_backward_pick: the seam

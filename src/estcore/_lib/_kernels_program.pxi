@@ -221,9 +221,9 @@ cdef class Program(_Builder):
         (``max_pool2d_backward+relu``, or merged with the conv's gradient), pool
         windows that tile y (at most 254 elements each), not a 1x1 stride-1 conv;
         ``others``: the instructions that hold y without reading it (a
-        ``conv2d_backward`` whose ReLU was folded into b). No other instruction of the
-        program touches y's bytes. Whether y has readers outside the program is not
-        known here."""
+        ``conv2d_backward`` whose ReLU was folded into b; the rewrite sets their y to
+        NULL). No other instruction of the program holds memory overlapping y.
+        Whether y has readers outside the program is not known here."""
         return _fuse_pool_pick_pairs(self)
 
     def use_pool_picks(self, Py_ssize_t f, Py_ssize_t b) -> None:

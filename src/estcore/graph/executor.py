@@ -67,7 +67,9 @@ class Plan:
         fetch_bufs: one buffer per fetched tensor (views for aliases).
         var_reads: variable nodes read by this plan (checked for initialization).
         var_writes: variable nodes written by this plan.
-        buffers: id(tensor) -> buffer, for tests and debugging.
+        buffers: id(tensor) -> buffer, for tests and debugging (a conv output that a
+            C program keeps as its pool's picks, ``Program.use_pool_picks``, has a
+            buffer here that no run writes).
         pnodes: the scheduled plan nodes (after fusion).
     """
 
