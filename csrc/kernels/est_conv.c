@@ -77,6 +77,18 @@ static int conv_is_direct(const est_window *g) {
     return g->k_h == 1 && g->k_w == 1 && g->stride_h == 1 && g->stride_w == 1;
 }
 
+/* True when a pool's windows tile its input: stride = window, no padding, and in_h,
+ * in_w whole numbers of windows (every input element in exactly one window). */
+static int pool_tiles(const est_window *g) {
+    return g->stride_h == g->k_h && g->stride_w == g->k_w && g->pad_top == 0 &&
+           g->pad_left == 0 && g->out_h * g->k_h == g->in_h && g->out_w * g->k_w == g->in_w;
+}
+
+/* pool_tiles, with windows small enough for a pick to be a byte (EST_POOL_PICK_NONE). */
+static int pool_picks_fit(const est_window *g) {
+    return pool_tiles(g) && g->k_h * g->k_w < EST_POOL_PICK_NONE;
+}
+
 static est_status check_window(const est_window *g) {
     if (g == NULL) return EST_ERR_INVALID_ARGUMENT;
     est_window chk;

@@ -158,6 +158,13 @@ cdef int _fuse_merge_conv_pool_forward(Program self) except -1:
     return _fuse_pop_merged(self, "conv2d_forward+max_pool2d_forward")
 
 
+cdef bint _pool_window_tiles(est_window *pw):
+    """Whether a pool's windows tile its input: stride = window, no padding, the input a
+    whole number of windows (est_conv.c: pool_tiles)."""
+    return pw.stride_h == pw.k_h and pw.stride_w == pw.k_w and pw.pad_top == 0 and \
+        pw.pad_left == 0 and pw.out_h * pw.k_h == pw.in_h and pw.out_w * pw.k_w == pw.in_w
+
+
 cdef int _fuse_merge_conv_backward_pooled(Program self) except -1:
     cdef str fn = "Program.merge_conv_backward_pooled"
     self._check_idle()
@@ -186,8 +193,7 @@ cdef int _fuse_merge_conv_backward_pooled(Program self) except -1:
     if wq.batch != wc.batch or wq.in_h != wc.out_h or wq.in_w != wc.out_w or \
             wq.in_c != wc.out_c:
         raise ValueError(f"{fn}: the pool's input must have the conv output's shape")
-    if wq.stride_h != wq.k_h or wq.stride_w != wq.k_w or wq.pad_top != 0 or \
-            wq.pad_left != 0 or wq.out_h * wq.k_h != wq.in_h or wq.out_w * wq.k_w != wq.in_w:
+    if not _pool_window_tiles(wq):
         raise ValueError(f"{fn}: the pool's windows must tile its input (stride = window, "
                          f"no padding). Received: window {wq.k_h}x{wq.k_w}, strides "
                          f"{wq.stride_h}x{wq.stride_w} over {wq.in_h}x{wq.in_w}")
@@ -210,14 +216,6 @@ cdef int _fuse_merge_conv_backward_pooled(Program self) except -1:
     return _fuse_pop_merged(self, "max_pool2d_backward+relu+conv2d_backward")
 
 
-cdef bint _pool_window_tiles(est_window *pw):
-    """Whether a pool's windows tile its input (stride = window, no padding, the input
-    a whole number of windows) and hold at most 254 elements (a pick is a byte)."""
-    return pw.stride_h == pw.k_h and pw.stride_w == pw.k_w and pw.pad_top == 0 and \
-        pw.pad_left == 0 and pw.out_h * pw.k_h == pw.in_h and \
-        pw.out_w * pw.k_w == pw.in_w and pw.k_h * pw.k_w < 255
-
-
 cdef object _pool_pick_users(Program self, Py_ssize_t f, Py_ssize_t b):
     """Whether instruction f, a ``conv2d_forward+max_pool2d_forward`` with ReLU, and
     instruction b after it, the pool's gradient through the ReLU that reads f's conv
@@ -232,7 +230,8 @@ cdef object _pool_pick_users(Program self, Py_ssize_t f, Py_ssize_t b):
     cdef est_instr *q = &self._ins[b]
     cdef est_instr *o
     if c.op != EST_OP_CONV2D_FORWARD_POOLED or c.act != EST_ACT_RELU or c.dtype != q.dtype \
-            or c.p[3] == NULL or f >= b or not _pool_window_tiles(&c.win2):
+            or c.p[3] == NULL or f >= b or not _pool_window_tiles(&c.win2) \
+            or c.win2.k_h * c.win2.k_w >= 255:
         return None
     if c.win.k_h == 1 and c.win.k_w == 1 and c.win.stride_h == 1 and c.win.stride_w == 1:
         return None
