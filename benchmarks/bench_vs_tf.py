@@ -9,8 +9,12 @@ them):
 * ``cnn``: the TF "CNN with Estimators" tutorial model (conv 5x5 32 ReLU, max-pool,
   conv 5x5 64 ReLU, max-pool, dense 1024 ReLU, dense 10), SGD 0.001, batch 100.
 
-Input: ``Dataset.from_tensor_slices`` of fixed random numpy arrays (4,096 examples),
-repeated and batched. Measured in each process:
+Input: fixed random numpy arrays (4,096 examples), fed by ``--input``:
+``dataset`` (default): ``Dataset.from_tensor_slices``, repeated and batched;
+``numpy_input_fn``: ``tf.estimator.inputs.numpy_input_fn(..., shuffle=True)``, the TF1
+queue-based input most Estimator programs of the TF1 era use (evaluate:
+``shuffle=False, num_epochs=1``). Both frameworks are always fed the same way. Measured
+in each process:
 
 * ``train``: steady-state examples/s of ``Estimator.train``: a hook stamps the wall time
   after every step; the rate is taken from step ``warmup`` to the last step (graph
@@ -51,6 +55,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 KINDS = ("mlp", "cnn")
 FRAMEWORKS = ("estcore", "tf")
+FEEDS = ("dataset", "numpy_input_fn")
 N_DATA = 4096
 N_EVAL = 10_000
 EVAL_BATCH = 1000
@@ -83,7 +88,7 @@ def _data(kind, n, seed):
     return x, y
 
 
-def _worker(framework, kind, steps, warmup, evals):
+def _worker(framework, kind, steps, warmup, evals, feed="dataset"):
     """Run one framework's program; print one JSON line of results."""
     t_import = time.perf_counter()
     if framework == "tf":
@@ -97,12 +102,18 @@ def _worker(framework, kind, steps, warmup, evals):
     x, y = _data(kind, N_DATA, 0)
     xe, ye = _data(kind, N_EVAL, 1)
 
-    def train_input():
-        ds = tf.data.Dataset.from_tensor_slices(({"x": x}, y))
-        return ds.repeat().batch(batch, drop_remainder=True)
+    if feed == "numpy_input_fn":
+        train_input = tf.estimator.inputs.numpy_input_fn(
+            {"x": x}, y, batch_size=batch, num_epochs=None, shuffle=True)
+        eval_input = tf.estimator.inputs.numpy_input_fn(
+            {"x": xe}, ye, batch_size=EVAL_BATCH, num_epochs=1, shuffle=False)
+    else:
+        def train_input():
+            ds = tf.data.Dataset.from_tensor_slices(({"x": x}, y))
+            return ds.repeat().batch(batch, drop_remainder=True)
 
-    def eval_input():
-        return tf.data.Dataset.from_tensor_slices(({"x": xe}, ye)).batch(EVAL_BATCH)
+        def eval_input():
+            return tf.data.Dataset.from_tensor_slices(({"x": xe}, ye)).batch(EVAL_BATCH)
 
     stamps = []
 
@@ -120,7 +131,7 @@ def _worker(framework, kind, steps, warmup, evals):
             t0 = time.perf_counter()
             metrics = est.evaluate(eval_input)
             eval_times.append(time.perf_counter() - t0)
-    print(json.dumps({"framework": framework, "kind": kind, "import_s": t_import,
+    print(json.dumps({"framework": framework, "kind": kind, "feed": feed, "import_s": t_import,
                       "train_ex_s": train_rate, "step_ms": 1000 * batch / train_rate,
                       "eval_ex_s": N_EVAL / statistics.median(eval_times),
                       "eval_s": eval_times, "accuracy": float(metrics["accuracy"])}))
@@ -133,10 +144,11 @@ def tf_python(explicit=None):
     return explicit or os.environ.get("ESTCORE_TF_PYTHON") or None
 
 
-def run_worker(python, framework, kind, steps, warmup, evals):
+def run_worker(python, framework, kind, steps, warmup, evals, feed="dataset"):
     """One worker process; its JSON result (raises with its stderr when it fails)."""
     cmd = [python, os.path.abspath(__file__), "--worker", framework, "--kinds", kind,
-           "--steps", str(steps), "--warmup", str(warmup), "--evals", str(evals)]
+           "--steps", str(steps), "--warmup", str(warmup), "--evals", str(evals),
+           "--input", feed]
     env = dict(os.environ)
     if framework == "tf":  # TF's venv must not see estcore's editable install paths
         env.pop("PYTHONPATH", None)
@@ -168,6 +180,8 @@ def main(argv=None):
     ap.add_argument("--warmup", type=int, default=0, help="steps left out (0: per kind)")
     ap.add_argument("--evals", type=int, default=3, help="evaluate calls per round")
     ap.add_argument("--tf-python", default=None)
+    ap.add_argument("--input", choices=FEEDS, default=FEEDS[0],
+                    help="how both frameworks are fed (default: dataset)")
     ap.add_argument("--worker", choices=FRAMEWORKS, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     kinds = [k for k in args.kinds.split(",") if k]
@@ -176,9 +190,11 @@ def main(argv=None):
             ap.error(f"--kinds must name some of {KINDS}. Received: {k!r}")
     if args.worker:
         steps, warmup = default_steps(kinds[0])
-        _worker(args.worker, kinds[0], args.steps or steps, args.warmup or warmup, args.evals)
+        _worker(args.worker, kinds[0], args.steps or steps, args.warmup or warmup, args.evals,
+                args.input)
         return None
     tfpy = tf_python(args.tf_python)
+    print(f"input: {args.input}")
     if tfpy is None:
         print("TF: skipped (no ESTCORE_TF_PYTHON / --tf-python: TensorFlow is never a "
               "dependency; give a Python with tensorflow-cpu 2.15 + tensorflow-estimator)")
@@ -203,7 +219,7 @@ def main(argv=None):
                 if fw == "tf" and tfpy is None:
                     continue
                 py = sys.executable if fw == "estcore" else tfpy
-                res = run_worker(py, fw, kind, steps, warmup, args.evals)
+                res = run_worker(py, fw, kind, steps, warmup, args.evals, args.input)
                 runs[fw].append(res)
                 print(f"  round {r} {kind} {fw:7s}: train {res['train_ex_s']:9.0f} ex/s "
                       f"({res['step_ms']:.2f} ms/step)  evaluate {res['eval_ex_s']:9.0f} ex/s",
@@ -229,10 +245,13 @@ def main(argv=None):
 
 
 def test_bench_vs_tf_runs():
-    """One very short estcore-only round (the script must not rot)."""
-    res = run_worker(sys.executable, "estcore", "mlp", 12, 4, 1)
-    assert res["train_ex_s"] > 0 and res["eval_ex_s"] > 0
-    assert 0.0 <= res["accuracy"] <= 1.0
+    """One very short estcore-only round per feed (the script must not rot). No pytest
+    import here: the TF side runs this file in TF's own venv."""
+    for feed in FEEDS:
+        res = run_worker(sys.executable, "estcore", "mlp", 12, 4, 1, feed)
+        assert res["feed"] == feed
+        assert res["train_ex_s"] > 0 and res["eval_ex_s"] > 0
+        assert 0.0 <= res["accuracy"] <= 1.0
 
 
 if __name__ == "__main__":

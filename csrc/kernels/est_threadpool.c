@@ -516,25 +516,49 @@ int64_t est_split_count(int64_t work, int64_t min_work, int per_thread) {
 }
 
 /* ---- load sensing (default pool) ----------------------------------------------------
- * Every EST__SENSE_PERIOD_NS at most, a split run reads the number of runnable threads
- * of the whole machine (/proc/loadavg's fourth field, twice, the smaller count kept
- * against momentary blips), takes away this pool's own (the caller and the workers
- * not asleep) and folds the rest into a moving average (weight 1/8 per sample, so
- * about 10 ms of samples): only as many workers help as there are CPUs the others
- * leave idle on average: none while another process keeps the only other core of a
- * 2-CPU machine busy, all while the others run in bursts (an input pipeline's
- * threads filling the next batch: counted at each instant, they made the MLP step
- * of an Estimator 1.09 ms instead of 0.89). Why: a worker that shares its core with
- * a busy thread is preempted for whole time slices while its caller waits for its
- * task; the guard above only notices that after it happened. Where /proc/loadavg
- * cannot be read every worker helps. Off with the guard (ESTCORE_CONTENTION_GUARD=0). */
+ * Every EST__SENSE_PERIOD_NS at most, split runs take one sample of the threads that
+ * keep the machine busy besides this pool: the number of runnable threads of the whole
+ * machine (/proc/loadavg's fourth field) less this pool's own (the caller and the
+ * workers not asleep), read twice and the smaller count kept: once as a split run
+ * starts, once as a later one (or the same one) ends, at least EST__SENSE_GAP_NS after.
+ * The samples fold into a moving average that forgets 1/8 a millisecond
+ * (est__sense_fold: about 10 ms of history, however far apart the samples), and
+ * only as many workers help as there are CPUs the others leave idle on average: none
+ * while another process keeps the only other core of a 2-CPU machine busy (it is
+ * runnable at both reads), all while other threads run in bursts.
+ * Why two reads, at a start and at an end: an input pipeline's thread refills the batch
+ * the step has just taken, so it is runnable when the step's first kernel starts and
+ * samples. Counted at that one instant (even averaged over many samples: they were
+ * taken at the same moment of each step) it held the workers back in 9-10% of the MLP
+ * step's split runs and made the Estimator's step with numpy_input_fn 1.17-1.25 ms on
+ * average (0.98 with sensing off; 1.00-1.05 with the two reads); its burst (about
+ * 80 us) is over when a kernel 250 us later ends. The forgetting is by time because a sample needs a run's end: with the
+ * CNN's kernels of several ms each, samples came every 15-25 ms, and an average that
+ * forgot 1/8 a sample kept the workers back for 2-3 steps after a spinner stopped.
+ * Why load sensing at all: a worker that shares its core with a busy thread is
+ * preempted for whole time slices while its caller waits for its task; the guard above
+ * only notices that after it happened. Where /proc/loadavg cannot be read every worker
+ * helps. Off with the guard (ESTCORE_CONTENTION_GUARD=0). */
 #define EST__SENSE_PERIOD_NS ((int64_t)1000000)
+#define EST__SENSE_GAP_NS ((int64_t)250000)
+#define EST__SENSE_STALE_NS ((int64_t)5000000) /* a start retakes a first read this old */
 static int g_load_fd = -1;
 static int g_online_cpus = 1;
 static pthread_once_t g_load_once = PTHREAD_ONCE_INIT;
-static _Atomic int64_t g_sense_next; /* CLOCK_MONOTONIC ns of the next sample */
+static _Atomic int64_t g_sense_next; /* CLOCK_MONOTONIC ns when the next read is due */
 static _Atomic int g_busy_others;    /* runnable threads not of the pool: moving average,
                                         in 1/256ths */
+static pthread_mutex_t g_sense_mu = PTHREAD_MUTEX_INITIALIZER; /* taken with trylock only */
+static int g_sense_first = -1;  /* guarded by g_sense_mu: the sample's first read, -1: none */
+static _Atomic int g_sense_pending; /* g_sense_first >= 0, for a look without the lock */
+static int64_t g_sense_first_t; /* guarded by g_sense_mu: when it was taken */
+static int64_t g_sense_last_t;  /* guarded by g_sense_mu: when the last sample completed */
+
+static int (*_Atomic g_load_reader)(void); /* tests: instead of /proc/loadavg */
+
+void est__set_load_reader(int (*reader)(void)) {
+    atomic_store(&g_load_reader, reader);
+}
 
 static void open_load(void) {
     g_load_fd = open("/proc/loadavg", O_RDONLY | O_CLOEXEC);
@@ -542,8 +566,15 @@ static void open_load(void) {
     g_online_cpus = c > 0 ? (int)c : 1;
 }
 
-/* Runnable threads on the machine now, or -1 when unknown. */
-static int read_running(void) {
+/* Runnable threads on the machine now that are not the pool's (the caller and its
+ * `workers` less the `sleepers`), or -1 when unknown. */
+static int read_others(int workers, int sleepers) {
+    int (*reader)(void) = atomic_load(&g_load_reader);
+    if (reader != NULL) {
+        const int others = reader();
+        return others < 0 ? -1 : others;
+    }
+    if (g_load_fd < 0) return -1;
     char buf[160];
     ssize_t n = pread(g_load_fd, buf, sizeof buf - 1, 0);
     if (n <= 0) return -1;
@@ -555,32 +586,75 @@ static int read_running(void) {
     }
     if (*p < '0' || *p > '9') return -1;
     long v = strtol(p, NULL, 10);
-    return v >= 0 && v < 1000000 ? (int)v : -1;
+    if (v < 0 || v >= 1000000) return -1;
+    long others = v - (1 + workers - sleepers);
+    return others < 0 ? 0 : (int)others;
+}
+
+/* A split run of a pool with `workers` workers, `sleepers` of them asleep, starts
+ * (at_end 0) or has ended (at_end 1): take the read of the sample that is due, if
+ * any. Cheap when none is due (a clock read and an atomic load). */
+static void sense(int at_end, int workers, int sleepers) {
+    pthread_once(&g_load_once, open_load);
+    if (g_load_fd < 0 && atomic_load(&g_load_reader) == NULL) return;
+    const int64_t t = now_ns();
+    if (t < atomic_load_explicit(&g_sense_next, memory_order_relaxed) ||
+        pthread_mutex_trylock(&g_sense_mu) != 0)
+        return;
+    /* a start takes the first read when none is pending (or the pending one is stale:
+     * no split run ended since), an end the second, however long its run took */
+    const int pending = g_sense_first >= 0 &&
+                        (at_end || t - g_sense_first_t <= EST__SENSE_STALE_NS);
+    if (t >= atomic_load_explicit(&g_sense_next, memory_order_relaxed) && pending == at_end) {
+        const int others = read_others(workers, sleepers);
+        int64_t next = t + EST__SENSE_PERIOD_NS;
+        if (others >= 0 && !pending) {
+            g_sense_first = others;
+            g_sense_first_t = t;
+            atomic_store_explicit(&g_sense_pending, 1, memory_order_relaxed);
+            next = t + EST__SENSE_GAP_NS;
+        } else {
+            if (others >= 0) {
+                const int sample = others < g_sense_first ? others : g_sense_first;
+                int avg = atomic_load_explicit(&g_busy_others, memory_order_relaxed);
+                avg = est__sense_fold(avg, sample, t - g_sense_last_t);
+                atomic_store_explicit(&g_busy_others, avg, memory_order_relaxed);
+                g_sense_last_t = t;
+            }
+            g_sense_first = -1;
+            atomic_store_explicit(&g_sense_pending, 0, memory_order_relaxed);
+        }
+        atomic_store_explicit(&g_sense_next, next, memory_order_relaxed);
+    }
+    pthread_mutex_unlock(&g_sense_mu);
 }
 
 /* Workers of a pool with `workers` workers, `sleepers` of them asleep, that may help a
  * split run now (0: run inline). */
 static int helpers_allowed(int workers, int sleepers) {
-    pthread_once(&g_load_once, open_load);
-    if (g_load_fd < 0) return workers;
-    const int64_t t = now_ns();
-    if (t >= atomic_load_explicit(&g_sense_next, memory_order_relaxed)) {
-        atomic_store_explicit(&g_sense_next, t + EST__SENSE_PERIOD_NS, memory_order_relaxed);
-        int a = read_running(), b = read_running();
-        int running = a < b ? a : b;
-        int others = running < 0 ? 0 : running - (1 + workers - sleepers);
-        if (others < 0) others = 0;
-        int avg = atomic_load_explicit(&g_busy_others, memory_order_relaxed);
-        avg += (others * 256 - avg) / 8;
-        atomic_store_explicit(&g_busy_others, avg, memory_order_relaxed);
-    }
+    sense(0, workers, sleepers);
+    if (g_load_fd < 0 && atomic_load(&g_load_reader) == NULL) return workers;
     const int avg = atomic_load_explicit(&g_busy_others, memory_order_relaxed);
     return est__helpers_policy(g_online_cpus, workers, (avg + 128) / 256);
 }
 
-static int pool_helpers_allowed(est_threadpool *pool) {
-    return helpers_allowed(pool->num_workers,
-                           atomic_load_explicit(&pool->sleepers, memory_order_relaxed));
+static int pool_sleepers(est_threadpool *pool) {
+    return atomic_load_explicit(&pool->sleepers, memory_order_relaxed);
+}
+
+/* A kernel run that took no split run of the default pool (one task, or inline) has
+ * ended: the end read of a pending sample, if due. While load sensing keeps kernels
+ * inline they plan the one-thread split and run one task, so these ends are what
+ * completes the samples that let the workers help again. */
+static void sense_after_inline_run(void) {
+    if (!atomic_load_explicit(&g_sense_pending, memory_order_relaxed) ||
+        now_ns() < atomic_load_explicit(&g_sense_next, memory_order_relaxed))
+        return;
+    registry_lock();
+    const int workers = g_pool != NULL ? g_pool->num_workers : -1;
+    const int sleepers = g_pool != NULL ? pool_sleepers(g_pool) : 0;
+    pthread_mutex_unlock(&g_mu);
+    if (workers >= 0) sense(1, workers, sleepers);
 }
 
 void est_parallel_for(int64_t n_tasks, est_task_fn fn, void *ctx) {
@@ -600,12 +674,15 @@ void est_parallel_for(int64_t n_tasks, est_task_fn fn, void *ctx) {
         if (pool != NULL) g_users++;
         pthread_mutex_unlock(&g_mu);
         pthread_once(&g_guard_once, read_guard_env);
-        const int helpers = pool == NULL ? 0 : (g_guard_on ? pool_helpers_allowed(pool) : pool->num_workers);
+        const int helpers = pool == NULL ? 0
+                            : g_guard_on ? helpers_allowed(pool->num_workers, pool_sleepers(pool))
+                                         : pool->num_workers;
         if (pool != NULL && helpers > 0) {
             est__run_stats stats;
             const int fresh = atomic_exchange_explicit(&g_pool_fresh, 0, memory_order_relaxed);
             const uint64_t warmups = atomic_load_explicit(&g_warmups, memory_order_relaxed);
             pool_run(pool, n_tasks, fn, ctx, helpers, &stats);
+            if (g_guard_on) sense(1, pool->num_workers, pool_sleepers(pool));
             const int evidence =
                 !fresh && atomic_load_explicit(&g_warmups, memory_order_relaxed) == warmups;
             int64_t backoff = atomic_load_explicit(&g_backoff, memory_order_relaxed);
@@ -625,4 +702,5 @@ void est_parallel_for(int64_t n_tasks, est_task_fn fn, void *ctx) {
         }
     }
     for (int64_t i = 0; i < n_tasks; i++) fn(ctx, i);
+    sense_after_inline_run();
 }

@@ -66,10 +66,13 @@
  * two such runs in a row (the pool's first, then a worker's first implicit GEMM)
  * counted as two losses: the second set a 126-997 ms inline period, and the
  * tutorial CNN's first 16-18 steps ran on one thread (56-60 ms instead of 29-31).
- * Load sensing (default pool only) acts before the loss: every 1 ms at most a split
- * run counts the machine's runnable threads (/proc/loadavg) into a moving average of
- * the threads that are not the pool's, and only as many workers help as there are
- * CPUs those leave idle on average (est__helpers_policy); with
+ * Load sensing (default pool only) acts before the loss: every 1 ms at most, the
+ * machine's runnable threads that are not the pool's (/proc/loadavg) are read as a
+ * split run starts and again as a run ends at least 250 us later; the smaller count
+ * goes into a moving average that forgets by elapsed time (est__sense_fold), so a
+ * thread of this process that runs in bursts as kernels start (an input pipeline's
+ * refill) does not count and a process that spins does; only as many workers help
+ * as there are CPUs those others leave idle on average (est__helpers_policy); with
  * none left the run, and the split of the kernels planned meanwhile
  * (est_split_count), is the one-thread one. A 2-CPU machine with another process
  * spinning runs the tutorial CNN step in 74.5 ms on 2 threads against 74.6 ms on
@@ -157,6 +160,11 @@ void est__pool_note_warmup(void);
  * allowed): the guard's state, for tests. */
 int64_t est__guard_inline_ns(void);
 
+/* Tests only: load sensing reads `reader()` instead of /proc/loadavg: the runnable
+ * threads that are not the pool's (< 0: unknown). NULL restores /proc/loadavg. Set it
+ * before the runs it is meant for; not for concurrent use with running kernels. */
+void est__set_load_reader(int (*reader)(void));
+
 /* What one split run measured: its tasks, how many the caller ran, their total
  * duration and the whole run's duration (nanoseconds). */
 typedef struct est__run_stats {
@@ -211,6 +219,21 @@ static inline int est__helpers_policy(int online_cpus, int workers, int others) 
     int allowed = online_cpus - 1 - (others > 0 ? others : 0);
     if (allowed > workers) allowed = workers;
     return allowed < 0 ? 0 : allowed;
+}
+
+/* Load sensing's moving average (est_parallel_for): `avg` (runnable threads not of the
+ * pool, in 1/256ths) after a new `sample` (threads) taken `dt_ns` after the previous
+ * one. The weight of the past decays with time, not with the number of samples: 7/8
+ * per whole millisecond elapsed (at least one, at most 32), so the average forgets at
+ * the same pace (about 10 ms) whether kernels are short and samples come every 1 ms
+ * or a conv's kernels take milliseconds each and samples come every 20. */
+static inline int est__sense_fold(int avg, int sample, int64_t dt_ns) {
+    int64_t ms = dt_ns / 1000000;
+    if (ms < 1) ms = 1;
+    if (ms > 32) ms = 32;
+    int keep = 256; /* of 256 */
+    for (int64_t i = 0; i < ms; i++) keep -= keep / 8;
+    return (int)(((int64_t)avg * keep + (int64_t)sample * 256 * (256 - keep)) / 256);
 }
 
 /* Tasks per compute thread a kernel splits into at most. More tasks than threads

@@ -159,6 +159,18 @@ static void test_helpers_policy(void) {
     CHECK(est__helpers_policy(4, 3, -2) == 3); /* a miscount below 0 is 0 */
 }
 
+/* Load sensing's moving average forgets by elapsed time: 7/8 a millisecond. */
+static void test_sense_fold(void) {
+    CHECK(est__sense_fold(0, 1, 1000000) == 32);    /* 1 ms: 1/8 of the new sample */
+    CHECK(est__sense_fold(0, 1, 10000) == 32);      /* under 1 ms counts as 1 ms */
+    CHECK(est__sense_fold(256, 0, 1000000) == 224);
+    CHECK(est__sense_fold(0, 1, 2000000) == 60);    /* 256 - 196 */
+    CHECK(est__sense_fold(256, 0, 6000000) < 128);  /* a spinner gone 6 ms: help again */
+    CHECK(est__sense_fold(0, 1, 20000000) > 230);   /* one sample 20 ms after the last */
+    CHECK(est__sense_fold(0, 1, (int64_t)1 << 62) == est__sense_fold(0, 1, 32000000));
+    CHECK(est__sense_fold(512, 2, 1000000) == 512); /* steady */
+}
+
 /* Owner ranges (est_threadpool.c, est_job): with T threads and n tasks, range s is
  * [s * n / T, (s + 1) * n / T); its owner (the caller for range 0) runs it front to
  * back, and a thread with nothing left of its own takes tasks from the back of
@@ -229,6 +241,7 @@ int main(void) {
      * sensing (other jobs on this machine must not change them). */
     setenv("ESTCORE_CONTENTION_GUARD", "0", 1);
     test_helpers_policy();
+    test_sense_fold();
     test_guard_policy();
     test_many_tasks(1);
     test_many_tasks(2);

@@ -1,0 +1,124 @@
+/* test_load_sensing.c -- load sensing of the default pool (est_threadpool.h), guard on.
+ *
+ * With a scripted reading (est__set_load_reader): a thread that is runnable as each
+ * kernel starts but not as it ends (an input pipeline's thread refilling the batch a
+ * step has just taken) does not hold the workers back; one runnable at every read (a
+ * process spinning) does; once it stops, the workers help again within milliseconds.
+ * Before, every sample was read as a run started, so the first case held the workers
+ * back in every step.
+ * With /proc/loadavg: processes that keep every other CPU busy hold the workers back.
+ *
+ * A "step" is one split run of 8 tasks of ~125 us of spinning each (~0.5 ms on two
+ * threads, ~1 ms inline), then a 50 us pause. Whether the workers help is read from
+ * est_split_count, which plans with the threads a split run would use now. */
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "est_test.h"
+
+static int64_t mono_ns(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+static void spin_ns(int64_t ns) {
+    const int64_t end = mono_ns() + ns;
+    while (mono_ns() < end) {
+    }
+}
+
+/* The scripted reading: a thread runnable from just before a step's run until its first
+ * task starts (bursty), at every read (spinning), or never. */
+enum { NONE, BURSTY, SPINNING };
+static _Atomic int g_mode;
+static _Atomic int g_in_burst;
+
+static int scripted_reader(void) {
+    switch (atomic_load(&g_mode)) {
+    case BURSTY: return atomic_load(&g_in_burst);
+    case SPINNING: return 1;
+    default: return 0;
+    }
+}
+
+static void spin_task(void *ctx, int64_t i) {
+    (void)ctx;
+    (void)i;
+    atomic_store(&g_in_burst, 0);
+    spin_ns(125000);
+}
+
+/* Runs steps for `ms` milliseconds; returns the share, in percent, of the steps of the
+ * second half whose run was planned inline (by load sensing alone unless `any`: also
+ * in an inline period of the contention guard). */
+static int steps_held_back(int ms, int any) {
+    const int64_t end = mono_ns() + (int64_t)ms * 1000000, half = mono_ns() + (int64_t)ms * 500000;
+    int steps = 0, held = 0;
+    while (mono_ns() < end) {
+        atomic_store(&g_in_burst, 1);
+        /* a scripted case leaves out the guard's inline periods (a worker preempted by
+         * something else on this machine) */
+        const int inline_run =
+            est_split_count(1 << 20, 1, 1) == 1 && (any || est__guard_inline_ns() == 0);
+        est_parallel_for(8, spin_task, NULL);
+        if (mono_ns() > half) {
+            steps++;
+            held += inline_run;
+        }
+        spin_ns(50000);
+    }
+    return steps > 0 ? 100 * held / steps : 100;
+}
+
+int main(void) {
+    CHECK_OK(est_set_num_threads(2));
+    est__set_load_reader(scripted_reader);
+    atomic_store(&g_mode, NONE);
+    CHECK(steps_held_back(100, 0) <= 5);
+    atomic_store(&g_mode, BURSTY);
+    const int bursty = steps_held_back(200, 0);
+    CHECK(bursty <= 5);
+    atomic_store(&g_mode, SPINNING);
+    const int spinning = steps_held_back(200, 0);
+    CHECK(spinning >= 95);
+    /* back within 10 ms: the steps of the second half of 40 ms all split */
+    atomic_store(&g_mode, NONE);
+    const int after = steps_held_back(40, 0);
+    CHECK(after <= 5);
+    if (bursty > 5 || spinning < 95 || after > 5)
+        fprintf(stderr, "scripted: bursty %d%%, spinning %d%%, after %d%% of the steps "
+                        "held back\n", bursty, spinning, after);
+    est__set_load_reader(NULL);
+
+    /* /proc/loadavg: processes that keep every CPU but this one busy. */
+    const long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    if (cpus < 2) {
+        fprintf(stderr, "test_load_sensing: SKIPPED in part: one CPU\n");
+        return est_test_finish("test_load_sensing");
+    }
+    pid_t kids[64];
+    int n_kids = 0;
+    for (long i = 0; i < cpus - 1 && i < 64; i++) {
+        pid_t pid = fork();
+        CHECK(pid >= 0);
+        if (pid == 0) {
+            volatile unsigned long x = 0;
+            for (;;) x++;
+        }
+        if (pid > 0) kids[n_kids++] = pid;
+    }
+    atomic_store(&g_mode, NONE);
+    const int busy = steps_held_back(300, 1);
+    for (int i = 0; i < n_kids; i++) {
+        kill(kids[i], SIGKILL);
+        waitpid(kids[i], NULL, 0);
+    }
+    if (busy < 80) fprintf(stderr, "spinning processes: %d%% of the steps held back\n", busy);
+    CHECK(busy >= 80);
+    return est_test_finish("test_load_sensing");
+}
