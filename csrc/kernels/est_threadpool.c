@@ -532,7 +532,12 @@ int64_t est_split_count(int64_t work, int64_t min_work, int per_thread) {
  * taken at the same moment of each step) it held the workers back in 9-10% of the MLP
  * step's split runs and made the Estimator's step with numpy_input_fn 1.17-1.25 ms on
  * average (0.98 with sensing off; 1.00-1.05 with the two reads); its burst (about
- * 80 us) is over when a kernel 250 us later ends. The forgetting is by time because a sample needs a run's end: with the
+ * 80 us) is over when a kernel 250 us later ends. A longer burst is not: evaluate's
+ * batches of 1,000 rows (3 MB) are copied while a 2 ms kernel runs, the copy was seen
+ * at both reads in a third of the samples, and a third of the batches ran inline
+ * (5.5 ms instead of 3.1). So this process's own stream workers report their bursts
+ * (est_note_own_burst) and are not counted at all; the two reads remain for bursty
+ * threads that do not report. The forgetting is by time because a sample needs a run's end: with the
  * CNN's kernels of several ms each, samples came every 15-25 ms, and an average that
  * forgot 1/8 a sample kept the workers back for 2-3 steps after a spinner stopped.
  * Why load sensing at all: a worker that shares its core with a busy thread is
@@ -560,6 +565,12 @@ void est__set_load_reader(int (*reader)(void)) {
     atomic_store(&g_load_reader, reader);
 }
 
+static _Atomic int g_own_bursts; /* est_note_own_burst: this process's bursty threads at work */
+
+void est_note_own_burst(int delta) {
+    atomic_fetch_add_explicit(&g_own_bursts, delta, memory_order_relaxed);
+}
+
 static void open_load(void) {
     g_load_fd = open("/proc/loadavg", O_RDONLY | O_CLOEXEC);
     long c = sysconf(_SC_NPROCESSORS_ONLN);
@@ -567,7 +578,8 @@ static void open_load(void) {
 }
 
 /* Runnable threads on the machine now that are not the pool's (the caller and its
- * `workers` less the `sleepers`), or -1 when unknown. */
+ * `workers` less the `sleepers`) nor this process's bursty threads at work
+ * (est_note_own_burst), or -1 when unknown. */
 static int read_others(int workers, int sleepers) {
     int (*reader)(void) = atomic_load(&g_load_reader);
     if (reader != NULL) {
@@ -587,7 +599,8 @@ static int read_others(int workers, int sleepers) {
     if (*p < '0' || *p > '9') return -1;
     long v = strtol(p, NULL, 10);
     if (v < 0 || v >= 1000000) return -1;
-    long others = v - (1 + workers - sleepers);
+    long others = v - (1 + workers - sleepers) -
+                  atomic_load_explicit(&g_own_bursts, memory_order_relaxed);
     return others < 0 ? 0 : (int)others;
 }
 

@@ -250,6 +250,12 @@ static int should_wake_consumer_locked(est_stream *s) {
     return run >= s->wake_batch;
 }
 
+static _Atomic(est_burst_fn) g_burst_hook; /* est_stream_set_burst_hook */
+
+void est_stream_set_burst_hook(est_burst_fn hook) {
+    atomic_store(&g_burst_hook, hook);
+}
+
 static void *worker_main(void *arg) {
     worker *w = arg;
     est_stream *s = w->s;
@@ -284,6 +290,8 @@ static void *worker_main(void *arg) {
             wake_consumer = 0;
         }
 
+        est_burst_fn burst = atomic_load_explicit(&g_burst_hook, memory_order_relaxed);
+        if (burst != NULL) burst(1);
         est_status st = EST_OK;
         uint64_t rows = 0;
         if (slab == NULL) {
@@ -301,6 +309,7 @@ static void *worker_main(void *arg) {
         }
         if (st == EST_OK)
             st = fill_batch(s, w, k, slab, &rows, msg, sizeof msg);
+        if (burst != NULL) burst(-1);
 
         lock(s);
         if (slab == NULL) {

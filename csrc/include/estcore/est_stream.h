@@ -222,6 +222,15 @@ char *est_slab_data(est_slab *slab);
  * est_stream_close/destroy and from any thread. Cost: one lock/unlock. */
 void est_slab_release(est_slab *slab);
 
+/* Process-wide: a function every stream worker calls with +1 as it starts filling a
+ * batch and with -1 when it is done (NULL, the default: none). It lets the kernels'
+ * thread pool tell this process's own input work from other load (est_note_own_burst
+ * in est_threadpool.h, a separate library: the Python seam passes the pointer). Set it
+ * before streams start or while none runs; the hook must be lock-free and must not
+ * call back into the stream. */
+typedef void (*est_burst_fn)(int delta);
+void est_stream_set_burst_hook(est_burst_fn hook);
+
 /* Benchmark reference ("physical limit"): copy num_idx rows of a C-contiguous
  * [*, row_bytes] array, in the order idx gives, batch_size rows at a time into
  * one reused buffer per thread; thread t does batches t, t + T, ...

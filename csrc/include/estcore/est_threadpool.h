@@ -143,6 +143,15 @@ int est_get_num_threads(void);
  * wrong). Thread-safe; do not call from inside a task (kernels never nest). */
 void est_parallel_for(int64_t n_tasks, est_task_fn fn, void *ctx);
 
+/* A thread of this process that is not a pool's and works in bursts (an input
+ * pipeline's worker filling the next batch) says when a burst starts (delta +1) and
+ * ends (-1). Load sensing (above) does not count such threads as other load: they
+ * are this process's own work, runnable whenever a step has just taken a batch, and
+ * the contention guard still sees what they cost. Lock-free (one atomic add), any
+ * thread; calls must pair up. The input pipeline reaches it through
+ * est_stream_set_burst_hook (est_stream.h), wired by the Python seam. */
+void est_note_own_burst(int delta);
+
 /* ---- contention guard policy (internal; a pure function, unit-tested) ---------- */
 
 #define EST__GUARD_MIN_NS ((int64_t)1000000)    /* first inline period: 1 ms */
@@ -224,13 +233,15 @@ static inline int est__helpers_policy(int online_cpus, int workers, int others) 
 /* Load sensing's moving average (est_parallel_for): `avg` (runnable threads not of the
  * pool, in 1/256ths) after a new `sample` (threads) taken `dt_ns` after the previous
  * one. The weight of the past decays with time, not with the number of samples: 7/8
- * per whole millisecond elapsed (at least one, at most 32), so the average forgets at
- * the same pace (about 10 ms) whether kernels are short and samples come every 1 ms
- * or a conv's kernels take milliseconds each and samples come every 20. */
+ * per whole millisecond elapsed, at least one and at most four. So the average forgets
+ * at about the same pace whether kernels are short and samples come every 1 ms or a
+ * conv's kernels take milliseconds each and samples come every 20 (two samples then
+ * take a spinner that stopped out of it), and no single sample, however late, moves
+ * it by more than 41% (two in a row are needed to cross 0.5). */
 static inline int est__sense_fold(int avg, int sample, int64_t dt_ns) {
     int64_t ms = dt_ns / 1000000;
     if (ms < 1) ms = 1;
-    if (ms > 32) ms = 32;
+    if (ms > 4) ms = 4;
     int keep = 256; /* of 256 */
     for (int64_t i = 0; i < ms; i++) keep -= keep / 8;
     return (int)(((int64_t)avg * keep + (int64_t)sample * 256 * (256 - keep)) / 256);

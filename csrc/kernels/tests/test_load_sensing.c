@@ -6,7 +6,9 @@
  * process spinning) does; once it stops, the workers help again within milliseconds.
  * Before, every sample was read as a run started, so the first case held the workers
  * back in every step.
- * With /proc/loadavg: processes that keep every other CPU busy hold the workers back.
+ * With /proc/loadavg: a thread of this process that spins holds the workers back,
+ * unless it reported its burst (est_note_own_burst); processes that keep every other
+ * CPU busy hold them back.
  *
  * A "step" is one split run of 8 tasks of ~125 us of spinning each (~0.5 ms on two
  * threads, ~1 ms inline), then a 50 us pause. Whether the workers help is read from
@@ -53,6 +55,21 @@ static void spin_task(void *ctx, int64_t i) {
     spin_ns(125000);
 }
 
+/* A thread of this process spinning until `stop`, inside a reported burst if `note`. */
+typedef struct {
+    _Atomic int stop;
+    int note;
+} spinner_arg;
+
+static void *spinner_main(void *p) {
+    spinner_arg *a = p;
+    if (a->note) est_note_own_burst(1);
+    while (!atomic_load_explicit(&a->stop, memory_order_relaxed)) {
+    }
+    if (a->note) est_note_own_burst(-1);
+    return NULL;
+}
+
 /* Runs steps for `ms` milliseconds; returns the share, in percent, of the steps of the
  * second half whose run was planned inline (by load sensing alone unless `any`: also
  * in an inline period of the contention guard). */
@@ -95,12 +112,41 @@ int main(void) {
                         "held back\n", bursty, spinning, after);
     est__set_load_reader(NULL);
 
-    /* /proc/loadavg: processes that keep every CPU but this one busy. */
+    /* /proc/loadavg from here on. */
     const long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     if (cpus < 2) {
         fprintf(stderr, "test_load_sensing: SKIPPED in part: one CPU\n");
         return est_test_finish("test_load_sensing");
     }
+
+    /* A thread of this process that spins is load, unless it reported the burst
+     * (est_note_own_burst, as the input pipeline's workers do); checked on a 2-CPU
+     * machine, where one spinning thread is all the load there is room for, and only
+     * when the steps alone are not held back (other processes keep the CPUs busy). */
+    const int quiet = steps_held_back(200, 0);
+    if (cpus != 2 || quiet > 5) {
+        fprintf(stderr, "test_load_sensing: SKIPPED in part: own bursts (%ld CPUs, %d%% of "
+                        "the steps alone held back)\n", cpus, quiet);
+    } else {
+        spinner_arg sp = {0, 1};
+        pthread_t t;
+        CHECK(pthread_create(&t, NULL, spinner_main, &sp) == 0);
+        const int noted = steps_held_back(300, 0);
+        atomic_store(&sp.stop, 1);
+        CHECK(pthread_join(t, NULL) == 0);
+        sp = (spinner_arg){0, 0};
+        CHECK(pthread_create(&t, NULL, spinner_main, &sp) == 0);
+        const int unnoted = steps_held_back(300, 0);
+        atomic_store(&sp.stop, 1);
+        CHECK(pthread_join(t, NULL) == 0);
+        if (noted > 20 || unnoted < 80)
+            fprintf(stderr, "a spinning thread: %d%% of the steps held back with its burst "
+                            "noted, %d%% without\n", noted, unnoted);
+        CHECK(noted <= 20);
+        CHECK(unnoted >= 80);
+    }
+
+    /* Processes that keep every CPU but this one busy. */
     pid_t kids[64];
     int n_kids = 0;
     for (long i = 0; i < cpus - 1 && i < 64; i++) {

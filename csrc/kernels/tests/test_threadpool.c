@@ -165,9 +165,13 @@ static void test_sense_fold(void) {
     CHECK(est__sense_fold(0, 1, 10000) == 32);      /* under 1 ms counts as 1 ms */
     CHECK(est__sense_fold(256, 0, 1000000) == 224);
     CHECK(est__sense_fold(0, 1, 2000000) == 60);    /* 256 - 196 */
-    CHECK(est__sense_fold(256, 0, 6000000) < 128);  /* a spinner gone 6 ms: help again */
-    CHECK(est__sense_fold(0, 1, 20000000) > 230);   /* one sample 20 ms after the last */
-    CHECK(est__sense_fold(0, 1, (int64_t)1 << 62) == est__sense_fold(0, 1, 32000000));
+    CHECK(est__sense_fold(0, 1, 4000000) == 105);   /* 256 - 151 */
+    /* a late sample weighs as one 4 ms after the last: alone it does not cross 0.5 ... */
+    CHECK(est__sense_fold(0, 1, 20000000) == 105);
+    CHECK(est__sense_fold(0, 1, (int64_t)1 << 62) == 105);
+    /* ... two do, either way: a spinner seen, or gone (help again) */
+    CHECK(est__sense_fold(est__sense_fold(0, 1, 20000000), 1, 20000000) > 128);
+    CHECK(est__sense_fold(est__sense_fold(256, 0, 20000000), 0, 20000000) < 128);
     CHECK(est__sense_fold(512, 2, 1000000) == 512); /* steady */
 }
 

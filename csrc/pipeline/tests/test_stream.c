@@ -1,8 +1,9 @@
 /* test_stream.c -- the threaded stream: exact batch content and order for any
  * thread count, bounded window, close wakes a blocked consumer, shutdown while
  * workers are mid-batch, slabs outliving the stream, error propagation,
- * strided columns, resume and shards. */
+ * strided columns, resume and shards, the burst hook. */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <time.h>
 
@@ -433,8 +434,38 @@ static void test_explicit_order(void) {
     free(c.data);
 }
 
+/* The burst hook: every batch a worker fills is one +1 then one -1, in that order. */
+static _Atomic int g_bursts_open, g_bursts_started, g_bursts_negative;
+
+static void count_burst(int delta) {
+    if (delta > 0) atomic_fetch_add(&g_bursts_started, 1);
+    if (atomic_fetch_add(&g_bursts_open, delta) + delta < 0) atomic_store(&g_bursts_negative, 1);
+}
+
+static void test_burst_hook(void) {
+    ids c;
+    ids_init(&c, 1000);
+    est_stream_set_burst_hook(count_burst);
+    est_stream_config cfg;
+    est_stream_config_default(&cfg);
+    cfg.num_rows = 1000;
+    cfg.batch_size = 10;
+    cfg.num_epochs = 2;
+    cfg.num_threads = 3;
+    est_stream *s;
+    CHECK_EQ(est_stream_create(&cfg, &c.col, 1, &s), EST_OK);
+    CHECK_EQ(drain_and_check(&cfg, s), 2000);
+    est_stream_destroy(s);
+    est_stream_set_burst_hook(NULL);
+    CHECK_EQ(atomic_load(&g_bursts_started), 200);
+    CHECK_EQ(atomic_load(&g_bursts_open), 0);
+    CHECK_EQ(atomic_load(&g_bursts_negative), 0);
+    free(c.data);
+}
+
 int main(void) {
     RUN(test_order_any_threads);
+    RUN(test_burst_hook);
     RUN(test_resume_and_shards);
     RUN(test_window_bounded);
     RUN(test_close_wakes_consumer);

@@ -9,6 +9,7 @@ cdef extern from "estcore/est_threadpool.h" nogil:
     int EST_MAX_THREADS
     est_status est_set_num_threads(int num_threads)
     int est_get_num_threads()
+    void est_note_own_burst(int delta)
 
 cdef extern from "estcore/est_blas.h" nogil:
     ctypedef enum est_isa:

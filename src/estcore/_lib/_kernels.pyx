@@ -86,6 +86,7 @@ try:
 except ImportError:  # numpy < 2
     from numpy import byte_bounds as _np_byte_bounds
 
+from cpython.pycapsule cimport PyCapsule_New
 from libc.stdint cimport int64_t, uintptr_t
 from libc.stdlib cimport free, malloc, realloc
 from libc.string cimport memcmp, memset

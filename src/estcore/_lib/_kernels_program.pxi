@@ -540,6 +540,13 @@ def get_num_threads() -> int:
     return est_get_num_threads()
 
 
+def _own_burst_hook():
+    """``est_note_own_burst`` as a capsule (name ``"estcore.est_burst_fn"``), for
+    ``_pipeline._set_burst_hook``: the input pipeline's workers report their bursts to
+    this module's thread pool, whose load sensing then leaves them out (est_threadpool.h)."""
+    return PyCapsule_New(<void *>est_note_own_burst, b"estcore.est_burst_fn", NULL)
+
+
 # ---- GEMM instruction set ----------------------------------------------------------------
 
 def gemm_isas() -> tuple:

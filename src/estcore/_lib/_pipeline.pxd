@@ -62,6 +62,8 @@ cdef extern from "estcore/est_stream.h" nogil:
                                uint64_t *batch_index, uint64_t *rows)
     est_status est_stream_close(est_stream *s)
     void est_stream_destroy(est_stream *s)
+    ctypedef void (*est_burst_fn)(int delta)
+    void est_stream_set_burst_hook(est_burst_fn hook)
     uint64_t est_stream_position(est_stream *s)
     void est_stream_error(est_stream *s, char *buf, size_t len)
     size_t est_stream_column_offset(const est_stream *s, int c)

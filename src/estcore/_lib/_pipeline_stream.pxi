@@ -14,6 +14,16 @@ MAX_THREADS = EST_STREAM_MAX_THREADS
 MAX_DIMS = EST_STREAM_MAX_DIMS
 
 
+def _set_burst_hook(hook) -> None:
+    """Have every stream worker report each batch it fills to ``hook``: a capsule named
+    ``"estcore.est_burst_fn"`` (``_kernels._own_burst_hook()``), or None for no report.
+    Called once by ``estcore._lib`` at import, before any stream starts."""
+    cdef void *fn = NULL
+    if hook is not None:
+        fn = PyCapsule_GetPointer(hook, b"estcore.est_burst_fn")  # raises on another capsule
+    est_stream_set_burst_hook(<est_burst_fn>fn)
+
+
 cdef class _BatchBuffer:
     """One batch slab exposed through the buffer protocol (bytes, writable).
 
