@@ -533,9 +533,9 @@ int64_t est_split_count(int64_t work, int64_t min_work, int per_thread) {
  * step's split runs and made the Estimator's step with numpy_input_fn 1.17-1.25 ms on
  * average (0.98 with sensing off; 1.00-1.05 with the two reads); its burst (about
  * 80 us) is over when a kernel 250 us later ends. A longer burst is not: evaluate's
- * batches of 1,000 rows (3 MB) are copied while a 2 ms kernel runs, the copy was seen
- * at both reads in a third of the samples, and a third of the batches ran inline
- * (5.5 ms instead of 3.1). So this process's own stream workers report their bursts
+ * batches of 1,000 rows (3 MB) are copied while a 2 ms kernel runs, the copy was often
+ * seen at both reads (the average stood at 0.5 or more after 27 of 123 samples), and
+ * 2-3 of the 10 batches of a call ran inline (5.2-5.7 ms instead of 3.1). So this process's own stream workers report their bursts
  * (est_note_own_burst) and are not counted at all; the two reads remain for bursty
  * threads that do not report. The forgetting is by time because a sample needs a run's end: with the
  * CNN's kernels of several ms each, samples came every 15-25 ms, and an average that
