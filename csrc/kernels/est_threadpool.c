@@ -424,6 +424,8 @@ static void read_guard_env(void) {
     g_guard_on = !(env != NULL && env[0] == '0' && env[1] == '\0');
 }
 
+static void sense_atfork_child(void);
+
 static void atfork_prepare(void) { pthread_mutex_lock(&g_mu); }
 static void atfork_parent(void) { pthread_mutex_unlock(&g_mu); }
 /* The child has only the forking thread: the old pool's workers do not exist there,
@@ -436,6 +438,7 @@ static void atfork_child(void) {
     g_users = 0;
     atomic_store_explicit(&g_serial_until, 0, memory_order_relaxed);
     atomic_store_explicit(&g_backoff, EST__GUARD_MIN_NS, memory_order_relaxed);
+    sense_atfork_child();
 }
 static void register_atfork(void) { pthread_atfork(atfork_prepare, atfork_parent, atfork_child); }
 
@@ -569,6 +572,16 @@ static _Atomic int g_own_bursts; /* est_note_own_burst: this process's bursty th
 
 void est_note_own_burst(int delta) {
     atomic_fetch_add_explicit(&g_own_bursts, delta, memory_order_relaxed);
+}
+
+/* The child of a fork: no stream worker of the parent is at work there, and a sample
+ * the parent was taking (g_sense_mu possibly held by another thread) is dropped. */
+static void sense_atfork_child(void) {
+    pthread_mutex_init(&g_sense_mu, NULL);
+    g_sense_first = -1;
+    atomic_store_explicit(&g_sense_pending, 0, memory_order_relaxed);
+    atomic_store_explicit(&g_sense_next, 0, memory_order_relaxed);
+    atomic_store_explicit(&g_own_bursts, 0, memory_order_relaxed);
 }
 
 static void open_load(void) {
