@@ -47,10 +47,10 @@ def _worker(feed: str, steps: int, warmup: int, evals: int) -> dict:
     import numpy as np
 
     import estcore.compat.v1 as tf
-    from bench_vs_tf import _data, _model_fn
+    from bench_vs_tf import make_data, model_fn_for
 
-    x, y = _data("mlp", 4096, 0)
-    xe, ye = _data("mlp", 10_000, 1)
+    x, y = make_data("mlp", 4096, 0)
+    xe, ye = make_data("mlp", 10_000, 1)
     if feed.startswith("numpy_input_fn"):
         train_input = tf.estimator.inputs.numpy_input_fn(
             {"x": x}, y, batch_size=BATCH, num_epochs=None, shuffle=True)
@@ -73,7 +73,7 @@ def _worker(feed: str, steps: int, warmup: int, evals: int) -> dict:
             stamps.append(time.perf_counter())
 
     with tempfile.TemporaryDirectory() as model_dir:
-        est = tf.estimator.Estimator(_model_fn(tf, "mlp"), model_dir=model_dir)
+        est = tf.estimator.Estimator(model_fn_for(tf, "mlp"), model_dir=model_dir)
         est.train(train_input, steps=steps, hooks=[Stamp()])
         gaps = np.diff(stamps[warmup:])
         evals_s = []

@@ -64,7 +64,9 @@ TIMEOUT_S = 1200
 
 # ---- the program (runs inside a worker process, under either framework) -------------
 
-def _model_fn(tf, kind):
+def model_fn_for(tf, kind):
+    """The model_fn of program ``kind`` written against ``tf`` (either framework's v1 API;
+    also used by ``bench_input_feeds.py``)."""
     sys.path.insert(0, HERE)
     from tutorial_steps import tutorial_model
 
@@ -79,7 +81,8 @@ def _model_fn(tf, kind):
     return model_fn
 
 
-def _data(kind, n, seed):
+def make_data(kind, n, seed):
+    """``n`` random examples of program ``kind``: float32 features, int32 labels in 0..9."""
     import numpy as np
     rng = np.random.default_rng(seed)
     shape = (n, 784) if kind == "mlp" else (n, 28, 28, 1)
@@ -99,8 +102,8 @@ def _worker(framework, kind, steps, warmup, evals, feed="dataset"):
         import estcore.compat.v1 as tf
     t_import = time.perf_counter() - t_import
     batch = 128 if kind == "mlp" else 100
-    x, y = _data(kind, N_DATA, 0)
-    xe, ye = _data(kind, N_EVAL, 1)
+    x, y = make_data(kind, N_DATA, 0)
+    xe, ye = make_data(kind, N_EVAL, 1)
 
     if feed == "numpy_input_fn":
         train_input = tf.estimator.inputs.numpy_input_fn(
@@ -122,7 +125,7 @@ def _worker(framework, kind, steps, warmup, evals, feed="dataset"):
             stamps.append(time.perf_counter())
 
     with tempfile.TemporaryDirectory() as model_dir:
-        est = tf.estimator.Estimator(_model_fn(tf, kind), model_dir=model_dir)
+        est = tf.estimator.Estimator(model_fn_for(tf, kind), model_dir=model_dir)
         est.train(train_input, steps=steps, hooks=[Stamp()])
         span = stamps[-1] - stamps[warmup - 1]
         train_rate = (len(stamps) - warmup) * batch / span

@@ -3,6 +3,8 @@
  *
  * Lock order: g_mu (the default-pool registry) may be held while a pool's `mu` is
  * taken (destroy joins workers); never the reverse. Tasks run with no lock held.
+ * g_sense_mu (load sensing's sample in progress) is a leaf, only ever trylocked, never
+ * held with g_mu or a pool's `mu`.
  * Lock-free reads: `posted` (a worker spinning for work) and a job's `pending` (its
  * caller spinning for the workers' tasks); every write of either happens under `mu`.
  */
@@ -519,37 +521,41 @@ int64_t est_split_count(int64_t work, int64_t min_work, int per_thread) {
 }
 
 /* ---- load sensing (default pool) ----------------------------------------------------
- * Every EST__SENSE_PERIOD_NS at most, split runs take one sample of the threads that
- * keep the machine busy besides this pool: the number of runnable threads of the whole
- * machine (/proc/loadavg's fourth field) less this pool's own (the caller and the
- * workers not asleep), read twice and the smaller count kept: once as a split run
- * starts, once as a later one (or the same one) ends, at least EST__SENSE_GAP_NS after.
- * The samples fold into a moving average that forgets 1/8 a millisecond
- * (est__sense_fold: about 10 ms of history, however far apart the samples), and
- * only as many workers help as there are CPUs the others leave idle on average: none
- * while another process keeps the only other core of a 2-CPU machine busy (it is
- * runnable at both reads), all while other threads run in bursts.
+ * Every EST__SENSE_PERIOD_NS at most, one sample of the threads that keep the machine
+ * busy besides this pool: the number of runnable threads of the whole machine
+ * (/proc/loadavg's fourth field) less this pool's own (the caller and the workers not
+ * asleep) and less this process's stream workers at work (est_note_own_burst), read
+ * twice and the smaller count kept: once as a split run starts, once as a run (the
+ * same one, a later one, or an inline one) ends at least EST__SENSE_GAP_NS after. When
+ * no run ends for EST__SENSE_STALE_NS (kernels that never reach est_parallel_for), the
+ * next start completes the sample instead. The samples fold into a moving average
+ * (est__sense_fold: 7/8 kept a millisecond, at most 4 ms counted a sample), and only
+ * as many workers help as there are CPUs the others leave idle on average: none while
+ * another process keeps the only other core of a 2-CPU machine busy (it is runnable at
+ * both reads), all while other threads run in bursts.
  * Why two reads, at a start and at an end: an input pipeline's thread refills the batch
  * the step has just taken, so it is runnable when the step's first kernel starts and
  * samples. Counted at that one instant (even averaged over many samples: they were
  * taken at the same moment of each step) it held the workers back in 9-10% of the MLP
  * step's split runs and made the Estimator's step with numpy_input_fn 1.17-1.25 ms on
  * average (0.98 with sensing off; 1.00-1.05 with the two reads); its burst (about
- * 80 us) is over when a kernel 250 us later ends. A longer burst is not: evaluate's
- * batches of 1,000 rows (3 MB) are copied while a 2 ms kernel runs, the copy was often
- * seen at both reads (the average stood at 0.5 or more after 27 of 123 samples), and
- * 2-3 of the 10 batches of a call ran inline (5.2-5.7 ms instead of 3.1). So this process's own stream workers report their bursts
- * (est_note_own_burst) and are not counted at all; the two reads remain for bursty
- * threads that do not report. The forgetting is by time because a sample needs a run's end: with the
- * CNN's kernels of several ms each, samples came every 15-25 ms, and an average that
- * forgot 1/8 a sample kept the workers back for 2-3 steps after a spinner stopped.
+ * 80 us) is over when a kernel 250 us later ends.
+ * Why the stream's workers are left out: a longer burst spans both reads. Evaluate's
+ * batches of 1,000 rows (3 MB) are copied while a 2 ms kernel runs; the average stood
+ * at 0.5 or more after 27 of 123 samples, and 2-3 of the 10 batches of a call ran
+ * inline (5.2-5.7 ms instead of 3.1). The two reads remain for bursty threads that do
+ * not report. A worker inside a burst but blocked (a page fault on a memory-mapped
+ * source) is subtracted all the same, hiding one other thread for that moment.
+ * Why the average forgets by time: a sample needs a run's end, and with the CNN's
+ * kernels of several ms each samples came every 15-25 ms; an average that kept 7/8 a
+ * sample held the workers back for 2-3 steps after a spinner stopped.
  * Why load sensing at all: a worker that shares its core with a busy thread is
  * preempted for whole time slices while its caller waits for its task; the guard above
  * only notices that after it happened. Where /proc/loadavg cannot be read every worker
  * helps. Off with the guard (ESTCORE_CONTENTION_GUARD=0). */
 #define EST__SENSE_PERIOD_NS ((int64_t)1000000)
 #define EST__SENSE_GAP_NS ((int64_t)250000)
-#define EST__SENSE_STALE_NS ((int64_t)5000000) /* a start retakes a first read this old */
+#define EST__SENSE_STALE_NS ((int64_t)5000000) /* no run ended since the first read */
 static int g_load_fd = -1;
 static int g_online_cpus = 1;
 static pthread_once_t g_load_once = PTHREAD_ONCE_INIT;
@@ -571,6 +577,9 @@ void est__set_load_reader(int (*reader)(void)) {
 static _Atomic int g_own_bursts; /* est_note_own_burst: this process's bursty threads at work */
 
 void est_note_own_burst(int delta) {
+    /* the atfork handlers must be in place before a fork can copy a count in progress
+     * (a process may run streams before its first kernel) */
+    pthread_once(&g_atfork_once, register_atfork);
     atomic_fetch_add_explicit(&g_own_bursts, delta, memory_order_relaxed);
 }
 
@@ -582,6 +591,10 @@ static void sense_atfork_child(void) {
     atomic_store_explicit(&g_sense_pending, 0, memory_order_relaxed);
     atomic_store_explicit(&g_sense_next, 0, memory_order_relaxed);
     atomic_store_explicit(&g_own_bursts, 0, memory_order_relaxed);
+}
+
+int est__own_bursts(void) {
+    return atomic_load_explicit(&g_own_bursts, memory_order_relaxed);
 }
 
 static void open_load(void) {
@@ -597,7 +610,7 @@ static int read_others(int workers, int sleepers) {
     int (*reader)(void) = atomic_load(&g_load_reader);
     if (reader != NULL) {
         const int others = reader();
-        return others < 0 ? -1 : others;
+        return others < 0 ? -1 : others > 1000000 ? 1000000 : others;
     }
     if (g_load_fd < 0) return -1;
     char buf[160];
@@ -627,11 +640,12 @@ static void sense(int at_end, int workers, int sleepers) {
     if (t < atomic_load_explicit(&g_sense_next, memory_order_relaxed) ||
         pthread_mutex_trylock(&g_sense_mu) != 0)
         return;
-    /* a start takes the first read when none is pending (or the pending one is stale:
-     * no split run ended since), an end the second, however long its run took */
-    const int pending = g_sense_first >= 0 &&
-                        (at_end || t - g_sense_first_t <= EST__SENSE_STALE_NS);
-    if (t >= atomic_load_explicit(&g_sense_next, memory_order_relaxed) && pending == at_end) {
+    /* a start takes the first read when none is pending, an end the second (however long
+     * its run took), and so does a start when no run has ended for EST__SENSE_STALE_NS */
+    const int pending = g_sense_first >= 0;
+    const int completes = pending && (at_end || t - g_sense_first_t > EST__SENSE_STALE_NS);
+    if (t >= atomic_load_explicit(&g_sense_next, memory_order_relaxed) &&
+        (completes || (!pending && !at_end))) {
         const int others = read_others(workers, sleepers);
         int64_t next = t + EST__SENSE_PERIOD_NS;
         if (others >= 0 && !pending) {
@@ -671,16 +685,19 @@ static int pool_sleepers(est_threadpool *pool) {
 /* A kernel run that took no split run of the default pool (one task, or inline) has
  * ended: the end read of a pending sample, if due. While load sensing keeps kernels
  * inline they plan the one-thread split and run one task, so these ends are what
- * completes the samples that let the workers help again. */
+ * completes the samples that let the workers help again (kernels that never reach
+ * est_parallel_for, such as an unsplit GEMM, leave it to the stale rule in sense). */
 static void sense_after_inline_run(void) {
     if (!atomic_load_explicit(&g_sense_pending, memory_order_relaxed) ||
         now_ns() < atomic_load_explicit(&g_sense_next, memory_order_relaxed))
         return;
     registry_lock();
-    const int workers = g_pool != NULL ? g_pool->num_workers : -1;
-    const int sleepers = g_pool != NULL ? pool_sleepers(g_pool) : 0;
+    /* no pool (est_set_num_threads dropped it, and kernels planned inline never make
+     * one): its workers would all be asleep, as effective_threads assumes */
+    const int workers = resolved_num_threads() - 1;
+    const int sleepers = g_pool != NULL ? pool_sleepers(g_pool) : workers;
     pthread_mutex_unlock(&g_mu);
-    if (workers >= 0) sense(1, workers, sleepers);
+    if (workers > 0) sense(1, workers, sleepers);
 }
 
 void est_parallel_for(int64_t n_tasks, est_task_fn fn, void *ctx) {

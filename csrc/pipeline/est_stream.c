@@ -3,7 +3,8 @@
  * Lock order: s->lock (one per stream) before the slab cache's lock
  * (est_slab_cache.c, a leaf: nothing is locked while it is held). s->lock is never held
  * while copying rows, allocating slabs or joining threads. The process-wide
- * fork generation is an atomic, not a lock.
+ * fork generation is an atomic, not a lock; so is the burst hook (g_burst_hook, set
+ * by est_stream_set_burst_hook), which workers call with no lock held.
  */
 #include "estcore/est_stream.h"
 #include "est_stream_internal.h"

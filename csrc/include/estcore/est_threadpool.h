@@ -147,10 +147,15 @@ void est_parallel_for(int64_t n_tasks, est_task_fn fn, void *ctx);
  * pipeline's worker filling the next batch) says when a burst starts (delta +1) and
  * ends (-1). Load sensing (above) does not count such threads as other load: they
  * are this process's own work, runnable whenever a step has just taken a batch, and
- * the contention guard still sees what they cost. Lock-free (one atomic add), any
+ * the contention guard still sees what they cost. A thread inside a burst is left
+ * out even while it waits (a page fault), hiding one other thread for that moment.
+ * Lock-free (an atomic add; the first call registers the pool's fork handlers), any
  * thread; calls must pair up. The input pipeline reaches it through
  * est_stream_set_burst_hook (est_stream.h), wired by the Python seam. */
 void est_note_own_burst(int delta);
+
+/* Tests only: the bursts reported and not yet ended (est_note_own_burst). */
+int est__own_bursts(void);
 
 /* ---- contention guard policy (internal; a pure function, unit-tested) ---------- */
 
@@ -237,7 +242,8 @@ static inline int est__helpers_policy(int online_cpus, int workers, int others) 
  * at about the same pace whether kernels are short and samples come every 1 ms or a
  * conv's kernels take milliseconds each and samples come every 20 (two samples then
  * take a spinner that stopped out of it), and no single sample, however late, moves
- * it by more than 41% (two in a row are needed to cross 0.5). */
+ * it by more than 41% of the sample's value: a sample of one thread alone does not
+ * take it from 0 past 0.5, two in a row do. */
 static inline int est__sense_fold(int avg, int sample, int64_t dt_ns) {
     int64_t ms = dt_ns / 1000000;
     if (ms < 1) ms = 1;

@@ -10,6 +10,7 @@ cdef extern from "estcore/est_threadpool.h" nogil:
     est_status est_set_num_threads(int num_threads)
     int est_get_num_threads()
     void est_note_own_burst(int delta)
+    int est__own_bursts()
 
 cdef extern from "estcore/est_blas.h" nogil:
     ctypedef enum est_isa:

@@ -547,6 +547,11 @@ def _own_burst_hook():
     return PyCapsule_New(<void *>est_note_own_burst, b"estcore.est_burst_fn", NULL)
 
 
+def _own_bursts() -> int:
+    """Tests only: the input bursts reported to the thread pool and not yet ended."""
+    return est__own_bursts()
+
+
 # ---- GEMM instruction set ----------------------------------------------------------------
 
 def gemm_isas() -> tuple:
