@@ -39,7 +39,6 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 FEEDS = ("dataset", "dataset-shuffle", "numpy_input_fn", "numpy_input_fn, guard off")
 BATCH = 128
-EVAL_BATCH = 1000
 
 
 def _worker(feed: str, steps: int, warmup: int, evals: int) -> dict:
@@ -47,24 +46,12 @@ def _worker(feed: str, steps: int, warmup: int, evals: int) -> dict:
     import numpy as np
 
     import estcore.compat.v1 as tf
-    from bench_vs_tf import make_data, model_fn_for
+    from bench_vs_tf import make_data, make_input_fns, model_fn_for
 
-    x, y = make_data("mlp", 4096, 0)
-    xe, ye = make_data("mlp", 10_000, 1)
-    if feed.startswith("numpy_input_fn"):
-        train_input = tf.estimator.inputs.numpy_input_fn(
-            {"x": x}, y, batch_size=BATCH, num_epochs=None, shuffle=True)
-        eval_input = tf.estimator.inputs.numpy_input_fn(
-            {"x": xe}, ye, batch_size=EVAL_BATCH, num_epochs=1, shuffle=False)
-    else:
-        def train_input():
-            ds = tf.data.Dataset.from_tensor_slices(({"x": x}, y))
-            if feed == "dataset-shuffle":
-                ds = ds.shuffle(4096)
-            return ds.repeat().batch(BATCH, drop_remainder=True)
-
-        def eval_input():
-            return tf.data.Dataset.from_tensor_slices(({"x": xe}, ye)).batch(EVAL_BATCH)
+    train_input, eval_input = make_input_fns(
+        tf, "numpy_input_fn" if feed.startswith("numpy_input_fn") else "dataset", BATCH,
+        make_data("mlp", 4096, 0), make_data("mlp", 10_000, 1),
+        shuffle_buffer=4096 if feed == "dataset-shuffle" else 0)
 
     stamps: list[float] = []
 

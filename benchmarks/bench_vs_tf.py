@@ -91,6 +91,29 @@ def make_data(kind, n, seed):
     return x, y
 
 
+def make_input_fns(tf, feed, batch, train, evaluation, shuffle_buffer=0):
+    """(train input_fn, evaluate input_fn) over ``train`` and ``evaluation`` (each an
+    ``(x, y)`` pair of arrays) fed the ``feed`` way (see the module doc): training
+    endless in batches of ``batch`` (shuffled by numpy_input_fn; by a Dataset only with
+    ``shuffle_buffer``), evaluation one pass in batches of ``EVAL_BATCH``."""
+    (x, y), (xe, ye) = train, evaluation
+    if feed == "numpy_input_fn":
+        return (tf.estimator.inputs.numpy_input_fn(
+                    {"x": x}, y, batch_size=batch, num_epochs=None, shuffle=True),
+                tf.estimator.inputs.numpy_input_fn(
+                    {"x": xe}, ye, batch_size=EVAL_BATCH, num_epochs=1, shuffle=False))
+
+    def train_input():
+        ds = tf.data.Dataset.from_tensor_slices(({"x": x}, y))
+        if shuffle_buffer:
+            ds = ds.shuffle(shuffle_buffer)
+        return ds.repeat().batch(batch, drop_remainder=True)
+
+    def eval_input():
+        return tf.data.Dataset.from_tensor_slices(({"x": xe}, ye)).batch(EVAL_BATCH)
+    return train_input, eval_input
+
+
 def _worker(framework, kind, steps, warmup, evals, feed="dataset"):
     """Run one framework's program; print one JSON line of results."""
     t_import = time.perf_counter()
@@ -105,18 +128,7 @@ def _worker(framework, kind, steps, warmup, evals, feed="dataset"):
     x, y = make_data(kind, N_DATA, 0)
     xe, ye = make_data(kind, N_EVAL, 1)
 
-    if feed == "numpy_input_fn":
-        train_input = tf.estimator.inputs.numpy_input_fn(
-            {"x": x}, y, batch_size=batch, num_epochs=None, shuffle=True)
-        eval_input = tf.estimator.inputs.numpy_input_fn(
-            {"x": xe}, ye, batch_size=EVAL_BATCH, num_epochs=1, shuffle=False)
-    else:
-        def train_input():
-            ds = tf.data.Dataset.from_tensor_slices(({"x": x}, y))
-            return ds.repeat().batch(batch, drop_remainder=True)
-
-        def eval_input():
-            return tf.data.Dataset.from_tensor_slices(({"x": xe}, ye)).batch(EVAL_BATCH)
+    train_input, eval_input = make_input_fns(tf, feed, batch, (x, y), (xe, ye))
 
     stamps = []
 
