@@ -92,3 +92,100 @@ def test_training_on_views_equals_training_on_the_stream(tmp_path):
     assert got.keys() == want.keys()
     for name in want:
         np.testing.assert_array_equal(got[name], want[name], err_msg=name)
+
+
+# ---- numpy_input_fn: an unshuffled stream switched to views ---------------------------
+
+def _batches(stream, limit=40):
+    out = []
+    for batch in stream:
+        out.append(batch)
+        if len(out) == limit:
+            break
+    return out
+
+
+@pytest.mark.parametrize("batch_size,num_epochs", [(16, 1), (16, 3), (40, 2), (7, None),
+                                                   (64, 2), (1, 2)])
+def test_an_unshuffled_numpy_input_reads_views_with_the_streams_batches(batch_size,
+                                                                         num_epochs):
+    def stream():
+        return ec.estimator.inputs.numpy_input_fn(
+            {"x": X, "half": X[:, :2]}, Y, batch_size=batch_size, num_epochs=num_epochs,
+            shuffle=False)()
+
+    want = _batches(stream())  # the C workers' copies, as a user iterating it gets them
+    assert all(f["x"].flags.writeable for f, _ in want)
+    s = stream()
+    make_input_source(s)
+    got = _batches(s)
+    assert len(got) == len(want)
+    n_views = 0
+    for (wf, wl), (gf, gl) in zip(want, got, strict=True):
+        for key in wf:
+            assert gf[key].dtype == wf[key].dtype and gf[key].shape == wf[key].shape
+            np.testing.assert_array_equal(gf[key], wf[key])
+            assert not gf[key].flags.writeable or not np.shares_memory(gf[key], X)
+        np.testing.assert_array_equal(gl, wl)
+        n_views += np.shares_memory(gf["x"], X)
+    rows = len(X) * num_epochs if num_epochs else None
+    wraps = 0 if rows is None else sum(  # batches that run from one pass into the next
+        (k * batch_size) // len(X) != (min((k + 1) * batch_size, rows) - 1) // len(X)
+        for k in range(len(want)))
+    if rows is not None:
+        assert n_views == len(want) - wraps
+
+
+def test_numpy_input_views_only_where_nothing_changes():
+    def stream(**kw):
+        return ec.estimator.inputs.numpy_input_fn({"x": X}, Y, batch_size=16, **kw)()
+
+    shuffled = stream(shuffle=True)
+    assert not shuffled._use_read_only_views()
+    assert shuffled._view_next is None and shuffled.get_state()["batches_consumed"] == 0
+    started = stream(shuffle=False)
+    next(started)
+    assert not started._use_read_only_views()  # a batch was handed out already
+    with ec.inputs.shard_scope(0, 2):
+        sharded = stream(shuffle=False)
+    assert not sharded._use_read_only_views()
+    for s in (shuffled, started, sharded):
+        s.close()
+
+
+def test_numpy_input_views_keep_the_resume_state_and_close():
+    def stream(state=None):
+        fn = ec.estimator.inputs.numpy_input_fn({"x": X}, Y, batch_size=16, num_epochs=2,
+                                                shuffle=False)
+        return fn(state=state)
+
+    c_path, views = stream(), stream()
+    assert views._use_read_only_views()
+    for _ in range(3):
+        next(c_path)
+        next(views)
+    state, want = views.get_state(), c_path.get_state()
+    assert {**state, "seed": 0} == {**want, "seed": 0}  # the seed is drawn (unshuffled: unused)
+    resumed = stream(state)  # a C stream resumed from a view-mode state
+    np.testing.assert_array_equal(next(resumed)[0]["x"], next(views)[0]["x"])
+    views.close()
+    assert views.closed
+    with pytest.raises(ec.errors.CancelledError):
+        next(views)
+    for s in (c_path, resumed):
+        s.close()
+
+
+def test_evaluate_on_numpy_input_views_equals_evaluate_on_copies(tmp_path):
+    est = Estimator(_model_fn, model_dir=str(tmp_path), config=RunConfig(tf_random_seed=3))
+    est.train(ec.estimator.inputs.numpy_input_fn({"x": X}, Y, batch_size=8, num_epochs=2,
+                                                 shuffle=True), steps=6)
+    fortran = np.asfortranarray(X)
+    strided = np.repeat(X, 2, axis=0)[::2]
+    results = []
+    for x in (X, fortran, strided):
+        results.append(est.evaluate(ec.estimator.inputs.numpy_input_fn(
+            {"x": x}, Y, batch_size=16, shuffle=False)))
+    results.append(est.evaluate(lambda: Dataset.from_tensor_slices(({"x": X}, Y)).batch(16)))
+    for r in results[1:]:
+        assert r == results[0]

@@ -10,9 +10,16 @@ Separation of concerns:
   ``(seed, num_rows, batch_size, k)`` alone; the threads only decide who copies.
   So the stream's state is a handful of integers (:meth:`get_state`).
 
-Must not: copy rows in Python or hold the GIL while the workers copy; build graph ops
-or know the Estimator (the Estimator reads the stream through
-:mod:`estcore.inputs.source`); draw randomness outside the sampler's seed.
+* A consumer that only reads its batches (:mod:`estcore.inputs.source`, for the
+  Estimator) may switch an unshuffled, unsharded stream to read-only views of the
+  source arrays before its first batch (:meth:`NumpyInputStream._use_read_only_views`):
+  the C workers stop and a batch that is a run of consecutive rows is handed out
+  without a copy (one that wraps from the end of an epoch to the next is joined).
+
+Must not: copy rows in Python (only the joined wrap-around batches of the view mode) or
+hold the GIL while the workers copy; build graph ops or know the Estimator (the
+Estimator reads the stream through :mod:`estcore.inputs.source`); draw randomness
+outside the sampler's seed.
 """
 
 from __future__ import annotations
@@ -30,7 +37,7 @@ from estcore._validation import (
     check_positive_int,
     invalid,
 )
-from estcore.errors import InvalidArgumentError
+from estcore.errors import CancelledError, InvalidArgumentError
 from estcore.inputs._packing import Layout, build_layout, check_shuffle
 from estcore.inputs.resume import take_resume_state
 from estcore.inputs.seed import resolve_seed
@@ -58,6 +65,21 @@ class _Options:
         self.queue_capacity = queue_capacity
         self.num_threads = num_threads
         self.seed = seed
+
+
+def _pack(layout: Layout, leaves: list) -> Any:
+    """One batch's structure (as the C stream packs it) from a leaf per column."""
+    if layout.x_keys is None:
+        features: Any = leaves[0]
+        nx = 1
+    else:
+        nx = len(layout.x_keys)
+        features = dict(zip(layout.x_keys, leaves[:nx], strict=True))
+    if layout.y_keys is None:
+        return features
+    if layout.y_keys == "":
+        return features, leaves[nx]
+    return features, dict(zip(layout.y_keys, leaves[nx:], strict=True))
 
 
 def _signature(layout: Layout) -> list[list[Any]]:
@@ -161,6 +183,8 @@ class NumpyInputStream:
     def __init__(self, layout: Layout, opts: _Options, *, state: dict | None = None,
                  _test_hooks: dict[str, int] | None = None):
         self._core = None
+        self._view_next: int | None = None  # view mode: the next batch's index
+        self._view_closed = False
         self._shard = current_shard()
         self._resumed = False
         if state is None:
@@ -177,6 +201,7 @@ class NumpyInputStream:
         self._layout = layout
         self._opts = opts
         self._seed = seed
+        self._start = start
         hooks = dict(_test_hooks or {})
         self._core = _pipeline._Stream(
             list(layout.columns), layout.x_keys, layout.y_keys,
@@ -190,21 +215,56 @@ class NumpyInputStream:
     # -- iteration ---------------------------------------------------------
 
     def __iter__(self) -> Iterator[Batch]:
-        core = self._core
         try:
             while True:
-                batch = core.next()
+                batch = self._next_batch()
                 if batch is None:
                     return
                 yield batch
         finally:
-            core.close()
+            self.close()
 
     def __next__(self) -> Batch:
-        batch = self._core.next()
+        batch = self._next_batch()
         if batch is None:
             raise StopIteration
         return batch
+
+    def _next_batch(self) -> Batch | None:
+        if self._view_next is None:
+            return self._core.next()
+        if self._view_closed:
+            raise CancelledError(None, None, "numpy_input_fn: the input stream is closed")
+        k = self._view_next
+        n, b, epochs = self._layout.num_rows, self._opts.batch_size, self._opts.num_epochs
+        first = k * b
+        last = first + b if epochs is None else min(first + b, n * epochs)
+        if first >= last:
+            return None
+        self._view_next = k + 1
+        lo = first % n
+        if first // n == (last - 1) // n:  # within one epoch: a view
+            leaves = [c[lo:lo + last - first] for c in self._layout.columns]
+            for v in leaves:
+                v.flags.writeable = False
+        else:  # from the end of an epoch into the next ones: joined
+            idx = np.arange(first, last) % n
+            leaves = [np.take(c, idx, axis=0) for c in self._layout.columns]
+        return _pack(self._layout, leaves)
+
+    def _use_read_only_views(self) -> bool:
+        """For a consumer that only reads its batches (the Estimator, through
+        :func:`estcore.inputs.source.make_input_source`): if this stream is unshuffled,
+        unsharded and has handed out no batch yet, stop its C workers and hand out
+        read-only views of the source arrays from now on (the same batches; a batch that
+        wraps from one epoch into the next is a joined copy). Returns whether it
+        switched."""
+        if (self._opts.shuffle or self._shard[1] != 1 or self._view_next is not None
+                or self._core.closed or int(self._core.position) != self._start):
+            return False
+        self._core.close()
+        self._view_next = self._start
+        return True
 
     # -- lifetime ----------------------------------------------------------
 
@@ -212,9 +272,12 @@ class NumpyInputStream:
         """Stop and join the worker threads (idempotent; batches already taken stay valid)."""
         if self._core is not None:
             self._core.close()
+        self._view_closed = True
 
     @property
     def closed(self) -> bool:
+        if self._view_next is not None:
+            return self._view_closed
         return self._core is None or self._core.closed
 
     def __enter__(self) -> NumpyInputStream:
@@ -257,18 +320,7 @@ class NumpyInputStream:
         """Structure of a batch with :class:`TensorSpec` leaves (before the first batch)."""
         batch_dim = None if self._opts.num_epochs is not None else self._opts.batch_size
         specs = [TensorSpec((batch_dim, *a.shape[1:]), a.dtype) for a in self._layout.columns]
-        lay = self._layout
-        if lay.x_keys is None:
-            features: Any = specs[0]
-            nx = 1
-        else:
-            nx = len(lay.x_keys)
-            features = dict(zip(lay.x_keys, specs[:nx], strict=True))
-        if lay.y_keys is None:
-            return features
-        if lay.y_keys == "":
-            return features, specs[nx]
-        return features, dict(zip(lay.y_keys, specs[nx:], strict=True))
+        return _pack(self._layout, specs)
 
     def get_state(self) -> dict[str, Any]:
         """A small JSON-serialisable dict from which the stream can be resumed exactly.
@@ -277,7 +329,7 @@ class NumpyInputStream:
         stream whose batches are exactly those this stream would have yielded
         after the ones already taken.
         """
-        k = int(self._core.position)
+        k = int(self._core.position) if self._view_next is None else self._view_next
         pos = k * self._opts.batch_size * self._shard[1]
         n = self._layout.num_rows
         return {

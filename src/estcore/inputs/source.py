@@ -21,7 +21,8 @@ A tuple/list of arrays of another length than 2 raises TF's
 Placeholders are built from the stream's ``element_spec`` (or the first batch's
 arrays) with an unknown batch dimension; each step feeds the next batch. A Dataset's
 pass is started inside :func:`estcore.inputs.views.views_scope`: the batches are only
-fed, so an unshuffled in-memory pipeline hands out read-only views, not copies.
+fed, so an unshuffled in-memory pipeline hands out read-only views, not copies; an
+unshuffled numpy_input_fn stream is switched to views for the same reason.
 Structures are walked with :mod:`estcore.nest`. This module must not build graphs or
 sessions (the Estimator's session setup does, from the :class:`Leaf` descriptions here).
 """
@@ -229,6 +230,9 @@ def make_input_source(result: Any) -> InputSource:
         if source is not None:
             return source
     if hasattr(result, "element_spec"):
+        use_views = getattr(result, "_use_read_only_views", None)
+        if use_views is not None:  # numpy_input_fn's stream: the batches are only fed
+            use_views()
         f_spec, l_spec = _split(result.element_spec)
         return InputSource(_map(f_spec, _spec_leaf), _map(l_spec, _spec_leaf), iter(result),
                            stream=result)
