@@ -96,7 +96,7 @@ def test_training_on_views_equals_training_on_the_stream(tmp_path):
 
 # ---- numpy_input_fn: an unshuffled stream switched to views ---------------------------
 
-def _batches(stream, limit=40):
+def _batches(stream, limit=100):
     out = []
     for batch in stream:
         out.append(batch)
@@ -106,7 +106,7 @@ def _batches(stream, limit=40):
 
 
 @pytest.mark.parametrize("batch_size,num_epochs", [(16, 1), (16, 3), (40, 2), (7, None),
-                                                   (64, 2), (1, 2)])
+                                                   (64, 2), (1, 2), (100, 1), (100, 3)])
 def test_an_unshuffled_numpy_input_reads_views_with_the_streams_batches(batch_size,
                                                                          num_epochs):
     def stream():
@@ -189,3 +189,60 @@ def test_evaluate_on_numpy_input_views_equals_evaluate_on_copies(tmp_path):
     results.append(est.evaluate(lambda: Dataset.from_tensor_slices(({"x": X}, Y)).batch(16)))
     for r in results[1:]:
         assert r == results[0]
+
+
+@pytest.mark.parametrize("x,y", [(X, None), ({"x": X}, {"y": Y, "z": X[:, 0]}), (X, Y)])
+def test_numpy_input_views_pack_like_the_stream(x, y):
+    def stream():
+        return ec.estimator.inputs.numpy_input_fn(x, y, batch_size=16, num_epochs=2,
+                                                  shuffle=False)()
+
+    want = _batches(stream())
+    s = stream()
+    assert s._use_read_only_views()
+    got = _batches(s)
+    assert len(got) == len(want) == 5
+    for w, g in zip(want, got, strict=True):
+        w_leaves, g_leaves = ec.nest.flatten(w), ec.nest.flatten(g)
+        assert len(w_leaves) == len(g_leaves)
+        for wl, gl in zip(w_leaves, g_leaves, strict=True):
+            assert type(gl) is np.ndarray and gl.dtype == wl.dtype
+            np.testing.assert_array_equal(gl, wl)
+    first = ec.nest.flatten(got[0])
+    assert all(not a.flags.writeable for a in first)  # labels too
+    if y is Y:
+        assert np.shares_memory(first[-1], Y)
+
+
+def test_a_resumed_stream_switches_to_views_at_its_position():
+    fn = ec.estimator.inputs.numpy_input_fn({"x": X}, Y, batch_size=16, num_epochs=2,
+                                            shuffle=False)
+    c_path = fn()
+    for _ in range(2):
+        next(c_path)
+    resumed = fn(state=c_path.get_state())
+    assert resumed._use_read_only_views()
+    rest_views, rest_copies = _batches(resumed), _batches(c_path)
+    assert len(rest_views) == len(rest_copies) == 3
+    for (wf, wl), (gf, gl) in zip(rest_copies, rest_views, strict=True):
+        np.testing.assert_array_equal(gf["x"], wf["x"])
+        np.testing.assert_array_equal(gl, wl)
+
+
+def test_numpy_input_views_end_like_the_stream():
+    s = ec.estimator.inputs.numpy_input_fn({"x": X}, Y, batch_size=16, shuffle=False)()
+    assert s._use_read_only_views()
+    assert len(list(s)) == 3  # the for loop closes the stream at its end
+    assert s.closed and list(s) == []  # exhausted stays exhausted, closed or not
+    fresh = ec.estimator.inputs.numpy_input_fn({"x": X}, Y, batch_size=16, shuffle=False)()
+    assert fresh._use_read_only_views()
+    fresh._view_busy.acquire()  # another thread is reading it
+    try:
+        with pytest.raises(RuntimeError, match="one consumer at a time"):
+            next(fresh)
+    finally:
+        fresh._view_busy.release()
+    next(fresh)
+    fresh.close()
+    with pytest.raises(ec.errors.CancelledError, match="closed"):
+        next(fresh)

@@ -25,6 +25,7 @@ outside the sampler's seed.
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -168,10 +169,12 @@ class NumpyInputStream:
 
     Every batch is ``features`` (an array, or a dict like x) when ``y`` is None,
     else ``(features, labels)``. Arrays keep the source dtype and per-example
-    shape; the batch dimension comes first. Batches are views on pooled C
+    shape; the batch dimension comes first. Batches are writable views on pooled C
     buffers (no copy at hand-off); a buffer goes back to the pool when every
     array of its batch has been released, so keeping old batches is safe (it
-    only costs memory).
+    only costs memory). A stream the Estimator switched to view mode
+    (:meth:`_use_read_only_views`) hands out read-only views of the source arrays
+    instead.
 
     Iterating with ``for`` closes the stream when the loop ends, breaks or
     raises; ``next(stream)`` pulls one batch without that. ``close()``, a
@@ -185,6 +188,7 @@ class NumpyInputStream:
         self._core = None
         self._view_next: int | None = None  # view mode: the next batch's index
         self._view_closed = False
+        self._view_busy = threading.Lock()  # view mode: one consumer at a time
         self._shard = current_shard()
         self._resumed = False
         if state is None:
@@ -202,6 +206,7 @@ class NumpyInputStream:
         self._opts = opts
         self._seed = seed
         self._start = start
+        self._has_test_hooks = bool(_test_hooks)
         hooks = dict(_test_hooks or {})
         self._core = _pipeline._Stream(
             list(layout.columns), layout.x_keys, layout.y_keys,
@@ -233,23 +238,34 @@ class NumpyInputStream:
     def _next_batch(self) -> Batch | None:
         if self._view_next is None:
             return self._core.next()
-        if self._view_closed:
-            raise CancelledError(None, None, "numpy_input_fn: the input stream is closed")
+        if not self._view_busy.acquire(blocking=False):
+            raise RuntimeError("numpy_input_fn: another thread is reading this input "
+                               "stream; a stream has one consumer at a time")
+        try:
+            return self._next_view()
+        finally:
+            self._view_busy.release()
+
+    def _next_view(self) -> Batch | None:
+        """View mode's next batch, as the C stream would give it (see the module doc)."""
         k = self._view_next
         n, b, epochs = self._layout.num_rows, self._opts.batch_size, self._opts.num_epochs
         first = k * b
         last = first + b if epochs is None else min(first + b, n * epochs)
-        if first >= last:
+        if first >= last:  # exhausted stays exhausted, closed or not (as the C stream)
             return None
+        if self._view_closed:
+            raise CancelledError("numpy_input_fn: the input stream is closed")
         self._view_next = k + 1
-        lo = first % n
-        if first // n == (last - 1) // n:  # within one epoch: a view
-            leaves = [c[lo:lo + last - first] for c in self._layout.columns]
+        lo, rows = first % n, last - first
+        columns = [c.view(np.ndarray) for c in self._layout.columns]  # as the C path: no subclass
+        if lo + rows <= n:  # within one epoch: a view
+            leaves = [c[lo:lo + rows] for c in columns]
             for v in leaves:
                 v.flags.writeable = False
         else:  # from the end of an epoch into the next ones: joined
-            idx = np.arange(first, last) % n
-            leaves = [np.take(c, idx, axis=0) for c in self._layout.columns]
+            idx = (lo + np.arange(rows)) % n
+            leaves = [np.take(c, idx, axis=0) for c in columns]
         return _pack(self._layout, leaves)
 
     def _use_read_only_views(self) -> bool:
@@ -260,7 +276,8 @@ class NumpyInputStream:
         wraps from one epoch into the next is a joined copy). Returns whether it
         switched."""
         if (self._opts.shuffle or self._shard[1] != 1 or self._view_next is not None
-                or self._core.closed or int(self._core.position) != self._start):
+                or self._has_test_hooks or self._core.closed
+                or int(self._core.position) != self._start):
             return False
         self._core.close()
         self._view_next = self._start
