@@ -607,26 +607,29 @@ static void open_load(void) {
  * `workers` less the `sleepers`) nor this process's bursty threads at work
  * (est_note_own_burst), or -1 when unknown. */
 static int read_others(int workers, int sleepers) {
+    long others;
     int (*reader)(void) = atomic_load(&g_load_reader);
     if (reader != NULL) {
-        const int others = reader();
-        return others < 0 ? -1 : others > 1000000 ? 1000000 : others;
+        const int r = reader();
+        if (r < 0) return -1;
+        others = r > 1000000 ? 1000000 : r;
+    } else {
+        if (g_load_fd < 0) return -1;
+        char buf[160];
+        ssize_t n = pread(g_load_fd, buf, sizeof buf - 1, 0);
+        if (n <= 0) return -1;
+        buf[n] = '\0';
+        const char *p = buf;
+        for (int field = 0; field < 3; field++) { /* "0.13 0.84 1.13 2/345 6789" */
+            while (*p != '\0' && *p != ' ') p++;
+            while (*p == ' ') p++;
+        }
+        if (*p < '0' || *p > '9') return -1;
+        long v = strtol(p, NULL, 10);
+        if (v < 0 || v >= 1000000) return -1;
+        others = v - (1 + workers - sleepers);
     }
-    if (g_load_fd < 0) return -1;
-    char buf[160];
-    ssize_t n = pread(g_load_fd, buf, sizeof buf - 1, 0);
-    if (n <= 0) return -1;
-    buf[n] = '\0';
-    const char *p = buf;
-    for (int field = 0; field < 3; field++) { /* "0.13 0.84 1.13 2/345 6789" */
-        while (*p != '\0' && *p != ' ') p++;
-        while (*p == ' ') p++;
-    }
-    if (*p < '0' || *p > '9') return -1;
-    long v = strtol(p, NULL, 10);
-    if (v < 0 || v >= 1000000) return -1;
-    long others = v - (1 + workers - sleepers) -
-                  atomic_load_explicit(&g_own_bursts, memory_order_relaxed);
+    others -= atomic_load_explicit(&g_own_bursts, memory_order_relaxed);
     return others < 0 ? 0 : (int)others;
 }
 

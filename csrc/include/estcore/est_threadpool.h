@@ -175,8 +175,9 @@ void est__pool_note_warmup(void);
 int64_t est__guard_inline_ns(void);
 
 /* Tests only: load sensing reads `reader()` instead of /proc/loadavg: the runnable
- * threads that are not the pool's (< 0: unknown). NULL restores /proc/loadavg. Set it
- * before the runs it is meant for; not for concurrent use with running kernels. */
+ * threads that are not the pool's (< 0: unknown); this process's reported bursts
+ * (est_note_own_burst) are still taken off. NULL restores /proc/loadavg. Set it before
+ * the runs it is meant for; not for concurrent use with running kernels. */
 void est__set_load_reader(int (*reader)(void));
 
 /* What one split run measured: its tasks, how many the caller ran, their total

@@ -7,14 +7,13 @@
  * also when no split run happens (the pool dropped, kernels planned inline).
  * Before, every sample was read as a run started, so the first case held the workers
  * back in every step.
- * With /proc/loadavg: a thread of this process that spins holds the workers back,
- * unless it reported its burst (est_note_own_burst); processes that keep every other
+ * A thread of this process runnable at every read holds them back unless it reported
+ * its burst (est_note_own_burst). With /proc/loadavg: processes that keep every other
  * CPU busy hold them back.
  *
  * A "step" is one split run of 8 tasks of ~125 us of spinning each (~0.5 ms on two
  * threads, ~1 ms inline), then a 50 us pause. Whether the workers help is read from
  * est_split_count, which plans with the threads a split run would use now. */
-#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -56,21 +55,6 @@ static void spin_task(void *ctx, int64_t i) {
     (void)i;
     atomic_store(&g_in_burst, 0);
     spin_ns(125000);
-}
-
-/* A thread of this process spinning until `stop`, inside a reported burst if `note`. */
-typedef struct {
-    _Atomic int stop;
-    int note;
-} spinner_arg;
-
-static void *spinner_main(void *p) {
-    spinner_arg *a = p;
-    if (a->note) est_note_own_burst(1);
-    while (!atomic_load_explicit(&a->stop, memory_order_relaxed)) {
-    }
-    if (a->note) est_note_own_burst(-1);
-    return NULL;
 }
 
 /* Runs steps for `ms` milliseconds; returns the share, in percent, of the steps of the
@@ -139,42 +123,25 @@ int main(void) {
                         "held back\n", bursty, spinning, after);
     CHECK(recovers_without_split_runs(200, 1));
     CHECK(recovers_without_split_runs(200, 0));
+    /* A thread of this process runnable at every read is load, unless it reported its
+     * burst (est_note_own_burst, as the input pipeline's workers do). Scripted: a real
+     * spinning thread competes with the workers, and the contention guard's inline
+     * periods then decide the steps instead. */
+    atomic_store(&g_mode, SPINNING);
+    est_note_own_burst(g_busy);
+    const int noted = steps_held_back(200, 0);
+    est_note_own_burst(-g_busy);
+    const int unnoted = steps_held_back(200, 0);
+    if (noted > 5 || unnoted < 95)
+        fprintf(stderr, "own bursts: %d%% of the steps held back with the bursts noted, %d%% "
+                        "without\n", noted, unnoted);
+    CHECK(noted <= 5);
+    CHECK(unnoted >= 95);
+    atomic_store(&g_mode, NONE);
+    steps_held_back(40, 0);
     est__set_load_reader(NULL);
 
     /* /proc/loadavg from here on. */
-
-    /* A thread of this process that spins is load, unless it reported the burst
-     * (est_note_own_burst, as the input pipeline's workers do); checked on a 2-CPU
-     * machine, where one spinning thread is all the load there is room for, and only
-     * when the steps alone are not held back (other processes keep the CPUs busy). */
-    const int quiet = steps_held_back(200, 0);
-    if (cpus != 2 || quiet > 5) {
-        fprintf(stderr, "test_load_sensing: SKIPPED in part: own bursts (%ld CPUs, %d%% of "
-                        "the steps alone held back)\n", cpus, quiet);
-    } else {
-        spinner_arg sp = {0, 1};
-        pthread_t t;
-        CHECK(pthread_create(&t, NULL, spinner_main, &sp) == 0);
-        const int noted = steps_held_back(300, 0);
-        atomic_store(&sp.stop, 1);
-        CHECK(pthread_join(t, NULL) == 0);
-        sp = (spinner_arg){0, 0};
-        CHECK(pthread_create(&t, NULL, spinner_main, &sp) == 0);
-        const int unnoted = steps_held_back(300, 0);
-        atomic_store(&sp.stop, 1);
-        CHECK(pthread_join(t, NULL) == 0);
-        if (noted > 20 && steps_held_back(200, 0) > 5) {
-            /* the steps alone are held back now: load came from elsewhere meanwhile */
-            fprintf(stderr, "test_load_sensing: SKIPPED in part: own bursts (other "
-                            "processes became busy)\n");
-        } else {
-            if (noted > 20 || unnoted < 80)
-                fprintf(stderr, "a spinning thread: %d%% of the steps held back with its "
-                                "burst noted, %d%% without\n", noted, unnoted);
-            CHECK(noted <= 20);
-            CHECK(unnoted >= 80);
-        }
-    }
 
     /* Processes that keep every CPU but this one busy. */
     pid_t *kids = malloc(sizeof(pid_t) * (size_t)(cpus - 1));
