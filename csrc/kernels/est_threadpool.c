@@ -633,12 +633,17 @@ static int read_others(int workers, int sleepers) {
     return others < 0 ? 0 : (int)others;
 }
 
+/* Whether load can be read at all: /proc/loadavg opened, or a test's reader set. */
+static int load_readable(void) {
+    pthread_once(&g_load_once, open_load);
+    return g_load_fd >= 0 || atomic_load(&g_load_reader) != NULL;
+}
+
 /* A split run of a pool with `workers` workers, `sleepers` of them asleep, starts
  * (at_end 0) or has ended (at_end 1): take the read of the sample that is due, if
  * any. Cheap when none is due (a clock read and an atomic load). */
 static void sense(int at_end, int workers, int sleepers) {
-    pthread_once(&g_load_once, open_load);
-    if (g_load_fd < 0 && atomic_load(&g_load_reader) == NULL) return;
+    if (!load_readable()) return;
     const int64_t t = now_ns();
     if (t < atomic_load_explicit(&g_sense_next, memory_order_relaxed) ||
         pthread_mutex_trylock(&g_sense_mu) != 0)
@@ -676,7 +681,7 @@ static void sense(int at_end, int workers, int sleepers) {
  * split run now (0: run inline). */
 static int helpers_allowed(int workers, int sleepers) {
     sense(0, workers, sleepers);
-    if (g_load_fd < 0 && atomic_load(&g_load_reader) == NULL) return workers;
+    if (!load_readable()) return workers;
     const int avg = atomic_load_explicit(&g_busy_others, memory_order_relaxed);
     return est__helpers_policy(g_online_cpus, workers, (avg + 128) / 256);
 }

@@ -258,7 +258,7 @@ class NumpyInputStream:
             raise CancelledError("numpy_input_fn: the input stream is closed")
         self._view_next = k + 1
         lo, rows = first % n, last - first
-        columns = [c.view(np.ndarray) for c in self._layout.columns]  # as the C path: no subclass
+        columns = self._view_columns
         if lo + rows <= n:  # within one epoch: a view
             leaves = [c[lo:lo + rows] for c in columns]
             for v in leaves:
@@ -280,6 +280,8 @@ class NumpyInputStream:
                 or int(self._core.position) != self._start):
             return False
         self._core.close()
+        # plain ndarrays of the source columns, as the C path hands out (no subclass)
+        self._view_columns = [c.view(np.ndarray) for c in self._layout.columns]
         self._view_next = self._start
         return True
 
