@@ -25,7 +25,8 @@ def join_thread_and_task(thread: threading.Thread, timeout: float = 5.0) -> None
     ``Thread.join`` returns once the Python thread state is gone, a moment before the
     kernel drops the task; under load that moment is long enough for a thread count
     taken right after the join to include it. Waiting for this one task, by its id,
-    leaves every other thread (a stream's workers) to the strict count that follows.
+    leaves every other thread (a stream's workers) to the count that follows, which
+    gives joined workers the same short grace (conftest.JOIN_GRACE_S).
     """
     thread.join(timeout)
     assert not thread.is_alive()
