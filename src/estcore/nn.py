@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from estcore.graph import dtypes as _dt
 from estcore.graph.ops import array_ops as _a
 from estcore.graph.ops import math_ops as _m
 from estcore.graph.ops import nn_ops as _nn
@@ -40,6 +41,7 @@ from estcore.graph.ops.nn_ops import (
     sparse_softmax_cross_entropy_with_logits,
     top_k,
 )
+from estcore.graph.variables import name_scope as _name_scope
 
 if TYPE_CHECKING:
     from estcore.graph.tensor import Tensor
@@ -149,27 +151,41 @@ def l2_loss(t, name=None) -> Tensor:
 
 
 def moments(x, axes, shift=None, name=None, keep_dims=None, keepdims=None) -> tuple[Tensor, Tensor]:
-    """Mean and variance of ``x`` over ``axes`` (returns a ``(mean, variance)`` pair)."""
+    """Mean and variance of ``x`` over ``axes`` (returns a ``(mean, variance)`` pair).
+
+    As TF1's, under the name scope ``name`` (default ``moments``): the outputs are
+    ``moments/Squeeze`` and ``moments/Squeeze_1`` (``moments/mean`` and
+    ``moments/variance`` with ``keep_dims``), the names an ``ExponentialMovingAverage``
+    of them (and so a TF checkpoint) is keyed by. float16 is computed in float32.
+    ``shift`` is accepted and unused, as in TF1.
+    """
     keep = bool(keepdims if keepdims is not None else keep_dims)
-    x = _t(x)
-    mean = _r.reduce_mean(x, axes, keepdims=True)
-    var = _r.reduce_mean(_m.squared_difference(x, _a.stop_gradient(mean)), axes,
-                         keepdims=True)
-    if not keep:
-        ax = [axes] if isinstance(axes, int) else list(axes)
-        mean = _a.squeeze(mean, ax)
-        var = _a.squeeze(var, ax)
-    return mean, var
+    with _name_scope(name or "moments"):
+        x = _t(x)
+        half = x.dtype == _dt.float16
+        y = _m.cast(x, _dt.float32) if half else x
+        mean = _r.reduce_mean(y, axes, keepdims=True, name="mean")
+        var = _r.reduce_mean(_m.squared_difference(y, _a.stop_gradient(mean)), axes,
+                             keepdims=True, name="variance")
+        if not keep:
+            ax = [axes] if isinstance(axes, int) else list(axes)
+            mean = _a.squeeze(mean, ax)
+            var = _a.squeeze(var, ax)
+        if half:
+            return _m.cast(mean, _dt.float16), _m.cast(var, _dt.float16)
+        return mean, var
 
 
 def batch_normalization(x, mean, variance, offset, scale, variance_epsilon, name=None) -> Tensor:
-    """``(x - mean) * scale / sqrt(variance + eps) + offset`` (offset/scale may be None)."""
-    x = _t(x)
-    inv = _m.rsqrt(_m.add(variance, variance_epsilon))
-    if scale is not None:
-        inv = inv * scale
-    shift = (offset - mean * inv) if offset is not None else -(_t(mean) * inv)
-    return _m.add(x * inv, shift, name=name)
+    """``(x - mean) * scale / sqrt(variance + eps) + offset`` (offset/scale may be None),
+    under the name scope ``name`` (default ``batchnorm``, as TF1)."""
+    with _name_scope(name or "batchnorm"):
+        x = _t(x)
+        inv = _m.rsqrt(_m.add(variance, variance_epsilon))
+        if scale is not None:
+            inv = inv * scale
+        shift = (offset - mean * inv) if offset is not None else -(_t(mean) * inv)
+        return _m.add(x * inv, shift)
 
 
 def l2_normalize(x, axis=None, epsilon=1e-12, name=None, dim=None) -> Tensor:

@@ -118,3 +118,34 @@ def test_variance_scaling_initializer_contrib_rule():
         L.variance_scaling_initializer(mode="fan_in")
     with pytest.raises(TypeError, match="non-floating"):
         L.variance_scaling_initializer(dtype=tf.int32)
+
+
+def _init_kinds():
+    with tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+        out = {}
+        for v in tf.global_variables():
+            val = sess.run(v)
+            out[v.op.name] = next((k for k, c in (("half", 0.5), ("zeros", 0.0), ("ones", 1.0))
+                                   if np.all(val == c)), "random")
+        return out
+
+
+def test_defaults_ignore_the_scope_initializer_and_none_takes_it():
+    """contrib's defaults (Xavier weights, zeros biases, batch_norm's zeros / ones) are
+    explicit, so the variable scope's initializer only reaches a weights_initializer or a
+    param_initializers entry given as None (TF 1.15's ``get_variable`` default)."""
+    with tf.Graph().as_default():
+        x = tf.placeholder(tf.float32, [None, 3])
+        with tf.variable_scope("net", initializer=tf.constant_initializer(0.5)):
+            L.fully_connected(x, 2)
+            L.fully_connected(x, 2, weights_initializer=None, scope="fc_none")
+            L.batch_norm(x, scale=True)
+            L.batch_norm(x, param_initializers={"beta": None}, scope="bn_none")
+        assert _init_kinds() == {
+            "net/fully_connected/weights": "random", "net/fully_connected/biases": "zeros",
+            "net/fc_none/weights": "half", "net/fc_none/biases": "zeros",
+            "net/BatchNorm/gamma": "ones", "net/BatchNorm/beta": "zeros",
+            "net/BatchNorm/moving_mean": "zeros", "net/BatchNorm/moving_variance": "ones",
+            "net/bn_none/beta": "half", "net/bn_none/moving_mean": "zeros",
+            "net/bn_none/moving_variance": "ones"}

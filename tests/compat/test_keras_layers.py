@@ -128,3 +128,25 @@ def test_model_fn_with_keras_layers_trains(tmp_path):
     assert np.abs(moving).sum() > 0            # the UPDATE_OPS ran
     result = est.evaluate(tf.estimator.inputs.numpy_input_fn({"x": x}, y, shuffle=False))
     assert result["acc"] > 0.8
+
+
+def test_keras_initializers_ignore_the_variable_scope_initializer():
+    """Keras layers have their own defaults (glorot_uniform kernels, zeros biases); an
+    initializer given as None is Keras's ``add_weight`` default, glorot_uniform, never the
+    enclosing variable scope's initializer (TF 2.15's tf.compat.v1 graph)."""
+    with tf.Graph().as_default():
+        x = tf.placeholder(tf.float32, [None, 4])
+        with tf.variable_scope("net", initializer=tf.constant_initializer(0.5)):
+            tf.keras.layers.Dense(3)(x)
+            tf.keras.layers.Dense(3, kernel_initializer=None, bias_initializer=None)(x)
+            tf.keras.layers.BatchNormalization()(x)
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            vals = {v.op.name: sess.run(v) for v in tf.global_variables()}
+    assert not np.any(vals["net/dense/kernel"] == 0.5)
+    assert np.all(vals["net/dense/bias"] == 0.0)
+    # glorot_uniform limits: sqrt(6 / (4 + 3)) for the kernel, sqrt(6 / (3 + 3)) for the bias
+    for name, limit in (("net/dense_1/kernel", np.sqrt(6.0 / 7.0)), ("net/dense_1/bias", 1.0)):
+        assert np.all(np.abs(vals[name]) <= limit) and np.ptp(vals[name]) > 0
+    assert np.all(vals["net/batch_normalization/gamma"] == 1.0)
+    assert np.all(vals["net/batch_normalization/beta"] == 0.0)

@@ -123,3 +123,29 @@ def test_atrous_conv2d_and_assert_global_step():
             tf.train.assert_global_step(tf.constant(1.0))
         with pytest.raises(TypeError, match="Variable or Tensor"):
             tf.train.assert_global_step(3)
+
+
+def test_moment_helpers_names_and_zero_weights_like_tf():
+    """TF 2.15's op names (a ``tf.train.ExponentialMovingAverage`` of these tensors, and so
+    a checkpoint, is keyed by them) and ``weighted_moments``' 0 (``div_no_nan``) where the
+    weights sum to 0."""
+    with tf.Graph().as_default():
+        x = tf.placeholder(tf.float32, [None, 4], name="x")
+        w = tf.placeholder(tf.float32, [None, 1], name="w")
+        with tf.variable_scope("bn1"):
+            ss = tf.nn.sufficient_statistics(x, [0])
+            assert [t.name for t in ss[:3]] == ["bn1/sufficient_statistics/count:0",
+                                                "bn1/sufficient_statistics/mean_ss:0",
+                                                "bn1/sufficient_statistics/var_ss:0"]
+            nm = tf.nn.normalize_moments(ss[0], ss[1], ss[2], None)
+            assert [t.name for t in nm] == ["bn1/normalize/mean:0", "bn1/normalize/variance:0"]
+            wm = tf.nn.weighted_moments(x, [0], w)
+            assert [t.name for t in wm] == ["bn1/weighted_moments/Squeeze:0",
+                                            "bn1/weighted_moments/Squeeze_1:0"]
+            wk = tf.nn.weighted_moments(x, [0], w, name="wmom", keep_dims=True)
+            assert [t.name for t in wk] == ["bn1/wmom/div_no_nan:0", "bn1/wmom/div_no_nan_1:0"]
+    xv = tf.constant([[1.0, 2.0], [3.0, 5.0]])
+    zero = _run(tf.nn.weighted_moments(xv, [0], tf.constant([[0.0], [0.0]])))
+    np.testing.assert_array_equal(zero, [[0.0, 0.0], [0.0, 0.0]])
+    rows = _run(tf.nn.weighted_moments(xv, [1], tf.constant([[0.0, 0.0], [1.0, 2.0]])))
+    np.testing.assert_allclose(rows, [[0.0, 13 / 3], [0.0, 8 / 9]], rtol=1e-6)

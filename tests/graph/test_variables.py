@@ -34,6 +34,33 @@ def test_variable_scope_naming_like_tf1():
     assert v2.name == "free:0"
 
 
+
+def test_default_name_opens_the_name_scope_default_name_as_tf1():
+    """TF1 names a ``variable_scope(None, default_name=d)``'s ops (and its ``tf.Variable``s)
+    by ``name_scope(d)``, made unique among name scopes, not by the variable scope's own
+    unique name: under two different name scopes both are ``.../d``. Names from TF 2.15."""
+    with ec.Graph().as_default():
+        consts = []
+        with ec.variable_scope(None, default_name="foo"):
+            consts.append(ec.constant(1.0))
+            v1 = ec.get_variable("v", [1])
+        with ec.name_scope("s"):
+            with ec.variable_scope(None, default_name="foo"):
+                consts.append(ec.constant(1.0))
+                v2 = ec.get_variable("v", [1])
+        with ec.variable_scope(None, default_name="foo"):
+            consts.append(ec.constant(1.0))
+            v3 = ec.get_variable("v", [1])
+        ec.constant(0.0, name="bar")
+        with ec.variable_scope(None, default_name="bar") as vs:
+            consts.append(ec.constant(1.0))
+            v4 = ec.get_variable("v", [1])
+        assert (vs.name, vs.original_name_scope) == ("bar", "bar_1/")
+        assert [c.name for c in consts] == ["foo/Const:0", "s/foo/Const:0", "foo_1/Const:0",
+                                            "bar_1/Const:0"]
+        assert [v.name for v in (v1, v2, v3, v4)] == ["foo/v:0", "foo_1/v:0", "foo_2/v:0",
+                                                      "bar/v:0"]
+
 def test_reuse_rules():
     with ec.variable_scope("s"):
         v = ec.get_variable("w", [2])

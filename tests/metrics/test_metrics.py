@@ -374,3 +374,121 @@ def test_metric_state_ignores_scope_regularizer_and_is_not_trainable():
         assert ec.trainable_variables() == []
         assert sorted(v.op.name for v in ec.local_variables()) == ["eval/mean/count",
                                                                    "eval/mean/total"]
+
+
+def _local_names(build):
+    before = len(ec.local_variables())
+    value, update = build()
+    return [v.name for v in ec.local_variables()[before:]], value.name, update.name
+
+
+def test_metric_variables_are_named_by_the_name_scope_as_tf():
+    """TF 1.15 creates metric state with ``tf.Variable`` inside ``variable_scope(name,
+    default_name)``: the names follow the NAME scope. Expected names from TF 2.15."""
+    with ec.Graph().as_default():
+        y, p = ec.placeholder(ec.int64, [None]), ec.placeholder(ec.int64, [None])
+
+        def acc(**kw):
+            return lambda: ec.metrics.accuracy(y, p, **kw)
+        with ec.name_scope("metrics"):
+            got = _local_names(acc())
+        assert got == (["metrics/accuracy/total:0", "metrics/accuracy/count:0"],
+                       "metrics/accuracy/value:0", "metrics/accuracy/update_op:0")
+        # variable scope accuracy_1, but the first top-level name scope "accuracy"
+        assert _local_names(acc()) == (["accuracy/total:0", "accuracy/count:0"],
+                                       "accuracy/value:0", "accuracy/update_op:0")
+        with ec.variable_scope("vs"):
+            assert _local_names(acc())[0] == ["vs/accuracy/total:0", "vs/accuracy/count:0"]
+        with ec.variable_scope("outer"), ec.name_scope("inner"):
+            assert _local_names(acc())[0] == ["outer/inner/accuracy/total:0",
+                                              "outer/inner/accuracy/count:0"]
+        with ec.name_scope("metrics"):
+            assert _local_names(acc())[0] == ["metrics_1/accuracy/total:0",
+                                              "metrics_1/accuracy/count:0"]
+        assert _local_names(acc(name="myacc"))[0] == ["myacc/total:0", "myacc/count:0"]
+        with ec.name_scope("x"):
+            assert _local_names(acc(name="accuracy"))[0] == ["x/accuracy/total:0",
+                                                             "x/accuracy/count:0"]
+        assert _local_names(acc())[0] == ["accuracy_1/total:0", "accuracy_1/count:0"]
+        with ec.name_scope("m"):
+            assert _local_names(lambda: ec.metrics.auc(y, ec.cast(p, ec.float32)))[0] == [
+                "m/auc/true_positives:0", "m/auc/false_negatives:0",
+                "m/auc/true_negatives:0", "m/auc/false_positives:0"]
+            assert _local_names(lambda: ec.metrics.precision(y, p)) == (
+                ["m/precision/true_positives/count:0",
+                 "m/precision/false_positives/count:0"],
+                "m/precision/value:0", "m/precision/update_op:0")
+            assert _local_names(lambda: ec.metrics.precision_at_thresholds(
+                y, ec.cast(p, ec.float32), [0.5])) == (
+                ["m/precision_at_thresholds/true_positives:0",
+                 "m/precision_at_thresholds/false_positives:0"],
+                "m/precision_at_thresholds/precision_value:0",
+                "m/precision_at_thresholds/precision_update_op:0")
+        in_metrics = ec.get_collection(ec.GraphKeys.LOCAL_VARIABLES, scope="metrics")
+        assert [v.op.name for v in in_metrics] == ["metrics/accuracy/total",
+                                                   "metrics/accuracy/count",
+                                                   "metrics_1/accuracy/total",
+                                                   "metrics_1/accuracy/count"]
+
+
+def test_reset_by_scope_idiom():
+    """``variables_initializer(get_collection(LOCAL_VARIABLES, scope=...))`` resets the
+    metrics built under ``name_scope(...)``, and only them."""
+    with ec.Graph().as_default():
+        with ec.name_scope("metrics"):
+            acc, acc_up = ec.metrics.accuracy(ec.constant([1, 2]), ec.constant([1, 3]))
+            mean, mean_up = ec.metrics.mean(ec.constant([4.0]))
+        other, other_up = ec.metrics.mean(ec.constant([2.0]))
+        reset = ec.variables_initializer(
+            ec.get_collection(ec.GraphKeys.LOCAL_VARIABLES, scope="metrics"))
+        with ec.Session() as sess:
+            sess.run(ec.local_variables_initializer())
+            sess.run([acc_up, mean_up, other_up])
+            assert sess.run([acc, mean, other]) == [0.5, 4.0, 2.0]
+            sess.run(reset)
+            assert sess.run([acc, mean, other]) == [0.0, 0.0, 2.0]
+
+
+def test_metric_state_ignores_reuse_and_initializer_of_the_scope():
+    with ec.Graph().as_default():
+        x = ec.placeholder(ec.float32, [None])
+        with ec.variable_scope("s", reuse=True, initializer=ec.constant_initializer(5.0)):
+            ec.metrics.mean(x)
+        with ec.variable_scope("s", reuse=ec.AUTO_REUSE):
+            ec.metrics.mean(x)
+        assert [v.name for v in ec.local_variables()] == [
+            "s/mean/total:0", "s/mean/count:0", "s_1/mean/total:0", "s_1/mean/count:0"]
+        with ec.Session() as sess:
+            sess.run(ec.local_variables_initializer())
+            assert sess.run(ec.local_variables()) == [0.0] * 4
+
+
+def _run_until_out_of_range(make):
+    """``make(batch)`` on 3 batches of ``ones([2, 2])``; update until OutOfRangeError."""
+    with ec.Graph().as_default():
+        data = ec.data.Dataset.from_tensor_slices(np.ones((6, 2), np.float32)).batch(2)
+        value, update = make(data.make_one_shot_iterator().get_next())
+        with ec.Session() as sess:
+            sess.run(ec.local_variables_initializer())
+            while True:
+                try:
+                    sess.run(update)
+                except ec.errors.OutOfRangeError:
+                    break
+            return sess.run(value), sess.run(ec.local_variables())
+
+
+@pytest.mark.parametrize("make, total", [
+    (lambda x: ec.metrics.mean(ec.reduce_mean(x)), 3.0),
+    (lambda x: ec.metrics.mean(ec.reduce_mean(x), weights=2.0), 6.0),
+    (lambda x: ec.metrics.mean(x[0]), 6.0),
+    (lambda x: ec.metrics.accuracy(ec.constant([1, 1]), ec.cast(x[:, 0], ec.int32)), 6.0),
+    (lambda x: ec.metrics.percentage_below(ec.reduce_mean(x), 2.0), 3.0),
+], ids=["scalar", "constant_weight", "static_shape", "accuracy", "percentage_below"])
+def test_update_skips_the_batch_whose_input_failed(make, total):
+    """The count must not grow on the run that raised OutOfRangeError (TF 1.15: 3 batches of
+    2 ones give total = count = 3 for a scalar mean), though the number of values is a
+    constant when the shape is static."""
+    value, state = _run_until_out_of_range(make)
+    assert value == 1.0
+    assert state == [total, total]

@@ -159,3 +159,21 @@ def test_compat_v1_namespace_has_them():
                  "mean_cosine_distance", "mean_tensor", "precision_at_top_k",
                  "recall_at_top_k"):
         assert getattr(tf.metrics, name) is getattr(ec.metrics, name)
+
+
+def test_mean_tensor_skips_the_batch_whose_input_failed():
+    """As TF 1.15: the count (``ones_like`` of a static shape) does not grow on the run that
+    raised OutOfRangeError: 3 batches give total = count = 3 per element."""
+    with ec.Graph().as_default():
+        data = ec.data.Dataset.from_tensor_slices(np.ones((6, 2), np.float32)).batch(2)
+        x = data.make_one_shot_iterator().get_next()
+        value, update = ec.metrics.mean_tensor(ec.reduce_mean(x, 0), weights=[1.0, 2.0])
+        with ec.Session() as sess:
+            sess.run(ec.local_variables_initializer())
+            with pytest.raises(ec.errors.OutOfRangeError):
+                for _ in range(4):
+                    sess.run(update)
+            np.testing.assert_array_equal(sess.run(value), [1.0, 1.0])
+            total, count = sess.run(ec.local_variables())
+    np.testing.assert_array_equal(total, [3.0, 6.0])
+    np.testing.assert_array_equal(count, [3.0, 6.0])

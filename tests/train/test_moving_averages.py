@@ -1,12 +1,14 @@
 """``ExponentialMovingAverage``: TF 2.15's values and variable names
 (``fixtures/train_tf.json``, from ``fixtures/make_train_tf.py``), a numpy reference, the
-Saver round trip through ``variables_to_restore``, warm start of the shadow variables and
-argument errors."""
+Saver round trip through ``variables_to_restore``, warm start of the shadow variables,
+argument errors, TF's shadow names under variable scopes and a TF model_dir
+(``fixtures/ema_bn_tf``, from ``fixtures/make_ema_bn_tf.py``) read back."""
 
 from __future__ import annotations
 
 import json
 import pathlib
+import shutil
 
 import numpy as np
 import pytest
@@ -148,3 +150,98 @@ def test_errors():
             ec.train.ExponentialMovingAverage(0.9).apply([ec.placeholder(ec.float32, [None])])
         assert ema.average(i) is None
         assert ema.average_name(i) == "i/ExponentialMovingAverage"
+
+
+def test_shadow_names_follow_the_variable_scope_as_tf():
+    """TF 1.15 creates a shadow under the CURRENT variable scope, named after the averaged
+    item's op (so the scope appears twice), ``_1`` when that scope was opened before; the
+    zero-debias variables go under ``<scope>/<shadow>/``. Names from TF 2.15."""
+    def names(ema, items):
+        return [ema.average(i).op.name for i in items], [ema.average_name(i) for i in items]
+
+    with tf.Graph().as_default():
+        x = tf.placeholder(tf.float32, [4, 3], name="x")
+        with tf.variable_scope("bn1"):
+            m, v = tf.nn.moments(x, [0], name="moments")
+            ema = tf.train.ExponentialMovingAverage(0.9)
+            ema.apply([m, v])
+            w = tf.get_variable("w", [3])
+            ema_w = tf.train.ExponentialMovingAverage(0.9)
+            ema_w.apply([w])
+        want = ["bn1/bn1/moments/Squeeze/ExponentialMovingAverage",
+                "bn1/bn1/moments/Squeeze_1/ExponentialMovingAverage"]
+        assert names(ema, [m, v]) == (want, want)
+        assert names(ema_w, [w]) == (["bn1/bn1/w/ExponentialMovingAverage"],) * 2
+        w2 = tf.get_variable("w2", [3])
+        ema_zd = tf.train.ExponentialMovingAverage(0.9, zero_debias=True)
+        with tf.name_scope("ns"):    # a name scope changes nothing
+            t = tf.reduce_sum(x, 0, name="t")
+            ema_zd.apply([w2, t])
+        want = ["w2/ExponentialMovingAverage", "ns/t/ExponentialMovingAverage"]
+        assert names(ema_zd, [w2, t]) == (want, want)
+        with tf.variable_scope("outer"):
+            t2 = tf.reduce_sum(x, 0, name="t2")
+            ema_o = tf.train.ExponentialMovingAverage(0.9, zero_debias=True, name="avg")
+            ema_o.apply([t2, w2])
+        assert names(ema_o, [t2, w2]) == (["outer/outer/t2/avg", "outer/w2/avg"],) * 2
+        ema_dup = tf.train.ExponentialMovingAverage(0.9)
+        ema_dup.apply([w2])
+        assert ema_dup.average(w2).op.name == "w2/ExponentialMovingAverage_1"
+        with tf.variable_scope("bn1"):  # re-entered by name: its sub-scope counters restart
+            with pytest.raises(ValueError, match="already exists"):
+                tf.train.ExponentialMovingAverage(0.9).apply([w])
+        assert sorted(v.op.name for v in tf.global_variables()) == [
+            "bn1/bn1/moments/Squeeze/ExponentialMovingAverage",
+            "bn1/bn1/moments/Squeeze_1/ExponentialMovingAverage",
+            "bn1/bn1/w/ExponentialMovingAverage", "bn1/w", "ns/t/ExponentialMovingAverage",
+            "ns/t/ExponentialMovingAverage/biased", "ns/t/ExponentialMovingAverage/local_step",
+            "outer/outer/outer/t2/avg/biased", "outer/outer/outer/t2/avg/local_step",
+            "outer/outer/t2/avg", "outer/w2/avg", "w2", "w2/ExponentialMovingAverage",
+            "w2/ExponentialMovingAverage_1"]
+        restore = {k: v.op.name for k, v in ema_w.variables_to_restore().items()}
+        assert restore["bn1/bn1/w/ExponentialMovingAverage"] == "bn1/w"
+        assert restore["bn1/bn1/moments/Squeeze/ExponentialMovingAverage"] == (
+            "bn1/bn1/moments/Squeeze/ExponentialMovingAverage")
+        assert restore["w2/ExponentialMovingAverage"] == "w2/ExponentialMovingAverage"
+
+
+def test_estimator_reads_averages_from_a_tf_model_dir(tmp_path):
+    """A TF 2.15 Estimator model_dir (``fixtures/ema_bn_tf``, from
+    ``fixtures/make_ema_bn_tf.py``) whose averages TF keyed
+    ``bn1/bn1/moments/Squeeze/ExponentialMovingAverage``: estcore's evaluate and predict
+    restore them and give TF's results."""
+    fixtures = pathlib.Path(__file__).parent / "fixtures"
+    ref = json.loads((fixtures / "ema_bn_tf.json").read_text())
+    x, y = np.array(ref["X"], np.float32), np.array(ref["Y"], np.float32)
+    model_dir = tmp_path / "model"
+    shutil.copytree(fixtures / "ema_bn_tf", model_dir)
+
+    def model_fn(features, labels, mode):
+        with tf.variable_scope("bn1"):
+            gamma = tf.get_variable("gamma", [3], initializer=tf.ones_initializer())
+            beta = tf.get_variable("beta", [3], initializer=tf.zeros_initializer())
+            mean, var = tf.nn.moments(features["x"], [0], name="moments")
+            ema = tf.train.ExponentialMovingAverage(0.5)
+            ema.apply([mean, var])
+            mean, var = ema.average(mean), ema.average(var)
+            h = tf.nn.batch_normalization(features["x"], mean, var, beta, gamma, 1e-3)
+        w = tf.get_variable("w", [3, 1], initializer=tf.constant_initializer(0.1))
+        pred = tf.squeeze(tf.matmul(h, w), 1)
+        if mode == tf.estimator.ModeKeys.PREDICT:
+            return tf.estimator.EstimatorSpec(mode, predictions={"pred": pred})
+        ops = {"shadow_mean": tf.metrics.mean(tf.reduce_sum(mean)),
+               "shadow_var": tf.metrics.mean(tf.reduce_sum(var))}
+        return tf.estimator.EstimatorSpec(mode, loss=tf.reduce_mean(tf.square(pred - labels)),
+                                          eval_metric_ops=ops)
+
+    def input_fn():
+        return tf.estimator.inputs.numpy_input_fn({"x": x}, y, batch_size=4, shuffle=False,
+                                                  num_epochs=1)()
+
+    est = tf.estimator.Estimator(model_fn, model_dir=str(model_dir))
+    assert sorted(est.get_variable_names()) == ref["checkpoint_keys"]
+    got = est.evaluate(input_fn)
+    for key, want in ref["evaluate"].items():
+        np.testing.assert_allclose(got[key], want, rtol=1e-5, err_msg=key)
+    preds = [p["pred"] for p in est.predict(input_fn)]
+    np.testing.assert_allclose(preds, ref["predict"], rtol=1e-5, atol=1e-7)

@@ -286,7 +286,11 @@ def variable_scope(name_or_scope=None, default_name=None, values=None, initializ
                 i += 1
                 cand = f"{prefix}{default_name}_{i}"
             full = cand
-            ns_name = full[len(prefix):]
+            # TF1: the name scope is ``default_name`` made unique among the name scopes
+            # (not the variable scope's unique name): after ``name_scope("a")``'s
+            # ``accuracy``, a top-level one is variable scope ``accuracy_1`` but
+            # name scope ``accuracy/`` (tf.Variable and op names follow the name scope).
+            ns_name = default_name
         base = parent
     inherit = parent.reuse if parent.reuse in (True,) or parent.reuse is AUTO_REUSE else None
     new_reuse = reuse if reuse is not None else (

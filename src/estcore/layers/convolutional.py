@@ -14,6 +14,7 @@ from typing import Any
 from estcore._validation import check_positive_int, invalid
 from estcore.graph.ops import fused
 from estcore.layers.core import (
+    _ZEROS,
     _activity_loss,
     _channels_last,
     _fmt_shape,
@@ -82,7 +83,7 @@ class Conv2D(_KernelLayer):
     def __init__(self, filters: int, kernel_size: Any, strides: Any = (1, 1),
                  padding: str = "valid", data_format: str = "channels_last",
                  dilation_rate: Any = (1, 1), activation: Any = None, use_bias: bool = True,
-                 kernel_initializer: Any = None, bias_initializer: Any = None,
+                 kernel_initializer: Any = None, bias_initializer: Any = _ZEROS,
                  kernel_regularizer: Any = None, bias_regularizer: Any = None,
                  activity_regularizer: Any = None, kernel_constraint: Any = None,
                  bias_constraint: Any = None, trainable: bool = True, name: str | None = None,
@@ -123,7 +124,7 @@ class Conv2D(_KernelLayer):
 
 def conv2d(inputs, filters, kernel_size, strides=(1, 1), padding="valid",
            data_format="channels_last", dilation_rate=(1, 1), activation=None, use_bias=True,
-           kernel_initializer=None, bias_initializer=None, kernel_regularizer=None,
+           kernel_initializer=None, bias_initializer=_ZEROS, kernel_regularizer=None,
            bias_regularizer=None, activity_regularizer=None, kernel_constraint=None,
            bias_constraint=None, trainable=True, name=None, reuse=None):
     """Functional :class:`Conv2D` (TF1 ``tf.layers.conv2d``)."""

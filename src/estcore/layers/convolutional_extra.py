@@ -13,7 +13,6 @@ from typing import Any
 
 from estcore import nn
 from estcore._validation import check_positive_int, invalid
-from estcore.graph.initializers import glorot_uniform_initializer, zeros_initializer
 from estcore.graph.ops import array_ops as A
 from estcore.graph.ops.conv_extra_ops import conv2d_transpose as _tconv
 from estcore.graph.ops.conv_extra_ops import separable_conv2d as _sepconv
@@ -21,6 +20,7 @@ from estcore.graph.ops.nn_ops import bias_add
 from estcore.layers.base import Layer, as_initializer, as_regularizer, get_activation
 from estcore.layers.convolutional import _fused_conv2d, check_padding, normalize_tuple
 from estcore.layers.core import (
+    _ZEROS,
     _activity_loss,
     _channels_last,
     _fmt_shape,
@@ -61,7 +61,7 @@ class Conv1D(_KernelLayer):
     def __init__(self, filters: int, kernel_size: Any, strides: Any = 1,
                  padding: str = "valid", data_format: str = "channels_last",
                  dilation_rate: Any = 1, activation: Any = None, use_bias: bool = True,
-                 kernel_initializer: Any = None, bias_initializer: Any = None,
+                 kernel_initializer: Any = None, bias_initializer: Any = _ZEROS,
                  kernel_regularizer: Any = None, bias_regularizer: Any = None,
                  activity_regularizer: Any = None, kernel_constraint: Any = None,
                  bias_constraint: Any = None, trainable: bool = True, name: str | None = None,
@@ -105,7 +105,7 @@ class Conv2DTranspose(_KernelLayer):
     def __init__(self, filters: int, kernel_size: Any, strides: Any = (1, 1),
                  padding: str = "valid", data_format: str = "channels_last",
                  activation: Any = None, use_bias: bool = True, kernel_initializer: Any = None,
-                 bias_initializer: Any = None, kernel_regularizer: Any = None,
+                 bias_initializer: Any = _ZEROS, kernel_regularizer: Any = None,
                  bias_regularizer: Any = None, activity_regularizer: Any = None,
                  kernel_constraint: Any = None, bias_constraint: Any = None,
                  trainable: bool = True, name: str | None = None, **kwargs: Any):
@@ -123,12 +123,11 @@ class Conv2DTranspose(_KernelLayer):
         c = _check_rank(self, input_shape, 4, -1 if self.data_format == "channels_last" else 1)
         self.kernel = self.add_weight(
             "kernel", [*self.kernel_size, self.filters, c],
-            initializer=self.kernel_initializer or glorot_uniform_initializer(),
+            initializer=self.kernel_initializer,
             regularizer=self.kernel_regularizer)
         if self.use_bias:
             self.bias = self.add_weight("bias", [self.filters],
-                                        initializer=self.bias_initializer
-                                        or zeros_initializer(),
+                                        initializer=self.bias_initializer,
                                         regularizer=self.bias_regularizer)
         self.built = True
 
@@ -151,7 +150,7 @@ class SeparableConv2D(Layer):
                  padding: str = "valid", data_format: str = "channels_last",
                  dilation_rate: Any = (1, 1), depth_multiplier: int = 1, activation: Any = None,
                  use_bias: bool = True, depthwise_initializer: Any = None,
-                 pointwise_initializer: Any = None, bias_initializer: Any = None,
+                 pointwise_initializer: Any = None, bias_initializer: Any = _ZEROS,
                  depthwise_regularizer: Any = None, pointwise_regularizer: Any = None,
                  bias_regularizer: Any = None, activity_regularizer: Any = None,
                  depthwise_constraint: Any = None, pointwise_constraint: Any = None,
@@ -188,16 +187,15 @@ class SeparableConv2D(Layer):
         c = _check_rank(self, input_shape, 4, -1 if self.data_format == "channels_last" else 1)
         self.depthwise_kernel = self.add_weight(
             "depthwise_kernel", [*self.kernel_size, c, self.depth_multiplier],
-            initializer=self.depthwise_initializer or glorot_uniform_initializer(),
+            initializer=self.depthwise_initializer,
             regularizer=self.depthwise_regularizer)
         self.pointwise_kernel = self.add_weight(
             "pointwise_kernel", [1, 1, c * self.depth_multiplier, self.filters],
-            initializer=self.pointwise_initializer or glorot_uniform_initializer(),
+            initializer=self.pointwise_initializer,
             regularizer=self.pointwise_regularizer)
         if self.use_bias:
             self.bias = self.add_weight("bias", [self.filters],
-                                        initializer=self.bias_initializer
-                                        or zeros_initializer(),
+                                        initializer=self.bias_initializer,
                                         regularizer=self.bias_regularizer)
         self.built = True
 
@@ -247,7 +245,7 @@ class AveragePooling1D(_Pooling1D):
 
 def conv1d(inputs, filters, kernel_size, strides=1, padding="valid",
            data_format="channels_last", dilation_rate=1, activation=None, use_bias=True,
-           kernel_initializer=None, bias_initializer=None, kernel_regularizer=None,
+           kernel_initializer=None, bias_initializer=_ZEROS, kernel_regularizer=None,
            bias_regularizer=None, activity_regularizer=None, kernel_constraint=None,
            bias_constraint=None, trainable=True, name=None, reuse=None):
     """Functional :class:`Conv1D` (TF1 ``tf.layers.conv1d``)."""
@@ -262,7 +260,7 @@ def conv1d(inputs, filters, kernel_size, strides=1, padding="valid",
 
 def conv2d_transpose(inputs, filters, kernel_size, strides=(1, 1), padding="valid",
                      data_format="channels_last", activation=None, use_bias=True,
-                     kernel_initializer=None, bias_initializer=None, kernel_regularizer=None,
+                     kernel_initializer=None, bias_initializer=_ZEROS, kernel_regularizer=None,
                      bias_regularizer=None, activity_regularizer=None, kernel_constraint=None,
                      bias_constraint=None, trainable=True, name=None, reuse=None):
     """Functional :class:`Conv2DTranspose` (TF1 ``tf.layers.conv2d_transpose``)."""
@@ -281,7 +279,7 @@ def conv2d_transpose(inputs, filters, kernel_size, strides=(1, 1), padding="vali
 def separable_conv2d(inputs, filters, kernel_size, strides=(1, 1), padding="valid",
                      data_format="channels_last", dilation_rate=(1, 1), depth_multiplier=1,
                      activation=None, use_bias=True, depthwise_initializer=None,
-                     pointwise_initializer=None, bias_initializer=None,
+                     pointwise_initializer=None, bias_initializer=_ZEROS,
                      depthwise_regularizer=None, pointwise_regularizer=None,
                      bias_regularizer=None, activity_regularizer=None,
                      depthwise_constraint=None, pointwise_constraint=None,

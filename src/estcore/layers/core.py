@@ -14,7 +14,7 @@ from typing import Any
 from estcore import nn
 from estcore._validation import check_bool, check_positive_int, invalid
 from estcore.graph import dtypes
-from estcore.graph.initializers import glorot_uniform_initializer, zeros_initializer
+from estcore.graph.initializers import zeros_initializer
 from estcore.graph.ir import GraphKeys, add_to_collection
 from estcore.graph.ops import array_ops, fused
 from estcore.graph.ops.array_ops import expand_dims, identity, reshape, stack, transpose
@@ -23,6 +23,11 @@ from estcore.graph.variables import name_scope
 from estcore.layers.base import Layer, as_initializer, as_regularizer, get_activation
 
 __all__ = ["Dense", "Flatten", "Dropout", "dense", "flatten", "dropout"]
+
+# TF1's default ``bias_initializer``. An initializer argument given as None is not this
+# default: the variable then gets ``get_variable``'s (the enclosing variable scope's
+# initializer, else glorot_uniform), as in TF1's ``tf.layers``.
+_ZEROS = zeros_initializer()
 
 
 def _fused_dense(x, kernel, bias, activation):
@@ -56,12 +61,11 @@ class _KernelLayer(Layer):
         (``kernel_shape[-1]``)."""
         self.kernel = self.add_weight(
             "kernel", kernel_shape,
-            initializer=self.kernel_initializer or glorot_uniform_initializer(),
+            initializer=self.kernel_initializer,
             regularizer=self.kernel_regularizer)
         if self.use_bias:
             self.bias = self.add_weight("bias", [kernel_shape[-1]],
-                                        initializer=self.bias_initializer
-                                        or zeros_initializer(),
+                                        initializer=self.bias_initializer,
                                         regularizer=self.bias_regularizer)
         self.built = True
 
@@ -78,8 +82,10 @@ class Dense(_KernelLayer):
         units: positive int, the output size.
         activation: None, a callable or an activation name.
         use_bias: bool.
-        kernel_initializer: default ``glorot_uniform_initializer()``.
-        bias_initializer: default ``zeros_initializer()``.
+        kernel_initializer: default None: the enclosing ``variable_scope``'s
+            initializer, else ``glorot_uniform_initializer()`` (``get_variable``'s).
+        bias_initializer: default ``zeros_initializer()``; None means the same as
+            for the kernel (TF1).
         kernel_regularizer / bias_regularizer: callables variable -> scalar
             loss, added to ``REGULARIZATION_LOSSES``.
         activity_regularizer: callable output -> scalar loss.
@@ -89,7 +95,7 @@ class Dense(_KernelLayer):
     """
 
     def __init__(self, units: int, activation: Any = None, use_bias: bool = True,
-                 kernel_initializer: Any = None, bias_initializer: Any = None,
+                 kernel_initializer: Any = None, bias_initializer: Any = _ZEROS,
                  kernel_regularizer: Any = None, bias_regularizer: Any = None,
                  activity_regularizer: Any = None, kernel_constraint: Any = None,
                  bias_constraint: Any = None, trainable: bool = True, name: str | None = None,
@@ -227,7 +233,7 @@ class Dropout(Layer):
 # ----------------------------------------------------------------------------
 
 def dense(inputs, units, activation=None, use_bias=True, kernel_initializer=None,
-          bias_initializer=None, kernel_regularizer=None, bias_regularizer=None,
+          bias_initializer=_ZEROS, kernel_regularizer=None, bias_regularizer=None,
           activity_regularizer=None, kernel_constraint=None, bias_constraint=None,
           trainable=True, name=None, reuse=None):
     """Functional :class:`Dense` (TF1 ``tf.layers.dense``).

@@ -28,6 +28,10 @@ from estcore.nn import moments
 
 __all__ = ["BatchNormalization", "batch_normalization"]
 
+# TF1's default initializers; one given as None gets ``get_variable``'s default instead
+# (the variable scope's initializer, else glorot_uniform), as in TF1's ``tf.layers``.
+_ZEROS, _ONES = zeros_initializer(), ones_initializer()
+
 
 class BatchNormalization(Layer):
     """Batch normalization (TF1 ``tf.layers.BatchNormalization``).
@@ -53,7 +57,9 @@ class BatchNormalization(Layer):
         epsilon: added to the variance, > 0.
         center / scale: whether to create ``beta`` / ``gamma``.
         beta_initializer, gamma_initializer, moving_mean_initializer,
-        moving_variance_initializer: initializers (zeros, ones, zeros, ones).
+        moving_variance_initializer: initializers (default zeros, ones, zeros, ones);
+            None gives the variable ``get_variable``'s default (the enclosing
+            ``variable_scope``'s initializer, else glorot_uniform), as TF1.
         beta_regularizer / gamma_regularizer: optional regularizers.
         fused: None / True / False (see above).
 
@@ -62,9 +68,9 @@ class BatchNormalization(Layer):
     """
 
     def __init__(self, axis: int = -1, momentum: float = 0.99, epsilon: float = 1e-3,
-                 center: bool = True, scale: bool = True, beta_initializer: Any = None,
-                 gamma_initializer: Any = None, moving_mean_initializer: Any = None,
-                 moving_variance_initializer: Any = None, beta_regularizer: Any = None,
+                 center: bool = True, scale: bool = True, beta_initializer: Any = _ZEROS,
+                 gamma_initializer: Any = _ONES, moving_mean_initializer: Any = _ZEROS,
+                 moving_variance_initializer: Any = _ONES, beta_regularizer: Any = None,
                  gamma_regularizer: Any = None, beta_constraint: Any = None,
                  gamma_constraint: Any = None, renorm: bool = False,
                  renorm_clipping: Any = None, renorm_momentum: float = 0.99,
@@ -121,20 +127,18 @@ class BatchNormalization(Layer):
         shape = [channels]
         if self.scale:
             self.gamma = self.add_weight("gamma", shape,
-                                         initializer=self.gamma_initializer
-                                         or ones_initializer(),
+                                         initializer=self.gamma_initializer,
                                          regularizer=self.gamma_regularizer)
         if self.center:
             self.beta = self.add_weight("beta", shape,
-                                        initializer=self.beta_initializer
-                                        or zeros_initializer(),
+                                        initializer=self.beta_initializer,
                                         regularizer=self.beta_regularizer)
         self.moving_mean = self.add_weight(
             "moving_mean", shape,
-            initializer=self.moving_mean_initializer or zeros_initializer(), trainable=False)
+            initializer=self.moving_mean_initializer, trainable=False)
         self.moving_variance = self.add_weight(
             "moving_variance", shape,
-            initializer=self.moving_variance_initializer or ones_initializer(),
+            initializer=self.moving_variance_initializer,
             trainable=False)
         self.built = True
 
@@ -200,8 +204,8 @@ class BatchNormalization(Layer):
 
 
 def batch_normalization(inputs, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True,
-                        beta_initializer=None, gamma_initializer=None,
-                        moving_mean_initializer=None, moving_variance_initializer=None,
+                        beta_initializer=_ZEROS, gamma_initializer=_ONES,
+                        moving_mean_initializer=_ZEROS, moving_variance_initializer=_ONES,
                         beta_regularizer=None, gamma_regularizer=None, beta_constraint=None,
                         gamma_constraint=None, training=False, trainable=True, name=None,
                         reuse=None, renorm=False, renorm_clipping=None, renorm_momentum=0.99,

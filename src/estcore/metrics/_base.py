@@ -2,7 +2,8 @@
 
 Private to ``estcore.metrics``. Must not: be imported from another package; create
 a trainable or global variable (metric state is local, non-trainable, in
-``METRIC_VARIABLES``, so it is never checkpointed or optimized).
+``METRIC_VARIABLES``, so it is never checkpointed or optimized); create metric state
+with ``get_variable`` (TF1 names it by the name scope, as ``tf.Variable``).
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from estcore.graph.ops.array_ops import expand_dims, ones_like, squeeze, zeros_l
 from estcore.graph.ops.core import convert_to_tensor, make, row
 from estcore.graph.ops.math_ops import cast, not_equal
 from estcore.graph.registry import not_differentiable
-from estcore.graph.variables import get_variable, variable_scope
+from estcore.graph.shapes import as_shape
+from estcore.graph.variables import Variable, variable_scope
 from estcore.losses import util
 
 _METRIC_COLLECTIONS = [GraphKeys.LOCAL_VARIABLES, GraphKeys.METRIC_VARIABLES]
@@ -31,21 +33,21 @@ _METRIC_COLLECTIONS = [GraphKeys.LOCAL_VARIABLES, GraphKeys.METRIC_VARIABLES]
 # Helpers
 # ----------------------------------------------------------------------------
 
-def _metric_variable(shape: list, name: str):
-    """A zero-initialised float32 local variable of ``shape`` in the current scope."""
-    # ``_no_regularizer``: an enclosing variable scope's regularizer must not turn
-    # metric state into a loss (TF1 creates metric state with tf.Variable).
-    return get_variable(name, shape=shape, dtype=float32,
-                        initializer=zeros_initializer(), regularizer=_no_regularizer,
-                        trainable=False, collections=list(_METRIC_COLLECTIONS))
-
-
-def _no_regularizer(variable) -> None:
-    return None
+def _metric_variable(shape: list, name: str, dtype=float32):
+    """A zero-initialised local metric variable of ``shape`` / ``dtype``, named like
+    TF1's ``metric_variable``: a ``tf.Variable`` (not ``get_variable``), so its name
+    follows the current NAME scope (``metrics/accuracy/total`` under
+    ``tf.name_scope("metrics")``), is made unique there, and ignores the variable
+    scope's reuse, initializer and regularizer."""
+    return Variable(None, trainable=False, collections=list(_METRIC_COLLECTIONS),
+                    name=name, _init_fn=(zeros_initializer(), as_shape(shape),
+                                         dtypes.as_dtype(dtype), (0, 0)))
 
 
 def _scope(name: str | None, default: str):
-    return variable_scope(None, default_name=name or default)
+    """TF1's ``variable_scope(name, default_name)`` around a metric: the name scope
+    ``name`` (or ``default``), made unique in the current name scope."""
+    return variable_scope(name, default_name=default)
 
 
 def _add_to(collections, value) -> None:

@@ -4,7 +4,7 @@
 
 Same contract as :mod:`estcore.metrics.metrics_impl`: each returns ``(value, update_op)``,
 keeps its state in zero-initialised local variables (``LOCAL_VARIABLES`` and
-``METRIC_VARIABLES``) under a fresh variable scope named as TF names it (``mean``,
+``METRIC_VARIABLES``) named by the name scope as TF names it (``mean``,
 ``percentage_below_threshold``, ``mean_iou``, ...; ``name`` replaces it), and adds the value /
 update op to ``metrics_collections`` / ``updates_collections``. Values were checked against
 TF 2.15's ``tf.compat.v1.metrics`` (tests/metrics/fixtures/metrics_extra_tf.json).
@@ -22,7 +22,7 @@ import numpy as np
 from estcore._validation import check_positive_int, invalid
 from estcore.errors import InvalidArgumentError
 from estcore.graph.dtypes import float32, float64, int64
-from estcore.graph.initializers import zeros_initializer
+from estcore.graph.ir import control_dependencies
 from estcore.graph.ops import math_ops
 from estcore.graph.ops.array_ops import ones_like, reshape, zeros_like
 from estcore.graph.ops.core import constant, make, row
@@ -31,13 +31,11 @@ from estcore.graph.ops.reduce_ops import reduce_sum
 from estcore.graph.ops.state_ops import assign_add
 from estcore.graph.registry import not_differentiable
 from estcore.graph.shapes import TensorShape
-from estcore.graph.variables import get_variable
 from estcore.losses import util
 from estcore.metrics._base import (
-    _METRIC_COLLECTIONS,
     _broadcast_weights,
     _cast,
-    _no_regularizer,
+    _metric_variable,
     _publish,
     _scope,
     _squeeze_for_metric,
@@ -58,11 +56,10 @@ __all__ = [
 
 
 def metric_variable(shape: list, dtype, name: str):
-    """A zero-initialised local metric variable of ``shape`` / ``dtype`` in the current scope
-    (float64 for TF's float64 counters: the confusion matrix, the @k counts)."""
-    return get_variable(name, shape=shape, dtype=dtype, initializer=zeros_initializer(),
-                        regularizer=_no_regularizer, trainable=False,
-                        collections=list(_METRIC_COLLECTIONS))
+    """A zero-initialised local metric variable of ``shape`` / ``dtype`` named in the current
+    name scope, as TF's (float64 for TF's float64 counters: the confusion matrix, the @k
+    counts)."""
+    return _metric_variable(shape, name, dtype)
 
 
 # ----------------------------------------------------------------------------
@@ -105,7 +102,8 @@ def mean_tensor(values, weights=None, metrics_collections=None, updates_collecti
             values = values * weights
             num_values = num_values * weights
         update_total = assign_add(total, values)
-        update_count = assign_add(count, num_values)
+        with control_dependencies([values]):   # ``num_values`` may be input-independent
+            update_count = assign_add(count, num_values)
         value = util.div_no_nan(total, maximum(count, 0.0), name="value")
         update_op = util.div_no_nan(update_total, maximum(update_count, 0.0), name="update_op")
         return _publish(value, update_op, metrics_collections, updates_collections)

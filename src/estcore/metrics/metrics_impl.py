@@ -2,12 +2,15 @@
 
 Design:
     Every metric keeps its state in zero-initialised float32 local variables
-    (collections ``LOCAL_VARIABLES`` and ``METRIC_VARIABLES``) created under a
-    fresh variable scope (``accuracy``, ``accuracy_1``, ...; ``name`` replaces
-    the default scope name). It returns ``(value, update_op)``:
-    ``update_op`` adds one batch to the state and evaluates to the updated
-    value; ``value`` only reads the state. ``local_variables_initializer()``
-    resets every metric. Every ratio is 0 when its denominator is 0.
+    (collections ``LOCAL_VARIABLES`` and ``METRIC_VARIABLES``) created, as TF1's,
+    with ``Variable`` inside ``variable_scope(name, default_name)``: named by the
+    name scope (``accuracy/total``, ``metrics/accuracy/total`` under
+    ``name_scope("metrics")``, ``accuracy_1/...`` for a second one in the same
+    scope). It returns ``(value, update_op)``: ``update_op`` adds one batch to
+    the state and evaluates to the updated value, and depends on the batch's
+    values (no state changes on a run whose input failed); ``value`` only reads
+    the state. ``local_variables_initializer()`` resets every metric. Every
+    ratio is 0 when its denominator is 0.
 
     Inputs follow TF1's rank rules: when predictions and labels ranks differ by
     one and the extra trailing dimension is 1, it is squeezed; ``weights`` is a
@@ -26,6 +29,7 @@ import logging
 
 from estcore._validation import check_positive_int, invalid
 from estcore.graph.dtypes import float32, int64
+from estcore.graph.ir import control_dependencies
 from estcore.graph.ops import math_ops
 from estcore.graph.ops.array_ops import identity, one_hot, ones_like, reshape, size
 from estcore.graph.ops.core import constant, convert_to_tensor
@@ -111,7 +115,11 @@ def mean(values, weights=None, metrics_collections=None, updates_collections=Non
             values = values * weights
             num_values = reduce_sum(weights)
         update_total = assign_add(total, reduce_sum(values))
-        update_count = assign_add(count, num_values)
+        # ``num_values`` may not depend on the input (a constant for a static shape):
+        # without this the count would grow on a step whose input failed (the
+        # OutOfRangeError batch), as TF1's does not.
+        with control_dependencies([values]):
+            update_count = assign_add(count, num_values)
         value = util.div_no_nan(total, maximum(count, 0.0), name="value")
         update_op = util.div_no_nan(update_total, maximum(update_count, 0.0),
                                      name="update_op")

@@ -146,9 +146,11 @@ def _ratio_at_thresholds(other, default, labels, predictions, thresholds, weight
     with _scope(name, default):
         values, updates = _confusion_matrix_at_thresholds(labels, predictions, thresholds,
                                                           weights, ("tp", other))
-        value = truediv(values["tp"], epsilon + values["tp"] + values[other], name="value")
+        prefix = "precision_" if other == "fp" else "recall_"   # TF's op names
+        value = truediv(values["tp"], epsilon + values["tp"] + values[other],
+                        name=prefix + "value")
         update_op = truediv(updates["tp"], epsilon + updates["tp"] + updates[other],
-                            name="update_op")
+                            name=prefix + "update_op")
         return _publish(value, update_op, metrics_collections, updates_collections)
 
 

@@ -1,11 +1,11 @@
 """``ExponentialMovingAverage`` (TF1 ``tf.train.ExponentialMovingAverage``) and
 ``assign_moving_average``.
 
-Owns the shadow variables (``<var>/<name>``, non-trainable, global: checkpointed and
-warm-started like any variable), the decay rule and the update op; ``variables_to_restore``
-maps checkpoint names to variables so that a ``Saver`` restores the averages into the model's
-own variables (TF1's evaluation recipe). Must not: touch the optimizers or the global step
-(``num_updates`` is only read).
+Owns the shadow variables (``<variable scope>/<var>/<name>``, TF1's slot names;
+non-trainable, global: checkpointed and warm-started like any variable), the decay rule and
+the update op; ``variables_to_restore`` maps checkpoint names to variables so that a
+``Saver`` restores the averages into the model's own variables (TF1's evaluation recipe).
+Must not: touch the optimizers or the global step (``num_updates`` is only read).
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from estcore.graph.variables import (
     Variable,
     VariableScope,
     get_variable,
+    get_variable_scope,
     name_scope,
     variable_scope,
 )
@@ -64,15 +65,29 @@ def assign_moving_average(variable, value, decay, zero_debias: bool = True, name
         return assign_sub(variable, (variable - value) * one_minus)
 
 
-def _exact_variable(name: str, initializer, dtype=None, shape=None):
-    """A non-trainable global variable named exactly ``name`` (``_1``... when taken), outside
-    any name scope or control dependency (TF1's slot creation)."""
+def _exact_variable(name: str, initializer, dtype=None, shape=None, reuse=None):
+    """A non-trainable global variable named exactly ``name``, outside any control
+    dependency (TF1's ``init_scope``); ``reuse`` as ``get_variable``'s."""
     graph = get_default_graph()
-    full = _unique_name(graph, name)
-    with graph.control_dependencies(None), graph.name_scope(None), \
-            variable_scope(VariableScope(""), auxiliary_name_scope=False):
-        return get_variable(full, shape=shape, dtype=dtype, initializer=initializer,
+    with graph.control_dependencies(None), \
+            variable_scope(VariableScope("", reuse=reuse), auxiliary_name_scope=False):
+        return get_variable(name, shape=shape, dtype=dtype, initializer=initializer,
                             trainable=False)
+
+
+def _create_slot(primary, name: str, initializer, dtype=None, shape=None):
+    """TF1's ``slot_creator``: the variable ``<current variable scope>/<primary op
+    name>/<name>``, the scope opened as ``variable_scope(None, default_name=...)`` (so
+    ``_1``, ``_2``, ... once that scope was opened before). The primary's op name already
+    holds its own scopes, so under ``variable_scope("bn1")`` the average of
+    ``bn1/moments/Squeeze`` is ``bn1/bn1/moments/Squeeze/ExponentialMovingAverage``, as
+    TF1 writes it in checkpoints."""
+    # No name scope of its own (TF1 opens one named as the variable, which estcore's
+    # exact-name guard would then refuse): the variable's ops are under its name anyway.
+    with get_default_graph().control_dependencies(None), \
+            variable_scope(None, default_name=f"{primary.op.name}/{name}",
+                           auxiliary_name_scope=False) as vs:
+        return _exact_variable(vs.name, initializer, dtype, shape, reuse=vs.reuse)
 
 
 class ExponentialMovingAverage:
@@ -82,11 +97,15 @@ class ExponentialMovingAverage:
     them all: ``shadow -= (shadow - value) * (1 - decay)``. With ``num_updates`` the decay is
     ``min(decay, (1 + num_updates) / (10 + num_updates))`` (a slower start).
 
-    Shadow variables (TF1's names and placement): ``<var>/<name>`` for a variable, created
-    with the variable's initial value and added (the variable, as TF) to
-    ``MOVING_AVERAGE_VARIABLES``; ``<tensor op>/<name>`` for a tensor, zero-initialised, and
-    with ``zero_debias`` corrected by ``<...>/biased`` and ``<...>/local_step`` (Adam's bias
-    correction). All are non-trainable globals: saved in checkpoints, restored, warm-started.
+    Shadow variables (TF1's names and placement): ``<scope>/<var>/<name>`` for a variable,
+    created with the variable's initial value and added (the variable, as TF) to
+    ``MOVING_AVERAGE_VARIABLES``; ``<scope>/<tensor op>/<name>`` for a tensor,
+    zero-initialised, and with ``zero_debias`` corrected by ``<scope>/<shadow>/biased`` and
+    ``<scope>/<shadow>/local_step`` (Adam's bias correction). ``<scope>`` is the variable
+    scope ``apply`` is called in (empty at the top: ``dense/kernel/ExponentialMovingAverage``;
+    inside ``variable_scope("bn1")``, ``bn1/bn1/moments/Squeeze/ExponentialMovingAverage``);
+    a second shadow of the same item and name gets ``_1``. All are non-trainable globals:
+    saved in checkpoints, restored, warm-started.
 
     Args:
         decay: a number in [0, 1] or a scalar tensor (typically 0.99 - 0.9999).
@@ -145,14 +164,14 @@ class ExponentialMovingAverage:
                 raise ValueError(f"Moving average already computed for: {item.name}")
             seen.add(_key(item))
             if isinstance(item, Variable):
-                avg = _exact_variable(f"{item.op.name}/{self._name}", item.initial_value)
+                avg = _create_slot(item, self._name, item.initial_value)
                 add_to_collection(GraphKeys.MOVING_AVERAGE_VARIABLES, item)
             else:
                 if not item.shape.is_fully_defined():
                     raise invalid("var_list", "tensors of fully defined shape",
                                   f"{item.name} of shape {item.shape}")
-                avg = _exact_variable(f"{item.op.name}/{self._name}", zeros_initializer(),
-                                      dtype=item.dtype, shape=item.shape.as_list())
+                avg = _create_slot(item, self._name, zeros_initializer(), dtype=item.dtype,
+                                   shape=item.shape.as_list())
                 if self._zero_debias:
                     debiased.add(_key(item))
             self._averages[_key(item)] = avg
@@ -178,9 +197,19 @@ class ExponentialMovingAverage:
         ``local_step`` counts updates, ``avg = biased / (1 - decay**local_step)``."""
         dtype = avg.dtype
         shape = avg.shape.as_list()
-        biased = _exact_variable(f"{avg.op.name}/biased", zeros_initializer(), dtype, shape)
-        local_step = _exact_variable(f"{avg.op.name}/local_step", zeros_initializer(), dtype,
-                                     [])
+        # TF1 opens ``variable_scope(<average's name>)`` under the current variable scope:
+        # ``<scope>/<average>/biased`` (``biased_1``... when taken).
+        scope = get_variable_scope()
+        prefix = f"{scope.name}/{avg.op.name}" if scope.name else avg.op.name
+        graph = get_default_graph()
+
+        def name(leaf: str) -> str:
+            full = f"{prefix}/{leaf}"
+            return full if scope.reuse is not None else _unique_name(graph, full)
+        biased = _exact_variable(name("biased"), zeros_initializer(), dtype, shape,
+                                 reuse=scope.reuse)
+        local_step = _exact_variable(name("local_step"), zeros_initializer(), dtype, [],
+                                     reuse=scope.reuse)
         with name_scope("ZeroDebias"):
             d = _as_decay(decay, dtype)
             new_biased = assign_moving_average(biased, value, d)
@@ -195,12 +224,14 @@ class ExponentialMovingAverage:
         return self._averages.get(_key(var))
 
     def average_name(self, var) -> str:
-        """The name of ``var``'s shadow variable (its checkpoint name):
-        ``<var op name>/<name>``, also before :meth:`apply` created it."""
+        """The name of ``var``'s shadow variable (its checkpoint name): the name
+        :meth:`apply` gave it, else (as TF1) ``<var op name>/<name>`` made unique in the
+        graph (in the current name scope) without taking it."""
         avg = self._averages.get(_key(var))
         if avg is not None:
             return avg.op.name
-        return f"{var.op.name}/{self._name}"
+        return get_default_graph().unique_name(f"{var.op.name}/{self._name}",
+                                               mark_as_used=False)
 
     def variables_to_restore(self, moving_avg_variables=None) -> dict[str, Any]:
         """``checkpoint name -> variable`` for a ``Saver`` that loads the averages into the

@@ -30,7 +30,13 @@ from typing import Any
 import numpy as np
 
 from estcore.graph import dtypes as dt
-from estcore.graph.initializers import Initializer, Zeros, fans, truncated_standard_normal
+from estcore.graph.initializers import (
+    Initializer,
+    Ones,
+    Zeros,
+    fans,
+    truncated_standard_normal,
+)
 from estcore.graph.ir import GraphKeys, add_to_collections, control_dependencies, get_collection_ref
 from estcore.graph.ops.array_ops import identity
 from estcore.graph.ops.contraction_ops import tensordot
@@ -45,7 +51,8 @@ __all__ = ["variance_scaling_initializer", "xavier_initializer", "fully_connecte
            "conv2d", "batch_norm"]
 
 
-_ZEROS = Zeros()   # contrib's default biases_initializer
+_ZEROS = Zeros()   # contrib's default biases_initializer (and batch_norm's beta, moving_mean)
+_ONES = Ones()     # batch_norm's default gamma and moving_variance
 
 
 class _ContribVarianceScaling(Initializer):
@@ -89,6 +96,11 @@ def xavier_initializer(uniform: bool = True, seed: int | None = None,
     return variance_scaling_initializer(1.0, "FAN_AVG", uniform, seed, dtype)
 
 
+# contrib's default weights_initializer; None instead gives get_variable's default (the
+# variable scope's initializer, else glorot_uniform), as contrib's.
+_XAVIER = xavier_initializer()
+
+
 def _collections(variables_collections: Any, kind: str) -> list:
     if isinstance(variables_collections, dict):
         extra = variables_collections.get(kind)
@@ -121,14 +133,15 @@ def _finish(outputs: Any, normalizer_fn: Callable | None, normalizer_params: Any
 
 def fully_connected(inputs: Any, num_outputs: int, activation_fn: Callable | None = relu,
                     normalizer_fn: Callable | None = None, normalizer_params: Any = None,
-                    weights_initializer: Any = None, weights_regularizer: Any = None,
+                    weights_initializer: Any = _XAVIER, weights_regularizer: Any = None,
                     biases_initializer: Any = _ZEROS, biases_regularizer: Any = None,
                     reuse: Any = None, variables_collections: Any = None,
                     outputs_collections: Any = None, trainable: bool = True,
                     scope: str | None = None) -> Any:
     """TF 1.15's ``tf.contrib.layers.fully_connected``: ``activation_fn(normalizer_fn(x @
     weights + biases))`` over the last axis of ``inputs`` (rank >= 2, last dimension known
-    when the graph is built); ``weights_initializer`` None is Xavier uniform.
+    when the graph is built); ``weights_initializer`` Xavier uniform by default (None:
+    the variable scope's initializer, else glorot uniform).
 
     Returns:
         A tensor ``[..., num_outputs]`` of ``inputs``' floating dtype.
@@ -143,7 +156,7 @@ def fully_connected(inputs: Any, num_outputs: int, activation_fn: Callable | Non
                              f"dimension. Received: shape {x.shape}")
         dtype = x.dtype if x.dtype.is_floating else dt.float32
         w = _variable("weights", [x.shape.dims[-1], int(num_outputs)], dtype,
-                      weights_initializer or xavier_initializer(), weights_regularizer,
+                      weights_initializer, weights_regularizer,
                       trainable, variables_collections)
         y = matmul(x, w) if x.shape.rank == 2 else tensordot(x, w, [[x.shape.rank - 1], [0]])
         if normalizer_fn is None and biases_initializer is not None:
@@ -164,7 +177,7 @@ def _pair(value: Any, what: str) -> list[int]:
 def conv2d(inputs: Any, num_outputs: int, kernel_size: Any, stride: Any = 1,
            padding: str = "SAME", data_format: str | None = None, rate: Any = 1,
            activation_fn: Callable | None = relu, normalizer_fn: Callable | None = None,
-           normalizer_params: Any = None, weights_initializer: Any = None,
+           normalizer_params: Any = None, weights_initializer: Any = _XAVIER,
            weights_regularizer: Any = None, biases_initializer: Any = _ZEROS,
            biases_regularizer: Any = None, reuse: Any = None, variables_collections: Any = None,
            outputs_collections: Any = None, trainable: bool = True,
@@ -189,7 +202,7 @@ def conv2d(inputs: Any, num_outputs: int, kernel_size: Any, stride: Any = 1,
                              f"Received: shape {x.shape}")
         dtype = x.dtype if x.dtype.is_floating else dt.float32
         w = _variable("weights", k + [in_c, int(num_outputs)], dtype,
-                      weights_initializer or xavier_initializer(), weights_regularizer,
+                      weights_initializer, weights_regularizer,
                       trainable, variables_collections)
         strides = [1, 1] + s if fmt == "NCHW" else [1] + s + [1]
         dil = [1, 1] + r if fmt == "NCHW" else [1] + r + [1]
@@ -228,10 +241,10 @@ def batch_norm(inputs: Any, decay: float = 0.999, center: bool = True, scale: bo
     x = convert_to_tensor(inputs)
     layer = BatchNormalization(
         axis=1 if data_format == "NCHW" and x.shape.rank != 2 else -1, momentum=decay,
-        epsilon=epsilon, center=center, scale=scale, beta_initializer=inits.get("beta"),
-        gamma_initializer=inits.get("gamma"),
-        moving_mean_initializer=inits.get("moving_mean"),
-        moving_variance_initializer=inits.get("moving_variance"),
+        epsilon=epsilon, center=center, scale=scale,
+        beta_initializer=inits.get("beta", _ZEROS), gamma_initializer=inits.get("gamma", _ONES),
+        moving_mean_initializer=inits.get("moving_mean", _ZEROS),
+        moving_variance_initializer=inits.get("moving_variance", _ONES),
         beta_regularizer=regs.get("beta"), gamma_regularizer=regs.get("gamma"),
         renorm=renorm, renorm_clipping=renorm_clipping, renorm_momentum=renorm_decay,
         trainable=trainable, adjustment=adjustment, name=scope or "BatchNorm",

@@ -173,6 +173,10 @@ _INITIALIZER_NAMES = {
 
 
 def _initializer(value: Any, arg: str) -> Any:
+    if value is None:
+        # Keras's ``add_weight`` default (its layers never take the variable scope's
+        # initializer, unlike tf.layers): glorot_uniform for float weights.
+        return GlorotUniform()
     if isinstance(value, str):
         make = _INITIALIZER_NAMES.get(value.lower())
         if make is None:

@@ -35,6 +35,7 @@ from estcore.graph.ops.segment_ops import unsorted_segment_sum_dyn as _segment_s
 from estcore.graph.ops.sort_ops import int_sort as _int_sort
 from estcore.graph.ops.special_ops import lgamma as _lgamma
 from estcore.graph.variables import name_scope as _name_scope
+from estcore.losses.util import div_no_nan as _div_no_nan
 
 __all__ = ["truncatediv", "truncatemod", "unravel_index", "invert_permutation",
            "unique_with_counts", "searchsorted", "histogram_fixed_width", "lbeta", "xdivy",
@@ -240,7 +241,8 @@ def sufficient_statistics(x: Any, axes: Any, shift: Any = None, keep_dims: Any =
                           name: str | None = None, keepdims: Any = None) -> tuple:
     """TF's ``tf.nn.sufficient_statistics``: ``(count, mean_ss, variance_ss, shift)`` with
     ``count`` the number of summed elements (a constant when the sizes are known),
-    ``mean_ss = sum(x - shift)``, ``variance_ss = sum((x - shift)**2)`` over ``axes``."""
+    ``mean_ss = sum(x - shift)``, ``variance_ss = sum((x - shift)**2)`` over ``axes``;
+    TF's op names (``sufficient_statistics/count``, ``/mean_ss``, ``/var_ss``)."""
     keep = bool(keepdims if keepdims is not None else keep_dims)
     with _name_scope(name or "sufficient_statistics"):
         v = _convert(x)
@@ -250,50 +252,61 @@ def sufficient_statistics(x: Any, axes: Any, shift: Any = None, keep_dims: Any =
             count = _constant(np.prod(sizes, dtype=np.float64), dtype=v.dtype)
         else:
             shp = _m.cast(_a.shape(v), v.dtype)
-            count = _r.reduce_prod(_a.stack([shp[a] for a in ax]))
+            count = _r.reduce_prod(_a.stack([shp[a] for a in ax]), name="count")
         if shift is not None:
             s = _convert(shift, v.dtype)
-            m_ss = _r.reduce_sum(_m.subtract(v, s), axis=ax, keepdims=keep)
-            v_ss = _r.reduce_sum(_m.squared_difference(v, s), axis=ax, keepdims=keep)
+            m_ss, v_ss = _m.subtract(v, s), _m.squared_difference(v, s)
         else:
             s = None
-            m_ss = _r.reduce_sum(v, axis=ax, keepdims=keep)
-            v_ss = _r.reduce_sum(_m.square(v), axis=ax, keepdims=keep)
+            m_ss, v_ss = v, _m.square(v)
+        m_ss = _r.reduce_sum(m_ss, axis=ax, keepdims=keep, name="mean_ss")
+        v_ss = _r.reduce_sum(v_ss, axis=ax, keepdims=keep, name="var_ss")
         return count, m_ss, v_ss, s
 
 
 def normalize_moments(counts: Any, mean_ss: Any, variance_ss: Any, shift: Any,
                       name: str | None = None) -> tuple:
     """TF's ``tf.nn.normalize_moments``: ``(mean, variance)`` from
-    :func:`sufficient_statistics`."""
+    :func:`sufficient_statistics` (``normalize/mean``, ``normalize/variance``)."""
     with _name_scope(name or "normalize"):
         m_ss = _convert(mean_ss)
-        divisor = _m.reciprocal(_convert(counts, m_ss.dtype))
-        shifted_mean = _m.multiply(m_ss, divisor)
-        mean = shifted_mean if shift is None else _m.add(shifted_mean,
-                                                         _convert(shift, m_ss.dtype))
+        divisor = _m.reciprocal(_convert(counts, m_ss.dtype), name="divisor")
+        if shift is None:
+            shifted_mean = mean = _m.multiply(m_ss, divisor, name="mean")
+        else:
+            shifted_mean = _m.multiply(m_ss, divisor, name="shifted_mean")
+            mean = _m.add(shifted_mean, _convert(shift, m_ss.dtype), name="mean")
         variance = _m.subtract(_m.multiply(_convert(variance_ss, m_ss.dtype), divisor),
-                               _m.square(shifted_mean))
+                               _m.square(shifted_mean), name="variance")
         return mean, variance
 
 
 def weighted_moments(x: Any, axes: Any, frequency_weights: Any, name: str | None = None,
                      keep_dims: Any = None, keepdims: Any = None) -> tuple:
     """TF's ``tf.nn.weighted_moments``: the ``frequency_weights``-weighted mean and variance
-    of ``x`` over ``axes`` (weights broadcast against ``x``)."""
+    of ``x`` over ``axes`` (weights broadcast against ``x``; 0 where the weights sum to 0,
+    TF's ``div_no_nan``; float16 computed in float32)."""
     keep = bool(keepdims if keepdims is not None else keep_dims)
     with _name_scope(name or "weighted_moments"):
         v = _convert(x)
         ax = _axes(v, axes, "weighted_moments")
-        w = _convert(frequency_weights, v.dtype)
-        total = _r.reduce_sum(_m.multiply(w, v), axis=ax, keepdims=True)
+        half = v.dtype == _dt.float16
+        if half:
+            v = _m.cast(v, _dt.float32)
+        w = _convert(frequency_weights)
+        if w.dtype != v.dtype:
+            w = _m.cast(w, v.dtype)
+        total = _r.reduce_sum(_m.multiply(w, v), axis=ax, keepdims=True,
+                              name="weighted_input_sum")
         weights = _m.add(w, _a.zeros_like(v))
-        divisor = _m.reciprocal(_r.reduce_sum(weights, axis=ax, keepdims=True))
-        mean = _m.multiply(total, divisor)
-        variance = _m.multiply(
-            _r.reduce_sum(_m.multiply(weights, _m.squared_difference(v, mean)), axis=ax,
-                          keepdims=True), divisor)
+        sum_of_weights = _r.reduce_sum(weights, axis=ax, keepdims=True, name="sum_of_weights")
+        mean = _div_no_nan(total, sum_of_weights, name="div_no_nan")
+        distsq = _r.reduce_sum(_m.multiply(w, _m.squared_difference(v, mean)), axis=ax,
+                               keepdims=True, name="weighted_distsq")
+        variance = _div_no_nan(distsq, sum_of_weights, name="div_no_nan")
         if not keep:
             mean = _a.squeeze(mean, ax)
             variance = _a.squeeze(variance, ax)
+        if half:
+            mean, variance = _m.cast(mean, _dt.float16), _m.cast(variance, _dt.float16)
         return mean, variance
