@@ -49,7 +49,9 @@ def _kind_of_type(t: type) -> int:
     kind = _kinds.get(t)
     if kind is not None:
         return kind
-    if issubclass(t, tuple):
+    if hasattr(t, "_estcore_components"):
+        kind = _LEAF  # a composite value (SparseTensor, summary op): fetched as one
+    elif issubclass(t, tuple):
         if hasattr(t, "shape") and hasattr(t, "dtype"):
             kind = _LEAF  # a spec (TensorSpec is a NamedTuple): a leaf, as in TF
         elif isinstance(getattr(t, "_fields", None), Sequence):

@@ -441,7 +441,11 @@ class Estimator:
             logger.warning("Could not close the event files under %s: %s", self._model_dir, e)
 
     def _evaluate_model(self, input_fn: Callable, hooks: list, steps: int | None,
-                        ckpt: str | None, name: str | None) -> dict:
+                        ckpt: str | None, name: str | None,
+                        variable_values: dict | None = None) -> dict:
+        """Evaluate from ``ckpt`` (None: initializers, or the warm start), or, with
+        ``variable_values`` (name -> array, InMemoryEvaluatorHook), from the values of a
+        training session: the eval graph's global variables of those names take them."""
         graph = Graph()
         with graph.as_default():
             try:
@@ -466,14 +470,20 @@ class Estimator:
                     all_hooks.append(bar)
                 logger.info("Starting evaluation at %s",
                             time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime()))
-                warm = self._warm_start_settings if ckpt is None else None
+                warm = (self._warm_start_settings
+                        if ckpt is None and variable_values is None else None)
                 start = time.time()
                 losses: list[float] = []
                 feeder = Feeder(features, labels)
 
                 def create() -> Any:
-                    return create_session(graph, self._session_config, ckpt, warm,
+                    sess = create_session(graph, self._session_config, ckpt, warm,
                                           spec.scaffold)
+                    if variable_values:
+                        have = sess.get_variable_values(copy=False)
+                        sess.set_variable_values({k: v for k, v in variable_values.items()
+                                                  if k in have})
+                    return sess
 
                 try:
                     with kernel_threads(self._config.kernel_threads), \

@@ -110,3 +110,41 @@ def as_dtype(value: Any) -> DType:
     raise TypeError(
         "`dtype` must be an estcore DType, a numpy dtype or a dtype name such as "
         f"'float32'. Received: dtype={value!r} ({type(value).__name__})")
+
+
+def as_string_array(value: Any, what: str) -> np.ndarray:
+    """``value`` as a string tensor's array: numpy ``object`` dtype holding ``bytes``.
+
+    TF's string tensors hold bytes: a Python ``str`` (or a numpy unicode array) becomes
+    its UTF-8 encoding, as TF1 encodes a ``str`` constant or feed, so a ``str`` and the
+    same ``bytes`` compare equal inside the graph.
+
+    Args:
+        value: a str / bytes, or a (nested) list or array of them.
+        what: names the value in error messages ("constant", "feed 'x'").
+
+    Raises:
+        TypeError: an element is neither str nor bytes (a number, None).
+    """
+    arr = value if isinstance(value, np.ndarray) else np.asarray(value, dtype=object)
+    if arr.dtype.kind == "U":
+        return np.char.encode(arr, "utf-8").astype(object)
+    if arr.dtype.kind == "S":
+        return arr.astype(object)
+    if arr.dtype != object:
+        raise TypeError(f"{what}: expected strings (str or bytes), got values of dtype "
+                        f"{arr.dtype}")
+    flat = arr.reshape(-1)
+    out = np.empty(arr.shape, dtype=object)
+    flat_out = out.reshape(-1)
+    for i, v in enumerate(flat.tolist()):
+        if isinstance(v, bytes):
+            flat_out[i] = v
+        elif isinstance(v, str):
+            flat_out[i] = v.encode("utf-8")
+        elif isinstance(v, (bytearray, memoryview)):
+            flat_out[i] = bytes(v)
+        else:
+            raise TypeError(f"{what}: expected strings (str or bytes), got {v!r} of type "
+                            f"{type(v).__name__}")
+    return out

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from estcore import errors
+from estcore.graph import dtypes as dt
 from estcore.graph import random as R
 from estcore.graph.fetches import flatten_fetches, structure_key
 from estcore.graph.ir import Graph, Operation, get_default_graph
@@ -350,7 +351,10 @@ class Session:
             raise TypeError(f"The value of a feed cannot be a symbolic Tensor (feeding "
                             f"'{t.op.name}'). Feed numpy arrays or Python values.")
         if target.is_string:
-            return np.asarray(v, dtype=object)
+            try:
+                return dt.as_string_array(v, f"feed of string placeholder '{t.op.name}'")
+            except TypeError as e:
+                raise errors.InvalidArgumentError(str(e)) from None
         arr = np.asarray(v)
         src = arr.dtype
         ok = True

@@ -9,14 +9,16 @@ TensorBoard's Graphs tab); :func:`read_scalars` and
 :func:`read_eval_metrics` read them back.
 
 This ``__init__`` only re-exports (from ``ops``, ``image``, ``audio``, ``graph_def``, ``reader``,
-``summary_pb``, ``writer``). Must not: hold code; be imported by estcore's own modules
+``summary_pb``, ``message``, ``writer``). Must not: hold code; be imported by estcore's own modules
 (they import the defining module).
 """
 
 from estcore.summary.audio import audio_values, encode_wav
 from estcore.summary.graph_def import graph_def_bytes
 from estcore.summary.image import image_values
+from estcore.summary.message import HistogramProto, Summary
 from estcore.summary.ops import (
+    MergedSummary,
     SummaryOp,
     audio,
     histogram,
@@ -56,6 +58,9 @@ from estcore.summary.writer import (
 
 __all__ = [
     "SummaryOp",
+    "MergedSummary",
+    "Summary",
+    "HistogramProto",
     "audio",
     "audio_values",
     "encode_wav",

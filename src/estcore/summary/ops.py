@@ -22,14 +22,15 @@ from estcore.summary.audio import audio_values
 from estcore.summary.image import CHANNELS, image_values
 from estcore.summary.summary_pb import (
     SummaryValue,
+    encode_summary,
     histogram_value,
     scalar_value,
     tensor_value,
     text_value,
 )
 
-__all__ = ["SummaryOp", "scalar", "histogram", "image", "text", "audio", "tensor_summary",
-           "merge_all", "merge", "summary_values", "fetches_of"]
+__all__ = ["SummaryOp", "MergedSummary", "scalar", "histogram", "image", "text", "audio",
+           "tensor_summary", "merge_all", "merge", "summary_values", "fetches_of"]
 
 
 class SummaryOp(NamedTuple):
@@ -43,6 +44,32 @@ class SummaryOp(NamedTuple):
     tensor: Any
     max_outputs: int = 3
     extra: Any = None
+
+    # Session.run fetches a summary op as TF1 does: its value is the serialized Summary
+    # (graph/fetches.py's composite leaves).
+    def _estcore_components(self) -> list:
+        return list(self.tensor) if self.kind == "audio" else [self.tensor]
+
+    def _estcore_rebuild(self, values: Sequence[Any]) -> bytes:
+        value = tuple(values) if self.kind == "audio" else values[0]
+        return encode_summary(summary_values([self], [value]))
+
+
+class MergedSummary(list):
+    """What ``merge`` / ``merge_all`` return: a list of summary ops that ``Session.run``
+    fetches as one serialized Summary holding all their values (TF1's merged summary
+    tensor); hooks and ``merge`` take it as the list it is."""
+
+    def _estcore_components(self) -> list:
+        return [t for op in self for t in op._estcore_components()]
+
+    def _estcore_rebuild(self, values: Sequence[Any]) -> bytes:
+        out, i = [], 0
+        for op in self:
+            n = 2 if op.kind == "audio" else 1
+            out.append(tuple(values[i:i + n]) if n == 2 else values[i])
+            i += n
+        return encode_summary(summary_values(list(self), out))
 
 
 def _register(op: SummaryOp, collections: Iterable[str] | None) -> SummaryOp:
@@ -202,15 +229,20 @@ def tensor_summary(name: str, tensor: Any, summary_description: str | None = Non
                                (str(shown or name), str(description or ""))), collections)
 
 
-def merge_all(key: str | None = None) -> list[SummaryOp] | None:
-    """Every summary op of the default graph's collection, or None if there is none."""
-    ops = [op for op in get_collection(key or GraphKeys.SUMMARIES) if isinstance(op, SummaryOp)]
-    return ops or None
+def merge_all(key: str | None = None) -> MergedSummary | None:
+    """Every summary op of the default graph's collection (a :class:`MergedSummary`), or
+    None if there is none."""
+    items = [op for op in get_collection(key or GraphKeys.SUMMARIES)
+             if isinstance(op, (SummaryOp, MergedSummary))]
+    return merge(items) if items else None
 
 
-def merge(inputs: Sequence[Any]) -> list[SummaryOp]:
-    """Flatten summary ops / lists of them into one list."""
-    out: list[SummaryOp] = []
+def merge(inputs: Sequence[Any], collections: Iterable[str] | None = None,
+          name: str | None = None) -> MergedSummary:
+    """Flatten summary ops / lists of them into one :class:`MergedSummary`, added to
+    ``collections`` (default none, as TF1); ``name`` is accepted for TF1 compatibility."""
+    del name
+    out = MergedSummary()
     for item in inputs:
         if isinstance(item, SummaryOp):
             out.append(item)
@@ -218,6 +250,8 @@ def merge(inputs: Sequence[Any]) -> list[SummaryOp]:
             out.extend(merge(item))
         else:
             raise TypeError(f"merge() takes summary ops, got {item!r}")
+    for key in collections or ():
+        add_to_collection(key, out)
     return out
 
 

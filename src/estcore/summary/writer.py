@@ -28,16 +28,15 @@ import socket
 import struct
 import threading
 import time
-from collections.abc import Iterable
 from typing import Any
 
 from estcore.summary.crc32c import masked_crc32c
 from estcore.summary.graph_def import graph_def_bytes
+from estcore.summary.message import summary_values_of
 from estcore.summary.summary_pb import (
     FILE_VERSION,
     Event,
     SessionLog,
-    SummaryValue,
     encode_event,
     histogram_value,
     scalar_value,
@@ -167,10 +166,10 @@ class EventFileWriter:
 class FileWriter(EventFileWriter):
     """TF's ``tf.compat.v1.summary.FileWriter``: summaries and session logs by step."""
 
-    def add_summary(self, summary: SummaryValue | Iterable[SummaryValue],
-                    global_step: int | None = None) -> None:
-        """Write one Summary (a value or a list of values) at ``global_step``."""
-        values = [summary] if isinstance(summary, SummaryValue) else list(summary)
+    def add_summary(self, summary: Any, global_step: int | None = None) -> None:
+        """Write one Summary at ``global_step``: a ``tf.Summary``, the serialized bytes a
+        ``sess.run`` of a summary op returns, or a value / list of values."""
+        values = summary_values_of(summary)
         self.add_event(Event(wall_time=time.time(), step=int(global_step or 0), summary=values))
 
     def add_graph(self, graph: Any, global_step: int | None = None) -> None:

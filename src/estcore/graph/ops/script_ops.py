@@ -43,7 +43,10 @@ def _check(node, i: int, value, want) -> np.ndarray:
     arr = np.asarray(value)
     if want is dt.string:
         if arr.dtype.kind in "OSU":
-            return arr.astype(object)
+            try:
+                return dt.as_string_array(arr, f"PyFunc '{node.name}'")
+            except TypeError as e:
+                raise errors.InvalidArgumentError(f"{e} (its {i}-th value)") from None
     elif arr.dtype == want.np:
         return arr
     got = "double" if arr.dtype == np.float64 else arr.dtype.name
