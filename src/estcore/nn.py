@@ -19,6 +19,14 @@ from estcore.graph.ops import math_ops as _m
 from estcore.graph.ops import nn_ops as _nn
 from estcore.graph.ops import reduce_ops as _r
 from estcore.graph.ops import sparse_ops as _sp
+from estcore.graph.ops.candidate_sampling_ops import (
+    all_candidate_sampler,
+    compute_accidental_hits,
+    fixed_unigram_candidate_sampler,
+    learned_unigram_candidate_sampler,
+    log_uniform_candidate_sampler,
+    uniform_candidate_sampler,
+)
 from estcore.graph.ops.clip_ops import clip_by_norm
 from estcore.graph.ops.conv_extra_ops import conv2d_transpose, depthwise_conv2d, separable_conv2d
 from estcore.graph.ops.conv_ops import avg_pool2d, conv2d, max_pool2d
@@ -41,6 +49,7 @@ from estcore.graph.ops.nn_ops import (
     sparse_softmax_cross_entropy_with_logits,
     top_k,
 )
+from estcore.graph.ops.sampled_loss_ops import nce_loss, sampled_softmax_loss
 from estcore.graph.variables import name_scope as _name_scope
 
 if TYPE_CHECKING:
@@ -56,7 +65,9 @@ __all__ = [
     "safe_embedding_lookup_sparse",
     "swish", "lrn", "local_response_normalization", "fused_batch_norm", "zero_fraction",
     "weighted_cross_entropy_with_logits", "conv2d_transpose", "depthwise_conv2d",
-    "separable_conv2d",
+    "separable_conv2d", "nce_loss", "sampled_softmax_loss", "log_uniform_candidate_sampler",
+    "uniform_candidate_sampler", "learned_unigram_candidate_sampler",
+    "fixed_unigram_candidate_sampler", "all_candidate_sampler", "compute_accidental_hits",
 ]
 lrn = local_response_normalization
 

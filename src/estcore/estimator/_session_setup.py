@@ -48,6 +48,26 @@ def _placeholder(leaf: Leaf, name: str) -> Any:
     return placeholder(as_dtype(leaf.dtype), shape=shape, name=safe)
 
 
+class InputTensorRunner:
+    """Runs the graph tensors an input_fn returned (TF 1.x's ``tf.constant`` features,
+    SparseTensors) once per step, in a session of its own over the same graph: the
+    model's session is fed their values (inputs/source.py). Made at the first step."""
+
+    def __init__(self, tensors: list):
+        self._tensors = list(tensors)
+        self._sess: Session | None = None
+
+    def __call__(self) -> list:
+        if self._sess is None:
+            self._sess = Session(graph=self._tensors[0].graph)
+        return self._sess.run(self._tensors)
+
+    def close(self) -> None:
+        if self._sess is not None:
+            self._sess.close()
+            self._sess = None
+
+
 def build_placeholders(spec: Any, prefix: str) -> Any:
     """Placeholders mirroring a structure of :class:`Leaf` (batch dim unknown)."""
     if spec is None:

@@ -50,6 +50,7 @@ from estcore.estimator._fn_utils import fn_args, verify_model_fn_args
 from estcore.estimator._resume import plan_input, report_resume, train_call_meta
 from estcore.estimator._session_setup import (
     Feeder,
+    InputTensorRunner,
     build_placeholders,
     create_session,
     read_global_step,
@@ -241,7 +242,7 @@ class Estimator:
             kwargs["config"] = self.config
         with seed_scope(seed):
             result = input_fn(**kwargs)
-        return make_input_source(result)
+        return make_input_source(result, InputTensorRunner)
 
     def _call_model_fn(self, features: Any, labels: Any, mode: str,
                        config: RunConfig) -> EstimatorSpec:
@@ -454,6 +455,11 @@ class Estimator:
             except _EmptyInput:
                 raise ValueError("input_fn produced no batch to evaluate on.") from None
             try:
+                if steps is None and source.repeats_forever:
+                    logger.warning("input_fn gives the same input on every step (tensors or "
+                                   "arrays, not a Dataset or a stream), so evaluate with "
+                                   "steps=None runs until interrupted, as in TF; pass steps "
+                                   "(steps=1 evaluates that batch once).")
                 ev.check_reserved_metric_names(spec.eval_metric_ops)
                 names = sorted(spec.eval_metric_ops)
                 update_ops = [spec.eval_metric_ops[k][1] for k in names]

@@ -10,6 +10,10 @@
 * the ``get_next()`` tensors of a Dataset iterator created inside input_fn (TF1 style;
   found through the graph collection :data:`GET_NEXT_COLLECTION`), in any structure:
   they are fed from a new pass of that iterator's dataset;
+* other graph tensors (TF 1.x's ``{'x': tf.constant(X)}, tf.constant(y)``, SparseTensors
+  built from data, ops over them): run once per step, in a session of their own over
+  the same graph (``run_tensors``, given by the Estimator, makes it), and fed; as in TF,
+  each step sees their new values (the same batch for constants), forever;
 * any other iterable of batches (a generator, a list of ``(features, labels)``);
 * a single batch: ``(features, labels)`` or ``features`` where features is an
   array or a dict of arrays. As in TF (where such values become constant
@@ -219,14 +223,74 @@ def _get_next_source(result: Any) -> InputSource | None:
                        _map(l_spec, _dataset_leaf, "labels"), batches(), stream=iterator)
 
 
-def make_input_source(result: Any) -> InputSource:
-    """Normalise an input_fn's return value (see the module docstring)."""
+def _is_graph_tensor(x: Any) -> bool:
+    """A Tensor or a SparseTensor of a graph (a Dataset's ``get_next`` excepted above)."""
+    return hasattr(x, "graph") and (hasattr(x, "op") or hasattr(x, "_estcore_components"))
+
+
+def _tensor_leaf(t: Any, path: str = "") -> Leaf:
+    """A graph tensor as its placeholder's description: its static shape as is (the
+    model_fn sees what TF's would, the tensor's own shape); a SparseTensor keeps its
+    ``[batch, columns]`` placeholder."""
+    if not _is_graph_tensor(t):
+        return _array_leaf(t, path)
+    dtype = np.dtype(object) if t.dtype.is_string else np.dtype(t.dtype.as_numpy_dtype)
+    shape = t.shape
+    where = f" at {path}" if path else ""
+    if shape.rank is None:
+        raise ValueError(f"input_fn returned a tensor{where} of unknown rank (e.g. a py_func "
+                         "result): give it a shape (tensor.set_shape(...) or reshape); the "
+                         "Estimator builds its placeholders from the tensors' shapes.")
+    if hasattr(t, "_estcore_components"):
+        return Leaf(dtype, tuple(shape.as_list()[1:]), sparse=True)
+    return Leaf(dtype, tuple(shape.as_list()), batched=False)
+
+
+def _tensor_source(result: Any, run_tensors: Callable[[list], Any] | None
+                   ) -> InputSource | None:
+    """The source of an input_fn that returned graph tensors (not a Dataset's
+    ``get_next``), else None. Array leaves next to them are fed as they are."""
+    leaves = [leaf for _, leaf in flatten_with_paths(result)]
+    slots = [i for i, leaf in enumerate(leaves) if _is_graph_tensor(leaf)]
+    if not slots:
+        return None
+    if run_tensors is None:
+        raise TypeError("input_fn returned graph tensors; only the Estimator can run them "
+                        "(call the input_fn through Estimator.train / evaluate / predict)")
+    runner = run_tensors([leaves[i] for i in slots])
+    f_part, l_part = _split(result)
+    f_spec = _map(f_part, _tensor_leaf, "features")
+    l_spec = _map(l_part, _tensor_leaf, "labels")
+
+    def batches() -> Iterator[Any]:
+        flat = [None if leaf is None or _is_graph_tensor(leaf) else np.asarray(leaf)
+                for leaf in leaves]
+        while True:
+            for i, value in zip(slots, runner(), strict=True):
+                flat[i] = value
+            yield pack_sequence_as(result, list(flat))
+
+    return InputSource(f_spec, l_spec, batches(), stream=runner, repeats_forever=True)
+
+
+def make_input_source(result: Any, run_tensors: Callable[[list], Any] | None = None
+                      ) -> InputSource:
+    """Normalise an input_fn's return value (see the module docstring).
+
+    Args:
+        result: what input_fn returned.
+        run_tensors: for graph tensors: ``run_tensors(tensors)`` returns a callable that
+            gives their values (a list, in order) on each call and has ``close()``.
+    """
     if hasattr(result, "make_one_shot_iterator") and hasattr(result, "element_spec"):
         with views_scope():  # the batches are only fed: they may be read-only views
             return _dataset_source(iter(result))
     if is_nested(result) or hasattr(result, "op"):
         with views_scope():
             source = _get_next_source(result)
+        if source is not None:
+            return source
+        source = _tensor_source(result, run_tensors)
         if source is not None:
             return source
     if hasattr(result, "element_spec"):

@@ -16,6 +16,7 @@ from estcore.graph.ops import (  # noqa: F401 - imported to register their rows
     array_ops,
     base64_ops,
     c_emit,
+    candidate_sampling_ops,
     checks,
     clip_ops,
     contraction_ops,
