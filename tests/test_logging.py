@@ -71,9 +71,52 @@ def test_quiet_while_the_root_logger_has_a_handler(clean_loggers, capsys):
     assert capsys.readouterr().err == ""
 
 
-def test_set_verbosity_rejects_a_non_level(clean_loggers):
-    with pytest.raises(TypeError, match=r"set_verbosity: `v` must be a logging level.*'INFO'"):
-        eclog.set_verbosity("INFO")
+@pytest.mark.parametrize("name, level", [
+    ("DEBUG", 10), ("INFO", 20), ("WARN", 30), ("WARNING", 30), ("ERROR", 40),
+    ("FATAL", 50), ("CRITICAL", 50), ("NOTSET", 0)])
+def test_set_verbosity_takes_level_names_as_tf(clean_loggers, name, level):
+    # TF passes v to Logger.setLevel, which takes the names Python logging registers.
+    eclog.set_verbosity(name)
+    assert clean_loggers.level == level
+
+
+def test_set_verbosity_takes_a_name_registered_with_add_level_name(clean_loggers,
+                                                                   monkeypatch):
+    monkeypatch.setitem(logging._nameToLevel, "TRACE", 5)
+    monkeypatch.setitem(logging._levelToName, 5, "TRACE")
+    eclog.set_verbosity("TRACE")
+    assert clean_loggers.level == 5
+
+
+@pytest.mark.parametrize("bad", ["info", "Level 5", "20", "bogus", ""])
+def test_set_verbosity_rejects_a_name_of_no_level(clean_loggers, bad):
+    # TF: ValueError("Unknown level: 'info'"), from Python logging.
+    with pytest.raises(ValueError, match=r"set_verbosity: `v` must be a logging level: an "
+                                         r"int such as estcore.logging.INFO = 20, or a level "
+                                         r"name, one of \['NOTSET', 'DEBUG', 'INFO'.*"
+                                         rf"Received: v={bad!r}$"):
+        eclog.set_verbosity(bad)
+    assert clean_loggers.level == logging.NOTSET
+
+
+def test_a_lower_case_level_name_says_names_are_upper_case(clean_loggers):
+    with pytest.raises(ValueError, match=r"\(level names are upper-case: 'WARN'\)"):
+        eclog.set_verbosity("warn")
+
+
+@pytest.mark.parametrize("bad", [20.0, None, True, b"INFO"], ids=repr)
+def test_set_verbosity_rejects_a_non_level(clean_loggers, bad):
+    with pytest.raises(TypeError, match=r"set_verbosity: `v` must be a logging level: an int "
+                                        r".* or a level name such as 'INFO'. "
+                                        rf"Received: v={bad!r} of type"):
+        eclog.set_verbosity(bad)
+
+
+def test_level_names_without_get_level_names_mapping(monkeypatch):
+    """Python 3.10 has no logging.getLevelNamesMapping: the same names, found another way."""
+    want = logging.getLevelNamesMapping()
+    monkeypatch.delattr(logging, "getLevelNamesMapping")
+    assert eclog._level_names() == want
 
 
 def test_log_every_n_counts_per_call_site(clean_loggers, capsys):

@@ -80,20 +80,51 @@ def install_stderr_handler(logger: _logging.Logger) -> StderrHandler:
         return handler
 
 
+def _level_names() -> dict[str, int]:
+    """The level names Python's logging knows (its own and any ``addLevelName``)."""
+    mapping = getattr(_logging, "getLevelNamesMapping", None)   # Python 3.11+
+    if mapping is not None:
+        return mapping()
+    names = {}
+    for level in range(0, 101):
+        name = _logging.getLevelName(level)
+        if not name.startswith("Level "):
+            names[name] = level
+    names.update(WARN=WARN, FATAL=FATAL)
+    return names
+
+
 def _check_level(v: Any) -> int:
+    """``v`` as an int level: an int, or a registered level name (``"INFO"``), as TF's
+    ``set_verbosity`` (Python logging's ``setLevel``) takes; names are case-sensitive."""
+    if isinstance(v, str):
+        names = _level_names()
+        if v in names:
+            return names[v]
+        hint = f" (level names are upper-case: {v.upper()!r})" if v.upper() in names else ""
+        raise ValueError(f"set_verbosity: `v` must be a logging level: an int such as "
+                         f"estcore.logging.INFO = {INFO}, or a level name, one of "
+                         f"{sorted(names, key=lambda n: (names[n], n))}{hint}. "
+                         f"Received: v={v!r}")
     if isinstance(v, bool) or not isinstance(v, int):
-        raise TypeError(f"set_verbosity: `v` must be a logging level (an int such as "
-                        f"estcore.logging.INFO = {INFO}). Received: {v!r}")
+        raise TypeError(f"set_verbosity: `v` must be a logging level: an int such as "
+                        f"estcore.logging.INFO = {INFO}, or a level name such as 'INFO'. "
+                        f"Received: v={v!r} of type {type(v).__name__}")
     return v
 
 
-def set_verbosity(v: int, logger_name: str = LOGGER_NAME) -> None:
+def set_verbosity(v: int | str, logger_name: str = LOGGER_NAME) -> None:
     """Show messages at level ``v`` and above (TF's ``tf.logging.set_verbosity``).
 
     Args:
         v: a level: ``DEBUG`` (10), ``INFO`` (20), ``WARN`` (30), ``ERROR`` (40),
-            ``FATAL`` (50).
+            ``FATAL`` (50), or its name (``"INFO"``, ``"WARN"``, ``"WARNING"``,
+            ``"CRITICAL"``, ... upper-case, as Python logging registers them).
         logger_name: the logger to configure (``estcore``).
+
+    Raises:
+        ValueError: ``v`` is a string that names no level.
+        TypeError: ``v`` is neither an int nor a string.
     """
     logger = get_logger(logger_name)
     logger.setLevel(_check_level(v))

@@ -24,6 +24,26 @@ def test_tf_logging_levels_are_tf1s():
             tf.logging.FATAL) == (10, 20, 30, 40, 50)
 
 
+def test_set_verbosity_takes_a_level_name_from_the_command_line():
+    # cloudml-samples: parser.add_argument("--verbosity", choices=["DEBUG", "INFO", ...]);
+    # tf.logging.set_verbosity(args.verbosity)
+    r = _run("""
+        import sys
+        import estcore.compat.v1 as tf
+        tf.logging.set_verbosity(sys.argv[1])
+        tf.logging.info("shown")
+        tf.logging.debug("hidden")
+        assert tf.logging.get_verbosity() == tf.logging.INFO
+    """, "INFO")
+    assert r.returncode == 0, r.stderr
+    assert r.stderr.splitlines() == ["INFO:tensorflow:shown"]
+
+
+def test_set_verbosity_with_an_unknown_level_name_is_a_value_error():
+    with pytest.raises(ValueError, match=r"level names are upper-case: 'INFO'.*v='info'"):
+        tf.logging.set_verbosity("info")
+
+
 def test_set_verbosity_shows_user_and_estimator_info_lines():
     r = _run("""
         import logging

@@ -188,8 +188,9 @@ def test_unexportable_attr_is_named(tmp_path, models):
 
     est = Estimator(model_fn, str(tmp_path / "m"))
     est.train(models.train_input_fn(), steps=1)
-    with pytest.raises(ValueError, match="Cannot export node 'weird'.*cannot be exported "
-                                         "without Python code"):
+    with pytest.raises(ValueError, match=r"Cannot export node 'weird' \(Identity\): attribute "
+                                         r"'weird/fn' holds the Python function print\(\) "
+                                         r"\(Python code\), which an export cannot store"):
         est.export_saved_model(str(tmp_path / "e"), models.serving_fn())
 
 
@@ -200,3 +201,37 @@ def test_failed_write_leaves_nothing(trained, models, tmp_path):
         est.export_saved_model(str(base), models.serving_fn(),
                                assets_extra={"a.txt": str(tmp_path / "missing.txt")})
     assert os.listdir(base) == []  # neither temp-<ts> nor <ts>
+
+
+def _csv_model_fn(features, labels, mode):
+    w = ec.get_variable("w", [], initializer=ec.zeros_initializer())
+    pred = features["x"] * 2.0 + w
+    if mode == ModeKeys.PREDICT:
+        return EstimatorSpec(mode, predictions={"pred": pred, "name": features["name"]})
+    loss = ec.reduce_mean(ec.square(pred - labels))
+    return EstimatorSpec(mode, loss=loss, train_op=ec.train.GradientDescentOptimizer(
+        0.1).minimize(loss, ec.train.get_global_step()))
+
+
+def test_a_serving_fn_with_decode_csv_string_defaults_round_trips(tmp_path):
+    # decode_csv's defaults (b"" and b"anon") and na_value are bytes attributes.
+    est = Estimator(_csv_model_fn, str(tmp_path / "m"))
+    est.train(lambda: ({"x": np.array([1.0, 2.0], np.float32), "name": np.array(["a", "b"])},
+                       np.array([3.0, 5.0], np.float32)), steps=3)
+    w = float(est.get_variable_value("w"))
+
+    def serving_fn():
+        row = ec.placeholder(ec.string, [None])
+        x, name = ec.io.decode_csv(row, record_defaults=[[0.5], ["anon"]], na_value="NA")
+        return ServingInputReceiver({"x": x, "name": name}, {"csv_row": row})
+
+    path = est.export_saved_model(str(tmp_path / "e"), serving_fn)
+    with open(os.path.join(path, b"saved_model.json")) as f:
+        node = [n for n in json.load(f)["graph"]["nodes"] if n["type"] == "DecodeCSV"][0]
+    assert node["attrs"]["defaults"] == {"$tuple": [0.5, {"$bytes": "anon"}]}
+    assert node["attrs"]["na_value"] == {"$bytes": "NA"}
+    out = sm.load(path).predict({"csv_row": np.array([b"1.5,bob", b",", b"NA,caf\xc3\xa9",
+                                                      b"4,NA"], dtype=object)})
+    np.testing.assert_allclose(out["pred"], np.array([1.5, 0.5, 0.5, 4.0]) * 2 + w,
+                               rtol=1e-6)
+    assert list(out["name"]) == [b"bob", b"anon", "café".encode(), b"anon"]

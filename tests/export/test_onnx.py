@@ -64,7 +64,11 @@ def test_ops_without_onnx_equivalent_are_named_and_native_export_still_written(
     est.train(models.train_input_fn(), steps=1)
     with caplog.at_level(logging.INFO, logger="estcore"):
         path = os.fsdecode(est.export_saved_model(str(tmp_path / "e"), models.serving_fn()))
-    assert "ONNX cannot express op type(s) TopKV2 (nodes: TopKV2 'top')" in caplog.text
+    assert ("model.onnx not written: ONNX cannot express 1 node of op type TopKV2 (1) "
+            "(listed in saved_model.json's onnx_unsupported). The native export is "
+            "complete.") in caplog.text
+    # INFO: the user did not ask for model.onnx (it is written when `onnx` is installed)
+    assert [r.levelname for r in caplog.records if "model.onnx" in r.getMessage()] == ["INFO"]
     assert not os.path.exists(os.path.join(path, "model.onnx"))
     pred = sm.load(path)
     assert pred.meta["onnx"] is None and pred.meta["onnx_unsupported"] == ["TopKV2 'top'"]
@@ -120,3 +124,40 @@ def test_failed_onnx_conversion_keeps_native_export(tmp_path, models, caplog):
     assert not os.path.exists(os.path.join(path, "model.onnx"))
     x, _ = models.data(4)
     np.testing.assert_array_equal(sm.load(path)({"x": x})["x"], x)
+
+
+def test_unsupported_ops_are_counted_by_type_not_listed():
+    from estcore.export.onnx_export import UnsupportedOpsError
+
+    ops = ([f"EmbeddingLookupSparse 'e{i}'" for i in range(40)]
+           + [f"VocabularyLookup 'v{i}'" for i in range(3)]
+           + ["ParseExample 'ParseExample'", "Const 'c' (string constant)"]
+           + [f"T{i} 'n{i}'" for i in range(5)])
+    e = UnsupportedOpsError(ops)
+    assert str(e) == ("ONNX cannot express 50 nodes of 9 op types: EmbeddingLookupSparse (40), "
+                      "VocabularyLookup (3), Const (1), ParseExample (1), T0 (1), T1 (1) and 3 "
+                      "more op types")
+    assert e.ops == ops   # every node, for saved_model.json's onnx_unsupported
+    assert str(UnsupportedOpsError(["A 'a'", "A 'b'"])) == \
+        "ONNX cannot express 2 nodes of op type A (2)"
+
+
+def test_a_parsing_export_of_a_wide_model_logs_one_short_info_line(tmp_path, caplog):
+    fc = ec.feature_column
+    c = fc.categorical_column_with_vocabulary_list("c", ["a", "b", "c"])
+    cols = [fc.numeric_column("x"), c, fc.categorical_column_with_hash_bucket("h", 10),
+            fc.crossed_column(["c", "h"], 5)]
+    est = ec.estimator.DNNLinearCombinedClassifier(
+        linear_feature_columns=cols, dnn_feature_columns=[fc.embedding_column(c, 2)],
+        dnn_hidden_units=[3], model_dir=str(tmp_path / "m"))
+    est.train(lambda: ({"x": np.array([[1.0], [2.0]], np.float32),
+                        "c": np.array([["a"], ["b"]]), "h": np.array([["q"], ["r"]])},
+                       np.array([0, 1])), steps=1)
+    receiver = ec.estimator.export.build_parsing_serving_input_receiver_fn(
+        fc.make_parse_example_spec(cols))
+    with caplog.at_level(logging.INFO, logger="estcore"):
+        path = est.export_saved_model(str(tmp_path / "e"), receiver)
+    lines = [r for r in caplog.records if "model.onnx" in r.getMessage()]
+    assert len(lines) == 1 and lines[0].levelname == "INFO"
+    assert len(lines[0].getMessage()) < 400
+    assert sm.load(path).meta["onnx_unsupported"]   # the full list is kept there

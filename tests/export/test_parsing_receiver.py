@@ -120,3 +120,35 @@ def test_cli_reads_a_tfrecord_of_examples(trained, models, tmp_path):
     res = subprocess.run([sys.executable, "-m", "estcore.cli", "predict", path, "--input",
                           str(records)], capture_output=True, text=True, timeout=120)
     assert res.returncode == 2 and "truncated record" in res.stderr
+
+
+def test_varlen_features_serve_what_tf_serves_for_its_own_model_dir(tmp_path):
+    """make_parse_example_spec gives VarLenFeature specs for categorical columns: a
+    premade export with them serves TF's probabilities for TF's model_dir (several values
+    per feature, features missing). fixtures/tf_varlen_serving.json:
+    tools/tf_fixtures/make_tf_varlen_serving.py."""
+    import importlib.util
+    import pathlib
+    import shutil
+
+    here = pathlib.Path(__file__).parent
+    canned = here.parent / "estimator" / "canned"
+    spec = importlib.util.spec_from_file_location("canned_tf_reference_varlen",
+                                                  canned / "tf_reference.py")
+    ref = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ref)
+    want = json.loads((here / "fixtures" / "tf_varlen_serving.json").read_text())
+    model_dir = tmp_path / "m"
+    shutil.copytree(canned / "fixtures" / "tf_model_dirs" / want["model_dir"], model_dir)
+    est = ref.make_estimator(want["model_dir"], model_dir)
+    columns = [ref.column(c) for c in
+               ref.FIXTURE["configs"][want["model_dir"]]["kwargs"]["feature_columns"]]
+    parse_spec = ec.feature_column.make_parse_example_spec(columns)
+    assert {k: type(v).__name__ for k, v in parse_spec.items()} == want["spec"]
+    path = _export(est, tmp_path, spec=parse_spec)
+    examples = np.array([bytes.fromhex(e) for e in want["examples"]], dtype=object)
+    served = sm.load(path)({"examples": examples}, signature="predict")
+    for key, value in want["outputs"].items():
+        np.testing.assert_allclose(served[key], np.asarray(value), rtol=1e-5, atol=1e-6,
+                                   err_msg=key)
+    assert served["all_classes"][0].tolist() == [c.encode() for c in want["all_classes"]]

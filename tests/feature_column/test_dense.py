@@ -141,3 +141,82 @@ def test_bucket_zero_counts_in_linear_model():
         s.run(ec.global_variables_initializer())
         s.run(cols_to_vars[bk][0].assign([[5.0], [7.0]]))
         np.testing.assert_allclose(s.run(out), [[5.0], [7.0]])
+
+
+# ---------------------------------------------------------------- values per example
+# TF 1.15 reshapes each column to (shape(tensor)[0], num_elements): a feature whose values
+# per example differ from the column's shape fails ("Input to reshape is a tensor with 4
+# values, but the requested shape has 8"), never regroups rows. estcore names the column
+# and fails while the graph is built when the static shape proves it.
+
+@pytest.mark.parametrize("fn", [fc.input_layer, fc.linear_model], ids=["input_layer",
+                                                                       "linear_model"])
+@pytest.mark.parametrize("shape, per_example", [([None], 1), ([None, 4], 4), ([3, 1], 1)])
+def test_a_feature_with_other_values_per_example_fails_when_the_graph_is_built(
+        fn, shape, per_example):
+    where = "input_layer" if fn is fc.input_layer else "linear_model"
+    with ec.Graph().as_default():
+        f = {"n": ec.placeholder(ec.float32, shape)}
+        with pytest.raises(ValueError, match=(
+                rf"^{where}: feature column 'n' expects 2 values per example \(shape \(2,\)\), "
+                rf"but the feature has {per_example} per example \(tensor shape .*\): a batch "
+                rf"of B examples has {per_example}\*B values where 2\*B are needed")):
+            fn(f, [fc.numeric_column("n", shape=[2])])
+
+
+def test_numpy_features_are_checked_too():
+    with ec.Graph().as_default(), pytest.raises(ValueError, match="feature column 'n' expects "
+                                                                   "2 values per example"):
+        fc.input_layer({"n": np.arange(4, dtype=np.float32)}, [fc.numeric_column("n", shape=[2])])
+
+
+@pytest.mark.parametrize("fn", [fc.input_layer, fc.linear_model], ids=["input_layer",
+                                                                       "linear_model"])
+def test_unknown_per_example_dimensions_are_checked_at_run_time(fn):
+    where = "input_layer" if fn is fc.input_layer else "linear_model"
+    with ec.Graph().as_default():
+        p = ec.placeholder(ec.float32, [None, None])
+        out = fn({"n": p}, [fc.numeric_column("n", shape=[2])])
+        with ec.Session() as s:
+            s.run(ec.global_variables_initializer())
+            ok = s.run(out, {p: np.ones((3, 2), np.float32)})
+            assert ok.shape == ((3, 2) if fn is fc.input_layer else (3, 1))
+            with pytest.raises(ec.errors.InvalidArgumentError, match=(
+                    rf"assertion failed: \[{where}: feature column 'n' expects 2 values per "
+                    r"example \(shape \(2,\)\): a batch of\] \[2\] \[examples needs\] \[4\] "
+                    r"\[values, but the feature has\] \[6\] \[values \(tensor shape\] \[2 3\]")):
+                s.run(out, {p: np.ones((2, 3), np.float32)})   # 6 values: would regroup to 3x2
+
+
+def test_a_matching_feature_of_another_rank_is_flattened_per_example():
+    with ec.Graph().as_default():
+        p = ec.placeholder(ec.float32, [None, 2, 3])
+        out = fc.input_layer({"n": p}, [fc.numeric_column("n", shape=[6])])
+        x = np.arange(12, dtype=np.float32).reshape(2, 2, 3)
+        with ec.Session() as s:
+            np.testing.assert_array_equal(s.run(out, {p: x}), x.reshape(2, 6))
+
+
+@pytest.mark.parametrize("fn", [fc.input_layer, fc.linear_model], ids=["input_layer",
+                                                                       "linear_model"])
+def test_a_bucketized_column_names_its_source_when_the_source_shape_differs(fn):
+    src = fc.numeric_column("n", shape=[2])
+    with ec.Graph().as_default():
+        f = {"n": ec.placeholder(ec.float32, [None])}
+        with pytest.raises(ValueError, match=r"^bucketized_column 'n_bucketized': feature "
+                                             r"column 'n' expects 2 values per example"):
+            fn(f, [fc.bucketized_column(src, [0.0])])
+
+
+def test_a_bucketized_column_with_unknown_source_dimensions_is_checked_at_run_time():
+    src = fc.numeric_column("n", shape=[2])
+    with ec.Graph().as_default():
+        p = ec.placeholder(ec.float32, [None, None])
+        out = fc.linear_model({"n": p}, [fc.bucketized_column(src, [0.0])])
+        with ec.Session() as s:
+            s.run(ec.global_variables_initializer())
+            assert s.run(out, {p: np.ones((3, 2), np.float32)}).shape == (3, 1)
+            with pytest.raises(ec.errors.InvalidArgumentError,
+                               match=r"bucketized_column 'n_bucketized': feature column 'n' "
+                                     r"expects 2 values per example"):
+                s.run(out, {p: np.ones((2, 3), np.float32)})

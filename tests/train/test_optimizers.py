@@ -312,9 +312,68 @@ def test_slot_names_exact_inside_a_variable_scope():
             loss = ec.reduce_sum(ec.layers.dense(x, 1))
             ec.train.AdamOptimizer().minimize(loss)
         names = sorted(v.op.name for v in ec.global_variables())
-    assert names == ["beta1_power", "beta2_power", "model/dense/bias", "model/dense/bias/Adam",
-                     "model/dense/bias/Adam_1", "model/dense/kernel", "model/dense/kernel/Adam",
-                     "model/dense/kernel/Adam_1"]
+    # The accumulators follow the name scope, as TF's (``model/beta1_power``).
+    assert names == ["model/beta1_power", "model/beta2_power", "model/dense/bias",
+                     "model/dense/bias/Adam", "model/dense/bias/Adam_1", "model/dense/kernel",
+                     "model/dense/kernel/Adam", "model/dense/kernel/Adam_1"]
+
+
+def _powers():
+    return [v.op.name for v in ec.global_variables() if "power" in v.op.name]
+
+
+def test_adam_accumulators_follow_the_name_scope_as_tf():
+    # What TF 1.15 names them for the same program (checked against TF 2.15's v1 graph).
+    with ec.Graph().as_default():
+        w, b = _vars()
+        loss = _loss(w, b)
+        with ec.name_scope("train"):
+            ec.train.AdamOptimizer(0.1).minimize(loss)
+        with ec.name_scope("train"):
+            ec.train.AdamOptimizer(0.1).minimize(loss)
+        ec.train.AdamOptimizer(0.1).minimize(loss)
+        ec.train.AdamOptimizer(0.1).minimize(loss)
+        with ec.variable_scope("vs"):
+            ec.train.AdamOptimizer(0.1).minimize(loss)
+        assert _powers() == ["train/beta1_power", "train/beta2_power",
+                             "train_1/beta1_power", "train_1/beta2_power",
+                             "beta1_power", "beta2_power", "beta1_power_1", "beta2_power_1",
+                             "vs/beta1_power", "vs/beta2_power"]
+
+
+def test_one_optimizer_keeps_its_accumulators_across_scopes_of_a_graph():
+    with ec.Graph().as_default():
+        w, b = _vars()
+        opt = ec.train.AdamOptimizer(0.1)
+        with ec.name_scope("a"):
+            opt.minimize(_loss(w, b))
+        with ec.name_scope("b"):
+            opt.minimize(2.0 * _loss(w, b))
+        assert _powers() == ["a/beta1_power", "a/beta2_power"]
+        assert [v.op.name for v in opt.variables() if "power" in v.op.name] == \
+            ["a/beta1_power", "a/beta2_power"]
+    with ec.Graph().as_default():   # a new graph (the next Estimator call): new ones
+        w, b = _vars()
+        with ec.name_scope("c"):
+            opt.minimize(_loss(w, b))
+        assert _powers() == ["c/beta1_power", "c/beta2_power"]
+
+
+def test_adam_accumulators_initialise_outside_the_callers_control_dependencies():
+    with ec.Graph().as_default():
+        w, b = _vars()
+        loss = _loss(w, b)
+        with ec.control_dependencies([ec.assign_add(w, ec.ones_like(w))]):
+            with ec.name_scope("train"):
+                train = ec.train.AdamOptimizer(0.1).minimize(loss)
+        with ec.Session() as sess:
+            sess.run(ec.global_variables_initializer())
+            w0 = sess.run(w)
+            b1, b2 = sess.run(["train/beta1_power:0", "train/beta2_power:0"])
+            np.testing.assert_array_equal(sess.run(w), w0)  # the assign did not run
+            np.testing.assert_allclose([b1, b2], [0.9, 0.999], rtol=1e-7)
+            sess.run(train)
+            np.testing.assert_allclose(sess.run("train/beta1_power:0"), 0.81, rtol=1e-6)
 
 
 def test_adam_inside_explicit_update_ops_dependencies_with_batch_norm():

@@ -54,7 +54,10 @@ tagged objects for what JSON lacks:
 ``{"$tuple": [...]}``                  a tuple
 ``{"$dict": {...}}``                   a dict with string keys
 ``{"$array": "<key>"}``                a numpy array stored in ``consts.data``
-``{"$strings": [...], "shape": [..]}`` a string array
+``{"$strings": [...], "shape": [..]}`` a string array (UTF-8 text; loaded as bytes)
+``{"$bytes": "text"}``                 a ``bytes`` value that is UTF-8 text
+``{"$bytes": "<b64>", "encoding":      any other ``bytes`` value (base64)
+"base64"}``
 ``{"$scalar": ["<f4", 1.5]}``          a numpy scalar
 ``{"$float": "nan" | "inf" | "-inf"}``  a non-finite float
 ``{"$slice": [start, stop, step]}``     a slice (ints or null)
@@ -91,9 +94,11 @@ it must not build graphs or import the estimator (the writer and the loader do t
 
 from __future__ import annotations
 
+import base64
 import json
 import math
 import os
+import types
 import zlib
 from collections.abc import Callable
 from typing import Any
@@ -146,6 +151,11 @@ def encode_attr(value: Any, key: str, consts: dict[str, np.ndarray],
     """
     if value is None or isinstance(value, (bool, str)):
         return value
+    if isinstance(value, bytes):   # e.g. decode_csv's string defaults, na_value
+        try:
+            return {"$bytes": bytes(value).decode("utf-8")}
+        except UnicodeDecodeError:
+            return {"$bytes": base64.b64encode(value).decode("ascii"), "encoding": "base64"}
     if isinstance(value, int):
         return value
     if isinstance(value, float):
@@ -166,8 +176,8 @@ def encode_attr(value: Any, key: str, consts: dict[str, np.ndarray],
         return {"$shape": None if value.rank is None else list(value.as_list())}
     if isinstance(value, np.generic):
         if value.dtype.kind not in _NUMERIC_KINDS:
-            raise ValueError(f"attribute {key!r}: numpy scalar of dtype {value.dtype} cannot "
-                             "be exported")
+            raise ValueError(f"attribute {key!r} holds a numpy scalar of dtype {value.dtype}; "
+                             "an export stores numeric and bool numpy scalars only")
         item = value.item()
         if isinstance(item, float) and not math.isfinite(item):
             item = encode_attr(item, key, consts, bodies)
@@ -178,10 +188,17 @@ def encode_attr(value: Any, key: str, consts: dict[str, np.ndarray],
             return {"$array": key}
         if value.dtype.kind in "OUS" and all(isinstance(s, (str, bytes))
                                              for s in value.reshape(-1)):
-            items = [s.decode("utf-8") if isinstance(s, bytes) else s
-                     for s in value.reshape(-1)]
+            items = []
+            for i, item in enumerate(value.reshape(-1)):
+                try:
+                    items.append(item.decode("utf-8") if isinstance(item, bytes) else item)
+                except UnicodeDecodeError:
+                    raise ValueError(f"attribute {key!r} holds a string array whose element "
+                                     f"{i} ({item[:40]!r}) is not UTF-8 text; an export "
+                                     "stores string arrays as UTF-8 text") from None
             return {"$strings": items, "shape": list(value.shape)}
-        raise ValueError(f"attribute {key!r}: array of dtype {value.dtype} cannot be exported")
+        raise ValueError(f"attribute {key!r} holds a numpy array of dtype {value.dtype}; an "
+                         "export stores numeric, bool and string arrays only")
     if isinstance(value, tuple):
         return {"$tuple": [encode_attr(v, f"{key}/{i}", consts, bodies)
                            for i, v in enumerate(value)]}
@@ -198,8 +215,23 @@ def encode_attr(value: Any, key: str, consts: dict[str, np.ndarray],
         enc = bodies(value, key)
         if enc is not None:
             return {"$body": enc}
-    raise ValueError(f"attribute {key!r} holds a {type(value).__name__} ({value!r}), which "
-                     "cannot be exported without Python code")
+    raise ValueError(f"attribute {key!r} holds {_describe(value)}, which an export cannot "
+                     "store: it holds no Python code or objects, only numbers, strings, bytes, "
+                     "arrays, dtypes, shapes, slices and lists / tuples / dicts of them")
+
+
+def _describe(value: Any) -> str:
+    """``value`` in a user's words, for the error of an attribute that cannot be stored."""
+    if isinstance(value, (types.FunctionType, types.BuiltinFunctionType, types.MethodType)):
+        name = getattr(value, "__qualname__", getattr(value, "__name__", "?"))
+        if name.endswith("<lambda>"):
+            return "a Python lambda (Python code)"
+        return f"the Python function {name}() (Python code)"
+    text = repr(value)
+    if len(text) > 80:
+        text = text[:77] + "..."
+    kind = "callable " if callable(value) else ""
+    return f"a {kind}Python object of type {type(value).__name__} ({text})"
 
 
 def decode_attr(value: Any, where: str, consts: dict[str, np.ndarray],
@@ -243,7 +275,11 @@ def decode_attr(value: Any, where: str, consts: dict[str, np.ndarray],
         if tag == "$strings" and set(value) == {"$strings", "shape"}:
             if not isinstance(body, list) or not all(isinstance(s, str) for s in body):
                 raise ExportFormatError(f"{where}: bad string array")
-            return np.array(body, dtype=object).reshape([int(d) for d in value["shape"]])
+            # bytes, as the graph held them (a string Const holds bytes, as TF's): the
+            # served outputs are bytes, as Estimator.predict's
+            arr = np.empty(len(body), dtype=object)
+            arr[:] = [s.encode("utf-8") for s in body]
+            return arr.reshape([int(d) for d in value["shape"]])
         if tag == "$scalar" and len(value) == 1 and isinstance(body, list) and len(body) == 2:
             dtype = np.dtype(str(body[0]))
             if dtype.kind not in _NUMERIC_KINDS:
@@ -264,9 +300,14 @@ def decode_attr(value: Any, where: str, consts: dict[str, np.ndarray],
             return slice(*body)
         if tag == "$float" and len(value) == 1 and body in ("nan", "inf", "-inf"):
             return float(body)
+        if tag == "$bytes" and isinstance(body, str):
+            if len(value) == 1:
+                return body.encode("utf-8")
+            if set(value) == {"$bytes", "encoding"} and value["encoding"] == "base64":
+                return base64.b64decode(body.encode("ascii"), validate=True)
     except ExportFormatError:
         raise
-    except (TypeError, ValueError, KeyError) as e:
+    except (TypeError, ValueError, KeyError) as e:  # binascii.Error is a ValueError
         raise ExportFormatError(f"{where}: attribute value {value!r} is not understood "
                                 f"({e})") from None
     raise ExportFormatError(f"{where}: attribute value {value!r} is not understood (unknown "

@@ -45,13 +45,26 @@ OPSET = 17
 
 
 class UnsupportedOpsError(ValueError):
-    """Some nodes of the graph have no ONNX equivalent here; ``ops`` names them."""
+    """Some nodes of the graph have no ONNX equivalent here; ``ops`` names every one
+    (``"<op type> '<node name>'"``), the message counts them by op type (a parsing
+    export of a wide model has dozens of such nodes, of a few types)."""
+
+    MAX_TYPES = 6   # op types named in the message; the rest are counted
 
     def __init__(self, ops: list[str]):
         self.ops = ops
-        types = sorted({o.split(" ", 1)[0] for o in ops})
-        super().__init__(f"ONNX cannot express op type(s) {', '.join(types)} (nodes: "
-                         f"{', '.join(ops)})")
+        counts: dict[str, int] = {}
+        for o in ops:
+            t = o.split(" ", 1)[0]
+            counts[t] = counts.get(t, 0) + 1
+        ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+        shown = ", ".join(f"{t} ({n})" for t, n in ranked[:self.MAX_TYPES])
+        if len(ranked) > self.MAX_TYPES:
+            shown += f" and {len(ranked) - self.MAX_TYPES} more op types"
+        nodes = f"{len(ops)} node{'s' if len(ops) != 1 else ''}"
+        super().__init__(f"ONNX cannot express {nodes} of op type {shown}"
+                         if len(ranked) == 1 else
+                         f"ONNX cannot express {nodes} of {len(ranked)} op types: {shown}")
 
 
 class _Builder:

@@ -34,6 +34,8 @@ logger = logging.getLogger("estcore")
 PREDICT_MODE = "infer"  # the value of ModeKeys.PREDICT, named in error messages
 # Op types that may never appear in a serving graph (they mutate state or hold code).
 _FORBIDDEN = {"InitialValue"}
+# Op types that call the user's Python code: what the export error says about them.
+_PYTHON_CODE = {"PyFunc": "tf.py_func / tf.py_function calls Python code"}
 
 
 def get_timestamped_export_dir(export_dir_base: str) -> bytes:
@@ -189,6 +191,11 @@ def graph_to_json(nodes: list, seed: Any) -> tuple[dict, dict[str, np.ndarray]]:
             raise ValueError(f"Cannot export: the serving graph needs node '{op.name}' of type "
                              f"{op.type}, which changes state or holds Python code. Build the "
                              "predictions without it in PREDICT mode.")
+        if op.type in _PYTHON_CODE:
+            raise ValueError(f"Cannot export node '{op.name}' ({op.type}): "
+                             f"{_PYTHON_CODE[op.type]}, which an export cannot hold (it holds "
+                             "no Python code). Build the predictions from estcore ops in "
+                             "PREDICT mode, or run that code before feeding the model.")
         attrs = {}
         for k, v in op.attrs.items():
             if op.type == "Cond" and k == "stash":
@@ -329,8 +336,12 @@ def _write_onnx(meta: dict, nodes: list, signatures: dict, variables: dict,
     try:
         write_onnx(os.path.join(export_dir, fmt.ONNX_FILE), ins, outs, variables)
     except UnsupportedOpsError as e:
+        # INFO, not WARNING: model.onnx is a by-product written whenever `onnx` is
+        # installed, not something this export asked for; the native export is complete,
+        # and saved_model.json lists every node in onnx_unsupported.
         meta["onnx_unsupported"] = list(e.ops)
-        logger.warning("model.onnx not written: %s. The native export is complete.", e)
+        logger.info("model.onnx not written: %s (listed in %s's onnx_unsupported). The "
+                    "native export is complete.", e, fmt.GRAPH_FILE)
         return
     except Exception as e:  # noqa: BLE001 - ONNX is optional: never lose the native export
         logger.warning("model.onnx not written: the ONNX conversion failed (%s: %s). The "

@@ -5,7 +5,8 @@ Owns: the base classes every column derives from (:class:`FeatureColumn`,
 categorical column returns, the cache that transforms each raw feature and each column
 once per ``input_layer`` / ``linear_model`` call (TF 1.15's ``_LazyBuilder``), the
 conversion of raw inputs (numpy arrays, pandas Series, lists, tensors, SparseTensors)
-and the normalisation of a ``feature_columns`` argument.
+and the normalisation of a ``feature_columns`` argument, and the reshape of a column's
+tensor to ``[batch, num_elements]`` (:func:`reshape_per_example`).
 
 Columns are immutable namedtuples (TF's): equal arguments make equal, hashable columns
 whose ``repr`` reads as TF's. The protocol below is estcore's own (TF's private
@@ -33,13 +34,16 @@ from typing import Any
 import numpy as np
 
 from estcore.graph import dtypes as dt
-from estcore.graph.ops import array_ops
+from estcore.graph.ir import control_dependencies
+from estcore.graph.ops import array_ops, math_ops
 from estcore.graph.ops.core import convert_to_tensor
-from estcore.graph.shapes import TensorShape
+from estcore.graph.ops.debug_ops import Assert
+from estcore.graph.shapes import TensorShape, fmt_shape
 from estcore.graph.sparse_tensor import SparseTensor, SparseTensorValue, is_sparse
 
 __all__ = ["FeatureColumn", "DenseColumn", "CategoricalColumn", "IdWeightPair", "LazyBuilder",
-           "normalize_feature_columns", "raw_to_tensor"]
+           "normalize_feature_columns", "raw_to_tensor", "check_per_example",
+           "reshape_per_example"]
 
 
 class FeatureColumn:
@@ -126,6 +130,74 @@ def raw_to_tensor(key: str, value: Any):
     if rank == 1:
         t = array_ops.expand_dims(t, -1)
     return t
+
+
+def _expects(column, num_elements: int, where: str) -> str:
+    declared = fmt_shape(getattr(column, "_variable_shape", None)
+                         or getattr(column, "shape", (num_elements,)))
+    return (f"{where}: feature column '{column.name}' expects {num_elements} value"
+            f"{'s' if num_elements != 1 else ''} per example (shape {declared})")
+
+
+def check_per_example(tensor, column, num_elements: int, where: str) -> bool:
+    """True when ``tensor``'s static shape shows ``num_elements`` values per example,
+    False when it does not tell (unknown dimensions after the first).
+
+    Raises:
+        ValueError: naming the column, when the static shape holds another number of
+            values per example (or the tensor is a scalar).
+    """
+    shape = tensor.shape
+    if shape.rank == 0:
+        raise ValueError(f"{_expects(column, num_elements, where)}, but its tensor is a "
+                         "scalar (shape ()): it needs a batch dimension.")
+    per_example = TensorShape(shape.dims[1:]).num_elements() if shape.rank else None
+    if per_example is None:
+        return False
+    if per_example != num_elements:
+        raise ValueError(
+            f"{_expects(column, num_elements, where)}, but the feature has {per_example} per "
+            f"example (tensor shape {fmt_shape(shape)}): a batch of B examples has "
+            f"{per_example}*B values where {num_elements}*B are needed. Check the column's "
+            "shape against the data (a rank-1 feature is read as [batch, 1]).")
+    return True
+
+
+def reshape_per_example(tensor, column, num_elements: int, where: str):
+    """``tensor`` (``[batch, ...]``) as ``[batch, num_elements]``, ``batch`` being its first
+    dimension, as TF 1.15 reshapes each column (``(shape(tensor)[0], num_elements)``).
+
+    A feature whose values per example are not ``num_elements`` (``numeric_column('n',
+    shape=[2])`` fed ``[batch]`` values) is an error naming the column, never a silent
+    regrouping of the rows: a ValueError while the graph is built when the static shape
+    proves it (:func:`check_per_example`); otherwise (dimensions after the first unknown
+    until run time) an Assert that runs before the reshape raises InvalidArgumentError
+    with the batch size and the expected and received counts. (A count that is not even
+    a multiple of ``num_elements`` fails earlier, when the session plans the step: the
+    reshape named ``<scope>/<column>/Reshape`` cannot take it.)
+
+    Args:
+        tensor: the column's dense tensor, rank >= 1 (rank-1 features arrive as
+            ``[batch, 1]``).
+        column: the feature column (named in the errors).
+        num_elements: values per example the column declares.
+        where: the caller, for the message (``"input_layer"``, ``"linear_model"``).
+
+    Raises:
+        ValueError: the static shape holds another number of values per example.
+    """
+    if check_per_example(tensor, column, num_elements, where):
+        return array_ops.reshape(tensor, [-1, num_elements])
+    batch = array_ops.shape(tensor)[0]
+    needed = math_ops.multiply(batch, num_elements)
+    have = array_ops.size(tensor)
+    check = Assert(math_ops.equal(have, needed),
+                   [f"{_expects(column, num_elements, where)}: a batch of", batch,
+                    "examples needs", needed, "values, but the feature has", have,
+                    "values (tensor shape", array_ops.shape(tensor), ")"],
+                   summarize=8, name="check_num_elements")
+    with control_dependencies([check]):
+        return array_ops.reshape(tensor, [-1, num_elements])
 
 
 class LazyBuilder:

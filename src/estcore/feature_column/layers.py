@@ -20,6 +20,7 @@ from estcore.feature_column.base import (
     FeatureColumn,
     LazyBuilder,
     normalize_feature_columns,
+    reshape_per_example,
 )
 from estcore.graph import dtypes as dt
 from estcore.graph.initializers import zeros_initializer
@@ -75,8 +76,9 @@ def input_layer(features, feature_columns, weight_collections=None, trainable=Tr
             with variable_scope(None, default_name=column._var_scope_name) as vs:
                 tensor = column._get_dense_tensor(builder, weight_collections=weight_collections,
                                                   trainable=trainable)
-                n = column._variable_shape.num_elements()
-                out = array_ops.reshape(tensor, [-1, n])
+                out = reshape_per_example(tensor, column,
+                                          column._variable_shape.num_elements(),
+                                          "input_layer")
                 outputs.append(out)
                 ordered.append(column)
                 if cols_to_vars is not None:
@@ -107,7 +109,7 @@ def _weighted_sum(column, builder, units, sparse_combiner, weight_collections, t
     tensor = column._get_dense_tensor(builder, weight_collections=weight_collections,
                                       trainable=trainable)
     n = column._variable_shape.num_elements()
-    tensor = array_ops.reshape(tensor, [-1, n])
+    tensor = reshape_per_example(tensor, column, n, "linear_model")
     weight = get_variable("weights", shape=[n, units], dtype=dt.float32,
                           initializer=zeros_initializer(), trainable=trainable,
                           collections=_collections(weight_collections))

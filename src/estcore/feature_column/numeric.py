@@ -21,9 +21,11 @@ from estcore.feature_column.base import (
     DenseColumn,
     IdWeightPair,
     check_key,
+    check_per_example,
+    reshape_per_example,
 )
 from estcore.graph import dtypes as dt
-from estcore.graph.ops import array_ops, index_ops, math_ops, sparse_ops
+from estcore.graph.ops import index_ops, math_ops, sparse_ops
 from estcore.graph.ops.parsing_ops import FixedLenFeature
 from estcore.graph.shapes import TensorShape
 from estcore.graph.sparse_tensor import is_sparse
@@ -140,7 +142,11 @@ class BucketizedColumn(DenseColumn, CategoricalColumn, collections.namedtuple(
         return self.source_column._parse_example_spec
 
     def _transform_feature(self, builder):
-        return sparse_ops.bucketize(builder.get(self.source_column), self.boundaries)
+        source = builder.get(self.source_column)
+        check_per_example(source, self.source_column,
+                          int(np.prod(self.source_column.shape)),
+                          f"bucketized_column '{self.name}'")
+        return sparse_ops.bucketize(source, self.boundaries)
 
     @property
     def _variable_shape(self) -> TensorShape:
@@ -157,7 +163,8 @@ class BucketizedColumn(DenseColumn, CategoricalColumn, collections.namedtuple(
     def _get_sparse_tensors(self, builder, weight_collections=None, trainable=None):
         ids = builder.get(self)                       # [B, *shape] int32
         n = int(np.prod(self.source_column.shape))
-        flat = array_ops.reshape(math_ops.cast(ids, dt.int64), [-1, n])
+        flat = reshape_per_example(math_ops.cast(ids, dt.int64), self.source_column, n,
+                                   f"bucketized_column '{self.name}'")   # [B, n]
         offsets = np.arange(n, dtype=np.int64) * (len(self.boundaries) + 1)
         ids2 = math_ops.add(flat, offsets)
         sp = sparse_ops.all_present(ids2)

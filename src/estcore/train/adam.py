@@ -28,7 +28,9 @@ class AdamOptimizer(Optimizer):
 
     Variables (TF1 names): slots ``<var>/Adam`` (m) and ``<var>/Adam_1`` (v);
     ``beta1_power`` and ``beta2_power`` (non-trainable scalars, multiplied by
-    ``beta1`` / ``beta2`` after every step). Difference from TF1: the powers
+    ``beta1`` / ``beta2`` after every step; named in the name scope of the
+    ``minimize`` call, e.g. ``train/beta1_power``, and one pair per graph, as
+    TF1's). Difference from TF1: the powers
     take the dtype of the first variable (by name) instead of always float32,
     so float64 models keep full precision.
 

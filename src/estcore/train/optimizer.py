@@ -320,12 +320,26 @@ class Optimizer:
         return self._non_slot_dict.get((name, id(graph)))
 
     def _create_non_slot_variable(self, initial_value: float, name: str, colocate_with):
-        key = (name, id(colocate_with.graph))
+        """The optimizer's variable ``name`` (e.g. Adam's ``beta1_power``) of
+        ``colocate_with``'s graph, created on first use.
+
+        As TF1 (``variable_scope.variable(..., name=name)`` under ``init_scope``), the
+        variable is named in the name scope in effect when the slots are created
+        (``minimize`` under ``name_scope("train")`` gives ``train/beta1_power``; a
+        premade estimator's head gives ``dnn/head/beta1_power``), uniquified
+        (``beta1_power_1`` for a second optimizer), with no control dependencies. One
+        variable per (name, graph): an optimizer used again in the same graph, in
+        another scope, keeps the first one. The dict holds the variable, which holds
+        its graph, so the graph's id cannot be reused while the key exists.
+        """
+        graph = colocate_with.graph
+        key = (name, id(graph))
         v = self._non_slot_dict.get(key)
         if v is None:
             dtype = colocate_with.dtype
-            v = _create_variable(name, [], dtype, constant_initializer(initial_value),
-                                 graph=colocate_with.graph)
+            with graph.as_default(), graph.control_dependencies(None):
+                v = Variable(np.asarray(initial_value, dtype=dtype.as_numpy_dtype),
+                             trainable=False, name=name, dtype=dtype)
             self._non_slot_dict[key] = v
         return v
 

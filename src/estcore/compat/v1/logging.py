@@ -34,11 +34,17 @@ _ec_logging.install_stderr_handler(_logger)   # TF1: the handler exists from imp
 __getattr__ = missing("tf.logging")
 
 
-def set_verbosity(v: int) -> None:
+def set_verbosity(v: int | str) -> None:
     """Show messages at level ``v`` and above, from user code and from estcore.
 
     Args:
-        v: ``tf.logging.DEBUG`` / ``INFO`` / ``WARN`` / ``ERROR`` / ``FATAL``.
+        v: ``tf.logging.DEBUG`` / ``INFO`` / ``WARN`` / ``ERROR`` / ``FATAL``, or the
+            level's name as TF takes it (``"INFO"``, ``"WARN"``: the upper-case names
+            Python logging registers; a command-line ``--verbosity INFO`` passes as is).
+
+    Raises:
+        ValueError: ``v`` is a string that names no level (``"info"``, ``"20"``).
+        TypeError: ``v`` is neither an int nor a string.
     """
     _ec_logging.set_verbosity(v, _NAME)
     _ec_logging.set_verbosity(v)

@@ -144,19 +144,21 @@ def dnn_model_fn(features: dict, labels: Any, mode: str, head: Head,
                  activation_fn: Callable = relu, dropout: float | None = None,
                  input_layer_partitioner: Any = None, config: RunConfig | None = None,
                  batch_norm: bool = False):
-    """The model_fn of the DNN estimators: logits under ``dnn``, then the head's spec."""
+    """The model_fn of the DNN estimators: logits and the head's spec under ``dnn``."""
     del config  # no partitioning: the config's parameter servers change nothing
     check_features(features)
+    opt = get_optimizer_instance(optimizer, learning_rate=LEARNING_RATE) \
+        if mode == ModeKeys.TRAIN else None
+    # The head too runs under ``dnn``, as TF's: Adam's accumulators are
+    # ``dnn/head/beta1_power`` in TF's checkpoints.
     with variable_scope("dnn"):
         logit_fn = dnn_logit_fn_builder(
             units=head.logits_dimension, hidden_units=hidden_units,
             feature_columns=feature_columns, activation_fn=activation_fn, dropout=dropout,
             input_layer_partitioner=input_layer_partitioner, batch_norm=batch_norm)
         logits = logit_fn(features=features, mode=mode)
-    opt = get_optimizer_instance(optimizer, learning_rate=LEARNING_RATE) \
-        if mode == ModeKeys.TRAIN else None
-    return head.create_estimator_spec(features=features, mode=mode, labels=labels,
-                                      optimizer=opt, logits=logits)
+        return head.create_estimator_spec(features=features, mode=mode, labels=labels,
+                                          optimizer=opt, logits=logits)
 
 
 def _model_fn(head: Head, hidden_units: Sequence[int], feature_columns: Any, optimizer: Any,

@@ -347,11 +347,13 @@ class Head:
             if self._loss_reduction == Reduction.SUM:
                 weight_sum = reduce_sum(loss_spec.weights * ones_like(loss_spec.unreduced_loss))
                 mean_loss = loss_spec.training_loss / weight_sum
-        scalar(summary_key(self._name, MetricKeys.LOSS), loss)
-        if mean_loss is not None:
-            scalar(summary_key(self._name, MetricKeys.LOSS_MEAN), mean_loss)
-        if regularization_loss is not None:
-            scalar(summary_key(self._name, MetricKeys.LOSS_REGULARIZATION), regularization_loss)
+        with name_scope(""):   # TF's tags are ``loss``, ... whatever the caller's scope
+            scalar(summary_key(self._name, MetricKeys.LOSS), loss)
+            if mean_loss is not None:
+                scalar(summary_key(self._name, MetricKeys.LOSS_MEAN), mean_loss)
+            if regularization_loss is not None:
+                scalar(summary_key(self._name, MetricKeys.LOSS_REGULARIZATION),
+                       regularization_loss)
         return EstimatorSpec(ModeKeys.TRAIN, predictions=predictions, loss=loss,
                              train_op=train_op)
 

@@ -87,19 +87,21 @@ def linear_logit_fn_builder(units: int, feature_columns: Any,
 def linear_model_fn(features: dict, labels: Any, mode: str, head: Head, feature_columns: Any,
                     optimizer: Any, partitioner: Any, config: RunConfig | None,
                     sparse_combiner: str = "sum"):
-    """The model_fn of the linear estimators: logits under ``linear``, then the head's spec."""
+    """The model_fn of the linear estimators: logits and the head's spec under ``linear``."""
     del config  # no partitioning: the config's parameter servers change nothing
     check_features(features)
     check_no_partitioner(partitioner, "partitioner")
-    with variable_scope("linear"):
-        logits = linear_logit_fn_builder(head.logits_dimension, feature_columns,
-                                         sparse_combiner)(features)
     opt = None
     if mode == ModeKeys.TRAIN:
         opt = get_optimizer_instance(optimizer or default_optimizer(feature_columns),
                                      learning_rate=LEARNING_RATE)
-    return head.create_estimator_spec(features=features, mode=mode, labels=labels,
-                                      optimizer=opt, logits=logits)
+    # The head too runs under ``linear``, as TF's: Adam's accumulators are
+    # ``linear/head/beta1_power`` in TF's checkpoints.
+    with variable_scope("linear"):
+        logits = linear_logit_fn_builder(head.logits_dimension, feature_columns,
+                                         sparse_combiner)(features)
+        return head.create_estimator_spec(features=features, mode=mode, labels=labels,
+                                          optimizer=opt, logits=logits)
 
 
 def _model_fn(head: Head, feature_columns: Any, optimizer: Any, partitioner: Any,
