@@ -15,7 +15,7 @@ pytestmark = pytest.mark.smoke
     "tf.contrib.learn", "tf.contrib.slim", "tf.train.SyncReplicasOptimizer", "tf.nn.ctc_loss",
     "tf.contrib.rnn.AttentionCellWrapper",
     "tf.keras.layers.LSTM", "tf.estimator.BoostedTreesClassifier", "tf.estimator.inputs.nonsense",
-    "tf.data.nonsense", "tf.feature_column.sequence_input_layer", "tf.saved_model.loader",
+    "tf.data.nonsense", "tf.feature_column.sequence_input_layer", "tf.saved_model.builder",
     "tf.logging.nonsense",
     "tf.flags.nonsense", "tf.app.nonsense", "tf.layers.conv3d",
 ])

@@ -4,6 +4,8 @@ Calls the serving input receiver fn and the model_fn (PREDICT) in a fresh graph,
 turns the spec's ``export_outputs`` into TF's signatures (classify / regress /
 predict, one per receiver alternative too), then hands them to
 :func:`estcore.export.writer.write_saved_model`, which writes the directory.
+:func:`from_estimator` (TF1's ``tf.contrib.predictor.from_estimator``) traces the same
+graph and runs one signature in a session restored from the newest checkpoint.
 
 Package order: ``estcore.export`` (format, receivers, writer, exporters) sits
 below the estimator and never imports it; this module is where the two meet.
@@ -18,6 +20,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from estcore.checkpoint import state as cs
+from estcore.estimator._session_setup import create_session
 from estcore.estimator.mode_keys import ModeKeys
 from estcore.export.export_output import (
     DEFAULT_SERVING_SIGNATURE_DEF_KEY,
@@ -29,11 +32,12 @@ from estcore.export.writer import write_saved_model
 from estcore.graph.global_step import get_or_create_global_step
 from estcore.graph.ir import Graph
 from estcore.graph.random import set_random_seed
+from estcore.saved_model.contrib_predictor import SessionPredictor
 
 if TYPE_CHECKING:  # annotations only: estimator.py imports this module
     from estcore.estimator.estimator import Estimator
 
-__all__ = ["export_saved_model", "build_signatures"]
+__all__ = ["export_saved_model", "build_signatures", "from_estimator"]
 
 logger = logging.getLogger("estcore")
 
@@ -125,15 +129,75 @@ def export_saved_model(estimator: Estimator, export_dir_base: Any,
     graph = Graph()
     with graph.as_default():
         set_random_seed(estimator.config.tf_random_seed)
-        get_or_create_global_step()
-        receiver = serving_input_receiver_fn()
-        if not isinstance(receiver, (ServingInputReceiver, TensorServingInputReceiver)):
-            raise TypeError("serving_input_receiver_fn must return a ServingInputReceiver or "
-                            f"TensorServingInputReceiver, got {type(receiver).__name__}")
-        spec = estimator._call_model_fn(receiver.features, None, ModeKeys.PREDICT,
-                                        estimator.config)
+        receiver, spec = _trace_serving(estimator, serving_input_receiver_fn)
     export_outputs = spec.export_outputs or {}
     signatures = build_signatures(receiver, export_outputs)
     _log_signature_report(signatures)
     return write_saved_model(export_dir_base, signatures, ckpt, graph.seed,
                              DEFAULT_SERVING_SIGNATURE_DEF_KEY, assets_extra)
+
+
+def _trace_serving(estimator: Estimator, serving_input_receiver_fn: Callable) -> tuple:
+    """``(receiver, spec)``: the receiver fn and the model_fn (PREDICT) traced into the
+    default graph, with a global step."""
+    get_or_create_global_step()
+    receiver = serving_input_receiver_fn()
+    if not isinstance(receiver, (ServingInputReceiver, TensorServingInputReceiver)):
+        raise TypeError("serving_input_receiver_fn must return a ServingInputReceiver or "
+                        f"TensorServingInputReceiver, got {type(receiver).__name__}")
+    spec = estimator._call_model_fn(receiver.features, None, ModeKeys.PREDICT,
+                                    estimator.config)
+    return receiver, spec
+
+
+class CoreEstimatorPredictor(SessionPredictor):
+    """TF's predictor over an Estimator (see :func:`from_estimator`)."""
+
+
+def from_estimator(estimator: Estimator, serving_input_receiver_fn: Callable,
+                   output_key: str | None = None, graph: Graph | None = None,
+                   config: Any = None) -> CoreEstimatorPredictor:
+    """A predictor running one export output of ``estimator`` (TF1's
+    ``tf.contrib.predictor.from_estimator``), without writing an export.
+
+    The receiver fn and the model_fn (PREDICT) are traced into ``graph`` (default a new
+    one; the graph-level seed is ``config.tf_random_seed`` for a new graph), the session
+    restores the newest checkpoint of ``model_dir`` that loads (without one, the
+    variables are initialized, or warm-started, as ``predict`` does) and the graph is
+    finalized, as TF's MonitoredSession does.
+
+    Args:
+        estimator: the Estimator.
+        serving_input_receiver_fn: returns a ServingInputReceiver.
+        output_key: the export output to run (default ``serving_default``).
+        graph: the graph to build in.
+        config: the Session's config (default the estimator's session config).
+
+    Returns:
+        A predictor: ``predict_fn({key: array})`` -> dict of numpy arrays, with
+        ``feed_tensors`` (the receiver tensors) and ``fetch_tensors``.
+
+    Raises:
+        KeyError: ``output_key`` is not one of the spec's export outputs.
+    """
+    fresh = graph is None
+    graph = Graph() if fresh else graph
+    with graph.as_default():
+        if fresh:
+            set_random_seed(estimator.config.tf_random_seed)
+        receiver, spec = _trace_serving(estimator, serving_input_receiver_fn)
+    key = DEFAULT_SERVING_SIGNATURE_DEF_KEY if output_key is None else output_key
+    export_outputs = spec.export_outputs or {}
+    if key not in export_outputs:
+        raise KeyError(f"output_key must be one of {export_outputs.keys()}; got {key}")
+    _, inputs, outputs = build_signatures(receiver, {key: export_outputs[key]})[key]
+    ckpt = cs.restorable_checkpoint(estimator.model_dir)
+    if ckpt is None:
+        logger.info("Could not find trained model in model_dir: %s, running initialization "
+                    "to predict.", estimator.model_dir)
+    warm = estimator._warm_start_settings if ckpt is None else None
+    session_config = estimator._session_config if config is None else config
+    with graph.as_default():
+        session = create_session(graph, session_config, ckpt, warm, spec.scaffold)
+    graph.finalize()
+    return CoreEstimatorPredictor(graph, session, inputs, outputs)

@@ -5,7 +5,10 @@
 >>> outputs = predictor({"x": batch})              # dict of numpy arrays
 
 ``simple_save(session, export_dir, inputs, outputs)`` writes a session's graph in the same
-format (TF1's ``tf.saved_model.simple_save``).
+format (TF1's ``tf.saved_model.simple_save``). TF1's ways back, an export into a Session
+(``tf.saved_model.loader.load``) and ``tf.contrib.predictor``, are
+:mod:`estcore.saved_model.session_loader` and :mod:`estcore.saved_model.contrib_predictor`
+(reached through ``estcore.compat.v1``).
 
 Re-exports only (from :mod:`estcore.saved_model.loader`, :mod:`.simple_save` and
 :mod:`estcore.export.format`). Must not: hold code; import the estimator (loading an

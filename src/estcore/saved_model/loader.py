@@ -5,15 +5,20 @@ validates it completely, and rebuilds each node with the op registry's own
 builder (:func:`estcore.graph.ops.make_op`), so the shape rules run again and
 the plan compiler fuses and plans exactly as in ``Estimator.predict``. Nothing
 from the directory is executed: op types are registry keys, attributes are data.
+:func:`rebuild` builds into a new Graph (``load``'s :class:`Predictor`) or into a
+given graph under an import scope (TF1's ``tf.saved_model.loader.load``,
+:mod:`estcore.saved_model.session_loader`), with the same checks either way.
 Needs the graph and the export format; must not build or run an Estimator.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -31,6 +36,8 @@ from estcore.graph.session import Session
 from estcore.graph.shapes import TensorShape
 
 __all__ = ["load", "Predictor", "SignatureSpec", "TensorSpec"]
+# read_export, checked_predictor, rebuild, read_signatures, check_not_a_base_dir, Export and
+# Rebuilt also serve estcore.saved_model.session_loader (TF1's tf.saved_model.loader.load).
 
 _OBJECT = np.dtype(object)
 # The load-time check run (a batch of one through each signature) is skipped above this.
@@ -127,10 +134,11 @@ def _body_builder(path: str, tensors: dict, ids: list) -> Any:
         body = Body(ranges, [tensors[n] for n in parts["outputs"]], None,
                     inputs=[tensors[n] for n in parts["inputs"]])
         for part in ("captures", "variables"):
-            found = [t.name for t in getattr(body, part)]
-            if found != parts[part]:
-                raise _fail(path, f"{where}: the sub-graph reads {part} {found}, the file "
-                                  f"records {parts[part]}")
+            found = getattr(body, part)
+            if [id(t) for t in found] != [id(tensors[n]) for n in parts[part]]:
+                raise _fail(path, f"{where}: the sub-graph reads {part} "
+                                  f"{[t.name for t in found]}, the file records "
+                                  f"{parts[part]}")
         return body
     return build
 
@@ -160,25 +168,66 @@ def _check_owner(path: str, op: Any) -> None:
                               "that are not inputs of the node")
 
 
-def _rebuild(path: str, data: dict, variables: dict, consts: dict):
-    """Build the Graph; returns ``(graph, tensors by name, variable values by name)``."""
+class Rebuilt(NamedTuple):
+    """What :func:`rebuild` built.
+
+    Attributes:
+        graph: the graph the nodes were added to.
+        tensors: tensor name in the file (``"dense/Relu:0"``) -> the tensor built for it.
+        variables: variable name in the graph -> its value from the export.
+        scope: the prefix of every node name built (``""``, ``"imp/"``, ``"imp_1/"``...).
+        renamed: names in the file of the nodes built under another name because the
+            graph already had that name (``"x"`` built as ``"x_1"``, as TF's import).
+    """
+
+    graph: Graph
+    tensors: dict
+    variables: dict
+    scope: str
+    renamed: list
+
+
+@contextlib.contextmanager
+def _import_scope(graph: Graph, import_scope: str | None) -> Iterator[str]:
+    """Enter ``import_scope`` (made unique, as a name scope) or stay in the current
+    scope; yields the prefix of the names built inside."""
+    if import_scope:
+        with graph.name_scope(import_scope) as scope:
+            yield scope
+    else:
+        current = graph.get_name_scope()
+        yield current + "/" if current else ""
+
+
+def rebuild(path: str, data: dict, variables: dict, consts: dict, graph: Graph | None = None,
+            import_scope: str | None = None) -> Rebuilt:
+    """Build the nodes of ``data`` (validated as they are built) into a new Graph, or
+    into ``graph`` under ``import_scope`` (TF's ``import_meta_graph`` naming: a used
+    scope becomes ``scope_1``; a node name the graph already has gets ``_1``...).
+    ``graph``'s seed and collections are left alone."""
     rows = all_rows()
     v2 = data["format_version"] >= 2
     gdata = data["graph"]
     nodes = gdata.get("nodes")
     if not isinstance(nodes, list):
         raise _fail(path, "graph.nodes is missing or not a list")
-    graph = Graph()
     seed = gdata.get("seed")
     if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
         raise _fail(path, f"graph.seed must be an int or null, got {seed!r}")
-    graph.seed = seed
+    fresh = graph is None
+    if fresh:
+        graph = Graph()
+        graph.seed = seed
+    graph._check_not_finalized()
     tensors: dict[str, Any] = {}
     var_values: dict[str, np.ndarray] = {}
     ids: list[int] = []
     ops_by_name: dict[str, Any] = {}
+    seen: set[str] = set()  # lower-cased, as the graph's own names are unique
+    renamed: list[str] = []
     bodies = _body_builder(path, tensors, ids) if v2 else None
-    with graph.as_default():
+    with graph.as_default(), graph.control_dependencies(None), \
+            _import_scope(graph, import_scope) as scope:
         for i, node in enumerate(nodes):
             try:
                 if not isinstance(node, dict) or not isinstance(node.get("name"), str) \
@@ -209,13 +258,18 @@ def _rebuild(path: str, data: dict, variables: dict, consts: dict):
                 attrs = {k: fmt.decode_attr(v, f"node '{name}' attr {k!r}", consts, bodies)
                          for k, v in attrs_json.items()}
                 control = _control(path, node, ops_by_name, v2)
+                if name.lower() in seen:
+                    raise _fail(path, f"node name '{name}' is duplicated")
+                seen.add(name.lower())
                 try:
                     with graph.control_dependencies(control):
                         op = make_op(op_type, inputs, attrs, name=name)
                 except Exception as e:  # noqa: BLE001 - any shape-rule failure is a format error
                     raise _fail(path, f"node '{name}' ({op_type}) does not rebuild: {e}") from None
-                if op.name != name:
-                    raise _fail(path, f"node name '{name}' is duplicated")
+                if op.name != scope + name:
+                    if fresh:
+                        raise _fail(path, f"node name '{name}' is duplicated")
+                    renamed.append(name)
                 ids.append(op._id)
                 ops_by_name[name] = op
                 if v2:
@@ -237,7 +291,7 @@ def _rebuild(path: str, data: dict, variables: dict, consts: dict):
                     if not t.shape.is_compatible_with(TensorShape(shape)):
                         raise _fail(path, f"node '{name}' output {j}: declared shape {shape}, the "
                                           f"op's shape rule gives {t.shape.as_list()}")
-                    tensors[t.name] = t
+                    tensors[f"{name}:{j}"] = t
                 if op_type == "VariableV2":
                     value = variables.get(name)
                     if value is None:
@@ -249,13 +303,13 @@ def _rebuild(path: str, data: dict, variables: dict, consts: dict):
                         raise _fail(path, f"variable '{name}' has shape {list(value.shape)} and "
                                           f"dtype {value.dtype} in {fmt.VARIABLES_FILE}, the graph "
                                           f"declares {want.shape} {want.dtype.name}")
-                    var_values[name] = value
+                    var_values[op.name] = value
             except fmt.ExportFormatError:
                 raise
             except Exception as e:  # noqa: BLE001 - malformed data in any other way
                 raise _fail(path, f"graph node #{i} is malformed ({type(e).__name__}: "
                                   f"{e})") from None
-    return graph, tensors, var_values
+    return Rebuilt(graph, tensors, var_values, scope, renamed)
 
 
 def _control(path: str, node: dict, ops_by_name: dict, v2: bool) -> list:
@@ -272,7 +326,9 @@ def _control(path: str, node: dict, ops_by_name: dict, v2: bool) -> list:
     return [ops_by_name[n] for n in names]
 
 
-def _signatures(path: str, data: dict, tensors: dict) -> dict[str, SignatureSpec]:
+def read_signatures(path: str, data: dict, tensors: dict) -> dict[str, SignatureSpec]:
+    """The signatures of ``data`` over the rebuilt ``tensors`` (checked: each names a
+    tensor of the graph with the declared dtype; inputs are placeholders)."""
     out = {}
     for sname, sig in data["signatures"].items():
         if not isinstance(sig, dict) or not isinstance(sig.get("inputs"), dict) \
@@ -416,26 +472,53 @@ def load(export_dir: str | bytes | os.PathLike) -> Predictor:
             unknown format version, unknown op types, dangling inputs, shapes or dtypes
             that do not match the op's rules.
     """
+    return checked_predictor(read_export(export_dir))
+
+
+class Export(NamedTuple):
+    """The files of an export, read and checked (:func:`read_export`): ``path``, the
+    decoded ``data`` of saved_model.json, the ``variables`` and ``consts`` arrays."""
+
+    path: str
+    data: dict
+    variables: dict
+    consts: dict
+
+
+def read_export(export_dir: str | bytes | os.PathLike) -> Export:
+    """Read an export directory's files and check them (JSON fields, checksums, data
+    files); the graph is checked when it is built (:func:`rebuild`).
+
+    Raises:
+        ExportFormatError: see :func:`load`.
+    """
     path = os.fsdecode(os.fspath(export_dir))
     if not os.path.isdir(path):
         raise fmt.ExportFormatError(f"Export directory {path} does not exist")
-    _check_not_a_base_dir(path)
+    check_not_a_base_dir(path)
     data = fmt.read_json(os.path.join(path, fmt.GRAPH_FILE))
     variables = _read_arrays(path, fmt.VARIABLES_PREFIX, "variables")
     consts = _read_arrays(path, fmt.CONSTS_PREFIX, "constants")
     fmt.verify_files(path, data)  # after the data files' own checks (clearer errors first)
-    graph, tensors, var_values = _rebuild(path, data, variables, consts)
-    signatures = _signatures(path, data, tensors)
+    return Export(path, data, variables, consts)
+
+
+def checked_predictor(export: Export) -> Predictor:
+    """Build ``export``'s graph in a new Graph, check its signatures and run each once
+    on a zero batch (:func:`_dry_run`); the :class:`Predictor` over it."""
+    path, data = export.path, export.data
+    built = rebuild(path, data, export.variables, export.consts)
+    signatures = read_signatures(path, data, built.tensors)
     if not signatures:
         raise _fail(path, "the export has no signature")
     meta = {k: v for k, v in data.items() if k != "graph"}
-    predictor = Predictor(path, graph, tensors, signatures, var_values, meta)
+    predictor = Predictor(path, built.graph, built.tensors, signatures, built.variables, meta)
     _dry_run(path, predictor)
     predictor._session = predictor._new_session()  # the dry run must not advance random ops
     return predictor
 
 
-def _check_not_a_base_dir(path: str) -> None:
+def check_not_a_base_dir(path: str) -> None:
     """An ``export_dir_base`` (holding timestamped exports, no graph file) is named as
     such, with the exports found in it, newest last."""
     if os.path.exists(os.path.join(path, fmt.GRAPH_FILE)):

@@ -383,7 +383,9 @@ from estcore.graph.sparse_tensor import IndexedSlices, SparseTensor, SparseTenso
 from estcore.math import floormod as _floormod
 from estcore.nn import l2_normalize as _l2_normalize
 from estcore.nn import sigmoid, tanh
+from estcore.saved_model import session_loader as _sm_loader
 from estcore.saved_model.simple_save import simple_save as _simple_save
+from estcore.summary import HistogramProto, Summary
 
 __version__ = f"1.15.0+estcore.{_estcore_version}"
 
@@ -406,7 +408,8 @@ double = float64
 newaxis = None
 
 saved_model = _namespace(
-    "tf.saved_model", "TF1's tf.saved_model: the constants Estimator code names.",
+    "tf.saved_model", "TF1's tf.saved_model: the constants Estimator code names, "
+    "simple_save and loading an export into a Session (loader.load).",
     tag_constants=_namespace("tf.saved_model.tag_constants", "", SERVING="serve",
                              TRAINING="train", EVAL="eval"),
     signature_constants=_namespace(
@@ -416,7 +419,14 @@ saved_model = _namespace(
         CLASSIFY_METHOD_NAME="tensorflow/serving/classify",
         REGRESS_METHOD_NAME="tensorflow/serving/regress"),
     SERVING="serve", TRAINING="train", EVAL="eval",
-    DEFAULT_SERVING_SIGNATURE_DEF_KEY="serving_default", simple_save=_simple_save)
+    DEFAULT_SERVING_SIGNATURE_DEF_KEY="serving_default", simple_save=_simple_save,
+    loader=_namespace("tf.saved_model.loader", "", load=_sm_loader.load,
+                      maybe_saved_model_directory=_sm_loader.maybe_saved_model_directory),
+    utils=_namespace("tf.saved_model.utils", "",
+                     get_tensor_from_tensor_info=_sm_loader.get_tensor_from_tensor_info),
+    load=_sm_loader.load, maybe_saved_model_directory=_sm_loader.maybe_saved_model_directory,
+    contains_saved_model=_sm_loader.maybe_saved_model_directory,
+    get_tensor_from_tensor_info=_sm_loader.get_tensor_from_tensor_info)
 
 compat = _namespace("tf.compat", "TF1's tf.compat: ``tf.compat.v1`` is this namespace.",
                     v1=_sys.modules[__name__], dimension_value=dimension_value,

@@ -9,7 +9,9 @@
 ``logistic_regression_head`` (TF 1.15 contrib defaults: ``loss_reduction`` is
 ``SUM_OVER_BATCH_SIZE``, where the canned heads use SUM) and ``add_metrics``;
 ``tf.contrib.rnn``: the cells of ``tf.nn.rnn_cell`` (compat/v1/rnn.py);
-``tf.contrib.framework``: ``get_or_create_global_step``, ``get_global_step``. Each is a
+``tf.contrib.framework``: ``get_or_create_global_step``, ``get_global_step``;
+``tf.contrib.predictor``: ``from_saved_model``, ``from_estimator``
+(estcore/saved_model/contrib_predictor.py, estcore/estimator/exporting.py). Each is a
 thin adapter on estcore's layers, initializers, optimizers, heads and collections. Every other
 contrib module (``tf.contrib.slim``, ``tf.contrib.learn``, ...) raises an AttributeError
 naming it (docs/compat.md).
@@ -37,6 +39,8 @@ from estcore.compat.v1.contrib_layers import (
 from estcore.estimator.canned import classifier_heads
 from estcore.estimator.canned import head as head_lib
 from estcore.estimator.canned.extenders import add_metrics
+from estcore.estimator.exporting import from_estimator as _from_estimator
+from estcore.estimator.in_memory_eval import InMemoryEvaluatorHook as _InMemoryEvaluatorHook
 from estcore.graph.global_step import get_global_step, get_or_create_global_step
 from estcore.graph.ir import GraphKeys, control_dependencies, get_collection
 from estcore.graph.ops import math_ops as M
@@ -49,9 +53,11 @@ from estcore.graph.ops.math_ops import multiply
 from estcore.graph.ops.reduce_ops import reduce_sum
 from estcore.graph.ops.state_ops import no_op
 from estcore.graph.variables import name_scope, trainable_variables
+from estcore.hooks import early_stopping as _early_stopping
 from estcore.layers.core import flatten as _flatten
 from estcore.losses.losses_impl import Reduction
 from estcore.nn import l2_loss, sigmoid, sigmoid_cross_entropy_with_logits
+from estcore.saved_model.contrib_predictor import from_saved_model as _from_saved_model
 from estcore.summary.ops import scalar
 from estcore.train.adagrad import AdagradOptimizer
 from estcore.train.adam import AdamOptimizer
@@ -322,12 +328,19 @@ layers = namespace("tf.contrib.layers", "TF1's tf.contrib.layers, the names estc
 training = namespace("tf.contrib.training", "TF1's tf.contrib.training, the names estcore "
                      "has.", create_train_op=create_train_op)
 estimator = namespace("tf.contrib.estimator", "TF1's tf.contrib.estimator: head factories "
-                      "(TF 1.15 contrib defaults) and add_metrics.",
+                      "(TF 1.15 contrib defaults), add_metrics, the early-stopping hooks "
+                      "and InMemoryEvaluatorHook.",
                       binary_classification_head=binary_classification_head,
                       multi_class_head=multi_class_head, regression_head=regression_head,
                       poisson_regression_head=poisson_regression_head,
                       logistic_regression_head=logistic_regression_head,
-                      add_metrics=add_metrics)
+                      add_metrics=add_metrics,
+                      InMemoryEvaluatorHook=_InMemoryEvaluatorHook,
+                      make_early_stopping_hook=_early_stopping.make_early_stopping_hook,
+                      stop_if_higher_hook=_early_stopping.stop_if_higher_hook,
+                      stop_if_lower_hook=_early_stopping.stop_if_lower_hook,
+                      stop_if_no_decrease_hook=_early_stopping.stop_if_no_decrease_hook,
+                      stop_if_no_increase_hook=_early_stopping.stop_if_no_increase_hook)
 rnn = namespace("tf.contrib.rnn", "TF1's tf.contrib.rnn: the cells of tf.nn.rnn_cell.",
                 RNNCell=_rnn.RNNCell, BasicRNNCell=_rnn.BasicRNNCell,
                 BasicLSTMCell=_rnn.BasicLSTMCell, LSTMCell=_rnn.LSTMCell,
@@ -337,3 +350,6 @@ rnn = namespace("tf.contrib.rnn", "TF1's tf.contrib.rnn: the cells of tf.nn.rnn_
 framework = namespace("tf.contrib.framework", "TF1's tf.contrib.framework, the names "
                       "estcore has.", get_or_create_global_step=get_or_create_global_step,
                       get_global_step=get_global_step)
+predictor = namespace("tf.contrib.predictor", "TF1's tf.contrib.predictor: a callable "
+                      "over an export or an Estimator.", from_saved_model=_from_saved_model,
+                      from_estimator=_from_estimator)
