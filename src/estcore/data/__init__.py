@@ -3,7 +3,9 @@
 Public names: :class:`Dataset`, :class:`TextLineDataset`,
 :class:`FixedLengthRecordDataset`, :class:`TFRecordDataset`, :class:`Options`,
 :class:`TensorSpec`, :class:`SparseTensorSpec`, :data:`AUTOTUNE`, :func:`map_mode` (how a map runs),
-:class:`Iterator` (TF1's ``make_one_shot_iterator`` result).
+:class:`Iterator` (TF1's iterators: ``make_one_shot_iterator`` /
+``make_initializable_iterator`` results, ``Iterator.from_structure``,
+``Iterator.from_string_handle``).
 
 This ``__init__`` only re-exports. Must not: hold code.
 """

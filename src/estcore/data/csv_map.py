@@ -36,7 +36,7 @@ def _source(up: Node) -> tuple[Node, int] | None:
     """``(text-lines FileNode, lines skipped first)`` when ``up`` is one, else None."""
     skip = 0
     if isinstance(up, SkipNode):
-        if up.count < 0:
+        if up.fed_args or up.count < 0:  # a fed count: the unfused path reads it per pass
             return None
         skip, up = up.count, up.inputs[0]
     if getattr(up, "kind", None) != "text_lines" or not isinstance(getattr(up, "names", None),

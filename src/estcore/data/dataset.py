@@ -12,6 +12,13 @@ Seeds: ``shuffle(seed=None)`` takes the seed of the enclosing
 :func:`estcore.inputs.seed_scope` when the Dataset is built (the Estimator enters one
 around ``input_fn`` with its ``tf_random_seed``), else fresh entropy.
 
+Graph tensors whose value is not known while the Dataset is built (TF1's placeholders,
+or values computed from them or from variables) are taken where TF1 programs feed them
+at iterator initialization: ``from_tensor_slices`` / ``from_tensors`` components and
+the scalar arguments of ``range``, ``batch``, ``padded_batch``, ``shuffle``
+(``buffer_size``), ``repeat``, ``take``, ``skip``, ``shard``, ``enumerate`` and
+``prefetch`` (see :mod:`estcore.data.fed`). A constant tensor is used as its value.
+
 Must not: run user functions itself (``mapping.py``), start threads (``fast.py``), or
 import the Estimator.
 """
@@ -27,14 +34,34 @@ import numpy as np
 
 from estcore._validation import invalid
 from estcore.data import file_cache, iterators, mapping, shuffle, sources, transforms
+from estcore.data.fed import (
+    BATCH_SIZE,
+    any_value,
+    at_least,
+    bool_or_fed,
+    graph_tensor,
+    int_arg,
+    int_or_fed,
+    nonzero_step,
+)
 from estcore.data.node import INFINITE, Node
 from estcore.data.options import Options
-from estcore.data.structure import TensorSpec, flatten_value, is_sparse_spec, pack, to_array
+from estcore.data.structure import (
+    TensorSpec,
+    flatten_up_to,
+    flatten_value,
+    is_sparse_spec,
+    legacy_classes,
+    legacy_shapes,
+    legacy_structure,
+    legacy_types,
+    map_up_to,
+    pack,
+    to_array,
+)
 from estcore.errors import InvalidArgumentError
 from estcore.graph import dtypes as dt
-from estcore.graph.ops.core import constant_value
-from estcore.graph.shapes import TensorShape, as_shape
-from estcore.graph.tensor import Tensor
+from estcore.graph.shapes import TensorShape, as_shape, fmt_shape
 from estcore.inputs.seed import current_seed
 from estcore.io.gfile import glob
 from estcore.nest import flatten, is_nested, map_structure
@@ -44,27 +71,11 @@ __all__ = ["Dataset", "AUTOTUNE", "map_mode"]
 AUTOTUNE = -1
 
 
-def _int_arg(name: str, value: Any, minimum: int | None = None) -> int:
-    if hasattr(value, "_as_tensor"):
-        v = constant_value(value._as_tensor())
-        if v is None:
-            raise invalid(name, "an int or a constant tensor", value, TypeError)
-        value = v.item()
-    if isinstance(value, np.ndarray) and value.ndim == 0:
-        value = value.item()
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise invalid(name, "an int", value, TypeError)
-    value = int(value)
-    if minimum is not None and value < minimum:
-        raise invalid(name, f"an int >= {minimum}", value)
-    return value
-
-
 def _seed(seed: Any, node: Node) -> int:
     """A shuffle's 64-bit seed: the given one, else one derived from the seed scope and
     the pipeline below the shuffle (two shuffles of one pipeline differ), else entropy."""
     if seed is not None:
-        return _int_arg("seed", seed) & (2**64 - 1)
+        return int_arg("seed", seed) & (2**64 - 1)
     scoped = current_seed()
     if scoped is not None:
         salt = zlib.crc32(repr(node.describe()).encode())
@@ -118,7 +129,12 @@ class Dataset:
 
     @staticmethod
     def from_tensors(tensors: Any) -> Dataset:
-        """One element: ``tensors``."""
+        """One element: ``tensors`` (graph tensors with no value yet are fed when an
+        initializable iterator's initializer runs, as in ``from_tensor_slices``)."""
+        fed_tree = _with_graph_tensors(tensors, "from_tensors")
+        if fed_tree is not None:
+            return Dataset(sources.FedTensorsNode(fed_tree if is_nested(fed_tree) else None,
+                                                  flatten(fed_tree)))
         tree, leaves = flatten_value(tensors, "from_tensors")
         return Dataset(sources.TensorsNode(tree, leaves))
 
@@ -127,7 +143,9 @@ class Dataset:
         """``range(stop)``, ``range(start, stop[, step])`` as scalars of ``output_type``."""
         if not 1 <= len(args) <= 3:
             raise TypeError(f"range takes 1 to 3 positional arguments, got {len(args)}")
-        ints = [_int_arg(n, a) for n, a in zip(("start", "stop", "step"), args, strict=False)]
+        names = ("start", "stop", "step") if len(args) > 1 else ("stop",)
+        ints = [int_or_fed(n, a, check=nonzero_step if n == "step" else any_value)
+                for n, a in zip(names, args, strict=False)]
         if len(ints) == 1:
             ints = [0, ints[0]]
         if len(ints) == 2:
@@ -149,14 +167,8 @@ class Dataset:
             if output_types is None:
                 raise TypeError("from_generator: `output_types` (or `output_signature`) is "
                                 "required")
-            if output_shapes is None:
-                output_shapes = map_structure(lambda _t: None, output_types)
-            shapes = flatten(output_shapes) if is_nested(output_types) else [output_shapes]
-            if is_nested(output_types) and not is_nested(output_shapes):
-                shapes = [output_shapes] * len(flatten(output_types))
-            types = flatten(output_types)
-            specs = [TensorSpec(as_shape(s), t) for t, s in zip(types, shapes, strict=True)]
-            structure = pack(output_types if is_nested(output_types) else None, specs)
+            # shapes are read up to the types' structure: ([None], []) is two shapes
+            structure = legacy_structure(output_types, output_shapes)
         gen_args = tuple(args) if args is not None else ()
         return Dataset(sources.GeneratorNode(generator, structure, gen_args))
 
@@ -221,21 +233,23 @@ class Dataset:
 
         Args:
             buffer_size: elements in the buffer (>= 1); ``>=`` the number of elements
-                gives a uniform permutation per pass.
+                gives a uniform permutation per pass. A graph tensor (int64 scalar) is
+                fed when an initializable iterator's initializer runs.
             seed: int; None takes the seed scope's (the Estimator's ``tf_random_seed``)
                 at construction, else fresh entropy.
             reshuffle_each_iteration: a new order for every pass (repeat epoch, new
                 iterator); False repeats the first pass's order.
         """
-        b = _int_arg("buffer_size", buffer_size)
-        if b == AUTOTUNE or b < 1:
+        b = int_or_fed("buffer_size", buffer_size,
+                        check=at_least(1, "buffer_size must be greater than zero."))
+        if type(b) is int and (b == AUTOTUNE or b < 1):
             raise invalid("buffer_size", "a positive int", buffer_size)
         return self._wrap(shuffle.ShuffleNode(self._node, b, _seed(seed, self._node),
                                               bool(reshuffle_each_iteration)))
 
     def repeat(self, count: Any = None) -> Dataset:
-        """``count`` passes (None or -1: forever)."""
-        c = -1 if count is None else _int_arg("count", count, -1)
+        """``count`` passes (None or -1: forever; a fed tensor: negative is forever)."""
+        c = -1 if count is None else int_or_fed("count", count, -1)
         return self._wrap(transforms.RepeatNode(self._node, c))
 
     def batch(self, batch_size: Any, drop_remainder: bool = False,
@@ -243,37 +257,58 @@ class Dataset:
         """Consecutive elements stacked into batches.
 
         Args:
-            batch_size: elements per batch (>= 1).
+            batch_size: elements per batch (>= 1), or a graph tensor (an int64 scalar
+                placeholder) fed when an initializable iterator's initializer runs.
             drop_remainder: drop a last batch with fewer elements (its static batch
-                dimension is then ``batch_size``, else None).
+                dimension is then ``batch_size``, else None); a bool or a fed tensor.
 
         Returns:
             A Dataset whose leaves have shape ``[batch, *element_shape]``; elements of
-            one batch must have equal shapes (else use ``padded_batch``).
+            one batch must have equal shapes (else use ``padded_batch``). The static
+            batch dimension is None when ``batch_size`` or ``drop_remainder`` is fed.
         """
-        b = _int_arg("batch_size", batch_size, 1)
+        b = int_or_fed("batch_size", batch_size, 1, BATCH_SIZE)
+        drop = bool_or_fed("drop_remainder", drop_remainder)
         self._no_sparse("batch")
-        return self._wrap(transforms.BatchNode(self._node, b, bool(drop_remainder)))
+        return self._wrap(transforms.BatchNode(self._node, b, drop))
 
     def padded_batch(self, batch_size: Any, padded_shapes: Any = None,
                      padding_values: Any = None, drop_remainder: bool = False) -> Dataset:
-        """Batches of elements padded to ``padded_shapes`` (None dims: the batch's max)."""
-        b = _int_arg("batch_size", batch_size, 1)
+        """Batches of elements padded to ``padded_shapes`` (None dims: the batch's max).
+
+        Args:
+            batch_size, drop_remainder: as :meth:`batch` (fed tensors too).
+            padded_shapes: one shape per component, up to the element's structure (a
+                list is one shape: ``([None], [])`` for ``(vector, scalar)`` elements);
+                None: the components' shapes.
+            padding_values: one scalar per component, up to the element's structure;
+                None: 0 or ``b""``.
+
+        Raises:
+            TypeError / ValueError: ``padded_shapes`` or ``padding_values`` lack the
+                element's structure, or a padded shape does not fit its component's
+                rank or known sizes (TF's messages).
+        """
+        b = int_or_fed("batch_size", batch_size, 1, BATCH_SIZE)
+        drop = bool_or_fed("drop_remainder", drop_remainder)
         self._no_sparse("padded_batch")
+        structure = self._node.structure
         specs = self._node.flat_specs
         if padded_shapes is None:
             shapes = [s.shape for s in specs]
-        elif is_nested(self._node.structure):
-            shapes = [as_shape(s) for s in _flatten_shapes(padded_shapes,
-                                                           self._node.structure)]
         else:
-            shapes = [as_shape(padded_shapes)]
+            shapes = flatten_up_to(structure, map_up_to(structure, lambda _s, p: as_shape(p),
+                                                        padded_shapes))
+        for p, spec in zip(shapes, specs, strict=True):
+            if not _padded_shape_fits(p, spec.shape):
+                raise ValueError(f"The padded shape {fmt_shape(p)} is not compatible with the "
+                                 f"shape {fmt_shape(spec.shape)} of the corresponding input "
+                                 "component.")
         if padding_values is None:
             values = [None] * len(specs)
-        elif is_nested(self._node.structure):
-            values = flatten(padding_values)
         else:
-            values = [padding_values]
+            values = flatten_up_to(structure, map_up_to(structure, lambda _s, v: v,
+                                                        padding_values))
         scalars = []
         for v in values:
             if v is not None:
@@ -283,8 +318,7 @@ class Dataset:
                 v = v.item()
             scalars.append(v)
         values = scalars
-        return self._wrap(transforms.PaddedBatchNode(self._node, b, shapes, values,
-                                                     bool(drop_remainder)))
+        return self._wrap(transforms.PaddedBatchNode(self._node, b, shapes, values, drop))
 
     def unbatch(self) -> Dataset:
         """Splits each element along its first dimension into elements."""
@@ -292,24 +326,27 @@ class Dataset:
         return self._wrap(transforms.UnbatchNode(self._node))
 
     def take(self, count: Any) -> Dataset:
-        """The first ``count`` elements (-1: all)."""
-        return self._wrap(transforms.TakeNode(self._node, _int_arg("count", count, -1)))
+        """The first ``count`` elements (-1: all; a fed tensor: negative is all)."""
+        return self._wrap(transforms.TakeNode(self._node, int_or_fed("count", count, -1)))
 
     def skip(self, count: Any) -> Dataset:
-        """All but the first ``count`` elements (-1: skips them all)."""
-        return self._wrap(transforms.SkipNode(self._node, _int_arg("count", count, -1)))
+        """All but the first ``count`` elements (-1: skips them all; a fed tensor:
+        negative skips them all)."""
+        return self._wrap(transforms.SkipNode(self._node, int_or_fed("count", count, -1)))
 
     def shard(self, num_shards: Any, index: Any) -> Dataset:
-        """Every ``num_shards``-th element, starting at ``index``."""
-        n = _int_arg("num_shards", num_shards, 1)
-        i = _int_arg("index", index, 0)
-        if i >= n:
+        """Every ``num_shards``-th element, starting at ``index`` (ints, or fed tensors
+        checked when the initializer runs)."""
+        n = int_or_fed("num_shards", num_shards, 1, at_least(
+            1, "Number of shards must be greater than zero (currently num_shards = {v})."))
+        i = int_or_fed("index", index, 0)
+        if type(n) is int and type(i) is int and i >= n:
             raise invalid("index", f"less than num_shards={n}", index)
         return self._wrap(transforms.ShardNode(self._node, n, i))
 
     def enumerate(self, start: Any = 0) -> Dataset:
         """Elements are ``(index, element)`` with int64 indices from ``start``."""
-        return self._wrap(transforms.EnumerateNode(self._node, _int_arg("start", start)))
+        return self._wrap(transforms.EnumerateNode(self._node, int_or_fed("start", start)))
 
     def concatenate(self, dataset: Dataset) -> Dataset:
         """The elements of this dataset, then those of ``dataset``."""
@@ -332,8 +369,8 @@ class Dataset:
         if cycle_length is None or cycle_length == AUTOTUNE:
             cycle = len(os.sched_getaffinity(0))  # TF: the schedulable CPU cores
         else:
-            cycle = _int_arg("cycle_length", cycle_length, 1)
-        block = 1 if block_length is None else _int_arg("block_length", block_length, 1)
+            cycle = int_arg("cycle_length", cycle_length, 1)
+        block = 1 if block_length is None else int_arg("block_length", block_length, 1)
         make, structure = self._sub_datasets(map_func, "interleave")
         return self._wrap(transforms.InterleaveNode(self._node, make, structure, cycle, block))
 
@@ -396,7 +433,8 @@ class Dataset:
 
     def prefetch(self, buffer_size: Any) -> Dataset:
         """Accepted for TF compatibility (AUTOTUNE too); see PrefetchNode."""
-        b = _int_arg("buffer_size", buffer_size, AUTOTUNE)
+        b = int_or_fed("buffer_size", buffer_size, AUTOTUNE, at_least(
+            AUTOTUNE, "buffer_size must be >= 0 or set buffer_size to be -1 for auto-tuning"))
         return self._wrap(transforms.PrefetchNode(self._node, b))
 
     def apply(self, transformation_func: Callable[[Dataset], Dataset]) -> Dataset:
@@ -434,15 +472,15 @@ class Dataset:
 
     @property
     def output_shapes(self) -> Any:
-        return map_structure(lambda s: s.shape, self._node.structure)
+        return legacy_shapes(self._node.structure)
 
     @property
     def output_types(self) -> Any:
-        return map_structure(lambda s: s.dtype, self._node.structure)
+        return legacy_types(self._node.structure)
 
     @property
     def output_classes(self) -> Any:
-        return map_structure(lambda _s: Tensor, self._node.structure)
+        return legacy_classes(self._node.structure)
 
     def cardinality(self) -> int:
         """Number of elements, ``-1`` (infinite) or ``-2`` (unknown)."""
@@ -471,24 +509,28 @@ class Dataset:
         """TF1: an iterator whose ``get_next()`` tensors yield this dataset once.
 
         Raises:
-            ValueError: the dataset slices placeholders (only an initializable
-                iterator can feed them, as in TF).
+            ValueError: the dataset holds graph tensors with no value yet (placeholders,
+                values computed from them or from variables): only an initializable
+                iterator can feed them, as in TF.
         """
         fed = iterators.fed_sources(self._node)
         if fed:
             names = ", ".join(t.name for n in fed for t in n.tensors)
-            raise ValueError(f"Failed to capture the placeholders {names} in a one-shot "
+            raise ValueError(f"Failed to capture the graph tensors {names} (placeholders, or "
+                             "values computed from them or from variables) in a one-shot "
                              "iterator: use make_initializable_iterator() and feed them when "
                              "running iterator.initializer")
-        return iterators.Iterator(self._node, self._options, initializable=False)
+        return iterators.Iterator(self._node.structure, node=self._node, options=self._options)
 
     def make_initializable_iterator(self, shared_name: str | None = None) -> iterators.Iterator:
-        """TF1: like make_one_shot_iterator, restarted by running ``iterator.initializer``."""
-        return iterators.Iterator(self._node, self._options, initializable=True)
+        """TF1: like make_one_shot_iterator, restarted by running ``iterator.initializer``
+        (which first binds the values of the Dataset's fed tensors from its feed_dict)."""
+        return iterators.Iterator(self._node.structure, node=self._node, options=self._options,
+                                  initializable=True)
 
 
-def _is_graph_tensor(value: Any) -> bool:
-    return hasattr(value, "_as_tensor") and constant_value(value._as_tensor()) is None
+def _isgraph_tensor(value: Any) -> bool:
+    return graph_tensor(value) is not None
 
 
 def _with_graph_tensors(value: Any, what: str) -> Any:
@@ -502,7 +544,7 @@ def _with_graph_tensors(value: Any, what: str) -> Any:
         if isinstance(v, tuple):
             items = [walk(x, f"{where}[{i}]", convert) for i, x in enumerate(v)]
             return type(v)(*items) if hasattr(v, "_fields") else tuple(items)
-        if _is_graph_tensor(v):
+        if _isgraph_tensor(v):
             found.append(v)
             return v._as_tensor()
         return to_array(v, where) if convert else v
@@ -511,15 +553,15 @@ def _with_graph_tensors(value: Any, what: str) -> Any:
     return walk(value, what, True) if found else None
 
 
-def _flatten_shapes(shapes: Any, structure: Any) -> list:
-    """Flatten ``padded_shapes`` along ``structure`` (shapes may be lists: leaves)."""
-    def walk(s: Any, st: Any) -> list:
-        if isinstance(st, TensorSpec):
-            return [s]
-        if isinstance(st, dict):
-            return [x for k in sorted(st) for x in walk(s[k], st[k])]
-        return [x for a, b in zip(s, st, strict=True) for x in walk(a, b)]
-    return walk(shapes, structure)
+def _padded_shape_fits(padded: TensorShape, shape: TensorShape) -> bool:
+    """TF's check of a padded shape against its component's static shape: same rank,
+    and no known padded size below a known component size."""
+    if padded.rank is None or shape.rank is None:
+        return True
+    if padded.rank != shape.rank:
+        return False
+    return all(p is None or s is None or p >= s
+               for p, s in zip(padded.as_list(), shape.as_list(), strict=True))
 
 
 def raise_not_found(pattern: Any) -> None:

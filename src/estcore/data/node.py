@@ -32,9 +32,12 @@ class Node:
         structure: the element structure with :class:`TensorSpec` leaves, or one
             TensorSpec (a single-leaf element).
         inputs: upstream nodes (for the C pipeline's pattern match and fingerprints).
+        fed_args: this node's arguments given as graph tensors (see
+            :mod:`estcore.data.fed`), bound when an iterator's initializer runs.
     """
 
     inputs: tuple = ()
+    fed_args: tuple = ()
 
     def __init__(self, structure: Any):
         self.structure = structure
@@ -42,6 +45,10 @@ class Node:
 
     def chunks(self) -> Iterator[Chunk]:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def check_args(self) -> None:
+        """Checks across arguments once an initializer has bound ``fed_args``
+        (InvalidArgumentError with TF's message); each alone was checked when bound."""
 
     def cardinality(self) -> int:
         """Elements per pass: ``INFINITE``, ``UNKNOWN`` or a count."""

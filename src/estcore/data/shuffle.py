@@ -28,6 +28,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from estcore.data.fed import FedArg, describe_arg, fed_args, fed_property
 from estcore.data.node import Node
 from estcore.data.structure import Chunk, chunk_len, cut, join
 
@@ -43,14 +44,18 @@ class ShuffleNode(Node):
     """Buffer shuffle of its input (see the module docstring).
 
     Attributes:
-        seed_fn: returns the 64-bit seed of this node for a new pass (fixed when a seed
-            was given or the Estimator's seed scope was active at construction).
+        seed: the 64-bit seed of this node (fixed when a seed was given or the
+            Estimator's seed scope was active at construction).
+        buffer_size: an int (a FedArg bound by an initializer is read per pass).
     """
 
-    def __init__(self, up: Node, buffer_size: int, seed: int,
+    buffer_size = fed_property("_buffer_size")
+
+    def __init__(self, up: Node, buffer_size: int | FedArg, seed: int,
                  reshuffle_each_iteration: bool):
         self.inputs = (up,)
-        self.buffer_size = buffer_size
+        self._buffer_size = buffer_size
+        self.fed_args = fed_args(buffer_size)
         self.seed = seed
         self.reshuffle = reshuffle_each_iteration
         self.passes = 0
@@ -146,4 +151,5 @@ class ShuffleNode(Node):
         return self.inputs[0].cardinality()
 
     def describe(self) -> list:
-        return ["shuffle", self.buffer_size, self.reshuffle, self.inputs[0].describe()]
+        return ["shuffle", describe_arg(self._buffer_size), self.reshuffle,
+                self.inputs[0].describe()]

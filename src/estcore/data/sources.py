@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from estcore.data.fed import FedArg, describe_arg, fed_args, is_bound, value_of
 from estcore.data.node import CHUNK_ROWS, INFINITE, UNKNOWN, Node
 from estcore.data.structure import (
     Chunk,
@@ -25,6 +26,8 @@ from estcore.data.structure import (
     flatten_up_to,
     is_sparse_spec,
     join,
+    legacy_types,
+    map_up_to,
     most_specific,
     pack,
     spec_for,
@@ -34,10 +37,10 @@ from estcore.errors import FailedPreconditionError, InvalidArgumentError
 from estcore.graph import dtypes as dt
 from estcore.graph.shapes import as_shape, fmt_shape
 from estcore.graph.sparse_tensor import SparseTensorValue
-from estcore.nest import assert_same_structure, flatten, is_nested, map_structure
+from estcore.nest import assert_same_structure, map_structure
 
-__all__ = ["SlicesNode", "FedSlicesNode", "TensorsNode", "RangeNode", "GeneratorNode", "ZipNode",
-           "ConcatenateNode"]
+__all__ = ["SlicesNode", "FedSlicesNode", "FedTensorsNode", "TensorsNode", "RangeNode",
+           "GeneratorNode", "ZipNode", "ConcatenateNode"]
 
 
 def _structure_of(structure: Any, specs: list[TensorSpec]) -> Any:
@@ -78,29 +81,37 @@ class FedSlicesNode(SlicesNode):
     placeholders fed when an initializable iterator's initializer runs).
 
     ``leaves`` are arrays (constants) or symbolic tensors (``tensors`` lists those, in
-    leaf order). The element spec comes from their static shapes and dtypes. ``bind``
-    (called by the initializer with the fed values) sets the arrays a pass reads; a
-    pass started before any ``bind`` raises FailedPreconditionError. Binding again
-    (re-running the initializer) replaces the arrays for the passes started after (a
-    chunk pass started before keeps its arrays; the binding is the Dataset's, shared
-    by every iterator of it, as TF's placeholders are the graph's).
+    leaf order). The element spec comes from their static shapes and dtypes. The
+    initializer computes ``tensors`` and binds their values (:meth:`convert` checks
+    them, :meth:`commit` sets the arrays a pass reads; the protocol of
+    :mod:`estcore.data.fed`); a pass started before any binding raises
+    FailedPreconditionError. Binding again (re-running the initializer) replaces the
+    arrays for the passes started after (a chunk pass started before keeps its arrays;
+    the binding is the Dataset's, shared by every iterator of it, as TF's placeholders
+    are the graph's).
     """
+
+    slices = True  # FedTensorsNode: False (the values are the one element)
 
     def __init__(self, structure: Any, leaves: list):
         self.leaves = leaves
         self.tensors = [t for t in leaves if not isinstance(t, np.ndarray)]
+        what = "from_tensor_slices" if self.slices else "from_tensors"
         specs = []
         for leaf in leaves:
             if isinstance(leaf, np.ndarray):
-                if leaf.ndim == 0:
-                    raise ValueError("from_tensor_slices: every component must have at least "
-                                     f"one dimension to slice; got a scalar of dtype {leaf.dtype}")
-                specs.append(spec_for(leaf, True))
+                if self.slices and leaf.ndim == 0:
+                    raise ValueError(f"{what}: every component must have at least one "
+                                     f"dimension to slice; got a scalar of dtype {leaf.dtype}")
+                specs.append(spec_for(leaf, self.slices))
                 continue
             shape = leaf.shape
+            if not self.slices:
+                specs.append(TensorSpec(shape, leaf.dtype))
+                continue
             if shape.rank == 0:
-                raise ValueError(f"from_tensor_slices: the tensor '{leaf.name}' is a scalar; "
-                                 "every component must have at least one dimension to slice")
+                raise ValueError(f"{what}: the tensor '{leaf.name}' is a scalar; every "
+                                 "component must have at least one dimension to slice")
             inner = shape[1:] if shape.rank is not None else None
             specs.append(TensorSpec(inner, leaf.dtype))
         self.arrays = []
@@ -109,35 +120,41 @@ class FedSlicesNode(SlicesNode):
         self.tree = structure
         Node.__init__(self, _structure_of(structure, specs))
 
-    def bind(self, values: list) -> None:
-        """Set the fed values of ``tensors`` (in that order) as this source's arrays."""
+    def convert(self, values: list) -> list[np.ndarray]:
+        """The source arrays for the values of ``tensors`` (in that order), checked."""
+        what = "from_tensor_slices" if self.slices else "from_tensors"
         it = iter(values)
         arrays = []
         for leaf, spec in zip(self.leaves, self.flat_specs, strict=True):
             if isinstance(leaf, np.ndarray):
-                arrays.append(leaf)
+                arrays.append(leaf if self.slices else leaf[None])
                 continue
             a = to_array(next(it), f"the value fed for '{leaf.name}'", spec.dtype)
-            if a.ndim == 0 or not spec.shape.is_compatible_with(as_shape(a.shape[1:])):
+            shape = (a.shape[1:] if a.ndim else None) if self.slices else a.shape
+            if shape is None or not spec.shape.is_compatible_with(as_shape(shape)):
                 raise InvalidArgumentError(
-                    f"from_tensor_slices: the value fed for '{leaf.name}' has shape "
+                    f"{what}: the value fed for '{leaf.name}' has shape "
                     f"{list(a.shape)}, which does not fit the tensor's shape "
                     f"{fmt_shape(leaf.shape)}")
-            arrays.append(a)
+            arrays.append(a if self.slices else a[None])
         rows = {a.shape[0] for a in arrays}
         if len(rows) != 1:
             raise InvalidArgumentError(
-                "from_tensor_slices: all components must have the same size in the first "
+                f"{what}: all components must have the same size in the first "
                 f"dimension. Received shapes {[list(a.shape) for a in arrays]}")
+        return arrays
+
+    def commit(self, arrays: list[np.ndarray]) -> None:
         self.arrays = arrays
-        self.num_rows = rows.pop()
+        self.num_rows = arrays[0].shape[0]
         self.bound = True
 
     def chunks(self) -> Iterator[Chunk]:
         if not self.bound:
             names = ", ".join(f"'{t.name}'" for t in self.tensors)
+            what = "slices" if self.slices else "holds"
             raise FailedPreconditionError(
-                f"This Dataset slices graph tensors ({names}) that get their values when an "
+                f"This Dataset {what} graph tensors ({names}) that get their values when an "
                 "initializable iterator's initializer runs: call "
                 "dataset.make_initializable_iterator() and run iterator.initializer with a "
                 "feed_dict for them before reading elements")
@@ -146,11 +163,21 @@ class FedSlicesNode(SlicesNode):
             yield cut(arrays, start, start + CHUNK_ROWS)
 
     def cardinality(self) -> int:
+        if not self.slices:
+            return 1
         return self.num_rows if self.bound else UNKNOWN
 
     def describe(self) -> list:
-        return ["fed_slices", [t.name for t in self.tensors],
+        return ["fed_slices" if self.slices else "fed_tensors", [t.name for t in self.tensors],
                 [[s.dtype.name, str(s.shape)] for s in self.flat_specs]]
+
+
+class FedTensorsNode(FedSlicesNode):
+    """``from_tensors`` of graph tensors with no value at build time: one element, the
+    values bound by the initializer (held as arrays with a leading axis of 1, so a pass
+    is a one-row slices pass)."""
+
+    slices = False
 
 
 class TensorsNode(Node):
@@ -171,14 +198,21 @@ class TensorsNode(Node):
 
 
 class RangeNode(Node):
-    """``range(start, stop, step)`` as int64 (or ``output_type``) scalars."""
+    """``range(start, stop, step)`` as int64 (or ``output_type``) scalars; the bounds
+    may be FedArgs (read when a pass starts)."""
 
-    def __init__(self, start: int, stop: int, step: int, dtype: dt.DType):
+    def __init__(self, start: int | FedArg, stop: int | FedArg, step: int | FedArg,
+                 dtype: dt.DType):
         if step == 0:
             raise ValueError("range: `step` must not be 0")
-        self.args = (start, stop, step)
+        self._args = (start, stop, step)
+        self.fed_args = fed_args(*self._args)
         self.dtype = dtype
         super().__init__(TensorSpec([], dtype))
+
+    @property
+    def args(self) -> tuple[int, int, int]:
+        return tuple(value_of(a) for a in self._args)  # type: ignore[return-value]
 
     def chunks(self) -> Iterator[Chunk]:
         start, stop, step = self.args
@@ -190,10 +224,12 @@ class RangeNode(Node):
             a = b
 
     def cardinality(self) -> int:
+        if not is_bound(*self.fed_args):
+            return UNKNOWN
         return len(range(*self.args))
 
     def describe(self) -> list:
-        return ["range", list(self.args), self.dtype.name]
+        return ["range", [describe_arg(a) for a in self._args], self.dtype.name]
 
 
 class GeneratorNode(Node):
@@ -206,23 +242,12 @@ class GeneratorNode(Node):
 
     def chunks(self) -> Iterator[Chunk]:
         specs = self.flat_specs
-        sparse = any(map(is_sparse_spec, specs))
         for n, value in enumerate(self.generator(*self.args)):
-            if sparse:  # a SparseTensorValue (a namedtuple) is one leaf
-                try:
-                    leaves = flatten_up_to(self.structure, value)
-                except (ValueError, TypeError, KeyError, IndexError) as exc:
-                    raise TypeError(f"from_generator: element {n} does not match the declared "
-                                    f"structure: {exc!r}") from None
-            elif is_nested(self.structure):
-                try:
-                    assert_same_structure(self.structure, value, check_types=False)
-                except (ValueError, TypeError) as exc:
-                    raise TypeError(f"from_generator: element {n} does not match the declared "
-                                    f"structure: {exc}") from None
-                leaves = flatten(value)
-            else:
-                leaves = [value]
+            try:  # tf.data's rule: a list is a leaf; a SparseTensorValue at a leaf too
+                leaves = flatten_up_to(self.structure, map_up_to(self.structure, _keep, value))
+            except (ValueError, TypeError) as exc:
+                raise TypeError(f"from_generator: element {n} does not match the declared "
+                                f"structure {legacy_types(self.structure)!r}: {exc}") from None
             out = []
             for j, (v, spec) in enumerate(zip(leaves, specs, strict=True)):
                 if is_sparse_spec(spec):
@@ -239,6 +264,10 @@ class GeneratorNode(Node):
 
     def describe(self) -> list:
         return ["generator", getattr(self.generator, "__qualname__", "?")]
+
+
+def _keep(_spec: Any, value: Any) -> Any:
+    return value
 
 
 def _sparse_value(value: Any, spec: TensorSpec, n: int, j: int) -> SparseTensorValue:

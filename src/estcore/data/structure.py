@@ -10,12 +10,18 @@ Strings are numpy ``object`` arrays of ``bytes`` (TF's ``tf.string``). Python sc
 and lists follow TF's conversion: ``int`` -> int32, ``float`` -> float32, ``bool`` ->
 bool, ``str`` / ``bytes`` -> string; numpy arrays keep their dtype.
 
+TF1's legacy description of a structure (``output_types`` / ``output_shapes`` /
+``output_classes``) is read with tf.data's nesting rule, where tuples, namedtuples and
+dicts are structure and a list is a leaf (``[None, 2]`` is one shape): shapes and
+classes are taken *up to* the structure of the types (:func:`map_up_to`,
+:func:`legacy_structure`), so ``output_shapes=([None], [])`` gives two shapes.
+
 Must not: know any Dataset node, run graphs or start streams.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -23,11 +29,14 @@ import numpy as np
 from estcore.graph import dtypes as dt
 from estcore.graph.ops.core import constant_value
 from estcore.graph.shapes import TensorShape, as_shape, fmt_shape
-from estcore.nest import flatten, is_nested, pack_sequence_as
+from estcore.graph.sparse_tensor import SparseTensor
+from estcore.graph.tensor import Tensor
+from estcore.nest import flatten, is_nested, map_structure, pack_sequence_as
 
 __all__ = ["TensorSpec", "SparseTensorSpec", "is_sparse_spec", "box", "to_array", "flatten_value",
            "spec_for", "Chunk", "chunk_len", "cut", "join", "element_at", "stack_elements",
-           "most_specific", "is_batched_spec", "flatten_up_to"]
+           "most_specific", "is_batched_spec", "flatten_up_to", "map_up_to", "legacy_structure",
+           "legacy_types", "legacy_shapes", "legacy_classes"]
 
 Chunk = list  # list[np.ndarray], one per leaf, equal leading length
 
@@ -252,3 +261,106 @@ def most_specific(a: TensorShape, b: TensorShape) -> TensorShape:
 
 def is_batched_spec(spec: TensorSpec) -> bool:
     return spec.shape.rank is not None and spec.shape.rank >= 1
+
+
+# ---------------------------------------------------------------------- TF1's legacy structure
+
+
+def _is_structure(x: Any) -> bool:
+    """tf.data's nesting rule: tuples (namedtuples too) and dicts nest, lists do not."""
+    return isinstance(x, (tuple, dict))
+
+
+def map_up_to(shallow: Any, fn: Callable[[Any, Any], Any], value: Any) -> Any:
+    """``fn(leaf, part)`` for each leaf of ``shallow`` and the part of ``value`` at its
+    place, in ``shallow``'s structure (tf.data's ``nest.map_structure_up_to``).
+
+    Raises:
+        TypeError: ``value`` is not a structure where ``shallow`` is, or a dict where
+            ``shallow`` is a tuple (or the reverse); TF's messages.
+        ValueError: lengths or dict keys differ (TF's message).
+    """
+    if not _is_structure(shallow):
+        return fn(shallow, value)
+    if not _is_structure(value):
+        raise TypeError("If shallow structure is a sequence, input must also be a sequence. "
+                        f"Input has type: '{type(value).__name__}'.")
+    if isinstance(shallow, dict) != isinstance(value, dict):
+        raise TypeError("The two structures don't have the same sequence type. Input "
+                        f"structure has type '{type(value).__name__}', while shallow "
+                        f"structure has type '{type(shallow).__name__}'.")
+    if len(value) != len(shallow):
+        raise ValueError("The two structures don't have the same sequence length. Input "
+                         f"structure has length {len(value)}, while shallow structure has "
+                         f"length {len(shallow)}.")
+    if isinstance(shallow, dict):
+        if set(value) != set(shallow):
+            raise ValueError("The two structures don't have the same keys. Input structure "
+                             f"has keys {sorted(map(str, value))}, while shallow structure "
+                             f"has keys {sorted(map(str, shallow))}.")
+        return type(shallow)((k, map_up_to(v, fn, value[k])) for k, v in shallow.items())
+    items = [map_up_to(a, fn, b) for a, b in zip(shallow, value, strict=True)]
+    return type(shallow)(*items) if hasattr(shallow, "_fields") else tuple(items)
+
+
+def _legacy_spec(dtype: dt.DType, shape: TensorShape, cls: Any) -> TensorSpec:
+    if isinstance(cls, type) and issubclass(cls, SparseTensor):
+        if shape.rank is None:
+            shape = TensorShape([None, None])
+        if shape.rank != 2:
+            raise ValueError(f"output_shapes: a SparseTensor component has shape "
+                             f"{fmt_shape(shape)}; estcore SparseTensors have rank 2")
+        return SparseTensorSpec(shape, dtype)
+    if isinstance(cls, type) and issubclass(cls, Tensor):
+        return TensorSpec(shape, dtype)
+    raise TypeError(f"Could not build a structure for output class "
+                    f"{getattr(cls, '__name__', repr(cls))}. Make sure any component class in "
+                    "`output_classes` inherits from one of the following classes: "
+                    "`tf.sparse.SparseTensor`, `tf.Tensor`.")
+
+
+def legacy_structure(output_types: Any, output_shapes: Any = None,
+                     output_classes: Any = None) -> Any:
+    """The element structure (TensorSpec leaves) that TF1's ``output_types``,
+    ``output_shapes`` and ``output_classes`` describe (``Iterator.from_structure``,
+    ``Dataset.from_generator``).
+
+    Args:
+        output_types: a DType (or a name, ``"int64"``) or a tuple / dict / namedtuple
+            of them; its structure is the element's.
+        output_shapes: None (every shape unknown), or shapes (TensorShapes, lists or
+            tuples of dims, None) up to ``output_types``' structure.
+        output_classes: None (every component a Tensor), or ``Tensor`` /
+            ``SparseTensor`` classes up to that structure.
+
+    Raises:
+        TypeError / ValueError: as TF, when shapes or classes lack the types' structure
+            or a type or class is not one.
+    """
+    types = map_up_to(output_types, lambda t, _v: dt.as_dtype(t), output_types)
+    flat_types = flatten(types)
+    if output_shapes is None:
+        shapes = [TensorShape(None)] * len(flat_types)
+    else:
+        shapes = flatten(map_up_to(types, lambda _t, s: as_shape(s), output_shapes))
+    if output_classes is None:
+        classes = [Tensor] * len(flat_types)
+    else:
+        classes = flatten(map_up_to(types, lambda _t, c: c, output_classes))
+    specs = [_legacy_spec(t, s, c) for t, s, c in zip(flat_types, shapes, classes, strict=True)]
+    return pack(types if is_nested(types) else None, specs)
+
+
+def legacy_types(structure: Any) -> Any:
+    """TF1's ``output_types`` of an element structure."""
+    return map_structure(lambda s: s.dtype, structure)
+
+
+def legacy_shapes(structure: Any) -> Any:
+    """TF1's ``output_shapes`` of an element structure."""
+    return map_structure(lambda s: s.shape, structure)
+
+
+def legacy_classes(structure: Any) -> Any:
+    """TF1's ``output_classes``: ``SparseTensor`` for a sparse component, else ``Tensor``."""
+    return map_structure(lambda s: SparseTensor if is_sparse_spec(s) else Tensor, structure)

@@ -7,6 +7,11 @@ element counts (a batch never depends on chunk boundaries; the last one is short
 ``take``/``skip``/``shard`` count elements. Full batches taken from one large chunk are
 views (``reshape``), not copies.
 
+Count and size arguments may be :class:`~estcore.data.fed.FedArg` s (graph tensors bound
+when an iterator's initializer runs): a node reads them when a pass starts, its
+cardinality is unknown until they are bound, and a fed ``batch_size`` or
+``drop_remainder`` leaves the static batch dimension unknown (as TF).
+
 Must not: trace or run user functions (``mapping.py`` does: these nodes get runners);
 start threads.
 """
@@ -19,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from estcore.data.fed import FedArg, describe_arg, fed_args, fed_property, is_bound
 from estcore.data.node import INFINITE, UNKNOWN, Node
 from estcore.data.structure import (
     Chunk,
@@ -28,6 +34,7 @@ from estcore.data.structure import (
     join,
     stack_elements,
 )
+from estcore.errors import InvalidArgumentError
 from estcore.graph import dtypes as dt
 from estcore.graph.shapes import TensorShape
 from estcore.nest import map_structure
@@ -49,16 +56,34 @@ def _uniform(specs: list[TensorSpec]) -> bool:
     return all(s.shape.is_fully_defined() for s in specs)
 
 
+def _static_batch(batch_size: int | FedArg, drop_remainder: bool | FedArg) -> int | None:
+    """The static batch dimension: ``batch_size`` when every batch has it (as TF 2.15,
+    also when endless), None when a last batch may be short or a value is fed."""
+    if drop_remainder is True and type(batch_size) is not FedArg:
+        return batch_size
+    return None
+
+
+def _batches(count: int, batch_size: int, drop_remainder: bool) -> int:
+    if count < 0:
+        return count
+    return count // batch_size if drop_remainder else -(-count // batch_size)
+
+
 class BatchNode(Node):
-    def __init__(self, up: Node, batch_size: int, drop_remainder: bool):
+    batch_size = fed_property("_batch_size")
+    drop_remainder = fed_property("_drop_remainder")
+
+    def __init__(self, up: Node, batch_size: int | FedArg, drop_remainder: bool | FedArg):
         self.inputs = (up,)
-        self.batch_size = batch_size
-        self.drop_remainder = drop_remainder
-        static = batch_size if drop_remainder else None  # as TF 2.15 (also when endless)
-        super().__init__(_batched(up.structure, static))
+        self._batch_size = batch_size
+        self._drop_remainder = drop_remainder
+        self.fed_args = fed_args(batch_size, drop_remainder)
+        super().__init__(_batched(up.structure, _static_batch(batch_size, drop_remainder)))
 
     def chunks(self) -> Iterator[Chunk]:
         b = self.batch_size
+        drop = self.drop_remainder
         pending: list[Chunk] = []
         have = 0
         for chunk in self.inputs[0].chunks():
@@ -81,7 +106,7 @@ class BatchNode(Node):
             if pos < n:
                 pending.append(cut(chunk, pos))
                 have = n - pos
-        if have and not self.drop_remainder:
+        if have and not drop:
             yield self._one(pending)
 
     def _one(self, pending: list[Chunk]) -> Chunk:
@@ -93,40 +118,46 @@ class BatchNode(Node):
         return [a[None] for a in rows]
 
     def cardinality(self) -> int:
-        c = self.inputs[0].cardinality()
-        if c < 0:
-            return c
-        return c // self.batch_size if self.drop_remainder else -(-c // self.batch_size)
+        if not is_bound(*self.fed_args):
+            return UNKNOWN
+        return _batches(self.inputs[0].cardinality(), self.batch_size, self.drop_remainder)
 
     def describe(self) -> list:
-        return ["batch", self.batch_size, self.drop_remainder, self.inputs[0].describe()]
+        return ["batch", describe_arg(self._batch_size), describe_arg(self._drop_remainder),
+                self.inputs[0].describe()]
 
 
 class PaddedBatchNode(Node):
     """Batches elements of varying shapes, padding each leaf to ``padded_shapes``."""
 
-    def __init__(self, up: Node, batch_size: int, padded: list[TensorShape],
-                 values: list[Any], drop_remainder: bool):
+    batch_size = fed_property("_batch_size")
+    drop_remainder = fed_property("_drop_remainder")
+
+    def __init__(self, up: Node, batch_size: int | FedArg, padded: list[TensorShape],
+                 values: list[Any], drop_remainder: bool | FedArg):
         self.inputs = (up,)
-        self.batch_size = batch_size
+        self._batch_size = batch_size
         self.padded = padded
         self.values = values
-        self.drop_remainder = drop_remainder
-        static = batch_size if drop_remainder else None
+        self._drop_remainder = drop_remainder
+        self.fed_args = fed_args(batch_size, drop_remainder)
+        static = _static_batch(batch_size, drop_remainder)
         leaves = [TensorSpec(_prepend(static, p), s.dtype)
                   for p, s in zip(padded, up.flat_specs, strict=True)]
         it = iter(leaves)
         super().__init__(map_structure(lambda _s: next(it), up.structure))
 
     def chunks(self) -> Iterator[Chunk]:
+        size = self.batch_size
+        drop = self.drop_remainder
         batch: list[list[np.ndarray]] = []
         for chunk in self.inputs[0].chunks():
             for i in range(chunk_len(chunk)):
                 batch.append([a[i] for a in chunk])
-                if len(batch) == self.batch_size:
+                if len(batch) == size:
                     yield self._pad(batch)
                     batch = []
-        if batch and not self.drop_remainder:
+        if batch and not drop:
             yield self._pad(batch)
 
     def _pad(self, batch: list[list[np.ndarray]]) -> Chunk:
@@ -155,10 +186,9 @@ class PaddedBatchNode(Node):
         return out
 
     def cardinality(self) -> int:
-        c = self.inputs[0].cardinality()
-        if c < 0:
-            return c
-        return c // self.batch_size if self.drop_remainder else -(-c // self.batch_size)
+        if not is_bound(*self.fed_args):
+            return UNKNOWN
+        return _batches(self.inputs[0].cardinality(), self.batch_size, self.drop_remainder)
 
 
 class UnbatchNode(Node):
@@ -185,9 +215,14 @@ class UnbatchNode(Node):
 
 
 class TakeNode(Node):
-    def __init__(self, up: Node, count: int):
+    """The first ``count`` elements (negative: all)."""
+
+    count = fed_property("_count")
+
+    def __init__(self, up: Node, count: int | FedArg):
         self.inputs = (up,)
-        self.count = count
+        self._count = count
+        self.fed_args = fed_args(count)
         super().__init__(up.structure)
 
     def chunks(self) -> Iterator[Chunk]:
@@ -204,6 +239,8 @@ class TakeNode(Node):
             return
 
     def cardinality(self) -> int:
+        if not is_bound(*self.fed_args):
+            return UNKNOWN
         c = self.inputs[0].cardinality()
         if self.count < 0:
             return c
@@ -212,13 +249,18 @@ class TakeNode(Node):
         return UNKNOWN if c == UNKNOWN else min(c, self.count)
 
     def describe(self) -> list:
-        return ["take", self.count, self.inputs[0].describe()]
+        return ["take", describe_arg(self._count), self.inputs[0].describe()]
 
 
 class SkipNode(Node):
-    def __init__(self, up: Node, count: int):
+    """All but the first ``count`` elements (negative: skips them all)."""
+
+    count = fed_property("_count")
+
+    def __init__(self, up: Node, count: int | FedArg):
         self.inputs = (up,)
-        self.count = count
+        self._count = count
+        self.fed_args = fed_args(count)
         super().__init__(up.structure)
 
     def chunks(self) -> Iterator[Chunk]:
@@ -234,26 +276,32 @@ class SkipNode(Node):
             left = 0
 
     def cardinality(self) -> int:
+        if not is_bound(*self.fed_args):
+            return UNKNOWN
         c = self.inputs[0].cardinality()
         if self.count < 0:
             return 0 if c >= 0 else c
         return max(c - self.count, 0) if c >= 0 else c
 
     def describe(self) -> list:
-        return ["skip", self.count, self.inputs[0].describe()]
+        return ["skip", describe_arg(self._count), self.inputs[0].describe()]
 
 
 class RepeatNode(Node):
-    """``count`` passes over the input (``-1``: endless); each pass restarts it."""
+    """``count`` passes over the input (negative: endless); each pass restarts it."""
 
-    def __init__(self, up: Node, count: int):
+    count = fed_property("_count")
+
+    def __init__(self, up: Node, count: int | FedArg):
         self.inputs = (up,)
-        self.count = count
+        self._count = count
+        self.fed_args = fed_args(count)
         super().__init__(up.structure)
 
     def chunks(self) -> Iterator[Chunk]:
+        count = self.count
         epoch = 0
-        while self.count < 0 or epoch < self.count:
+        while count < 0 or epoch < count:
             empty = True
             for chunk in self.inputs[0].chunks():
                 empty = False
@@ -263,13 +311,15 @@ class RepeatNode(Node):
             epoch += 1
 
     def cardinality(self) -> int:
+        if not is_bound(*self.fed_args):
+            return UNKNOWN
         c = self.inputs[0].cardinality()
         if self.count < 0:
             return 0 if c == 0 else INFINITE
         return c * self.count if c >= 0 else c
 
     def describe(self) -> list:
-        return ["repeat", self.count, self.inputs[0].describe()]
+        return ["repeat", describe_arg(self._count), self.inputs[0].describe()]
 
 
 class FilterNode(Node):
@@ -294,11 +344,21 @@ class FilterNode(Node):
 
 
 class ShardNode(Node):
-    def __init__(self, up: Node, num_shards: int, index: int):
+    num_shards = fed_property("_num_shards")
+    index = fed_property("_index")
+
+    def __init__(self, up: Node, num_shards: int | FedArg, index: int | FedArg):
         self.inputs = (up,)
-        self.num_shards = num_shards
-        self.index = index
+        self._num_shards = num_shards
+        self._index = index
+        self.fed_args = fed_args(num_shards, index)
         super().__init__(up.structure)
+
+    def check_args(self) -> None:
+        n, i = self.num_shards, self.index
+        if not 0 <= i < n:  # n alone was checked when bound (or when the Dataset was built)
+            raise InvalidArgumentError(f"Index must be between 0 and {n - 1} (currently "
+                                       f"index = {i}).")
 
     def chunks(self) -> Iterator[Chunk]:
         pos = 0
@@ -311,13 +371,17 @@ class ShardNode(Node):
             pos += k
 
     def describe(self) -> list:
-        return ["shard", self.num_shards, self.index, self.inputs[0].describe()]
+        return ["shard", describe_arg(self._num_shards), describe_arg(self._index),
+                self.inputs[0].describe()]
 
 
 class EnumerateNode(Node):
-    def __init__(self, up: Node, start: int):
+    start = fed_property("_start")
+
+    def __init__(self, up: Node, start: int | FedArg):
         self.inputs = (up,)
-        self.start = start
+        self._start = start
+        self.fed_args = fed_args(start)
         super().__init__((TensorSpec([], dt.int64), up.structure))
 
     def chunks(self) -> Iterator[Chunk]:
@@ -458,9 +522,12 @@ class CacheNode(Node):
 class PrefetchNode(Node):
     """Pass-through: estcore's producers are synchronous or already prefetch (C stream)."""
 
-    def __init__(self, up: Node, buffer_size: int):
+    buffer_size = fed_property("_buffer_size")
+
+    def __init__(self, up: Node, buffer_size: int | FedArg):
         self.inputs = (up,)
-        self.buffer_size = buffer_size
+        self._buffer_size = buffer_size
+        self.fed_args = fed_args(buffer_size)  # checked when bound, then unused
         super().__init__(up.structure)
 
     def chunks(self) -> Iterator[Chunk]:
