@@ -166,6 +166,20 @@ def test_confusion_matrix():
         _run(tf.confusion_matrix([-1], [0]))
 
 
+@pytest.mark.parametrize("num_classes", [3, None])
+def test_confusion_matrix_of_fed_values(num_classes):
+    lab = tf.placeholder(tf.int64, [None])
+    pred = tf.placeholder(tf.int64, [None])
+    cm = tf.confusion_matrix(lab, pred, num_classes=num_classes)
+    assert cm.shape.as_list() == ([3, 3] if num_classes else [None, None])   # as TF
+    with tf.Session() as sess:
+        got = sess.run(cm, {lab: [0, 1, 2, 2], pred: [0, 2, 2, 1]})
+        assert got.tolist() == [[1, 0, 0], [0, 0, 1], [0, 1, 1]]             # TF's values
+        got = sess.run(cm, {lab: [1], pred: [0]})
+        assert got.tolist() == ([[0, 0, 0], [1, 0, 0], [0, 0, 0]] if num_classes
+                                else [[0, 0], [1, 0]])
+
+
 def test_dynamic_partition_values_gradient_and_errors():
     parts = _run(tf.dynamic_partition([[1.0, 2], [3, 4], [5, 6]], [1, 0, 1], 3))
     assert [p.tolist() for p in parts] == [[[3, 4]], [[1, 2], [5, 6]], []]

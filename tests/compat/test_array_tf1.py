@@ -99,6 +99,52 @@ def test_gather_nd(indices):
     assert val.shape == ind.shape[:-1] + X.shape[k:]
 
 
+def test_slice_and_pad_take_sizes_the_graph_determines():
+    x = tf.placeholder(tf.float64, [None, 3, 4])
+    s = tf.shape(x)
+    y = tf.slice(x, [0, 0, 1], [-1, s[1] - 1, s[2] // 2])
+    p = tf.pad(x, [[0, 0], [0, s[1]], [0, 0]])
+    assert y.shape.as_list() == [None, 2, 2] and p.shape.as_list() == [None, 6, 4]   # as TF
+    with tf.Session() as sess:
+        yv, pv = sess.run([y, p], {x: X})
+    np.testing.assert_array_equal(yv, X[:, :2, 1:3])
+    np.testing.assert_array_equal(pv, np.pad(X, [[0, 0], [0, 3], [0, 0]]))
+    with pytest.raises(ValueError, match="known when the graph is built"):
+        tf.slice(x, [s[0] - 1, 0, 0], [1, 1, 1])
+
+
+def test_gather_nd_with_an_unknown_batch_size_the_last_relevant_output_idiom():
+    out = tf.placeholder(tf.float64, [None, 15, 32])
+    lengths = tf.placeholder(tf.int32, [None])
+    idx = tf.stack([tf.range(tf.shape(out)[0]), lengths - 1], 1)
+    last = tf.gather_nd(out, idx)
+    assert last.shape.as_list() == [None, 32]            # as TF
+    (g,) = tf.gradients(tf.reduce_sum(last * 2.0), [out])
+    ov = np.arange(2 * 15 * 32, dtype=np.float64).reshape(2, 15, 32)
+    with tf.Session() as sess:
+        for n, lv in ((2, [3, 5]), (1, [15])):           # other batch sizes, one graph
+            val, gv = sess.run([last, g], {out: ov[:n], lengths: lv})
+            rows = np.arange(n), np.asarray(lv) - 1
+            np.testing.assert_array_equal(val, ov[:n][rows])
+            want = np.zeros((n, 15, 32))
+            want[rows] = 2.0
+            np.testing.assert_array_equal(gv, want)
+
+
+def test_gather_nd_params_of_unknown_sizes_anywhere():
+    p = tf.placeholder(tf.float64, [None, 3, None, None])
+    idx = tf.placeholder(tf.int32, [None, 2])
+    y = tf.gather_nd(p, idx)
+    assert y.shape.as_list() == [None, None, None]
+    pv = np.arange(2 * 3 * 4 * 5, dtype=np.float64).reshape(2, 3, 4, 5)
+    with tf.Session() as sess:
+        got = sess.run(y, {p: pv, idx: [[1, 2], [0, 0]]})
+    np.testing.assert_array_equal(got, pv[[1, 0], [2, 0]])
+    with pytest.raises(ValueError, match=r"gather_nd: the last dimension of `indices` must be "
+                                         r"known"):
+        tf.gather_nd(p, tf.placeholder(tf.int32, [None, None]))
+
+
 def test_gather_nd_out_of_range_raises_instead_of_reading_another_element():
     with tf.Graph().as_default():
         idx = tf.placeholder(tf.int64, [None, 2])

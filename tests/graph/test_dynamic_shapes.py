@@ -250,3 +250,93 @@ def test_a_second_generation_dynamic_node_does_not_rerun_its_control_inputs():
         sess.run(v.initializer)
         np.testing.assert_array_equal(sess.run(second, {x: [1.0, 2.0, -1.0, 3.0]}), [2, 3])
         assert sess.run(v) == pytest.approx(1.0)
+
+
+# ---------------------------------------------------------------- shapes given by run-time values
+@pytest.mark.parametrize("c_kernels", [True, False], ids=["c", "numpy"])
+def test_shapes_that_are_values_known_only_at_run_time(c_kernels):
+    n = ec.placeholder(ec.int32, [])
+    x = ec.placeholder(ec.float32, [None, 4])
+    outs = {
+        "range": ec.range(n),
+        "zeros": ec.zeros([n, 3]),
+        "fill": ec.fill(ec.stack([n, 2]), 1.5),
+        "reshape": ec.reshape(x, [n * 3, -1]),
+        "reshape_rows": ec.reshape(x, [n, 6]),
+        "tile": ec.tile(x, [n, 1]),
+        "normal": ec.random_normal([n, 2]),
+        "uniform_int": ec.random_uniform(ec.stack([n]), maxval=5, dtype=ec.int32),
+    }
+    assert outs["zeros"].shape.as_list() == [None, 3]
+    assert outs["reshape_rows"].shape.as_list() == [None, 6]
+    with ec.Session(config={"use_c_kernels": c_kernels}) as sess:
+        for nv in (2, 4):                     # a second run has other shapes
+            xv = np.arange(12 * nv // 2, dtype=np.float32).reshape(-1, 4)
+            got = sess.run(outs, {n: nv, x: xv})
+            np.testing.assert_array_equal(got["range"], np.arange(nv))
+            np.testing.assert_array_equal(got["zeros"], np.zeros((nv, 3)))
+            np.testing.assert_array_equal(got["fill"], np.full((nv, 2), 1.5))
+            np.testing.assert_array_equal(got["reshape"], xv.reshape(nv * 3, -1))
+            np.testing.assert_array_equal(got["reshape_rows"], xv.reshape(nv, 6))
+            np.testing.assert_array_equal(got["tile"], np.tile(xv, (nv, 1)))
+            assert got["normal"].shape == (nv, 2) and got["normal"].dtype == np.float32
+            assert got["uniform_int"].shape == (nv,) and got["uniform_int"].max() < 5
+
+
+def test_gradients_through_shapes_known_only_at_run_time():
+    n = ec.placeholder(ec.int32, [])
+    x = ec.placeholder(ec.float64, [None, 4])
+    (gr,) = ec.gradients(ec.reduce_sum(ec.reshape(x, [n, -1]) * 2.0), [x])
+    (gt,) = ec.gradients(ec.reduce_sum(ec.tile(x, [n, 1]) * 2.0), [x])
+    xv = RNG.normal(size=(3, 4))
+    with ec.Session() as sess:
+        a, b = sess.run([gr, gt], {n: 2, x: xv[:2]})
+        np.testing.assert_array_equal(a, np.full((2, 4), 2.0))
+        np.testing.assert_array_equal(b, np.full((2, 4), 4.0))
+        np.testing.assert_array_equal(sess.run(gt, {n: 3, x: xv}), np.full((3, 4), 6.0))
+
+
+def test_bad_shape_values_are_errors_of_the_run_naming_the_op():
+    n = ec.placeholder(ec.int32, [])
+    x = ec.placeholder(ec.float32, [None, 4])
+    r, z, d = ec.reshape(x, [n, 5]), ec.zeros([n, 3]), ec.range(0, 5, n)
+    with ec.Session() as sess:
+        with pytest.raises(ec.errors.InvalidArgumentError,
+                           match=r"Reshape 'Reshape': cannot reshape a tensor of shape \(3, 4\) "
+                                 r"\(12 elements\) to shape \(2, 5\)"):
+            sess.run(r, {n: 2, x: np.ones((3, 4))})
+        with pytest.raises(ec.errors.InvalidArgumentError,
+                           match=r"Fill 'zeros': `dims` must be non-negative. Received: "
+                                 r"dims=\[-1, 3\]"):
+            sess.run(z, {n: -1})
+        with pytest.raises(ec.errors.InvalidArgumentError, match="Range 'range': `delta` must "
+                                                                 "not be 0"):
+            sess.run(d, {n: 0})
+
+
+def test_a_shape_the_head_folded_stays_a_constant_after_a_data_dependent_node():
+    x = ec.placeholder(ec.float32, [None, 4])
+    m = ec.placeholder(ec.bool, [None])
+    y = boolean_mask(x, m)
+    # the batch size is known once the feed shapes are: folded before the mask runs
+    z = ec.reshape(y, ec.stack([ec.shape(x)[0] * 0 - 1, 2]))
+    xv = np.arange(12, dtype=np.float32).reshape(3, 4)
+    with ec.Session() as sess:
+        np.testing.assert_array_equal(sess.run(z, {x: xv, m: [True, False, True]}),
+                                      xv[[0, 2]].reshape(-1, 2))
+        plan = _plan(sess)
+    assert isinstance(plan, SegmentedPlan)
+    assert [op.type for op in plan.frontier] == ["Where"]
+    assert all(isinstance(t, Plan) for t in plan.tails.values())   # one generation
+
+
+def test_a_reshape_by_a_size_computed_from_values():
+    lab = ec.placeholder(ec.int64, [None])
+    k = ec.reduce_max(lab) + 1                    # known only from the values
+    out = ec.reshape(ec.range(k * k), ec.stack([k, k]))
+    assert out.shape.as_list() == [None, None]
+    with ec.Session() as sess:
+        for v in ([0, 3, 3], [1]):
+            kv = max(v) + 1
+            np.testing.assert_array_equal(sess.run(out, {lab: v}),
+                                          np.arange(kv * kv).reshape(kv, kv))

@@ -39,6 +39,16 @@ def _distinct(shape):
     return (RNG.permutation(n).reshape(shape) * 0.37 - n * 0.15).astype(np.float64)
 
 
+def _default(v):
+    """A scalar int that the plan compiler folds but graph building does not see."""
+    return ec.placeholder_with_default(np.int32(v), [])
+
+
+def _run_int(x, v):
+    """A scalar int computed from ``x`` (so known only when the graph runs), equal to ``v``."""
+    return ec.cast(ec.reduce_sum(x) * 0.0, ec.int32) + v
+
+
 # op type -> (builder(*placeholders) -> tensor or list, list of input value makers)
 CASES = {
     "Neg": (lambda x: -x, [lambda: _u((3, 4))]),
@@ -99,6 +109,16 @@ CASES = {
     "GatherV2_axis1": (lambda x: ec.gather(x, ec.constant([[3, 0], [3, 3]]), axis=1),
                        [lambda: _u((2, 4))]),
     "StridedSlice": (lambda x: x[1:, ::2, None, -1], [lambda: _u((3, 4, 2))]),
+    # bounds the plan compiler folds (a default), read every run (an index computed from
+    # x), and slice bounds known only at run time (a data-dependent shape)
+    # (reshaped: the loss's weights need the static shape the bounds hide)
+    "TensorStridedSlice": (lambda x: ec.reshape(x[_default(1):, ::2, None, _default(1) - 2],
+                                                [2, 2, 1]), [lambda: _u((3, 4, 2))]),
+    "TensorStridedSlice_run_index": (lambda x: ec.reshape(x[_run_int(x, 1), 1:], [3]),
+                                     [lambda: _u((3, 4))]),
+    "TensorStridedSlice_run_bounds": (
+        lambda x: ec.reshape(x[_run_int(x, 1):_run_int(x, 3), ::-1], [2, 3]),
+        [lambda: _u((4, 3))]),
     "Sum": (lambda x: ec.reduce_sum(x, axis=[0, 2]), [lambda: _u((2, 3, 4))]),
     "Mean": (lambda x: ec.reduce_mean(x, axis=1, keepdims=True), [lambda: _u((3, 4))]),
     "Max": (lambda x: ec.reduce_max(x, axis=0), [lambda: _distinct((3, 4))]),

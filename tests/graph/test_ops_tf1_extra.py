@@ -80,8 +80,14 @@ def test_strided_slice_masks_match_python_indexing():
         np.testing.assert_array_equal(_run(t), want)
     with pytest.raises(ValueError, match="same length"):
         strided_slice(x, [0, 0], [1], [1])
-    with pytest.raises(ValueError, match="known when the graph is built"):
-        strided_slice(x, ec.placeholder(ec.int32, [1]), [1])
+    # bounds known only when the graph runs: a TensorStridedSlice, same masks
+    b = ec.placeholder(ec.int32, [2])
+    t = strided_slice(x, b, [0, 3], [1, -1], shrink_axis_mask=1, end_mask=2)
+    assert t.op.type == "TensorStridedSlice" and t.shape.as_list() == [None, 4]
+    with ec.Session() as sess:
+        np.testing.assert_array_equal(sess.run(t, {b: [1, 2]}), x[1, 2::-1])
+    with pytest.raises(ValueError, match="one known length"):
+        strided_slice(x, b, [1])
 
 
 def _lrn_ref(x, r, bias, alpha, beta):

@@ -48,6 +48,22 @@ def test_unsorted_segments_match_a_loop_and_tf_empty_values(kind):
     np.testing.assert_array_equal(via_tensor, want)
 
 
+def test_unsorted_segments_of_a_known_count_have_a_static_shape_and_plan():
+    x = ec.placeholder(ec.float32, [None, 2])
+    ids = ec.placeholder(ec.int32, [None])
+    n = ec.placeholder(ec.int32, [])
+    y = S.unsorted_segment_max(x, ids, 3)
+    assert y.shape.as_list() == [3, 2]                               # as TF
+    assert S.unsorted_segment_max(x, ids, n).shape.as_list() == [None, 2]
+    with ec.Session() as sess:
+        got = sess.run(y, {x: [[1, 2], [3, 4], [5, 0]], ids: [0, 2, 0]})
+        (plan,) = [p for ps in sess._plan_sets.values() for p in ps.values()]
+        with pytest.raises(InvalidArgumentError, match=r"segment_ids\[0\] = 5 is out of range"):
+            sess.run(y, {x: [[1, 2]], ids: [5]})
+    np.testing.assert_array_equal(got, [[5, 2], [np.finfo(np.float32).min] * 2, [3, 4]])
+    assert type(plan).__name__ == "Plan"                             # not run per shape
+
+
 GRAD = [("segment", k) for k in REDUCE] + [("unsorted_segment", k)
                                            for k in ("max", "min", "prod")]
 

@@ -197,3 +197,134 @@ def test_get_shape_gives_tf1_dimensions_for_unknown_sizes():
     assert dimension_value(s[0]) is None and dimension_value(s[1]) == 4
     v = ec.Variable(np.zeros((2, 3), np.float32))
     assert v.get_shape()[1].value == 3
+
+
+# ---------------------------------------------------------------- shapes given by tensors
+# Expected static shapes are TF 2.15's (tf.compat.v1, graph mode) for the same programs.
+def _shape_tensor_cases():
+    x = ec.placeholder(ec.float32, [None, 8, 4])
+    s = ec.shape(x)
+    n = ec.placeholder(ec.int32, [])
+    z = ec.zeros([2, 3])
+    return {
+        "zeros_of_a_known_dim": (ec.zeros([s[1], 3]), [8, 3]),
+        "zeros_of_a_shape_slice": (ec.zeros(s[1:]), [8, 4]),
+        "zeros_of_a_concat": (ec.zeros(ec.concat([s[:1], [5]], 0)), [None, 5]),
+        "zeros_of_an_int64_shape": (ec.zeros(ec.cast(s, ec.int64)), [None, 8, 4]),
+        "zeros_of_a_strided_shape": (ec.zeros(s[::2]), [None, 4]),
+        "zeros_of_arithmetic_on_known_dims": (ec.zeros([s[1] + 1, 3]), [9, 3]),
+        "zeros_of_arithmetic_on_an_unknown_dim": (ec.zeros([s[0] + 1, 3]), [None, 3]),
+        "zeros_of_arithmetic_on_constants": (ec.zeros([ec.constant(2) * 3, 4]), [6, 4]),
+        "ones_of_a_fed_dim": (ec.ones([n, 3]), [None, 3]),
+        "fill_of_a_shape": (ec.fill(s, 2.0), [None, 8, 4]),
+        "reshape_flatten": (ec.reshape(x, [-1, s[1] * s[2]]), [None, 32]),
+        "reshape_stacked": (ec.reshape(x, ec.stack([s[0], 32])), [None, 32]),
+        "reshape_two_unknowns": (ec.reshape(x, [s[0], -1]), [None, None]),
+        "reshape_partial_with_minus_one": (ec.reshape(x, [s[0], s[1], 2, -1]),
+                                           [None, 8, 2, None]),
+        "reshape_the_one_unknown_is_inferred": (ec.reshape(z, [n, 3]), [2, 3]),
+        "reshape_fed_and_minus_one": (ec.reshape(z, [n, -1]), [None, None]),
+        "tile_by_a_known_dim": (ec.tile(x, [1, s[1], 1]), [None, 64, 4]),
+        "tile_by_a_fed_multiple": (ec.tile(x, [n, 1, 1]), [None, 8, 4]),
+        "range_to_a_known_dim": (ec.range(s[1]), [8]),
+        "range_with_a_step": (ec.range(1, s[1], 2), [4]),
+        "random_normal_of_a_shape": (ec.random_normal(s), [None, 8, 4]),
+        "random_uniform_of_a_shape_slice": (ec.random_uniform(s[1:]), [8, 4]),
+        "truncated_normal_of_a_list": (ec.truncated_normal([n, 3]), [None, 3]),
+        "random_normal_minus_one": (ec.random_normal([-1, 3]), [None, 3]),
+        "noise_added": (x + ec.random_normal(s), [None, 8, 4]),
+    }
+
+
+@pytest.mark.parametrize("case", sorted(_shape_tensor_cases()))
+def test_static_shapes_from_shape_tensors_match_tf(case):
+    t, want = _shape_tensor_cases()[case]
+    assert t.shape.as_list() == want
+
+
+def test_dense_after_a_reshape_by_the_batch_size_knows_its_input_width():
+    x = ec.placeholder(ec.float32, [None, 2, 2])
+    y = ec.layers.dense(ec.reshape(x, [ec.shape(x)[0], 4]), 3)
+    assert y.shape.as_list() == [None, 3]
+
+
+def test_shape_tensor_errors_found_while_building():
+    n = ec.placeholder(ec.int32, [])
+    z = ec.zeros([2, 3])
+    with pytest.raises(ValueError, match=r"Reshape 'Reshape': cannot reshape a tensor of "
+                                         r"shape \(2, 3\) \(6 elements\) to shape \(None, 7\): "
+                                         r"6 is not a multiple of 7"):
+        ec.reshape(z, [n, 7])
+    with pytest.raises(ValueError, match=r"to shape \(None, 0\)"):
+        ec.reshape(z, [n, 0])
+    with pytest.raises(ValueError, match=r"Fill 'zeros_1': `dims` must be non-negative. "
+                                         r"Received: dims=\[None, -2\]"):
+        ec.zeros([n, -2])
+    with pytest.raises(TypeError, match="`shape` must be a 1-D int32 or int64 tensor. "
+                                        "Received: a float32 tensor of shape"):
+        ec.reshape(z, ec.constant([2.0, 3.0]))
+    with pytest.raises(TypeError, match="`shape` entries must be ints or scalar int32/int64 "
+                                        "tensors"):
+        ec.random_normal([n, ec.constant([1, 2])])
+    with pytest.raises(ValueError, match=r"`dims` can only be a fully known TensorShape .* "
+                                         r"Received: dims=\(None, 3\)"):
+        ec.zeros(ec.placeholder(ec.float32, [None, 3]).shape)
+    with pytest.raises(TypeError, match=r"`dims` must be integers, an int tensor, or a list "
+                                        r"of ints and scalar int tensors. Received: "
+                                        r"dims=\[2.5, 3\]"):
+        ec.zeros([2.5, 3])
+
+
+def test_constant_value_as_shape_evaluates_what_the_graph_determines():
+    from estcore.graph.ops.shape_tensors import (
+        constant_value_as_shape,
+        static_elements,
+        static_value,
+    )
+    x = ec.placeholder(ec.float32, [None, 8, 4])
+    s = ec.shape(x)
+    assert constant_value_as_shape(s).as_list() == [None, 8, 4]
+    assert constant_value_as_shape(ec.stack([s[0], 3])).as_list() == [None, 3]
+    assert constant_value_as_shape(ec.concat([s[1:], [-1]], 0)).as_list() == [8, 4, None]
+    assert constant_value_as_shape(ec.constant(-1)).rank is None
+    with pytest.raises(ValueError, match="known to be -1"):
+        constant_value_as_shape(ec.constant(3))
+    assert static_elements(s) == [None, 8, 4]
+    assert static_elements(ec.unstack(s)[2]) == [4]
+    assert int(static_value(s[1] * s[2])) == 32
+    assert static_value(s[0]) is None
+    assert static_value(ec.placeholder_with_default(3, [])) is None   # fed by design
+    y = ec.placeholder(ec.float32, None)
+    k = ec.shape(y)
+    assert static_value(k) is None
+    y.set_shape([2, 5])                  # a shape known later is seen
+    np.testing.assert_array_equal(static_value(k), [2, 5])
+
+
+def test_placeholder_with_default_of_unknown_dims_runs_its_default():
+    a = ec.placeholder(ec.float32, [None, 3])
+    x = ec.placeholder_with_default(a, [None, 3])
+    c = ec.placeholder_with_default(ec.ones([2, 3]), [None, 3])
+    assert x.shape.as_list() == [None, 3] and c.shape.as_list() == [None, 3]   # as TF
+    with ec.Session() as sess:
+        assert sess.run(ec.reduce_sum(x), {a: np.ones((2, 3))}) == 6.0
+        assert sess.run(ec.reduce_sum(c)) == 6.0
+        assert sess.run(ec.reduce_sum(c), {c: np.ones((4, 3))}) == 12.0   # fed instead
+    with pytest.raises(ValueError, match=r"PlaceholderWithDefault 'PlaceholderWithDefault_2': "
+                                         r"`input` \(the default value\) must have a shape "
+                                         r"compatible with `shape` \(None, 4\). Received: "
+                                         r"input of shape \(2, 3\)"):
+        ec.placeholder_with_default(ec.ones([2, 3]), [None, 4])
+
+
+def test_int_arguments_given_as_tensors_the_graph_determines():
+    x = ec.placeholder(ec.float32, [None, 7, 5])
+    s = ec.shape(x)
+    assert ec.one_hot(ec.zeros([2], ec.int32), s[1]).shape.as_list() == [2, 7]
+    assert ec.expand_dims(x, ec.constant(1)).shape.as_list() == [None, 1, 7, 5]
+    assert ec.reduce_sum(x, axis=ec.rank(x) - 1).shape.as_list() == [None, 7]
+    with pytest.raises(ValueError, match="`depth` must be an int known when the graph is "
+                                         "built"):
+        ec.one_hot(ec.zeros([2], ec.int32), s[0])
+    with pytest.raises(TypeError, match="`axis` must be an int, or a scalar tensor known"):
+        ec.expand_dims(x, ec.placeholder(ec.int32, []))

@@ -71,11 +71,12 @@ class Plan:
             C program keeps as its pool's picks, ``Program.use_pool_picks``, has a
             buffer here that no run writes).
         pnodes: the scheduled plan nodes (after fusion).
+        folded: id(tensor) -> the value the plan compiler folded for it (read-only).
     """
 
     __slots__ = ("steps", "feed_bufs", "fetch_bufs", "var_reads", "var_writes", "buffers",
                  "pnodes", "emit_info", "checked", "fetch_scalar", "n_runs", "programs",
-                 "program", "step_nodes")
+                 "program", "step_nodes", "folded")
 
     def __init__(self, steps, feed_bufs, fetch_bufs, var_reads, var_writes, buffers, pnodes,
                  emit_info, step_nodes=None):
@@ -92,6 +93,7 @@ class Plan:
         self.fetch_scalar = [b.ndim == 0 for b in fetch_bufs]
         self.n_runs = 0
         self.programs = 0
+        self.folded: dict = {}
         self.program = self._single_program()
 
     def _single_program(self):

@@ -6,7 +6,11 @@ Design (one pass each, run once per fetch set and feed signature):
        checker (:mod:`estcore.graph.check`) validates the kept nodes.
     2. Concrete shapes: rerun every row's shape rule in creation order with the
        fed shapes; constant-fold pure nodes whose inputs are known (constants,
-       ``Shape`` of anything, ``zeros_like`` ...), so no step recomputes them.
+       ``Shape`` of anything, ``zeros_like`` ...), so no step recomputes them. A row
+       whose output shape then depends on a value known only at run time (a reshape to
+       a fed shape, ``boolean_mask``, ...) makes the plan a segmented one
+       (:mod:`estcore.graph.segments`); the values folded here are kept
+       (``Plan.folded``) so that a later segment still sees them as constants.
     3. Fuse: ``MatMul -> Add/BiasAdd(bias vector) [-> Relu|Sigmoid|Tanh|Elu|Selu]``
        becomes one ``Dense`` node when the intermediates have no other consumer
        (same for ``Conv2D -> bias -> act`` into ``FusedConv2D``).
@@ -100,31 +104,38 @@ def _collect(fetch_tensors, target_ops, fed: dict, stop_ops=None) -> dict:
 
 
 def compile_plan(session, fetch_tensors: list, target_ops: list, feed_tensors: list,
-                 feed_shapes: list, stop_ops=None):
+                 feed_shapes: list, stop_ops=None, known=None):
     """Compile a plan (see the module docstring).
 
     Returns a :class:`Plan`, or a :class:`~estcore.graph.segments.SegmentedPlan` when a
     needed node's output shape is known only once it runs (a row with
     ``extra["dynamic"]``: ``boolean_mask``, ``py_func``, a ``cond`` whose branches differ
-    in shape, ...). ``stop_ops``: ids of nodes that already ran (a segment's tail, a
-    branch's outer graph): control inputs on them are not followed.
+    in shape, a ``reshape`` to a shape computed from fed values, ...). ``stop_ops``: ids
+    of nodes that already ran (a segment's tail, a branch's outer graph): control inputs
+    on them are not followed. ``known``: ``{id(tensor): (tensor, value)}``, tensors whose
+    values an earlier segment folded; they are cut like feeds and used as constants.
     """
     fed = {id(t): (t, s) for t, s in zip(feed_tensors, feed_shapes, strict=False)}
-    needed = _collect(fetch_tensors, target_ops, fed, stop_ops)
+    known = known or {}
+    cut = {**fed, **known} if known else fed
+    needed = _collect(fetch_tensors, target_ops, cut, stop_ops)
     ops = [needed[k] for k in sorted(needed)]
     check_nodes(session.graph, ops)
     shapes: dict[int, tuple] = {}      # id(tensor) -> concrete shape
     values: dict[int, np.ndarray] = {}  # id(tensor) -> folded value
     for t, s in fed.values():
         shapes[id(t)] = tuple(s)
+    for t, v in known.values():
+        shapes[id(t)] = v.shape
+        values[id(t)] = v
     pnodes: list[PNode] = []
     dynamic: set[int] = set()   # ids of nodes whose output shapes are known only at run time
     for op in ops:
         row = get_row(op.type)
-        if all(id(t) in fed for t in op.outputs) and op.outputs:
+        if all(id(t) in cut for t in op.outputs) and op.outputs:
             continue
         attrs = dict(op.attrs)
-        if dynamic and (any(t.op._id in dynamic and id(t) not in fed for t in op.inputs)
+        if dynamic and (any(t.op._id in dynamic and id(t) not in cut for t in op.inputs)
                         or any(c._id in dynamic for c in op.control_inputs)):
             dynamic.add(op._id)   # downstream of a data-dependent shape: planned per run
             continue
@@ -182,12 +193,14 @@ def compile_plan(session, fetch_tensors: list, target_ops: list, feed_tensors: l
 
     if dynamic:
         return SegmentedPlan(session, ops, dynamic, fetch_tensors, target_ops, feed_tensors,
-                             fed, compile_plan, stop_ops)
+                             fed, compile_plan, stop_ops, known)
     fetched = {id(t) for t in fetch_tensors}
     pnodes = _simplify(pnodes, values, shapes)
     pnodes = _fuse(pnodes, fetched, shapes, fed)
     pnodes = _schedule(pnodes)
-    return _build(session, pnodes, fetch_tensors, feed_tensors, fed, shapes, values)
+    plan = _build(session, pnodes, fetch_tensors, feed_tensors, fed, shapes, values)
+    plan.folded = values
+    return plan
 
 
 def _fold_dynamic(op, row, attrs, shapes, values) -> bool:

@@ -105,18 +105,30 @@ def not_differentiable(*op_types: str) -> None:
 
 
 class InferCtx:
-    """What a shape rule sees: input dtypes/shapes/constant values and attrs."""
+    """What a shape rule sees: input dtypes/shapes/constant values and attrs.
 
-    __slots__ = ("op_type", "name", "dtypes", "shapes", "values", "attrs")
+    ``tensors``: the input tensors while the graph is traced (``make_op``), so that a rule
+    can evaluate a shape tensor partially (:mod:`estcore.graph.ops.shape_tensors`);
+    None when the plan compiler or the checker reruns the rule. ``tracing`` says which.
+    """
+
+    __slots__ = ("op_type", "name", "dtypes", "shapes", "values", "attrs", "tensors")
 
     def __init__(self, op_type: str, name: str, dtypes: list, shapes: list[TensorShape],
-                 values: list[np.ndarray | None], attrs: dict):
+                 values: list[np.ndarray | None], attrs: dict, tensors: list | None = None):
         self.op_type = op_type
         self.name = name
         self.dtypes = dtypes
         self.shapes = shapes
         self.values = values
         self.attrs = attrs
+        self.tensors = tensors
+
+    @property
+    def tracing(self) -> bool:
+        """True while the graph is built; False when the rule runs for a plan (concrete
+        shapes, folded values) or for the graph checker."""
+        return self.tensors is not None
 
     def fail(self, message: str, cls: type[Exception] = ValueError) -> Exception:
         """Build the error for this node: ``"<op> '<name>': <message>"``."""

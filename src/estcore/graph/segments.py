@@ -11,6 +11,8 @@ shapes and folded constants, it hands the whole fetch set to :class:`SegmentedPl
    input of the *frontier* (the data-dependent nodes whose inputs are all static) and
    every static tensor the rest reads (except variables and constants, which the tail
    binds itself so that its writes reach the session's storage).
+   A boundary tensor whose value the head folded (a shape computed from static shapes)
+   is not fed across: the tail gets it as a constant (``compile_plan(known=)``).
 2. **frontier**: each frontier node runs once, eagerly (its row's
    ``extra["eager"](KernelCtx) -> [ndarray]``), in creation order.
 3. **tail**: the rest, compiled with the frontier outputs and the head's boundary tensors
@@ -62,7 +64,7 @@ class SegmentedPlan:
     """
 
     def __init__(self, session, ops, dynamic: set, fetch_tensors, target_ops, feed_tensors,
-                 fed: dict, compile_fn, stop_ops=None):
+                 fed: dict, compile_fn, stop_ops=None, known=None):
         self.session = session
         self.compile_fn = compile_fn
         self.var_reads: list = []
@@ -72,9 +74,10 @@ class SegmentedPlan:
         self.programs = 0
         static = [op for op in ops if op._id not in dynamic]
         dyn = [op for op in ops if op._id in dynamic]
+        known = dict(known or {})
 
         def is_dyn(t):
-            return t.op._id in dynamic and id(t) not in fed
+            return t.op._id in dynamic and id(t) not in fed and id(t) not in known
 
         self.frontier = [op for op in dyn if not any(is_dyn(t) for t in op.inputs)
                          and not any(c._id in dynamic for c in op.control_inputs)]
@@ -103,7 +106,14 @@ class SegmentedPlan:
         self.head_fetch = list(head_fetch.values())
         feed_shapes = [fed[id(t)][1] for t in feed_tensors]
         self.head = compile_fn(session, self.head_fetch, _unique(head_targets), feed_tensors,
-                               feed_shapes, stop_ops)
+                               feed_shapes, stop_ops, known)
+        # boundary values the head folded (a shape computed from shapes) stay constants
+        folded = getattr(self.head, "folded", {})
+        for k, t in list(boundary.items()):
+            if k in folded:
+                known[k] = (t, folded[k])
+                del boundary[k]
+        self.tail_known = known
         self.tail_feeds = [t for op in self.frontier for t in op.outputs] + [
             t for t in boundary.values()]
         self.tail_fetch = [t for t in fetch_tensors if is_dyn(t)]
@@ -140,7 +150,7 @@ class SegmentedPlan:
                     del self.tails[next(iter(self.tails))]
                 tail = self.tails[key] = self.compile_fn(
                     session, self.tail_fetch, self.tail_targets, self.tail_feeds,
-                    [v.shape for v in tail_values], self.tail_stop)
+                    [v.shape for v in tail_values], self.tail_stop, self.tail_known)
             for t, v in zip(self.tail_fetch, run_checked(session, tail, tail_values),
                             strict=True):
                 env[id(t)] = v

@@ -7,9 +7,9 @@ params reshaped to ``[prod(index dims), ...]`` at flattened indices (an out-of-r
 coordinate is routed to an out-of-range row, so it raises instead of reading another
 element). Gradients are those of the ops used (StridedSlice, ConcatV2, GatherV2,
 Reshape). Limits, each raising a clear error: ``begin`` / ``size`` / ``paddings`` must be
-known when the graph is built; ``gather_nd`` needs the static sizes of the indexed
-dimensions and ``batch_dims=0``. Must not: add graph op kinds (a fused op belongs in
-:mod:`estcore.graph.ops`).
+known when the graph is built; ``gather_nd`` needs the size of the indices' last
+dimension and ``batch_dims=0`` (the sizes of ``params`` may be known only when the graph
+runs). Must not: add graph op kinds (a fused op belongs in :mod:`estcore.graph.ops`).
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ from estcore.graph.ops import array_ops as _a
 from estcore.graph.ops import index_ops as _i
 from estcore.graph.ops import math_ops as _m
 from estcore.graph.ops import reduce_ops as _r
-from estcore.graph.ops.core import constant_value as _constant_value
 from estcore.graph.ops.core import convert_to_tensor as _convert
 from estcore.graph.variables import name_scope as _name_scope
 
@@ -34,16 +33,15 @@ __all__ = ["slice", "pad", "gather_nd"]
 
 def _static_ints(arg: str, value: Any, fn: str) -> np.ndarray:
     """``value`` as an int64 array known at graph-build time, or a ValueError."""
-    v = value
-    if hasattr(value, "op") or hasattr(value, "_as_tensor"):
-        v = _constant_value(_convert(value))
-        if v is None:
-            raise invalid(arg, f"a value known when the graph is built (estcore's {fn} "
-                          "takes Python ints, numpy arrays or constant tensors)", value)
-    arr = np.asarray(v)
-    if arr.dtype.kind not in "iu":
-        raise invalid(arg, "integers", value, TypeError)
-    return arr.astype(np.int64)
+    try:
+        arr = _i.static_ints(value, arg)
+    except TypeError:
+        raise invalid(arg, "integers", value, TypeError) from None
+    if arr is None:
+        raise invalid(arg, f"a value known when the graph is built (estcore's {fn} "
+                      "takes Python ints, numpy arrays or tensors the graph determines, "
+                      "such as tf.shape(x)[1] of a known dimension)", value)
+    return arr
 
 
 def slice(input_: Any, begin: Any, size: Any, name: str | None = None) -> Any:  # noqa: A001
@@ -151,7 +149,8 @@ def gather_nd(params: Any, indices: Any, name: str | None = None, batch_dims: in
     """Gather slices of ``params`` at N-d coordinates (TF1 ``tf.gather_nd``).
 
     Args:
-        params: a tensor whose first ``K`` dimensions have static sizes.
+        params: a tensor of known rank ``>= K``; its sizes may be known only when the
+            graph runs (e.g. an unknown batch dimension).
         indices: an int32/int64 tensor of shape ``[..., K]`` (``K`` static).
         batch_dims: 0 (TF's other values are not supported).
 
@@ -169,22 +168,29 @@ def gather_nd(params: Any, indices: Any, name: str | None = None, batch_dims: in
         raise invalid("indices", "an int32 or int64 tensor", idx.dtype.name, TypeError)
     k = idx.shape.as_list()[-1] if idx.shape.rank else None
     p_dims = p.shape.as_list() if p.shape.rank is not None else None
-    if k is None or p_dims is None or k > len(p_dims) or None in p_dims[:k]:
-        raise ValueError("gather_nd: the last dimension of indices and the first "
-                         f"indices.shape[-1] dimensions of params must be known (indices "
-                         f"{idx.shape}, params {p.shape}).")
+    if k is None or p_dims is None or k > len(p_dims):
+        raise ValueError(f"gather_nd: the last dimension of `indices` must be known, and "
+                         f"`params` must have a known rank of at least that size. Received: "
+                         f"indices of shape {idx.shape}, params of shape {p.shape}")
     with _name_scope(name or "GatherNd"):
         idx = _m.cast(idx, _dt.int64)
-        dims = np.asarray(p_dims[:k], np.int64)
-        strides = np.concatenate([np.cumprod(dims[::-1])[::-1][1:], [1]]).astype(np.int64)
+        if None in p_dims[:k]:   # sizes known when the graph runs
+            dims = _i.slice_helper(_a.shape(p, out_type=_dt.int64), builtins.slice(None, k))
+            strides = _a.stack([_r.reduce_prod(_i.slice_helper(dims, builtins.slice(j + 1, None)))
+                                for j in range(k)]) if k else dims
+            total = _r.reduce_prod(dims)
+        else:
+            dims = np.asarray(p_dims[:k], np.int64)
+            strides = np.concatenate([np.cumprod(dims[::-1])[::-1][1:], [1]]).astype(np.int64)
+            total = int(np.prod(dims))
         flat = _r.reduce_sum(idx * strides, axis=-1)
-        total = int(np.prod(dims))
         bad = _r.reduce_any(_m.logical_or(_m.less(idx, 0), _m.greater_equal(idx, dims)),
                             axis=-1)
         flat = _m.where(bad, _a.zeros_like(flat) + total, flat)   # out of range: raises
         rest = p_dims[k:]
-        if rest.count(None) > 1:
-            raise ValueError("gather_nd: at most one of params' dimensions after the "
-                             f"indexed ones may be unknown (params {p.shape}).")
-        rows = _a.reshape(p, [total] + [-1 if d is None else d for d in rest])
-        return _i.gather(rows, flat)
+        if None in rest or not isinstance(total, int):
+            rows_shape = _a.concat([_a.reshape(_m.cast(total, _dt.int32), [1]),
+                                    _i.slice_helper(_a.shape(p), builtins.slice(k, None))], 0)
+        else:
+            rows_shape = [total] + rest
+        return _i.gather(_a.reshape(p, rows_shape), flat)

@@ -21,7 +21,9 @@ import numpy as np
 
 from estcore.graph import dtypes as dt
 from estcore.graph.ops import _infer as I
-from estcore.graph.ops.core import constant, convert_to_tensor, make, make_op, row
+from estcore.graph.ops.core import constant, convert_to_tensor, is_tensor, make, make_op, row
+from estcore.graph.ops.index_ops import pack_ints, static_ints
+from estcore.graph.ops.shape_tensors import elements_arg, shape_arg, value_shaped_row
 from estcore.graph.shapes import TensorShape, as_shape, fmt_shape
 
 __all__ = [
@@ -65,9 +67,11 @@ def placeholder(dtype, shape=None, name=None) -> Tensor:
 def _pwd_infer(ctx):
     shape = as_shape(ctx.attrs["shape"])
     if not shape.is_compatible_with(ctx.shapes[0]):
-        raise ctx.fail(f"default value has shape {ctx.fmt(0)}, not compatible with "
-                       f"{fmt_shape(shape)}")
-    return [(ctx.dtypes[0], shape)]
+        raise ctx.fail(f"`input` (the default value) must have a shape compatible with "
+                       f"`shape` {fmt_shape(shape)}. Received: input of shape {ctx.fmt(0)}")
+    # The static shape is the declared one (TF); a plan that reaches this node runs it
+    # with the default, so there its shape is the default's.
+    return [(ctx.dtypes[0], shape if ctx.tracing else shape.merge_with(ctx.shapes[0]))]
 
 
 row("PlaceholderWithDefault", _pwd_infer, _copy_build, lambda op, g: [g[0]], alias=0)
@@ -118,27 +122,90 @@ def _resolve_reshape(ctx, in_shape: TensorShape, target: list[int]) -> TensorSha
     return TensorShape(target)
 
 
+def _check_int_vector(ctx, i: int, what: str) -> None:
+    if ctx.dtypes[i] not in I.INT_TYPES or ctx.shapes[i].rank not in (None, 0, 1):
+        raise ctx.fail(f"`{what}` must be a 1-D int32 or int64 tensor. Received: a "
+                       f"{ctx.dtypes[i].name} tensor of shape {ctx.fmt(i)}", TypeError)
+
+
+def _partial_reshape(ctx, in_shape: TensorShape, target: list) -> TensorShape:
+    """TF's static reshape rule for a ``shape`` known in part (None entries): -1 and
+    unknown entries are unknown dimensions; one of them is inferred when it is the only
+    unknown and the input's size is known."""
+    for d in target:
+        if d is not None and d < -1:
+            raise ctx.fail(f"`shape` dimensions must be >= -1. Received: shape={target}")
+    out = [None if d is None or d < 0 else d for d in target]
+    if in_shape.rank is None:
+        return TensorShape(out)
+    unknown_out = [i for i, d in enumerate(out) if d is None]
+    unknown_in = [d for d in in_shape.dims if d is None]
+    if len(unknown_out) > 1 or unknown_in:
+        return TensorShape(out)
+    total = in_shape.num_elements()
+    known = int(np.prod([d for d in out if d is not None], dtype=np.int64))
+    if (not unknown_out and total != known) or (unknown_out and known == 0 and total):
+        raise ctx.fail(f"cannot reshape a tensor of shape {fmt_shape(in_shape)} ({total} "
+                       f"elements) to shape {fmt_shape(TensorShape(out))}")
+    if unknown_out and known > 0:
+        if total % known:
+            raise ctx.fail(f"cannot reshape a tensor of shape {fmt_shape(in_shape)} ({total} "
+                           f"elements) to shape {fmt_shape(TensorShape(out))}: {total} is "
+                           f"not a multiple of {known}")
+        out[unknown_out[0]] = total // known
+    return TensorShape(out)
+
+
 def _reshape_infer(ctx):
+    _check_int_vector(ctx, 1, "shape")
     val = ctx.values[1]
-    if val is None:
-        s = ctx.shapes[1]
-        n = s[0] if s.rank == 1 else None
-        return [(ctx.dtypes[0], TensorShape(None if n is None else [None] * n))]
-    return [(ctx.dtypes[0], _resolve_reshape(ctx, ctx.shapes[0], I.int_list(ctx, val, "shape")))]
+    if val is not None:
+        return [(ctx.dtypes[0], _resolve_reshape(ctx, ctx.shapes[0],
+                                                 I.int_list(ctx, val, "shape")))]
+    target = elements_arg(ctx, 1, "shape")
+    if target is None:
+        return [(ctx.dtypes[0], TensorShape(None))]
+    if not ctx.tracing:   # a value known only at run time: the shape comes with it
+        return [(ctx.dtypes[0], TensorShape([None] * len(target)))]
+    return [(ctx.dtypes[0], _partial_reshape(ctx, ctx.shapes[0], target))]
 
 
-row("Reshape", _reshape_infer, _copy_build, _reshape_like_grad, alias=0)
+value_shaped_row("Reshape", _reshape_infer, _copy_build, _reshape_like_grad, alias=0)
 row("ReshapeLike", lambda ctx: [(ctx.dtypes[0], ctx.shapes[1])], _copy_build,
     lambda op, g: [make("ReshapeLike", [g[0], op.inputs[0]]), None], alias=0, grad_op=True,
     extra={"shape_inputs": (1,)})
 
 
+def shape_tensor(value, what: str = "shape") -> Tensor:
+    """A shape argument as an int vector tensor: an int32 / int64 tensor as it is; a list
+    or tuple of Python ints and scalar int tensors packed (int64 when one of them is);
+    Python or numpy ints an int32 constant (int64 when a value needs it)."""
+    if is_tensor(value):
+        return convert_to_tensor(value)
+    if isinstance(value, (list, tuple)) and any(is_tensor(d) for d in value):
+        return pack_ints(list(value), what)
+    if isinstance(value, TensorShape) and not value.is_fully_defined():
+        raise ValueError(f"`{what}` can only be a fully known TensorShape (TF cannot convert "
+                         f"a partially known one to a tensor). Received: {what}="
+                         f"{fmt_shape(value)}; use tf.shape(x) for sizes known at run time")
+    try:
+        arr = np.asarray(value)
+        if arr.dtype.kind not in "iu" and arr.size and arr.dtype != object:
+            raise TypeError
+        arr = arr.astype(np.int64)
+    except (TypeError, ValueError):
+        raise TypeError(f"`{what}` must be integers, an int tensor, or a list of ints and "
+                        f"scalar int tensors. Received: {what}={value!r}") from None
+    fits = arr.size == 0 or (arr.min() >= np.iinfo(np.int32).min
+                             and arr.max() <= np.iinfo(np.int32).max)
+    return convert_to_tensor(arr.astype(np.int32) if fits else arr)
+
+
 def reshape(tensor, shape, name=None) -> Tensor:
-    """Reshape to ``shape`` (a list or int tensor; one entry may be -1)."""
+    """Reshape to ``shape`` (ints, an int tensor, or a list of ints and scalar int tensors;
+    one entry may be -1)."""
     t = convert_to_tensor(tensor)
-    s = convert_to_tensor(shape, dtype=dt.int32) if not isinstance(shape, np.ndarray) \
-        else convert_to_tensor(shape.astype(np.int32))
-    return make("Reshape", [t, s], name=name or "Reshape")
+    return make("Reshape", [t, shape_tensor(shape)], name=name or "Reshape")
 
 
 def _squeeze_infer(ctx):
@@ -183,7 +250,11 @@ row("ExpandDims", _expand_infer, _copy_build, _reshape_like_grad, alias=0)
 
 def expand_dims(input, axis, name=None) -> Tensor:  # noqa: A002 - TF1 name
     """Insert a size-1 dimension at ``axis``."""
-    return make("ExpandDims", [convert_to_tensor(input)], {"axis": int(axis)},
+    known = static_ints(axis, "axis") if is_tensor(axis) else np.asarray(int(axis))
+    if known is None or known.size != 1:
+        raise TypeError(f"`axis` must be an int, or a scalar tensor known when the graph is "
+                        f"built. Received: axis={axis!r}")
+    return make("ExpandDims", [convert_to_tensor(input)], {"axis": int(known.reshape(()))},
                 name=name or "ExpandDims")
 
 
@@ -384,16 +455,20 @@ def unstack(value, num=None, axis=0, name=None) -> list[Tensor]:
 
 # ---------------------------------------------------------------- tile
 def _tile_infer(ctx):
+    _check_int_vector(ctx, 1, "multiples")
     s = ctx.shapes[0]
-    val = ctx.values[1]
-    if val is None or s.rank is None:
-        return [(ctx.dtypes[0], TensorShape(None if s.rank is None else [None] * s.rank))]
-    mult = I.int_list(ctx, val, "multiples")
+    mult = elements_arg(ctx, 1, "multiples")
+    if mult is None or s.rank is None:
+        rank = s.rank if s.rank is not None else (None if mult is None else len(mult))
+        return [(ctx.dtypes[0], TensorShape(None if rank is None else [None] * rank))]
     if len(mult) != s.rank:
         raise ctx.fail(f"`multiples` must have one entry per dimension of the input (shape "
                        f"{ctx.fmt(0)}). Received: multiples={mult}")
-    ctx.attrs["multiples"] = mult
-    return [(ctx.dtypes[0], TensorShape([None if d is None else d * m
+    if any(m is not None and m < 0 for m in mult):
+        raise ctx.fail(f"`multiples` must be non-negative. Received: multiples={mult}")
+    if None not in mult:
+        ctx.attrs["multiples"] = mult
+    return [(ctx.dtypes[0], TensorShape([None if d is None or m is None else d * m
                                          for d, m in zip(s.dims, mult, strict=False)]))]
 
 
@@ -406,25 +481,27 @@ def _tile_build(k):
 
 
 def _tile_grad(op, g):
-    return [make("TileGrad", [g[0], op.inputs[0]], {"multiples": op.attrs["multiples"]}), None]
+    return [make("TileGrad", [g[0], op.inputs[0]]), None]
 
 
 def _tile_grad_build(k):
     g, o = k.ins[0], k.outs[0]
-    mult = k.attrs["multiples"]
+    if o.size == 0:   # nothing to sum into
+        return None
+    mult = [gd // d for gd, d in zip(g.shape, o.shape, strict=True)]
     big = g.reshape([v for m, d in zip(mult, o.shape, strict=False) for v in (m, d)])
     axes = tuple(builtins.range(0, 2 * o.ndim, 2))
     return lambda: np.sum(big, axis=axes, out=o)
 
 
-row("Tile", _tile_infer, _tile_build, _tile_grad)
+value_shaped_row("Tile", _tile_infer, _tile_build, _tile_grad)
 row("TileGrad", lambda ctx: [(ctx.dtypes[0], ctx.shapes[1])], _tile_grad_build, None,
     grad_op=True, extra={"shape_inputs": (1,)})
 
 
 def tile(input, multiples, name=None) -> Tensor:  # noqa: A002 - TF1 name
     """Repeat ``input`` ``multiples[i]`` times along each dimension."""
-    return make("Tile", [convert_to_tensor(input), convert_to_tensor(multiples, dt.int32)],
+    return make("Tile", [convert_to_tensor(input), shape_tensor(multiples, "multiples")],
                 name=name or "Tile")
 
 
@@ -475,16 +552,10 @@ def rank(input, name=None) -> Tensor:  # noqa: A002 - TF1 name
 
 # ---------------------------------------------------------------- fill / zeros / ones
 def _fill_infer(ctx):
-    val = ctx.values[0]
+    _check_int_vector(ctx, 0, "dims")
     if ctx.shapes[1].rank not in (None, 0):
         raise ctx.fail(f"`value` must be a scalar, got shape {ctx.fmt(1)}")
-    if val is None:
-        n = ctx.shapes[0][0] if ctx.shapes[0].rank == 1 else None
-        return [(ctx.dtypes[1], TensorShape(None if n is None else [None] * n))]
-    dims = I.int_list(ctx, val, "dims")
-    if any(d < 0 for d in dims):
-        raise ctx.fail(f"`dims` must be non-negative. Received: dims={dims}")
-    return [(ctx.dtypes[1], TensorShape(dims))]
+    return [(ctx.dtypes[1], shape_arg(ctx, 0, "dims"))]
 
 
 def _fill_build(k):
@@ -497,12 +568,12 @@ def _fill_grad(op, g):
     return [None, reduce_sum(g[0])]
 
 
-row("Fill", _fill_infer, _fill_build, _fill_grad)
+value_shaped_row("Fill", _fill_infer, _fill_build, _fill_grad)
 
 
 def fill(dims, value, name=None) -> Tensor:
     """A tensor of shape ``dims`` filled with the scalar ``value``."""
-    return make("Fill", [convert_to_tensor(dims, dt.int32), convert_to_tensor(value)],
+    return make("Fill", [shape_tensor(dims, "dims"), convert_to_tensor(value)],
                 name=name or "Fill")
 
 

@@ -17,6 +17,7 @@ import numpy as np
 
 from estcore.graph import dtypes as dt
 from estcore.graph.ir import Graph, Operation, get_default_graph
+from estcore.graph.ops.shape_tensors import static_value
 from estcore.graph.registry import InferCtx, OpRow, get_row, register
 from estcore.graph.shapes import TensorShape, as_shape, fmt_shape
 from estcore.graph.tensor import Tensor
@@ -47,6 +48,13 @@ def constant_value(t: Tensor) -> np.ndarray | None:
     return None
 
 
+def _static(x: Tensor) -> np.ndarray | None:
+    """``x``'s value for shape rules: :func:`constant_value`, else what the graph alone
+    determines (:func:`~estcore.graph.ops.shape_tensors.static_value`)."""
+    v = constant_value(x)
+    return v if v is not None else static_value(x)
+
+
 def make_op(op_type: str, inputs: list, attrs: dict | None = None, name: str | None = None,
             graph: Graph | None = None) -> Operation:
     """Create a node of type ``op_type`` (inputs must already be tensors or tensor-likes)."""
@@ -66,7 +74,7 @@ def make_op(op_type: str, inputs: list, attrs: dict | None = None, name: str | N
     graph._check_not_finalized()
     node_name = graph.unique_name(name or op_type)
     ctx = InferCtx(op_type, node_name, [x.dtype for x in tins], [x.shape for x in tins],
-                   [constant_value(x) for x in tins], attrs)
+                   [_static(x) for x in tins], attrs, tins)
     outs = row.infer(ctx)
     op = Operation(graph, op_type, node_name, tuple(tins), attrs,
                    graph._current_control_inputs(tins))
@@ -198,6 +206,8 @@ def constant(value: Any, dtype: Any = None, shape: Any = None, name: str | None 
                 raise TypeError(f"Expected {want.name}, got {value!r} of type "
                                 f"'{type(value).__name__}' instead (the conversion would lose "
                                 "information).")
+    if want is dt.string:  # TF's strings are bytes: a str is its UTF-8 encoding
+        arr = dt.as_string_array(arr, "constant")
     if shape is not None:
         target = as_shape(shape)
         if not target.is_fully_defined():

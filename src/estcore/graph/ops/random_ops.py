@@ -15,9 +15,9 @@ import numpy as np
 
 from estcore.graph import dtypes as dt
 from estcore.graph import random as R
-from estcore.graph.ops import _infer as I
-from estcore.graph.ops.core import convert_to_tensor, make, row
-from estcore.graph.shapes import TensorShape
+from estcore.graph.ops.array_ops import shape_tensor
+from estcore.graph.ops.core import make
+from estcore.graph.ops.shape_tensors import shape_arg, value_shaped_row
 
 if TYPE_CHECKING:
     from estcore.graph.tensor import Tensor
@@ -26,12 +26,10 @@ __all__ = ["random_normal", "random_uniform", "truncated_normal"]
 
 
 def _random_infer(ctx):
-    val = ctx.values[0]
-    d = ctx.attrs["dtype"]
-    if val is None:
-        n = ctx.shapes[0][0] if ctx.shapes[0].rank == 1 else None
-        return [(d, TensorShape(None if n is None else [None] * n))]
-    return [(d, TensorShape(I.int_list(ctx, val, "shape")))]
+    if ctx.dtypes[0] not in (dt.int32, dt.int64) or ctx.shapes[0].rank not in (None, 0, 1):
+        raise ctx.fail(f"`shape` must be a 1-D int32 or int64 tensor. Received: a "
+                       f"{ctx.dtypes[0].name} tensor of shape {ctx.fmt(0)}", TypeError)
+    return [(ctx.attrs["dtype"], shape_arg(ctx, 0, "shape"))]
 
 
 def _normal_build(k):
@@ -74,15 +72,8 @@ def _uniform_build(k):
     return run
 
 
-row("RandomNormal", _random_infer, _normal_build, None, stateful=True)
-row("RandomUniform", _random_infer, _uniform_build, None, stateful=True)
-
-
-def _shape_tensor(shape):
-    if hasattr(shape, "_as_tensor"):
-        return convert_to_tensor(shape, dt.int32)
-    return convert_to_tensor(np.asarray(list(shape) if not isinstance(shape, int) else [shape],
-                                        np.int32))
+value_shaped_row("RandomNormal", _random_infer, _normal_build, None, stateful=True)
+value_shaped_row("RandomUniform", _random_infer, _uniform_build, None, stateful=True)
 
 
 def _float_attr(v, name):
@@ -95,7 +86,7 @@ def _float_attr(v, name):
 def random_normal(shape, mean=0.0, stddev=1.0, dtype=dt.float32, seed=None, name=None) -> Tensor:
     """Samples from N(mean, stddev^2) (a new draw every run)."""
     dtype = dt.as_dtype(dtype)
-    s = _shape_tensor(shape)
+    s = shape_tensor(shape)
     return make("RandomNormal", [s], {"dtype": dtype, "mean": _float_attr(mean, "mean"),
                                       "stddev": _float_attr(stddev, "stddev"),
                                       "seed": R.op_seeds(s.graph, seed)},
@@ -105,7 +96,7 @@ def random_normal(shape, mean=0.0, stddev=1.0, dtype=dt.float32, seed=None, name
 def truncated_normal(shape, mean=0.0, stddev=1.0, dtype=dt.float32, seed=None, name=None) -> Tensor:
     """Normal samples re-drawn until within two standard deviations of the mean."""
     dtype = dt.as_dtype(dtype)
-    s = _shape_tensor(shape)
+    s = shape_tensor(shape)
     return make("RandomNormal", [s], {"dtype": dtype, "mean": _float_attr(mean, "mean"),
                                       "stddev": _float_attr(stddev, "stddev"),
                                       "truncated": True, "seed": R.op_seeds(s.graph, seed)},
@@ -120,7 +111,7 @@ def random_uniform(shape, minval=0, maxval=None, dtype=dt.float32, seed=None, na
             raise ValueError(f"`maxval` must be given for dtype {dtype.name}. "
                              "Received: maxval=None")
         maxval = 1.0
-    s = _shape_tensor(shape)
+    s = shape_tensor(shape)
     cast = int if dtype.is_integer else float
     return make("RandomUniform", [s], {"dtype": dtype, "minval": cast(minval),
                                        "maxval": cast(maxval),

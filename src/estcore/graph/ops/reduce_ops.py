@@ -17,7 +17,8 @@ import numpy as np
 from estcore.errors import InvalidArgumentError
 from estcore.graph import dtypes as dt
 from estcore.graph.ops import _infer as I
-from estcore.graph.ops.core import constant_value, convert_to_tensor, make, row
+from estcore.graph.ops.core import convert_to_tensor, make, row
+from estcore.graph.ops.shape_tensors import static_value
 from estcore.graph.shapes import TensorShape
 
 if TYPE_CHECKING:
@@ -175,10 +176,10 @@ def _norm_axis_arg(axis):
     if axis is None:
         return None
     if hasattr(axis, "_as_tensor"):
-        val = constant_value(axis._as_tensor())
+        val = static_value(axis._as_tensor())
         if val is None:
-            raise TypeError("`axis` must be a Python int, a list of ints or a constant tensor. "
-                            f"Received: axis={axis!r}")
+            raise TypeError("`axis` must be a Python int, a list of ints or a tensor known "
+                            f"when the graph is built. Received: axis={axis!r}")
         axis = val.tolist()
     if isinstance(axis, (int, np.integer)):
         return (int(axis),)

@@ -95,7 +95,11 @@ def _unsorted_infer(ctx):
     if not ctx.dtypes[2].is_integer or ctx.shapes[2].rank not in (None, 0):
         raise ctx.fail(f"`num_segments` must be an int scalar, got {ctx.dtypes[2].name} "
                        f"{ctx.fmt(2)}", TypeError)
-    return _segment_infer(ctx)
+    ((d, s),) = _segment_infer(ctx)
+    n = ctx.values[2]
+    if n is None or int(n) < 0:   # a negative count is the kernel's error, when it runs
+        return [(d, s)]
+    return [(d, TensorShape([int(n)] + list(s.dims[1:])))]   # num_segments rows (TF)
 
 
 def _unsorted_eager(k):
