@@ -149,3 +149,27 @@ def test_defaults_ignore_the_scope_initializer_and_none_takes_it():
             "net/BatchNorm/moving_mean": "zeros", "net/BatchNorm/moving_variance": "ones",
             "net/bn_none/beta": "half", "net/bn_none/moving_mean": "zeros",
             "net/bn_none/moving_variance": "ones"}
+
+
+def test_optimize_loss_names_are_tf_1_15s():
+    """TF 1.15's optimize_loss runs in variable_scope(name, "OptimizeLoss"): the slots are
+    OptimizeLoss/<var>/<slot> and a float learning rate is a variable, as its checkpoints
+    hold them."""
+    with tf.Graph().as_default():
+        x = tf.placeholder(tf.float32, [None, 2])
+        loss = tf.reduce_sum(tf.layers.dense(x, 1))
+        train = tf.contrib.layers.optimize_loss(loss, tf.train.get_or_create_global_step(),
+                                                0.1, "Adam")
+        names = sorted(v.op.name for v in tf.global_variables())
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            sess.run(train, {x: np.ones((3, 2), np.float32)})
+            assert sess.run("OptimizeLoss/learning_rate:0") == pytest.approx(0.1)
+    assert names == ["OptimizeLoss/beta1_power", "OptimizeLoss/beta2_power",
+                     "OptimizeLoss/dense/bias/Adam", "OptimizeLoss/dense/bias/Adam_1",
+                     "OptimizeLoss/dense/kernel/Adam", "OptimizeLoss/dense/kernel/Adam_1",
+                     "OptimizeLoss/learning_rate", "dense/bias", "dense/kernel", "global_step"]
+    with tf.Graph().as_default():
+        loss = tf.reduce_sum(tf.get_variable("w", [1]))
+        with pytest.raises(ValueError, match="learning_rate` must be >= 0"):
+            tf.contrib.layers.optimize_loss(loss, None, -1.0, "SGD")

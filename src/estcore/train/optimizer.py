@@ -46,6 +46,7 @@ from estcore.graph.variables import (
     Variable,
     VariableScope,
     get_variable,
+    get_variable_scope,
     name_scope,
     variable_scope,
 )
@@ -408,7 +409,13 @@ def _create_variable(name: str, shape, dtype, initializer, graph):
 
 
 def _create_slot(var, op_name: str, fill_value: float):
-    """The slot ``<var>/<op_name>`` (``_1``, ``_2``... when taken), filled with ``fill_value``."""
+    """The slot ``<scope>/<var>/<op_name>`` (``_1``, ``_2``... when taken), filled with
+    ``fill_value``: as TF1's slot_creator, under the variable scope in effect when the
+    slots are made, so ``minimize`` inside ``variable_scope("model")`` names the slot of
+    ``model/dense/kernel`` ``model/model/dense/kernel/Adam`` (the names TF's checkpoints
+    hold); outside any variable scope, ``<var>/<op_name>``."""
     shape = var.shape.as_list()
     init = zeros_initializer() if fill_value == 0.0 else constant_initializer(fill_value)
-    return _create_variable(var.op.name + "/" + op_name, shape, var.dtype, init, var.graph)
+    scope = get_variable_scope().name
+    base = f"{scope}/{var.op.name}" if scope else var.op.name
+    return _create_variable(base + "/" + op_name, shape, var.dtype, init, var.graph)

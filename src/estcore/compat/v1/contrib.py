@@ -42,6 +42,7 @@ from estcore.estimator.canned.extenders import add_metrics
 from estcore.estimator.exporting import from_estimator as _from_estimator
 from estcore.estimator.in_memory_eval import InMemoryEvaluatorHook as _InMemoryEvaluatorHook
 from estcore.graph.global_step import get_global_step, get_or_create_global_step
+from estcore.graph.initializers import constant_initializer
 from estcore.graph.ir import GraphKeys, control_dependencies, get_collection
 from estcore.graph.ops import math_ops as M
 from estcore.graph.ops.array_ops import identity
@@ -52,7 +53,7 @@ from estcore.graph.ops.math_ops import abs as _abs
 from estcore.graph.ops.math_ops import multiply
 from estcore.graph.ops.reduce_ops import reduce_sum
 from estcore.graph.ops.state_ops import no_op
-from estcore.graph.variables import name_scope, trainable_variables
+from estcore.graph.variables import get_variable, name_scope, trainable_variables, variable_scope
 from estcore.hooks import early_stopping as _early_stopping
 from estcore.layers.core import flatten as _flatten
 from estcore.losses.losses_impl import Reduction
@@ -201,11 +202,19 @@ def optimize_loss(loss: Any, global_step: Any, learning_rate: Any, optimizer: An
                                   "by estcore.compat.v1; pass a float (global-norm clipping)")
     if global_step is None:
         global_step = get_or_create_global_step()
-    with name_scope(name, "OptimizeLoss"):
+    # TF's variable scope: the slots are OptimizeLoss/<var>/<slot> and a float learning
+    # rate is the variable OptimizeLoss/learning_rate, as in TF's checkpoints
+    with variable_scope(name, default_name="OptimizeLoss"):
         loss = _with_update_ops(loss, update_ops)
         lr = None
         if learning_rate is not None:
             lr = learning_rate
+            if isinstance(learning_rate, numbers.Real) and not isinstance(learning_rate, bool):
+                if learning_rate < 0:
+                    raise ValueError(f"optimize_loss: `learning_rate` must be >= 0. Received: "
+                                     f"learning_rate={learning_rate!r}")
+                lr = get_variable("learning_rate", [], trainable=False,
+                                  initializer=constant_initializer(float(learning_rate)))
             if learning_rate_decay_fn is not None:
                 lr = learning_rate_decay_fn(lr, global_step)
         opt = _optimizer_from(optimizer, lr)

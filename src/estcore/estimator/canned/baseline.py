@@ -19,11 +19,14 @@ from typing import Any
 from estcore.estimator.canned.classifier_heads import binary_logistic_or_multi_class_head
 from estcore.estimator.canned.dnn import check_head
 from estcore.estimator.canned.head import Head, regression_head
-from estcore.estimator.canned.optimizers import check_optimizer, get_optimizer_instance
+from estcore.estimator.canned.optimizers import (
+    check_optimizer,
+    get_optimizer_instance,
+    premade_minimize,
+)
 from estcore.estimator.estimator import Estimator
 from estcore.estimator.run_config import RunConfig
 from estcore.graph import dtypes
-from estcore.graph.global_step import get_global_step
 from estcore.graph.initializers import zeros_initializer
 from estcore.graph.ops.array_ops import ones, shape, stack
 from estcore.graph.ops.core import convert_to_tensor
@@ -77,7 +80,7 @@ def _model_fn(head: Head, optimizer: Any, weight_column: Any) -> Callable:
 
         def train_op_fn(loss):
             opt = get_optimizer_instance(optimizer, learning_rate=LEARNING_RATE)
-            return opt.minimize(loss, global_step=get_global_step())
+            return premade_minimize(opt, loss)
 
         return head.create_estimator_spec(features=features, mode=mode, logits=logits,
                                           labels=labels, train_op_fn=train_op_fn)

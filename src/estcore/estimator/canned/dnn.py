@@ -22,7 +22,11 @@ from typing import Any
 
 from estcore.estimator.canned.classifier_heads import binary_logistic_or_multi_class_head
 from estcore.estimator.canned.head import Head, regression_head
-from estcore.estimator.canned.optimizers import check_optimizer, get_optimizer_instance
+from estcore.estimator.canned.optimizers import (
+    check_optimizer,
+    get_optimizer_instance,
+    premade_minimize,
+)
 from estcore.estimator.estimator import Estimator
 from estcore.estimator.mode_keys import ModeKeys
 from estcore.estimator.run_config import RunConfig
@@ -157,8 +161,9 @@ def dnn_model_fn(features: dict, labels: Any, mode: str, head: Head,
             feature_columns=feature_columns, activation_fn=activation_fn, dropout=dropout,
             input_layer_partitioner=input_layer_partitioner, batch_norm=batch_norm)
         logits = logit_fn(features=features, mode=mode)
-        return head.create_estimator_spec(features=features, mode=mode, labels=labels,
-                                          optimizer=opt, logits=logits)
+        return head.create_estimator_spec(
+            features=features, mode=mode, labels=labels, logits=logits,
+            train_op_fn=None if opt is None else (lambda loss: premade_minimize(opt, loss)))
 
 
 def _model_fn(head: Head, hidden_units: Sequence[int], feature_columns: Any, optimizer: Any,

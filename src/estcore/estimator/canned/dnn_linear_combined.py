@@ -31,7 +31,11 @@ from estcore.estimator.canned.dnn import (
 )
 from estcore.estimator.canned.head import Head, regression_head
 from estcore.estimator.canned.linear import check_sparse_combiner, linear_logit_fn_builder
-from estcore.estimator.canned.optimizers import check_optimizer, get_optimizer_instance
+from estcore.estimator.canned.optimizers import (
+    check_optimizer,
+    get_optimizer_instance,
+    premade_minimize,
+)
 from estcore.estimator.estimator import Estimator
 from estcore.estimator.run_config import RunConfig
 from estcore.graph.global_step import get_global_step
@@ -96,13 +100,13 @@ def dnn_linear_combined_model_fn(
         updates = []
         if dnn_logits is not None:
             opt = get_optimizer_instance(dnn_optimizer, learning_rate=DNN_LEARNING_RATE)
-            updates.append(opt.minimize(loss, var_list=get_collection(
+            updates.append(premade_minimize(opt, loss, global_step=None, var_list=get_collection(
                 GraphKeys.TRAINABLE_VARIABLES, scope=dnn_scope + "/")))
         if linear_logits is not None:
             opt = get_optimizer_instance(
                 linear_optimizer,
                 learning_rate=linear_learning_rate(len(linear_feature_columns)))
-            updates.append(opt.minimize(loss, var_list=get_collection(
+            updates.append(premade_minimize(opt, loss, global_step=None, var_list=get_collection(
                 GraphKeys.TRAINABLE_VARIABLES, scope=linear_scope + "/")))
         with control_dependencies([group(*updates)]):
             return assign_add(get_global_step(), 1).op

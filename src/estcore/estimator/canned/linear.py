@@ -21,7 +21,11 @@ from typing import Any
 from estcore.estimator.canned.classifier_heads import binary_logistic_or_multi_class_head
 from estcore.estimator.canned.dnn import check_features, check_head, check_no_partitioner
 from estcore.estimator.canned.head import Head, regression_head
-from estcore.estimator.canned.optimizers import check_optimizer, get_optimizer_instance
+from estcore.estimator.canned.optimizers import (
+    check_optimizer,
+    get_optimizer_instance,
+    premade_minimize,
+)
 from estcore.estimator.estimator import Estimator
 from estcore.estimator.mode_keys import ModeKeys
 from estcore.estimator.run_config import RunConfig
@@ -100,8 +104,9 @@ def linear_model_fn(features: dict, labels: Any, mode: str, head: Head, feature_
     with variable_scope("linear"):
         logits = linear_logit_fn_builder(head.logits_dimension, feature_columns,
                                          sparse_combiner)(features)
-        return head.create_estimator_spec(features=features, mode=mode, labels=labels,
-                                          optimizer=opt, logits=logits)
+        return head.create_estimator_spec(
+            features=features, mode=mode, labels=labels, logits=logits,
+            train_op_fn=None if opt is None else (lambda loss: premade_minimize(opt, loss)))
 
 
 def _model_fn(head: Head, feature_columns: Any, optimizer: Any, partitioner: Any,

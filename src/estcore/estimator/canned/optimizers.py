@@ -3,8 +3,9 @@
 Owns :func:`get_optimizer_instance` (TF 1.15's rules: a name of
 :data:`OPTIMIZER_CLS_NAMES` builds that ``estcore.train`` optimizer with the estimator's
 default learning rate; a callable, e.g. a class or a lambda, is called with no arguments;
-an :class:`~estcore.train.optimizer.Optimizer` instance is used as it is). Must not: hold
-a default learning rate (each estimator passes its own, as TF's modules do).
+an :class:`~estcore.train.optimizer.Optimizer` instance is used as it is) and
+:func:`premade_minimize` (the premade estimators' train op, with their slot names). Must
+not: hold a default learning rate (each estimator passes its own, as TF's modules do).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
+from estcore.graph.global_step import get_global_step
+from estcore.graph.variables import VariableScope, variable_scope
 from estcore.train.adagrad import AdagradOptimizer
 from estcore.train.adam import AdamOptimizer
 from estcore.train.ftrl import FtrlOptimizer
@@ -19,7 +22,8 @@ from estcore.train.gradient_descent import GradientDescentOptimizer
 from estcore.train.optimizer import Optimizer
 from estcore.train.rmsprop import RMSPropOptimizer
 
-__all__ = ["OPTIMIZER_CLS_NAMES", "check_optimizer", "get_optimizer_instance"]
+__all__ = ["OPTIMIZER_CLS_NAMES", "check_optimizer", "get_optimizer_instance",
+           "premade_minimize"]
 
 OPTIMIZER_CLS_NAMES: dict[str, type[Optimizer]] = {
     "Adagrad": AdagradOptimizer,
@@ -92,3 +96,20 @@ def check_optimizer(opt: Any, arg: str = "optimizer", allow_none: bool = False) 
         raise ValueError(f"`{arg}` must be an optimizer name "
                          f"{tuple(sorted(OPTIMIZER_CLS_NAMES))}, an Optimizer instance or a "
                          f"callable returning one. Received: {arg}={opt!r}")
+
+
+def premade_minimize(optimizer: Optimizer, loss: Any, var_list: Any = None,
+                     global_step: Any = "default") -> Any:
+    """``optimizer.minimize`` for a premade estimator, slots named ``<var>/<slot>``.
+
+    TF's premade estimators partition their variables, and a single partition's slot is
+    stored under ``<var>/part_0/<slot>`` or ``<var>/t_0/<slot>`` whatever variable scope
+    ``minimize`` runs in; estcore does not partition and stores ``<var>/<slot>``
+    (estcore.checkpoint.tf_names maps the two). So the slots are made outside the
+    premade's ``dnn`` / ``linear`` variable scope (a custom model_fn's ``minimize`` in a
+    variable scope gets TF's scoped slot names); the name scope is kept, for Adam's
+    ``dnn/head/beta1_power``. ``global_step`` "default": the graph's.
+    """
+    step = get_global_step() if global_step == "default" else global_step
+    with variable_scope(VariableScope(""), auxiliary_name_scope=False):
+        return optimizer.minimize(loss, global_step=step, var_list=var_list)
