@@ -9,13 +9,16 @@ Semantics follow ``tf.nest``:
 * Structures are lists, tuples (namedtuples included) and ``Mapping`` s (``dict``,
   ``OrderedDict``, ``defaultdict``...), nested to any depth. Everything else is a
   leaf: ``None``, strings, bytes, numpy arrays, tensors, sets, and a tuple whose type
-  has ``shape`` and ``dtype`` (a ``TensorSpec`` namedtuple, a leaf as in TF).
+  has ``shape`` and ``dtype`` (a ``TensorSpec`` namedtuple, a leaf as in TF), and any
+  object whose type has ``_estcore_components`` (a composite that ``Session.run``
+  fetches as one value: a SparseTensor, a summary op, a list subclass of merged summary
+  ops), as TF's nest keeps a composite tensor whole.
 * Mappings flatten in sorted key order (keys of mixed, unorderable types raise
   TypeError, as in TF); packing restores the original mapping's own key order and
   type (a ``defaultdict`` keeps its ``default_factory``). Namedtuples flatten in
   field order.
-* Not supported (TF's extras): ``attrs`` classes, mapping views, composite tensors
-  and ``expand_composites``.
+* Not supported (TF's extras): ``attrs`` classes, mapping views and
+  ``expand_composites``.
 
 For a per-step loop, :func:`packer` walks a structure once and returns its leaves
 with a ``rebuild(values)`` that packs new values without any type checks.

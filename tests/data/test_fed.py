@@ -232,3 +232,26 @@ def test_estimator_reads_a_pipeline_with_a_fed_batch_size(tmp_path):
     est.train(input_fn, hooks=[hook])  # the end of the pass ends train
     assert seen == [[None, 3]]
     assert est.get_variable_value("global_step") == 5  # 40 rows in batches of the fed 8
+
+
+def test_two_iterators_of_one_dataset_keep_their_own_fed_values():
+    """TF captures the fed values per iterator when its initializer runs."""
+    with tf.Graph().as_default(), tf.Session() as sess:
+        bs = tf.placeholder(tf.int64, [])
+        ds = tf.data.Dataset.range(10).batch(bs)
+        a, b = ds.make_initializable_iterator(), ds.make_initializable_iterator()
+        sess.run(a.initializer, {bs: 4})
+        sess.run(b.initializer, {bs: 1})
+        na, nb = a.get_next(), b.get_next()
+        assert [sess.run(na).tolist(), sess.run(nb).tolist(), sess.run(na).tolist(),
+                sess.run(nb).tolist()] == [[0, 1, 2, 3], [0], [4, 5, 6, 7], [1]]
+        p = tf.placeholder(tf.int64, [None])
+        slices = tf.data.Dataset.from_tensor_slices(p).map(lambda v: v * 2)
+        c, d = slices.make_initializable_iterator(), slices.make_initializable_iterator()
+        sess.run(c.initializer, {p: [1, 2, 3]})
+        sess.run(d.initializer, {p: [9, 8]})
+        nc, nd = c.get_next(), d.get_next()
+        assert [int(sess.run(nc)) for _ in range(3)] == [2, 4, 6]
+        assert [int(sess.run(nd)) for _ in range(2)] == [18, 16]
+        with pytest.raises(tf.errors.OutOfRangeError):
+            sess.run(nc)

@@ -39,8 +39,8 @@ def test_evaluates_every_n_iter_and_at_end(tmp_path):
     hook = InMemoryEvaluatorHook(est, eval_fn, name="mem", every_n_iter=4)
     est.train(train_fn, steps=10, hooks=[hook])
     by_step = read_eval_metrics(est.eval_dir("mem"))
-    assert sorted(by_step) == [4, 8, 10]
-    assert by_step[10]["mse"] < by_step[4]["mse"]
+    assert sorted(by_step) == [0, 4, 8, 10]  # before training too, as TF's
+    assert by_step[10]["mse"] < by_step[4]["mse"] < by_step[0]["mse"]
     # the last in-memory evaluation is the checkpoint's: the same variables
     from_ckpt = est.evaluate(eval_fn, name="ckpt")
     assert by_step[10]["mse"] == pytest.approx(float(from_ckpt["mse"]), rel=1e-6)
@@ -57,8 +57,8 @@ def test_steps_and_eval_hooks_are_passed_on(tmp_path):
     est = Estimator(model_fn, model_dir=str(tmp_path))
     hook = InMemoryEvaluatorHook(est, eval_fn, steps=1, hooks=[Count()], every_n_iter=100)
     est.train(train_fn, steps=3, hooks=[hook])
-    assert len(seen) == 1  # one evaluation (at the end), of one step
-    assert sorted(read_eval_metrics(est.eval_dir())) == [3]
+    assert len(seen) == 2  # two evaluations (before training, at the end), of one step
+    assert sorted(read_eval_metrics(est.eval_dir())) == [0, 3]
 
 
 def test_compat_names():
@@ -72,6 +72,8 @@ def test_compat_names():
     ({"every_n_iter": 0}, ValueError, "every_n_iter"),
     ({"every_n_iter": 2.5}, ValueError, "every_n_iter"),
     ({"input_fn": 3}, TypeError, "input_fn"),
+    ({"steps": 0}, ValueError, "steps=0"),
+    ({"steps": "3"}, ValueError, "steps='3'"),
 ])
 def test_argument_errors(tmp_path, kwargs, err, match):
     est = Estimator(model_fn, model_dir=str(tmp_path))
@@ -86,5 +88,5 @@ def test_refuses_non_estimators_and_distributed_configs(tmp_path, monkeypatch):
     monkeypatch.setenv("TF_CONFIG", '{"cluster": {"chief": ["a:1"], "worker": ["b:1"]}, '
                                     '"task": {"type": "chief", "index": 0}}')
     est = Estimator(model_fn, model_dir=str(tmp_path), config=RunConfig())
-    with pytest.raises(ValueError, match="distributed"):
+    with pytest.raises(ValueError, match="distributed.*num_worker_replicas=2"):
         InMemoryEvaluatorHook(est, eval_fn)

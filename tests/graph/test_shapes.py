@@ -328,3 +328,27 @@ def test_int_arguments_given_as_tensors_the_graph_determines():
         ec.one_hot(ec.zeros([2], ec.int32), s[0])
     with pytest.raises(TypeError, match="`axis` must be an int, or a scalar tensor known"):
         ec.expand_dims(x, ec.placeholder(ec.int32, []))
+
+
+def test_static_value_visits_each_producer_once_per_evaluation(monkeypatch):
+    """A chain of stacks of slices reaches the same producers many times: one evaluation
+    must walk each once (it used to be 2**n walks: n = 17 took seconds)."""
+    from estcore.graph.ops import shape_tensors as st
+
+    calls = []
+    real = st._vector_of
+    monkeypatch.setattr(st, "_vector_of", lambda t, d: calls.append(t) or real(t, d))
+    with ec.Graph().as_default():
+        p = ec.placeholder(ec.float32, [None, 3])
+        s = ec.shape(p)
+        for _ in range(40):
+            s = ec.stack([s[0], s[1]])
+        calls.clear()
+        assert st.static_elements(s) == [None, 3]
+        assert len(calls) == len({id(t) for t in calls}) <= 3 * 40 + 5
+        h = ec.placeholder(ec.float32, [None, 3, 4])
+        s = ec.shape(h)
+        for _ in range(32):
+            s = ec.concat([s[:-1], [4]], 0)
+            h = ec.reshape(h, s)
+        assert h.shape.as_list() == [None, 3, 4]  # TF 2.15: (?, 3, 4)

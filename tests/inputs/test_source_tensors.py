@@ -134,3 +134,14 @@ def test_leaf_descriptions_and_unknown_rank():
             make_input_source({"x": unknown}, run_tensors)
         with pytest.raises(TypeError, match="only the Estimator can run them"):
             make_input_source({"x": tf.constant([[1.0]])})
+
+
+def test_tensors_that_read_variables_are_refused_naming_both(tmp_path):
+    def input_fn():
+        scale = tf.get_variable("scale", [], initializer=tf.ones_initializer())
+        return {"x": tf.multiply(tf.constant(X), scale, name="scaled")}, tf.constant(Y)
+
+    est = tf.estimator.LinearRegressor([tf.feature_column.numeric_column("x", shape=[3])],
+                                       model_dir=str(tmp_path))
+    with pytest.raises(ValueError, match="tensor 'scaled:0', which reads the variable 'scale'"):
+        est.train(input_fn, steps=1)

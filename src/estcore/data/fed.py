@@ -18,8 +18,10 @@ Who does what:
   computes it from the run's feed_dict) and binds the values before the pass starts:
   :meth:`FedArg.convert` checks every value first, then :meth:`FedArg.commit` sets
   them, so a bad value leaves the iterator as it was (TF's ``MakeIterator``);
-* nodes read the value through :func:`fed_property` when a pass starts. A bound value
-  is the Dataset's, shared by every iterator of it, as a placeholder is the graph's.
+* nodes read the value through :func:`fed_property` while a pass runs. The value is
+  bound on the Dataset's nodes, so each iterator binds its own values again before each
+  of its elements: two iterators of one Dataset initialized with different values each
+  see theirs, as TF's iterators capture them.
 
 :class:`~estcore.data.sources.FedSlicesNode` (``from_tensor_slices`` of placeholders)
 follows the same ``tensors`` / ``convert`` / ``commit`` protocol.

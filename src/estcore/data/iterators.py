@@ -314,6 +314,7 @@ class Iterator:
         self._checked: dict[bytes, bool] = {}  # handle of a target -> its values checked
         self._element: Any = None
         self._pass: DatasetIterator | None = None
+        self._bound: list = []  # (fed source, value) its initializer bound
         self._initializer = None
         self._handle = f"estcore.data.Iterator:{next(_handle_ids)}".encode()
         _HANDLES[self._handle] = self
@@ -459,6 +460,10 @@ class Iterator:
             values = values[k:]
         for f, value in zip(fed, converted, strict=True):
             f.commit(value)
+        # this iterator's values: bound again before each of its elements, so another
+        # iterator of the same Dataset initialized with other values does not change
+        # this pass (TF captures them per iterator)
+        self._bound = list(zip(fed, converted, strict=True))
         for n in _nodes(node):
             n.check_args()
         new = DatasetIterator(node, options or Options())
@@ -517,6 +522,8 @@ class Iterator:
             if self._needs_init:
                 raise FailedPreconditionError(_NOT_INITIALIZED)
             self._pass = DatasetIterator(self._node, self._options)
+        for f, value in self._bound:
+            f.commit(value)
         return next(self._pass)  # StopIteration: PyFunc raises OutOfRangeError
 
     def _leaves(self, element: Any) -> list:

@@ -56,6 +56,15 @@ class InputTensorRunner:
     def __init__(self, tensors: list):
         self._tensors = list(tensors)
         self._sess: Session | None = None
+        for t in self._tensors:
+            var = _variable_read_by(t)
+            if var is not None:
+                raise ValueError(
+                    f"input_fn returned the tensor '{getattr(t, 'name', t)}', which reads the "
+                    f"variable '{var}': estcore runs an input_fn's tensors in a session of "
+                    "their own, apart from the model's variables. Compute it in model_fn "
+                    "from the features, or return a Dataset (its map functions may not read "
+                    "variables either).")
 
     def __call__(self) -> list:
         if self._sess is None:
@@ -66,6 +75,23 @@ class InputTensorRunner:
         if self._sess is not None:
             self._sess.close()
             self._sess = None
+
+
+def _variable_read_by(t: Any) -> str | None:
+    """The name of a variable ``t`` (a Tensor or SparseTensor) depends on, else None."""
+    comps = getattr(t, "_estcore_components", None)
+    stack = [c.op for c in comps()] if comps is not None else [t.op]
+    seen: set = set()
+    while stack:
+        op = stack.pop()
+        if id(op) in seen:
+            continue
+        seen.add(id(op))
+        if op.type == "VariableV2":
+            return op.name
+        stack.extend(x.op for x in op.inputs)
+        stack.extend(op.control_inputs)
+    return None
 
 
 def build_placeholders(spec: Any, prefix: str) -> Any:

@@ -1,11 +1,13 @@
 """``InMemoryEvaluatorHook``: evaluate during ``train`` from the training session's
 variables, without a checkpoint (TF's ``tf.estimator.experimental.InMemoryEvaluatorHook``).
 
-Every ``every_n_iter`` training steps, and once more when training ends, the hook reads
+Once before the first training step, every ``every_n_iter`` training steps, and once more
+when training ends, the hook reads
 the training session's global variables and runs ``Estimator.evaluate``'s evaluation in a
 graph of its own whose global variables of the same names take those values (the others
 keep their initial values, as TF's). Results go where ``evaluate(name=...)`` writes them
-(``model_dir/eval`` or ``eval_<name>``) at the training step.
+(``model_dir/eval`` or ``eval_<name>``) at the training step. Each evaluation calls
+``input_fn`` and ``model_fn`` again (TF builds its evaluation graph once, in ``begin``).
 
 Owns the hook only; the evaluation is the Estimator's. Must not: write checkpoints or
 change the training session.
@@ -49,7 +51,11 @@ class InMemoryEvaluatorHook(SessionRunHook):
                  hooks: Any = None, name: str | None = None, every_n_iter: int = 100):
         if not isinstance(estimator, Estimator):
             raise TypeError("`estimator` must be a tf.estimator.Estimator. Received: "
-                            f"{type(estimator).__name__}")
+                            f"estimator={estimator!r} ({type(estimator).__name__})")
+        if steps is not None and (not isinstance(steps, int) or isinstance(steps, bool)
+                                  or steps <= 0):
+            raise ValueError(f"`steps` must be a positive int or None. Received: "
+                             f"steps={steps!r}")
         if not isinstance(every_n_iter, int) or isinstance(every_n_iter, bool) \
                 or every_n_iter <= 0:
             raise ValueError("`every_n_iter` must be a positive int. Received: "
@@ -59,7 +65,10 @@ class InMemoryEvaluatorHook(SessionRunHook):
         config = estimator.config
         if config.num_ps_replicas > 0 or config.num_worker_replicas > 1:
             raise ValueError("InMemoryEvaluator does not support distributed mode (its "
-                             "values are one process's); use train_and_evaluate instead.")
+                             "values are one process's; this config has "
+                             f"num_ps_replicas={config.num_ps_replicas}, "
+                             f"num_worker_replicas={config.num_worker_replicas}); use "
+                             "train_and_evaluate instead.")
         self._estimator = estimator
         self._input_fn = input_fn
         self._steps = steps
@@ -72,6 +81,10 @@ class InMemoryEvaluatorHook(SessionRunHook):
     def begin(self) -> None:
         self._iter_count = 0
         self._variables = list(get_collection(GraphKeys.GLOBAL_VARIABLES))
+
+    def after_create_session(self, session: Any, coord: Any) -> None:
+        """The first evaluation, before training (TF's: the metrics training starts from)."""
+        self._evaluate(session)
 
     def after_run(self, run_context: Any, run_values: Any) -> None:
         self._iter_count += 1

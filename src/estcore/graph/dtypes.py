@@ -128,13 +128,18 @@ def as_string_array(value: Any, what: str) -> np.ndarray:
     """
     arr = value if isinstance(value, np.ndarray) else np.asarray(value, dtype=object)
     if arr.dtype.kind == "U":
-        return np.char.encode(arr, "utf-8").astype(object)
+        try:  # ASCII (the common case) converts in C
+            return arr.astype("S").astype(object)
+        except UnicodeEncodeError:
+            return np.char.encode(arr, "utf-8").astype(object)
     if arr.dtype.kind == "S":
         return arr.astype(object)
     if arr.dtype != object:
         raise TypeError(f"{what}: expected strings (str or bytes), got values of dtype "
                         f"{arr.dtype}")
     flat = arr.reshape(-1)
+    if set(map(type, flat.tolist())) <= {bytes}:  # already TF's form (every step's feed)
+        return arr
     out = np.empty(arr.shape, dtype=object)
     flat_out = out.reshape(-1)
     for i, v in enumerate(flat.tolist()):

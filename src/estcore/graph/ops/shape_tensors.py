@@ -28,7 +28,9 @@ evaluate a stateful op, a data-dependent one or one fed by design
 
 from __future__ import annotations
 
+import threading
 import weakref
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -44,11 +46,51 @@ __all__ = ["static_value", "static_elements", "constant_value_as_shape", "shape_
            "elements_arg", "value_shaped_row"]
 
 MAX_ELEMENTS = 256   # a larger integer tensor is not evaluated while tracing
-_MAX_DEPTH = 64      # producers followed upstream by one evaluation
+_MAX_DEPTH = 150     # producers followed upstream by one evaluation (each once: _memoised)
 _FED_BY_DESIGN = frozenset({"Placeholder", "PlaceholderWithDefault"})
 # values found so far (read-only arrays; an unknown value is not cached: a later
 # ``set_shape`` can make a ``Shape`` known)
 _known: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+# One evaluation's results per tensor, known or not (a shape vector assembled from the
+# entries of another reaches the same producers many times: without it, a chain of n
+# stacks of slices would cost 2**n); per thread, for the length of one top-level call.
+_tls = threading.local()
+
+
+@contextmanager
+def _memo_scope():
+    if getattr(_tls, "memo", None) is not None:
+        yield
+        return
+    _tls.memo = {}
+    try:
+        yield
+    finally:
+        _tls.memo = None
+
+
+def _memoised(kind: str, fn, t: Tensor, depth: int):
+    memo = getattr(_tls, "memo", None)
+    if memo is None:
+        with _memo_scope():
+            return _memoised(kind, fn, t, depth)
+    key = (kind, id(t))
+    hit = memo.get(key)
+    if hit is not None:
+        return hit[1]
+    out = fn(t, depth)
+    memo[key] = (t, out)  # t held: its id cannot be reused during the call
+    return out
+
+
+def _value(t: Tensor, depth: int) -> np.ndarray | None:
+    return _memoised("value", _value_of, t, depth)
+
+
+def _vector(t: Tensor, depth: int) -> list | None:
+    return _memoised("vector", _vector_of, t, depth)
 
 
 # ---------------------------------------------------------------- evaluation while tracing
@@ -64,7 +106,8 @@ def static_value(t: Tensor) -> np.ndarray | None:
         :data:`MAX_ELEMENTS` elements computed from such values (see the module
         docstring). None when it depends on anything fed, random or stateful.
     """
-    return _value(t, 0)
+    with _memo_scope():
+        return _value(t, 0)
 
 
 def static_elements(t: Tensor) -> list | None:
@@ -75,7 +118,8 @@ def static_elements(t: Tensor) -> list | None:
         None when ``t``'s length is unknown. ``[tf.shape(x)[0], 3]`` for ``x`` of shape
         ``(None, 8)`` gives ``[None, 3]``; ``tf.shape(x)`` gives ``[None, 8]``.
     """
-    return _vector(t, 0)
+    with _memo_scope():
+        return _vector(t, 0)
 
 
 def constant_value_as_shape(t: Tensor) -> TensorShape:
@@ -94,7 +138,7 @@ def constant_value_as_shape(t: Tensor) -> TensorShape:
                              f"known to be -1 (an unknown shape). Received: the scalar "
                              f"'{t.name}' with value {'unknown' if v is None else int(v)}")
         return TensorShape(None)
-    e = _vector(t, 0) if t.shape.rank == 1 else None
+    e = static_elements(t) if t.shape.rank == 1 else None
     if e is None:
         return TensorShape(None)
     return TensorShape([None if d is None or d < 0 else d for d in e])
@@ -112,7 +156,7 @@ def _shape_fact(t: Tensor) -> np.ndarray | None:
     return np.array(x.num_elements(), t.dtype.np)
 
 
-def _value(t: Tensor, depth: int) -> np.ndarray | None:
+def _value_of(t: Tensor, depth: int) -> np.ndarray | None:
     op = t.op
     if op.type == "Const":
         return op.attrs["value"]
@@ -135,7 +179,7 @@ def _value(t: Tensor, depth: int) -> np.ndarray | None:
     return v
 
 
-def _vector(t: Tensor, depth: int) -> list | None:
+def _vector_of(t: Tensor, depth: int) -> list | None:
     """The known entries of an integer scalar or vector (see :func:`static_elements`)."""
     s = t.shape
     if s.rank not in (0, 1) or not t.dtype.is_integer:
