@@ -10,7 +10,6 @@ fixtures/tf/premade_adam/ and premade_adam.json
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import pathlib
 import shutil
@@ -20,37 +19,16 @@ import pytest
 
 import estcore as ec
 from estcore.checkpoint.state import list_variables
-from estcore.estimator import SessionRunArgs, SessionRunHook
+
+from .premade_helpers import Losses, load_reference
 
 HERE = pathlib.Path(__file__).parent
-CANNED = HERE.parent / "estimator" / "canned"
 TF_DIRS = HERE / "fixtures" / "tf" / "premade_adam"
 FIXTURE = json.loads((HERE / "fixtures" / "tf" / "premade_adam.json").read_text())
 
 
-def _load_reference():
-    spec = importlib.util.spec_from_file_location("canned_tf_reference_adam",
-                                                  CANNED / "tf_reference.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+ref = load_reference("canned_tf_reference_adam")
 
-
-ref = _load_reference()
-
-
-class _Losses(SessionRunHook):
-    def __init__(self):
-        self.losses: list[float] = []
-
-    def begin(self):
-        self.loss = ec.get_collection(ec.GraphKeys.LOSSES)[0]
-
-    def before_run(self, run_context):
-        return SessionRunArgs(self.loss)
-
-    def after_run(self, run_context, run_values):
-        self.losses.append(float(run_values.results))
 
 
 def _estimator(cfg: dict, model_dir):
@@ -74,7 +52,7 @@ def test_continuing_a_tf_model_dir_trained_with_adam_matches_tf(name, tmp_path):
     model_dir = tmp_path / name
     shutil.copytree(TF_DIRS / name, model_dir)
     est = _estimator(cfg, model_dir)
-    losses = _Losses()
+    losses = Losses()
     est.train(_input_fn(cfg), steps=FIXTURE["continue_steps"], hooks=[losses])
     assert int(est.get_variable_value("global_step")) == (FIXTURE["start_step"]
                                                           + FIXTURE["continue_steps"])

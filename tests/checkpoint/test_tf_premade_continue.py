@@ -10,7 +10,6 @@ fixtures/tf/premade_continue.json (tools/tf_fixtures/make_tf_premade_continue.py
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import pathlib
 import shutil
@@ -24,7 +23,9 @@ from estcore.checkpoint.format import read_checkpoint
 from estcore.checkpoint.state import list_variables
 from estcore.checkpoint.tf_names import partition_aliases
 from estcore.errors import NotFoundError
-from estcore.estimator import SessionRunArgs, SessionRunHook, WarmStartSettings
+from estcore.estimator import SessionRunHook, WarmStartSettings
+
+from .premade_helpers import Losses, load_reference
 
 HERE = pathlib.Path(__file__).parent
 CANNED = HERE.parent / "estimator" / "canned"
@@ -32,29 +33,8 @@ TF_DIRS = CANNED / "fixtures" / "tf_model_dirs"
 CONTINUED = json.loads((HERE / "fixtures" / "tf" / "premade_continue.json").read_text())
 
 
-def _load_reference():
-    spec = importlib.util.spec_from_file_location("canned_tf_reference",
-                                                  CANNED / "tf_reference.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+ref = load_reference("canned_tf_reference")
 
-
-ref = _load_reference()
-
-
-class _Losses(SessionRunHook):
-    def __init__(self):
-        self.losses: list[float] = []
-
-    def begin(self):
-        self.loss = ec.get_collection(ec.GraphKeys.LOSSES)[0]
-
-    def before_run(self, run_context):
-        return SessionRunArgs(self.loss)
-
-    def after_run(self, run_context, run_values):
-        self.losses.append(float(run_values.results))
 
 
 @pytest.mark.parametrize("name", sorted(CONTINUED["configs"]))
@@ -63,7 +43,7 @@ def test_continuing_a_tf_premade_model_dir_matches_tf_continuing_it(name, tmp_pa
     model_dir = tmp_path / name
     shutil.copytree(TF_DIRS / name, model_dir)
     est = ref.make_estimator(name, model_dir)
-    losses = _Losses()
+    losses = Losses()
     est.train(ref.input_fn(name, None), steps=CONTINUED["continue_steps"], hooks=[losses])
     assert int(est.get_variable_value("global_step")) == (CONTINUED["start_step"]
                                                           + CONTINUED["continue_steps"])
