@@ -135,3 +135,18 @@ def test_unsorted_segment_sum_and_mean():
     assert g is None
     with pytest.raises(TypeError, match="num_segments"):
         tf.unsorted_segment_sum(tf.constant(data), ids, tf.constant(3))
+
+
+def test_scan_keeps_the_static_number_of_elements():
+    """TF 2.15: tf.scan over [5, 3] elements has the static shape (5, 3)."""
+    with tf.Graph().as_default():
+        s = tf.scan(lambda a, e: a + e, tf.zeros([5, 3]))
+        assert s.shape.as_list() == [5, 3]
+        assert len(tf.unstack(s)) == 5
+        pair = tf.scan(lambda a, e: (a[0] + e, a[1] * 2.0), tf.ones([4, 2]),
+                       initializer=(tf.zeros([2]), tf.ones([])))
+        assert [t.shape.as_list() for t in pair] == [[4, 2], [4]]
+        with tf.Session() as sess:
+            assert sess.run(pair[1]).tolist() == [2.0, 4.0, 8.0, 16.0]
+        unknown = tf.scan(lambda a, e: a + e, tf.placeholder(tf.float32, [None, 3]))
+        assert unknown.shape.as_list() == [None, 3]

@@ -121,3 +121,35 @@ def test_global_step_waiter_refuses_a_wait_that_cannot_end(tmp_path):
                 hooks=[tf.train.GlobalStepWaiterHook(0)]) as sess:
             sess.run(train)
             assert sess.raw_session().run(w) == 1.0
+
+
+def test_dropout_with_a_keep_prob_placeholder_keeps_the_shape():
+    """The `keep_prob = tf.placeholder(tf.float32)` idiom (unknown rank): TF's result has
+    x's static shape, so a dense layer can follow."""
+    with tf.Graph().as_default():
+        x = tf.placeholder(tf.float32, [None, 8])
+        kp = tf.placeholder(tf.float32)
+        d = tf.nn.dropout(x, kp)
+        assert d.shape.as_list() == [None, 8]
+        assert tf.layers.dense(d, 2).shape.as_list() == [None, 2]
+        assert tf.nn.dropout(x, rate=1 - kp).shape.as_list() == [None, 8]
+        with tf.Session() as sess:
+            out = sess.run(d, {x: np.ones((3, 8), np.float32), kp: 1.0})
+        assert out.tolist() == np.ones((3, 8)).tolist()
+        with pytest.raises(ValueError, match="`keep_prob` must be a scalar"):
+            tf.nn.dropout(x, tf.placeholder(tf.float32, [2]))
+
+
+def test_monitored_session_unfinalizes_the_graph_it_finalized():
+    """TF's MonitoredSession.close un-finalizes a graph that was not finalized before."""
+    with tf.Graph().as_default() as g:
+        v = tf.Variable(1.0)
+        with tf.train.MonitoredSession() as sess:
+            assert g.finalized
+            assert sess.run(v) == 1.0
+        assert not g.finalized
+        tf.Variable(2.0)  # the program builds on
+        g.finalize()
+        with tf.train.MonitoredSession() as sess:
+            sess.run(v)
+        assert g.finalized  # finalized before: stays so

@@ -286,3 +286,31 @@ def test_top_k_orders_integers_without_wrapping(dtype):
         v, i = sess.run([vals, idx])
     np.testing.assert_array_equal(i, [[1, 3, 2, 0]])
     np.testing.assert_array_equal(v, x[:, [1, 3, 2, 0]])
+
+
+def test_sparse_softmax_xent_of_sequence_logits():
+    """Logits [batch, time, classes] (a tagger's, a language model's): flattened and the
+    losses given labels' shape, as TF's wrapper does; its rank checks."""
+    import estcore.compat.v1 as tf
+
+    rs = np.random.RandomState(0)
+    lg = rs.randn(2, 4, 3).astype(np.float32)
+    lb = rs.randint(0, 3, (2, 4))
+    want = -np.log(np.take_along_axis(np.exp(lg) / np.exp(lg).sum(-1, keepdims=True),
+                                      lb[..., None], -1))[..., 0]
+    with tf.Graph().as_default():
+        logits = tf.placeholder(tf.float32, [None, 4, 3])
+        labels = tf.placeholder(tf.int32, [None, 4])
+        loss = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
+        assert loss.shape.as_list() == [None, 4]
+        mean = tf.losses.sparse_softmax_cross_entropy(labels, logits)
+        grad = tf.gradients(tf.reduce_sum(loss), logits)[0]
+        with tf.Session() as sess:
+            got, got_mean, g = sess.run([loss, mean, grad], {logits: lg, labels: lb})
+        np.testing.assert_allclose(got, want, rtol=1e-5)
+        np.testing.assert_allclose(got_mean, want.mean(), rtol=1e-5)
+        soft = np.exp(lg) / np.exp(lg).sum(-1, keepdims=True)
+        np.testing.assert_allclose(g, soft - np.eye(3)[lb], rtol=1e-5, atol=1e-6)
+        with pytest.raises(ValueError, match=r"rank of `labels` \(received 1\) must equal"):
+            tf.nn.sparse_softmax_cross_entropy_with_logits(labels=tf.zeros([2], tf.int32),
+                                                           logits=tf.zeros([2, 4, 3]))

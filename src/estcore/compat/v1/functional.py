@@ -145,4 +145,9 @@ def scan(fn: Callable, elems: Any, initializer: Any = None, parallel_iterations:
                          shape_invariants=invariants, back_prop=back_prop,
                          return_same_structure=True)
     stacked = list(out[1 + k:])
+    count = flat[0].shape.dims[0] if flat[0].shape.rank else None
+    if count is not None:  # as TF's: the stacks have the elements' static length
+        for t in stacked:
+            if t.shape.rank is not None:
+                t.set_shape(TensorShape([count, *t.shape.dims[1:]]))
     return nest.pack_sequence_as(acc0, stacked) if nest.is_nested(acc0) else stacked[0]

@@ -324,11 +324,16 @@ def dropout(x: Any, keep_prob: Any = None, noise_shape: Any = None, seed: Any = 
         if not v.dtype.is_floating:
             raise TypeError(f"dropout: `x` must be a float tensor. Received: {v.dtype.name}")
         g = _m.cast(_convert(given), v.dtype)
+        if g.shape.rank not in (None, 0):
+            raise ValueError(f"dropout: `{'keep_prob' if rate is None else 'rate'}` must be a "
+                             f"scalar. Received: a tensor of shape {g.shape}")
         drop = 1.0 - g if rate is None else g
         shape = _a.shape(v) if noise_shape is None else noise_shape
         u = _random_uniform(shape, dtype=v.dtype, seed=seed)
         keep = _m.cast(_m.greater_equal(u, drop), v.dtype)
-        return v * (1.0 / (1.0 - drop)) * keep
+        out = v * (1.0 / (1.0 - drop)) * keep
+        out.set_shape(v.shape)  # as TF's: a keep_prob of unknown rank is a scalar
+        return out
 
 
 def crelu(features: Any, name: str | None = None, axis: int = -1) -> Any:

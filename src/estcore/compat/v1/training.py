@@ -175,8 +175,25 @@ class MonitoredSession(_LoopSession):
         creator = session_creator or ChiefSessionCreator()
         graph = get_default_graph()
         self.graph = graph
-        super().__init__(creator.create_session, list(hooks or ()),
-                         after_begin=graph.finalize)
+        self._graph_was_finalized = graph.finalized
+        try:
+            super().__init__(creator.create_session, list(hooks or ()),
+                             after_begin=graph.finalize)
+        except BaseException:
+            self._unfinalize()
+            raise
+
+    def close(self, exception: BaseException | None = None) -> None:
+        """As estcore's loop session; then, as TF's, the graph is no longer finalized
+        unless it was before this session (a program may build more ops after it)."""
+        try:
+            super().close(exception)
+        finally:
+            self._unfinalize()
+
+    def _unfinalize(self) -> None:
+        if not self._graph_was_finalized:
+            self.graph._unsafe_unfinalize()
 
     def _tf_sess(self) -> Any:
         return self.raw_session

@@ -325,10 +325,13 @@ def sparse_softmax_cross_entropy_with_logits(_sentinel=None, labels=None, logits
     """Per-example softmax cross-entropy with integer class labels.
 
     Args:
-        labels: int32/int64 tensor of shape ``(batch,)`` with values in ``[0, classes)``.
-        logits: float tensor of shape ``(batch, classes)``.
+        labels: int32/int64 tensor of shape ``(batch,)`` (or ``(d0, ..., dn)``) with values
+            in ``[0, classes)``.
+        logits: float tensor of shape ``(batch, classes)`` (or ``(d0, ..., dn, classes)``:
+            a sequence's per-step logits, flattened to 2-D and the result reshaped back,
+            as TF's wrapper does).
     Returns:
-        float tensor of shape ``(batch,)``.
+        float tensor of ``labels``' shape.
     """
     if _sentinel is not None or labels is None or logits is None:
         raise ValueError("Only call `sparse_softmax_cross_entropy_with_logits` with named "
@@ -338,9 +341,46 @@ def sparse_softmax_cross_entropy_with_logits(_sentinel=None, labels=None, logits
     if labels.dtype.is_floating:
         raise TypeError("`labels` must be an integer tensor (class indices). Received: "
                         f"labels with dtype {labels.dtype.name}")
+    rank = logits.shape.rank
+    if rank is not None and rank != 2:
+        return _sparse_xent_nd(labels, logits, name)
     op = make_op("SparseSoftmaxCrossEntropyWithLogits", [labels, logits],
                  name=name or "SparseSoftmaxCrossEntropyWithLogits")
     return op.outputs[0]
+
+
+def _sparse_xent_nd(labels: Tensor, logits: Tensor, name: str | None) -> Tensor:
+    """Logits of rank other than 2: checked as TF's wrapper, flattened to
+    ``(-1, classes)``, and the losses reshaped to ``labels``' shape."""
+    from estcore.graph.ops import array_ops as _a  # local: array_ops imports this module
+
+    rank, lrank = logits.shape.rank, labels.shape.rank
+    if rank < 1:
+        raise ValueError(f"sparse_softmax_cross_entropy_with_logits: `logits` must have rank "
+                         f">= 1 (..., classes). Received: shape {logits.shape}")
+    if lrank is not None and lrank != rank - 1:
+        raise ValueError(f"sparse_softmax_cross_entropy_with_logits: the rank of `labels` "
+                         f"(received {lrank}) must equal the rank of `logits` minus 1 "
+                         f"(received {rank}).")
+    if lrank is not None and not labels.shape.is_compatible_with(
+            TensorShape(logits.shape.dims[:-1])):
+        raise ValueError(f"sparse_softmax_cross_entropy_with_logits: `labels` shape "
+                         f"{labels.shape} must match `logits` shape {logits.shape} except "
+                         "the last dimension.")
+    if rank == 1:  # TF: one example of `classes` logits, a scalar loss
+        flat = _a.expand_dims(logits, 0)
+        labels_flat = _a.reshape(labels, [1])
+    else:
+        classes = logits.shape.dims[-1]
+        flat = _a.reshape(logits, [-1, classes if classes is not None
+                                   else _a.shape(logits)[rank - 1]])
+        labels_flat = _a.reshape(labels, [-1])
+    op = make_op("SparseSoftmaxCrossEntropyWithLogits", [labels_flat, flat],
+                 name="SparseSoftmaxCrossEntropyWithLogits")
+    out = _a.reshape(op.outputs[0], _a.shape(labels), name=name)
+    out.set_shape(TensorShape(logits.shape.dims[:-1]).merge_with(labels.shape)
+                  if lrank is not None else TensorShape(logits.shape.dims[:-1]))
+    return out
 
 
 def softmax_cross_entropy_with_logits(_sentinel=None, labels=None, logits=None, axis=-1,
