@@ -188,16 +188,17 @@ def test_original_args_without_feeds_is_an_empty_dict():
 
 
 
-def test_a_run_fetches_the_global_step_as_it_was_before_the_run():
-    """As in TF's Estimator (its training ops run after the global step is read): by
-    the caller or a hook, as the variable or the tensor it reads as."""
+def test_hooks_fetch_the_global_step_as_it_was_before_the_run():
+    """As in TF's Estimator (its training ops run after the global step is read): a
+    hook gets the value before the run, as the variable or the tensor it reads as; the
+    caller's own fetch gets the value after it, as TF's fetch of the variable."""
     graph, sess, gs, x, y, _, loss, train = _model()
     hook = _Recorder({"variable": gs, "tensor": gs.value()})
     xb, yb = _batches()[0]
     with graph.as_default(), MonitoredSession(lambda: sess, [hook]) as mon:
-        assert mon.run([train, gs], {x: xb, y: yb})[1] == 0
+        assert mon.run([train, gs], {x: xb, y: yb})[1] == 1
         step = mon.step_runner([train, gs], Feeder(x, y))
-        assert [int(step(xb, yb)[1]) for _ in range(3)] == [1, 2, 3]
+        assert [int(step(xb, yb)[1]) for _ in range(3)] == [2, 3, 4]
         assert type(step(xb, yb)[1]) is np.int64
         assert sess.run(gs) == 5  # (outside the hooked session: after the runs)
     assert [(s["variable"], s["tensor"]) for s in hook.seen] == [(i, i) for i in range(5)]
@@ -296,3 +297,27 @@ def test_error_in_end_waits_for_saves_and_closes_the_session():
     with pytest.raises(RuntimeError, match="boom in end"):
         mon.close()
     assert pending.waited == 1 and sess.closed
+
+
+def test_the_callers_global_step_is_after_the_run_hooks_see_it_before():
+    """TF 2.15: MonitoredSession.run([train_op, global_step]) gives the incremented step;
+    its hooks read the step before the increment."""
+    import estcore.compat.v1 as tf
+
+    with tf.Graph().as_default():
+        gs = tf.train.get_or_create_global_step()
+        v = tf.Variable(1.0)
+        op = tf.train.GradientDescentOptimizer(0.1).minimize(v * v, global_step=gs)
+        seen = []
+
+        class Hook(tf.train.SessionRunHook):
+            def before_run(self, run_context):
+                return tf.train.SessionRunArgs(gs)
+
+            def after_run(self, run_context, run_values):
+                seen.append(int(run_values.results))
+
+        with tf.train.MonitoredSession(hooks=[Hook()]) as sess:
+            got = [sess.run([op, gs, v])[1:] for _ in range(2)]
+    assert [(int(s), round(float(x), 4)) for s, x in got] == [(1, 0.8), (2, 0.64)]
+    assert seen == [0, 1]

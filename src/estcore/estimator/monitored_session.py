@@ -154,9 +154,11 @@ class HookedSession:
     def _finish(self, run_context: SessionRunContext, group: HookGroup, layout: _Layout,
                 values: Sequence, global_step: int | None) -> Any:
         """Hand the hooks their results, ask when they are next due, record a stop
-        request; return the caller's values (``global_step``: its value before the run)."""
-        if layout.step_fetched:  # the global step as it was before the run, at index -1
-            values = [*values, np.int64(global_step)]
+        request; return the caller's values (``global_step``: its value before the run,
+        which hooks get; the caller gets the value after it)."""
+        if layout.step_fetched:  # the global step: after the run at -2, before it at -1
+            after = np.int64(self._read_step()) if layout.caller_step else None
+            values = [*values, after, np.int64(global_step)]
         for after, plan in zip(group.afters, layout.hook_plans, strict=True):
             if plan is _no_results:  # the hook fetched nothing
                 after(run_context, _NO_VALUES)
@@ -212,7 +214,7 @@ class _Layout:
     """
 
     __slots__ = ("requests", "leaves", "caller", "hook_plans", "hook_feeds", "reusable",
-                 "runner", "step_fetched")
+                 "runner", "step_fetched", "caller_step")
 
     def __init__(self, fetches: Any, requests: list, step_fetches: set[int]):
         leaves: list = []
@@ -220,8 +222,13 @@ class _Layout:
         # its tensor) is never sent to the session: the loop read it before the run, and
         # _finish appends that value, so it is at position -1. Hook groups that ask only
         # for the step and the loss then run the same compiled plan as the plain step.
-        index: dict[int, int] = dict.fromkeys(step_fetches, -1)
+        # The caller's own fetch of it gets its value after the run instead (position
+        # -2, read after the run), as a fetch of TF's global step variable returns.
+        index: dict[int, int] = dict.fromkeys(step_fetches, -2)
         self.caller = _plan(fetches, leaves, index)
+        self.caller_step = bool(step_fetches) and any(
+            id(x) in step_fetches for x in flatten([fetches]))
+        index.update(dict.fromkeys(step_fetches, -1))
         self.requests = requests
         self.hook_plans = [_no_results if r is None else _plan(r.fetches, leaves, index)
                            for r in requests]

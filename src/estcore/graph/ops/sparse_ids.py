@@ -27,7 +27,7 @@ from estcore.graph.registry import NO_GRADIENT
 from estcore.graph.shapes import TensorShape
 from estcore.graph.sparse_tensor import SparseTensor, is_sparse
 
-__all__ = ["string_to_hash_bucket_fast", "vocabulary_lookup", "identity_ids",
+__all__ = ["string_to_hash_bucket_fast", "vocabulary_lookup", "lookup_ids_run", "identity_ids",
            "sparse_cross_hashed", "sparse_indicator", "fingerprint_cat64", "DEFAULT_HASH_KEY",
            "to_indicator"]
 
@@ -96,15 +96,13 @@ def _vocab_infer(ctx):
     return [(dt.int64, ctx.shapes[0])]
 
 
-def _vocab_build(k):
-    x, o = k.ins[0], k.outs[0]
-    vocab = k.attrs["vocab"]
-    table: dict = {}
-    for i, v in enumerate(vocab):
-        table.setdefault(v, i)
-    n_vocab, n_oov, default = len(vocab), k.attrs["num_oov_buckets"], k.attrs["default_value"]
+def lookup_ids_run(x: np.ndarray, out: np.ndarray, table: dict, n_vocab: int, n_oov: int,
+                   default: int):
+    """A kernel step writing ``x``'s int64 ids into ``out`` (same size): ``table[key]``,
+    else ``n_vocab + Fingerprint64(key) % n_oov`` (integers hashed as decimal text) when
+    ``n_oov > 0``, else ``default``. ``table`` keys are str (string ``x``) or int."""
     is_str = x.dtype == object
-    flat = o.reshape(-1)
+    flat = out.reshape(-1)
 
     def key(v):
         if is_str:
@@ -132,6 +130,15 @@ def _vocab_build(k):
                     ids[v] = default
         _kernels.map_ids(vals, ids, flat)
     return run
+
+
+def _vocab_build(k):
+    vocab = k.attrs["vocab"]
+    table: dict = {}
+    for i, v in enumerate(vocab):
+        table.setdefault(v, i)
+    return lookup_ids_run(k.ins[0], k.outs[0], table, len(vocab), k.attrs["num_oov_buckets"],
+                          k.attrs["default_value"])
 
 
 row("VocabularyLookup", _vocab_infer, _vocab_build, NO_GRADIENT)
