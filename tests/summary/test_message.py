@@ -116,3 +116,26 @@ def test_deep_mnist_style_logging_loop(tmp_path):
     assert scalars[0]["loss"] == pytest.approx(1.0)
     assert scalars[2]["loss"] < scalars[0]["loss"]
     assert scalars[3] == {"acc": 0.75}
+
+
+def test_file_writer_takes_tfs_arguments(tmp_path):
+    """TF1's FileWriter(logdir, sess.graph): the second argument is the graph (it was
+    taken as the file name's suffix)."""
+    from estcore.summary import event_files, iter_events
+
+    with tf.Graph().as_default() as g:
+        tf.constant(1.0, name="c")
+        w = tf.summary.FileWriter(str(tmp_path), g, max_queue=5, flush_secs=10)
+        w.add_summary(Summary(value=[Summary.Value(tag="a", simple_value=1.0)]), 1)
+        w.close()
+        files = event_files(str(tmp_path))
+        assert len(files) == 1 and not files[0].endswith(">")
+        events = list(iter_events(files[0]))
+        assert sum(1 for e in events if e.graph_def) == 1
+        suffixed = tf.summary.FileWriter(str(tmp_path / "s"), filename_suffix=".v2")
+        suffixed.close()
+        assert event_files(str(tmp_path / "s"))[0].endswith(".v2")
+        with pytest.raises(TypeError, match="`graph` must be an estcore Graph"):
+            tf.summary.FileWriter(str(tmp_path / "x"), "not a graph")
+        with pytest.raises(ValueError, match="`session` is not supported"):
+            tf.summary.FileWriter(str(tmp_path / "y"), session=object())

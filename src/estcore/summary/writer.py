@@ -164,7 +164,36 @@ class EventFileWriter:
 
 
 class FileWriter(EventFileWriter):
-    """TF's ``tf.compat.v1.summary.FileWriter``: summaries and session logs by step."""
+    """TF's ``tf.compat.v1.summary.FileWriter``: summaries and session logs by step.
+
+    Args:
+        logdir: the directory of the event file (created if missing).
+        graph: a Graph written to the file at once (TF1's ``FileWriter(logdir,
+            sess.graph)``), for TensorBoard's Graphs tab.
+        max_queue, flush_secs: TF's queue settings, accepted (estcore writes each event
+            when it is added).
+        graph_def: accepted with a Graph (TF's older argument), written as ``graph``.
+        filename_suffix: appended to the event file's name.
+        session: not supported (TF 2's summary-op writer); a ValueError if given.
+    """
+
+    def __init__(self, logdir: str | os.PathLike, graph: Any = None, max_queue: int = 10,
+                 flush_secs: float = 120, graph_def: Any = None,
+                 filename_suffix: str | None = None, session: Any = None):
+        if session is not None:
+            raise ValueError("FileWriter: `session` is not supported by estcore (TF 2's "
+                             "summary-op writer); pass logdir and graph")
+        if not isinstance(filename_suffix, (str, type(None))):
+            raise TypeError(f"FileWriter: `filename_suffix` must be a str. Received: "
+                            f"filename_suffix={filename_suffix!r}")
+        del max_queue, flush_secs
+        graph = graph if graph is not None else graph_def
+        if graph is not None and not hasattr(graph, "get_operations"):
+            raise TypeError(f"FileWriter: `graph` must be an estcore Graph (e.g. "
+                            f"sess.graph). Received: {type(graph).__name__}")
+        super().__init__(logdir, filename_suffix or "")
+        if graph is not None:
+            self.add_graph(graph)
 
     def add_summary(self, summary: Any, global_step: int | None = None) -> None:
         """Write one Summary at ``global_step``: a ``tf.Summary``, the serialized bytes a
