@@ -16,6 +16,7 @@ from estcore.graph.ops import linalg_ops as linalg
 from estcore.graph.ops import segment_ops as seg
 from estcore.graph.ops import sparse_ops as sp_ops
 from estcore.graph.ops import special_ops as special
+from estcore.graph.ops import tensor_array as ta
 from estcore.graph.ops import while_ops as wl
 from estcore.graph.ops.core import make
 from estcore.graph.registry import all_rows
@@ -181,6 +182,18 @@ CASES = {
                                          lambda i, a: (i + 1, ec.nn.tanh(a * w) + x),
                                          [ec.constant(0), x])[1],
               [lambda: _u((3, 4)), lambda: _u((4,))]),
+    # element 1 written then read twice, element 2 never written (zeros)
+    "TensorArrayScatter": (lambda x, w: ta.TensorArray(f64, size=4).write(1, x * x)
+                           .scatter([3, 0], w).gather([0, 1, 3, 1]),
+                           [lambda: _u((3, 4)), lambda: _u((2, 3, 4))]),
+    "TensorArrayScatter_in_while": (
+        lambda x, w: wl.while_loop(
+            lambda i, t: i < 3,
+            lambda i, t: (i + 1, t.write(i, ec.nn.tanh(x * w * ec.cast(i + 1, f64)))),
+            [ec.constant(0), ta.TensorArray(f64, size=3)])[1].gather([0, 1, 2]),
+        [lambda: _u((3, 4)), lambda: _u((4,))]),
+    "TensorArrayGather": (lambda x, w: ta.TensorArray(f64, size=3).unstack(x).read(1) * w,
+                          [lambda: _u((3, 4)), lambda: _u((4,))]),
     "CheckNumerics": (lambda x: dbg.check_numerics(x * x, "m"), [lambda: _u((3, 4))]),
     "PrintV1": (lambda x: dbg.Print(x * x, [x], first_n=0), [lambda: _u((3, 4))]),
     "Einsum": (lambda a, b: cx.einsum("ijk,kl->jl", a, b),

@@ -54,7 +54,7 @@ ELEMENTWISE = frozenset({
 LEADING = frozenset({
     "DecodeCSV", "DecodeRaw", "StringToNumber", "StringStrip", "StringLower", "StringUpper",
     "StringLength", "RegexReplace", "RegexFullMatch", "AsString", "StringToHashBucketFast",
-    "Bucketize", "VocabularyLookup",
+    "Bucketize", "VocabularyLookup", "LookupTableFind",
 })
 
 AXIS_OPS = frozenset({"Sum", "Mean", "Max", "Min", "Prod", "All", "Any", "ArgMax", "ArgMin",

@@ -331,6 +331,7 @@ from estcore.compat.v1.template import make_template
 from estcore.data.structure import SparseTensorSpec, TensorSpec
 from estcore.estimator.session_config import GPUOptions
 from estcore.estimator.session_config import SessionConfig as ConfigProto
+from estcore.graph.ops import lookup_ops as _lookup
 from estcore.graph.ops.base64_ops import decode_base64, encode_base64
 from estcore.graph.ops.file_match_ops import matching_files
 from estcore.graph.ops.io_ops import read_file, write_file
@@ -377,6 +378,7 @@ from estcore.graph.ops.string_ops import (
     substr,
 )
 from estcore.graph.ops.string_ops import strip as string_strip
+from estcore.graph.ops.tensor_array import TensorArray
 from estcore.graph.shapes import Dimension as _Dimension
 from estcore.graph.shapes import dimension_value
 from estcore.graph.sparse_tensor import IndexedSlices, SparseTensor, SparseTensorValue
@@ -447,6 +449,11 @@ floormod = _floormod
 initialize_all_variables = global_variables_initializer
 initialize_local_variables = local_variables_initializer
 initialize_all_tables = tables_initializer
+lookup = _namespace(
+    "tf.lookup", "TF 1.15's tf.lookup (graph/ops/lookup_ops.py).",
+    StaticHashTable=_lookup.StaticHashTable, StaticVocabularyTable=_lookup.StaticVocabularyTable,
+    KeyValueTensorInitializer=_lookup.KeyValueTensorInitializer,
+    TextFileInitializer=_lookup.TextFileInitializer, TextFileIndex=_lookup.TextFileIndex)
 linalg = _namespace(
     "tf.linalg", "TF 1.15's tf.linalg, where estcore has it.", matmul=matmul,
     matrix_transpose=matrix_transpose, transpose=matrix_transpose, einsum=einsum,

@@ -44,6 +44,7 @@ from estcore.estimator.in_memory_eval import InMemoryEvaluatorHook as _InMemoryE
 from estcore.graph.global_step import get_global_step, get_or_create_global_step
 from estcore.graph.initializers import constant_initializer
 from estcore.graph.ir import GraphKeys, control_dependencies, get_collection
+from estcore.graph.ops import lookup_ops as _lookup
 from estcore.graph.ops import math_ops as M
 from estcore.graph.ops.array_ops import identity
 from estcore.graph.ops.checks import assert_greater_equal, assert_less_equal
@@ -70,7 +71,7 @@ from estcore.train.rmsprop import RMSPropOptimizer
 __all__ = ["layers", "training", "estimator", "l1_regularizer", "l2_regularizer",
            "xavier_initializer", "flatten", "optimize_loss", "create_train_op",
            "binary_classification_head", "multi_class_head", "regression_head",
-           "poisson_regression_head", "logistic_regression_head", "add_metrics"]
+           "poisson_regression_head", "logistic_regression_head", "add_metrics", "lookup"]
 
 __getattr__ = missing("tf.contrib")
 
@@ -359,6 +360,17 @@ rnn = namespace("tf.contrib.rnn", "TF1's tf.contrib.rnn: the cells of tf.nn.rnn_
 framework = namespace("tf.contrib.framework", "TF1's tf.contrib.framework, the names "
                       "estcore has.", get_or_create_global_step=get_or_create_global_step,
                       get_global_step=get_global_step)
+lookup = namespace(
+    "tf.contrib.lookup", "TF1's tf.contrib.lookup: static tables (graph/ops/lookup_ops.py).",
+    HashTable=_lookup.HashTable, IdTableWithHashBuckets=_lookup.IdTableWithHashBuckets,
+    KeyValueTensorInitializer=_lookup.KeyValueTensorInitializer,
+    TextFileInitializer=_lookup.TextFileInitializer, TextFileIndex=_lookup.TextFileIndex,
+    TextFileIdTableInitializer=_lookup.TextFileIdTableInitializer,
+    TextFileStringTableInitializer=_lookup.TextFileStringTableInitializer,
+    index_table_from_file=_lookup.index_table_from_file,
+    index_table_from_tensor=_lookup.index_table_from_tensor,
+    index_to_string_table_from_file=_lookup.index_to_string_table_from_file,
+    index_to_string_table_from_tensor=_lookup.index_to_string_table_from_tensor)
 predictor = namespace("tf.contrib.predictor", "TF1's tf.contrib.predictor: a callable "
                       "over an export or an Estimator.", from_saved_model=_from_saved_model,
                       from_estimator=_from_estimator)

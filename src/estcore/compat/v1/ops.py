@@ -14,10 +14,10 @@ from typing import Any
 from estcore.graph import dtypes as _dt
 from estcore.graph.ops import array_ops as _a
 from estcore.graph.ops import index_ops as _i
+from estcore.graph.ops import lookup_ops as _lookup
 from estcore.graph.ops import math_ops as _m
 from estcore.graph.ops import reduce_ops as _r
 from estcore.graph.ops.core import convert_to_tensor as _convert
-from estcore.graph.ops.state_ops import no_op as _no_op
 from estcore.graph.variables import name_scope as _name_scope
 
 __all__ = ["to_float", "to_double", "to_int32", "to_int64", "reduce_sum", "reduce_mean",
@@ -162,9 +162,7 @@ def split(value: Any, num_or_size_splits: Any, axis: int = 0, num: int | None = 
 
 
 def tables_initializer(name: str = "init_all_tables") -> Any:
-    """The op that initializes every lookup table (TF1's ``tf.tables_initializer``).
-
-    estcore's vocabulary lookups (feature columns) build their tables with the plan and
-    need no initialization, so this is a no-op, as TF's is for a graph without tables.
-    """
-    return _no_op(name=name)
+    """The op that initializes every lookup table of the default graph (TF1's
+    ``tf.tables_initializer``; a no-op without tables). Lookups load their table
+    themselves when it did not run (see :mod:`estcore.graph.ops.lookup_ops`)."""
+    return _lookup.tables_initializer(name=name)

@@ -32,6 +32,7 @@ from estcore.graph.ops import (  # noqa: F401 - imported to register their rows
     index_ops,
     io_ops,
     linalg_ops,
+    lookup_ops,
     math_ops,
     nn_extra_ops,
     nn_ops,
@@ -48,6 +49,7 @@ from estcore.graph.ops import (  # noqa: F401 - imported to register their rows
     special_ops,
     state_ops,
     string_ops,
+    tensor_array,
     while_ops,
 )
 from estcore.graph.ops.core import constant, convert_to_tensor, make, make_op

@@ -35,6 +35,7 @@ import numpy as np
 
 from estcore import errors, nest
 from estcore.graph.ops import array_ops as A
+from estcore.graph.ops import tensor_array
 from estcore.graph.ops.core import convert_to_tensor, make, make_op, row
 from estcore.graph.ops.dynamic_ops import dynamic_row
 from estcore.graph.ops.subgraph import Body, concrete_shapes, outside_inputs, run_body, trace
@@ -273,7 +274,7 @@ def while_loop(cond, body, loop_vars, shape_invariants=None, parallel_iterations
         body: callable taking the loop variables and returning their next values, in
             the structure of ``loop_vars`` (a single tensor for a single variable).
         loop_vars: a list or tuple (possibly nested, namedtuples too) of tensors, numpy
-            values or Python numbers: the initial values.
+            values, Python numbers or TensorArrays: the initial values.
         shape_invariants: per loop variable, a shape (``TensorShape`` or list with
             None) that its value keeps in every iteration, less specific than the
             entry shape where it changes. Default: the entry shapes.
@@ -303,6 +304,11 @@ def while_loop(cond, body, loop_vars, shape_invariants=None, parallel_iterations
             parallel_iterations, numbers.Integral) or parallel_iterations < 1:
         raise TypeError(f"while_loop: `parallel_iterations` must be a positive integer. "
                         f"Received: {parallel_iterations!r}")
+    if tensor_array.has_arrays(loop_vars):   # each enters as its state tensors
+        return tensor_array.while_loop_with_arrays(
+            while_loop, cond, body, loop_vars, shape_invariants, return_same_structure,
+            parallel_iterations=parallel_iterations, back_prop=back_prop, name=name,
+            maximum_iterations=maximum_iterations)
     single_arg = not isinstance(loop_vars, (list, tuple))
     flat = _loop_vars(loop_vars)
     invariants = _invariants(shape_invariants, loop_vars, flat)
