@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import estcore as ec
+import estcore.compat.v1 as tf
 from estcore import errors
 from estcore.graph.ops import lookup_ops as lo
 from estcore.graph.sparse_tensor import SparseTensor
@@ -216,3 +217,37 @@ def test_wrong_key_dtype_names_expected_and_received(files):
 def test_argument_errors(files, build, match):
     with ec.Graph().as_default(), pytest.raises(ValueError, match=match):
         build(files["vocab"])
+
+
+def test_negative_values_are_values_not_misses():
+    """A label map {"neg": -1}: TF 2.15 gives [-5, 7, -1, 100]."""
+    with tf.Graph().as_default(), tf.Session() as sess:
+        t = tf.lookup.StaticHashTable(tf.lookup.KeyValueTensorInitializer(
+            ["a", "b", "c"], tf.constant([-5, 7, -1], tf.int64)), tf.constant(100, tf.int64))
+        assert sess.run(t.lookup(tf.constant(["a", "b", "c", "z"]))).tolist() == \
+            [-5, 7, -1, 100]
+
+
+def test_file_lines_end_at_newline_only(tmp_path):
+    """TF's reader splits on "\\n" only and drops a trailing "\\r" (TF 2.15: ids
+    [0, 1, 2, -1, 3], size 4), not on the other Unicode line breaks."""
+    path = tmp_path / "v.txt"
+    path.write_bytes("a\u2028b\n c\x1cd\n e\r\n f\n".encode())
+    with tf.Graph().as_default(), tf.Session() as sess:
+        t = tf.contrib.lookup.index_table_from_file(str(path))
+        ids, size = sess.run([t.lookup(tf.constant(["a\u2028b", " c\x1cd", " e", "zz", " f"])),
+                              t.size()])
+    assert ids.tolist() == [0, 1, 2, -1, 3] and size == 4
+
+
+def test_file_names_relative_bytes_or_constant_tensors(tmp_path, monkeypatch):
+    (tmp_path / "v.txt").write_text("a\nb\n")
+    monkeypatch.chdir(tmp_path)
+    with tf.Graph().as_default(), tf.Session() as sess:
+        tables = [tf.contrib.lookup.index_table_from_file(f)
+                  for f in ("v.txt", b"v.txt", tf.constant("v.txt"))]
+        monkeypatch.chdir("/")  # the path was made absolute when the table was built
+        assert [sess.run(t.lookup(tf.constant(["b", "q"]))).tolist() for t in tables] == \
+            [[1, -1]] * 3
+        with pytest.raises(ValueError, match="`vocabulary_file` must be a str or a constant"):
+            tf.contrib.lookup.index_table_from_file(tf.placeholder(tf.string, []))

@@ -314,3 +314,16 @@ def test_sparse_softmax_xent_of_sequence_logits():
         with pytest.raises(ValueError, match=r"rank of `labels` \(received 1\) must equal"):
             tf.nn.sparse_softmax_cross_entropy_with_logits(labels=tf.zeros([2], tf.int32),
                                                            logits=tf.zeros([2, 4, 3]))
+
+
+def test_shape_of_a_scalar_and_sparse_xent_of_one_example():
+    """tf.shape of a scalar is the empty int32 vector; rank-1 logits are one example
+    (TF 2.15: 0.40761)."""
+    import estcore.compat.v1 as tf
+
+    with tf.Graph().as_default(), tf.Session() as sess:
+        shape = sess.run(tf.shape(tf.constant(2.0)))
+        assert shape.shape == (0,) and shape.dtype == np.int32
+        one = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=tf.constant(2),
+                                                             logits=[1.0, 2.0, 3.0])
+        assert sess.run(one) == pytest.approx(0.407606, rel=1e-5)

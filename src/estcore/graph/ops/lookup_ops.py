@@ -29,6 +29,7 @@ Owns: the table classes, initializers, the three ops and ``index_table_from_*`` 
 from __future__ import annotations
 
 import numbers
+import os
 import uuid
 from typing import Any
 
@@ -117,9 +118,7 @@ class TextFileInitializer:
 
     def __init__(self, filename, key_dtype, key_index, value_dtype, value_index,
                  vocab_size=None, delimiter="\t", name=None):
-        if not filename:
-            raise ValueError("`filename` must be specified and must not be empty. "
-                             f"Received: filename={filename!r}")
+        filename = _path(filename, "filename")
         self.key_dtype, self.value_dtype = dt.as_dtype(key_dtype), dt.as_dtype(value_dtype)
         for arg, idx, d in (("key_index", key_index, self.key_dtype),
                             ("value_index", value_index, self.value_dtype)):
@@ -134,7 +133,7 @@ class TextFileInitializer:
         if vocab_size is not None and vocab_size <= 0:
             raise ValueError(f"`vocab_size` must be greater than 0. Received: "
                              f"vocab_size={vocab_size}")
-        self.filename = str(filename.decode() if isinstance(filename, bytes) else filename)
+        self.filename = filename
         self._spec = {"kind": "file", "key_dtype": self.key_dtype,
                       "value_dtype": self.value_dtype, "name": name or "text_file_init",
                       "filename": self.filename, "key_index": int(key_index),
@@ -177,11 +176,37 @@ def _field(spec: dict, line: str, cols: list, n: int, what: str) -> Any:
             f"({what}).") from None
 
 
+def _path(value: Any, arg: str) -> str:
+    """A table file's absolute path (an export made from the graph finds it from any
+    working directory), from a str, bytes, PathLike or a constant string tensor."""
+    if hasattr(value, "op") and hasattr(value, "dtype"):
+        known = constant_value(value)
+        if known is None or not value.dtype.is_string or np.ndim(known) != 0:
+            raise ValueError(f"`{arg}` must be a str or a constant scalar string tensor (the "
+                             "file is named when the graph is built). Received: the tensor "
+                             f"'{value.name}'")
+        value = known.item() if isinstance(known, np.ndarray) else known
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "surrogateescape")
+    if isinstance(value, os.PathLike):
+        value = os.fspath(value)
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"`{arg}` must be specified and must not be empty. Received: "
+                         f"{arg}={value!r}")
+    return os.path.abspath(value)
+
+
 def _load_file(spec: dict) -> dict:
     path, size = spec["filename"], spec["vocab_size"]
     try:
-        with open(path, encoding="utf-8", errors="surrogateescape") as f:
-            lines = f.read().splitlines()
+        with open(path, encoding="utf-8", errors="surrogateescape", newline="") as f:
+            text = f.read()
+        # TF's line reader: lines end at "\n" only (not at the other Unicode line
+        # breaks splitlines knows), a trailing "\r" dropped
+        lines = text.split("\n")
+        if lines and lines[-1] == "":
+            lines.pop()
+        lines = [line[:-1] if line.endswith("\r") else line for line in lines]
     except FileNotFoundError:
         raise errors.NotFoundError(
             f"{path}: No such file or directory (the vocabulary / table file of lookup "
@@ -402,9 +427,7 @@ def index_table_from_file(vocabulary_file=None, num_oov_buckets=0, vocab_size=No
     """A table of int64 ids: by default each line of ``vocabulary_file`` -> its line
     number; other keys ``default_value`` or an OOV bucket (see
     :class:`IdTableWithHashBuckets`). The file is read when the table is initialized."""
-    if not vocabulary_file:
-        raise ValueError("`vocabulary_file` must be specified and must not be empty. "
-                         f"Received: vocabulary_file={vocabulary_file!r}")
+    vocabulary_file = _path(vocabulary_file, "vocabulary_file")
     if vocab_size is not None and vocab_size < 1:
         raise ValueError(f"`vocab_size` must be greater than 0, got {vocab_size} for "
                          f"vocabulary_file: {vocabulary_file}.")
@@ -448,9 +471,7 @@ def index_to_string_table_from_file(vocabulary_file, vocab_size=None, default_va
                                     delimiter="\t"):
     """A table int64 id -> string: line number -> line of ``vocabulary_file`` by default;
     other ids ``default_value``."""
-    if not vocabulary_file:
-        raise ValueError("`vocabulary_file` must be specified and must not be empty. "
-                         f"Received: vocabulary_file={vocabulary_file!r}")
+    vocabulary_file = _path(vocabulary_file, "vocabulary_file")
     if vocab_size is not None and vocab_size < 1:
         raise ValueError(f"`vocab_size` must be greater than 0, got {vocab_size} for "
                          f"vocabulary_file: {vocabulary_file}.")

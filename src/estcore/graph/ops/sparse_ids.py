@@ -114,8 +114,8 @@ def lookup_ids_run(x: np.ndarray, out: np.ndarray, table: dict, n_vocab: int, n_
         ids = dict.fromkeys(vals)          # the batch's distinct values (C-level loop)
         miss = []
         for v in ids:
-            j = table.get(key(v), -1)
-            if j < 0:
+            j = table.get(key(v))          # None: missing (a value may be negative)
+            if j is None:
                 miss.append(v)
             ids[v] = j
         if miss:
