@@ -51,8 +51,11 @@ class SummaryOp(NamedTuple):
         return list(self.tensor) if self.kind == "audio" else [self.tensor]
 
     def _estcore_rebuild(self, values: Sequence[Any]) -> bytes:
-        value = tuple(values) if self.kind == "audio" else values[0]
-        return encode_summary(summary_values([self], [value]))
+        return encode_summary(summary_values([self], [self._value_of(values)]))
+
+    def _value_of(self, parts: Sequence[Any]) -> Any:
+        """What :func:`summary_values` takes from the fetched components."""
+        return tuple(parts) if self.kind == "audio" else parts[0]
 
 
 class MergedSummary(list):
@@ -66,8 +69,8 @@ class MergedSummary(list):
     def _estcore_rebuild(self, values: Sequence[Any]) -> bytes:
         out, i = [], 0
         for op in self:
-            n = 2 if op.kind == "audio" else 1
-            out.append(tuple(values[i:i + n]) if n == 2 else values[i])
+            n = len(op._estcore_components())
+            out.append(op._value_of(values[i:i + n]))
             i += n
         return encode_summary(summary_values(list(self), out))
 

@@ -18,15 +18,6 @@ from estcore.compat.v1.math_more import (
 from estcore.compat.v1.ops_extra import atrous_conv2d, conv1d, crelu, log_sigmoid, xw_plus_b
 from estcore.compat.v1.ops_extra import dropout as _dropout_tf1
 from estcore.compat.v1.rnn import bidirectional_dynamic_rnn, dynamic_rnn, static_rnn
-from estcore.graph.ops.candidate_sampling_ops import (
-    all_candidate_sampler,
-    compute_accidental_hits,
-    fixed_unigram_candidate_sampler,
-    learned_unigram_candidate_sampler,
-    log_uniform_candidate_sampler,
-    uniform_candidate_sampler,
-)
-from estcore.graph.ops.sampled_loss_ops import nce_loss, sampled_softmax_loss
 from estcore.nn import *
 
 dropout = _dropout_tf1   # after the star import: TF1's dropout (a tensor keep_prob too)
