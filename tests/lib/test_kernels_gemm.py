@@ -117,6 +117,29 @@ def test_gemm_bit_identical_across_runs_and_thread_counts(threads, gemm_isa, rng
         K.set_num_threads(before)
 
 
+@pytest.mark.parametrize("tt", [(0, 0), (1, 0), (0, 1)], ids=["nn", "tn", "nt"])
+@pytest.mark.parametrize("n", [130, 300], ids=["n130", "n300"])
+def test_gemm_last_rows_of_every_count(n, tt, dtype, gemm_isa, rng):
+    """The last rows of C, however few (m mod the tile height 0..11, for tiles of 4 or
+    6 rows, with whole panels of columns before the narrow one), are within the bound
+    and bit for bit the same rows computed among more rows: the remainder tiles that
+    compute exactly the rows left sum each row as the full tile does. n 130 reads A
+    in place (at most four panels of columns), n 300 packs it."""
+    ta, tb = bool(tt[0]), bool(tt[1])
+    k = 37
+    big = 24
+    a = rng.standard_normal((k, big) if ta else (big, k)).astype(dtype)
+    b = rng.standard_normal((n, k) if tb else (k, n)).astype(dtype)
+    full = np.empty((big, n), dtype)
+    K.gemm(a, b, full, transpose_a=ta, transpose_b=tb, alpha=0.75)
+    for m in range(1, 13):
+        part = np.full((m, n), np.nan, dtype)
+        am = np.ascontiguousarray(a[:, :m] if ta else a[:m])
+        K.gemm(am, b, part, transpose_a=ta, transpose_b=tb, alpha=0.75)
+        np.testing.assert_array_equal(part, full[:m], err_msg=f"m={m}")
+        check_gemm(rng, dtype, m, k, n, ta, tb, 1.0, 0.5)
+
+
 @pytest.mark.parametrize("act", ["none", "relu", "tanh"])
 @pytest.mark.parametrize("bias", [True, False], ids=["bias", "nobias"])
 @pytest.mark.parametrize("mkn", [(128, 784, 256), (128, 500, 256), (128, 256, 10), (5, 3, 70)],
