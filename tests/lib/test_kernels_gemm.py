@@ -124,15 +124,17 @@ def test_gemm_last_rows_of_every_count(n, tt, dtype, gemm_isa, rng):
     6 rows, with whole panels of columns before the narrow one), are within the bound
     and bit for bit the same rows computed among more rows: the remainder tiles that
     compute exactly the rows left sum each row as the full tile does. n 130 reads A
-    in place (at most four panels of columns), n 300 packs it."""
+    in place (at most four panels of columns), n 300 packs it. The rows among more
+    come from a C of 400 rows (more than one block of rows: B packed) and the parts
+    have one block (whole panels of an untransposed B read in place): the same bits."""
     ta, tb = bool(tt[0]), bool(tt[1])
     k = 37
-    big = 24
+    big = 400
     a = rng.standard_normal((k, big) if ta else (big, k)).astype(dtype)
     b = rng.standard_normal((n, k) if tb else (k, n)).astype(dtype)
     full = np.empty((big, n), dtype)
     K.gemm(a, b, full, transpose_a=ta, transpose_b=tb, alpha=0.75)
-    for m in range(1, 13):
+    for m in [*range(1, 13), 150]:
         part = np.full((m, n), np.nan, dtype)
         am = np.ascontiguousarray(a[:, :m] if ta else a[:m])
         K.gemm(am, b, part, transpose_a=ta, transpose_b=tb, alpha=0.75)
