@@ -8,13 +8,17 @@
  *     panel and one B panel with the tile held in vector registers (NR spans whole
  *     vectors, A elements are broadcast). The B panel (KC x NR) stays in L1 while
  *     the A panels of the block stream past it. Edges: A panels are zero-padded to
- *     MR rows (only the real rows are stored), B panels use as many vectors as the
- *     remaining columns need, the last one masked; tiles that need at most half the
- *     vectors cover two A panels (2 MR rows) to keep enough independent FMA chains.
- *     Packing reads either layout (trans flags), so transposed operands cost no extra
- *     pass (AVX-512 transposes whole B panels in registers). When op(B) is at most
- *     one panel wide, every element of op(A) feeds one tile only, so whole A panels
- *     are read in place instead of packed.
+ *     MR rows (only the real rows are stored) and the last rows of C, fewer than MR,
+ *     are computed by a tile of exactly that many rows where the B panel is whole
+ *     (vector ISAs); B panels use as many vectors as the remaining columns need, the
+ *     last one masked; tiles that need at most half the vectors cover two A panels
+ *     (2 MR rows) to keep enough independent FMA chains. Packing reads either layout
+ *     (trans flags), so transposed operands cost no extra pass (AVX-512 transposes
+ *     whole B panels in registers). When op(B) is at most four panels wide, every
+ *     element of op(A) feeds that few tiles, so whole A panels are read in place
+ *     instead of packed; with one block of rows (m <= MC) each B panel is packed just
+ *     before its pass of tiles, and a whole panel of an untransposed B is not packed
+ *     but read in place (its rows are NR contiguous elements).
  *   - Instruction sets: AVX-512F (MR x NR = 6 x 64 floats / 6 x 32 doubles), AVX2+FMA
  *     (6 x 16 / 6 x 8) and portable C (4 x 8), each compiled from its own source file
  *     with its own target flags. The best one the CPU (and OS) supports is chosen on
