@@ -469,11 +469,13 @@ def test_update_fused_into_the_dense_backward_is_bit_identical(dtype, num_thread
 
 
 @pytest.mark.parametrize("drop", [False, True], ids=["dw_kept", "dw_dropped"])
-@pytest.mark.parametrize("mkn", [(150, 333, 75), (9, 1100, 130), (60, 40, 300)], ids=str)
+@pytest.mark.parametrize("mkn", [(150, 333, 75), (9, 1100, 130), (60, 40, 300), (64, 256, 130)],
+                         ids=str)
 def test_fused_update_with_dx_on_larger_layers(mkn, drop, dtype, num_threads, gemm_isa):
     """Layers of several GEMM blocks and tasks (a batch over more than one K block,
     partial panels; dx by blocks of rows of W, or whole first for the narrow 40-row W
-    on 2 threads): the fused backward + update gives the separate instructions' bits
+    on 2 threads; the 256-row W split 128 + 128 on 2 threads, whole panels of dx's
+    columns): the fused backward + update gives the separate instructions' bits
     at any thread count and GEMM ISA, the weight read by dx before its update; with
     drop_gradient each block of dW stays in scratch (the dw buffer is not written)
     and the weight and slots are still the same bits."""

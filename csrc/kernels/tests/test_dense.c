@@ -255,9 +255,11 @@ static void apply_update_f32(int kind, float *var, float *s1, float *s2, float *
  * bit, every kind, with dx (the update's var being the layer's w, read by dx before
  * the update) and without, dW kept or only in scratch (keep_dw 0) */
 static void test_dense_backward_update(void) {
-    /* {4, 6, 20000}: a wide layer (dW blocks of a few rows in scratch) */
+    /* {4, 6, 20000}: a wide layer (dW blocks of a few rows in scratch); {96, 256, 70}:
+     * on 2 threads W's rows split 128 + 128 (whole panels of dx's columns) */
     const int64_t shapes[][3] = {{1, 1, 1},      {5, 3, 7},      {37, 23, 17},
-                                 {128, 200, 90}, {300, 150, 70}, {4, 6, 20000}, {3, 0, 4}};
+                                 {128, 200, 90}, {300, 150, 70}, {4, 6, 20000}, {3, 0, 4},
+                                 {96, 256, 70}};
     const float h[5][3] = {{0, 0, 0}, {0.9f, 0, 0}, {0, 0, 0}, {0.9f, 0.5f, 1e-7f},
                            {0.9f, 0.999f, 1e-7f}};
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
