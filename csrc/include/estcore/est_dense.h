@@ -7,7 +7,7 @@
  * task) and applies bias + activation to it right after its GEMM, in sub-blocks of
  * about 256 KiB, while they are still in cache. Where x is wide and y small (k >= 512,
  * k >= n, y within 256 KiB) the forward sums over K in two halves fixed by the shape,
- * y = act((x[:, :h] W[:h] + x[:, h:] W[h:]) + b), h the multiple of 128 nearest k / 2,
+ * y = act((x[:, :h] W[:h] + x[:, h:] W[h:]) + b), h the multiple of 8 nearest k / 2,
  * the halves' products side by side, then one pass for the sum, bias and activation
  * (the same bits for any thread count). Backward: dz and db in one pass by
  * column blocks, then the dW and dx GEMMs together in one pool round trip.
