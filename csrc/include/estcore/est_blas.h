@@ -9,8 +9,8 @@
  *     vectors, A elements are broadcast). The B panel (KC x NR) stays in L1 while
  *     the A panels of the block stream past it. Edges: A panels are zero-padded to
  *     MR rows (only the real rows are stored) and the last rows of C, fewer than MR,
- *     are computed by a tile of exactly that many rows where the B panel is whole
- *     (vector ISAs); B panels use as many vectors as the remaining columns need, the
+ *     are computed by a tile of exactly that many rows on panels of the full tile
+ *     width (vector ISAs); B panels use as many vectors as the remaining columns need, the
  *     last one masked; tiles that need at most half the vectors cover two A panels
  *     (2 MR rows) to keep enough independent FMA chains. Packing reads either layout
  *     (trans flags), so transposed operands cost no extra pass (AVX-512 transposes
