@@ -11,6 +11,8 @@ import estcore.compat.v1 as tf
 from estcore.data import Dataset
 from estcore.errors import FailedPreconditionError, InvalidArgumentError, OutOfRangeError
 
+from .conftest import linear_model_fn
+
 pytestmark = pytest.mark.smoke
 
 X = np.arange(20, dtype=np.float32).reshape(10, 2)
@@ -222,11 +224,7 @@ def test_estimator_reads_a_pipeline_with_a_fed_batch_size(tmp_path):
 
     def model_fn(features, labels, mode):
         seen.append(features["x"].shape.as_list())
-        w = tf.get_variable("w", [3, 1], initializer=tf.zeros_initializer())
-        loss = tf.losses.mean_squared_error(labels, tf.reshape(tf.matmul(features["x"], w), [-1]))
-        train_op = tf.train.GradientDescentOptimizer(0.1).minimize(
-            loss, global_step=tf.train.get_global_step())
-        return tf.estimator.EstimatorSpec(mode, loss=loss, train_op=train_op)
+        return linear_model_fn(features, labels, mode)
 
     est = tf.estimator.Estimator(model_fn, model_dir=str(tmp_path))
     est.train(input_fn, hooks=[hook])  # the end of the pass ends train

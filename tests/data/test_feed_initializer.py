@@ -10,6 +10,8 @@ import pytest
 import estcore.compat.v1 as tf
 from estcore.errors import FailedPreconditionError, InvalidArgumentError, OutOfRangeError
 
+from .conftest import linear_model_fn
+
 pytestmark = pytest.mark.smoke
 
 
@@ -100,17 +102,6 @@ def get_inputs(x, y, batch_size, repeat):
         return {"x": next_x}, next_y
 
     return input_fn, hook
-
-
-def linear_model_fn(features, labels, mode):
-    w = tf.get_variable("w", [3, 1], initializer=tf.zeros_initializer())
-    pred = tf.reshape(tf.matmul(features["x"], w), [-1])
-    if mode == tf.estimator.ModeKeys.PREDICT:
-        return tf.estimator.EstimatorSpec(mode, predictions={"y": pred})
-    loss = tf.losses.mean_squared_error(labels, pred)
-    train_op = tf.train.GradientDescentOptimizer(0.1).minimize(
-        loss, global_step=tf.train.get_global_step())
-    return tf.estimator.EstimatorSpec(mode, loss=loss, train_op=train_op)
 
 
 def test_estimator_train_evaluate_predict_with_an_iterator_initializer_hook(tmp_path):

@@ -11,6 +11,8 @@ from estcore.data import Dataset
 from estcore.errors import FailedPreconditionError, InvalidArgumentError, OutOfRangeError
 from estcore.inputs import shard_scope
 
+from .conftest import linear_model_fn
+
 pytestmark = pytest.mark.smoke
 
 
@@ -233,14 +235,7 @@ def test_from_structure_iterator_feeds_an_estimator_after_a_hook_initializes_it(
         hook.init = it.make_initializer(ds)
         return it.get_next()
 
-    def model_fn(features, labels, mode):
-        w = tf.get_variable("w", [3, 1], initializer=tf.zeros_initializer())
-        loss = tf.losses.mean_squared_error(labels, tf.reshape(tf.matmul(features["x"], w), [-1]))
-        train_op = tf.train.GradientDescentOptimizer(0.1).minimize(
-            loss, global_step=tf.train.get_global_step())
-        return tf.estimator.EstimatorSpec(mode, loss=loss, train_op=train_op)
-
-    est = tf.estimator.Estimator(model_fn, model_dir=str(tmp_path))
+    est = tf.estimator.Estimator(linear_model_fn, model_dir=str(tmp_path))
     est.train(input_fn, hooks=[hook], steps=150)
     np.testing.assert_allclose(est.get_variable_value("w").ravel(), [1.0, -2.0, 0.5], atol=1e-3)
 
