@@ -38,6 +38,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+from bench_gemm import NumpyThreads  # noqa: E402
 from estcore._lib import _kernels as K  # noqa: E402
 from tutorial_steps import build_step, gemm_flops  # noqa: E402
 
@@ -66,11 +67,6 @@ def numpy_gemms(seed: int = 0):
     return run
 
 
-def _numpy_threads(n):
-    from threadpoolctl import threadpool_limits
-    return threadpool_limits(n)
-
-
 def _mean_of_block(fn, calls):
     t0 = time.perf_counter()
     for _ in range(calls):
@@ -88,7 +84,7 @@ def interleaved(threads: int, rounds: int = 7, calls: int = 3) -> dict:
     K.set_num_threads(threads)
     times = {"estcore": [], "numpy": []}
     try:
-        with _numpy_threads(threads):
+        with NumpyThreads(threads):
             step(x, y)
             gemms()
             for r in range(rounds):
@@ -133,7 +129,7 @@ def test_cnn_step(benchmark, side):
         step, x, y = build_step("cnn")
         benchmark.pedantic(step, args=(x, y), rounds=10, warmup_rounds=2)
     else:
-        with _numpy_threads(K.get_num_threads()):
+        with NumpyThreads(K.get_num_threads()):
             benchmark.pedantic(numpy_gemms(), rounds=10, warmup_rounds=2)
 
 

@@ -49,8 +49,9 @@ SHAPES = MLP + CNN
 THREADS = (1, 2)
 
 
-class _NumpyThreads:
-    """numpy's own BLAS limited to `n` threads while timing it."""
+class NumpyThreads:
+    """numpy's own BLAS limited to `n` threads while timing it (a context manager; also
+    used by bench_cnn_step.py)."""
 
     def __init__(self, n):
         from threadpoolctl import threadpool_limits
@@ -110,7 +111,7 @@ def interleaved(shape, threads, rounds=9, seconds=0.02):
     K.set_num_threads(threads)
     times = {"numpy": [], "estcore": []}
     try:
-        with _NumpyThreads(threads):
+        with NumpyThreads(threads):
             for r in range(rounds):
                 order = ("numpy", "estcore") if r % 2 == 0 else ("estcore", "numpy")
                 for side in order:
@@ -182,7 +183,7 @@ def test_gemm(benchmark, shape, side, threads):
     K.set_num_threads(threads)
     try:
         if side == "numpy":
-            with _NumpyThreads(threads):
+            with NumpyThreads(threads):
                 benchmark(numpy_fn)
         else:
             benchmark(estcore_fn)
